@@ -1,0 +1,258 @@
+# cython: language_level=3
+"""The engine's hot loops: one min-delay interval of neuron updates, packing
+spikes for the exchange, and canonical delivery into the delay ring buffers.
+
+Update order per step follows NEST's iaf_psc_exp / iaf_psc_delta: the input
+that arrives in step t is read from ring slot t % D at the start of the step,
+the threshold test and reset come at its end, and a spike of step t carries
+the time stamp (t + 1) * h. A spike emitted in step t with delay d enters the
+target's input in step t + d.
+
+Delivery order is canonical: spikes of an interval are sorted by (emission
+step, source gid) before their synapses are visited, and the synapses of one
+source keep their generation order, so every floating-point input sum is
+formed in the same order whatever the number of ranks or the partition.
+"""
+import numpy as np
+cimport numpy as cnp
+from libc.stdlib cimport qsort
+
+include "philox.pxi"
+
+cnp.import_array()
+
+cdef uint64_t LOW32 = 0xFFFFFFFFUL
+
+cdef enum:
+    M_EXP = 0
+    M_DELTA = 1
+    M_POISSON = 2
+
+
+cdef int _cmp_u64(const void* a, const void* b) noexcept nogil:
+    cdef uint64_t x = (<const uint64_t*> a)[0], y = (<const uint64_t*> b)[0]
+    return (x > y) - (x < y)
+
+
+cdef class EngineState:
+    """All per-rank arrays the kernels touch. Filled by parsnn.simulation."""
+    # sizes
+    cdef public int64_t n_loc, D, n_nodes
+    cdef public uint64_t seed, purpose_source
+    # segments of local neurons with one model: (start, end, model code)
+    cdef public int64_t[:, ::1] segments
+    cdef public int64_t[::1] gids            # local index -> gid (ascending)
+    # neuron state and propagators
+    cdef public double[::1] V, i_ex, i_in
+    cdef public int32_t[::1] r, refr
+    cdef public double[::1] p22, p21ex, p21in, p20, p11ex, p11in, ie, theta, vreset, vmin, el
+    # poisson_source nodes: mean count per step, active steps [on, off)
+    cdef public double[::1] lam
+    cdef public int64_t[::1] t_on, t_off
+    # Poisson input devices: CSR over local neurons
+    cdef public int64_t[::1] pd_ptr, pd_delay
+    cdef public double[::1] pd_lam, pd_w
+    cdef public uint64_t[::1] pd_purpose
+    # ring buffers [D * n_loc], slot-major
+    cdef public double[::1] ring_ex, ring_in
+    # spikes of the current interval: (lag << 32) | gid
+    cdef public uint64_t[::1] spk
+    cdef public int64_t n_spk
+    # spike recording
+    cdef public uint8_t[::1] rec_mask
+    cdef public int64_t[::1] rec_step
+    cdef public int32_t[::1] rec_gid
+    cdef public int64_t n_rec
+    # voltage recording
+    cdef public int64_t[::1] v_idx
+    cdef public int64_t v_every, n_vrows, v_on
+    cdef public double[:, ::1] v_buf
+    cdef public int64_t[::1] v_step
+    # exchange: destinations per local neuron (CSR), gid -> local index
+    cdef public int64_t[::1] dst_ptr
+    cdef public int32_t[::1] dst_rank
+    cdef public int32_t[::1] g2l
+    cdef public int32_t[::1] scount, sdispl, rcount, rdispl
+    cdef public uint64_t[::1] sendbuf, recvbuf
+    # synapses grouped by source gid
+    cdef public int64_t[::1] syn_ptr
+    cdef public uint32_t[::1] syn_tgt
+    cdef public float[::1] syn_w
+    cdef public uint16_t[::1] syn_d
+    # spikes of virtual sources (spike generators) that have targets here: sorted (step, gid)
+    cdef public int64_t[::1] gen_step
+    cdef public int32_t[::1] gen_gid
+    cdef public int64_t gen_pos
+    # counters
+    cdef public int64_t n_events, n_delivered_spikes
+
+
+def run_interval(EngineState st, int64_t t0, int64_t m):
+    """Update all local neurons for steps t0 .. t0+m-1. Returns the number of spikes."""
+    cdef int64_t n = st.n_loc, D = st.D
+    cdef int64_t t, i, j, seg, start, end, model, base, lag, kcount, nspk = 0
+    cdef double wex, win, V, w
+    cdef int64_t nseg = st.segments.shape[0]
+    cdef px_stream s
+    cdef int64_t nv = st.v_idx.shape[0]
+    with nogil:
+        for t in range(t0, t0 + m):
+            base = (t % D) * n
+            lag = t - t0
+            for seg in range(nseg):
+                start = st.segments[seg, 0]
+                end = st.segments[seg, 1]
+                model = st.segments[seg, 2]
+                if model == M_EXP:
+                    for i in range(start, end):
+                        wex = st.ring_ex[base + i]
+                        win = st.ring_in[base + i]
+                        st.ring_ex[base + i] = 0.0
+                        st.ring_in[base + i] = 0.0
+                        for j in range(st.pd_ptr[i], st.pd_ptr[i + 1]):
+                            if t >= st.pd_delay[j]:
+                                px_init(&s, st.seed, st.pd_purpose[j], <uint64_t> st.gids[i],
+                                        <uint64_t> (t - st.pd_delay[j]))
+                                kcount = px_poisson(&s, st.pd_lam[j])
+                                w = st.pd_w[j] * <double> kcount
+                                if st.pd_w[j] >= 0.0:
+                                    wex = wex + w
+                                else:
+                                    win = win + w
+                        if st.r[i] == 0:
+                            st.V[i] = (st.V[i] * st.p22[i] + st.i_ex[i] * st.p21ex[i]
+                                       + st.i_in[i] * st.p21in[i] + st.ie[i] * st.p20[i])
+                        else:
+                            st.r[i] -= 1
+                        st.i_ex[i] = st.i_ex[i] * st.p11ex[i] + wex
+                        st.i_in[i] = st.i_in[i] * st.p11in[i] + win
+                        if st.V[i] >= st.theta[i]:
+                            st.r[i] = st.refr[i]
+                            st.V[i] = st.vreset[i]
+                            st.spk[nspk] = ((<uint64_t> lag) << 32) | <uint64_t> st.gids[i]
+                            nspk += 1
+                            if st.rec_mask[i]:
+                                st.rec_step[st.n_rec] = t
+                                st.rec_gid[st.n_rec] = <int32_t> st.gids[i]
+                                st.n_rec += 1
+                elif model == M_DELTA:
+                    for i in range(start, end):
+                        wex = st.ring_ex[base + i] + st.ring_in[base + i]
+                        st.ring_ex[base + i] = 0.0
+                        st.ring_in[base + i] = 0.0
+                        for j in range(st.pd_ptr[i], st.pd_ptr[i + 1]):
+                            if t >= st.pd_delay[j]:
+                                px_init(&s, st.seed, st.pd_purpose[j], <uint64_t> st.gids[i],
+                                        <uint64_t> (t - st.pd_delay[j]))
+                                kcount = px_poisson(&s, st.pd_lam[j])
+                                wex = wex + st.pd_w[j] * <double> kcount
+                        if st.r[i] == 0:
+                            V = st.p20[i] * st.ie[i] + st.p22[i] * st.V[i] + wex
+                            if V < st.vmin[i]:
+                                V = st.vmin[i]
+                            st.V[i] = V
+                        else:
+                            st.r[i] -= 1
+                        if st.V[i] >= st.theta[i]:
+                            st.r[i] = st.refr[i]
+                            st.V[i] = st.vreset[i]
+                            st.spk[nspk] = ((<uint64_t> lag) << 32) | <uint64_t> st.gids[i]
+                            nspk += 1
+                            if st.rec_mask[i]:
+                                st.rec_step[st.n_rec] = t
+                                st.rec_gid[st.n_rec] = <int32_t> st.gids[i]
+                                st.n_rec += 1
+                elif model == M_POISSON:
+                    for i in range(start, end):
+                        if t >= st.t_on[i] and t < st.t_off[i]:
+                            px_init(&s, st.seed, st.purpose_source, <uint64_t> st.gids[i], <uint64_t> t)
+                            if px_poisson(&s, st.lam[i]) > 0:
+                                st.spk[nspk] = ((<uint64_t> lag) << 32) | <uint64_t> st.gids[i]
+                                nspk += 1
+                                if st.rec_mask[i]:
+                                    st.rec_step[st.n_rec] = t
+                                    st.rec_gid[st.n_rec] = <int32_t> st.gids[i]
+                                    st.n_rec += 1
+            if st.v_on and (t + 1) % st.v_every == 0:
+                for j in range(nv):
+                    i = st.v_idx[j]
+                    st.v_buf[st.n_vrows, j] = st.V[i] + st.el[i]
+                st.v_step[st.n_vrows] = t
+                st.n_vrows += 1
+    st.n_spk = nspk
+    return nspk
+
+
+def pack(EngineState st, int nranks):
+    """Sort the interval's spikes into per-destination blocks of the send buffer.
+
+    Only ranks that host targets of a neuron receive its spikes. Fills scount,
+    sdispl; returns the number of words to send."""
+    cdef int64_t k, i, j, q, total = 0
+    cdef int rnk
+    cdef uint64_t code
+    with nogil:
+        for rnk in range(nranks):
+            st.scount[rnk] = 0
+        for k in range(st.n_spk):
+            i = st.g2l[<int64_t> (st.spk[k] & LOW32)]
+            for j in range(st.dst_ptr[i], st.dst_ptr[i + 1]):
+                st.scount[st.dst_rank[j]] += 1
+        for rnk in range(nranks):
+            st.sdispl[rnk] = <int32_t> total
+            total += st.scount[rnk]
+        for rnk in range(nranks):
+            st.rcount[rnk] = st.sdispl[rnk]     # reused as fill pointers
+        for k in range(st.n_spk):
+            code = st.spk[k]
+            i = st.g2l[<int64_t> (code & LOW32)]
+            for j in range(st.dst_ptr[i], st.dst_ptr[i + 1]):
+                rnk = st.dst_rank[j]
+                q = st.rcount[rnk]
+                st.sendbuf[q] = code
+                st.rcount[rnk] = <int32_t> (q + 1)
+    return total
+
+
+def recv_displacements(EngineState st, int nranks):
+    """Prefix sum of rcount into rdispl; returns the total number of words."""
+    cdef int64_t total = 0
+    cdef int rnk
+    for rnk in range(nranks):
+        st.rdispl[rnk] = <int32_t> total
+        total += st.rcount[rnk]
+    return total
+
+
+def deliver(EngineState st, int64_t t0, int64_t m, int64_t n_recv):
+    """Deliver the received spikes of the interval [t0, t0+m) (plus spike-generator
+    spikes of that interval) into the ring buffers, in canonical order."""
+    cdef int64_t n = st.n_loc, D = st.D
+    cdef int64_t k, q, g, tem, base, nrecv = n_recv, events = 0
+    cdef uint64_t code
+    cdef float w
+    cdef uint64_t* buf = &st.recvbuf[0]
+    with nogil:
+        # spike generators: their spikes are known on every rank
+        while st.gen_pos < st.gen_step.shape[0] and st.gen_step[st.gen_pos] < t0 + m:
+            if st.gen_step[st.gen_pos] >= t0:
+                buf[nrecv] = ((<uint64_t> (st.gen_step[st.gen_pos] - t0)) << 32) | <uint64_t> st.gen_gid[st.gen_pos]
+                nrecv += 1
+            st.gen_pos += 1
+        if nrecv > 1:
+            qsort(buf, nrecv, sizeof(uint64_t), _cmp_u64)
+        for k in range(nrecv):
+            code = buf[k]
+            g = <int64_t> (code & LOW32)
+            tem = t0 + <int64_t> (code >> 32)
+            for q in range(st.syn_ptr[g], st.syn_ptr[g + 1]):
+                base = ((tem + st.syn_d[q]) % D) * n + st.syn_tgt[q]
+                w = st.syn_w[q]
+                if w >= 0.0:
+                    st.ring_ex[base] += w
+                else:
+                    st.ring_in[base] += w
+            events += st.syn_ptr[g + 1] - st.syn_ptr[g]
+        st.n_events += events
+        st.n_delivered_spikes += nrecv
+    return nrecv

@@ -1,0 +1,2 @@
+"""Network models shipped with parsnn (installed as ``parsnn.models``)."""
+MODELS = ("pd14", "brunel")

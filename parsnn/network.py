@@ -1,0 +1,474 @@
+"""Network description: populations, projections, connection rules, parameter
+distributions and devices.
+
+A :class:`Network` is a pure description. It knows nothing about ranks or
+partitions and builds nothing; :func:`parsnn.engine.build` turns it into the
+per-rank state. Every check of user input happens in :meth:`Network.validate`,
+so bad input fails before anything is built, identically on every rank.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from parsnn.errors import ParameterError
+
+# ---------------------------------------------------------------------------
+# Distributions
+# ---------------------------------------------------------------------------
+
+DIST_CONST, DIST_NORMAL, DIST_UNIFORM = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Normal:
+    """Normal distribution; draws outside [low, high] are redrawn (NEST's
+    ``redraw``), never clipped."""
+    mean: float
+    std: float
+    low: float = -math.inf
+    high: float = math.inf
+
+    def spec(self):
+        return (DIST_NORMAL, float(self.mean), float(self.std), float(self.low), float(self.high))
+
+
+@dataclass(frozen=True)
+class Uniform:
+    """Uniform distribution on [low, high)."""
+    low: float
+    high: float
+
+    def spec(self):
+        return (DIST_UNIFORM, float(self.low), float(self.high), -math.inf, math.inf)
+
+
+Value = "float | Normal | Uniform | Sequence[float]"
+
+
+def dist_spec(value):
+    """(kind, a, b, low, high) tuple for a scalar value or a distribution."""
+    if isinstance(value, (Normal, Uniform)):
+        return value.spec()
+    return (DIST_CONST, float(value), 0.0, -math.inf, math.inf)
+
+
+def _check_dist(value, what: str, low=None, high=None):
+    """Validate a constant or a distribution; ``low``/``high`` bound the values
+    the quantity may take (None = unbounded)."""
+    if isinstance(value, Normal):
+        for name, v in (("mean", value.mean), ("std", value.std)):
+            if not np.isfinite(v):
+                raise ParameterError(f"{what}: Normal {name} must be finite, got {v}")
+        if value.std < 0:
+            raise ParameterError(f"{what}: Normal std must be >= 0, got {value.std}")
+        if not value.low < value.high:
+            raise ParameterError(f"{what}: Normal redraw bounds need low < high, got [{value.low}, {value.high}]")
+        # redraw must be able to terminate: the bounds must hold some mass
+        if value.std == 0 and not (value.low <= value.mean <= value.high):
+            raise ParameterError(f"{what}: Normal with std 0 has mean {value.mean} outside redraw bounds "
+                                 f"[{value.low}, {value.high}]")
+        if value.std > 0:
+            za = (value.low - value.mean) / value.std
+            zb = (value.high - value.mean) / value.std
+            mass = 0.5 * (math.erfc(-zb / math.sqrt(2)) - math.erfc(-za / math.sqrt(2)))
+            if mass < 1e-6:
+                raise ParameterError(f"{what}: redraw bounds [{value.low}, {value.high}] keep almost no mass "
+                                     f"of Normal({value.mean}, {value.std}); redrawing would not terminate")
+        lo_eff, hi_eff = value.low, value.high
+    elif isinstance(value, Uniform):
+        if not (np.isfinite(value.low) and np.isfinite(value.high) and value.low < value.high):
+            raise ParameterError(f"{what}: Uniform needs finite low < high, got [{value.low}, {value.high})")
+        lo_eff, hi_eff = value.low, value.high
+    else:
+        try:
+            v = float(value)
+        except (TypeError, ValueError):
+            raise ParameterError(f"{what}: expected a number, Normal or Uniform, got {value!r}") from None
+        if not np.isfinite(v):
+            raise ParameterError(f"{what}: must be finite, got {v}")
+        lo_eff = hi_eff = v
+    if low is not None and lo_eff < low:
+        raise ParameterError(f"{what}: values must be >= {low}, got {lo_eff}"
+                             + (" (set redraw bounds on the distribution)" if isinstance(value, Normal) else ""))
+    if high is not None and hi_eff > high:
+        raise ParameterError(f"{what}: values must be <= {high}, got {hi_eff}"
+                             + (" (set redraw bounds on the distribution)" if isinstance(value, Normal) else ""))
+
+
+# ---------------------------------------------------------------------------
+# Neuron models (NEST names, NEST parameter names and defaults)
+# ---------------------------------------------------------------------------
+
+#: parameter name -> (default, lower bound or None, strict?)
+NEURON_MODELS: dict[str, dict[str, tuple]] = {
+    "iaf_psc_exp": {
+        "C_m": (250.0, 0.0, True), "tau_m": (10.0, 0.0, True), "tau_syn_ex": (2.0, 0.0, True),
+        "tau_syn_in": (2.0, 0.0, True), "t_ref": (2.0, 0.0, False), "E_L": (-70.0, None, False),
+        "V_th": (-55.0, None, False), "V_reset": (-70.0, None, False), "I_e": (0.0, None, False),
+        "V_m": (-70.0, None, False),
+    },
+    "iaf_psc_delta": {
+        "C_m": (250.0, 0.0, True), "tau_m": (10.0, 0.0, True), "t_ref": (2.0, 0.0, False),
+        "E_L": (-70.0, None, False), "V_th": (-55.0, None, False), "V_reset": (-70.0, None, False),
+        "V_min": (-math.inf, None, False), "I_e": (0.0, None, False), "V_m": (-70.0, None, False),
+    },
+    # A population of independent Poisson spike sources (NEST: poisson_generator
+    # feeding parrot_neurons): every target of one source sees the same train.
+    "poisson_source": {
+        "rate": (0.0, 0.0, False), "start": (0.0, 0.0, False), "stop": (math.inf, 0.0, False),
+    },
+    # Sources that emit given spike times (NEST: spike_generator).
+    "spike_generator": {},
+}
+MODEL_CODES = {"iaf_psc_exp": 0, "iaf_psc_delta": 1, "poisson_source": 2, "spike_generator": 3}
+
+
+@dataclass
+class Population:
+    name: str
+    size: int
+    model: str
+    params: dict = field(default_factory=dict)
+    spike_times: list | None = None   # spike_generator only: one sequence of times (ms) per node
+
+    def param(self, name):
+        return self.params.get(name, NEURON_MODELS[self.model][name][0])
+
+    @property
+    def is_virtual(self) -> bool:
+        """Virtual sources are known to every rank and need no placement."""
+        return self.model == "spike_generator"
+
+
+# ---------------------------------------------------------------------------
+# Connection rules
+# ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FixedTotalNumber:
+    """``n`` synapses in total; each picks its target and source uniformly
+    (multapses and autapses allowed, as PD14 needs)."""
+    n: int
+
+
+@dataclass(frozen=True)
+class FixedIndegree:
+    """Each target draws ``k`` sources uniformly with replacement (multapses allowed)."""
+    k: int
+    allow_autapses: bool = True
+
+
+@dataclass(frozen=True)
+class PairwiseBernoulli:
+    """Each (source, target) pair is connected with probability ``p``."""
+    p: float
+    allow_autapses: bool = True
+
+
+@dataclass(frozen=True)
+class AllToAll:
+    allow_autapses: bool = True
+
+
+@dataclass(frozen=True)
+class OneToOne:
+    pass
+
+
+RULE_CODES = {FixedTotalNumber: 0, FixedIndegree: 1, PairwiseBernoulli: 2, AllToAll: 3, OneToOne: 4}
+
+
+@dataclass
+class Projection:
+    source: str
+    target: str
+    rule: object
+    weight: object = 1.0
+    delay: object = 1.0
+    name: str = ""
+
+
+# ---------------------------------------------------------------------------
+# Devices
+# ---------------------------------------------------------------------------
+
+@dataclass
+class DCInput:
+    """Constant current (pA) added to the target neurons' I_e: a scalar for the
+    whole population or one value per neuron."""
+    target: str
+    amplitude: object
+
+
+@dataclass
+class PoissonInput:
+    """Independent Poisson spike input to every neuron of ``target``: rate (spikes/s,
+    scalar or per neuron), weight (pA for iaf_psc_exp, mV for iaf_psc_delta), delay (ms)."""
+    target: str
+    rate: object
+    weight: float
+    delay: float = 1.0
+    name: str = ""
+
+
+@dataclass
+class SpikeRecorder:
+    populations: list
+
+
+@dataclass
+class VoltageRecorder:
+    """Record V_m of ``ids`` (population-local) every ``interval`` ms."""
+    population: str
+    ids: list
+    interval: float = 1.0
+
+
+class Network:
+    """A model description: populations, projections and devices, plus the
+    resolution. Build it with the ``add_*``/``connect``/``record_*`` methods."""
+
+    def __init__(self, resolution: float = 0.1, name: str = "network"):
+        self.resolution = resolution
+        self.name = name
+        self.populations: dict[str, Population] = {}
+        self.projections: list[Projection] = []
+        self.dc_inputs: list[DCInput] = []
+        self.poisson_inputs: list[PoissonInput] = []
+        self.spike_recorder: SpikeRecorder | None = None
+        self.voltage_recorders: list[VoltageRecorder] = []
+        self.metadata: dict = {}
+
+    # -- construction -------------------------------------------------------
+    def add_population(self, name: str, size: int, model: str = "iaf_psc_exp", params: dict | None = None,
+                       spike_times=None) -> Population:
+        if name in self.populations:
+            raise ParameterError(f"population '{name}' is defined twice")
+        pop = Population(name, size, model, dict(params or {}), spike_times)
+        self.populations[name] = pop
+        return pop
+
+    def connect(self, source: str, target: str, rule, weight=1.0, delay=None, name: str = "") -> Projection:
+        proj = Projection(source, target, rule, weight, self.resolution if delay is None else delay,
+                          name or f"{source}->{target}")
+        self.projections.append(proj)
+        return proj
+
+    def add_dc(self, target: str, amplitude) -> DCInput:
+        d = DCInput(target, amplitude)
+        self.dc_inputs.append(d)
+        return d
+
+    def add_poisson(self, target: str, rate, weight: float, delay: float = 1.0, name: str = "") -> PoissonInput:
+        d = PoissonInput(target, rate, weight, delay, name or f"poisson->{target}#{len(self.poisson_inputs)}")
+        self.poisson_inputs.append(d)
+        return d
+
+    def record_spikes(self, populations=None):
+        self.spike_recorder = SpikeRecorder(list(self.populations) if populations is None else list(populations))
+
+    def record_voltage(self, population: str, ids, interval: float = 1.0):
+        self.voltage_recorders.append(VoltageRecorder(population, list(ids), interval))
+
+    # -- derived ------------------------------------------------------------
+    @property
+    def num_nodes(self) -> int:
+        return sum(p.size for p in self.populations.values())
+
+    def offsets(self) -> dict[str, int]:
+        """First global id (gid) of each population; gids are 0-based and
+        follow the order in which populations were added."""
+        out, off = {}, 0
+        for name, pop in self.populations.items():
+            out[name] = off
+            off += pop.size
+        return out
+
+    def steps(self, t_ms: float, what: str) -> int:
+        """Convert a time to whole steps, requiring it to be a multiple of the resolution."""
+        n = round(t_ms / self.resolution)
+        if abs(n * self.resolution - t_ms) > 1e-9 * max(1.0, abs(t_ms)):
+            raise ParameterError(f"{what} = {t_ms} ms must be a multiple of the resolution {self.resolution} ms")
+        return n
+
+    # -- validation -----------------------------------------------------------
+    def validate(self, t_sim: float | None = None):
+        """Check the whole description; raise ParameterError naming the first
+        offending parameter and its allowed range."""
+        h = self.resolution
+        if not (isinstance(h, (int, float)) and np.isfinite(h) and h > 0):
+            raise ParameterError(f"resolution must be a number > 0 ms, got {h!r}")
+        if t_sim is not None:
+            if not (np.isfinite(t_sim) and t_sim > 0):
+                raise ParameterError(f"t_sim must be > 0 ms, got {t_sim}")
+            self.steps(t_sim, "t_sim")
+        if not self.populations:
+            raise ParameterError("the network has no populations")
+        if self.num_nodes >= 2**31 - 1:
+            raise ParameterError(f"at most 2^31-2 nodes are supported, got {self.num_nodes}")
+        for pop in self.populations.values():
+            self._validate_population(pop)
+        for proj in self.projections:
+            self._validate_projection(proj)
+        for d in self.dc_inputs:
+            pop = self._pop(d.target, "DC input target")
+            if pop.model not in ("iaf_psc_exp", "iaf_psc_delta"):
+                raise ParameterError(f"DC input target '{d.target}' must be a neuron population, not {pop.model}")
+            self._check_scalar_or_array(d.amplitude, pop.size, f"DC amplitude for '{d.target}' (pA)")
+        for d in self.poisson_inputs:
+            pop = self._pop(d.target, "Poisson input target")
+            if pop.model not in ("iaf_psc_exp", "iaf_psc_delta"):
+                raise ParameterError(f"Poisson input target '{d.target}' must be a neuron population")
+            self._check_scalar_or_array(d.rate, pop.size, f"Poisson rate for '{d.target}' (spikes/s)", low=0.0)
+            if isinstance(d.weight, (Normal, Uniform)):
+                raise ParameterError(f"Poisson weight for '{d.target}' must be a number, not a distribution")
+            _check_dist(d.weight, f"Poisson weight for '{d.target}'")
+            self._check_delay_const(d.delay, f"Poisson delay for '{d.target}'")
+        if self.spike_recorder is not None:
+            for name in self.spike_recorder.populations:
+                pop = self._pop(name, "spike recorder population")
+                if pop.is_virtual:
+                    raise ParameterError(f"spike recorder population '{name}' is a spike_generator; "
+                                         "its spikes are given, not recorded")
+        for vr in self.voltage_recorders:
+            pop = self._pop(vr.population, "voltage recorder population")
+            if pop.model not in ("iaf_psc_exp", "iaf_psc_delta"):
+                raise ParameterError(f"voltage recorder population '{vr.population}' has no membrane potential")
+            ids = np.asarray(vr.ids)
+            if ids.size == 0 or ids.min() < 0 or ids.max() >= pop.size or len(set(ids.tolist())) != ids.size:
+                raise ParameterError(f"voltage recorder ids for '{vr.population}' must be distinct and in "
+                                     f"[0, {pop.size - 1}], got {vr.ids}")
+            if self.steps(vr.interval, f"voltage recorder interval for '{vr.population}'") < 1:
+                raise ParameterError(f"voltage recorder interval must be >= the resolution {h} ms")
+
+    def _pop(self, name, what) -> Population:
+        if name not in self.populations:
+            raise ParameterError(f"{what}: unknown population '{name}'; known: {', '.join(self.populations)}")
+        return self.populations[name]
+
+    @staticmethod
+    def _check_scalar_or_array(value, n, what, low=None):
+        arr = np.asarray(value, dtype=float) if not isinstance(value, (Normal, Uniform)) else None
+        if arr is None:
+            _check_dist(value, what, low=low)
+            return
+        if arr.ndim == 1 and arr.size != n:
+            raise ParameterError(f"{what}: per-neuron values need {n} entries, got {arr.size}")
+        if arr.ndim > 1:
+            raise ParameterError(f"{what}: expected a scalar or a 1-d array, got shape {arr.shape}")
+        if not np.all(np.isfinite(arr)):
+            raise ParameterError(f"{what}: values must be finite")
+        if low is not None and arr.size and arr.min() < low:
+            raise ParameterError(f"{what}: values must be >= {low}, got {arr.min()}")
+
+    def _validate_population(self, pop: Population):
+        if not isinstance(pop.name, str) or not pop.name or "/" in pop.name:
+            raise ParameterError(f"population name must be a non-empty string without '/', got {pop.name!r}")
+        if pop.model not in NEURON_MODELS:
+            raise ParameterError(f"population '{pop.name}': unknown model '{pop.model}'; "
+                                 f"known: {', '.join(NEURON_MODELS)}")
+        if not isinstance(pop.size, (int, np.integer)) or pop.size <= 0:
+            raise ParameterError(f"population '{pop.name}': size must be an integer >= 1, got {pop.size!r}")
+        spec = NEURON_MODELS[pop.model]
+        for key, value in pop.params.items():
+            if key not in spec:
+                raise ParameterError(f"population '{pop.name}': model {pop.model} has no parameter '{key}'; "
+                                     f"known: {', '.join(spec)}")
+            default, lower, strict = spec[key]
+            what = f"population '{pop.name}' parameter {key}"
+            self._check_scalar_or_array(value, pop.size, what, low=lower)
+            if strict and not isinstance(value, (Normal, Uniform)) and np.min(np.asarray(value, float)) <= lower:
+                raise ParameterError(f"{what} must be > {lower}, got {np.min(np.asarray(value, float))}")
+            if strict and isinstance(value, (Normal, Uniform)):
+                lo = value.low
+                if lo <= lower:
+                    raise ParameterError(f"{what} must be > {lower}: give the distribution a lower bound above it")
+        if pop.model in ("iaf_psc_exp", "iaf_psc_delta"):
+            vth, vre = pop.param("V_th"), pop.param("V_reset")
+            if all(not isinstance(v, (Normal, Uniform)) for v in (vth, vre)):
+                if np.any(np.asarray(vre, float) >= np.asarray(vth, float)):
+                    raise ParameterError(f"population '{pop.name}': V_reset must be < V_th "
+                                         f"(got V_reset={vre}, V_th={vth})")
+        if pop.model == "poisson_source":
+            if float(pop.param("stop")) < float(pop.param("start")):
+                raise ParameterError(f"population '{pop.name}': stop must be >= start")
+        if pop.model == "spike_generator":
+            if pop.spike_times is None or len(pop.spike_times) != pop.size:
+                raise ParameterError(f"population '{pop.name}': spike_generator needs spike_times, "
+                                     f"one sequence per node ({pop.size})")
+            for i, times in enumerate(pop.spike_times):
+                t = np.asarray(times, dtype=float)
+                if t.size and (t.min() < self.resolution or np.any(np.diff(t) < 0)):
+                    raise ParameterError(f"population '{pop.name}' node {i}: spike times must be sorted and "
+                                         f">= the resolution {self.resolution} ms")
+                for x in t:
+                    self.steps(float(x), f"population '{pop.name}' node {i} spike time")
+
+    def _check_delay_const(self, delay, what):
+        if isinstance(delay, (Normal, Uniform)):
+            _check_dist(delay, what)
+            lo = delay.low
+            if lo < 0.5 * self.resolution:
+                raise ParameterError(f"{what}: the distribution's lower bound must be >= half the resolution "
+                                     f"({0.5 * self.resolution} ms), got {lo}; delays are rounded to whole steps")
+            return
+        _check_dist(delay, what)
+        if float(delay) < self.resolution - 1e-12:
+            raise ParameterError(f"{what} must be >= the resolution {self.resolution} ms, got {delay}")
+
+    def _validate_projection(self, proj: Projection):
+        src = self._pop(proj.source, f"projection '{proj.name}' source")
+        tgt = self._pop(proj.target, f"projection '{proj.name}' target")
+        if tgt.model not in ("iaf_psc_exp", "iaf_psc_delta"):
+            raise ParameterError(f"projection '{proj.name}': target '{tgt.name}' ({tgt.model}) cannot receive spikes")
+        r = proj.rule
+        if isinstance(r, FixedTotalNumber):
+            if not isinstance(r.n, (int, np.integer)) or r.n < 0:
+                raise ParameterError(f"projection '{proj.name}': fixed_total_number n must be an integer >= 0, got {r.n!r}")
+        elif isinstance(r, FixedIndegree):
+            if not isinstance(r.k, (int, np.integer)) or r.k < 0:
+                raise ParameterError(f"projection '{proj.name}': fixed_indegree k must be an integer >= 0, got {r.k!r}")
+            if not r.allow_autapses and src is tgt and src.size < 2 and r.k > 0:
+                raise ParameterError(f"projection '{proj.name}': without autapses the population needs >= 2 neurons")
+        elif isinstance(r, PairwiseBernoulli):
+            if not (isinstance(r.p, (int, float)) and 0.0 <= r.p <= 1.0):
+                raise ParameterError(f"projection '{proj.name}': pairwise_bernoulli p must be in [0, 1], got {r.p!r}")
+        elif isinstance(r, AllToAll):
+            pass
+        elif isinstance(r, OneToOne):
+            if src.size != tgt.size:
+                raise ParameterError(f"projection '{proj.name}': one_to_one needs equal sizes, "
+                                     f"got {src.size} and {tgt.size}")
+        else:
+            raise ParameterError(f"projection '{proj.name}': unknown connection rule {r!r}; known: "
+                                 "FixedTotalNumber, FixedIndegree, PairwiseBernoulli, AllToAll, OneToOne")
+        _check_dist(proj.weight, f"projection '{proj.name}' weight")
+        self._check_delay_const(proj.delay, f"projection '{proj.name}' delay")
+
+    # -- serialisation (metadata) ---------------------------------------------
+    def describe(self) -> dict:
+        """A JSON-serialisable summary of the description (for run metadata)."""
+        def enc(v):
+            if isinstance(v, (Normal, Uniform)):
+                return {"dist": type(v).__name__, **{k: (None if isinstance(x, float) and math.isinf(x) else x)
+                                                      for k, x in v.__dict__.items()}}
+            a = np.asarray(v)
+            if a.ndim == 0:
+                return float(a)
+            return {"per_neuron": True, "mean": float(a.mean()) if a.size else None, "n": int(a.size)}
+        return {
+            "name": self.name, "resolution": self.resolution,
+            "populations": [{"name": p.name, "size": int(p.size), "model": p.model,
+                             "params": {k: enc(v) for k, v in p.params.items()}} for p in self.populations.values()],
+            "projections": [{"name": q.name, "source": q.source, "target": q.target,
+                             "rule": type(q.rule).__name__, "rule_args": dict(q.rule.__dict__),
+                             "weight": enc(q.weight), "delay": enc(q.delay)} for q in self.projections],
+            "dc_inputs": [{"target": d.target, "amplitude": enc(d.amplitude)} for d in self.dc_inputs],
+            "poisson_inputs": [{"target": d.target, "rate": enc(d.rate), "weight": enc(d.weight),
+                                "delay": d.delay} for d in self.poisson_inputs],
+            "metadata": self.metadata,
+        }

@@ -1,0 +1,33 @@
+"""Builds the Cython kernels in cython/ as parsnn._<name> extensions.
+
+The models/ directory is installed as the package parsnn.models.
+"""
+import glob
+import os
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+extensions = [
+    Extension(
+        f"parsnn._{os.path.splitext(os.path.basename(pyx))[0]}",
+        [os.path.relpath(pyx, HERE)],
+        include_dirs=[np.get_include(), "cython"],
+        extra_compile_args=["-O3", "-ffp-contract=off", "-fno-math-errno", "-Wno-unused-function"],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+    )
+    for pyx in sorted(glob.glob(os.path.join(HERE, "cython", "*.pyx")))
+]
+
+setup(
+    packages=["parsnn", "parsnn.models", "parsnn.models.pd14", "parsnn.models.brunel"],
+    package_dir={"parsnn": "parsnn", "parsnn.models": "models"},
+    package_data={"parsnn.models.pd14": ["*.toml"]},
+    ext_modules=cythonize(
+        extensions,
+        compiler_directives={"language_level": 3, "boundscheck": False, "wraparound": False,
+                             "cdivision": True, "initializedcheck": False},
+    ),
+)
