@@ -70,7 +70,8 @@ class Simulation:
     """
 
     def __init__(self, net: Network, seed: int = 12345, comm=None, partition="round_robin", out=None,
-                 keep_spikes=None, progress=False, flush_ms: float = 1000.0, run_info: dict | None = None):
+                 keep_spikes=None, progress=False, flush_ms: float = 1000.0, run_info: dict | None = None,
+                 summary_from_ms: float = 500.0):
         if not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**63:
             raise ParameterError(f"seed must be an integer in [0, 2^63), got {seed!r}")
         if not (isinstance(flush_ms, (int, float)) and flush_ms > 0):
@@ -96,6 +97,9 @@ class Simulation:
         self._h5 = None
         self._spike_chunks = []
         self._volt_chunks = []
+        self.summary_from_ms = float(summary_from_ms)
+        self._counts_all = {}     # rank 0: spikes per recorded population
+        self._counts_late = {}    # rank 0: spikes after summary_from_ms
 
     # ------------------------------------------------------------------ build
     def build(self):
@@ -490,7 +494,7 @@ class Simulation:
         done_ms = (t - (t_end - round(bar.total / self.h))) * self.h
         bar.n = round(done_ms, 6)
         rtf = wall / done_ms * 1e3 if done_ms > 0 else float("nan")
-        bar.set_postfix_str(f"RTF {rtf:.2f}")
+        bar.set_postfix_str(f"RTF {rtf:.2f}", refresh=False)
         bar.refresh()
 
     # -------------------------------------------------------------- recording
@@ -530,6 +534,9 @@ class Simulation:
             off, size = self.offsets[name], self.net.populations[name].size
             sel = (gids >= off) & (gids < off + size)
             chunk[name] = (times[sel], (gids[sel] - off).astype(np.uint64))
+            self._counts_all[name] = self._counts_all.get(name, 0) + int(sel.sum())
+            self._counts_late[name] = self._counts_late.get(name, 0) + int(np.count_nonzero(
+                chunk[name][0] > self.summary_from_ms))
         if self._h5 is not None:
             from parsnn import sonata
             for name, (tt, ids) in chunk.items():
@@ -553,6 +560,19 @@ class Simulation:
                 self._volt_chunks.append(per_pop)
         if self._h5 is not None:
             self._h5.flush()
+
+    def summary_window(self):
+        """(start, stop) in ms of the window used by :meth:`summary_rates`."""
+        t_end = self.t_steps * self.h
+        return (self.summary_from_ms, t_end) if t_end > self.summary_from_ms else (0.0, t_end)
+
+    def summary_rates(self) -> dict:
+        """Mean rate (spikes/s) per recorded population over :meth:`summary_window` (rank 0)."""
+        t0, t1 = self.summary_window()
+        counts = self._counts_late if t0 > 0 else self._counts_all
+        if t1 <= t0:
+            return {}
+        return {k: c / self.net.populations[k].size / ((t1 - t0) * 1e-3) for k, c in counts.items()}
 
     def spikes(self) -> dict:
         """Recorded spikes of the whole network, on every rank (collective):

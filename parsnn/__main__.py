@@ -1,0 +1,5 @@
+import sys
+
+from parsnn.cli import main
+
+sys.exit(main())

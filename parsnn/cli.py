@@ -1,0 +1,209 @@
+"""Command line: ``mpiexec -n P parsnn run MODEL ...`` (also ``python -m parsnn``).
+
+Errors: bad input is detected identically on every rank before anything is
+built; rank 0 prints it once and every rank exits with status 2. An exception
+on any rank after that (build, simulation, output) is printed by that rank and
+ends the whole MPI job with ``MPI_Abort`` (status 1), so no rank is left
+waiting in a collective.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import traceback
+import warnings
+
+EXIT_BAD_INPUT = 2
+EXIT_FAILURE = 1
+
+
+def _rank():
+    from mpi4py import MPI
+    return MPI.COMM_WORLD.Get_rank()
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors once (rank 0), not once per rank."""
+
+    def error(self, message):
+        if _rank() == 0:
+            self.print_usage(sys.stderr)
+            print(f"{self.prog}: error: {message}", file=sys.stderr)
+        sys.exit(EXIT_BAD_INPUT)
+
+
+def _positive_float(name):
+    def conv(text):
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number, got '{text}'") from None
+        if not (math.isfinite(v) and v > 0):
+            raise argparse.ArgumentTypeError(f"{name} must be > 0, got {text}")
+        return v
+    return conv
+
+
+def _seed(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--seed must be an integer in [0, 2^63), got '{text}'") from None
+    if not 0 <= v < 2**63:
+        raise argparse.ArgumentTypeError(f"--seed must be an integer in [0, 2^63), got {text}")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="parsnn", description="Distributed spiking network simulation (run under mpiexec/srun).")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    r = sub.add_parser("run", help="build and simulate a model, write SONATA/HDF5 output",
+                       description="Build and simulate a model on all MPI ranks. --t-sim counts from time 0; "
+                                   "the warm-up (500 ms for PD14) is part of it and discarded by analysis.")
+    r.add_argument("model", choices=["pd14", "brunel"], help="network model")
+    r.add_argument("--t-sim", type=_positive_float("--t-sim"), default=1000.0, help="model time in ms (default 1000)")
+    r.add_argument("--seed", type=_seed, default=55, help="master seed (default 55)")
+    r.add_argument("--out", default=None, help="HDF5 output file (default: none)")
+    r.add_argument("--partition", default="round_robin", choices=["round_robin", "block"],
+                   help="neuron->rank placement (default round_robin, as NEST)")
+    r.add_argument("--resolution", type=_positive_float("--resolution"), default=0.1, help="step in ms (default 0.1)")
+    r.add_argument("--no-record", action="store_true", help="do not record spikes (benchmarking)")
+    r.add_argument("--record-v", type=int, default=0, metavar="K",
+                   help="record V_m of the first K neurons of each population every 1 ms")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.add_argument("--warmup", type=float, default=500.0, help="ms excluded from the summary rates (default 500)")
+    r.add_argument("--debug", action="store_true", help="print tracebacks")
+    g = r.add_argument_group("pd14")
+    g.add_argument("--n-scaling", type=float, default=0.1, help="population size factor in (0, 1] (default 0.1)")
+    g.add_argument("--k-scaling", type=float, default=1.0, help="in-degree factor in (0, 1] (default 1)")
+    g.add_argument("--bg", choices=["dc", "poisson"], default="dc", help="background drive (default dc)")
+    g.add_argument("--thalamus", action="store_true", help="add the thalamic pulse (700-710 ms)")
+    g = r.add_argument_group("brunel")
+    g.add_argument("--regime", choices=["A", "B", "C", "D"], default="A", help="Brunel (2000) regime (default A)")
+    g.add_argument("--scale", type=float, default=0.1, help="network size factor (default 0.1 of 12,500 neurons)")
+    return p
+
+
+def _make_network(args):
+    if args.model == "pd14":
+        from parsnn.models import pd14
+        return pd14.build_network(n_scaling=args.n_scaling, k_scaling=args.k_scaling, bg=args.bg,
+                                  thalamus=args.thalamus, record=not args.no_record,
+                                  record_voltage=args.record_v, resolution=args.resolution)
+    from parsnn.models import brunel
+    net = brunel.build_network(regime=args.regime, scale=args.scale, record=not args.no_record,
+                               resolution=args.resolution)
+    if args.record_v:
+        for name, pop in net.populations.items():
+            if pop.model.startswith("iaf"):
+                net.record_voltage(name, range(min(args.record_v, pop.size)), 1.0)
+    return net
+
+
+def _check_output_path(path):
+    from parsnn.errors import ParameterError
+    if path is None:
+        return
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise ParameterError(f"--out: directory '{parent}' does not exist")
+    if not os.access(parent, os.W_OK):
+        raise ParameterError(f"--out: directory '{parent}' is not writable")
+
+
+def cmd_run(args) -> int:
+    from mpi4py import MPI
+    from parsnn.errors import ParameterError
+    comm = MPI.COMM_WORLD
+    rank = comm.Get_rank()
+
+    # Phase 1: validation, identical on every rank; no communication yet.
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            net = _make_network(args)
+        if rank == 0:
+            for w in caught:
+                print(f"parsnn: warning: {w.message}", file=sys.stderr)
+        net.validate(args.t_sim)
+        _check_output_path(args.out)
+        from parsnn.simulation import Simulation
+        sim = Simulation(net, seed=args.seed, comm=comm, partition=args.partition, out=args.out,
+                         keep_spikes=False, progress=not args.no_progress, summary_from_ms=args.warmup,
+                         run_info={"argv": sys.argv, "command": "run", **vars(args)})
+    except ParameterError as e:
+        if rank == 0:
+            print(f"parsnn: error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+    # Phase 2: build, simulate, write. Any exception on any rank ends the job.
+    if rank == 0:
+        print(f"parsnn {args.model}: {net.num_nodes:,} nodes on {comm.Get_size()} rank(s), "
+              f"partition {sim.partition_name}, seed {args.seed}, t_sim {args.t_sim} ms", file=sys.stderr)
+    sim.build()
+    if rank == 0:
+        print(f"built {sim.num_synapses:,} synapses in {sim.build_seconds:.2f} s "
+              f"(min delay {sim.min_delay_steps * sim.h:g} ms)", file=sys.stderr)
+    sim.run(args.t_sim)
+    perf = sim.finish()
+    if rank == 0:
+        print(format_summary(sim, perf))
+    return 0
+
+
+def format_summary(sim, perf) -> str:
+    lines = ["", "== parsnn summary =="]
+    rates = sim.summary_rates()
+    if rates:
+        t0, t1 = sim.summary_window()
+        lines.append(f"mean firing rates, {t0:g}-{t1:g} ms (spikes/s):")
+        lines.append("  " + "  ".join(f"{k} {v:.3f}" for k, v in rates.items()))
+    gb = [b / 2**30 for b in perf["peak_rss_bytes"]]
+    lines += [
+        f"neurons {perf['num_neurons']:,}  synapses {perf['num_synapses']:,}  ranks {perf['num_ranks']}",
+        f"build time        {max(perf['build_seconds']):.2f} s",
+        f"simulate time     {max(perf['simulate_seconds']):.2f} s for {perf['model_time_ms']:g} ms model time",
+        f"real-time factor  {perf['rtf']:.3f}",
+        "phase timers (s, max over ranks): " + ", ".join(
+            f"{ph} {max(perf[f'timer_{ph}']):.2f}" for ph in ("update", "exchange", "deliver", "record")),
+        "build timers (s, max over ranks): " + ", ".join(
+            f"{ph} {max(perf[f'build_{ph}']):.2f}" for ph in ("neurons", "connect", "sort", "routes")),
+        "peak memory per rank: " + ", ".join(f"{g:.2f} GiB" for g in gb)
+        + f"  ({sum(perf['peak_rss_bytes']) / max(perf['num_synapses'], 1):.1f} bytes/synapse)",
+    ]
+    if sim.out:
+        lines.append(f"output: {sim.out}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return cmd_run(args)
+        return EXIT_BAD_INPUT
+    except SystemExit:
+        raise
+    except BaseException as e:  # noqa: BLE001 - any failure must end the whole MPI job
+        abort_job(e, debug=getattr(args, "debug", False))
+    return EXIT_FAILURE
+
+
+def abort_job(exc: BaseException, debug: bool = False):
+    """Report an exception raised on this rank and end every rank of the job."""
+    from mpi4py import MPI
+    comm = MPI.COMM_WORLD
+    where = f" on rank {comm.Get_rank()} of {comm.Get_size()}" if comm.Get_size() > 1 else ""
+    if debug:
+        traceback.print_exc()
+    print(f"parsnn: error{where}: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+    sys.stderr.flush()
+    if comm.Get_size() > 1:
+        comm.Abort(EXIT_FAILURE)
+    sys.exit(EXIT_FAILURE)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
