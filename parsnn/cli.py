@@ -46,6 +46,19 @@ def _positive_float(name):
     return conv
 
 
+def _nonnegative(name, conv=float):
+    def check(text):
+        try:
+            v = conv(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be {'an integer' if conv is int else 'a number'} >= 0, "
+                                             f"got '{text}'") from None
+        if not (math.isfinite(v) and v >= 0):
+            raise argparse.ArgumentTypeError(f"{name} must be >= 0, got {text}")
+        return v
+    return check
+
+
 def _seed(text):
     try:
         v = int(text)
@@ -70,10 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="neuron->rank placement (default round_robin, as NEST)")
     r.add_argument("--resolution", type=_positive_float("--resolution"), default=0.1, help="step in ms (default 0.1)")
     r.add_argument("--no-record", action="store_true", help="do not record spikes (benchmarking)")
-    r.add_argument("--record-v", type=int, default=0, metavar="K",
+    r.add_argument("--record-v", type=_nonnegative("--record-v", int), default=0, metavar="K",
                    help="record V_m of the first K neurons of each population every 1 ms")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
-    r.add_argument("--warmup", type=float, default=500.0, help="ms excluded from the summary rates (default 500)")
+    r.add_argument("--warmup", type=_nonnegative("--warmup"), default=500.0,
+                   help="ms excluded from the summary rates (default 500)")
     r.add_argument("--debug", action="store_true", help="print tracebacks")
     g = r.add_argument_group("pd14")
     g.add_argument("--n-scaling", type=float, default=0.1, help="population size factor in (0, 1] (default 0.1)")
@@ -106,6 +120,8 @@ def _check_output_path(path):
     from parsnn.errors import ParameterError
     if path is None:
         return
+    if os.path.isdir(path):
+        raise ParameterError(f"--out: '{path}' is a directory; give a file name")
     parent = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(parent):
         raise ParameterError(f"--out: directory '{parent}' does not exist")
@@ -142,7 +158,12 @@ def cmd_run(args) -> int:
     if rank == 0:
         print(f"parsnn {args.model}: {net.num_nodes:,} nodes on {comm.Get_size()} rank(s), "
               f"partition {sim.partition_name}, seed {args.seed}, t_sim {args.t_sim} ms", file=sys.stderr)
-    sim.build()
+    try:
+        sim.build()      # ParameterErrors raised here are collective: identical on every rank
+    except ParameterError as e:
+        if rank == 0:
+            print(f"parsnn: error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     if rank == 0:
         print(f"built {sim.num_synapses:,} synapses in {sim.build_seconds:.2f} s "
               f"(min delay {sim.min_delay_steps * sim.h:g} ms)", file=sys.stderr)
@@ -169,7 +190,7 @@ def format_summary(sim, perf) -> str:
         "phase timers (s, max over ranks): " + ", ".join(
             f"{ph} {max(perf[f'timer_{ph}']):.2f}" for ph in ("update", "exchange", "deliver", "record")),
         "build timers (s, max over ranks): " + ", ".join(
-            f"{ph} {max(perf[f'build_{ph}']):.2f}" for ph in ("neurons", "connect", "sort", "routes")),
+            f"{ph} {max(perf[f'build_{ph}']):.2f}" for ph in ("neurons", "count", "connect", "routes")),
         "peak memory per rank: " + ", ".join(f"{g:.2f} GiB" for g in gb)
         + f"  ({sum(perf['peak_rss_bytes']) / max(perf['num_synapses'], 1):.1f} bytes/synapse)",
     ]

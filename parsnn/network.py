@@ -9,6 +9,7 @@ so bad input fails before anything is built, identically on every rank.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Sequence
 
@@ -179,6 +180,9 @@ class OneToOne:
     pass
 
 
+#: largest synaptic delay in steps (delays are stored as uint16)
+MAX_DELAY_STEPS = 65535
+
 RULE_CODES = {FixedTotalNumber: 0, FixedIndegree: 1, PairwiseBernoulli: 2, AllToAll: 3, OneToOne: 4}
 
 
@@ -269,7 +273,10 @@ class Network:
         return d
 
     def record_spikes(self, populations=None):
-        self.spike_recorder = SpikeRecorder(list(self.populations) if populations is None else list(populations))
+        """Record the spikes of ``populations`` (default: every population that is not a spike_generator)."""
+        if populations is None:
+            populations = [name for name, pop in self.populations.items() if not pop.is_virtual]
+        self.spike_recorder = SpikeRecorder(list(populations))
 
     def record_voltage(self, population: str, ids, interval: float = 1.0):
         self.voltage_recorders.append(VoltageRecorder(population, list(ids), interval))
@@ -303,15 +310,15 @@ class Network:
         if not (isinstance(h, (int, float)) and np.isfinite(h) and h > 0):
             raise ParameterError(f"resolution must be a number > 0 ms, got {h!r}")
         if t_sim is not None:
-            if not (np.isfinite(t_sim) and t_sim > 0):
-                raise ParameterError(f"t_sim must be > 0 ms, got {t_sim}")
+            if isinstance(t_sim, bool) or not isinstance(t_sim, numbers.Real) or not (np.isfinite(t_sim) and t_sim > 0):
+                raise ParameterError(f"t_sim must be > 0 ms, got {t_sim!r}")
             self.steps(t_sim, "t_sim")
         if not self.populations:
             raise ParameterError("the network has no populations")
-        if self.num_nodes >= 2**31 - 1:
-            raise ParameterError(f"at most 2^31-2 nodes are supported, got {self.num_nodes}")
         for pop in self.populations.values():
             self._validate_population(pop)
+        if self.num_nodes >= 2**31 - 1:
+            raise ParameterError(f"at most 2^31-2 nodes are supported, got {self.num_nodes}")
         for proj in self.projections:
             self._validate_projection(proj)
         for d in self.dc_inputs:
@@ -371,7 +378,7 @@ class Network:
         if pop.model not in NEURON_MODELS:
             raise ParameterError(f"population '{pop.name}': unknown model '{pop.model}'; "
                                  f"known: {', '.join(NEURON_MODELS)}")
-        if not isinstance(pop.size, (int, np.integer)) or pop.size <= 0:
+        if isinstance(pop.size, bool) or not isinstance(pop.size, (int, np.integer)) or pop.size <= 0:
             raise ParameterError(f"population '{pop.name}': size must be an integer >= 1, got {pop.size!r}")
         spec = NEURON_MODELS[pop.model]
         for key, value in pop.params.items():
@@ -380,7 +387,7 @@ class Network:
                                      f"known: {', '.join(spec)}")
             default, lower, strict = spec[key]
             what = f"population '{pop.name}' parameter {key}"
-            self._check_scalar_or_array(value, pop.size, what, low=lower)
+            self._check_scalar_or_array(value, pop.size, what, low=None if strict else lower)
             if strict and not isinstance(value, (Normal, Uniform)) and np.min(np.asarray(value, float)) <= lower:
                 raise ParameterError(f"{what} must be > {lower}, got {np.min(np.asarray(value, float))}")
             if strict and isinstance(value, (Normal, Uniform)):
@@ -435,7 +442,7 @@ class Network:
             if not r.allow_autapses and src is tgt and src.size < 2 and r.k > 0:
                 raise ParameterError(f"projection '{proj.name}': without autapses the population needs >= 2 neurons")
         elif isinstance(r, PairwiseBernoulli):
-            if not (isinstance(r.p, (int, float)) and 0.0 <= r.p <= 1.0):
+            if isinstance(r.p, bool) or not (isinstance(r.p, numbers.Real) and 0.0 <= r.p <= 1.0):
                 raise ParameterError(f"projection '{proj.name}': pairwise_bernoulli p must be in [0, 1], got {r.p!r}")
         elif isinstance(r, AllToAll):
             pass
@@ -448,6 +455,13 @@ class Network:
                                  "FixedTotalNumber, FixedIndegree, PairwiseBernoulli, AllToAll, OneToOne")
         _check_dist(proj.weight, f"projection '{proj.name}' weight")
         self._check_delay_const(proj.delay, f"projection '{proj.name}' delay")
+        # synaptic delays are stored as uint16 steps (unbounded distributions are checked during the build)
+        is_dist = isinstance(proj.delay, (Normal, Uniform))
+        hi = proj.delay.high if is_dist else float(proj.delay)
+        if math.isfinite(hi) and round(hi / self.resolution) > MAX_DELAY_STEPS:
+            raise ParameterError(f"projection '{proj.name}' delay must be <= {MAX_DELAY_STEPS} steps "
+                                 f"({MAX_DELAY_STEPS * self.resolution:g} ms at resolution {self.resolution} ms), "
+                                 f"got {'upper bound ' if is_dist else ''}{hi}")
 
     # -- serialisation (metadata) ---------------------------------------------
     def describe(self) -> dict:

@@ -34,7 +34,7 @@ from parsnn.network import (MODEL_CODES, RULE_CODES, FixedIndegree, FixedTotalNu
 from parsnn.partition import make_map
 
 PHASES = ("update", "exchange", "deliver", "record")
-BUILD_PHASES = ("place", "neurons", "connect", "sort", "routes")
+BUILD_PHASES = ("place", "neurons", "count", "connect", "routes")
 
 
 def purpose(*parts) -> int:
@@ -72,7 +72,7 @@ class Simulation:
     def __init__(self, net: Network, seed: int = 12345, comm=None, partition="round_robin", out=None,
                  keep_spikes=None, progress=False, flush_ms: float = 1000.0, run_info: dict | None = None,
                  summary_from_ms: float = 500.0):
-        if not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**63:
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**63:
             raise ParameterError(f"seed must be an integer in [0, 2^63), got {seed!r}")
         if not (isinstance(flush_ms, (int, float)) and flush_ms > 0):
             raise ParameterError(f"flush_ms must be > 0 ms, got {flush_ms!r}")
@@ -123,19 +123,15 @@ class Simulation:
         g2l[local] = np.arange(n, dtype=np.int32)
         self.build_timers["place"] += time.perf_counter() - t0
 
-        # --- neurons
+        # --- neurons (per-neuron values drawn here can still be invalid: report that collectively)
         t0 = time.perf_counter()
-        self._build_neurons(st, local, offsets)
+        self._collectively(self._build_neurons, st, local, offsets)
         self.build_timers["neurons"] += time.perf_counter() - t0
 
         # --- synapses onto local neurons
         t0 = time.perf_counter()
-        src, tgt, w, d, dmin, dmax = self._generate_synapses(local, offsets)
-        self.build_timers["connect"] += time.perf_counter() - t0
-        t0 = time.perf_counter()
-        syn_ptr, syn_tgt, syn_w, syn_d = KC.sort_by_source(src, tgt, w, d, N)
-        del src, tgt, w, d
-        self.build_timers["sort"] += time.perf_counter() - t0
+        syn_ptr, syn_tgt, syn_w, syn_d, dmin, dmax = self._generate_synapses(local, offsets)
+        self.build_timers["connect"] += time.perf_counter() - t0 - self.build_timers["count"]
         st.syn_ptr, st.syn_tgt, st.syn_w, st.syn_d = syn_ptr, syn_tgt, syn_w, syn_d
         self._syn_arrays = (syn_ptr, syn_tgt, syn_w, syn_d)
         self.num_local_synapses = int(syn_ptr[-1])
@@ -198,6 +194,20 @@ class Simulation:
         self.built = True
         self.build_seconds = time.perf_counter() - t_start
         self.build_peak_rss = peak_rss_bytes()
+
+    def _collectively(self, fn, *args):
+        """Run ``fn`` on every rank; if it raises ParameterError on any rank, raise the
+        lowest rank's error on all ranks, so that bad input found during the build is
+        reported once and ends the job like input rejected by validation."""
+        error = None
+        try:
+            fn(*args)
+        except ParameterError as e:
+            error = str(e)
+        errors = self.comm.allgather(error) if self.size > 1 else [error]
+        first = next((e for e in errors if e is not None), None)
+        if first is not None:
+            raise ParameterError(first)
 
     def _param(self, pop, name, gids, off):
         value = pop.param(name)
@@ -299,15 +309,20 @@ class Simulation:
         st.lam, st.t_on, st.t_off = lam, t_on, t_off
 
     def _generate_synapses(self, local, offsets):
-        net, h = self.net, self.h
+        """Synapses onto the local neurons, grouped by source gid (CSR).
+
+        Pass 1 counts each source's synapses by replaying the source draws;
+        pass 2 draws again and writes every synapse straight into its row, so
+        no unsorted copy of the synapses ever exists."""
+        net, h, N = self.net, self.h, self.num_nodes
         plans = []
-        total = 0
+        per_source = np.zeros(N + 1, dtype=np.int64)
+        t0 = time.perf_counter()
         for k, proj in enumerate(net.projections):
-            src_pop, tgt_pop = net.populations[proj.source], net.populations[proj.target]
+            tgt_pop = net.populations[proj.target]
             a, b = self.pop_local[proj.target]
             tgt_gids = local[a:b]
             rule = proj.rule
-            code = RULE_CODES[type(rule)]
             toff, soff = offsets[proj.target], offsets[proj.source]
             fixed = np.zeros(0, dtype=np.int64)
             if isinstance(rule, FixedTotalNumber):
@@ -319,29 +334,35 @@ class Simulation:
                 fixed = per_target[tgt_gids - toff].astype(np.int64)
             elif isinstance(rule, FixedIndegree):
                 fixed = np.full(tgt_gids.size, int(rule.k), dtype=np.int64)
-            p = float(rule.p) if isinstance(rule, PairwiseBernoulli) else 0.0
-            autapses = bool(getattr(rule, "allow_autapses", True))
-            ps, pv = purpose("proj", k, proj.name, "struct"), purpose("proj", k, proj.name, "value")
-            counts = KC.count_incoming(code, tgt_gids, fixed, soff, src_pop.size, p, autapses, self.seed, ps)
-            offs = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-            plans.append((code, tgt_gids, np.arange(a, b, dtype=np.uint32), offs, soff, src_pop.size, toff, p,
-                          autapses, dist_spec(proj.weight), dist_spec(proj.delay), ps, pv, total))
-            total += int(offs[-1])
-        src = np.empty(total, dtype=np.int32)
+            plan = dict(rule=RULE_CODES[type(rule)], tgt_gids=tgt_gids,
+                        tgt_local=np.arange(a, b, dtype=np.uint32), fixed=fixed, soff=soff,
+                        nsrc=net.populations[proj.source].size, toff=toff,
+                        p=float(rule.p) if isinstance(rule, PairwiseBernoulli) else 0.0,
+                        autapses=bool(getattr(rule, "allow_autapses", True)),
+                        ps=purpose("proj", k, proj.name, "struct"), pv=purpose("proj", k, proj.name, "value"),
+                        wspec=dist_spec(proj.weight), dspec=dist_spec(proj.delay))
+            plan["count"] = KC.count_by_source(plan["rule"], tgt_gids, fixed, soff, plan["nsrc"], toff, plan["p"],
+                                               plan["autapses"], self.seed, plan["ps"], per_source[1:])
+            plans.append(plan)
+        self.build_timers["count"] += time.perf_counter() - t0
+        ptr = np.cumsum(per_source)           # ptr[g] .. ptr[g+1]: synapses of source g
+        del per_source
+        total = int(ptr[-1])
         tgt = np.empty(total, dtype=np.uint32)
         w = np.empty(total, dtype=np.float32)
         d = np.empty(total, dtype=np.uint16)
+        fill = ptr[:-1].copy()
         dmin, dmax = 1 << 40, 0
-        for (code, tg, tl, offs, soff, ns, toff, p, aut, ws, ds, ps, pv, base) in plans:
-            end = base + int(offs[-1])
-            if end == base:
+        for pl in plans:
+            if pl["count"] == 0:
                 continue
-            lo, hi = KC.generate(code, tg, tl, offs, soff, ns, toff, p, aut, ws, ds, h, self.seed, ps, pv,
-                                 src[base:end], tgt[base:end], w[base:end], d[base:end])
+            lo, hi = KC.generate(pl["rule"], pl["tgt_gids"], pl["tgt_local"], pl["fixed"], pl["soff"], pl["nsrc"],
+                                 pl["toff"], pl["p"], pl["autapses"], pl["wspec"], pl["dspec"], h, self.seed,
+                                 pl["ps"], pl["pv"], fill, tgt, w, d)
             dmin, dmax = min(dmin, lo), max(dmax, hi)
-        if total == 0:
-            dmin = 1 << 40
-        return src, tgt, w, d, dmin, dmax
+        if not np.array_equal(fill, ptr[1:]):
+            raise RuntimeError("internal error: pass 2 wrote a different number of synapses than pass 1 counted")
+        return ptr, tgt, w, d, dmin, dmax
 
     def _generator_spikes(self, offsets, has_targets):
         steps, gids = [], []

@@ -1,0 +1,143 @@
+"""Tests that run on several ranks: mpiexec -n 2|3 python -m pytest --with-mpi -m mpi tests/test_mpi.py
+
+Each test compares a distributed run on COMM_WORLD with the serial reference
+computed on COMM_SELF by every rank, so the same test checks 2 and 3 ranks.
+"""
+import numpy as np
+import pytest
+from mpi4py import MPI
+
+from parsnn.network import AllToAll, Network, OneToOne
+from parsnn.simulation import Simulation
+
+from netlib import mixed_network
+
+pytestmark = pytest.mark.mpi
+SEED = 2024
+
+
+def _random_partition(net, size):
+    rng = np.random.default_rng(99)              # same on every rank
+    return rng.integers(0, size, net.num_nodes).astype(np.int32)
+
+
+def _run(net, comm, partition="round_robin", t=250.0):
+    sim = Simulation(net, seed=SEED, comm=comm, partition=partition)
+    sim.run(t)
+    return sim
+
+
+@pytest.fixture(scope="module")
+def serial():
+    return _run(mixed_network(), MPI.COMM_SELF)
+
+
+@pytest.mark.parametrize("partition", ["round_robin", "block", "random"])
+def test_spikes_identical_to_serial(serial, partition):
+    comm = MPI.COMM_WORLD
+    net = mixed_network()
+    part = _random_partition(net, comm.size) if partition == "random" else partition
+    dist = _run(net, comm, part)
+    ref, got = serial.spikes(), dist.spikes()
+    assert set(ref) == set(got)
+    assert sum(len(t) for t, _ in ref.values()) > 500      # the network is active
+    for name in ref:
+        assert np.array_equal(ref[name][0], got[name][0]), name
+        assert np.array_equal(ref[name][1], got[name][1]), name
+
+
+def test_voltages_identical_to_serial(serial):
+    dist = _run(mixed_network(), MPI.COMM_WORLD, "block")
+    ref, got = serial.voltages(), dist.voltages()
+    for name in ref:
+        for a, b in zip(ref[name], got[name]):
+            assert np.array_equal(a, b), name
+
+
+def _synapse_table(sim):
+    """All synapses of the run as a sorted (source, target, weight bits, delay) table on every rank."""
+    ptr, tgt, w, d = sim._syn_arrays
+    src = np.repeat(np.arange(ptr.size - 1, dtype=np.int64), np.diff(ptr))
+    rows = np.stack([src, sim.local_gids[tgt].astype(np.int64), w.view(np.int32).astype(np.int64),
+                     d.astype(np.int64)], axis=1)
+    rows = np.concatenate(sim.comm.allgather(rows)) if sim.comm.size > 1 else rows
+    return rows[np.lexsort(rows.T[::-1])]
+
+
+def test_network_identical_to_serial(serial):
+    dist = Simulation(mixed_network(), seed=SEED, comm=MPI.COMM_WORLD, partition="round_robin")
+    dist.build()
+    assert dist.num_synapses == serial.num_synapses
+    assert np.array_equal(_synapse_table(dist), _synapse_table(serial))
+    # each rank holds only synapses onto its own neurons
+    ptr, tgt, _, _ = dist._syn_arrays
+    assert np.all(dist.rank_of[dist.local_gids[tgt]] == dist.comm.rank)
+
+
+@pytest.mark.parametrize("delay_steps", [1, 7])
+def test_delay_across_ranks(delay_steps):
+    """A spike emitted in step t with delay d reaches a neuron on another rank in step t + d."""
+    comm = MPI.COMM_WORLD
+    net = Network(0.1)
+    par = dict(E_L=0.0, V_th=20.0, V_reset=0.0, V_m=0.0, tau_m=20.0, t_ref=2.0)
+    net.add_population("A", 1, "iaf_psc_delta", params=par)
+    net.add_population("B", 1, "iaf_psc_delta", params=par)
+    net.add_population("G", 1, "spike_generator", spike_times=[[3.0]])
+    net.connect("G", "A", AllToAll(), weight=50.0, delay=0.2)        # A fires at once
+    net.connect("A", "B", OneToOne(), weight=1.0, delay=delay_steps * 0.1)
+    net.record_spikes(["A"])
+    net.record_voltage("B", [0], 0.1)
+    part = np.array([0, comm.size - 1, -1], dtype=np.int32)          # A and B on different ranks
+    sim = Simulation(net, seed=1, comm=comm, partition=part)
+    sim.run(10.0)
+    (ta, _), = sim.spikes().values()
+    t_emit = int(round(ta[0] / 0.1)) - 1           # step in which A fired
+    assert t_emit == 30 - 1 + 2                    # generator at 3.0 ms (step 29) + 2 steps delay
+    times, _, v = sim.voltages()["B"]
+    first = int(np.flatnonzero(v[:, 0] != 0.0)[0])
+    step_of_first = int(round(times[first] / 0.1)) - 1
+    assert step_of_first == t_emit + delay_steps
+    assert v[first, 0] == 1.0
+    if comm.size > 1:
+        # A's spikes are sent only to the rank that hosts B
+        st = sim.st
+        if comm.rank == 0:
+            i = sim.st.g2l[0]
+            assert list(np.asarray(st.dst_rank)[st.dst_ptr[i]:st.dst_ptr[i + 1]]) == [comm.size - 1]
+
+
+def test_spikes_sent_only_to_target_ranks():
+    """Neurons without targets on a rank never send it anything."""
+    comm = MPI.COMM_WORLD
+    if comm.size < 2:
+        pytest.skip("needs >= 2 ranks")
+    net = Network(0.1)
+    net.add_population("src", 20, "iaf_psc_exp", params=dict(I_e=500.0))
+    net.add_population("tgt", 20, "iaf_psc_exp")
+    net.connect("src", "tgt", OneToOne(), weight=10.0, delay=1.0)
+    part = np.zeros(40, dtype=np.int32)
+    part[20:] = comm.size - 1                  # all targets on the last rank
+    sim = Simulation(net, seed=3, comm=comm, partition=part)
+    sim.build()
+    st = sim.st
+    if comm.rank == 0:
+        assert set(np.asarray(st.dst_rank).tolist()) == {comm.size - 1}
+        assert len(st.dst_rank) == 20
+    sim.run(50.0)
+    assert st.n_delivered_spikes > 0 if comm.rank == comm.size - 1 else st.n_delivered_spikes == 0
+
+
+def test_build_time_parameter_error_is_raised_on_every_rank():
+    """Per-neuron values drawn during the build can be invalid on one rank only; every
+    rank must still raise the same error (no rank left waiting in a collective)."""
+    from parsnn.errors import ParameterError
+    from parsnn.network import Uniform
+    comm = MPI.COMM_WORLD
+    net = Network(0.1)
+    net.add_population("A", 50, "iaf_psc_exp", params=dict(V_th=-50.0, V_reset=Uniform(-70.0, -30.0)))
+    net.add_population("B", 10, "iaf_psc_exp")
+    part = np.zeros(60, dtype=np.int32)
+    part[50:] = comm.size - 1                     # all of A on rank 0
+    sim = Simulation(net, seed=1, comm=comm, partition=part)
+    with pytest.raises(ParameterError, match="V_reset must be < V_th"):
+        sim.build()

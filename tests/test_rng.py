@@ -1,0 +1,284 @@
+"""Counter-based random numbers (parsnn._rng, cython/philox.h).
+
+Checks the Philox4x64-10 block function bit for bit against numpy, the stream
+layout, the moments and distributions of the derived draws (uniform, normal,
+Poisson by inversion and by PTRS), the independence of streams, and that
+per-node draws are pure functions of (seed, purpose, id).
+All tests use fixed seeds; statistical tolerances are ~5 sigma.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from parsnn import _rng as R
+from parsnn.network import DIST_CONST, DIST_NORMAL, DIST_UNIFORM
+
+M64 = 2**64 - 1
+N = 200_000
+SEED, PURPOSE = 20240611, 0x5EED_0F_D00D
+
+
+def _numpy_block(counter, key):
+    """numpy's Philox output for the block at ``counter`` (numpy increments the
+    counter *before* generating, so start it one below, with borrow)."""
+    c = list(counter)
+    for i in range(4):          # subtract 1 with borrow
+        if c[i] > 0:
+            c[i] -= 1
+            break
+        c[i] = M64
+    bg = np.random.Philox(counter=np.array(c, dtype=np.uint64), key=np.array(key, dtype=np.uint64))
+    return bg.random_raw(4)
+
+
+# ---------------------------------------------------------------------------
+# block function
+# ---------------------------------------------------------------------------
+
+CASES = [
+    ([0, 0, 0, 0], [0, 0]),
+    ([1, 0, 0, 0], [0, 0]),
+    ([6, 6, 7, 8], [9, 10]),
+    ([0, 4, 0, 0], [9, 10]),                      # numpy counter (2^64-1, 3, 0, 0): carry into word 1
+    ([0, 0, 0, 6], [9, 10]),                      # numpy counter (2^64-1)x3, 5: carry into word 3
+    ([0, 0, 1, 0], [M64, M64]),                   # carry into word 2, all-ones key
+    ([M64, M64, M64, M64], [12345, 2**63 + 17]),
+    ([123456789, 2**40 + 3, 2**63, 77], [2**62 + 1, 0xDEADBEEFCAFEBABE]),
+]
+
+
+@pytest.mark.parametrize("counter,key", CASES)
+def test_philox_block_matches_numpy(counter, key):
+    ours = R.philox_block(counter, key)
+    assert ours.dtype == np.uint64 and ours.shape == (4,)
+    np.testing.assert_array_equal(ours, _numpy_block(counter, key))
+
+
+def test_philox_block_matches_numpy_random_counters():
+    rng = np.random.default_rng(7)
+    for _ in range(50):
+        counter = [int(x) for x in rng.integers(0, 2**64, size=4, dtype=np.uint64)]
+        key = [int(x) for x in rng.integers(0, 2**64, size=2, dtype=np.uint64)]
+        np.testing.assert_array_equal(R.philox_block(counter, key), _numpy_block(counter, key))
+
+
+def test_numpy_stream_crosses_carry():
+    """A numpy stream started just below a carry equals our consecutive blocks."""
+    key = [3, 4]
+    bg = np.random.Philox(counter=np.array([M64 - 1, M64, 5, 0], dtype=np.uint64),
+                          key=np.array(key, dtype=np.uint64))
+    raw = bg.random_raw(12)
+    expected = np.concatenate([R.philox_block([M64, M64, 5, 0], key),
+                               R.philox_block([0, 0, 6, 0], key),
+                               R.philox_block([1, 0, 6, 0], key)])
+    np.testing.assert_array_equal(raw, expected)
+
+
+def test_block_depends_on_every_word():
+    base_c, base_k = [11, 22, 33, 44], [55, 66]
+    ref = R.philox_block(base_c, base_k)
+    for i in range(4):
+        c = list(base_c)
+        c[i] ^= 1
+        assert not np.any(R.philox_block(c, base_k) == ref)
+    for i in range(2):
+        k = list(base_k)
+        k[i] ^= 1
+        assert not np.any(R.philox_block(base_c, k) == ref)
+
+
+# ---------------------------------------------------------------------------
+# stream layout
+# ---------------------------------------------------------------------------
+
+def test_stream_layout():
+    """Stream (seed, purpose, id, extra) = blocks with counter (b, id, extra, 0), key (seed, purpose)."""
+    seed, purpose, ident, extra = 99, 2**63 + 5, 1234, 7
+    raw = R.stream_values(seed, purpose, ident, 10, "raw", extra=extra)
+    blocks = np.concatenate([R.philox_block([b, ident, extra, 0], [seed, purpose]) for b in range(3)])
+    np.testing.assert_array_equal(raw, blocks[:10])
+    # default extra = 0
+    np.testing.assert_array_equal(R.stream_values(seed, purpose, ident, 4, "raw"),
+                                  R.philox_block([0, ident, 0, 0], [seed, purpose]))
+
+
+def test_uniform_is_top_53_bits():
+    raw = R.stream_values(SEED, PURPOSE, 3, 1000, "raw")
+    u = R.stream_values(SEED, PURPOSE, 3, 1000, "uniform")
+    np.testing.assert_array_equal(u, (raw >> np.uint64(11)).astype(np.float64) * 2.0**-53)
+
+
+def test_stream_values_rejects_unknown_kind():
+    with pytest.raises(ValueError):
+        R.stream_values(1, 2, 3, 4, "gamma")
+
+
+# ---------------------------------------------------------------------------
+# distributions
+# ---------------------------------------------------------------------------
+
+def test_uniform_moments_and_ks():
+    u = R.stream_values(SEED, PURPOSE, 0, N, "uniform")
+    assert u.min() >= 0.0 and u.max() < 1.0
+    assert abs(u.mean() - 0.5) < 5 * math.sqrt(1 / 12 / N)
+    # Var(s^2) for U(0,1): (mu4 - sigma^4)/n = (1/80 - 1/144)/n
+    assert abs(u.var() - 1 / 12) < 5 * math.sqrt((1 / 80 - 1 / 144) / N)
+    assert stats.kstest(u, "uniform").pvalue > 1e-4
+    # 16 equal bins
+    counts = np.bincount((u * 16).astype(int), minlength=16)
+    assert stats.chisquare(counts).pvalue > 1e-4
+
+
+def test_normal_moments_and_ks():
+    x = R.stream_values(SEED, PURPOSE, 1, N, "normal")
+    assert np.all(np.isfinite(x))
+    assert abs(x.mean()) < 5 * math.sqrt(1 / N)
+    assert abs(x.var() - 1.0) < 5 * math.sqrt(2 / N)
+    assert abs(stats.skew(x)) < 5 * math.sqrt(6 / N)
+    assert abs(stats.kurtosis(x)) < 5 * math.sqrt(24 / N)
+    assert stats.kstest(x, "norm").pvalue > 1e-4
+    # tails: P(|x| > 3) = 0.0027
+    p3 = 2 * stats.norm.sf(3)
+    assert abs(np.mean(np.abs(x) > 3) - p3) < 5 * math.sqrt(p3 * (1 - p3) / N)
+
+
+@pytest.mark.parametrize("lam", [0.5, 3.0, 9.9, 10.0, 50.0, 1000.0])
+def test_poisson_moments(lam):
+    k = R.stream_values(SEED, PURPOSE, 2, N, "poisson", lam=lam)
+    assert np.all(k >= 0) and np.all(k == np.floor(k))
+    # mean: sd lam/n; sample variance: Var(s^2) ~ (mu4 - sigma^4)/n = (lam + 2 lam^2)/n
+    assert abs(k.mean() - lam) < 5 * math.sqrt(lam / N)
+    assert abs(k.var(ddof=1) - lam) < 5 * math.sqrt((lam + 2 * lam**2) / N)
+
+
+def test_poisson_zero_rate():
+    assert np.all(R.stream_values(SEED, PURPOSE, 2, 100, "poisson", lam=0.0) == 0)
+
+
+def _poisson_chisquare(k, lam, min_expected=20.0):
+    """Chi-square p-value of integer samples against Poisson(lam), bins merged in the tails."""
+    n = k.size
+    lo, hi = int(stats.poisson.ppf(1e-9, lam)), int(stats.poisson.isf(1e-9, lam))
+    edges = np.arange(lo, hi + 1)
+    pmf = stats.poisson.pmf(edges, lam)
+    pmf[0] += stats.poisson.cdf(lo - 1, lam)
+    pmf[-1] += stats.poisson.sf(hi, lam)
+    obs = np.bincount(np.clip(k.astype(np.int64), lo, hi) - lo, minlength=edges.size).astype(float)
+    exp = pmf * n
+    # merge adjacent bins until every expected count is large enough
+    groups, cur_o, cur_e = [], 0.0, 0.0
+    for o, e in zip(obs, exp):
+        cur_o += o
+        cur_e += e
+        if cur_e >= min_expected:
+            groups.append((cur_o, cur_e))
+            cur_o = cur_e = 0.0
+    if cur_e > 0:
+        o0, e0 = groups.pop()
+        groups.append((o0 + cur_o, e0 + cur_e))
+    o, e = np.array(groups).T
+    return stats.chisquare(o, e * (o.sum() / e.sum())).pvalue, len(groups)
+
+
+@pytest.mark.parametrize("lam", [3.0, 9.9, 10.0, 1000.0])
+def test_poisson_distribution_chisquare(lam):
+    k = R.stream_values(SEED, PURPOSE, 5, N, "poisson", lam=lam)
+    pvalue, nbins = _poisson_chisquare(k, lam)
+    assert nbins >= 10
+    assert pvalue > 1e-4, f"lam={lam}: chi-square p = {pvalue:.2e}"
+
+
+# ---------------------------------------------------------------------------
+# independence
+# ---------------------------------------------------------------------------
+
+def test_streams_are_independent():
+    n = 100_000
+    tol = 5 / math.sqrt(n)
+    base = R.stream_values(SEED, PURPOSE, 10, n, "uniform")
+    others = {
+        "id+1": R.stream_values(SEED, PURPOSE, 11, n, "uniform"),
+        "purpose+1": R.stream_values(SEED, PURPOSE + 1, 10, n, "uniform"),
+        "seed+1": R.stream_values(SEED + 1, PURPOSE, 10, n, "uniform"),
+        "extra=1": R.stream_values(SEED, PURPOSE, 10, n, "uniform", extra=1),
+        "id 2^32+10": R.stream_values(SEED, PURPOSE, 2**32 + 10, n, "uniform"),
+    }
+    for name, x in others.items():
+        assert not np.array_equal(x, base), name
+        r = np.corrcoef(base, x)[0, 1]
+        assert abs(r) < tol, f"{name}: correlation {r:.4f}"
+    # within a stream: no lag-1 .. lag-4 correlation (lag 4 = same word of the next block)
+    for lag in (1, 2, 3, 4):
+        r = np.corrcoef(base[:-lag], base[lag:])[0, 1]
+        assert abs(r) < tol, f"lag {lag}: correlation {r:.4f}"
+
+
+def test_first_draws_across_ids_are_uniform():
+    """Per-node first draws over consecutive ids (how build-time draws are made)."""
+    ids = np.arange(N, dtype=np.int64)
+    u = R.draw_per_node(ids, (DIST_UNIFORM, 0.0, 1.0, -math.inf, math.inf), SEED, PURPOSE)
+    assert stats.kstest(u, "uniform").pvalue > 1e-4
+    r = np.corrcoef(u[:-1], u[1:])[0, 1]
+    assert abs(r) < 5 / math.sqrt(N)
+
+
+# ---------------------------------------------------------------------------
+# draw_per_node
+# ---------------------------------------------------------------------------
+
+SPECS = [
+    (DIST_CONST, 2.5, 0.0, -math.inf, math.inf),
+    (DIST_NORMAL, -65.0, 5.0, -math.inf, math.inf),
+    (DIST_NORMAL, 1.0, 2.0, 0.5, 1.5),
+    (DIST_UNIFORM, -3.0, 7.0, -math.inf, math.inf),
+]
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_draw_per_node_is_pure_function_of_id(spec):
+    ids = np.arange(5000, dtype=np.int64) * 7 + 3
+    full = R.draw_per_node(ids, spec, SEED, PURPOSE)
+    rng = np.random.default_rng(1)
+    perm = rng.permutation(ids.size)
+    np.testing.assert_array_equal(R.draw_per_node(np.ascontiguousarray(ids[perm]), spec, SEED, PURPOSE),
+                                  full[perm])
+    sub = np.sort(rng.choice(ids.size, 321, replace=False))
+    np.testing.assert_array_equal(R.draw_per_node(np.ascontiguousarray(ids[sub]), spec, SEED, PURPOSE),
+                                  full[sub])
+    # one at a time
+    for i in sub[:20]:
+        np.testing.assert_array_equal(R.draw_per_node(ids[i:i + 1].copy(), spec, SEED, PURPOSE), full[i:i + 1])
+    if spec[0] != DIST_CONST:
+        assert not np.array_equal(R.draw_per_node(ids, spec, SEED + 1, PURPOSE), full)
+        assert not np.array_equal(R.draw_per_node(ids, spec, SEED, PURPOSE + 1), full)
+
+
+def test_draw_per_node_is_first_draw_of_stream():
+    ids = np.array([0, 1, 17, 2**40, 2**62], dtype=np.int64)
+    z = np.array([R.stream_values(SEED, PURPOSE, int(i), 1, "normal")[0] for i in ids])
+    u = np.array([R.stream_values(SEED, PURPOSE, int(i), 1, "uniform")[0] for i in ids])
+    np.testing.assert_allclose(R.draw_per_node(ids, (DIST_NORMAL, 3.0, 2.0, -math.inf, math.inf), SEED, PURPOSE),
+                               3.0 + 2.0 * z, rtol=1e-15, atol=0)
+    np.testing.assert_allclose(R.draw_per_node(ids, (DIST_UNIFORM, -1.0, 4.0, -math.inf, math.inf), SEED, PURPOSE),
+                               -1.0 + 5.0 * u, rtol=1e-15, atol=1e-15)
+    np.testing.assert_array_equal(R.draw_per_node(ids, SPECS[0], SEED, PURPOSE), np.full(ids.size, 2.5))
+
+
+def test_draw_per_node_distributions():
+    ids = np.arange(N, dtype=np.int64)
+    x = R.draw_per_node(ids, (DIST_NORMAL, -65.0, 5.0, -math.inf, math.inf), SEED, PURPOSE)
+    assert abs(x.mean() + 65.0) < 5 * 5.0 / math.sqrt(N)
+    assert abs(x.std() - 5.0) < 5 * 5.0 / math.sqrt(2 * N)
+    # redrawn (truncated) normal: bounds hold and the shape is the truncated normal's
+    lo, hi = 0.5, 1.5
+    t = R.draw_per_node(ids, (DIST_NORMAL, 1.0, 2.0, lo, hi), SEED, PURPOSE)
+    assert t.min() >= lo and t.max() <= hi
+    a, b = (lo - 1.0) / 2.0, (hi - 1.0) / 2.0
+    assert stats.kstest(t, stats.truncnorm(a, b, loc=1.0, scale=2.0).cdf).pvalue > 1e-4
+    y = R.draw_per_node(ids, (DIST_UNIFORM, -3.0, 7.0, -math.inf, math.inf), SEED, PURPOSE)
+    assert y.min() >= -3.0 and y.max() < 7.0
+    assert stats.kstest(y, stats.uniform(-3.0, 10.0).cdf).pvalue > 1e-4
