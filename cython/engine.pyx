@@ -84,7 +84,8 @@ cdef class EngineState:
     cdef public int32_t[::1] gen_gid
     cdef public int64_t gen_pos
     # counters
-    cdef public int64_t n_events, n_delivered_spikes
+    cdef public int64_t n_events, n_delivered_spikes, n_remote_sends
+    cdef public int32_t my_rank
 
 
 def run_interval(EngineState st, int64_t t0, int64_t m):
@@ -187,7 +188,8 @@ def pack(EngineState st, int nranks):
     """Sort the interval's spikes into per-destination blocks of the send buffer.
 
     Only ranks that host targets of a neuron receive its spikes. Fills scount,
-    sdispl; returns the number of words to send."""
+    sdispl; counts the spike copies sent to other ranks (remote deliveries);
+    returns the number of words to send."""
     cdef int64_t k, i, j, q, total = 0
     cdef int rnk
     cdef uint64_t code
@@ -201,6 +203,7 @@ def pack(EngineState st, int nranks):
         for rnk in range(nranks):
             st.sdispl[rnk] = <int32_t> total
             total += st.scount[rnk]
+        st.n_remote_sends += total - st.scount[st.my_rank]
         for rnk in range(nranks):
             st.rcount[rnk] = st.sdispl[rnk]     # reused as fill pointers
         for k in range(st.n_spk):

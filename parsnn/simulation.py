@@ -189,7 +189,8 @@ class Simulation:
         self._rdispl = np.zeros(self.size, dtype=np.int32)
         st.scount, st.sdispl, st.rcount, st.rdispl = self._scount, self._sdispl, self._rcount, self._rdispl
         self._setup_recording(st, local, offsets)
-        st.n_events = st.n_delivered_spikes = 0
+        st.n_events = st.n_delivered_spikes = st.n_remote_sends = 0
+        st.my_rank = self.rank
 
         self.built = True
         self.build_seconds = time.perf_counter() - t_start
@@ -679,6 +680,7 @@ class Simulation:
             "num_local_neurons": int(self.local_gids.size),
             "num_local_synapses": self.num_local_synapses,
             "synaptic_events": int(self.st.n_events),
+            "remote_deliveries": int(self.st.n_remote_sends),
             **{f"timer_{k}": v for k, v in self.timers.items()},
             **{f"build_{k}": v for k, v in self.build_timers.items()},
         }
