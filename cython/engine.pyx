@@ -88,11 +88,37 @@ cdef class EngineState:
     cdef public int32_t my_rank
 
 
+cdef inline void _poisson_input(EngineState st, int64_t i, int64_t t, double* wex, double* win) noexcept nogil:
+    """Add the Poisson input devices' spikes arriving at neuron i in step t (drawn for
+    their emission step t - delay) to *wex (weights >= 0) or *win (weights < 0)."""
+    cdef int64_t j
+    cdef double w
+    cdef px_stream s
+    for j in range(st.pd_ptr[i], st.pd_ptr[i + 1]):
+        if t >= st.pd_delay[j]:
+            px_init(&s, st.seed, st.pd_purpose[j], <uint64_t> st.gids[i], <uint64_t> (t - st.pd_delay[j]))
+            w = st.pd_w[j] * <double> px_poisson(&s, st.pd_lam[j])
+            if st.pd_w[j] >= 0.0:
+                wex[0] = wex[0] + w
+            else:
+                win[0] = win[0] + w
+
+
+cdef inline int64_t _emit(EngineState st, int64_t i, int64_t t, int64_t lag, int64_t nspk) noexcept nogil:
+    """Append neuron i's spike of step t to the interval's spikes (and the recording)."""
+    st.spk[nspk] = ((<uint64_t> lag) << 32) | <uint64_t> st.gids[i]
+    if st.rec_mask[i]:
+        st.rec_step[st.n_rec] = t
+        st.rec_gid[st.n_rec] = <int32_t> st.gids[i]
+        st.n_rec += 1
+    return nspk + 1
+
+
 def run_interval(EngineState st, int64_t t0, int64_t m):
     """Update all local neurons for steps t0 .. t0+m-1. Returns the number of spikes."""
     cdef int64_t n = st.n_loc, D = st.D
-    cdef int64_t t, i, j, seg, start, end, model, base, lag, kcount, nspk = 0
-    cdef double wex, win, V, w
+    cdef int64_t t, i, j, seg, start, end, model, base, lag, nspk = 0
+    cdef double wex, win, V
     cdef int64_t nseg = st.segments.shape[0]
     cdef px_stream s
     cdef int64_t nv = st.v_idx.shape[0]
@@ -110,16 +136,7 @@ def run_interval(EngineState st, int64_t t0, int64_t m):
                         win = st.ring_in[base + i]
                         st.ring_ex[base + i] = 0.0
                         st.ring_in[base + i] = 0.0
-                        for j in range(st.pd_ptr[i], st.pd_ptr[i + 1]):
-                            if t >= st.pd_delay[j]:
-                                px_init(&s, st.seed, st.pd_purpose[j], <uint64_t> st.gids[i],
-                                        <uint64_t> (t - st.pd_delay[j]))
-                                kcount = px_poisson(&s, st.pd_lam[j])
-                                w = st.pd_w[j] * <double> kcount
-                                if st.pd_w[j] >= 0.0:
-                                    wex = wex + w
-                                else:
-                                    win = win + w
+                        _poisson_input(st, i, t, &wex, &win)
                         if st.r[i] == 0:
                             st.V[i] = (st.V[i] * st.p22[i] + st.i_ex[i] * st.p21ex[i]
                                        + st.i_in[i] * st.p21in[i] + st.ie[i] * st.p20[i])
@@ -130,23 +147,13 @@ def run_interval(EngineState st, int64_t t0, int64_t m):
                         if st.V[i] >= st.theta[i]:
                             st.r[i] = st.refr[i]
                             st.V[i] = st.vreset[i]
-                            st.spk[nspk] = ((<uint64_t> lag) << 32) | <uint64_t> st.gids[i]
-                            nspk += 1
-                            if st.rec_mask[i]:
-                                st.rec_step[st.n_rec] = t
-                                st.rec_gid[st.n_rec] = <int32_t> st.gids[i]
-                                st.n_rec += 1
+                            nspk = _emit(st, i, t, lag, nspk)
                 elif model == M_DELTA:
                     for i in range(start, end):
                         wex = st.ring_ex[base + i] + st.ring_in[base + i]
                         st.ring_ex[base + i] = 0.0
                         st.ring_in[base + i] = 0.0
-                        for j in range(st.pd_ptr[i], st.pd_ptr[i + 1]):
-                            if t >= st.pd_delay[j]:
-                                px_init(&s, st.seed, st.pd_purpose[j], <uint64_t> st.gids[i],
-                                        <uint64_t> (t - st.pd_delay[j]))
-                                kcount = px_poisson(&s, st.pd_lam[j])
-                                wex = wex + st.pd_w[j] * <double> kcount
+                        _poisson_input(st, i, t, &wex, &wex)    # one input sum for delta synapses
                         if st.r[i] == 0:
                             V = st.p20[i] * st.ie[i] + st.p22[i] * st.V[i] + wex
                             if V < st.vmin[i]:
@@ -157,23 +164,13 @@ def run_interval(EngineState st, int64_t t0, int64_t m):
                         if st.V[i] >= st.theta[i]:
                             st.r[i] = st.refr[i]
                             st.V[i] = st.vreset[i]
-                            st.spk[nspk] = ((<uint64_t> lag) << 32) | <uint64_t> st.gids[i]
-                            nspk += 1
-                            if st.rec_mask[i]:
-                                st.rec_step[st.n_rec] = t
-                                st.rec_gid[st.n_rec] = <int32_t> st.gids[i]
-                                st.n_rec += 1
+                            nspk = _emit(st, i, t, lag, nspk)
                 elif model == M_POISSON:
                     for i in range(start, end):
                         if t >= st.t_on[i] and t < st.t_off[i]:
                             px_init(&s, st.seed, st.purpose_source, <uint64_t> st.gids[i], <uint64_t> t)
                             if px_poisson(&s, st.lam[i]) > 0:
-                                st.spk[nspk] = ((<uint64_t> lag) << 32) | <uint64_t> st.gids[i]
-                                nspk += 1
-                                if st.rec_mask[i]:
-                                    st.rec_step[st.n_rec] = t
-                                    st.rec_gid[st.n_rec] = <int32_t> st.gids[i]
-                                    st.n_rec += 1
+                                nspk = _emit(st, i, t, lag, nspk)
             if st.v_on and (t + 1) % st.v_every == 0:
                 for j in range(nv):
                     i = st.v_idx[j]

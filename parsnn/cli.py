@@ -135,7 +135,7 @@ def cmd_run(args) -> int:
     comm = MPI.COMM_WORLD
     rank = comm.Get_rank()
 
-    # Phase 1: validation, identical on every rank; no communication yet.
+    # Phase 1: validation, identical on every rank, then the build.
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -149,21 +149,17 @@ def cmd_run(args) -> int:
         sim = Simulation(net, seed=args.seed, comm=comm, partition=args.partition, out=args.out,
                          keep_spikes=False, progress=not args.no_progress, summary_from_ms=args.warmup,
                          run_info={"argv": sys.argv, "command": "run", **vars(args)})
+        if rank == 0:
+            print(f"parsnn {args.model}: {net.num_nodes:,} nodes on {comm.Get_size()} rank(s), "
+                  f"partition {sim.partition_name}, seed {args.seed}, t_sim {args.t_sim} ms", file=sys.stderr)
+        # ParameterErrors found while building (per-neuron draws) are raised on every rank alike
+        sim.build()
     except ParameterError as e:
         if rank == 0:
             print(f"parsnn: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
-    # Phase 2: build, simulate, write. Any exception on any rank ends the job.
-    if rank == 0:
-        print(f"parsnn {args.model}: {net.num_nodes:,} nodes on {comm.Get_size()} rank(s), "
-              f"partition {sim.partition_name}, seed {args.seed}, t_sim {args.t_sim} ms", file=sys.stderr)
-    try:
-        sim.build()      # ParameterErrors raised here are collective: identical on every rank
-    except ParameterError as e:
-        if rank == 0:
-            print(f"parsnn: error: {e}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+    # Phase 2: simulate and write. Any exception on any rank ends the whole job (main -> abort_job).
     if rank == 0:
         print(f"built {sim.num_synapses:,} synapses in {sim.build_seconds:.2f} s "
               f"(min delay {sim.min_delay_steps * sim.h:g} ms)", file=sys.stderr)
