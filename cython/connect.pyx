@@ -164,3 +164,54 @@ def generate(int rule, const int64_t[::1] tgt_gids, const uint32_t[::1] tgt_loca
                     dmax = dsteps
                 out_d[pos] = <uint16_t> (dsteps if dsteps < 65536 else 65535)
     return dmin, dmax
+
+
+def group_rows_by_delay(const int64_t[::1] ptr, uint32_t[::1] tgt, float[::1] w, uint16_t[::1] d):
+    """Stable counting sort of every source's row by delay, in place.
+
+    Consecutive synapses of a spike then write into the same ring-buffer row.
+    Stability keeps the generation order among synapses of equal delay, so the
+    order of contributions to any one ring-buffer cell (and so every input sum)
+    is unchanged."""
+    cdef Py_ssize_t nrows = ptr.shape[0] - 1, r
+    cdef int64_t a, b, q, pos, maxlen = 0, dmin, dmax, k
+    for r in range(nrows):
+        if ptr[r + 1] - ptr[r] > maxlen:
+            maxlen = ptr[r + 1] - ptr[r]
+    if maxlen == 0:
+        return
+    cdef uint32_t[::1] t2 = np.empty(maxlen, dtype=np.uint32)
+    cdef float[::1] w2 = np.empty(maxlen, dtype=np.float32)
+    cdef uint16_t[::1] d2 = np.empty(maxlen, dtype=np.uint16)
+    cdef int64_t[::1] start = np.zeros(65537, dtype=np.int64)
+    with nogil:
+        for r in range(nrows):
+            a = ptr[r]
+            b = ptr[r + 1]
+            if b - a < 2:
+                continue
+            dmin = 65535
+            dmax = 0
+            for q in range(a, b):
+                if d[q] < dmin:
+                    dmin = d[q]
+                if d[q] > dmax:
+                    dmax = d[q]
+            if dmin == dmax:
+                continue
+            for k in range(dmin, dmax + 2):
+                start[k] = 0
+            for q in range(a, b):
+                start[d[q] + 1] += 1
+            for k in range(dmin + 1, dmax + 2):
+                start[k] += start[k - 1]
+            for q in range(a, b):
+                pos = start[d[q]]
+                start[d[q]] = pos + 1
+                t2[pos] = tgt[q]
+                w2[pos] = w[q]
+                d2[pos] = d[q]
+            for q in range(b - a):
+                tgt[a + q] = t2[q]
+                w[a + q] = w2[q]
+                d[a + q] = d2[q]

@@ -228,7 +228,7 @@ def deliver(EngineState st, int64_t t0, int64_t m, int64_t n_recv):
     """Deliver the received spikes of the interval [t0, t0+m) (plus spike-generator
     spikes of that interval) into the ring buffers, in canonical order."""
     cdef int64_t n = st.n_loc, D = st.D
-    cdef int64_t k, q, g, tem, base, nrecv = n_recv, events = 0
+    cdef int64_t k, q, g, slot0, slot, base, nrecv = n_recv, events = 0
     cdef uint64_t code
     cdef float w
     cdef uint64_t* buf = &st.recvbuf[0]
@@ -244,9 +244,12 @@ def deliver(EngineState st, int64_t t0, int64_t m, int64_t n_recv):
         for k in range(nrecv):
             code = buf[k]
             g = <int64_t> (code & LOW32)
-            tem = t0 + <int64_t> (code >> 32)
+            slot0 = (t0 + <int64_t> (code >> 32)) % D     # ring slot of the emission step
             for q in range(st.syn_ptr[g], st.syn_ptr[g + 1]):
-                base = ((tem + st.syn_d[q]) % D) * n + st.syn_tgt[q]
+                slot = slot0 + st.syn_d[q]                   # delays are < D: one wrap at most
+                if slot >= D:
+                    slot -= D
+                base = slot * n + st.syn_tgt[q]
                 w = st.syn_w[q]
                 if w >= 0.0:
                     st.ring_ex[base] += w

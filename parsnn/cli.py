@@ -186,7 +186,7 @@ def format_summary(sim, perf) -> str:
         "phase timers (s, max over ranks): " + ", ".join(
             f"{ph} {max(perf[f'timer_{ph}']):.2f}" for ph in ("update", "exchange", "deliver", "record")),
         "build timers (s, max over ranks): " + ", ".join(
-            f"{ph} {max(perf[f'build_{ph}']):.2f}" for ph in ("neurons", "count", "connect", "routes")),
+            f"{ph} {max(perf[f'build_{ph}']):.2f}" for ph in ("neurons", "count", "connect", "group", "routes")),
         "peak memory per rank: " + ", ".join(f"{g:.2f} GiB" for g in gb)
         + f"  ({sum(perf['peak_rss_bytes']) / max(perf['num_synapses'], 1):.1f} bytes/synapse)",
     ]

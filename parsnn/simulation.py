@@ -34,7 +34,7 @@ from parsnn.network import (MODEL_CODES, RULE_CODES, FixedIndegree, FixedTotalNu
 from parsnn.partition import make_map
 
 PHASES = ("update", "exchange", "deliver", "record")
-BUILD_PHASES = ("place", "neurons", "count", "connect", "routes")
+BUILD_PHASES = ("place", "neurons", "count", "connect", "group", "routes")
 
 
 def purpose(*parts) -> int:
@@ -131,7 +131,8 @@ class Simulation:
         # --- synapses onto local neurons
         t0 = time.perf_counter()
         syn_ptr, syn_tgt, syn_w, syn_d, dmin, dmax = self._generate_synapses(local, offsets)
-        self.build_timers["connect"] += time.perf_counter() - t0 - self.build_timers["count"]
+        self.build_timers["connect"] += (time.perf_counter() - t0 - self.build_timers["count"]
+                                         - self.build_timers["group"])
         st.syn_ptr, st.syn_tgt, st.syn_w, st.syn_d = syn_ptr, syn_tgt, syn_w, syn_d
         self._syn_arrays = (syn_ptr, syn_tgt, syn_w, syn_d)
         self.num_local_synapses = int(syn_ptr[-1])
@@ -363,6 +364,9 @@ class Simulation:
             dmin, dmax = min(dmin, lo), max(dmax, hi)
         if not np.array_equal(fill, ptr[1:]):
             raise RuntimeError("internal error: pass 2 wrote a different number of synapses than pass 1 counted")
+        t0 = time.perf_counter()
+        KC.group_rows_by_delay(ptr, tgt, w, d)      # delivery then writes ring rows one delay at a time
+        self.build_timers["group"] += time.perf_counter() - t0
         return ptr, tgt, w, d, dmin, dmax
 
     def _generator_spikes(self, offsets, has_targets):
