@@ -39,7 +39,8 @@ cdef class EngineState:
     # sizes
     cdef public int64_t n_loc, D, n_nodes
     cdef public uint64_t seed, purpose_source
-    # segments of local neurons with one model: (start, end, model code)
+    # segments of local neurons with one model: (start, end, model code, parameter stride);
+    # stride 0 marks a segment whose parameters are all equal: read them at index start
     cdef public int64_t[:, ::1] segments
     cdef public int64_t[::1] gids            # local index -> gid (ascending)
     # neuron state and propagators
@@ -117,7 +118,7 @@ cdef inline int64_t _emit(EngineState st, int64_t i, int64_t t, int64_t lag, int
 def run_interval(EngineState st, int64_t t0, int64_t m):
     """Update all local neurons for steps t0 .. t0+m-1. Returns the number of spikes."""
     cdef int64_t n = st.n_loc, D = st.D
-    cdef int64_t t, i, j, seg, start, end, model, base, lag, nspk = 0
+    cdef int64_t t, i, j, k, seg, start, end, model, stride, base, lag, nspk = 0
     cdef double wex, win, V
     cdef int64_t nseg = st.segments.shape[0]
     cdef px_stream s
@@ -130,40 +131,43 @@ def run_interval(EngineState st, int64_t t0, int64_t m):
                 start = st.segments[seg, 0]
                 end = st.segments[seg, 1]
                 model = st.segments[seg, 2]
+                stride = st.segments[seg, 3]
                 if model == M_EXP:
                     for i in range(start, end):
+                        k = start + (i - start) * stride      # parameter index
                         wex = st.ring_ex[base + i]
                         win = st.ring_in[base + i]
                         st.ring_ex[base + i] = 0.0
                         st.ring_in[base + i] = 0.0
                         _poisson_input(st, i, t, &wex, &win)
                         if st.r[i] == 0:
-                            st.V[i] = (st.V[i] * st.p22[i] + st.i_ex[i] * st.p21ex[i]
-                                       + st.i_in[i] * st.p21in[i] + st.ie[i] * st.p20[i])
+                            st.V[i] = (st.V[i] * st.p22[k] + st.i_ex[i] * st.p21ex[k]
+                                       + st.i_in[i] * st.p21in[k] + st.ie[k] * st.p20[k])
                         else:
                             st.r[i] -= 1
-                        st.i_ex[i] = st.i_ex[i] * st.p11ex[i] + wex
-                        st.i_in[i] = st.i_in[i] * st.p11in[i] + win
-                        if st.V[i] >= st.theta[i]:
-                            st.r[i] = st.refr[i]
-                            st.V[i] = st.vreset[i]
+                        st.i_ex[i] = st.i_ex[i] * st.p11ex[k] + wex
+                        st.i_in[i] = st.i_in[i] * st.p11in[k] + win
+                        if st.V[i] >= st.theta[k]:
+                            st.r[i] = st.refr[k]
+                            st.V[i] = st.vreset[k]
                             nspk = _emit(st, i, t, lag, nspk)
                 elif model == M_DELTA:
                     for i in range(start, end):
+                        k = start + (i - start) * stride
                         wex = st.ring_ex[base + i] + st.ring_in[base + i]
                         st.ring_ex[base + i] = 0.0
                         st.ring_in[base + i] = 0.0
                         _poisson_input(st, i, t, &wex, &wex)    # one input sum for delta synapses
                         if st.r[i] == 0:
-                            V = st.p20[i] * st.ie[i] + st.p22[i] * st.V[i] + wex
-                            if V < st.vmin[i]:
-                                V = st.vmin[i]
+                            V = st.p20[k] * st.ie[k] + st.p22[k] * st.V[i] + wex
+                            if V < st.vmin[k]:
+                                V = st.vmin[k]
                             st.V[i] = V
                         else:
                             st.r[i] -= 1
-                        if st.V[i] >= st.theta[i]:
-                            st.r[i] = st.refr[i]
-                            st.V[i] = st.vreset[i]
+                        if st.V[i] >= st.theta[k]:
+                            st.r[i] = st.refr[k]
+                            st.V[i] = st.vreset[k]
                             nspk = _emit(st, i, t, lag, nspk)
                 elif model == M_POISSON:
                     for i in range(start, end):

@@ -302,7 +302,11 @@ class Simulation:
         st.pd_w = cat(w_d, np.float64)[order]
         st.pd_delay = cat(dl_d, np.int64)[order]
         st.pd_purpose = cat(pur_d, np.uint64)[order]
-        st.segments = np.array(segments, dtype=np.int64).reshape(-1, 3)
+        # a segment whose update parameters are all equal reads them from its first neuron
+        params = (p22, p21ex, p21in, p20, p11ex, p11in, ie, theta, vreset, vmin, refr)
+        segments = [(a, b, code, 0 if all(np.all(x[a:b] == x[a]) for x in params) else 1)
+                    for a, b, code in segments]
+        st.segments = np.array(segments, dtype=np.int64).reshape(-1, 4)
         st.gids = local
         st.V, st.i_ex, st.i_in = V, iex, iin
         st.r, st.refr = np.zeros(n, dtype=np.int32), refr
