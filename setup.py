@@ -1,6 +1,7 @@
 """Builds the Cython kernels in cython/ as parsnn._<name> extensions.
 
-The models/ directory is installed as the package parsnn.models.
+The models/ directory is installed as the package parsnn.models, jobscripts/ as
+parsnn.jobscripts.
 """
 import glob
 import os
@@ -22,9 +23,10 @@ extensions = [
 ]
 
 setup(
-    packages=["parsnn", "parsnn.models", "parsnn.models.pd14", "parsnn.models.brunel"],
-    package_dir={"parsnn": "parsnn", "parsnn.models": "models"},
-    package_data={"parsnn.models.pd14": ["*.toml"]},
+    packages=["parsnn", "parsnn.models", "parsnn.models.pd14", "parsnn.models.brunel", "parsnn.models.multicolumn",
+              "parsnn.jobscripts"],
+    package_dir={"parsnn": "parsnn", "parsnn.models": "models", "parsnn.jobscripts": "jobscripts"},
+    package_data={"parsnn.models.pd14": ["*.toml"], "parsnn.jobscripts": ["*.in"]},
     ext_modules=cythonize(
         extensions,
         compiler_directives={"language_level": 3, "boundscheck": False, "wraparound": False,

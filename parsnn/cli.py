@@ -75,12 +75,12 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="build and simulate a model, write SONATA/HDF5 output",
                        description="Build and simulate a model on all MPI ranks. --t-sim counts from time 0; "
                                    "the warm-up (500 ms for PD14) is part of it and discarded by analysis.")
-    r.add_argument("model", choices=["pd14", "brunel"], help="network model")
+    r.add_argument("model", choices=MODELS, help="network model")
     r.add_argument("--t-sim", type=_positive_float("--t-sim"), default=1000.0, help="model time in ms (default 1000)")
     r.add_argument("--seed", type=_seed, default=55, help="master seed (default 55)")
     r.add_argument("--out", default=None, help="HDF5 output file (default: none)")
-    r.add_argument("--partition", default="round_robin", choices=["round_robin", "block"],
-                   help="neuron->rank placement (default round_robin, as NEST)")
+    r.add_argument("--partition", default="round_robin", choices=STRATEGIES,
+                   help="neuron->rank placement (default round_robin, as NEST); see 'parsnn partition'")
     r.add_argument("--resolution", type=_positive_float("--resolution"), default=0.1, help="step in ms (default 0.1)")
     r.add_argument("--no-record", action="store_true", help="do not record spikes (benchmarking)")
     r.add_argument("--record-v", type=_nonnegative("--record-v", int), default=0, metavar="K",
@@ -89,6 +89,44 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--warmup", type=_nonnegative("--warmup"), default=500.0,
                    help="ms excluded from the summary rates (default 500)")
     r.add_argument("--debug", action="store_true", help="print tracebacks")
+    _add_model_args(r)
+    q = sub.add_parser("partition", help="compare neuron->rank placements of a model (no simulation)",
+                       description="Partition a model over --ranks ranks and print the expected communication "
+                                   "and load metrics of each strategy (or of --strategy only).")
+    q.add_argument("model", choices=MODELS, help="network model")
+    q.add_argument("--ranks", type=_positive_int("--ranks"), required=True, help="number of ranks")
+    q.add_argument("--strategy", choices=STRATEGIES, default=None, help="one strategy (default: all)")
+    q.add_argument("--json", action="store_true", help="print a JSON list, one object per strategy")
+    q.add_argument("--resolution", type=_positive_float("--resolution"), default=0.1, help="step in ms (default 0.1)")
+    q.add_argument("--debug", action="store_true", help="print tracebacks")
+    q.set_defaults(no_record=True, record_v=0)
+    _add_model_args(q)
+    a = sub.add_parser("analyze", help="statistics, figures and KS comparison of run output (serial, no mpiexec)",
+                       description="Per-population firing rates, ISI CVs and spike-count correlations after the "
+                                   "warm-up, figures, and KS distances against another run (HDF5 file or NEST "
+                                   "ASCII directory). See analysis/README.md.")
+    from parsnn.analysis import add_cli_arguments
+    add_cli_arguments(a)
+    return p
+
+
+MODELS = ["pd14", "brunel", "multicolumn"]
+STRATEGIES = ["round_robin", "block", "population", "graph"]
+
+
+def _positive_int(name):
+    def conv(text):
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer >= 1, got '{text}'") from None
+        if v < 1:
+            raise argparse.ArgumentTypeError(f"{name} must be an integer >= 1, got {text}")
+        return v
+    return conv
+
+
+def _add_model_args(r):
     g = r.add_argument_group("pd14")
     g.add_argument("--n-scaling", type=float, default=0.1, help="population size factor in (0, 1] (default 0.1)")
     g.add_argument("--k-scaling", type=float, default=1.0, help="in-degree factor in (0, 1] (default 1)")
@@ -97,7 +135,15 @@ def build_parser() -> argparse.ArgumentParser:
     g = r.add_argument_group("brunel")
     g.add_argument("--regime", choices=["A", "B", "C", "D"], default="A", help="Brunel (2000) regime (default A)")
     g.add_argument("--scale", type=float, default=0.1, help="network size factor (default 0.1 of 12,500 neurons)")
-    return p
+    g = r.add_argument_group("multicolumn")
+    g.add_argument("--grid", type=_positive_int("--grid"), default=8, help="K: a KxK sheet of columns (default 8)")
+    g.add_argument("--column-scaling", type=float, default=0.01, help="PD14 n_scaling of each column (default 0.01)")
+    g.add_argument("--column-k-scaling", type=float, default=0.1, help="PD14 k_scaling of each column (default 0.1)")
+    g.add_argument("--column-bg", choices=["dc", "poisson"], default="poisson", help="background (default poisson)")
+    g.add_argument("--lateral-fraction", type=float, default=0.3,
+                   help="share of excitatory same-layer synapses that go to other columns (default 0.3)")
+    g.add_argument("--sigma-mm", type=float, default=1.0, help="Gaussian decay of lateral connections (default 1 mm)")
+    g.add_argument("--radius-mm", type=float, default=1.5, help="lateral cut-off radius (default 1.5 mm)")
 
 
 def _make_network(args):
@@ -106,6 +152,13 @@ def _make_network(args):
         return pd14.build_network(n_scaling=args.n_scaling, k_scaling=args.k_scaling, bg=args.bg,
                                   thalamus=args.thalamus, record=not args.no_record,
                                   record_voltage=args.record_v, resolution=args.resolution)
+    if args.model == "multicolumn":
+        from parsnn.models import multicolumn
+        return multicolumn.build_network(grid=args.grid, n_scaling=args.column_scaling,
+                                         k_scaling=args.column_k_scaling, bg=args.column_bg,
+                                         lateral_fraction=args.lateral_fraction, sigma_mm=args.sigma_mm,
+                                         radius_mm=args.radius_mm, record=not args.no_record,
+                                         resolution=args.resolution)
     from parsnn.models import brunel
     net = brunel.build_network(regime=args.regime, scale=args.scale, record=not args.no_record,
                                resolution=args.resolution)
@@ -145,10 +198,16 @@ def cmd_run(args) -> int:
                 print(f"parsnn: warning: {w.message}", file=sys.stderr)
         net.validate(args.t_sim)
         _check_output_path(args.out)
+        from parsnn.partition import partition
         from parsnn.simulation import Simulation
-        sim = Simulation(net, seed=args.seed, comm=comm, partition=args.partition, out=args.out,
+        part = partition(net, comm.Get_size(), args.partition)   # deterministic: the same map on every rank
+        expected = part.metrics(net)
+        sim = Simulation(net, seed=args.seed, comm=comm, partition=part, out=args.out,
                          keep_spikes=False, progress=not args.no_progress, summary_from_ms=args.warmup,
-                         run_info={"argv": sys.argv, "command": "run", **vars(args)})
+                         run_info={"argv": sys.argv, "command": "run", **vars(args),
+                                   "partition_expected": {k: expected[k] for k in (
+                                       "seconds", "remote_deliveries_per_s", "bytes_per_rank_per_s", "cut_fraction",
+                                       "communicating_pairs", "imbalance")}})
         if rank == 0:
             print(f"parsnn {args.model}: {net.num_nodes:,} nodes on {comm.Get_size()} rank(s), "
                   f"partition {sim.partition_name}, seed {args.seed}, t_sim {args.t_sim} ms", file=sys.stderr)
@@ -167,6 +226,31 @@ def cmd_run(args) -> int:
     perf = sim.finish()
     if rank == 0:
         print(format_summary(sim, perf))
+    return 0
+
+
+def cmd_partition(args) -> int:
+    """Metrics table (or JSON) of one or every placement strategy; printed by rank 0."""
+    import json
+    from parsnn.errors import ParameterError
+    from parsnn.partition import compare, format_table
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            net = _make_network(args)
+        net.validate()
+        rows = compare(net, args.ranks, [args.strategy] if args.strategy else None)
+    except ParameterError as e:
+        if _rank() == 0:
+            print(f"parsnn: error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if _rank() == 0:
+        if args.json:
+            print(json.dumps(rows, indent=1))
+        else:
+            print(f"{net.name}: {net.num_nodes:,} nodes, expected metrics on {args.ranks} ranks "
+                  f"(remote deliveries: spike copies sent to other ranks per second of model time)")
+            print(format_table(rows))
     return 0
 
 
@@ -200,6 +284,11 @@ def main(argv=None) -> int:
     try:
         if args.command == "run":
             return cmd_run(args)
+        if args.command == "partition":
+            return cmd_partition(args)
+        if args.command == "analyze":
+            from parsnn.analysis import run_cli
+            return run_cli(args)
         return EXIT_BAD_INPUT
     except SystemExit:
         raise

@@ -338,7 +338,8 @@ def test_seed_checked_before_the_network():
 
 
 def test_unknown_partition_name(no_build):
-    with pytest.raises(ParameterError, match=r"partition must be one of round_robin, block or an array, got 'metis'"):
+    with pytest.raises(ParameterError,
+                       match=r"partition must be one of round_robin, block, population, graph or an array, got 'metis'"):
         Simulation(base(), seed=1, comm=StubComm(2), partition="metis")
 
 

@@ -1,0 +1,1 @@
+"""Slurm and PBS job-script templates for parsnn runs (installed as parsnn.jobscripts)."""

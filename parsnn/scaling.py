@@ -1,0 +1,176 @@
+"""Strong and weak scaling sweeps: plan the runs, write Slurm/PBS job scripts or
+run them locally under mpiexec, and collect every run's performance metadata.
+
+Strong scaling keeps the model fixed and varies the number of ranks. Weak
+scaling keeps the work per rank fixed: Brunel's size and PD14's ``n_scaling``
+grow in proportion to the number of ranks.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+
+import numpy as np
+
+from parsnn.errors import ParameterError
+
+TEMPLATES = {"slurm": "slurm_run.sbatch.in", "pbs": "pbs_run.pbs.in"}
+
+
+@dataclass
+class RunSpec:
+    """One point of a sweep."""
+    name: str
+    ranks: int
+    model_args: list
+    oversubscribed: bool = False
+    extra: dict = field(default_factory=dict)
+
+
+def parse_ranks(text: str) -> list[int]:
+    try:
+        ranks = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise ParameterError(f"--ranks must be a comma-separated list of integers >= 1, got '{text}'") from None
+    if not ranks or min(ranks) < 1:
+        raise ParameterError(f"--ranks must be a comma-separated list of integers >= 1, got '{text}'")
+    return sorted(set(ranks))
+
+
+def plan(kind: str, model: str, ranks: list[int], size: float, extra_args=(), cores=None) -> list[RunSpec]:
+    """The runs of a sweep.
+
+    ``size`` is the model size for strong scaling (Brunel ``--scale``, PD14
+    ``--n-scaling``) and the size per rank for weak scaling."""
+    if kind not in ("strong", "weak"):
+        raise ParameterError(f"scaling kind must be 'strong' or 'weak', got '{kind}'")
+    flags = {"pd14": "--n-scaling", "brunel": "--scale"}
+    if model not in flags:
+        raise ParameterError(f"--model must be one of {', '.join(flags)}, got '{model}'")
+    if not size > 0:
+        raise ParameterError(f"--size must be > 0, got {size}")
+    cores = os.cpu_count() if cores is None else cores
+    runs = []
+    for p in ranks:
+        s = size * p if kind == "weak" else size
+        if model == "pd14" and s > 1.0:
+            raise ParameterError(f"weak scaling of pd14 needs n_scaling = size x ranks <= 1; "
+                                 f"{size} x {p} = {s:g}")
+        runs.append(RunSpec(name=f"{kind}_{model}_P{p}", ranks=p,
+                            model_args=[model, flags[model], f"{s:g}", *extra_args],
+                            oversubscribed=p > cores, extra={"size": s}))
+    return runs
+
+
+def render(template: str, values: dict) -> str:
+    """Fill the @KEY@ placeholders of a job-script template in jobscripts/."""
+    text = resources.files("parsnn.jobscripts").joinpath(template).read_text()
+    for key, value in values.items():
+        text = text.replace(f"@{key}@", str(value))
+    leftover = sorted(set(re.findall(r"@[A-Z_]+@", text)))
+    if leftover:
+        raise ValueError(f"unfilled placeholders in {template}: {', '.join(leftover)}")
+    return text
+
+
+def write_jobscripts(runs: list[RunSpec], out_dir: str, scheduler: str, ranks_per_node: int, threads: int,
+                     partition: str, t_sim: float, seed: int, walltime: str = "01:00:00",
+                     site_setup: str = "") -> list[str]:
+    """One job script per run plus ``submit_all.sh``; returns the script paths."""
+    if scheduler not in TEMPLATES:
+        raise ParameterError(f"scheduler must be one of {', '.join(TEMPLATES)}, got '{scheduler}'")
+    if ranks_per_node < 1 or threads < 1:
+        raise ParameterError("--ranks-per-node and --threads must be >= 1")
+    os.makedirs(out_dir, exist_ok=True)
+    out_abs = os.path.abspath(out_dir)
+    paths = []
+    for r in runs:
+        nodes = -(-r.ranks // ranks_per_node)
+        text = render(TEMPLATES[scheduler], {
+            "JOB_NAME": r.name, "NODES": nodes, "RANKS_PER_NODE": min(ranks_per_node, r.ranks),
+            "RANKS": r.ranks, "THREADS": threads, "CORES_PER_NODE": min(ranks_per_node, r.ranks) * threads,
+            "WALLTIME": walltime, "OUT_DIR": out_abs, "MODEL_ARGS": " ".join(map(shlex.quote, r.model_args)),
+            "PARTITION": partition, "T_SIM": f"{t_sim:g}", "SEED": seed, "SITE_SETUP": site_setup,
+        })
+        path = os.path.join(out_dir, r.name + (".sbatch" if scheduler == "slurm" else ".pbs"))
+        with open(path, "w") as f:
+            f.write(text)
+        paths.append(path)
+    submit = "sbatch" if scheduler == "slurm" else "qsub"
+    with open(os.path.join(out_dir, "submit_all.sh"), "w") as f:
+        f.write("#!/bin/bash\n# Submit every run of this sweep.\nset -euo pipefail\ncd \"$(dirname \"$0\")\"\n")
+        for p in paths:
+            f.write(f"{submit} {shlex.quote(os.path.basename(p))}\n")
+    with open(os.path.join(out_dir, "sweep.json"), "w") as f:
+        json.dump([asdict(r) for r in runs], f, indent=1)
+    return paths
+
+
+def run_local(runs: list[RunSpec], out_dir: str, partition: str, t_sim: float, seed: int,
+              mpiexec: str | None = None, log=print) -> list[str]:
+    """Run every point here with mpiexec, one after the other; returns the output files."""
+    mpiexec = mpiexec or os.path.join(os.path.dirname(sys.executable), "mpiexec")
+    os.makedirs(out_dir, exist_ok=True)
+    outs = []
+    for r in runs:
+        out = os.path.join(out_dir, r.name + ".h5")
+        cmd = [mpiexec, "-n", str(r.ranks), sys.executable, "-m", "parsnn", "run", *r.model_args,
+               "--partition", partition, "--t-sim", f"{t_sim:g}", "--seed", str(seed), "--no-record",
+               "--no-progress", "--out", out]
+        note = " (oversubscribed)" if r.oversubscribed else ""
+        log(f"[{time.strftime('%H:%M:%S')}] {r.name}: {r.ranks} rank(s){note}")
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
+        with open(os.path.join(out_dir, r.name + ".log"), "w") as f:
+            f.write(proc.stdout + proc.stderr)
+        outs.append(out)
+    with open(os.path.join(out_dir, "sweep.json"), "w") as f:
+        json.dump([asdict(r) for r in runs], f, indent=1)
+    return outs
+
+
+def collect(out_dir: str) -> list[dict]:
+    """One row per finished run in ``out_dir`` (from the HDF5 performance metadata)."""
+    import h5py
+    specs = {}
+    sweep = os.path.join(out_dir, "sweep.json")
+    if os.path.exists(sweep):
+        with open(sweep) as f:
+            specs = {s["name"]: s for s in json.load(f)}
+    rows = []
+    for fname in sorted(os.listdir(out_dir)):
+        if not fname.endswith(".h5"):
+            continue
+        name = fname[:-3]
+        with h5py.File(os.path.join(out_dir, fname), "r") as f:
+            g = f["parsnn"]
+            if not g.attrs.get("complete", False) or "performance" not in g:
+                continue
+            perf = {k: np.asarray(v) for k, v in g["performance"].attrs.items()}
+            row = {
+                "name": name, "ranks": int(g.attrs["num_ranks"]), "model": str(g.attrs["model"]),
+                "partition": str(g.attrs["partition"]), "t_sim_ms": float(g.attrs["t_sim"]),
+                "oversubscribed": bool(specs.get(name, {}).get("oversubscribed", False)),
+                "size": specs.get(name, {}).get("extra", {}).get("size"),
+                "num_neurons": int(perf["num_neurons"]), "num_synapses": int(perf["num_synapses"]),
+                "build_seconds": float(perf["build_seconds"].max()),
+                "simulate_seconds": float(perf["simulate_seconds"].max()),
+                "rtf": float(perf["rtf"]),
+                "peak_rss_bytes_total": int(perf["peak_rss_bytes"].sum()),
+            }
+            for phase in ("update", "exchange", "deliver", "record"):
+                row[f"timer_{phase}"] = float(perf[f"timer_{phase}"].max())
+            if "remote_deliveries" in perf:
+                row["remote_deliveries"] = int(perf["remote_deliveries"].sum())
+            row["time_to_solution"] = row["build_seconds"] + row["simulate_seconds"]
+            rows.append(row)
+    rows.sort(key=lambda r: r["ranks"])
+    return rows
