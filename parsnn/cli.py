@@ -101,6 +101,32 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--debug", action="store_true", help="print tracebacks")
     q.set_defaults(no_record=True, record_v=0)
     _add_model_args(q)
+    s = sub.add_parser("scaling", help="strong/weak scaling sweep: job scripts or local runs, then a results table",
+                       description="Plan a scaling sweep over --ranks and either run it here with mpiexec "
+                                   "(--local, oversubscribing beyond the cores and marking those points) or write "
+                                   "Slurm/PBS job scripts (--slurm/--pbs) into --out-dir. 'collect' gathers the "
+                                   "finished runs' performance metadata into OUT_DIR/results.json. Plot with "
+                                   "python analysis/scaling_plots.py OUT_DIR.")
+    s.add_argument("kind", choices=["strong", "weak", "collect"])
+    s.add_argument("--model", choices=MODELS, default="brunel", help="network model (default brunel)")
+    s.add_argument("--ranks", default="1,2,4", help="comma-separated rank counts (default 1,2,4)")
+    s.add_argument("--size", type=float, default=None,
+                   help="model size (strong) or size per rank (weak): brunel --scale (default 0.1), pd14 "
+                        "--n-scaling (default 0.05), multicolumn number of columns (default 4)")
+    how = s.add_mutually_exclusive_group()
+    how.add_argument("--local", dest="scheduler", action="store_const", const="local", help="run here (default)")
+    how.add_argument("--slurm", dest="scheduler", action="store_const", const="slurm", help="write Slurm scripts")
+    how.add_argument("--pbs", dest="scheduler", action="store_const", const="pbs", help="write PBS scripts")
+    s.set_defaults(scheduler="local")
+    s.add_argument("--out-dir", default="scaling_runs", help="where runs, scripts and results go")
+    s.add_argument("--t-sim", type=_positive_float("--t-sim"), default=1000.0, help="model time per run in ms")
+    s.add_argument("--partition", choices=STRATEGIES, default="round_robin")
+    s.add_argument("--seed", type=_seed, default=55)
+    s.add_argument("--ranks-per-node", type=_positive_int("--ranks-per-node"), default=128)
+    s.add_argument("--threads", type=_positive_int("--threads"), default=1, help="threads per rank")
+    s.add_argument("--walltime", default="01:00:00")
+    s.add_argument("--site-setup", default="", help="shell lines for the job scripts' site section")
+    s.add_argument("--debug", action="store_true", help="print tracebacks")
     a = sub.add_parser("analyze", help="statistics, figures and KS comparison of run output (serial, no mpiexec)",
                        description="Per-population firing rates, ISI CVs and spike-count correlations after the "
                                    "warm-up, figures, and KS distances against another run (HDF5 file or NEST "
@@ -229,6 +255,41 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_scaling(args) -> int:
+    """Plan and run (or script) a scaling sweep; serial, it starts mpiexec itself."""
+    import json
+    from parsnn import scaling
+    from parsnn.errors import ParameterError
+    if args.kind != "collect":
+        try:
+            size = args.size if args.size is not None else {"brunel": 0.1, "pd14": 0.05, "multicolumn": 4}[args.model]
+            runs = scaling.plan(args.kind, args.model, scaling.parse_ranks(args.ranks), size)
+            if args.scheduler == "local":
+                scaling.run_local(runs, args.out_dir, args.partition, args.t_sim, args.seed)
+            else:
+                paths = scaling.write_jobscripts(runs, args.out_dir, args.scheduler, args.ranks_per_node,
+                                                 args.threads, args.partition, args.t_sim, args.seed,
+                                                 args.walltime, args.site_setup)
+                print("\n".join(paths))
+                print(f"submit with: bash {os.path.join(args.out_dir, 'submit_all.sh')}; "
+                      f"afterwards: parsnn scaling collect --out-dir {args.out_dir}")
+                return 0
+        except ParameterError as e:
+            print(f"parsnn: error: {e}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    rows = scaling.collect(args.out_dir)
+    with open(os.path.join(args.out_dir, "results.json"), "w") as f:
+        json.dump(rows, f, indent=1)
+    print(f"{'ranks':>5} {'neurons':>9} {'synapses':>12} {'build s':>8} {'sim s':>8} {'RTF':>8} "
+          f"{'update':>7} {'deliver':>7} {'exch':>7}")
+    for r in rows:
+        print(f"{r['ranks']:>4}{'*' if r['oversubscribed'] else ' '} {r['num_neurons']:>9,} {r['num_synapses']:>12,} "
+              f"{r['build_seconds']:>8.2f} {r['simulate_seconds']:>8.2f} {r['rtf']:>8.3f} {r['timer_update']:>7.2f} "
+              f"{r['timer_deliver']:>7.2f} {r['timer_exchange']:>7.2f}")
+    print(f"{len(rows)} runs -> {os.path.join(args.out_dir, 'results.json')} (* oversubscribed)")
+    return 0
+
+
 def cmd_partition(args) -> int:
     """Metrics table (or JSON) of one or every placement strategy; printed by rank 0."""
     import json
@@ -286,6 +347,8 @@ def main(argv=None) -> int:
             return cmd_run(args)
         if args.command == "partition":
             return cmd_partition(args)
+        if args.command == "scaling":
+            return cmd_scaling(args)
         if args.command == "analyze":
             from parsnn.analysis import run_cli
             return run_cli(args)

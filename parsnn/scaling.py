@@ -2,12 +2,13 @@
 run them locally under mpiexec, and collect every run's performance metadata.
 
 Strong scaling keeps the model fixed and varies the number of ranks. Weak
-scaling keeps the work per rank fixed: Brunel's size and PD14's ``n_scaling``
-grow in proportion to the number of ranks.
+scaling keeps the work per rank fixed: Brunel's size, PD14's ``n_scaling`` and
+the number of multicolumn columns grow in proportion to the number of ranks.
 """
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shlex
@@ -47,11 +48,12 @@ def parse_ranks(text: str) -> list[int]:
 def plan(kind: str, model: str, ranks: list[int], size: float, extra_args=(), cores=None) -> list[RunSpec]:
     """The runs of a sweep.
 
-    ``size`` is the model size for strong scaling (Brunel ``--scale``, PD14
-    ``--n-scaling``) and the size per rank for weak scaling."""
+    ``size`` is the model size for strong scaling and the size per rank for
+    weak scaling: Brunel ``--scale``, PD14 ``--n-scaling``, or for multicolumn
+    the number of columns (the sheet is ``--grid`` x ``--grid``)."""
     if kind not in ("strong", "weak"):
         raise ParameterError(f"scaling kind must be 'strong' or 'weak', got '{kind}'")
-    flags = {"pd14": "--n-scaling", "brunel": "--scale"}
+    flags = {"pd14": "--n-scaling", "brunel": "--scale", "multicolumn": "--grid"}
     if model not in flags:
         raise ParameterError(f"--model must be one of {', '.join(flags)}, got '{model}'")
     if not size > 0:
@@ -63,8 +65,15 @@ def plan(kind: str, model: str, ranks: list[int], size: float, extra_args=(), co
         if model == "pd14" and s > 1.0:
             raise ParameterError(f"weak scaling of pd14 needs n_scaling = size x ranks <= 1; "
                                  f"{size} x {p} = {s:g}")
-        runs.append(RunSpec(name=f"{kind}_{model}_P{p}", ranks=p,
-                            model_args=[model, flags[model], f"{s:g}", *extra_args],
+        value = f"{s:g}"
+        if model == "multicolumn":
+            grid = int(round(math.sqrt(s)))
+            if grid * grid != round(s):
+                raise ParameterError(f"multicolumn needs a square number of columns (size x ranks for weak "
+                                     f"scaling); got {s:g} at {p} ranks")
+            value = str(grid)
+        runs.append(RunSpec(name=f"{kind}_{model}_P{p}", ranks=p, model_args=[model, flags[model], value,
+                                                                             *extra_args],
                             oversubscribed=p > cores, extra={"size": s}))
     return runs
 
