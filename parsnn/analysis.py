@@ -697,6 +697,9 @@ def _analyze(src, t_start, t_stop, cc_subsample, cc_bin, subsample_seed, rate_bi
             warnings.warn(f"{src.path}: no t_sim recorded; the analysis window ends at the last spike "
                           f"({t_stop:g} ms)", UserWarning, stacklevel=3)
     t_stop = float(t_stop)
+    if src.t_sim is not None and t_stop > src.t_sim + 1e-9:
+        warnings.warn(f"{src.path}: t_stop={t_stop:g} ms is after the end of the run (t_sim={src.t_sim:g} ms); "
+                      "rates are averaged over time that was not simulated", UserWarning, stacklevel=3)
     if not t_start < t_stop:
         raise ValueError(f"empty analysis window: t_start={t_start:g} ms must be < t_stop={t_stop:g} ms "
                          "(the warm-up may be longer than the run)")
@@ -1076,7 +1079,8 @@ def run_cli(args) -> int:
             print(f"{prog}: error: {e}", file=sys.stderr)
             return 1
         except (OSError, KeyError, ValueError) as e:
-            print(f"{prog}: error: {path}: {e}", file=sys.stderr)
+            msg = str(e).strip("'\"")
+            print(f"{prog}: error: {msg if path in msg else f'{path}: {msg}'}", file=sys.stderr)
             return 1
     stats = results[0]
     other = results[1] if len(results) > 1 else None
