@@ -115,11 +115,103 @@ cdef inline int64_t _emit(EngineState st, int64_t i, int64_t t, int64_t lag, int
     return nspk + 1
 
 
+cdef int64_t _update_exp(EngineState st, int64_t start, int64_t end, int64_t stride, int64_t base,
+                         int64_t t, int64_t lag, int64_t nspk) noexcept nogil:
+    """One step of the iaf_psc_exp neurons start..end-1 (NEST's update order).
+
+    Works on raw pointers so that the compiler keeps the array addresses in
+    registers; parameters are read at start + (i - start) * stride (stride 0:
+    one set shared by the whole segment)."""
+    cdef double* V = &st.V[0]
+    cdef double* iex = &st.i_ex[0]
+    cdef double* iin = &st.i_in[0]
+    cdef int32_t* r = &st.r[0]
+    cdef double* rex = &st.ring_ex[base]
+    cdef double* rin = &st.ring_in[base]
+    cdef const int64_t* pd = &st.pd_ptr[0]
+    cdef const double* p22 = &st.p22[start]
+    cdef const double* p21ex = &st.p21ex[start]
+    cdef const double* p21in = &st.p21in[start]
+    cdef const double* p20 = &st.p20[start]
+    cdef const double* p11ex = &st.p11ex[start]
+    cdef const double* p11in = &st.p11in[start]
+    cdef const double* ie = &st.ie[start]
+    cdef const double* theta = &st.theta[start]
+    cdef const double* vreset = &st.vreset[start]
+    cdef const int32_t* refr = &st.refr[start]
+    cdef bint devices = pd[end] != pd[start]
+    cdef int64_t i, k
+    cdef double wex, win, v
+    for i in range(start, end):
+        k = (i - start) * stride
+        wex = rex[i]
+        win = rin[i]
+        rex[i] = 0.0
+        rin[i] = 0.0
+        if devices:
+            _poisson_input(st, i, t, &wex, &win)
+        v = V[i]
+        if r[i] == 0:
+            v = v * p22[k] + iex[i] * p21ex[k] + iin[i] * p21in[k] + ie[k] * p20[k]
+        else:
+            r[i] -= 1
+        iex[i] = iex[i] * p11ex[k] + wex
+        iin[i] = iin[i] * p11in[k] + win
+        if v >= theta[k]:
+            r[i] = refr[k]
+            v = vreset[k]
+            V[i] = v
+            nspk = _emit(st, i, t, lag, nspk)
+        else:
+            V[i] = v
+    return nspk
+
+
+cdef int64_t _update_delta(EngineState st, int64_t start, int64_t end, int64_t stride, int64_t base,
+                           int64_t t, int64_t lag, int64_t nspk) noexcept nogil:
+    """One step of the iaf_psc_delta neurons start..end-1 (NEST's update order:
+    input arriving during refractoriness is discarded); parameters as in _update_exp."""
+    cdef double* V = &st.V[0]
+    cdef int32_t* r = &st.r[0]
+    cdef double* rex = &st.ring_ex[base]
+    cdef double* rin = &st.ring_in[base]
+    cdef const int64_t* pd = &st.pd_ptr[0]
+    cdef const double* p22 = &st.p22[start]
+    cdef const double* p20 = &st.p20[start]
+    cdef const double* ie = &st.ie[start]
+    cdef const double* vmin = &st.vmin[start]
+    cdef const double* theta = &st.theta[start]
+    cdef const double* vreset = &st.vreset[start]
+    cdef const int32_t* refr = &st.refr[start]
+    cdef bint devices = pd[end] != pd[start]
+    cdef int64_t i, k
+    cdef double w, v
+    for i in range(start, end):
+        k = (i - start) * stride
+        w = rex[i] + rin[i]
+        rex[i] = 0.0
+        rin[i] = 0.0
+        if devices:
+            _poisson_input(st, i, t, &w, &w)      # one input sum for delta synapses
+        v = V[i]
+        if r[i] == 0:
+            v = p20[k] * ie[k] + p22[k] * v + w
+            if v < vmin[k]:
+                v = vmin[k]
+        else:
+            r[i] -= 1
+        if v >= theta[k]:
+            r[i] = refr[k]
+            v = vreset[k]
+            nspk = _emit(st, i, t, lag, nspk)
+        V[i] = v
+    return nspk
+
+
 def run_interval(EngineState st, int64_t t0, int64_t m):
     """Update all local neurons for steps t0 .. t0+m-1. Returns the number of spikes."""
     cdef int64_t n = st.n_loc, D = st.D
-    cdef int64_t t, i, j, k, seg, start, end, model, stride, base, lag, nspk = 0
-    cdef double wex, win, V
+    cdef int64_t t, i, j, seg, start, end, model, stride, base, lag, nspk = 0
     cdef int64_t nseg = st.segments.shape[0]
     cdef px_stream s
     cdef int64_t nv = st.v_idx.shape[0]
@@ -133,42 +225,9 @@ def run_interval(EngineState st, int64_t t0, int64_t m):
                 model = st.segments[seg, 2]
                 stride = st.segments[seg, 3]
                 if model == M_EXP:
-                    for i in range(start, end):
-                        k = start + (i - start) * stride      # parameter index
-                        wex = st.ring_ex[base + i]
-                        win = st.ring_in[base + i]
-                        st.ring_ex[base + i] = 0.0
-                        st.ring_in[base + i] = 0.0
-                        _poisson_input(st, i, t, &wex, &win)
-                        if st.r[i] == 0:
-                            st.V[i] = (st.V[i] * st.p22[k] + st.i_ex[i] * st.p21ex[k]
-                                       + st.i_in[i] * st.p21in[k] + st.ie[k] * st.p20[k])
-                        else:
-                            st.r[i] -= 1
-                        st.i_ex[i] = st.i_ex[i] * st.p11ex[k] + wex
-                        st.i_in[i] = st.i_in[i] * st.p11in[k] + win
-                        if st.V[i] >= st.theta[k]:
-                            st.r[i] = st.refr[k]
-                            st.V[i] = st.vreset[k]
-                            nspk = _emit(st, i, t, lag, nspk)
+                    nspk = _update_exp(st, start, end, stride, base, t, lag, nspk)
                 elif model == M_DELTA:
-                    for i in range(start, end):
-                        k = start + (i - start) * stride
-                        wex = st.ring_ex[base + i] + st.ring_in[base + i]
-                        st.ring_ex[base + i] = 0.0
-                        st.ring_in[base + i] = 0.0
-                        _poisson_input(st, i, t, &wex, &wex)    # one input sum for delta synapses
-                        if st.r[i] == 0:
-                            V = st.p20[k] * st.ie[k] + st.p22[k] * st.V[i] + wex
-                            if V < st.vmin[k]:
-                                V = st.vmin[k]
-                            st.V[i] = V
-                        else:
-                            st.r[i] -= 1
-                        if st.V[i] >= st.theta[k]:
-                            st.r[i] = st.refr[k]
-                            st.V[i] = st.vreset[k]
-                            nspk = _emit(st, i, t, lag, nspk)
+                    nspk = _update_delta(st, start, end, stride, base, t, lag, nspk)
                 elif model == M_POISSON:
                     for i in range(start, end):
                         if t >= st.t_on[i] and t < st.t_off[i]:
