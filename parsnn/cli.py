@@ -127,6 +127,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--walltime", default="01:00:00")
     s.add_argument("--site-setup", default="", help="shell lines for the job scripts' site section")
     s.add_argument("--debug", action="store_true", help="print tracebacks")
+    m = sub.add_parser("predict", help="predicted per-phase times and RTF on a machine (cost model, no simulation)",
+                       description="Predict the time per min-delay interval of every phase, the critical path and "
+                                   "the real-time factor for --ranks ranks on a machine description "
+                                   "(parsnn/mapping/machines/*.toml or a TOML path), from the model's expected "
+                                   "rates. See parsnn.mapping.cluster.")
+    m.add_argument("model", choices=MODELS, help="network model")
+    m.add_argument("--ranks", default="1,2,4,8,16,32,64,128,256,512,1024", help="comma-separated rank counts")
+    m.add_argument("--machine", default="this_machine", help="machine name or TOML file (default this_machine)")
+    m.add_argument("--partition", choices=STRATEGIES, default="round_robin")
+    m.add_argument("--json", action="store_true", help="print a JSON list, one prediction per rank count")
+    m.add_argument("--resolution", type=_positive_float("--resolution"), default=0.1, help="step in ms (default 0.1)")
+    m.add_argument("--debug", action="store_true", help="print tracebacks")
+    m.set_defaults(no_record=True, record_v=0)
+    _add_model_args(m)
     a = sub.add_parser("analyze", help="statistics, figures and KS comparison of run output (serial, no mpiexec)",
                        description="Per-population firing rates, ISI CVs and spike-count correlations after the "
                                    "warm-up, figures, and KS distances against another run (HDF5 file or NEST "
@@ -286,7 +300,13 @@ def cmd_scaling(args) -> int:
         print(f"{r['ranks']:>4}{'*' if r['oversubscribed'] else ' '} {r['num_neurons']:>9,} {r['num_synapses']:>12,} "
               f"{r['build_seconds']:>8.2f} {r['simulate_seconds']:>8.2f} {r['rtf']:>8.3f} {r['timer_update']:>7.2f} "
               f"{r['timer_deliver']:>7.2f} {r['timer_exchange']:>7.2f}")
-    print(f"{len(rows)} runs -> {os.path.join(args.out_dir, 'results.json')} (* oversubscribed)")
+    note = f"{len(rows)} runs -> {os.path.join(args.out_dir, 'results.json')} (* oversubscribed)"
+    kinds = {r["name"].split("_")[0] for r in rows}
+    if rows and len(kinds) == 1:
+        figure = os.path.join(args.out_dir, "scaling.png")
+        scaling.plot_sweep(rows, kinds.pop(), figure)
+        note += f", {figure}"
+    print(note)
     return 0
 
 
@@ -312,6 +332,30 @@ def cmd_partition(args) -> int:
             print(f"{net.name}: {net.num_nodes:,} nodes, expected metrics on {args.ranks} ranks "
                   f"(remote deliveries: spike copies sent to other ranks per second of model time)")
             print(format_table(rows))
+    return 0
+
+
+def cmd_predict(args) -> int:
+    """Cost-model predictions (serial): a table or JSON over the rank counts."""
+    import json
+    from parsnn import scaling
+    from parsnn.errors import ParameterError
+    from parsnn.mapping import cluster
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            net = _make_network(args)
+        net.validate()
+        curve = cluster.sweep(net, scaling.parse_ranks(args.ranks), args.machine, args.partition)
+    except ParameterError as e:
+        print(f"parsnn: error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.json:
+        print(json.dumps(curve, indent=1, default=float))
+    else:
+        print(f"{net.name} on {curve[0]['machine']}: per min-delay interval ({curve[0]['interval_ms']:g} ms), "
+              f"partition {args.partition}, expected rates")
+        print(cluster.format_table(curve))
     return 0
 
 
@@ -349,6 +393,8 @@ def main(argv=None) -> int:
             return cmd_partition(args)
         if args.command == "scaling":
             return cmd_scaling(args)
+        if args.command == "predict":
+            return cmd_predict(args)
         if args.command == "analyze":
             from parsnn.analysis import run_cli
             return run_cli(args)

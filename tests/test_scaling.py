@@ -92,5 +92,6 @@ def test_cli_writes_slurm_sweep_and_rejects_bad_ranks(tmp_path, capsys):
     assert "run multicolumn --grid 8 " in (out / "weak_multicolumn_P16.sbatch").read_text()   # 64 columns
     assert main(["scaling", "collect", "--out-dir", str(out)]) == 0        # nothing finished yet: empty table
     assert "0 runs" in capsys.readouterr().out
+    assert not (out / "scaling.png").exists()
     assert main(["scaling", "strong", "--ranks", "0,2", "--out-dir", str(out)]) == 2
     assert "--ranks must be" in capsys.readouterr().err
