@@ -24,9 +24,10 @@ extensions = [
 
 setup(
     packages=["parsnn", "parsnn.models", "parsnn.models.pd14", "parsnn.models.brunel", "parsnn.models.multicolumn",
-              "parsnn.jobscripts"],
+              "parsnn.jobscripts", "parsnn.mapping"],
     package_dir={"parsnn": "parsnn", "parsnn.models": "models", "parsnn.jobscripts": "jobscripts"},
-    package_data={"parsnn.models.pd14": ["*.toml"], "parsnn.jobscripts": ["*.in"]},
+    package_data={"parsnn.models.pd14": ["*.toml"], "parsnn.jobscripts": ["*.in"],
+                  "parsnn.mapping": ["machines/*.toml"]},
     ext_modules=cythonize(
         extensions,
         compiler_directives={"language_level": 3, "boundscheck": False, "wraparound": False,

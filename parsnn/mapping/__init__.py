@@ -1,0 +1,12 @@
+"""Mapping a network onto a machine: performance prediction from a description.
+
+:mod:`parsnn.mapping.cluster` predicts, for a network description, a
+partition, expected or measured firing rates and a machine description (TOML
+files in ``parsnn/mapping/machines/``), the time of every phase of every
+min-delay interval on every rank, the critical path and the real-time factor,
+for any number of ranks.
+"""
+from parsnn.mapping.cluster import (Machine, available_machines, crossover, load_machine, predict, sweep,
+                                    workload)
+
+__all__ = ["Machine", "available_machines", "crossover", "load_machine", "predict", "sweep", "workload"]

@@ -1,0 +1,223 @@
+"""Cost model (parsnn.mapping.cluster): hand-checkable cases, machine files, API keys. No timing."""
+import math
+
+import numpy as np
+import pytest
+
+from parsnn.errors import ParameterError
+from parsnn.mapping import cluster
+from parsnn.mapping.cluster import (PREDICTION_KEYS, available_machines, crossover, expected_max_normal,
+                                    load_machine, predict, sweep, workload)
+from parsnn.network import FixedIndegree, FixedTotalNumber, Network, OneToOne
+from parsnn.partition_metrics import expected_metrics
+
+SIMPLE = """
+[machine]
+name = "simple"
+cores_per_node = {cpn}
+nodes = 1000
+l2_kib_per_core = 1024
+l3_mib_per_group = 16
+cores_per_l3 = 4
+[compute]
+update_ns = {{ iaf_psc_exp = {upd}, iaf_psc_delta = {upd}, poisson_source = {upd} }}
+poisson_input_ns = 0.0
+event_ns = {{ l2 = {evt}, l3 = {evt}, memory = {evt} }}
+spike_ns = 0.0
+compare_ns = 0.0
+pack_ns = 0.0
+peer_ns = 0.0
+[overhead]
+update_us = {ovh}
+deliver_us = 0.0
+exchange_us = 0.0
+collective_call_us = 0.0
+[network.shm]
+latency_us = 1.0
+overhead_us = 0.0
+bandwidth_gbs = 1e9
+[network.inter]
+latency_us = 1.0
+overhead_us = 0.0
+bandwidth_gbs = 1e9
+[collectives]
+alltoall_bruck_min_ranks = 8
+alltoallv_throttle = 32
+[sources]
+note = "test machine"
+"""
+
+
+def _machine(tmp_path, cpn=4096, upd=1.0, evt=1.0, ovh=0.0):
+    path = tmp_path / "simple.toml"
+    path.write_text(SIMPLE.format(cpn=cpn, upd=upd, evt=evt, ovh=ovh))
+    return load_machine(str(path))
+
+
+def _net(n=64, k=8, delay=0.1, rate=None):
+    net = Network(0.1, name="t")
+    net.add_population("A", n, "iaf_psc_exp")
+    net.connect("A", "A", FixedIndegree(k), weight=1.0, delay=delay)
+    net.metadata = {"expected_rates": {"A": 10.0 if rate is None else rate}}
+    return net
+
+
+# --------------------------------------------------------------------------- machine files
+
+def test_shipped_machines_load_and_cite_sources():
+    names = available_machines()
+    assert {"this_machine", "jureca_dc"} <= set(names)
+    for name in names:
+        m = load_machine(name)
+        assert m.cores_per_node >= 1 and m.cores >= m.cores_per_node or m.name == "this_machine"
+        src = m.sources()
+        assert src and all(isinstance(v, (str, dict)) for v in src.values())
+        c2, c23 = m.cache_levels()
+        assert 0 < c2 < c23
+    j = load_machine("jureca_dc")
+    assert j.cores_per_node == 128 and j.inherited == ["this_machine"]
+    assert any("EPYC 7742" in str(v) for v in j.sources().values())
+
+
+def test_derived_machine_scales_inherited_costs():
+    base, j = load_machine("this_machine"), load_machine("jureca_dc")
+    f = j.data["derived"]["compute_scale"]
+    assert j.update_cost("iaf_psc_exp") == pytest.approx(f * base.update_cost("iaf_psc_exp"))
+    assert j.us("overhead", "update_us") == pytest.approx(j.data["derived"]["overhead_scale"]
+                                                          * base.us("overhead", "update_us"))
+
+
+def test_unknown_machine_is_a_parameter_error():
+    with pytest.raises(ParameterError):
+        load_machine("no_such_machine")
+
+
+# --------------------------------------------------------------------------- hand-checkable model
+
+def test_one_rank_has_no_communication(tmp_path):
+    m = _machine(tmp_path)
+    p = predict(_net(), 1, m)
+    assert p["exchange_terms"]["alltoall_counts"] == 0.0
+    assert p["exchange_terms"]["alltoallv"] == 0.0
+    assert p["exchange_terms"]["collective_calls"] == 0.0
+    assert p["exchange_s"] == pytest.approx(0.0, abs=1e-15)
+    assert p["phases"]["exchange"] == pytest.approx(0.0, abs=1e-15)
+    assert p["dominant"] == "compute"
+
+
+def test_update_and_delivery_by_hand(tmp_path):
+    # 64 neurons x 1 step x 1 ns + 64 x 8 synapses x 10/s x 1e-4 s x 1 ns per event
+    m = _machine(tmp_path, upd=1.0, evt=1.0)
+    p = predict(_net(), 1, m)
+    assert p["min_delay_steps"] == 1 and p["interval_ms"] == pytest.approx(0.1)
+    assert p["phases"]["update"] == pytest.approx(64e-9)
+    assert p["phases"]["deliver"] == pytest.approx(64 * 8 * 10.0 * 1e-4 * 1e-9)
+    assert p["rtf"] == pytest.approx(p["critical_path_s"] / 1e-4)
+
+
+def test_counts_collective_grows_with_log2_ranks(tmp_path):
+    m = _machine(tmp_path)            # one node of 4096 cores, alpha = 1 us, o = 0, fixed costs 0
+    rpn = m.cores_per_node
+    t = {P: cluster._alltoall_counts(P, min(P, rpn), 1, m) for P in (8, 16, 64, 1024, 1000)}
+    for P in (8, 16, 64, 1024, 1000):
+        assert t[P]["algorithm"] == "bruck"
+        assert t[P]["rounds"] == math.ceil(math.log2(P))
+        assert t[P]["seconds"] == pytest.approx(1e-6 * math.ceil(math.log2(P)), rel=1e-6)
+    small = cluster._alltoall_counts(4, 4, 1, m)
+    assert small["algorithm"] == "isend_irecv" and small["seconds"] == pytest.approx(1e-6)
+    assert cluster._alltoall_counts(1, 1, 1, m)["seconds"] == 0.0
+
+
+def test_rtf_scales_with_inverse_interval(tmp_path):
+    # only a fixed cost per interval: the RTF is inversely proportional to the interval length
+    m = _machine(tmp_path, upd=0.0, evt=0.0, ovh=5.0)
+    net = _net(rate=0.0)
+    r1 = predict(net, 2, m, min_delay_steps=1)
+    r10 = predict(net, 2, m, min_delay_steps=10)
+    assert r1["critical_path_s"] == pytest.approx(r10["critical_path_s"])
+    assert r1["rtf"] == pytest.approx(10 * r10["rtf"])
+    assert r10["interval_ms"] == pytest.approx(1.0)
+
+
+def test_balanced_partition_gives_equal_compute(tmp_path):
+    m = _machine(tmp_path)
+    p = predict(_net(n=64, k=8), 4, m, partition="round_robin")
+    for ph in ("update", "deliver", "busy"):
+        v = np.asarray(p["per_rank"][ph])
+        assert np.allclose(v, v[0]), ph
+    assert p["workload"]["imbalance"] == pytest.approx(1.0)
+    # an unbalanced map: rank 0 holds 3/4 of the neurons and does 3x the work of the others together
+    rank_of = np.r_[np.zeros(48, np.int32), np.arange(16, dtype=np.int32) % 3 + 1]
+    q = predict(_net(n=64, k=8), 4, m, partition=rank_of)
+    upd = np.asarray(q["per_rank"]["update"])
+    assert upd[0] == pytest.approx(48e-9) and upd[1] < upd[0]
+
+
+def test_workload_matches_partition_metrics():
+    net = Network(0.1)
+    net.add_population("A", 300, "iaf_psc_exp")
+    net.add_population("B", 100, "iaf_psc_exp")
+    net.connect("A", "B", FixedTotalNumber(5000), delay=1.0)
+    net.connect("B", "A", FixedIndegree(7), delay=0.5)
+    net.connect("A", "A", OneToOne(), delay=0.2)
+    rates = {"A": 3.0, "B": 8.0}
+    wl = workload(net, 3, "round_robin", rates=rates)
+    from parsnn.partition import make_map
+    _, rank_of = make_map(net, 3, "round_robin")
+    em = expected_metrics(net, rank_of, 3, rates=rates)
+    events = 5000 * 3.0 + 7 * 300 * 8.0 + 300 * 3.0
+    assert wl["events_per_s"].sum() == pytest.approx(events)
+    # off-diagonal spikes_to equals the remote deliveries, except for OneToOne partners (left out)
+    no_o2o = Network(0.1)
+    no_o2o.add_population("A", 300, "iaf_psc_exp")
+    no_o2o.add_population("B", 100, "iaf_psc_exp")
+    no_o2o.connect("A", "B", FixedTotalNumber(5000), delay=1.0)
+    no_o2o.connect("B", "A", FixedIndegree(7), delay=0.5)
+    wl2 = workload(no_o2o, 3, "round_robin", rates=rates)
+    em2 = expected_metrics(no_o2o, rank_of, 3, rates=rates)
+    assert wl2["spikes_to_per_s"].sum() == pytest.approx(em2["remote_deliveries_per_s"], rel=1e-9)
+    assert wl["min_delay_steps"] == 2 and wl["max_delay_steps"] == 10
+    assert em["spikes_per_s"] == pytest.approx(wl["spikes_out_per_s"].sum())
+
+
+def test_expected_maxima():
+    assert expected_max_normal(1) == 0.0
+    assert expected_max_normal(2) == pytest.approx(1 / math.sqrt(math.pi), rel=1e-4)
+    assert expected_max_normal(4) == pytest.approx(1.0294, rel=1e-3)
+    # X_0 = 3 with p 0.5, X_1 = 1 always: E[max] = 0.5 * 3 + 0.5 * 1
+    assert cluster._expected_max_sparse(np.array([1.0, 3.0]), np.array([1.0, 0.5])) == pytest.approx(2.0)
+
+
+def test_oversubscription_uses_all_cores(tmp_path):
+    path = tmp_path / "two.toml"
+    path.write_text(SIMPLE.format(cpn=2, upd=1.0, evt=0.0, ovh=0.0).replace("nodes = 1000", "nodes = 1"))
+    m = load_machine(str(path))
+    p2, p4 = predict(_net(rate=0.0), 2, m), predict(_net(rate=0.0), 4, m)
+    assert not p2["oversubscribed"] and p4["oversubscribed"]
+    # 4 ranks on 2 cores: the cores run all the update work -> same compute as 2 ranks
+    assert p4["compute_s"] == pytest.approx(p2["compute_s"])
+
+
+# --------------------------------------------------------------------------- API
+
+def test_prediction_keys_and_sweep():
+    from parsnn.models import pd14
+    net = pd14.build_network(n_scaling=0.05, record=False)
+    p = predict(net, 8, "jureca_dc")
+    assert set(PREDICTION_KEYS) <= set(p)
+    assert set(p["phases"]) >= {"update", "deliver", "exchange"}
+    assert len(p["per_rank"]["update"]) == 8
+    assert p["critical_path_s"] == pytest.approx(p["compute_s"] + p["exchange_s"], rel=1e-9) or p["oversubscribed"]
+    curve = sweep(net, [1, 2, 64], "jureca_dc")
+    assert [c["ranks"] for c in curve] == [1, 2, 64] and "per_rank" not in curve[0]
+    x = crossover(curve)
+    assert x is None or x in (1, 2, 64)
+    assert "RTF" in cluster.format_table(curve)
+
+
+def test_cli_predict_json(capsys):
+    import json
+    from parsnn.cli import main
+    assert main(["predict", "brunel", "--scale", "0.05", "--ranks", "1,4", "--machine", "jureca_dc", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [o["ranks"] for o in out] == [1, 4] and out[0]["min_delay_steps"] == 15
