@@ -765,7 +765,7 @@ def plot_curve(out, path):
     x = out["crossover"].get("jureca_dc")
     if x:
         ax.axvline(x, color="0.5", lw=0.8)
-        ax.text(x * 1.1, 0.012, f"exchange > compute\nfrom {x} ranks", fontsize=7)
+        ax.text(x * 1.1, 3.0, f"exchange > compute\nfrom {x} ranks", fontsize=7)
     ax.set_xlabel("MPI ranks")
     ax.set_ylabel("seconds per model second")
     ax.set_title("JURECA-DC-like: where the time goes (0.1 ms intervals)")
@@ -825,8 +825,13 @@ def report(log=print) -> str:
         L.append(f"| {a} | {b} | {c_} |")
     if cal.get("roofline"):
         r = cal["roofline"]
-        L += ["", "Roofline probe (benchmarks/results/roofline.json): " + ", ".join(
-            f"{k} {v:.3g}" for k, v in r.items() if isinstance(v, (int, float)))]
+        full = [f for f in cal.get("event_fit", []) if f["run"].startswith("pd14_full")]
+        L += ["", "Hardware floor (benchmarks/results/roofline.json, C probe, full-scale PD14 sizes, 2 processes) "
+              f"vs parsnn's effective costs: synaptic event {r.get('ns_event_sorted_2proc', float('nan')):.2f} ns "
+              f"(rows sorted by delay, as parsnn) / {r.get('ns_event_random_2proc', float('nan')):.2f} ns (random)"
+              + (f" vs parsnn {full[0]['ns_per_event']:.2f} ns at full scale on 2 ranks" if full else "")
+              + f"; neuron update {r.get('ns_update_2proc', float('nan')):.2f} ns vs parsnn "
+              f"{up['iaf_psc_exp']:.2f} ns (PD14 0.1, 1 rank, cache-resident)."]
     L += ["", "## Measured vs predicted (this machine)", "", format_validation(rows), "",
           "## Predicted PD14 full-scale strong scaling", "",
           "| ranks | JURECA-DC-like RTF (core x1.4 .. x2.2) | exchange share | JURECA-2015-like RTF |",
@@ -834,14 +839,15 @@ def report(log=print) -> str:
     hw = {p["ranks"]: p for p in cv["curves"].get("jureca_2015_haswell", [])}
     lo = {p["ranks"]: p for p in cv["curves"].get("jureca_dc_scale1.4", [])}
     hi = {p["ranks"]: p for p in cv["curves"].get("jureca_dc_scale2.2", [])}
-    for p in cv["curves"]["jureca_dc"]:
-        P = p["ranks"]
-        band = f" ({lo[P]['rtf']:.2f} .. {hi[P]['rtf']:.2f})" if P in lo and P in hi else ""
-        L.append(f"| {P} | {p['rtf']:.2f}{band} | {100 * p['exchange_fraction']:.0f} % | "
-                 f"{hw[P]['rtf']:.2f} |" if P in hw else f"| {P} | {p['rtf']:.2f}{band} | "
-                 f"{100 * p['exchange_fraction']:.0f} % | |")
-    for P in sorted(set(hw) - {p["ranks"] for p in cv["curves"]["jureca_dc"]}):
-        L.append(f"| {P} | | | {hw[P]['rtf']:.2f} |")
+    dc = {p["ranks"]: p for p in cv["curves"]["jureca_dc"]}
+    for P in sorted(set(dc) | set(hw)):
+        a = b = c_ = ""
+        if P in dc:
+            a = f"{dc[P]['rtf']:.2f}" + (f" ({lo[P]['rtf']:.2f} .. {hi[P]['rtf']:.2f})" if P in lo and P in hi else "")
+            b = f"{100 * dc[P]['exchange_fraction']:.0f} %"
+        if P in hw:
+            c_ = f"{hw[P]['rtf']:.2f}"
+        L.append(f"| {P} | {a} | {b} | {c_} |")
     L += ["", f"Exchange outweighs computation from: {cv['crossover']}", "",
           "Published NEST figures: " + "; ".join(f"{p['study']}, {p['nodes']} node(s) ({p['hardware']}): RTF {p['rtf']}"
                                                  for p in cv["published"])]
