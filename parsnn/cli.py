@@ -310,16 +310,23 @@ def cmd_scaling(args) -> int:
     return 0
 
 
+def _validated_network(args):
+    """The model's description for commands that only analyse it (warnings about simulating it
+    are beside the point there); raises ParameterError on bad input."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        net = _make_network(args)
+    net.validate()
+    return net
+
+
 def cmd_partition(args) -> int:
     """Metrics table (or JSON) of one or every placement strategy; printed by rank 0."""
     import json
     from parsnn.errors import ParameterError
     from parsnn.partition import compare, format_table
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            net = _make_network(args)
-        net.validate()
+        net = _validated_network(args)
         rows = compare(net, args.ranks, [args.strategy] if args.strategy else None)
     except ParameterError as e:
         if _rank() == 0:
@@ -342,10 +349,7 @@ def cmd_predict(args) -> int:
     from parsnn.errors import ParameterError
     from parsnn.mapping import cluster
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            net = _make_network(args)
-        net.validate()
+        net = _validated_network(args)
         curve = cluster.sweep(net, scaling.parse_ranks(args.ranks), args.machine, args.partition)
     except ParameterError as e:
         print(f"parsnn: error: {e}", file=sys.stderr)
