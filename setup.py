@@ -16,7 +16,8 @@ extensions = [
         f"parsnn._{os.path.splitext(os.path.basename(pyx))[0]}",
         [os.path.relpath(pyx, HERE)],
         include_dirs=[np.get_include(), "cython"],
-        extra_compile_args=["-O3", "-ffp-contract=off", "-fno-math-errno", "-Wno-unused-function"],
+        depends=sorted(os.path.relpath(h, HERE) for h in glob.glob(os.path.join(HERE, "cython", "*.h"))),
+        extra_compile_args=["-O3", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math", "-Wno-unused-function"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
     )
     for pyx in sorted(glob.glob(os.path.join(HERE, "cython", "*.pyx")))

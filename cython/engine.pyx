@@ -15,9 +15,15 @@ formed in the same order whatever the number of ranks or the partition.
 """
 import numpy as np
 cimport numpy as cnp
-from libc.stdlib cimport qsort
+from libc.stdlib cimport qsort, malloc, free
 
 include "philox.pxi"
+
+cdef extern from "update.h" nogil:
+    int64_t parsnn_update_exp_uniform(int64_t start, int64_t end, double* V, double* iex, double* iin,
+                                      int32_t* r, double* rex, double* rin, double p22, double p21ex,
+                                      double p21in, double p20, double p11ex, double p11in, double ie,
+                                      double theta, double vreset, int32_t refr, int64_t* out)
 
 cnp.import_array()
 
@@ -87,6 +93,9 @@ cdef class EngineState:
     # counters
     cdef public int64_t n_events, n_delivered_spikes, n_remote_sends
     cdef public int32_t my_rank
+    # 1: segments with one parameter set and no Poisson devices use the vector kernel
+    # of update.h; 0: every segment takes the scalar kernels (for tests)
+    cdef public bint vector_update
 
 
 cdef inline void _poisson_input(EngineState st, int64_t i, int64_t t, double* wex, double* win) noexcept nogil:
@@ -214,7 +223,10 @@ def run_interval(EngineState st, int64_t t0, int64_t m):
     cdef int64_t t, i, j, seg, start, end, model, stride, base, lag, nspk = 0
     cdef int64_t nseg = st.segments.shape[0]
     cdef px_stream s
-    cdef int64_t nv = st.v_idx.shape[0]
+    cdef int64_t nv = st.v_idx.shape[0], nf
+    cdef int64_t* fired = <int64_t*> malloc(max(n, 1) * sizeof(int64_t))
+    if fired == NULL:
+        raise MemoryError()
     with nogil:
         for t in range(t0, t0 + m):
             base = (t % D) * n
@@ -224,7 +236,16 @@ def run_interval(EngineState st, int64_t t0, int64_t m):
                 end = st.segments[seg, 1]
                 model = st.segments[seg, 2]
                 stride = st.segments[seg, 3]
-                if model == M_EXP:
+                if model == M_EXP and stride == 0 and st.vector_update and st.pd_ptr[end] == st.pd_ptr[start]:
+                    # one parameter set, no Poisson devices: the vectorized kernel of update.h
+                    nf = parsnn_update_exp_uniform(start, end, &st.V[0], &st.i_ex[0], &st.i_in[0], &st.r[0],
+                                                   &st.ring_ex[base], &st.ring_in[base], st.p22[start],
+                                                   st.p21ex[start], st.p21in[start], st.p20[start],
+                                                   st.p11ex[start], st.p11in[start], st.ie[start],
+                                                   st.theta[start], st.vreset[start], st.refr[start], fired)
+                    for j in range(nf):
+                        nspk = _emit(st, fired[j], t, lag, nspk)
+                elif model == M_EXP:
                     nspk = _update_exp(st, start, end, stride, base, t, lag, nspk)
                 elif model == M_DELTA:
                     nspk = _update_delta(st, start, end, stride, base, t, lag, nspk)
@@ -240,6 +261,7 @@ def run_interval(EngineState st, int64_t t0, int64_t m):
                     st.v_buf[st.n_vrows, j] = st.V[i] + st.el[i]
                 st.v_step[st.n_vrows] = t
                 st.n_vrows += 1
+    free(fired)
     st.n_spk = nspk
     return nspk
 

@@ -113,6 +113,7 @@ class Simulation:
         self.num_nodes = N
         st = KE.EngineState()
         self.st = st
+        st.vector_update = True
 
         # --- placement
         t0 = time.perf_counter()
