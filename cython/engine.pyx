@@ -25,6 +25,10 @@ cdef extern from "update.h" nogil:
                                       double p21in, double p20, double p11ex, double p11in, double ie,
                                       double theta, double vreset, int32_t refr, int64_t* out)
 
+cdef extern from "deliver.h" nogil:
+    void parsnn_scatter_row(int64_t a, int64_t b, int64_t slot0, int64_t D, int64_t n, const uint32_t* tgt,
+                            const float* w, const uint16_t* d, double* rex, double* rin)
+
 cnp.import_array()
 
 cdef uint64_t LOW32 = 0xFFFFFFFFUL
@@ -330,16 +334,8 @@ def deliver(EngineState st, int64_t t0, int64_t m, int64_t n_recv):
             code = buf[k]
             g = <int64_t> (code & LOW32)
             slot0 = (t0 + <int64_t> (code >> 32)) % D     # ring slot of the emission step
-            for q in range(st.syn_ptr[g], st.syn_ptr[g + 1]):
-                slot = slot0 + st.syn_d[q]                   # delays are < D: one wrap at most
-                if slot >= D:
-                    slot -= D
-                base = slot * n + st.syn_tgt[q]
-                w = st.syn_w[q]
-                if w >= 0.0:
-                    st.ring_ex[base] += w
-                else:
-                    st.ring_in[base] += w
+            parsnn_scatter_row(st.syn_ptr[g], st.syn_ptr[g + 1], slot0, D, n, &st.syn_tgt[0], &st.syn_w[0],
+                               &st.syn_d[0], &st.ring_ex[0], &st.ring_in[0])
             events += st.syn_ptr[g + 1] - st.syn_ptr[g]
         st.n_events += events
         st.n_delivered_spikes += nrecv
