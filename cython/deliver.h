@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #ifndef PARSNN_PREFETCH
-#define PARSNN_PREFETCH 16
+#define PARSNN_PREFETCH 128
 #endif
 
 static inline void parsnn_scatter_row(int64_t a, int64_t b, int64_t slot0, int64_t D, int64_t n,
