@@ -538,7 +538,10 @@ def markdown(summary: dict) -> str:
         lines += ["", f"Roofline probe (`benchmarks/roofline.py`, PD14 per-rank sizes on {P} ranks): scatter-add into "
                   f"the delay ring buffers {rl['ns_event_random_1proc']:.1f} ns/event on one core, "
                   f"{rl[f'ns_event_random_{P}proc']:.1f} ns/event per process with {P} at once "
-                  f"(rows sorted by delay and target: {rl[f'ns_event_sorted_{P}proc']:.1f}); iaf_psc_exp update "
+                  f"(rows sorted by delay and target: {rl[f'ns_event_sorted_{P}proc']:.1f}"
+                  + (f"; sorted and prefetched {rl['prefetch_distance']} synapses ahead: "
+                     f"{rl[f'ns_event_prefetch_{P}proc']:.1f}" if f"ns_event_prefetch_{P}proc" in rl else "")
+                  + f"); iaf_psc_exp update "
                   f"{rl[f'ns_update_{P}proc']:.2f} ns/neuron-step. Lower bound on full-scale PD14's RTF on {P} cores: "
                   f"**{rl['rtf_min']:.2f}** (random rows {rl['rtf_min_random']:.2f}; one core "
                   f"{rl['rtf_min_1core_random']:.2f})."]

@@ -2,7 +2,7 @@
  * delay ring buffers, and update iaf_psc_exp neurons?  Compiled and run by benchmarks/roofline.py.
  *
  *   roofline [--neurons N] [--sources S] [--outdeg K] [--slots D] [--spikes-per-step R]
- *            [--events E] [--steps T] [--seed X] [--start-at EPOCH]
+ *            [--events E] [--steps T] [--seed X] [--start-at EPOCH] [--prefetch PF]
  *
  * Data layout as in parsnn's engine (cython/engine.pyx): per rank, a ring buffer of D slots x N local
  * neurons for excitatory and one for inhibitory input (float64, [slot][neuron]); the synapses of each
@@ -16,10 +16,14 @@
  *   scatter_random: each step, R random sources (sorted by id, the engine's canonical order) are
  *                   delivered: ring[(t + d) mod D][target] += w, rows in random target order;
  *   scatter_sorted: the same with every row sorted by (delay, target) at build time;
+ *   scatter_prefetch: sorted rows, and the ring entry of the synapse --prefetch places ahead
+ *                   (default 128) is prefetched, as parsnn's engine does (cython/deliver.h);
  *   update:         the iaf_psc_exp step over N neurons (read and clear the ring slot, exact
  *                   propagators, refractoriness, threshold), DC drive, no synaptic input, written
  *                   as parsnn's engine does (branches in the loop);
- *   update_vec:     the same step without branches (vectorisable), then a threshold scan.
+ *   update_vec:     the same step without branches (vectorisable), then a threshold scan;
+ *   update_uniform: update_vec with one parameter set for all neurons (PD14's neurons share their
+ *                   parameters, as parsnn's engine exploits in cython/update.h).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -59,10 +63,11 @@ static int cmp_u32(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* deliver `nsteps` steps of `rps` random sources each; returns events */
+/* deliver `nsteps` steps of `rps` random sources each; returns events. pf > 0: prefetch the ring
+ * entry of the synapse pf places ahead in the row */
 static int64_t scatter(double *ring_ex, double *ring_in, int64_t n, int64_t D, const uint32_t *tgt,
                        const float *w, const uint16_t *d, int64_t K, int64_t S, int64_t nsteps, int64_t rps,
-                       uint32_t *srcbuf) {
+                       uint32_t *srcbuf, int64_t pf) {
     int64_t events = 0;
     for (int64_t t = 0; t < nsteps; t++) {
         for (int64_t k = 0; k < rps; k++) srcbuf[k] = (uint32_t)(rnd() % (uint64_t)S);
@@ -75,6 +80,11 @@ static int64_t scatter(double *ring_ex, double *ring_in, int64_t n, int64_t D, c
             const uint16_t *dd = d + row;
             double *ring = ww[0] >= 0.0f ? ring_ex : ring_in;   /* a row has one sign (Dale) */
             for (int64_t q = 0; q < K; q++) {
+                if (pf > 0 && q + pf < K) {
+                    int64_t ps = slot0 + dd[q + pf];
+                    if (ps >= D) ps -= D;
+                    __builtin_prefetch(ring + ps * n + tg[q + pf], 1, 3);
+                }
                 int64_t s = slot0 + dd[q];
                 if (s >= D) s -= D;
                 ring[s * n + tg[q]] += ww[q];
@@ -86,7 +96,7 @@ static int64_t scatter(double *ring_ex, double *ring_in, int64_t n, int64_t D, c
 }
 
 int main(int argc, char **argv) {
-    int64_t n = 38585, S = 77169, K = 1936, D = 0, rps = 25, T = 4000;
+    int64_t n = 38585, S = 77169, K = 1936, D = 0, rps = 25, T = 4000, PF = 128;
     double events_target = 2e8, start_at = 0;
     uint64_t seed = 12345;
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -100,6 +110,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--steps")) T = atoll(v);
         else if (!strcmp(a, "--seed")) seed = strtoull(v, 0, 10);
         else if (!strcmp(a, "--start-at")) start_at = atof(v);
+        else if (!strcmp(a, "--prefetch")) PF = atoll(v);
         else { fprintf(stderr, "roofline: unknown option %s\n", a); return 2; }
     }
     if (n < 1 || S < 1 || K < 1 || rps < 1 || T < 1) { fprintf(stderr, "roofline: sizes must be >= 1\n"); return 2; }
@@ -154,9 +165,9 @@ int main(int argc, char **argv) {
     }
 
     /* warm the caches/TLB once, then time */
-    scatter(ring_ex, ring_in, n, D, tgt, w, d, K, S, nsteps / 10 + 1, rps, srcbuf);
+    scatter(ring_ex, ring_in, n, D, tgt, w, d, K, S, nsteps / 10 + 1, rps, srcbuf, 0);
     double t0 = now();
-    int64_t ev_random = scatter(ring_ex, ring_in, n, D, tgt, w, d, K, S, nsteps, rps, srcbuf);
+    int64_t ev_random = scatter(ring_ex, ring_in, n, D, tgt, w, d, K, S, nsteps, rps, srcbuf, 0);
     double t_random = now() - t0;
 
     /* rows sorted by (delay, target) */
@@ -166,10 +177,15 @@ int main(int argc, char **argv) {
         qsort(tmp, K, sizeof(syn_t), cmp_syn);
         for (int64_t q = 0; q < K; q++) { d[base + q] = tmp[q].d; tgt[base + q] = tmp[q].t; w[base + q] = tmp[q].w; }
     }
-    scatter(ring_ex, ring_in, n, D, tgt, w, d, K, S, nsteps / 10 + 1, rps, srcbuf);
+    scatter(ring_ex, ring_in, n, D, tgt, w, d, K, S, nsteps / 10 + 1, rps, srcbuf, 0);
     t0 = now();
-    int64_t ev_sorted = scatter(ring_ex, ring_in, n, D, tgt, w, d, K, S, nsteps, rps, srcbuf);
+    int64_t ev_sorted = scatter(ring_ex, ring_in, n, D, tgt, w, d, K, S, nsteps, rps, srcbuf, 0);
     double t_sorted = now() - t0;
+    /* sorted rows with prefetching */
+    scatter(ring_ex, ring_in, n, D, tgt, w, d, K, S, nsteps / 10 + 1, rps, srcbuf, PF);
+    t0 = now();
+    int64_t ev_pf = scatter(ring_ex, ring_in, n, D, tgt, w, d, K, S, nsteps, rps, srcbuf, PF);
+    double t_pf = now() - t0;
 
     double check = 0;
     for (size_t i = 0; i < ring_n; i += 4099) check += ring_ex[i] + ring_in[i];
@@ -235,19 +251,49 @@ int main(int argc, char **argv) {
     }
     double t_update_b = now() - t0;
     for (int64_t i = 0; i < n; i += 97) check += V[i];
+    /* (c) as (b) with scalar parameters */
+    int64_t nspk_total_c = 0;
+    const double ie0 = 350.0;
+    t0 = now();
+    for (int64_t t = 0; t < T; t++) {
+        int64_t base = (t % D) * n, nspk = 0;
+        double *restrict rex = ring_ex + base, *restrict rin = ring_in + base;
+        for (int64_t i = 0; i < n; i++) {
+            double wex = rex[i], win = rin[i];
+            rex[i] = 0.0;
+            rin[i] = 0.0;
+            double vn = V[i] * p22 + iex[i] * p21 + iin[i] * p21 + ie0 * p20;
+            int32_t ri = r[i];
+            V[i] = ri == 0 ? vn : V[i];
+            r[i] = ri > 0 ? ri - 1 : 0;
+            iex[i] = iex[i] * p11 + wex;
+            iin[i] = iin[i] * p11 + win;
+        }
+        for (int64_t i = 0; i < n; i++) {
+            if (V[i] >= theta) { r[i] = 20; V[i] = vreset; spk[nspk++] = ((uint64_t)t << 32) | (uint64_t)i; }
+        }
+        nspk_total_c += nspk;
+    }
+    double t_update_c = now() - t0;
+    for (int64_t i = 0; i < n; i += 97) check += V[i] + (double)nspk_total_b + (double)nspk_total_c;
 
     printf("{\"neurons\": %lld, \"sources\": %lld, \"outdeg\": %lld, \"slots\": %lld, \"spikes_per_step\": %lld, "
            "\"ring_bytes\": %llu, \"synapse_bytes\": %llu, "
            "\"scatter_random_events\": %lld, \"scatter_random_seconds\": %.6f, \"scatter_random_ns_per_event\": %.4f, "
            "\"scatter_sorted_events\": %lld, \"scatter_sorted_seconds\": %.6f, \"scatter_sorted_ns_per_event\": %.4f, "
+           "\"scatter_prefetch_events\": %lld, \"scatter_prefetch_seconds\": %.6f, "
+           "\"scatter_prefetch_ns_per_event\": %.4f, \"prefetch_distance\": %lld, "
            "\"update_neuron_steps\": %lld, \"update_seconds\": %.6f, \"update_ns_per_neuron_step\": %.4f, "
            "\"update_spikes\": %lld, \"update_vec_seconds\": %.6f, \"update_vec_ns_per_neuron_step\": %.4f, "
+           "\"update_uniform_seconds\": %.6f, \"update_uniform_ns_per_neuron_step\": %.4f, "
            "\"checksum\": %.6g}\n",
            (long long)n, (long long)S, (long long)K, (long long)D, (long long)rps,
            (unsigned long long)(2 * ring_n * sizeof(double)), (unsigned long long)(nsyn * 10),
            (long long)ev_random, t_random, 1e9 * t_random / (double)ev_random,
            (long long)ev_sorted, t_sorted, 1e9 * t_sorted / (double)ev_sorted,
+           (long long)ev_pf, t_pf, 1e9 * t_pf / (double)ev_pf, (long long)PF,
            (long long)(n * T), t_update, 1e9 * t_update / ((double)n * (double)T),
-           (long long)nspk_total, t_update_b, 1e9 * t_update_b / ((double)n * (double)T), check);
+           (long long)nspk_total, t_update_b, 1e9 * t_update_b / ((double)n * (double)T),
+           t_update_c, 1e9 * t_update_c / ((double)n * (double)T), check);
     return 0;
 }

@@ -8,9 +8,10 @@ Compiles ``benchmarks/roofline.c`` with the system C compiler (``$CC`` or ``cc``
 and runs it once alone and then as ``--procs`` copies at the same time (each with its own data, as MPI ranks
 have). The C program measures, with PD14's per-rank sizes on 2 ranks (see roofline.c):
 
-- ns per synaptic event of the scatter-add into the delay ring buffers, rows in random target order and
-  rows sorted by (delay, target);
-- ns per neuron step of the iaf_psc_exp update.
+- ns per synaptic event of the scatter-add into the delay ring buffers, rows in random target order,
+  rows sorted by (delay, target), and sorted rows with software prefetching of the ring entries;
+- ns per neuron step of the iaf_psc_exp update (with branches, branch-free, branch-free with one
+  parameter set).
 
 Lower bound on the real-time factor with P processes, each on its own core:
 
@@ -109,14 +110,20 @@ def analyse(single: list[dict], multi: list[dict], procs: int, parsnn_result: di
         res[f"ns_event_sorted_{tag}proc"] = _mean(rows, "scatter_sorted_ns_per_event")
         res[f"ns_update_branchy_{tag}proc"] = _mean(rows, "update_ns_per_neuron_step")
         res[f"ns_update_vec_{tag}proc"] = _mean(rows, "update_vec_ns_per_neuron_step")
-        res[f"ns_update_{tag}proc"] = min(res[f"ns_update_branchy_{tag}proc"], res[f"ns_update_vec_{tag}proc"])
+        res[f"ns_event_prefetch_{tag}proc"] = _mean(rows, "scatter_prefetch_ns_per_event")
+        res[f"ns_update_uniform_{tag}proc"] = _mean(rows, "update_uniform_ns_per_neuron_step")
+        res[f"ns_update_{tag}proc"] = min(res[f"ns_update_branchy_{tag}proc"], res[f"ns_update_vec_{tag}proc"],
+                                          res[f"ns_update_uniform_{tag}proc"])
     P = str(procs)
-    best_event = min(res[f"ns_event_random_{P}proc"], res[f"ns_event_sorted_{P}proc"])
+    res["prefetch_distance"] = single[0]["prefetch_distance"]
+    best_event = min(res[f"ns_event_random_{P}proc"], res[f"ns_event_sorted_{P}proc"],
+                     res[f"ns_event_prefetch_{P}proc"])
     res["workload"] = {"events_per_model_s": EVENTS_PER_MODEL_S, "updates_per_model_s": UPDATES_PER_MODEL_S,
                        "source": "pd14_published_performance.md (reference rates)"}
     res["rtf_min_1core_random"] = lower_bound(res["ns_event_random_1proc"], res["ns_update_1proc"], 1)
     res["rtf_min_random"] = lower_bound(res[f"ns_event_random_{P}proc"], res[f"ns_update_{P}proc"], procs)
     res["rtf_min_sorted"] = lower_bound(res[f"ns_event_sorted_{P}proc"], res[f"ns_update_{P}proc"], procs)
+    res["rtf_min_prefetch"] = lower_bound(res[f"ns_event_prefetch_{P}proc"], res[f"ns_update_{P}proc"], procs)
     res["rtf_min"] = lower_bound(best_event, res[f"ns_update_{P}proc"], procs)
     if parsnn_result:
         pr = parsnn_result
@@ -150,14 +157,20 @@ def format_report(res: dict) -> str:
         f"{res[f'ns_event_random_{P}proc']:.2f} ns/event per process with {P} at once",
         f"  scatter-add, sorted rows:  {res['ns_event_sorted_1proc']:.2f} ns/event on 1 core, "
         f"{res[f'ns_event_sorted_{P}proc']:.2f} ns/event per process with {P} at once",
-        f"  iaf_psc_exp update, branches (as parsnn):  {res['ns_update_branchy_1proc']:.2f} ns/neuron-step on "
+        f"  scatter-add, sorted rows, prefetch {res['prefetch_distance']} ahead: "
+        f"{res['ns_event_prefetch_1proc']:.2f} ns/event on 1 core, "
+        f"{res[f'ns_event_prefetch_{P}proc']:.2f} ns/event per process with {P} at once",
+        f"  iaf_psc_exp update, branches:              {res['ns_update_branchy_1proc']:.2f} ns/neuron-step on "
         f"1 core, {res[f'ns_update_branchy_{P}proc']:.2f} per process with {P} at once",
         f"  iaf_psc_exp update, branch-free:           {res['ns_update_vec_1proc']:.2f} ns/neuron-step on "
         f"1 core, {res[f'ns_update_vec_{P}proc']:.2f} per process with {P} at once",
+        f"  iaf_psc_exp update, branch-free, one parameter set: {res['ns_update_uniform_1proc']:.2f} "
+        f"ns/neuron-step on 1 core, {res[f'ns_update_uniform_{P}proc']:.2f} per process with {P} at once",
         f"  PD14 workload {res['workload']['events_per_model_s']:.2g} events + "
         f"{res['workload']['updates_per_model_s']:.2g} updates per model second:",
         f"  RTF lower bound (faster update variant): 1 core {res['rtf_min_1core_random']:.2f} (random rows); "
-        f"{P} cores {res['rtf_min_random']:.2f} (random rows), {res['rtf_min_sorted']:.2f} (sorted rows)",
+        f"{P} cores {res['rtf_min_random']:.2f} (random rows), {res['rtf_min_sorted']:.2f} (sorted rows), "
+        f"{res['rtf_min_prefetch']:.2f} (sorted rows, prefetch)",
     ]
     if "parsnn" in res:
         p = res["parsnn"]
