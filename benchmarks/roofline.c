@@ -22,8 +22,9 @@
  *                   propagators, refractoriness, threshold), DC drive, no synaptic input, written
  *                   as parsnn's engine does (branches in the loop);
  *   update_vec:     the same step without branches (vectorisable), then a threshold scan;
- *   update_uniform: update_vec with one parameter set for all neurons (PD14's neurons share their
- *                   parameters, as parsnn's engine exploits in cython/update.h).
+ *   update_uniform: branch-free with one parameter set for all neurons (PD14's neurons share their
+ *                   parameters) and the threshold test fused into the loop, blocks of 64 neurons
+ *                   (the design of parsnn's cython/update.h).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -251,26 +252,35 @@ int main(int argc, char **argv) {
     }
     double t_update_b = now() - t0;
     for (int64_t i = 0; i < n; i += 97) check += V[i];
-    /* (c) as (b) with scalar parameters */
+    /* (c) branch-free with scalar parameters, fused with the threshold test: blocks of 64 neurons,
+     * spiking neurons collected only in blocks where one spiked (as cython/update.h) */
     int64_t nspk_total_c = 0;
     const double ie0 = 350.0;
     t0 = now();
     for (int64_t t = 0; t < T; t++) {
         int64_t base = (t % D) * n, nspk = 0;
         double *restrict rex = ring_ex + base, *restrict rin = ring_in + base;
-        for (int64_t i = 0; i < n; i++) {
-            double wex = rex[i], win = rin[i];
-            rex[i] = 0.0;
-            rin[i] = 0.0;
-            double vn = V[i] * p22 + iex[i] * p21 + iin[i] * p21 + ie0 * p20;
-            int32_t ri = r[i];
-            V[i] = ri == 0 ? vn : V[i];
-            r[i] = ri > 0 ? ri - 1 : 0;
-            iex[i] = iex[i] * p11 + wex;
-            iin[i] = iin[i] * p11 + win;
-        }
-        for (int64_t i = 0; i < n; i++) {
-            if (V[i] >= theta) { r[i] = 20; V[i] = vreset; spk[nspk++] = ((uint64_t)t << 32) | (uint64_t)i; }
+        for (int64_t b0 = 0; b0 < n; b0 += 64) {
+            int64_t b1 = n - b0 > 64 ? b0 + 64 : n;
+            int32_t any = 0;
+            for (int64_t i = b0; i < b1; i++) {
+                double wex = rex[i], win = rin[i], x = iex[i], y = iin[i], v0 = V[i];
+                int32_t ri = r[i];
+                rex[i] = 0.0;
+                rin[i] = 0.0;
+                double vn = v0 * p22 + x * p21 + y * p21 + ie0 * p20;
+                double v = ri == 0 ? vn : v0;
+                int32_t rn = ri == 0 ? 0 : ri - 1;
+                iex[i] = x * p11 + wex;
+                iin[i] = y * p11 + win;
+                int32_t sp = v >= theta;
+                any |= sp;
+                V[i] = sp ? vreset : v;
+                r[i] = sp ? -1 : rn;
+            }
+            if (any)
+                for (int64_t i = b0; i < b1; i++)
+                    if (r[i] < 0) { r[i] = 20; spk[nspk++] = ((uint64_t)t << 32) | (uint64_t)i; }
         }
         nspk_total_c += nspk;
     }

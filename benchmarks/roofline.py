@@ -4,7 +4,8 @@
     python benchmarks/roofline.py [--procs 2] [--events 2e8] [--steps 4000] [--parsnn-result FILE]
                                   [--json-out FILE] [--small]
 
-Compiles ``benchmarks/roofline.c`` with the system C compiler (``$CC`` or ``cc``; ``-O3 -march=native``)
+Compiles ``benchmarks/roofline.c`` with the system C compiler (``$CC`` or ``cc``; ``-O3 -march=native``
+and the engine's floating-point flags)
 and runs it once alone and then as ``--procs`` copies at the same time (each with its own data, as MPI ranks
 have). The C program measures, with PD14's per-rank sizes on 2 ranks (see roofline.c):
 
@@ -67,7 +68,8 @@ def compile_probe(build_dir=None, cc=None) -> str:
     if os.path.exists(exe):
         return exe
     tmp = f"{exe}.{os.getpid()}"
-    for flags in (["-O3", "-march=native"], ["-O3"]):
+    common = ["-O3", "-fno-trapping-math", "-ffp-contract=off"]     # as the engine (setup.py)
+    for flags in ([*common, "-march=native"], common):
         r = subprocess.run([cc, *flags, "-o", tmp, SOURCE, "-lm"], capture_output=True, text=True)
         if r.returncode == 0:
             os.replace(tmp, exe)
