@@ -12,11 +12,13 @@ import argparse
 import math
 import os
 import sys
+import time
 import traceback
 import warnings
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
+ABORT_GRACE_S = 0.5      # seconds between printing a rank's fatal error and MPI_Abort
 
 
 def _rank():
@@ -420,6 +422,10 @@ def abort_job(exc: BaseException, debug: bool = False):
     print(f"parsnn: error{where}: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
     sys.stderr.flush()
     if comm.Get_size() > 1:
+        # MPI_Abort makes the launcher kill every process at once, and output still in the pipe to
+        # it can be lost (seen with the mpich wheel's hydra in about 1 run in 6): give it time to
+        # forward the message first. The other ranks are blocked in a collective meanwhile.
+        time.sleep(ABORT_GRACE_S)
         comm.Abort(EXIT_FAILURE)
     sys.exit(EXIT_FAILURE)
 
