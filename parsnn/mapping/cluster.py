@@ -50,7 +50,8 @@ between nodes; ranks are placed in blocks of ``cores_per_node``):
   at most 32 outstanding, one wait per batch): the slowest sender of the
   interval sets the pace. A rank that has at least one spike in the interval
   (probability pi_r = 1 - exp(-m h Lambda_r)) sends to D_r ranks on average, so
-  the expected maximum over ranks of the send cost s o + ceil(s / 32) alpha is
+  the expected maximum over ranks of the send cost s o + (ceil(s / 32) - 1) alpha
+  (a wait per further batch; the first batch's is the latency added below) is
   sum_k c_(k) pi_(k) prod_{j<k} (1 - pi_(j)) over the ranks sorted by cost. Receive
   overheads, bytes, the node's message rate, one network latency and the
   call's fixed cost are added.
@@ -481,7 +482,8 @@ def _alltoallv_spikes(wl: dict, T: float, P: int, rpn: int, nodes: int, machine:
     f_off = 0.0 if nodes == 1 else max(0.0, (P - rpn) / (P - 1.0))
     o_s = (1 - f_off) * shm["o"] + f_off * net["o"]
     alpha = net["alpha"] if nodes > 1 else shm["alpha"]
-    send_cost = D * o_s + np.ceil(D / throttle) * alpha
+    # a wait per batch of `throttle` messages; the first batch's wait is the one latency added below
+    send_cost = D * o_s + np.maximum(np.ceil(D / throttle) - 1.0, 0.0) * alpha
     t_send = _expected_max_sparse(send_cost, pi)
     e = expected_max_normal(P)
     t_recv = (recvs.mean() + math.sqrt(max(recvs.mean(), 0.0)) * e) * ((1 - f_off) * shm["o"] + f_off * net["o"])
