@@ -577,6 +577,19 @@ def neurons_per_core(conn, hw: Hardware) -> int:
     return cap
 
 
+def _core_shares(conn, hw) -> np.ndarray:
+    """Every neuron's share of one core: max(1 / neurons per core, K_in / synapses per core); 0 if virtual."""
+    syn_cap = hw["core"]["synapse_memory_bytes"] / hw["core"]["synapse_bytes"]
+    w = np.maximum(1.0 / float(hw["core"]["neurons"]), indegrees(conn)[conn.pop_of] / syn_cap)
+    w[np.repeat(conn.virtual, conn.sizes)] = 0.0
+    return w
+
+
+def min_cores(net, target) -> int:
+    """The fewest cores of ``target`` that hold the network."""
+    return max(1, math.ceil(float(_core_shares(_conn(net), load_hardware(target)).sum()) - 1e-9))
+
+
 def split_cores(conn, ncores: int, placement: str, w) -> tuple[np.ndarray, int]:
     """neuron -> core map (int64, -1 for spike generators) with the MPI partitioner, and the core count.
 
@@ -637,17 +650,6 @@ def core_counts(conn, core_of, ncores) -> np.ndarray:
 # ---------------------------------------------------------------------------
 # the pipeline
 # ---------------------------------------------------------------------------
-
-def _group_router(core_counts_, T_core, ncores, cpr, placement, geom, seed=0):
-    """core -> router-group map and group -> slot; graph: METIS grouping + slot refinement."""
-    ngroups = math.ceil(ncores / cpr)
-    if placement != "graph" or cpr == 1 or ngroups == 1:
-        group = np.arange(ncores) // cpr
-    else:
-        group = _metis_groups(T_core, ngroups, cpr, seed)
-    part_slot = np.arange(ngroups, dtype=np.int64)
-    return group, part_slot
-
 
 def _metis_groups(T_core, ngroups, cap, seed):
     import pymetis
@@ -718,15 +720,17 @@ def map_network(net, target="spinnaker", placement="graph", rates=None, step_cou
     ncap = neurons_per_core(conn, hw)
     syn_cap = hw["core"]["synapse_memory_bytes"] / hw["core"]["synapse_bytes"]
     kin = indegrees(conn)
-    C = max(math.ceil(N / ncap), int(cores or 1))
+    # each neuron's share of a core: neurons and synapse memory; their sum is the minimum core count
+    w = _core_shares(conn, hw)
+    load = float(w.sum())
+    C = max(1, math.ceil(load - 1e-9))
+    if cores and cores > load:     # more cores than needed: every neuron takes a larger share alike
+        w = w * (cores / load)
+        C = int(cores)
     if C > MAX_CORES:
         raise ParameterError(f"the network needs {C} cores of {hw.name}; at most {MAX_CORES} are supported")
     C = min(C, N)
     fan_in_cap = int(hw.get("core", "fan_in", 0) or 0)
-    # each neuron's share of a core: neurons and synapse memory
-    w = np.maximum(1.0 / ncap, kin[conn.pop_of] / syn_cap)
-    if cores:                      # more cores than the minimum: shrink every neuron's share alike
-        w = w * (math.ceil(w.sum()) / max(C, 1))
     core_of, C = split_cores(conn, C, placement, w)
     n = core_counts(conn, core_of, C).astype(np.float64)              # [S, C]
     neurons = n.sum(axis=0)
@@ -758,28 +762,35 @@ def map_network(net, target="spinnaker", placement="graph", rates=None, step_cou
     geom = make_geometry(hw, ngroups, boards)
     if ngroups > geom.slots.size:
         raise ParameterError(f"{ngroups} routers needed but the {hw.name} geometry has {geom.slots.size}")
-    group, _ = _group_router(n, T_core, C, cpr, placement, geom, seed)
-    ngroups = int(group.max()) + 1
-    # slots: the first chips' worth of slots in order; graph refines the assignment
-    per_chip = geom.chip_w * geom.chip_h
-    nslots = min(geom.slots.size, max(ngroups, math.ceil(ngroups / per_chip) * per_chip))
-    if boards is not None:
-        nslots = geom.slots.size
-    slot_router = geom.slots[:nslots].astype(np.int64)
-    part_slot = np.arange(ngroups, dtype=np.int64)
-    refine_gain = 0.0
+    # router groups: cores in order (block, round_robin); graph also tries METIS groups of the core
+    # traffic graph, refines both slot assignments and keeps the one with the lower sum T x hops
     import scipy.sparse as sp
-    M = sp.csr_matrix((np.ones(C), (np.arange(C), group)), shape=(C, ngroups))
-    Tg = np.asarray((M.T @ (M.T @ T_core).T).T)
-    Tg = Tg + Tg.T
-    np.fill_diagonal(Tg, 0.0)
-    if placement == "graph" and ngroups > 1:
-        slot_of_router = np.full(geom.routers, -1, dtype=np.int64)
-        slot_of_router[slot_router] = np.arange(nslots)
-        part_slot, refine_gain = _refine_slots(Tg, part_slot, slot_router, slot_of_router, geom.W, geom.H,
-                                               geom.hexa, geom.torus, 2, 8)
+    cands = [np.arange(C, dtype=np.int64) // cpr]
+    if placement == "graph" and cpr > 1 and C > cpr:
+        cands.append(_metis_groups(T_core, math.ceil(C / cpr), cpr, seed))
+    best = None
+    for group in cands:
+        ngroups = int(group.max()) + 1
+        per_chip = geom.chip_w * geom.chip_h
+        nslots = geom.slots.size if boards is not None else \
+            min(geom.slots.size, max(ngroups, math.ceil(ngroups / per_chip) * per_chip))
+        slot_router = geom.slots[:nslots].astype(np.int64)
+        part_slot = np.arange(ngroups, dtype=np.int64)
+        refine_gain = 0.0
+        M = sp.csr_matrix((np.ones(C), (np.arange(C), group)), shape=(C, ngroups))
+        Tg = np.asarray((M.T @ (M.T @ T_core).T).T)
+        Tg = Tg + Tg.T
+        np.fill_diagonal(Tg, 0.0)
+        if placement == "graph" and ngroups > 1:
+            slot_of_router = np.full(geom.routers, -1, dtype=np.int64)
+            slot_of_router[slot_router] = np.arange(nslots)
+            part_slot, refine_gain = _refine_slots(Tg, part_slot, slot_router, slot_of_router, geom.W, geom.H,
+                                                   geom.hexa, geom.torus, 2, 8)
+        hop_cost = _hop_cost(Tg, slot_router[part_slot], geom)
+        if best is None or hop_cost < best[0] - 1e-9:
+            best = (hop_cost, group, ngroups, slot_router, part_slot, refine_gain)
+    hop_cost, group, ngroups, slot_router, part_slot, refine_gain = best
     core_router = slot_router[part_slot[group]]
-    hop_cost = _hop_cost(Tg, slot_router[part_slot], geom)
     # source groups
     if core_mode:
         g_core = np.flatnonzero(Rsa.sum(axis=0) > 0)
@@ -1004,7 +1015,7 @@ def scaling_curve(net, target, placement="graph", rates=None, step_counts=None,
     hw = load_hardware(target)
     conn = _conn(net)
     N = int(conn.sizes[~conn.virtual].sum())
-    cmin = math.ceil(N / neurons_per_core(conn, hw))
+    cmin = min_cores(conn, hw)
     out = []
     seen = set()
     for f in factors:
