@@ -418,7 +418,7 @@ def cmd_map(args) -> int:
         print(json.dumps({"mapping": out, "scaling": curve, "figures": figures}, indent=1, default=float))
         return 0
     print(f"{out['model'] or 'network'} ({out['neurons']:,} neurons, {out['synapses']:.3g} synapses) on {hw.name}, "
-          f"traffic from {origin}; {out['topology']} mesh {out['mesh'][0]}x{out['mesh'][1]} routers, "
+          f"traffic from {origin}; {out['topology']} grid of {out['mesh'][0]}x{out['mesh'][1]} routers, "
           f"{out['routing']} routing")
     print(nm.format_table([out]))
     print(f"time per step: mean {out['time_per_step_s']['mean'] * 1e6:.2f} us, q{float(hw.hw.get('rtf_quantile', 0.999)):g} "

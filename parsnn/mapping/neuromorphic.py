@@ -590,7 +590,7 @@ def min_cores(net, target) -> int:
     return max(1, math.ceil(float(_core_shares(_conn(net), load_hardware(target)).sum()) - 1e-9))
 
 
-def split_cores(conn, ncores: int, placement: str, w) -> tuple[np.ndarray, int]:
+def split_cores(conn, ncores: int, placement: str, w, w_pack=None) -> tuple[np.ndarray, int]:
     """neuron -> core map (int64, -1 for spike generators) with the MPI partitioner, and the core count.
 
     ``w``: each neuron's share of a core (max of 1/neurons-cap and K_in/synapse-cap). ``block`` and
@@ -603,8 +603,8 @@ def split_cores(conn, ncores: int, placement: str, w) -> tuple[np.ndarray, int]:
         sup = max(1, math.ceil(ncores / b))
         opts = {"clusters_per_rank": 4} if sup > 100 else {}
         top = partition(conn, sup, "graph", **opts).rank_of.astype(np.int64)
-        # scale each super-core's load so that it packs into about ncores/sup cores
-        return _pack_overfull(top, w, force=True)
+        # pack each super-core into cores of load <= 1 (w_pack: scaled up when more cores were asked for)
+        return _pack_overfull(top, w if w_pack is None else w_pack, force=True)
     core_of = partition(conn, ncores, placement).rank_of.astype(np.int64)
     return _pack_overfull(core_of, w)
 
@@ -724,14 +724,15 @@ def map_network(net, target="spinnaker", placement="graph", rates=None, step_cou
     w = _core_shares(conn, hw)
     load = float(w.sum())
     C = max(1, math.ceil(load - 1e-9))
-    if cores and cores > load:     # more cores than needed: every neuron takes a larger share alike
-        w = w * (cores / load)
+    w_pack = w
+    if cores and cores > load:     # more cores than needed: graph packs every neuron as a larger share
+        w_pack = w * (cores / load)
         C = int(cores)
     if C > MAX_CORES:
         raise ParameterError(f"the network needs {C} cores of {hw.name}; at most {MAX_CORES} are supported")
     C = min(C, N)
     fan_in_cap = int(hw.get("core", "fan_in", 0) or 0)
-    core_of, C = split_cores(conn, C, placement, w)
+    core_of, C = split_cores(conn, C, placement, w, w_pack)
     n = core_counts(conn, core_of, C).astype(np.float64)              # [S, C]
     neurons = n.sum(axis=0)
     synapses = kin @ n
