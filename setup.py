@@ -28,7 +28,7 @@ setup(
               "parsnn.jobscripts", "parsnn.mapping"],
     package_dir={"parsnn": "parsnn", "parsnn.models": "models", "parsnn.jobscripts": "jobscripts"},
     package_data={"parsnn.models.pd14": ["*.toml"], "parsnn.jobscripts": ["*.in"],
-                  "parsnn.mapping": ["machines/*.toml"]},
+                  "parsnn.mapping": ["machines/*.toml", "hardware/*.toml"]},
     ext_modules=cythonize(
         extensions,
         compiler_directives={"language_level": 3, "boundscheck": False, "wraparound": False,

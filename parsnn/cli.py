@@ -143,6 +143,27 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--debug", action="store_true", help="print tracebacks")
     m.set_defaults(no_record=True, record_v=0)
     _add_model_args(m)
+    nm = sub.add_parser("map", help="map a model or a run onto neuromorphic hardware: cores, chips, link load, RTF, energy",
+                        description="Split the network into the target's cores with the MPI partitioner, place them "
+                                    "on the chip mesh, route spikes, and predict link/router/core loads, the "
+                                    "real-time factor and the energy per synaptic event (parsnn.mapping.neuromorphic). "
+                                    "SOURCE is a run file (measured spikes) or a model name (mean rates).")
+    nm.add_argument("source", help="a parsnn run file (.h5) or a model: pd14, brunel, multicolumn")
+    nm.add_argument("--target", default="spinnaker",
+                    help="spinnaker, spinnaker2, loihi, loihi2, noc, or a hardware TOML file (default spinnaker)")
+    nm.add_argument("--placement", default="graph", help="graph, block or round_robin (default graph)")
+    nm.add_argument("--cores", type=_positive_int("--cores"), default=None, help="use at least this many cores")
+    nm.add_argument("--boards", type=_positive_int("--boards"), default=None,
+                    help="powered boards (SpiNNaker) / chip floor (default: as many as needed)")
+    nm.add_argument("--warmup", type=_nonnegative("--warmup"), default=500.0,
+                    help="ms of a run file left out (default 500)")
+    nm.add_argument("--scaling", action="store_true", help="also compute the strong-scaling curve")
+    nm.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    nm.add_argument("--figures", default=None, metavar="DIR", help="write the link-load heat map (and scaling curve)")
+    nm.add_argument("--resolution", type=_positive_float("--resolution"), default=0.1, help="step in ms (default 0.1)")
+    nm.add_argument("--debug", action="store_true", help="print tracebacks")
+    nm.set_defaults(no_record=True, record_v=0)
+    _add_model_args(nm)
     a = sub.add_parser("analyze", help="statistics, figures and KS comparison of run output (serial, no mpiexec)",
                        description="Per-population firing rates, ISI CVs and spike-count correlations after the "
                                    "warm-up, figures, and KS distances against another run (HDF5 file or NEST "
@@ -365,6 +386,66 @@ def cmd_predict(args) -> int:
     return 0
 
 
+def cmd_map(args) -> int:
+    """Neuromorphic mapping (serial): table or JSON, optional figures."""
+    import json
+    from parsnn.errors import ParameterError
+    from parsnn.mapping import neuromorphic as nm
+    try:
+        if args.placement not in nm.PLACEMENTS:
+            raise ParameterError(f"--placement must be one of {', '.join(nm.PLACEMENTS)}, got '{args.placement}'")
+        hw = nm.load_hardware(args.target)
+        if args.source in MODELS:
+            args.model = args.source
+            net, rates, counts, origin = _validated_network(args), None, None, "mean rates"
+        elif os.path.isfile(args.source):
+            try:
+                inp = nm.run_inputs(args.source, args.warmup)
+            except (OSError, KeyError) as e:
+                raise ParameterError(f"source: '{args.source}' is not a readable parsnn run file ({e})") from None
+            net, rates, counts = inp["conn"], inp["rates"], inp["step_counts"]
+            origin = f"spikes {inp['window_ms'][0]:g}-{inp['window_ms'][1]:g} ms of {args.source}"
+        else:
+            raise ParameterError(f"source must be a model ({', '.join(MODELS)}) or an existing run file, "
+                                 f"got '{args.source}'")
+        res = nm.map_network(net, hw, args.placement, rates=rates, step_counts=counts, cores=args.cores,
+                             boards=args.boards, keep_arrays=bool(args.figures))
+        curve = nm.scaling_curve(net, hw, args.placement, rates=rates, step_counts=counts) if args.scaling else None
+    except ParameterError as e:
+        print(f"parsnn: error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    figures = nm.plot(res, curve, args.figures) if args.figures else []
+    out = {k: v for k, v in res.items() if not k.startswith("_")}
+    if args.json:
+        print(json.dumps({"mapping": out, "scaling": curve, "figures": figures}, indent=1, default=float))
+        return 0
+    print(f"{out['model'] or 'network'} ({out['neurons']:,} neurons, {out['synapses']:.3g} synapses) on {hw.name}, "
+          f"traffic from {origin}; {out['topology']} grid of {out['mesh'][0]}x{out['mesh'][1]} routers, "
+          f"{out['routing']} routing")
+    print(nm.format_table([out]))
+    print(f"time per step: mean {out['time_per_step_s']['mean'] * 1e6:.2f} us, q{float(hw.hw.get('rtf_quantile', 0.999)):g} "
+          f"{out['time_per_step_s']['quantile'] * 1e6:.2f} us (sync {out['time_per_step_s']['sync'] * 1e6:.2f} us); "
+          f"limit: {out['bottleneck']}; energy per event {nm._fmt_energy(out['energy_per_synaptic_event_j'])} "
+          f"(dynamic {nm._fmt_energy(out['dynamic_energy_per_synaptic_event_j'])})")
+    notes = []
+    if out["fan_in_exceeded"]:
+        notes.append(f"fan-in {out['max_fan_in']:.0f} distinct sources per core exceeds the core's "
+                     f"{out['fan_in_cap']} input axons")
+    if out["routing_table_overflow"]:
+        notes.append(f"routing table: up to {out['max_routing_entries']:.0f} entries per router > {out['routing_table_size']}")
+    if out["dropped_risk_link_steps"] > 0 or out["dropped_risk_router"]:
+        notes.append(f"dropped-packet risk: {out['dropped_risk_link_steps'] * 100:.2g} % of steps overload a link"
+                     + ("; a router is overloaded at the peak step" if out["dropped_risk_router"] else ""))
+    for n in notes:
+        print("warning: " + n)
+    if curve:
+        print("strong scaling:")
+        print(nm.format_table(curve))
+    for f in figures:
+        print(f"figure: {f}")
+    return 0
+
+
 def format_summary(sim, perf) -> str:
     lines = ["", "== parsnn summary =="]
     rates = sim.summary_rates()
@@ -401,6 +482,8 @@ def main(argv=None) -> int:
             return cmd_scaling(args)
         if args.command == "predict":
             return cmd_predict(args)
+        if args.command == "map":
+            return cmd_map(args)
         if args.command == "analyze":
             from parsnn.analysis import run_cli
             return run_cli(args)
