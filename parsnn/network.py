@@ -484,5 +484,6 @@ class Network:
             "dc_inputs": [{"target": d.target, "amplitude": enc(d.amplitude)} for d in self.dc_inputs],
             "poisson_inputs": [{"target": d.target, "rate": enc(d.rate), "weight": enc(d.weight),
                                 "delay": d.delay} for d in self.poisson_inputs],
+            "spike_recorder": list(self.spike_recorder.populations) if self.spike_recorder else [],
             "metadata": self.metadata,
         }

@@ -22,8 +22,9 @@ and rank (all times in seconds)::
     busy[r]      = t_update[r] + t_deliver[r] + t_pack[r]
     compute      = max_r busy[r] + sigma e(P)                     (waiting for the slowest rank)
     t_comm(P)    = 2 o_call + T_alltoall(P) + T_alltoallv(P)       (0 for P = 1)
-    critical     = compute + t_comm(P);   RTF = critical / (m h)
-    exchange timer of rank r = critical - t_update[r] - t_deliver[r]
+    t_record[0]  = recorded spikes per interval x c_rec  (rank 0 gathers and writes them; 0 elsewhere)
+    critical     = compute + t_comm(P) + t_record[0];   RTF = critical / (m h)
+    exchange timer of rank r = critical - t_update[r] - t_deliver[r] - t_record[r]
 
 with ``E_r`` the expected synaptic events delivered on rank r in the interval
 (sum over incoming projections of synapses x source rate x m h), ``S_r`` the
@@ -61,9 +62,9 @@ between nodes; ranks are placed in blocks of ``cores_per_node``):
 Ranks beyond the cores of the machine (``oversubscription.cores``) share cores and
 serialize: rank r runs on core r mod cores, a core runs its ranks' work one after
 the other (compute = max over cores of the sum of their busy times), and every
-interval pays, per rank beyond the cores, the time a waiting rank busy-polls
-before MPICH yields its core and the switch (``yield_us``, fitted on one
-oversubscribed run).
+interval pays, per extra rank on the most crowded core (ceil(P / cores) - 1; the
+cores switch in parallel), the time a waiting rank busy-polls before MPICH
+yields its core and the switch (``yield_us``, fitted on one oversubscribed run).
 
 The machine's constants are data (``machines/*.toml``); :func:`load_machine`
 reads them, :func:`predict` gives one prediction, :func:`sweep` a strong-scaling
@@ -392,6 +393,7 @@ def workload(net, ranks: int, partition="round_robin", rates=None, min_delay_ste
         "min_delay_steps": int(dmin), "max_delay_steps": int(dmax), "min_synaptic_delay_steps": int(dsyn),
         "num_neurons": int(conn.sizes[~conn.virtual].sum()), "num_synapses": float(K.sum()),
         "spikes_per_s": float(Rtot.sum()), "events_total_per_s": float(events.sum()),
+        "recorded_spikes_per_s": float(sum(Rtot[index[n]] for n in desc.get("spike_recorder", []) if n in index)),
     }
 
 
@@ -573,15 +575,20 @@ def predict(net, ranks: int, machine="this_machine", partition="round_robin", ra
         # ranks sharing a core serialize: rank r runs on core r mod cores, and a core runs
         # its ranks' work one after the other; a rank that waits in a collective polls, then
         # yields its core (MPICH: MPIR_CVAR_POLLS_BEFORE_YIELD): one such spin and switch per
-        # interval and rank beyond the cores
+        # interval and extra rank on a core
         per_core = np.zeros(cores)
         np.add.at(per_core, np.arange(P) % cores, busy)
         compute = float(per_core.max() + e * sigma.max())
-        comm += (P - cores) * m_.us("oversubscription", "yield_us", default=0.0)
-    critical = compute + comm
+        # the cores switch in parallel: the most crowded core's extra ranks set the cost
+        comm += (math.ceil(P / cores) - 1) * m_.us("oversubscription", "yield_us", default=0.0)
+    # spike recording: rank 0 gathers and writes every recorded spike (amortised per interval);
+    # the other ranks wait for it in their next exchange
+    rec = np.zeros(P)
+    rec[0] = wl.get("recorded_spikes_per_s", 0.0) * T * m_.ns("record_ns", default=0.0)
+    critical = compute + comm + float(rec[0])
     # the engine's exchange timer holds pack + waiting for the slowest rank + the collectives;
     # a rank's own update and deliver phases are short (< a time slice) and are not stretched
-    exch = critical - upd - dl
+    exch = critical - upd - dl - rec
     phases = {"update": float(upd.mean()), "deliver": float(dl.mean()), "exchange": float(exch.mean()),
               "update_max": float(upd.max()), "deliver_max": float(dl.max()), "exchange_max": float(exch.max())}
     exchange_s = comm
@@ -590,7 +597,7 @@ def predict(net, ranks: int, machine="this_machine", partition="round_robin", ra
         "partition": wl.get("strategy", ""), "min_delay_steps": m, "interval_ms": m * h,
         "intervals_per_model_s": 1.0 / T,
         "per_rank": {"update": upd.tolist(), "deliver": dl.tolist(), "exchange": exch.tolist(),
-                     "busy": busy.tolist()},
+                     "record": rec.tolist(), "busy": busy.tolist()},
         "phases": phases,
         "exchange_terms": {"pack_and_fixed": float(pack.max()), "collective_calls": calls,
                            "alltoall_counts": counts["seconds"], "alltoall_algorithm": counts["algorithm"],
