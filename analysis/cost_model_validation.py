@@ -2,8 +2,9 @@
 """Calibrate and validate the communication cost model (parsnn.mapping.cluster) on this machine,
 and predict PD14's strong scaling on a cluster.
 
-    python analysis/cost_model_validation.py calibrate   # micro-benchmarks + 1-rank runs -> calibration JSON
-    python analysis/cost_model_validation.py validate    # PD14 and Brunel on 1-4 ranks: predicted vs measured
+    python analysis/cost_model_validation.py validate --force   # PD14 and Brunel on 1-4 ranks (+ noisebench)
+    python analysis/cost_model_validation.py calibrate --force --reuse-validation   # constants, same batch
+    python analysis/cost_model_validation.py validate    # predicted vs measured (no new runs)
     python analysis/cost_model_validation.py curve       # PD14 full scale, 1..1024 ranks: JSON + PNG
     python analysis/cost_model_validation.py report      # analysis/results/cost_model_report.md from the saved JSON
     mpiexec -n P python analysis/cost_model_validation.py worker --model pd14 ...   (used by the above)
@@ -18,11 +19,18 @@ Calibration (this machine's constants; machines/this_machine.toml records them):
 - ``null``: a network whose 2 neurons never fire, min delay 1 step, 20,000 intervals, on 1 and 2
   ranks: the fixed cost per interval of each phase (Python calls and timers) and, from the 2-rank
   run minus the MPI costs of mpibench, the mpi4py call overhead per collective;
-- PD14 n_scaling 0.1 on 1 rank (DC and Poisson background) and Brunel (regime A, scale 0.5) on
-  1 rank: update cost per neuron step (iaf_psc_exp, iaf_psc_delta, per Poisson input), and the
-  delivery cost per synaptic event and per received spike (two equations, two unknowns);
-- the memory-bound event cost from the full-scale 2-rank benchmark run (benchmarks/results/
-  pd14_full.json, written by the benchmark harness) when present.
+- PD14 n_scaling 0.1 on 1 rank (DC and Poisson background), Brunel (regime A, scale 0.5) on 1 rank,
+  and 10,000 neurons without input ('delta': iaf_psc_delta; 'expscalar': iaf_psc_exp with one I_e
+  per neuron): update cost per neuron step of the vectorized and the scalar iaf_psc_exp kernel, of
+  iaf_psc_delta and per Poisson input;
+- the delivery cost per received spike ('spikes': one synapse per spike) and per synaptic event by
+  where the ring entry lives (L2 / L3 / memory prefetched / memory not prefetched): Brunel and PD14
+  0.1 on 1 rank, 'shortrows' (rows of 64 synapses, shorter than the 128-synapse prefetch distance,
+  into a 160 MB ring) on 1 rank, and full-scale PD14 on 2 ranks (run in the batch, 1 s, ~3.2 GB;
+  or benchmarks/results/pd14_full.json);
+- ``noisebench``: analysis/cost_model_noisebench.c, 2 ranks doing identical fixed work per interval:
+  machine noise (the wait for the slower rank) without the simulator, interleaved with the
+  validation repeats.
 
 Validation runs are PD14 n_scaling 0.1 and Brunel on 1, 2, 3 and 4 ranks (1 s model time), predicted
 with the spike rates each run measured; 1 rank is in-sample for the compute constants, 2 ranks
@@ -33,6 +41,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import json
+import math
 import os
 import subprocess
 import sys
@@ -52,6 +61,8 @@ MPIEXEC = os.path.join(BIN, "mpiexec")
 
 PD14 = {"model": "pd14", "n_scaling": 0.1}
 BRUNEL = {"model": "brunel", "regime": "A", "scale": 0.5}
+SHORTROWS = {"model": "shortrows", "row": 64, "rate": 250.0}
+PD14_FULL = {"model": "pd14", "n_scaling": 1.0}
 
 
 # --------------------------------------------------------------------------- quiet machine
@@ -112,6 +123,30 @@ def _build(spec: dict):
         net.connect("S", "T", OneToOne(), weight=1.0, delay=0.1)
         net.record_spikes(["S"])
         net.metadata = {"model": "spikes"}
+        return net
+    if spec["model"] == "shortrows":
+        # rows far shorter than the prefetch distance into a ring far larger than the caches:
+        # the memory-bound cost of an event whose ring entry is not prefetched
+        from parsnn.network import FixedTotalNumber, Network, Uniform
+        n_s, n_t, row = spec.get("sources", 2000), spec.get("targets", 100000), spec.get("row", 16)
+        net = Network(0.1, name="shortrows")
+        net.add_population("S", n_s, "poisson_source", params={"rate": float(spec.get("rate", 1000.0))})
+        net.add_population("T", n_t, "iaf_psc_exp")
+        net.connect("S", "T", FixedTotalNumber(n_s * row), weight=1e-3, delay=Uniform(0.1, 10.0))
+        net.metadata = {"model": "shortrows"}
+        return net
+    if spec["model"] in ("delta", "expscalar"):
+        # neurons without input (no spikes): the update kernel alone; 'expscalar': iaf_psc_exp with
+        # one I_e per neuron, so the engine takes its scalar kernel
+        from parsnn.network import Network, OneToOne
+        n = spec.get("neurons", 10000)
+        net = Network(0.1, name=spec["model"])
+        if spec["model"] == "delta":
+            net.add_population("A", n, "iaf_psc_delta")
+        else:
+            net.add_population("A", n, "iaf_psc_exp", params={"I_e": list(np.linspace(0.0, 1.0, n))})
+        net.connect("A", "A", OneToOne(), weight=0.0, delay=0.1)
+        net.metadata = {"model": spec["model"], "expected_rates": {"A": 0.0}}
         return net
     if spec["model"] == "null":
         from parsnn.network import Network, OneToOne
@@ -236,6 +271,78 @@ def mpibench(force=False, log=print) -> dict:
     return res
 
 
+NOISE_CONFIGS = {
+    # two ranks, identical fixed work per interval (compute loop + row scatter, as update + deliver),
+    # then MPI_Alltoall: a ~3 ms interval (about half compute, half memory-bound scatter) and a ~17 us one
+    "long": ["1500", "1690", "643000", "312", "0.8", "20"],
+    "short": ["20000", "3.7", "6360", "1950", "7", "150"],
+}
+
+
+NOISE_FILE = os.path.join(RUNS, "noisebench_P2.json")
+
+
+def noisebench(launches=8, force=False, log=print, append=False, tag="") -> list[dict]:
+    """analysis/cost_model_noisebench.c on 2 ranks, ``launches`` fresh launches of each configuration
+    (alternating): machine noise without the simulator. ``append``: add the launches to the saved
+    ones (validate interleaves them with its repeats)."""
+    os.makedirs(RUNS, exist_ok=True)
+    out = NOISE_FILE
+    if os.path.exists(out) and not force and not append:
+        with open(out) as f:
+            return json.load(f)
+    exe = os.path.join(RUNS, "cost_model_noisebench")
+    subprocess.run([os.path.join(BIN, "mpicc"), "-O2", "-o", exe, os.path.join(HERE, "cost_model_noisebench.c"),
+                    "-lm"], check=True)
+    res = []
+    if append and os.path.exists(out):
+        with open(out) as f:
+            res = json.load(f)
+    for k in range(launches):
+        for name, args in NOISE_CONFIGS.items():
+            load = wait_quiet(log=log)
+            log(f"[{time.strftime('%H:%M:%S')}] {load:.2f} busy cores before: noisebench {name} #{k} on 2 ranks")
+            p = subprocess.run([MPIEXEC, "-n", "2", exe, *args], capture_output=True, text=True, check=True,
+                               timeout=300)
+            r = json.loads(p.stdout.strip().splitlines()[-1])
+            r.update(config=name, launch=k, started=_dt.datetime.now().isoformat(timespec="seconds"),
+                     busy_cores_before=load, tag=tag)
+            res.append(r)
+    with open(out, "w") as f:
+        json.dump(res, f, indent=1)
+    os.remove(exe)
+    return res
+
+
+def noise_constants(nb: list[dict]) -> dict:
+    """sigma_rel and sigma_us from the noisebench launches: the mean wait of a rank in the Alltoall
+    above the Alltoall alone is E[max of the 2 ranks' work] - mean = e(2) sigma; sigma^2 =
+    (sigma_rel busy)^2 + sigma_us^2 through the long and the short configuration."""
+    from parsnn.mapping.cluster import expected_max_normal
+    e2 = expected_max_normal(2)
+    per = {}
+    for r in nb:
+        pr = r["per_rank"]
+        busy = float(np.mean([q["compute_us"] + q["scatter_us"] for q in pr]))
+        wait = float(np.mean([q["alltoall_us"] for q in pr])) - r["alltoall_alone_us"]
+        per.setdefault(r["config"], []).append({"busy_us": busy, "wait_us": wait,
+                                                "rank_ratio": pr[0]["scatter_us"] / pr[1]["scatter_us"]})
+    out = {"e2": e2, "launches": per}
+    sig = {}
+    for name, v in per.items():
+        b = float(np.mean([x["busy_us"] for x in v]))
+        w = max(0.0, float(np.mean([x["wait_us"] for x in v])))
+        sig[name] = (b, w / e2)
+        out[name] = {"busy_us": b, "wait_us_mean": w, "wait_us_range": [float(min(x["wait_us"] for x in v)),
+                                                                        float(max(x["wait_us"] for x in v))],
+                     "sigma_us": w / e2}
+    (bl, sl), (bs, ss) = sig["long"], sig["short"]
+    rel2 = max(0.0, (sl ** 2 - ss ** 2) / (bl ** 2 - bs ** 2))
+    out["sigma_rel"] = float(math.sqrt(rel2))
+    out["sigma_us"] = float(math.sqrt(max(0.0, ss ** 2 - rel2 * bs ** 2)))
+    return out
+
+
 # --------------------------------------------------------------------------- calibration
 
 def _per_rank(res, key):
@@ -279,19 +386,31 @@ def _ring_ws(desc_or_net, P, rank_of=None, rates=None, m=None):
     return float(cluster.RING_BYTES_PER_NEURON_SLOT * slots * wl["ring_neurons"].max()), wl
 
 
-def calibrate(force=False, log=print) -> dict:
-    """Run the calibration set, derive this machine's constants and write this_machine.toml."""
+def calibrate(force=False, log=print, full_scale=True, reuse_validation=False) -> dict:
+    """Run the calibration set, derive this machine's constants and write this_machine.toml.
+
+    ``full_scale``: run full-scale PD14 on 2 ranks (1 s, ~3.2 GB, ~30 s) in the batch for the
+    memory-bound event cost; otherwise take the benchmark harness's run (benchmarks/results/
+    pd14_full.json), measured at another time (this VM's speed drifts by up to 30 %).
+    ``reuse_validation``: take the 1-rank PD14 and Brunel runs and the noisebench launches from the
+    last ``validate --force`` (which interleaves them with the multi-rank runs) instead of re-running
+    them, so that constants and validation runs come from the same minutes."""
+    rforce = force and not reuse_validation
     from parsnn.mapping import cluster
     mb = mpibench(force, log)
     null1 = run({"model": "null", "callbench": True}, 1, 2000.0, force, log)
     null2 = run({"model": "null", "callbench": True}, 2, 2000.0, force, log)
     spk1 = run({"model": "spikes"}, 1, 1000.0, force, log)
+    dl1 = run({"model": "delta"}, 1, 1000.0, force, log)
+    xs1 = run({"model": "expscalar"}, 1, 1000.0, force, log)
     # the 1-rank runs of PD14 and Brunel: the mean of the validation repeats (this VM's speed varies by
     # up to ~30 % from run to run, so one run is not enough); 1 rank is in-sample for the compute constants
-    pd1 = _mean_runs([run(PD14 if k == 0 else {**PD14, "repeat": k}, 1, 1000.0, force, log) for k in range(3)])
+    pd1 = _mean_runs([run(PD14 if k == 0 else {**PD14, "repeat": k}, 1, 1000.0, rforce, log) for k in range(3)])
     pdp = run({**PD14, "bg": "poisson"}, 1, 300.0, force, log)
-    br1 = _mean_runs([run(BRUNEL if k == 0 else {**BRUNEL, "repeat": k}, 1, 1000.0, force, log) for k in range(3)])
+    br1 = _mean_runs([run(BRUNEL if k == 0 else {**BRUNEL, "repeat": k}, 1, 1000.0, rforce, log) for k in range(3)])
     pd3 = run(PD14, 3, 1000.0, force, log)
+    sr1 = _mean_runs([run({**SHORTROWS, "repeat": k} if k else SHORTROWS, 1, 300.0, force, log) for k in range(3)])
+    nb = noisebench(force=rforce, log=log)
 
     c = {"date": _dt.date.today().isoformat(), "mpibench": mb}
     # -- MPI (C level, 2 ranks): shm link and the collectives' fixed costs
@@ -323,12 +442,19 @@ def calibrate(force=False, log=print) -> dict:
     #    (spikes network), iaf_psc_delta (Brunel: one Poisson input per neuron)
     upd_exp = (pd1["perf"]["timer_update"][0] - o_upd * pd1["intervals"]) / (n_local(pd1) * nsteps(pd1))
     upd_pois = (pdp["perf"]["timer_update"][0] - o_upd * pdp["intervals"]) / (n_local(pdp) * nsteps(pdp))
-    c_pois = upd_pois - upd_exp
     upd_src = ((spk1["perf"]["timer_update"][0] - o_upd * spk1["intervals"]) / nsteps(spk1)
                - n_local(spk1, "T") * upd_exp) / n_local(spk1, "S")
     upd_br = (br1["perf"]["timer_update"][0] - o_upd * br1["intervals"]) / (n_local(br1) * nsteps(br1))
+    # the kernels alone (neurons without input): iaf_psc_delta and the scalar iaf_psc_exp; the
+    # Poisson input from Brunel (one input per neuron, lambda = 2 per step) minus the delta kernel;
+    # PD14 with Poisson background (scalar exp kernel + one input, lambda 0.8-1.3) is the check
+    upd_delta = (dl1["perf"]["timer_update"][0] - o_upd * dl1["intervals"]) / (n_local(dl1) * nsteps(dl1))
+    upd_xs = (xs1["perf"]["timer_update"][0] - o_upd * xs1["intervals"]) / (n_local(xs1) * nsteps(xs1))
+    c_pois = upd_br - upd_delta
     c.update(update_ns_iaf_psc_exp=upd_exp * 1e9, poisson_input_ns=c_pois * 1e9,
-             update_ns_poisson_source=upd_src * 1e9, update_ns_iaf_psc_delta=(upd_br - c_pois) * 1e9)
+             update_ns_poisson_source=upd_src * 1e9, update_ns_iaf_psc_delta=upd_delta * 1e9,
+             update_ns_iaf_psc_exp_scalar=upd_xs * 1e9,
+             poisson_input_ns_pd14_check=(upd_pois - upd_xs) * 1e9)
     # -- exchange phase on 1 rank = fixed per interval + per spike copy packed: PD14 0.1 (few spikes,
     #    m = 1) and Brunel A 0.5 (2,000 spikes per interval) give both
     S_spk = float(np.sum(spk1["delivered_spikes"]))
@@ -341,70 +467,61 @@ def calibrate(force=False, log=print) -> dict:
                                     - c["null1_exchange_us"] * 1e-6) / (S_spk / spk1["intervals"]) * 1e9)
     # -- per received spike ('spikes' network: one synapse per spike, tiny cached rows, presorted)
     #    and per synaptic event by working set (L2 / L3 / memory): solved together, iterating twice
+    # (the synapses of one row are prefetched 128 ahead: each run's unprefetched share u of its events
+    #  splits the memory-served fraction into memory_no_prefetch (u) and memory (1 - u); the 'shortrows'
+    #  network, rows of 64 synapses into a 160 MB ring, gives the unprefetched cost)
     m_tmp = _ThisMachineCaches()
-    full = _full_scale_run()
+    full = _full_scale_in_batch(run(PD14_FULL, 2, 1000.0, force, log)) if full_scale else _full_scale_run()
     c2 = 1.5e-9
     for _ in range(3):
         c_spk = (spk1["perf"]["timer_deliver"][0] - o_del * spk1["intervals"]) / S_spk - c2
         rows, rhs, info = [], [], []
-        for tag, res in (("brunel_P1", br1), ("pd14_P1", pd1)):
-            ws, _ = _ring_ws(res["description"], 1, np.asarray(res["rank_of"]), res["rates"])
+        for tag, res in (("brunel_P1", br1), ("pd14_P1", pd1), ("shortrows_P1", sr1)):
+            ws, wl = _ring_ws(res["description"], 1, np.asarray(res["rank_of"]), res["rates"])
+            u = float(wl["events_unprefetched_per_s"][0] / wl["events_per_s"][0])
             E = float(np.sum(res["perf"]["synaptic_events"]))
             S = float(np.sum(res["delivered_spikes"]))
             d = res["perf"]["timer_deliver"][0] - o_del * res["intervals"] - S * c_spk
-            rows.append(_ws_fractions(m_tmp, ws))
+            f2, f3, fm = _ws_fractions(m_tmp, ws)
+            rows.append((f2, f3, fm * (1 - u), fm * u))
             rhs.append(d / E)
             info.append({"run": tag, "ring_bytes_per_interval": ws, "ns_per_event": d / E * 1e9,
-                         "fractions_l2_l3_mem": rows[-1]})
+                         "fractions_l2_l3_mem_memnopf": rows[-1], "unprefetched": u})
         if full is not None:
             from parsnn.models import pd14
-            ws, _ = _ring_ws(pd14.build_network(n_scaling=1.0, record=False), full["ranks"])
+            ws, wl = _ring_ws(pd14.build_network(n_scaling=1.0, record=False), full["ranks"])
+            u = float(wl["events_unprefetched_per_s"].sum() / wl["events_per_s"].sum())
             E = full["synaptic_events"] / full["ranks"]
-            S = 2.5e5 * full["t_sim_ms"] * 1e-3        # spikes received per rank (every spike reaches both)
-            d = float(np.mean(full["timers"]["timer_deliver"])) - S * c_spk
-            rows.append(_ws_fractions(m_tmp, ws))
+            # spikes received per rank (counted, or: every spike reaches both ranks)
+            S = full.get("spikes_in_per_rank", 2.5e5 * full["t_sim_ms"] * 1e-3)
+            d = float(np.mean(full["timers"]["timer_deliver"])) - o_del * full.get("intervals", 0) - S * c_spk
+            f2, f3, fm = _ws_fractions(m_tmp, ws)
+            rows.append((f2, f3, fm * (1 - u), fm * u))
             rhs.append(d / E)
-            info.append({"run": f"pd14_full_P{full['ranks']} (benchmarks/results/pd14_full.json, "
+            info.append({"run": f"pd14_full_P{full['ranks']} ({full.get('source')}, "
                                 f"{full.get('started')}, {full['t_sim_ms']:g} ms)",
                          "ring_bytes_per_interval": ws, "ns_per_event": d / E * 1e9,
-                         "fractions_l2_l3_mem": rows[-1]})
-            c2, c3, cm = np.linalg.solve(np.array(rows), np.array(rhs))
+                         "fractions_l2_l3_mem_memnopf": rows[-1], "unprefetched": u})
+            c2, c3, cm, cn = np.linalg.solve(np.array(rows), np.array(rhs))
         else:
-            c2, c3 = np.linalg.solve(np.array(rows)[:, :2], np.array(rhs))
-            cm = 3 * c3
+            A = np.array(rows)
+            c2, c3, cn = np.linalg.solve(np.column_stack([A[:, 0], A[:, 1], A[:, 2] + A[:, 3]]), np.array(rhs))
+            cm = cn
     c["spike_ns"] = c_spk * 1e9
     c["event_fit"] = info
+    c["event_ns_memory_no_prefetch"] = cn * 1e9
     # recording: the record timer per recorded spike, Brunel A 0.5 on 1 rank (every neuron is recorded
     # and has targets, so the spikes delivered on 1 rank are the spikes recorded)
     c["record_ns"] = float(_per_rank(br1, "timer_record")[0] / float(np.sum(br1["delivered_spikes"])) * 1e9)
     c.update(event_ns_l2=c2 * 1e9, event_ns_l3=c3 * 1e9, event_ns_memory=cm * 1e9)
     c["calibration_runs"] = {k: _run_summary(v) for k, v in
                              (("null_P1", null1), ("null_P2", null2), ("spikes_P1", spk1), ("pd14_P1", pd1),
-                              ("pd14_poisson_P1", pdp), ("brunel_P1", br1), ("pd14_P3", pd3))}
+                              ("pd14_poisson_P1", pdp), ("brunel_P1", br1), ("pd14_P3", pd3),
+                              ("shortrows_P1", sr1))}
     c["roofline"] = _roofline()
-    c["sigma_rel"] = 0.0
-    write_machine_toml(c, yield_us=0.0)
-    # -- machine noise: four extra 2-rank runs (PD14 and Brunel, with and without core binding), not
-    #    the validation runs. Their mean exchange above the model's pack + collectives is the wait for
-    #    the slower rank, E[max] - mean = e(2) sigma, with sigma a fraction of the rank's work
-    from parsnn.mapping.cluster import expected_max_normal
-    fits = []
-    for spec in (PD14, BRUNEL):
-        for bind in (False, True):
-            res = run({**spec, "noise_repeat": "bind" if bind else "free"}, 2, 1000.0, force, log,
-                      mpiexec_args=["-bind-to", "core"] if bind else [])
-            pred, _ = predict_run(res)
-            I = res["intervals"]
-            wait = float(np.mean(res["perf"]["timer_exchange"])) / I - pred["phases"]["exchange"]
-            busy = float(np.mean(pred["per_rank"]["busy"]))
-            fits.append({"run": _tag(res["spec"], 2, 1000.0), "wait_us": wait * 1e6, "busy_us": busy * 1e6,
-                         "sigma_rel": wait / (expected_max_normal(2) * busy)})
-    c["noise_fit"] = fits
-    # least squares through the origin of wait = sigma_rel e(2) busy over the four runs; a negative wait
-    # (the model's pack + collectives above the measured exchange) is no evidence of negative noise: 0
-    e2 = expected_max_normal(2)
-    c["sigma_rel"] = float(sum(max(0.0, f["wait_us"]) * e2 * f["busy_us"] for f in fits)
-                           / sum((e2 * f["busy_us"]) ** 2 for f in fits))
+    # -- machine noise: noisebench (two ranks, identical fixed work per interval, no simulator)
+    c["noise_fit"] = noise_constants(nb)
+    c["sigma_rel"], c["sigma_us"] = c["noise_fit"]["sigma_rel"], c["noise_fit"]["sigma_us"]
     write_machine_toml(c, yield_us=0.0)
     # -- oversubscription: the spin before MPICH yields, from PD14 on 3 ranks (one number)
     pred, _ = predict_run(pd3)
@@ -419,6 +536,15 @@ def calibrate(force=False, log=print) -> dict:
     return c
 
 
+def _full_scale_in_batch(res):
+    """The full-scale 2-rank calibration run in the form of a benchmark record."""
+    return {"ranks": res["ranks"], "synaptic_events": float(np.sum(res["perf"]["synaptic_events"])),
+            "timers": {"timer_deliver": res["perf"]["timer_deliver"]}, "t_sim_ms": res["t_sim_ms"],
+            "intervals": res["intervals"], "spikes_in_per_rank": float(np.mean(res["delivered_spikes"])),
+            "started": res.get("started"), "rtf": res["perf"]["rtf"],
+            "source": "analysis/results/cost_model_runs/" + _tag(res["spec"], res["ranks"], res["t_sim_ms"]) + ".json"}
+
+
 def _full_scale_run():
     path = os.path.join(ROOT, "benchmarks", "results", "pd14_full.json")
     if not os.path.exists(path):
@@ -430,7 +556,9 @@ def _full_scale_run():
             and r.get("foreign_cores", 0.0) < 0.1]
     if not runs:
         return None
-    return sorted(runs, key=lambda x: x["rtf"])[(len(runs) - 1) // 2]
+    r = dict(sorted(runs, key=lambda x: x["rtf"])[(len(runs) - 1) // 2])
+    r["source"] = "benchmarks/results/pd14_full.json"
+    return r
 
 
 TOML_TEMPLATE = """# This machine, measured. Written by `python analysis/cost_model_validation.py calibrate` on {date}
@@ -450,16 +578,22 @@ clock_ghz = 4.2
 
 [compute]
 # ns per neuron and step, from 1-rank runs (timer_update minus the null network's per-interval cost):
-#   iaf_psc_exp: PD14 n_scaling 0.1, DC drive, 1 s (mean of 3 runs; this VM's speed varies by up to
-#   30 % between runs); iaf_psc_delta: Brunel A scale 0.5, 1 s (mean of 3), minus one
-#   Poisson input; poisson_source: 2,000 sources at 500/s (the 'spikes' network), 1 s
-update_ns = {{ iaf_psc_exp = {update_ns_iaf_psc_exp:.3f}, iaf_psc_delta = {update_ns_iaf_psc_delta:.3f}, poisson_source = {update_ns_poisson_source:.3f} }}
-# ns per neuron, step and Poisson input device (PD14 n_scaling 0.1 with Poisson background minus DC; lambda ~2 per step)
+#   iaf_psc_exp (the vectorized kernel: one parameter set, no Poisson input devices): PD14 n_scaling
+#   0.1, DC drive, 1 s (mean of 3 runs; this VM's speed varies by up to 30 % between runs);
+#   iaf_psc_exp_scalar (the scalar kernel, for the other iaf_psc_exp populations) and iaf_psc_delta:
+#   10,000 neurons without input, 1 s; poisson_source: 2,000 sources at 500/s ('spikes' network), 1 s
+update_ns = {{ iaf_psc_exp = {update_ns_iaf_psc_exp:.3f}, iaf_psc_exp_scalar = {update_ns_iaf_psc_exp_scalar:.3f}, iaf_psc_delta = {update_ns_iaf_psc_delta:.3f}, poisson_source = {update_ns_poisson_source:.3f} }}
+# ns per neuron, step and Poisson input device: Brunel A 0.5 (1 rank, mean of 3; one input per neuron,
+# lambda = 2 per step) minus the iaf_psc_delta kernel; check: PD14 n_scaling 0.1 with Poisson background
+# (lambda 0.8-1.3) minus the scalar iaf_psc_exp kernel gives {poisson_input_ns_pd14_check:.3f}
 poisson_input_ns = {poisson_input_ns:.3f}
 # ns per synaptic event by where the ring-buffer slots of one interval live (L2 / L3 / memory):
-# three equations from Brunel A 0.5 (1 rank), PD14 0.1 (1 rank) and PD14 full scale on 2 ranks
-# (benchmarks/results/pd14_full.json), deliver timer minus per-interval and per-spike costs
-event_ns = {{ l2 = {event_ns_l2:.3f}, l3 = {event_ns_l3:.3f}, memory = {event_ns_memory:.3f} }}
+# equations from Brunel A 0.5 (1 rank), PD14 0.1 (1 rank) and PD14 full scale on 2 ranks, deliver
+# timer minus per-interval and per-spike costs; full scale: {full_source}
+# memory: the entry was prefetched (the engine prefetches 128 synapses ahead within a row);
+# memory_no_prefetch: the first 128 synapses of a row ('shortrows' network, 1 rank: rows of 64 synapses
+# into a 160 MB ring, mean of 3 runs; a fourth equation)
+event_ns = {{ l2 = {event_ns_l2:.3f}, l3 = {event_ns_l3:.3f}, memory = {event_ns_memory:.3f}, memory_no_prefetch = {event_ns_memory_no_prefetch:.3f} }}
 # ns per received spike: row lookup and loop setup ('spikes' network: one synapse per spike)
 spike_ns = {spike_ns:.3f}
 # ns per comparison of libc qsort on uint64 (analysis/cost_model_mpibench.c), times log2 of the sorted runs
@@ -518,11 +652,13 @@ cores = 2
 yield_us = {yield_us:.3f}
 
 [noise]
-# machine noise: sd of a rank's work per interval as a fraction of it, from four extra 2-rank runs
-# (PD14 0.1 and Brunel A 0.5, with and without -bind-to core; the wait for the slower rank);
-# the two vCPUs of this VM do not run equally fast from run to run
+# machine noise, measured without the simulator: analysis/cost_model_noisebench.c, two ranks doing
+# identical fixed work per interval (compute loop + row scatter) then MPI_Alltoall; the mean wait in
+# the Alltoall is e(2) sigma; sigma^2 = (sigma_rel busy)^2 + sigma_us^2 through a ~3 ms interval
+# (wait {nb_long_wait:.1f} us, launches {nb_long_lo:.1f}-{nb_long_hi:.1f}) and a ~17 us interval
+# (wait {nb_short_wait:.2f} us, launches {nb_short_lo:.2f}-{nb_short_hi:.2f}), {nb_launches} launches each
 sigma_rel = {sigma_rel:.4f}
-sigma_us = 0.0
+sigma_us = {sigma_us:.3f}
 
 [sources]
 calibration = "python analysis/cost_model_validation.py calibrate ({date}); runs in analysis/results/cost_model_runs/"
@@ -537,10 +673,21 @@ def write_machine_toml(c: dict, yield_us: float):
     try:
         git = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
                              text=True).stdout.strip()
+        if subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no", "--", "parsnn",
+                           "cython", "analysis/cost_model_validation.py"], capture_output=True,
+                          text=True).stdout.strip():
+            git += " with uncommitted changes"
     except OSError:
         git = "?"
     mb = c["mpibench"]
-    text = TOML_TEMPLATE.format(**{**c, "yield_us": yield_us, "git": git, "pp": mb["pingpong_half_rtt_us"],
+    nf = c["noise_fit"]
+    nbk = {"nb_long_wait": nf["long"]["wait_us_mean"], "nb_long_lo": nf["long"]["wait_us_range"][0],
+           "nb_long_hi": nf["long"]["wait_us_range"][1], "nb_short_wait": nf["short"]["wait_us_mean"],
+           "nb_short_lo": nf["short"]["wait_us_range"][0], "nb_short_hi": nf["short"]["wait_us_range"][1],
+           "nb_launches": len(nf["launches"]["long"])}
+    nbk["full_source"] = next((f["run"] for f in c.get("event_fit", []) if f["run"].startswith("pd14_full")),
+                              "not available")
+    text = TOML_TEMPLATE.format(**{**c, **nbk, "yield_us": yield_us, "git": git, "pp": mb["pingpong_half_rtt_us"],
                                    "a2a": mb["alltoall_int_us"]})
     with open(path, "w") as f:
         f.write(text)
@@ -576,7 +723,7 @@ def predict_run(res: dict, machine="this_machine") -> dict:
         desc = {**desc, "spike_recorder": list(rec.populations) if rec else []}
     rank_of = np.asarray(res["rank_of"])
     wl = cluster.workload(desc, P, rank_of, rates=res["rates"], min_delay_steps=res["min_delay_steps"])
-    return cluster.predict(desc, P, machine, rank_of, rates=res["rates"], wl=wl), wl
+    return cluster.predict(desc, P, machine, rank_of, rates=res["rates"], wl=wl, t_sim_ms=res["t_sim_ms"]), wl
 
 
 def compare_run(res: dict, machine="this_machine") -> dict:
@@ -608,11 +755,17 @@ def compare_run(res: dict, machine="this_machine") -> dict:
     return row
 
 
-def validate(force=False, log=print, ranks=(1, 2, 3, 4), repeats=3) -> list[dict]:
+def validate(force=False, log=print, ranks=(1, 2, 3, 4), repeats=3, noise_launches=3) -> list[dict]:
     """Every configuration ``repeats`` times (fresh processes, separated in time); the table compares
-    the prediction with the mean of the repeats and gives their range."""
+    the prediction with the mean of the repeats and gives their range. With ``force``, each repeat
+    starts with ``noise_launches`` noisebench launches of each configuration."""
     runs = {}
+    if force and os.path.exists(NOISE_FILE):
+        os.remove(NOISE_FILE)
     for rep in range(repeats):
+        if force:
+            # machine noise measured in the same minutes as the runs (used by calibrate --reuse-validation)
+            noisebench(noise_launches, log=log, append=True, tag=f"validate repeat {rep}")
         for spec in (PD14, BRUNEL):
             for P in ranks:
                 sp = spec if rep == 0 else {**spec, "repeat": rep}
@@ -776,7 +929,7 @@ def plot_curve(out, path):
     ax.set_xlabel("MPI ranks (NEST: cores)")
     ax.set_ylabel("real-time factor")
     ax.set_title("PD14 full scale: strong scaling")
-    ax.legend(fontsize=7, loc="upper right")
+    ax.legend(fontsize=7, loc="lower left")
     ax = axes[1]
     cv = out["curves"]["jureca_dc"]
     P = [p["ranks"] for p in cv]
@@ -818,18 +971,25 @@ def report(log=print) -> str:
     L = ["# Cost model: calibration, validation, predicted PD14 strong scaling", "",
          f"Generated by `python analysis/cost_model_validation.py report` from analysis/results/cost_model_*.json "
          f"(calibration {cal['date']}). Model: `parsnn.mapping.cluster`; machines: `parsnn/mapping/machines/*.toml`.",
+         "", "One batch on this machine: `validate --force` (3 repeats of every run, each repeat preceded by "
+         "noisebench launches), then `calibrate --force --reuse-validation` (the other calibration runs; the "
+         "1-rank PD14/Brunel runs and the noise are those of the validation batch), then `validate` (the table).",
          "", "## This machine's constants (this_machine.toml)", "",
          "| constant | value | measured by |", "|---|---|---|"]
     ev = m.data["compute"]["event_ns"]
     up = m.data["compute"]["update_ns"]
     items = [
-        ("update, iaf_psc_exp", f"{up['iaf_psc_exp']:.2f} ns / neuron step", "PD14 0.1, 1 rank, DC"),
-        ("update, iaf_psc_delta", f"{up['iaf_psc_delta']:.2f} ns / neuron step",
-         "Brunel A 0.5, 1 rank, minus Poisson input"),
+        ("update, iaf_psc_exp vectorized", f"{up['iaf_psc_exp']:.2f} ns / neuron step", "PD14 0.1, 1 rank, DC"),
+        ("update, iaf_psc_exp scalar kernel", f"{up.get('iaf_psc_exp_scalar', up['iaf_psc_exp']):.2f} ns / neuron step",
+         "10,000 neurons with one I_e each, no input, 1 rank"),
+        ("update, iaf_psc_delta", f"{up['iaf_psc_delta']:.2f} ns / neuron step", "10,000 neurons, no input, 1 rank"),
         ("Poisson input", f"{m.data['compute']['poisson_input_ns']:.1f} ns / neuron step",
-         "PD14 0.1 Poisson bg minus DC"),
-        ("synaptic event, L2 / L3 / memory", f"{ev['l2']:.2f} / {ev['l3']:.2f} / {ev['memory']:.2f} ns",
-         "Brunel A 0.5 (1 rank), PD14 0.1 (1 rank), PD14 full (2 ranks, benchmark harness)"),
+         f"Brunel A 0.5 minus iaf_psc_delta (check, PD14 0.1 Poisson bg minus scalar exp: "
+         f"{cal.get('poisson_input_ns_pd14_check', float('nan')):.1f})"),
+        ("synaptic event, L2 / L3 / memory (prefetched) / memory (not prefetched)",
+         f"{ev['l2']:.2f} / {ev['l3']:.2f} / {ev['memory']:.2f} / {ev.get('memory_no_prefetch', ev['memory']):.2f} ns",
+         "Brunel A 0.5 (1 rank), PD14 0.1 (1 rank), PD14 full (2 ranks, 1 s), "
+         "'shortrows' (1 rank, rows of 64 into a 160 MB ring)"),
         ("received spike", f"{m.data['compute']['spike_ns']:.1f} ns", "'spikes' network: 1 synapse per spike"),
         ("qsort comparison", f"{m.data['compute']['compare_ns']:.2f} ns", "mpibench (C)"),
         ("pack, per spike copy", f"{m.data['compute']['pack_ns']:.1f} ns", "PD14 0.1 + Brunel A 0.5, 1 rank"),
@@ -844,10 +1004,14 @@ def report(log=print) -> str:
          f"{m.data['network']['shm']['overhead_us']:.2f} us", "mpibench ping-pong, Isend burst"),
         ("MPI_Alltoall / Alltoallv fixed (2 ranks)", f"{m.data['collectives']['alltoall_fixed_us']:.2f} / "
          f"{m.data['collectives']['alltoallv_fixed_us']:.2f} us", "mpibench"),
-        ("noise (sd / work per interval)", f"{100 * m.data['noise']['sigma_rel']:.1f} %",
-         "4 extra 2-rank runs: " + ", ".join(f"{100 * f['sigma_rel']:.1f} %" for f in cal.get("noise_fit", []))),
+        ("machine noise (sd of a rank's work per interval)",
+         f"{100 * m.data['noise']['sigma_rel']:.1f} % + {m.data['noise'].get('sigma_us', 0.0):.2f} us",
+         "noisebench (C, 2 ranks, no simulator): mean wait "
+         + ", ".join(f"{k} interval {cal['noise_fit'][k]['busy_us']:.0f} us: {cal['noise_fit'][k]['wait_us_mean']:.2f} us "
+                     f"({cal['noise_fit'][k]['wait_us_range'][0]:.2f}-{cal['noise_fit'][k]['wait_us_range'][1]:.2f})"
+                     for k in ("long", "short") if k in cal.get("noise_fit", {}))),
         ("oversubscription spin per extra rank on a core", f"{m.data['oversubscription']['yield_us']:.1f} us / interval",
-         "fitted on PD14 0.1, 3 ranks"),
+         "fitted on PD14 0.1, 3 ranks (its first validation repeat: in-sample)"),
     ]
     for a, b, c_ in items:
         L.append(f"| {a} | {b} | {c_} |")
@@ -900,20 +1064,27 @@ def main(argv=None):
     for name in ("calibrate", "validate", "all"):
         s = sub.add_parser(name)
         s.add_argument("--force", action="store_true", help="rerun measurements that are already saved")
+        if name == "calibrate":
+            s.add_argument("--reuse-validation", action="store_true",
+                           help="take the 1-rank PD14/Brunel runs and the noisebench launches of the last "
+                                "'validate --force' (same minutes as the validation runs)")
     sub.add_parser("curve")
     sub.add_parser("report")
     args = ap.parse_args(argv)
     if args.cmd == "worker":
         worker(json.loads(args.spec), args.t_sim, args.out)
     elif args.cmd == "calibrate":
-        calibrate(args.force)
+        calibrate(args.force, reuse_validation=args.reuse_validation)
     elif args.cmd == "validate":
         validate(args.force)
     elif args.cmd == "curve":
         curve()
     elif args.cmd == "all":
-        calibrate(args.force)
+        # one batch: validation runs with interleaved noise measurements, then the other calibration
+        # runs, then the constants (from the same minutes) and the table
         validate(args.force)
+        calibrate(args.force, reuse_validation=True)
+        validate(False)
         curve()
         report()
     elif args.cmd == "report":

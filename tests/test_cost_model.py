@@ -221,3 +221,107 @@ def test_cli_predict_json(capsys):
     assert main(["predict", "brunel", "--scale", "0.05", "--ranks", "1,4", "--machine", "jureca_dc", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert [o["ranks"] for o in out] == [1, 4] and out[0]["min_delay_steps"] == 15
+
+
+# --------------------------------------------------------------------------- prefetching, recording, noise
+
+def _prefetch_machine(tmp_path, mem=2.0, nopf=10.0):
+    # (almost) no caches: every ring-buffer entry is served by memory
+    text = (SIMPLE.format(cpn=4096, upd=0.0, evt=1.0, ovh=0.0)
+            .replace("l2_kib_per_core = 1024", "l2_kib_per_core = 1e-9")
+            .replace("l3_mib_per_group = 16", "l3_mib_per_group = 1e-12")
+            .replace("event_ns = { l2 = 1.0, l3 = 1.0, memory = 1.0 }",
+                     f"event_ns = {{ l2 = 1.0, l3 = 1.0, memory = {mem}, memory_no_prefetch = {nopf} }}"))
+    path = tmp_path / "pf.toml"
+    path.write_text(text)
+    return load_machine(str(path))
+
+
+def _rows_net(n_src, n_tgt, row):
+    net = Network(0.1, name="rows")
+    net.add_population("S", n_src, "iaf_psc_exp")
+    net.add_population("T", n_tgt, "iaf_psc_exp")
+    net.connect("S", "T", FixedTotalNumber(n_src * row), weight=1.0, delay=0.1)
+    net.metadata = {"expected_rates": {"S": 10.0, "T": 0.0}}
+    return net
+
+
+def test_unprefetched_events_are_the_first_128_of_a_row():
+    # rows of 400 synapses on 1 rank: 128 of 400 not prefetched; on 8 ranks rows of 50: none prefetched
+    net = _rows_net(100, 4000, 400)
+    w1 = workload(net, 1, "round_robin")
+    assert w1["events_per_s"][0] == pytest.approx(100 * 10.0 * 400)
+    assert w1["events_unprefetched_per_s"][0] / w1["events_per_s"][0] == pytest.approx(128 / 400, rel=1e-3)
+    w8 = workload(net, 8, "round_robin")
+    assert np.allclose(w8["events_unprefetched_per_s"], w8["events_per_s"], rtol=1e-3)
+
+
+def test_event_cost_splits_memory_share_by_prefetching(tmp_path):
+    m = _prefetch_machine(tmp_path, mem=2.0, nopf=10.0)
+    ws = 1e9                                           # far beyond the caches
+    assert m.event_cost(ws, 0.0) == pytest.approx(2e-9, rel=1e-6)
+    assert m.event_cost(ws, 1.0) == pytest.approx(10e-9, rel=1e-6)
+    assert m.event_cost(ws, 0.25) == pytest.approx(0.25 * 10e-9 + 0.75 * 2e-9, rel=1e-6)
+    # in the prediction: long rows (mostly prefetched) cost less per event than short rows
+    long_rows = predict(_rows_net(100, 4000, 4000), 1, m)
+    short_rows = predict(_rows_net(4000, 4000, 100), 1, m)
+    ev_long = long_rows["workload"]["event_ns"]
+    ev_short = short_rows["workload"]["event_ns"]
+    assert ev_short == pytest.approx(10.0, rel=1e-3)
+    assert ev_long == pytest.approx(10.0 * 128 / 4000 + 2.0 * (1 - 128 / 4000), rel=1e-3)
+    # a machine without memory_no_prefetch charges the prefetched cost to every memory-served event
+    plain = _machine(tmp_path, evt=3.0)
+    assert plain.event_cost(1e12, 1.0) == pytest.approx(3e-9)
+
+
+def test_jureca_scales_prefetched_events_as_compute_and_the_rest_as_memory():
+    base, j = load_machine("this_machine"), load_machine("jureca_dc")
+    fc, fm = j.data["derived"]["compute_scale"], j.data["derived"]["memory_scale"]
+    assert fc != fm
+    bev, jev = base.data["compute"]["event_ns"], j.data["compute"]["event_ns"]
+    assert "memory_no_prefetch" in bev
+    assert jev["memory"] == pytest.approx(fc * bev["memory"])
+    assert jev["memory_no_prefetch"] == pytest.approx(fm * bev["memory_no_prefetch"])
+    assert j.data["compute"]["row_miss_ns"] == pytest.approx(fm * base.data["compute"]["row_miss_ns"])
+
+
+def test_record_wait_lands_in_other_ranks_exchange_except_after_the_last_flush(tmp_path):
+    path = tmp_path / "rec.toml"
+    path.write_text(SIMPLE.format(cpn=4096, upd=0.0, evt=0.0, ovh=0.0)
+                    .replace("peer_ns = 0.0", "peer_ns = 0.0\nrecord_ns = 1000.0"))
+    m = load_machine(str(path))
+    desc = _net(rate=10.0).describe()
+    desc["spike_recorder"] = ["A"]
+    rank_of = np.arange(64) % 2
+    rec0 = 64 * 10.0 * 1e-4 * 1e-6                     # recorded spikes per interval x 1 us
+    long_run = predict(desc, 2, m, rank_of)
+    one_flush = predict(desc, 2, m, rank_of, t_sim_ms=1000.0)
+    four_flushes = predict(desc, 2, m, rank_of, t_sim_ms=4000.0)
+    assert long_run["per_rank"]["record"][0] == pytest.approx(rec0)
+    assert long_run["critical_path_s"] == pytest.approx(one_flush["critical_path_s"])
+    ex = [p["per_rank"]["exchange"] for p in (long_run, one_flush, four_flushes)]
+    assert ex[0][0] == pytest.approx(ex[1][0]) == pytest.approx(ex[2][0])      # rank 0 is the one writing
+    assert ex[0][1] - ex[1][1] == pytest.approx(rec0)                          # 1 flush: it ends the run
+    assert ex[0][1] - ex[2][1] == pytest.approx(rec0 / 4)                      # 3 of 4 flushes waited for
+
+
+def test_noise_constants_from_noisebench_output():
+    import importlib.util
+    import os
+    path = os.path.join(os.path.dirname(__file__), "..", "analysis", "cost_model_validation.py")
+    spec = importlib.util.spec_from_file_location("cmv", path)
+    cmv = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cmv)
+    e2 = expected_max_normal(2)
+
+    def launch(config, busy, sigma):
+        half = busy / 2
+        pr = [{"compute_us": half, "compute_sd_us": 0.0, "scatter_us": half, "scatter_sd_us": 0.0,
+               "alltoall_us": 2.0 + e2 * sigma}] * 2
+        return {"config": config, "per_rank": pr, "alltoall_alone_us": 2.0}
+    # sigma = sqrt((0.05 busy)^2 + 0.3^2) at busy 3000 us and 20 us
+    sig = lambda b: math.sqrt((0.05 * b) ** 2 + 0.3 ** 2)     # noqa: E731
+    nb = [launch("long", 3000.0, sig(3000.0)), launch("short", 20.0, sig(20.0))] * 3
+    c = cmv.noise_constants(nb)
+    assert c["sigma_rel"] == pytest.approx(0.05, rel=1e-6)
+    assert c["sigma_us"] == pytest.approx(0.3, rel=1e-6)

@@ -17,7 +17,9 @@ machine (:class:`Machine`, read from a TOML file), the model gives per interval
 and rank (all times in seconds)::
 
     t_update[r]  = o_upd + m * (sum_model n_r,model c_upd,model + n_r,poisson_inputs c_poisson)
-    t_deliver[r] = o_del + E_r c_evt(ws_r) + S_r (c_spk + c_cmp log2 min(P, S_r) + c_row f_mem(syn_r))
+                   (iaf_psc_exp: the vectorized kernel's cost for populations with one parameter
+                   set and no Poisson input devices, the scalar kernel's for the others)
+    t_deliver[r] = o_del + E_r c_evt(ws_r, u_r) + S_r (c_spk + c_cmp log2 min(P, S_r) + c_row f_mem(syn_r))
     t_pack[r]    = o_exch + copies_r c_pack + P c_peer
     busy[r]      = t_update[r] + t_deliver[r] + t_pack[r]
     compute      = max_r busy[r] + sigma e(P)                     (waiting for the slowest rank)
@@ -25,6 +27,7 @@ and rank (all times in seconds)::
     t_record[0]  = recorded spikes per interval x c_rec  (rank 0 gathers and writes them; 0 elsewhere)
     critical     = compute + t_comm(P) + t_record[0];   RTF = critical / (m h)
     exchange timer of rank r = critical - t_update[r] - t_deliver[r] - t_record[r]
+                               (- t_record[0] for r > 0 in the part of the run after the last flush)
 
 with ``E_r`` the expected synaptic events delivered on rank r in the interval
 (sum over incoming projections of synapses x source rate x m h), ``S_r`` the
@@ -33,10 +36,19 @@ merges min(P, S_r) runs; a row whose rank's synapses, 10 B each, outgrow the
 caches starts with a miss, c_row), ``ws_r`` the ring-buffer bytes written in one interval
 (neurons x 16 B x the slots spanned by the emission steps and the delays; the
 event cost moves from the L2 to the L3 to the memory-bound cost as ws_r outgrows
-the caches of a core), ``sigma e(P)`` the expected maximum over P ranks of the
-independent Poisson fluctuation of the delivery work (sigma = c_evt sqrt(E_r),
-plus machine noise: ``noise.sigma_rel`` x busy and ``noise.sigma_us``) and e(P)
-the expected maximum of P standard normal variables.
+the caches of a core), ``u_r`` the fraction of the events whose ring entry is not
+prefetched: the engine prefetches the entry 128 synapses ahead within a row, so
+the first min(L, 128) synapses of a row of L synapses on the rank are not
+(L: the expected synapses of a source on rank r, given that it has any there);
+the memory-served share of those events costs ``event_ns.memory_no_prefetch``,
+the rest ``event_ns.memory``. ``sigma e(P)`` is the expected maximum over P ranks
+of the fluctuation of a rank's work per interval, with e(P) the expected maximum
+of P standard normal variables and sigma^2 the sum of: the Poisson fluctuation of
+the delivery work that differs between ranks (c_evt^2 E_r: a spike's synapses
+split at random over the ranks; the spike count itself is common to all ranks),
+and machine noise, measured without the simulator (``noise.sigma_rel`` x busy and
+``noise.sigma_us``: two ranks doing identical fixed work per interval, the wait of
+the faster one; analysis/cost_model_noisebench.c).
 
 Communication (LogGP/Hockney terms: latency alpha, CPU overhead o per message and
 side, time per byte beta; shared-memory values within a node, network values
@@ -95,6 +107,7 @@ PHASES = ("update", "exchange", "deliver")
 BYTES_PER_SPIKE = pm.BYTES_PER_SPIKE
 RING_BYTES_PER_NEURON_SLOT = 16          # ring_ex + ring_in, float64 each
 SYNAPSE_BYTES = 10                       # int32 target, float32 weight, uint16 delay
+PREFETCH_DISTANCE = 128                  # cython/deliver.h: PARSNN_PREFETCH synapses ahead in a row
 
 
 # ---------------------------------------------------------------------------
@@ -175,23 +188,32 @@ class Machine:
         return 1e-6 * float(self._get(section, key, default=default))
 
     def update_cost(self, model: str) -> float:
+        """Seconds per neuron and step; 'iaf_psc_exp' is the engine's vectorized kernel,
+        'iaf_psc_exp_scalar' its scalar one (falls back to 'iaf_psc_exp' if not given)."""
         table = self._get("compute", "update_ns")
+        if model == "iaf_psc_exp_scalar" and model not in table:
+            model = "iaf_psc_exp"
         if model not in table:
             raise ParameterError(f"machine '{self.name}' has no update cost for neuron model '{model}'")
         return 1e-9 * float(table[model])
 
-    def event_cost(self, ring_bytes) -> np.ndarray:
+    def event_cost(self, ring_bytes, unprefetched=0.0) -> np.ndarray:
         """Seconds per synaptic event when the ring-buffer slots written in one interval
         span ``ring_bytes`` on a rank: the scatter-adds hit uniformly at random, so a
         share L2/ws is served by the L2, the next (L2 + L3 share)/ws by the L3 and
-        the rest by memory (``compute.event_ns`` = {l2, l3, memory})."""
+        the rest by memory (``compute.event_ns`` = {l2, l3, memory, memory_no_prefetch}).
+        ``unprefetched`` is the fraction of the events whose ring entry the engine did
+        not prefetch (the first 128 synapses of a row): their memory-served share costs
+        ``memory_no_prefetch`` (default: ``memory``), the rest ``memory``."""
         ev = self._get("compute", "event_ns")
         c2, c3, cm = (1e-9 * float(ev[k]) for k in ("l2", "l3", "memory"))
+        cn = 1e-9 * float(ev.get("memory_no_prefetch", ev["memory"]))
         l2, l23 = self.cache_levels()
         ws = np.maximum(np.asarray(ring_bytes, dtype=float), 1.0)
         f2 = np.minimum(1.0, l2 / ws)
         f3 = np.minimum(1.0, l23 / ws) - f2
-        return f2 * c2 + f3 * c3 + (1.0 - f2 - f3) * cm
+        u = np.clip(np.asarray(unprefetched, dtype=float), 0.0, 1.0)
+        return f2 * c2 + f3 * c3 + (1.0 - f2 - f3) * (u * cn + (1.0 - u) * cm)
 
     def link(self, kind: str) -> dict:
         """{'alpha', 'o', 'beta'} of 'shm' (within a node) or 'inter' (between nodes), seconds."""
@@ -210,8 +232,9 @@ class Machine:
 
 _SCALED = {  # sections and keys multiplied by [derived] compute_scale / memory_scale / overhead_scale
     "compute_scale": [("compute", k) for k in ("spike_ns", "compare_ns", "pack_ns", "peer_ns", "poisson_input_ns")]
-    + [("compute", "update_ns", "*"), ("compute", "event_ns", "l2"), ("compute", "event_ns", "l3")],
-    "memory_scale": [("compute", "event_ns", "memory"), ("compute", "row_miss_ns")],
+    + [("compute", "update_ns", "*"), ("compute", "event_ns", "l2"), ("compute", "event_ns", "l3"),
+       ("compute", "event_ns", "memory")],    # prefetched: latency hidden, bound by the loop like a cache hit
+    "memory_scale": [("compute", "event_ns", "memory_no_prefetch"), ("compute", "row_miss_ns")],
     "overhead_scale": [("overhead", k) for k in ("update_us", "deliver_us", "exchange_us", "collective_call_us")]
     + [("collectives", k) for k in ("alltoall_fixed_us", "alltoallv_fixed_us", "bruck_round_us", "bruck_block_ns")]
     + [("network", "shm", "latency_us"), ("network", "shm", "overhead_us")],
@@ -223,7 +246,10 @@ def load_machine(name_or_path) -> Machine:
 
     A file may start with ``inherit = "other"``: it then holds only what differs, and
     ``[derived] compute_scale`` / ``overhead_scale`` multiply the inherited per-core
-    compute costs / per-interval software overheads (e.g. a slower core)."""
+    compute costs / per-interval software overheads (e.g. a slower core); ``memory_scale``
+    multiplies the latency-bound costs (an event whose ring entry was not prefetched, the first
+    miss of a synapse row). A prefetched memory-served event counts as compute: the prefetch hides
+    the latency, and on this machine it costs about what an L2 or L3 hit does."""
     if isinstance(name_or_path, Machine):
         return name_or_path
     data, path = _read_toml(str(name_or_path))
@@ -306,6 +332,19 @@ def _min_max_delay(desc: dict, conn) -> tuple[int, int]:
     return min(lo), max(hi)
 
 
+def _scalar_exp_populations(desc: dict) -> set:
+    """iaf_psc_exp populations updated by the engine's scalar kernel: those with Poisson input
+    devices or with neuron-dependent update parameters (a distribution or array for any
+    parameter but the initial V_m, or a DC amplitude per neuron). The others use the
+    vectorized kernel (cython/update.h: one parameter set, no devices)."""
+    exp = {p["name"]: p for p in desc.get("populations", []) if p.get("model") == "iaf_psc_exp"}
+    out = {name for name, p in exp.items()
+           if any(isinstance(v, (dict, list)) for k, v in (p.get("params") or {}).items() if k != "V_m")}
+    out |= {d["target"] for d in desc.get("poisson_inputs", [])}
+    out |= {d["target"] for d in desc.get("dc_inputs", []) if isinstance(d.get("amplitude"), (dict, list))}
+    return out & set(exp)
+
+
 def workload(net, ranks: int, partition="round_robin", rates=None, min_delay_steps: int | None = None) -> dict:
     """Per-rank expected work of ``net`` placed on ``ranks`` ranks, per second of model time.
 
@@ -354,26 +393,37 @@ def workload(net, ranks: int, partition="round_robin", rates=None, min_delay_ste
     K = conn.expected_synapses()
     events = np.zeros(P)
     synapses = np.zeros(P)
+    row = np.zeros((len(conn.names), P))                              # synapses of one source on q
     for j in range(K.size):
         s, t = conn.src[j], conn.tgt[j]
         if conn.virtual[t]:
             continue
         events += K[j] * prate[s] * counts[t] / sizes[t]
         synapses += K[j] * counts[t] / sizes[t]
+        row[s] += K[j] / sizes[s] * counts[t] / sizes[t]
     # spikes with at least one target on q (own rank included)
     spikes_in = (Rtot[:, None] * hit).sum(axis=0)
+    # events in the first PREFETCH_DISTANCE synapses of a row (not prefetched by the engine): a row on q
+    # that is not empty holds row / hit synapses on average
+    with np.errstate(divide="ignore", invalid="ignore"):
+        row_nonempty = np.where(hit > 0, row / hit, 0.0)
+    unprefetched = (Rtot[:, None] * hit * np.minimum(row_nonempty, PREFETCH_DISTANCE)).sum(axis=0)
+    unprefetched = np.minimum(unprefetched, events)
     spikes_out = R.sum(axis=0)
     to = R.T @ hit                                                     # [r, q]
     np.fill_diagonal(to, 0.0)
     own = np.einsum("sr,sr->r", R, hit)
     copies = to.sum(axis=1) + own
-    # neurons per model and Poisson input devices per rank
+    # neurons per model and Poisson input devices per rank; iaf_psc_exp populations that the
+    # engine cannot update with its vectorized kernel count as 'iaf_psc_exp_scalar'
+    scalar = _scalar_exp_populations(desc)
     models = {}
     for s, name in enumerate(conn.names):
         if conn.virtual[s]:
             continue
-        models.setdefault(conn.models[s], np.zeros(P))
-        models[conn.models[s]] += counts[s]
+        key = conn.models[s] + ("_scalar" if name in scalar else "")
+        models.setdefault(key, np.zeros(P))
+        models[key] += counts[s]
     pois = np.zeros(P)
     index = {n: i for i, n in enumerate(conn.names)}
     for d in desc.get("poisson_inputs", []):
@@ -389,7 +439,7 @@ def workload(net, ranks: int, partition="round_robin", rates=None, min_delay_ste
         "model": desc.get("metadata", {}).get("model") or desc.get("name", ""),
         "neurons": models, "poisson_inputs": pois, "events_per_s": events, "spikes_in_per_s": spikes_in,
         "spikes_out_per_s": spikes_out, "copies_per_s": copies, "spikes_to_per_s": to,
-        "ring_neurons": n_ring.astype(float), "synapses": synapses,
+        "ring_neurons": n_ring.astype(float), "synapses": synapses, "events_unprefetched_per_s": unprefetched,
         "min_delay_steps": int(dmin), "max_delay_steps": int(dmax), "min_synaptic_delay_steps": int(dsyn),
         "num_neurons": int(conn.sizes[~conn.virtual].sum()), "num_synapses": float(K.sum()),
         "spikes_per_s": float(Rtot.sum()), "events_total_per_s": float(events.sum()),
@@ -506,7 +556,8 @@ def _alltoallv_spikes(wl: dict, T: float, P: int, rpn: int, nodes: int, machine:
 
 
 def predict(net, ranks: int, machine="this_machine", partition="round_robin", rates=None,
-            min_delay_steps: int | None = None, ranks_per_node: int | None = None, wl: dict | None = None) -> dict:
+            min_delay_steps: int | None = None, ranks_per_node: int | None = None, wl: dict | None = None,
+            t_sim_ms: float | None = None, flush_ms: float = 1000.0) -> dict:
     """Predicted per-phase times per min-delay interval, critical path and RTF.
 
     Returns a dict with the keys :data:`PREDICTION_KEYS`:
@@ -521,6 +572,10 @@ def predict(net, ranks: int, machine="this_machine", partition="round_robin", ra
       ``rtf``, ``exchange_fraction`` (= exchange_s / critical_path_s) and ``dominant``
       ('exchange' or 'compute');
     - ``workload``: per-interval scalars of the workload (events, spikes, messages).
+
+    ``t_sim_ms`` (None: a long run) and ``flush_ms`` (the simulation's recording flush period)
+    say how many of rank 0's recording flushes the other ranks wait for in an exchange: all but
+    the last, which ends the run.
     """
     m_ = load_machine(machine)
     P = int(ranks)
@@ -541,7 +596,10 @@ def predict(net, ranks: int, machine="this_machine", partition="round_robin", ra
     # ring-buffer slots written in one interval: emission steps x the spread of the delays
     slots = min(wl["max_delay_steps"] + 1, m + wl["max_delay_steps"] - wl["min_synaptic_delay_steps"])
     ring_ws = RING_BYTES_PER_NEURON_SLOT * slots * wl["ring_neurons"]
-    c_evt = m_.event_cost(ring_ws)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f_np = np.where(wl["events_per_s"] > 0, wl.get("events_unprefetched_per_s", 0.0 * ev)
+                        / np.maximum(wl["events_per_s"], 1e-300), 0.0)
+    c_evt = m_.event_cost(ring_ws, f_np)
     # each rank's spikes arrive sorted (by step, then gid): qsort merges min(P, S) runs
     runs = np.maximum(np.minimum(float(P), sp), 1.0)
     # a received spike's synapse row starts with a cache miss when the rank's synapses
@@ -587,8 +645,12 @@ def predict(net, ranks: int, machine="this_machine", partition="round_robin", ra
     rec[0] = wl.get("recorded_spikes_per_s", 0.0) * T * m_.ns("record_ns", default=0.0)
     critical = compute + comm + float(rec[0])
     # the engine's exchange timer holds pack + waiting for the slowest rank + the collectives;
-    # a rank's own update and deliver phases are short (< a time slice) and are not stretched
+    # a rank's own update and deliver phases are short (< a time slice) and are not stretched.
+    # The other ranks wait for rank 0's flush in their next exchange; the last flush ends the run
+    n_flush = 1 if t_sim_ms is None else max(1, math.ceil(float(t_sim_ms) / float(flush_ms) - 1e-9))
+    in_exchange = 1.0 if t_sim_ms is None else (n_flush - 1) / n_flush
     exch = critical - upd - dl - rec
+    exch[1:] -= (1.0 - in_exchange) * rec[0]
     phases = {"update": float(upd.mean()), "deliver": float(dl.mean()), "exchange": float(exch.mean()),
               "update_max": float(upd.max()), "deliver_max": float(dl.max()), "exchange_max": float(exch.max())}
     exchange_s = comm
@@ -612,6 +674,7 @@ def predict(net, ranks: int, machine="this_machine", partition="round_robin", ra
                      "spikes_out_per_interval_total": float(wl["spikes_out_per_s"].sum() * T),
                      "neurons_per_rank_max": float(sum(wl["neurons"].values()).max()) if wl["neurons"] else 0.0,
                      "ring_bytes_per_interval_max": float(ring_ws.max()), "event_ns": float(c_evt.max() * 1e9),
+                     "unprefetched_event_fraction": float(np.max(f_np)),
                      "imbalance": float(busy.max() / busy.mean()) if busy.mean() > 0 else 1.0},
     }
 
