@@ -1,5 +1,6 @@
 """Plots of a scaling sweep: time to solution and real-time factor against ranks
-(with the ideal line), parallel efficiency, and the per-phase timers.
+(with the ideal line), parallel efficiency, and the per-phase timers, with the cost
+model's prediction (parsnn.mapping.cluster, --machine) over the measured RTF and phases.
 
     python analysis/scaling_plots.py SWEEP_DIR [--kind strong|weak] [--out fig.png]
 
@@ -21,8 +22,10 @@ def main(argv=None):
     ap.add_argument("--kind", choices=["strong", "weak"], default=None,
                     help="default: from the run names (strong_/weak_)")
     ap.add_argument("--out", default=None, help="figure path (default SWEEP_DIR/scaling.png)")
+    ap.add_argument("--machine", default="this_machine",
+                    help="machine description for the cost model's prediction (default this_machine)")
     args = ap.parse_args(argv)
-    rows = collect(args.sweep_dir)
+    rows = collect(args.sweep_dir, args.machine)
     if not rows:
         print(f"no complete runs in {args.sweep_dir}", file=sys.stderr)
         return 1

@@ -128,6 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--threads", type=_positive_int("--threads"), default=1, help="threads per rank")
     s.add_argument("--walltime", default="01:00:00")
     s.add_argument("--site-setup", default="", help="shell lines for the job scripts' site section")
+    s.add_argument("--machine", default="this_machine",
+                   help="machine description for the cost model's prediction in results.json and the plot "
+                        "(name or TOML file; default this_machine)")
     s.add_argument("--debug", action="store_true", help="print tracebacks")
     m = sub.add_parser("predict", help="predicted per-phase times and RTF on a machine (cost model, no simulation)",
                        description="Predict the time per min-delay interval of every phase, the critical path and "
@@ -314,7 +317,11 @@ def cmd_scaling(args) -> int:
         except ParameterError as e:
             print(f"parsnn: error: {e}", file=sys.stderr)
             return EXIT_BAD_INPUT
-    rows = scaling.collect(args.out_dir)
+    try:
+        rows = scaling.collect(args.out_dir, args.machine)
+    except ParameterError as e:
+        print(f"parsnn: error: {e}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     with open(os.path.join(args.out_dir, "results.json"), "w") as f:
         json.dump(rows, f, indent=1)
     print(f"{'ranks':>5} {'neurons':>9} {'synapses':>12} {'build s':>8} {'sim s':>8} {'RTF':>8} "

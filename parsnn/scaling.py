@@ -146,9 +146,33 @@ def run_local(runs: list[RunSpec], out_dir: str, partition: str, t_sim: float, s
     return outs
 
 
-def collect(out_dir: str) -> list[dict]:
-    """One row per finished run in ``out_dir`` (from the HDF5 performance metadata)."""
+def _predicted(f, row: dict, machine) -> dict:
+    """The cost model's prediction (parsnn.mapping.cluster) for a finished run: its network description,
+    partition map and, where spikes were recorded, measured population rates (else the expected ones)."""
+    from parsnn.mapping import cluster
+    desc = json.loads(f["parsnn"].attrs["parameters"])
+    rank_of = np.asarray(f["parsnn"]["partition_map"])
+    t_s = row["t_sim_ms"] * 1e-3
+    rates = {}
+    sizes = {p["name"]: p["size"] for p in desc.get("populations", [])}
+    for name, grp in (f["spikes"].items() if "spikes" in f else []):
+        if name in sizes and "timestamps" in grp and t_s > 0:
+            rates[name] = grp["timestamps"].shape[0] / sizes[name] / t_s
+    p = cluster.predict(desc, row["ranks"], machine, rank_of, rates=rates or None, t_sim_ms=row["t_sim_ms"])
+    per_run = p["intervals_per_model_s"] * t_s
+    out = {"predicted_rtf": p["rtf"], "predicted_machine": p["machine"]}
+    for ph in ("update", "deliver", "exchange"):
+        out[f"predicted_timer_{ph}"] = p["phases"][f"{ph}_max"] * per_run
+    return out
+
+
+def collect(out_dir: str, machine="this_machine") -> list[dict]:
+    """One row per finished run in ``out_dir`` (from the HDF5 performance metadata), with the cost
+    model's prediction on ``machine`` (a name or TOML path; None: no prediction)."""
     import h5py
+    if machine is not None:
+        from parsnn.mapping import cluster
+        machine = cluster.load_machine(machine)          # an unknown machine is a ParameterError here
     specs = {}
     sweep = os.path.join(out_dir, "sweep.json")
     if os.path.exists(sweep):
@@ -180,6 +204,11 @@ def collect(out_dir: str) -> list[dict]:
             if "remote_deliveries" in perf:
                 row["remote_deliveries"] = int(perf["remote_deliveries"].sum())
             row["time_to_solution"] = row["build_seconds"] + row["simulate_seconds"]
+            if machine is not None:
+                try:
+                    row.update(_predicted(f, row, machine))
+                except Exception as e:          # a run the model cannot describe still gets its row
+                    row["predicted_error"] = f"{type(e).__name__}: {e}"
             rows.append(row)
     rows.sort(key=lambda r: r["ranks"])
     return rows
@@ -191,7 +220,8 @@ COLORS = {"update": "#4c72b0", "deliver": "#dd8452", "exchange": "#c44e52", "rec
 
 def plot_sweep(rows, kind, out):
     """Figure of a sweep: time to solution and RTF against ranks with the ideal line, parallel
-    efficiency, and stacked phase timers. Oversubscribed points are drawn hollow."""
+    efficiency, and stacked phase timers, with the cost model's prediction over the measured RTF
+    and phases when the rows carry one. Oversubscribed points are drawn hollow."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -217,6 +247,9 @@ def plot_sweep(rows, kind, out):
                                (ax[1], rtf, ideal_rtf, "real-time factor")):
         points(a, P, y, "measured")
         a.plot(P, ideal, "--", color="0.5", label="ideal")
+        if a is ax[1] and all("predicted_rtf" in r for r in rows):
+            a.plot(P, [r["predicted_rtf"] for r in rows], "s:", color="C3", ms=4, mfc="none",
+                   label=f"cost model ({rows[0]['predicted_machine']})")
         a.set_xscale("log", base=2)
         a.set_yscale("log")
         a.set_title(title)
@@ -234,6 +267,9 @@ def plot_sweep(rows, kind, out):
         v = np.array([r[f"timer_{ph}"] for r in rows])
         ax[3].bar(x, v, bottom=bottom, color=COLORS[ph], label=ph)
         bottom += v
+    if all("predicted_rtf" in r for r in rows):
+        pred = sum(np.array([r[f"predicted_timer_{ph}"] for r in rows]) for ph in ("update", "deliver", "exchange"))
+        ax[3].plot(x, pred, "s", color="C3", ms=6, mfc="none", label="cost model: update + deliver + exchange")
     ax[3].set_xticks(x, [f"{int(p)}{'*' if o else ''}" for p, o in zip(P, over)])
     ax[3].set_xlabel("MPI ranks (* oversubscribed)")
     ax[3].set_title("simulate phase timers, max over ranks (s)")

@@ -76,6 +76,16 @@ def test_local_sweep_collect_and_plot(tmp_path):
         assert r["t_sim_ms"] == 60.0 and r["rtf"] > 0 and r["build_seconds"] > 0
         assert r["time_to_solution"] == pytest.approx(r["build_seconds"] + r["simulate_seconds"])
     assert rows[0]["remote_deliveries"] == 0 < rows[1]["remote_deliveries"]
+    # the cost model's prediction for each run (this machine): its own description and partition map
+    for r in rows:
+        assert r["predicted_machine"] == "this_machine" and "predicted_error" not in r
+        assert r["predicted_rtf"] > 0 and all(r[f"predicted_timer_{ph}"] >= 0 for ph in ("update", "deliver"))
+    # weak scaling: the same neurons per rank, so the same predicted update time; no exchange on 1 rank
+    assert rows[1]["predicted_timer_update"] == pytest.approx(rows[0]["predicted_timer_update"], rel=1e-9)
+    assert rows[0]["predicted_timer_exchange"] < rows[1]["predicted_timer_exchange"]
+    assert collect(str(tmp_path), None)[0].get("predicted_rtf") is None
+    with pytest.raises(ParameterError):
+        collect(str(tmp_path), "no_such_machine")
     import scaling_plots
     assert scaling_plots.main([str(tmp_path)]) == 0
     assert (tmp_path / "scaling.png").stat().st_size > 10_000
