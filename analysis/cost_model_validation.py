@@ -1026,8 +1026,25 @@ def report(log=print) -> str:
               + (f" vs parsnn {full[0]['ns_per_event']:.2f} ns at full scale on 2 ranks" if full else "")
               + f"; neuron update {r.get('ns_update_2proc', float('nan')):.2f} ns vs parsnn "
               f"{up['iaf_psc_exp']:.2f} ns (PD14 0.1, 1 rank, cache-resident)."]
-    L += ["", "## Measured vs predicted (this machine)", "", format_validation(rows), "",
-          "## Predicted PD14 full-scale strong scaling", "",
+    L += ["", "## Measured vs predicted (this machine)", "", format_validation(rows), ""]
+    b2 = os.path.join(RESULTS, "cost_model_batch2", "cost_model_validation.json")
+    if os.path.exists(b2):
+        with open(b2) as f:
+            rows2 = {(r["model"], r["ranks"]): r for r in json.load(f)}
+        L += ["A second batch, the same procedure run again right after (analysis/results/cost_model_batch2/: "
+              "its constants and table; this VM ran ~10 % slower and noisier then): error of the prediction, "
+              "this batch / second batch.", "",
+              "| model | ranks | update | deliver | exchange | RTF |", "|---|---|---|---|---|---|"]
+        for r in rows:
+            q = rows2.get((r["model"], r["ranks"]))
+            if q is None:
+                continue
+            cells = [f"{100 * r[f'{k}_error']:+.0f} / {100 * q[f'{k}_error']:+.0f} %"
+                     for k in ("update", "deliver", "exchange", "rtf")]
+            L.append(f"| {r['model']} | {r['ranks']}{' (oversubscribed)' if r['oversubscribed'] else ''} | "
+                     + " | ".join(cells) + " |")
+        L.append("")
+    L += ["## Predicted PD14 full-scale strong scaling", "",
           "| ranks | JURECA-DC-like RTF (core x1.4 .. x2.2) | exchange share | JURECA-2015-like RTF |",
           "|---|---|---|---|"]
     hw = {p["ranks"]: p for p in cv["curves"].get("jureca_2015_haswell", [])}
