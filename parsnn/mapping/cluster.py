@@ -27,7 +27,8 @@ and rank (all times in seconds)::
     t_record[0]  = recorded spikes per interval x c_rec  (rank 0 gathers and writes them; 0 elsewhere)
     critical     = compute + t_comm(P) + t_record[0];   RTF = critical / (m h)
     exchange timer of rank r = critical - t_update[r] - t_deliver[r] - t_record[r]
-                               (- t_record[0] for r > 0 in the part of the run after the last flush)
+                               (r > 0: minus t_record[0] x 1/flushes of the run -- the
+                               wait for the last flush, which ends the run, is in no exchange)
 
 with ``E_r`` the expected synaptic events delivered on rank r in the interval
 (sum over incoming projections of synapses x source rate x m h), ``S_r`` the
@@ -43,7 +44,7 @@ the first min(L, 128) synapses of a row of L synapses on the rank are not
 the memory-served share of those events costs ``event_ns.memory_no_prefetch``,
 the rest ``event_ns.memory``. ``sigma e(P)`` is the expected maximum over P ranks
 of the fluctuation of a rank's work per interval, with e(P) the expected maximum
-of P standard normal variables and sigma^2 the sum of: the Poisson fluctuation of
+of P standard normal variables and sigma^2 (the largest over ranks) the sum of: the Poisson fluctuation of
 the delivery work that differs between ranks (c_evt^2 E_r: a spike's synapses
 split at random over the ranks; the spike count itself is common to all ranks),
 and machine noise, measured without the simulator (``noise.sigma_rel`` x busy and
