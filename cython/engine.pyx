@@ -96,6 +96,7 @@ cdef class EngineState:
     cdef public int64_t gen_pos
     # counters
     cdef public int64_t n_events, n_delivered_spikes, n_remote_sends
+    cdef public int64_t[::1] n_fired          # spikes emitted by each local neuron (counted in pack)
     cdef public int32_t my_rank
     # 1: segments with one parameter set and no Poisson devices use the vector kernel
     # of update.h; 0: every segment takes the scalar kernels (for tests)
@@ -274,7 +275,7 @@ def pack(EngineState st, int nranks):
     """Sort the interval's spikes into per-destination blocks of the send buffer.
 
     Only ranks that host targets of a neuron receive its spikes. Fills scount,
-    sdispl; counts the spike copies sent to other ranks (remote deliveries);
+    sdispl; counts each local neuron's spikes (n_fired); counts the spike copies sent to other ranks (remote deliveries);
     returns the number of words to send."""
     cdef int64_t k, i, j, q, total = 0
     cdef int rnk
@@ -284,6 +285,7 @@ def pack(EngineState st, int nranks):
             st.scount[rnk] = 0
         for k in range(st.n_spk):
             i = st.g2l[<int64_t> (st.spk[k] & LOW32)]
+            st.n_fired[i] += 1
             for j in range(st.dst_ptr[i], st.dst_ptr[i + 1]):
                 st.scount[st.dst_rank[j]] += 1
         for rnk in range(nranks):

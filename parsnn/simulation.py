@@ -192,6 +192,7 @@ class Simulation:
         st.scount, st.sdispl, st.rcount, st.rdispl = self._scount, self._sdispl, self._rcount, self._rdispl
         self._setup_recording(st, local, offsets)
         st.n_events = st.n_delivered_spikes = st.n_remote_sends = 0
+        st.n_fired = np.zeros(n, dtype=np.int64)
         st.my_rank = self.rank
 
         self.built = True
@@ -695,6 +696,17 @@ class Simulation:
         }
         rows = comm.allgather(local) if self.size > 1 else [local]
         out = {k: [r[k] for r in rows] for k in local}
+        # spikes emitted per population over all run() calls, in the order of net.populations
+        # (spike generators 0: they are not simulated neurons), recorded or not
+        fired = np.asarray(self.st.n_fired) if self.built else np.zeros(0, dtype=np.int64)
+        where = self.pop_local if self.built else {}
+        counts = np.array([int(fired[a:b].sum()) for a, b in
+                           (where.get(name, (0, 0)) for name in self.net.populations)], dtype=np.int64)
+        if self.size > 1:
+            total = np.zeros_like(counts)
+            comm.Allreduce(counts, total, op=MPI.SUM)
+            counts = total
+        out["spike_counts"] = counts
         t_model = self.t_steps * self.h
         out["num_synapses"] = self.num_synapses
         out["num_neurons"] = int(sum(p.size for p in self.net.populations.values() if not p.is_virtual))

@@ -44,6 +44,9 @@ def test_spikes_identical_to_serial(serial, partition):
     for name in ref:
         assert np.array_equal(ref[name][0], got[name][0]), name
         assert np.array_equal(ref[name][1], got[name][1]), name
+    # the engine's spike counts (summed over ranks) match the recorded spikes on every rank
+    counts = dist.performance()["spike_counts"]
+    assert counts.tolist() == [len(got[n][0]) if n in got else 0 for n in net.populations]
 
 
 def test_voltages_identical_to_serial(serial):

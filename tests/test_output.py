@@ -91,6 +91,10 @@ def test_metadata_and_performance(run):
             assert np.asarray(perf[key]).shape == (1,)
         assert perf["num_synapses"] == sim.num_synapses > 0
         assert perf["rtf"] > 0
+        # spikes emitted per population, in the order of the populations (the generator G: 0)
+        mem = sim.spikes()
+        assert perf["spike_counts"].tolist() == [len(mem["E"][0]), len(mem["I"][0]), len(mem["P"][0]), 0]
+        assert min(perf["spike_counts"][:3]) > 0
 
 
 def test_interrupted_run_is_marked_incomplete(tmp_path):

@@ -79,6 +79,9 @@ def test_local_sweep_collect_and_plot(tmp_path):
     # the cost model's prediction for each run (this machine): its own description and partition map
     for r in rows:
         assert r["predicted_machine"] == "this_machine" and "predicted_error" not in r
+        # rates from the engine's spike counts: the predicted synaptic events are the run's
+        assert r["predicted_rates_from"] == "spike_counts"
+        assert r["predicted_synaptic_events"] == pytest.approx(r["synaptic_events"], rel=0.05)
         assert r["predicted_rtf"] > 0 and all(r[f"predicted_timer_{ph}"] >= 0 for ph in ("update", "deliver"))
     # weak scaling: the same neurons per rank, so the same predicted update time; no exchange on 1 rank
     assert rows[1]["predicted_timer_update"] == pytest.approx(rows[0]["predicted_timer_update"], rel=1e-9)
