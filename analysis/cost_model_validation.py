@@ -854,14 +854,12 @@ def curve(log=print, machines=("jureca_dc", "this_machine")) -> dict:
     log("PD14 full scale on jureca_2015_haswell:\n" + cluster.format_table(out["curves"]["jureca_2015_haswell"]))
     # the same network with a 1.5 ms min delay (what-if), and a Brunel network of similar size
     out["curves"]["jureca_dc_pd14_min_delay_1.5ms"] = cluster.sweep(net, RANKS, "jureca_dc", min_delay_steps=15)
-    # Brunel regime A with ~the PD14 full-scale neuron count (75,000 neurons, in-degrees 1,000 + 250) at the
-    # rate the validation run measured in regime A (mean-field: the rate hardly depends on the in-degree)
+    # Brunel regime A with ~the PD14 full-scale neuron count (75,000 neurons, in-degrees 1,000 + 250) at its
+    # mean-field rate (models/brunel: 327 spikes/s with these in-degrees; the full-scale network, 12,500
+    # neurons with the same in-degrees, measured 333 here; the validation runs' scale 0.5 has half the
+    # in-degrees and fires at 220)
     bnet = brunel.build_network(regime="A", scale=6.0, keep_indegree=True, record=False)
-    try:
-        with open(os.path.join(RUNS, _tag(BRUNEL, 1, 1000.0) + ".json")) as f:
-            rates = json.load(f)["rates"]
-    except OSError:
-        rates = {"E": 220.0, "I": 220.0}
+    rates = dict(bnet.metadata["expected_rates"])
     out["curves"]["jureca_dc_brunel_A_scale6"] = cluster.sweep(bnet, RANKS, "jureca_dc", rates=rates)
     out["brunel_rates_assumed"] = rates
     out["crossover"] = {k: cluster.crossover(v) for k, v in out["curves"].items()}

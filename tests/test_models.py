@@ -330,6 +330,28 @@ def test_brunel_full_scale_and_fixed_indegree():
     assert net.populations["I"].params["V_m"] == 0.0 and net.spike_recorder is None
 
 
+def test_brunel_mean_field_rate_against_hand_values_and_simulation():
+    from mpi4py import MPI
+    from scipy import integrate, special
+
+    from parsnn.simulation import Simulation
+    # the returned rate solves the self-consistency equation, written out here by hand
+    nu = brunel.mean_field_rate("C", 1.0) * 1e-3                  # per ms
+    mu = 0.1 * 20.0 * (1000 * nu - 5.0 * 250 * nu + 20.0)       # nu_x = 2 x 10 Hz x 1000 = 20 per ms
+    sigma = 0.1 * np.sqrt(20.0 * (1000 * nu + 25.0 * 250 * nu + 20.0))
+    val, _ = integrate.quad(lambda u: np.exp(u * u) * (1 + special.erf(u)), (10 - mu) / sigma, (20 - mu) / sigma)
+    assert 1.0 / (2.0 + 20.0 * np.sqrt(np.pi) * val) == pytest.approx(nu, rel=1e-6)
+    assert nu * 1e3 == pytest.approx(37.95, abs=0.05)            # Brunel 2000, regime C (~38 spikes/s)
+    net = brunel.build_network("C", scale=0.1)
+    assert net.metadata["expected_rates"] == {"E": pytest.approx(85.8, abs=0.1), "I": pytest.approx(85.8, abs=0.1)}
+    # the asynchronous irregular network fires at the mean-field rate (measured 85.5 spikes/s)
+    sim = Simulation(net, seed=3, comm=MPI.COMM_SELF, keep_spikes=True)
+    sim.run(700.0)
+    t, _ = sim.spikes()["E"]
+    rate = np.count_nonzero(t > 200.0) / net.populations["E"].size / 0.5
+    assert rate == pytest.approx(net.metadata["expected_rates"]["E"], rel=0.05)
+
+
 @pytest.mark.parametrize("kw, name", [
     ({"regime": "E"}, "regime"), ({"regime": 1}, "regime"), ({"scale": 0.0}, "scale"),
     ({"scale": -1.0}, "scale"), ({"scale": float("inf")}, "scale"), ({"scale": 1e-5}, "scale"),
