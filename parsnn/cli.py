@@ -325,12 +325,14 @@ def cmd_scaling(args) -> int:
     with open(os.path.join(args.out_dir, "results.json"), "w") as f:
         json.dump(rows, f, indent=1)
     print(f"{'ranks':>5} {'neurons':>9} {'synapses':>12} {'build s':>8} {'sim s':>8} {'RTF':>8} "
-          f"{'update':>7} {'deliver':>7} {'exch':>7}")
+          f"{'update':>7} {'deliver':>7} {'exch':>7} {'pred. RTF':>9}")
     for r in rows:
+        pred = f"{r['predicted_rtf']:>9.3f}" if "predicted_rtf" in r else f"{'-':>9}"
         print(f"{r['ranks']:>4}{'*' if r['oversubscribed'] else ' '} {r['num_neurons']:>9,} {r['num_synapses']:>12,} "
               f"{r['build_seconds']:>8.2f} {r['simulate_seconds']:>8.2f} {r['rtf']:>8.3f} {r['timer_update']:>7.2f} "
-              f"{r['timer_deliver']:>7.2f} {r['timer_exchange']:>7.2f}")
-    note = f"{len(rows)} runs -> {os.path.join(args.out_dir, 'results.json')} (* oversubscribed)"
+              f"{r['timer_deliver']:>7.2f} {r['timer_exchange']:>7.2f} {pred}")
+    note = (f"{len(rows)} runs -> {os.path.join(args.out_dir, 'results.json')} (* oversubscribed; "
+            f"pred. RTF: the cost model on machine '{args.machine}')")
     kinds = {r["name"].split("_")[0] for r in rows}
     if rows and len(kinds) == 1:
         figure = os.path.join(args.out_dir, "scaling.png")
