@@ -859,7 +859,8 @@ def curve(log=print, machines=("jureca_dc", "this_machine")) -> dict:
     # neurons with the same in-degrees, measured 333 here; the validation runs' scale 0.5 has half the
     # in-degrees and fires at 220)
     bnet = brunel.build_network(regime="A", scale=6.0, keep_indegree=True, record=False)
-    rates = dict(bnet.metadata["expected_rates"])
+    rate = brunel.mean_field_rate("A", 6.0, keep_indegree=True)
+    rates = {"E": rate, "I": rate}
     out["curves"]["jureca_dc_brunel_A_scale6"] = cluster.sweep(bnet, RANKS, "jureca_dc", rates=rates)
     out["brunel_rates_assumed"] = rates
     out["crossover"] = {k: cluster.crossover(v) for k, v in out["curves"].items()}

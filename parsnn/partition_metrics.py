@@ -188,7 +188,8 @@ def population_rates(net, default: float = DEFAULT_RATE) -> np.ndarray:
     """Expected rate (spikes/s) of every population.
 
     From ``metadata['expected_rates']`` ({population: rate}) when the model
-    gives it, PD14's full-scale mean rates for the pd14 model, the rate
+    gives it, PD14's full-scale mean rates for the pd14 model, the mean-field
+    rate (``brunel.mean_field_rate``) for the brunel model, the rate
     parameter for poisson_source populations, 0 for spike generators (they
     are never sent), else ``default``."""
     conn = as_connectivity(net)
@@ -197,6 +198,10 @@ def population_rates(net, default: float = DEFAULT_RATE) -> np.ndarray:
     if not known and meta.get("model") == "pd14":
         from parsnn.models import pd14
         known = dict(zip(pd14.POPULATIONS, pd14.PARAMETERS["scaling"]["full_mean_rates"]))
+    if not known and meta.get("model") == "brunel" and "regime" in meta:
+        from parsnn.models import brunel
+        rate = brunel.mean_field_rate(meta["regime"], meta["scale"], bool(meta.get("keep_indegree", False)))
+        known = {"E": rate, "I": rate}
     known.update(conn.source_rates)
     out = np.empty(len(conn.names))
     for i, name in enumerate(conn.names):

@@ -154,7 +154,7 @@ def build_network(regime: str = "A", scale: float = 1.0, record: bool = True, re
         net.add_poisson(tgt, rate=d["poisson_rate"], weight=d["J_E"], delay=d["delay"], name=f"ext->{tgt}")
     if record:
         net.record_spikes(["E", "I"])
-    rate = mean_field_rate(regime, scale, keep_indegree)
-    net.metadata = {"model": "brunel", "v0": v0, **d, "expected_rates": {"E": rate, "I": rate},
-                    "expected_rates_source": "mean-field (Brunel 2000, eq. 21)"}
+    # the expected rate (parsnn.partition_metrics.population_rates) is mean_field_rate(regime, scale,
+    # keep_indegree), computed when asked for: it needs scipy, which a run does not
+    net.metadata = {"model": "brunel", "v0": v0, **d}
     return net
