@@ -135,9 +135,10 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("predict", help="predicted per-phase times and RTF on a machine (cost model, no simulation)",
                        description="Predict the time per min-delay interval of every phase, the critical path and "
                                    "the real-time factor for --ranks ranks on a machine description "
-                                   "(parsnn/mapping/machines/*.toml or a TOML path), from the model's expected "
-                                   "rates. See parsnn.mapping.cluster.")
-    m.add_argument("model", choices=MODELS, help="network model")
+                                   "(parsnn/mapping/machines/*.toml or a TOML path). SOURCE is a model name "
+                                   "(its expected rates) or a finished run file (its network and measured "
+                                   "rates). See parsnn.mapping.cluster.")
+    m.add_argument("source", help="a model (pd14, brunel, multicolumn) or a parsnn run file (.h5)")
     m.add_argument("--ranks", default="1,2,4,8,16,32,64,128,256,512,1024", help="comma-separated rank counts")
     m.add_argument("--machine", default="this_machine", help="machine name or TOML file (default this_machine)")
     m.add_argument("--partition", choices=STRATEGIES, default="round_robin")
@@ -381,16 +382,30 @@ def cmd_predict(args) -> int:
     from parsnn.errors import ParameterError
     from parsnn.mapping import cluster
     try:
-        net = _validated_network(args)
-        curve = cluster.sweep(net, scaling.parse_ranks(args.ranks), args.machine, args.partition)
+        if args.source in MODELS:
+            args.model = args.source
+            net, rates, origin = _validated_network(args), None, "expected rates"
+            name = net.name
+        elif os.path.isfile(args.source):
+            try:
+                inp = cluster.run_inputs(args.source)
+            except (OSError, KeyError) as e:
+                raise ParameterError(f"source: '{args.source}' is not a readable parsnn run file ({e})") from None
+            net, rates, name = inp["description"], inp["rates"], inp["description"].get("name", args.source)
+            origin = (f"rates measured in {args.source} ({inp['rates_from'].replace('_', ' ')})"
+                      if rates else f"expected rates ({args.source} has no spike counts)")
+        else:
+            raise ParameterError(f"source must be a model ({', '.join(MODELS)}) or an existing run file, "
+                                 f"got '{args.source}'")
+        curve = cluster.sweep(net, scaling.parse_ranks(args.ranks), args.machine, args.partition, rates)
     except ParameterError as e:
         print(f"parsnn: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     if args.json:
         print(json.dumps(curve, indent=1, default=float))
     else:
-        print(f"{net.name} on {curve[0]['machine']}: per min-delay interval ({curve[0]['interval_ms']:g} ms), "
-              f"partition {args.partition}, expected rates")
+        print(f"{name} on {curve[0]['machine']}: per min-delay interval ({curve[0]['interval_ms']:g} ms), "
+              f"partition {args.partition}, {origin}")
         print(cluster.format_table(curve))
     return 0
 

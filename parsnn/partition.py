@@ -42,7 +42,10 @@ from parsnn.errors import ParameterError
 
 
 def _placeable(net) -> np.ndarray:
-    """Boolean mask over gids: True for nodes that live on one rank."""
+    """Boolean mask over gids: True for nodes that live on one rank (``net``: a Network or a
+    partition_metrics.Connectivity, e.g. from a run file's description)."""
+    if hasattr(net, "virtual"):
+        return ~np.repeat(np.asarray(net.virtual, dtype=bool), net.sizes)
     mask = np.ones(net.num_nodes, dtype=bool)
     for name, off in net.offsets().items():
         pop = net.populations[name]

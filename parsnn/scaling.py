@@ -146,29 +146,15 @@ def run_local(runs: list[RunSpec], out_dir: str, partition: str, t_sim: float, s
     return outs
 
 
-def _predicted(f, row: dict, machine, perf: dict) -> dict:
+def _predicted(f, row: dict, machine) -> dict:
     """The cost model's prediction (parsnn.mapping.cluster) for a finished run: its network description,
-    partition map and measured population rates -- from the engine's spike counts (every population,
-    recorded or not), else from the recorded spikes, else the expected rates."""
+    partition map and measured population rates (cluster.run_inputs)."""
     from parsnn.mapping import cluster
-    desc = json.loads(f["parsnn"].attrs["parameters"])
-    rank_of = np.asarray(f["parsnn"]["partition_map"])
-    t_s = row["t_sim_ms"] * 1e-3
-    rates, source = {}, "expected"
-    pops = desc.get("populations", [])
-    sizes = {p["name"]: p["size"] for p in pops}
-    counts = perf.get("spike_counts")
-    if counts is not None and len(counts) == len(pops) and t_s > 0:
-        rates = {p["name"]: float(c) / p["size"] / t_s for p, c in zip(pops, counts)
-                 if p["size"] > 0 and p.get("model") != "spike_generator"}
-        source = "spike_counts"
-    for name, grp in (f["spikes"].items() if "spikes" in f and not rates else []):
-        if name in sizes and "timestamps" in grp and t_s > 0:
-            rates[name] = grp["timestamps"].shape[0] / sizes[name] / t_s
-            source = "recorded_spikes"
-    p = cluster.predict(desc, row["ranks"], machine, rank_of, rates=rates or None, t_sim_ms=row["t_sim_ms"])
-    per_run = p["intervals_per_model_s"] * t_s
-    out = {"predicted_rtf": p["rtf"], "predicted_machine": p["machine"], "predicted_rates_from": source,
+    inp = cluster.run_inputs(f)
+    p = cluster.predict(inp["description"], row["ranks"], machine, inp["rank_of"], rates=inp["rates"],
+                        t_sim_ms=row["t_sim_ms"])
+    per_run = p["intervals_per_model_s"] * row["t_sim_ms"] * 1e-3
+    out = {"predicted_rtf": p["rtf"], "predicted_machine": p["machine"], "predicted_rates_from": inp["rates_from"],
            "predicted_synaptic_events": p["workload"]["events_per_interval_mean"] * row["ranks"] * per_run}
     for ph in ("update", "deliver", "exchange"):
         out[f"predicted_timer_{ph}"] = p["phases"][f"{ph}_max"] * per_run
@@ -217,7 +203,7 @@ def collect(out_dir: str, machine="this_machine") -> list[dict]:
             row["time_to_solution"] = row["build_seconds"] + row["simulate_seconds"]
             if machine is not None:
                 try:
-                    row.update(_predicted(f, row, machine, perf))
+                    row.update(_predicted(f, row, machine))
                 except Exception as e:          # a run the model cannot describe still gets its row
                     row["predicted_error"] = f"{type(e).__name__}: {e}"
             rows.append(row)

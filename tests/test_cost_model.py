@@ -223,6 +223,38 @@ def test_cli_predict_json(capsys):
     assert [o["ranks"] for o in out] == [1, 4] and out[0]["min_delay_steps"] == 15
 
 
+@pytest.mark.parametrize("strategy", ["round_robin", "graph"])
+def test_cli_predict_from_a_run_file(tmp_path, capsys, strategy):
+    # a finished run predicted at other rank counts: its own description, re-partitioned, with its measured
+    # rates (the engine's spike counts), equals the prediction from the network with those rates
+    import json
+
+    from mpi4py import MPI
+    from netlib import mixed_network
+
+    from parsnn.cli import main
+    from parsnn.simulation import Simulation
+    path = str(tmp_path / "run.h5")
+    net = mixed_network(record=False)                    # nothing recorded: rates from the spike counts
+    sim = Simulation(net, seed=5, comm=MPI.COMM_SELF, out=path)
+    sim.run(200.0)
+    perf = sim.finish()
+    inp = cluster.run_inputs(path)
+    assert inp["rates_from"] == "spike_counts" and inp["ranks"] == 1 and inp["t_sim_ms"] == 200.0
+    sizes = [p.size for p in net.populations.values()]
+    assert [inp["rates"].get(n, 0.0) * sz * 0.2 for n, sz in zip(net.populations, sizes)] == \
+        pytest.approx(perf["spike_counts"].tolist())
+    assert "G" not in inp["rates"] and inp["rates"]["E"] > 0        # the spike generator is no population rate
+    assert main(["predict", path, "--ranks", "1,3", "--partition", strategy, "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    ref = sweep(net, [1, 3], "this_machine", strategy, inp["rates"])
+    for g, r in zip(got, ref):
+        assert g["ranks"] == r["ranks"] and g["rtf"] == pytest.approx(r["rtf"], rel=1e-12)
+        assert g["workload"]["events_per_interval_mean"] == pytest.approx(r["workload"]["events_per_interval_mean"])
+    assert main(["predict", str(tmp_path / "missing.h5")]) == 2
+    assert "must be a model" in capsys.readouterr().err
+
+
 # --------------------------------------------------------------------------- prefetching, recording, noise
 
 def _prefetch_machine(tmp_path, mem=2.0, nopf=10.0):

@@ -87,6 +87,7 @@ the computation.
 from __future__ import annotations
 
 import copy
+import json
 import math
 import os
 import tomllib
@@ -349,8 +350,7 @@ def _scalar_exp_populations(desc: dict) -> set:
 def workload(net, ranks: int, partition="round_robin", rates=None, min_delay_steps: int | None = None) -> dict:
     """Per-rank expected work of ``net`` placed on ``ranks`` ranks, per second of model time.
 
-    ``net``: a :class:`parsnn.network.Network` or its ``describe()`` dict (with a dict,
-    ``partition`` must be a node->rank array or a :class:`parsnn.partition.Partition`);
+    ``net``: a :class:`parsnn.network.Network` or its ``describe()`` dict;
     ``partition``: strategy name, Partition or node->rank array; ``rates``: as in
     :func:`parsnn.partition_metrics.expected_metrics` (None: the model's expected rates).
 
@@ -370,9 +370,7 @@ def workload(net, ranks: int, partition="round_robin", rates=None, min_delay_ste
         if partition.nranks != P:
             raise ParameterError(f"the partition was made for {partition.nranks} ranks, not {P}")
     elif isinstance(partition, str):
-        if isinstance(net, dict):
-            raise ParameterError("with a description dict, give the partition as an array or Partition")
-        strategy, rank_of = make_map(net, P, partition)
+        strategy, rank_of = make_map(conn if isinstance(net, dict) else net, P, partition)
     else:
         strategy, rank_of = "custom", np.asarray(partition)
         if rank_of.shape != (conn.num_nodes,):
@@ -678,6 +676,37 @@ def predict(net, ranks: int, machine="this_machine", partition="round_robin", ra
                      "unprefetched_event_fraction": float(np.max(f_np)),
                      "imbalance": float(busy.max() / busy.mean()) if busy.mean() > 0 else 1.0},
     }
+
+
+def run_inputs(f) -> dict:
+    """What the model needs from a finished run (an open h5py.File or a path): its network
+    description, partition map, model time and measured population rates -- from the engine's
+    spike counts (every population, recorded or not), else from the recorded spikes, else none
+    (``rates`` None: the expected rates). ``rates_from`` says which."""
+    import h5py
+    if not isinstance(f, h5py.File):
+        with h5py.File(f, "r") as h:
+            return run_inputs(h)
+    g = f["parsnn"]
+    desc = json.loads(g.attrs["parameters"])
+    t_sim_ms = float(g.attrs["t_sim"])
+    t_s = t_sim_ms * 1e-3
+    pops = desc.get("populations", [])
+    perf = g["performance"].attrs if "performance" in g else {}
+    counts = np.asarray(perf["spike_counts"]) if "spike_counts" in perf else None
+    rates, source = {}, "expected"
+    if counts is not None and len(counts) == len(pops) and t_s > 0:
+        rates = {p["name"]: float(c) / p["size"] / t_s for p, c in zip(pops, counts)
+                 if p["size"] > 0 and p.get("model") != "spike_generator"}
+        source = "spike_counts"
+    elif "spikes" in f and t_s > 0:
+        sizes = {p["name"]: p["size"] for p in pops}
+        for name, grp in f["spikes"].items():
+            if name in sizes and "timestamps" in grp:
+                rates[name] = grp["timestamps"].shape[0] / sizes[name] / t_s
+                source = "recorded_spikes"
+    return {"description": desc, "rank_of": np.asarray(g["partition_map"]), "ranks": int(g.attrs["num_ranks"]),
+            "t_sim_ms": t_sim_ms, "rates": rates or None, "rates_from": source}
 
 
 def sweep(net, ranks, machine="this_machine", partition="round_robin", rates=None,
