@@ -125,7 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--partition", choices=STRATEGIES, default="round_robin")
     s.add_argument("--seed", type=_seed, default=55)
     s.add_argument("--ranks-per-node", type=_positive_int("--ranks-per-node"), default=128)
-    s.add_argument("--threads", type=_positive_int("--threads"), default=1, help="threads per rank")
+    s.add_argument("--threads", type=_positive_int("--threads"), default=1,
+                   help="cores reserved per rank in the job scripts (cpus-per-task, OMP_NUM_THREADS; default 1). "
+                        "The engine runs one thread per rank, so more only leaves cores idle, e.g. to give a "
+                        "rank more memory")
     s.add_argument("--walltime", default="01:00:00")
     s.add_argument("--site-setup", default="", help="shell lines for the job scripts' site section")
     s.add_argument("--machine", default="this_machine",
