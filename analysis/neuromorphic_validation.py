@@ -23,9 +23,14 @@ from parsnn.mapping import neuromorphic as nm
 from parsnn.network import FixedTotalNumber, Network
 
 PUBLISHED = [
-    # study, target, boards, published RTF, published energy per synaptic event (J)
-    ("van Albada et al. 2018 (Front. Neurosci. 12:291)", "spinnaker", 6, 20.0, 4.4e-6),
-    ("Rhodes et al. 2019 (Phil. Trans. R. Soc. A 378:20190160)", "spinnaker", 12, 1.0, 0.60e-6),
+    # study, target, boards, published RTF, published energy per synaptic event (J), the study's configuration
+    # (from the sPyNNaker PD14 scripts and pull requests cited in spinnaker.toml, [MC] and [PR1082])
+    ("van Albada et al. 2018 (Front. Neurosci. 12:291)", "spinnaker", 6, 20.0, 4.4e-6,
+     dict(placement="population", neurons_per_core=80, mode="combined"),
+     "combined cores, 80 neurons/core, per population"),
+    ("Rhodes et al. 2019 (Phil. Trans. R. Soc. A 378:20190160)", "spinnaker", 12, 1.0, 0.60e-6,
+     dict(placement="population", neurons_per_core=64, mode="split", synapse_cores=3),
+     "split: 64 neurons/neuron core + 3 synapse cores, per population"),
 ]
 CORES_PER_BOARD = 48 * 16
 
@@ -49,12 +54,12 @@ def pd14_inputs(run):
 
 def spinnaker_rows(net, rates, counts):
     rows = []
-    for study, target, boards, rtf_pub, e_pub in PUBLISHED:
-        for variant, cores in (("fewest cores (256 neurons/core)", None),
-                               (f"all {boards * CORES_PER_BOARD} application cores of {boards} boards",
-                                boards * CORES_PER_BOARD)):
+    for study, target, boards, rtf_pub, e_pub, cfg, label in PUBLISHED:
+        for variant, kw in ((f"published configuration: {label}", cfg),
+                            ("sPyNNaker defaults: combined, 255 neurons/core, per population",
+                             dict(placement="population"))):
             t0 = time.time()
-            m = nm.map_network(net, target, "block", rates=rates, step_counts=counts, cores=cores, boards=boards)
+            m = nm.map_network(net, target, rates=rates, step_counts=counts, boards=boards, **kw)
             en = m["energy_breakdown_j"]
             dyn = en["synaptic"] + en["neuron"] + en["spike_out"] + en["hops"]
             p_static = en["static"] / m["rtf"]
@@ -62,15 +67,17 @@ def spinnaker_rows(net, rates, counts):
             r_rtf, ok_rtf = _ratio(m["rtf"], rtf_pub)
             r_e, ok_e = _ratio(m["energy_per_synaptic_event_j"], e_pub)
             r_e2, ok_e2 = _ratio(e_at_pub_rtf, e_pub)
-            rows.append({"study": study, "target": target, "boards": boards, "variant": variant,
+            rows.append({"study": study, "target": target, "boards": boards, "variant": variant, "config": kw,
                          "cores": m["cores"], "chips": m["chips"], "rtf_published": rtf_pub, "rtf_predicted": m["rtf"],
                          "rtf_ratio": r_rtf, "rtf_within_1.5x": ok_rtf,
                          "energy_published_j": e_pub, "energy_predicted_j": m["energy_per_synaptic_event_j"],
                          "energy_ratio": r_e, "energy_within_1.5x": ok_e,
                          "energy_at_published_rtf_j": e_at_pub_rtf, "energy_at_published_rtf_ratio": r_e2,
                          "energy_at_published_rtf_within_1.5x": ok_e2, "bottleneck": m["bottleneck"],
+                         "power_w": m["power_w"], "static_power_w": p_static,
                          "time_per_step_us": {k: v * 1e6 for k, v in m["time_per_step_s"].items()},
                          "max_core_packets_in_per_step": m["max_core_packets_in_per_step"],
+                         "max_core_events_per_step": m["max_core_events_per_step"],
                          "max_routing_entries": m["max_routing_entries"], "seconds": time.time() - t0})
     return rows
 
