@@ -27,10 +27,10 @@ PUBLISHED = [
     # (from the sPyNNaker PD14 scripts and pull requests cited in spinnaker.toml, [MC] and [PR1082])
     ("van Albada et al. 2018 (Front. Neurosci. 12:291)", "spinnaker", 6, 20.0, 4.4e-6,
      dict(placement="population", neurons_per_core=80, mode="combined"),
-     "combined cores, 80 neurons/core, per population"),
+     "the paper's configuration: combined cores, 80 neurons/core"),
     ("Rhodes et al. 2019 (Phil. Trans. R. Soc. A 378:20190160)", "spinnaker", 12, 1.0, 0.60e-6,
      dict(placement="population", neurons_per_core=64, mode="split", synapse_cores=3),
-     "split: 64 neurons/neuron core + 3 synapse cores, per population"),
+     "sPyNNaker's real-time configuration (2021 port): 64 neurons/neuron core + 3 synapse cores"),
 ]
 CORES_PER_BOARD = 48 * 16
 
@@ -55,8 +55,8 @@ def pd14_inputs(run):
 def spinnaker_rows(net, rates, counts):
     rows = []
     for study, target, boards, rtf_pub, e_pub, cfg, label in PUBLISHED:
-        for variant, kw in ((f"published configuration: {label}", cfg),
-                            ("sPyNNaker defaults: combined, 255 neurons/core, per population",
+        for variant, kw in ((label, cfg),
+                            ("sPyNNaker defaults: combined, 255 neurons/core",
                              dict(placement="population"))):
             t0 = time.time()
             m = nm.map_network(net, target, rates=rates, step_counts=counts, boards=boards, **kw)
@@ -169,7 +169,7 @@ def write_md(path, res):
     for r in res["loihi"]:
         ratio = r["predicted_j"] / r["published_j"] if r["published_j"] and math.isfinite(r["published_j"]) else float("nan")
         L.append(f"| {r['figure']} | {fmt_e(r['published_j'])} | {fmt_e(r['predicted_j'])} | {ratio:.2f} | {r['note']} |")
-    L += ["", "## Placement comparison (graph vs block vs round_robin)", "",
+    L += ["", "## Placement comparison (graph vs block vs round_robin vs population)", "",
           "| network | target | placement | cores | chips | max link load (pk/step) | peak (pk/step) | total hops/s | "
           "sum T x hops | RTF | E/event | dynamic E/event |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in res["placement"]:
