@@ -159,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     nm.add_argument("--mode", choices=("combined", "split"), default=None,
                     help="SpiNNaker: combined neuron+synapse cores, or split (synapse cores per neuron core, "
                          "sPyNNaker's real-time PD14 scheme); default from the hardware file")
+    nm.add_argument("--enforce-fan-in", action="store_true",
+                    help="cap neurons per core so that every core's input axons fit the target's fan-in limit "
+                         "(Loihi: 4,096); an error if one neuron already exceeds it")
     nm.add_argument("--synapse-cores", type=_positive_int("--synapse-cores"), default=None,
                     help="synapse cores per neuron core in split mode (default from the hardware file)")
     nm.add_argument("--cores", type=_positive_int("--cores"), default=None, help="use at least this many cores")
@@ -420,7 +423,7 @@ def cmd_map(args) -> int:
         res = nm.map_network(net, hw, args.placement, rates=rates, step_counts=counts, cores=args.cores,
                              boards=args.boards, keep_arrays=bool(args.figures),
                              neurons_per_core=args.neurons_per_core, mode=args.mode,
-                             synapse_cores=args.synapse_cores)
+                             synapse_cores=args.synapse_cores, enforce_fan_in=args.enforce_fan_in)
         curve = nm.scaling_curve(net, hw, args.placement, rates=rates, step_counts=counts,
                                  neurons_per_core=args.neurons_per_core, mode=args.mode,
                                  synapse_cores=args.synapse_cores) if args.scaling else None

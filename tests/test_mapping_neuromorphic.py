@@ -368,3 +368,26 @@ def test_spinnaker_file_split_config_and_sources():
     text = open(hw.path).read()
     for tag in ("[SPY]", "[GB]", "[MC]", "[PR1082]"):
         assert text.count(tag) >= 2, tag          # defined in the header and used by a value
+
+
+def _fan_in_case(tmp_path, cap):
+    p = tmp_path / f"fanin_{cap}.toml"
+    p.write_text(SMALL_HW.format(routing="tree", neurons=8, synmem=10**9).replace("[time]", f"fan_in = {cap}\n[time]"))
+    net = Network(0.1, name="fanin")
+    net.add_population("S", 100, "iaf_psc_exp")
+    net.add_population("T", 20, "iaf_psc_exp")
+    net.connect("S", "T", FixedIndegree(3), weight=1.0, delay=1.0)
+    return nm.load_hardware(str(p)), net
+
+
+def test_fan_in_enforcement_by_hand(tmp_path):
+    # k neurons of T see 100 (1 - 0.99^(3k)) distinct S neurons: 8.6 for k = 3, 11.4 for k = 4 -> 3 fit 10 axons
+    hw, net = _fan_in_case(tmp_path, 10)
+    np.testing.assert_array_equal(nm.fan_in_neurons_per_core(nm._conn(net), 10, 8), [8, 3])
+    free = nm.map_network(net, hw, "population", steps=20)
+    assert free["cores"] == 13 + 3 and free["fan_in_exceeded"]           # 8 per core: 100/8 -> 13, 20/8 -> 3
+    m = nm.map_network(net, hw, "population", steps=20, enforce_fan_in=True)
+    assert m["cores"] == 13 + 7 and not m["fan_in_exceeded"] and m["max_fan_in"] <= 10
+    hw2, _ = _fan_in_case(tmp_path, 2)                                   # one T neuron: 2.97 sources > 2
+    with pytest.raises(nm.ParameterError, match="T"):
+        nm.map_network(net, hw2, "population", steps=20, enforce_fan_in=True)

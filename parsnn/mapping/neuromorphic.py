@@ -42,7 +42,12 @@ enumerated, so full-scale PD14 maps in seconds.
    (recv, ev, out: packets received, synaptic events, messages sent on q per spike of s);
    the hottest links (``TOP_LINKS``) take ``sum_s c[k, s] lp[s, l] / capacity_l``; a step lasts
    ``t[k] = max(max_q t_core, max_l t_link) + t_sync``. Barrier-synchronised targets (Loihi, NoC):
-   ``RTF = mean_k t[k] / dt``. Timer-driven targets (SpiNNaker): the tick is set so that
+   ``RTF = mean_k t[k] / dt``. SpiNNaker ``mode="split"`` (sPyNNaker's neuron/synapse split): each
+   neuron core q gets m synapse cores, each taking 1/m of q's incoming rows and events,
+   ``t_syn = t_syn_step + n_q t_write + sum_s c[k, s] (recv t_in + ev t_event) / m`` and
+   ``t_neu = t_step + n_q (t_neuron + m t_read) + sum_s c[k, s] out t_out``; a slice and its synapse
+   cores share a chip. ``placement="population"`` cuts every population into the fewest equal slices
+   that fit a core (sPyNNaker never mixes populations on a core). Timer-driven targets (SpiNNaker): the tick is set so that
    ``rtf_quantile`` of the steps finish in time, ``RTF = max(min_rtf, quantile_k t[k] / dt)``.
    A link or router whose packets in a step exceed its capacity during that step's wall time
    (dt * RTF) risks dropped packets (reported as the fraction of such steps).
@@ -51,8 +56,9 @@ enumerated, so full-scale PD14 maps in seconds.
    ``chip_static_w`` + boards x ``board_static_w``; energy per synaptic event = E / events.
 
 Left out (see analysis/results/neuromorphic_validation.md): packet-level contention and queueing,
-router back-pressure and re-routing, routing-table minimisation, sPyNNaker's per-population
-synapse cores (Rhodes et al. 2019), host I/O and loading time, delays' effect on burst spreading,
+router back-pressure and re-routing, routing-table minimisation, synapse cores sized per
+population (Rhodes et al. 2019; split mode gives every neuron core the same number), Poisson source
+cores, host I/O and loading time, delays' effect on burst spreading,
 OneToOne projections in the traffic.
 """
 from __future__ import annotations
@@ -594,6 +600,21 @@ def min_cores(net, target) -> int:
     return max(1, math.ceil(float(_core_shares(_conn(net), load_hardware(target)).sum()) - 1e-9))
 
 
+def fan_in_neurons_per_core(conn, cap: int, kmax: int) -> np.ndarray:
+    """Per population t, the most neurons of t (<= kmax) that one core can hold while the expected number
+    of distinct presynaptic sources (input axons) stays <= cap; 0 if even one neuron exceeds it."""
+    S = len(conn.names)
+    out = np.zeros(S, dtype=np.int64)
+    ks = np.arange(1, kmax + 1, dtype=np.int64)
+    for t in np.flatnonzero(~conn.virtual):           # one probe per population (S is small)
+        counts = np.zeros((S, ks.size), dtype=np.int64)
+        counts[t] = ks
+        fi = conn.sizes.astype(float) @ (1.0 - pm.nohit_probabilities(conn, counts))
+        ok = np.flatnonzero(fi <= cap + 1e-9)
+        out[t] = ks[ok[-1]] if ok.size else 0
+    return out
+
+
 def population_cores(conn, w) -> tuple[np.ndarray, int]:
     """sPyNNaker's splitting: every population on its own cores, cut into the fewest equal slices whose
     summed share ``w`` fits one core (cores never hold two populations). Returns (core_of, cores)."""
@@ -721,7 +742,7 @@ def _metis_groups(T_core, ngroups, cap, seed):
 
 def map_network(net, target="spinnaker", placement="graph", rates=None, step_counts=None, cores=None,
                 boards=None, seed=0, steps=DEFAULT_STEPS, keep_arrays=False, neurons_per_core=None,
-                mode=None, synapse_cores=None) -> dict:
+                mode=None, synapse_cores=None, enforce_fan_in=False) -> dict:
     """Map ``net`` (Network, Connectivity or describe() dict) onto ``target``; see the module docstring.
 
     ``rates``: None (the model's expected rates) or per-neuron rates (spikes/s, e.g. measured);
@@ -731,7 +752,9 @@ def map_network(net, target="spinnaker", placement="graph", rates=None, step_cou
     ``mode``: ``combined`` (a core does its neurons' synaptic and neural work) or ``split`` (every
     neuron core gets ``synapse_cores`` synapse cores on the same chip that share its incoming spikes
     and hand the summed input over in SDRAM, sPyNNaker's neuron/synapse split); default from the
-    target's ``[split]`` section, else combined."""
+    target's ``[split]`` section, else combined; ``enforce_fan_in``: cap every population's neurons per
+    core so that a core's expected input axons stay within ``[core] fan_in`` (error if one neuron
+    already exceeds it)."""
     hw = load_hardware(target)
     if placement not in PLACEMENTS:
         raise ParameterError(f"--placement must be one of {', '.join(PLACEMENTS)}, got '{placement}'")
@@ -764,6 +787,16 @@ def map_network(net, target="spinnaker", placement="graph", rates=None, step_cou
     if syn_scale > 1:
         w = np.maximum(1.0 / float(npc or hw["core"]["neurons"]), indegrees(conn)[conn.pop_of] / syn_cap)
         w[np.repeat(conn.virtual, conn.sizes)] = 0.0
+    fan_in_cap = int(hw.get("core", "fan_in", 0) or 0)
+    if enforce_fan_in and fan_in_cap:
+        k_fit = fan_in_neurons_per_core(conn, fan_in_cap, int(ncap))
+        bad = [conn.names[t] for t in np.flatnonzero((k_fit == 0) & ~conn.virtual)]
+        if bad:
+            raise ParameterError(f"one neuron of {', '.join(bad)} already has more than {fan_in_cap} expected "
+                                 f"input axons on {hw.name}: the fan-in limit cannot be met without axon sharing")
+        share = np.where(k_fit > 0, 1.0 / np.maximum(k_fit, 1), 0.0)[conn.pop_of]
+        w = np.maximum(w, share)
+        w[np.repeat(conn.virtual, conn.sizes)] = 0.0
     load = float(w.sum())
     C = max(1, math.ceil(load - 1e-9))
     w_pack = w
@@ -773,7 +806,6 @@ def map_network(net, target="spinnaker", placement="graph", rates=None, step_cou
     if C > MAX_CORES:
         raise ParameterError(f"the network needs {C} cores of {hw.name}; at most {MAX_CORES} are supported")
     C = min(C, N)
-    fan_in_cap = int(hw.get("core", "fan_in", 0) or 0)
     if placement == "population":
         core_of, C = population_cores(conn, w_pack)
     else:
