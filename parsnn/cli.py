@@ -158,7 +158,19 @@ def build_parser() -> argparse.ArgumentParser:
     nm.add_argument("source", help="a parsnn run file (.h5) or a model: pd14, brunel, multicolumn")
     nm.add_argument("--target", default="spinnaker",
                     help="spinnaker, spinnaker2, loihi, loihi2, noc, or a hardware TOML file (default spinnaker)")
-    nm.add_argument("--placement", default="graph", help="graph, block or round_robin (default graph)")
+    nm.add_argument("--placement", default="graph",
+                    help="graph, block, round_robin or population (sPyNNaker: cores never mix populations) "
+                         "(default graph)")
+    nm.add_argument("--neurons-per-core", type=_positive_int("--neurons-per-core"), default=None,
+                    help="cap on neurons per (neuron) core (default: the target's [core] neurons)")
+    nm.add_argument("--mode", choices=("combined", "split"), default=None,
+                    help="SpiNNaker: combined neuron+synapse cores, or split (synapse cores per neuron core, "
+                         "sPyNNaker's real-time PD14 scheme); default from the hardware file")
+    nm.add_argument("--enforce-fan-in", action="store_true",
+                    help="cap neurons per core so that every core's input axons fit the target's fan-in limit "
+                         "(Loihi: 4,096); an error if one neuron already exceeds it")
+    nm.add_argument("--synapse-cores", type=_positive_int("--synapse-cores"), default=None,
+                    help="synapse cores per neuron core in split mode (default from the hardware file)")
     nm.add_argument("--cores", type=_positive_int("--cores"), default=None, help="use at least this many cores")
     nm.add_argument("--boards", type=_positive_int("--boards"), default=None,
                     help="powered boards (SpiNNaker) / chip floor (default: as many as needed)")
@@ -436,8 +448,12 @@ def cmd_map(args) -> int:
             raise ParameterError(f"source must be a model ({', '.join(MODELS)}) or an existing run file, "
                                  f"got '{args.source}'")
         res = nm.map_network(net, hw, args.placement, rates=rates, step_counts=counts, cores=args.cores,
-                             boards=args.boards, keep_arrays=bool(args.figures))
-        curve = nm.scaling_curve(net, hw, args.placement, rates=rates, step_counts=counts) if args.scaling else None
+                             boards=args.boards, keep_arrays=bool(args.figures),
+                             neurons_per_core=args.neurons_per_core, mode=args.mode,
+                             synapse_cores=args.synapse_cores, enforce_fan_in=args.enforce_fan_in)
+        curve = nm.scaling_curve(net, hw, args.placement, rates=rates, step_counts=counts,
+                                 neurons_per_core=args.neurons_per_core, mode=args.mode,
+                                 synapse_cores=args.synapse_cores) if args.scaling else None
     except ParameterError as e:
         print(f"parsnn: error: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -272,3 +272,122 @@ def test_cli_map_bad_input(argv, word, capsys):
         raise SystemExit(code)
     assert e.value.code == 2
     assert word in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------- sPyNNaker structure
+
+SPLIT_HW = """
+[hardware]
+name = "tiny_timer"
+topology = "mesh"
+torus = false
+routing = "tree"
+route_key = "neuron"
+cores_per_router = 3
+routers_per_chip = [0, 0]
+chips_per_board = 1
+board_grid = "mesh"
+sync = "barrier"
+min_rtf = 0.0
+[core]
+neurons = 4
+synapse_bytes = 1
+synapse_memory_bytes = 1000000
+[time]
+neuron_update_s = 1e-6
+synaptic_event_s = 1e-7
+spike_in_s = 1e-6
+step_overhead_s = 2e-6
+link_packets_per_s = 1e9
+router_packets_per_s = 1e9
+sync_s = 0.0
+[split]
+synapse_cores = 2
+synapse_step_overhead_s = 1e-6
+input_write_s = 1e-8
+input_read_s = 1e-8
+[energy]
+synaptic_event_j = 0.0
+neuron_update_j = 0.0
+hop_j = 0.0
+chip_static_w = 0.0
+"""
+
+
+def _split_case(tmp_path):
+    p = tmp_path / "split.toml"
+    p.write_text(SPLIT_HW)
+    net = Network(0.1, name="split")
+    net.add_population("S", 4, "iaf_psc_exp")
+    net.add_population("T", 4, "iaf_psc_exp")
+    net.connect("S", "T", AllToAll(), weight=1.0, delay=1.0)          # 16 synapses: 4 events per S spike
+    rates = np.array([100.0] * 4 + [0.0] * 4)
+    counts = np.array([[10.0, 0.0]] * 5)                               # 10 S spikes in every step
+    return nm.load_hardware(str(p)), net, rates, counts
+
+
+def test_split_mode_cores_and_step_time_by_hand(tmp_path):
+    hw, net, rates, counts = _split_case(tmp_path)
+    # combined: 2 cores (one per population); T's core: 2 us + 4 x 1 us + 10 spikes x (1 us row + 4 x 0.1 us)
+    c = nm.map_network(net, hw, "population", rates=rates, step_counts=counts, mode="combined")
+    assert c["cores"] == 2 and c["routers"] == 1 and c["synapse_cores_per_neuron_core"] == 0
+    assert c["time_per_step_s"]["mean"] == pytest.approx(20e-6, rel=1e-6)
+    # split, 2 synapse cores per neuron core: 2 x (1 + 2) = 6 cores, one slice per router (3 cores each).
+    # T's synapse cores: 1 us + 4 x 0.01 us + 10 x (1 us + 0.4 us) / 2 = 8.04 us;
+    # neuron cores: 2 us + 4 x (1 us + 2 x 0.01 us) = 6.08 us -> the synapse cores set the step
+    s = nm.map_network(net, hw, "population", rates=rates, step_counts=counts, mode="split")
+    assert s["cores"] == 6 and s["neuron_cores"] == 2 and s["routers"] == 2
+    assert s["time_per_step_s"]["mean"] == pytest.approx(8.04e-6, rel=1e-6)
+    assert s["rtf"] == pytest.approx(8.04e-6 / 1e-4, rel=1e-6)
+    # one spike per step: the neuron cores (6.08 us) set the step; 4 synapse cores: 4 x 0.01 us more to read
+    s1 = nm.map_network(net, hw, "population", rates=rates, step_counts=counts / 10, mode="split")
+    assert s1["time_per_step_s"]["mean"] == pytest.approx(6.08e-6, rel=1e-6)
+    with pytest.raises(nm.ParameterError):
+        nm.map_network(net, hw, "population", rates=rates, step_counts=counts, mode="split", synapse_cores=3)
+    with pytest.raises(nm.ParameterError):
+        nm.map_network(net, hw, "population", rates=rates, step_counts=counts, mode="fast")
+
+
+def test_population_placement_and_neurons_per_core(tmp_path):
+    hw, net, rates, counts = _split_case(tmp_path)
+    # 3 neurons per core: each population of 4 is cut into 2 slices of 2; no core holds both populations
+    m = nm.map_network(net, hw, "population", rates=rates, step_counts=counts, neurons_per_core=3,
+                       mode="combined", keep_arrays=True)
+    core_of = m["_arrays"]["core_of"]
+    assert m["cores"] == 4 and m["neurons_per_core_cap"] == 3
+    np.testing.assert_array_equal(core_of, [0, 0, 1, 1, 2, 2, 3, 3])
+    # T's slices hold 2 neurons: 2 us + 2 x 1 us + 10 x (1 us + 2 x 0.1 us) = 16 us
+    assert m["time_per_step_s"]["mean"] == pytest.approx(16e-6, rel=1e-6)
+    with pytest.raises(nm.ParameterError):
+        nm.map_network(net, hw, "population", rates=rates, step_counts=counts, neurons_per_core=0)
+
+
+def test_spinnaker_file_split_config_and_sources():
+    hw = nm.load_hardware("spinnaker")
+    assert hw["split"]["synapse_cores"] == 3 and hw["core"]["neurons"] == 255
+    text = open(hw.path).read()
+    for tag in ("[SPY]", "[GB]", "[MC]", "[PR1082]"):
+        assert text.count(tag) >= 2, tag          # defined in the header and used by a value
+
+
+def _fan_in_case(tmp_path, cap):
+    p = tmp_path / f"fanin_{cap}.toml"
+    p.write_text(SMALL_HW.format(routing="tree", neurons=8, synmem=10**9).replace("[time]", f"fan_in = {cap}\n[time]"))
+    net = Network(0.1, name="fanin")
+    net.add_population("S", 100, "iaf_psc_exp")
+    net.add_population("T", 20, "iaf_psc_exp")
+    net.connect("S", "T", FixedIndegree(3), weight=1.0, delay=1.0)
+    return nm.load_hardware(str(p)), net
+
+
+def test_fan_in_enforcement_by_hand(tmp_path):
+    # k neurons of T see 100 (1 - 0.99^(3k)) distinct S neurons: 8.6 for k = 3, 11.4 for k = 4 -> 3 fit 10 axons
+    hw, net = _fan_in_case(tmp_path, 10)
+    np.testing.assert_array_equal(nm.fan_in_neurons_per_core(nm._conn(net), 10, 8), [8, 3])
+    free = nm.map_network(net, hw, "population", steps=20)
+    assert free["cores"] == 13 + 3 and free["fan_in_exceeded"]           # 8 per core: 100/8 -> 13, 20/8 -> 3
+    m = nm.map_network(net, hw, "population", steps=20, enforce_fan_in=True)
+    assert m["cores"] == 13 + 7 and not m["fan_in_exceeded"] and m["max_fan_in"] <= 10
+    hw2, _ = _fan_in_case(tmp_path, 2)                                   # one T neuron: 2.97 sources > 2
+    with pytest.raises(nm.ParameterError, match="T"):
+        nm.map_network(net, hw2, "population", steps=20, enforce_fan_in=True)

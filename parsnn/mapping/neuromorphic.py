@@ -42,7 +42,12 @@ enumerated, so full-scale PD14 maps in seconds.
    (recv, ev, out: packets received, synaptic events, messages sent on q per spike of s);
    the hottest links (``TOP_LINKS``) take ``sum_s c[k, s] lp[s, l] / capacity_l``; a step lasts
    ``t[k] = max(max_q t_core, max_l t_link) + t_sync``. Barrier-synchronised targets (Loihi, NoC):
-   ``RTF = mean_k t[k] / dt``. Timer-driven targets (SpiNNaker): the tick is set so that
+   ``RTF = mean_k t[k] / dt``. SpiNNaker ``mode="split"`` (sPyNNaker's neuron/synapse split): each
+   neuron core q gets m synapse cores, each taking 1/m of q's incoming rows and events,
+   ``t_syn = t_syn_step + n_q t_write + sum_s c[k, s] (recv t_in + ev t_event) / m`` and
+   ``t_neu = t_step + n_q (t_neuron + m t_read) + sum_s c[k, s] out t_out``; a slice and its synapse
+   cores share a chip. ``placement="population"`` cuts every population into the fewest equal slices
+   that fit a core (sPyNNaker never mixes populations on a core). Timer-driven targets (SpiNNaker): the tick is set so that
    ``rtf_quantile`` of the steps finish in time, ``RTF = max(min_rtf, quantile_k t[k] / dt)``.
    A link or router whose packets in a step exceed its capacity during that step's wall time
    (dt * RTF) risks dropped packets (reported as the fraction of such steps).
@@ -51,8 +56,9 @@ enumerated, so full-scale PD14 maps in seconds.
    ``chip_static_w`` + boards x ``board_static_w``; energy per synaptic event = E / events.
 
 Left out (see analysis/results/neuromorphic_validation.md): packet-level contention and queueing,
-router back-pressure and re-routing, routing-table minimisation, sPyNNaker's per-population
-synapse cores (Rhodes et al. 2019), host I/O and loading time, delays' effect on burst spreading,
+router back-pressure and re-routing, routing-table minimisation, synapse cores sized per
+population (Rhodes et al. 2019; split mode gives every neuron core the same number), Poisson source
+cores, host I/O and loading time, delays' effect on burst spreading,
 OneToOne projections in the traffic.
 """
 from __future__ import annotations
@@ -70,7 +76,8 @@ from parsnn import partition_metrics as pm
 from parsnn.errors import ParameterError
 
 TARGETS = ("spinnaker", "spinnaker2", "loihi", "loihi2", "noc")
-PLACEMENTS = ("graph", "block", "round_robin")
+PLACEMENTS = ("graph", "block", "round_robin", "population")
+MODES = ("combined", "split")
 GRAPH_MAX_PARTS = 1000        # at most this many METIS parts of the neuron graph
 GRAPH_CORES_PER_PART = 8      # graph: METIS parts (super-cores) of about this many cores, packed into cores
 TOP_LINKS = 64                # links whose per-step load is followed step by step
@@ -565,8 +572,8 @@ def indegrees(conn) -> np.ndarray:
     return k_in / np.maximum(conn.sizes, 1)
 
 
-def neurons_per_core(conn, hw: Hardware) -> int:
-    cap = int(hw["core"]["neurons"])
+def neurons_per_core(conn, hw: Hardware, npc=None) -> int:
+    cap = int(npc or hw["core"]["neurons"])
     syn = hw["core"]["synapse_memory_bytes"] / hw["core"]["synapse_bytes"]
     kin = indegrees(conn)[~conn.virtual]
     kmax = float(kin.max()) if kin.size else 0.0
@@ -577,10 +584,13 @@ def neurons_per_core(conn, hw: Hardware) -> int:
     return cap
 
 
-def _core_shares(conn, hw) -> np.ndarray:
+_neurons_per_core = neurons_per_core   # map_network's keyword of the same name shadows it
+
+
+def _core_shares(conn, hw, npc=None) -> np.ndarray:
     """Every neuron's share of one core: max(1 / neurons per core, K_in / synapses per core); 0 if virtual."""
     syn_cap = hw["core"]["synapse_memory_bytes"] / hw["core"]["synapse_bytes"]
-    w = np.maximum(1.0 / float(hw["core"]["neurons"]), indegrees(conn)[conn.pop_of] / syn_cap)
+    w = np.maximum(1.0 / float(npc or hw["core"]["neurons"]), indegrees(conn)[conn.pop_of] / syn_cap)
     w[np.repeat(conn.virtual, conn.sizes)] = 0.0
     return w
 
@@ -588,6 +598,37 @@ def _core_shares(conn, hw) -> np.ndarray:
 def min_cores(net, target) -> int:
     """The fewest cores of ``target`` that hold the network."""
     return max(1, math.ceil(float(_core_shares(_conn(net), load_hardware(target)).sum()) - 1e-9))
+
+
+def fan_in_neurons_per_core(conn, cap: int, kmax: int) -> np.ndarray:
+    """Per population t, the most neurons of t (<= kmax) that one core can hold while the expected number
+    of distinct presynaptic sources (input axons) stays <= cap; 0 if even one neuron exceeds it."""
+    S = len(conn.names)
+    out = np.zeros(S, dtype=np.int64)
+    ks = np.arange(1, kmax + 1, dtype=np.int64)
+    for t in np.flatnonzero(~conn.virtual):           # one probe per population (S is small)
+        counts = np.zeros((S, ks.size), dtype=np.int64)
+        counts[t] = ks
+        fi = conn.sizes.astype(float) @ (1.0 - pm.nohit_probabilities(conn, counts))
+        ok = np.flatnonzero(fi <= cap + 1e-9)
+        out[t] = ks[ok[-1]] if ok.size else 0
+    return out
+
+
+def population_cores(conn, w) -> tuple[np.ndarray, int]:
+    """sPyNNaker's splitting: every population on its own cores, cut into the fewest equal slices whose
+    summed share ``w`` fits one core (cores never hold two populations). Returns (core_of, cores)."""
+    sizes = conn.sizes.astype(np.int64)
+    real = ~conn.virtual
+    wsum = np.bincount(conn.pop_of, weights=w, minlength=len(sizes))
+    k = np.where(real & (sizes > 0), np.maximum(1, np.ceil(wsum - 1e-9)), 0).astype(np.int64)
+    first = np.concatenate([[0], np.cumsum(k)[:-1]])
+    off = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    p = conn.pop_of
+    local = np.arange(p.size, dtype=np.int64) - off[p]
+    core_of = first[p] + (local * k[p]) // np.maximum(sizes[p], 1)
+    core_of[~real[p]] = -1
+    return core_of.astype(np.int64), int(k.sum())
 
 
 def split_cores(conn, ncores: int, placement: str, w, w_pack=None) -> tuple[np.ndarray, int]:
@@ -700,15 +741,33 @@ def _metis_groups(T_core, ngroups, cap, seed):
 
 
 def map_network(net, target="spinnaker", placement="graph", rates=None, step_counts=None, cores=None,
-                boards=None, seed=0, steps=DEFAULT_STEPS, keep_arrays=False) -> dict:
+                boards=None, seed=0, steps=DEFAULT_STEPS, keep_arrays=False, neurons_per_core=None,
+                mode=None, synapse_cores=None, enforce_fan_in=False) -> dict:
     """Map ``net`` (Network, Connectivity or describe() dict) onto ``target``; see the module docstring.
 
     ``rates``: None (the model's expected rates) or per-neuron rates (spikes/s, e.g. measured);
     ``step_counts``: [K, S] spikes per step and population (measured), else Poisson draws;
-    ``cores``: at least this many cores; ``boards``: powered boards (SpiNNaker) / chip count floor."""
+    ``cores``: at least this many cores; ``boards``: powered boards (SpiNNaker) / chip count floor;
+    ``neurons_per_core``: cap on neurons per (neuron) core, default the target's ``[core] neurons``;
+    ``mode``: ``combined`` (a core does its neurons' synaptic and neural work) or ``split`` (every
+    neuron core gets ``synapse_cores`` synapse cores on the same chip that share its incoming spikes
+    and hand the summed input over in SDRAM, sPyNNaker's neuron/synapse split); default from the
+    target's ``[split]`` section, else combined; ``enforce_fan_in``: cap every population's neurons per
+    core so that a core's expected input axons stay within ``[core] fan_in`` (error if one neuron
+    already exceeds it)."""
     hw = load_hardware(target)
     if placement not in PLACEMENTS:
         raise ParameterError(f"--placement must be one of {', '.join(PLACEMENTS)}, got '{placement}'")
+    split_cfg = hw.data.get("split", {})
+    mode = mode or split_cfg.get("mode", "combined")
+    if mode not in MODES:
+        raise ParameterError(f"--mode must be one of {', '.join(MODES)}, got '{mode}'")
+    m_syn = int(synapse_cores if synapse_cores is not None else split_cfg.get("synapse_cores", 1)) \
+        if mode == "split" else 0
+    if mode == "split" and m_syn < 1:
+        raise ParameterError(f"split mode needs at least 1 synapse core per neuron core, got {m_syn}")
+    if neurons_per_core is not None and int(neurons_per_core) < 1:
+        raise ParameterError(f"--neurons-per-core must be at least 1, got {neurons_per_core}")
     conn = _conn(net)
     dt = float(conn.resolution) * 1e-3
     r = pm.neuron_rates(conn, rates).copy()
@@ -717,11 +776,27 @@ def map_network(net, target="spinnaker", placement="graph", rates=None, step_cou
     N = int(placeable.sum())
     if N == 0:
         raise ParameterError("the network has no neurons to place")
-    ncap = neurons_per_core(conn, hw)
-    syn_cap = hw["core"]["synapse_memory_bytes"] / hw["core"]["synapse_bytes"]
+    npc = neurons_per_core
+    # split mode: the synapse memory of a slice is spread over its synapse cores
+    syn_scale = max(1, m_syn)
+    ncap = _neurons_per_core(conn, hw, npc)
+    syn_cap = hw["core"]["synapse_memory_bytes"] / hw["core"]["synapse_bytes"] * syn_scale
     kin = indegrees(conn)
     # each neuron's share of a core: neurons and synapse memory; their sum is the minimum core count
-    w = _core_shares(conn, hw)
+    w = _core_shares(conn, hw, npc)
+    if syn_scale > 1:
+        w = np.maximum(1.0 / float(npc or hw["core"]["neurons"]), indegrees(conn)[conn.pop_of] / syn_cap)
+        w[np.repeat(conn.virtual, conn.sizes)] = 0.0
+    fan_in_cap = int(hw.get("core", "fan_in", 0) or 0)
+    if enforce_fan_in and fan_in_cap:
+        k_fit = fan_in_neurons_per_core(conn, fan_in_cap, int(ncap))
+        bad = [conn.names[t] for t in np.flatnonzero((k_fit == 0) & ~conn.virtual)]
+        if bad:
+            raise ParameterError(f"one neuron of {', '.join(bad)} already has more than {fan_in_cap} expected "
+                                 f"input axons on {hw.name}: the fan-in limit cannot be met without axon sharing")
+        share = np.where(k_fit > 0, 1.0 / np.maximum(k_fit, 1), 0.0)[conn.pop_of]
+        w = np.maximum(w, share)
+        w[np.repeat(conn.virtual, conn.sizes)] = 0.0
     load = float(w.sum())
     C = max(1, math.ceil(load - 1e-9))
     w_pack = w
@@ -731,8 +806,10 @@ def map_network(net, target="spinnaker", placement="graph", rates=None, step_cou
     if C > MAX_CORES:
         raise ParameterError(f"the network needs {C} cores of {hw.name}; at most {MAX_CORES} are supported")
     C = min(C, N)
-    fan_in_cap = int(hw.get("core", "fan_in", 0) or 0)
-    core_of, C = split_cores(conn, C, placement, w, w_pack)
+    if placement == "population":
+        core_of, C = population_cores(conn, w_pack)
+    else:
+        core_of, C = split_cores(conn, C, placement, w, w_pack)
     n = core_counts(conn, core_of, C).astype(np.float64)              # [S, C]
     neurons = n.sum(axis=0)
     synapses = kin @ n
@@ -758,7 +835,10 @@ def map_network(net, target="spinnaker", placement="graph", rates=None, step_cou
     else:
         T_core = Rsa.T @ (1.0 - p0)
     np.fill_diagonal(T_core, 0.0)
-    cpr = int(hw.hw["cores_per_router"])
+    cpr = int(hw.hw["cores_per_router"]) // (1 + m_syn)   # split: a slice and its synapse cores share a chip
+    if cpr < 1:
+        raise ParameterError(f"{m_syn} synapse cores per neuron core do not fit the {hw.name} router's "
+                             f"{hw.hw['cores_per_router']} cores")
     ngroups = math.ceil(C / cpr)
     geom = make_geometry(hw, ngroups, boards)
     if ngroups > geom.slots.size:
@@ -831,8 +911,18 @@ def map_network(net, target="spinnaker", placement="graph", rates=None, step_cou
     t_in = float(tm.get("spike_in_s", 0.0))
     t_out = float(tm.get("spike_out_s", 0.0))
     t_ev = float(tm["synaptic_event_s"])
-    base = float(tm.get("step_overhead_s", 0.0)) + neurons * float(tm["neuron_update_s"])
+    t_fix = float(tm.get("step_overhead_s", 0.0))
+    base = t_fix + neurons * float(tm["neuron_update_s"])
     coef = recv_ps * t_in + ev_ps * t_ev + out_ps * t_out
+    if m_syn:
+        # neuron core: its neurons, reading m input buffers per neuron from SDRAM, sending spikes;
+        # each synapse core: 1/m of the slice's incoming spikes (rows) and synaptic events, then
+        # writing its input buffer (one value per neuron) to SDRAM
+        sp = hw.data.get("split", {})
+        base_n = base + neurons * m_syn * float(sp.get("input_read_s", 0.0))
+        base_s = float(sp.get("synapse_step_overhead_s", t_fix)) + neurons * float(sp.get("input_write_s", 0.0))
+        base = np.concatenate([base_n, base_s])
+        coef = np.concatenate([out_ps * t_out, (recv_ps * t_in + ev_ps * t_ev) / m_syn], axis=1)
     # links: capacity (on / off chip), the hottest ones followed per step
     chip_r = geom.chip_of_router()
     link_src = np.repeat(np.arange(geom.routers), NDIR)
@@ -904,7 +994,8 @@ def map_network(net, target="spinnaker", placement="graph", rates=None, step_cou
         "model": (conn.metadata or {}).get("model", ""), "neurons": N, "synapses": float(K[~conn.virtual[conn.src]].sum()),
         "resolution_ms": conn.resolution, "traffic_from": counts_from,
         "spikes_per_s": tot_spk, "synaptic_events_per_s": n_events,
-        "neurons_per_core_cap": ncap, "cores": C, "routers": ngroups, "chips": int(used_chips.size),
+        "neurons_per_core_cap": ncap, "mode": mode, "synapse_cores_per_neuron_core": m_syn,
+        "neuron_cores": C, "cores": C * (1 + m_syn), "routers": ngroups, "chips": int(used_chips.size),
         "boards": n_boards, "powered_chips": powered_chips,
         "mesh": [geom.W, geom.H], "topology": h["topology"], "routing": h["routing"],
         "max_neurons_per_core": float(neurons.max()), "max_synapses_per_core": float(synapses.max()),
