@@ -572,9 +572,12 @@ def indegrees(conn) -> np.ndarray:
     return k_in / np.maximum(conn.sizes, 1)
 
 
-def neurons_per_core(conn, hw: Hardware, npc=None) -> int:
+def neurons_per_core(conn, hw: Hardware, npc=None, syn_scale: int = 1) -> int:
+    """The most neurons on one core: ``npc`` (default the target's ``[core] neurons``), fewer if the
+    synapse memory (times ``syn_scale``: split mode spreads a slice's rows over its synapse cores)
+    cannot hold that many of the neurons with the largest in-degree."""
     cap = int(npc or hw["core"]["neurons"])
-    syn = hw["core"]["synapse_memory_bytes"] / hw["core"]["synapse_bytes"]
+    syn = hw["core"]["synapse_memory_bytes"] / hw["core"]["synapse_bytes"] * syn_scale
     kin = indegrees(conn)[~conn.virtual]
     kmax = float(kin.max()) if kin.size else 0.0
     if kmax > 0:
@@ -587,9 +590,9 @@ def neurons_per_core(conn, hw: Hardware, npc=None) -> int:
 _neurons_per_core = neurons_per_core   # map_network's keyword of the same name shadows it
 
 
-def _core_shares(conn, hw, npc=None) -> np.ndarray:
+def _core_shares(conn, hw, npc=None, syn_scale: int = 1) -> np.ndarray:
     """Every neuron's share of one core: max(1 / neurons per core, K_in / synapses per core); 0 if virtual."""
-    syn_cap = hw["core"]["synapse_memory_bytes"] / hw["core"]["synapse_bytes"]
+    syn_cap = hw["core"]["synapse_memory_bytes"] / hw["core"]["synapse_bytes"] * syn_scale
     w = np.maximum(1.0 / float(npc or hw["core"]["neurons"]), indegrees(conn)[conn.pop_of] / syn_cap)
     w[np.repeat(conn.virtual, conn.sizes)] = 0.0
     return w
@@ -779,14 +782,11 @@ def map_network(net, target="spinnaker", placement="graph", rates=None, step_cou
     npc = neurons_per_core
     # split mode: the synapse memory of a slice is spread over its synapse cores
     syn_scale = max(1, m_syn)
-    ncap = _neurons_per_core(conn, hw, npc)
+    ncap = _neurons_per_core(conn, hw, npc, syn_scale)
     syn_cap = hw["core"]["synapse_memory_bytes"] / hw["core"]["synapse_bytes"] * syn_scale
     kin = indegrees(conn)
     # each neuron's share of a core: neurons and synapse memory; their sum is the minimum core count
-    w = _core_shares(conn, hw, npc)
-    if syn_scale > 1:
-        w = np.maximum(1.0 / float(npc or hw["core"]["neurons"]), indegrees(conn)[conn.pop_of] / syn_cap)
-        w[np.repeat(conn.virtual, conn.sizes)] = 0.0
+    w = _core_shares(conn, hw, npc, syn_scale)
     fan_in_cap = int(hw.get("core", "fan_in", 0) or 0)
     if enforce_fan_in and fan_in_cap:
         k_fit = fan_in_neurons_per_core(conn, fan_in_cap, int(ncap))
