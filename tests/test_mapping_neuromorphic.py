@@ -391,3 +391,24 @@ def test_fan_in_enforcement_by_hand(tmp_path):
     hw2, _ = _fan_in_case(tmp_path, 2)                                   # one T neuron: 2.97 sources > 2
     with pytest.raises(nm.ParameterError, match="T"):
         nm.map_network(net, hw2, "population", steps=20, enforce_fan_in=True)
+
+
+@pytest.mark.parametrize("placement", ["round_robin", "block", "graph"])
+def test_fan_in_enforced_on_cores_that_mix_populations(tmp_path, placement, monkeypatch):
+    # T1 and T2 draw on disjoint sources of 10 neurons, 9 inputs each: one T neuron sees
+    # 10 (1 - 0.9^9) = 6.13 sources, two of one population 8.5 -> 2 per core fit 9 axons; but one T1 and
+    # one T2 neuron on a core see 12.3. Enforcement must re-split until no core exceeds the limit
+    hw, _ = _fan_in_case(tmp_path, 9)
+    net = Network(0.1, name="fanin2")
+    for x in ("1", "2"):
+        net.add_population("S" + x, 10, "iaf_psc_exp")
+        net.add_population("T" + x, 20, "iaf_psc_exp")
+        net.connect("S" + x, "T" + x, FixedIndegree(9), weight=1.0, delay=1.0)
+    np.testing.assert_array_equal(nm.fan_in_neurons_per_core(nm._conn(net), 9, 8), [8, 2, 8, 2])
+    m = nm.map_network(net, hw, placement, steps=20, enforce_fan_in=True)
+    assert not m["fan_in_exceeded"] and m["max_fan_in"] <= 9
+    # one split only (no re-split): round_robin mixes T1 and T2 on a core and must then fail loudly
+    monkeypatch.setattr(nm, "FAN_IN_ATTEMPTS", 1)
+    if placement == "round_robin":
+        with pytest.raises(nm.ParameterError, match="placement 'population'"):
+            nm.map_network(net, hw, placement, steps=20, enforce_fan_in=True)

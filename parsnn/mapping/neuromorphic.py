@@ -80,6 +80,7 @@ PLACEMENTS = ("graph", "block", "round_robin", "population")
 MODES = ("combined", "split")
 GRAPH_MAX_PARTS = 1000        # at most this many METIS parts of the neuron graph
 GRAPH_CORES_PER_PART = 8      # graph: METIS parts (super-cores) of about this many cores, packed into cores
+FAN_IN_ATTEMPTS = 12          # enforce_fan_in: re-splits with smaller cores until no core exceeds the fan-in
 TOP_LINKS = 64                # links whose per-step load is followed step by step
 MAX_CORES = 20000             # dense core-pair matrices above this would not fit comfortably
 DEFAULT_STEPS = 5000          # synthetic Poisson steps in mean-rate mode
@@ -756,8 +757,9 @@ def map_network(net, target="spinnaker", placement="graph", rates=None, step_cou
     neuron core gets ``synapse_cores`` synapse cores on the same chip that share its incoming spikes
     and hand the summed input over in SDRAM, sPyNNaker's neuron/synapse split); default from the
     target's ``[split]`` section, else combined; ``enforce_fan_in``: cap every population's neurons per
-    core so that a core's expected input axons stay within ``[core] fan_in`` (error if one neuron
-    already exceeds it)."""
+    core so that a core's expected input axons stay within ``[core] fan_in``, then re-split with
+    smaller cores while a core that mixes populations still exceeds it (error if one neuron already
+    exceeds it, or if FAN_IN_ATTEMPTS splits do not get there)."""
     hw = load_hardware(target)
     if placement not in PLACEMENTS:
         raise ParameterError(f"--placement must be one of {', '.join(PLACEMENTS)}, got '{placement}'")
@@ -806,15 +808,30 @@ def map_network(net, target="spinnaker", placement="graph", rates=None, step_cou
     if C > MAX_CORES:
         raise ParameterError(f"the network needs {C} cores of {hw.name}; at most {MAX_CORES} are supported")
     C = min(C, N)
-    if placement == "population":
-        core_of, C = population_cores(conn, w_pack)
-    else:
-        core_of, C = split_cores(conn, C, placement, w, w_pack)
-    n = core_counts(conn, core_of, C).astype(np.float64)              # [S, C]
+    enforce = bool(enforce_fan_in and fan_in_cap)
+    for attempt in range(FAN_IN_ATTEMPTS if enforce else 1):
+        if placement == "population":
+            core_of, C = population_cores(conn, w_pack)
+        else:
+            core_of, C = split_cores(conn, C, placement, w, w_pack)
+        n = core_counts(conn, core_of, C).astype(np.float64)          # [S, C]
+        p0 = pm.nohit_probabilities(conn, n.astype(np.int64))
+        fan_in = conn.sizes.astype(float) @ (1.0 - p0)                 # expected distinct sources per core
+        if not enforce or fan_in.max() <= fan_in_cap + 1e-9:
+            break
+        # cores that mix populations draw on the union of their sources: the per-population cap is not
+        # enough; shrink every core by the overshoot and split again
+        grow = min(2.0, float(fan_in.max()) / fan_in_cap) + 0.01
+        w_pack = w_pack * grow
+        C = min(N, max(C + 1, math.ceil(float(w_pack.sum()) - 1e-9)))
+        if C > MAX_CORES:
+            break
+    if enforce and fan_in.max() > fan_in_cap + 1e-9:
+        raise ParameterError(f"placement '{placement}' could not keep the input axons within {fan_in_cap} per core "
+                             f"on {hw.name} ({fan_in.max():.0f} after {attempt + 1} splits); placement "
+                             f"'population' keeps every core's fan-in within the limit")
     neurons = n.sum(axis=0)
     synapses = kin @ n
-    p0 = pm.nohit_probabilities(conn, n.astype(np.int64))
-    fan_in = conn.sizes.astype(float) @ (1.0 - p0)                     # expected distinct sources per core
     if C > MAX_CORES:
         raise ParameterError(f"the network needs {C} cores of {hw.name}; at most {MAX_CORES} are supported")
     S = len(conn.names)
