@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 from Cython.Build import cythonize
-from setuptools import Extension, setup
+from setuptools import Extension, find_packages, setup
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 extensions = [
@@ -23,11 +23,16 @@ extensions = [
     for pyx in sorted(glob.glob(os.path.join(HERE, "cython", "*.pyx")))
 ]
 
+# every package under parsnn/ and every model folder under models/ is found without listing it here
+PACKAGES = (["parsnn", "parsnn.models", "parsnn.jobscripts"]
+            + [f"parsnn.{p}" for p in find_packages("parsnn")]
+            + [f"parsnn.models.{p}" for p in find_packages("models")])
+
 setup(
-    packages=["parsnn", "parsnn.models", "parsnn.models.pd14", "parsnn.models.brunel", "parsnn.models.multicolumn",
-              "parsnn.jobscripts", "parsnn.mapping"],
+    packages=PACKAGES,
     package_dir={"parsnn": "parsnn", "parsnn.models": "models", "parsnn.jobscripts": "jobscripts"},
-    package_data={"parsnn.models.pd14": ["*.toml"], "parsnn.jobscripts": ["*.in"],
+    package_data={**{p: ["*.toml"] for p in PACKAGES if p.startswith("parsnn.models.")},
+                  "parsnn.jobscripts": ["*.in"],
                   "parsnn.mapping": ["machines/*.toml", "hardware/*.toml"]},
     ext_modules=cythonize(
         extensions,

@@ -45,11 +45,12 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
 
 import numba
 import numpy as np
 
+from parsnn.connectivity import A2A, FIN, FTN, O2O, PWB, Connectivity  # noqa: F401
+from parsnn import registry
 from parsnn.errors import ParameterError
 
 BYTES_PER_SPIKE = 8                  # one uint64 word per spike and destination rank
@@ -58,125 +59,12 @@ COST_UPDATE_STEP_MS = 0.1
 COST_EVENT_S = 11e-9                 # s per synaptic event
 DEFAULT_RATE = 5.0                   # spikes/s where a model gives no expected rate
 
-# rule kinds
-FTN, FIN, PWB, A2A, O2O = 0, 1, 2, 3, 4
-_RULE_KIND = {"FixedTotalNumber": FTN, "FixedIndegree": FIN, "PairwiseBernoulli": PWB,
-              "AllToAll": A2A, "OneToOne": O2O}
-
-
-# ---------------------------------------------------------------------------
-# connectivity summary (from a Network or from its describe() dictionary)
-# ---------------------------------------------------------------------------
-
-@dataclass
-class Connectivity:
-    """What the metrics need from a description: populations (contiguous gid
-    ranges) and projections with their rules."""
-    names: list
-    sizes: np.ndarray          # int64 [S]
-    offsets: np.ndarray        # int64 [S]
-    virtual: np.ndarray        # bool [S]: spike generators (rank -1)
-    models: list
-    src: np.ndarray            # int64 [J]
-    tgt: np.ndarray            # int64 [J]
-    kind: np.ndarray           # int64 [J]
-    n: np.ndarray              # float64 [J]: n (FixedTotalNumber) or k (FixedIndegree)
-    p: np.ndarray              # float64 [J]: p (PairwiseBernoulli)
-    autapses: np.ndarray       # bool [J]
-    resolution: float = 0.1
-    source_rates: dict = field(default_factory=dict)   # poisson_source populations: rate (spikes/s)
-    metadata: dict = field(default_factory=dict)
-
-    @property
-    def num_nodes(self) -> int:
-        return int(self.sizes.sum())
-
-    @property
-    def pop_of(self) -> np.ndarray:
-        """Population index of every gid."""
-        return np.repeat(np.arange(len(self.names), dtype=np.int64), self.sizes)
-
-    @classmethod
-    def from_network(cls, net) -> "Connectivity":
-        if isinstance(net, Connectivity):
-            return net
-        if isinstance(net, dict):
-            return cls.from_description(net)
-        names = list(net.populations)
-        index = {k: i for i, k in enumerate(names)}
-        pops = list(net.populations.values())
-        sizes = np.array([p.size for p in pops], dtype=np.int64)
-        rows = []
-        for q in net.projections:
-            r = q.rule
-            kind = _RULE_KIND[type(r).__name__]
-            rows.append((index[q.source], index[q.target], kind, float(getattr(r, "n", getattr(r, "k", 0))),
-                         float(getattr(r, "p", 0.0)), bool(getattr(r, "allow_autapses", True))))
-        rates = {}
-        for p in pops:
-            if p.model == "poisson_source":
-                rates[p.name] = _source_rate(p.param("rate"), p.param("start"), p.param("stop"))
-        return cls._make(names, sizes, [p.is_virtual for p in pops], [p.model for p in pops], rows,
-                         float(net.resolution), rates, dict(net.metadata))
-
-    @classmethod
-    def from_description(cls, d: dict) -> "Connectivity":
-        """From ``Network.describe()`` (the JSON stored in a run's HDF5 metadata)."""
-        names = [p["name"] for p in d["populations"]]
-        index = {k: i for i, k in enumerate(names)}
-        sizes = np.array([p["size"] for p in d["populations"]], dtype=np.int64)
-        rows = []
-        for q in d["projections"]:
-            a = q.get("rule_args", {})
-            rows.append((index[q["source"]], index[q["target"]], _RULE_KIND[q["rule"]],
-                         float(a.get("n", a.get("k", 0))), float(a.get("p", 0.0)), bool(a.get("allow_autapses", True))))
-        rates = {}
-        for p in d["populations"]:
-            if p["model"] == "poisson_source":
-                prm = p.get("params", {})
-
-                def val(key, default, prm=prm):
-                    v = prm.get(key)
-                    if v is None:
-                        return default
-                    return v.get("mean", default) if isinstance(v, dict) else v
-                rates[p["name"]] = _source_rate(val("rate", 0.0), val("start", 0.0), val("stop", math.inf))
-        return cls._make(names, sizes, [p["model"] == "spike_generator" for p in d["populations"]],
-                         [p["model"] for p in d["populations"]], rows, float(d.get("resolution", 0.1)), rates,
-                         dict(d.get("metadata") or {}))
-
-    @classmethod
-    def _make(cls, names, sizes, virtual, models, rows, resolution, rates, metadata):
-        arr = np.array(rows, dtype=np.float64).reshape(-1, 6)
-        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-        return cls(names, sizes, offsets, np.array(virtual, dtype=bool), list(models),
-                   arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64), arr[:, 2].astype(np.int64),
-                   arr[:, 3].copy(), arr[:, 4].copy(), arr[:, 5].astype(bool), resolution, rates, metadata)
-
-    def expected_synapses(self) -> np.ndarray:
-        """Expected number of synapses of every projection (float64 [J])."""
-        Ns, Nt = self.sizes[self.src].astype(float), self.sizes[self.tgt].astype(float)
-        same_noaut = (self.src == self.tgt) & ~self.autapses
-        K = np.zeros(len(self.src))
-        K = np.where(self.kind == FTN, self.n, K)
-        K = np.where(self.kind == FIN, self.n * Nt, K)
-        pairs = Ns * Nt - np.where(same_noaut, Ns, 0.0)
-        K = np.where(self.kind == PWB, self.p * pairs, K)
-        K = np.where(self.kind == A2A, pairs, K)
-        K = np.where(self.kind == O2O, Ns, K)
-        return K
-
-
-def _source_rate(rate, start, stop, horizon_ms: float = 1000.0) -> float:
-    """Mean rate of a poisson_source over its active window within the first second."""
-    rate, start, stop = float(np.mean(rate)), float(np.mean(start)), float(np.mean(stop))
-    if math.isfinite(stop):
-        span = max(horizon_ms, stop)
-        return rate * max(0.0, stop - start) / span
-    return rate
-
-
 def as_connectivity(net) -> Connectivity:
+    """Transitional: a Connectivity for a Network or a description dict (callers will pass a Connectivity)."""
+    if isinstance(net, Connectivity):
+        return net
+    if isinstance(net, dict):
+        return Connectivity.from_description(net)
     return Connectivity.from_network(net)
 
 
@@ -187,21 +75,11 @@ def as_connectivity(net) -> Connectivity:
 def population_rates(net, default: float = DEFAULT_RATE) -> np.ndarray:
     """Expected rate (spikes/s) of every population.
 
-    From ``metadata['expected_rates']`` ({population: rate}) when the model
-    gives it, PD14's full-scale mean rates for the pd14 model, the mean-field
-    rate (``brunel.mean_field_rate``) for the brunel model, the rate
-    parameter for poisson_source populations, 0 for spike generators (they
-    are never sent), else ``default``."""
+    From the network's model (:func:`parsnn.registry.expected_rates`: the rates its metadata
+    carries, else its model's expected rates), the rate parameter for poisson_source populations,
+    0 for spike generators (they are never sent), else ``default``."""
     conn = as_connectivity(net)
-    meta = conn.metadata or {}
-    known = dict(meta.get("expected_rates") or {})
-    if not known and meta.get("model") == "pd14":
-        from parsnn.models import pd14
-        known = dict(zip(pd14.POPULATIONS, pd14.PARAMETERS["scaling"]["full_mean_rates"]))
-    if not known and meta.get("model") == "brunel" and "regime" in meta:
-        from parsnn.models import brunel
-        rate = brunel.mean_field_rate(meta["regime"], meta["scale"], bool(meta.get("keep_indegree", False)))
-        known = {"E": rate, "I": rate}
+    known = registry.expected_rates(conn.metadata)
     known.update(conn.source_rates)
     out = np.empty(len(conn.names))
     for i, name in enumerate(conn.names):

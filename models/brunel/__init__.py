@@ -24,6 +24,7 @@ import numbers
 
 from parsnn.errors import ParameterError
 from parsnn.network import FixedIndegree, Network, Uniform
+from parsnn.registry import ModelSpec
 
 __all__ = ["REGIMES", "PARAMS", "derived", "mean_field_rate", "build_network"]
 
@@ -158,3 +159,35 @@ def build_network(regime: str = "A", scale: float = 1.0, record: bool = True, re
     # keep_indegree), computed when asked for: it needs scipy, which a run does not
     net.metadata = {"model": "brunel", "v0": v0, **d}
     return net
+
+
+# ---------------------------------------------------------------------------
+# registry entry (parsnn.registry)
+# ---------------------------------------------------------------------------
+
+def _add_arguments(g):
+    g.add_argument("--regime", choices=["A", "B", "C", "D"], default="A", help="Brunel (2000) regime (default A)")
+    g.add_argument("--scale", type=float, default=0.1, help="network size factor (default 0.1 of 12,500 neurons)")
+
+
+def _from_args(args) -> Network:
+    net = build_network(regime=args.regime, scale=args.scale, record=not args.no_record, resolution=args.resolution)
+    if args.record_v:
+        for name, pop in net.populations.items():
+            if pop.model.startswith("iaf"):
+                net.record_voltage(name, range(min(args.record_v, pop.size)), 1.0)
+    return net
+
+
+def _expected_rates(metadata: dict) -> dict | None:
+    """The mean-field rate (:func:`mean_field_rate`) of both populations."""
+    if "regime" not in metadata:
+        return None
+    rate = mean_field_rate(metadata["regime"], metadata["scale"], bool(metadata.get("keep_indegree", False)))
+    return {"E": rate, "I": rate}
+
+
+
+MODEL = ModelSpec(name="brunel", summary="Brunel (2000) sparsely connected E/I network, regimes A-D",
+                  add_arguments=_add_arguments, from_args=_from_args, size_option="--scale", default_size=0.1,
+                  expected_rates=_expected_rates)

@@ -40,6 +40,7 @@ import numpy as np
 from parsnn.errors import ParameterError
 from parsnn.models import pd14
 from parsnn.network import FixedTotalNumber, Network, Normal
+from parsnn.registry import ModelSpec
 
 __all__ = ["LAYERS", "column_positions", "lateral_weights", "build_network", "column_of_population"]
 
@@ -212,3 +213,38 @@ def build_network(grid=8, n_scaling: float = 0.01, k_scaling: float = 0.1, later
         "expected_rates": {f"{cname[c]}_{p}": rates[p] for c in range(ncol) for p in pops},
     }
     return net
+
+
+# ---------------------------------------------------------------------------
+# registry entry (parsnn.registry)
+# ---------------------------------------------------------------------------
+
+def _add_arguments(g):
+    g.add_argument("--grid", type=int, default=8, help="K: a KxK sheet of columns (default 8)")
+    g.add_argument("--column-scaling", type=float, default=0.01, help="PD14 n_scaling of each column (default 0.01)")
+    g.add_argument("--column-k-scaling", type=float, default=0.1, help="PD14 k_scaling of each column (default 0.1)")
+    g.add_argument("--column-bg", choices=["dc", "poisson"], default="poisson", help="background (default poisson)")
+    g.add_argument("--lateral-fraction", type=float, default=0.3,
+                   help="share of excitatory same-layer synapses that go to other columns (default 0.3)")
+    g.add_argument("--sigma-mm", type=float, default=1.0, help="Gaussian decay of lateral connections (default 1 mm)")
+    g.add_argument("--radius-mm", type=float, default=1.5, help="lateral cut-off radius (default 1.5 mm)")
+
+
+def _from_args(args) -> Network:
+    return build_network(grid=args.grid, n_scaling=args.column_scaling, k_scaling=args.column_k_scaling,
+                         bg=args.column_bg, lateral_fraction=args.lateral_fraction, sigma_mm=args.sigma_mm,
+                         radius_mm=args.radius_mm, record=not args.no_record, resolution=args.resolution)
+
+
+def _size_value(size: float) -> str:
+    """The sweep's size is a number of columns; the sheet is --grid x --grid."""
+    grid = int(round(math.sqrt(size)))
+    if grid * grid != round(size):
+        raise ParameterError(f"multicolumn needs a square number of columns, got {size:g}")
+    return str(grid)
+
+
+
+MODEL = ModelSpec(name="multicolumn", summary="KxK torus of PD14-like columns with lateral connections",
+                  add_arguments=_add_arguments, from_args=_from_args, size_option="--grid", default_size=4,
+                  size_value=_size_value)

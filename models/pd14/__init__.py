@@ -35,6 +35,7 @@ import numpy as np
 
 from parsnn.errors import ParameterError
 from parsnn.network import FixedTotalNumber, Network, Normal
+from parsnn.registry import ModelSpec
 
 __all__ = [
     "POPULATIONS", "PARAMETERS", "load_parameters", "num_neurons", "full_total_synapses", "total_synapses",
@@ -392,3 +393,36 @@ def build_network(n_scaling: float = 1.0, k_scaling: float = 1.0, bg: str = "dc"
         "reference_seed": int(P["simulation"]["seed"]),
     }
     return net
+
+
+# ---------------------------------------------------------------------------
+# registry entry (parsnn.registry)
+# ---------------------------------------------------------------------------
+
+def _add_arguments(g):
+    g.add_argument("--n-scaling", type=float, default=0.1, help="population size factor in (0, 1] (default 0.1)")
+    g.add_argument("--k-scaling", type=float, default=1.0, help="in-degree factor in (0, 1] (default 1)")
+    g.add_argument("--bg", choices=["dc", "poisson"], default="dc", help="background drive (default dc)")
+    g.add_argument("--thalamus", action="store_true", help="add the thalamic pulse (700-710 ms)")
+
+
+def _from_args(args) -> Network:
+    return build_network(n_scaling=args.n_scaling, k_scaling=args.k_scaling, bg=args.bg, thalamus=args.thalamus,
+                         record=not args.no_record, record_voltage=args.record_v, resolution=args.resolution)
+
+
+def _size_value(size: float) -> str:
+    if size > 1.0:
+        raise ParameterError(f"pd14 needs n_scaling <= 1, got {size:g}")
+    return f"{size:g}"
+
+
+def _expected_rates(metadata: dict) -> dict:
+    """PD14's full-scale mean rates (spikes/s) per population."""
+    return dict(zip(POPULATIONS, PARAMETERS["scaling"]["full_mean_rates"]))
+
+
+
+MODEL = ModelSpec(name="pd14", summary="Potjans & Diesmann (2014) cortical microcircuit",
+                  add_arguments=_add_arguments, from_args=_from_args, size_option="--n-scaling",
+                  default_size=0.05, size_value=_size_value, expected_rates=_expected_rates)

@@ -1,0 +1,151 @@
+"""The connectivity value: what placement, metrics, the cost model and the hardware mappings
+need to know of a network, without any synapse.
+
+A :class:`Connectivity` is made once, at the entry (``Connectivity.from_network(net)`` for a
+:class:`parsnn.network.Network`, ``Connectivity.from_description(d)`` for the description stored
+in a run file), and then passed on unchanged: partition strategies, partition metrics, the
+cluster cost model and the neuromorphic mapping accept only this type.
+
+It holds the populations as contiguous gid ranges (in the order they were added) and the
+projections with their connection rules as arrays (one row per projection):
+
+- ``kind``: the rule (``FTN`` FixedTotalNumber, ``FIN`` FixedIndegree, ``PWB``
+  PairwiseBernoulli, ``A2A`` AllToAll, ``O2O`` OneToOne);
+- ``n``: n of FixedTotalNumber or k of FixedIndegree; ``p``: p of PairwiseBernoulli;
+- ``autapses``: whether a source may connect to itself.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from parsnn.errors import ParameterError
+
+# connection rule kinds, as stored in Connectivity.kind
+FTN, FIN, PWB, A2A, O2O = 0, 1, 2, 3, 4
+RULE_KINDS = {"FixedTotalNumber": FTN, "FixedIndegree": FIN, "PairwiseBernoulli": PWB,
+              "AllToAll": A2A, "OneToOne": O2O}
+
+
+@dataclass
+class Connectivity:
+    """Populations (contiguous gid ranges) and projections with their rules; see the module docstring."""
+    names: list
+    sizes: np.ndarray          # int64 [S]
+    offsets: np.ndarray        # int64 [S]: first gid of each population
+    virtual: np.ndarray        # bool [S]: spike generators (known on every rank, rank -1)
+    models: list
+    src: np.ndarray            # int64 [J]: source population of each projection
+    tgt: np.ndarray            # int64 [J]: target population of each projection
+    kind: np.ndarray           # int64 [J]: rule kind (FTN, FIN, PWB, A2A, O2O)
+    n: np.ndarray              # float64 [J]: n (FixedTotalNumber) or k (FixedIndegree)
+    p: np.ndarray              # float64 [J]: p (PairwiseBernoulli)
+    autapses: np.ndarray       # bool [J]
+    resolution: float = 0.1
+    source_rates: dict = field(default_factory=dict)   # poisson_source populations: rate (spikes/s)
+    metadata: dict = field(default_factory=dict)       # the model's metadata (name, parameters, ...)
+
+    @property
+    def num_nodes(self) -> int:
+        """Number of nodes (neurons, sources and generators)."""
+        return int(self.sizes.sum())
+
+    @property
+    def pop_of(self) -> np.ndarray:
+        """Population index of every gid (int64 [N])."""
+        return np.repeat(np.arange(len(self.names), dtype=np.int64), self.sizes)
+
+    @property
+    def placeable(self) -> np.ndarray:
+        """Boolean mask over gids: True for nodes that live on one rank (all but spike generators)."""
+        return ~np.repeat(np.asarray(self.virtual, dtype=bool), self.sizes)
+
+    def index(self, name: str) -> int:
+        """Index of population ``name``."""
+        try:
+            return self.names.index(name)
+        except ValueError:
+            raise ParameterError(f"unknown population '{name}'; known: {', '.join(self.names)}") from None
+
+    def population_slices(self) -> dict:
+        """{population: slice of its gids}."""
+        return {name: slice(int(o), int(o + s)) for name, o, s in zip(self.names, self.offsets, self.sizes)}
+
+    @classmethod
+    def from_network(cls, net) -> "Connectivity":
+        """The connectivity of a :class:`parsnn.network.Network`."""
+        names = list(net.populations)
+        index = {k: i for i, k in enumerate(names)}
+        pops = list(net.populations.values())
+        sizes = np.array([p.size for p in pops], dtype=np.int64)
+        rows = []
+        for q in net.projections:
+            r = q.rule
+            rows.append((index[q.source], index[q.target], RULE_KINDS[type(r).__name__],
+                         float(getattr(r, "n", getattr(r, "k", 0))), float(getattr(r, "p", 0.0)),
+                         bool(getattr(r, "allow_autapses", True))))
+        rates = {p.name: _source_rate(p.param("rate"), p.param("start"), p.param("stop"))
+                 for p in pops if p.model == "poisson_source"}
+        return cls._make(names, sizes, [p.is_virtual for p in pops], [p.model for p in pops], rows,
+                         float(net.resolution), rates, dict(net.metadata))
+
+    @classmethod
+    def from_description(cls, d: dict) -> "Connectivity":
+        """The connectivity of ``Network.describe()`` (the description stored in a run file)."""
+        names = [p["name"] for p in d["populations"]]
+        index = {k: i for i, k in enumerate(names)}
+        sizes = np.array([p["size"] for p in d["populations"]], dtype=np.int64)
+        rows = []
+        for q in d["projections"]:
+            a = q.get("rule_args", {})
+            rows.append((index[q["source"]], index[q["target"]], RULE_KINDS[q["rule"]],
+                         float(a.get("n", a.get("k", 0))), float(a.get("p", 0.0)), bool(a.get("allow_autapses", True))))
+        rates = {}
+        for p in d["populations"]:
+            if p["model"] == "poisson_source":
+                prm = p.get("params", {})
+                rates[p["name"]] = _source_rate(_described(prm, "rate", 0.0), _described(prm, "start", 0.0),
+                                                _described(prm, "stop", math.inf))
+        return cls._make(names, sizes, [p["model"] == "spike_generator" for p in d["populations"]],
+                         [p["model"] for p in d["populations"]], rows, float(d.get("resolution", 0.1)), rates,
+                         dict(d.get("metadata") or {}))
+
+    @classmethod
+    def _make(cls, names, sizes, virtual, models, rows, resolution, rates, metadata):
+        arr = np.array(rows, dtype=np.float64).reshape(-1, 6)
+        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        return cls(names, sizes, offsets, np.array(virtual, dtype=bool), list(models),
+                   arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64), arr[:, 2].astype(np.int64),
+                   arr[:, 3].copy(), arr[:, 4].copy(), arr[:, 5].astype(bool), resolution, rates, metadata)
+
+    def expected_synapses(self) -> np.ndarray:
+        """Expected number of synapses of every projection (float64 [J])."""
+        Ns, Nt = self.sizes[self.src].astype(float), self.sizes[self.tgt].astype(float)
+        same_noaut = (self.src == self.tgt) & ~self.autapses
+        K = np.zeros(len(self.src))
+        K = np.where(self.kind == FTN, self.n, K)
+        K = np.where(self.kind == FIN, self.n * Nt, K)
+        pairs = Ns * Nt - np.where(same_noaut, Ns, 0.0)
+        K = np.where(self.kind == PWB, self.p * pairs, K)
+        K = np.where(self.kind == A2A, pairs, K)
+        K = np.where(self.kind == O2O, Ns, K)
+        return K
+
+
+def _described(params: dict, key: str, default):
+    """A parameter's value in a description: its constant, a distribution's or array's mean, or the default."""
+    v = params.get(key)
+    if v is None:
+        return default
+    return v.get("mean", default) if isinstance(v, dict) else v
+
+
+def _source_rate(rate, start, stop, horizon_ms: float = 1000.0) -> float:
+    """Mean rate of a poisson_source over its active window within the first second."""
+    rate, start, stop = float(np.mean(rate)), float(np.mean(start)), float(np.mean(stop))
+    if math.isfinite(stop):
+        span = max(horizon_ms, stop)
+        return rate * max(0.0, stop - start) / span
+    return rate
