@@ -241,7 +241,7 @@ def write_markdown(path, res, args, nest_stats, parsnn_stats, timing):
 
 
 def plot_validation(path, res, args):
-    plt = analysis._plt()
+    plt = analysis.pyplot()
     pops = list(res)
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.4), layout="constrained", sharey=False)
     for ax, s in zip(axes, STATS):
@@ -280,7 +280,7 @@ def plot_validation(path, res, args):
 
 
 def plot_distributions(path, nest_stats, parsnn_stats):
-    plt = analysis._plt()
+    plt = analysis.pyplot()
     runs = nest_stats + parsnn_stats
     pops = list(runs[0].populations)
     fig, axes = plt.subplots(3, len(pops), figsize=(2.0 * len(pops) + 1, 6.5), constrained_layout=True,
@@ -383,7 +383,7 @@ def main(argv=None) -> int:
            "threads": args.threads, "timing": timing, "results": res,
            "summaries": {st.label: st.summary()["populations"] for st in nest_stats + parsnn_stats}}
     with open(base + ".json", "w") as f:
-        json.dump(analysis._jsonable(doc), f, indent=1)
+        json.dump(analysis.jsonable(doc), f, indent=1)
     write_markdown(base + ".md", res, args, nest_stats, parsnn_stats, timing)
     plot_validation(base + ".png", res, args)
     plot_distributions(base + "_distributions.png", nest_stats, parsnn_stats)
