@@ -1,4 +1,4 @@
-"""Cost model (parsnn.mapping.cluster): hand-checkable cases, machine files, API keys. No timing."""
+"""Cost model (parsnn.mapping.cluster): hand-checkable cases, machine files, API keys, calibration fits. No timing."""
 import math
 
 import numpy as np
@@ -6,6 +6,7 @@ import pytest
 
 from parsnn.errors import ParameterError
 from parsnn.mapping import cluster
+from parsnn.mapping.cluster import collectives
 from parsnn.mapping.cluster import (PREDICTION_KEYS, available_machines, crossover, expected_max_normal,
                                     load_machine, predict, sweep, workload)
 from parsnn.network import FixedIndegree, FixedTotalNumber, Network, OneToOne
@@ -118,14 +119,14 @@ def test_update_and_delivery_by_hand(tmp_path):
 def test_counts_collective_grows_with_log2_ranks(tmp_path):
     m = _machine(tmp_path)            # one node of 4096 cores, alpha = 1 us, o = 0, fixed costs 0
     rpn = m.cores_per_node
-    t = {P: cluster._alltoall_counts(P, min(P, rpn), 1, m) for P in (8, 16, 64, 1024, 1000)}
+    t = {P: collectives.alltoall_counts(P, min(P, rpn), 1, m) for P in (8, 16, 64, 1024, 1000)}
     for P in (8, 16, 64, 1024, 1000):
         assert t[P]["algorithm"] == "bruck"
         assert t[P]["rounds"] == math.ceil(math.log2(P))
         assert t[P]["seconds"] == pytest.approx(1e-6 * math.ceil(math.log2(P)), rel=1e-6)
-    small = cluster._alltoall_counts(4, 4, 1, m)
+    small = collectives.alltoall_counts(4, 4, 1, m)
     assert small["algorithm"] == "isend_irecv" and small["seconds"] == pytest.approx(1e-6)
-    assert cluster._alltoall_counts(1, 1, 1, m)["seconds"] == 0.0
+    assert collectives.alltoall_counts(1, 1, 1, m)["seconds"] == 0.0
 
 
 def test_rtf_scales_with_inverse_interval(tmp_path):
@@ -185,7 +186,7 @@ def test_expected_maxima():
     assert expected_max_normal(2) == pytest.approx(1 / math.sqrt(math.pi), rel=1e-4)
     assert expected_max_normal(4) == pytest.approx(1.0294, rel=1e-3)
     # X_0 = 3 with p 0.5, X_1 = 1 always: E[max] = 0.5 * 3 + 0.5 * 1
-    assert cluster._expected_max_sparse(np.array([1.0, 3.0]), np.array([1.0, 0.5])) == pytest.approx(2.0)
+    assert collectives.expected_max_sparse(np.array([1.0, 3.0]), np.array([1.0, 0.5])) == pytest.approx(2.0)
 
 
 def test_oversubscription_uses_all_cores(tmp_path):
