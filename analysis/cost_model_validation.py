@@ -68,6 +68,7 @@ PD14_FULL = {"model": "pd14", "n_scaling": 1.0}
 # --------------------------------------------------------------------------- quiet machine
 
 def _foreign_processes() -> list[str]:
+    """Other simulator / MPI processes running now (their ps lines)."""
     me = {os.getpid(), os.getppid()}
     out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout.splitlines()[1:]
     busy = []
@@ -107,6 +108,8 @@ def wait_quiet(max_busy=0.2, poll=10, log=print):
 # --------------------------------------------------------------------------- worker (under mpiexec)
 
 def _build(spec: dict):
+    """The network of a run spec: pd14, brunel, or one of the calibration networks (spikes,
+    shortrows, delta, expscalar, null)."""
     if spec["model"] == "pd14":
         from parsnn.models import pd14
         return pd14.build_network(n_scaling=spec.get("n_scaling", 0.1), k_scaling=1.0, bg=spec.get("bg", "dc"))
@@ -159,6 +162,7 @@ def _build(spec: dict):
 
 
 def worker(spec: dict, t_sim: float, out: str):
+    """Under mpiexec: build and run ``spec`` for ``t_sim`` ms and write its run record (JSON) to ``out`` on rank 0."""
     from mpi4py import MPI
     from parsnn.simulation import Simulation
     comm = MPI.COMM_WORLD
@@ -221,12 +225,15 @@ def _mpi4py_call_costs(comm, n=20000) -> dict:
 # --------------------------------------------------------------------------- running
 
 def _tag(spec, P, t_sim):
+    """File name stem of a run: model, options, ranks and model time."""
     parts = [spec["model"]] + [f"{k}{v}" for k, v in sorted(spec.items()) if k not in ("model", "callbench")]
     parts = [p for p in parts if p != "repeat0"]
     return "_".join(map(str, parts)) + f"_P{P}_T{int(t_sim)}"
 
 
 def run(spec: dict, P: int, t_sim: float, force=False, log=print, mpiexec_args=()) -> dict:
+    """The run record of ``spec`` on ``P`` ranks for ``t_sim`` ms: the saved one, or (``force`` or
+    none saved) a fresh run under mpiexec after waiting for a quiet machine."""
     os.makedirs(RUNS, exist_ok=True)
     out = os.path.join(RUNS, _tag(spec, P, t_sim) + ".json")
     if os.path.exists(out) and not force:
@@ -252,6 +259,7 @@ def run(spec: dict, P: int, t_sim: float, force=False, log=print, mpiexec_args=(
 
 
 def mpibench(force=False, log=print) -> dict:
+    """analysis/cost_model_mpibench.c on 2 ranks (MPI and qsort costs): the saved result, or a fresh one."""
     os.makedirs(RUNS, exist_ok=True)
     out = os.path.join(RUNS, "mpibench_P2.json")
     if os.path.exists(out) and not force:
@@ -381,12 +389,20 @@ def _full_scale_in_batch(res):
             "source": "analysis/results/cost_model_runs/" + _tag(res["spec"], res["ranks"], res["t_sim_ms"]) + ".json"}
 
 
-def _full_scale_run():
-    path = os.path.join(ROOT, "benchmarks", "results", "pd14_full.json")
+def _benchmark_result(name: str):
+    """benchmarks/results/<name> (JSON), or None if it is not there."""
+    path = os.path.join(ROOT, "benchmarks", "results", name)
     if not os.path.exists(path):
         return None
     with open(path) as f:
-        d = json.load(f)
+        return json.load(f)
+
+
+def _full_scale_run():
+    """The median undisturbed parsnn run of the benchmark harness's full-scale PD14 (None: none)."""
+    d = _benchmark_result("pd14_full.json")
+    if d is None:
+        return None
     # undisturbed runs only (the harness records other processes' CPU use as foreign_cores)
     runs = [r for r in d.get("runs", []) if r.get("simulator") == "parsnn" and r.get("ok") and "timers" in r
             and r.get("foreign_cores", 0.0) < 0.1]
@@ -415,11 +431,10 @@ def write_machine_toml(c: dict, yield_us: float):
 
 
 def _roofline():
-    path = os.path.join(ROOT, "benchmarks", "results", "roofline.json")
-    if not os.path.exists(path):
+    """The hardware floor figures of benchmarks/results/roofline.json (None: not measured)."""
+    d = _benchmark_result("roofline.json")
+    if d is None:
         return None
-    with open(path) as f:
-        d = json.load(f)
     return {k: d[k] for k in d if k.startswith(("ns_", "rtf_min")) or k == "procs"}
 
 
@@ -440,6 +455,7 @@ def predict_run(res: dict, machine="this_machine") -> dict:
 
 
 def compare_run(res: dict, machine="this_machine") -> dict:
+    """Predicted vs measured phases, RTF and workload counts of one run record."""
     pred, wl = predict_run(res, machine)
     I = res["intervals"]
     row = {"model": res["spec"]["model"], "ranks": res["ranks"], "intervals": I,
@@ -509,6 +525,7 @@ def validate(force=False, log=print, ranks=(1, 2, 3, 4), repeats=3, noise_launch
 
 
 def format_validation(rows) -> str:
+    """Markdown tables of the validation rows: phases and RTF, then events, spikes and remote copies."""
     def rng(r, key):
         lo, hi = r.get(f"{key}_range", [None, None])
         return f" ({lo:.3f}-{hi:.3f})" if lo is not None and r.get("repeats", 1) > 1 else ""
@@ -545,6 +562,7 @@ RANKS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 384, 512, 768, 1024]
 
 
 def curve(log=print, machines=("jureca_dc", "this_machine")) -> dict:
+    """Predicted PD14 full-scale strong scaling on the shipped machines (and what-ifs): JSON and PNG."""
     from parsnn.mapping import cluster
     from parsnn.models import brunel, pd14
     net = pd14.build_network(n_scaling=1.0, record=False)
@@ -608,6 +626,7 @@ def _rescaled(name, f):
 
 
 def plot_curve(out, path):
+    """Figure of the strong-scaling curves with the published NEST figures, and where the time goes."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -784,6 +803,7 @@ def report(log=print) -> str:
 # --------------------------------------------------------------------------- CLI
 
 def main(argv=None):
+    """Command line: worker, calibrate, validate, all, curve, report."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     w = sub.add_parser("worker")

@@ -123,6 +123,7 @@ def update_costs(runs: dict, o_upd: float) -> dict:
     ``brunel_P1`` (iaf_psc_delta + one Poisson input per neuron), ``delta_P1`` and ``expscalar_P1``
     (the kernels alone, neurons without input)."""
     def per_neuron_step(res):
+        """Update timer minus the fixed costs, per neuron and step (seconds)."""
         return (res["perf"]["timer_update"][0] - o_upd * res["intervals"]) / (_neurons(res) * _steps(res))
     pd1, spk1 = runs["pd14_P1"], runs["spikes_P1"]
     upd_exp = per_neuron_step(pd1)
