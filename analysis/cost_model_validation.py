@@ -68,6 +68,7 @@ PD14_FULL = {"model": "pd14", "n_scaling": 1.0}
 # --------------------------------------------------------------------------- quiet machine
 
 def _foreign_processes() -> list[str]:
+    """Other simulator / MPI processes running now (their ps lines)."""
     me = {os.getpid(), os.getppid()}
     out = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout.splitlines()[1:]
     busy = []
@@ -107,6 +108,8 @@ def wait_quiet(max_busy=0.2, poll=10, log=print):
 # --------------------------------------------------------------------------- worker (under mpiexec)
 
 def _build(spec: dict):
+    """The network of a run spec: pd14, brunel, or one of the calibration networks (spikes,
+    shortrows, delta, expscalar, null)."""
     if spec["model"] == "pd14":
         from parsnn.models import pd14
         return pd14.build_network(n_scaling=spec.get("n_scaling", 0.1), k_scaling=1.0, bg=spec.get("bg", "dc"))
@@ -159,6 +162,7 @@ def _build(spec: dict):
 
 
 def worker(spec: dict, t_sim: float, out: str):
+    """Under mpiexec: build and run ``spec`` for ``t_sim`` ms and write its run record (JSON) to ``out`` on rank 0."""
     from mpi4py import MPI
     from parsnn.simulation import Simulation
     comm = MPI.COMM_WORLD
@@ -221,12 +225,15 @@ def _mpi4py_call_costs(comm, n=20000) -> dict:
 # --------------------------------------------------------------------------- running
 
 def _tag(spec, P, t_sim):
+    """File name stem of a run: model, options, ranks and model time."""
     parts = [spec["model"]] + [f"{k}{v}" for k, v in sorted(spec.items()) if k not in ("model", "callbench")]
     parts = [p for p in parts if p != "repeat0"]
     return "_".join(map(str, parts)) + f"_P{P}_T{int(t_sim)}"
 
 
 def run(spec: dict, P: int, t_sim: float, force=False, log=print, mpiexec_args=()) -> dict:
+    """The run record of ``spec`` on ``P`` ranks for ``t_sim`` ms: the saved one, or (``force`` or
+    none saved) a fresh run under mpiexec after waiting for a quiet machine."""
     os.makedirs(RUNS, exist_ok=True)
     out = os.path.join(RUNS, _tag(spec, P, t_sim) + ".json")
     if os.path.exists(out) and not force:
@@ -252,6 +259,7 @@ def run(spec: dict, P: int, t_sim: float, force=False, log=print, mpiexec_args=(
 
 
 def mpibench(force=False, log=print) -> dict:
+    """analysis/cost_model_mpibench.c on 2 ranks (MPI and qsort costs): the saved result, or a fresh one."""
     os.makedirs(RUNS, exist_ok=True)
     out = os.path.join(RUNS, "mpibench_P2.json")
     if os.path.exists(out) and not force:
@@ -314,80 +322,11 @@ def noisebench(launches=8, force=False, log=print, append=False, tag="") -> list
     return res
 
 
-def noise_constants(nb: list[dict]) -> dict:
-    """sigma_rel and sigma_us from the noisebench launches: the mean wait of a rank in the Alltoall
-    above the Alltoall alone is E[max of the 2 ranks' work] - mean = e(2) sigma; sigma^2 =
-    (sigma_rel busy)^2 + sigma_us^2 through the long and the short configuration."""
-    from parsnn.mapping.cluster import expected_max_normal
-    e2 = expected_max_normal(2)
-    per = {}
-    for r in nb:
-        pr = r["per_rank"]
-        busy = float(np.mean([q["compute_us"] + q["scatter_us"] for q in pr]))
-        wait = float(np.mean([q["alltoall_us"] for q in pr])) - r["alltoall_alone_us"]
-        per.setdefault(r["config"], []).append({"busy_us": busy, "wait_us": wait,
-                                                "rank_ratio": pr[0]["scatter_us"] / pr[1]["scatter_us"]})
-    out = {"e2": e2, "launches": per}
-    sig = {}
-    for name, v in per.items():
-        b = float(np.mean([x["busy_us"] for x in v]))
-        w = max(0.0, float(np.mean([x["wait_us"] for x in v])))
-        sig[name] = (b, w / e2)
-        out[name] = {"busy_us": b, "wait_us_mean": w, "wait_us_range": [float(min(x["wait_us"] for x in v)),
-                                                                        float(max(x["wait_us"] for x in v))],
-                     "sigma_us": w / e2}
-    (bl, sl), (bs, ss) = sig["long"], sig["short"]
-    rel2 = max(0.0, (sl ** 2 - ss ** 2) / (bl ** 2 - bs ** 2))
-    out["sigma_rel"] = float(math.sqrt(rel2))
-    out["sigma_us"] = float(math.sqrt(max(0.0, ss ** 2 - rel2 * bs ** 2)))
-    return out
-
-
 # --------------------------------------------------------------------------- calibration
 
-def _per_rank(res, key):
-    return np.asarray(res["perf"][key], dtype=float)
-
-
-def _measured_rates(res):
-    return res["rates"]
-
-
-def _mean_runs(rs: list[dict]) -> dict:
-    """One run record whose timers are the means of the given repeats (same configuration)."""
-    out = json.loads(json.dumps(rs[0]))
-    for k in ("timer_update", "timer_deliver", "timer_exchange", "timer_record", "simulate_seconds"):
-        out["perf"][k] = np.mean([r["perf"][k] for r in rs], axis=0).tolist()
-    out["perf"]["rtf"] = float(np.mean([r["perf"]["rtf"] for r in rs]))
-    out["repeats"] = [r.get("started") for r in rs]
-    return out
-
-
-class _ThisMachineCaches:
-    """This machine's caches as written into this_machine.toml (lscpu)."""
-    def cache_levels(self):
-        return 1024 * 1024.0, (1024 + 16 * 1024) * 1024.0
-
-
-def _ws_fractions(machine, ring_bytes):
-    l2, l23 = machine.cache_levels()
-    ws = max(float(ring_bytes), 1.0)
-    f2 = min(1.0, l2 / ws)
-    f3 = min(1.0, l23 / ws) - f2
-    return f2, f3, 1.0 - f2 - f3
-
-
-def _ring_ws(desc_or_net, P, rank_of=None, rates=None, m=None):
-    """Ring bytes written per interval on the busiest rank, as the model computes them."""
-    from parsnn.mapping import cluster
-    wl = cluster.workload(desc_or_net, P, rank_of if rank_of is not None else "round_robin", rates=rates)
-    mm = wl["min_delay_steps"] if m is None else m
-    slots = min(wl["max_delay_steps"] + 1, mm + wl["max_delay_steps"] - wl["min_synaptic_delay_steps"])
-    return float(cluster.RING_BYTES_PER_NEURON_SLOT * slots * wl["ring_neurons"].max()), wl
-
-
 def calibrate(force=False, log=print, full_scale=True, reuse_validation=False) -> dict:
-    """Run the calibration set, derive this machine's constants and write this_machine.toml.
+    """Run the calibration set, derive this machine's constants (parsnn.mapping.cluster.calibration)
+    and write this_machine.toml.
 
     ``full_scale``: run full-scale PD14 on 2 ranks (1 s, ~3.2 GB, ~30 s) in the batch for the
     memory-bound event cost; otherwise take the benchmark harness's run (benchmarks/results/
@@ -397,137 +336,42 @@ def calibrate(force=False, log=print, full_scale=True, reuse_validation=False) -
     them, so that constants and validation runs come from the same minutes."""
     rforce = force and not reuse_validation
     from parsnn.mapping import cluster
+    from parsnn.mapping.cluster import calibration
+    from parsnn.models import pd14
     mb = mpibench(force, log)
-    null1 = run({"model": "null", "callbench": True}, 1, 2000.0, force, log)
-    null2 = run({"model": "null", "callbench": True}, 2, 2000.0, force, log)
-    spk1 = run({"model": "spikes"}, 1, 1000.0, force, log)
-    dl1 = run({"model": "delta"}, 1, 1000.0, force, log)
-    xs1 = run({"model": "expscalar"}, 1, 1000.0, force, log)
+    runs = {"null_P1": run({"model": "null", "callbench": True}, 1, 2000.0, force, log),
+            "null_P2": run({"model": "null", "callbench": True}, 2, 2000.0, force, log),
+            "spikes_P1": run({"model": "spikes"}, 1, 1000.0, force, log),
+            "delta_P1": run({"model": "delta"}, 1, 1000.0, force, log),
+            "expscalar_P1": run({"model": "expscalar"}, 1, 1000.0, force, log)}
     # the 1-rank runs of PD14 and Brunel: the mean of the validation repeats (this VM's speed varies by
     # up to ~30 % from run to run, so one run is not enough); 1 rank is in-sample for the compute constants
-    pd1 = _mean_runs([run(PD14 if k == 0 else {**PD14, "repeat": k}, 1, 1000.0, rforce, log) for k in range(3)])
-    pdp = run({**PD14, "bg": "poisson"}, 1, 300.0, force, log)
-    br1 = _mean_runs([run(BRUNEL if k == 0 else {**BRUNEL, "repeat": k}, 1, 1000.0, rforce, log) for k in range(3)])
-    pd3 = run(PD14, 3, 1000.0, force, log)
-    sr1 = _mean_runs([run({**SHORTROWS, "repeat": k} if k else SHORTROWS, 1, 300.0, force, log) for k in range(3)])
+    runs["pd14_P1"] = calibration.mean_runs([run(PD14 if k == 0 else {**PD14, "repeat": k}, 1, 1000.0, rforce, log)
+                                             for k in range(3)])
+    runs["pd14_poisson_P1"] = run({**PD14, "bg": "poisson"}, 1, 300.0, force, log)
+    runs["brunel_P1"] = calibration.mean_runs([run(BRUNEL if k == 0 else {**BRUNEL, "repeat": k}, 1, 1000.0,
+                                                   rforce, log) for k in range(3)])
+    runs["pd14_P3"] = run(PD14, 3, 1000.0, force, log)
+    runs["shortrows_P1"] = calibration.mean_runs([run({**SHORTROWS, "repeat": k} if k else SHORTROWS, 1, 300.0,
+                                                      force, log) for k in range(3)])
     nb = noisebench(force=rforce, log=log)
+    full = _full_scale_in_batch(run(PD14_FULL, 2, 1000.0, force, log)) if full_scale else _full_scale_run()
+    full_network = pd14.build_network(n_scaling=1.0, record=False) if full is not None else None
 
     c = {"date": _dt.date.today().isoformat(), "mpibench": mb}
-    # -- MPI (C level, 2 ranks): shm link and the collectives' fixed costs
-    c["shm_overhead_us"] = mb["isend_burst_us_per_msg"]
-    c["shm_latency_us"] = mb["pingpong_half_rtt_us"] - mb["isend_burst_us_per_msg"]
-    c["alltoall_fixed_us"] = mb["alltoall_int_us"] - (c["shm_latency_us"] + 2 * c["shm_overhead_us"])
-    c["alltoallv_fixed_us"] = mb["alltoallv_empty_us"]
-    c["compare_ns"] = mb["qsort_ns_per_compare"]
-    # -- per-interval fixed costs (null network: no spikes, m = 1)
-    for tag, res in (("null1", null1), ("null2", null2)):
-        for ph in ("update", "deliver", "exchange"):
-            c[f"{tag}_{ph}_us"] = float(_per_rank(res, f"timer_{ph}").mean() / res["intervals"] * 1e6)
-    calls = null2["mpi4py_calls"]
-    c["mpi4py_calls_us"] = {k: {kk: vv * 1e6 for kk, vv in v.items()} for k, v in calls.items()}
-    # Python + mpi4py cost of one collective call above the C library's cost of the same call
-    c["collective_call_us"] = 0.5 * ((calls["world"]["alltoall_s"] * 1e6 - mb["alltoall_int_us"])
-                                     + (calls["world"]["alltoallv_s"] * 1e6 - mb["alltoallv_empty_us"]))
-    o_upd, o_del = c["null1_update_us"] * 1e-6, c["null1_deliver_us"] * 1e-6
-
-    def nsteps(res):
-        return res["t_sim_ms"] / 0.1
-
-    def n_local(res, pop=None):
-        if pop is None:
-            return float(np.sum(res["perf"]["num_local_neurons"]))
-        return float(next(p["size"] for p in res["description"]["populations"] if p["name"] == pop))
-
-    # -- update: iaf_psc_exp (PD14, DC), Poisson input (PD14, Poisson background), poisson_source
-    #    (spikes network), iaf_psc_delta (Brunel: one Poisson input per neuron)
-    upd_exp = (pd1["perf"]["timer_update"][0] - o_upd * pd1["intervals"]) / (n_local(pd1) * nsteps(pd1))
-    upd_pois = (pdp["perf"]["timer_update"][0] - o_upd * pdp["intervals"]) / (n_local(pdp) * nsteps(pdp))
-    upd_src = ((spk1["perf"]["timer_update"][0] - o_upd * spk1["intervals"]) / nsteps(spk1)
-               - n_local(spk1, "T") * upd_exp) / n_local(spk1, "S")
-    upd_br = (br1["perf"]["timer_update"][0] - o_upd * br1["intervals"]) / (n_local(br1) * nsteps(br1))
-    # the kernels alone (neurons without input): iaf_psc_delta and the scalar iaf_psc_exp; the
-    # Poisson input from Brunel (one input per neuron, lambda = 2 per step) minus the delta kernel;
-    # PD14 with Poisson background (scalar exp kernel + one input, lambda 0.8-1.3) is the check
-    upd_delta = (dl1["perf"]["timer_update"][0] - o_upd * dl1["intervals"]) / (n_local(dl1) * nsteps(dl1))
-    upd_xs = (xs1["perf"]["timer_update"][0] - o_upd * xs1["intervals"]) / (n_local(xs1) * nsteps(xs1))
-    c_pois = upd_br - upd_delta
-    c.update(update_ns_iaf_psc_exp=upd_exp * 1e9, poisson_input_ns=c_pois * 1e9,
-             update_ns_poisson_source=upd_src * 1e9, update_ns_iaf_psc_delta=upd_delta * 1e9,
-             update_ns_iaf_psc_exp_scalar=upd_xs * 1e9,
-             poisson_input_ns_pd14_check=(upd_pois - upd_xs) * 1e9)
-    # -- exchange phase on 1 rank = fixed per interval + per spike copy packed: PD14 0.1 (few spikes,
-    #    m = 1) and Brunel A 0.5 (2,000 spikes per interval) give both
-    S_spk = float(np.sum(spk1["delivered_spikes"]))
-    A = [[pd1["intervals"], float(np.sum(pd1["delivered_spikes"]))],
-         [br1["intervals"], float(np.sum(br1["delivered_spikes"]))]]
-    o_x, c_pack = np.linalg.solve(np.array(A), np.array([pd1["perf"]["timer_exchange"][0],
-                                                         br1["perf"]["timer_exchange"][0]]))
-    c["exchange_us"], c["pack_ns"] = o_x * 1e6, c_pack * 1e9
-    c["pack_ns_spikes_network"] = ((spk1["perf"]["timer_exchange"][0] / spk1["intervals"]
-                                    - c["null1_exchange_us"] * 1e-6) / (S_spk / spk1["intervals"]) * 1e9)
-    # -- per received spike ('spikes' network: one synapse per spike, tiny cached rows, presorted)
-    #    and per synaptic event by working set (L2 / L3 / memory): solved together, iterating twice
-    # (the synapses of one row are prefetched 128 ahead: each run's unprefetched share u of its events
-    #  splits the memory-served fraction into memory_no_prefetch (u) and memory (1 - u); the 'shortrows'
-    #  network, rows of 64 synapses into a 160 MB ring, gives the unprefetched cost)
-    m_tmp = _ThisMachineCaches()
-    full = _full_scale_in_batch(run(PD14_FULL, 2, 1000.0, force, log)) if full_scale else _full_scale_run()
-    c2 = 1.5e-9
-    for _ in range(3):
-        c_spk = (spk1["perf"]["timer_deliver"][0] - o_del * spk1["intervals"]) / S_spk - c2
-        rows, rhs, info = [], [], []
-        for tag, res in (("brunel_P1", br1), ("pd14_P1", pd1), ("shortrows_P1", sr1)):
-            ws, wl = _ring_ws(res["description"], 1, np.asarray(res["rank_of"]), res["rates"])
-            u = float(wl["events_unprefetched_per_s"][0] / wl["events_per_s"][0])
-            E = float(np.sum(res["perf"]["synaptic_events"]))
-            S = float(np.sum(res["delivered_spikes"]))
-            d = res["perf"]["timer_deliver"][0] - o_del * res["intervals"] - S * c_spk
-            f2, f3, fm = _ws_fractions(m_tmp, ws)
-            rows.append((f2, f3, fm * (1 - u), fm * u))
-            rhs.append(d / E)
-            info.append({"run": tag, "ring_bytes_per_interval": ws, "ns_per_event": d / E * 1e9,
-                         "fractions_l2_l3_mem_memnopf": rows[-1], "unprefetched": u})
-        if full is not None:
-            from parsnn.models import pd14
-            ws, wl = _ring_ws(pd14.build_network(n_scaling=1.0, record=False), full["ranks"])
-            u = float(wl["events_unprefetched_per_s"].sum() / wl["events_per_s"].sum())
-            E = full["synaptic_events"] / full["ranks"]
-            # spikes received per rank (counted, or: every spike reaches both ranks)
-            S = full.get("spikes_in_per_rank", 2.5e5 * full["t_sim_ms"] * 1e-3)
-            d = float(np.mean(full["timers"]["timer_deliver"])) - o_del * full.get("intervals", 0) - S * c_spk
-            f2, f3, fm = _ws_fractions(m_tmp, ws)
-            rows.append((f2, f3, fm * (1 - u), fm * u))
-            rhs.append(d / E)
-            info.append({"run": f"pd14_full_P{full['ranks']} ({full.get('source')}, "
-                                f"{full.get('started')}, {full['t_sim_ms']:g} ms)",
-                         "ring_bytes_per_interval": ws, "ns_per_event": d / E * 1e9,
-                         "fractions_l2_l3_mem_memnopf": rows[-1], "unprefetched": u})
-            c2, c3, cm, cn = np.linalg.solve(np.array(rows), np.array(rhs))
-        else:
-            A = np.array(rows)
-            c2, c3, cn = np.linalg.solve(np.column_stack([A[:, 0], A[:, 1], A[:, 2] + A[:, 3]]), np.array(rhs))
-            cm = cn
-    c["spike_ns"] = c_spk * 1e9
-    c["event_fit"] = info
-    c["event_ns_memory_no_prefetch"] = cn * 1e9
-    # recording: the record timer per recorded spike, Brunel A 0.5 on 1 rank (every neuron is recorded
-    # and has targets, so the spikes delivered on 1 rank are the spikes recorded)
-    c["record_ns"] = float(_per_rank(br1, "timer_record")[0] / float(np.sum(br1["delivered_spikes"])) * 1e9)
-    c.update(event_ns_l2=c2 * 1e9, event_ns_l3=c3 * 1e9, event_ns_memory=cm * 1e9)
-    c["calibration_runs"] = {k: _run_summary(v) for k, v in
-                             (("null_P1", null1), ("null_P2", null2), ("spikes_P1", spk1), ("pd14_P1", pd1),
-                              ("pd14_poisson_P1", pdp), ("brunel_P1", br1), ("pd14_P3", pd3),
-                              ("shortrows_P1", sr1))}
+    c.update(calibration.fit_constants(mb, runs, full, full_network, calibration.THIS_MACHINE_CACHES))
+    c["calibration_runs"] = {k: calibration.run_summary(runs[k]) for k in
+                             ("null_P1", "null_P2", "spikes_P1", "pd14_P1", "pd14_poisson_P1", "brunel_P1",
+                              "pd14_P3", "shortrows_P1")}
     c["roofline"] = _roofline()
     # -- machine noise: noisebench (two ranks, identical fixed work per interval, no simulator)
-    c["noise_fit"] = noise_constants(nb)
+    c["noise_fit"] = calibration.noise_constants(nb)
     c["sigma_rel"], c["sigma_us"] = c["noise_fit"]["sigma_rel"], c["noise_fit"]["sigma_us"]
     write_machine_toml(c, yield_us=0.0)
     # -- oversubscription: the spin before MPICH yields, from PD14 on 3 ranks (one number)
-    pred, _ = predict_run(pd3)
-    meas = pd3["perf"]["rtf"] * 1e-3 * pd3["min_delay_steps"] * 0.1      # wall seconds per interval
-    extra = -(-pd3["ranks"] // cluster.load_machine("this_machine").cores) - 1   # on the most crowded core
-    c["yield_us"] = max(0.0, (meas - pred["critical_path_s"]) * 1e6 / extra)
+    pred, _ = predict_run(runs["pd14_P3"])
+    c["yield_us"] = calibration.oversubscription_yield_us(runs["pd14_P3"], pred["critical_path_s"],
+                                                          cluster.load_machine("this_machine").cores)
     write_machine_toml(c, yield_us=c["yield_us"])
     os.makedirs(RESULTS, exist_ok=True)
     with open(CALIB, "w") as f:
@@ -545,12 +389,20 @@ def _full_scale_in_batch(res):
             "source": "analysis/results/cost_model_runs/" + _tag(res["spec"], res["ranks"], res["t_sim_ms"]) + ".json"}
 
 
-def _full_scale_run():
-    path = os.path.join(ROOT, "benchmarks", "results", "pd14_full.json")
+def _benchmark_result(name: str):
+    """benchmarks/results/<name> (JSON), or None if it is not there."""
+    path = os.path.join(ROOT, "benchmarks", "results", name)
     if not os.path.exists(path):
         return None
     with open(path) as f:
-        d = json.load(f)
+        return json.load(f)
+
+
+def _full_scale_run():
+    """The median undisturbed parsnn run of the benchmark harness's full-scale PD14 (None: none)."""
+    d = _benchmark_result("pd14_full.json")
+    if d is None:
+        return None
     # undisturbed runs only (the harness records other processes' CPU use as foreign_cores)
     runs = [r for r in d.get("runs", []) if r.get("simulator") == "parsnn" and r.get("ok") and "timers" in r
             and r.get("foreign_cores", 0.0) < 0.1]
@@ -561,114 +413,10 @@ def _full_scale_run():
     return r
 
 
-TOML_TEMPLATE = """# This machine, measured. Written by `python analysis/cost_model_validation.py calibrate` on {date}
-# (git {git}); raw runs in analysis/results/cost_model_runs/, derivation in
-# analysis/results/cost_model_calibration.json. Every run waited for a quiet machine (other processes < 0.2
-# busy cores over 2 s, no other parsnn/nest/mpiexec process).
-[machine]
-name = "this_machine"
-description = "2-core KVM guest, AMD EPYC family 26 model 2 (Zen 5), ~4.2 GHz, 24 GiB, mpich 5.0.2 wheel"
-cores_per_node = 2
-nodes = 1
-# lscpu: L2 2 MiB (2 instances), L3 32 MiB (1 instance)
-l2_kib_per_core = 1024
-l3_mib_per_group = 32
-cores_per_l3 = 2
-clock_ghz = 4.2
-
-[compute]
-# ns per neuron and step, from 1-rank runs (timer_update minus the null network's per-interval cost):
-#   iaf_psc_exp (the vectorized kernel: one parameter set, no Poisson input devices): PD14 n_scaling
-#   0.1, DC drive, 1 s (mean of 3 runs; this VM's speed varies by up to 30 % between runs);
-#   iaf_psc_exp_scalar (the scalar kernel, for the other iaf_psc_exp populations) and iaf_psc_delta:
-#   10,000 neurons without input, 1 s; poisson_source: 2,000 sources at 500/s ('spikes' network), 1 s
-update_ns = {{ iaf_psc_exp = {update_ns_iaf_psc_exp:.3f}, iaf_psc_exp_scalar = {update_ns_iaf_psc_exp_scalar:.3f}, iaf_psc_delta = {update_ns_iaf_psc_delta:.3f}, poisson_source = {update_ns_poisson_source:.3f} }}
-# ns per neuron, step and Poisson input device: Brunel A 0.5 (1 rank, mean of 3; one input per neuron,
-# lambda = 2 per step) minus the iaf_psc_delta kernel; check: PD14 n_scaling 0.1 with Poisson background
-# (lambda 0.8-1.3) minus the scalar iaf_psc_exp kernel gives {poisson_input_ns_pd14_check:.3f}
-poisson_input_ns = {poisson_input_ns:.3f}
-# ns per synaptic event by where the ring-buffer slots of one interval live (L2 / L3 / memory):
-# equations from Brunel A 0.5 (1 rank), PD14 0.1 (1 rank) and PD14 full scale on 2 ranks, deliver
-# timer minus per-interval and per-spike costs; full scale: {full_source}
-# memory: the entry was prefetched (the engine prefetches 128 synapses ahead within a row);
-# memory_no_prefetch: the first 128 synapses of a row ('shortrows' network, 1 rank: rows of 64 synapses
-# into a 160 MB ring, mean of 3 runs; a fourth equation)
-event_ns = {{ l2 = {event_ns_l2:.3f}, l3 = {event_ns_l3:.3f}, memory = {event_ns_memory:.3f}, memory_no_prefetch = {event_ns_memory_no_prefetch:.3f} }}
-# ns per received spike: row lookup and loop setup ('spikes' network: one synapse per spike)
-spike_ns = {spike_ns:.3f}
-# ns per comparison of libc qsort on uint64 (analysis/cost_model_mpibench.c), times log2 of the sorted runs
-compare_ns = {compare_ns:.3f}
-# ns per spike word packed: exchange timer on 1 rank = fixed + copies x pack_ns, solved from PD14 0.1 and
-# Brunel A 0.5 (the small 'spikes' network, all in L1/L2, gives {pack_ns_spikes_network:.2f} ns)
-pack_ns = {pack_ns:.3f}
-# ns per recorded spike on rank 0 (gather, sort, HDF5 write): Brunel A 0.5, 1 rank, record timer / spikes
-record_ns = {record_ns:.3f}
-# ns per peer rank per interval for the O(P) loops (pack, displacements, MPICH's alltoallv loop): assumed
-peer_ns = 2.0
-# ns for the first cache miss of a synapse row when the rank's synapses exceed its caches: assumed
-# (one DRAM latency; the three arrays of a row miss in parallel)
-row_miss_ns = 100.0
-
-[overhead]
-# us per interval: null network (2 neurons that never fire, min delay 0.1 ms, 20,000 intervals, 1 rank)
-update_us = {null1_update_us:.3f}
-deliver_us = {null1_deliver_us:.3f}
-# exchange phase on 1 rank (pack call, copy, timers) in real runs: with pack_ns, from PD14 0.1 and Brunel A 0.5
-exchange_us = {exchange_us:.3f}
-# Python + mpi4py per collective call on top of the C library's cost (mpi4py loop minus mpibench, 2 ranks)
-collective_call_us = {collective_call_us:.3f}
-
-[network.shm]
-# mpibench (C, 2 ranks): overhead = time per message of a burst of 64 Isend; latency = half
-# ping-pong round trip ({pp:.3f} us) minus that overhead
-latency_us = {shm_latency_us:.3f}
-overhead_us = {shm_overhead_us:.3f}
-bandwidth_gbs = 10.0
-
-[network.inter]
-# this machine has one node: placeholders (a gigabit-Ethernet-like network), never used here
-latency_us = 30.0
-overhead_us = 2.0
-bandwidth_gbs = 0.125
-
-[collectives]
-# MPICH defaults (mpivars): Bruck's alltoall for <= 256 B per rank and >= 8 ranks; alltoallv
-# 'scattered' with MPIR_CVAR_ALLTOALL_THROTTLE = 32 requests in flight
-alltoall_bruck_min_ranks = 8
-alltoallv_throttle = 32
-# mpibench: MPI_Alltoall of one int on 2 ranks ({a2a:.3f} us) minus latency + 2 overheads
-alltoall_fixed_us = {alltoall_fixed_us:.3f}
-# mpibench: MPI_Alltoallv with all counts 0 on 2 ranks
-alltoallv_fixed_us = {alltoallv_fixed_us:.3f}
-# Bruck's per-round datatype pack/unpack: assumed (not measurable on 2 ranks)
-bruck_round_us = 0.3
-bruck_block_ns = 2.0
-
-[oversubscription]
-cores = 2
-# us per interval and extra rank on the most crowded core: a waiting rank spins before MPICH yields the core
-# (MPIR_CVAR_POLLS_BEFORE_YIELD = 1000), then the switch; fitted so that PD14 0.1 on 3 ranks matches its
-# measured wall time (the one number fitted on a validation-type run; PD14 on 4 and Brunel on 3-4 check it)
-yield_us = {yield_us:.3f}
-
-[noise]
-# machine noise, measured without the simulator: analysis/cost_model_noisebench.c, two ranks doing
-# identical fixed work per interval (compute loop + row scatter) then MPI_Alltoall; the mean wait in
-# the Alltoall is e(2) sigma; sigma^2 = (sigma_rel busy)^2 + sigma_us^2 through a ~3 ms interval
-# (wait {nb_long_wait:.1f} us, launches {nb_long_lo:.1f}-{nb_long_hi:.1f}) and a ~17 us interval
-# (wait {nb_short_wait:.2f} us, launches {nb_short_lo:.2f}-{nb_short_hi:.2f}), {nb_launches} launches each
-sigma_rel = {sigma_rel:.4f}
-sigma_us = {sigma_us:.3f}
-
-[sources]
-calibration = "python analysis/cost_model_validation.py calibrate ({date}); runs in analysis/results/cost_model_runs/"
-cpu = "lscpu: AMD EPYC, family 26 model 2, 2 cores, 1 thread per core, KVM; clock ~4.2 GHz from a dependent-add loop"
-mpi = "mpich 5.0.2 wheel (ch4:ucx/ofi, shared memory within the node); defaults from mpivars"
-"""
-
-
 def write_machine_toml(c: dict, yield_us: float):
+    """Write parsnn/mapping/machines/this_machine.toml from the constants ``c`` (git revision in its header)."""
     import parsnn
+    from parsnn.mapping.cluster import calibration
     path = os.path.join(os.path.dirname(parsnn.__file__), "mapping", "machines", "this_machine.toml")
     try:
         git = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -679,34 +427,14 @@ def write_machine_toml(c: dict, yield_us: float):
             git += " with uncommitted changes"
     except OSError:
         git = "?"
-    mb = c["mpibench"]
-    nf = c["noise_fit"]
-    nbk = {"nb_long_wait": nf["long"]["wait_us_mean"], "nb_long_lo": nf["long"]["wait_us_range"][0],
-           "nb_long_hi": nf["long"]["wait_us_range"][1], "nb_short_wait": nf["short"]["wait_us_mean"],
-           "nb_short_lo": nf["short"]["wait_us_range"][0], "nb_short_hi": nf["short"]["wait_us_range"][1],
-           "nb_launches": len(nf["launches"]["long"])}
-    nbk["full_source"] = next((f["run"] for f in c.get("event_fit", []) if f["run"].startswith("pd14_full")),
-                              "not available")
-    text = TOML_TEMPLATE.format(**{**c, **nbk, "yield_us": yield_us, "git": git, "pp": mb["pingpong_half_rtt_us"],
-                                   "a2a": mb["alltoall_int_us"]})
-    with open(path, "w") as f:
-        f.write(text)
-
-
-def _run_summary(res):
-    return {"ranks": res["ranks"], "t_sim_ms": res["t_sim_ms"], "started": res.get("started"),
-            "busy_cores_before": res.get("busy_cores_before"), "timers": {ph: res["perf"][f"timer_{ph}"] for ph in
-                                                             ("update", "exchange", "deliver", "record")},
-            "synaptic_events": res["perf"]["synaptic_events"], "delivered_spikes": res["delivered_spikes"],
-            "intervals": res["intervals"], "rates": res["rates"], "rtf": res["perf"]["rtf"]}
+    calibration.write_machine_toml(c, yield_us, path, git)
 
 
 def _roofline():
-    path = os.path.join(ROOT, "benchmarks", "results", "roofline.json")
-    if not os.path.exists(path):
+    """The hardware floor figures of benchmarks/results/roofline.json (None: not measured)."""
+    d = _benchmark_result("roofline.json")
+    if d is None:
         return None
-    with open(path) as f:
-        d = json.load(f)
     return {k: d[k] for k in d if k.startswith(("ns_", "rtf_min")) or k == "procs"}
 
 
@@ -727,6 +455,7 @@ def predict_run(res: dict, machine="this_machine") -> dict:
 
 
 def compare_run(res: dict, machine="this_machine") -> dict:
+    """Predicted vs measured phases, RTF and workload counts of one run record."""
     pred, wl = predict_run(res, machine)
     I = res["intervals"]
     row = {"model": res["spec"]["model"], "ranks": res["ranks"], "intervals": I,
@@ -796,6 +525,7 @@ def validate(force=False, log=print, ranks=(1, 2, 3, 4), repeats=3, noise_launch
 
 
 def format_validation(rows) -> str:
+    """Markdown tables of the validation rows: phases and RTF, then events, spikes and remote copies."""
     def rng(r, key):
         lo, hi = r.get(f"{key}_range", [None, None])
         return f" ({lo:.3f}-{hi:.3f})" if lo is not None and r.get("repeats", 1) > 1 else ""
@@ -832,6 +562,7 @@ RANKS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 384, 512, 768, 1024]
 
 
 def curve(log=print, machines=("jureca_dc", "this_machine")) -> dict:
+    """Predicted PD14 full-scale strong scaling on the shipped machines (and what-ifs): JSON and PNG."""
     from parsnn.mapping import cluster
     from parsnn.models import brunel, pd14
     net = pd14.build_network(n_scaling=1.0, record=False)
@@ -895,6 +626,7 @@ def _rescaled(name, f):
 
 
 def plot_curve(out, path):
+    """Figure of the strong-scaling curves with the published NEST figures, and where the time goes."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -1071,6 +803,7 @@ def report(log=print) -> str:
 # --------------------------------------------------------------------------- CLI
 
 def main(argv=None):
+    """Command line: worker, calibrate, validate, all, curve, report."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     w = sub.add_parser("worker")

@@ -17,6 +17,7 @@ from parsnn.scaling import collect, plot_sweep
 
 
 def main(argv=None):
+    """Command line: collect the sweep's runs, write results.json and the figure."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("sweep_dir")
     ap.add_argument("--kind", choices=["strong", "weak"], default=None,

@@ -1,4 +1,4 @@
-"""Cost model (parsnn.mapping.cluster): hand-checkable cases, machine files, API keys. No timing."""
+"""Cost model (parsnn.mapping.cluster): hand-checkable cases, machine files, API keys, calibration fits. No timing."""
 import math
 
 import numpy as np
@@ -6,6 +6,7 @@ import pytest
 
 from parsnn.errors import ParameterError
 from parsnn.mapping import cluster
+from parsnn.mapping.cluster import calibration, collectives
 from parsnn.mapping.cluster import (PREDICTION_KEYS, available_machines, crossover, expected_max_normal,
                                     load_machine, predict, sweep, workload)
 from parsnn.network import FixedIndegree, FixedTotalNumber, Network, OneToOne
@@ -118,14 +119,14 @@ def test_update_and_delivery_by_hand(tmp_path):
 def test_counts_collective_grows_with_log2_ranks(tmp_path):
     m = _machine(tmp_path)            # one node of 4096 cores, alpha = 1 us, o = 0, fixed costs 0
     rpn = m.cores_per_node
-    t = {P: cluster._alltoall_counts(P, min(P, rpn), 1, m) for P in (8, 16, 64, 1024, 1000)}
+    t = {P: collectives.alltoall_counts(P, min(P, rpn), 1, m) for P in (8, 16, 64, 1024, 1000)}
     for P in (8, 16, 64, 1024, 1000):
         assert t[P]["algorithm"] == "bruck"
         assert t[P]["rounds"] == math.ceil(math.log2(P))
         assert t[P]["seconds"] == pytest.approx(1e-6 * math.ceil(math.log2(P)), rel=1e-6)
-    small = cluster._alltoall_counts(4, 4, 1, m)
+    small = collectives.alltoall_counts(4, 4, 1, m)
     assert small["algorithm"] == "isend_irecv" and small["seconds"] == pytest.approx(1e-6)
-    assert cluster._alltoall_counts(1, 1, 1, m)["seconds"] == 0.0
+    assert collectives.alltoall_counts(1, 1, 1, m)["seconds"] == 0.0
 
 
 def test_rtf_scales_with_inverse_interval(tmp_path):
@@ -185,7 +186,7 @@ def test_expected_maxima():
     assert expected_max_normal(2) == pytest.approx(1 / math.sqrt(math.pi), rel=1e-4)
     assert expected_max_normal(4) == pytest.approx(1.0294, rel=1e-3)
     # X_0 = 3 with p 0.5, X_1 = 1 always: E[max] = 0.5 * 3 + 0.5 * 1
-    assert cluster._expected_max_sparse(np.array([1.0, 3.0]), np.array([1.0, 0.5])) == pytest.approx(2.0)
+    assert collectives.expected_max_sparse(np.array([1.0, 3.0]), np.array([1.0, 0.5])) == pytest.approx(2.0)
 
 
 def test_oversubscription_uses_all_cores(tmp_path):
@@ -338,12 +339,6 @@ def test_record_wait_lands_in_other_ranks_exchange_except_after_the_last_flush(t
 
 
 def test_noise_constants_from_noisebench_output():
-    import importlib.util
-    import os
-    path = os.path.join(os.path.dirname(__file__), "..", "analysis", "cost_model_validation.py")
-    spec = importlib.util.spec_from_file_location("cmv", path)
-    cmv = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cmv)
     e2 = expected_max_normal(2)
 
     def launch(config, busy, sigma):
@@ -354,6 +349,124 @@ def test_noise_constants_from_noisebench_output():
     # sigma = sqrt((0.05 busy)^2 + 0.3^2) at busy 3000 us and 20 us
     sig = lambda b: math.sqrt((0.05 * b) ** 2 + 0.3 ** 2)     # noqa: E731
     nb = [launch("long", 3000.0, sig(3000.0)), launch("short", 20.0, sig(20.0))] * 3
-    c = cmv.noise_constants(nb)
+    c = calibration.noise_constants(nb)
     assert c["sigma_rel"] == pytest.approx(0.05, rel=1e-6)
     assert c["sigma_us"] == pytest.approx(0.3, rel=1e-6)
+
+
+# --------------------------------------------------------------------------- calibration fits (synthetic runs)
+
+def test_mpi_constants_by_hand():
+    mb = {"isend_burst_us_per_msg": 0.2, "pingpong_half_rtt_us": 0.7, "alltoall_int_us": 1.5,
+          "alltoallv_empty_us": 0.9, "qsort_ns_per_compare": 3.0}
+    c = calibration.mpi_constants(mb)
+    assert c["shm_overhead_us"] == 0.2 and c["shm_latency_us"] == pytest.approx(0.5)
+    assert c["alltoall_fixed_us"] == pytest.approx(1.5 - (0.5 + 2 * 0.2))
+    assert c["alltoallv_fixed_us"] == 0.9 and c["compare_ns"] == 3.0
+
+
+def _record(t_sim_ms=1000.0, intervals=10000, neurons=1000, pops=(("A", 1000),), **perf):
+    """A synthetic 1-rank run record (the fields the fits read)."""
+    return {"t_sim_ms": t_sim_ms, "intervals": intervals, "ranks": 1, "min_delay_steps": 1,
+            "description": {"populations": [{"name": n, "size": k} for n, k in pops]},
+            "delivered_spikes": [perf.pop("spikes", 0.0)],
+            "perf": {"num_local_neurons": [neurons], "synaptic_events": [perf.pop("events", 0.0)],
+                     **{k: [v] for k, v in perf.items()}}}
+
+
+def test_update_and_pack_fits_recover_known_costs():
+    o_upd, steps, I = 2e-6, 10000, 10000
+    c_exp, c_xs, c_delta, c_pois, c_src = 1.1e-9, 3.0e-9, 2.0e-9, 30e-9, 5e-9
+
+    def upd(n, c, intervals=I):
+        return o_upd * intervals + n * steps * c
+    runs = {"pd14_P1": _record(neurons=8000, timer_update=upd(8000, c_exp)),
+            "pd14_poisson_P1": _record(neurons=8000, timer_update=upd(8000, c_xs + c_pois)),
+            "spikes_P1": _record(neurons=3000, pops=(("S", 1000), ("T", 2000)),
+                                 timer_update=o_upd * I + steps * (2000 * c_exp + 1000 * c_src)),
+            "brunel_P1": _record(neurons=5000, timer_update=upd(5000, c_delta + c_pois)),
+            "delta_P1": _record(neurons=10000, timer_update=upd(10000, c_delta)),
+            "expscalar_P1": _record(neurons=10000, timer_update=upd(10000, c_xs))}
+    c = calibration.update_costs(runs, o_upd)
+    assert c["update_ns_iaf_psc_exp"] == pytest.approx(1.1) and c["update_ns_iaf_psc_exp_scalar"] == pytest.approx(3.0)
+    assert c["update_ns_iaf_psc_delta"] == pytest.approx(2.0) and c["poisson_input_ns"] == pytest.approx(30.0)
+    assert c["update_ns_poisson_source"] == pytest.approx(5.0)
+    assert c["poisson_input_ns_pd14_check"] == pytest.approx(30.0)
+    # exchange on 1 rank = 0.7 us per interval + 5 ns per spike copy
+    o_x, c_pack = 0.7e-6, 5e-9
+    pd1 = _record(intervals=10000, spikes=2e5, timer_exchange=0.7e-6 * 10000 + 2e5 * c_pack)
+    br1 = _record(intervals=10000, spikes=2e7, timer_exchange=0.7e-6 * 10000 + 2e7 * c_pack)
+    spk1 = _record(intervals=10000, spikes=1e7, timer_exchange=0.5e-6 * 10000 + 1e7 * 4e-9)
+    p = calibration.pack_costs(pd1, br1, spk1, null1_exchange_us=0.5)
+    assert p["exchange_us"] == pytest.approx(o_x * 1e6) and p["pack_ns"] == pytest.approx(5.0)
+    assert p["pack_ns_spikes_network"] == pytest.approx(4.0)
+
+
+def _ring_run(n, k, events, spikes, costs, o_del, intervals=10000, cache_levels=(2000.0, 20000.0)):
+    """A 1-rank run of n neurons with k synapses each whose deliver timer is what the event costs
+    (l2, l3, memory, memory_no_prefetch; seconds) and the spike cost give for its ring working set."""
+    net = _net(n=n, k=k, rate=10.0)
+    ws, wl = calibration.ring_bytes(net, 1)
+    u = float(wl["events_unprefetched_per_s"][0] / wl["events_per_s"][0])
+    f2, f3, fm = calibration.cache_fractions(cache_levels, ws)
+    c_evt = f2 * costs[0] + f3 * costs[1] + fm * ((1 - u) * costs[2] + u * costs[3])
+    return {"description": net.describe(), "rank_of": [0] * n, "rates": {"A": 10.0}, "intervals": intervals,
+            "delivered_spikes": [spikes], "perf": {"synaptic_events": [events],
+                                                   "timer_deliver": [o_del * intervals + spikes * costs[4]
+                                                                     + events * c_evt]}}
+
+
+@pytest.mark.parametrize("c_l2", [1.5e-9, 2.5e-9])
+def test_event_fit_recovers_known_costs(c_l2):
+    # caches of 2 kB / 20 kB: 100 neurons (1.6 kB of ring) live in the L2, 1,000 mostly in the L3,
+    # 10,000 with rows of 1,000 synapses mostly in memory (prefetched), 20,000 with rows of 10 in
+    # memory, none prefetched (the fourth equation, as the full-scale run)
+    caches = (2000.0, 20000.0)
+    l2, l3, mem, nopf, spk, o_del = c_l2, 3e-9, 4e-9, 12e-9, 9e-9, 1e-6
+    costs = (l2, l3, mem, nopf, spk)
+    runs = [("a", _ring_run(100, 50, 1e8, 1e5, costs, o_del)), ("b", _ring_run(1000, 50, 1e8, 1e5, costs, o_del)),
+            ("c", _ring_run(10000, 1000, 1e8, 1e5, costs, o_del))]
+    spk1 = {"intervals": 10000, "delivered_spikes": [1e6],
+            "perf": {"timer_deliver": [o_del * 10000 + 1e6 * (spk + l2)]}}
+    d = _ring_run(20000, 10, 1e8, 1e5, costs, o_del)
+    full = {"ranks": 1, "synaptic_events": 1e8, "timers": {"timer_deliver": d["perf"]["timer_deliver"]},
+            "t_sim_ms": 1000.0, "intervals": 10000, "spikes_in_per_rank": 1e5}
+    c = calibration.event_costs(spk1, runs, o_del, full, _net(n=20000, k=10, rate=10.0), caches)
+    got = [c[f"event_ns_{k}"] for k in ("l2", "l3", "memory", "memory_no_prefetch")] + [c["spike_ns"]]
+    assert got == pytest.approx([x * 1e9 for x in costs], rel=1e-4)
+    assert [f["run"] for f in c["event_fit"]][:3] == ["a", "b", "c"] and len(c["event_fit"]) == 4
+    # without the fourth equation memory and memory_no_prefetch are one constant
+    three = calibration.event_costs(spk1, runs[:2] + [("d", d)], o_del, cache_levels=caches)
+    assert three["event_ns_memory"] == three["event_ns_memory_no_prefetch"] == pytest.approx(12.0, rel=1e-4)
+    assert three["event_ns_l2"] == pytest.approx(l2 * 1e9, rel=1e-4)
+
+
+def test_record_and_yield_fits_by_hand():
+    br1 = {"perf": {"timer_record": [0.4]}, "delivered_spikes": [1e7]}
+    assert calibration.record_cost(br1) == pytest.approx(40.0)
+    # 3 ranks on 2 cores: one extra rank on the busiest core; measured 130 us per 0.1 ms interval vs 100 predicted
+    res = {"perf": {"rtf": 1.3}, "min_delay_steps": 1, "ranks": 3}
+    assert calibration.oversubscription_yield_us(res, 100e-6, cores=2) == pytest.approx(30.0)
+    assert calibration.oversubscription_yield_us(res, 200e-6, cores=2) == 0.0
+
+
+def test_machine_toml_round_trip(tmp_path):
+    # the committed calibration written back as a machine file gives this_machine's constants
+    import json
+    import os
+    root = os.path.join(os.path.dirname(__file__), "..")
+    with open(os.path.join(root, "analysis", "results", "cost_model_calibration.json")) as f:
+        c = json.load(f)
+    path = tmp_path / "this_machine.toml"
+    calibration.write_machine_toml(c, c["yield_us"], str(path), git="test")
+    m, ref = load_machine(str(path)), load_machine("this_machine")
+    assert m.data["compute"] == ref.data["compute"] and m.data["overhead"] == ref.data["overhead"]
+    assert m.data["noise"] == ref.data["noise"] and m.data["oversubscription"] == ref.data["oversubscription"]
+    assert m.balance_costs() == ref.balance_costs()
+
+
+def test_balance_costs_are_the_partitioners():
+    # the weights partition_metrics balances with today (COST_UPDATE_S per 0.1 ms step, COST_EVENT_S)
+    b = load_machine("this_machine").balance_costs()
+    assert b == {"update_s": 4.5e-9, "update_step_ms": 0.1, "event_s": 11e-9}
+    assert load_machine("jureca_dc").balance_costs() == b           # inherited, not scaled

@@ -1,0 +1,219 @@
+"""Predictions of the cluster cost model: per-phase times of every min-delay interval on every
+rank, the critical path and the real-time factor (:func:`predict`), a strong-scaling curve
+(:func:`sweep`) and the rank count from which the exchange dominates (:func:`crossover`).
+
+:func:`predict` runs in stages: the computation of every rank (update, delivery, pack, their
+fluctuation), the communication (both collectives), ranks sharing cores, rank 0's spike
+recording and the engine's exchange timers, then the result dict. See
+:mod:`parsnn.mapping.cluster` for the equations.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from parsnn.mapping.cluster.collectives import (alltoall_counts, alltoallv_spikes, expected_max_normal,
+                                                node_layout)
+from parsnn.mapping.cluster.machine import Machine, load_machine
+from parsnn.mapping.cluster.workload import (RING_BYTES_PER_NEURON_SLOT, SYNAPSE_BYTES, NetworkInput,
+                                             workload)
+
+#: keys of the dict returned by :func:`predict`
+PREDICTION_KEYS = ("machine", "model", "ranks", "nodes", "ranks_per_node", "partition", "min_delay_steps",
+                   "interval_ms", "intervals_per_model_s", "per_rank", "phases", "exchange_terms",
+                   "critical_path_s", "compute_s", "exchange_s", "rtf", "exchange_fraction", "dominant",
+                   "oversubscribed", "workload")
+#: phases reported per rank (seconds per interval), as the engine's timers
+PHASES = ("update", "exchange", "deliver")
+
+
+def _update_time(wl: dict, machine: Machine, P: int, m: int) -> np.ndarray:
+    """Update phase of every rank: fixed cost, neuron updates by kernel, Poisson input draws."""
+    upd = np.full(P, machine.us("overhead", "update_us"))
+    for model, n in wl["neurons"].items():
+        upd += m * n * machine.update_cost(model)
+    upd += m * wl["poisson_inputs"] * machine.ns("poisson_input_ns", default=0.0)
+    return upd
+
+
+def _delivery_time(wl: dict, machine: Machine, P: int, m: int, T: float) -> dict:
+    """Delivery phase of every rank (``deliver``) with its parts: events ``ev`` and received
+    spikes ``sp`` per interval, ring bytes written ``ring_ws``, unprefetched event fraction
+    ``f_np`` and seconds per event ``c_evt``."""
+    ev = wl["events_per_s"] * T
+    sp = wl["spikes_in_per_s"] * T
+    # ring-buffer slots written in one interval: emission steps x the spread of the delays
+    slots = min(wl["max_delay_steps"] + 1, m + wl["max_delay_steps"] - wl["min_synaptic_delay_steps"])
+    ring_ws = RING_BYTES_PER_NEURON_SLOT * slots * wl["ring_neurons"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f_np = np.where(wl["events_per_s"] > 0, wl.get("events_unprefetched_per_s", 0.0 * ev)
+                        / np.maximum(wl["events_per_s"], 1e-300), 0.0)
+    c_evt = machine.event_cost(ring_ws, f_np)
+    # each rank's spikes arrive sorted (by step, then gid): qsort merges min(P, S) runs
+    runs = np.maximum(np.minimum(float(P), sp), 1.0)
+    # a received spike's synapse row starts with a cache miss when the rank's synapses
+    # (10 B each) do not fit in the caches of its core
+    l23 = machine.cache_levels()[1]
+    syn_bytes = np.maximum(SYNAPSE_BYTES * wl["synapses"], 1.0)
+    row_miss = machine.ns("row_miss_ns", default=0.0) * (1.0 - np.minimum(1.0, l23 / syn_bytes))
+    dl = (machine.us("overhead", "deliver_us") + ev * c_evt
+          + sp * (machine.ns("spike_ns") + machine.ns("compare_ns", default=0.0) * np.log2(runs) + row_miss))
+    return {"deliver": dl, "ev": ev, "sp": sp, "ring_ws": ring_ws, "f_np": f_np, "c_evt": c_evt}
+
+
+def _pack_time(wl: dict, machine: Machine, P: int, T: float):
+    """Pack part of the exchange phase of every rank: fixed cost, spike words copied, peer loops."""
+    return (machine.us("overhead", "exchange_us") + wl["copies_per_s"] * T * machine.ns("pack_ns", default=0.0)
+            + (P * machine.ns("peer_ns", default=0.0) if P > 1 else 0.0))
+
+
+def _fluctuation(machine: Machine, c_evt: np.ndarray, ev: np.ndarray, busy: np.ndarray) -> np.ndarray:
+    """Standard deviation of every rank's work per interval: Poisson delivery work, plus machine
+    noise (relative to the rank's work, and absolute)."""
+    noise_abs = machine.us("noise", "sigma_us", default=0.0)
+    noise_rel = float(machine._get("noise", "sigma_rel", default=0.0))
+    return np.sqrt(c_evt ** 2 * ev + (noise_rel * busy) ** 2 + noise_abs ** 2)
+
+
+def _communication(wl: dict, machine: Machine, P: int, T: float, rpn: int, nodes: int) -> dict:
+    """Both collectives of an interval: ``counts`` (Alltoall), ``spikes`` (Alltoallv), ``calls``
+    (Python + mpi4py per call) and their sum ``seconds``."""
+    counts = alltoall_counts(P, rpn, nodes, machine)
+    v = alltoallv_spikes(wl, T, P, rpn, nodes, machine)
+    calls = 2 * machine.us("overhead", "collective_call_us") if P > 1 else 0.0
+    return {"counts": counts, "spikes": v, "calls": calls, "seconds": calls + counts["seconds"] + v["seconds"]}
+
+
+def _oversubscribed(machine: Machine, P: int, busy: np.ndarray, fluctuation: float) -> tuple[float, float]:
+    """(compute, extra communication) when ranks share cores. Ranks sharing a core serialize:
+    rank r runs on core r mod cores, and a core runs its ranks' work one after the other; a rank
+    that waits in a collective polls, then yields its core (MPICH: MPIR_CVAR_POLLS_BEFORE_YIELD):
+    one such spin and switch per interval and extra rank on a core."""
+    cores = machine.cores
+    per_core = np.zeros(cores)
+    np.add.at(per_core, np.arange(P) % cores, busy)
+    compute = float(per_core.max() + fluctuation)
+    # the cores switch in parallel: the most crowded core's extra ranks set the cost
+    return compute, (math.ceil(P / cores) - 1) * machine.us("oversubscription", "yield_us", default=0.0)
+
+
+def _exchange_timers(critical: float, upd, dl, rec, t_sim_ms, flush_ms: float) -> np.ndarray:
+    """What the engine's exchange timer of every rank holds: pack + waiting for the slowest rank
+    + the collectives; a rank's own update and deliver phases are short (< a time slice) and are
+    not stretched. The other ranks wait for rank 0's flush in their next exchange; the last flush
+    ends the run."""
+    n_flush = 1 if t_sim_ms is None else max(1, math.ceil(float(t_sim_ms) / float(flush_ms) - 1e-9))
+    in_exchange = 1.0 if t_sim_ms is None else (n_flush - 1) / n_flush
+    exch = critical - upd - dl - rec
+    exch[1:] -= (1.0 - in_exchange) * rec[0]
+    return exch
+
+
+def _workload_summary(wl: dict, T: float, delivery: dict, busy: np.ndarray) -> dict:
+    """Per-interval scalars of the workload (events, spikes, neurons, ring bytes, imbalance)."""
+    ev, c_evt = delivery["ev"], delivery["c_evt"]
+    return {"events_per_interval_mean": float(ev.mean()), "spikes_in_per_interval_mean": float(delivery["sp"].mean()),
+            "spikes_out_per_interval_total": float(wl["spikes_out_per_s"].sum() * T),
+            "neurons_per_rank_max": float(sum(wl["neurons"].values()).max()) if wl["neurons"] else 0.0,
+            "ring_bytes_per_interval_max": float(delivery["ring_ws"].max()), "event_ns": float(c_evt.max() * 1e9),
+            "unprefetched_event_fraction": float(np.max(delivery["f_np"])),
+            "imbalance": float(busy.max() / busy.mean()) if busy.mean() > 0 else 1.0}
+
+
+def predict(net, ranks: int, machine="this_machine", partition="round_robin", rates=None,
+            min_delay_steps: int | None = None, ranks_per_node: int | None = None, wl: dict | None = None,
+            t_sim_ms: float | None = None, flush_ms: float = 1000.0) -> dict:
+    """Predicted per-phase times per min-delay interval, critical path and RTF.
+
+    ``net``: a :class:`parsnn.network.Network`, its ``describe()`` dict or a
+    :class:`~parsnn.mapping.cluster.workload.NetworkInput`. Returns a dict with the keys
+    :data:`PREDICTION_KEYS`:
+
+    - ``per_rank``: {'update', 'deliver', 'exchange', 'busy'}: lists over ranks, seconds per
+      interval; 'exchange' is what the engine's exchange timer holds (pack, waiting for the
+      slowest rank, both collectives);
+    - ``phases``: {'update', 'deliver', 'exchange'}: the mean over ranks and ``*_max``;
+    - ``exchange_terms``: the parts of the communication (seconds per interval);
+    - ``critical_path_s`` (seconds per interval), ``compute_s`` (max busy rank plus
+      fluctuations), ``exchange_s`` (communication after the slowest rank arrives),
+      ``rtf``, ``exchange_fraction`` (= exchange_s / critical_path_s) and ``dominant``
+      ('exchange' or 'compute');
+    - ``workload``: per-interval scalars of the workload (events, spikes, messages).
+
+    ``t_sim_ms`` (None: a long run) and ``flush_ms`` (the simulation's recording flush period)
+    say how many of rank 0's recording flushes the other ranks wait for in an exchange: all but
+    the last, which ends the run.
+    """
+    mach = load_machine(machine)
+    P = int(ranks)
+    if wl is None:
+        wl = workload(net, P, partition, rates, min_delay_steps)
+    m = int(wl["min_delay_steps"]) if min_delay_steps is None else int(min_delay_steps)
+    h = wl["resolution"]
+    T = m * h * 1e-3                                                  # model seconds per interval
+    rpn, nodes = node_layout(P, mach, ranks_per_node)
+    # ---- computation per rank
+    upd = _update_time(wl, mach, P, m)
+    delivery = _delivery_time(wl, mach, P, m, T)
+    dl = delivery["deliver"]
+    pack = _pack_time(wl, mach, P, T)
+    busy = upd + dl + pack
+    sigma = _fluctuation(mach, delivery["c_evt"], delivery["ev"], busy)
+    e = expected_max_normal(P)
+    compute = float(busy.max() + e * sigma.max())
+    # ---- communication, ranks sharing cores
+    comm_parts = _communication(wl, mach, P, T, rpn, nodes)
+    comm = comm_parts["seconds"]
+    over = P > mach.cores
+    if over:
+        compute, extra = _oversubscribed(mach, P, busy, e * sigma.max())
+        comm += extra
+    # ---- spike recording: rank 0 gathers and writes every recorded spike (amortised per interval);
+    # the other ranks wait for it in their next exchange
+    rec = np.zeros(P)
+    rec[0] = wl.get("recorded_spikes_per_s", 0.0) * T * mach.ns("record_ns", default=0.0)
+    critical = compute + comm + float(rec[0])
+    exch = _exchange_timers(critical, upd, dl, rec, t_sim_ms, flush_ms)
+    counts, v, calls = comm_parts["counts"], comm_parts["spikes"], comm_parts["calls"]
+    return {
+        "machine": mach.name, "model": wl.get("model", ""), "ranks": P, "nodes": nodes, "ranks_per_node": rpn,
+        "partition": wl.get("strategy", ""), "min_delay_steps": m, "interval_ms": m * h,
+        "intervals_per_model_s": 1.0 / T,
+        "per_rank": {"update": upd.tolist(), "deliver": dl.tolist(), "exchange": exch.tolist(),
+                     "record": rec.tolist(), "busy": busy.tolist()},
+        "phases": {"update": float(upd.mean()), "deliver": float(dl.mean()), "exchange": float(exch.mean()),
+                   "update_max": float(upd.max()), "deliver_max": float(dl.max()), "exchange_max": float(exch.max())},
+        "exchange_terms": {"pack_and_fixed": float(pack.max()), "collective_calls": calls,
+                           "alltoall_counts": counts["seconds"], "alltoall_algorithm": counts["algorithm"],
+                           "alltoall_rounds": counts["rounds"], "alltoallv": v["seconds"],
+                           "alltoallv_detail": {k: v[k] for k in v if k != "seconds"},
+                           "imbalance_and_fluctuation": float(compute - busy.mean())},
+        "critical_path_s": critical, "compute_s": compute, "exchange_s": comm,
+        "rtf": critical / T, "exchange_fraction": comm / critical if critical > 0 else 0.0,
+        "dominant": "exchange" if comm > critical - comm else "compute",
+        "oversubscribed": over,
+        "workload": _workload_summary(wl, T, delivery, busy),
+    }
+
+
+def sweep(net, ranks, machine="this_machine", partition="round_robin", rates=None,
+          min_delay_steps: int | None = None, ranks_per_node: int | None = None, keep_per_rank: bool = False):
+    """:func:`predict` for every rank count in ``ranks`` (a strong-scaling curve); the network's
+    description, Connectivity and machine are made once."""
+    inp, mach = NetworkInput.of(net), load_machine(machine)
+    out = []
+    for P in ranks:
+        p = predict(inp, int(P), mach, partition, rates, min_delay_steps, ranks_per_node)
+        if not keep_per_rank:
+            p = {k: v for k, v in p.items() if k != "per_rank"}
+        out.append(p)
+    return out
+
+
+def crossover(curve: list[dict]) -> int | None:
+    """Smallest rank count of a :func:`sweep` at which the exchange outweighs the computation."""
+    for p in curve:
+        if p["dominant"] == "exchange":
+            return int(p["ranks"])
+    return None

@@ -1,0 +1,212 @@
+"""Workload of the cluster cost model: the expected per-rank work of a network, a partition and
+firing rates, per second of model time, from the network's description alone (no synapse).
+
+The network enters once as a :class:`NetworkInput` (its description and its
+:class:`parsnn.connectivity.Connectivity`); the partition strategies and partition metrics are
+called only in :func:`_placement` and :func:`_rank_traffic`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from parsnn.connectivity import Connectivity
+from parsnn.errors import ParameterError
+from parsnn.partition import Partition, make_map
+from parsnn.partition_metrics import counts_per_rank, neuron_rates, nohit_probabilities
+
+RING_BYTES_PER_NEURON_SLOT = 16          # ring_ex + ring_in, float64 each
+SYNAPSE_BYTES = 10                       # int32 target, float32 weight, uint16 delay
+PREFETCH_DISTANCE = 128                  # cython/deliver.h: PARSNN_PREFETCH synapses ahead in a row
+
+
+@dataclass(frozen=True)
+class NetworkInput:
+    """A network as the cost model reads it, made once at the entry: its description
+    (``Network.describe()``: delays, parameters, input devices, recorded populations) and its
+    :class:`~parsnn.connectivity.Connectivity`."""
+    description: dict
+    connectivity: Connectivity
+
+    @classmethod
+    def of(cls, net) -> "NetworkInput":
+        """From a :class:`parsnn.network.Network`, its description dict, or a NetworkInput (returned as is)."""
+        if isinstance(net, cls):
+            return net
+        if isinstance(net, dict):
+            return cls(net, Connectivity.from_description(net))
+        return cls(net.describe(), Connectivity.from_network(net))
+
+
+def _delay_bounds(delay, h: float, n_syn: float) -> tuple[int, int]:
+    """(min, max) delay in steps that a projection realises (>= 1 step; a normal
+    distribution's extremes over n_syn draws are mean -/+ sigma sqrt(2 ln n))."""
+    if isinstance(delay, dict) and delay.get("dist") == "Normal":
+        mu, sd = float(delay["mean"]), float(delay["std"])
+        lo = -math.inf if delay.get("low") is None else float(delay["low"])
+        hi = math.inf if delay.get("high") is None else float(delay["high"])
+        z = math.sqrt(2.0 * math.log(max(n_syn, 2.0)))
+        dmin, dmax = max(lo, mu - z * sd), min(hi, mu + z * sd)
+    elif isinstance(delay, dict) and delay.get("dist") == "Uniform":
+        dmin, dmax = float(delay["low"]), float(delay["high"])
+    elif isinstance(delay, dict):
+        dmin = dmax = float(delay.get("mean") or h)
+    else:
+        dmin = dmax = float(delay)
+    return max(1, int(round(dmin / h))), max(1, int(round(dmax / h)))
+
+
+def _min_max_delay(desc: dict, conn: Connectivity) -> tuple[int, int]:
+    """(min, max) delay in steps over the projections with synapses (no projection: 1 ms, 1 step)."""
+    K = conn.expected_synapses()
+    lo, hi = [], []
+    for j, q in enumerate(desc["projections"]):
+        if K[j] <= 0:
+            continue
+        a, b = _delay_bounds(q.get("delay"), float(desc.get("resolution", 0.1)), float(K[j]))
+        lo.append(a)
+        hi.append(b)
+    if not lo:
+        return max(1, int(round(1.0 / float(desc.get("resolution", 0.1))))), 1
+    return min(lo), max(hi)
+
+
+def _scalar_exp_populations(desc: dict) -> set:
+    """iaf_psc_exp populations updated by the engine's scalar kernel: those with Poisson input
+    devices or with neuron-dependent update parameters (a distribution or array for any
+    parameter but the initial V_m, or a DC amplitude per neuron). The others use the
+    vectorized kernel (cython/update.h: one parameter set, no devices)."""
+    exp = {p["name"]: p for p in desc.get("populations", []) if p.get("model") == "iaf_psc_exp"}
+    out = {name for name, p in exp.items()
+           if any(isinstance(v, (dict, list)) for k, v in (p.get("params") or {}).items() if k != "V_m")}
+    out |= {d["target"] for d in desc.get("poisson_inputs", [])}
+    out |= {d["target"] for d in desc.get("dc_inputs", []) if isinstance(d.get("amplitude"), (dict, list))}
+    return out & set(exp)
+
+
+
+def _placement(conn: Connectivity, P: int, partition) -> tuple[str, np.ndarray]:
+    """(strategy name, rank of every node as int64) for a strategy name, a Partition or a
+    node->rank array (the one place the cost model calls a partition strategy)."""
+    if isinstance(partition, Partition):
+        rank_of, strategy = np.asarray(partition.rank_of), partition.strategy
+        if partition.nranks != P:
+            raise ParameterError(f"the partition was made for {partition.nranks} ranks, not {P}")
+    elif isinstance(partition, str):
+        strategy, rank_of = make_map(conn, P, partition)
+    else:
+        strategy, rank_of = "custom", np.asarray(partition)
+        if rank_of.shape != (conn.num_nodes,):
+            raise ParameterError(f"partition array needs one entry per node ({conn.num_nodes})")
+    return strategy, np.ascontiguousarray(rank_of, dtype=np.int64)
+
+
+def _rank_traffic(conn: Connectivity, rank_of: np.ndarray, P: int, rates) -> tuple[np.ndarray, ...]:
+    """(counts, hit, R): neurons of each population on each rank (S x P), the probability that a
+    spike of a population has a target on a rank (S x P), and the spikes per second each
+    population emits from each rank (S x P), from the partition metrics."""
+    r = neuron_rates(conn, rates).copy()
+    r[rank_of < 0] = 0.0
+    counts = counts_per_rank(conn, rank_of, P)                         # S x P
+    hit = 1.0 - nohit_probabilities(conn, counts)                      # S x P
+    R = np.zeros((len(conn.names), P))
+    placed = rank_of >= 0
+    np.add.at(R, (conn.pop_of[placed], rank_of[placed]), r[placed])
+    return counts, hit, R
+
+
+def _synaptic_work(conn: Connectivity, counts: np.ndarray, hit: np.ndarray, Rtot: np.ndarray, P: int) -> dict:
+    """Per rank and model second: synaptic events delivered, synapses held, distinct spikes received
+    (own included) and events not prefetched by the engine (the first PREFETCH_DISTANCE synapses of a row)."""
+    sizes = np.maximum(conn.sizes.astype(float), 1.0)
+    prate = Rtot / sizes
+    # synaptic events delivered on each rank: synapses x mean source rate, split by target placement
+    K = conn.expected_synapses()
+    events = np.zeros(P)
+    synapses = np.zeros(P)
+    row = np.zeros((len(conn.names), P))                              # synapses of one source on q
+    for j in range(K.size):
+        s, t = conn.src[j], conn.tgt[j]
+        if conn.virtual[t]:
+            continue
+        events += K[j] * prate[s] * counts[t] / sizes[t]
+        synapses += K[j] * counts[t] / sizes[t]
+        row[s] += K[j] / sizes[s] * counts[t] / sizes[t]
+    # spikes with at least one target on q (own rank included)
+    spikes_in = (Rtot[:, None] * hit).sum(axis=0)
+    # events in the first PREFETCH_DISTANCE synapses of a row (not prefetched by the engine): a row on q
+    # that is not empty holds row / hit synapses on average
+    with np.errstate(divide="ignore", invalid="ignore"):
+        row_nonempty = np.where(hit > 0, row / hit, 0.0)
+    unprefetched = (Rtot[:, None] * hit * np.minimum(row_nonempty, PREFETCH_DISTANCE)).sum(axis=0)
+    unprefetched = np.minimum(unprefetched, events)
+    return {"events": events, "synapses": synapses, "spikes_in": spikes_in, "unprefetched": unprefetched,
+            "num_synapses": float(K.sum())}
+
+
+def _neurons_per_model(desc: dict, conn: Connectivity, counts: np.ndarray, P: int) -> tuple[dict, np.ndarray]:
+    """({neuron model: neurons on each rank}, Poisson input devices on each rank); iaf_psc_exp
+    populations that the engine cannot update with its vectorized kernel count as 'iaf_psc_exp_scalar'."""
+    scalar = _scalar_exp_populations(desc)
+    models = {}
+    for s, name in enumerate(conn.names):
+        if conn.virtual[s]:
+            continue
+        key = conn.models[s] + ("_scalar" if name in scalar else "")
+        models.setdefault(key, np.zeros(P))
+        models[key] += counts[s]
+    pois = np.zeros(P)
+    index = {n: i for i, n in enumerate(conn.names)}
+    for d in desc.get("poisson_inputs", []):
+        pois += counts[index[d["target"]]]
+    return models, pois
+
+
+def workload(net, ranks: int, partition="round_robin", rates=None, min_delay_steps: int | None = None) -> dict:
+    """Per-rank expected work of ``net`` placed on ``ranks`` ranks, per second of model time.
+
+    ``net``: a :class:`parsnn.network.Network`, its ``describe()`` dict or a :class:`NetworkInput`;
+    ``partition``: strategy name, Partition or node->rank array; ``rates``: as in
+    :func:`parsnn.partition_metrics.expected_metrics` (None: the model's expected rates).
+
+    Returns numpy arrays over ranks: ``neurons`` ({model: count}), ``poisson_inputs``,
+    ``events_per_s`` (synaptic events delivered), ``spikes_in_per_s`` (distinct spikes
+    received, own included), ``spikes_out_per_s``, ``copies_per_s`` (spike words packed,
+    own rank included), ``ring_neurons`` (neurons with ring buffers); the P x P matrix ``spikes_to_per_s`` (spikes from
+    r needing delivery on q, r != q); and ``min_delay_steps``, ``max_delay_steps``."""
+    P = int(ranks)
+    if P < 1:
+        raise ParameterError(f"ranks must be >= 1, got {ranks}")
+    inp = NetworkInput.of(net)
+    desc, conn = inp.description, inp.connectivity
+    strategy, rank_of = _placement(conn, P, partition)
+    counts, hit, R = _rank_traffic(conn, rank_of, P, rates)
+    Rtot = R.sum(axis=1)
+    work = _synaptic_work(conn, counts, hit, Rtot, P)
+    spikes_out = R.sum(axis=0)
+    to = R.T @ hit                                                     # [r, q]
+    np.fill_diagonal(to, 0.0)
+    own = np.einsum("sr,sr->r", R, hit)
+    copies = to.sum(axis=1) + own
+    models, pois = _neurons_per_model(desc, conn, counts, P)
+    dmin, dmax = _min_max_delay(desc, conn)
+    dsyn = dmin
+    if min_delay_steps is not None:
+        dmin = int(min_delay_steps)
+    n_ring = sum(v for k, v in models.items() if k.startswith("iaf"))
+    n_ring = n_ring if isinstance(n_ring, np.ndarray) else np.zeros(P)
+    index = {n: i for i, n in enumerate(conn.names)}
+    return {
+        "ranks": P, "strategy": strategy, "resolution": float(desc.get("resolution", 0.1)),
+        "model": desc.get("metadata", {}).get("model") or desc.get("name", ""),
+        "neurons": models, "poisson_inputs": pois, "events_per_s": work["events"],
+        "spikes_in_per_s": work["spikes_in"], "spikes_out_per_s": spikes_out, "copies_per_s": copies,
+        "spikes_to_per_s": to, "ring_neurons": n_ring.astype(float), "synapses": work["synapses"],
+        "events_unprefetched_per_s": work["unprefetched"],
+        "min_delay_steps": int(dmin), "max_delay_steps": int(dmax), "min_synaptic_delay_steps": int(dsyn),
+        "num_neurons": int(conn.sizes[~conn.virtual].sum()), "num_synapses": work["num_synapses"],
+        "spikes_per_s": float(Rtot.sum()), "events_total_per_s": float(work["events"].sum()),
+        "recorded_spikes_per_s": float(sum(Rtot[index[n]] for n in desc.get("spike_recorder", []) if n in index)),
+    }
