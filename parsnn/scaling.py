@@ -235,6 +235,7 @@ def plot_sweep(rows, kind, out):
     fig, ax = plt.subplots(1, 4, figsize=(17, 4))
 
     def points(a, x, y, label):
+        """Measured points on axes ``a``: filled, hollow where oversubscribed."""
         a.plot(x, y, "-", color="k", lw=1)
         a.plot(x[~over], y[~over], "o", color="k", label=label)
         if over.any():

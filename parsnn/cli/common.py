@@ -42,6 +42,7 @@ def _converter(name: str, parse, valid, kind: str, bound: str):
     """An argparse type for option ``name``: ``parse(text)`` (a ValueError: "must be ``kind``"),
     then ``valid(value)`` (False: "must be ``bound``")."""
     def conv(text):
+        """The option's value, or an ArgumentTypeError saying what it must be."""
         try:
             v = parse(text)
         except ValueError:
