@@ -8,7 +8,6 @@ the number of multicolumn columns grow in proportion to the number of ranks.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import shlex
@@ -20,7 +19,9 @@ from importlib import resources
 
 import numpy as np
 
+from parsnn import registry
 from parsnn.errors import ParameterError
+from parsnn.mapping import cluster
 
 TEMPLATES = {"slurm": "slurm_run.sbatch.in", "pbs": "pbs_run.pbs.in"}
 
@@ -36,6 +37,7 @@ class RunSpec:
 
 
 def parse_ranks(text: str) -> list[int]:
+    """The sorted distinct rank counts of a comma-separated list such as ``"1,2,4"``."""
     try:
         ranks = [int(x) for x in text.split(",") if x.strip()]
     except ValueError:
@@ -48,32 +50,28 @@ def parse_ranks(text: str) -> list[int]:
 def plan(kind: str, model: str, ranks: list[int], size: float, extra_args=(), cores=None) -> list[RunSpec]:
     """The runs of a sweep.
 
-    ``size`` is the model size for strong scaling and the size per rank for
-    weak scaling: Brunel ``--scale``, PD14 ``--n-scaling``, or for multicolumn
-    the number of columns (the sheet is ``--grid`` x ``--grid``)."""
+    ``size`` is the model size for strong scaling and the size per rank for weak scaling; the
+    model's registry entry (parsnn.registry) turns it into its sweep option's value, e.g. Brunel
+    ``--scale``, PD14 ``--n-scaling``, or for multicolumn the number of columns (the sheet is
+    ``--grid`` x ``--grid``)."""
     if kind not in ("strong", "weak"):
         raise ParameterError(f"scaling kind must be 'strong' or 'weak', got '{kind}'")
-    flags = {"pd14": "--n-scaling", "brunel": "--scale", "multicolumn": "--grid"}
-    if model not in flags:
-        raise ParameterError(f"--model must be one of {', '.join(flags)}, got '{model}'")
+    models = registry.names()
+    if model not in models:
+        raise ParameterError(f"--model must be one of {', '.join(models)}, got '{model}'")
+    spec = registry.get(model)
     if not size > 0:
         raise ParameterError(f"--size must be > 0, got {size}")
     cores = os.cpu_count() if cores is None else cores
     runs = []
     for p in ranks:
         s = size * p if kind == "weak" else size
-        if model == "pd14" and s > 1.0:
-            raise ParameterError(f"weak scaling of pd14 needs n_scaling = size x ranks <= 1; "
-                                 f"{size} x {p} = {s:g}")
-        value = f"{s:g}"
-        if model == "multicolumn":
-            grid = int(round(math.sqrt(s)))
-            if grid * grid != round(s):
-                raise ParameterError(f"multicolumn needs a square number of columns (size x ranks for weak "
-                                     f"scaling); got {s:g} at {p} ranks")
-            value = str(grid)
-        runs.append(RunSpec(name=f"{kind}_{model}_P{p}", ranks=p, model_args=[model, flags[model], value,
-                                                                             *extra_args],
+        try:
+            value = spec.size_value(s)
+        except ParameterError as e:
+            raise ParameterError(f"{e} at {p} ranks") from None
+        runs.append(RunSpec(name=f"{kind}_{model}_P{p}", ranks=p,
+                            model_args=[model, spec.size_option, value, *extra_args],
                             oversubscribed=p > cores, extra={"size": s}))
     return runs
 
@@ -149,7 +147,6 @@ def run_local(runs: list[RunSpec], out_dir: str, partition: str, t_sim: float, s
 def _predicted(f, row: dict, machine) -> dict:
     """The cost model's prediction (parsnn.mapping.cluster) for a finished run: its network description,
     partition map and measured population rates (cluster.run_inputs)."""
-    from parsnn.mapping import cluster
     inp = cluster.run_inputs(f)
     p = cluster.predict(inp["description"], row["ranks"], machine, inp["rank_of"], rates=inp["rates"],
                         t_sim_ms=row["t_sim_ms"])
@@ -161,12 +158,40 @@ def _predicted(f, row: dict, machine) -> dict:
     return out
 
 
+def _run_row(f, name: str, spec: dict) -> dict | None:
+    """The results row of one run file (an open h5py.File): its run attributes and performance
+    metadata, or None while the run is unfinished. The only place parsnn.scaling reads the run
+    file's schema. ``spec``: the run's entry of sweep.json ({} if none)."""
+    g = f["parsnn"]
+    if not g.attrs.get("complete", False) or "performance" not in g:
+        return None
+    perf = {k: np.asarray(v) for k, v in g["performance"].attrs.items()}
+    row = {
+        "name": name, "ranks": int(g.attrs["num_ranks"]), "model": str(g.attrs["model"]),
+        "partition": str(g.attrs["partition"]), "t_sim_ms": float(g.attrs["t_sim"]),
+        "oversubscribed": bool(spec.get("oversubscribed", False)),
+        "size": spec.get("extra", {}).get("size"),
+        "num_neurons": int(perf["num_neurons"]), "num_synapses": int(perf["num_synapses"]),
+        "build_seconds": float(perf["build_seconds"].max()),
+        "simulate_seconds": float(perf["simulate_seconds"].max()),
+        "rtf": float(perf["rtf"]),
+        "peak_rss_bytes_total": int(perf["peak_rss_bytes"].sum()),
+    }
+    for phase in ("update", "exchange", "deliver", "record"):
+        row[f"timer_{phase}"] = float(perf[f"timer_{phase}"].max())
+    if "synaptic_events" in perf:
+        row["synaptic_events"] = int(perf["synaptic_events"].sum())
+    if "remote_deliveries" in perf:
+        row["remote_deliveries"] = int(perf["remote_deliveries"].sum())
+    row["time_to_solution"] = row["build_seconds"] + row["simulate_seconds"]
+    return row
+
+
 def collect(out_dir: str, machine="this_machine") -> list[dict]:
     """One row per finished run in ``out_dir`` (from the HDF5 performance metadata), with the cost
     model's prediction on ``machine`` (a name or TOML path; None: no prediction)."""
     import h5py
     if machine is not None:
-        from parsnn.mapping import cluster
         machine = cluster.load_machine(machine)          # an unknown machine is a ParameterError here
     specs = {}
     sweep = os.path.join(out_dir, "sweep.json")
@@ -179,28 +204,9 @@ def collect(out_dir: str, machine="this_machine") -> list[dict]:
             continue
         name = fname[:-3]
         with h5py.File(os.path.join(out_dir, fname), "r") as f:
-            g = f["parsnn"]
-            if not g.attrs.get("complete", False) or "performance" not in g:
+            row = _run_row(f, name, specs.get(name, {}))
+            if row is None:
                 continue
-            perf = {k: np.asarray(v) for k, v in g["performance"].attrs.items()}
-            row = {
-                "name": name, "ranks": int(g.attrs["num_ranks"]), "model": str(g.attrs["model"]),
-                "partition": str(g.attrs["partition"]), "t_sim_ms": float(g.attrs["t_sim"]),
-                "oversubscribed": bool(specs.get(name, {}).get("oversubscribed", False)),
-                "size": specs.get(name, {}).get("extra", {}).get("size"),
-                "num_neurons": int(perf["num_neurons"]), "num_synapses": int(perf["num_synapses"]),
-                "build_seconds": float(perf["build_seconds"].max()),
-                "simulate_seconds": float(perf["simulate_seconds"].max()),
-                "rtf": float(perf["rtf"]),
-                "peak_rss_bytes_total": int(perf["peak_rss_bytes"].sum()),
-            }
-            for phase in ("update", "exchange", "deliver", "record"):
-                row[f"timer_{phase}"] = float(perf[f"timer_{phase}"].max())
-            if "synaptic_events" in perf:
-                row["synaptic_events"] = int(perf["synaptic_events"].sum())
-            if "remote_deliveries" in perf:
-                row["remote_deliveries"] = int(perf["remote_deliveries"].sum())
-            row["time_to_solution"] = row["build_seconds"] + row["simulate_seconds"]
             if machine is not None:
                 try:
                     row.update(_predicted(f, row, machine))
@@ -229,6 +235,7 @@ def plot_sweep(rows, kind, out):
     fig, ax = plt.subplots(1, 4, figsize=(17, 4))
 
     def points(a, x, y, label):
+        """Measured points on axes ``a``: filled, hollow where oversubscribed."""
         a.plot(x, y, "-", color="k", lw=1)
         a.plot(x[~over], y[~over], "o", color="k", label=label)
         if over.any():

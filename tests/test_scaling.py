@@ -94,17 +94,3 @@ def test_local_sweep_collect_and_plot(tmp_path):
     assert (tmp_path / "scaling.png").stat().st_size > 10_000
     assert (tmp_path / "results.json").exists()
 
-
-def test_cli_writes_slurm_sweep_and_rejects_bad_ranks(tmp_path, capsys):
-    from parsnn.cli import main
-    out = tmp_path / "s"
-    assert main(["scaling", "weak", "--model", "multicolumn", "--size", "4", "--ranks", "1,4,16", "--slurm",
-                 "--out-dir", str(out), "--t-sim", "500"]) == 0
-    scripts = sorted(p.name for p in out.glob("*.sbatch"))
-    assert scripts == ["weak_multicolumn_P1.sbatch", "weak_multicolumn_P16.sbatch", "weak_multicolumn_P4.sbatch"]
-    assert "run multicolumn --grid 8 " in (out / "weak_multicolumn_P16.sbatch").read_text()   # 64 columns
-    assert main(["scaling", "collect", "--out-dir", str(out)]) == 0        # nothing finished yet: empty table
-    assert "0 runs" in capsys.readouterr().out
-    assert not (out / "scaling.png").exists()
-    assert main(["scaling", "strong", "--ranks", "0,2", "--out-dir", str(out)]) == 2
-    assert "--ranks must be" in capsys.readouterr().err

@@ -37,6 +37,7 @@ import numbers
 
 import numpy as np
 
+from parsnn.cli.common import positive_int
 from parsnn.errors import ParameterError
 from parsnn.models import pd14
 from parsnn.network import FixedTotalNumber, Network, Normal
@@ -220,7 +221,7 @@ def build_network(grid=8, n_scaling: float = 0.01, k_scaling: float = 0.1, later
 # ---------------------------------------------------------------------------
 
 def _add_arguments(g):
-    g.add_argument("--grid", type=int, default=8, help="K: a KxK sheet of columns (default 8)")
+    g.add_argument("--grid", type=positive_int("--grid"), default=8, help="K: a KxK sheet of columns (default 8)")
     g.add_argument("--column-scaling", type=float, default=0.01, help="PD14 n_scaling of each column (default 0.01)")
     g.add_argument("--column-k-scaling", type=float, default=0.1, help="PD14 k_scaling of each column (default 0.1)")
     g.add_argument("--column-bg", choices=["dc", "poisson"], default="poisson", help="background (default poisson)")
@@ -240,7 +241,8 @@ def _size_value(size: float) -> str:
     """The sweep's size is a number of columns; the sheet is --grid x --grid."""
     grid = int(round(math.sqrt(size)))
     if grid * grid != round(size):
-        raise ParameterError(f"multicolumn needs a square number of columns, got {size:g}")
+        raise ParameterError(f"multicolumn needs a square number of columns (size x ranks for weak scaling); "
+                             f"got {size:g}")
     return str(grid)
 
 

@@ -412,8 +412,9 @@ def _from_args(args) -> Network:
 
 
 def _size_value(size: float) -> str:
+    """The sweep's size is n_scaling, at most 1."""
     if size > 1.0:
-        raise ParameterError(f"pd14 needs n_scaling <= 1, got {size:g}")
+        raise ParameterError(f"weak scaling of pd14 needs n_scaling = size x ranks <= 1; got {size:g}")
     return f"{size:g}"
 
 

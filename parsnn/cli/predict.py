@@ -1,0 +1,51 @@
+"""``parsnn predict SOURCE``: the cost model's per-phase times and RTF on a machine (no simulation)."""
+from __future__ import annotations
+
+import json
+
+from parsnn import registry
+from parsnn.cli.common import EXIT_BAD_INPUT, report_error, strategies
+from parsnn.cli.source import add_analysis_arguments, resolve_source
+
+
+def add_parser(subparsers):
+    """The ``predict`` sub-command and its options."""
+    m = subparsers.add_parser("predict",
+                              help="predicted per-phase times and RTF on a machine (cost model, no simulation)",
+                              description="Predict the time per min-delay interval of every phase, the critical "
+                                          "path and the real-time factor for --ranks ranks on a machine description "
+                                          "(parsnn/mapping/machines/*.toml or a TOML path). SOURCE is a model name "
+                                          "(its expected rates) or a finished run file (its network and measured "
+                                          "rates). See parsnn.mapping.cluster.")
+    m.add_argument("source", help=f"a model ({', '.join(registry.names())}) or a parsnn run file (.h5)")
+    m.add_argument("--ranks", default="1,2,4,8,16,32,64,128,256,512,1024", help="comma-separated rank counts")
+    m.add_argument("--machine", default="this_machine", help="machine name or TOML file (default this_machine)")
+    m.add_argument("--partition", choices=strategies(), default="round_robin")
+    m.add_argument("--json", action="store_true", help="print a JSON list, one prediction per rank count")
+    add_analysis_arguments(m)
+
+
+def command(args) -> int:
+    """Cost-model predictions (serial): a table or JSON over the rank counts."""
+    from parsnn import scaling
+    from parsnn.errors import ParameterError
+    from parsnn.mapping import cluster
+    try:
+        net, run = resolve_source(args, cluster.run_inputs)
+        if run is None:
+            rates, name, origin = None, net.name, "expected rates"
+        else:
+            net, rates, name = run["description"], run["rates"], run["description"].get("name", args.source)
+            origin = (f"rates measured in {args.source} ({run['rates_from'].replace('_', ' ')})"
+                      if rates else f"expected rates ({args.source} has no spike counts)")
+        curve = cluster.sweep(net, scaling.parse_ranks(args.ranks), args.machine, args.partition, rates)
+    except ParameterError as e:
+        report_error(e, once=False)
+        return EXIT_BAD_INPUT
+    if args.json:
+        print(json.dumps(curve, indent=1, default=float))
+    else:
+        print(f"{name} on {curve[0]['machine']}: per min-delay interval ({curve[0]['interval_ms']:g} ms), "
+              f"partition {args.partition}, {origin}")
+        print(cluster.format_table(curve))
+    return 0

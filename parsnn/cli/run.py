@@ -1,0 +1,128 @@
+"""``parsnn run MODEL``: build and simulate a model on every MPI rank, write the run file."""
+from __future__ import annotations
+
+import os
+import sys
+import warnings
+
+from parsnn import registry
+from parsnn.cli.common import (EXIT_BAD_INPUT, nonnegative, positive_float, report_error, seed, strategies)
+from parsnn.cli.source import add_model_arguments, make_network
+
+
+def add_parser(subparsers):
+    """The ``run`` sub-command and its options."""
+    r = subparsers.add_parser("run", help="build and simulate a model, write SONATA/HDF5 output",
+                              description="Build and simulate a model on all MPI ranks. --t-sim counts from time 0; "
+                                          "the warm-up (500 ms for PD14) is part of it and discarded by analysis.")
+    r.add_argument("model", choices=registry.names(), help="network model")
+    r.add_argument("--t-sim", type=positive_float("--t-sim"), default=1000.0, help="model time in ms (default 1000)")
+    r.add_argument("--seed", type=seed, default=55, help="master seed (default 55)")
+    r.add_argument("--out", default=None, help="HDF5 output file (default: none)")
+    r.add_argument("--partition", default="round_robin", choices=strategies(),
+                   help="neuron->rank placement (default round_robin, as NEST); see 'parsnn partition'")
+    r.add_argument("--resolution", type=positive_float("--resolution"), default=0.1, help="step in ms (default 0.1)")
+    r.add_argument("--no-record", action="store_true", help="do not record spikes (benchmarking)")
+    r.add_argument("--record-v", type=nonnegative("--record-v", int), default=0, metavar="K",
+                   help="record V_m of the first K neurons of each population every 1 ms")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.add_argument("--warmup", type=nonnegative("--warmup"), default=500.0,
+                   help="ms excluded from the summary rates (default 500)")
+    r.add_argument("--debug", action="store_true", help="print tracebacks")
+    add_model_arguments(r)
+
+
+def _check_output_path(path):
+    """A ParameterError unless ``path`` (or None) can be created as a file."""
+    from parsnn.errors import ParameterError
+    if path is None:
+        return
+    if os.path.isdir(path):
+        raise ParameterError(f"--out: '{path}' is a directory; give a file name")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise ParameterError(f"--out: directory '{parent}' does not exist")
+    if not os.access(parent, os.W_OK):
+        raise ParameterError(f"--out: directory '{parent}' is not writable")
+
+
+def _build(args, comm):
+    """Validate the input identically on every rank, place the neurons and build the Simulation;
+    raises ParameterError on bad input."""
+    from parsnn.partition import partition
+    from parsnn.simulation import Simulation
+    rank = comm.Get_rank()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        net = make_network(args)
+    if rank == 0:
+        for w in caught:
+            print(f"parsnn: warning: {w.message}", file=sys.stderr)
+    net.validate(args.t_sim)
+    _check_output_path(args.out)
+    part = partition(net, comm.Get_size(), args.partition)   # deterministic: the same map on every rank
+    expected = part.metrics(net)
+    sim = Simulation(net, seed=args.seed, comm=comm, partition=part, out=args.out,
+                     keep_spikes=False, progress=not args.no_progress, summary_from_ms=args.warmup,
+                     run_info={"argv": sys.argv, "command": "run", **vars(args),
+                               "partition_expected": {k: expected[k] for k in (
+                                   "seconds", "remote_deliveries_per_s", "bytes_per_rank_per_s", "cut_fraction",
+                                   "communicating_pairs", "imbalance")}})
+    if rank == 0:
+        print(f"parsnn {args.model}: {net.num_nodes:,} nodes on {comm.Get_size()} rank(s), "
+              f"partition {sim.partition_name}, seed {args.seed}, t_sim {args.t_sim} ms", file=sys.stderr)
+    # ParameterErrors found while building (per-neuron draws) are raised on every rank alike
+    sim.build()
+    return sim
+
+
+def command(args) -> int:
+    """Build, simulate and write; rank 0 prints the summary. Bad input: EXIT_BAD_INPUT, printed once."""
+    from mpi4py import MPI
+
+    from parsnn.errors import ParameterError
+    comm = MPI.COMM_WORLD
+    rank = comm.Get_rank()
+
+    # Phase 1: validation, identical on every rank, then the build.
+    try:
+        sim = _build(args, comm)
+    except ParameterError as e:
+        report_error(e)
+        return EXIT_BAD_INPUT
+
+    # Phase 2: simulate and write. Any exception on any rank ends the whole job (main -> abort_job).
+    if rank == 0:
+        print(f"built {sim.num_synapses:,} synapses in {sim.build_seconds:.2f} s "
+              f"(min delay {sim.min_delay_steps * sim.h:g} ms)", file=sys.stderr)
+    sim.run(args.t_sim)
+    perf = sim.finish()
+    if rank == 0:
+        print(format_summary(sim, perf))
+    return 0
+
+
+def format_summary(sim, perf) -> str:
+    """The end-of-run summary: rates after the warm-up, sizes, times, RTF, timers, memory."""
+    lines = ["", "== parsnn summary =="]
+    rates = sim.summary_rates()
+    if rates:
+        t0, t1 = sim.summary_window()
+        lines.append(f"mean firing rates, {t0:g}-{t1:g} ms (spikes/s):")
+        lines.append("  " + "  ".join(f"{k} {v:.3f}" for k, v in rates.items()))
+    gb = [b / 2**30 for b in perf["peak_rss_bytes"]]
+    lines += [
+        f"neurons {perf['num_neurons']:,}  synapses {perf['num_synapses']:,}  ranks {perf['num_ranks']}",
+        f"build time        {max(perf['build_seconds']):.2f} s",
+        f"simulate time     {max(perf['simulate_seconds']):.2f} s for {perf['model_time_ms']:g} ms model time",
+        f"real-time factor  {perf['rtf']:.3f}",
+        "phase timers (s, max over ranks): " + ", ".join(
+            f"{ph} {max(perf[f'timer_{ph}']):.2f}" for ph in ("update", "exchange", "deliver", "record")),
+        "build timers (s, max over ranks): " + ", ".join(
+            f"{ph} {max(perf[f'build_{ph}']):.2f}" for ph in ("neurons", "count", "connect", "group", "routes")),
+        "peak memory per rank: " + ", ".join(f"{g:.2f} GiB" for g in gb)
+        + f"  ({sum(perf['peak_rss_bytes']) / max(perf['num_synapses'], 1):.1f} bytes/synapse)",
+    ]
+    if sim.out:
+        lines.append(f"output: {sim.out}")
+    return "\n".join(lines)

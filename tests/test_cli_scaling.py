@@ -1,0 +1,26 @@
+"""`parsnn scaling` on the command line (parsnn.cli.scaling): job scripts, an empty collect, bad ranks."""
+
+
+def test_cli_writes_slurm_sweep_and_rejects_bad_ranks(tmp_path, capsys):
+    from parsnn.cli import main
+    out = tmp_path / "s"
+    assert main(["scaling", "weak", "--model", "multicolumn", "--size", "4", "--ranks", "1,4,16", "--slurm",
+                 "--out-dir", str(out), "--t-sim", "500"]) == 0
+    scripts = sorted(p.name for p in out.glob("*.sbatch"))
+    assert scripts == ["weak_multicolumn_P1.sbatch", "weak_multicolumn_P16.sbatch", "weak_multicolumn_P4.sbatch"]
+    assert "run multicolumn --grid 8 " in (out / "weak_multicolumn_P16.sbatch").read_text()   # 64 columns
+    assert main(["scaling", "collect", "--out-dir", str(out)]) == 0        # nothing finished yet: empty table
+    assert "0 runs" in capsys.readouterr().out
+    assert not (out / "scaling.png").exists()
+    assert main(["scaling", "strong", "--ranks", "0,2", "--out-dir", str(out)]) == 2
+    assert "--ranks must be" in capsys.readouterr().err
+
+
+def test_results_table_has_the_sweep_layout():
+    from parsnn.cli.scaling import RESULT_COLUMNS
+    from parsnn.tables import format_table
+    rows = [dict(ranks=128, oversubscribed=True, num_neurons=12345, num_synapses=123456789, build_seconds=1.234,
+                 simulate_seconds=22.5, rtf=0.1234, timer_update=1.1, timer_deliver=2.2, timer_exchange=0.01)]
+    header, rule, line = format_table(RESULT_COLUMNS, rows).split("\n")
+    assert header == "ranks   neurons     synapses  build s    sim s      RTF  update deliver    exch pred. RTF"
+    assert line == " 128*    12,345  123,456,789     1.23    22.50    0.123    1.10    2.20    0.01         -"
