@@ -280,10 +280,12 @@ def cmd_run(args) -> int:
                 print(f"parsnn: warning: {w.message}", file=sys.stderr)
         net.validate(args.t_sim)
         _check_output_path(args.out)
+        from parsnn.connectivity import Connectivity
         from parsnn.partition import partition
         from parsnn.simulation import Simulation
-        part = partition(net, comm.Get_size(), args.partition)   # deterministic: the same map on every rank
-        expected = part.metrics(net)
+        conn = Connectivity.from_network(net)
+        part = partition(conn, comm.Get_size(), args.partition)   # deterministic: the same map on every rank
+        expected = part.metrics(conn)
         sim = Simulation(net, seed=args.seed, comm=comm, partition=part, out=args.out,
                          keep_spikes=False, progress=not args.no_progress, summary_from_ms=args.warmup,
                          run_info={"argv": sys.argv, "command": "run", **vars(args),
@@ -371,11 +373,12 @@ def _validated_network(args):
 def cmd_partition(args) -> int:
     """Metrics table (or JSON) of one or every placement strategy; printed by rank 0."""
     import json
+    from parsnn.connectivity import Connectivity
     from parsnn.errors import ParameterError
     from parsnn.partition import compare, format_table
     try:
         net = _validated_network(args)
-        rows = compare(net, args.ranks, [args.strategy] if args.strategy else None)
+        rows = compare(Connectivity.from_network(net), args.ranks, [args.strategy] if args.strategy else None)
     except ParameterError as e:
         if _rank() == 0:
             print(f"parsnn: error: {e}", file=sys.stderr)
