@@ -33,7 +33,8 @@ inspection helpers); :func:`compare` partitions with every strategy and
 reports the metrics of :func:`parsnn.partition.metrics.expected_metrics`.
 
 The package's modules: :mod:`~parsnn.partition.strategies` (round_robin, block, population),
-:mod:`~parsnn.partition.graph` (graph), :mod:`~parsnn.partition.refine` (its refinement),
+:mod:`~parsnn.partition.graph_strategy` (graph),
+:mod:`~parsnn.partition.refine` (its refinement),
 :mod:`~parsnn.partition.rates` (expected rates and the cost model),
 :mod:`~parsnn.partition.metrics` (expected metrics of a map), :mod:`~parsnn.partition.measured`
 (metrics of a run).
@@ -48,7 +49,7 @@ import numpy as np
 from parsnn import tables
 from parsnn.connectivity import Connectivity
 from parsnn.errors import ParameterError
-from parsnn.partition.graph import graph
+from parsnn.partition.graph_strategy import graph
 from parsnn.partition.metrics import expected_metrics
 from parsnn.partition.strategies import block, population, round_robin
 

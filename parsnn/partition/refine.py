@@ -1,6 +1,6 @@
 """Refinement of a cluster partition on the exact objective (expected remote deliveries).
 
-Used by the ``graph`` strategy (:mod:`parsnn.partition.graph`) after METIS: clusters move
+Used by the ``graph`` strategy (:mod:`parsnn.partition.graph_strategy`) after METIS: clusters move
 greedily, one at a time, to the rank that lowers the expected remote deliveries most, while every
 rank's cost stays under a cap. The objective is kept per (source population, rank) as the log of
 the probability of no random-rule target there, split into its finite part and a count of
@@ -209,7 +209,7 @@ def refine_clusters(conn: Connectivity, cl: dict, parts, nranks: int, rates=None
     (random rules; OneToOne partners are ignored here) and every rank's cost stays
     below ``max_ratio`` x the mean (or its current maximum, if higher). Greedy, deterministic.
 
-    ``cl``: the clusters of the graph strategy (:mod:`parsnn.partition.graph`: ``pop``, ``size``,
+    ``cl``: the clusters of the graph strategy (:mod:`parsnn.partition.graph_strategy`: ``pop``, ``size``,
     ``cost``, ``rate`` per cluster); ``parts``: cluster -> rank."""
     rnd = np.flatnonzero((conn.kind != O2O) & ~conn.virtual[conn.src])
     order = rnd[np.argsort(conn.tgt[rnd], kind="stable")]

@@ -2,7 +2,7 @@
 
 Each takes a :class:`parsnn.connectivity.Connectivity` and a number of ranks and returns the
 neuron->rank map (int32 [N]; -1 for spike generators). The ``graph`` strategy is in
-:mod:`parsnn.partition.graph`; the module docstring of :mod:`parsnn.partition` describes all four.
+:mod:`parsnn.partition.graph_strategy`; the module docstring of :mod:`parsnn.partition` describes all four.
 """
 from __future__ import annotations
 
