@@ -156,16 +156,12 @@ def _refine_kernel(cl_pop, cl_size, cl_rho, cl_w, parts, nranks, sizes, src, tgt
     P = nranks
     cnt, R, Rtot, load, ncl, Lf, Li, F = _initial_state(cl_pop, cl_size, cl_rho, cl_w, parts, nranks, sizes, src,
                                                         kind, n, p, autapses, in_ptr, in_j)
-    dfa = np.zeros(S)
-    dfb = np.zeros(S)
-    dia = np.zeros(S, dtype=np.int64)
-    dib = np.zeros(S, dtype=np.int64)
-    mark = np.zeros(S, dtype=np.uint8)
-    touched = np.empty(S, dtype=np.int64)
-    best_fa = np.zeros(S)
-    best_fb = np.zeros(S)
-    best_ia = np.zeros(S, dtype=np.int64)
-    best_ib = np.zeros(S, dtype=np.int64)
+    # per source population: no-hit log changes of the candidate move (finite part on a and b,
+    # -inf counts on a and b), of the best move so far, and the touched set with its marks
+    dfa, dfb, dia, dib = np.zeros(S), np.zeros(S), np.zeros(S, dtype=np.int64), np.zeros(S, dtype=np.int64)
+    best_fa, best_fb = np.zeros(S), np.zeros(S)
+    best_ia, best_ib = np.zeros(S, dtype=np.int64), np.zeros(S, dtype=np.int64)
+    mark, touched = np.zeros(S, dtype=np.uint8), np.empty(S, dtype=np.int64)
     for sweep in range(max_sweeps):
         gain_sweep = 0.0
         for c in range(C):
