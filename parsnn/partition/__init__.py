@@ -53,6 +53,8 @@ from parsnn.partition.graph_strategy import graph
 from parsnn.partition.metrics import expected_metrics
 from parsnn.partition.strategies import block, population, round_robin
 
+__all__ = ["STRATEGIES", "METRIC_KEYS", "Partition", "compare", "format_table", "make_map", "partition"]
+
 STRATEGIES = {"round_robin": round_robin, "block": block, "population": population, "graph": graph}
 
 
