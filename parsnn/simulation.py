@@ -28,6 +28,7 @@ import parsnn
 from parsnn import _connect as KC
 from parsnn import _engine as KE
 from parsnn import _rng as KR
+from parsnn.connectivity import Connectivity
 from parsnn.errors import ParameterError
 from parsnn.network import (MODEL_CODES, RULE_CODES, FixedIndegree, FixedTotalNumber, Network, Normal,
                             PairwiseBernoulli, AllToAll, Uniform, dist_spec)
@@ -81,7 +82,7 @@ class Simulation:
         self.seed = int(seed)
         self.comm = MPI.COMM_WORLD if comm is None else comm
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
-        self.partition_name, self.rank_of = make_map(net, self.size, partition)
+        self.partition_name, self.rank_of = make_map(Connectivity.from_network(net), self.size, partition)
         self.out = out
         self.keep_spikes = (out is None) if keep_spikes is None else keep_spikes
         self.progress = progress

@@ -26,3 +26,14 @@ def mixed_network(record=True) -> Network:
         net.record_voltage("E", [0, 1, 399], 0.5)
         net.record_voltage("I", [7], 1.0)
     return net
+
+
+def populations(*sizes, gen=0) -> Network:
+    """Populations A, B, ... of iaf_psc_exp neurons with the given sizes (no projections), plus a
+    population G of ``gen`` spike generators if ``gen``."""
+    net = Network(0.1)
+    for i, n in enumerate(sizes):
+        net.add_population("ABCDEFGH"[i], n, "iaf_psc_exp")
+    if gen:
+        net.add_population("G", gen, "spike_generator", spike_times=[[1.0]] * gen)
+    return net

@@ -10,7 +10,8 @@ from parsnn.mapping.cluster import calibration, collectives
 from parsnn.mapping.cluster import (PREDICTION_KEYS, available_machines, crossover, expected_max_normal,
                                     load_machine, predict, sweep, workload)
 from parsnn.network import FixedIndegree, FixedTotalNumber, Network, OneToOne
-from parsnn.partition_metrics import expected_metrics
+from parsnn.connectivity import Connectivity
+from parsnn.partition.metrics import expected_metrics
 
 SIMPLE = """
 [machine]
@@ -164,8 +165,8 @@ def test_workload_matches_partition_metrics():
     rates = {"A": 3.0, "B": 8.0}
     wl = workload(net, 3, "round_robin", rates=rates)
     from parsnn.partition import make_map
-    _, rank_of = make_map(net, 3, "round_robin")
-    em = expected_metrics(net, rank_of, 3, rates=rates)
+    _, rank_of = make_map(Connectivity.from_network(net), 3, "round_robin")
+    em = expected_metrics(Connectivity.from_network(net), rank_of, 3, rates=rates)
     events = 5000 * 3.0 + 7 * 300 * 8.0 + 300 * 3.0
     assert wl["events_per_s"].sum() == pytest.approx(events)
     # off-diagonal spikes_to equals the remote deliveries, except for OneToOne partners (left out)
@@ -175,7 +176,7 @@ def test_workload_matches_partition_metrics():
     no_o2o.connect("A", "B", FixedTotalNumber(5000), delay=1.0)
     no_o2o.connect("B", "A", FixedIndegree(7), delay=0.5)
     wl2 = workload(no_o2o, 3, "round_robin", rates=rates)
-    em2 = expected_metrics(no_o2o, rank_of, 3, rates=rates)
+    em2 = expected_metrics(Connectivity.from_network(no_o2o), rank_of, 3, rates=rates)
     assert wl2["spikes_to_per_s"].sum() == pytest.approx(em2["remote_deliveries_per_s"], rel=1e-9)
     assert wl["min_delay_steps"] == 2 and wl["max_delay_steps"] == 10
     assert em["spikes_per_s"] == pytest.approx(wl["spikes_out_per_s"].sum())

@@ -342,9 +342,10 @@ def test_brunel_mean_field_rate_against_hand_values_and_simulation():
     val, _ = integrate.quad(lambda u: np.exp(u * u) * (1 + special.erf(u)), (10 - mu) / sigma, (20 - mu) / sigma)
     assert 1.0 / (2.0 + 20.0 * np.sqrt(np.pi) * val) == pytest.approx(nu, rel=1e-6)
     assert nu * 1e3 == pytest.approx(37.95, abs=0.05)            # Brunel 2000, regime C (~38 spikes/s)
-    from parsnn.partition_metrics import population_rates
+    from parsnn.connectivity import Connectivity
+    from parsnn.partition.rates import population_rates
     net = brunel.build_network("C", scale=0.1)
-    expected = population_rates(net)                               # what predict/partition/map use
+    expected = population_rates(Connectivity.from_network(net))    # what predict/partition/map use
     assert expected.tolist() == [pytest.approx(85.8, abs=0.1)] * 2
     # the asynchronous irregular network fires at the mean-field rate (measured 85.5 spikes/s)
     sim = Simulation(net, seed=3, comm=MPI.COMM_SELF, keep_spikes=True)

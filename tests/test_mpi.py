@@ -150,12 +150,13 @@ def test_spikes_identical_under_partition_strategies(serial):
     """population and graph placements give the serial spike trains, and the remote deliveries
     predicted from the partition and the measured rates match the engine's count."""
     from parsnn.partition import partition
-    from parsnn.partition_metrics import measured_metrics
+    from parsnn.connectivity import Connectivity
+    from parsnn.partition.measured import measured_metrics
     comm = MPI.COMM_WORLD
     ref = serial.spikes()
     for strategy in ("population", "graph"):
         net = mixed_network()
-        part = partition(net, comm.size, strategy)
+        part = partition(Connectivity.from_network(net), comm.size, strategy)
         dist = _run(net, comm, part)
         assert dist.partition_name == strategy
         got = dist.spikes()

@@ -7,7 +7,7 @@ from parsnn.errors import ParameterError
 from parsnn.models import multicolumn as mc
 from parsnn.models import pd14
 from parsnn.network import FixedTotalNumber, Normal
-from parsnn.partition_metrics import as_connectivity
+from parsnn.connectivity import Connectivity
 
 
 def test_sizes_names_and_metadata():
@@ -60,7 +60,7 @@ def test_in_degrees_as_pd14_on_torus_and_inhibition_local():
 def test_no_lateral_gives_independent_columns():
     net = mc.build_network((1, 3), n_scaling=0.005, lateral_fraction=0.0)
     assert all(mc.column_of_population(q.source) == mc.column_of_population(q.target) for q in net.projections)
-    conn = as_connectivity(net)
+    conn = Connectivity.from_network(net)
     assert conn.num_nodes == 3 * pd14.num_neurons(0.005).sum()
 
 

@@ -3,8 +3,9 @@ import numpy as np
 from hypothesis import given, settings, strategies as st
 from mpi4py import MPI
 
+from parsnn.connectivity import Connectivity
 from parsnn.network import Network
-from parsnn.partition import block, round_robin
+from parsnn.partition.strategies import block, round_robin
 from parsnn.simulation import Simulation
 
 from parsnn.models import brunel
@@ -64,7 +65,7 @@ def test_shipped_partitions_are_balanced_and_complete(sizes, nranks, virtual):
         net.add_population("gen", virtual, "spike_generator", spike_times=[[1.0]] * virtual)
     placeable = sum(sizes)
     for strategy in (round_robin, block):
-        rank_of = strategy(net, nranks)
+        rank_of = strategy(Connectivity.from_network(net), nranks)
         assert rank_of.shape == (net.num_nodes,)
         assert np.all(rank_of[placeable:] == -1)             # spike generators are virtual
         counts = np.bincount(rank_of[:placeable], minlength=nranks)

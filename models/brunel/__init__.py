@@ -155,7 +155,7 @@ def build_network(regime: str = "A", scale: float = 1.0, record: bool = True, re
         net.add_poisson(tgt, rate=d["poisson_rate"], weight=d["J_E"], delay=d["delay"], name=f"ext->{tgt}")
     if record:
         net.record_spikes(["E", "I"])
-    # the expected rate (parsnn.partition_metrics.population_rates) is mean_field_rate(regime, scale,
+    # the expected rate (parsnn.partition.rates.population_rates) is mean_field_rate(regime, scale,
     # keep_indegree), computed when asked for: it needs scipy, which a run does not
     net.metadata = {"model": "brunel", "v0": v0, **d}
     return net

@@ -24,10 +24,11 @@ def add_parser(subparsers):
 def command(args) -> int:
     """Metrics table (or JSON) of one or every placement strategy; printed by rank 0."""
     from parsnn.errors import ParameterError
+    from parsnn.connectivity import Connectivity
     from parsnn.partition import compare, format_table
     try:
         net = validated_network(args)
-        rows = compare(net, args.ranks, [args.strategy] if args.strategy else None)
+        rows = compare(Connectivity.from_network(net), args.ranks, [args.strategy] if args.strategy else None)
     except ParameterError as e:
         report_error(e)
         return EXIT_BAD_INPUT

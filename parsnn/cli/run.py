@@ -49,6 +49,7 @@ def _check_output_path(path):
 def _build(args, comm):
     """Validate the input identically on every rank, place the neurons and build the Simulation;
     raises ParameterError on bad input."""
+    from parsnn.connectivity import Connectivity
     from parsnn.partition import partition
     from parsnn.simulation import Simulation
     rank = comm.Get_rank()
@@ -60,8 +61,9 @@ def _build(args, comm):
             print(f"parsnn: warning: {w.message}", file=sys.stderr)
     net.validate(args.t_sim)
     _check_output_path(args.out)
-    part = partition(net, comm.Get_size(), args.partition)   # deterministic: the same map on every rank
-    expected = part.metrics(net)
+    conn = Connectivity.from_network(net)
+    part = partition(conn, comm.Get_size(), args.partition)   # deterministic: the same map on every rank
+    expected = part.metrics(conn)
     sim = Simulation(net, seed=args.seed, comm=comm, partition=part, out=args.out,
                      keep_spikes=False, progress=not args.no_progress, summary_from_ms=args.warmup,
                      run_info={"argv": sys.argv, "command": "run", **vars(args),

@@ -72,7 +72,9 @@ from importlib import resources
 import numba
 import numpy as np
 
-from parsnn import partition_metrics as pm
+from parsnn.connectivity import Connectivity
+from parsnn.partition.metrics import counts_per_rank, nohit_probabilities
+from parsnn.partition.rates import neuron_rates
 from parsnn.errors import ParameterError
 
 TARGETS = ("spinnaker", "spinnaker2", "loihi", "loihi2", "noc")
@@ -528,41 +530,12 @@ def _refine_slots(T, part_slot, slot_router, slot_of_router, W, H, hexa, torus, 
 # network side: connectivity, capacities, neuron -> core split
 # ---------------------------------------------------------------------------
 
-class _Offsets(np.ndarray):
-    """The offsets array that can also be called like ``Network.offsets()`` ({name: offset})."""
-
-    def __array_finalize__(self, obj):
-        self._names = getattr(obj, "_names", None)
-
-    def __call__(self):
-        return {n: int(o) for n, o in zip(self._names, np.asarray(self))}
-
-
-class _Desc(pm.Connectivity):
-    """A Connectivity that the partition strategies accept in place of a Network
-    (``num_nodes``, ``offsets()``, ``populations[name].size/.is_virtual``)."""
-
-    @classmethod
-    def wrap(cls, conn):
-        obj = cls.__new__(cls)
-        obj.__dict__.update(conn.__dict__)
-        off = np.asarray(conn.offsets).view(_Offsets)
-        off._names = list(conn.names)
-        obj.offsets = off
-        return obj
-
-    @property
-    def populations(self):
-        class _P:
-            def __init__(self, size, virtual):
-                self.size, self.is_virtual = size, virtual
-        return {n: _P(int(s), bool(v)) for n, s, v in zip(self.names, self.sizes, self.virtual)}
-
-
 def _conn(net):
-    if isinstance(net, _Desc):
+    if isinstance(net, Connectivity):
         return net
-    return _Desc.wrap(pm.as_connectivity(net))
+    if isinstance(net, dict):
+        return Connectivity.from_description(net)
+    return Connectivity.from_network(net)
 
 
 def indegrees(conn) -> np.ndarray:
@@ -613,7 +586,7 @@ def fan_in_neurons_per_core(conn, cap: int, kmax: int) -> np.ndarray:
     for t in np.flatnonzero(~conn.virtual):           # one probe per population (S is small)
         counts = np.zeros((S, ks.size), dtype=np.int64)
         counts[t] = ks
-        fi = conn.sizes.astype(float) @ (1.0 - pm.nohit_probabilities(conn, counts))
+        fi = conn.sizes.astype(float) @ (1.0 - nohit_probabilities(conn, counts))
         ok = np.flatnonzero(fi <= cap + 1e-9)
         out[t] = ks[ok[-1]] if ok.size else 0
     return out
@@ -689,7 +662,7 @@ def _pack_overfull(core_of, w, force=False):
 
 def core_counts(conn, core_of, ncores) -> np.ndarray:
     """n[s, q]: neurons of population s on core q."""
-    return pm.counts_per_rank(conn, np.where(core_of < 0, 0, core_of), ncores) * 1
+    return counts_per_rank(conn, np.where(core_of < 0, 0, core_of), ncores) * 1
 
 
 # ---------------------------------------------------------------------------
@@ -775,7 +748,7 @@ def map_network(net, target="spinnaker", placement="graph", rates=None, step_cou
         raise ParameterError(f"--neurons-per-core must be at least 1, got {neurons_per_core}")
     conn = _conn(net)
     dt = float(conn.resolution) * 1e-3
-    r = pm.neuron_rates(conn, rates).copy()
+    r = neuron_rates(conn, rates).copy()
     placeable = ~np.repeat(conn.virtual, conn.sizes)
     r[~placeable] = 0.0
     N = int(placeable.sum())
@@ -815,7 +788,7 @@ def map_network(net, target="spinnaker", placement="graph", rates=None, step_cou
         else:
             core_of, C = split_cores(conn, C, placement, w, w_pack)
         n = core_counts(conn, core_of, C).astype(np.float64)          # [S, C]
-        p0 = pm.nohit_probabilities(conn, n.astype(np.int64))
+        p0 = nohit_probabilities(conn, n.astype(np.int64))
         fan_in = conn.sizes.astype(float) @ (1.0 - p0)                 # expected distinct sources per core
         if not enforce or fan_in.max() <= fan_in_cap + 1e-9:
             break
@@ -1087,7 +1060,7 @@ def run_inputs(path, warmup_ms: float = 500.0, max_steps: int | None = None) -> 
     desc = meta.get("parameters")
     if not isinstance(desc, dict) or "populations" not in desc:
         raise ParameterError(f"{path}: no network description in /parsnn parameters")
-    conn = pm.Connectivity.from_description(desc)
+    conn = Connectivity.from_description(desc)
     t_sim = float(meta.get("t_sim", 0.0))
     t0 = warmup_ms if t_sim > warmup_ms else 0.0
     if t_sim <= t0:
@@ -1098,7 +1071,7 @@ def run_inputs(path, warmup_ms: float = 500.0, max_steps: int | None = None) -> 
         K = min(K, int(max_steps))
     t1 = t0 + K * h
     spikes = sonata.read_spikes(path, t_start=t0, t_stop=t1, allow_incomplete=True)
-    rates = pm.neuron_rates(conn).copy()
+    rates = neuron_rates(conn).copy()
     counts = np.zeros((K, len(conn.names)))
     missing = []
     for s, name in enumerate(conn.names):

@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from parsnn.mapping.cluster.machine import Machine
-from parsnn.partition_metrics import BYTES_PER_SPIKE
+from parsnn.partition.metrics import BYTES_PER_SPIKE
 
 
 def expected_max_normal(P: int) -> float:

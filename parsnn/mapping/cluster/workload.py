@@ -15,7 +15,8 @@ import numpy as np
 from parsnn.connectivity import Connectivity
 from parsnn.errors import ParameterError
 from parsnn.partition import Partition, make_map
-from parsnn.partition_metrics import counts_per_rank, neuron_rates, nohit_probabilities
+from parsnn.partition.metrics import counts_per_rank, nohit_probabilities
+from parsnn.partition.rates import neuron_rates
 
 RING_BYTES_PER_NEURON_SLOT = 16          # ring_ex + ring_in, float64 each
 SYNAPSE_BYTES = 10                       # int32 target, float32 weight, uint16 delay
@@ -169,7 +170,7 @@ def workload(net, ranks: int, partition="round_robin", rates=None, min_delay_ste
 
     ``net``: a :class:`parsnn.network.Network`, its ``describe()`` dict or a :class:`NetworkInput`;
     ``partition``: strategy name, Partition or node->rank array; ``rates``: as in
-    :func:`parsnn.partition_metrics.expected_metrics` (None: the model's expected rates).
+    :func:`parsnn.partition.metrics.expected_metrics` (None: the model's expected rates).
 
     Returns numpy arrays over ranks: ``neurons`` ({model: count}), ``poisson_inputs``,
     ``events_per_s`` (synaptic events delivered), ``spikes_in_per_s`` (distinct spikes

@@ -1,0 +1,77 @@
+"""Expected firing rates and compute costs of the populations of a :class:`Connectivity`.
+
+Rates: the model's expected rates (:func:`parsnn.registry.expected_rates`), the rate parameter of
+poisson_source populations, 0 for spike generators (they are never sent), else ``DEFAULT_RATE``.
+
+Cost model (for the balance of the placement strategies and of the metrics): ``COST_UPDATE_S``
+per neuron per 0.1 ms step and ``COST_EVENT_S`` per synaptic event (measured figures of the
+engine on this hardware class; only their ratio matters for the balance).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from parsnn import registry
+from parsnn.connectivity import Connectivity
+from parsnn.errors import ParameterError
+
+COST_UPDATE_S = 4.5e-9               # s per neuron update per 0.1 ms step
+COST_UPDATE_STEP_MS = 0.1
+COST_EVENT_S = 11e-9                 # s per synaptic event
+DEFAULT_RATE = 5.0                   # spikes/s where a model gives no expected rate
+
+
+def population_rates(conn: Connectivity, default: float = DEFAULT_RATE) -> np.ndarray:
+    """Expected rate (spikes/s) of every population.
+
+    From the network's model (:func:`parsnn.registry.expected_rates`: the rates its metadata
+    carries, else its model's expected rates), the rate parameter for poisson_source populations,
+    0 for spike generators (they are never sent), else ``default``."""
+    known = registry.expected_rates(conn.metadata)
+    known.update(conn.source_rates)
+    out = np.empty(len(conn.names))
+    for i, name in enumerate(conn.names):
+        out[i] = 0.0 if conn.virtual[i] else float(known.get(name, default))
+    return out
+
+
+def neuron_rates(conn: Connectivity, rates=None) -> np.ndarray:
+    """Per-neuron rates (float64 [N]) from None (expected population rates), a
+    {population: rate} dict, a per-population array or a per-neuron array."""
+    if rates is None:
+        return np.repeat(population_rates(conn), conn.sizes)
+    if isinstance(rates, dict):
+        base = population_rates(conn)
+        for k, v in rates.items():
+            base[conn.names.index(k)] = float(v)
+        return np.repeat(base, conn.sizes)
+    r = np.asarray(rates, dtype=np.float64)
+    if r.shape == (len(conn.names),):
+        return np.repeat(r, conn.sizes)
+    if r.shape != (conn.num_nodes,):
+        raise ParameterError(f"rates must be per population ({len(conn.names)}) or per neuron "
+                             f"({conn.num_nodes}), got shape {r.shape}")
+    return r
+
+
+def population_mean_rates(conn: Connectivity, rates=None) -> np.ndarray:
+    """Mean rate (spikes/s) of every population for ``rates`` as in :func:`neuron_rates`
+    (None: the expected population rates)."""
+    if rates is None:
+        return population_rates(conn)
+    r = neuron_rates(conn, rates)
+    return np.add.reduceat(r, conn.offsets) / conn.sizes if r.size else r
+
+
+def population_costs(conn: Connectivity, rates=None) -> np.ndarray:
+    """Expected compute cost of one neuron of every population, in seconds of
+    wall time per second of model time: updates plus incoming synaptic events."""
+    pr = population_mean_rates(conn, rates)
+    steps_per_s = 1000.0 / conn.resolution
+    upd = COST_UPDATE_S * (conn.resolution / COST_UPDATE_STEP_MS) * steps_per_s   # per neuron per model second
+    K = conn.expected_synapses()
+    events = np.zeros(len(conn.names))
+    np.add.at(events, conn.tgt, K * pr[conn.src])
+    cost = upd + COST_EVENT_S * events / conn.sizes
+    cost[conn.virtual] = 0.0
+    return cost
