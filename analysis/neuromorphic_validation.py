@@ -19,6 +19,8 @@ import warnings
 
 import numpy as np
 
+from parsnn.connectivity import Connectivity
+from parsnn.errors import ParameterError
 from parsnn.mapping import neuromorphic as nm
 from parsnn.network import FixedTotalNumber, Network
 
@@ -49,7 +51,7 @@ def pd14_inputs(run):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         net = pd14.build_network(n_scaling=1.0, record=False)
-    return net, None, None, "mean rates (Poisson step counts)"
+    return Connectivity.from_network(net), None, None, "mean rates (Poisson step counts)"
 
 
 def spinnaker_rows(net, rates, counts):
@@ -94,7 +96,7 @@ def loihi_rows(tmp_dir):
     net.connect("S", "T", FixedTotalNumber(4500), weight=1.0, delay=1.0)
     rates = np.zeros(4501)
     rates[0] = 100.0
-    m = nm.map_network(net, hw, "block", rates=rates, keep_arrays=True)
+    m = nm.map_network(Connectivity.from_network(net), hw, "block", rates=rates, keep_arrays=True)
     en = m["energy_breakdown_j"]
     ev = m["synaptic_events_per_s"]
     out.append({"figure": "synaptic spike op energy (min)", "published_j": 23.6e-12,
@@ -142,13 +144,13 @@ def fan_in_rows(nets):
                     rows.append({"network": label, "placement": p, "enforced": enf, "cores": m["cores"],
                                  "chips": m["chips"], "max_fan_in": m["max_fan_in"], "rtf": m["rtf"],
                                  "energy_per_synaptic_event_j": m["energy_per_synaptic_event_j"], "error": ""})
-                except nm.ParameterError as e:
+                except ParameterError as e:
                     rows.append({"network": label, "placement": p, "enforced": enf, "error": str(e)})
     return rows
 
 
 def fmt_e(j):
-    return nm._fmt_energy(j)
+    return nm.format_energy(j)
 
 
 def write_md(path, res):
@@ -241,7 +243,7 @@ def main():
     from parsnn.models import multicolumn
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        mc = multicolumn.build_network(grid=args.grid, record=False)
+        mc = Connectivity.from_network(multicolumn.build_network(grid=args.grid, record=False))
     res["placement"] += placement_rows(mc, f"multicolumn {args.grid}x{args.grid}")
     res["fan_in"] = fan_in_rows([("PD14", net, rates, counts), (f"multicolumn {args.grid}x{args.grid}", mc, None, None)])
     with open(os.path.join(args.out, "neuromorphic_validation.json"), "w") as f:

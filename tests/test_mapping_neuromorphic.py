@@ -1,4 +1,4 @@
-"""Neuromorphic mapping (parsnn.mapping.neuromorphic): routes and link loads on small meshes that can be
+"""Neuromorphic mapping (the parsnn.mapping.neuromorphic package): routes and link loads on small meshes that can be
 checked by hand, routing-table entries, capacity splitting, loads from a spike file, placement, CLI. No timing."""
 import json
 import math
@@ -9,7 +9,12 @@ import pytest
 
 from parsnn import cli
 from parsnn import sonata
+from parsnn.connectivity import Connectivity
+from parsnn.errors import ParameterError
 from parsnn.mapping import neuromorphic as nm
+from parsnn.mapping.neuromorphic import cores as neuromorphic_cores
+from parsnn.mapping.neuromorphic.routing import route
+from parsnn.mapping.neuromorphic.traffic import traffic_kernel
 from parsnn.network import AllToAll, FixedIndegree, Network
 
 BIG = -1e3          # log no-hit probability of a certain target (exp(-1000) = 0)
@@ -59,7 +64,7 @@ def _link(W, x, y, d):
 
 def _route(src, dst, W, H, hexa=False, torus=False):
     buf = np.empty(64, dtype=np.int64)
-    n = nm._route(src, dst, W, H, hexa, torus, buf)
+    n = route(src, dst, W, H, hexa, torus, buf)
     return sorted(buf[:n].tolist())
 
 
@@ -92,8 +97,8 @@ def _one_source(W, H, dst_routers, tree, rate=10.0):
     logp0[0, 1:] = BIG
     geom = nm.Geometry(W, H, False, False, W, H, np.arange(W * H), 1)
     link_to = geom.link_target()
-    out = nm._traffic_kernel(np.array([0]), np.ones((1, 1)), np.array([rate]), np.ones((1, 1)), logp0, core_router,
-                             np.where(link_to < 0, 0, link_to), W, H, False, False, tree)
+    out = traffic_kernel(np.array([0]), np.ones((1, 1)), np.array([rate]), np.ones((1, 1)), logp0, core_router,
+                         np.where(link_to < 0, 0, link_to), W, H, False, False, tree)
     return out
 
 
@@ -134,8 +139,8 @@ def test_probabilistic_tree_link():
     logp0 = np.array([[0.0, math.log(0.5), math.log(0.5)]])
     geom = nm.Geometry(W, H, False, False, W, H, np.arange(W), 1)
     lt = geom.link_target()
-    link_load, *_ = nm._traffic_kernel(np.array([0]), np.ones((1, 1)), np.array([4.0]), np.ones((1, 1)), logp0,
-                                       core_router, np.where(lt < 0, 0, lt), W, H, False, False, True)
+    link_load, *_ = traffic_kernel(np.array([0]), np.ones((1, 1)), np.array([4.0]), np.ones((1, 1)), logp0,
+                                   core_router, np.where(lt < 0, 0, lt), W, H, False, False, True)
     assert link_load[_link(W, 0, 0, 0)] == pytest.approx(4.0 * 0.75)
     assert link_load[_link(W, 1, 0, 0)] == pytest.approx(4.0 * 0.5)
 
@@ -342,9 +347,9 @@ def test_split_mode_cores_and_step_time_by_hand(tmp_path):
     # one spike per step: the neuron cores (6.08 us) set the step; 4 synapse cores: 4 x 0.01 us more to read
     s1 = nm.map_network(net, hw, "population", rates=rates, step_counts=counts / 10, mode="split")
     assert s1["time_per_step_s"]["mean"] == pytest.approx(6.08e-6, rel=1e-6)
-    with pytest.raises(nm.ParameterError):
+    with pytest.raises(ParameterError):
         nm.map_network(net, hw, "population", rates=rates, step_counts=counts, mode="split", synapse_cores=3)
-    with pytest.raises(nm.ParameterError):
+    with pytest.raises(ParameterError):
         nm.map_network(net, hw, "population", rates=rates, step_counts=counts, mode="fast")
 
 
@@ -358,7 +363,7 @@ def test_population_placement_and_neurons_per_core(tmp_path):
     np.testing.assert_array_equal(core_of, [0, 0, 1, 1, 2, 2, 3, 3])
     # T's slices hold 2 neurons: 2 us + 2 x 1 us + 10 x (1 us + 2 x 0.1 us) = 16 us
     assert m["time_per_step_s"]["mean"] == pytest.approx(16e-6, rel=1e-6)
-    with pytest.raises(nm.ParameterError):
+    with pytest.raises(ParameterError):
         nm.map_network(net, hw, "population", rates=rates, step_counts=counts, neurons_per_core=0)
 
 
@@ -383,13 +388,13 @@ def _fan_in_case(tmp_path, cap):
 def test_fan_in_enforcement_by_hand(tmp_path):
     # k neurons of T see 100 (1 - 0.99^(3k)) distinct S neurons: 8.6 for k = 3, 11.4 for k = 4 -> 3 fit 10 axons
     hw, net = _fan_in_case(tmp_path, 10)
-    np.testing.assert_array_equal(nm.fan_in_neurons_per_core(nm._conn(net), 10, 8), [8, 3])
+    np.testing.assert_array_equal(nm.fan_in_neurons_per_core(Connectivity.from_network(net), 10, 8), [8, 3])
     free = nm.map_network(net, hw, "population", steps=20)
     assert free["cores"] == 13 + 3 and free["fan_in_exceeded"]           # 8 per core: 100/8 -> 13, 20/8 -> 3
     m = nm.map_network(net, hw, "population", steps=20, enforce_fan_in=True)
     assert m["cores"] == 13 + 7 and not m["fan_in_exceeded"] and m["max_fan_in"] <= 10
     hw2, _ = _fan_in_case(tmp_path, 2)                                   # one T neuron: 2.97 sources > 2
-    with pytest.raises(nm.ParameterError, match="T"):
+    with pytest.raises(ParameterError, match="T"):
         nm.map_network(net, hw2, "population", steps=20, enforce_fan_in=True)
 
 
@@ -404,11 +409,11 @@ def test_fan_in_enforced_on_cores_that_mix_populations(tmp_path, placement, monk
         net.add_population("S" + x, 10, "iaf_psc_exp")
         net.add_population("T" + x, 20, "iaf_psc_exp")
         net.connect("S" + x, "T" + x, FixedIndegree(9), weight=1.0, delay=1.0)
-    np.testing.assert_array_equal(nm.fan_in_neurons_per_core(nm._conn(net), 9, 8), [8, 2, 8, 2])
+    np.testing.assert_array_equal(nm.fan_in_neurons_per_core(Connectivity.from_network(net), 9, 8), [8, 2, 8, 2])
     m = nm.map_network(net, hw, placement, steps=20, enforce_fan_in=True)
     assert not m["fan_in_exceeded"] and m["max_fan_in"] <= 9
     # one split only (no re-split): round_robin mixes T1 and T2 on a core and must then fail loudly
-    monkeypatch.setattr(nm, "FAN_IN_ATTEMPTS", 1)
+    monkeypatch.setattr(neuromorphic_cores, "FAN_IN_ATTEMPTS", 1)
     if placement == "round_robin":
-        with pytest.raises(nm.ParameterError, match="placement 'population'"):
+        with pytest.raises(ParameterError, match="placement 'population'"):
             nm.map_network(net, hw, placement, steps=20, enforce_fan_in=True)

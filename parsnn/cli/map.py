@@ -86,8 +86,8 @@ def _print_report(out, hw, origin, curve, figures):
     print(nm.format_table([out]))
     print(f"time per step: mean {out['time_per_step_s']['mean'] * 1e6:.2f} us, q{float(hw.hw.get('rtf_quantile', 0.999)):g} "
           f"{out['time_per_step_s']['quantile'] * 1e6:.2f} us (sync {out['time_per_step_s']['sync'] * 1e6:.2f} us); "
-          f"limit: {out['bottleneck']}; energy per event {nm._fmt_energy(out['energy_per_synaptic_event_j'])} "
-          f"(dynamic {nm._fmt_energy(out['dynamic_energy_per_synaptic_event_j'])})")
+          f"limit: {out['bottleneck']}; energy per event {nm.format_energy(out['energy_per_synaptic_event_j'])} "
+          f"(dynamic {nm.format_energy(out['dynamic_energy_per_synaptic_event_j'])})")
     notes = []
     if out["fan_in_exceeded"]:
         notes.append(f"fan-in {out['max_fan_in']:.0f} distinct sources per core exceeds the core's "

@@ -11,7 +11,7 @@ from parsnn.mapping.cluster import (Machine, available_machines, crossover, load
 
 __all__ = ["Machine", "available_machines", "crossover", "load_machine", "predict", "sweep", "workload"]
 
-# Neuromorphic targets (SpiNNaker 1/2, Loihi 1/2, generic NoC): parsnn.mapping.neuromorphic,
+# Neuromorphic targets (SpiNNaker 1/2, Loihi 1/2, generic NoC): the package parsnn.mapping.neuromorphic,
 # hardware descriptions in parsnn/mapping/hardware/*.toml.
 from parsnn.mapping.neuromorphic import available_hardware, load_hardware, map_network  # noqa: E402
 
