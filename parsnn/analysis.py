@@ -51,8 +51,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from parsnn import sonata
-from parsnn.sonata import IncompleteRunError
+from parsnn.runfile import sonata
+from parsnn.runfile.sonata import IncompleteRunError
 
 __all__ = [
     "STATISTICS", "DEFAULT_T_START", "DEFAULT_CC_BIN", "DEFAULT_CC_SUBSAMPLE", "DEFAULT_SUBSAMPLE_SEED",

@@ -281,7 +281,7 @@ def cmd_run(args) -> int:
         net.validate(args.t_sim)
         _check_output_path(args.out)
         from parsnn.partition import partition
-        from parsnn.simulation import Simulation
+        from parsnn.engine import Simulation
         part = partition(net, comm.Get_size(), args.partition)   # deterministic: the same map on every rank
         expected = part.metrics(net)
         sim = Simulation(net, seed=args.seed, comm=comm, partition=part, out=args.out,

@@ -6,7 +6,8 @@ import h5py
 import numpy as np
 import pytest
 
-from parsnn import analysis, sonata
+from parsnn import analysis
+from parsnn.runfile import sonata
 from parsnn.analysis import IncompleteRunError
 
 

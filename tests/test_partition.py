@@ -13,7 +13,7 @@ from parsnn.partition import (STRATEGIES, Partition, block, compare, graph, make
                               round_robin)
 from parsnn.partition_metrics import (BYTES_PER_SPIKE, expected_metrics, population_costs,
                                       remote_ranks_per_neuron)
-from parsnn.simulation import Simulation
+from parsnn.engine import Simulation
 
 from netlib import mixed_network
 

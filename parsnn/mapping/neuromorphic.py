@@ -1082,7 +1082,7 @@ def _hops_np(dx, dy, hexa):
 
 def run_inputs(path, warmup_ms: float = 500.0, max_steps: int | None = None) -> dict:
     """Connectivity, per-neuron measured rates and per-step population spike counts of a run file."""
-    from parsnn import sonata
+    from parsnn.runfile import sonata
     meta = sonata.read_metadata(path)
     desc = meta.get("parameters")
     if not isinstance(desc, dict) or "populations" not in desc:

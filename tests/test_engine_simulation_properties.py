@@ -5,7 +5,7 @@ from mpi4py import MPI
 
 from parsnn.network import Network
 from parsnn.partition import block, round_robin
-from parsnn.simulation import Simulation
+from parsnn.engine import Simulation
 
 from parsnn.models import brunel
 

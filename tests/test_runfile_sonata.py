@@ -7,8 +7,8 @@ import h5py
 import numpy as np
 import pytest
 
-from parsnn import sonata
-from parsnn.sonata import IncompleteRunError
+from parsnn.runfile import sonata
+from parsnn.runfile.sonata import IncompleteRunError
 
 REPO = Path(__file__).resolve().parents[1]
 
