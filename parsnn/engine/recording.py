@@ -171,19 +171,18 @@ class Recorder:
         vdata = self._gather_voltages(st)
         if self.rank != 0:
             return
-        chunk = self._split_spikes(allc)
-        if writer is not None:
-            writer.append_spikes(chunk)
-        if self.keep:
-            self.spike_chunks.append(chunk)
+        self._hand_over(self._split_spikes(allc), writer and writer.append_spikes, self.spike_chunks)
         if vdata is not None:
-            per_pop = self._split_voltages(vdata)
-            if writer is not None:
-                writer.append_voltages(per_pop)
-            if self.keep:
-                self.volt_chunks.append(per_pop)
+            self._hand_over(self._split_voltages(vdata), writer and writer.append_voltages, self.volt_chunks)
         if writer is not None:
             writer.flush()
+
+    def _hand_over(self, data: dict, write, kept: list):
+        """Write ``data`` with ``write`` (if any) and keep it in ``kept`` when keeping data in memory."""
+        if write is not None:
+            write(data)
+        if self.keep:
+            kept.append(data)
 
     # ------------------------------------------------------------------ results
     def summary_window(self, t_end: float):

@@ -5,6 +5,20 @@ in the layout of :mod:`parsnn.runfile.schema`, so that no other module reads the
         conn = run.connectivity()                       # parsnn.connectivity.Connectivity
         rank_of, perf = run.partition_map, run.performance
         spikes = run.spikes(t_start=500.0)              # {population: (times ms, ids)}
+
+What the former hand-written readers need, and where it is here:
+
+- partition metrics (measured remote deliveries): :attr:`RunFile.partition_map`,
+  :attr:`RunFile.description` / :meth:`RunFile.connectivity`, :attr:`RunFile.performance`
+  (``remote_deliveries`` per rank, ``model_time_ms``), :attr:`RunFile.num_ranks`,
+  :attr:`RunFile.partition`, :meth:`RunFile.spikes` (node ids per population);
+- the cluster cost model: :attr:`RunFile.description`, :attr:`RunFile.t_sim`,
+  :meth:`RunFile.spike_counts` (the engine's counts, every population) or else
+  :meth:`RunFile.recorded_spike_counts`, :attr:`RunFile.partition_map`, :attr:`RunFile.num_ranks`;
+- scaling sweeps: :attr:`RunFile.complete`, :attr:`RunFile.performance` (numpy arrays),
+  :attr:`RunFile.num_ranks`, :attr:`RunFile.model`, :attr:`RunFile.partition`, :attr:`RunFile.t_sim`;
+- neuromorphic mapping: :attr:`RunFile.metadata`, :meth:`RunFile.connectivity`,
+  :meth:`RunFile.spikes` in a window, :meth:`RunFile.step_counts` (spikes per time step).
 """
 from __future__ import annotations
 
