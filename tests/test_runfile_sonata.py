@@ -1,4 +1,4 @@
-"""Tests for parsnn.sonata (SONATA spike I/O) and analysis/overview.py, on synthetic files."""
+"""Tests for parsnn.runfile.sonata (SONATA spike I/O) and analysis/overview.py, on synthetic files."""
 import importlib.util
 import json
 from pathlib import Path
