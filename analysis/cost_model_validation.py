@@ -164,7 +164,7 @@ def _build(spec: dict):
 def worker(spec: dict, t_sim: float, out: str):
     """Under mpiexec: build and run ``spec`` for ``t_sim`` ms and write its run record (JSON) to ``out`` on rank 0."""
     from mpi4py import MPI
-    from parsnn.simulation import Simulation
+    from parsnn.engine import Simulation
     comm = MPI.COMM_WORLD
     net = _build(spec)
     sim = Simulation(net, seed=55, comm=comm, partition=spec.get("partition", "round_robin"), out=None,

@@ -21,10 +21,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 try:
-    from parsnn import sonata  # noqa: E402
+    from parsnn.runfile import sonata  # noqa: E402
 except ImportError:  # run as a script from a source checkout without PYTHONPATH
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from parsnn import sonata  # noqa: E402
+    from parsnn.runfile import sonata  # noqa: E402
 
 COLOR_E = "#1f5fa8"
 COLOR_I = "#c8372d"

@@ -38,10 +38,12 @@ import time
 import numpy as np
 
 try:
-    from parsnn import analysis, sonata
+    from parsnn import analysis
+    from parsnn.runfile import sonata
 except ImportError:  # source checkout without installation
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from parsnn import analysis, sonata
+    from parsnn import analysis
+    from parsnn.runfile import sonata
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 STATS = analysis.STATISTICS

@@ -39,7 +39,7 @@ def main(argv=None) -> int:
     from mpi4py import MPI
     import parsnn
     from parsnn.models import pd14
-    from parsnn.simulation import Simulation
+    from parsnn.engine import Simulation
 
     comm = MPI.COMM_WORLD
     rank, size = comm.Get_rank(), comm.Get_size()

@@ -2,8 +2,8 @@
 distributions and devices.
 
 A :class:`Network` is a pure description. It knows nothing about ranks or
-partitions and builds nothing; :func:`parsnn.engine.build` turns it into the
-per-rank state. Every check of user input happens in :meth:`Network.validate`,
+partitions and builds nothing; :class:`parsnn.engine.Simulation` (its
+``build()``) turns it into the per-rank state. Every check of user input happens in :meth:`Network.validate`,
 so bad input fails before anything is built, identically on every rank.
 """
 from __future__ import annotations
@@ -34,6 +34,7 @@ class Normal:
     high: float = math.inf
 
     def spec(self):
+        """(kind, mean, std, low, high) tuple for the Cython kernels."""
         return (DIST_NORMAL, float(self.mean), float(self.std), float(self.low), float(self.high))
 
 
@@ -44,6 +45,7 @@ class Uniform:
     high: float
 
     def spec(self):
+        """(kind, low, high, -inf, inf) tuple for the Cython kernels."""
         return (DIST_UNIFORM, float(self.low), float(self.high), -math.inf, math.inf)
 
 
@@ -130,6 +132,8 @@ MODEL_CODES = {"iaf_psc_exp": 0, "iaf_psc_delta": 1, "poisson_source": 2, "spike
 
 @dataclass
 class Population:
+    """``size`` nodes of neuron or source model ``model`` with parameters ``params`` (NEST names;
+    a number, a per-neuron sequence or a distribution each; defaults from :data:`NEURON_MODELS`)."""
     name: str
     size: int
     model: str
@@ -137,6 +141,7 @@ class Population:
     spike_times: list | None = None   # spike_generator only: one sequence of times (ms) per node
 
     def param(self, name):
+        """Value of parameter ``name``: the given one, else the model's default."""
         return self.params.get(name, NEURON_MODELS[self.model][name][0])
 
     @property
@@ -172,12 +177,13 @@ class PairwiseBernoulli:
 
 @dataclass(frozen=True)
 class AllToAll:
+    """Every source connects to every target (once)."""
     allow_autapses: bool = True
 
 
 @dataclass(frozen=True)
 class OneToOne:
-    pass
+    """Source i connects to target i (the populations have equal sizes)."""
 
 
 #: largest synaptic delay in steps (delays are stored as uint16)
@@ -188,6 +194,8 @@ RULE_CODES = {FixedTotalNumber: 0, FixedIndegree: 1, PairwiseBernoulli: 2, AllTo
 
 @dataclass
 class Projection:
+    """Synapses from population ``source`` onto ``target`` by connection ``rule``, with ``weight``
+    (pA for iaf_psc_exp, mV for iaf_psc_delta) and ``delay`` (ms), each a number or a distribution."""
     source: str
     target: str
     rule: object
@@ -221,6 +229,7 @@ class PoissonInput:
 
 @dataclass
 class SpikeRecorder:
+    """Record the spikes of ``populations``."""
     populations: list
 
 
@@ -250,6 +259,8 @@ class Network:
     # -- construction -------------------------------------------------------
     def add_population(self, name: str, size: int, model: str = "iaf_psc_exp", params: dict | None = None,
                        spike_times=None) -> Population:
+        """Add ``size`` nodes of ``model`` (with ``spike_times``, one sequence per node, for a
+        spike_generator); returns the Population."""
         if name in self.populations:
             raise ParameterError(f"population '{name}' is defined twice")
         pop = Population(name, size, model, dict(params or {}), spike_times)
@@ -257,17 +268,20 @@ class Network:
         return pop
 
     def connect(self, source: str, target: str, rule, weight=1.0, delay=None, name: str = "") -> Projection:
+        """Connect ``source`` to ``target`` by ``rule`` (delay default: the resolution); returns the Projection."""
         proj = Projection(source, target, rule, weight, self.resolution if delay is None else delay,
                           name or f"{source}->{target}")
         self.projections.append(proj)
         return proj
 
     def add_dc(self, target: str, amplitude) -> DCInput:
+        """Add a constant current (pA, scalar or per neuron) to the neurons of ``target``."""
         d = DCInput(target, amplitude)
         self.dc_inputs.append(d)
         return d
 
     def add_poisson(self, target: str, rate, weight: float, delay: float = 1.0, name: str = "") -> PoissonInput:
+        """Give every neuron of ``target`` an independent Poisson input (see :class:`PoissonInput`)."""
         d = PoissonInput(target, rate, weight, delay, name or f"poisson->{target}#{len(self.poisson_inputs)}")
         self.poisson_inputs.append(d)
         return d
@@ -279,11 +293,13 @@ class Network:
         self.spike_recorder = SpikeRecorder(list(populations))
 
     def record_voltage(self, population: str, ids, interval: float = 1.0):
+        """Record V_m of the neurons ``ids`` (population-local) of ``population`` every ``interval`` ms."""
         self.voltage_recorders.append(VoltageRecorder(population, list(ids), interval))
 
     # -- derived ------------------------------------------------------------
     @property
     def num_nodes(self) -> int:
+        """Number of nodes of all populations (spike generators included)."""
         return sum(p.size for p in self.populations.values())
 
     def offsets(self) -> dict[str, int]:

@@ -5,7 +5,8 @@ import os
 import h5py
 import numpy as np
 
-from parsnn import analysis, sonata
+from parsnn import analysis
+from parsnn.runfile import sonata
 
 
 def poisson_trains(rng, n, rate_hz, t0, t1):

@@ -198,11 +198,10 @@ DRIVER = textwrap.dedent('''\
     from mpi4py import MPI
 
     import parsnn.cli
-    import parsnn.simulation
+    from parsnn.engine import Simulation
 
     PHASE, FAIL_RANK = sys.argv[1], int(sys.argv[2])
     rank = MPI.COMM_WORLD.Get_rank()
-    Simulation = parsnn.simulation.Simulation
     original_build, original_run = Simulation.build, Simulation.run
 
     def build(self):
@@ -277,7 +276,7 @@ def test_serial_failure_in_simulation(tmp_path):
 @needs_mpiexec
 @pytest.mark.parametrize("rank", [0, 1])
 def test_interrupted_run_leaves_an_incomplete_file(tmp_path, rank):
-    from parsnn import sonata
+    from parsnn.runfile import sonata
     out = tmp_path / "interrupted.h5"
     r = run(mpi(2, sys.executable, driver(tmp_path), "run", str(rank),
                 "run", "pd14", "--n-scaling", "0.02", "--t-sim", "200", "--no-progress", "--seed", "7",

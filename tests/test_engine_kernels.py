@@ -12,7 +12,7 @@ from mpi4py import MPI
 
 from parsnn.models import pd14
 from parsnn.network import Network, OneToOne, Uniform
-from parsnn.simulation import Simulation
+from parsnn.engine import Simulation
 
 
 def _run(net, vector: bool, t_sim: float, seed: int = 5):

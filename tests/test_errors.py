@@ -16,7 +16,7 @@ import pytest
 from parsnn import (AllToAll, FixedIndegree, FixedTotalNumber, Network, Normal, OneToOne, PairwiseBernoulli,
                     ParameterError, Uniform)
 from parsnn.models import brunel, pd14
-from parsnn.simulation import Simulation
+from parsnn.engine import Simulation, neurons, recording, synapses
 
 
 # ---------------------------------------------------------------------------
@@ -44,8 +44,11 @@ def no_build(monkeypatch):
     """Make every build step fail the test if it is reached."""
     def forbidden(*args, **kwargs):
         raise AssertionError("the network was built although its parameters are invalid")
-    for meth in ("build", "_build_neurons", "_generate_synapses", "_setup_recording", "_open_output"):
+    for meth in ("build", "_open_output"):
         monkeypatch.setattr(Simulation, meth, forbidden)
+    monkeypatch.setattr(neurons, "build_neurons", forbidden)
+    monkeypatch.setattr(synapses, "generate_synapses", forbidden)
+    monkeypatch.setattr(recording.Recorder, "setup", forbidden)
     return forbidden
 
 

@@ -235,7 +235,7 @@ def test_cli_predict_from_a_run_file(tmp_path, capsys, strategy):
     from netlib import mixed_network
 
     from parsnn.cli import main
-    from parsnn.simulation import Simulation
+    from parsnn.engine import Simulation
     path = str(tmp_path / "run.h5")
     net = mixed_network(record=False)                    # nothing recorded: rates from the spike counts
     sim = Simulation(net, seed=5, comm=MPI.COMM_SELF, out=path)

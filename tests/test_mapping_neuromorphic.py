@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from parsnn import cli
-from parsnn import sonata
+from parsnn.runfile import sonata
 from parsnn.connectivity import Connectivity
 from parsnn.errors import ParameterError
 from parsnn.mapping import neuromorphic as nm

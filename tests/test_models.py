@@ -334,7 +334,7 @@ def test_brunel_mean_field_rate_against_hand_values_and_simulation():
     from mpi4py import MPI
     from scipy import integrate, special
 
-    from parsnn.simulation import Simulation
+    from parsnn.engine import Simulation
     # the returned rate solves the self-consistency equation, written out here by hand
     nu = brunel.mean_field_rate("C", 1.0) * 1e-3                  # per ms
     mu = 0.1 * 20.0 * (1000 * nu - 5.0 * 250 * nu + 20.0)       # nu_x = 2 x 10 Hz x 1000 = 20 per ms

@@ -74,7 +74,7 @@ def test_bad_parameters(kwargs, match):
 
 
 def test_small_sheet_is_active():
-    from parsnn.simulation import Simulation
+    from parsnn.engine import Simulation
     net = mc.build_network(2, n_scaling=0.005)
     sim = Simulation(net, seed=3, comm=MPI.COMM_SELF, summary_from_ms=100.0)
     sim.run(300.0)

@@ -7,7 +7,7 @@ from parsnn.connectivity import Connectivity
 from parsnn.network import AllToAll, FixedIndegree, FixedTotalNumber, OneToOne, PairwiseBernoulli
 from parsnn.partition import make_map
 from parsnn.partition.metrics import BYTES_PER_SPIKE, expected_metrics, remote_ranks_per_neuron
-from parsnn.simulation import Simulation
+from parsnn.engine import Simulation
 
 from netlib import mixed_network, populations as _pops
 

@@ -10,7 +10,7 @@ import pytest
 from mpi4py import MPI
 
 from parsnn.models import pd14
-from parsnn.simulation import Simulation
+from parsnn.engine import Simulation
 
 NEST_RATES = {  # spikes/s: (mean, sd over seeds)
     "L23E": (2.77, 0.48), "L23I": (6.46, 0.88), "L4E": (3.94, 0.06), "L4I": (7.14, 0.38),

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from parsnn import _rng as R
+from parsnn import _rng as rng_kernels
 from parsnn.network import DIST_CONST, DIST_NORMAL, DIST_UNIFORM
 
 M64 = 2**64 - 1
@@ -53,7 +53,7 @@ CASES = [
 
 @pytest.mark.parametrize("counter,key", CASES)
 def test_philox_block_matches_numpy(counter, key):
-    ours = R.philox_block(counter, key)
+    ours = rng_kernels.philox_block(counter, key)
     assert ours.dtype == np.uint64 and ours.shape == (4,)
     np.testing.assert_array_equal(ours, _numpy_block(counter, key))
 
@@ -63,7 +63,7 @@ def test_philox_block_matches_numpy_random_counters():
     for _ in range(50):
         counter = [int(x) for x in rng.integers(0, 2**64, size=4, dtype=np.uint64)]
         key = [int(x) for x in rng.integers(0, 2**64, size=2, dtype=np.uint64)]
-        np.testing.assert_array_equal(R.philox_block(counter, key), _numpy_block(counter, key))
+        np.testing.assert_array_equal(rng_kernels.philox_block(counter, key), _numpy_block(counter, key))
 
 
 def test_numpy_stream_crosses_carry():
@@ -72,23 +72,23 @@ def test_numpy_stream_crosses_carry():
     bg = np.random.Philox(counter=np.array([M64 - 1, M64, 5, 0], dtype=np.uint64),
                           key=np.array(key, dtype=np.uint64))
     raw = bg.random_raw(12)
-    expected = np.concatenate([R.philox_block([M64, M64, 5, 0], key),
-                               R.philox_block([0, 0, 6, 0], key),
-                               R.philox_block([1, 0, 6, 0], key)])
+    expected = np.concatenate([rng_kernels.philox_block([M64, M64, 5, 0], key),
+                               rng_kernels.philox_block([0, 0, 6, 0], key),
+                               rng_kernels.philox_block([1, 0, 6, 0], key)])
     np.testing.assert_array_equal(raw, expected)
 
 
 def test_block_depends_on_every_word():
     base_c, base_k = [11, 22, 33, 44], [55, 66]
-    ref = R.philox_block(base_c, base_k)
+    ref = rng_kernels.philox_block(base_c, base_k)
     for i in range(4):
         c = list(base_c)
         c[i] ^= 1
-        assert not np.any(R.philox_block(c, base_k) == ref)
+        assert not np.any(rng_kernels.philox_block(c, base_k) == ref)
     for i in range(2):
         k = list(base_k)
         k[i] ^= 1
-        assert not np.any(R.philox_block(base_c, k) == ref)
+        assert not np.any(rng_kernels.philox_block(base_c, k) == ref)
 
 
 # ---------------------------------------------------------------------------
@@ -98,23 +98,23 @@ def test_block_depends_on_every_word():
 def test_stream_layout():
     """Stream (seed, purpose, id, extra) = blocks with counter (b, id, extra, 0), key (seed, purpose)."""
     seed, purpose, ident, extra = 99, 2**63 + 5, 1234, 7
-    raw = R.stream_values(seed, purpose, ident, 10, "raw", extra=extra)
-    blocks = np.concatenate([R.philox_block([b, ident, extra, 0], [seed, purpose]) for b in range(3)])
+    raw = rng_kernels.stream_values(seed, purpose, ident, 10, "raw", extra=extra)
+    blocks = np.concatenate([rng_kernels.philox_block([b, ident, extra, 0], [seed, purpose]) for b in range(3)])
     np.testing.assert_array_equal(raw, blocks[:10])
     # default extra = 0
-    np.testing.assert_array_equal(R.stream_values(seed, purpose, ident, 4, "raw"),
-                                  R.philox_block([0, ident, 0, 0], [seed, purpose]))
+    np.testing.assert_array_equal(rng_kernels.stream_values(seed, purpose, ident, 4, "raw"),
+                                  rng_kernels.philox_block([0, ident, 0, 0], [seed, purpose]))
 
 
 def test_uniform_is_top_53_bits():
-    raw = R.stream_values(SEED, PURPOSE, 3, 1000, "raw")
-    u = R.stream_values(SEED, PURPOSE, 3, 1000, "uniform")
+    raw = rng_kernels.stream_values(SEED, PURPOSE, 3, 1000, "raw")
+    u = rng_kernels.stream_values(SEED, PURPOSE, 3, 1000, "uniform")
     np.testing.assert_array_equal(u, (raw >> np.uint64(11)).astype(np.float64) * 2.0**-53)
 
 
 def test_stream_values_rejects_unknown_kind():
     with pytest.raises(ValueError):
-        R.stream_values(1, 2, 3, 4, "gamma")
+        rng_kernels.stream_values(1, 2, 3, 4, "gamma")
 
 
 # ---------------------------------------------------------------------------
@@ -122,7 +122,7 @@ def test_stream_values_rejects_unknown_kind():
 # ---------------------------------------------------------------------------
 
 def test_uniform_moments_and_ks():
-    u = R.stream_values(SEED, PURPOSE, 0, N, "uniform")
+    u = rng_kernels.stream_values(SEED, PURPOSE, 0, N, "uniform")
     assert u.min() >= 0.0 and u.max() < 1.0
     assert abs(u.mean() - 0.5) < 5 * math.sqrt(1 / 12 / N)
     # Var(s^2) for U(0,1): (mu4 - sigma^4)/n = (1/80 - 1/144)/n
@@ -134,7 +134,7 @@ def test_uniform_moments_and_ks():
 
 
 def test_normal_moments_and_ks():
-    x = R.stream_values(SEED, PURPOSE, 1, N, "normal")
+    x = rng_kernels.stream_values(SEED, PURPOSE, 1, N, "normal")
     assert np.all(np.isfinite(x))
     assert abs(x.mean()) < 5 * math.sqrt(1 / N)
     assert abs(x.var() - 1.0) < 5 * math.sqrt(2 / N)
@@ -148,7 +148,7 @@ def test_normal_moments_and_ks():
 
 @pytest.mark.parametrize("lam", [0.5, 3.0, 9.9, 10.0, 50.0, 1000.0])
 def test_poisson_moments(lam):
-    k = R.stream_values(SEED, PURPOSE, 2, N, "poisson", lam=lam)
+    k = rng_kernels.stream_values(SEED, PURPOSE, 2, N, "poisson", lam=lam)
     assert np.all(k >= 0) and np.all(k == np.floor(k))
     # mean: sd lam/n; sample variance: Var(s^2) ~ (mu4 - sigma^4)/n = (lam + 2 lam^2)/n
     assert abs(k.mean() - lam) < 5 * math.sqrt(lam / N)
@@ -156,7 +156,7 @@ def test_poisson_moments(lam):
 
 
 def test_poisson_zero_rate():
-    assert np.all(R.stream_values(SEED, PURPOSE, 2, 100, "poisson", lam=0.0) == 0)
+    assert np.all(rng_kernels.stream_values(SEED, PURPOSE, 2, 100, "poisson", lam=0.0) == 0)
 
 
 def _poisson_chisquare(k, lam, min_expected=20.0):
@@ -186,7 +186,7 @@ def _poisson_chisquare(k, lam, min_expected=20.0):
 
 @pytest.mark.parametrize("lam", [3.0, 9.9, 10.0, 1000.0])
 def test_poisson_distribution_chisquare(lam):
-    k = R.stream_values(SEED, PURPOSE, 5, N, "poisson", lam=lam)
+    k = rng_kernels.stream_values(SEED, PURPOSE, 5, N, "poisson", lam=lam)
     pvalue, nbins = _poisson_chisquare(k, lam)
     assert nbins >= 10
     assert pvalue > 1e-4, f"lam={lam}: chi-square p = {pvalue:.2e}"
@@ -199,13 +199,13 @@ def test_poisson_distribution_chisquare(lam):
 def test_streams_are_independent():
     n = 100_000
     tol = 5 / math.sqrt(n)
-    base = R.stream_values(SEED, PURPOSE, 10, n, "uniform")
+    base = rng_kernels.stream_values(SEED, PURPOSE, 10, n, "uniform")
     others = {
-        "id+1": R.stream_values(SEED, PURPOSE, 11, n, "uniform"),
-        "purpose+1": R.stream_values(SEED, PURPOSE + 1, 10, n, "uniform"),
-        "seed+1": R.stream_values(SEED + 1, PURPOSE, 10, n, "uniform"),
-        "extra=1": R.stream_values(SEED, PURPOSE, 10, n, "uniform", extra=1),
-        "id 2^32+10": R.stream_values(SEED, PURPOSE, 2**32 + 10, n, "uniform"),
+        "id+1": rng_kernels.stream_values(SEED, PURPOSE, 11, n, "uniform"),
+        "purpose+1": rng_kernels.stream_values(SEED, PURPOSE + 1, 10, n, "uniform"),
+        "seed+1": rng_kernels.stream_values(SEED + 1, PURPOSE, 10, n, "uniform"),
+        "extra=1": rng_kernels.stream_values(SEED, PURPOSE, 10, n, "uniform", extra=1),
+        "id 2^32+10": rng_kernels.stream_values(SEED, PURPOSE, 2**32 + 10, n, "uniform"),
     }
     for name, x in others.items():
         assert not np.array_equal(x, base), name
@@ -220,7 +220,7 @@ def test_streams_are_independent():
 def test_first_draws_across_ids_are_uniform():
     """Per-node first draws over consecutive ids (how build-time draws are made)."""
     ids = np.arange(N, dtype=np.int64)
-    u = R.draw_per_node(ids, (DIST_UNIFORM, 0.0, 1.0, -math.inf, math.inf), SEED, PURPOSE)
+    u = rng_kernels.draw_per_node(ids, (DIST_UNIFORM, 0.0, 1.0, -math.inf, math.inf), SEED, PURPOSE)
     assert stats.kstest(u, "uniform").pvalue > 1e-4
     r = np.corrcoef(u[:-1], u[1:])[0, 1]
     assert abs(r) < 5 / math.sqrt(N)
@@ -241,44 +241,44 @@ SPECS = [
 @pytest.mark.parametrize("spec", SPECS)
 def test_draw_per_node_is_pure_function_of_id(spec):
     ids = np.arange(5000, dtype=np.int64) * 7 + 3
-    full = R.draw_per_node(ids, spec, SEED, PURPOSE)
+    full = rng_kernels.draw_per_node(ids, spec, SEED, PURPOSE)
     rng = np.random.default_rng(1)
     perm = rng.permutation(ids.size)
-    np.testing.assert_array_equal(R.draw_per_node(np.ascontiguousarray(ids[perm]), spec, SEED, PURPOSE),
+    np.testing.assert_array_equal(rng_kernels.draw_per_node(np.ascontiguousarray(ids[perm]), spec, SEED, PURPOSE),
                                   full[perm])
     sub = np.sort(rng.choice(ids.size, 321, replace=False))
-    np.testing.assert_array_equal(R.draw_per_node(np.ascontiguousarray(ids[sub]), spec, SEED, PURPOSE),
+    np.testing.assert_array_equal(rng_kernels.draw_per_node(np.ascontiguousarray(ids[sub]), spec, SEED, PURPOSE),
                                   full[sub])
     # one at a time
     for i in sub[:20]:
-        np.testing.assert_array_equal(R.draw_per_node(ids[i:i + 1].copy(), spec, SEED, PURPOSE), full[i:i + 1])
+        np.testing.assert_array_equal(rng_kernels.draw_per_node(ids[i:i + 1].copy(), spec, SEED, PURPOSE), full[i:i + 1])
     if spec[0] != DIST_CONST:
-        assert not np.array_equal(R.draw_per_node(ids, spec, SEED + 1, PURPOSE), full)
-        assert not np.array_equal(R.draw_per_node(ids, spec, SEED, PURPOSE + 1), full)
+        assert not np.array_equal(rng_kernels.draw_per_node(ids, spec, SEED + 1, PURPOSE), full)
+        assert not np.array_equal(rng_kernels.draw_per_node(ids, spec, SEED, PURPOSE + 1), full)
 
 
 def test_draw_per_node_is_first_draw_of_stream():
     ids = np.array([0, 1, 17, 2**40, 2**62], dtype=np.int64)
-    z = np.array([R.stream_values(SEED, PURPOSE, int(i), 1, "normal")[0] for i in ids])
-    u = np.array([R.stream_values(SEED, PURPOSE, int(i), 1, "uniform")[0] for i in ids])
-    np.testing.assert_allclose(R.draw_per_node(ids, (DIST_NORMAL, 3.0, 2.0, -math.inf, math.inf), SEED, PURPOSE),
+    z = np.array([rng_kernels.stream_values(SEED, PURPOSE, int(i), 1, "normal")[0] for i in ids])
+    u = np.array([rng_kernels.stream_values(SEED, PURPOSE, int(i), 1, "uniform")[0] for i in ids])
+    np.testing.assert_allclose(rng_kernels.draw_per_node(ids, (DIST_NORMAL, 3.0, 2.0, -math.inf, math.inf), SEED, PURPOSE),
                                3.0 + 2.0 * z, rtol=1e-15, atol=0)
-    np.testing.assert_allclose(R.draw_per_node(ids, (DIST_UNIFORM, -1.0, 4.0, -math.inf, math.inf), SEED, PURPOSE),
+    np.testing.assert_allclose(rng_kernels.draw_per_node(ids, (DIST_UNIFORM, -1.0, 4.0, -math.inf, math.inf), SEED, PURPOSE),
                                -1.0 + 5.0 * u, rtol=1e-15, atol=1e-15)
-    np.testing.assert_array_equal(R.draw_per_node(ids, SPECS[0], SEED, PURPOSE), np.full(ids.size, 2.5))
+    np.testing.assert_array_equal(rng_kernels.draw_per_node(ids, SPECS[0], SEED, PURPOSE), np.full(ids.size, 2.5))
 
 
 def test_draw_per_node_distributions():
     ids = np.arange(N, dtype=np.int64)
-    x = R.draw_per_node(ids, (DIST_NORMAL, -65.0, 5.0, -math.inf, math.inf), SEED, PURPOSE)
+    x = rng_kernels.draw_per_node(ids, (DIST_NORMAL, -65.0, 5.0, -math.inf, math.inf), SEED, PURPOSE)
     assert abs(x.mean() + 65.0) < 5 * 5.0 / math.sqrt(N)
     assert abs(x.std() - 5.0) < 5 * 5.0 / math.sqrt(2 * N)
     # redrawn (truncated) normal: bounds hold and the shape is the truncated normal's
     lo, hi = 0.5, 1.5
-    t = R.draw_per_node(ids, (DIST_NORMAL, 1.0, 2.0, lo, hi), SEED, PURPOSE)
+    t = rng_kernels.draw_per_node(ids, (DIST_NORMAL, 1.0, 2.0, lo, hi), SEED, PURPOSE)
     assert t.min() >= lo and t.max() <= hi
     a, b = (lo - 1.0) / 2.0, (hi - 1.0) / 2.0
     assert stats.kstest(t, stats.truncnorm(a, b, loc=1.0, scale=2.0).cdf).pvalue > 1e-4
-    y = R.draw_per_node(ids, (DIST_UNIFORM, -3.0, 7.0, -math.inf, math.inf), SEED, PURPOSE)
+    y = rng_kernels.draw_per_node(ids, (DIST_UNIFORM, -3.0, 7.0, -math.inf, math.inf), SEED, PURPOSE)
     assert y.min() >= -3.0 and y.max() < 7.0
     assert stats.kstest(y, stats.uniform(-3.0, 10.0).cdf).pvalue > 1e-4

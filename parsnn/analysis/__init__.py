@@ -15,7 +15,7 @@ statistic) between their distributions, per population and statistic.
 Sources:
 
 - a parsnn run file (SONATA HDF5, :class:`H5Source`); files not marked complete are refused
-  (:class:`parsnn.sonata.IncompleteRunError`) unless ``allow_incomplete=True``;
+  (:class:`parsnn.runfile.sonata.IncompleteRunError`) unless ``allow_incomplete=True``;
 - a directory of NEST ASCII spike-recorder files (:class:`NestAsciiSource`), e.g. written by
   ``analysis/nest_pd14.py``, whose JSON sidecar (:data:`NEST_SIDECAR`) maps NEST's global
   node ids to populations.

@@ -6,7 +6,7 @@ Both give the same interface: ``path``, ``label``, ``kind`` (``"parsnn"`` or ``"
 :func:`open_source` picks the kind from the path.
 
 This is the only module of :mod:`parsnn.analysis` that reads the run file (through
-:mod:`parsnn.sonata`).
+:mod:`parsnn.runfile.sonata`).
 """
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ import warnings
 
 import numpy as np
 
-from parsnn import sonata
-from parsnn.sonata import IncompleteRunError
+from parsnn.runfile import sonata
+from parsnn.runfile.sonata import IncompleteRunError
 
 __all__ = ["NEST_SIDECAR", "DEFAULT_CHUNK", "IncompleteRunError", "H5Source", "NestAsciiSource",
            "read_nest_ascii", "open_source"]

@@ -51,7 +51,7 @@ def _build(args, comm):
     raises ParameterError on bad input."""
     from parsnn.connectivity import Connectivity
     from parsnn.partition import partition
-    from parsnn.simulation import Simulation
+    from parsnn.engine import Simulation
     rank = comm.Get_rank()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

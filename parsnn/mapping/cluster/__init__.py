@@ -1,6 +1,6 @@
 """Performance model of parsnn on a cluster: per-phase time of every min-delay interval.
 
-The engine (``parsnn.simulation.Simulation.run``) repeats, every min-delay
+The engine (``parsnn.engine.Simulation.run``) repeats, every min-delay
 interval of ``m`` steps, on every rank ``r``:
 
 1. **update** -- one Cython call advances the ``n_r`` local neurons ``m`` steps

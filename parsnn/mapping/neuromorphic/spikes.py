@@ -14,7 +14,7 @@ from parsnn.mapping.neuromorphic.cores import placed_rates
 
 def _read_run(path, warmup_ms: float, max_steps: int | None):
     """(connectivity, metadata, {population: (times, ids)} of the spikes in [t0, t1), t0, t1, steps) of a run file."""
-    from parsnn import sonata
+    from parsnn.runfile import sonata
     meta = sonata.read_metadata(path)
     desc = meta.get("parameters")
     if not isinstance(desc, dict) or "populations" not in desc:

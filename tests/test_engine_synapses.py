@@ -17,11 +17,11 @@ import pytest
 from mpi4py import MPI
 from scipy import stats
 
-from parsnn import _engine as KE
 from parsnn.errors import ParameterError
 from parsnn.network import (AllToAll, FixedIndegree, FixedTotalNumber, Network, Normal, OneToOne,
                             PairwiseBernoulli, Uniform)
-from parsnn.simulation import Simulation
+from parsnn.engine import Simulation, decomposition
+from parsnn.engine import synapses as engine_synapses
 
 try:
     from parsnn.models import pd14
@@ -380,7 +380,7 @@ _TINY_P_SCRIPT = textwrap.dedent("""
     import numpy as np
     from mpi4py import MPI
     from parsnn.network import Network, PairwiseBernoulli
-    from parsnn.simulation import Simulation
+    from parsnn.engine import Simulation
     p = float(sys.argv[1])
     net = Network()
     net.add_population("A", 20)
@@ -650,14 +650,14 @@ def test_partition_argument_does_not_change_network():
 def _emulated_rank(net, seed, rank_of, rank):
     """CSR (ptr, target gid, w, d) that a rank owning the nodes with ``rank_of == rank`` builds.
 
-    Uses Simulation internals (_build_neurons, _generate_synapses): the collective part of
-    build() needs real ranks, the synapse generation does not."""
-    sim = Simulation(net, seed=seed, comm=MPI.COMM_SELF)
+    Calls the engine's synapse generation directly (parsnn.engine.synapses): the collective
+    part of build() needs real ranks, the synapse generation does not."""
     offsets = net.offsets()
-    sim.offsets, sim.num_nodes = offsets, net.num_nodes
-    local = np.flatnonzero(np.asarray(rank_of) == rank).astype(np.int64)
-    sim._build_neurons(KE.EngineState(), local, offsets)
-    ptr, tgt, w, d = sim._generate_synapses(local, offsets)[:4]
+    local, _ = decomposition.local_nodes(np.asarray(rank_of), rank)
+    pop_local = decomposition.population_ranges(net, local, offsets)
+    timers = {"count": 0.0, "group": 0.0}
+    ptr, tgt, w, d = engine_synapses.generate_synapses(net, local, offsets, pop_local, seed, net.resolution,
+                                                        timers)[:4]
     assert ptr.shape == (net.num_nodes + 1,)
     return ptr, local[tgt], w, d
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from mpi4py import MPI
 
-from parsnn import sonata
-from parsnn.simulation import Simulation
+from parsnn.runfile import sonata
+from parsnn.engine import Simulation
 
 from netlib import mixed_network
 

@@ -1,4 +1,4 @@
-"""Tests for parsnn.sonata (SONATA spike I/O) and analysis/overview.py, on synthetic files."""
+"""Tests for parsnn.runfile.sonata (SONATA spike I/O) and analysis/overview.py, on synthetic files."""
 import importlib.util
 import json
 from pathlib import Path
@@ -7,8 +7,8 @@ import h5py
 import numpy as np
 import pytest
 
-from parsnn import sonata
-from parsnn.sonata import IncompleteRunError
+from parsnn.runfile import sonata
+from parsnn.runfile.sonata import IncompleteRunError
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -1,14 +1,7 @@
-"""SONATA spike files: writing helpers for the engine, streaming readers for analysis.
+"""SONATA spike I/O of the run file: writing helpers for the engine, streaming readers for analysis.
 
-Layout of a parsnn run file (SONATA spike format plus parsnn metadata)::
-
-    /spikes/<pop>/timestamps   float64, attrs: units="ms"
-    /spikes/<pop>/node_ids     uint64, population-local ids 0..size-1
-    /spikes/<pop>              attrs: size (int), sorting (HDF5 enum, see below)
-    /report/<pop>/...          membrane-potential report (SONATA report layout)
-    /parsnn                    attrs: complete, version, seed, num_ranks, partition, model,
-                               t_sim, resolution, parameters (JSON); dataset partition_map
-    /parsnn/performance        attrs: build_seconds, simulate_seconds, rtf, peak_rss_bytes, ...
+The layout is in :mod:`parsnn.runfile.schema`; spikes are ``/spikes/<pop>/{timestamps,node_ids}``
+with group attributes ``size`` and ``sorting``.
 
 The ``sorting`` attribute must be an HDF5 *enum* with members ``none=0, by_id=1, by_time=2``:
 libsonata reads it with a HighFive ``EnumType`` keyed by those names, and fails on a plain
@@ -27,6 +20,8 @@ from contextlib import contextmanager
 
 import h5py
 import numpy as np
+
+from parsnn.runfile import schema
 
 __all__ = [
     "SORTING_DTYPE", "SORTING_VALUES", "IncompleteRunError",
@@ -57,19 +52,19 @@ def write_sorting_attr(group: h5py.Group, kind: str = "by_time") -> None:
     """Write the SONATA ``sorting`` attribute (enum ``none|by_id|by_time``, uint8 base) on ``group``."""
     if kind not in SORTING_VALUES:
         raise ValueError(f"sorting kind must be one of {sorted(SORTING_VALUES)}, got {kind!r}")
-    group.attrs.create("sorting", SORTING_VALUES[kind], dtype=SORTING_DTYPE)
+    group.attrs.create(schema.SORTING, SORTING_VALUES[kind], dtype=SORTING_DTYPE)
 
 
 def read_sorting_attr(group: h5py.Group) -> str:
     """Return ``"none"``, ``"by_id"`` or ``"by_time"`` (``"none"`` when the attribute is absent)."""
-    if "sorting" not in group.attrs:
+    if schema.SORTING not in group.attrs:
         return "none"
-    raw = group.attrs["sorting"]
+    raw = group.attrs[schema.SORTING]
     if isinstance(raw, (bytes, str)):  # tolerate non-conforming writers
         name = raw.decode() if isinstance(raw, bytes) else raw
         return name if name in SORTING_VALUES else "none"
     value = int(np.asarray(raw).reshape(-1)[0])
-    dt = group.attrs.get_id("sorting").dtype
+    dt = group.attrs.get_id(schema.SORTING).dtype
     mapping = h5py.check_enum_dtype(dt)
     if mapping:  # map by member name (what libsonata does), not by raw value
         inverse = {v: k for k, v in mapping.items()}
@@ -87,10 +82,10 @@ def create_spike_datasets(h5file: h5py.File | h5py.Group, populations: dict,
     Populations are created (and later listed by :func:`population_sizes`) in the order given.
     Returns the ``/spikes`` group.
     """
-    if "spikes" in h5file:
-        spikes = h5file["spikes"]
+    if schema.SPIKES in h5file:
+        spikes = h5file[schema.SPIKES]
     else:
-        spikes = h5file.create_group("spikes", track_order=True)
+        spikes = h5file.create_group(schema.SPIKES, track_order=True)
     for name, size in populations.items():
         size = int(size)
         if size < 0:
@@ -98,12 +93,12 @@ def create_spike_datasets(h5file: h5py.File | h5py.Group, populations: dict,
         if name in spikes:
             raise ValueError(f"population {name!r} already exists in {spikes.name}")
         g = spikes.create_group(name)
-        g.attrs["size"] = np.int64(size)
+        g.attrs[schema.SIZE] = np.int64(size)
         write_sorting_attr(g, sorting)
-        ts = g.create_dataset("timestamps", shape=(0,), maxshape=(None,), dtype=np.float64,
+        ts = g.create_dataset(schema.TIMESTAMPS, shape=(0,), maxshape=(None,), dtype=np.float64,
                               chunks=(chunk,), compression=compression)
-        ts.attrs["units"] = "ms"
-        g.create_dataset("node_ids", shape=(0,), maxshape=(None,), dtype=np.uint64,
+        ts.attrs[schema.UNITS] = "ms"
+        g.create_dataset(schema.NODE_IDS, shape=(0,), maxshape=(None,), dtype=np.uint64,
                          chunks=(chunk,), compression=compression)
     return spikes
 
@@ -123,19 +118,19 @@ def append_spikes(h5file: h5py.File | h5py.Group, pop: str, times, ids, sort: bo
     (e.g. after gathering several ranks), else it must already be sorted; in both cases it
     must not start before the last spike already stored.  Serial writer (one process).
     """
-    g = h5file["spikes"][pop] if "spikes" in h5file else h5file[pop]
+    g = h5file[schema.SPIKES][pop] if schema.SPIKES in h5file else h5file[pop]
     times = np.ascontiguousarray(times, dtype=np.float64).reshape(-1)
     ids = np.asarray(ids).reshape(-1)
     if times.shape != ids.shape:
         raise ValueError(f"population {pop!r}: {times.size} times but {ids.size} node ids")
     n = times.size
-    ts, ns = g["timestamps"], g["node_ids"]
+    ts, ns = g[schema.TIMESTAMPS], g[schema.NODE_IDS]
     old = ts.shape[0]
     if n == 0:
         return old
     if not np.all(np.isfinite(times)):
         raise ValueError(f"population {pop!r}: spike times must be finite")
-    size = int(g.attrs["size"])
+    size = int(g.attrs[schema.SIZE])
     if ids.dtype.kind not in "iu":
         raise ValueError(f"population {pop!r}: node ids must be integers, got {ids.dtype}")
     if ids.min() < 0 or ids.max() >= size:
@@ -168,11 +163,11 @@ def open_run(path, allow_incomplete: bool = False) -> h5py.File:
     if allow_incomplete:
         return f
     try:
-        if "parsnn" not in f:
+        if schema.META not in f:
             reason = "it has no /parsnn group (not a parsnn run, or the run never started writing)"
-        elif "complete" not in f["parsnn"].attrs:
+        elif schema.COMPLETE not in f[schema.META].attrs:
             reason = "/parsnn has no 'complete' attribute"
-        elif not bool(f["parsnn"].attrs["complete"]):
+        elif not bool(f[schema.META].attrs[schema.COMPLETE]):
             reason = "/parsnn attribute complete=False (the run crashed, was killed or is still running)"
         else:
             return f
@@ -197,9 +192,9 @@ def _as_file(source, allow_incomplete: bool):
 
 
 def _spike_groups(f, population=None) -> dict:
-    if "spikes" not in f:
+    if schema.SPIKES not in f:
         raise KeyError(f"{f.file.filename}: no /spikes group")
-    spikes = f["spikes"]
+    spikes = f[schema.SPIKES]
     names = list(spikes.keys())
     if population is None:
         wanted = names
@@ -233,7 +228,7 @@ def _bisect(ds: h5py.Dataset, value: float, side: str, lo: int = 0, hi: int | No
 
 
 def _window_indices(g: h5py.Group, t_start, t_stop) -> tuple[int, int]:
-    ts = g["timestamps"]
+    ts = g[schema.TIMESTAMPS]
     n = ts.shape[0]
     i0 = 0 if t_start is None or n == 0 else _bisect(ts, t_start, "left")
     i1 = n if t_stop is None or n == 0 else _bisect(ts, t_stop, "left", lo=i0)
@@ -254,7 +249,7 @@ def iter_spikes(source, population: str, t_start=None, t_stop=None, chunk: int =
         raise ValueError(f"chunk must be >= 1, got {chunk}")
     with _as_file(source, allow_incomplete) as f:
         g = _spike_groups(f, population)[population]
-        ts, ns = g["timestamps"], g["node_ids"]
+        ts, ns = g[schema.TIMESTAMPS], g[schema.NODE_IDS]
         if read_sorting_attr(g) == "by_time":
             i0, i1 = _window_indices(g, t_start, t_stop)
             for a in range(i0, i1, chunk):
@@ -293,7 +288,7 @@ def read_spikes(source, population=None, t_start=None, t_stop=None, chunk: int =
                 i0, i1 = _window_indices(g, t_start, t_stop)
                 t = np.empty(i1 - i0, np.float64)
                 ids = np.empty(i1 - i0, np.uint64)
-                ts, ns = g["timestamps"], g["node_ids"]
+                ts, ns = g[schema.TIMESTAMPS], g[schema.NODE_IDS]
                 for a in range(i0, i1, chunk):
                     b = min(a + chunk, i1)
                     sel, dst = np.s_[a:b], np.s_[a - i0:b - i0]
@@ -339,9 +334,9 @@ def population_sizes(source, allow_incomplete: bool = True) -> dict:
     with _as_file(source, allow_incomplete) as f:
         out = {}
         for name, g in _spike_groups(f).items():
-            if "size" not in g.attrs:
+            if schema.SIZE not in g.attrs:
                 raise KeyError(f"{f.file.filename}: /spikes/{name} has no 'size' attribute")
-            out[name] = int(g.attrs["size"])
+            out[name] = int(g.attrs[schema.SIZE])
         return out
 
 
@@ -366,23 +361,20 @@ def read_metadata(source, allow_incomplete: bool = True) -> dict:
     The (potentially large) ``partition_map`` dataset is not loaded.
     """
     with _as_file(source, allow_incomplete) as f:
-        if "parsnn" not in f:
+        if schema.META not in f:
             raise KeyError(f"{f.file.filename}: no /parsnn metadata group")
-        grp = f["parsnn"]
+        grp = f[schema.META]
         meta = {k: _py(v) for k, v in grp.attrs.items()}
-        if "complete" in meta:
-            meta["complete"] = bool(meta["complete"])
-        else:
-            meta["complete"] = False
-        if isinstance(meta.get("parameters"), str):
+        meta[schema.COMPLETE] = bool(meta[schema.COMPLETE]) if schema.COMPLETE in meta else False
+        if isinstance(meta.get(schema.PARAMETERS), str):
             try:
-                meta["parameters"] = json.loads(meta["parameters"])
+                meta[schema.PARAMETERS] = json.loads(meta[schema.PARAMETERS])
             except json.JSONDecodeError as e:
                 raise ValueError(f"{f.file.filename}: /parsnn attribute 'parameters' "
                                  f"is not valid JSON: {e}") from None
-        meta["performance"] = ({k: _py(v) for k, v in grp["performance"].attrs.items()}
-                               if "performance" in grp else {})
-        meta["populations"] = population_sizes(f) if "spikes" in f else {}
+        meta["performance"] = ({k: _py(v) for k, v in grp[schema.PERFORMANCE].attrs.items()}
+                               if schema.PERFORMANCE in grp else {})
+        meta["populations"] = population_sizes(f) if schema.SPIKES in f else {}
         return meta
 
 
@@ -396,7 +388,7 @@ def firing_rates(source, t_start: float = 0.0, t_stop=None, population=None,
     with _as_file(source, allow_incomplete) as f:
         end = t_stop
         if end is None:
-            t_sim = f["parsnn"].attrs.get("t_sim") if "parsnn" in f else None
+            t_sim = f[schema.META].attrs.get(schema.T_SIM) if schema.META in f else None
             if t_sim is None:
                 raise ValueError(f"{f.file.filename}: no /parsnn attribute t_sim; pass t_stop")
             end = float(t_sim)

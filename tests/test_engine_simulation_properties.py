@@ -6,7 +6,7 @@ from mpi4py import MPI
 from parsnn.connectivity import Connectivity
 from parsnn.network import Network
 from parsnn.partition.strategies import block, round_robin
-from parsnn.simulation import Simulation
+from parsnn.engine import Simulation
 
 from parsnn.models import brunel
 

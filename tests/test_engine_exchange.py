@@ -1,4 +1,4 @@
-"""Tests that run on several ranks: mpiexec -n 2|3 python -m pytest --with-mpi -m mpi tests/test_mpi.py
+"""Tests that run on several ranks: mpiexec -n 2|3 python -m pytest --with-mpi -m mpi tests/test_engine_exchange.py
 
 Each test compares a distributed run on COMM_WORLD with the serial reference
 computed on COMM_SELF by every rank, so the same test checks 2 and 3 ranks.
@@ -8,7 +8,7 @@ import pytest
 from mpi4py import MPI
 
 from parsnn.network import AllToAll, Network, OneToOne
-from parsnn.simulation import Simulation
+from parsnn.engine import Simulation
 
 from netlib import mixed_network
 

@@ -205,7 +205,7 @@ def run_parsnn(model, params, dc, inputs, t_sim, presyn=None, interval=H, chunks
     from mpi4py import MPI
 
     import parsnn.network as pn
-    from parsnn.simulation import Simulation
+    from parsnn.engine import Simulation
 
     net = pn.Network(resolution=H)
     net.add_population("n", 1, model, params=dict(params))

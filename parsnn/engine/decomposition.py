@@ -1,0 +1,30 @@
+"""Domain decomposition: which nodes this rank simulates.
+
+The neuron->rank map (``rank_of``, from :func:`parsnn.partition.make_map`) is global and the same
+on every rank; a rank keeps only its local node ids (ascending), the global->local index map and,
+for every population, the slice of its local nodes that belongs to it.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def local_nodes(rank_of: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray]:
+    """(local gids ascending as int64, global->local index map of length N with -1 elsewhere)."""
+    local = np.flatnonzero(rank_of == rank).astype(np.int64)
+    g2l = np.full(rank_of.size, -1, dtype=np.int32)
+    g2l[local] = np.arange(local.size, dtype=np.int32)
+    return local, g2l
+
+
+def population_ranges(net, local: np.ndarray, offsets: dict) -> dict:
+    """{population: (a, b)}: ``local[a:b]`` are the local nodes of each simulated (not virtual)
+    population, in the order of ``net.populations``."""
+    ranges = {}
+    for name, pop in net.populations.items():
+        if pop.is_virtual:
+            continue
+        off = offsets[name]
+        a, b = np.searchsorted(local, [off, off + pop.size])
+        ranges[name] = (int(a), int(b))
+    return ranges

@@ -1,0 +1,188 @@
+"""Neuron state and devices of the local nodes (NEST's node manager).
+
+Fills an :class:`parsnn._engine.EngineState` with the state and the exact-integration
+propagators of the local neurons (``iaf_psc_exp``, ``iaf_psc_delta``), the rates of the
+``poisson_source`` nodes, the DC inputs, the Poisson input devices (CSR over local neurons) and
+the update segments; lists the spikes of the spike generators whose targets live here.
+Per-neuron parameters drawn from a distribution come from the stream
+(seed, ``purpose("param", population, parameter)``, node id), so they do not depend on the layout.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from parsnn import _rng as rng_kernels
+from parsnn.engine.streams import purpose
+from parsnn.errors import ParameterError
+from parsnn.network import MODEL_CODES, Normal, Uniform, dist_spec
+
+#: update parameters of a segment; a segment whose values are all equal reads them from its first neuron
+_UPDATE_PARAMETERS = ("p22", "p21ex", "p21in", "p20", "p11ex", "p11in", "ie", "theta", "vreset", "vmin", "refr")
+
+
+def iaf_propagator(tau_syn, tau_m, c_m, h):
+    """Exact propagator from synaptic current to membrane potential over one step,
+    with the limit h/C*exp(-h/tau) where tau_syn == tau_m (NEST's IAFPropagatorExp)."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        beta = tau_syn * tau_m / (tau_m - tau_syn)
+        p = beta / c_m * np.exp(-h / tau_syn) * np.expm1(h * (tau_m - tau_syn) / (tau_syn * tau_m))
+    regular = np.isfinite(p) & (p > 0) & (np.abs(p) >= np.finfo(float).tiny)
+    return np.where(regular, p, h / c_m * np.exp(-h / tau_m))
+
+
+def draw_parameter(pop, name: str, gids: np.ndarray, offset: int, seed: int) -> np.ndarray:
+    """Values of parameter ``name`` of population ``pop`` for the nodes ``gids`` (global ids;
+    the population starts at ``offset``): drawn per node for a distribution, else the given
+    per-neuron array or scalar."""
+    value = pop.param(name)
+    if isinstance(value, (Normal, Uniform)):
+        return rng_kernels.draw_per_node(gids, dist_spec(value), seed, purpose("param", pop.name, name))
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim == 1:
+        return arr[gids - offset].copy()
+    return np.full(gids.size, float(arr))
+
+
+def _state_arrays(n: int) -> dict:
+    """Zeroed per-neuron state and parameter arrays of ``n`` local nodes, named as in EngineState."""
+    arrays = {key: np.zeros(n, dtype=np.float64) for key in (
+        "V", "i_ex", "i_in", "p22", "p21ex", "p21in", "p20", "p11ex", "p11in", "ie", "theta", "vreset",
+        "el", "lam")}
+    arrays["vmin"] = np.full(n, -np.inf)
+    arrays["t_on"] = np.zeros(n, dtype=np.int64)
+    arrays["t_off"] = np.zeros(n, dtype=np.int64)
+    arrays["refr"] = np.zeros(n, dtype=np.int32)
+    return arrays
+
+
+def _iaf_parameters(x: dict, sl: slice, name: str, model: str, draw, h: float):
+    """State and propagators of the integrate-and-fire neurons ``sl`` (voltages relative to E_L)."""
+    E_L, C_m, tau_m = draw("E_L"), draw("C_m"), draw("tau_m")
+    x["el"][sl] = E_L
+    if np.any(C_m <= 0) or np.any(tau_m <= 0):
+        raise ParameterError(f"population '{name}': C_m and tau_m must be > 0")
+    x["V"][sl] = draw("V_m") - E_L
+    x["theta"][sl] = draw("V_th") - E_L
+    x["vreset"][sl] = draw("V_reset") - E_L
+    if np.any(x["vreset"][sl] >= x["theta"][sl]):
+        raise ParameterError(f"population '{name}': V_reset must be < V_th")
+    x["ie"][sl] = draw("I_e")
+    t_ref = draw("t_ref")
+    if np.any(t_ref < 0):
+        raise ParameterError(f"population '{name}': t_ref must be >= 0")
+    x["refr"][sl] = np.rint(t_ref / h).astype(np.int32)
+    x["p22"][sl] = np.exp(-h / tau_m)
+    if model == "iaf_psc_exp":
+        ts_ex, ts_in = draw("tau_syn_ex"), draw("tau_syn_in")
+        if np.any(ts_ex <= 0) or np.any(ts_in <= 0):
+            raise ParameterError(f"population '{name}': tau_syn_ex and tau_syn_in must be > 0")
+        x["p11ex"][sl] = np.exp(-h / ts_ex)
+        x["p11in"][sl] = np.exp(-h / ts_in)
+        x["p21ex"][sl] = iaf_propagator(ts_ex, tau_m, C_m, h)
+        x["p21in"][sl] = iaf_propagator(ts_in, tau_m, C_m, h)
+        x["p20"][sl] = tau_m / C_m * (1.0 - x["p22"][sl])
+    else:
+        x["p20"][sl] = -tau_m / C_m * np.expm1(-h / tau_m)
+        x["vmin"][sl] = draw("V_min") - E_L
+
+
+def _poisson_source_parameters(x: dict, sl: slice, draw, h: float):
+    """Spike probability per step and active steps [t_on, t_off) of the poisson_source nodes ``sl``."""
+    x["lam"][sl] = draw("rate") * h * 1e-3
+    x["t_on"][sl] = np.rint(draw("start") / h).astype(np.int64)
+    stop = draw("stop")
+    x["t_off"][sl] = np.where(np.isfinite(stop), np.rint(np.minimum(stop, 1e15) / h), 2**62).astype(np.int64)
+
+
+def _add_dc_inputs(ie: np.ndarray, net, local, offsets, pop_local):
+    """Add the DC inputs' amplitudes to the constant input current ``ie`` of their local targets."""
+    for dc in net.dc_inputs:
+        a, b = pop_local[dc.target]
+        gids = local[a:b]
+        amp = np.asarray(dc.amplitude, dtype=np.float64)
+        ie[a:b] += amp[gids - offsets[dc.target]] if amp.ndim == 1 else float(amp)
+
+
+def _set_poisson_devices(st, net, local, offsets, pop_local, h):
+    """Poisson input devices as CSR over the local neurons: rate per step, weight, delay (steps)
+    and random stream of every (neuron, device) pair."""
+    n = local.size
+    li, lam_d, w_d, dl_d, pur_d = [], [], [], [], []
+    for k, dev in enumerate(net.poisson_inputs):
+        a, b = pop_local[dev.target]
+        gids = local[a:b]
+        rate = np.asarray(dev.rate, dtype=np.float64)
+        rate = rate[gids - offsets[dev.target]] if rate.ndim == 1 else np.full(b - a, float(rate))
+        li.append(np.arange(a, b, dtype=np.int64))
+        lam_d.append(rate * h * 1e-3)
+        w_d.append(np.full(b - a, float(dev.weight)))
+        dl_d.append(np.full(b - a, max(1, int(round(float(dev.delay) / h))), dtype=np.int64))
+        pur_d.append(np.full(b - a, purpose("poisson_input", k, dev.name), dtype=np.uint64))
+    cat = lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt)  # noqa: E731
+    li = cat(li, np.int64)
+    order = np.argsort(li, kind="stable")
+    st.pd_ptr = np.concatenate([[0], np.cumsum(np.bincount(li, minlength=n))]).astype(np.int64)
+    st.pd_lam = cat(lam_d, np.float64)[order]
+    st.pd_w = cat(w_d, np.float64)[order]
+    st.pd_delay = cat(dl_d, np.int64)[order]
+    st.pd_purpose = cat(pur_d, np.uint64)[order]
+
+
+def build_neurons(st, net, local: np.ndarray, offsets: dict, pop_local: dict, seed: int, h: float):
+    """Set the state, parameters, devices and update segments of the local nodes on ``st``.
+
+    ``local``: local gids (ascending); ``pop_local``: {population: (a, b)} slices of ``local``
+    (:func:`parsnn.engine.decomposition.population_ranges`). Raises ParameterError for invalid
+    per-neuron values (the caller reports it collectively)."""
+    n = local.size
+    x = _state_arrays(n)
+    segments = []
+    for name, pop in net.populations.items():
+        if pop.is_virtual:
+            continue
+        a, b = pop_local[name]
+        if a == b:
+            continue
+        segments.append((a, b, MODEL_CODES[pop.model]))
+        gids, off = local[a:b], offsets[name]
+        draw = lambda key: draw_parameter(pop, key, gids, off, seed)  # noqa: E731
+        if pop.model in ("iaf_psc_exp", "iaf_psc_delta"):
+            _iaf_parameters(x, slice(a, b), name, pop.model, draw, h)
+        elif pop.model == "poisson_source":
+            _poisson_source_parameters(x, slice(a, b), draw, h)
+    _add_dc_inputs(x["ie"], net, local, offsets, pop_local)
+    _set_poisson_devices(st, net, local, offsets, pop_local, h)
+    params = [x[key] for key in _UPDATE_PARAMETERS]
+    segments = [(a, b, code, 0 if all(np.all(p[a:b] == p[a]) for p in params) else 1)
+                for a, b, code in segments]
+    st.segments = np.array(segments, dtype=np.int64).reshape(-1, 4)
+    st.gids = local
+    st.V, st.i_ex, st.i_in = x["V"], x["i_ex"], x["i_in"]
+    st.r, st.refr = np.zeros(n, dtype=np.int32), x["refr"]
+    st.p22, st.p21ex, st.p21in, st.p20 = x["p22"], x["p21ex"], x["p21in"], x["p20"]
+    st.p11ex, st.p11in = x["p11ex"], x["p11in"]
+    st.ie, st.theta, st.vreset, st.vmin, st.el = x["ie"], x["theta"], x["vreset"], x["vmin"], x["el"]
+    st.lam, st.t_on, st.t_off = x["lam"], x["t_on"], x["t_off"]
+
+
+def generator_spikes(net, offsets: dict, has_targets: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:
+    """(emission steps, gids) of the spike generators' spikes whose source has synapses onto a
+    local neuron (``has_targets[gid]``), sorted by step then gid. A spike at t is emitted in
+    step t/h - 1 (NEST's convention)."""
+    steps, gids = [], []
+    for name, pop in net.populations.items():
+        if not pop.is_virtual:
+            continue
+        off = offsets[name]
+        lengths = np.array([len(t) for t in pop.spike_times], dtype=np.int64)
+        node = np.repeat(np.arange(pop.size, dtype=np.int64), lengths)
+        times = np.concatenate([np.asarray(t, dtype=np.float64) for t in pop.spike_times]) \
+            if lengths.sum() else np.zeros(0)
+        keep = has_targets[off + node]
+        steps.append(np.rint(times[keep] / h).astype(np.int64) - 1)
+        gids.append((off + node[keep]).astype(np.int32))
+    if not steps:
+        return np.zeros(0, np.int64), np.zeros(0, np.int32)
+    s, g = np.concatenate(steps), np.concatenate(gids)
+    order = np.lexsort((g, s))
+    return np.ascontiguousarray(s[order]), np.ascontiguousarray(g[order])

@@ -1,0 +1,257 @@
+"""The Simulation facade: build, run, finish.
+
+``Simulation(net, seed, comm, partition)`` places the network's nodes on the
+ranks of ``comm`` with a neuron->rank map, builds on every rank only the
+synapses onto its own neurons, and advances the network in min-delay
+intervals: one Cython call updates all local neurons for the whole interval,
+then the interval's spikes are exchanged (buffer-based ``Alltoall`` +
+``Alltoallv``, only to ranks that host targets) and delivered in canonical
+order into the delay ring buffers.
+
+Every random number is drawn from a counter-based stream keyed by (seed,
+purpose, node id), so the network and the spike trains do not depend on the
+number of ranks or on the partition.
+
+The work is done by the engine's modules: :mod:`~parsnn.engine.decomposition` (local nodes),
+:mod:`~parsnn.engine.neurons` (state, parameters, devices), :mod:`~parsnn.engine.synapses`
+(connections), :mod:`~parsnn.engine.exchange` (routes, spike exchange),
+:mod:`~parsnn.engine.recording` (spike and V_m recording), :mod:`~parsnn.engine.performance`
+(timers, figures, progress bar) and :class:`parsnn.runfile.writer.RunWriter` (the output file).
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+from mpi4py import MPI
+
+from parsnn import _engine as engine_kernels
+from parsnn.engine import decomposition, exchange, neurons, performance, recording, synapses
+from parsnn.engine.streams import purpose
+from parsnn.errors import ParameterError
+from parsnn.network import Network
+from parsnn.connectivity import Connectivity
+from parsnn.partition import make_map
+from parsnn.runfile.writer import RunWriter
+
+
+class Simulation:
+    """One simulation of a network on the ranks of ``comm``.
+
+    Parameters: ``seed`` (integer in [0, 2^63)), ``comm`` (an mpi4py
+    communicator, default COMM_WORLD), ``partition`` (a Partition, a strategy name or an
+    explicit node->rank array), ``out`` (path of the HDF5 output, written by
+    rank 0), ``keep_spikes`` (keep recorded spikes in memory for
+    :meth:`spikes`; default: when no output file is given), ``progress``
+    (show a progress bar on rank 0), ``flush_ms`` (model time between
+    collective flushes of recorded data), ``run_info`` (the run's settings, stored in the
+    output), ``summary_from_ms`` (start of the window of :meth:`summary_rates`).
+    """
+
+    def __init__(self, net: Network, seed: int = 12345, comm=None, partition="round_robin", out=None,
+                 keep_spikes=None, progress=False, flush_ms: float = 1000.0, run_info: dict | None = None,
+                 summary_from_ms: float = 500.0):
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**63:
+            raise ParameterError(f"seed must be an integer in [0, 2^63), got {seed!r}")
+        if not (isinstance(flush_ms, (int, float)) and flush_ms > 0):
+            raise ParameterError(f"flush_ms must be > 0 ms, got {flush_ms!r}")
+        net.validate()
+        self.net = net
+        self.seed = int(seed)
+        self.comm = MPI.COMM_WORLD if comm is None else comm
+        self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
+        self.partition_name, self.rank_of = make_map(Connectivity.from_network(net), self.size, partition)
+        self.out = out
+        self.keep_spikes = (out is None) if keep_spikes is None else keep_spikes
+        self.progress = progress
+        self.flush_ms = float(flush_ms)
+        self.run_info = dict(run_info or {})
+        self.h = float(net.resolution)
+        self.built = False
+        self.t_steps = 0
+        self.timers = {p: 0.0 for p in performance.PHASES}
+        self.build_timers = {p: 0.0 for p in performance.BUILD_PHASES}
+        self.build_seconds = 0.0
+        self.simulate_seconds = 0.0
+        self.writer = None
+        self.summary_from_ms = float(summary_from_ms)
+        self.recorder = recording.Recorder(net, self.comm, self.h, self.keep_spikes, self.summary_from_ms)
+
+    # ------------------------------------------------------------------ build
+    def build(self):
+        """Place the nodes, build the local neurons, synapses, routes and buffers (collective;
+        once: later calls do nothing). Invalid per-neuron values raise ParameterError on every rank."""
+        if self.built:
+            return
+        t_start = time.perf_counter()
+        net, comm, h = self.net, self.comm, self.h
+        self.offsets = net.offsets()
+        self.num_nodes = net.num_nodes
+        st = engine_kernels.EngineState()
+        self.st = st
+        st.vector_update = True
+
+        t0 = time.perf_counter()
+        local, g2l = decomposition.local_nodes(self.rank_of, self.rank)
+        self.local_gids = local
+        self.pop_local = decomposition.population_ranges(net, local, self.offsets)
+        self.build_timers["place"] += time.perf_counter() - t0
+
+        # per-neuron values drawn here can still be invalid: report that collectively
+        t0 = time.perf_counter()
+        self._collectively(neurons.build_neurons, st, net, local, self.offsets, self.pop_local, self.seed, h)
+        self.build_timers["neurons"] += time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        syn_ptr, syn_tgt, syn_w, syn_d, dmin, dmax = synapses.generate_synapses(
+            net, local, self.offsets, self.pop_local, self.seed, h, self.build_timers)
+        self.build_timers["connect"] += (time.perf_counter() - t0 - self.build_timers["count"]
+                                         - self.build_timers["group"])
+        st.syn_ptr, st.syn_tgt, st.syn_w, st.syn_d = syn_ptr, syn_tgt, syn_w, syn_d
+        self._syn_arrays = (syn_ptr, syn_tgt, syn_w, syn_d)
+        self.num_local_synapses = int(syn_ptr[-1])
+
+        t0 = time.perf_counter()
+        self.min_delay_steps, self.max_delay_steps = synapses.delay_extent(comm, dmin, dmax, h)
+        st.D = max(self.max_delay_steps, 1) + 1
+        self.num_synapses = comm.allreduce(self.num_local_synapses, op=MPI.SUM)
+        has_targets = np.diff(syn_ptr) > 0
+        num_sources = exchange.build_routes(st, comm, self.rank_of, has_targets, g2l, local.size)
+        self.build_timers["routes"] += time.perf_counter() - t0
+
+        gen_step, gen_gid = neurons.generator_spikes(net, self.offsets, has_targets, h)
+        st.gen_step, st.gen_gid, st.gen_pos = gen_step, gen_gid, 0
+        self._setup_buffers(st, local.size, num_sources, gen_step.size)
+
+        self.built = True
+        self.build_seconds = time.perf_counter() - t_start
+        self.build_peak_rss = performance.peak_rss_bytes()
+
+    def _setup_buffers(self, st, n: int, num_sources: int, num_generator_spikes: int):
+        """Ring buffers, spike buffers, exchange buffers, recording and counters on ``st``."""
+        m = self.min_delay_steps
+        st.n_loc, st.n_nodes, st.seed = n, self.num_nodes, self.seed
+        st.purpose_source = purpose("poisson_source")
+        st.ring_ex = np.zeros(st.D * n, dtype=np.float64)
+        st.ring_in = np.zeros(st.D * n, dtype=np.float64)
+        st.spk = np.zeros(max(n * m, 1), dtype=np.uint64)
+        self.exchange = exchange.SpikeExchange(st, self.comm, m, num_sources, num_generator_spikes)
+        self.recorder.setup(st, self.offsets, self.pop_local, m)
+        st.n_events = st.n_delivered_spikes = st.n_remote_sends = 0
+        st.n_fired = np.zeros(n, dtype=np.int64)
+        st.my_rank = self.rank
+
+    def _collectively(self, fn, *args):
+        """Run ``fn`` on every rank; if it raises ParameterError on any rank, raise the
+        lowest rank's error on all ranks, so that bad input found during the build is
+        reported once and ends the job like input rejected by validation."""
+        error = None
+        try:
+            fn(*args)
+        except ParameterError as e:
+            error = str(e)
+        errors = self.comm.allgather(error) if self.size > 1 else [error]
+        first = next((e for e in errors if e is not None), None)
+        if first is not None:
+            raise ParameterError(first)
+
+    # ------------------------------------------------------------------ run
+    def _open_output(self):
+        """Create the run file (rank 0) with the metadata of this simulation."""
+        net = self.net
+        self.writer = RunWriter.create(
+            self.out, seed=self.seed, num_ranks=self.size, partition=self.partition_name, model=net.name,
+            resolution=self.h, min_delay_ms=self.min_delay_steps * self.h, description=net.describe(),
+            run_info=self.run_info, partition_map=self.rank_of,
+            spike_populations={name: net.populations[name].size for name in self.recorder.recorded_pops},
+            voltage_reports=[(v.population, v.ids, net.steps(v.interval, "voltage recorder interval"))
+                             for v in net.voltage_recorders])
+
+    def run(self, t_sim: float):
+        """Simulate ``t_sim`` ms (a multiple of the resolution) from the current time (collective)."""
+        if not (isinstance(t_sim, (int, float)) and math.isfinite(t_sim) and t_sim > 0):
+            raise ParameterError(f"t_sim must be > 0 ms, got {t_sim!r}")
+        n_steps = self.net.steps(t_sim, "t_sim")
+        self.build()
+        if self.out is not None and self.writer is None and self.rank == 0:
+            self._open_output()
+        st, recorder, spike_exchange = self.st, self.recorder, self.exchange
+        m = self.min_delay_steps
+        t, t_end = self.t_steps, self.t_steps + n_steps
+        flush_every = max(m, int(round(self.flush_ms / self.h)) // m * m)
+        next_flush = (t // flush_every + 1) * flush_every
+        timers = self.timers
+        perf = time.perf_counter
+        need_rec = recorder.n_rec_local * m
+        bar = performance.ProgressBar(t, t_end, self.h) if (self.progress and self.rank == 0) else None
+        wall0 = perf()
+        last_report = wall0
+        k = 0
+        while t < t_end:
+            mm = min(m, t_end - t)
+            recorder.reserve_interval(st, need_rec)
+            a = perf()
+            engine_kernels.run_interval(st, t, mm)
+            b = perf()
+            nrecv = spike_exchange.exchange(st)
+            c = perf()
+            engine_kernels.deliver(st, t, mm, nrecv)
+            d = perf()
+            timers["update"] += b - a
+            timers["exchange"] += c - b
+            timers["deliver"] += d - c
+            t += mm
+            if t >= next_flush or t >= t_end:
+                self.t_steps = t
+                recorder.flush(st, self.writer)
+                timers["record"] += perf() - d
+                next_flush = (t // flush_every + 1) * flush_every
+            k += 1
+            if bar is not None and (k & 255) == 0:
+                now = perf()
+                if now - last_report > 0.25:
+                    bar.update(t, t_end, now - wall0)
+                    last_report = now
+        self.t_steps = t
+        self.simulate_seconds += perf() - wall0
+        if bar is not None:
+            bar.update(t, t_end, perf() - wall0)
+            bar.close()
+
+    # -------------------------------------------------------------- results
+    def summary_window(self):
+        """(start, stop) in ms of the window used by :meth:`summary_rates`."""
+        return self.recorder.summary_window(self.t_steps * self.h)
+
+    def summary_rates(self) -> dict:
+        """Mean rate (spikes/s) per recorded population over :meth:`summary_window` (rank 0)."""
+        return self.recorder.summary_rates(self.t_steps * self.h)
+
+    def spikes(self) -> dict:
+        """Recorded spikes of the whole network, on every rank (collective):
+        {population: (times_ms, node_ids)}, sorted by time, then node id."""
+        return self.recorder.spikes()
+
+    def voltages(self) -> dict:
+        """Recorded membrane potentials on every rank (collective):
+        {population: (times_ms [T], node_ids [k], V_m [T, k])}."""
+        return self.recorder.voltages()
+
+    def performance(self) -> dict:
+        """Per-rank figures gathered on every rank (collective); see :func:`parsnn.engine.performance.collect`."""
+        return performance.collect(self)
+
+    def finish(self, perf: dict | None = None):
+        """Write the performance figures and mark the output complete (collective)."""
+        perf = self.performance() if perf is None else perf
+        if self.rank == 0 and self.writer is not None:
+            self.writer.finish(perf, self.t_steps * self.h)
+            self.writer = None
+        return perf
+
+    def close(self):
+        """Close the output without marking it complete (after an error)."""
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None

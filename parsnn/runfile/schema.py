@@ -1,0 +1,59 @@
+"""The run file's schema: every group, dataset and attribute name, and the schema version.
+
+A parsnn run file is HDF5, written by rank 0 (:class:`parsnn.runfile.writer.RunWriter`) and read
+by :class:`parsnn.runfile.reader.RunFile` and :mod:`parsnn.runfile.sonata`::
+
+    /spikes/<pop>/timestamps   float64, attrs: units="ms"
+    /spikes/<pop>/node_ids     uint64, population-local ids 0..size-1
+    /spikes/<pop>              attrs: size (int), sorting (HDF5 enum none|by_id|by_time)
+    /report/<pop>/data         float64 [samples, neurons], attrs: units="mV", variable="V_m"
+    /report/<pop>/mapping      node_ids (uint64), time = [start, stop (exclusive), step] in ms
+    /parsnn                    attrs: schema_version, complete, version, seed, num_ranks, partition,
+                               model, resolution, min_delay_ms, parameters (JSON of
+                               Network.describe()), run (JSON of the run's settings), t_sim
+    /parsnn/partition_map      int, the rank of every node (-1: virtual), attrs: strategy
+    /parsnn/performance        attrs: build_seconds, simulate_seconds, rtf, peak_rss_bytes,
+                               timer_<phase>, build_<phase>, spike_counts, ... (per-rank arrays)
+
+``spikes`` and ``report`` follow SONATA (readable by libsonata). Files written before the
+schema was versioned carry no ``schema_version``: they are version 1.
+"""
+from __future__ import annotations
+
+#: version of the layout above, written as ``/parsnn@schema_version``
+SCHEMA_VERSION = 1
+#: version of files without a ``schema_version`` attribute
+UNVERSIONED = 1
+
+# groups and datasets
+META = "parsnn"                       #: parsnn metadata group
+SPIKES = "spikes"                     #: SONATA spikes group, one subgroup per population
+REPORT = "report"                     #: SONATA report group, one subgroup per population
+PERFORMANCE = "performance"           #: subgroup of META with the performance figures
+PARTITION_MAP = "partition_map"       #: dataset in META: rank of every node
+TIMESTAMPS = "timestamps"             #: spike times (ms) in /spikes/<pop>
+NODE_IDS = "node_ids"                 #: population-local node ids in /spikes/<pop> and report mappings
+REPORT_DATA = "data"                  #: V_m samples in /report/<pop>
+REPORT_MAPPING = "mapping"            #: node ids and time of /report/<pop>
+REPORT_TIME = "time"                  #: [start, stop, step] (ms) in /report/<pop>/mapping
+
+# attributes of META
+SCHEMA_VERSION_ATTR = "schema_version"
+COMPLETE = "complete"                 #: True once the run finished and the file was closed cleanly
+VERSION = "version"                   #: parsnn version that wrote the file
+SEED = "seed"
+NUM_RANKS = "num_ranks"
+PARTITION = "partition"               #: partition strategy name
+MODEL = "model"                       #: network name
+RESOLUTION = "resolution"             #: ms
+MIN_DELAY_MS = "min_delay_ms"
+PARAMETERS = "parameters"             #: JSON of Network.describe()
+RUN = "run"                           #: JSON of the run's settings (command line)
+T_SIM = "t_sim"                       #: simulated model time (ms), written when the run finishes
+
+# attributes of datasets and population groups
+SIZE = "size"                         #: population size, on /spikes/<pop>
+SORTING = "sorting"                   #: SONATA sorting enum, on /spikes/<pop>
+UNITS = "units"
+VARIABLE = "variable"
+STRATEGY = "strategy"                 #: on PARTITION_MAP
