@@ -144,10 +144,10 @@ def run_local(runs: list[RunSpec], out_dir: str, partition: str, t_sim: float, s
     return outs
 
 
-def _predicted(f, row: dict, machine) -> dict:
+def _predicted(run, row: dict, machine) -> dict:
     """The cost model's prediction (parsnn.mapping.cluster) for a finished run: its network description,
     partition map and measured population rates (cluster.run_inputs)."""
-    inp = cluster.run_inputs(f)
+    inp = cluster.run_inputs(run)
     p = cluster.predict(inp["description"], row["ranks"], machine, inp["rank_of"], rates=inp["rates"],
                         t_sim_ms=row["t_sim_ms"])
     per_run = p["intervals_per_model_s"] * row["t_sim_ms"] * 1e-3
@@ -158,17 +158,15 @@ def _predicted(f, row: dict, machine) -> dict:
     return out
 
 
-def _run_row(f, name: str, spec: dict) -> dict | None:
-    """The results row of one run file (an open h5py.File): its run attributes and performance
-    metadata, or None while the run is unfinished. The only place parsnn.scaling reads the run
-    file's schema. ``spec``: the run's entry of sweep.json ({} if none)."""
-    g = f["parsnn"]
-    if not g.attrs.get("complete", False) or "performance" not in g:
+def _run_row(run, name: str, spec: dict) -> dict | None:
+    """The results row of one run file (a :class:`parsnn.runfile.RunFile`): its run attributes and
+    performance metadata, or None while the run is unfinished. ``spec``: the run's entry of sweep.json ({} if none)."""
+    if not run.complete or not run.performance:
         return None
-    perf = {k: np.asarray(v) for k, v in g["performance"].attrs.items()}
+    perf = run.performance
     row = {
-        "name": name, "ranks": int(g.attrs["num_ranks"]), "model": str(g.attrs["model"]),
-        "partition": str(g.attrs["partition"]), "t_sim_ms": float(g.attrs["t_sim"]),
+        "name": name, "ranks": run.num_ranks, "model": run.model, "partition": run.partition,
+        "t_sim_ms": run.t_sim,
         "oversubscribed": bool(spec.get("oversubscribed", False)),
         "size": spec.get("extra", {}).get("size"),
         "num_neurons": int(perf["num_neurons"]), "num_synapses": int(perf["num_synapses"]),
@@ -190,7 +188,7 @@ def _run_row(f, name: str, spec: dict) -> dict | None:
 def collect(out_dir: str, machine="this_machine") -> list[dict]:
     """One row per finished run in ``out_dir`` (from the HDF5 performance metadata), with the cost
     model's prediction on ``machine`` (a name or TOML path; None: no prediction)."""
-    import h5py
+    from parsnn.runfile import RunFile
     if machine is not None:
         machine = cluster.load_machine(machine)          # an unknown machine is a ParameterError here
     specs = {}
@@ -203,13 +201,13 @@ def collect(out_dir: str, machine="this_machine") -> list[dict]:
         if not fname.endswith(".h5"):
             continue
         name = fname[:-3]
-        with h5py.File(os.path.join(out_dir, fname), "r") as f:
-            row = _run_row(f, name, specs.get(name, {}))
+        with RunFile(os.path.join(out_dir, fname), allow_incomplete=True) as run:
+            row = _run_row(run, name, specs.get(name, {}))
             if row is None:
                 continue
             if machine is not None:
                 try:
-                    row.update(_predicted(f, row, machine))
+                    row.update(_predicted(run, row, machine))
                 except Exception as e:          # a run the model cannot describe still gets its row
                     row["predicted_error"] = f"{type(e).__name__}: {e}"
             rows.append(row)

@@ -6,7 +6,6 @@ The metrics are those of :mod:`parsnn.partition.metrics` (see there), counted by
 """
 from __future__ import annotations
 
-import json
 
 import numpy as np
 
@@ -99,18 +98,16 @@ def measured_metrics(sim) -> dict:
 def measured_from_file(path) -> dict:
     """Predicted (partition + measured per-neuron rates) against counted remote
     deliveries for a finished run's HDF5 file (needs recorded spikes)."""
-    import h5py
-    with h5py.File(path, "r") as f:
-        g = f["parsnn"]
-        rank_of = g["partition_map"][:].astype(np.int64)
-        desc = json.loads(g.attrs["parameters"])
-        perf = g["performance"].attrs
+    from parsnn.runfile import RunFile
+    with RunFile(path, allow_incomplete=True) as run:
+        rank_of = run.partition_map.astype(np.int64)
+        conn = run.connectivity()
+        perf = run.performance
         rd = np.asarray(perf["remote_deliveries"], dtype=np.int64)
         t_ms = float(perf["model_time_ms"])
-        nranks = int(g.attrs["num_ranks"])
-        spikes = {name: (None, f[f"spikes/{name}/node_ids"][:]) for name in f.get("spikes", {})}
-        strategy = str(g.attrs.get("partition", ""))
-    conn = Connectivity.from_description(desc)
+        nranks = run.num_ranks
+        spikes = {name: (None, ids) for name, (_, ids) in run.spikes().items()}
+        strategy = run.partition
     out = predicted_vs_counted(conn, rank_of, nranks, spikes, t_ms, int(rd.sum()))
     out.update(strategy=strategy, ranks=nranks, model_time_ms=t_ms,
                remote_deliveries_per_rank=rd.tolist(),

@@ -33,7 +33,7 @@ from parsnn.runfile import schema, sonata
 class RunFile:
     """A run file opened for reading (a context manager).
 
-    ``source``: a path, or an open ``h5py.File`` (left open by :meth:`close`).
+    ``source``: a path, or an open ``h5py.File`` or RunFile (left open by :meth:`close`).
     ``allow_incomplete``: also open a file whose ``complete`` flag is not set (a crashed, killed
     or running simulation); otherwise such a file raises :class:`parsnn.runfile.sonata.IncompleteRunError`.
     Metadata properties read ``/parsnn`` attributes; the spike methods stream ``/spikes`` (windows
@@ -41,6 +41,8 @@ class RunFile:
     """
 
     def __init__(self, source, allow_incomplete: bool = False):
+        if isinstance(source, RunFile):
+            source = source.h5
         if isinstance(source, h5py.File):
             self.h5, self._owned = source, False
         else:

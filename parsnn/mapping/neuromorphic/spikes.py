@@ -14,22 +14,23 @@ from parsnn.mapping.neuromorphic.cores import placed_rates
 
 def _read_run(path, warmup_ms: float, max_steps: int | None):
     """(connectivity, metadata, {population: (times, ids)} of the spikes in [t0, t1), t0, t1, steps) of a run file."""
-    from parsnn.runfile import sonata
-    meta = sonata.read_metadata(path)
-    desc = meta.get("parameters")
-    if not isinstance(desc, dict) or "populations" not in desc:
-        raise ParameterError(f"{path}: no network description in /parsnn parameters")
-    conn = Connectivity.from_description(desc)
-    t_sim = float(meta.get("t_sim", 0.0))
-    t0 = warmup_ms if t_sim > warmup_ms else 0.0
-    if t_sim <= t0:
-        raise ParameterError(f"{path}: t_sim {t_sim} ms leaves no spikes after the warm-up ({warmup_ms} ms)")
-    h = float(conn.resolution)
-    K = int(round((t_sim - t0) / h))
-    if max_steps:
-        K = min(K, int(max_steps))
-    t1 = t0 + K * h
-    spikes = sonata.read_spikes(path, t_start=t0, t_stop=t1, allow_incomplete=True)
+    from parsnn.runfile import RunFile
+    with RunFile(path, allow_incomplete=True) as run:
+        meta = run.metadata
+        desc = meta.get("parameters")
+        if not isinstance(desc, dict) or "populations" not in desc:
+            raise ParameterError(f"{path}: no network description in /parsnn parameters")
+        conn = Connectivity.from_description(desc)
+        t_sim = float(meta.get("t_sim", 0.0))
+        t0 = warmup_ms if t_sim > warmup_ms else 0.0
+        if t_sim <= t0:
+            raise ParameterError(f"{path}: t_sim {t_sim} ms leaves no spikes after the warm-up ({warmup_ms} ms)")
+        h = float(conn.resolution)
+        K = int(round((t_sim - t0) / h))
+        if max_steps:
+            K = min(K, int(max_steps))
+        t1 = t0 + K * h
+        spikes = run.spikes(None, t0, t1)
     return conn, meta, spikes, t0, t1, K
 
 
