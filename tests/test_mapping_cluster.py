@@ -467,7 +467,7 @@ def test_machine_toml_round_trip(tmp_path):
 
 
 def test_balance_costs_are_the_partitioners():
-    # the weights partition_metrics balances with today (COST_UPDATE_S per 0.1 ms step, COST_EVENT_S)
+    # the weights the partitioner balances with (parsnn.partition.rates.balance_costs): unchanged values
     b = load_machine("this_machine").balance_costs()
     assert b == {"update_s": 4.5e-9, "update_step_ms": 0.1, "event_s": 11e-9}
     assert load_machine("jureca_dc").balance_costs() == b           # inherited, not scaled

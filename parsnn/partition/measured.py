@@ -11,7 +11,7 @@ import numpy as np
 
 from parsnn.connectivity import Connectivity
 from parsnn.partition.metrics import BYTES_PER_SPIKE, expected_metrics
-from parsnn.partition.rates import COST_EVENT_S, COST_UPDATE_S, COST_UPDATE_STEP_MS, neuron_rates
+from parsnn.partition.rates import balance_costs, neuron_rates
 
 
 def _spike_counts(conn: Connectivity, spikes: dict) -> tuple[np.ndarray, list]:
@@ -72,8 +72,9 @@ def measured_metrics(sim) -> dict:
     pairs = comm.allreduce(len(dst), op=MPI.SUM)
     rd = np.asarray(perf["remote_deliveries"], dtype=float)
     steps = perf["model_time_ms"] / sim.h
-    cost = (np.asarray(perf["num_local_neurons"]) * steps * COST_UPDATE_S * sim.h / COST_UPDATE_STEP_MS
-            + np.asarray(perf["synaptic_events"]) * COST_EVENT_S)
+    update_s, update_step_ms, event_s = balance_costs()
+    cost = (np.asarray(perf["num_local_neurons"]) * steps * update_s * sim.h / update_step_ms
+            + np.asarray(perf["synaptic_events"]) * event_s)
     wall = np.asarray(perf["timer_update"]) + np.asarray(perf["timer_deliver"])
     out = {
         "ranks": sim.size,

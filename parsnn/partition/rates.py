@@ -3,11 +3,14 @@
 Rates: the model's expected rates (:func:`parsnn.registry.expected_rates`), the rate parameter of
 poisson_source populations, 0 for spike generators (they are never sent), else ``DEFAULT_RATE``.
 
-Cost model (for the balance of the placement strategies and of the metrics): ``COST_UPDATE_S``
-per neuron per 0.1 ms step and ``COST_EVENT_S`` per synaptic event (measured figures of the
-engine on this hardware class; only their ratio matters for the balance).
+Costs (for the balance of the placement strategies and of the metrics) come from the one cost
+model, :mod:`parsnn.mapping.cluster`: the ``[balance]`` weights of a machine description
+(:meth:`parsnn.mapping.cluster.Machine.balance_costs`; seconds per neuron update per step and per
+synaptic event; only their ratio matters for the balance).
 """
 from __future__ import annotations
+
+from functools import lru_cache
 
 import numpy as np
 
@@ -15,9 +18,7 @@ from parsnn import registry
 from parsnn.connectivity import Connectivity
 from parsnn.errors import ParameterError
 
-COST_UPDATE_S = 4.5e-9               # s per neuron update per 0.1 ms step
-COST_UPDATE_STEP_MS = 0.1
-COST_EVENT_S = 11e-9                 # s per synaptic event
+BALANCE_MACHINE = "this_machine"     # machine description whose [balance] weights the partitioner uses
 DEFAULT_RATE = 5.0                   # spikes/s where a model gives no expected rate
 
 
@@ -63,15 +64,25 @@ def population_mean_rates(conn: Connectivity, rates=None) -> np.ndarray:
     return np.add.reduceat(r, conn.offsets) / conn.sizes if r.size else r
 
 
+@lru_cache(maxsize=None)
+def balance_costs(machine: str = BALANCE_MACHINE) -> tuple[float, float, float]:
+    """(seconds per neuron update per step of ``update_step_ms``, ``update_step_ms``, seconds per
+    synaptic event): the load-balance weights of the cost model's machine description ``machine``."""
+    from parsnn.mapping.cluster.machine import load_machine
+    b = load_machine(machine).balance_costs()
+    return b["update_s"], b["update_step_ms"], b["event_s"]
+
+
 def population_costs(conn: Connectivity, rates=None) -> np.ndarray:
     """Expected compute cost of one neuron of every population, in seconds of
     wall time per second of model time: updates plus incoming synaptic events."""
+    update_s, update_step_ms, event_s = balance_costs()
     pr = population_mean_rates(conn, rates)
     steps_per_s = 1000.0 / conn.resolution
-    upd = COST_UPDATE_S * (conn.resolution / COST_UPDATE_STEP_MS) * steps_per_s   # per neuron per model second
+    upd = update_s * (conn.resolution / update_step_ms) * steps_per_s   # per neuron per model second
     K = conn.expected_synapses()
     events = np.zeros(len(conn.names))
     np.add.at(events, conn.tgt, K * pr[conn.src])
-    cost = upd + COST_EVENT_S * events / conn.sizes
+    cost = upd + event_s * events / conn.sizes
     cost[conn.virtual] = 0.0
     return cost
