@@ -4,10 +4,9 @@ import pytest
 
 from parsnn import analysis
 from parsnn.analysis import IncompleteRunError
-from spike_files import write_nest_dir, write_run
 
 
-def test_unsorted_h5_same_as_sorted(two_pop_run, tmp_path):
+def test_unsorted_h5_same_as_sorted(two_pop_run, tmp_path, write_run):
     path, pops = two_pop_run
     rng = np.random.default_rng(0)
     shuffled = {}
@@ -21,7 +20,7 @@ def test_unsorted_h5_same_as_sorted(two_pop_run, tmp_path):
         np.testing.assert_array_equal(a.populations[p].ccs, b.populations[p].ccs)
 
 
-def test_incomplete_file_refused(two_pop_run, tmp_path):
+def test_incomplete_file_refused(two_pop_run, tmp_path, write_run):
     _, pops = two_pop_run
     bad = write_run(str(tmp_path / "bad.h5"), pops, complete=False)
     with pytest.raises(IncompleteRunError, match="incomplete"):
@@ -42,7 +41,7 @@ def test_nest_ascii_reader_file(tmp_path):
     assert analysis.read_nest_ascii(empty)[0].size == 0
 
 
-def test_nest_dir_same_stats_as_h5(two_pop_run, tmp_path):
+def test_nest_dir_same_stats_as_h5(two_pop_run, tmp_path, write_nest_dir):
     path, pops = two_pop_run
     d = write_nest_dir(str(tmp_path / "nest"), pops, {"E": 1, "I": 41})
     a = analysis.analyze(path, cc_subsample=10)
@@ -60,7 +59,7 @@ def test_nest_dir_same_stats_as_h5(two_pop_run, tmp_path):
     np.testing.assert_array_equal(c.populations["I"].rates, a.populations["I"].rates)
 
 
-def test_nest_dir_incomplete_and_fallback(two_pop_run, tmp_path):
+def test_nest_dir_incomplete_and_fallback(two_pop_run, tmp_path, write_nest_dir):
     _, pops = two_pop_run
     d = write_nest_dir(str(tmp_path / "inc"), pops, {"E": 1, "I": 41}, complete=False)
     with pytest.raises(IncompleteRunError):

@@ -2,10 +2,9 @@
 import json
 
 from parsnn import analysis
-from spike_files import write_nest_dir, write_run
 
 
-def test_cli_analyze_writes_figures_and_json(two_pop_run, tmp_path, capsys):
+def test_cli_analyze_writes_figures_and_json(two_pop_run, tmp_path, capsys, write_nest_dir):
     from parsnn import cli
     path, pops = two_pop_run
     d = write_nest_dir(str(tmp_path / "nest"), pops, {"E": 1, "I": 41})
@@ -20,7 +19,7 @@ def test_cli_analyze_writes_figures_and_json(two_pop_run, tmp_path, capsys):
         assert json.load(f)["populations"]["I"]["size"] == 10
 
 
-def test_cli_analyze_refuses_incomplete(two_pop_run, tmp_path, capsys):
+def test_cli_analyze_refuses_incomplete(two_pop_run, tmp_path, capsys, write_run):
     _, pops = two_pop_run
     bad = write_run(str(tmp_path / "bad.h5"), pops, complete=False)
     from parsnn import cli

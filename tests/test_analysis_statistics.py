@@ -3,10 +3,9 @@ import numpy as np
 import pytest
 
 from parsnn import analysis
-from spike_files import direct_cvs, poisson_trains
 
 
-def test_poisson_cv_near_one_and_rates():
+def test_poisson_cv_near_one_and_rates(direct_cvs, poisson_trains):
     rng = np.random.default_rng(1)
     t, i = poisson_trains(rng, 100, 50.0, 0.0, 20000.0)
     cvs = analysis.isi_cvs(t, i, 100, 0.0, 20000.0)
@@ -38,7 +37,7 @@ def test_cv_needs_three_spikes():
     np.testing.assert_allclose(analysis.isi_cvs(t2, [0, 0, 0], 1, 0.0, 10.0), [0.5])
 
 
-def test_correlations_identical_independent_and_silent():
+def test_correlations_identical_independent_and_silent(poisson_trains):
     rng = np.random.default_rng(2)
     t, i = poisson_trains(rng, 1, 30.0, 0.0, 10000.0)
     # neurons 0, 1, 2 fire identically; 3, 4 independently; 5 is silent
@@ -80,7 +79,7 @@ def test_ks_known_distributions():
     assert analysis.ks_distance(a, rng.normal(0, 1, 20000)) < 0.03
 
 
-def test_analyze_h5_matches_direct(two_pop_run):
+def test_analyze_h5_matches_direct(two_pop_run, direct_cvs):
     path, pops = two_pop_run
     st = analysis.analyze(path, t_start=500.0, cc_subsample=8, subsample_seed=4)
     assert list(st.populations) == ["E", "I"]

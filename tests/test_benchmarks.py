@@ -7,15 +7,23 @@ import sys
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "benchmarks"))
 
-import bench_pd14  # noqa: E402
-import roofline  # noqa: E402
+
+@pytest.fixture(scope="module")
+def bench_pd14(load_script):
+    """benchmarks/bench_pd14.py as a module."""
+    return load_script("benchmarks/bench_pd14.py")
+
+
+@pytest.fixture(scope="module")
+def roofline(load_script):
+    """benchmarks/roofline.py as a module."""
+    return load_script("benchmarks/roofline.py")
 
 MPIEXEC = os.path.join(os.path.dirname(sys.executable), "mpiexec")
 
 
-def _fake_run(sim, rtf, build, rss, n_syn=298_880_968, n_neurons=77_169, t_ms=1000.0, **kw):
+def _fake_run(bench_pd14, sim, rtf, build, rss, n_syn=298_880_968, n_neurons=77_169, t_ms=1000.0, **kw):
     r = {"simulator": sim, "ok": True, "version": "x", "processes": 2 if sim == "parsnn" else 1,
          "threads": 1 if sim == "parsnn" else 3, "ranks": 2 if sim == "parsnn" else 1, "n_scaling": 1.0,
          "num_neurons": n_neurons, "num_synapses": n_syn, "t_warmup_ms": 500.0, "t_sim_ms": t_ms,
@@ -30,12 +38,12 @@ def _fake_run(sim, rtf, build, rss, n_syn=298_880_968, n_neurons=77_169, t_ms=10
     return bench_pd14.finish_record(r)
 
 
-def test_report_from_fake_results(tmp_path):
+def test_report_from_fake_results(tmp_path, bench_pd14):
     machine = {"cpu_model": "Test CPU", "cores": 2, "memory_bytes": 24 * 2**30, "mpich_wheel": "9.9",
                "compiler": "cc 1.0", "python": "3.11", "kernel": "6", "nest_version": "3.10.0"}
     for name, (p_rtf, n_rtf) in {"full": (6.0, 112.0), "quarter": (1.2, 18.7)}.items():
-        runs = [_fake_run("parsnn", p_rtf, 12.0, int(3.2e9)), _fake_run("nest", n_rtf, 158.0, int(12.3e9)),
-                _fake_run("parsnn", p_rtf * 1.1, 13.0, int(3.2e9)),
+        runs = [_fake_run(bench_pd14, "parsnn", p_rtf, 12.0, int(3.2e9)), _fake_run(bench_pd14, "nest", n_rtf, 158.0, int(12.3e9)),
+                _fake_run(bench_pd14, "parsnn", p_rtf * 1.1, 13.0, int(3.2e9)),
                 {"simulator": "nest", "ok": False, "error": "boom", "threads": 3}]
         with open(tmp_path / f"pd14_{name}.json", "w") as f:
             json.dump({"config": name, "ranks": 2, "machine": machine, "runs": runs, "finished": "now"}, f)
@@ -52,7 +60,7 @@ def test_report_from_fake_results(tmp_path):
     assert json.loads((tmp_path / "summary.json").read_text())["configs"]["quarter"]["nest"]["rtf"] == 18.7
 
 
-def test_nest_record_and_threads():
+def test_nest_record_and_threads(bench_pd14):
     side = {"complete": True, "nest_version": "3.10.0", "threads": 3, "n_scaling": 1.0, "k_scaling": 1.0,
             "bg": "dc", "seed": 55, "populations": {"A": {"first_gid": 1, "size": 60}, "B": {"first_gid": 61, "size": 40}},
             "num_synapses": 10_000, "t_sim": 1500.0, "t_warmup": 500.0, "build_seconds": 2.0,
@@ -69,9 +77,9 @@ def test_nest_record_and_threads():
 
 
 @pytest.mark.skipif(shutil.which(os.environ.get("CC", "cc")) is None, reason="no C compiler")
-def test_roofline_probe_tiny(tmp_path):
+def test_roofline_probe_tiny(tmp_path, bench_pd14, roofline):
     res = roofline.probe(procs=2, events=2e4, steps=5, small=True, build_dir=str(tmp_path),
-                         parsnn_result=_fake_run("parsnn", 6.0, 12.0, int(3.2e9)))
+                         parsnn_result=_fake_run(bench_pd14, "parsnn", 6.0, 12.0, int(3.2e9)))
     for key in ("ns_event_random_1proc", "ns_event_sorted_2proc", "ns_update_2proc", "rtf_min", "rtf_min_random"):
         assert res[key] > 0
     assert res["parsnn"]["rtf_over_min"] > 0 and len(res["raw"]["multi"]) == 2
@@ -79,7 +87,7 @@ def test_roofline_probe_tiny(tmp_path):
 
 
 @pytest.mark.skipif(not os.path.exists(MPIEXEC), reason="no mpiexec next to the Python interpreter")
-def test_harness_parsnn_only_tiny(tmp_path):
+def test_harness_parsnn_only_tiny(tmp_path, bench_pd14):
     """bench_pd14.py end to end with parsnn on a tiny PD14 (driver under mpiexec -n 2, JSON, report)."""
     rc = bench_pd14.main(["--config", "tiny", "--simulators", "parsnn", "--no-wait", "--no-roofline",
                           "--t-sim", "20", "--warmup", "10", "--out-dir", str(tmp_path)])

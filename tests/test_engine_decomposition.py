@@ -4,10 +4,8 @@ import numpy as np
 from parsnn.engine import decomposition
 from parsnn.engine.streams import purpose
 
-from netlib import mixed_network
 
-
-def test_local_nodes_and_population_ranges():
+def test_local_nodes_and_population_ranges(mixed_network):
     net = mixed_network()
     offsets = net.offsets()
     rank_of = np.random.default_rng(3).integers(0, 3, net.num_nodes).astype(np.int32)

@@ -10,7 +10,6 @@ from mpi4py import MPI
 from parsnn.network import AllToAll, Network, OneToOne
 from parsnn.engine import Simulation
 
-from netlib import mixed_network
 
 pytestmark = pytest.mark.mpi
 SEED = 2024
@@ -28,12 +27,12 @@ def _run(net, comm, partition="round_robin", t=250.0):
 
 
 @pytest.fixture(scope="module")
-def serial():
+def serial(mixed_network):
     return _run(mixed_network(), MPI.COMM_SELF)
 
 
 @pytest.mark.parametrize("partition", ["round_robin", "block", "random"])
-def test_spikes_identical_to_serial(serial, partition):
+def test_spikes_identical_to_serial(serial, partition, mixed_network):
     comm = MPI.COMM_WORLD
     net = mixed_network()
     part = _random_partition(net, comm.size) if partition == "random" else partition
@@ -49,7 +48,7 @@ def test_spikes_identical_to_serial(serial, partition):
     assert counts.tolist() == [len(got[n][0]) if n in got else 0 for n in net.populations]
 
 
-def test_voltages_identical_to_serial(serial):
+def test_voltages_identical_to_serial(serial, mixed_network):
     dist = _run(mixed_network(), MPI.COMM_WORLD, "block")
     ref, got = serial.voltages(), dist.voltages()
     for name in ref:
@@ -67,7 +66,7 @@ def _synapse_table(sim):
     return rows[np.lexsort(rows.T[::-1])]
 
 
-def test_network_identical_to_serial(serial):
+def test_network_identical_to_serial(serial, mixed_network):
     dist = Simulation(mixed_network(), seed=SEED, comm=MPI.COMM_WORLD, partition="round_robin")
     dist.build()
     assert dist.num_synapses == serial.num_synapses
@@ -146,7 +145,7 @@ def test_build_time_parameter_error_is_raised_on_every_rank():
         sim.build()
 
 
-def test_spikes_identical_under_partition_strategies(serial):
+def test_spikes_identical_under_partition_strategies(serial, mixed_network):
     """population and graph placements give the serial spike trains, and the remote deliveries
     predicted from the partition and the measured rates match the engine's count."""
     from parsnn.partition import partition

@@ -15,15 +15,12 @@ sample t_s + d*h.
 from __future__ import annotations
 
 import math
-import os
-import sys
 from collections import OrderedDict
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import reference_solutions as ref  # noqa: E402
+import reference_solutions as ref
 
 H = 0.1
 V_TOL = 1e-9      # mV

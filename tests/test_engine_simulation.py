@@ -8,8 +8,6 @@ import h5py
 import numpy as np
 import pytest
 
-from mpirun import run_cli
-
 
 def _spikes(path):
     with h5py.File(path, "r") as f:
@@ -33,7 +31,7 @@ LAYOUTS = [(1, "round_robin"), (2, "round_robin"), (3, "round_robin"), (4, "roun
 
 
 @pytest.mark.parametrize("model", list(CASES))
-def test_identical_spikes_for_any_rank_count_and_partition(tmp_path, model):
+def test_identical_spikes_for_any_rank_count_and_partition(tmp_path, model, run_cli):
     results = {}
     for nranks, part in LAYOUTS:
         out = tmp_path / f"{model}_{nranks}_{part}.h5"
@@ -45,7 +43,7 @@ def test_identical_spikes_for_any_rank_count_and_partition(tmp_path, model):
         _assert_same(ref, spikes, f"{model} {key}")
 
 
-def test_seed_changes_spikes(tmp_path):
+def test_seed_changes_spikes(tmp_path, run_cli):
     a, b = tmp_path / "a.h5", tmp_path / "b.h5"
     run_cli(2, [*CASES["pd14"], "--seed", "11", "--out", a, "--no-progress"])
     run_cli(2, [*CASES["pd14"], "--seed", "12", "--out", b, "--no-progress"])

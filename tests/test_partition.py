@@ -11,11 +11,9 @@ from parsnn.connectivity import Connectivity
 from parsnn.errors import ParameterError
 from parsnn.partition import STRATEGIES, Partition, make_map, partition
 
-from netlib import mixed_network
-
 
 @pytest.mark.parametrize("strategy", list(STRATEGIES))
-def test_strategies_valid(strategy):
+def test_strategies_valid(strategy, mixed_network):
     net = mixed_network(record=False)
     conn = Connectivity.from_network(net)
     for P in (1, 2, 3):
@@ -27,7 +25,7 @@ def test_strategies_valid(strategy):
         assert set(placed.tolist()) == set(range(P))
 
 
-def test_partition_object_and_make_map():
+def test_partition_object_and_make_map(mixed_network):
     net = mixed_network(record=False)
     conn = Connectivity.from_network(net)
     part = partition(conn, 3, "population")

@@ -8,8 +8,6 @@ from parsnn.partition import compare, partition
 from parsnn.partition.graph_strategy import graph
 from parsnn.partition.metrics import expected_metrics
 
-from netlib import populations as _pops
-
 
 def test_graph_deterministic_and_balanced():
     from parsnn.models import multicolumn
@@ -37,10 +35,10 @@ def test_graph_beats_round_robin_on_multicolumn_16_ranks():
     assert rows["graph"]["seconds"] < 30
 
 
-def test_graph_handles_disconnected_and_tiny_networks():
-    net = _pops(3, 3)                    # no projections at all
+def test_graph_handles_disconnected_and_tiny_networks(populations):
+    net = populations(3, 3)                    # no projections at all
     r = graph(Connectivity.from_network(net), 2)
     assert sorted(np.bincount(r).tolist()) == [3, 3]
-    net = _pops(2)
+    net = populations(2)
     net.connect("A", "A", AllToAll())
     assert sorted(graph(Connectivity.from_network(net), 2).tolist()) == [0, 1]

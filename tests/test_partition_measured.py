@@ -7,11 +7,10 @@ import numpy as np
 from parsnn.partition.measured import measured_from_file
 
 
-def test_run_stores_partition_and_prediction_matches_count(tmp_path):
+def test_run_stores_partition_and_prediction_matches_count(tmp_path, run_cli):
     """parsnn run --partition graph: the map and its expected metrics are in the HDF5 metadata, and the
     remote deliveries predicted from the map and the measured rates match the engine's count."""
     import h5py
-    from mpirun import run_cli
     out = tmp_path / "mc.h5"
     run_cli(2, ["multicolumn", "--grid", "2", "--column-scaling", "0.005", "--t-sim", "200", "--partition", "graph",
                 "--out", out, "--no-progress"])

@@ -9,13 +9,11 @@ from parsnn.partition import make_map
 from parsnn.partition.metrics import BYTES_PER_SPIKE, expected_metrics, remote_ranks_per_neuron
 from parsnn.engine import Simulation
 
-from netlib import mixed_network, populations as _pops
-
 
 # --------------------------------------------------------------------------- hand-checkable metrics
 
-def test_one_to_one_exact():
-    net = _pops(10, 10)
+def test_one_to_one_exact(populations):
+    net = populations(10, 10)
     net.connect("A", "B", OneToOne())
     conn = Connectivity.from_network(net)
     rank_of = np.array([0] * 10 + [0] * 4 + [1] * 6)          # B's last 6 neurons on rank 1
@@ -31,8 +29,8 @@ def test_one_to_one_exact():
 
 
 @pytest.mark.parametrize("P", [2, 3, 5])
-def test_all_to_all_reaches_every_other_rank(P):
-    net = _pops(4 * P, gen=2)
+def test_all_to_all_reaches_every_other_rank(P, populations):
+    net = populations(4 * P, gen=2)
     net.connect("A", "A", AllToAll(allow_autapses=False))
     net.connect("G", "A", AllToAll())
     rank_of = np.r_[np.arange(4 * P) % P, -1, -1]
@@ -47,24 +45,24 @@ def test_all_to_all_reaches_every_other_rank(P):
     assert m["imbalance"] == pytest.approx(1.0)
 
 
-def test_random_rules_closed_forms():
+def test_random_rules_closed_forms(populations):
     # one source neuron on rank 0, targets on rank 1
-    net = _pops(1, 3, 2, 2)
+    net = populations(1, 3, 2, 2)
     net.connect("A", "B", PairwiseBernoulli(0.5))          # P(no target) = 0.5^3
     rank_of = np.array([0, 1, 1, 1, 0, 0, 0, 0])
     assert remote_ranks_per_neuron(Connectivity.from_network(net), rank_of, 2)[0] == pytest.approx(1 - 0.5 ** 3)
-    net = _pops(1, 3, 2, 2)
+    net = populations(1, 3, 2, 2)
     net.connect("C", "D", FixedTotalNumber(2))             # per source (1 - 2/4)^2 no-hit
     rank_of = np.array([0, 0, 0, 0, 0, 0, 1, 1])
     per = remote_ranks_per_neuron(Connectivity.from_network(net), rank_of, 2)
     assert per[4] == pytest.approx(0.75) and per[5] == pytest.approx(0.75)
-    net = _pops(1, 3, 2, 2)
+    net = populations(1, 3, 2, 2)
     net.connect("C", "B", FixedIndegree(1))                # every B neuron picks one of 2 C sources
     rank_of = np.array([0, 1, 1, 0, 0, 0, 0, 0])           # two B neurons on rank 1
     assert remote_ranks_per_neuron(Connectivity.from_network(net), rank_of, 2)[4] == pytest.approx(1 - 0.5 ** 2)
 
 
-def test_expected_matches_built_network():
+def test_expected_matches_built_network(mixed_network):
     """The expected remote ranks per neuron and cut fraction agree with the synapses actually built."""
     net = mixed_network(record=False)
     conn = Connectivity.from_network(net)

@@ -5,11 +5,9 @@ from parsnn.connectivity import Connectivity
 from parsnn.network import FixedIndegree
 from parsnn.partition.rates import population_costs
 
-from netlib import populations as _pops
 
-
-def test_costs_count_updates_and_events():
-    net = _pops(10, 20)
+def test_costs_count_updates_and_events(populations):
+    net = populations(10, 20)
     net.connect("A", "B", FixedIndegree(5))
     c = population_costs(Connectivity.from_network(net), rates={"A": 4.0, "B": 1.0})
     upd = 4.5e-9 * 1e4

@@ -6,17 +6,15 @@ from parsnn.network import FixedIndegree
 from parsnn.partition.metrics import expected_metrics
 from parsnn.partition.strategies import block, population, round_robin
 
-from netlib import populations as _pops
 
-
-def test_round_robin_and_block_unchanged():
-    conn = Connectivity.from_network(_pops(5, 3, gen=1))
+def test_round_robin_and_block_unchanged(populations):
+    conn = Connectivity.from_network(populations(5, 3, gen=1))
     assert round_robin(conn, 3).tolist() == [0, 1, 2, 0, 1, 2, 0, 1, -1]
     assert block(conn, 2).tolist() == [0, 0, 0, 0, 1, 1, 1, 1, -1]
 
 
-def test_population_keeps_populations_together():
-    net = _pops(100, 100, 100, 100)
+def test_population_keeps_populations_together(populations):
+    net = populations(100, 100, 100, 100)
     for a, b in (("A", "B"), ("B", "C"), ("C", "D"), ("D", "A")):
         net.connect(a, b, FixedIndegree(10))
     conn = Connectivity.from_network(net)

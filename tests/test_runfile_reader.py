@@ -14,13 +14,12 @@ from parsnn.runfile import schema
 from parsnn.runfile.reader import RunFile
 from parsnn.runfile.sonata import IncompleteRunError
 
-from netlib import mixed_network
 
 T_SIM = 200.0
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def run(tmp_path_factory, mixed_network):
     path = tmp_path_factory.mktemp("reader") / "mixed.h5"
     net = mixed_network()
     net.record_spikes(["E", "I"])            # P is simulated but not recorded
@@ -146,7 +145,7 @@ def test_open_file_is_left_open(run):
         assert f.id.valid                                # the caller's file stays open
 
 
-def test_incomplete_run(tmp_path):
+def test_incomplete_run(tmp_path, mixed_network):
     path = str(tmp_path / "broken.h5")
     sim = Simulation(mixed_network(), seed=5, comm=MPI.COMM_SELF, out=path)
     sim.run(50.0)

@@ -9,11 +9,9 @@ from mpi4py import MPI
 from parsnn.runfile import sonata
 from parsnn.engine import Simulation
 
-from netlib import mixed_network
-
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def run(tmp_path_factory, mixed_network):
     path = tmp_path_factory.mktemp("out") / "mixed.h5"
     sim = Simulation(mixed_network(), seed=5, comm=MPI.COMM_SELF, out=str(path), keep_spikes=True,
                      flush_ms=60.0, run_info={"purpose": "test"})
@@ -97,7 +95,7 @@ def test_metadata_and_performance(run):
         assert min(perf["spike_counts"][:3]) > 0
 
 
-def test_interrupted_run_is_marked_incomplete(tmp_path):
+def test_interrupted_run_is_marked_incomplete(tmp_path, mixed_network):
     path = tmp_path / "broken.h5"
     sim = Simulation(mixed_network(), seed=5, comm=MPI.COMM_SELF, out=str(path))
     sim.run(100.0)

@@ -9,7 +9,6 @@ import pytest
 from parsnn.errors import ParameterError
 from parsnn.scaling import collect, parse_ranks, plan, run_local, write_jobscripts
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "analysis"))
 
 
 def test_plan_strong_and_weak():
@@ -62,7 +61,7 @@ def test_jobscripts_are_valid_bash_and_dry_run_prints_the_launch(tmp_path, sched
         assert "python -m parsnn run brunel --scale 0.1 --partition block --t-sim 1000 --seed 3" in launch
 
 
-def test_local_sweep_collect_and_plot(tmp_path):
+def test_local_sweep_collect_and_plot(tmp_path, load_script):
     mpiexec = os.path.join(os.path.dirname(sys.executable), "mpiexec")
     if not os.path.exists(mpiexec):
         pytest.skip("no mpiexec next to the Python interpreter")
@@ -89,7 +88,7 @@ def test_local_sweep_collect_and_plot(tmp_path):
     assert collect(str(tmp_path), None)[0].get("predicted_rtf") is None
     with pytest.raises(ParameterError):
         collect(str(tmp_path), "no_such_machine")
-    import scaling_plots
+    scaling_plots = load_script("analysis/scaling_plots.py")
     assert scaling_plots.main([str(tmp_path)]) == 0
     assert (tmp_path / "scaling.png").stat().st_size > 10_000
     assert (tmp_path / "results.json").exists()
