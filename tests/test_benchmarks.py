@@ -87,6 +87,7 @@ def test_roofline_probe_tiny(tmp_path, bench_pd14, roofline):
 
 
 @pytest.mark.skipif(not os.path.exists(MPIEXEC), reason="no mpiexec next to the Python interpreter")
+@pytest.mark.slow
 def test_harness_parsnn_only_tiny(tmp_path, bench_pd14):
     """bench_pd14.py end to end with parsnn on a tiny PD14 (driver under mpiexec -n 2, JSON, report)."""
     rc = bench_pd14.main(["--config", "tiny", "--simulators", "parsnn", "--no-wait", "--no-roofline",

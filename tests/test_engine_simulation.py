@@ -8,6 +8,8 @@ import h5py
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow   # end-to-end runs under mpiexec on 1-4 ranks
+
 
 def _spikes(path):
     with h5py.File(path, "r") as f:

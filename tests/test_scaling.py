@@ -61,6 +61,7 @@ def test_jobscripts_are_valid_bash_and_dry_run_prints_the_launch(tmp_path, sched
         assert "python -m parsnn run brunel --scale 0.1 --partition block --t-sim 1000 --seed 3" in launch
 
 
+@pytest.mark.slow
 def test_local_sweep_collect_and_plot(tmp_path, load_script):
     mpiexec = os.path.join(os.path.dirname(sys.executable), "mpiexec")
     if not os.path.exists(mpiexec):

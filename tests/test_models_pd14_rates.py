@@ -12,6 +12,8 @@ from mpi4py import MPI
 from parsnn.models import pd14
 from parsnn.engine import Simulation
 
+pytestmark = pytest.mark.slow   # simulates PD14 long enough for rate statistics
+
 NEST_RATES = {  # spikes/s: (mean, sd over seeds)
     "L23E": (2.77, 0.48), "L23I": (6.46, 0.88), "L4E": (3.94, 0.06), "L4I": (7.14, 0.38),
     "L5E": (12.78, 0.79), "L5I": (10.73, 0.48), "L6E": (1.12, 0.06), "L6I": (9.51, 0.36),
