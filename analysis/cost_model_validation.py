@@ -335,6 +335,7 @@ def calibrate(force=False, log=print, full_scale=True, reuse_validation=False) -
     last ``validate --force`` (which interleaves them with the multi-rank runs) instead of re-running
     them, so that constants and validation runs come from the same minutes."""
     rforce = force and not reuse_validation
+    from parsnn.connectivity import Connectivity
     from parsnn.mapping import cluster
     from parsnn.mapping.cluster import calibration
     from parsnn.models import pd14
@@ -356,10 +357,11 @@ def calibrate(force=False, log=print, full_scale=True, reuse_validation=False) -
                                                       force, log) for k in range(3)])
     nb = noisebench(force=rforce, log=log)
     full = _full_scale_in_batch(run(PD14_FULL, 2, 1000.0, force, log)) if full_scale else _full_scale_run()
-    full_network = pd14.build_network(n_scaling=1.0, record=False) if full is not None else None
+    full_connectivity = (Connectivity.from_network(pd14.build_network(n_scaling=1.0, record=False))
+                         if full is not None else None)
 
     c = {"date": _dt.date.today().isoformat(), "mpibench": mb}
-    c.update(calibration.fit_constants(mb, runs, full, full_network, calibration.THIS_MACHINE_CACHES))
+    c.update(calibration.fit_constants(mb, runs, full, full_connectivity, calibration.THIS_MACHINE_CACHES))
     c["calibration_runs"] = {k: calibration.run_summary(runs[k]) for k in
                              ("null_P1", "null_P2", "spikes_P1", "pd14_P1", "pd14_poisson_P1", "brunel_P1",
                               "pd14_P3", "shortrows_P1")}
@@ -442,6 +444,7 @@ def _roofline():
 
 def predict_run(res: dict, machine="this_machine") -> dict:
     """Model prediction for a measured run: same description, partition map and measured rates."""
+    from parsnn.connectivity import Connectivity
     from parsnn.mapping import cluster
     P = res["ranks"]
     desc = res["description"]
@@ -450,8 +453,9 @@ def predict_run(res: dict, machine="this_machine") -> dict:
         rec = _build(res["spec"]).spike_recorder
         desc = {**desc, "spike_recorder": list(rec.populations) if rec else []}
     rank_of = np.asarray(res["rank_of"])
-    wl = cluster.workload(desc, P, rank_of, rates=res["rates"], min_delay_steps=res["min_delay_steps"])
-    return cluster.predict(desc, P, machine, rank_of, rates=res["rates"], wl=wl, t_sim_ms=res["t_sim_ms"]), wl
+    conn = Connectivity.from_description(desc)
+    wl = cluster.workload(conn, P, rank_of, rates=res["rates"], min_delay_steps=res["min_delay_steps"])
+    return cluster.predict(conn, P, machine, rank_of, rates=res["rates"], wl=wl, t_sim_ms=res["t_sim_ms"]), wl
 
 
 def compare_run(res: dict, machine="this_machine") -> dict:
@@ -563,9 +567,10 @@ RANKS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 384, 512, 768, 1024]
 
 def curve(log=print, machines=("jureca_dc", "this_machine")) -> dict:
     """Predicted PD14 full-scale strong scaling on the shipped machines (and what-ifs): JSON and PNG."""
+    from parsnn.connectivity import Connectivity
     from parsnn.mapping import cluster
     from parsnn.models import brunel, pd14
-    net = pd14.build_network(n_scaling=1.0, record=False)
+    net = Connectivity.from_network(pd14.build_network(n_scaling=1.0, record=False))
     out = {"model": "pd14 full scale, DC drive, expected (reference) rates, round_robin", "curves": {},
            "published": PUBLISHED, "date": _dt.date.today().isoformat()}
     for mname in machines:
@@ -589,7 +594,7 @@ def curve(log=print, machines=("jureca_dc", "this_machine")) -> dict:
     # mean-field rate (models/brunel: 327 spikes/s with these in-degrees; the full-scale network, 12,500
     # neurons with the same in-degrees, measured 333 here; the validation runs' scale 0.5 has half the
     # in-degrees and fires at 220)
-    bnet = brunel.build_network(regime="A", scale=6.0, keep_indegree=True, record=False)
+    bnet = Connectivity.from_network(brunel.build_network(regime="A", scale=6.0, keep_indegree=True, record=False))
     rate = brunel.mean_field_rate("A", 6.0, keep_indegree=True)
     rates = {"E": rate, "I": rate}
     out["curves"]["jureca_dc_brunel_A_scale6"] = cluster.sweep(bnet, RANKS, "jureca_dc", rates=rates)

@@ -13,6 +13,11 @@ projections with their connection rules as arrays (one row per projection):
   PairwiseBernoulli, ``A2A`` AllToAll, ``O2O`` OneToOne);
 - ``n``: n of FixedTotalNumber or k of FixedIndegree; ``p``: p of PairwiseBernoulli;
 - ``autapses``: whether a source may connect to itself.
+
+It also carries ``description``, the JSON-able network description it was made from
+(``Network.describe()``, or the run file's dict): the cluster cost model reads the details it
+needs beyond the rules from there (delays, neuron parameters, input devices, recorded populations).
+:func:`require` is the type check of the functions that accept only a Connectivity.
 """
 from __future__ import annotations
 
@@ -46,6 +51,7 @@ class Connectivity:
     resolution: float = 0.1
     source_rates: dict = field(default_factory=dict)   # poisson_source populations: rate (spikes/s)
     metadata: dict = field(default_factory=dict)       # the model's metadata (name, parameters, ...)
+    description: dict = field(default_factory=dict)    # Network.describe() it was made from ({}: none)
 
     @property
     def num_nodes(self) -> int:
@@ -89,7 +95,7 @@ class Connectivity:
         rates = {p.name: _source_rate(p.param("rate"), p.param("start"), p.param("stop"))
                  for p in pops if p.model == "poisson_source"}
         return cls._make(names, sizes, [p.is_virtual for p in pops], [p.model for p in pops], rows,
-                         float(net.resolution), rates, dict(net.metadata))
+                         float(net.resolution), rates, dict(net.metadata), net.describe())
 
     @classmethod
     def from_description(cls, d: dict) -> "Connectivity":
@@ -110,15 +116,16 @@ class Connectivity:
                                                 _described(prm, "stop", math.inf))
         return cls._make(names, sizes, [p["model"] == "spike_generator" for p in d["populations"]],
                          [p["model"] for p in d["populations"]], rows, float(d.get("resolution", 0.1)), rates,
-                         dict(d.get("metadata") or {}))
+                         dict(d.get("metadata") or {}), d)
 
     @classmethod
-    def _make(cls, names, sizes, virtual, models, rows, resolution, rates, metadata):
+    def _make(cls, names, sizes, virtual, models, rows, resolution, rates, metadata, description):
         arr = np.array(rows, dtype=np.float64).reshape(-1, 6)
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
         return cls(names, sizes, offsets, np.array(virtual, dtype=bool), list(models),
                    arr[:, 0].astype(np.int64), arr[:, 1].astype(np.int64), arr[:, 2].astype(np.int64),
-                   arr[:, 3].copy(), arr[:, 4].copy(), arr[:, 5].astype(bool), resolution, rates, metadata)
+                   arr[:, 3].copy(), arr[:, 4].copy(), arr[:, 5].astype(bool), resolution, rates, metadata,
+                   description)
 
     def expected_synapses(self) -> np.ndarray:
         """Expected number of synapses of every projection (float64 [J])."""
@@ -132,6 +139,16 @@ class Connectivity:
         K = np.where(self.kind == A2A, pairs, K)
         K = np.where(self.kind == O2O, Ns, K)
         return K
+
+
+def require(value, parameter: str, function: str) -> "Connectivity":
+    """``value`` if it is a :class:`Connectivity`, else a TypeError naming ``function``'s ``parameter``
+    and how to make one."""
+    if not isinstance(value, Connectivity):
+        raise TypeError(f"{function}: {parameter} must be a parsnn.connectivity.Connectivity "
+                        f"(Connectivity.from_network(net) or Connectivity.from_description(d)), "
+                        f"got {type(value).__name__}")
+    return value
 
 
 def _described(params: dict, key: str, default):

@@ -145,10 +145,10 @@ def run_local(runs: list[RunSpec], out_dir: str, partition: str, t_sim: float, s
 
 
 def _predicted(run, row: dict, machine) -> dict:
-    """The cost model's prediction (parsnn.mapping.cluster) for a finished run: its network description,
+    """The cost model's prediction (parsnn.mapping.cluster) for a finished run: its connectivity,
     partition map and measured population rates (cluster.run_inputs)."""
     inp = cluster.run_inputs(run)
-    p = cluster.predict(inp["description"], row["ranks"], machine, inp["rank_of"], rates=inp["rates"],
+    p = cluster.predict(inp["connectivity"], row["ranks"], machine, inp["rank_of"], rates=inp["rates"],
                         t_sim_ms=row["t_sim_ms"])
     per_run = p["intervals_per_model_s"] * row["t_sim_ms"] * 1e-3
     out = {"predicted_rtf": p["rtf"], "predicted_machine": p["machine"], "predicted_rates_from": inp["rates_from"],

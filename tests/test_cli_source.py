@@ -9,6 +9,7 @@ import pytest
 from parsnn import registry
 from parsnn.cli import build_parser
 from parsnn.cli.source import resolve_source
+from parsnn.connectivity import Connectivity
 from parsnn.errors import ParameterError
 
 
@@ -23,10 +24,11 @@ def test_model_choices_and_option_groups_come_from_the_registry():
     assert {g.title for g in run._action_groups} >= set(registry.names())
 
 
-def test_a_model_name_gives_its_validated_network():
+def test_a_model_name_gives_the_connectivity_of_its_validated_network():
     args = _predict_args("pd14", "--n-scaling", "0.02")
-    net, run = resolve_source(args, read_run=None)
-    assert run is None and args.model == "pd14" and net.num_nodes == 1544
+    conn, run = resolve_source(args, read_run=None)
+    assert run is None and args.model == "pd14" and conn.num_nodes == 1544
+    assert isinstance(conn, Connectivity) and conn.description["name"] == "pd14"
 
 
 def test_a_file_is_read_by_the_command_and_anything_else_lists_the_models(tmp_path):

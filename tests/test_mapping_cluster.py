@@ -98,7 +98,7 @@ def test_unknown_machine_is_a_parameter_error():
 
 def test_one_rank_has_no_communication(tmp_path):
     m = _machine(tmp_path)
-    p = predict(_net(), 1, m)
+    p = predict(Connectivity.from_network(_net()), 1, m)
     assert p["exchange_terms"]["alltoall_counts"] == 0.0
     assert p["exchange_terms"]["alltoallv"] == 0.0
     assert p["exchange_terms"]["collective_calls"] == 0.0
@@ -110,7 +110,7 @@ def test_one_rank_has_no_communication(tmp_path):
 def test_update_and_delivery_by_hand(tmp_path):
     # 64 neurons x 1 step x 1 ns + 64 x 8 synapses x 10/s x 1e-4 s x 1 ns per event
     m = _machine(tmp_path, upd=1.0, evt=1.0)
-    p = predict(_net(), 1, m)
+    p = predict(Connectivity.from_network(_net()), 1, m)
     assert p["min_delay_steps"] == 1 and p["interval_ms"] == pytest.approx(0.1)
     assert p["phases"]["update"] == pytest.approx(64e-9)
     assert p["phases"]["deliver"] == pytest.approx(64 * 8 * 10.0 * 1e-4 * 1e-9)
@@ -133,7 +133,7 @@ def test_counts_collective_grows_with_log2_ranks(tmp_path):
 def test_rtf_scales_with_inverse_interval(tmp_path):
     # only a fixed cost per interval: the RTF is inversely proportional to the interval length
     m = _machine(tmp_path, upd=0.0, evt=0.0, ovh=5.0)
-    net = _net(rate=0.0)
+    net = Connectivity.from_network(_net(rate=0.0))
     r1 = predict(net, 2, m, min_delay_steps=1)
     r10 = predict(net, 2, m, min_delay_steps=10)
     assert r1["critical_path_s"] == pytest.approx(r10["critical_path_s"])
@@ -143,14 +143,14 @@ def test_rtf_scales_with_inverse_interval(tmp_path):
 
 def test_balanced_partition_gives_equal_compute(tmp_path):
     m = _machine(tmp_path)
-    p = predict(_net(n=64, k=8), 4, m, partition="round_robin")
+    p = predict(Connectivity.from_network(_net(n=64, k=8)), 4, m, partition="round_robin")
     for ph in ("update", "deliver", "busy"):
         v = np.asarray(p["per_rank"][ph])
         assert np.allclose(v, v[0]), ph
     assert p["workload"]["imbalance"] == pytest.approx(1.0)
     # an unbalanced map: rank 0 holds 3/4 of the neurons and does 3x the work of the others together
     rank_of = np.r_[np.zeros(48, np.int32), np.arange(16, dtype=np.int32) % 3 + 1]
-    q = predict(_net(n=64, k=8), 4, m, partition=rank_of)
+    q = predict(Connectivity.from_network(_net(n=64, k=8)), 4, m, partition=rank_of)
     upd = np.asarray(q["per_rank"]["update"])
     assert upd[0] == pytest.approx(48e-9) and upd[1] < upd[0]
 
@@ -163,7 +163,7 @@ def test_workload_matches_partition_metrics():
     net.connect("B", "A", FixedIndegree(7), delay=0.5)
     net.connect("A", "A", OneToOne(), delay=0.2)
     rates = {"A": 3.0, "B": 8.0}
-    wl = workload(net, 3, "round_robin", rates=rates)
+    wl = workload(Connectivity.from_network(net), 3, "round_robin", rates=rates)
     from parsnn.partition import make_map
     _, rank_of = make_map(Connectivity.from_network(net), 3, "round_robin")
     em = expected_metrics(Connectivity.from_network(net), rank_of, 3, rates=rates)
@@ -175,7 +175,7 @@ def test_workload_matches_partition_metrics():
     no_o2o.add_population("B", 100, "iaf_psc_exp")
     no_o2o.connect("A", "B", FixedTotalNumber(5000), delay=1.0)
     no_o2o.connect("B", "A", FixedIndegree(7), delay=0.5)
-    wl2 = workload(no_o2o, 3, "round_robin", rates=rates)
+    wl2 = workload(Connectivity.from_network(no_o2o), 3, "round_robin", rates=rates)
     em2 = expected_metrics(Connectivity.from_network(no_o2o), rank_of, 3, rates=rates)
     assert wl2["spikes_to_per_s"].sum() == pytest.approx(em2["remote_deliveries_per_s"], rel=1e-9)
     assert wl["min_delay_steps"] == 2 and wl["max_delay_steps"] == 10
@@ -194,7 +194,8 @@ def test_oversubscription_uses_all_cores(tmp_path):
     path = tmp_path / "two.toml"
     path.write_text(SIMPLE.format(cpn=2, upd=1.0, evt=0.0, ovh=0.0).replace("nodes = 1000", "nodes = 1"))
     m = load_machine(str(path))
-    p2, p4 = predict(_net(rate=0.0), 2, m), predict(_net(rate=0.0), 4, m)
+    conn = Connectivity.from_network(_net(rate=0.0))
+    p2, p4 = predict(conn, 2, m), predict(conn, 4, m)
     assert not p2["oversubscribed"] and p4["oversubscribed"]
     # 4 ranks on 2 cores: the cores run all the update work -> same compute as 2 ranks
     assert p4["compute_s"] == pytest.approx(p2["compute_s"])
@@ -204,7 +205,7 @@ def test_oversubscription_uses_all_cores(tmp_path):
 
 def test_prediction_keys_and_sweep():
     from parsnn.models import pd14
-    net = pd14.build_network(n_scaling=0.05, record=False)
+    net = Connectivity.from_network(pd14.build_network(n_scaling=0.05, record=False))
     p = predict(net, 8, "jureca_dc")
     assert set(PREDICTION_KEYS) <= set(p)
     assert set(p["phases"]) >= {"update", "deliver", "exchange"}
@@ -249,7 +250,7 @@ def test_cli_predict_from_a_run_file(tmp_path, capsys, strategy):
     assert "G" not in inp["rates"] and inp["rates"]["E"] > 0        # the spike generator is no population rate
     assert main(["predict", path, "--ranks", "1,3", "--partition", strategy, "--json"]) == 0
     got = json.loads(capsys.readouterr().out)
-    ref = sweep(net, [1, 3], "this_machine", strategy, inp["rates"])
+    ref = sweep(Connectivity.from_network(net), [1, 3], "this_machine", strategy, inp["rates"])
     for g, r in zip(got, ref):
         assert g["ranks"] == r["ranks"] and g["rtf"] == pytest.approx(r["rtf"], rel=1e-12)
         assert g["workload"]["events_per_interval_mean"] == pytest.approx(r["workload"]["events_per_interval_mean"])
@@ -282,7 +283,7 @@ def _rows_net(n_src, n_tgt, row):
 
 def test_unprefetched_events_are_the_first_128_of_a_row():
     # rows of 400 synapses on 1 rank: 128 of 400 not prefetched; on 8 ranks rows of 50: none prefetched
-    net = _rows_net(100, 4000, 400)
+    net = Connectivity.from_network(_rows_net(100, 4000, 400))
     w1 = workload(net, 1, "round_robin")
     assert w1["events_per_s"][0] == pytest.approx(100 * 10.0 * 400)
     assert w1["events_unprefetched_per_s"][0] / w1["events_per_s"][0] == pytest.approx(128 / 400, rel=1e-3)
@@ -297,8 +298,8 @@ def test_event_cost_splits_memory_share_by_prefetching(tmp_path):
     assert m.event_cost(ws, 1.0) == pytest.approx(10e-9, rel=1e-6)
     assert m.event_cost(ws, 0.25) == pytest.approx(0.25 * 10e-9 + 0.75 * 2e-9, rel=1e-6)
     # in the prediction: long rows (mostly prefetched) cost less per event than short rows
-    long_rows = predict(_rows_net(100, 4000, 4000), 1, m)
-    short_rows = predict(_rows_net(4000, 4000, 100), 1, m)
+    long_rows = predict(Connectivity.from_network(_rows_net(100, 4000, 4000)), 1, m)
+    short_rows = predict(Connectivity.from_network(_rows_net(4000, 4000, 100)), 1, m)
     ev_long = long_rows["workload"]["event_ns"]
     ev_short = short_rows["workload"]["event_ns"]
     assert ev_short == pytest.approx(10.0, rel=1e-3)
@@ -328,9 +329,10 @@ def test_record_wait_lands_in_other_ranks_exchange_except_after_the_last_flush(t
     desc["spike_recorder"] = ["A"]
     rank_of = np.arange(64) % 2
     rec0 = 64 * 10.0 * 1e-4 * 1e-6                     # recorded spikes per interval x 1 us
-    long_run = predict(desc, 2, m, rank_of)
-    one_flush = predict(desc, 2, m, rank_of, t_sim_ms=1000.0)
-    four_flushes = predict(desc, 2, m, rank_of, t_sim_ms=4000.0)
+    conn = Connectivity.from_description(desc)
+    long_run = predict(conn, 2, m, rank_of)
+    one_flush = predict(conn, 2, m, rank_of, t_sim_ms=1000.0)
+    four_flushes = predict(conn, 2, m, rank_of, t_sim_ms=4000.0)
     assert long_run["per_rank"]["record"][0] == pytest.approx(rec0)
     assert long_run["critical_path_s"] == pytest.approx(one_flush["critical_path_s"])
     ex = [p["per_rank"]["exchange"] for p in (long_run, one_flush, four_flushes)]
@@ -407,7 +409,7 @@ def _ring_run(n, k, events, spikes, costs, o_del, intervals=10000, cache_levels=
     """A 1-rank run of n neurons with k synapses each whose deliver timer is what the event costs
     (l2, l3, memory, memory_no_prefetch; seconds) and the spike cost give for its ring working set."""
     net = _net(n=n, k=k, rate=10.0)
-    ws, wl = calibration.ring_bytes(net, 1)
+    ws, wl = calibration.ring_bytes(Connectivity.from_network(net), 1)
     u = float(wl["events_unprefetched_per_s"][0] / wl["events_per_s"][0])
     f2, f3, fm = calibration.cache_fractions(cache_levels, ws)
     c_evt = f2 * costs[0] + f3 * costs[1] + fm * ((1 - u) * costs[2] + u * costs[3])
@@ -432,7 +434,8 @@ def test_event_fit_recovers_known_costs(c_l2):
     d = _ring_run(20000, 10, 1e8, 1e5, costs, o_del)
     full = {"ranks": 1, "synaptic_events": 1e8, "timers": {"timer_deliver": d["perf"]["timer_deliver"]},
             "t_sim_ms": 1000.0, "intervals": 10000, "spikes_in_per_rank": 1e5}
-    c = calibration.event_costs(spk1, runs, o_del, full, _net(n=20000, k=10, rate=10.0), caches)
+    full_conn = Connectivity.from_network(_net(n=20000, k=10, rate=10.0))
+    c = calibration.event_costs(spk1, runs, o_del, full, full_conn, caches)
     got = [c[f"event_ns_{k}"] for k in ("l2", "l3", "memory", "memory_no_prefetch")] + [c["spike_ns"]]
     assert got == pytest.approx([x * 1e9 for x in costs], rel=1e-4)
     assert [f["run"] for f in c["event_fit"]][:3] == ["a", "b", "c"] and len(c["event_fit"]) == 4
@@ -471,3 +474,12 @@ def test_balance_costs_are_the_partitioners():
     b = load_machine("this_machine").balance_costs()
     assert b == {"update_s": 4.5e-9, "update_step_ms": 0.1, "event_s": 11e-9}
     assert load_machine("jureca_dc").balance_costs() == b           # inherited, not scaled
+
+
+def test_the_cost_model_accepts_only_a_connectivity():
+    net = _net()
+    for call in (lambda: workload(net, 1), lambda: predict(net.describe(), 1), lambda: sweep(net, [1]),
+                 lambda: calibration.ring_bytes(net, 1)):
+        with pytest.raises(TypeError, match="must be a parsnn.connectivity.Connectivity"):
+            call()
+    assert Connectivity.from_network(net).description == net.describe()

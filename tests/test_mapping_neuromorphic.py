@@ -156,13 +156,14 @@ def test_hilbert_order_visits_every_cell_with_unit_steps():
 # ---------------------------------------------------------------------------- capacities
 
 def _two_pops():
+    """The Connectivity of two populations E (60) and I (20) with fixed in-degrees."""
     net = Network(0.1, name="two")
     net.add_population("E", 60, "iaf_psc_exp")
     net.add_population("I", 20, "iaf_psc_exp")
     net.connect("E", "E", FixedIndegree(30), weight=1.0, delay=1.0)
     net.connect("E", "I", FixedIndegree(5), weight=1.0, delay=1.0)
     net.connect("I", "E", FixedIndegree(10), weight=-1.0, delay=1.0)
-    return net
+    return Connectivity.from_network(net)
 
 
 @pytest.mark.parametrize("placement", nm.PLACEMENTS)
@@ -227,7 +228,7 @@ def test_spike_file_gives_known_link_loads(tmp_path):
 
 def test_graph_placement_beats_naive_on_multicolumn():
     from parsnn.models import multicolumn
-    net = multicolumn.build_network(grid=6, n_scaling=0.01, record=False)
+    net = Connectivity.from_network(multicolumn.build_network(grid=6, n_scaling=0.01, record=False))
     res = {p: nm.map_network(net, "noc", p, steps=200) for p in nm.PLACEMENTS}
     assert res["graph"]["max_link_load_per_s"] < res["block"]["max_link_load_per_s"]
     assert res["graph"]["max_link_load_per_s"] < res["round_robin"]["max_link_load_per_s"]
@@ -328,7 +329,7 @@ def _split_case(tmp_path):
     net.connect("S", "T", AllToAll(), weight=1.0, delay=1.0)          # 16 synapses: 4 events per S spike
     rates = np.array([100.0] * 4 + [0.0] * 4)
     counts = np.array([[10.0, 0.0]] * 5)                               # 10 S spikes in every step
-    return nm.load_hardware(str(p)), net, rates, counts
+    return nm.load_hardware(str(p)), Connectivity.from_network(net), rates, counts
 
 
 def test_split_mode_cores_and_step_time_by_hand(tmp_path):
@@ -382,13 +383,13 @@ def _fan_in_case(tmp_path, cap):
     net.add_population("S", 100, "iaf_psc_exp")
     net.add_population("T", 20, "iaf_psc_exp")
     net.connect("S", "T", FixedIndegree(3), weight=1.0, delay=1.0)
-    return nm.load_hardware(str(p)), net
+    return nm.load_hardware(str(p)), Connectivity.from_network(net)
 
 
 def test_fan_in_enforcement_by_hand(tmp_path):
     # k neurons of T see 100 (1 - 0.99^(3k)) distinct S neurons: 8.6 for k = 3, 11.4 for k = 4 -> 3 fit 10 axons
     hw, net = _fan_in_case(tmp_path, 10)
-    np.testing.assert_array_equal(nm.fan_in_neurons_per_core(Connectivity.from_network(net), 10, 8), [8, 3])
+    np.testing.assert_array_equal(nm.fan_in_neurons_per_core(net, 10, 8), [8, 3])
     free = nm.map_network(net, hw, "population", steps=20)
     assert free["cores"] == 13 + 3 and free["fan_in_exceeded"]           # 8 per core: 100/8 -> 13, 20/8 -> 3
     m = nm.map_network(net, hw, "population", steps=20, enforce_fan_in=True)
@@ -409,7 +410,8 @@ def test_fan_in_enforced_on_cores_that_mix_populations(tmp_path, placement, monk
         net.add_population("S" + x, 10, "iaf_psc_exp")
         net.add_population("T" + x, 20, "iaf_psc_exp")
         net.connect("S" + x, "T" + x, FixedIndegree(9), weight=1.0, delay=1.0)
-    np.testing.assert_array_equal(nm.fan_in_neurons_per_core(Connectivity.from_network(net), 9, 8), [8, 2, 8, 2])
+    net = Connectivity.from_network(net)
+    np.testing.assert_array_equal(nm.fan_in_neurons_per_core(net, 9, 8), [8, 2, 8, 2])
     m = nm.map_network(net, hw, placement, steps=20, enforce_fan_in=True)
     assert not m["fan_in_exceeded"] and m["max_fan_in"] <= 9
     # one split only (no re-split): round_robin mixes T1 and T2 on a core and must then fail loudly
@@ -417,3 +419,12 @@ def test_fan_in_enforced_on_cores_that_mix_populations(tmp_path, placement, monk
     if placement == "round_robin":
         with pytest.raises(ParameterError, match="placement 'population'"):
             nm.map_network(net, hw, placement, steps=20, enforce_fan_in=True)
+
+
+def test_the_mapping_accepts_only_a_connectivity():
+    net = Network(0.1, name="one")
+    net.add_population("A", 4, "iaf_psc_exp")
+    for call in (lambda: nm.map_network(net, "noc"), lambda: nm.scaling_curve(net.describe(), "noc"),
+                 lambda: nm.min_cores(net, "noc")):
+        with pytest.raises(TypeError, match="must be a parsnn.connectivity.Connectivity"):
+            call()

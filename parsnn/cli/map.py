@@ -52,17 +52,17 @@ def command(args) -> int:
         if args.placement not in nm.PLACEMENTS:
             raise ParameterError(f"--placement must be one of {', '.join(nm.PLACEMENTS)}, got '{args.placement}'")
         hw = nm.load_hardware(args.target)
-        net, run = resolve_source(args, lambda path: nm.run_inputs(path, args.warmup))
+        conn, run = resolve_source(args, lambda path: nm.run_inputs(path, args.warmup))
         if run is None:
             rates, counts, origin = None, None, "mean rates"
         else:
-            net, rates, counts = run["conn"], run["rates"], run["step_counts"]
+            conn, rates, counts = run["conn"], run["rates"], run["step_counts"]
             origin = f"spikes {run['window_ms'][0]:g}-{run['window_ms'][1]:g} ms of {args.source}"
-        res = nm.map_network(net, hw, args.placement, rates=rates, step_counts=counts, cores=args.cores,
+        res = nm.map_network(conn, hw, args.placement, rates=rates, step_counts=counts, cores=args.cores,
                              boards=args.boards, keep_arrays=bool(args.figures),
                              neurons_per_core=args.neurons_per_core, mode=args.mode,
                              synapse_cores=args.synapse_cores, enforce_fan_in=args.enforce_fan_in)
-        curve = nm.scaling_curve(net, hw, args.placement, rates=rates, step_counts=counts,
+        curve = nm.scaling_curve(conn, hw, args.placement, rates=rates, step_counts=counts,
                                  neurons_per_core=args.neurons_per_core, mode=args.mode,
                                  synapse_cores=args.synapse_cores) if args.scaling else None
     except ParameterError as e:

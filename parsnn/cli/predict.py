@@ -31,14 +31,15 @@ def command(args) -> int:
     from parsnn.errors import ParameterError
     from parsnn.mapping import cluster
     try:
-        net, run = resolve_source(args, cluster.run_inputs)
+        conn, run = resolve_source(args, cluster.run_inputs)
         if run is None:
-            rates, name, origin = None, net.name, "expected rates"
+            rates, name, origin = None, conn.description["name"], "expected rates"
         else:
-            net, rates, name = run["description"], run["rates"], run["description"].get("name", args.source)
+            conn, rates = run["connectivity"], run["rates"]
+            name = conn.description.get("name", args.source)
             origin = (f"rates measured in {args.source} ({run['rates_from'].replace('_', ' ')})"
                       if rates else f"expected rates ({args.source} has no spike counts)")
-        curve = cluster.sweep(net, scaling.parse_ranks(args.ranks), args.machine, args.partition, rates)
+        curve = cluster.sweep(conn, scaling.parse_ranks(args.ranks), args.machine, args.partition, rates)
     except ParameterError as e:
         report_error(e, once=False)
         return EXIT_BAD_INPUT

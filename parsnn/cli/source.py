@@ -1,5 +1,6 @@
 """Where a command's network comes from: a registered model (parsnn.registry: its command-line
-options and its Network) or, for ``parsnn predict`` and ``parsnn map``, a finished run file."""
+options and its Network) or, for ``parsnn predict`` and ``parsnn map``, a finished run file; the
+analysing commands get it as one :class:`parsnn.connectivity.Connectivity` (:func:`resolve_source`)."""
 from __future__ import annotations
 
 import os
@@ -42,14 +43,16 @@ def validated_network(args):
 
 
 def resolve_source(args, read_run):
-    """SOURCE of ``parsnn predict/map``: ``(network, None)`` when ``args.source`` names a registered
-    model (its validated Network; ``args.model`` is set to it), ``(None, read_run(path))`` when it
-    is an existing file (a file ``read_run`` cannot read is a ParameterError), else a
-    ParameterError listing the models."""
+    """SOURCE of ``parsnn predict/map``: ``(connectivity, None)`` when ``args.source`` names a registered
+    model (the :class:`~parsnn.connectivity.Connectivity` of its validated Network; ``args.model`` is
+    set to it), ``(None, read_run(path))`` when it is an existing file (a file ``read_run`` cannot
+    read is a ParameterError; what it returns holds the run's Connectivity), else a ParameterError
+    listing the models."""
+    from parsnn.connectivity import Connectivity
     models = registry.names()
     if args.source in models:
         args.model = args.source
-        return validated_network(args), None
+        return Connectivity.from_network(validated_network(args)), None
     if os.path.isfile(args.source):
         try:
             return None, read_run(args.source)

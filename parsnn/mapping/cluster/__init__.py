@@ -83,7 +83,7 @@ The machine's constants are data (``machines/*.toml``). The package, as the data
 
 - :mod:`~parsnn.mapping.cluster.machine`: machine descriptions (:func:`load_machine`, :class:`Machine`);
 - :mod:`~parsnn.mapping.cluster.workload`: the per-rank work of a network, a partition and rates
-  (:func:`workload`; the network enters once as a :class:`NetworkInput`);
+  (:func:`workload`; the network enters as a :class:`parsnn.connectivity.Connectivity`, made once by the caller);
 - :mod:`~parsnn.mapping.cluster.collectives`: the node layout and the two collectives;
 - :mod:`~parsnn.mapping.cluster.predict`: :func:`predict` gives one prediction, :func:`sweep` a
   strong-scaling curve and :func:`crossover` the rank count from which the exchange outweighs
@@ -98,9 +98,8 @@ from parsnn.mapping.cluster.machine import Machine, available_machines, load_mac
 from parsnn.mapping.cluster.predict import PHASES, PREDICTION_KEYS, crossover, predict, sweep
 from parsnn.mapping.cluster.report import format_table
 from parsnn.mapping.cluster.runs import run_inputs
-from parsnn.mapping.cluster.workload import (PREFETCH_DISTANCE, RING_BYTES_PER_NEURON_SLOT, SYNAPSE_BYTES,
-                                             NetworkInput, workload)
+from parsnn.mapping.cluster.workload import PREFETCH_DISTANCE, RING_BYTES_PER_NEURON_SLOT, SYNAPSE_BYTES, workload
 
-__all__ = ["Machine", "NetworkInput", "PHASES", "PREDICTION_KEYS", "PREFETCH_DISTANCE", "RING_BYTES_PER_NEURON_SLOT",
+__all__ = ["Machine", "PHASES", "PREDICTION_KEYS", "PREFETCH_DISTANCE", "RING_BYTES_PER_NEURON_SLOT",
            "SYNAPSE_BYTES", "available_machines", "crossover", "expected_max_normal", "format_table",
            "load_machine", "predict", "run_inputs", "sweep", "workload"]

@@ -8,7 +8,9 @@ dict that script saves per run (``analysis/results/cost_model_runs/*.json``): ``
 engine's performance figures: per-rank timers ``timer_update`` / ``timer_deliver`` /
 ``timer_exchange`` / ``timer_record`` in seconds, ``synaptic_events``, ``num_local_neurons``,
 ``rtf``), ``delivered_spikes`` (per rank), ``intervals``, ``t_sim_ms``, ``ranks``,
-``min_delay_steps``, ``rank_of``, ``rates`` and ``description``.
+``min_delay_steps``, ``rank_of``, ``rates`` and ``description`` (the network's ``describe()``
+dict: each record's :class:`~parsnn.connectivity.Connectivity` is made from it once, in
+:func:`_event_equations`).
 
 :func:`fit_constants` gives every per-operation constant (keys as in
 analysis/results/cost_model_calibration.json); :func:`noise_constants` the machine noise;
@@ -23,7 +25,8 @@ import math
 import numpy as np
 
 from parsnn.mapping.cluster.collectives import expected_max_normal
-from parsnn.mapping.cluster.workload import RING_BYTES_PER_NEURON_SLOT, NetworkInput, workload
+from parsnn.connectivity import Connectivity, require
+from parsnn.mapping.cluster.workload import RING_BYTES_PER_NEURON_SLOT, workload
 
 #: (L2 of a core, L2 + its L3 share) in bytes of the machine the runs were measured on, as written
 #: into this_machine.toml (lscpu: 1 MiB L2 per core, 32 MiB L3 shared by 2 cores)
@@ -67,9 +70,11 @@ def cache_fractions(cache_levels: tuple[float, float], ring_bytes: float) -> tup
     return f2, f3, 1.0 - f2 - f3
 
 
-def ring_bytes(net, P: int, rank_of=None, rates=None, m=None) -> tuple[float, dict]:
-    """(ring bytes written per interval on the busiest rank, as the model computes them; the workload)."""
-    wl = workload(net, P, rank_of if rank_of is not None else "round_robin", rates=rates)
+def ring_bytes(conn: Connectivity, P: int, rank_of=None, rates=None, m=None) -> tuple[float, dict]:
+    """(ring bytes written per interval on the busiest rank, as the model computes them; the workload)
+    of the network ``conn`` (a :class:`~parsnn.connectivity.Connectivity`)."""
+    require(conn, "conn", "ring_bytes")
+    wl = workload(conn, P, rank_of if rank_of is not None else "round_robin", rates=rates)
     mm = wl["min_delay_steps"] if m is None else m
     slots = min(wl["max_delay_steps"] + 1, mm + wl["max_delay_steps"] - wl["min_synaptic_delay_steps"])
     return float(RING_BYTES_PER_NEURON_SLOT * slots * wl["ring_neurons"].max()), wl
@@ -154,21 +159,22 @@ def pack_costs(pd1: dict, br1: dict, spk1: dict, null1_exchange_us: float) -> di
                                         - null1_exchange_us * 1e-6) / (S_spk / spk1["intervals"]) * 1e9)}
 
 
-def _event_equations(runs: list[tuple[str, dict]], full: dict | None, full_network, o_del: float,
+def _event_equations(runs: list[tuple[str, dict]], full: dict | None, full_connectivity, o_del: float,
                      cache_levels: tuple[float, float]) -> list[dict]:
     """One equation per run for the event costs: the shares of its events served by L2 / L3 /
     memory prefetched / memory not prefetched (``row``), its events ``E``, received spikes ``S``
     and deliver timer minus the per-interval cost (``base``, seconds)."""
     eqs = []
     for tag, res in runs:
-        ws, wl = ring_bytes(res["description"], 1, np.asarray(res["rank_of"]), res["rates"])
+        conn = Connectivity.from_description(res["description"])
+        ws, wl = ring_bytes(conn, 1, np.asarray(res["rank_of"]), res["rates"])
         u = float(wl["events_unprefetched_per_s"][0] / wl["events_per_s"][0])
         f2, f3, fm = cache_fractions(cache_levels, ws)
         eqs.append({"run": tag, "ws": ws, "u": u, "row": (f2, f3, fm * (1 - u), fm * u),
                     "E": float(np.sum(res["perf"]["synaptic_events"])), "S": float(np.sum(res["delivered_spikes"])),
                     "base": res["perf"]["timer_deliver"][0] - o_del * res["intervals"]})
     if full is not None:
-        ws, wl = ring_bytes(full_network, full["ranks"])
+        ws, wl = ring_bytes(full_connectivity, full["ranks"])
         u = float(wl["events_unprefetched_per_s"].sum() / wl["events_per_s"].sum())
         f2, f3, fm = cache_fractions(cache_levels, ws)
         # spikes received per rank (counted, or: every spike reaches both ranks)
@@ -181,7 +187,8 @@ def _event_equations(runs: list[tuple[str, dict]], full: dict | None, full_netwo
 
 
 def event_costs(spk1: dict, runs: list[tuple[str, dict]], o_del: float, full: dict | None = None,
-                full_network=None, cache_levels: tuple[float, float] = THIS_MACHINE_CACHES) -> dict:
+                full_connectivity: Connectivity | None = None,
+                cache_levels: tuple[float, float] = THIS_MACHINE_CACHES) -> dict:
     """Delivery cost per received spike and per synaptic event by where its ring entry lives,
     solved together (iterated: the spike cost is the 'spikes' run's, one synapse per spike, minus
     an L2 event).
@@ -190,7 +197,8 @@ def event_costs(spk1: dict, runs: list[tuple[str, dict]], o_del: float, full: di
     equation each (Brunel A 0.5, PD14 0.1, 'shortrows': rows shorter than the prefetch distance
     into a ring far larger than the caches); ``full``: PD14 full scale on 2 ranks as a benchmark
     record (``ranks``, ``synaptic_events``, ``timers.timer_deliver``, ``t_sim_ms``, ``intervals``,
-    ``spikes_in_per_rank``, ``source``, ``started``) with ``full_network`` its network, a fourth
+    ``spikes_in_per_rank``, ``source``, ``started``) with ``full_connectivity`` its
+    :class:`~parsnn.connectivity.Connectivity`, a fourth
     equation (without it memory = memory_no_prefetch); ``o_del``: the deliver phase's fixed cost
     per interval (s); ``cache_levels``: those of the measured machine. Each run's unprefetched
     share u of its events splits the memory-served share into memory_no_prefetch (u) and memory (1 - u).
@@ -198,8 +206,8 @@ def event_costs(spk1: dict, runs: list[tuple[str, dict]], o_del: float, full: di
     Returns ``spike_ns``, ``event_fit`` (per equation), ``event_ns_memory_no_prefetch``,
     ``event_ns_l2``, ``event_ns_l3``, ``event_ns_memory``."""
     if full is not None:
-        full_network = NetworkInput.of(full_network)
-    eqs = _event_equations(runs, full, full_network, o_del, cache_levels)
+        require(full_connectivity, "full_connectivity", "event_costs")
+    eqs = _event_equations(runs, full, full_connectivity, o_del, cache_levels)
     S_spk = float(np.sum(spk1["delivered_spikes"]))
     c2 = _EVENT_L2_GUESS_S
     for _ in range(_EVENT_FIT_ITERATIONS):
@@ -225,14 +233,14 @@ def record_cost(br1: dict) -> float:
     return float(_per_rank(br1, "timer_record")[0] / float(np.sum(br1["delivered_spikes"])) * 1e9)
 
 
-def fit_constants(mb: dict, runs: dict, full: dict | None = None, full_network=None,
+def fit_constants(mb: dict, runs: dict, full: dict | None = None, full_connectivity: Connectivity | None = None,
                   cache_levels: tuple[float, float] = THIS_MACHINE_CACHES) -> dict:
     """Every per-operation constant of this machine, in the order of the calibration file.
 
     ``mb``: mpibench's output; ``runs``: run records by name -- ``null_P1``, ``null_P2`` (with
     ``mpi4py_calls``), ``spikes_P1``, ``delta_P1``, ``expscalar_P1``, ``pd14_P1``,
     ``pd14_poisson_P1``, ``brunel_P1``, ``shortrows_P1`` (see the module docstring; repeats
-    already averaged with :func:`mean_runs`); ``full``, ``full_network``, ``cache_levels``: as in
+    already averaged with :func:`mean_runs`); ``full``, ``full_connectivity``, ``cache_levels``: as in
     :func:`event_costs`."""
     c = mpi_constants(mb)
     c.update(interval_overheads(runs["null_P1"], runs["null_P2"], mb))
@@ -241,7 +249,7 @@ def fit_constants(mb: dict, runs: dict, full: dict | None = None, full_network=N
     c.update(pack_costs(runs["pd14_P1"], runs["brunel_P1"], runs["spikes_P1"], c["null1_exchange_us"]))
     ev = event_costs(runs["spikes_P1"], [("brunel_P1", runs["brunel_P1"]), ("pd14_P1", runs["pd14_P1"]),
                                          ("shortrows_P1", runs["shortrows_P1"])],
-                     o_del, full, full_network, cache_levels)
+                     o_del, full, full_connectivity, cache_levels)
     for k in ("spike_ns", "event_fit", "event_ns_memory_no_prefetch"):
         c[k] = ev[k]
     c["record_ns"] = record_cost(runs["brunel_P1"])

@@ -16,8 +16,8 @@ import numpy as np
 from parsnn.mapping.cluster.collectives import (alltoall_counts, alltoallv_spikes, expected_max_normal,
                                                 node_layout)
 from parsnn.mapping.cluster.machine import Machine, load_machine
-from parsnn.mapping.cluster.workload import (RING_BYTES_PER_NEURON_SLOT, SYNAPSE_BYTES, NetworkInput,
-                                             workload)
+from parsnn.connectivity import Connectivity, require
+from parsnn.mapping.cluster.workload import RING_BYTES_PER_NEURON_SLOT, SYNAPSE_BYTES, workload
 
 #: keys of the dict returned by :func:`predict`
 PREDICTION_KEYS = ("machine", "model", "ranks", "nodes", "ranks_per_node", "partition", "min_delay_steps",
@@ -121,14 +121,14 @@ def _workload_summary(wl: dict, T: float, delivery: dict, busy: np.ndarray) -> d
             "imbalance": float(busy.max() / busy.mean()) if busy.mean() > 0 else 1.0}
 
 
-def predict(net, ranks: int, machine="this_machine", partition="round_robin", rates=None,
+def predict(conn: Connectivity, ranks: int, machine="this_machine", partition="round_robin", rates=None,
             min_delay_steps: int | None = None, ranks_per_node: int | None = None, wl: dict | None = None,
             t_sim_ms: float | None = None, flush_ms: float = 1000.0) -> dict:
     """Predicted per-phase times per min-delay interval, critical path and RTF.
 
-    ``net``: a :class:`parsnn.network.Network`, its ``describe()`` dict or a
-    :class:`~parsnn.mapping.cluster.workload.NetworkInput`. Returns a dict with the keys
-    :data:`PREDICTION_KEYS`:
+    ``conn``: the network's :class:`~parsnn.connectivity.Connectivity`; ``wl``: its
+    :func:`~parsnn.mapping.cluster.workload.workload` if already computed. Returns a dict with the
+    keys :data:`PREDICTION_KEYS`:
 
     - ``per_rank``: {'update', 'deliver', 'exchange', 'busy'}: lists over ranks, seconds per
       interval; 'exchange' is what the engine's exchange timer holds (pack, waiting for the
@@ -145,10 +145,11 @@ def predict(net, ranks: int, machine="this_machine", partition="round_robin", ra
     say how many of rank 0's recording flushes the other ranks wait for in an exchange: all but
     the last, which ends the run.
     """
+    require(conn, "conn", "predict")
     mach = load_machine(machine)
     P = int(ranks)
     if wl is None:
-        wl = workload(net, P, partition, rates, min_delay_steps)
+        wl = workload(conn, P, partition, rates, min_delay_steps)
     m = int(wl["min_delay_steps"]) if min_delay_steps is None else int(min_delay_steps)
     h = wl["resolution"]
     T = m * h * 1e-3                                                  # model seconds per interval
@@ -197,14 +198,15 @@ def predict(net, ranks: int, machine="this_machine", partition="round_robin", ra
     }
 
 
-def sweep(net, ranks, machine="this_machine", partition="round_robin", rates=None,
+def sweep(conn: Connectivity, ranks, machine="this_machine", partition="round_robin", rates=None,
           min_delay_steps: int | None = None, ranks_per_node: int | None = None, keep_per_rank: bool = False):
     """:func:`predict` for every rank count in ``ranks`` (a strong-scaling curve); the network's
-    description, Connectivity and machine are made once."""
-    inp, mach = NetworkInput.of(net), load_machine(machine)
+    machine is loaded once. ``conn``: the network's :class:`~parsnn.connectivity.Connectivity`."""
+    require(conn, "conn", "sweep")
+    mach = load_machine(machine)
     out = []
     for P in ranks:
-        p = predict(inp, int(P), mach, partition, rates, min_delay_steps, ranks_per_node)
+        p = predict(conn, int(P), mach, partition, rates, min_delay_steps, ranks_per_node)
         if not keep_per_rank:
             p = {k: v for k, v in p.items() if k != "per_rank"}
         out.append(p)

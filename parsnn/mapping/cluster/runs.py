@@ -1,12 +1,12 @@
-"""What the cluster cost model needs from a finished run: its network description, partition
-map, model time and measured population rates (:func:`run_inputs`).
+"""What the cluster cost model needs from a finished run: its connectivity, partition map, model
+time and measured population rates (:func:`run_inputs`).
 
 The run file is read through :class:`parsnn.runfile.RunFile`, in :func:`_read_run_file`.
 """
 from __future__ import annotations
 
 def _read_run_file(f) -> dict:
-    """The fields of a run file (a path, an open h5py.File or a RunFile) the cost model uses: ``description``,
+    """The fields of a run file (a path, an open h5py.File or a RunFile) the cost model uses: ``connectivity``,
     ``t_sim_ms``, ``rank_of``, ``ranks``, ``spike_counts`` (the engine's per-population counts,
     None if absent) and ``recorded_spikes`` ({population: recorded spikes}, {} without recorded spikes)."""
     from parsnn.runfile import RunFile
@@ -14,19 +14,19 @@ def _read_run_file(f) -> dict:
         if run.t_sim is None:
             raise KeyError(f"{run.path}: no t_sim (the run did not finish)")
         counts = run.performance.get("spike_counts")
-        return {"description": run.description, "t_sim_ms": run.t_sim, "rank_of": run.partition_map,
+        return {"connectivity": run.connectivity(), "t_sim_ms": run.t_sim, "rank_of": run.partition_map,
                 "ranks": run.num_ranks, "spike_counts": counts, "recorded_spikes": run.recorded_spike_counts()}
 
 
 def run_inputs(f) -> dict:
-    """What the model needs from a finished run (a path, an open h5py.File or a RunFile): its network
-    description, partition map, model time and measured population rates -- from the engine's
+    """What the model needs from a finished run (a path, an open h5py.File or a RunFile): its
+    :class:`~parsnn.connectivity.Connectivity` (``connectivity``), partition map, model time and measured population rates -- from the engine's
     spike counts (every population, recorded or not), else from the recorded spikes, else none
     (``rates`` None: the expected rates). ``rates_from`` says which."""
     run = _read_run_file(f)
-    desc, t_sim_ms = run["description"], run["t_sim_ms"]
+    conn, t_sim_ms = run["connectivity"], run["t_sim_ms"]
     t_s = t_sim_ms * 1e-3
-    pops = desc.get("populations", [])
+    pops = conn.description.get("populations", [])
     counts = run["spike_counts"]
     rates, source = {}, "expected"
     if counts is not None and len(counts) == len(pops) and t_s > 0:
@@ -39,5 +39,5 @@ def run_inputs(f) -> dict:
             if name in sizes:
                 rates[name] = n / sizes[name] / t_s
                 source = "recorded_spikes"
-    return {"description": desc, "rank_of": run["rank_of"], "ranks": run["ranks"],
+    return {"connectivity": conn, "rank_of": run["rank_of"], "ranks": run["ranks"],
             "t_sim_ms": t_sim_ms, "rates": rates or None, "rates_from": source}

@@ -1,18 +1,18 @@
 """Workload of the cluster cost model: the expected per-rank work of a network, a partition and
 firing rates, per second of model time, from the network's description alone (no synapse).
 
-The network enters once as a :class:`NetworkInput` (its description and its
-:class:`parsnn.connectivity.Connectivity`); the partition strategies and partition metrics are
-called only in :func:`_placement` and :func:`_rank_traffic`.
+The network enters as a :class:`parsnn.connectivity.Connectivity`, made once by the caller; the
+details beyond the connection rules (delays, neuron parameters, input devices, recorded
+populations) are read from its ``description``. The partition strategies and partition metrics
+are called only in :func:`_placement` and :func:`_rank_traffic`.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
-from parsnn.connectivity import Connectivity
+from parsnn.connectivity import Connectivity, require
 from parsnn.errors import ParameterError
 from parsnn.partition import Partition, make_map
 from parsnn.partition.metrics import counts_per_rank, nohit_probabilities
@@ -21,24 +21,6 @@ from parsnn.partition.rates import neuron_rates
 RING_BYTES_PER_NEURON_SLOT = 16          # ring_ex + ring_in, float64 each
 SYNAPSE_BYTES = 10                       # int32 target, float32 weight, uint16 delay
 PREFETCH_DISTANCE = 128                  # cython/deliver.h: PARSNN_PREFETCH synapses ahead in a row
-
-
-@dataclass(frozen=True)
-class NetworkInput:
-    """A network as the cost model reads it, made once at the entry: its description
-    (``Network.describe()``: delays, parameters, input devices, recorded populations) and its
-    :class:`~parsnn.connectivity.Connectivity`."""
-    description: dict
-    connectivity: Connectivity
-
-    @classmethod
-    def of(cls, net) -> "NetworkInput":
-        """From a :class:`parsnn.network.Network`, its description dict, or a NetworkInput (returned as is)."""
-        if isinstance(net, cls):
-            return net
-        if isinstance(net, dict):
-            return cls(net, Connectivity.from_description(net))
-        return cls(net.describe(), Connectivity.from_network(net))
 
 
 def _delay_bounds(delay, h: float, n_syn: float) -> tuple[int, int]:
@@ -165,10 +147,12 @@ def _neurons_per_model(desc: dict, conn: Connectivity, counts: np.ndarray, P: in
     return models, pois
 
 
-def workload(net, ranks: int, partition="round_robin", rates=None, min_delay_steps: int | None = None) -> dict:
-    """Per-rank expected work of ``net`` placed on ``ranks`` ranks, per second of model time.
+def workload(conn: Connectivity, ranks: int, partition="round_robin", rates=None,
+             min_delay_steps: int | None = None) -> dict:
+    """Per-rank expected work of ``conn`` placed on ``ranks`` ranks, per second of model time.
 
-    ``net``: a :class:`parsnn.network.Network`, its ``describe()`` dict or a :class:`NetworkInput`;
+    ``conn``: the network's :class:`~parsnn.connectivity.Connectivity` (its ``description`` gives
+    the delays, neuron parameters, input devices and recorded populations);
     ``partition``: strategy name, Partition or node->rank array; ``rates``: as in
     :func:`parsnn.partition.metrics.expected_metrics` (None: the model's expected rates).
 
@@ -180,8 +164,7 @@ def workload(net, ranks: int, partition="round_robin", rates=None, min_delay_ste
     P = int(ranks)
     if P < 1:
         raise ParameterError(f"ranks must be >= 1, got {ranks}")
-    inp = NetworkInput.of(net)
-    desc, conn = inp.description, inp.connectivity
+    desc = require(conn, "conn", "workload").description
     strategy, rank_of = _placement(conn, P, partition)
     counts, hit, R = _rank_traffic(conn, rank_of, P, rates)
     Rtot = R.sum(axis=1)

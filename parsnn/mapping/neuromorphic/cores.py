@@ -31,7 +31,7 @@ import numpy as np
 
 from parsnn.partition.metrics import counts_per_rank, nohit_probabilities
 from parsnn.partition.rates import neuron_rates
-from parsnn.connectivity import Connectivity
+from parsnn.connectivity import Connectivity, require
 from parsnn.errors import ParameterError
 from parsnn.mapping.neuromorphic.hardware import Hardware, load_hardware
 from parsnn.partition import partition
@@ -58,10 +58,11 @@ def indegrees(conn) -> np.ndarray:
     return k_in / np.maximum(conn.sizes, 1)
 
 
-def neurons_per_core(conn, hw: Hardware, npc=None, syn_scale: int = 1) -> int:
-    """The most neurons on one core: ``npc`` (default the target's ``[core] neurons``), fewer if the
-    synapse memory (times ``syn_scale``: split mode spreads a slice's rows over its synapse cores)
-    cannot hold that many of the neurons with the largest in-degree."""
+def neurons_per_core(conn: Connectivity, hw: Hardware, npc=None, syn_scale: int = 1) -> int:
+    """The most neurons on one core of the network ``conn``: ``npc`` (default the target's ``[core] neurons``),
+    fewer if the synapse memory (times ``syn_scale``: split mode spreads a slice's rows over its synapse
+    cores) cannot hold that many of the neurons with the largest in-degree."""
+    require(conn, "conn", "neurons_per_core")
     cap = int(npc or hw["core"]["neurons"])
     syn = hw["core"]["synapse_memory_bytes"] / hw["core"]["synapse_bytes"] * syn_scale
     kin = indegrees(conn)[~conn.virtual]
@@ -82,13 +83,15 @@ def core_shares(conn, hw, npc=None, syn_scale: int = 1) -> np.ndarray:
 
 
 def min_cores(conn: Connectivity, target) -> int:
-    """The fewest cores of ``target`` that hold the network."""
+    """The fewest cores of ``target`` that hold the network ``conn``."""
+    require(conn, "conn", "min_cores")
     return max(1, math.ceil(float(core_shares(conn, load_hardware(target)).sum()) - 1e-9))
 
 
-def fan_in_neurons_per_core(conn, cap: int, kmax: int) -> np.ndarray:
-    """Per population t, the most neurons of t (<= kmax) that one core can hold while the expected number
-    of distinct presynaptic sources (input axons) stays <= cap; 0 if even one neuron exceeds it."""
+def fan_in_neurons_per_core(conn: Connectivity, cap: int, kmax: int) -> np.ndarray:
+    """Per population t of ``conn``, the most neurons of t (<= kmax) that one core can hold while the expected
+    number of distinct presynaptic sources (input axons) stays <= cap; 0 if even one neuron exceeds it."""
+    require(conn, "conn", "fan_in_neurons_per_core")
     S = len(conn.names)
     out = np.zeros(S, dtype=np.int64)
     ks = np.arange(1, kmax + 1, dtype=np.int64)

@@ -1,13 +1,13 @@
 """``map_network``: the mapping as a pipeline of stages, and ``scaling_curve``.
 
-The network enters as a :class:`parsnn.connectivity.Connectivity` (made here once from a Network
-or a description) and is passed on as is: rates -> core split (:mod:`.cores`) -> core traffic and
+The network enters as a :class:`parsnn.connectivity.Connectivity` (made once by the caller) and is
+passed on as is: rates -> core split (:mod:`.cores`) -> core traffic and
 placement (:mod:`.placement`) -> expected traffic (:mod:`.traffic`) -> per-step times, RTF and
 energy (:mod:`.energy`) -> result (:mod:`.report`).
 """
 from __future__ import annotations
 
-from parsnn.connectivity import Connectivity
+from parsnn.connectivity import Connectivity, require
 from parsnn.errors import ParameterError
 from parsnn.mapping.neuromorphic.cores import MAX_CORES, min_cores, placed_rates, split_into_cores
 from parsnn.mapping.neuromorphic.energy import energy_per_model_second, step_timing
@@ -19,15 +19,6 @@ from parsnn.mapping.neuromorphic.traffic import (DEFAULT_STEPS, core_step_costs,
 
 PLACEMENTS = ("graph", "block", "round_robin", "population")
 MODES = ("combined", "split")
-
-
-def _connectivity(net) -> Connectivity:
-    """The network as a Connectivity: a Connectivity as is, else made once from a Network or a description dict."""
-    if isinstance(net, Connectivity):
-        return net
-    if isinstance(net, dict):
-        return Connectivity.from_description(net)
-    return Connectivity.from_network(net)
 
 
 def _check_options(hw: Hardware, placement, mode, synapse_cores, neurons_per_core) -> tuple[str, int]:
@@ -47,10 +38,10 @@ def _check_options(hw: Hardware, placement, mode, synapse_cores, neurons_per_cor
     return mode, m_syn
 
 
-def map_network(net, target="spinnaker", placement="graph", rates=None, step_counts=None, cores=None,
+def map_network(conn: Connectivity, target="spinnaker", placement="graph", rates=None, step_counts=None, cores=None,
                 boards=None, seed=0, steps=DEFAULT_STEPS, keep_arrays=False, neurons_per_core=None,
                 mode=None, synapse_cores=None, enforce_fan_in=False) -> dict:
-    """Map ``net`` (Connectivity; a Network or describe() dict is turned into one) onto ``target``; see
+    """Map the network ``conn`` (a :class:`~parsnn.connectivity.Connectivity`) onto ``target``; see
     the package docstring.
 
     ``rates``: None (the model's expected rates) or per-neuron rates (spikes/s, e.g. measured);
@@ -66,7 +57,7 @@ def map_network(net, target="spinnaker", placement="graph", rates=None, step_cou
     exceeds it, or if FAN_IN_ATTEMPTS splits do not get there)."""
     hw = load_hardware(target)
     mode, m_syn = _check_options(hw, placement, mode, synapse_cores, neurons_per_core)
-    conn = _connectivity(net)
+    require(conn, "conn", "map_network")
     dt = float(conn.resolution) * 1e-3
     r = placed_rates(conn, rates)
     if not conn.placeable.any():
@@ -85,11 +76,12 @@ def map_network(net, target="spinnaker", placement="graph", rates=None, step_cou
                           timing, energy, keep_arrays)
 
 
-def scaling_curve(net, target, placement="graph", rates=None, step_counts=None,
+def scaling_curve(conn: Connectivity, target, placement="graph", rates=None, step_counts=None,
                   factors=(1, 1.5, 2, 3, 4, 6, 8), **kw) -> list[dict]:
-    """Strong scaling: the mapping with C_min x factor cores."""
+    """Strong scaling of the network ``conn`` (a :class:`~parsnn.connectivity.Connectivity`): the mapping
+    with C_min x factor cores."""
     hw = load_hardware(target)
-    conn = _connectivity(net)
+    require(conn, "conn", "scaling_curve")
     N = int(conn.sizes[~conn.virtual].sum())
     cmin = min_cores(conn, hw)
     out = []
