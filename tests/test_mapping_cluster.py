@@ -227,13 +227,12 @@ def test_cli_predict_json(capsys):
 
 
 @pytest.mark.parametrize("strategy", ["round_robin", "graph"])
-def test_cli_predict_from_a_run_file(tmp_path, capsys, strategy):
+def test_cli_predict_from_a_run_file(tmp_path, capsys, strategy, mixed_network):
     # a finished run predicted at other rank counts: its own description, re-partitioned, with its measured
     # rates (the engine's spike counts), equals the prediction from the network with those rates
     import json
 
     from mpi4py import MPI
-    from netlib import mixed_network
 
     from parsnn.cli import main
     from parsnn.engine import Simulation
