@@ -33,7 +33,8 @@ setup(
     package_dir={"parsnn": "parsnn", "parsnn.models": "models", "parsnn.jobscripts": "jobscripts"},
     package_data={**{p: ["*.toml"] for p in PACKAGES if p.startswith("parsnn.models.")},
                   "parsnn.jobscripts": ["*.in"],
-                  "parsnn.mapping": ["machines/*.toml", "hardware/*.toml"]},
+                  "parsnn.machines": ["*.toml"],
+                  "parsnn.mapping": ["hardware/*.toml"]},
     ext_modules=cythonize(
         extensions,
         compiler_directives={"language_level": 3, "boundscheck": False, "wraparound": False,

@@ -14,7 +14,7 @@ def add_parser(subparsers):
                               help="predicted per-phase times and RTF on a machine (cost model, no simulation)",
                               description="Predict the time per min-delay interval of every phase, the critical "
                                           "path and the real-time factor for --ranks ranks on a machine description "
-                                          "(parsnn/mapping/machines/*.toml or a TOML path). SOURCE is a model name "
+                                          "(parsnn/machines/*.toml or a TOML path). SOURCE is a model name "
                                           "(its expected rates) or a finished run file (its network and measured "
                                           "rates). See parsnn.mapping.cluster.")
     m.add_argument("source", help=f"a model ({', '.join(registry.names())}) or a parsnn run file (.h5)")

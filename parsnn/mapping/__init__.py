@@ -2,7 +2,7 @@
 
 :mod:`parsnn.mapping.cluster` predicts, for a network description, a
 partition, expected or measured firing rates and a machine description (TOML
-files in ``parsnn/mapping/machines/``), the time of every phase of every
+files in ``parsnn/machines/``), the time of every phase of every
 min-delay interval on every rank, the critical path and the real-time factor,
 for any number of ranks.
 """

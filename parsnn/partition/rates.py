@@ -5,7 +5,7 @@ poisson_source populations, 0 for spike generators (they are never sent), else `
 
 Costs (for the balance of the placement strategies and of the metrics) come from the one cost
 model, :mod:`parsnn.mapping.cluster`: the ``[balance]`` weights of a machine description
-(:meth:`parsnn.mapping.cluster.Machine.balance_costs`; seconds per neuron update per step and per
+(:meth:`parsnn.machines.Machine.balance_costs`; seconds per neuron update per step and per
 synaptic event; only their ratio matters for the balance).
 """
 from __future__ import annotations
@@ -68,7 +68,7 @@ def population_mean_rates(conn: Connectivity, rates=None) -> np.ndarray:
 def balance_costs(machine: str = BALANCE_MACHINE) -> tuple[float, float, float]:
     """(seconds per neuron update per step of ``update_step_ms``, ``update_step_ms``, seconds per
     synaptic event): the load-balance weights of the cost model's machine description ``machine``."""
-    from parsnn.mapping.cluster.machine import load_machine
+    from parsnn.machines import load_machine
     b = load_machine(machine).balance_costs()
     return b["update_s"], b["update_step_ms"], b["event_s"]
 

@@ -79,9 +79,9 @@ interval pays, per extra rank on the most crowded core (ceil(P / cores) - 1; the
 cores switch in parallel), the time a waiting rank busy-polls before MPICH
 yields its core and the switch (``yield_us``, fitted on one oversubscribed run).
 
-The machine's constants are data (``machines/*.toml``). The package, as the data flows:
+The machine's constants are data (``parsnn/machines/*.toml``). The package, as the data flows:
 
-- :mod:`~parsnn.mapping.cluster.machine`: machine descriptions (:func:`load_machine`, :class:`Machine`);
+- :mod:`parsnn.machines`: machine descriptions (:func:`load_machine`, :class:`Machine`);
 - :mod:`~parsnn.mapping.cluster.workload`: the per-rank work of a network, a partition and rates
   (:func:`workload`; the network enters as a :class:`parsnn.connectivity.Connectivity`, made once by the caller);
 - :mod:`~parsnn.mapping.cluster.collectives`: the node layout and the two collectives;
@@ -94,7 +94,7 @@ The machine's constants are data (``machines/*.toml``). The package, as the data
   and micro-benchmarks, and the machine file written from them.
 """
 from parsnn.mapping.cluster.collectives import expected_max_normal
-from parsnn.mapping.cluster.machine import Machine, available_machines, load_machine
+from parsnn.machines import Machine, available_machines, load_machine
 from parsnn.mapping.cluster.predict import PHASES, PREDICTION_KEYS, crossover, predict, sweep
 from parsnn.mapping.cluster.report import format_table
 from parsnn.mapping.cluster.runs import run_inputs

@@ -1,5 +1,5 @@
 """Calibration of the cluster cost model: this machine's constants fitted from measured runs and
-micro-benchmarks, and the machine file (``machines/this_machine.toml``) written from them.
+micro-benchmarks, and the machine file (``parsnn/machines/this_machine.toml``) written from them.
 
 The measurements themselves (runs of the simulator under mpiexec, the C micro-benchmarks
 analysis/cost_model_mpibench.c and analysis/cost_model_noisebench.c, waiting for a quiet machine)
@@ -62,7 +62,7 @@ def _per_rank(res: dict, key: str) -> np.ndarray:
 
 def cache_fractions(cache_levels: tuple[float, float], ring_bytes: float) -> tuple[float, float, float]:
     """Shares of the events served by the L2, the L3 and memory when the ring-buffer slots of one
-    interval span ``ring_bytes`` (as :meth:`parsnn.mapping.cluster.Machine.event_cost`)."""
+    interval span ``ring_bytes`` (as :meth:`parsnn.machines.Machine.event_cost`)."""
     l2, l23 = cache_levels
     ws = max(float(ring_bytes), 1.0)
     f2 = min(1.0, l2 / ws)

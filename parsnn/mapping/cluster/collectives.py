@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from parsnn.mapping.cluster.machine import Machine
+from parsnn.machines import Machine
 from parsnn.partition.metrics import BYTES_PER_SPIKE
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from parsnn.mapping.cluster.collectives import (alltoall_counts, alltoallv_spikes, expected_max_normal,
                                                 node_layout)
-from parsnn.mapping.cluster.machine import Machine, load_machine
+from parsnn.machines import Machine, load_machine
 from parsnn.connectivity import Connectivity, require
 from parsnn.mapping.cluster.workload import RING_BYTES_PER_NEURON_SLOT, SYNAPSE_BYTES, workload
 

@@ -1,6 +1,8 @@
-"""Machine descriptions of the cluster cost model: TOML files, inheritance, validation.
+"""Machine descriptions: the per-operation costs of a machine, used by the cluster cost model
+(:mod:`parsnn.mapping.cluster`) and, for its load balance, by the partitioner
+(:func:`parsnn.partition.rates.balance_costs`): TOML files, inheritance, validation.
 
-A machine is data (``parsnn/mapping/machines/*.toml``; ``this_machine.toml`` documents every key
+A machine is data (``parsnn/machines/*.toml``; ``this_machine.toml`` documents every key
 and its unit). :func:`load_machine` reads a shipped name or a path; a file may inherit another
 and scale its costs (``[derived]``). :class:`Machine` gives the constants in seconds and bytes.
 """
@@ -18,8 +20,8 @@ from parsnn.errors import ParameterError
 
 
 def available_machines() -> list[str]:
-    """Names of the machine descriptions shipped in ``parsnn/mapping/machines``."""
-    d = resources.files("parsnn.mapping").joinpath("machines")
+    """Names of the machine descriptions shipped in ``parsnn/machines``."""
+    d = resources.files("parsnn.machines")
     return sorted(p.name[:-5] for p in d.iterdir() if p.name.endswith(".toml"))
 
 
@@ -29,7 +31,7 @@ def _read_toml(name_or_path: str) -> tuple[dict, str]:
         with open(name_or_path, "rb") as f:
             return tomllib.load(f), os.path.abspath(name_or_path)
     name = name_or_path[:-5] if name_or_path.endswith(".toml") else name_or_path
-    res = resources.files("parsnn.mapping").joinpath("machines", name + ".toml")
+    res = resources.files("parsnn.machines").joinpath(name + ".toml")
     if not res.is_file():
         raise ParameterError(f"unknown machine '{name_or_path}': not a file and not one of "
                              f"{', '.join(available_machines())}")
@@ -50,7 +52,7 @@ def _merge(base: dict, over: dict) -> dict:
 
 @dataclass
 class Machine:
-    """A machine description (see ``machines/this_machine.toml`` for every key and its unit)."""
+    """A machine description (see ``parsnn/machines/this_machine.toml`` for every key and its unit)."""
     name: str
     data: dict
     path: str = ""
