@@ -385,7 +385,7 @@ class Network:
                 lo = value.low
                 if lo <= lower:
                     raise ParameterError(f"{what} must be > {lower}: give the distribution a lower bound above it")
-        if "V_th" in spec and "V_reset" in spec:
+        if "V_th" in spec and "V_reset" in spec:     # every model with a threshold and a reset
             vth, vre = pop.param("V_th"), pop.param("V_reset")
             if all(not isinstance(v, (Normal, Uniform)) for v in (vth, vre)):
                 if np.any(np.asarray(vre, float) >= np.asarray(vth, float)):
