@@ -21,11 +21,11 @@ needs beyond the rules from there (delays, neuron parameters, input devices, rec
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from parsnn import neurons
 from parsnn.errors import ParameterError
 
 # connection rule kinds, as stored in Connectivity.kind
@@ -49,7 +49,7 @@ class Connectivity:
     p: np.ndarray              # float64 [J]: p (PairwiseBernoulli)
     autapses: np.ndarray       # bool [J]
     resolution: float = 0.1
-    source_rates: dict = field(default_factory=dict)   # poisson_source populations: rate (spikes/s)
+    source_rates: dict = field(default_factory=dict)   # rate sources (poisson_source): rate (spikes/s)
     metadata: dict = field(default_factory=dict)       # the model's metadata (name, parameters, ...)
     description: dict = field(default_factory=dict)    # Network.describe() it was made from ({}: none)
 
@@ -92,8 +92,11 @@ class Connectivity:
             rows.append((index[q.source], index[q.target], RULE_KINDS[type(r).__name__],
                          float(getattr(r, "n", getattr(r, "k", 0))), float(getattr(r, "p", 0.0)),
                          bool(getattr(r, "allow_autapses", True))))
-        rates = {p.name: _source_rate(p.param("rate"), p.param("start"), p.param("stop"))
-                 for p in pops if p.model == "poisson_source"}
+        rates = {}
+        for p in pops:
+            model = neurons.get(p.model)
+            if model.source_rate is not None:
+                rates[p.name] = model.source_rate({key: p.param(key) for key in model.parameters})
         return cls._make(names, sizes, [p.is_virtual for p in pops], [p.model for p in pops], rows,
                          float(net.resolution), rates, dict(net.metadata), net.describe())
 
@@ -110,11 +113,12 @@ class Connectivity:
                          float(a.get("n", a.get("k", 0))), float(a.get("p", 0.0)), bool(a.get("allow_autapses", True))))
         rates = {}
         for p in d["populations"]:
-            if p["model"] == "poisson_source":
+            model = neurons.get(p["model"])
+            if model.source_rate is not None:
                 prm = p.get("params", {})
-                rates[p["name"]] = _source_rate(_described(prm, "rate", 0.0), _described(prm, "start", 0.0),
-                                                _described(prm, "stop", math.inf))
-        return cls._make(names, sizes, [p["model"] == "spike_generator" for p in d["populations"]],
+                rates[p["name"]] = model.source_rate({key: _described(prm, key, default)
+                                                      for key, (default, _, _) in model.parameters.items()})
+        return cls._make(names, sizes, [neurons.get(p["model"]).virtual for p in d["populations"]],
                          [p["model"] for p in d["populations"]], rows, float(d.get("resolution", 0.1)), rates,
                          dict(d.get("metadata") or {}), d)
 
@@ -158,11 +162,3 @@ def _described(params: dict, key: str, default):
         return default
     return v.get("mean", default) if isinstance(v, dict) else v
 
-
-def _source_rate(rate, start, stop, horizon_ms: float = 1000.0) -> float:
-    """Mean rate of a poisson_source over its active window within the first second."""
-    rate, start, stop = float(np.mean(rate)), float(np.mean(start)), float(np.mean(stop))
-    if math.isfinite(stop):
-        span = max(horizon_ms, stop)
-        return rate * max(0.0, stop - start) / span
-    return rate

@@ -15,6 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
+from parsnn import neurons
 from parsnn.errors import ParameterError
 
 # ---------------------------------------------------------------------------
@@ -102,38 +103,11 @@ def _check_dist(value, what: str, low=None, high=None):
                              + (" (set redraw bounds on the distribution)" if isinstance(value, Normal) else ""))
 
 
-# ---------------------------------------------------------------------------
-# Neuron models (NEST names, NEST parameter names and defaults)
-# ---------------------------------------------------------------------------
-
-#: parameter name -> (default, lower bound or None, strict?)
-NEURON_MODELS: dict[str, dict[str, tuple]] = {
-    "iaf_psc_exp": {
-        "C_m": (250.0, 0.0, True), "tau_m": (10.0, 0.0, True), "tau_syn_ex": (2.0, 0.0, True),
-        "tau_syn_in": (2.0, 0.0, True), "t_ref": (2.0, 0.0, False), "E_L": (-70.0, None, False),
-        "V_th": (-55.0, None, False), "V_reset": (-70.0, None, False), "I_e": (0.0, None, False),
-        "V_m": (-70.0, None, False),
-    },
-    "iaf_psc_delta": {
-        "C_m": (250.0, 0.0, True), "tau_m": (10.0, 0.0, True), "t_ref": (2.0, 0.0, False),
-        "E_L": (-70.0, None, False), "V_th": (-55.0, None, False), "V_reset": (-70.0, None, False),
-        "V_min": (-math.inf, None, False), "I_e": (0.0, None, False), "V_m": (-70.0, None, False),
-    },
-    # A population of independent Poisson spike sources (NEST: poisson_generator
-    # feeding parrot_neurons): every target of one source sees the same train.
-    "poisson_source": {
-        "rate": (0.0, 0.0, False), "start": (0.0, 0.0, False), "stop": (math.inf, 0.0, False),
-    },
-    # Sources that emit given spike times (NEST: spike_generator).
-    "spike_generator": {},
-}
-MODEL_CODES = {"iaf_psc_exp": 0, "iaf_psc_delta": 1, "poisson_source": 2, "spike_generator": 3}
-
-
 @dataclass
 class Population:
     """``size`` nodes of neuron or source model ``model`` with parameters ``params`` (NEST names;
-    a number, a per-neuron sequence or a distribution each; defaults from :data:`NEURON_MODELS`)."""
+    a number, a per-neuron sequence or a distribution each; defaults from the model's entry in
+    :mod:`parsnn.neurons`)."""
     name: str
     size: int
     model: str
@@ -142,12 +116,12 @@ class Population:
 
     def param(self, name):
         """Value of parameter ``name``: the given one, else the model's default."""
-        return self.params.get(name, NEURON_MODELS[self.model][name][0])
+        return self.params.get(name, neurons.get(self.model).parameters[name][0])
 
     @property
     def is_virtual(self) -> bool:
-        """Virtual sources are known to every rank and need no placement."""
-        return self.model == "spike_generator"
+        """Virtual sources (spike generators) are known to every rank and need no placement."""
+        return self.model in neurons.names() and neurons.get(self.model).virtual
 
 
 # ---------------------------------------------------------------------------
@@ -339,12 +313,12 @@ class Network:
             self._validate_projection(proj)
         for d in self.dc_inputs:
             pop = self._pop(d.target, "DC input target")
-            if pop.model not in ("iaf_psc_exp", "iaf_psc_delta"):
+            if not neurons.get(pop.model).takes_current_input:
                 raise ParameterError(f"DC input target '{d.target}' must be a neuron population, not {pop.model}")
             self._check_scalar_or_array(d.amplitude, pop.size, f"DC amplitude for '{d.target}' (pA)")
         for d in self.poisson_inputs:
             pop = self._pop(d.target, "Poisson input target")
-            if pop.model not in ("iaf_psc_exp", "iaf_psc_delta"):
+            if not neurons.get(pop.model).receives_spikes:
                 raise ParameterError(f"Poisson input target '{d.target}' must be a neuron population")
             self._check_scalar_or_array(d.rate, pop.size, f"Poisson rate for '{d.target}' (spikes/s)", low=0.0)
             if isinstance(d.weight, (Normal, Uniform)):
@@ -359,7 +333,7 @@ class Network:
                                          "its spikes are given, not recorded")
         for vr in self.voltage_recorders:
             pop = self._pop(vr.population, "voltage recorder population")
-            if pop.model not in ("iaf_psc_exp", "iaf_psc_delta"):
+            if not neurons.get(pop.model).has_membrane_potential:
                 raise ParameterError(f"voltage recorder population '{vr.population}' has no membrane potential")
             ids = np.asarray(vr.ids)
             if ids.size == 0 or ids.min() < 0 or ids.max() >= pop.size or len(set(ids.tolist())) != ids.size:
@@ -391,12 +365,13 @@ class Network:
     def _validate_population(self, pop: Population):
         if not isinstance(pop.name, str) or not pop.name or "/" in pop.name:
             raise ParameterError(f"population name must be a non-empty string without '/', got {pop.name!r}")
-        if pop.model not in NEURON_MODELS:
+        if pop.model not in neurons.names():
             raise ParameterError(f"population '{pop.name}': unknown model '{pop.model}'; "
-                                 f"known: {', '.join(NEURON_MODELS)}")
+                                 f"known: {', '.join(neurons.names())}")
         if isinstance(pop.size, bool) or not isinstance(pop.size, (int, np.integer)) or pop.size <= 0:
             raise ParameterError(f"population '{pop.name}': size must be an integer >= 1, got {pop.size!r}")
-        spec = NEURON_MODELS[pop.model]
+        model = neurons.get(pop.model)
+        spec = model.parameters
         for key, value in pop.params.items():
             if key not in spec:
                 raise ParameterError(f"population '{pop.name}': model {pop.model} has no parameter '{key}'; "
@@ -410,26 +385,14 @@ class Network:
                 lo = value.low
                 if lo <= lower:
                     raise ParameterError(f"{what} must be > {lower}: give the distribution a lower bound above it")
-        if pop.model in ("iaf_psc_exp", "iaf_psc_delta"):
+        if "V_th" in spec and "V_reset" in spec:     # every model with a threshold and a reset
             vth, vre = pop.param("V_th"), pop.param("V_reset")
             if all(not isinstance(v, (Normal, Uniform)) for v in (vth, vre)):
                 if np.any(np.asarray(vre, float) >= np.asarray(vth, float)):
                     raise ParameterError(f"population '{pop.name}': V_reset must be < V_th "
                                          f"(got V_reset={vre}, V_th={vth})")
-        if pop.model == "poisson_source":
-            if float(pop.param("stop")) < float(pop.param("start")):
-                raise ParameterError(f"population '{pop.name}': stop must be >= start")
-        if pop.model == "spike_generator":
-            if pop.spike_times is None or len(pop.spike_times) != pop.size:
-                raise ParameterError(f"population '{pop.name}': spike_generator needs spike_times, "
-                                     f"one sequence per node ({pop.size})")
-            for i, times in enumerate(pop.spike_times):
-                t = np.asarray(times, dtype=float)
-                if t.size and (t.min() < self.resolution or np.any(np.diff(t) < 0)):
-                    raise ParameterError(f"population '{pop.name}' node {i}: spike times must be sorted and "
-                                         f">= the resolution {self.resolution} ms")
-                for x in t:
-                    self.steps(float(x), f"population '{pop.name}' node {i} spike time")
+        if model.check is not None:
+            model.check(pop, self)
 
     def _check_delay_const(self, delay, what):
         if isinstance(delay, (Normal, Uniform)):
@@ -446,7 +409,7 @@ class Network:
     def _validate_projection(self, proj: Projection):
         src = self._pop(proj.source, f"projection '{proj.name}' source")
         tgt = self._pop(proj.target, f"projection '{proj.name}' target")
-        if tgt.model not in ("iaf_psc_exp", "iaf_psc_delta"):
+        if not neurons.get(tgt.model).receives_spikes:
             raise ParameterError(f"projection '{proj.name}': target '{tgt.name}' ({tgt.model}) cannot receive spikes")
         r = proj.rule
         if isinstance(r, FixedTotalNumber):
@@ -483,6 +446,7 @@ class Network:
     def describe(self) -> dict:
         """A JSON-serialisable summary of the description (for run metadata)."""
         def enc(v):
+            """A value as JSON: a number, a distribution's fields or a per-neuron summary."""
             if isinstance(v, (Normal, Uniform)):
                 return {"dist": type(v).__name__, **{k: (None if isinstance(x, float) and math.isinf(x) else x)
                                                       for k, x in v.__dict__.items()}}

@@ -1,9 +1,9 @@
 """Neuron state and devices of the local nodes (NEST's node manager).
 
 Fills an :class:`parsnn._engine.EngineState` with the state and the exact-integration
-propagators of the local neurons (``iaf_psc_exp``, ``iaf_psc_delta``), the rates of the
-``poisson_source`` nodes, the DC inputs, the Poisson input devices (CSR over local neurons) and
-the update segments; lists the spikes of the spike generators whose targets live here.
+propagators of the local nodes (each model's ``prepare`` in :mod:`parsnn.neurons`; the kernel
+is chosen by the model's ``code``), the DC inputs, the Poisson input devices (CSR over local
+neurons) and the update segments; lists the spikes of the spike generators whose targets live here.
 Per-neuron parameters drawn from a distribution come from the stream
 (seed, ``purpose("param", population, parameter)``, node id), so they do not depend on the layout.
 """
@@ -12,22 +12,12 @@ from __future__ import annotations
 import numpy as np
 
 from parsnn import _rng as rng_kernels
+from parsnn import neurons
 from parsnn.engine.streams import purpose
-from parsnn.errors import ParameterError
-from parsnn.network import MODEL_CODES, Normal, Uniform, dist_spec
+from parsnn.network import Normal, Uniform, dist_spec
 
 #: update parameters of a segment; a segment whose values are all equal reads them from its first neuron
 _UPDATE_PARAMETERS = ("p22", "p21ex", "p21in", "p20", "p11ex", "p11in", "ie", "theta", "vreset", "vmin", "refr")
-
-
-def iaf_propagator(tau_syn, tau_m, c_m, h):
-    """Exact propagator from synaptic current to membrane potential over one step,
-    with the limit h/C*exp(-h/tau) where tau_syn == tau_m (NEST's IAFPropagatorExp)."""
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        beta = tau_syn * tau_m / (tau_m - tau_syn)
-        p = beta / c_m * np.exp(-h / tau_syn) * np.expm1(h * (tau_m - tau_syn) / (tau_syn * tau_m))
-    regular = np.isfinite(p) & (p > 0) & (np.abs(p) >= np.finfo(float).tiny)
-    return np.where(regular, p, h / c_m * np.exp(-h / tau_m))
 
 
 def draw_parameter(pop, name: str, gids: np.ndarray, offset: int, seed: int) -> np.ndarray:
@@ -53,45 +43,6 @@ def _state_arrays(n: int) -> dict:
     arrays["t_off"] = np.zeros(n, dtype=np.int64)
     arrays["refr"] = np.zeros(n, dtype=np.int32)
     return arrays
-
-
-def _iaf_parameters(x: dict, sl: slice, name: str, model: str, draw, h: float):
-    """State and propagators of the integrate-and-fire neurons ``sl`` (voltages relative to E_L)."""
-    E_L, C_m, tau_m = draw("E_L"), draw("C_m"), draw("tau_m")
-    x["el"][sl] = E_L
-    if np.any(C_m <= 0) or np.any(tau_m <= 0):
-        raise ParameterError(f"population '{name}': C_m and tau_m must be > 0")
-    x["V"][sl] = draw("V_m") - E_L
-    x["theta"][sl] = draw("V_th") - E_L
-    x["vreset"][sl] = draw("V_reset") - E_L
-    if np.any(x["vreset"][sl] >= x["theta"][sl]):
-        raise ParameterError(f"population '{name}': V_reset must be < V_th")
-    x["ie"][sl] = draw("I_e")
-    t_ref = draw("t_ref")
-    if np.any(t_ref < 0):
-        raise ParameterError(f"population '{name}': t_ref must be >= 0")
-    x["refr"][sl] = np.rint(t_ref / h).astype(np.int32)
-    x["p22"][sl] = np.exp(-h / tau_m)
-    if model == "iaf_psc_exp":
-        ts_ex, ts_in = draw("tau_syn_ex"), draw("tau_syn_in")
-        if np.any(ts_ex <= 0) or np.any(ts_in <= 0):
-            raise ParameterError(f"population '{name}': tau_syn_ex and tau_syn_in must be > 0")
-        x["p11ex"][sl] = np.exp(-h / ts_ex)
-        x["p11in"][sl] = np.exp(-h / ts_in)
-        x["p21ex"][sl] = iaf_propagator(ts_ex, tau_m, C_m, h)
-        x["p21in"][sl] = iaf_propagator(ts_in, tau_m, C_m, h)
-        x["p20"][sl] = tau_m / C_m * (1.0 - x["p22"][sl])
-    else:
-        x["p20"][sl] = -tau_m / C_m * np.expm1(-h / tau_m)
-        x["vmin"][sl] = draw("V_min") - E_L
-
-
-def _poisson_source_parameters(x: dict, sl: slice, draw, h: float):
-    """Spike probability per step and active steps [t_on, t_off) of the poisson_source nodes ``sl``."""
-    x["lam"][sl] = draw("rate") * h * 1e-3
-    x["t_on"][sl] = np.rint(draw("start") / h).astype(np.int64)
-    stop = draw("stop")
-    x["t_off"][sl] = np.where(np.isfinite(stop), np.rint(np.minimum(stop, 1e15) / h), 2**62).astype(np.int64)
 
 
 def _add_dc_inputs(ie: np.ndarray, net, local, offsets, pop_local):
@@ -143,13 +94,12 @@ def build_neurons(st, net, local: np.ndarray, offsets: dict, pop_local: dict, se
         a, b = pop_local[name]
         if a == b:
             continue
-        segments.append((a, b, MODEL_CODES[pop.model]))
+        model = neurons.get(pop.model)
+        segments.append((a, b, model.code))
         gids, off = local[a:b], offsets[name]
         draw = lambda key: draw_parameter(pop, key, gids, off, seed)  # noqa: E731
-        if pop.model in ("iaf_psc_exp", "iaf_psc_delta"):
-            _iaf_parameters(x, slice(a, b), name, pop.model, draw, h)
-        elif pop.model == "poisson_source":
-            _poisson_source_parameters(x, slice(a, b), draw, h)
+        if model.prepare is not None:
+            model.prepare(x, slice(a, b), name, draw, h)
     _add_dc_inputs(x["ie"], net, local, offsets, pop_local)
     _set_poisson_devices(st, net, local, offsets, pop_local, h)
     params = [x[key] for key in _UPDATE_PARAMETERS]

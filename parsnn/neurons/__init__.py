@@ -1,0 +1,85 @@
+"""The neuron-model registry: one module per neuron or source model, each declaring itself with a
+module-level ``MODEL = NeuronModel(...)``.
+
+The network description (parameter names, defaults and bounds; which populations can receive
+spikes, take current input, have a membrane potential, are virtual), the engine (the kernel's
+model code and the state each model fills in) and the connectivity (virtual nodes, source rates)
+look neuron models up here by name. A new neuron model is one new module in ``parsnn/neurons/``
+plus its update kernel in ``cython/`` (dispatched by the model's ``code``). ``iaf.py`` holds
+what the integrate-and-fire models share and is not a model itself.
+
+The models are listed in the order of their kernel codes (iaf_psc_exp, iaf_psc_delta,
+poisson_source, spike_generator).
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from typing import Callable
+
+from parsnn.errors import ParameterError
+
+
+@dataclass(frozen=True)
+class NeuronModel:
+    """What the simulator knows of one neuron or source model (NEST's name and parameters).
+
+    - ``code``: the update kernel's model code (``cython/``), also the order of :func:`names`.
+    - ``parameters``: {NEST parameter name: (default, lower bound or None, strict?)}; a strict
+      bound excludes the bound itself.
+    - ``receives_spikes``: may be the target of projections and Poisson inputs.
+    - ``has_membrane_potential``: V_m may be recorded.
+    - ``takes_current_input``: may be the target of DC inputs.
+    - ``virtual``: its nodes are known on every rank and need no placement (spike generators).
+    - ``prepare(state_arrays, sl, population_name, draw, h)``: fills the kernel's state and
+      propagator arrays of the local nodes ``sl`` (``draw(parameter)`` gives their values);
+      None for models without local state.
+    - ``source_rate(params)``: for rate sources, the mean rate (spikes/s) for the parameter
+      values ``params`` ({name: value}); None otherwise.
+    - ``check(pop, net)``: model-specific checks of a population of network ``net`` (raising
+      ParameterError); None where the parameter table says everything.
+    """
+    name: str
+    code: int
+    parameters: dict = field(default_factory=dict)
+    receives_spikes: bool = False
+    has_membrane_potential: bool = False
+    takes_current_input: bool = False
+    virtual: bool = False
+    prepare: Callable | None = None
+    source_rate: Callable | None = None
+    check: Callable | None = None
+
+
+_MODELS: dict[str, NeuronModel] = {}
+
+
+def register(model: NeuronModel):
+    """Add ``model`` to the registry (the modules of this package are registered on import)."""
+    _MODELS[model.name] = model
+
+
+def names() -> list[str]:
+    """Names of the registered neuron models, ordered by kernel code."""
+    return sorted(_MODELS, key=lambda name: _MODELS[name].code)
+
+
+def get(name: str) -> NeuronModel:
+    """The neuron model ``name``; ParameterError listing the known ones if there is none."""
+    try:
+        return _MODELS[name]
+    except KeyError:
+        raise ParameterError(f"unknown neuron model '{name}'; known: {', '.join(names())}") from None
+
+
+def _discover():
+    """Register the ``MODEL`` of every module of this package."""
+    for info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        model = getattr(module, "MODEL", None)
+        if isinstance(model, NeuronModel):
+            register(model)
+
+
+_discover()
