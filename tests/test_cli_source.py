@@ -54,7 +54,7 @@ def test_multicolumn_grid_is_a_positive_integer(capsys):
 
 
 def test_converter_messages():
-    from parsnn.cli.common import nonnegative, positive_int, seed
+    from parsnn.options import nonnegative, positive_int, seed
     for conv, text, message in ((positive_int("--n"), "x", "--n must be an integer >= 1, got 'x'"),
                                 (nonnegative("--k", int), "-1", "--k must be >= 0, got -1"),
                                 (seed, str(2**63), "--seed must be an integer in [0, 2^63), got 9223372036854775808")):

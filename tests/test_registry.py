@@ -50,3 +50,19 @@ def test_expected_rates():
     assert registry.expected_rates({"model": "unknown"}) == {} and registry.expected_rates(None) == {}
     rates = registry.expected_rates({"model": "brunel", "regime": "C", "scale": 0.1})
     assert rates["E"] == rates["I"] == pytest.approx(85.8, abs=0.1)      # Brunel's mean-field rate
+
+
+def test_no_library_module_imports_a_model_and_no_model_imports_the_cli():
+    import ast
+    import pathlib
+    root = pathlib.Path(MODELS_DIR).parent
+    for path in root.joinpath("parsnn").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                assert not (node.module or "").startswith("parsnn.models"), path
+                if node.module == "parsnn":
+                    assert "models" not in {a.name for a in node.names}, path
+    for path in root.joinpath("models").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                assert not (node.module or "").startswith("parsnn.cli"), path

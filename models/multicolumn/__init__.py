@@ -37,7 +37,7 @@ import numbers
 
 import numpy as np
 
-from parsnn.cli.common import positive_int
+from parsnn.options import positive_int
 from parsnn.errors import ParameterError
 from parsnn.models import pd14
 from parsnn.network import FixedTotalNumber, Network, Normal

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from parsnn import registry
-from parsnn.cli.common import EXIT_BAD_INPUT, nonnegative, positive_int, report_error
+from parsnn.cli.common import EXIT_BAD_INPUT, report_error
+from parsnn.options import nonnegative, positive_int
 from parsnn.cli.source import add_analysis_arguments, resolve_source
 
 

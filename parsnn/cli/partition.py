@@ -4,7 +4,8 @@ from __future__ import annotations
 import json
 
 from parsnn import registry
-from parsnn.cli.common import EXIT_BAD_INPUT, positive_int, rank, report_error, strategies
+from parsnn.cli.common import EXIT_BAD_INPUT, rank, report_error, strategies
+from parsnn.options import positive_int
 from parsnn.cli.source import add_analysis_arguments, validated_network
 
 

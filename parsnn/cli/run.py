@@ -6,7 +6,8 @@ import sys
 import warnings
 
 from parsnn import registry
-from parsnn.cli.common import (EXIT_BAD_INPUT, nonnegative, positive_float, report_error, seed, strategies)
+from parsnn.cli.common import EXIT_BAD_INPUT, report_error, strategies
+from parsnn.options import nonnegative, positive_float, seed
 from parsnn.cli.source import add_model_arguments, make_network
 
 

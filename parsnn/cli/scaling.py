@@ -6,7 +6,8 @@ import json
 import os
 
 from parsnn import registry
-from parsnn.cli.common import EXIT_BAD_INPUT, positive_float, positive_int, report_error, seed, strategies
+from parsnn.cli.common import EXIT_BAD_INPUT, report_error, strategies
+from parsnn.options import positive_float, positive_int, seed
 from parsnn.tables import Column, format_table
 
 RESULT_COLUMNS = [

@@ -7,7 +7,7 @@ import os
 import warnings
 
 from parsnn import registry
-from parsnn.cli.common import positive_float
+from parsnn.options import positive_float
 from parsnn.errors import ParameterError
 
 
