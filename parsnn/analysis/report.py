@@ -1,8 +1,7 @@
 """Text tables, the report directory (JSON, NPZ, figures) and the ``parsnn analyze`` command.
 
-The tables keep their own layout instead of :func:`parsnn.tables.format_table`: a missing value
-prints as an unpadded ``n/a`` here (the columns after it shift left), which a table column would
-pad to its width, so the printed output would change.
+The tables are :func:`parsnn.tables.format_table` tables; a missing value prints as ``n/a`` in
+its column.
 """
 from __future__ import annotations
 
@@ -11,6 +10,7 @@ import os
 import sys
 import warnings
 
+from parsnn import tables
 from parsnn.analysis.plots import (plot_distributions, plot_ks, plot_population_rate, plot_raster,
                                    plot_rate_boxplots)
 from parsnn.analysis.readers import IncompleteRunError
@@ -25,32 +25,32 @@ def _population_width(names) -> int:
     return max([len("population")] + [len(p) for p in names])
 
 
+def _number(spec: str):
+    """Cell format: ``spec`` for a number, ``n/a`` (padded like a number) for None or non-finite."""
+    return lambda x: format_or_na(x, spec)
+
+
 def format_summary(stats: RunStats) -> str:
     """Table of one run: per population size, spikes, rate mean/sd, silent fraction, CV and CC."""
     p0 = stats.params
-    w = _population_width(stats.populations)
-    head = (f"{'population':<{w}} {'size':>7} {'spikes':>9} {'rate':>7} {'sd':>6} {'silent':>6} "
-            f"{'n_cv':>6} {'CV':>6} {'n_cc':>5} {'CC mean':>8} {'CC sd':>7}")
-    lines = [f"{stats.label} [{stats.kind}]: [{p0['t_start']:g}, {p0['t_stop']:g}) ms, "
-             f"CC: {p0['cc_subsample']} neurons, {p0['cc_bin']:g} ms bins", head, "-" * len(head)]
-    for p, s in stats.populations.items():
-        d = s.summary()
-        lines.append(f"{p:<{w}} {d['size']:>7d} {d['n_spikes']:>9d} {format_or_na(d['rate_mean'], '7.3f')} "
-                     f"{format_or_na(d['rate_std'], '6.2f')} {format_or_na(d['silent_fraction'], '6.3f')} "
-                     f"{d['n_cv']:>6d} {format_or_na(d['cv_mean'], '6.3f')} {d['n_cc']:>5d} "
-                     f"{format_or_na(d['cc_mean'], '8.4f')} {format_or_na(d['cc_std'], '7.4f')}")
-    return "\n".join(lines)
+    columns = [tables.Column("population", "population", "", _population_width(stats.populations), "<"),
+               tables.Column("size", "size", "d", 7), tables.Column("spikes", "n_spikes", "d", 9),
+               tables.Column("rate", "rate_mean", _number(".3f"), 7),
+               tables.Column("sd", "rate_std", _number(".2f"), 6),
+               tables.Column("silent", "silent_fraction", _number(".3f"), 6),
+               tables.Column("n_cv", "n_cv", "d", 6), tables.Column("CV", "cv_mean", _number(".3f"), 6),
+               tables.Column("n_cc", "n_cc", "d", 5), tables.Column("CC mean", "cc_mean", _number(".4f"), 8),
+               tables.Column("CC sd", "cc_std", _number(".4f"), 7)]
+    rows = [{"population": p, **s.summary()} for p, s in stats.populations.items()]
+    return (f"{stats.label} [{stats.kind}]: [{p0['t_start']:g}, {p0['t_stop']:g}) ms, "
+            f"CC: {p0['cc_subsample']} neurons, {p0['cc_bin']:g} ms bins\n" + tables.format_table(columns, rows))
 
 
 def format_ks_table(ks: dict, title: str = "KS distances") -> str:
     """Table of KS distances ``{pop: {stat: D}}`` (see :func:`compare`) under ``title``."""
-    w = _population_width(ks)
-    stats = list(next(iter(ks.values())))
-    lines = [title, f"{'population':<{w}} " + " ".join(f"{s:>7}" for s in stats)]
-    lines.append("-" * len(lines[-1]))
-    for p, d in ks.items():
-        lines.append(f"{p:<{w}} " + " ".join(format_or_na(d[s], "7.3f") for s in stats))
-    return "\n".join(lines)
+    columns = [tables.Column("population", "population", "", _population_width(ks), "<")]
+    columns += [tables.Column(stat, stat, _number(".3f"), 7) for stat in next(iter(ks.values()))]
+    return title + "\n" + tables.format_table(columns, [{"population": p, **d} for p, d in ks.items()])
 
 
 def write_report(stats: RunStats, out_dir: str, other: RunStats | None = None, figures: bool = True) -> dict:

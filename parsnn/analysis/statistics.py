@@ -493,5 +493,5 @@ def compare(a: RunStats, b: RunStats, statistics=STATISTICS) -> dict:
 
 
 def format_or_na(x, spec: str) -> str:
-    """``format(x, spec)``, or ``"n/a"`` (unpadded) for None and non-finite floats."""
+    """``format(x, spec)``, or ``"n/a"`` for None and non-finite floats."""
     return "n/a" if x is None or (isinstance(x, float) and not math.isfinite(x)) else format(x, spec)
