@@ -117,7 +117,8 @@ def run_parsnn(args, seed, log):
     t = time.perf_counter()
     subprocess.run([_tool("mpiexec"), "-n", str(args.ranks), _tool("parsnn"), "run", "pd14",
                     "--n-scaling", str(args.n_scaling), "--k-scaling", "1", "--t-sim", str(args.t_sim),
-                    "--seed", str(seed), "--out", fn, "--no-progress"], check=True, stdout=subprocess.DEVNULL)
+                    "--seed", str(seed), "--out", fn, "--overwrite", "--no-progress"],   # replaces an incomplete fn
+                   check=True, stdout=subprocess.DEVNULL)
     log(f"parsnn seed {seed}: done in {time.perf_counter() - t:.0f} s")
     return fn
 

@@ -121,16 +121,21 @@ def write_jobscripts(runs: list[RunSpec], out_dir: str, scheduler: str, ranks_pe
 
 
 def run_local(runs: list[RunSpec], out_dir: str, partition: str, t_sim: float, seed: int,
-              mpiexec: str | None = None, log=print) -> list[str]:
-    """Run every point here with mpiexec, one after the other; returns the output files."""
+              mpiexec: str | None = None, log=print, overwrite: bool = False) -> list[str]:
+    """Run every point here with mpiexec, one after the other; returns the output files. Run files
+    that exist already are refused (ParameterError naming them, before any run) unless ``overwrite``."""
     mpiexec = mpiexec or os.path.join(os.path.dirname(sys.executable), "mpiexec")
+    existing = [p for p in (os.path.join(out_dir, r.name + ".h5") for r in runs) if os.path.lexists(p)]
+    if existing and not overwrite:
+        raise ParameterError(f"run file(s) of this sweep already exist: {', '.join(existing)}; "
+                             "pass --overwrite to replace them")
     os.makedirs(out_dir, exist_ok=True)
     outs = []
     for r in runs:
         out = os.path.join(out_dir, r.name + ".h5")
         cmd = [mpiexec, "-n", str(r.ranks), sys.executable, "-m", "parsnn", "run", *r.model_args,
                "--partition", partition, "--t-sim", f"{t_sim:g}", "--seed", str(seed), "--no-record",
-               "--no-progress", "--out", out]
+               "--no-progress", "--out", out, *(["--overwrite"] if overwrite else [])]
         note = " (oversubscribed)" if r.oversubscribed else ""
         log(f"[{time.strftime('%H:%M:%S')}] {r.name}: {r.ranks} rank(s){note}")
         proc = subprocess.run(cmd, capture_output=True, text=True)

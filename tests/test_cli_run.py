@@ -349,3 +349,22 @@ def test_serial_brunel_run():
     assert r.rc == 0, r
     assert "error" not in r.stderr and "Traceback" not in r.output, r
     _check_summary(r.stdout, ("E", "I"), 1)
+
+
+@needs_mpiexec
+def test_existing_output_is_refused_and_kept(tmp_path):
+    out = tmp_path / "x.h5"
+    out.write_bytes(b"precious")
+    r = run(mpi(2, *parsnn_cmd(), "run", *PD14_SMALL, "--t-sim", "100", "--out", str(out)))
+    assert_bad_input(r, f"parsnn: error: --out: '{out}' already exists; pass --overwrite to replace it")
+    assert out.read_bytes() == b"precious"
+
+
+@needs_mpiexec
+def test_overwrite_replaces_existing_output(tmp_path):
+    out = tmp_path / "x.h5"
+    out.write_bytes(b"old")
+    r = run(mpi(2, *parsnn_cmd(), "run", *PD14_SMALL, "--t-sim", "50", "--out", str(out), "--overwrite"))
+    assert r.rc == 0, r
+    with h5py.File(out, "r") as f:
+        assert f["parsnn"].attrs["complete"]

@@ -24,3 +24,26 @@ def test_results_table_has_the_sweep_layout():
     header, rule, line = format_table(RESULT_COLUMNS, rows).split("\n")
     assert header == "ranks   neurons     synapses  build s    sim s      RTF  update deliver    exch pred. RTF"
     assert line == " 128*    12,345  123,456,789     1.23    22.50    0.123    1.10    2.20    0.01         -"
+
+
+def test_local_sweep_over_existing_run_files_is_refused(tmp_path, capsys):
+    from parsnn.cli import main
+    from parsnn.scaling import plan
+    runs = plan("strong", "brunel", [1, 2], 0.01)
+    existing = tmp_path / f"{runs[1].name}.h5"
+    existing.write_bytes(b"old")
+    assert main(["scaling", "strong", "--ranks", "1,2", "--size", "0.01", "--out-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert f"run file(s) of this sweep already exist: {existing}; pass --overwrite to replace them" in err
+    assert existing.read_bytes() == b"old" and not (tmp_path / f"{runs[0].name}.h5").exists()
+
+
+def test_local_sweep_passes_overwrite_on(tmp_path):
+    from parsnn.scaling import plan, run_local
+    fake = tmp_path / "mpiexec"
+    fake.write_text('#!/bin/sh\necho "$@" >> "$(dirname "$0")/calls"\n')
+    fake.chmod(0o755)
+    runs = plan("strong", "brunel", [1], 0.01)
+    (tmp_path / f"{runs[0].name}.h5").write_bytes(b"old")
+    run_local(runs, str(tmp_path), "round_robin", 10.0, 1, mpiexec=str(fake), log=lambda *a: None, overwrite=True)
+    assert (tmp_path / "calls").read_text().rstrip().endswith("--overwrite")

@@ -19,7 +19,9 @@ def add_parser(subparsers):
     r.add_argument("model", choices=registry.names(), help="network model")
     r.add_argument("--t-sim", type=positive_float("--t-sim"), default=1000.0, help="model time in ms (default 1000)")
     r.add_argument("--seed", type=seed, default=55, help="master seed (default 55)")
-    r.add_argument("--out", default=None, help="HDF5 output file (default: none)")
+    r.add_argument("--out", default=None, help="HDF5 output file (default: none); an existing file is refused "
+                                               "unless --overwrite")
+    r.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     r.add_argument("--partition", default="round_robin", choices=strategies(),
                    help="neuron->rank placement (default round_robin, as NEST); see 'parsnn partition'")
     r.add_argument("--resolution", type=positive_float("--resolution"), default=0.1, help="step in ms (default 0.1)")
@@ -33,18 +35,34 @@ def add_parser(subparsers):
     add_model_arguments(r)
 
 
-def _check_output_path(path):
-    """A ParameterError unless ``path`` (or None) can be created as a file."""
+def _check_output_path(path, overwrite=False, comm=None, option="--out"):
+    """A ParameterError unless ``path`` (or None) can be created as a file and does not exist yet
+    (or ``overwrite``). With ``comm``, rank 0 (the writer) looks and every rank raises alike."""
     from parsnn.errors import ParameterError
+    if comm is None or comm.Get_rank() == 0:
+        problem = _output_problem(path, overwrite, option)
+    else:
+        problem = None
+    if comm is not None and comm.Get_size() > 1:
+        problem = comm.bcast(problem, root=0)
+    if problem:
+        raise ParameterError(problem)
+
+
+def _output_problem(path, overwrite: bool, option: str):
+    """Why ``path`` cannot be written as a new output file of ``option`` (None if it can)."""
     if path is None:
-        return
+        return None
     if os.path.isdir(path):
-        raise ParameterError(f"--out: '{path}' is a directory; give a file name")
+        return f"{option}: '{path}' is a directory; give a file name"
     parent = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(parent):
-        raise ParameterError(f"--out: directory '{parent}' does not exist")
+        return f"{option}: directory '{parent}' does not exist"
     if not os.access(parent, os.W_OK):
-        raise ParameterError(f"--out: directory '{parent}' is not writable")
+        return f"{option}: directory '{parent}' is not writable"
+    if os.path.lexists(path) and not overwrite:
+        return f"{option}: '{path}' already exists; pass --overwrite to replace it"
+    return None
 
 
 def _build(args, comm):
@@ -61,11 +79,11 @@ def _build(args, comm):
         for w in caught:
             print(f"parsnn: warning: {w.message}", file=sys.stderr)
     net.validate(args.t_sim)
-    _check_output_path(args.out)
+    _check_output_path(args.out, args.overwrite, comm)
     conn = Connectivity.from_network(net)
     part = partition(conn, comm.Get_size(), args.partition)   # deterministic: the same map on every rank
     expected = part.metrics(conn)
-    sim = Simulation(net, seed=args.seed, comm=comm, partition=part, out=args.out,
+    sim = Simulation(net, seed=args.seed, comm=comm, partition=part, out=args.out, overwrite=args.overwrite,
                      keep_spikes=False, progress=not args.no_progress, summary_from_ms=args.warmup,
                      run_info={"argv": sys.argv, "command": "run", **vars(args),
                                "partition_expected": {k: expected[k] for k in (

@@ -51,6 +51,9 @@ def add_parser(subparsers):
     how.add_argument("--pbs", dest="scheduler", action="store_const", const="pbs", help="write PBS scripts")
     s.set_defaults(scheduler="local")
     s.add_argument("--out-dir", default="scaling_runs", help="where runs, scripts and results go")
+    s.add_argument("--overwrite", action="store_true",
+                   help="--local: replace run files of the sweep that already exist in --out-dir "
+                        "(without it such a sweep is refused before any run)")
     s.add_argument("--t-sim", type=positive_float("--t-sim"), default=1000.0, help="model time per run in ms")
     s.add_argument("--partition", choices=strategies(), default="round_robin")
     s.add_argument("--seed", type=seed, default=55)
@@ -73,7 +76,7 @@ def _sweep(args) -> bool:
     size = args.size if args.size is not None else registry.get(args.model).default_size
     runs = scaling.plan(args.kind, args.model, scaling.parse_ranks(args.ranks), size)
     if args.scheduler == "local":
-        scaling.run_local(runs, args.out_dir, args.partition, args.t_sim, args.seed)
+        scaling.run_local(runs, args.out_dir, args.partition, args.t_sim, args.seed, overwrite=args.overwrite)
         return True
     paths = scaling.write_jobscripts(runs, args.out_dir, args.scheduler, args.ranks_per_node,
                                      args.threads, args.partition, args.t_sim, args.seed,

@@ -21,6 +21,7 @@ The work is done by the engine's modules: :mod:`~parsnn.engine.decomposition` (l
 from __future__ import annotations
 
 import math
+import os
 import time
 
 import numpy as np
@@ -42,16 +43,16 @@ class Simulation:
     Parameters: ``seed`` (integer in [0, 2^63)), ``comm`` (an mpi4py
     communicator, default COMM_WORLD), ``partition`` (a Partition, a strategy name or an
     explicit node->rank array), ``out`` (path of the HDF5 output, written by
-    rank 0), ``keep_spikes`` (keep recorded spikes in memory for
-    :meth:`spikes`; default: when no output file is given), ``progress``
-    (show a progress bar on rank 0), ``flush_ms`` (model time between
-    collective flushes of recorded data), ``run_info`` (the run's settings, stored in the
-    output), ``summary_from_ms`` (start of the window of :meth:`summary_rates`).
+    rank 0; an existing file is refused with a ParameterError, on every rank, unless
+    ``overwrite``), ``keep_spikes`` (keep recorded spikes in memory for :meth:`spikes`;
+    default: when no output file is given), ``progress`` (show a progress bar on rank 0),
+    ``flush_ms`` (model time between collective flushes of recorded data), ``run_info`` (the
+    run's settings, stored in the output), ``summary_from_ms`` (start of the window of :meth:`summary_rates`).
     """
 
     def __init__(self, net: Network, seed: int = 12345, comm=None, partition="round_robin", out=None,
                  keep_spikes=None, progress=False, flush_ms: float = 1000.0, run_info: dict | None = None,
-                 summary_from_ms: float = 500.0):
+                 summary_from_ms: float = 500.0, overwrite: bool = False):
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**63:
             raise ParameterError(f"seed must be an integer in [0, 2^63), got {seed!r}")
         if not (isinstance(flush_ms, (int, float)) and flush_ms > 0):
@@ -61,8 +62,9 @@ class Simulation:
         self.seed = int(seed)
         self.comm = MPI.COMM_WORLD if comm is None else comm
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
-        self.partition_name, self.rank_of = make_map(Connectivity.from_network(net), self.size, partition)
         self.out = out
+        self._refuse_existing_output(overwrite)
+        self.partition_name, self.rank_of = make_map(Connectivity.from_network(net), self.size, partition)
         self.keep_spikes = (out is None) if keep_spikes is None else keep_spikes
         self.progress = progress
         self.flush_ms = float(flush_ms)
@@ -77,6 +79,14 @@ class Simulation:
         self.writer = None
         self.summary_from_ms = float(summary_from_ms)
         self.recorder = recording.Recorder(net, self.comm, self.h, self.keep_spikes, self.summary_from_ms)
+
+    def _refuse_existing_output(self, overwrite: bool):
+        """ParameterError on every rank if ``out`` exists (as rank 0, the writer, sees it) and not ``overwrite``."""
+        if self.out is None or overwrite:
+            return
+        exists = os.path.lexists(self.out) if self.rank == 0 else None
+        if self.comm.bcast(exists, root=0) if self.size > 1 else exists:
+            raise ParameterError(f"output file '{self.out}' already exists; pass overwrite=True to replace it")
 
     # ------------------------------------------------------------------ build
     def build(self):
@@ -204,6 +214,8 @@ class Simulation:
             t += mm
             if t >= next_flush or t >= t_end:
                 self.t_steps = t
+                if self.writer is not None:
+                    self.writer.flushed_ms = t * self.h
                 recorder.flush(st, self.writer)
                 timers["record"] += perf() - d
                 next_flush = (t // flush_every + 1) * flush_every

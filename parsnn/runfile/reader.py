@@ -36,6 +36,8 @@ class RunFile:
     ``source``: a path, or an open ``h5py.File`` or RunFile (left open by :meth:`close`).
     ``allow_incomplete``: also open a file whose ``complete`` flag is not set (a crashed, killed
     or running simulation); otherwise such a file raises :class:`parsnn.runfile.sonata.IncompleteRunError`.
+    Data that fail their HDF5 checksum raise :class:`parsnn.runfile.sonata.CorruptRunError` (naming
+    the dataset) when read.
     Metadata properties read ``/parsnn`` attributes; the spike methods stream ``/spikes`` (windows
     are half-open, ``[t_start, t_stop)`` in ms, ``None`` = unbounded).
     """
@@ -144,7 +146,7 @@ class RunFile:
     @property
     def partition_map(self) -> np.ndarray:
         """Rank of every node (-1: spike generators), as stored."""
-        return np.asarray(self._meta_group[schema.PARTITION_MAP][()])
+        return np.asarray(sonata.read_dataset(self._meta_group[schema.PARTITION_MAP]))
 
     @property
     def performance(self) -> dict:

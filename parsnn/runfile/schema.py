@@ -10,13 +10,20 @@ by :class:`parsnn.runfile.reader.RunFile` and :mod:`parsnn.runfile.sonata`::
     /report/<pop>/mapping      node_ids (uint64), time = [start, stop (exclusive), step] in ms
     /parsnn                    attrs: schema_version, complete, version, seed, num_ranks, partition,
                                model, resolution, min_delay_ms, parameters (JSON of
-                               Network.describe()), run (JSON of the run's settings), t_sim
+                               Network.describe()), run (JSON of the run's settings), t_sim,
+                               t_flushed (model time up to which the data are written)
     /parsnn/partition_map      int, the rank of every node (-1: virtual), attrs: strategy
     /parsnn/performance        attrs: build_seconds, simulate_seconds, rtf, peak_rss_bytes,
                                timer_<phase>, build_<phase>, spike_counts, ... (per-rank arrays)
 
 ``spikes`` and ``report`` follow SONATA (readable by libsonata). Files written before the
 schema was versioned carry no ``schema_version``: they are version 1.
+
+Every dataset is chunked and carries HDF5's Fletcher32 checksum filter, so damaged data fail on
+read (:class:`parsnn.runfile.sonata.CorruptRunError`); ``t_flushed`` is rewritten before every
+flush, so an interrupted file says how far its data go. Both were added without a version bump:
+older files (no checksums, no ``t_flushed``) are read exactly as before, and older readers ignore
+the new attribute and decode the checksummed datasets transparently (the filter is built into HDF5).
 """
 from __future__ import annotations
 
@@ -50,6 +57,7 @@ MIN_DELAY_MS = "min_delay_ms"
 PARAMETERS = "parameters"             #: JSON of Network.describe()
 RUN = "run"                           #: JSON of the run's settings (command line)
 T_SIM = "t_sim"                       #: simulated model time (ms), written when the run finishes
+T_FLUSHED = "t_flushed"               #: model time (ms) up to which the data are written (each flush)
 
 # attributes of datasets and population groups
 SIZE = "size"                         #: population size, on /spikes/<pop>

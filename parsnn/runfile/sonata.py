@@ -24,7 +24,7 @@ import numpy as np
 from parsnn.runfile import schema
 
 __all__ = [
-    "SORTING_DTYPE", "SORTING_VALUES", "IncompleteRunError",
+    "SORTING_DTYPE", "SORTING_VALUES", "IncompleteRunError", "CorruptRunError", "read_dataset",
     "write_sorting_attr", "read_sorting_attr", "create_spike_datasets", "append_spikes",
     "open_run", "read_spikes", "iter_spikes", "count_spikes", "spike_counts_per_neuron",
     "population_sizes", "read_metadata", "firing_rates",
@@ -44,6 +44,41 @@ class IncompleteRunError(RuntimeError):
 
     The run crashed, was killed, or is still being written; its data may be truncated.
     """
+
+
+class CorruptRunError(OSError):
+    """Data of a run file cannot be read back as written: a dataset fails its HDF5 Fletcher32
+    checksum (or cannot be decoded), so the file was damaged after it was written (disk, copy,
+    truncation). The message names the file and the dataset; ``parsnn verify FILE`` lists every
+    damaged dataset. An OSError, as h5py's own read errors are. Attributes: ``path``,
+    ``dataset`` (its HDF5 name) and ``reason`` (HDF5's message)."""
+
+    def __init__(self, path: str, dataset: str, reason: str):
+        super().__init__(f"{path}: corrupted run file: dataset {dataset} cannot be read back as written "
+                         f"(HDF5 checksum mismatch or damaged data: {reason}); 'parsnn verify {path}' checks the whole file")
+        self.path, self.dataset, self.reason = path, dataset, reason
+
+
+def read_dataset(ds: h5py.Dataset, selection=()):
+    """``ds[selection]``, raising :class:`CorruptRunError` (naming the dataset) when HDF5 cannot
+    read the data back (checksum mismatch or undecodable chunk)."""
+    try:
+        return ds[selection]
+    except OSError as e:
+        raise _corrupted(ds, e) from e
+
+
+def _read_into(ds: h5py.Dataset, out: np.ndarray, source_sel, dest_sel):
+    """``ds.read_direct`` with the checksum failure reported as :class:`CorruptRunError`."""
+    try:
+        ds.read_direct(out, source_sel=source_sel, dest_sel=dest_sel)
+    except OSError as e:
+        raise _corrupted(ds, e) from e
+
+
+def _corrupted(ds: h5py.Dataset, exc: OSError) -> CorruptRunError:
+    """The error for dataset ``ds`` whose data HDF5 failed to read with ``exc``."""
+    return CorruptRunError(ds.file.filename, ds.name, str(exc))
 
 
 # --------------------------------------------------------------------------- writing
@@ -96,10 +131,10 @@ def create_spike_datasets(h5file: h5py.File | h5py.Group, populations: dict,
         g.attrs[schema.SIZE] = np.int64(size)
         write_sorting_attr(g, sorting)
         ts = g.create_dataset(schema.TIMESTAMPS, shape=(0,), maxshape=(None,), dtype=np.float64,
-                              chunks=(chunk,), compression=compression)
+                              chunks=(chunk,), compression=compression, fletcher32=True)
         ts.attrs[schema.UNITS] = "ms"
         g.create_dataset(schema.NODE_IDS, shape=(0,), maxshape=(None,), dtype=np.uint64,
-                         chunks=(chunk,), compression=compression)
+                         chunks=(chunk,), compression=compression, fletcher32=True)
     return spikes
 
 
@@ -219,12 +254,12 @@ def _bisect(ds: h5py.Dataset, value: float, side: str, lo: int = 0, hi: int | No
     right = side == "right"
     while hi - lo > block:
         mid = (lo + hi) // 2
-        v = ds[mid]
+        v = read_dataset(ds, mid)
         if v < value or (right and v == value):
             lo = mid + 1
         else:
             hi = mid
-    return lo + int(np.searchsorted(ds[lo:hi], value, side=side))
+    return lo + int(np.searchsorted(read_dataset(ds, np.s_[lo:hi]), value, side=side))
 
 
 def _window_indices(g: h5py.Group, t_start, t_stop) -> tuple[int, int]:
@@ -254,12 +289,12 @@ def iter_spikes(source, population: str, t_start=None, t_stop=None, chunk: int =
             i0, i1 = _window_indices(g, t_start, t_stop)
             for a in range(i0, i1, chunk):
                 b = min(a + chunk, i1)
-                yield ts[a:b], ns[a:b]
+                yield read_dataset(ts, np.s_[a:b]), read_dataset(ns, np.s_[a:b])
         else:  # unsorted: scan everything, keep the window
             n = ts.shape[0]
             for a in range(0, n, chunk):
                 b = min(a + chunk, n)
-                t, i = ts[a:b], ns[a:b]
+                t, i = read_dataset(ts, np.s_[a:b]), read_dataset(ns, np.s_[a:b])
                 m = np.ones(t.shape, bool)
                 if t_start is not None:
                     m &= t >= t_start
@@ -292,8 +327,8 @@ def read_spikes(source, population=None, t_start=None, t_stop=None, chunk: int =
                 for a in range(i0, i1, chunk):
                     b = min(a + chunk, i1)
                     sel, dst = np.s_[a:b], np.s_[a - i0:b - i0]
-                    ts.read_direct(t, source_sel=sel, dest_sel=dst)
-                    ns.read_direct(ids, source_sel=sel, dest_sel=dst)
+                    _read_into(ts, t, sel, dst)
+                    _read_into(ns, ids, sel, dst)
             else:
                 blocks = list(iter_spikes(f, name, t_start, t_stop, chunk))
                 t = np.concatenate([b[0] for b in blocks]) if blocks else np.empty(0, np.float64)

@@ -1,6 +1,7 @@
 """The run file writer (rank 0 of a simulation): metadata, partition map, SONATA spikes,
 V_m reports, performance figures and the ``complete`` flag, in the layout of
-:mod:`parsnn.runfile.schema`."""
+:mod:`parsnn.runfile.schema`. Every dataset is chunked with HDF5's Fletcher32 checksum filter,
+so that data damaged after writing fail on read (:class:`parsnn.runfile.sonata.CorruptRunError`)."""
 from __future__ import annotations
 
 import json
@@ -24,10 +25,13 @@ def json_default(o):
 class RunWriter:
     """An open run file being written; create it with :meth:`create`.
 
-    The file says ``complete=False`` until :meth:`finish`; :meth:`close` after an error leaves it so."""
+    The file says ``complete=False`` until :meth:`finish`; :meth:`close` after an error leaves it so.
+    ``flushed_ms``: model time up to which the recorded data are complete, set by the simulation
+    before each flush and stored by :meth:`flush` (``/parsnn@t_flushed``)."""
 
     def __init__(self, h5: h5py.File):
         self.h5 = h5
+        self.flushed_ms = None
 
     @classmethod
     def create(cls, path, *, seed: int, num_ranks: int, partition: str, model: str, resolution: float,
@@ -51,7 +55,7 @@ class RunWriter:
         g.attrs[schema.MIN_DELAY_MS] = min_delay_ms
         g.attrs[schema.PARAMETERS] = json.dumps(description, default=json_default)
         g.attrs[schema.RUN] = json.dumps(run_info, default=json_default)
-        g.create_dataset(schema.PARTITION_MAP, data=partition_map, compression="gzip")
+        g.create_dataset(schema.PARTITION_MAP, data=partition_map, compression="gzip", fletcher32=True)
         g[schema.PARTITION_MAP].attrs[schema.STRATEGY] = partition
         sonata.create_spike_datasets(f, spike_populations)
         for population, ids, every in voltage_reports:
@@ -77,7 +81,9 @@ class RunWriter:
             tm[1] = (n0 + block.shape[0]) * every + every  # stop (exclusive), SONATA convention
 
     def flush(self):
-        """Flush the file to disk."""
+        """Store :attr:`flushed_ms` (if set) and flush the file to disk."""
+        if self.flushed_ms is not None:
+            self.h5[schema.META].attrs[schema.T_FLUSHED] = float(self.flushed_ms)
         self.h5.flush()
 
     def finish(self, performance: dict, t_sim: float):
@@ -102,10 +108,10 @@ def _create_voltage_report(f: h5py.File, population: str, ids, interval_ms: floa
     r = f.require_group(f"{schema.REPORT}/{population}")
     k = len(ids)
     r.create_dataset(schema.REPORT_DATA, shape=(0, k), maxshape=(None, k), dtype="f8",
-                     chunks=(max(1, 65536 // max(1, k)), k))
+                     chunks=(max(1, 65536 // max(1, k)), k), fletcher32=True)
     r[schema.REPORT_DATA].attrs[schema.UNITS] = "mV"
     r[schema.REPORT_DATA].attrs[schema.VARIABLE] = "V_m"
     mp = r.create_group(schema.REPORT_MAPPING)
-    mp.create_dataset(schema.NODE_IDS, data=np.asarray(ids, dtype=np.uint64))
-    mp.create_dataset(schema.REPORT_TIME, data=np.array([interval_ms, interval_ms, interval_ms]))
+    mp.create_dataset(schema.NODE_IDS, data=np.asarray(ids, dtype=np.uint64), fletcher32=True)
+    mp.create_dataset(schema.REPORT_TIME, data=np.array([interval_ms, interval_ms, interval_ms]), fletcher32=True)
     mp[schema.REPORT_TIME].attrs[schema.UNITS] = "ms"
