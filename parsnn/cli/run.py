@@ -30,7 +30,29 @@ def add_parser(subparsers):
     r.add_argument("--warmup", type=nonnegative("--warmup"), default=500.0,
                    help="ms excluded from the summary rates (default 500)")
     r.add_argument("--debug", action="store_true", help="print tracebacks")
+    add_checkpoint_arguments(r)
     add_model_arguments(r)
+
+
+def add_checkpoint_arguments(parser):
+    """``--checkpoint PATH`` and ``--checkpoint-every MS`` (of ``run`` and ``resume``)."""
+    parser.add_argument("--checkpoint", default=None, metavar="PATH",
+                        help="write a checkpoint to PATH at the end (and every --checkpoint-every ms); "
+                             "continue with 'parsnn resume PATH'")
+    parser.add_argument("--checkpoint-every", type=positive_float("--checkpoint-every"), default=None, metavar="MS",
+                        help="checkpoint interval in ms of model time (a multiple of the min delay)")
+
+
+def setup_checkpoints(sim, args):
+    """Write checkpoints as asked by ``args`` (collective); ParameterError for a bad interval."""
+    from parsnn.errors import ParameterError
+    if args.checkpoint_every is not None and args.checkpoint is None:
+        raise ParameterError("--checkpoint-every needs --checkpoint PATH")
+    if args.checkpoint is not None:
+        parent = os.path.dirname(os.path.abspath(args.checkpoint))
+        if os.path.isdir(args.checkpoint) or not os.access(parent, os.W_OK):
+            raise ParameterError(f"--checkpoint: cannot write the file '{args.checkpoint}'")
+        sim.checkpoint_every(args.checkpoint, args.checkpoint_every)
 
 
 def _check_output_path(path):
@@ -47,7 +69,7 @@ def _check_output_path(path):
         raise ParameterError(f"--out: directory '{parent}' is not writable")
 
 
-def _build(args, comm):
+def build_simulation(args, comm):
     """Validate the input identically on every rank, place the neurons and build the Simulation;
     raises ParameterError on bad input."""
     from parsnn.connectivity import Connectivity
@@ -89,7 +111,8 @@ def command(args) -> int:
 
     # Phase 1: validation, identical on every rank, then the build.
     try:
-        sim = _build(args, comm)
+        sim = build_simulation(args, comm)
+        setup_checkpoints(sim, args)
     except ParameterError as e:
         report_error(e)
         return EXIT_BAD_INPUT
@@ -102,6 +125,9 @@ def command(args) -> int:
     perf = sim.finish()
     if rank == 0:
         print(format_summary(sim, perf))
+        if sim.checkpoints_written:
+            print(f"checkpoints: {sim.checkpoints_written} written to {args.checkpoint} "
+                  f"in {sim.checkpoint_seconds:.2f} s")
     return 0
 
 
