@@ -21,8 +21,8 @@ from parsnn.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, Parser
 
 ABORT_GRACE_S = 0.5      # seconds between printing a rank's fatal error and MPI_Abort
 
-COMMANDS = {"run": run, "resume": resume, "partition": partition, "scaling": scaling, "predict": predict, "map": map_command,
-            "analyze": analyze}
+COMMANDS = {"run": run, "resume": resume, "partition": partition, "scaling": scaling, "predict": predict,
+            "map": map_command, "analyze": analyze}
 
 
 def build_parser() -> argparse.ArgumentParser:

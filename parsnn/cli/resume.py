@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 
 from parsnn.cli.common import EXIT_BAD_INPUT, report_error, strategies
-from parsnn.cli.run import add_checkpoint_arguments, build_simulation, format_summary, setup_checkpoints
+from parsnn.cli.run import add_checkpoint_arguments, build_simulation, finish, setup_checkpoints
 from parsnn.options import positive_float
 
 #: options of the new command that replace the stored run's
@@ -67,30 +67,29 @@ def stored_arguments(args, comm):
     return run_args, t_ckpt
 
 
+def _prepare(args, comm):
+    """(the restored Simulation, the checkpoint time in ms); ParameterError on every rank."""
+    run_args, t_ckpt = stored_arguments(args, comm)
+    sim = build_simulation(run_args, comm)
+    sim.restore(args.checkpoint_file)
+    setup_checkpoints(sim, run_args)
+    return sim, t_ckpt
+
+
 def command(args) -> int:
     """Rebuild, restore, continue and write; rank 0 prints the summary. Bad input or a checkpoint
     that does not fit: EXIT_BAD_INPUT, printed once."""
     from mpi4py import MPI
 
     from parsnn.errors import ParameterError
-    comm = MPI.COMM_WORLD
-    rank = comm.Get_rank()
     try:
-        run_args, t_ckpt = stored_arguments(args, comm)
-        sim = build_simulation(run_args, comm)
-        sim.restore(args.checkpoint_file)
-        setup_checkpoints(sim, run_args)
+        sim, t_ckpt = _prepare(args, MPI.COMM_WORLD)
     except ParameterError as e:
         report_error(e)
         return EXIT_BAD_INPUT
-    if rank == 0:
+    if sim.rank == 0:
         print(f"resumed from {args.checkpoint_file} at {t_ckpt:g} ms; {sim.num_synapses:,} synapses built in "
               f"{sim.build_seconds:.2f} s", file=sys.stderr)
     sim.run(args.t_sim - t_ckpt)
-    perf = sim.finish()
-    if rank == 0:
-        print(format_summary(sim, perf))
-        if sim.checkpoints_written:
-            print(f"checkpoints: {sim.checkpoints_written} written to {args.checkpoint} "
-                  f"in {sim.checkpoint_seconds:.2f} s")
+    finish(sim, args)
     return 0

@@ -122,13 +122,18 @@ def command(args) -> int:
         print(f"built {sim.num_synapses:,} synapses in {sim.build_seconds:.2f} s "
               f"(min delay {sim.min_delay_steps * sim.h:g} ms)", file=sys.stderr)
     sim.run(args.t_sim)
+    finish(sim, args)
+    return 0
+
+
+def finish(sim, args):
+    """Mark the output complete (collective); rank 0 prints the summary and the checkpoints written."""
     perf = sim.finish()
-    if rank == 0:
+    if sim.rank == 0:
         print(format_summary(sim, perf))
         if sim.checkpoints_written:
             print(f"checkpoints: {sim.checkpoints_written} written to {args.checkpoint} "
                   f"in {sim.checkpoint_seconds:.2f} s")
-    return 0
 
 
 def format_summary(sim, perf) -> str:
