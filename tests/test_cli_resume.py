@@ -97,3 +97,16 @@ def test_checkpoint_interval_must_fit_the_min_delay(run_cli, tmp_path):
 def test_checkpoint_every_needs_a_path(run_cli):
     _refused(run_cli, [*CASES["brunel"][0], *COMMON, "--t-sim", 10, "--checkpoint-every", 3.0],
              "--checkpoint-every needs --checkpoint PATH", command="run")
+
+
+@pytest.mark.slow
+def test_resume_a_resumed_run(run_cli, full_runs, brunel_checkpoint, tmp_path):
+    """A checkpoint written by ``parsnn resume`` continues like one written by ``parsnn run``."""
+    second, out = str(tmp_path / "second.h5"), str(tmp_path / "out.h5")
+    run_cli(2, [brunel_checkpoint, "--t-sim", 75, "--checkpoint", second, "--no-progress"], command="resume")
+    run_cli(3, [second, "--t-sim", 100, "--out", out, "--no-progress"], command="resume")
+    ref, _ = _output(full_runs["brunel"])
+    got, _ = _output(out)
+    for name, (times, ids) in ref.items():
+        assert np.array_equal(times[times > 75], got[name][0]), name
+        assert np.array_equal(ids[times > 75], got[name][1]), name

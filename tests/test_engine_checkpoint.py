@@ -182,3 +182,13 @@ def test_resume_across_rank_counts(full_run, mixed_network, tmp_path):
     comm.Barrier()
     _assert_continues(full_run, _resumed(mixed_network(), many_to_one), T_CKPT)
     _assert_continues(full_run, _resumed(mixed_network(), one_to_many, comm=comm), T_CKPT)
+
+
+def test_restored_run_counts_its_own_time(saved, mixed_network):
+    """The real-time factor of a restored run is over the time it simulated, not since 0."""
+    sim = _resumed(mixed_network(), saved)
+    perf = sim.performance()
+    assert perf["model_time_ms"] == pytest.approx(T_END)
+    assert perf["rtf"] == pytest.approx(max(perf["simulate_seconds"]) / ((T_END - T_CKPT) * 1e-3))
+    with pytest.raises(ParameterError, match="before the first run"):
+        sim.restore(saved)

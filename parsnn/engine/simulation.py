@@ -70,7 +70,7 @@ class Simulation:
         self.run_info = dict(run_info or {})
         self.h = float(net.resolution)
         self.built = False
-        self.t_steps = 0
+        self.t_steps = self.start_steps = 0
         self.timers = {p: 0.0 for p in performance.PHASES}
         self.build_timers = {p: 0.0 for p in performance.BUILD_PHASES}
         self.build_seconds = 0.0
@@ -256,6 +256,7 @@ class Simulation:
         if self.t_steps != 0:
             raise ParameterError("restore() must come before the first run()")
         step = checkpointing.restore(self, path)
+        self.start_steps = step
         self.recorder.summary_from_ms = max(self.recorder.summary_from_ms, step * self.h)
         return step * self.h
 
