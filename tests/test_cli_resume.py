@@ -110,3 +110,14 @@ def test_resume_a_resumed_run(run_cli, full_runs, brunel_checkpoint, tmp_path):
     for name, (times, ids) in ref.items():
         assert np.array_equal(times[times > 75], got[name][0]), name
         assert np.array_equal(ids[times > 75], got[name][1]), name
+
+
+def test_existing_checkpoint_not_replaced(run_cli, brunel_checkpoint, tmp_path):
+    """``run --checkpoint`` refuses an existing file; ``resume`` may continue into its own checkpoint."""
+    _refused(run_cli, [*CASES["brunel"][0], *COMMON, "--t-sim", 10, "--checkpoint", brunel_checkpoint],
+             f"--checkpoint: '{brunel_checkpoint}' exists and would be replaced", command="run")
+    own = tmp_path / "own.h5"
+    own.write_bytes(open(brunel_checkpoint, "rb").read())
+    run_cli(2, [str(own), "--t-sim", 60, "--checkpoint", str(own), "--no-progress"], command="resume")
+    with h5py.File(own, "r") as f:
+        assert f["checkpoint"].attrs["step"] == 600

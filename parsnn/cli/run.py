@@ -44,15 +44,22 @@ def add_checkpoint_arguments(parser):
 
 
 def setup_checkpoints(sim, args):
-    """Write checkpoints as asked by ``args`` (collective); ParameterError for a bad interval."""
+    """Write checkpoints as asked by ``args`` (collective); ParameterError for a bad interval or
+    path. An existing file is replaced only if it is the checkpoint this run resumes from."""
     from parsnn.errors import ParameterError
-    if args.checkpoint_every is not None and args.checkpoint is None:
+    path = args.checkpoint
+    if args.checkpoint_every is not None and path is None:
         raise ParameterError("--checkpoint-every needs --checkpoint PATH")
-    if args.checkpoint is not None:
-        parent = os.path.dirname(os.path.abspath(args.checkpoint))
-        if os.path.isdir(args.checkpoint) or not os.access(parent, os.W_OK):
-            raise ParameterError(f"--checkpoint: cannot write the file '{args.checkpoint}'")
-        sim.checkpoint_every(args.checkpoint, args.checkpoint_every)
+    if path is None:
+        return
+    parent = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path) or not os.access(parent, os.W_OK):
+        raise ParameterError(f"--checkpoint: cannot write the file '{path}'")
+    resumed = getattr(args, "resumed_from", None)
+    if os.path.exists(path) and not (resumed and os.path.samefile(resumed, path)):
+        raise ParameterError(f"--checkpoint: '{path}' exists and would be replaced; remove it or choose "
+                             "another path")
+    sim.checkpoint_every(path, args.checkpoint_every)
 
 
 def _check_output_path(path):
