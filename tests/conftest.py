@@ -1,7 +1,7 @@
 """What the tests share: helper functions, offered to the tests as fixtures of the same name,
 and the long-run marker.
 
-- ``run_cli(nranks, args)``: ``python -m parsnn run ARGS`` under the venv's mpiexec;
+- ``run_cli(nranks, args, command="run")``: ``python -m parsnn run ARGS`` (or ``resume``) under the venv's mpiexec;
 - ``mixed_network(record=True)``: every neuron model, rule, distribution and device in one small network;
 - ``populations(*sizes, gen=0)``: populations of iaf_psc_exp neurons without projections;
 - ``poisson_trains``, ``write_run``, ``direct_cvs``, ``write_nest_dir``: spike trains and spike
@@ -32,11 +32,12 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MPIEXEC = os.path.join(os.path.dirname(sys.executable), "mpiexec")
 
 
-def _run_cli(nranks, args, timeout=300, check=True):
-    """Run ``python -m parsnn run ARGS`` on ``nranks`` ranks; returns the CompletedProcess."""
+def _run_cli(nranks, args, timeout=300, check=True, command="run"):
+    """Run ``python -m parsnn COMMAND ARGS`` (default ``run``) on ``nranks`` ranks; returns the
+    CompletedProcess."""
     if not os.path.exists(MPIEXEC):
         pytest.skip("no mpiexec next to the Python interpreter")
-    cmd = [MPIEXEC, "-n", str(nranks), sys.executable, "-m", "parsnn", "run", *map(str, args)]
+    cmd = [MPIEXEC, "-n", str(nranks), sys.executable, "-m", "parsnn", command, *map(str, args)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")

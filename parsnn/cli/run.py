@@ -21,7 +21,7 @@ def add_parser(subparsers):
     r.add_argument("--seed", type=seed, default=55, help="master seed (default 55)")
     r.add_argument("--out", default=None, help="HDF5 output file (default: none); an existing file is refused "
                                                "unless --overwrite")
-    r.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    r.add_argument("--overwrite", action="store_true", help="replace an existing --out or --checkpoint file")
     r.add_argument("--partition", default="round_robin", choices=strategies(),
                    help="neuron->rank placement (default round_robin, as NEST); see 'parsnn partition'")
     r.add_argument("--resolution", type=positive_float("--resolution"), default=0.1, help="step in ms (default 0.1)")
@@ -32,7 +32,33 @@ def add_parser(subparsers):
     r.add_argument("--warmup", type=nonnegative("--warmup"), default=500.0,
                    help="ms excluded from the summary rates (default 500)")
     r.add_argument("--debug", action="store_true", help="print tracebacks")
+    add_checkpoint_arguments(r)
     add_model_arguments(r)
+
+
+def add_checkpoint_arguments(parser):
+    """``--checkpoint PATH`` and ``--checkpoint-every MS`` (of ``run`` and ``resume``)."""
+    parser.add_argument("--checkpoint", default=None, metavar="PATH",
+                        help="write a checkpoint to PATH at the end (and every --checkpoint-every ms); "
+                             "continue with 'parsnn resume PATH'")
+    parser.add_argument("--checkpoint-every", type=positive_float("--checkpoint-every"), default=None, metavar="MS",
+                        help="checkpoint interval in ms of model time (a multiple of the min delay)")
+
+
+def setup_checkpoints(sim, args):
+    """Write checkpoints as asked by ``args`` (collective); ParameterError for a bad interval or
+    path. An existing file is replaced only with ``--overwrite`` or if it is the checkpoint this run
+    resumes from."""
+    from parsnn.errors import ParameterError
+    path = args.checkpoint
+    if args.checkpoint_every is not None and path is None:
+        raise ParameterError("--checkpoint-every needs --checkpoint PATH")
+    if path is None:
+        return
+    resumed = getattr(args, "resumed_from", None)
+    if not (resumed and os.path.exists(path) and os.path.samefile(resumed, path)):
+        _check_output_path(path, getattr(args, "overwrite", False), sim.comm, "--checkpoint")
+    sim.checkpoint_every(path, args.checkpoint_every)
 
 
 def _check_output_path(path, overwrite=False, comm=None, option="--out"):
@@ -65,7 +91,7 @@ def _output_problem(path, overwrite: bool, option: str):
     return None
 
 
-def _build(args, comm):
+def build_simulation(args, comm):
     """Validate the input identically on every rank, place the neurons and build the Simulation;
     raises ParameterError on bad input."""
     from parsnn.connectivity import Connectivity
@@ -107,7 +133,8 @@ def command(args) -> int:
 
     # Phase 1: validation, identical on every rank, then the build.
     try:
-        sim = _build(args, comm)
+        sim = build_simulation(args, comm)
+        setup_checkpoints(sim, args)
     except ParameterError as e:
         report_error(e)
         return EXIT_BAD_INPUT
@@ -117,10 +144,18 @@ def command(args) -> int:
         print(f"built {sim.num_synapses:,} synapses in {sim.build_seconds:.2f} s "
               f"(min delay {sim.min_delay_steps * sim.h:g} ms)", file=sys.stderr)
     sim.run(args.t_sim)
-    perf = sim.finish()
-    if rank == 0:
-        print(format_summary(sim, perf))
+    finish(sim, args)
     return 0
+
+
+def finish(sim, args):
+    """Mark the output complete (collective); rank 0 prints the summary and the checkpoints written."""
+    perf = sim.finish()
+    if sim.rank == 0:
+        print(format_summary(sim, perf))
+        if sim.checkpoints_written:
+            print(f"checkpoints: {sim.checkpoints_written} written to {args.checkpoint} "
+                  f"in {sim.checkpoint_seconds:.2f} s")
 
 
 def format_summary(sim, perf) -> str:

@@ -60,7 +60,8 @@ def collect(sim) -> dict:
     out["num_synapses"] = sim.num_synapses
     out["num_neurons"] = int(sum(p.size for p in sim.net.populations.values() if not p.is_virtual))
     out["model_time_ms"] = t_model
-    out["rtf"] = max(out["simulate_seconds"]) / (t_model * 1e-3) if t_model > 0 else float("nan")
+    t_simulated = (sim.t_steps - sim.start_steps) * sim.h      # a restored run starts at its checkpoint
+    out["rtf"] = max(out["simulate_seconds"]) / (t_simulated * 1e-3) if t_simulated > 0 else float("nan")
     out["num_ranks"] = sim.size
     out["min_delay_ms"] = sim.min_delay_steps * sim.h
     return out

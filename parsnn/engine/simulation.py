@@ -28,6 +28,7 @@ import numpy as np
 from mpi4py import MPI
 
 from parsnn import _engine as engine_kernels
+from parsnn.engine import checkpoint as checkpointing
 from parsnn.engine import decomposition, exchange, neurons, performance, recording, synapses
 from parsnn.engine.streams import purpose
 from parsnn.errors import ParameterError
@@ -71,12 +72,14 @@ class Simulation:
         self.run_info = dict(run_info or {})
         self.h = float(net.resolution)
         self.built = False
-        self.t_steps = 0
+        self.t_steps = self.start_steps = 0
         self.timers = {p: 0.0 for p in performance.PHASES}
         self.build_timers = {p: 0.0 for p in performance.BUILD_PHASES}
         self.build_seconds = 0.0
         self.simulate_seconds = 0.0
         self.writer = None
+        self.checkpoint_path, self.checkpoint_every_steps = None, 0
+        self.checkpoint_seconds, self.checkpoints_written = 0.0, 0
         self.summary_from_ms = float(summary_from_ms)
         self.recorder = recording.Recorder(net, self.comm, self.h, self.keep_spikes, self.summary_from_ms)
 
@@ -212,6 +215,9 @@ class Simulation:
             timers["exchange"] += c - b
             timers["deliver"] += d - c
             t += mm
+            if self.checkpoint_every_steps and t % self.checkpoint_every_steps == 0 and t < t_end:
+                self.t_steps = t
+                self.checkpoint(self.checkpoint_path)
             if t >= next_flush or t >= t_end:
                 self.t_steps = t
                 if self.writer is not None:
@@ -230,6 +236,41 @@ class Simulation:
         if bar is not None:
             bar.update(t, t_end, perf() - wall0)
             bar.close()
+        if self.checkpoint_path is not None:
+            self.checkpoint(self.checkpoint_path)
+
+    # ------------------------------------------------------------- checkpoints
+    def checkpoint_every(self, path: str, every_ms: float | None = None):
+        """Write a checkpoint to ``path`` at the end of every run() call and, if ``every_ms`` is
+        given (a multiple of the min delay), every ``every_ms`` of model time (collective; builds)."""
+        self.build()
+        every = 0
+        if every_ms is not None:
+            every = self.net.steps(every_ms, "checkpoint interval")
+            if every <= 0 or every % self.min_delay_steps:
+                raise ParameterError(f"the checkpoint interval must be a positive multiple of the min delay "
+                                     f"({self.min_delay_steps * self.h:g} ms), got {every_ms!r} ms")
+        self.checkpoint_path, self.checkpoint_every_steps = path, every
+
+    def checkpoint(self, path: str):
+        """Write the exact state at the current step to ``path`` (collective; between run() calls
+        or at an interval boundary): see :mod:`parsnn.engine.checkpoint`."""
+        self.build()
+        self.checkpoint_seconds += checkpointing.save(self, path)
+        self.checkpoints_written += 1
+
+    def restore(self, path: str) -> float:
+        """Continue from the checkpoint at ``path`` (collective; before the first run()): a checkpoint
+        of another network, seed, resolution, connectivity or parsnn version is refused with a
+        ParameterError saying what differs. The summary rates then count from the checkpoint time.
+        Returns the checkpoint's model time in ms."""
+        self.build()
+        if self.t_steps != 0:
+            raise ParameterError("restore() must come before the first run()")
+        step = checkpointing.restore(self, path)
+        self.start_steps = step
+        self.recorder.summary_from_ms = max(self.recorder.summary_from_ms, step * self.h)
+        return step * self.h
 
     # -------------------------------------------------------------- results
     def summary_window(self):

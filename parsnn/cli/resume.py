@@ -1,0 +1,98 @@
+"""``parsnn resume CHECKPOINT --t-sim T``: continue a checkpointed run on any number of ranks.
+
+The network is rebuilt exactly as ``parsnn run`` built it, from the model name and options the
+checkpoint stores (the run's settings): ``Network.describe()`` summarises per-neuron arrays and
+cannot rebuild every model, while the registry's ``from_args`` with the same options gives the same
+network. The rebuilt simulation then checks the checkpoint (description, seed, resolution, parsnn
+version, connectivity checksum) and continues from its time to T (counted from time 0, like
+``--t-sim`` of ``run``); the output holds the spikes and V_m from the checkpoint time on.
+"""
+from __future__ import annotations
+
+import sys
+
+from parsnn.cli.common import EXIT_BAD_INPUT, report_error, strategies
+from parsnn.cli.run import add_checkpoint_arguments, build_simulation, finish, setup_checkpoints
+from parsnn.options import positive_float
+
+#: options of the new command that replace the stored run's
+_OVERRIDES = ("t_sim", "out", "overwrite", "partition", "no_progress", "debug", "checkpoint", "checkpoint_every",
+              "command")
+
+
+def add_parser(subparsers):
+    """The ``resume`` sub-command and its options."""
+    r = subparsers.add_parser("resume", help="continue a checkpointed run (any number of ranks)",
+                              description="Rebuild the network of a checkpoint (written by 'parsnn run "
+                                          "--checkpoint') and continue it to --t-sim, counted from time 0. The "
+                                          "spikes after the checkpoint time are those of an uninterrupted run.")
+    r.add_argument("checkpoint_file", metavar="CHECKPOINT", help="checkpoint file")
+    r.add_argument("--t-sim", type=positive_float("--t-sim"), required=True,
+                   help="end of the continued run in ms of model time, counted from 0")
+    r.add_argument("--out", default=None, help="HDF5 output file of the continued part (default: none); an "
+                                               "existing file is refused unless --overwrite")
+    r.add_argument("--overwrite", action="store_true", help="replace an existing --out or --checkpoint file")
+    r.add_argument("--partition", default="round_robin", choices=strategies(),
+                   help="neuron->rank placement of the continued run (default round_robin)")
+    r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.add_argument("--debug", action="store_true", help="print tracebacks")
+    add_checkpoint_arguments(r)
+
+
+def stored_arguments(args, comm):
+    """The run's arguments rebuilt from the checkpoint's settings (read on rank 0, the same on every
+    rank), with this command's options in place of the stored ones; ParameterError on every rank."""
+    from parsnn.cli import build_parser
+    from parsnn.errors import ParameterError
+    from parsnn.runfile.checkpoint import read_run_info
+    info, error = None, None
+    if comm.Get_rank() == 0:
+        try:
+            info = read_run_info(args.checkpoint_file)
+        except ParameterError as e:
+            error = str(e)
+    info, error = comm.bcast((info, error), root=0)
+    if error is not None:
+        raise ParameterError(error)
+    settings, t_ckpt = info
+    if settings.get("model") is None:
+        raise ParameterError(f"checkpoint '{args.checkpoint_file}' was not written by 'parsnn run' (no model "
+                             "options stored); continue it with Simulation.restore() in Python")
+    if args.t_sim <= t_ckpt:
+        raise ParameterError(f"--t-sim ({args.t_sim:g} ms) must be after the checkpoint time ({t_ckpt:g} ms)")
+    run_args = build_parser().parse_args(["run", settings["model"]])
+    for key, value in settings.items():
+        if hasattr(run_args, key) and key not in _OVERRIDES:
+            setattr(run_args, key, value)
+    for key in _OVERRIDES:
+        setattr(run_args, key, getattr(args, key))
+    run_args.resumed_from = args.checkpoint_file
+    return run_args, t_ckpt
+
+
+def _prepare(args, comm):
+    """(the restored Simulation, the checkpoint time in ms); ParameterError on every rank."""
+    run_args, t_ckpt = stored_arguments(args, comm)
+    sim = build_simulation(run_args, comm)
+    sim.restore(args.checkpoint_file)
+    setup_checkpoints(sim, run_args)
+    return sim, t_ckpt
+
+
+def command(args) -> int:
+    """Rebuild, restore, continue and write; rank 0 prints the summary. Bad input or a checkpoint
+    that does not fit: EXIT_BAD_INPUT, printed once."""
+    from mpi4py import MPI
+
+    from parsnn.errors import ParameterError
+    try:
+        sim, t_ckpt = _prepare(args, MPI.COMM_WORLD)
+    except ParameterError as e:
+        report_error(e)
+        return EXIT_BAD_INPUT
+    if sim.rank == 0:
+        print(f"resumed from {args.checkpoint_file} at {t_ckpt:g} ms; {sim.num_synapses:,} synapses built in "
+              f"{sim.build_seconds:.2f} s", file=sys.stderr)
+    sim.run(args.t_sim - t_ckpt)
+    finish(sim, args)
+    return 0

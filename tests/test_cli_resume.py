@@ -1,0 +1,123 @@
+"""``parsnn run --checkpoint`` and ``parsnn resume`` end to end under mpiexec: a run stopped at T/2
+on P ranks and resumed on P' ranks writes the spikes (and V_m) of the uninterrupted run after T/2,
+bit for bit; bad checkpoints and options are refused with exit status 2 and one message."""
+import h5py
+import numpy as np
+import pytest
+
+CASES = {
+    "pd14": (["pd14", "--n-scaling", "0.02", "--bg", "poisson"], 200.0),
+    "brunel": (["brunel", "--regime", "A", "--scale", "0.1", "--record-v", "2"], 100.0),
+    "multicolumn": (["multicolumn", "--grid", "2", "--column-scaling", "0.005"], 100.0),
+}
+RANKS = [(1, 2), (2, 3), (3, 1)]
+COMMON = ["--seed", "9", "--no-progress"]
+
+
+def _output(path):
+    """{population: (timestamps, node_ids)} and {population: (times, V_m)} of a complete run file."""
+    with h5py.File(path, "r") as f:
+        assert f["parsnn"].attrs["complete"]
+        spikes = {name: (g["timestamps"][:], g["node_ids"][:]) for name, g in f["spikes"].items()}
+        report = {}
+        for name, g in f.get("report", {}).items():
+            start, stop, step = g["mapping/time"][:]
+            report[name] = (np.arange(start, stop - step / 2, step), g["data"][:])
+    return spikes, report
+
+
+@pytest.fixture(scope="module")
+def full_runs(run_cli, tmp_path_factory):
+    """The uninterrupted one-rank run of every case (its output file)."""
+    folder = tmp_path_factory.mktemp("full")
+    paths = {}
+    for model, (args, t_end) in CASES.items():
+        paths[model] = str(folder / f"{model}.h5")
+        run_cli(1, [*args, *COMMON, "--t-sim", t_end, "--out", paths[model]])
+    return paths
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("ranks", RANKS, ids=lambda r: f"{r[0]}to{r[1]}")
+@pytest.mark.parametrize("model", list(CASES))
+def test_resume_on_another_rank_count(model, ranks, run_cli, full_runs, tmp_path):
+    args, t_end = CASES[model]
+    t_ckpt = t_end / 2
+    ckpt, out = str(tmp_path / "c.h5"), str(tmp_path / "resumed.h5")
+    first = run_cli(ranks[0], [*args, *COMMON, "--t-sim", t_ckpt, "--checkpoint", ckpt])
+    assert f"checkpoints: 1 written to {ckpt}" in first.stdout
+    second = run_cli(ranks[1], [ckpt, "--t-sim", t_end, "--out", out, "--no-progress"], command="resume")
+    assert f"resumed from {ckpt} at {t_ckpt:g} ms" in second.stderr
+    ref_spikes, ref_report = _output(full_runs[model])
+    got_spikes, got_report = _output(out)
+    assert set(ref_spikes) == set(got_spikes)
+    assert sum(np.count_nonzero(t > t_ckpt) for t, _ in ref_spikes.values()) > 50
+    for name, (times, ids) in ref_spikes.items():
+        after = times > t_ckpt
+        assert np.array_equal(times[after], got_spikes[name][0]), name
+        assert np.array_equal(ids[after], got_spikes[name][1]), name
+    assert set(ref_report) == set(got_report)
+    for name, (times, values) in ref_report.items():
+        after = times > t_ckpt
+        assert np.array_equal(values[after], got_report[name][1]), name
+    with h5py.File(out, "r") as f:
+        assert f["parsnn"].attrs["t_sim"] == t_end
+
+
+@pytest.fixture(scope="module")
+def brunel_checkpoint(run_cli, tmp_path_factory):
+    """A one-rank Brunel checkpoint at 50 ms."""
+    path = str(tmp_path_factory.mktemp("ckpt") / "brunel.ckpt.h5")
+    run_cli(1, [*CASES["brunel"][0], *COMMON, "--t-sim", 50, "--checkpoint", path])
+    return path
+
+
+def _refused(run_cli, args, message, command="resume"):
+    """The command fails with status 2 and ``message`` printed once."""
+    proc = run_cli(2, args, check=False, command=command)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count(message) == 1, proc.stderr
+
+
+def test_truncated_checkpoint_refused(run_cli, brunel_checkpoint, tmp_path):
+    bad = tmp_path / "bad.h5"
+    bad.write_bytes(open(brunel_checkpoint, "rb").read()[:3000])
+    _refused(run_cli, [str(bad), "--t-sim", 100], f"checkpoint '{bad}' is truncated, corrupted")
+
+
+def test_resume_before_the_checkpoint_refused(run_cli, brunel_checkpoint):
+    _refused(run_cli, [brunel_checkpoint, "--t-sim", 40], "--t-sim (40 ms) must be after the checkpoint time (50 ms)")
+
+
+def test_checkpoint_interval_must_fit_the_min_delay(run_cli, tmp_path):
+    _refused(run_cli, [*CASES["brunel"][0], *COMMON, "--t-sim", 10, "--checkpoint", str(tmp_path / "c.h5"),
+                       "--checkpoint-every", 1.0], "multiple of the min delay (1.5 ms), got 1.0 ms", command="run")
+
+
+def test_checkpoint_every_needs_a_path(run_cli):
+    _refused(run_cli, [*CASES["brunel"][0], *COMMON, "--t-sim", 10, "--checkpoint-every", 3.0],
+             "--checkpoint-every needs --checkpoint PATH", command="run")
+
+
+@pytest.mark.slow
+def test_resume_a_resumed_run(run_cli, full_runs, brunel_checkpoint, tmp_path):
+    """A checkpoint written by ``parsnn resume`` continues like one written by ``parsnn run``."""
+    second, out = str(tmp_path / "second.h5"), str(tmp_path / "out.h5")
+    run_cli(2, [brunel_checkpoint, "--t-sim", 75, "--checkpoint", second, "--no-progress"], command="resume")
+    run_cli(3, [second, "--t-sim", 100, "--out", out, "--no-progress"], command="resume")
+    ref, _ = _output(full_runs["brunel"])
+    got, _ = _output(out)
+    for name, (times, ids) in ref.items():
+        assert np.array_equal(times[times > 75], got[name][0]), name
+        assert np.array_equal(ids[times > 75], got[name][1]), name
+
+
+def test_existing_checkpoint_not_replaced(run_cli, brunel_checkpoint, tmp_path):
+    """``run --checkpoint`` refuses an existing file; ``resume`` may continue into its own checkpoint."""
+    _refused(run_cli, [*CASES["brunel"][0], *COMMON, "--t-sim", 10, "--checkpoint", brunel_checkpoint],
+             f"--checkpoint: '{brunel_checkpoint}' already exists; pass --overwrite to replace it", command="run")
+    own = tmp_path / "own.h5"
+    own.write_bytes(open(brunel_checkpoint, "rb").read())
+    run_cli(2, [str(own), "--t-sim", 60, "--checkpoint", str(own), "--no-progress"], command="resume")
+    with h5py.File(own, "r") as f:
+        assert f["checkpoint"].attrs["step"] == 600
