@@ -99,6 +99,7 @@ def _local_state(sim) -> dict:
     return {"V_m": np.asarray(st.V).copy(), "i_ex": np.asarray(st.i_ex).copy(),
             "i_in": np.asarray(st.i_in).copy(), "refractory": np.asarray(st.r).copy(),
             "n_fired": np.asarray(st.n_fired).copy(),
+            "dI_ex": np.asarray(st.di_ex).copy(), "dI_in": np.asarray(st.di_in).copy(),
             "ring_ex": np.asarray(st.ring_ex).reshape(slots, n)[order].T.copy(),
             "ring_in": np.asarray(st.ring_in).reshape(slots, n)[order].T.copy()}
 
@@ -171,6 +172,8 @@ def _apply(sim, step: int, state: dict):
     st.i_in = np.ascontiguousarray(state["i_in"], dtype=np.float64)
     st.r = np.ascontiguousarray(state["refractory"], dtype=np.int32)
     st.n_fired = np.ascontiguousarray(state["n_fired"], dtype=np.int64)
+    st.di_ex = np.ascontiguousarray(state["dI_ex"], dtype=np.float64)
+    st.di_in = np.ascontiguousarray(state["dI_in"], dtype=np.float64)
     order = (step + np.arange(slots)) % slots
     for name in checkpoint_file.RING_FIELDS:
         ring = np.zeros((slots, n), dtype=np.float64)

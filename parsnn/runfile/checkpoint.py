@@ -11,6 +11,8 @@ Layout (HDF5, written by rank 0; every dataset with a Fletcher32 checksum)::
     /checkpoint/i_in       float64 [N]  inhibitory synaptic current
     /checkpoint/refractory int32   [N]  remaining refractory steps
     /checkpoint/n_fired    int64   [N]  spikes emitted so far
+    /checkpoint/dI_ex      float64 [N]  derivative state of the alpha currents (iaf_psc_alpha; else 0)
+    /checkpoint/dI_in      float64 [N]
     /checkpoint/ring_ex    float64 [N, D]  input already scheduled for step ``step + k`` (column k)
     /checkpoint/ring_in    float64 [N, D]
 
@@ -39,7 +41,7 @@ FORMAT_VERSION = 1
 GROUP = "checkpoint"
 #: per-node state datasets and their dtypes
 STATE_FIELDS = {"V_m": np.float64, "i_ex": np.float64, "i_in": np.float64, "refractory": np.int32,
-                "n_fired": np.int64}
+                "n_fired": np.int64, "dI_ex": np.float64, "dI_in": np.float64}
 #: per-node ring buffer datasets [N, D]
 RING_FIELDS = ("ring_ex", "ring_in")
 
