@@ -16,8 +16,10 @@ formed in the same order whatever the number of ranks or the partition.
 import numpy as np
 cimport numpy as cnp
 from libc.stdlib cimport qsort, malloc, free
+from libc.string cimport memset
 
 include "philox.pxi"
+include "plastic.pxi"
 
 cdef extern from "update.h" nogil:
     int64_t parsnn_update_exp_uniform(int64_t start, int64_t end, double* V, double* iex, double* iin,
@@ -105,6 +107,9 @@ cdef class EngineState:
     # iaf_psc_alpha (M_ALPHA): the derivatives of the currents and the extra propagators
     # (parsnn/neurons/iaf_psc_alpha.py says which array holds which propagator)
     cdef public double[::1] di_ex, di_in, p31ex, p31in, a21ex, a21in, psc_ex, psc_in
+    # plastic synapses and post-spike archives (plastic.pxi); plastic_on: the network has some
+    cdef public PlasticState plastic
+    cdef public bint plastic_on
 
 
 cdef inline void _poisson_input(EngineState st, int64_t i, int64_t t, double* wex, double* win) noexcept nogil:
@@ -126,6 +131,9 @@ cdef inline void _poisson_input(EngineState st, int64_t i, int64_t t, double* we
 cdef inline int64_t _emit(EngineState st, int64_t i, int64_t t, int64_t lag, int64_t nspk) noexcept nogil:
     """Append neuron i's spike of step t to the interval's spikes (and the recording)."""
     st.spk[nspk] = ((<uint64_t> lag) << 32) | <uint64_t> st.gids[i]
+    if st.plastic_on:    # plastic hook: archive the spike (stamp t + 1) for the STDP synapses onto i
+        if parsnn_archive_spike(&st.plastic.c, i, t + 1) != 0:
+            st.plastic.out_of_memory = 1
     if st.rec_mask[i]:
         st.rec_step[st.n_rec] = t
         st.rec_gid[st.n_rec] = <int32_t> st.gids[i]
@@ -321,6 +329,8 @@ def run_interval(EngineState st, int64_t t0, int64_t m):
                 st.n_vrows += 1
     free(fired)
     st.n_spk = nspk
+    if st.plastic_on and st.plastic.out_of_memory:
+        raise MemoryError("out of memory for the postsynaptic spike archives")
     return nspk
 
 
@@ -392,6 +402,9 @@ def deliver(EngineState st, int64_t t0, int64_t m, int64_t n_recv):
             parsnn_scatter_row(st.syn_ptr[g], st.syn_ptr[g + 1], slot0, D, n, &st.syn_tgt[0], &st.syn_w[0],
                                &st.syn_d[0], &st.ring_ex[0], &st.ring_in[0])
             events += st.syn_ptr[g + 1] - st.syn_ptr[g]
+            if st.plastic_on:    # plastic hook: the plastic rows of g, after its static row (canonical order)
+                events += parsnn_plastic_deliver(&st.plastic.c, g, t0 + <int64_t> (code >> 32), slot0, D, n,
+                                                 &st.ring_ex[0], &st.ring_in[0])
         st.n_events += events
         st.n_delivered_spikes += nrecv
     return nrecv

@@ -1,0 +1,156 @@
+"""Plastic synapses of one rank (NEST's STDP connections and ArchivingNode).
+
+Every rank builds only the plastic synapses onto its own neurons, with the same connect kernels
+and random streams as static ones (so a projection's synapses are the same whether it is static or
+plastic), into one store of rows grouped by (projection, source): target local index (uint32),
+weight (float64: a constant initial weight is kept exactly, a drawn one is the float32 draw) and
+delay (uint16 steps). Each (projection, source) has one Kplus and one last spike time; each local
+neuron with plastic inputs has a post-spike archive, its Kminus (time constant ``tau_minus``, a
+neuron parameter), the number of plastic synapses onto it and their largest delay. The kernels
+are in ``cython/plastic.h`` (see there for the rule and the call sites).
+
+:func:`weights` returns the weights in a layout-independent order; :func:`local_state` and
+:func:`apply_state` carry the dynamic state through a checkpoint.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from parsnn import _connect as connect_kernels
+from parsnn import _engine as engine_kernels
+from parsnn import synapses as synapse_models
+from parsnn.engine.neurons import draw_parameter
+from parsnn.engine.synapses import _projection_plan
+from parsnn.network import Normal, Uniform
+
+
+class PlasticSynapses:
+    """The plastic projections of a network on one rank: their indices, the store and the traces."""
+
+    def __init__(self, net, local: np.ndarray, offsets: dict, pop_local: dict, seed: int, h: float):
+        self.net, self.local, self.offsets, self.h = net, local, offsets, h
+        self.projections = [k for k, proj in enumerate(net.projections) if proj.plastic]
+        self.dmin, self.dmax = 1 << 40, 0
+        self.has_targets = np.zeros(net.num_nodes, dtype=bool)
+        rows, tgts, ws, ds, params = [], [], [], [], []
+        for k in self.projections:
+            ptr, tgt, w, d = self._generate(k, local, offsets, pop_local, seed, h)
+            rows.append(ptr)
+            tgts.append(tgt)
+            ws.append(w)
+            ds.append(d)
+            params.append(self._parameters(k))
+        self._arrays(rows, tgts, ws, ds, params, local, offsets, pop_local, seed)
+
+    @property
+    def active(self) -> bool:
+        """True if the network has plastic projections."""
+        return bool(self.projections)
+
+    def _generate(self, k, local, offsets, pop_local, seed, h):
+        """Rows (pointer over the source population), targets, weights and delays of projection k."""
+        proj = self.net.projections[k]
+        plan = _projection_plan(self.net, k, proj, local, offsets, pop_local, seed)
+        per_source = np.zeros(self.net.num_nodes + 1, dtype=np.int64)
+        connect_kernels.count_by_source(plan["rule"], plan["tgt_gids"], plan["fixed"], plan["soff"], plan["nsrc"],
+                                        plan["toff"], plan["p"], plan["autapses"], seed, plan["ps"], per_source[1:])
+        ptr = np.cumsum(per_source)
+        total = int(ptr[-1])
+        tgt, w, d = np.empty(total, np.uint32), np.empty(total, np.float32), np.empty(total, np.uint16)
+        if total:
+            lo, hi = connect_kernels.generate(plan["rule"], plan["tgt_gids"], plan["tgt_local"], plan["fixed"],
+                                              plan["soff"], plan["nsrc"], plan["toff"], plan["p"], plan["autapses"],
+                                              plan["wspec"], plan["dspec"], h, seed, plan["ps"], plan["pv"],
+                                              ptr[:-1].copy(), tgt, w, d)
+            self.dmin, self.dmax = min(self.dmin, lo), max(self.dmax, hi)
+        soff, nsrc = plan["soff"], plan["nsrc"]
+        self.has_targets[soff:soff + nsrc] |= np.diff(ptr[soff:soff + nsrc + 1]) > 0
+        weight = proj.weight
+        w64 = w.astype(np.float64) if isinstance(weight, (Normal, Uniform)) else np.full(total, float(weight))
+        return ptr[soff:soff + nsrc + 1] - ptr[soff], tgt, w64, d
+
+    def _parameters(self, k) -> dict:
+        """The kernel's parameters of projection k (stdp_pl_synapse_hom's mu as mu_plus)."""
+        proj = self.net.projections[k]
+        model = synapse_models.get(proj.synapse_model)
+        v = synapse_models.values(model, proj.synapse_params)
+        return {"model": model.code, "tau_plus": v["tau_plus"], "lambda": v["lambda"], "alpha": v["alpha"],
+                "mu_plus": v.get("mu_plus", v.get("mu")), "mu_minus": v.get("mu_minus", 1.0),
+                "wmax": v.get("Wmax", np.inf), "soff": self.offsets[proj.source],
+                "nsrc": self.net.populations[proj.source].size}
+
+    def _arrays(self, rows, tgts, ws, ds, params, local, offsets, pop_local, seed):
+        """Concatenate the projections' stores; per-neuron trace parameters and counts."""
+        n = local.size
+        cat = lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt)  # noqa: E731
+        syn_off = np.cumsum([0] + [t.size for t in tgts])
+        a = {key: np.array([p[key] for p in params]) for key in
+             ("model", "tau_plus", "lambda", "alpha", "mu_plus", "mu_minus", "wmax", "soff", "nsrc")}
+        a["row_off"] = np.cumsum([0] + [r.size for r in rows])[:-1]
+        a["src_off"] = np.cumsum([0] + [int(p["nsrc"]) for p in params])[:-1]
+        a["ptr"] = cat([r + off for r, off in zip(rows, syn_off)], np.int64)
+        a["tgt"], a["w"], a["d"] = cat(tgts, np.uint32), cat(ws, np.float64), cat(ds, np.uint16)
+        nsrc_total = int(sum(int(p["nsrc"]) for p in params))
+        a["kplus"], a["tlast"] = np.zeros(nsrc_total), np.zeros(nsrc_total, dtype=np.int64)
+        a["n_incoming"] = np.bincount(a["tgt"], minlength=n).astype(np.int32)
+        max_delay = np.zeros(n, dtype=np.int32)
+        np.maximum.at(max_delay, a["tgt"].astype(np.int64), a["d"].astype(np.int32))
+        a["max_delay"] = max_delay
+        tau_minus = np.full(n, np.inf)
+        for name in {self.net.projections[k].target for k in self.projections}:
+            lo, hi = pop_local[name]
+            pop = self.net.populations[name]
+            tau_minus[lo:hi] = draw_parameter(pop, "tau_minus", local[lo:hi], offsets[name], seed)
+        a["tau_minus_inv"] = 1.0 / tau_minus
+        a["kminus"], a["last_t"] = np.zeros(n), np.zeros(n, dtype=np.int64)
+        self.arrays = a
+        self.syn_off = syn_off
+
+    def attach(self, st, min_delay_steps: int):
+        """Give the engine state ``st`` the kernel's store (once the min delay is known)."""
+        st.plastic_on = self.active
+        if not self.active:
+            return
+        state = engine_kernels.PlasticState()
+        state.setup(self.local.size, self.h, min_delay_steps, self.arrays)
+        self.state = state
+        self.arrays = state.arrays           # the kernel works in these (converted) arrays
+        st.plastic = state
+
+    @property
+    def num_local(self) -> int:
+        """Plastic synapses on this rank."""
+        return int(self.arrays["tgt"].size)
+
+    def local_weights(self, j: int):
+        """(source population-local ids, target gids, weights) of the j-th plastic projection's
+        local synapses, in row order."""
+        a, k = self.arrays, self.projections[j]
+        proj = self.net.projections[k]
+        nsrc = self.net.populations[proj.source].size
+        ptr = a["ptr"][a["row_off"][j]:a["row_off"][j] + nsrc + 1]
+        lo, hi = int(ptr[0]), int(ptr[-1])
+        src = np.repeat(np.arange(nsrc, dtype=np.int64), np.diff(ptr))
+        return src, self.local[a["tgt"][lo:hi].astype(np.int64)], a["w"][lo:hi]
+
+
+def weight_key(proj) -> str:
+    """The name under which the weights of plastic projection ``proj`` are reported."""
+    return f"{proj.source}-{proj.target}"
+
+
+def gather_weights(plastic: PlasticSynapses, comm) -> dict:
+    """{key: (source ids, target ids, weights)} of every plastic projection, population-local ids,
+    sorted by (source, target) (a stable sort: multapses, which share a rank and a row, keep their
+    generation order), the same for any layout; on every rank (collective)."""
+    out = {}
+    net = plastic.net
+    for j, k in enumerate(plastic.projections):
+        proj = net.projections[k]
+        src, tgt, w = plastic.local_weights(j)
+        tgt = tgt - plastic.offsets[proj.target]
+        parts = comm.allgather((src, tgt, w)) if comm.Get_size() > 1 else [(src, tgt, w)]
+        src, tgt, w = (np.concatenate([p[i] for p in parts]) for i in range(3))
+        order = np.lexsort((tgt, src))
+        out[weight_key(proj)] = (src[order], tgt[order], w[order].copy())
+    return out
