@@ -111,14 +111,23 @@ def plastic_network():
     return net
 
 
-def main(out, partition, t_sim=200.0):
-    """Run :func:`plastic_network` on COMM_WORLD with ``partition``; rank 0 saves spikes and weights."""
+def main(out, partition, mode="full", checkpoint=None, t_sim=200.0):
+    """Run :func:`plastic_network` on COMM_WORLD with ``partition``; rank 0 saves the spikes and
+    the final weights to ``out``. ``mode``: "full" (two runs of t_sim/2), "save" (the first half,
+    then a checkpoint to ``checkpoint``), "resume" (from ``checkpoint`` to t_sim)."""
     from mpi4py import MPI
 
     from parsnn.engine import Simulation
     sim = Simulation(plastic_network(), seed=7, partition=partition, keep_spikes=True)
-    sim.run(t_sim / 2)
-    sim.run(t_sim / 2)
+    if mode == "resume":
+        sim.restore(checkpoint)
+        sim.run(t_sim / 2)
+    else:
+        sim.run(t_sim / 2)
+        if mode == "save":
+            sim.checkpoint(checkpoint)
+        else:
+            sim.run(t_sim / 2)
     spikes, weights = sim.spikes(), sim.weights()
     if MPI.COMM_WORLD.Get_rank() == 0:
         arrays = {}
@@ -130,4 +139,4 @@ def main(out, partition, t_sim=200.0):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(*sys.argv[1:])

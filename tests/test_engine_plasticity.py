@@ -106,14 +106,16 @@ def test_irregular_trains_follow_nests_algorithm(model, params, delay):
     assert len(set(np.round(ref, 9))) > 20         # the weight moves
 
 
-def _run_script(tmp_path, nranks, partition):
+def _run_script(tmp_path, nranks, partition, *mode):
+    """plastic_scenarios.main on ``nranks`` ranks; its output as a dict."""
     mpiexec = os.path.join(os.path.dirname(sys.executable), "mpiexec")
     if not os.path.exists(mpiexec):
         pytest.skip("no mpiexec next to the Python interpreter")
-    out = tmp_path / f"p{nranks}_{partition}.npz"
+    out = tmp_path / f"p{nranks}_{partition}_{'_'.join(mode)}.npz".replace("/", "")
     script = os.path.join(os.path.dirname(__file__), "plastic_scenarios.py")
-    subprocess.run([mpiexec, "-n", str(nranks), sys.executable, script, str(out), partition], check=True,
-                   timeout=300, capture_output=True)
+    proc = subprocess.run([mpiexec, "-n", str(nranks), sys.executable, script, str(out), partition, *mode],
+                          timeout=300, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
     return dict(np.load(out))
 
 
@@ -127,6 +129,22 @@ def test_spikes_and_weights_do_not_depend_on_ranks_or_partition(tmp_path):
         assert set(got) == set(ref)
         for key in ref:
             assert np.array_equal(ref[key], got[key]), f"{key} differs on {nranks} ranks, {partition}"
+
+
+def test_checkpoint_resume_is_bit_identical(tmp_path):
+    """Weights, Kplus, the archives and alpha currents go through the checkpoint: 1 rank saves at
+    100 ms, 2 and 3 ranks continue; spikes after 100 ms and the final weights are the full run's."""
+    full = _run_script(tmp_path, 1, "round_robin", "full")
+    ckpt = str(tmp_path / "plastic.ckpt.h5")
+    _run_script(tmp_path, 1, "round_robin", "save", ckpt)
+    for nranks, partition in [(2, "block"), (3, "round_robin")]:
+        got = _run_script(tmp_path, nranks, partition, "resume", ckpt)
+        for key in full:
+            ref = full[key]
+            if key.startswith("spikes/"):
+                t = full[key.rsplit("/", 1)[0] + "/t"]
+                ref = ref[t > 100.0]
+            assert np.array_equal(ref, got[key]), f"{key} differs after resuming on {nranks} ranks"
 
 
 @pytest.mark.parametrize("model,params,weight,match", [

@@ -28,6 +28,7 @@ import time
 
 import numpy as np
 
+from parsnn.engine import plasticity
 from parsnn.errors import ParameterError
 from parsnn.runfile import checkpoint as checkpoint_file
 
@@ -127,10 +128,11 @@ def save(sim, path: str) -> float:
     t0 = time.perf_counter()
     checksum = connectivity_checksum(sim)
     state = gather_state(sim)
+    plastic = plasticity.gather_state(sim.plastic, sim.comm)      # plastic hook: weights, traces, archives
     if sim.rank == 0:
         ckpt = checkpoint_file.Checkpoint(step=sim.t_steps, seed=sim.seed, resolution=sim.h,
                                           description=sim.net.describe(), run_info=sim.run_info,
-                                          connectivity=checksum, state=state)
+                                          connectivity=checksum, state=state, plastic=plastic)
         checkpoint_file.write(path, ckpt)
     if sim.size > 1:
         sim.comm.Barrier()
@@ -212,4 +214,5 @@ def restore(sim, path: str) -> int:
             parts.append((ckpt.step, {name: arr[gids] for name, arr in ckpt.state.items()}))
     step, state = sim.comm.scatter(parts, root=0) if sim.size > 1 else parts[0]
     _apply(sim, step, state)
+    plasticity.apply_state(sim.plastic, sim.comm, ckpt.plastic if sim.rank == 0 else None)   # plastic hook
     return step

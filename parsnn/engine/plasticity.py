@@ -154,3 +154,93 @@ def gather_weights(plastic: PlasticSynapses, comm) -> dict:
         order = np.lexsort((tgt, src))
         out[weight_key(proj)] = (src[order], tgt[order], w[order].copy())
     return out
+
+
+def _source_traces(plastic: PlasticSynapses, comm) -> dict:
+    """{projection key: (Kplus, last spike stamp)} per source, taken from the ranks that hold the
+    source's row (the others never saw its spikes); on rank 0, None elsewhere (collective)."""
+    a = plastic.arrays
+    mine = []
+    for j, k in enumerate(plastic.projections):
+        nsrc = int(a["nsrc"][j])
+        rows = a["ptr"][a["row_off"][j]:a["row_off"][j] + nsrc + 1]
+        sl = slice(int(a["src_off"][j]), int(a["src_off"][j]) + nsrc)
+        mine.append((np.diff(rows) > 0, a["kplus"][sl], a["tlast"][sl]))
+    parts = comm.gather(mine, root=0) if comm.Get_size() > 1 else [mine]
+    if comm.Get_rank() != 0:
+        return None
+    out = {}
+    for j, k in enumerate(plastic.projections):
+        kplus, tlast = np.zeros_like(mine[j][1]), np.zeros_like(mine[j][2])
+        for part in parts:
+            has, kp, tl = part[j]
+            kplus[has], tlast[has] = kp[has], tl[has]
+        out[weight_key(plastic.net.projections[k])] = (kplus, tlast)
+    return out
+
+
+def gather_state(plastic: PlasticSynapses, comm) -> dict | None:
+    """The plastic state in a layout-independent form, on rank 0 (None elsewhere; collective):
+    per projection key the weights in :func:`gather_weights` order, the sources' Kplus and last
+    spike stamps; per node id the neurons' Kminus, last spike stamp and post-spike archive (CSR)."""
+    if not plastic.active:
+        return None
+    weights = gather_weights(plastic, comm)
+    traces = _source_traces(plastic, comm)
+    counts, t, k, cnt = plastic.state.history()
+    a = plastic.arrays
+    mine = (plastic.local, counts, t, k, cnt, a["kminus"], a["last_t"])
+    parts = comm.gather(mine, root=0) if comm.Get_size() > 1 else [mine]
+    if comm.Get_rank() != 0:
+        return None
+    n = plastic.net.num_nodes
+    state = {"kminus": np.zeros(n), "last_t": np.zeros(n, dtype=np.int64), "hist_count": np.zeros(n, dtype=np.int64)}
+    entries = []
+    for gids, counts, t, k, cnt, kminus, last_t in parts:
+        state["kminus"][gids], state["last_t"][gids], state["hist_count"][gids] = kminus, last_t, counts
+        owner = np.repeat(gids, counts)
+        entries.append((owner, t, k, cnt))
+    owner, t, k, cnt = (np.concatenate([e[i] for e in entries]) for i in range(4))
+    order = np.argsort(owner, kind="stable")      # per node, in archive order
+    state["hist_t"], state["hist_k"], state["hist_cnt"] = t[order], k[order], cnt[order]
+    for key, (src, tgt, w) in weights.items():
+        state[f"{key}/source_ids"], state[f"{key}/target_ids"], state[f"{key}/weights"] = src, tgt, w
+        state[f"{key}/kplus"], state[f"{key}/tlast"] = traces[key]
+    return state
+
+
+def apply_state(plastic: PlasticSynapses, comm, state: dict | None):
+    """Put the state of :func:`gather_state` (given on rank 0) into this rank's store (collective);
+    ParameterError if it does not match the built synapses."""
+    from parsnn.errors import ParameterError
+    if not plastic.active:
+        return
+    state = comm.bcast(state, root=0) if comm.Get_size() > 1 else state
+    if state is None:
+        raise ParameterError("the checkpoint holds no plastic state, but the network has plastic synapses")
+    a = plastic.arrays
+    for j, k in enumerate(plastic.projections):
+        proj = plastic.net.projections[k]
+        key = weight_key(proj)
+        src, tgt_gid, _ = plastic.local_weights(j)
+        tgt = tgt_gid - plastic.offsets[proj.target]
+        ntgt = plastic.net.populations[proj.target].size
+        gkey = state[f"{key}/source_ids"].astype(np.int64) * ntgt + state[f"{key}/target_ids"].astype(np.int64)
+        lkey = src * ntgt + tgt
+        order = np.argsort(lkey, kind="stable")
+        sorted_keys = lkey[order]
+        first = np.searchsorted(sorted_keys, sorted_keys, side="left")
+        pos = np.searchsorted(gkey, sorted_keys, side="left") + (np.arange(sorted_keys.size) - first)
+        if pos.size and (pos.max() >= gkey.size or np.any(gkey[pos] != sorted_keys)):
+            raise ParameterError(f"the checkpoint's plastic synapses of {key} differ from the rebuilt ones")
+        lo = int(a["ptr"][a["row_off"][j]])
+        a["w"][lo + order] = state[f"{key}/weights"][pos]
+        sl = slice(int(a["src_off"][j]), int(a["src_off"][j]) + int(a["nsrc"][j]))
+        a["kplus"][sl], a["tlast"][sl] = state[f"{key}/kplus"], state[f"{key}/tlast"]
+    gids = plastic.local
+    a["kminus"][:], a["last_t"][:] = state["kminus"][gids], state["last_t"][gids]
+    counts = state["hist_count"]
+    start = np.concatenate([[0], np.cumsum(counts)])
+    c = counts[gids]
+    idx = np.repeat(start[gids] - (np.cumsum(c) - c), c) + np.arange(int(c.sum()))   # the entries of gids, in order
+    plastic.state.set_history(counts[gids], state["hist_t"][idx], state["hist_k"][idx], state["hist_cnt"][idx])
