@@ -139,21 +139,29 @@ def weight_key(proj) -> str:
     return f"{proj.source}-{proj.target}"
 
 
-def gather_weights(plastic: PlasticSynapses, comm) -> dict:
+def gather_weights(plastic: PlasticSynapses, comm, root: int | None = None) -> dict | None:
     """{key: (source ids, target ids, weights)} of every plastic projection, population-local ids,
     sorted by (source, target) (a stable sort: multapses, which share a rank and a row, keep their
-    generation order), the same for any layout; on every rank (collective)."""
+    generation order), the same for any layout; on every rank, or only on rank ``root`` (None
+    elsewhere) (collective)."""
     out = {}
     net = plastic.net
     for j, k in enumerate(plastic.projections):
         proj = net.projections[k]
         src, tgt, w = plastic.local_weights(j)
         tgt = tgt - plastic.offsets[proj.target]
-        parts = comm.allgather((src, tgt, w)) if comm.Get_size() > 1 else [(src, tgt, w)]
+        if comm.Get_size() == 1:
+            parts = [(src, tgt, w)]
+        elif root is None:
+            parts = comm.allgather((src, tgt, w))
+        else:
+            parts = comm.gather((src, tgt, w), root=root)
+            if comm.Get_rank() != root:
+                continue
         src, tgt, w = (np.concatenate([p[i] for p in parts]) for i in range(3))
         order = np.lexsort((tgt, src))
         out[weight_key(proj)] = (src[order], tgt[order], w[order].copy())
-    return out
+    return None if root is not None and comm.Get_rank() != root else out
 
 
 def _source_traces(plastic: PlasticSynapses, comm) -> dict:

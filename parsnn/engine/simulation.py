@@ -295,12 +295,13 @@ class Simulation:
         {population: (times_ms [T], node_ids [k], V_m [T, k])}."""
         return self.recorder.voltages()
 
-    def weights(self) -> dict:
-        """The weights of the plastic projections now, on every rank (collective; builds):
-        {"<source population>-<target population>": (source_ids, target_ids, weights)} with
-        population-local ids, sorted by source then target id (multapses in generation order)."""
+    def weights(self, root: int | None = None) -> dict | None:
+        """The weights of the plastic projections now, on every rank or only on rank ``root``
+        (None elsewhere) (collective; builds): {"<source population>-<target population>":
+        (source_ids, target_ids, weights)} with population-local ids, sorted by source then target
+        id (multapses in generation order)."""
         self.build()
-        return plasticity.gather_weights(self.plastic, self.comm)
+        return plasticity.gather_weights(self.plastic, self.comm, root)
 
     def performance(self) -> dict:
         """Per-rank figures gathered on every rank (collective); see :func:`parsnn.engine.performance.collect`."""
