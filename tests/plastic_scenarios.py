@@ -44,6 +44,41 @@ def single_synapse(model, params, w0, delay, pre, post, tau_minus=20.0, t_sim=No
     return np.asarray(sim.spikes()["n"][0]), out
 
 
+def nest_single_synapse(model, params, w0, delay, pre, post, tau_minus=20.0, weights_at=()):
+    """The scenario of :func:`single_synapse` in NEST (if installed; never imported otherwise): the
+    presynaptic spikes come from a parrot_neuron (a spike_generator at t - h, delay h, so the
+    parrot's spikes have the stamps ``pre``), the kicks as in parsnn. Returns (post spike times,
+    [weight after running to t for t in ``weights_at``])."""
+    import os
+    os.environ.setdefault("PYNEST_QUIET", "1")
+    import nest
+    nest.ResetKernel()
+    nest.resolution = H
+    nest.local_num_threads = 1
+    gen = nest.Create("spike_generator", params={"spike_times": [round(t - H, 10) for t in pre]})
+    parrot = nest.Create("parrot_neuron")
+    kick = nest.Create("spike_generator", params={"spike_times": [round(t - H, 10) for t in post]})
+    n = nest.Create("iaf_psc_delta", params=dict(tau_minus=tau_minus, t_ref=0.0, E_L=0.0, V_reset=0.0,
+                                                 V_th=1000.0, V_m=0.0))
+    rec = nest.Create("spike_recorder")
+    nest.Connect(gen, parrot, syn_spec={"weight": 1.0, "delay": H})
+    nest.Connect(kick, n, syn_spec={"weight": 5000.0, "delay": H})
+    nest.Connect(n, rec)
+    if model == "stdp_pl_synapse_hom":
+        nest.SetDefaults(model, dict(params))
+        spec = {"synapse_model": model, "weight": w0, "delay": delay}
+    else:
+        spec = {"synapse_model": model, "weight": w0, "delay": delay, **params}
+    nest.Connect(parrot, n, syn_spec=spec)
+    conn = nest.GetConnections(parrot, n)
+    out, t = [], 0.0
+    for ts in sorted(weights_at):
+        nest.Simulate(round(ts - t, 10))
+        t = ts
+        out.append(float(conn.get("weight")))
+    return np.asarray(rec.get("events")["times"], dtype=float), out
+
+
 def nest_rule(model, params, w0, delay, pre, post, tau_minus=20.0):
     """The weight after each presynaptic spike by NEST's algorithm (stdp_synapse::send,
     stdp_pl_synapse_hom::send, ArchivingNode), spike stamps in ms."""
