@@ -40,6 +40,9 @@ typedef struct {
     double *k;           /* Kminus just after each spike */
     int32_t *cnt;        /* access counters: synapses that have read the entry */
     int32_t start, end, cap;
+    int64_t newest;      /* stamp of the newest entry (INT64_MIN: none) */
+    int64_t kq_t;        /* memo of the last Kminus query: its time (INT64_MIN: none) and value; */
+    double kq_v;         /*   valid for ever, as later entries are always later than any past query */
 } parsnn_hist_t;
 
 typedef struct {
@@ -101,6 +104,7 @@ static int parsnn_hist_push(parsnn_hist_t *hs, int64_t t, double k, int32_t cnt)
         hs->end = len;
     }
     hs->t[hs->end] = t;
+    hs->newest = t;
     hs->k[hs->end] = k;
     hs->cnt[hs->end] = cnt;
     hs->end++;
@@ -112,6 +116,8 @@ static void parsnn_hist_free(parsnn_hist_t *hs)
     free(hs->t); free(hs->k); free(hs->cnt);
     hs->t = NULL; hs->k = NULL; hs->cnt = NULL;
     hs->start = hs->end = hs->cap = 0;
+    hs->newest = hs->kq_t = INT64_MIN;
+    hs->kq_v = 0.0;
 }
 
 /* Local neuron i spiked with stamp t (steps): NEST's ArchivingNode::set_spiketime. Prunes the
@@ -141,11 +147,18 @@ static int parsnn_archive_spike(parsnn_plastic_t *p, int64_t i, int64_t t)
  * decayed to t (NEST's get_K_value); 0 without one. */
 static inline double parsnn_k_value(const parsnn_plastic_t *p, int64_t i, int64_t t)
 {
-    const parsnn_hist_t *hs = &p->hist[i];
+    parsnn_hist_t *hs = &p->hist[i];
+    if (hs->kq_t == t)                 /* many spikes reach a neuron with the same t - d */
+        return hs->kq_v;
+    double v = 0.0;
     for (int32_t j = hs->end - 1; j >= hs->start; j--)
-        if (hs->t[j] < t)
-            return hs->k[j] * exp((double) (hs->t[j] - t) * p->h * p->tau_minus_inv[i]);
-    return 0.0;
+        if (hs->t[j] < t) {
+            v = hs->k[j] * exp((double) (hs->t[j] - t) * p->h * p->tau_minus_inv[i]);
+            break;
+        }
+    hs->kq_t = t;
+    hs->kq_v = v;
+    return v;
 }
 
 static inline double parsnn_facilitate(const parsnn_plastic_t *p, int64_t q, double w, double kplus)
@@ -175,6 +188,8 @@ static inline double parsnn_stdp_weight(parsnn_plastic_t *p, int64_t q, int64_t 
 {
     parsnn_hist_t *hs = &p->hist[i];
     const int64_t t1 = t_last - dd, t2 = t - dd;
+    if (hs->newest <= t1)              /* no post spike since the last pre spike reached the dendrite */
+        return parsnn_depress(p, q, w, parsnn_k_value(p, i, t2));
     int32_t a = hs->end, b;
     while (a > hs->start && hs->t[a - 1] > t2)
         a--;

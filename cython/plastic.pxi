@@ -8,6 +8,8 @@ cdef extern from "plastic.h" nogil:
         double* k
         int32_t* cnt
         int32_t start, end, cap
+        int64_t newest, kq_t
+        double kq_v
     ctypedef struct parsnn_plastic_t:
         int64_t n
         parsnn_hist_t* hist
@@ -72,6 +74,7 @@ cdef class PlasticState:
     def setup(self, int64_t n, double h, int64_t min_delay, dict arrays):
         """Point the kernel at ``arrays`` (the names of _PLASTIC_ARRAYS; converted to their dtypes)
         for ``n`` local neurons; empty histories."""
+        cdef int64_t i
         self._free()
         self.arrays = {name: np.ascontiguousarray(arrays[name], dtype=dt) for name, dt in _PLASTIC_ARRAYS}
         a = self.arrays
@@ -102,6 +105,8 @@ cdef class PlasticState:
         self.c.hist = <parsnn_hist_t*> calloc(max(n, 1), sizeof(parsnn_hist_t))
         if self.c.hist == NULL:
             raise MemoryError()
+        for i in range(n):
+            parsnn_hist_free(&self.c.hist[i])     # the empty state (no entries, no memo)
 
     def history(self):
         """The archives as CSR over local neurons: (counts int64 [n], stamps int64, Kminus float64,
