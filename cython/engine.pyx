@@ -329,7 +329,7 @@ def run_interval(EngineState st, int64_t t0, int64_t m):
                 st.n_vrows += 1
     free(fired)
     st.n_spk = nspk
-    if st.plastic_on and st.plastic.out_of_memory:
+    if st.plastic_on and st.plastic.out_of_memory:      # plastic hook: an archive could not grow
         raise MemoryError("out of memory for the postsynaptic spike archives")
     return nspk
 

@@ -132,14 +132,14 @@ class Simulation:
         self.min_delay_steps, self.max_delay_steps = synapses.delay_extent(comm, dmin, dmax, h)
         st.D = max(self.max_delay_steps, 1) + 1
         self.num_synapses = comm.allreduce(self.num_local_synapses, op=MPI.SUM)
-        has_targets = (np.diff(syn_ptr) > 0) | self.plastic.has_targets
+        has_targets = (np.diff(syn_ptr) > 0) | self.plastic.has_targets     # plastic hook: their sources too
         num_sources = exchange.build_routes(st, comm, self.rank_of, has_targets, g2l, local.size)
         self.build_timers["routes"] += time.perf_counter() - t0
 
         gen_step, gen_gid = neurons.generator_spikes(net, self.offsets, has_targets, h)
         st.gen_step, st.gen_gid, st.gen_pos = gen_step, gen_gid, 0
         self._setup_buffers(st, local.size, num_sources, gen_step.size)
-        self.plastic.attach(st, self.min_delay_steps)
+        self.plastic.attach(st, self.min_delay_steps)      # plastic hook: the kernel's store on st
 
         self.built = True
         self.build_seconds = time.perf_counter() - t_start
