@@ -124,6 +124,28 @@ def test_weights_match_nest(model, params):
     np.testing.assert_allclose(list(got_w.values()), nest_w, rtol=0, atol=1e-9)
 
 
+def test_archive_stays_bounded():
+    """500 post spikes (one per ms) and a pre spike every 10 ms: the archive keeps only the entries
+    a later read can need (NEST's pruning), not the whole history."""
+    from mpi4py import MPI
+
+    import parsnn.network as pn
+    from parsnn.engine import Simulation
+    net = pn.Network(0.1)
+    net.add_population("pre", 1, "spike_generator", spike_times=[[10.0 * k for k in range(1, 51)]])
+    net.add_population("kick", 1, "spike_generator", spike_times=[[k - 0.1 for k in range(1, 501)]])
+    net.add_population("n", 1, "iaf_psc_delta", params=dict(t_ref=0.0, E_L=0.0, V_reset=0.0, V_th=1000.0, V_m=0.0))
+    net.connect("kick", "n", pn.AllToAll(), weight=5000.0, delay=0.1)
+    net.connect("pre", "n", pn.AllToAll(), weight=10.0, delay=1.5, synapse_model="stdp_synapse")
+    net.record_spikes(["n"])
+    sim = Simulation(net, seed=1, comm=MPI.COMM_SELF)
+    sim.run(505.0)
+    assert sim.spikes()["n"][0].size == 500
+    counts, t, _, reads = sim.plastic.state.history()
+    assert 1 <= counts[sim.plastic.local.tolist().index(2)] <= 15
+    assert t.max() == 5000 and np.all(reads[:-5] <= 1)
+
+
 def _run_script(tmp_path, nranks, partition, *mode):
     """plastic_scenarios.main on ``nranks`` ranks; its output as a dict."""
     mpiexec = os.path.join(os.path.dirname(sys.executable), "mpiexec")
