@@ -41,7 +41,7 @@ from parsnn.errors import ParameterError
 from parsnn.runfile.writer import json_default
 
 #: version of the layout above; a checkpoint of another format version is refused
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2      # 2: dI_ex, dI_in and the optional plastic group
 GROUP = "checkpoint"
 #: per-node state datasets and their dtypes
 STATE_FIELDS = {"V_m": np.float64, "i_ex": np.float64, "i_in": np.float64, "refractory": np.int32,
