@@ -16,8 +16,10 @@ formed in the same order whatever the number of ranks or the partition.
 import numpy as np
 cimport numpy as cnp
 from libc.stdlib cimport qsort, malloc, free
+from libc.string cimport memset
 
 include "philox.pxi"
+include "plastic.pxi"
 
 cdef extern from "update.h" nogil:
     int64_t parsnn_update_exp_uniform(int64_t start, int64_t end, double* V, double* iex, double* iin,
@@ -37,6 +39,7 @@ cdef enum:
     M_EXP = 0
     M_DELTA = 1
     M_POISSON = 2
+    M_ALPHA = 4
 
 
 cdef int _cmp_u64(const void* a, const void* b) noexcept nogil:
@@ -101,6 +104,12 @@ cdef class EngineState:
     # 1: segments with one parameter set and no Poisson devices use the vector kernel
     # of update.h; 0: every segment takes the scalar kernels (for tests)
     cdef public bint vector_update
+    # iaf_psc_alpha (M_ALPHA): the derivatives of the currents and the extra propagators
+    # (parsnn/neurons/iaf_psc_alpha.py says which array holds which propagator)
+    cdef public double[::1] di_ex, di_in, p31ex, p31in, a21ex, a21in, psc_ex, psc_in
+    # plastic synapses and post-spike archives (plastic.pxi); plastic_on: the network has some
+    cdef public PlasticState plastic
+    cdef public bint plastic_on
 
 
 cdef inline void _poisson_input(EngineState st, int64_t i, int64_t t, double* wex, double* win) noexcept nogil:
@@ -122,6 +131,9 @@ cdef inline void _poisson_input(EngineState st, int64_t i, int64_t t, double* we
 cdef inline int64_t _emit(EngineState st, int64_t i, int64_t t, int64_t lag, int64_t nspk) noexcept nogil:
     """Append neuron i's spike of step t to the interval's spikes (and the recording)."""
     st.spk[nspk] = ((<uint64_t> lag) << 32) | <uint64_t> st.gids[i]
+    if st.plastic_on:    # plastic hook: archive the spike (stamp t + 1) for the STDP synapses onto i
+        if parsnn_archive_spike(&st.plastic.c, i, t + 1) != 0:
+            st.plastic.out_of_memory = 1
     if st.rec_mask[i]:
         st.rec_step[st.n_rec] = t
         st.rec_gid[st.n_rec] = <int32_t> st.gids[i]
@@ -222,6 +234,53 @@ cdef int64_t _update_delta(EngineState st, int64_t start, int64_t end, int64_t s
     return nspk
 
 
+cdef int64_t _update_alpha(EngineState st, int64_t start, int64_t end, int64_t stride, int64_t base,
+                           int64_t t, int64_t lag, int64_t nspk) noexcept nogil:
+    """One step of the iaf_psc_alpha neurons start..end-1 in NEST's update order: membrane
+    (with the currents of the previous step; clipped at V_min), refractory count, currents,
+    this step's input into dI, threshold. Parameters as in _update_exp."""
+    cdef double* V = &st.V[0]
+    cdef double* iex = &st.i_ex[0]
+    cdef double* iin = &st.i_in[0]
+    cdef double* dex = &st.di_ex[0]
+    cdef double* din = &st.di_in[0]
+    cdef int32_t* r = &st.r[0]
+    cdef double* rex = &st.ring_ex[base]
+    cdef double* rin = &st.ring_in[base]
+    cdef const int64_t* pd = &st.pd_ptr[0]
+    cdef bint devices = pd[end] != pd[start]
+    cdef int64_t i, k
+    cdef double wex, win, v
+    for i in range(start, end):
+        k = start + (i - start) * stride
+        wex = rex[i]
+        win = rin[i]
+        rex[i] = 0.0
+        rin[i] = 0.0
+        if devices:
+            _poisson_input(st, i, t, &wex, &win)
+        v = V[i]
+        if r[i] == 0:
+            v = (st.p20[k] * st.ie[k] + st.p31ex[k] * dex[i] + st.p21ex[k] * iex[i] + st.p31in[k] * din[i]
+                 + st.p21in[k] * iin[i] + st.p22[k] * v + v)
+            if v < st.vmin[k]:
+                v = st.vmin[k]
+        else:
+            r[i] -= 1
+        iex[i] = st.a21ex[k] * dex[i] + st.p11ex[k] * iex[i]
+        dex[i] = dex[i] * st.p11ex[k]
+        dex[i] = dex[i] + st.psc_ex[k] * wex
+        iin[i] = st.a21in[k] * din[i] + st.p11in[k] * iin[i]
+        din[i] = din[i] * st.p11in[k]
+        din[i] = din[i] + st.psc_in[k] * win
+        if v >= st.theta[k]:
+            r[i] = st.refr[k]
+            v = st.vreset[k]
+            nspk = _emit(st, i, t, lag, nspk)
+        V[i] = v
+    return nspk
+
+
 def run_interval(EngineState st, int64_t t0, int64_t m):
     """Update all local neurons for steps t0 .. t0+m-1. Returns the number of spikes."""
     cdef int64_t n = st.n_loc, D = st.D
@@ -254,6 +313,8 @@ def run_interval(EngineState st, int64_t t0, int64_t m):
                     nspk = _update_exp(st, start, end, stride, base, t, lag, nspk)
                 elif model == M_DELTA:
                     nspk = _update_delta(st, start, end, stride, base, t, lag, nspk)
+                elif model == M_ALPHA:
+                    nspk = _update_alpha(st, start, end, stride, base, t, lag, nspk)
                 elif model == M_POISSON:
                     for i in range(start, end):
                         if t >= st.t_on[i] and t < st.t_off[i]:
@@ -268,6 +329,8 @@ def run_interval(EngineState st, int64_t t0, int64_t m):
                 st.n_vrows += 1
     free(fired)
     st.n_spk = nspk
+    if st.plastic_on and st.plastic.out_of_memory:      # plastic hook: an archive could not grow
+        raise MemoryError("out of memory for the postsynaptic spike archives")
     return nspk
 
 
@@ -339,6 +402,9 @@ def deliver(EngineState st, int64_t t0, int64_t m, int64_t n_recv):
             parsnn_scatter_row(st.syn_ptr[g], st.syn_ptr[g + 1], slot0, D, n, &st.syn_tgt[0], &st.syn_w[0],
                                &st.syn_d[0], &st.ring_ex[0], &st.ring_in[0])
             events += st.syn_ptr[g + 1] - st.syn_ptr[g]
+            if st.plastic_on:    # plastic hook: the plastic rows of g, after its static row (canonical order)
+                events += parsnn_plastic_deliver(&st.plastic.c, g, t0 + <int64_t> (code >> 32), slot0, D, n,
+                                                 &st.ring_ex[0], &st.ring_in[0])
         st.n_events += events
         st.n_delivered_spikes += nrecv
     return nrecv

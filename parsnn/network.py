@@ -15,7 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
-from parsnn import neurons
+from parsnn import neurons, synapses
 from parsnn.errors import ParameterError
 
 # ---------------------------------------------------------------------------
@@ -169,13 +169,21 @@ RULE_CODES = {FixedTotalNumber: 0, FixedIndegree: 1, PairwiseBernoulli: 2, AllTo
 @dataclass
 class Projection:
     """Synapses from population ``source`` onto ``target`` by connection ``rule``, with ``weight``
-    (pA for iaf_psc_exp, mV for iaf_psc_delta) and ``delay`` (ms), each a number or a distribution."""
+    (pA for iaf_psc_exp, mV for iaf_psc_delta) and ``delay`` (ms), each a number or a distribution;
+    ``synapse_model`` (a name of :mod:`parsnn.synapses`) with its ``synapse_params`` (NEST names)."""
     source: str
     target: str
     rule: object
     weight: object = 1.0
     delay: object = 1.0
     name: str = ""
+    synapse_model: str = synapses.STATIC
+    synapse_params: dict = field(default_factory=dict)
+
+    @property
+    def plastic(self) -> bool:
+        """True if the synapse model changes the weights during the run."""
+        return synapses.get(self.synapse_model).plastic
 
 
 # ---------------------------------------------------------------------------
@@ -241,10 +249,12 @@ class Network:
         self.populations[name] = pop
         return pop
 
-    def connect(self, source: str, target: str, rule, weight=1.0, delay=None, name: str = "") -> Projection:
-        """Connect ``source`` to ``target`` by ``rule`` (delay default: the resolution); returns the Projection."""
+    def connect(self, source: str, target: str, rule, weight=1.0, delay=None, name: str = "",
+                synapse_model: str = synapses.STATIC, synapse_params: dict | None = None) -> Projection:
+        """Connect ``source`` to ``target`` by ``rule`` (delay default: the resolution) with synapses of
+        ``synapse_model`` and its ``synapse_params``; returns the Projection."""
         proj = Projection(source, target, rule, weight, self.resolution if delay is None else delay,
-                          name or f"{source}->{target}")
+                          name or f"{source}->{target}", synapse_model, dict(synapse_params or {}))
         self.projections.append(proj)
         return proj
 
@@ -309,8 +319,14 @@ class Network:
             self._validate_population(pop)
         if self.num_nodes >= 2**31 - 1:
             raise ParameterError(f"at most 2^31-2 nodes are supported, got {self.num_nodes}")
+        plastic_pairs = set()
         for proj in self.projections:
             self._validate_projection(proj)
+            if proj.plastic:     # their weights are reported per (source, target) population pair
+                if (proj.source, proj.target) in plastic_pairs:
+                    raise ParameterError(f"projection '{proj.name}': a second plastic projection from "
+                                         f"'{proj.source}' to '{proj.target}'; at most one is supported")
+                plastic_pairs.add((proj.source, proj.target))
         for d in self.dc_inputs:
             pop = self._pop(d.target, "DC input target")
             if not neurons.get(pop.model).takes_current_input:
@@ -433,6 +449,7 @@ class Network:
             raise ParameterError(f"projection '{proj.name}': unknown connection rule {r!r}; known: "
                                  "FixedTotalNumber, FixedIndegree, PairwiseBernoulli, AllToAll, OneToOne")
         _check_dist(proj.weight, f"projection '{proj.name}' weight")
+        self._validate_synapse_model(proj, tgt)
         self._check_delay_const(proj.delay, f"projection '{proj.name}' delay")
         # synaptic delays are stored as uint16 steps (unbounded distributions are checked during the build)
         is_dist = isinstance(proj.delay, (Normal, Uniform))
@@ -441,6 +458,18 @@ class Network:
             raise ParameterError(f"projection '{proj.name}' delay must be <= {MAX_DELAY_STEPS} steps "
                                  f"({MAX_DELAY_STEPS * self.resolution:g} ms at resolution {self.resolution} ms), "
                                  f"got {'upper bound ' if is_dist else ''}{hi}")
+
+    @staticmethod
+    def _validate_synapse_model(proj: Projection, tgt: Population):
+        """The projection's synapse model, its parameters and the weights it allows; a plastic model
+        needs a target with a postsynaptic trace (a ``tau_minus`` parameter)."""
+        what = f"projection '{proj.name}'"
+        w = proj.weight
+        weight_range = (w.low, w.high) if isinstance(w, (Normal, Uniform)) else (float(w), float(w))
+        synapses.check(proj.synapse_model, proj.synapse_params, weight_range, what)
+        if proj.plastic and "tau_minus" not in neurons.get(tgt.model).parameters:
+            raise ParameterError(f"{what}: synapse model {proj.synapse_model} needs a target model with a "
+                                 f"postsynaptic trace (tau_minus); '{tgt.name}' is {tgt.model}")
 
     # -- serialisation (metadata) ---------------------------------------------
     def describe(self) -> dict:
@@ -460,7 +489,9 @@ class Network:
                              "params": {k: enc(v) for k, v in p.params.items()}} for p in self.populations.values()],
             "projections": [{"name": q.name, "source": q.source, "target": q.target,
                              "rule": type(q.rule).__name__, "rule_args": dict(q.rule.__dict__),
-                             "weight": enc(q.weight), "delay": enc(q.delay)} for q in self.projections],
+                             "weight": enc(q.weight), "delay": enc(q.delay),
+                             **({"synapse_model": q.synapse_model, "synapse_params": dict(q.synapse_params)}
+                                if q.synapse_model != synapses.STATIC else {})} for q in self.projections],
             "dc_inputs": [{"target": d.target, "amplitude": enc(d.amplitude)} for d in self.dc_inputs],
             "poisson_inputs": [{"target": d.target, "rate": enc(d.rate), "weight": enc(d.weight),
                                 "delay": d.delay} for d in self.poisson_inputs],

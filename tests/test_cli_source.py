@@ -41,7 +41,7 @@ def test_a_file_is_read_by_the_command_and_anything_else_lists_the_models(tmp_pa
         raise OSError("bad file")
     with pytest.raises(ParameterError, match="is not a readable parsnn run file"):
         resolve_source(args, unreadable)
-    with pytest.raises(ParameterError, match=r"source must be a model \(brunel, multicolumn, pd14\)"):
+    with pytest.raises(ParameterError, match=r"source must be a model \(brunel, hpc_benchmark, multicolumn, pd14\)"):
         resolve_source(_predict_args("nest"), None)
 
 

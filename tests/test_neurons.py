@@ -21,8 +21,8 @@ def registry(monkeypatch):
 
 
 def test_models_in_kernel_order():
-    assert neurons.names() == ["iaf_psc_exp", "iaf_psc_delta", "poisson_source", "spike_generator"]
-    assert [neurons.get(name).code for name in neurons.names()] == [0, 1, 2, 3]
+    assert neurons.names() == ["iaf_psc_exp", "iaf_psc_delta", "poisson_source", "spike_generator", "iaf_psc_alpha"]
+    assert [neurons.get(name).code for name in neurons.names()] == [0, 1, 2, 3, 4]
     assert neurons.get("iaf_psc_exp").parameters["C_m"] == (250.0, 0.0, True)
     assert neurons.get("iaf_psc_delta").parameters["V_min"] == (-math.inf, None, False)
     assert neurons.get("poisson_source").parameters["stop"] == (math.inf, 0.0, False)
@@ -37,7 +37,7 @@ def test_made_up_model_in_validation(registry):
     net.add_population("S", 2, "test_sink")
     net.add_population("E", 2, "lif")
     with pytest.raises(ParameterError, match="population 'E': unknown model 'lif'; known: iaf_psc_exp, "
-                                             "iaf_psc_delta, poisson_source, spike_generator, test_sink$"):
+                                             "iaf_psc_delta, poisson_source, spike_generator, iaf_psc_alpha, test_sink$"):
         net.validate()
     del net.populations["E"]
     assert net.populations["S"].param("gain") == 1.0

@@ -19,7 +19,7 @@ def test_every_model_folder_is_registered():
 
 
 def test_unknown_model_names_the_known_ones():
-    with pytest.raises(ParameterError, match="unknown model 'nope'; known: brunel, multicolumn, pd14"):
+    with pytest.raises(ParameterError, match="unknown model 'nope'; known: brunel, hpc_benchmark, multicolumn, pd14"):
         registry.get("nope")
 
 

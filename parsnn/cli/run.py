@@ -28,6 +28,10 @@ def add_parser(subparsers):
     r.add_argument("--no-record", action="store_true", help="do not record spikes (benchmarking)")
     r.add_argument("--record-v", type=nonnegative("--record-v", int), default=0, metavar="K",
                    help="record V_m of the first K neurons of each population every 1 ms")
+    r.add_argument("--record-weights", action="store_true",
+                   help="write the weights of the plastic projections to --out at the end (/weights)")
+    r.add_argument("--record-weights-every", type=positive_float("--record-weights-every"), default=None,
+                   metavar="MS", help="with --record-weights: also every MS ms of model time")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.add_argument("--warmup", type=nonnegative("--warmup"), default=500.0,
                    help="ms excluded from the summary rates (default 500)")
@@ -105,6 +109,7 @@ def build_simulation(args, comm):
         for w in caught:
             print(f"parsnn: warning: {w.message}", file=sys.stderr)
     net.validate(args.t_sim)
+    _check_weight_options(args, net)
     _check_output_path(args.out, args.overwrite, comm)
     conn = Connectivity.from_network(net)
     part = partition(conn, comm.Get_size(), args.partition)   # deterministic: the same map on every rank
@@ -121,6 +126,18 @@ def build_simulation(args, comm):
     # ParameterErrors found while building (per-neuron draws) are raised on every rank alike
     sim.build()
     return sim
+
+
+def _check_weight_options(args, net):
+    """ParameterError for --record-weights(-every) that cannot be honoured."""
+    from parsnn.errors import ParameterError
+    every = getattr(args, "record_weights_every", None)
+    if every is not None:
+        if not getattr(args, "record_weights", False):
+            raise ParameterError("--record-weights-every needs --record-weights")
+        net.steps(every, "--record-weights-every")
+    if getattr(args, "record_weights", False) and not any(p.plastic for p in net.projections):
+        raise ParameterError(f"--record-weights: model {args.model} has no plastic projections")
 
 
 def command(args) -> int:
@@ -143,9 +160,26 @@ def command(args) -> int:
     if rank == 0:
         print(f"built {sim.num_synapses:,} synapses in {sim.build_seconds:.2f} s "
               f"(min delay {sim.min_delay_steps * sim.h:g} ms)", file=sys.stderr)
-    sim.run(args.t_sim)
+    run_recording_weights(sim, args)
     finish(sim, args)
     return 0
+
+
+def run_recording_weights(sim, args):
+    """``sim.run(args.t_sim)``; with --record-weights, in pieces of --record-weights-every ms, each
+    followed by a snapshot of the weights in the run file (runs in pieces are bit-identical)."""
+    if not getattr(args, "record_weights", False):
+        sim.run(args.t_sim)
+        return
+    every = args.record_weights_every or args.t_sim
+    done = 0.0
+    while done < args.t_sim - 1e-9:
+        piece = min(every, args.t_sim - done)
+        sim.run(piece)
+        done += piece
+        weights = sim.weights(root=0)
+        if sim.writer is not None:
+            sim.writer.append_weights(sim.t_steps * sim.h, weights)
 
 
 def finish(sim, args):

@@ -28,6 +28,7 @@ import time
 
 import numpy as np
 
+from parsnn.engine import plasticity
 from parsnn.errors import ParameterError
 from parsnn.runfile import checkpoint as checkpoint_file
 
@@ -99,6 +100,7 @@ def _local_state(sim) -> dict:
     return {"V_m": np.asarray(st.V).copy(), "i_ex": np.asarray(st.i_ex).copy(),
             "i_in": np.asarray(st.i_in).copy(), "refractory": np.asarray(st.r).copy(),
             "n_fired": np.asarray(st.n_fired).copy(),
+            "dI_ex": np.asarray(st.di_ex).copy(), "dI_in": np.asarray(st.di_in).copy(),
             "ring_ex": np.asarray(st.ring_ex).reshape(slots, n)[order].T.copy(),
             "ring_in": np.asarray(st.ring_in).reshape(slots, n)[order].T.copy()}
 
@@ -126,10 +128,11 @@ def save(sim, path: str) -> float:
     t0 = time.perf_counter()
     checksum = connectivity_checksum(sim)
     state = gather_state(sim)
+    plastic = plasticity.gather_state(sim.plastic, sim.comm)      # plastic hook: weights, traces, archives
     if sim.rank == 0:
         ckpt = checkpoint_file.Checkpoint(step=sim.t_steps, seed=sim.seed, resolution=sim.h,
                                           description=sim.net.describe(), run_info=sim.run_info,
-                                          connectivity=checksum, state=state)
+                                          connectivity=checksum, state=state, plastic=plastic)
         checkpoint_file.write(path, ckpt)
     if sim.size > 1:
         sim.comm.Barrier()
@@ -171,6 +174,8 @@ def _apply(sim, step: int, state: dict):
     st.i_in = np.ascontiguousarray(state["i_in"], dtype=np.float64)
     st.r = np.ascontiguousarray(state["refractory"], dtype=np.int32)
     st.n_fired = np.ascontiguousarray(state["n_fired"], dtype=np.int64)
+    st.di_ex = np.ascontiguousarray(state["dI_ex"], dtype=np.float64)
+    st.di_in = np.ascontiguousarray(state["dI_in"], dtype=np.float64)
     order = (step + np.arange(slots)) % slots
     for name in checkpoint_file.RING_FIELDS:
         ring = np.zeros((slots, n), dtype=np.float64)
@@ -209,4 +214,5 @@ def restore(sim, path: str) -> int:
             parts.append((ckpt.step, {name: arr[gids] for name, arr in ckpt.state.items()}))
     step, state = sim.comm.scatter(parts, root=0) if sim.size > 1 else parts[0]
     _apply(sim, step, state)
+    plasticity.apply_state(sim.plastic, sim.comm, ckpt.plastic if sim.rank == 0 else None)   # plastic hook
     return step

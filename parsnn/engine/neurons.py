@@ -17,7 +17,8 @@ from parsnn.engine.streams import purpose
 from parsnn.network import Normal, Uniform, dist_spec
 
 #: update parameters of a segment; a segment whose values are all equal reads them from its first neuron
-_UPDATE_PARAMETERS = ("p22", "p21ex", "p21in", "p20", "p11ex", "p11in", "ie", "theta", "vreset", "vmin", "refr")
+_UPDATE_PARAMETERS = ("p22", "p21ex", "p21in", "p20", "p11ex", "p11in", "ie", "theta", "vreset", "vmin", "refr",
+                      "p31ex", "p31in", "a21ex", "a21in", "psc_ex", "psc_in")
 
 
 def draw_parameter(pop, name: str, gids: np.ndarray, offset: int, seed: int) -> np.ndarray:
@@ -37,7 +38,7 @@ def _state_arrays(n: int) -> dict:
     """Zeroed per-neuron state and parameter arrays of ``n`` local nodes, named as in EngineState."""
     arrays = {key: np.zeros(n, dtype=np.float64) for key in (
         "V", "i_ex", "i_in", "p22", "p21ex", "p21in", "p20", "p11ex", "p11in", "ie", "theta", "vreset",
-        "el", "lam")}
+        "el", "lam", "di_ex", "di_in", "p31ex", "p31in", "a21ex", "a21in", "psc_ex", "psc_in")}
     arrays["vmin"] = np.full(n, -np.inf)
     arrays["t_on"] = np.zeros(n, dtype=np.int64)
     arrays["t_off"] = np.zeros(n, dtype=np.int64)
@@ -113,6 +114,9 @@ def build_neurons(st, net, local: np.ndarray, offsets: dict, pop_local: dict, se
     st.p11ex, st.p11in = x["p11ex"], x["p11in"]
     st.ie, st.theta, st.vreset, st.vmin, st.el = x["ie"], x["theta"], x["vreset"], x["vmin"], x["el"]
     st.lam, st.t_on, st.t_off = x["lam"], x["t_on"], x["t_off"]
+    st.di_ex, st.di_in = x["di_ex"], x["di_in"]
+    st.p31ex, st.p31in, st.a21ex, st.a21in = x["p31ex"], x["p31in"], x["a21ex"], x["a21in"]
+    st.psc_ex, st.psc_in = x["psc_ex"], x["psc_in"]
 
 
 def generator_spikes(net, offsets: dict, has_targets: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:

@@ -29,7 +29,7 @@ from mpi4py import MPI
 
 from parsnn import _engine as engine_kernels
 from parsnn.engine import checkpoint as checkpointing
-from parsnn.engine import decomposition, exchange, neurons, performance, recording, synapses
+from parsnn.engine import decomposition, exchange, neurons, performance, plasticity, recording, synapses
 from parsnn.engine.streams import purpose
 from parsnn.errors import ParameterError
 from parsnn.network import Network
@@ -121,21 +121,25 @@ class Simulation:
             net, local, self.offsets, self.pop_local, self.seed, h, self.build_timers)
         self.build_timers["connect"] += (time.perf_counter() - t0 - self.build_timers["count"]
                                          - self.build_timers["group"])
+        # plastic hook: the plastic synapses onto the local neurons (parsnn.engine.plasticity)
+        self.plastic = plasticity.PlasticSynapses(net, local, self.offsets, self.pop_local, self.seed, h)
+        dmin, dmax = min(dmin, self.plastic.dmin), max(dmax, self.plastic.dmax)
         st.syn_ptr, st.syn_tgt, st.syn_w, st.syn_d = syn_ptr, syn_tgt, syn_w, syn_d
         self._syn_arrays = (syn_ptr, syn_tgt, syn_w, syn_d)
-        self.num_local_synapses = int(syn_ptr[-1])
+        self.num_local_synapses = int(syn_ptr[-1]) + self.plastic.num_local
 
         t0 = time.perf_counter()
         self.min_delay_steps, self.max_delay_steps = synapses.delay_extent(comm, dmin, dmax, h)
         st.D = max(self.max_delay_steps, 1) + 1
         self.num_synapses = comm.allreduce(self.num_local_synapses, op=MPI.SUM)
-        has_targets = np.diff(syn_ptr) > 0
+        has_targets = (np.diff(syn_ptr) > 0) | self.plastic.has_targets     # plastic hook: their sources too
         num_sources = exchange.build_routes(st, comm, self.rank_of, has_targets, g2l, local.size)
         self.build_timers["routes"] += time.perf_counter() - t0
 
         gen_step, gen_gid = neurons.generator_spikes(net, self.offsets, has_targets, h)
         st.gen_step, st.gen_gid, st.gen_pos = gen_step, gen_gid, 0
         self._setup_buffers(st, local.size, num_sources, gen_step.size)
+        self.plastic.attach(st, self.min_delay_steps)      # plastic hook: the kernel's store on st
 
         self.built = True
         self.build_seconds = time.perf_counter() - t_start
@@ -290,6 +294,14 @@ class Simulation:
         """Recorded membrane potentials on every rank (collective):
         {population: (times_ms [T], node_ids [k], V_m [T, k])}."""
         return self.recorder.voltages()
+
+    def weights(self, root: int | None = None) -> dict | None:
+        """The weights of the plastic projections now, on every rank or only on rank ``root``
+        (None elsewhere) (collective; builds): {"<source population>-<target population>":
+        (source_ids, target_ids, weights)} with population-local ids, sorted by source then target
+        id (multapses in generation order)."""
+        self.build()
+        return plasticity.gather_weights(self.plastic, self.comm, root)
 
     def performance(self) -> dict:
         """Per-rank figures gathered on every rank (collective); see :func:`parsnn.engine.performance.collect`."""

@@ -51,7 +51,7 @@ def _projection_plan(net, k: int, proj, local, offsets, pop_local, seed: int) ->
 
 def generate_synapses(net, local: np.ndarray, offsets: dict, pop_local: dict, seed: int, h: float,
                       build_timers: dict):
-    """Synapses onto the local neurons, grouped by source gid (CSR).
+    """Static synapses onto the local neurons, grouped by source gid (CSR).
 
     Pass 1 counts each source's synapses by replaying the source draws;
     pass 2 draws again and writes every synapse straight into its row, so
@@ -62,6 +62,8 @@ def generate_synapses(net, local: np.ndarray, offsets: dict, pop_local: dict, se
     per_source = np.zeros(net.num_nodes + 1, dtype=np.int64)
     t0 = time.perf_counter()
     for k, proj in enumerate(net.projections):
+        if proj.plastic:          # built by parsnn.engine.plasticity
+            continue
         plan = _projection_plan(net, k, proj, local, offsets, pop_local, seed)
         plan["count"] = connect_kernels.count_by_source(
             plan["rule"], plan["tgt_gids"], plan["fixed"], plan["soff"], plan["nsrc"], plan["toff"], plan["p"],

@@ -101,10 +101,13 @@ class Machine:
 
     def update_cost(self, model: str) -> float:
         """Seconds per neuron and step; 'iaf_psc_exp' is the engine's vectorized kernel,
-        'iaf_psc_exp_scalar' its scalar one (falls back to 'iaf_psc_exp' if not given)."""
+        'iaf_psc_exp_scalar' its scalar one (falls back to 'iaf_psc_exp' if not given); models
+        without a calibrated cost take the ``[assumed] update_ns`` one if there is one."""
         table = self._get("compute", "update_ns")
         if model == "iaf_psc_exp_scalar" and model not in table:
             model = "iaf_psc_exp"
+        if model not in table:      # an uncalibrated, assumed cost ([assumed] update_ns)
+            table = self._get("assumed", "update_ns", default={})
         if model not in table:
             raise ParameterError(f"machine '{self.name}' has no update cost for neuron model '{model}'")
         return 1e-9 * float(table[model])
@@ -156,7 +159,7 @@ class Machine:
 
 _SCALED = {  # sections and keys multiplied by [derived] compute_scale / memory_scale / overhead_scale
     "compute_scale": [("compute", k) for k in ("spike_ns", "compare_ns", "pack_ns", "peer_ns", "poisson_input_ns")]
-    + [("compute", "update_ns", "*"), ("compute", "event_ns", "l2"), ("compute", "event_ns", "l3"),
+    + [("compute", "update_ns", "*"), ("assumed", "update_ns", "*"), ("compute", "event_ns", "l2"), ("compute", "event_ns", "l3"),
        ("compute", "event_ns", "memory")],    # prefetched: latency hidden, bound by the loop like a cache hit
     "memory_scale": [("compute", "event_ns", "memory_no_prefetch"), ("compute", "row_miss_ns")],
     "overhead_scale": [("overhead", k) for k in ("update_us", "deliver_us", "exchange_us", "collective_call_us")]

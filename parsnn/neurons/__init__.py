@@ -9,7 +9,7 @@ plus its update kernel in ``cython/`` (dispatched by the model's ``code``). ``ia
 what the integrate-and-fire models share and is not a model itself.
 
 The models are listed in the order of their kernel codes (iaf_psc_exp, iaf_psc_delta,
-poisson_source, spike_generator).
+poisson_source, spike_generator, iaf_psc_alpha).
 """
 from __future__ import annotations
 

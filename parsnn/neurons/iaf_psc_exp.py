@@ -39,5 +39,6 @@ MODEL = NeuronModel(
         "tau_syn_in": (2.0, 0.0, True), "t_ref": (2.0, 0.0, False), "E_L": (-70.0, None, False),
         "V_th": (-55.0, None, False), "V_reset": (-70.0, None, False), "I_e": (0.0, None, False),
         "V_m": (-70.0, None, False),
+        "tau_minus": (20.0, 0.0, True),    # trace of STDP synapses onto it (NEST's ArchivingNode)
     },
     receives_spikes=True, has_membrane_potential=True, takes_current_input=True, prepare=prepare)

@@ -11,8 +11,14 @@ Layout (HDF5, written by rank 0; every dataset with a Fletcher32 checksum)::
     /checkpoint/i_in       float64 [N]  inhibitory synaptic current
     /checkpoint/refractory int32   [N]  remaining refractory steps
     /checkpoint/n_fired    int64   [N]  spikes emitted so far
+    /checkpoint/dI_ex      float64 [N]  derivative state of the alpha currents (iaf_psc_alpha; else 0)
+    /checkpoint/dI_in      float64 [N]
     /checkpoint/ring_ex    float64 [N, D]  input already scheduled for step ``step + k`` (column k)
     /checkpoint/ring_in    float64 [N, D]
+    /checkpoint/plastic/   only with plastic synapses (parsnn.engine.plasticity.gather_state): per node
+                           kminus, last_t, hist_count and the archives hist_t, hist_k, hist_cnt (CSR
+                           in node order); per plastic projection <source>-<target>/{source_ids,
+                           target_ids, weights, kplus, tlast}
 
 Rows are node ids (gid order), so the file does not depend on the rank count or the partition.
 :func:`write` writes to a temporary file in the target's directory and renames it over the target
@@ -35,13 +41,15 @@ from parsnn.errors import ParameterError
 from parsnn.runfile.writer import json_default
 
 #: version of the layout above; a checkpoint of another format version is refused
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2      # 2: dI_ex, dI_in and the optional plastic group
 GROUP = "checkpoint"
 #: per-node state datasets and their dtypes
 STATE_FIELDS = {"V_m": np.float64, "i_ex": np.float64, "i_in": np.float64, "refractory": np.int32,
-                "n_fired": np.int64}
+                "n_fired": np.int64, "dI_ex": np.float64, "dI_in": np.float64}
 #: per-node ring buffer datasets [N, D]
 RING_FIELDS = ("ring_ex", "ring_in")
+#: subgroup with the plastic synapses' state
+PLASTIC = "plastic"
 
 
 @dataclass
@@ -56,6 +64,7 @@ class Checkpoint:
     run_info: dict
     connectivity: dict          # {"count": number of synapses, "hash": hex digest}
     state: dict = field(default_factory=dict)
+    plastic: dict | None = None     # {dataset path under plastic/: array}, None without plastic synapses
     version: str = parsnn.__version__
     format_version: int = FORMAT_VERSION
 
@@ -97,6 +106,9 @@ def write(path: str, ckpt: Checkpoint):
             g.attrs.update(attrs)
             for name in (*STATE_FIELDS, *RING_FIELDS):
                 g.create_dataset(name, data=ckpt.state[name], fletcher32=True, chunks=True)
+            for name, arr in (ckpt.plastic or {}).items():
+                checked = {"fletcher32": True, "chunks": True} if arr.size else {}    # (no chunks when empty)
+                g.create_dataset(f"{PLASTIC}/{name}", data=arr, **checked)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -122,11 +134,13 @@ def read(path: str) -> Checkpoint:
                                      f"this parsnn ({parsnn.__version__}) reads version {FORMAT_VERSION}")
             state = {name: np.asarray(g[name][()], dtype=dtype) for name, dtype in STATE_FIELDS.items()}
             state.update({name: np.asarray(g[name][()], dtype=np.float64) for name in RING_FIELDS})
+            plastic = _read_plastic(g)
             ckpt = Checkpoint(step=int(a["step"]), seed=int(a["seed"]), resolution=float(a["resolution"]),
                               description=json.loads(a["description"]), run_info=json.loads(a["run"]),
                               connectivity={"count": int(a["connectivity_count"]),
                                             "hash": str(a["connectivity_hash"])},
-                              state=state, version=str(a["version"]), format_version=int(a["format_version"]))
+                              state=state, version=str(a["version"]), format_version=int(a["format_version"]),
+                              plastic=plastic)
     except ParameterError:
         raise
     except (OSError, KeyError, ValueError) as e:
@@ -135,6 +149,15 @@ def read(path: str) -> Checkpoint:
     if len(set(sizes.values())) != 1:
         raise ParameterError(f"checkpoint '{path}' is inconsistent: per-node arrays of sizes {sizes}")
     return ckpt
+
+
+def _read_plastic(g) -> dict | None:
+    """{path: array} of the /checkpoint/plastic datasets, or None without that group."""
+    if PLASTIC not in g:
+        return None
+    out = {}
+    g[PLASTIC].visititems(lambda name, obj: out.__setitem__(name, obj[()]) if hasattr(obj, "shape") else None)
+    return out
 
 
 def differences(ckpt: Checkpoint, *, description: dict, seed: int, resolution: float) -> list[str]:

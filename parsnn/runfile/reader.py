@@ -202,3 +202,19 @@ class RunFile:
     def firing_rates(self, t_start: float = 0.0, t_stop=None) -> dict:
         """Mean rate (Hz) per recorded population in ``[t_start, t_stop)`` (``t_stop`` None: to ``t_sim``)."""
         return sonata.firing_rates(self.h5, t_start, t_stop)
+
+    def weights(self, snapshot: int = -1) -> dict:
+        """The recorded weights of the plastic projections (``--record-weights``):
+        {"<src>-<tgt>": (source ids, target ids, weights)} at snapshot ``snapshot`` (default the
+        last, the end of the run); {} if none were recorded."""
+        out = {}
+        for key, g in self.h5.get(schema.WEIGHTS, {}).items():
+            values = g[schema.WEIGHT_VALUES]
+            out[key] = (sonata.read_dataset(g[schema.WEIGHT_SOURCE_IDS]),
+                        sonata.read_dataset(g[schema.WEIGHT_TARGET_IDS]),
+                        sonata.read_dataset(values, (snapshot,)) if values.shape[0] else np.zeros(values.shape[1]))
+        return out
+
+    def weight_times(self) -> dict:
+        """{"<src>-<tgt>": model times (ms) of the recorded weight snapshots}."""
+        return {key: sonata.read_dataset(g[schema.WEIGHT_TIMES]) for key, g in self.h5.get(schema.WEIGHTS, {}).items()}

@@ -8,6 +8,10 @@ by :class:`parsnn.runfile.reader.RunFile` and :mod:`parsnn.runfile.sonata`::
     /spikes/<pop>              attrs: size (int), sorting (HDF5 enum none|by_id|by_time)
     /report/<pop>/data         float64 [samples, neurons], attrs: units="mV", variable="V_m"
     /report/<pop>/mapping      node_ids (uint64), time = [start, stop (exclusive), step] in ms
+    /weights/<src>-<tgt>/source_ids  uint64 [n], population-local ids of the plastic synapses' sources
+    /weights/<src>-<tgt>/target_ids  uint64 [n], their targets (sorted by source, then target)
+    /weights/<src>-<tgt>/weights     float64 [snapshots, n] (pA or mV), one row per time in ``times``
+    /weights/<src>-<tgt>/times       float64 [snapshots], attrs: units="ms"
     /parsnn                    attrs: schema_version, complete, version, seed, num_ranks, partition,
                                model, resolution, min_delay_ms, parameters (JSON of
                                Network.describe()), run (JSON of the run's settings), t_sim,
@@ -16,6 +20,7 @@ by :class:`parsnn.runfile.reader.RunFile` and :mod:`parsnn.runfile.sonata`::
     /parsnn/performance        attrs: build_seconds, simulate_seconds, rtf, peak_rss_bytes,
                                timer_<phase>, build_<phase>, spike_counts, ... (per-rank arrays)
 
+``/weights`` (``--record-weights``) was added without a version bump: older readers ignore it.
 ``spikes`` and ``report`` follow SONATA (readable by libsonata). Files written before the
 schema was versioned carry no ``schema_version``: they are version 1.
 
@@ -43,6 +48,11 @@ NODE_IDS = "node_ids"                 #: population-local node ids in /spikes/<p
 REPORT_DATA = "data"                  #: V_m samples in /report/<pop>
 REPORT_MAPPING = "mapping"            #: node ids and time of /report/<pop>
 REPORT_TIME = "time"                  #: [start, stop, step] (ms) in /report/<pop>/mapping
+WEIGHTS = "weights"                   #: group of the plastic projections' weights, one subgroup each
+WEIGHT_SOURCE_IDS = "source_ids"      #: in /weights/<src>-<tgt>
+WEIGHT_TARGET_IDS = "target_ids"      #: in /weights/<src>-<tgt>
+WEIGHT_VALUES = "weights"             #: [snapshots, synapses] in /weights/<src>-<tgt>
+WEIGHT_TIMES = "times"                #: model time (ms) of each snapshot in /weights/<src>-<tgt>
 
 # attributes of META
 SCHEMA_VERSION_ATTR = "schema_version"

@@ -80,6 +80,28 @@ class RunWriter:
             every = tm[2]
             tm[1] = (n0 + block.shape[0]) * every + every  # stop (exclusive), SONATA convention
 
+    def append_weights(self, t_ms: float, weights: dict):
+        """Append a snapshot at model time ``t_ms`` of {"<src>-<tgt>": (source ids, target ids,
+        weights)} (population-local ids, the same synapse order at every snapshot) to /weights."""
+        for key, (src, tgt, w) in weights.items():
+            g = self.h5.require_group(f"{schema.WEIGHTS}/{key}")
+            n = int(np.asarray(w).size)
+            if schema.WEIGHT_VALUES not in g:
+                checked = {"fletcher32": True} if n else {}
+                g.create_dataset(schema.WEIGHT_SOURCE_IDS, data=np.asarray(src, dtype=np.uint64), **checked)
+                g.create_dataset(schema.WEIGHT_TARGET_IDS, data=np.asarray(tgt, dtype=np.uint64), **checked)
+                g.create_dataset(schema.WEIGHT_VALUES, shape=(0, n), maxshape=(None, n), dtype="f8",
+                                 chunks=(1, max(1, min(n, 1 << 18))), fletcher32=True)
+                g.create_dataset(schema.WEIGHT_TIMES, shape=(0,), maxshape=(None,), dtype="f8", chunks=(64,),
+                                 fletcher32=True)
+                g[schema.WEIGHT_TIMES].attrs[schema.UNITS] = "ms"
+            values, times = g[schema.WEIGHT_VALUES], g[schema.WEIGHT_TIMES]
+            k = values.shape[0]
+            values.resize(k + 1, axis=0)
+            values[k] = w
+            times.resize(k + 1, axis=0)
+            times[k] = float(t_ms)
+
     def flush(self):
         """Store :attr:`flushed_ms` (if set) and flush the file to disk."""
         if self.flushed_ms is not None:

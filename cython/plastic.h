@@ -1,0 +1,250 @@
+/* Plastic synapses (stdp_synapse, stdp_pl_synapse_hom) and the postsynaptic spike archive,
+ * with NEST's semantics (models/stdp_synapse.h, models/stdp_pl_synapse_hom.h,
+ * nestkernel/archiving_node.cpp); used by cython/engine.pyx (plastic.pxi).
+ *
+ * Times are integer steps: a spike emitted in step s carries the stamp s + 1 (NEST's time
+ * stamp in steps); the dendritic delay is the synaptic delay d (steps). NEST's comparisons with
+ * stdp_eps on ms values become exact integer comparisons on the grid.
+ *
+ * Two entry points (the engine's "plastic hook" call sites):
+ *   parsnn_archive_spike   once per spike of a local neuron with plastic inputs, in step order
+ *                          (NEST's ArchivingNode::set_spiketime: prune, update Kminus, append);
+ *   parsnn_plastic_deliver once per received spike, in the canonical delivery order, after the
+ *                          spike's static row: for every plastic projection from the spike's
+ *                          source, updates each synapse's weight from the target's archive
+ *                          (facilitation for the post spikes in (t_last - d, t - d], then
+ *                          depression with Kminus just before t - d), adds the new weight to the
+ *                          ring buffer, then advances the source's Kplus and last spike time.
+ *
+ * Storage per plastic synapse: weight (double), target local index (uint32), delay (uint16):
+ * 14 bytes. Kplus and the last spike time depend only on the source's spikes and the
+ * projection's tau_plus: one pair per (projection, source), as NEST's per-synapse copies of them
+ * are all equal. Every synapse's update depends only on its own weight, its source's pair and
+ * its target's archive, so the weights do not depend on the number of ranks or the partition;
+ * ring additions follow the canonical order like static ones.
+ */
+#ifndef PARSNN_PLASTIC_H
+#define PARSNN_PLASTIC_H
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PARSNN_STDP 1
+#define PARSNN_STDP_PL_HOM 2
+
+/* the post-spike history of one neuron: entries [start, end) of arrays of capacity cap */
+typedef struct {
+    int64_t *t;          /* spike stamps (steps), ascending */
+    double *k;           /* Kminus just after each spike */
+    int32_t *cnt;        /* access counters: synapses that have read the entry */
+    int32_t start, end, cap;
+    int64_t newest;      /* stamp of the newest entry (INT64_MIN: none) */
+    int64_t kq_t;        /* memo of the last Kminus query: its time (INT64_MIN: none) and value; */
+    double kq_v;         /*   valid for ever, as later entries are always later than any past query */
+} parsnn_hist_t;
+
+typedef struct {
+    /* per local neuron */
+    int64_t n;
+    parsnn_hist_t *hist;
+    double *kminus;               /* Kminus after the last spike */
+    int64_t *last_t;              /* stamp of the last spike */
+    const double *tau_minus_inv;  /* 1 / tau_minus (1/ms) */
+    const int32_t *n_incoming;    /* plastic synapses onto the neuron (0: no archive) */
+    const int32_t *max_delay;     /* largest delay (steps) of those synapses */
+    int64_t min_delay;            /* the network's min delay (steps) */
+    double h;                     /* resolution (ms) */
+    /* projections: parameters and the offsets of their rows and source traces */
+    int64_t n_proj;
+    const int64_t *soff, *nsrc;   /* first source gid, number of sources */
+    const int64_t *row_off;       /* projection p's rows: ptr[row_off[p] + s] .. ptr[row_off[p] + s + 1] */
+    const int64_t *src_off;       /* projection p's source traces: kplus[src_off[p] + s] */
+    const int32_t *model;
+    const double *tau_plus, *lambda, *alpha, *mu_plus, *mu_minus, *wmax;
+    /* synapses */
+    const int64_t *ptr;
+    const uint32_t *tgt;
+    const uint16_t *d;
+    double *w;
+    /* per (projection, source) */
+    double *kplus;
+    int64_t *tlast;
+} parsnn_plastic_t;
+
+/* Append an entry to a history, growing it if needed; 0 on success, -1 if out of memory. */
+static int parsnn_hist_push(parsnn_hist_t *hs, int64_t t, double k, int32_t cnt)
+{
+    if (hs->end == hs->cap) {
+        int32_t len = hs->end - hs->start;
+        if (hs->start > 0 && len <= hs->cap / 2) {          /* compact in place */
+            memmove(hs->t, hs->t + hs->start, (size_t) len * sizeof(int64_t));
+            memmove(hs->k, hs->k + hs->start, (size_t) len * sizeof(double));
+            memmove(hs->cnt, hs->cnt + hs->start, (size_t) len * sizeof(int32_t));
+        } else {                                            /* grow */
+            int32_t cap = hs->cap ? 2 * hs->cap : 8;
+            int64_t *t2 = (int64_t *) malloc((size_t) cap * sizeof(int64_t));
+            double *k2 = (double *) malloc((size_t) cap * sizeof(double));
+            int32_t *c2 = (int32_t *) malloc((size_t) cap * sizeof(int32_t));
+            if (!t2 || !k2 || !c2) {
+                free(t2); free(k2); free(c2);
+                return -1;
+            }
+            if (len) {
+                memcpy(t2, hs->t + hs->start, (size_t) len * sizeof(int64_t));
+                memcpy(k2, hs->k + hs->start, (size_t) len * sizeof(double));
+                memcpy(c2, hs->cnt + hs->start, (size_t) len * sizeof(int32_t));
+            }
+            free(hs->t); free(hs->k); free(hs->cnt);
+            hs->t = t2; hs->k = k2; hs->cnt = c2;
+            hs->cap = cap;
+        }
+        hs->start = 0;
+        hs->end = len;
+    }
+    hs->t[hs->end] = t;
+    hs->newest = t;
+    hs->k[hs->end] = k;
+    hs->cnt[hs->end] = cnt;
+    hs->end++;
+    return 0;
+}
+
+static void parsnn_hist_free(parsnn_hist_t *hs)
+{
+    free(hs->t); free(hs->k); free(hs->cnt);
+    hs->t = NULL; hs->k = NULL; hs->cnt = NULL;
+    hs->start = hs->end = hs->cap = 0;
+    hs->newest = hs->kq_t = INT64_MIN;
+    hs->kq_v = 0.0;
+}
+
+/* Local neuron i spiked with stamp t (steps): NEST's ArchivingNode::set_spiketime. Prunes the
+ * entries every incoming synapse has read that no later read can need, updates Kminus and
+ * appends the spike. Returns -1 if out of memory, else 0. */
+static int parsnn_archive_spike(parsnn_plastic_t *p, int64_t i, int64_t t)
+{
+    const int32_t n_in = p->n_incoming[i];
+    if (n_in == 0) {
+        p->last_t[i] = t;
+        return 0;
+    }
+    parsnn_hist_t *hs = &p->hist[i];
+    const int64_t keep = (int64_t) p->max_delay[i] + p->min_delay;
+    while (hs->end - hs->start > 1) {
+        if (hs->cnt[hs->start] >= n_in && t - hs->t[hs->start + 1] > keep)
+            hs->start++;
+        else
+            break;
+    }
+    p->kminus[i] = p->kminus[i] * exp((double) (p->last_t[i] - t) * p->h * p->tau_minus_inv[i]) + 1.0;
+    p->last_t[i] = t;
+    return parsnn_hist_push(hs, t, p->kminus[i], 0);
+}
+
+/* Kminus of neuron i at time t (steps): the trace of its last archived spike strictly before t,
+ * decayed to t (NEST's get_K_value); 0 without one. */
+static inline double parsnn_k_value(const parsnn_plastic_t *p, int64_t i, int64_t t)
+{
+    parsnn_hist_t *hs = &p->hist[i];
+    if (hs->kq_t == t)                 /* many spikes reach a neuron with the same t - d */
+        return hs->kq_v;
+    double v = 0.0;
+    for (int32_t j = hs->end - 1; j >= hs->start; j--)
+        if (hs->t[j] < t) {
+            v = hs->k[j] * exp((double) (hs->t[j] - t) * p->h * p->tau_minus_inv[i]);
+            break;
+        }
+    hs->kq_t = t;
+    hs->kq_v = v;
+    return v;
+}
+
+static inline double parsnn_facilitate(const parsnn_plastic_t *p, int64_t q, double w, double kplus)
+{
+    if (p->model[q] == PARSNN_STDP) {
+        const double norm_w = (w / p->wmax[q]) + (p->lambda[q] * pow(1.0 - (w / p->wmax[q]), p->mu_plus[q]) * kplus);
+        return norm_w < 1.0 ? norm_w * p->wmax[q] : p->wmax[q];
+    }
+    return w + (p->lambda[q] * pow(w, p->mu_plus[q]) * kplus);
+}
+
+static inline double parsnn_depress(const parsnn_plastic_t *p, int64_t q, double w, double kminus)
+{
+    if (p->model[q] == PARSNN_STDP) {
+        const double norm_w = (w / p->wmax[q]) - (p->alpha[q] * p->lambda[q] * pow(w / p->wmax[q], p->mu_minus[q]) * kminus);
+        return norm_w > 0.0 ? norm_w * p->wmax[q] : 0.0;
+    }
+    const double new_w = w - (p->lambda[q] * p->alpha[q] * w * kminus);
+    return new_w > 0.0 ? new_w : 0.0;
+}
+
+/* The weight of one synapse onto neuron i with delay dd at a presynaptic spike with stamp t:
+ * facilitation for the archived post spikes in (t_last - dd, t - dd] (each read is counted),
+ * then depression. */
+static inline double parsnn_stdp_weight(parsnn_plastic_t *p, int64_t q, int64_t i, int64_t dd, double w,
+                                        int64_t t, int64_t t_last, double kplus)
+{
+    parsnn_hist_t *hs = &p->hist[i];
+    const int64_t t1 = t_last - dd, t2 = t - dd;
+    if (hs->newest <= t1)              /* no post spike since the last pre spike reached the dendrite */
+        return parsnn_depress(p, q, w, parsnn_k_value(p, i, t2));
+    int32_t a = hs->end, b;
+    while (a > hs->start && hs->t[a - 1] > t2)
+        a--;
+    b = a;                                /* entries [a0, b) lie in (t1, t2] */
+    while (a > hs->start && hs->t[a - 1] > t1)
+        a--;
+    for (int32_t j = a; j < b; j++) {
+        const double minus_dt = (double) (t_last - (hs->t[j] + dd)) * p->h;
+        const double kp = (p->model[q] == PARSNN_STDP) ? kplus * exp(minus_dt / p->tau_plus[q])
+                                                       : kplus * exp(minus_dt * (1.0 / p->tau_plus[q]));
+        hs->cnt[j]++;
+        w = parsnn_facilitate(p, q, w, kp);
+    }
+    return parsnn_depress(p, q, w, parsnn_k_value(p, i, t2));
+}
+
+/* Deliver the spike of source gid g emitted in step s (stamp s + 1) over every plastic
+ * projection from g: update each synapse's weight, add it to the ring slot of step s + d
+ * (ring_ex for w > 0, else ring_in, as NEST's alpha and exp neurons split them), then advance
+ * the source's Kplus and last spike time. slot0 = s % D; the rings have n columns. Returns the
+ * number of synapses visited. */
+static int64_t parsnn_plastic_deliver(parsnn_plastic_t *p, int64_t g, int64_t s, int64_t slot0, int64_t D,
+                                      int64_t n, double *rex, double *rin)
+{
+    int64_t events = 0;
+    const int64_t t = s + 1;
+    for (int64_t q = 0; q < p->n_proj; q++) {
+        const int64_t src = g - p->soff[q];
+        if (src < 0 || src >= p->nsrc[q])
+            continue;
+        const int64_t row = p->row_off[q] + src, tr = p->src_off[q] + src;
+        const int64_t a = p->ptr[row], b = p->ptr[row + 1];
+        if (a == b)
+            continue;
+        const double kplus = p->kplus[tr];
+        const int64_t t_last = p->tlast[tr];
+        for (int64_t k = a; k < b; k++) {
+            const int64_t i = p->tgt[k], dd = p->d[k];
+            const double w = parsnn_stdp_weight(p, q, i, dd, p->w[k], t, t_last, kplus);
+            p->w[k] = w;
+            int64_t slot = slot0 + dd;
+            if (slot >= D)
+                slot -= D;
+            if (w > 0.0)
+                rex[slot * n + i] += w;
+            else
+                rin[slot * n + i] += w;
+        }
+        events += b - a;
+        p->kplus[tr] = (p->model[q] == PARSNN_STDP)
+            ? kplus * exp((double) (t_last - t) * p->h / p->tau_plus[q]) + 1.0
+            : kplus * exp((double) (t_last - t) * p->h * (1.0 / p->tau_plus[q])) + 1.0;
+        p->tlast[tr] = t;
+    }
+    return events;
+}
+
+#endif

@@ -1,0 +1,154 @@
+# Plastic synapses and the postsynaptic spike archive (included by engine.pyx); the kernels are
+# in plastic.h, the build in parsnn/engine/plasticity.py.
+from libc.stdlib cimport calloc
+
+cdef extern from "plastic.h" nogil:
+    ctypedef struct parsnn_hist_t:
+        int64_t* t
+        double* k
+        int32_t* cnt
+        int32_t start, end, cap
+        int64_t newest, kq_t
+        double kq_v
+    ctypedef struct parsnn_plastic_t:
+        int64_t n
+        parsnn_hist_t* hist
+        double* kminus
+        int64_t* last_t
+        const double* tau_minus_inv
+        const int32_t* n_incoming
+        const int32_t* max_delay
+        int64_t min_delay
+        double h
+        int64_t n_proj
+        const int64_t* soff
+        const int64_t* nsrc
+        const int64_t* row_off
+        const int64_t* src_off
+        const int32_t* model
+        const double* tau_plus
+        const double* lambda_ "lambda"
+        const double* alpha
+        const double* mu_plus
+        const double* mu_minus
+        const double* wmax
+        const int64_t* ptr
+        const uint32_t* tgt
+        const uint16_t* d
+        double* w
+        double* kplus
+        int64_t* tlast
+    int parsnn_hist_push(parsnn_hist_t* hs, int64_t t, double k, int32_t cnt)
+    void parsnn_hist_free(parsnn_hist_t* hs)
+    int parsnn_archive_spike(parsnn_plastic_t* p, int64_t i, int64_t t)
+    int64_t parsnn_plastic_deliver(parsnn_plastic_t* p, int64_t g, int64_t s, int64_t slot0, int64_t D,
+                                   int64_t n, double* rex, double* rin)
+
+
+#: (name, dtype) of the arrays a PlasticState points into
+_PLASTIC_ARRAYS = (
+    ("kminus", np.float64), ("last_t", np.int64), ("tau_minus_inv", np.float64), ("n_incoming", np.int32),
+    ("max_delay", np.int32), ("soff", np.int64), ("nsrc", np.int64), ("row_off", np.int64),
+    ("src_off", np.int64), ("model", np.int32), ("tau_plus", np.float64), ("lambda", np.float64),
+    ("alpha", np.float64), ("mu_plus", np.float64), ("mu_minus", np.float64), ("wmax", np.float64),
+    ("ptr", np.int64), ("tgt", np.uint32), ("d", np.uint16), ("w", np.float64), ("kplus", np.float64),
+    ("tlast", np.int64))
+
+
+cdef void* _data(object arr):
+    return cnp.PyArray_DATA(<cnp.ndarray> arr)
+
+
+cdef class PlasticState:
+    """The plastic synapses of one rank (rows by projection and source) and the post-spike
+    archives of its neurons. ``arrays`` holds the numpy arrays the C kernels work on in place
+    (``w`` the weights, ``kplus``/``tlast`` the sources' traces, ``kminus``/``last_t`` the
+    neurons' traces); the histories live in C memory (:meth:`history`, :meth:`set_history`)."""
+    cdef parsnn_plastic_t c
+    cdef public dict arrays
+    cdef public int out_of_memory
+
+    def __cinit__(self):
+        memset(&self.c, 0, sizeof(parsnn_plastic_t))
+
+    def setup(self, int64_t n, double h, int64_t min_delay, dict arrays):
+        """Point the kernel at ``arrays`` (the names of _PLASTIC_ARRAYS; converted to their dtypes)
+        for ``n`` local neurons; empty histories."""
+        cdef int64_t i
+        self._free()
+        self.arrays = {name: np.ascontiguousarray(arrays[name], dtype=dt) for name, dt in _PLASTIC_ARRAYS}
+        a = self.arrays
+        self.c.n, self.c.h, self.c.min_delay = n, h, min_delay
+        self.c.n_proj = a["soff"].shape[0]
+        self.c.kminus = <double*> _data(a["kminus"])
+        self.c.last_t = <int64_t*> _data(a["last_t"])
+        self.c.tau_minus_inv = <double*> _data(a["tau_minus_inv"])
+        self.c.n_incoming = <int32_t*> _data(a["n_incoming"])
+        self.c.max_delay = <int32_t*> _data(a["max_delay"])
+        self.c.soff = <int64_t*> _data(a["soff"])
+        self.c.nsrc = <int64_t*> _data(a["nsrc"])
+        self.c.row_off = <int64_t*> _data(a["row_off"])
+        self.c.src_off = <int64_t*> _data(a["src_off"])
+        self.c.model = <int32_t*> _data(a["model"])
+        self.c.tau_plus = <double*> _data(a["tau_plus"])
+        self.c.lambda_ = <double*> _data(a["lambda"])
+        self.c.alpha = <double*> _data(a["alpha"])
+        self.c.mu_plus = <double*> _data(a["mu_plus"])
+        self.c.mu_minus = <double*> _data(a["mu_minus"])
+        self.c.wmax = <double*> _data(a["wmax"])
+        self.c.ptr = <int64_t*> _data(a["ptr"])
+        self.c.tgt = <uint32_t*> _data(a["tgt"])
+        self.c.d = <uint16_t*> _data(a["d"])
+        self.c.w = <double*> _data(a["w"])
+        self.c.kplus = <double*> _data(a["kplus"])
+        self.c.tlast = <int64_t*> _data(a["tlast"])
+        self.c.hist = <parsnn_hist_t*> calloc(max(n, 1), sizeof(parsnn_hist_t))
+        if self.c.hist == NULL:
+            raise MemoryError()
+        for i in range(n):
+            parsnn_hist_free(&self.c.hist[i])     # the empty state (no entries, no memo)
+
+    def history(self):
+        """The archives as CSR over local neurons: (counts int64 [n], stamps int64, Kminus float64,
+        access counters int32)."""
+        cdef int64_t i, j, total = 0
+        counts = np.zeros(self.c.n, dtype=np.int64)
+        for i in range(self.c.n):
+            counts[i] = self.c.hist[i].end - self.c.hist[i].start
+            total += counts[i]
+        t = np.empty(total, dtype=np.int64)
+        k = np.empty(total, dtype=np.float64)
+        cnt = np.empty(total, dtype=np.int32)
+        total = 0
+        for i in range(self.c.n):
+            for j in range(self.c.hist[i].start, self.c.hist[i].end):
+                t[total] = self.c.hist[i].t[j]
+                k[total] = self.c.hist[i].k[j]
+                cnt[total] = self.c.hist[i].cnt[j]
+                total += 1
+        return counts, t, k, cnt
+
+    def set_history(self, counts, t, k, cnt):
+        """Replace the archives by the CSR arrays of :meth:`history`."""
+        cdef int64_t i, j, pos = 0
+        for i in range(self.c.n):
+            parsnn_hist_free(&self.c.hist[i])
+            for j in range(counts[i]):
+                if parsnn_hist_push(&self.c.hist[i], t[pos], k[pos], cnt[pos]) != 0:
+                    raise MemoryError()
+                pos += 1
+
+    def _free(self):
+        cdef int64_t i
+        if self.c.hist != NULL:
+            for i in range(self.c.n):
+                parsnn_hist_free(&self.c.hist[i])
+            free(self.c.hist)
+            self.c.hist = NULL
+
+    def __dealloc__(self):
+        cdef int64_t i
+        if self.c.hist != NULL:
+            for i in range(self.c.n):
+                parsnn_hist_free(&self.c.hist[i])
+            free(self.c.hist)

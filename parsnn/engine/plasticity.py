@@ -1,0 +1,254 @@
+"""Plastic synapses of one rank (NEST's STDP connections and ArchivingNode).
+
+Every rank builds only the plastic synapses onto its own neurons, with the same connect kernels
+and random streams as static ones (so a projection's synapses are the same whether it is static or
+plastic), into one store of rows grouped by (projection, source): target local index (uint32),
+weight (float64: a constant initial weight is kept exactly, a drawn one is the float32 draw) and
+delay (uint16 steps). Each (projection, source) has one Kplus and one last spike time; each local
+neuron with plastic inputs has a post-spike archive, its Kminus (time constant ``tau_minus``, a
+neuron parameter), the number of plastic synapses onto it and their largest delay. The kernels
+are in ``cython/plastic.h`` (see there for the rule and the call sites).
+
+:func:`weights` returns the weights in a layout-independent order; :func:`local_state` and
+:func:`apply_state` carry the dynamic state through a checkpoint.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from parsnn import _connect as connect_kernels
+from parsnn import _engine as engine_kernels
+from parsnn import synapses as synapse_models
+from parsnn.engine.neurons import draw_parameter
+from parsnn.engine.synapses import _projection_plan
+from parsnn.network import Normal, Uniform
+
+
+class PlasticSynapses:
+    """The plastic projections of a network on one rank: their indices, the store and the traces."""
+
+    def __init__(self, net, local: np.ndarray, offsets: dict, pop_local: dict, seed: int, h: float):
+        self.net, self.local, self.offsets, self.h = net, local, offsets, h
+        self.projections = [k for k, proj in enumerate(net.projections) if proj.plastic]
+        self.dmin, self.dmax = 1 << 40, 0
+        self.has_targets = np.zeros(net.num_nodes, dtype=bool)
+        rows, tgts, ws, ds, params = [], [], [], [], []
+        for k in self.projections:
+            ptr, tgt, w, d = self._generate(k, local, offsets, pop_local, seed, h)
+            rows.append(ptr)
+            tgts.append(tgt)
+            ws.append(w)
+            ds.append(d)
+            params.append(self._parameters(k))
+        self._arrays(rows, tgts, ws, ds, params, local, offsets, pop_local, seed)
+
+    @property
+    def active(self) -> bool:
+        """True if the network has plastic projections."""
+        return bool(self.projections)
+
+    def _generate(self, k, local, offsets, pop_local, seed, h):
+        """Rows (pointer over the source population), targets, weights and delays of projection k."""
+        proj = self.net.projections[k]
+        plan = _projection_plan(self.net, k, proj, local, offsets, pop_local, seed)
+        per_source = np.zeros(self.net.num_nodes + 1, dtype=np.int64)
+        connect_kernels.count_by_source(plan["rule"], plan["tgt_gids"], plan["fixed"], plan["soff"], plan["nsrc"],
+                                        plan["toff"], plan["p"], plan["autapses"], seed, plan["ps"], per_source[1:])
+        ptr = np.cumsum(per_source)
+        total = int(ptr[-1])
+        tgt, w, d = np.empty(total, np.uint32), np.empty(total, np.float32), np.empty(total, np.uint16)
+        if total:
+            lo, hi = connect_kernels.generate(plan["rule"], plan["tgt_gids"], plan["tgt_local"], plan["fixed"],
+                                              plan["soff"], plan["nsrc"], plan["toff"], plan["p"], plan["autapses"],
+                                              plan["wspec"], plan["dspec"], h, seed, plan["ps"], plan["pv"],
+                                              ptr[:-1].copy(), tgt, w, d)
+            self.dmin, self.dmax = min(self.dmin, lo), max(self.dmax, hi)
+        soff, nsrc = plan["soff"], plan["nsrc"]
+        self.has_targets[soff:soff + nsrc] |= np.diff(ptr[soff:soff + nsrc + 1]) > 0
+        weight = proj.weight
+        w64 = w.astype(np.float64) if isinstance(weight, (Normal, Uniform)) else np.full(total, float(weight))
+        return ptr[soff:soff + nsrc + 1] - ptr[soff], tgt, w64, d
+
+    def _parameters(self, k) -> dict:
+        """The kernel's parameters of projection k (stdp_pl_synapse_hom's mu as mu_plus)."""
+        proj = self.net.projections[k]
+        model = synapse_models.get(proj.synapse_model)
+        v = synapse_models.values(model, proj.synapse_params)
+        return {"model": model.code, "tau_plus": v["tau_plus"], "lambda": v["lambda"], "alpha": v["alpha"],
+                "mu_plus": v.get("mu_plus", v.get("mu")), "mu_minus": v.get("mu_minus", 1.0),
+                "wmax": v.get("Wmax", np.inf), "soff": self.offsets[proj.source],
+                "nsrc": self.net.populations[proj.source].size}
+
+    def _arrays(self, rows, tgts, ws, ds, params, local, offsets, pop_local, seed):
+        """Concatenate the projections' stores; per-neuron trace parameters and counts."""
+        n = local.size
+        cat = lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt)  # noqa: E731
+        syn_off = np.cumsum([0] + [t.size for t in tgts])
+        a = {key: np.array([p[key] for p in params]) for key in
+             ("model", "tau_plus", "lambda", "alpha", "mu_plus", "mu_minus", "wmax", "soff", "nsrc")}
+        a["row_off"] = np.cumsum([0] + [r.size for r in rows])[:-1]
+        a["src_off"] = np.cumsum([0] + [int(p["nsrc"]) for p in params])[:-1]
+        a["ptr"] = cat([r + off for r, off in zip(rows, syn_off)], np.int64)
+        a["tgt"], a["w"], a["d"] = cat(tgts, np.uint32), cat(ws, np.float64), cat(ds, np.uint16)
+        nsrc_total = int(sum(int(p["nsrc"]) for p in params))
+        a["kplus"], a["tlast"] = np.zeros(nsrc_total), np.zeros(nsrc_total, dtype=np.int64)
+        a["n_incoming"] = np.bincount(a["tgt"], minlength=n).astype(np.int32)
+        max_delay = np.zeros(n, dtype=np.int32)
+        np.maximum.at(max_delay, a["tgt"].astype(np.int64), a["d"].astype(np.int32))
+        a["max_delay"] = max_delay
+        tau_minus = np.full(n, np.inf)
+        for name in {self.net.projections[k].target for k in self.projections}:
+            lo, hi = pop_local[name]
+            pop = self.net.populations[name]
+            tau_minus[lo:hi] = draw_parameter(pop, "tau_minus", local[lo:hi], offsets[name], seed)
+        a["tau_minus_inv"] = 1.0 / tau_minus
+        a["kminus"], a["last_t"] = np.zeros(n), np.zeros(n, dtype=np.int64)
+        self.arrays = a
+        self.syn_off = syn_off
+
+    def attach(self, st, min_delay_steps: int):
+        """Give the engine state ``st`` the kernel's store (once the min delay is known)."""
+        st.plastic_on = self.active
+        if not self.active:
+            return
+        state = engine_kernels.PlasticState()
+        state.setup(self.local.size, self.h, min_delay_steps, self.arrays)
+        self.state = state
+        self.arrays = state.arrays           # the kernel works in these (converted) arrays
+        st.plastic = state
+
+    @property
+    def num_local(self) -> int:
+        """Plastic synapses on this rank."""
+        return int(self.arrays["tgt"].size)
+
+    def local_weights(self, j: int):
+        """(source population-local ids, target gids, weights) of the j-th plastic projection's
+        local synapses, in row order."""
+        a, k = self.arrays, self.projections[j]
+        proj = self.net.projections[k]
+        nsrc = self.net.populations[proj.source].size
+        ptr = a["ptr"][a["row_off"][j]:a["row_off"][j] + nsrc + 1]
+        lo, hi = int(ptr[0]), int(ptr[-1])
+        src = np.repeat(np.arange(nsrc, dtype=np.int64), np.diff(ptr))
+        return src, self.local[a["tgt"][lo:hi].astype(np.int64)], a["w"][lo:hi]
+
+
+def weight_key(proj) -> str:
+    """The name under which the weights of plastic projection ``proj`` are reported."""
+    return f"{proj.source}-{proj.target}"
+
+
+def gather_weights(plastic: PlasticSynapses, comm, root: int | None = None) -> dict | None:
+    """{key: (source ids, target ids, weights)} of every plastic projection, population-local ids,
+    sorted by (source, target) (a stable sort: multapses, which share a rank and a row, keep their
+    generation order), the same for any layout; on every rank, or only on rank ``root`` (None
+    elsewhere) (collective)."""
+    out = {}
+    net = plastic.net
+    for j, k in enumerate(plastic.projections):
+        proj = net.projections[k]
+        src, tgt, w = plastic.local_weights(j)
+        tgt = tgt - plastic.offsets[proj.target]
+        if comm.Get_size() == 1:
+            parts = [(src, tgt, w)]
+        elif root is None:
+            parts = comm.allgather((src, tgt, w))
+        else:
+            parts = comm.gather((src, tgt, w), root=root)
+            if comm.Get_rank() != root:
+                continue
+        src, tgt, w = (np.concatenate([p[i] for p in parts]) for i in range(3))
+        order = np.lexsort((tgt, src))
+        out[weight_key(proj)] = (src[order], tgt[order], w[order].copy())
+    return None if root is not None and comm.Get_rank() != root else out
+
+
+def _source_traces(plastic: PlasticSynapses, comm) -> dict:
+    """{projection key: (Kplus, last spike stamp)} per source, taken from the ranks that hold the
+    source's row (the others never saw its spikes); on rank 0, None elsewhere (collective)."""
+    a = plastic.arrays
+    mine = []
+    for j, k in enumerate(plastic.projections):
+        nsrc = int(a["nsrc"][j])
+        rows = a["ptr"][a["row_off"][j]:a["row_off"][j] + nsrc + 1]
+        sl = slice(int(a["src_off"][j]), int(a["src_off"][j]) + nsrc)
+        mine.append((np.diff(rows) > 0, a["kplus"][sl], a["tlast"][sl]))
+    parts = comm.gather(mine, root=0) if comm.Get_size() > 1 else [mine]
+    if comm.Get_rank() != 0:
+        return None
+    out = {}
+    for j, k in enumerate(plastic.projections):
+        kplus, tlast = np.zeros_like(mine[j][1]), np.zeros_like(mine[j][2])
+        for part in parts:
+            has, kp, tl = part[j]
+            kplus[has], tlast[has] = kp[has], tl[has]
+        out[weight_key(plastic.net.projections[k])] = (kplus, tlast)
+    return out
+
+
+def gather_state(plastic: PlasticSynapses, comm) -> dict | None:
+    """The plastic state in a layout-independent form, on rank 0 (None elsewhere; collective):
+    per projection key the weights in :func:`gather_weights` order, the sources' Kplus and last
+    spike stamps; per node id the neurons' Kminus, last spike stamp and post-spike archive (CSR)."""
+    if not plastic.active:
+        return None
+    weights = gather_weights(plastic, comm)
+    traces = _source_traces(plastic, comm)
+    counts, t, k, cnt = plastic.state.history()
+    a = plastic.arrays
+    mine = (plastic.local, counts, t, k, cnt, a["kminus"], a["last_t"])
+    parts = comm.gather(mine, root=0) if comm.Get_size() > 1 else [mine]
+    if comm.Get_rank() != 0:
+        return None
+    n = plastic.net.num_nodes
+    state = {"kminus": np.zeros(n), "last_t": np.zeros(n, dtype=np.int64), "hist_count": np.zeros(n, dtype=np.int64)}
+    entries = []
+    for gids, counts, t, k, cnt, kminus, last_t in parts:
+        state["kminus"][gids], state["last_t"][gids], state["hist_count"][gids] = kminus, last_t, counts
+        owner = np.repeat(gids, counts)
+        entries.append((owner, t, k, cnt))
+    owner, t, k, cnt = (np.concatenate([e[i] for e in entries]) for i in range(4))
+    order = np.argsort(owner, kind="stable")      # per node, in archive order
+    state["hist_t"], state["hist_k"], state["hist_cnt"] = t[order], k[order], cnt[order]
+    for key, (src, tgt, w) in weights.items():
+        state[f"{key}/source_ids"], state[f"{key}/target_ids"], state[f"{key}/weights"] = src, tgt, w
+        state[f"{key}/kplus"], state[f"{key}/tlast"] = traces[key]
+    return state
+
+
+def apply_state(plastic: PlasticSynapses, comm, state: dict | None):
+    """Put the state of :func:`gather_state` (given on rank 0) into this rank's store (collective);
+    ParameterError if it does not match the built synapses."""
+    from parsnn.errors import ParameterError
+    if not plastic.active:
+        return
+    state = comm.bcast(state, root=0) if comm.Get_size() > 1 else state
+    if state is None:
+        raise ParameterError("the checkpoint holds no plastic state, but the network has plastic synapses")
+    a = plastic.arrays
+    for j, k in enumerate(plastic.projections):
+        proj = plastic.net.projections[k]
+        key = weight_key(proj)
+        src, tgt_gid, _ = plastic.local_weights(j)
+        tgt = tgt_gid - plastic.offsets[proj.target]
+        ntgt = plastic.net.populations[proj.target].size
+        gkey = state[f"{key}/source_ids"].astype(np.int64) * ntgt + state[f"{key}/target_ids"].astype(np.int64)
+        lkey = src * ntgt + tgt
+        order = np.argsort(lkey, kind="stable")
+        sorted_keys = lkey[order]
+        first = np.searchsorted(sorted_keys, sorted_keys, side="left")
+        pos = np.searchsorted(gkey, sorted_keys, side="left") + (np.arange(sorted_keys.size) - first)
+        if pos.size and (pos.max() >= gkey.size or np.any(gkey[pos] != sorted_keys)):
+            raise ParameterError(f"the checkpoint's plastic synapses of {key} differ from the rebuilt ones")
+        lo = int(a["ptr"][a["row_off"][j]])
+        a["w"][lo + order] = state[f"{key}/weights"][pos]
+        sl = slice(int(a["src_off"][j]), int(a["src_off"][j]) + int(a["nsrc"][j]))
+        a["kplus"][sl], a["tlast"][sl] = state[f"{key}/kplus"], state[f"{key}/tlast"]
+    gids = plastic.local
+    a["kminus"][:], a["last_t"][:] = state["kminus"][gids], state["last_t"][gids]
+    counts = state["hist_count"]
+    start = np.concatenate([[0], np.cumsum(counts)])
+    c = counts[gids]
+    idx = np.repeat(start[gids] - (np.cumsum(c) - c), c) + np.arange(int(c.sum()))   # the entries of gids, in order
+    plastic.state.set_history(counts[gids], state["hist_t"][idx], state["hist_k"][idx], state["hist_cnt"][idx])
