@@ -13,7 +13,7 @@ Every measurement waits until the machine is quiet (other processes busy < 0.2 c
 other parsnn/nest/mpiexec process) and is short (about 20 s at most). Results go to
 analysis/results/cost_model_*.{json,md,png}.
 
-Calibration (this machine's constants; parsnn/machines/this_machine.toml records them):
+Calibration (this machine's constants; parsnn/machines/epyc_zen5_kvm_2core_2026_11_22.toml records them):
 - ``mpibench``: analysis/cost_model_mpibench.c with the mpich wheel's mpicc, 2 ranks: ping-pong,
   Isend burst, Alltoall of one int, Alltoallv, and libc qsort per comparison;
 - ``null``: a network whose 2 neurons never fire, min delay 1 step, 20,000 intervals, on 1 and 2
@@ -326,7 +326,7 @@ def noisebench(launches=8, force=False, log=print, append=False, tag="") -> list
 
 def calibrate(force=False, log=print, full_scale=True, reuse_validation=False) -> dict:
     """Run the calibration set, derive this machine's constants (parsnn.mapping.cluster.calibration)
-    and write this_machine.toml.
+    and write epyc_zen5_kvm_2core_2026_11_22.toml.
 
     ``full_scale``: run full-scale PD14 on 2 ranks (1 s, ~3.2 GB, ~30 s) in the batch for the
     memory-bound event cost; otherwise take the benchmark harness's run (benchmarks/results/
@@ -373,7 +373,7 @@ def calibrate(force=False, log=print, full_scale=True, reuse_validation=False) -
     # -- oversubscription: the spin before MPICH yields, from PD14 on 3 ranks (one number)
     pred, _ = predict_run(runs["pd14_P3"])
     c["yield_us"] = calibration.oversubscription_yield_us(runs["pd14_P3"], pred["critical_path_s"],
-                                                          cluster.load_machine("this_machine").cores)
+                                                          cluster.load_machine("epyc_zen5_kvm_2core_2026_11_22").cores)
     write_machine_toml(c, yield_us=c["yield_us"])
     os.makedirs(RESULTS, exist_ok=True)
     with open(CALIB, "w") as f:
@@ -416,10 +416,10 @@ def _full_scale_run():
 
 
 def write_machine_toml(c: dict, yield_us: float):
-    """Write parsnn/machines/this_machine.toml from the constants ``c`` (git revision in its header)."""
+    """Write parsnn/machines/epyc_zen5_kvm_2core_2026_11_22.toml from the constants ``c`` (git revision in its header)."""
     import parsnn
     from parsnn.mapping.cluster import calibration
-    path = os.path.join(os.path.dirname(parsnn.__file__), "machines", "this_machine.toml")
+    path = os.path.join(os.path.dirname(parsnn.__file__), "machines", "epyc_zen5_kvm_2core_2026_11_22.toml")
     try:
         git = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
                              text=True).stdout.strip()
@@ -442,7 +442,7 @@ def _roofline():
 
 # --------------------------------------------------------------------------- validation
 
-def predict_run(res: dict, machine="this_machine") -> dict:
+def predict_run(res: dict, machine="epyc_zen5_kvm_2core_2026_11_22") -> dict:
     """Model prediction for a measured run: same description, partition map and measured rates."""
     from parsnn.connectivity import Connectivity
     from parsnn.mapping import cluster
@@ -458,7 +458,7 @@ def predict_run(res: dict, machine="this_machine") -> dict:
     return cluster.predict(conn, P, machine, rank_of, rates=res["rates"], wl=wl, t_sim_ms=res["t_sim_ms"]), wl
 
 
-def compare_run(res: dict, machine="this_machine") -> dict:
+def compare_run(res: dict, machine="epyc_zen5_kvm_2core_2026_11_22") -> dict:
     """Predicted vs measured phases, RTF and workload counts of one run record."""
     pred, wl = predict_run(res, machine)
     I = res["intervals"]
@@ -565,7 +565,7 @@ PUBLISHED = [  # ../shared/reference/pd14_published_performance.md
 RANKS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 384, 512, 768, 1024]
 
 
-def curve(log=print, machines=("jureca_dc", "this_machine")) -> dict:
+def curve(log=print, machines=("jureca_dc", "epyc_zen5_kvm_2core_2026_11_22")) -> dict:
     """Predicted PD14 full-scale strong scaling on the shipped machines (and what-ifs): JSON and PNG."""
     from parsnn.connectivity import Connectivity
     from parsnn.mapping import cluster
@@ -575,7 +575,7 @@ def curve(log=print, machines=("jureca_dc", "this_machine")) -> dict:
            "published": PUBLISHED, "date": _dt.date.today().isoformat()}
     for mname in machines:
         m = cluster.load_machine(mname)
-        ranks = [p for p in RANKS if p <= max(m.cores, 1)] if mname == "this_machine" else RANKS
+        ranks = [p for p in RANKS if p <= max(m.cores, 1)] if mname == "epyc_zen5_kvm_2core_2026_11_22" else RANKS
         out["curves"][mname] = cluster.sweep(net, ranks, mname)
         log(f"PD14 full scale on {mname}:\n" + cluster.format_table(out["curves"][mname]))
     # sensitivity to the per-core speed assumption (derived compute/overhead scale)
@@ -638,7 +638,7 @@ def plot_curve(out, path):
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
     ax = axes[0]
     styles = {"jureca_dc": ("C0", "-", "parsnn predicted, JURECA-DC-like (128 ranks/node)"),
-              "this_machine": ("C3", "-", "parsnn predicted, this machine (2 cores)"),
+              "epyc_zen5_kvm_2core_2026_11_22": ("C3", "-", "parsnn predicted, this machine (2 cores)"),
               "jureca_dc_pd14_min_delay_1.5ms": ("C0", ":", "same, if PD14's min delay were 1.5 ms")}
     for k, (c, ls, lab) in styles.items():
         cv = out["curves"].get(k)
@@ -703,14 +703,14 @@ def report(log=print) -> str:
         rows = json.load(f)
     with open(CURVE) as f:
         cv = json.load(f)
-    m = cluster.load_machine("this_machine")
+    m = cluster.load_machine("epyc_zen5_kvm_2core_2026_11_22")
     L = ["# Cost model: calibration, validation, predicted PD14 strong scaling", "",
          f"Generated by `python analysis/cost_model_validation.py report` from analysis/results/cost_model_*.json "
          f"(calibration {cal['date']}). Model: `parsnn.mapping.cluster`; machines: `parsnn/machines/*.toml`.",
          "", "One batch on this machine: `validate --force` (3 repeats of every run, each repeat preceded by "
          "noisebench launches), then `calibrate --force --reuse-validation` (the other calibration runs; the "
          "1-rank PD14/Brunel runs and the noise are those of the validation batch), then `validate` (the table).",
-         "", "## This machine's constants (this_machine.toml)", "",
+         "", "## This machine's constants (epyc_zen5_kvm_2core_2026_11_22.toml)", "",
          "| constant | value | measured by |", "|---|---|---|"]
     ev = m.data["compute"]["event_ns"]
     up = m.data["compute"]["update_ns"]
