@@ -200,13 +200,25 @@ def default_calibration_path(fp: dict | None = None) -> str:
 
 
 def find_calibration() -> str | None:
-    """This machine's calibration in the per-user cache (None: there is none)."""
+    """This machine's calibration: the per-user cache's, else a shipped machine file whose fingerprint
+    matches this machine (None: there is none)."""
     path = default_calibration_path()
-    return path if os.path.isfile(path) else None
+    if os.path.isfile(path):
+        return path
+    import tomllib
+    from importlib import resources
+    here = current_fingerprint()
+    for res in sorted(resources.files("parsnn.machines").iterdir(), key=lambda r: r.name):
+        if res.name.endswith(".toml"):
+            with res.open("rb") as f:
+                fp = tomllib.load(f).get("fingerprint")
+            if fp and not differences(fp, here):
+                return str(res)
+    return None
 
 
 def no_calibration_message() -> str:
-    """What to say when no machine was asked for and this one has no calibration."""
+    """What to say when no machine was asked for and this one has no calibration (in the cache or shipped)."""
     from parsnn.machines import available_machines
     fp = current_fingerprint()
     return (f"no calibration of this machine ({describe(fp)}; fingerprint {fp['hash']}) in {calibration_dir()}. "

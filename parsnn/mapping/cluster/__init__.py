@@ -49,7 +49,7 @@ the delivery work that differs between ranks (c_evt^2 E_r: a spike's synapses
 split at random over the ranks; the spike count itself is common to all ranks),
 and machine noise, measured without the simulator (``noise.sigma_rel`` x busy and
 ``noise.sigma_us``: two ranks doing identical fixed work per interval, the wait of
-the faster one; analysis/cost_model_noisebench.c).
+the faster one; parsnn/machines/bench/noisebench.c).
 
 Communication (LogGP/Hockney terms: latency alpha, CPU overhead o per message and
 side, time per byte beta; shared-memory values within a node, network values

@@ -1,9 +1,11 @@
-"""Calibration of the cluster cost model: this machine's constants fitted from measured runs and
-micro-benchmarks, and the machine file (``parsnn/machines/epyc_zen5_kvm_2core_2026_11_22.toml``) written from them.
+"""Calibration of the cluster cost model: a machine's constants fitted from measured runs and
+micro-benchmarks, and (:data:`TOML_TEMPLATE`) the 2026-11-22 machine file
+``parsnn/machines/epyc_zen5_kvm_2core_2026_11_22.toml`` written from them.
 
 The measurements themselves (runs of the simulator under mpiexec, the C micro-benchmarks
-analysis/cost_model_mpibench.c and analysis/cost_model_noisebench.c, waiting for a quiet machine)
-are made by ``analysis/cost_model_validation.py``; this module only fits. A *run record* is the
+parsnn/machines/bench/mpibench.c and parsnn/machines/bench/noisebench.c) are made by
+:mod:`~parsnn.mapping.cluster.measure`, for ``parsnn calibrate`` (:mod:`~parsnn.mapping.cluster.calibrate`)
+and ``analysis/cost_model_validation.py``; this module only fits. A *run record* is the
 dict that script saves per run (``analysis/results/cost_model_runs/*.json``): ``perf`` (the
 engine's performance figures: per-rank timers ``timer_update`` / ``timer_deliver`` /
 ``timer_exchange`` / ``timer_record`` in seconds, ``synaptic_events``, ``num_local_neurons``,
@@ -334,7 +336,7 @@ poisson_input_ns = {poisson_input_ns:.3f}
 event_ns = {{ l2 = {event_ns_l2:.3f}, l3 = {event_ns_l3:.3f}, memory = {event_ns_memory:.3f}, memory_no_prefetch = {event_ns_memory_no_prefetch:.3f} }}
 # ns per received spike: row lookup and loop setup ('spikes' network: one synapse per spike)
 spike_ns = {spike_ns:.3f}
-# ns per comparison of libc qsort on uint64 (analysis/cost_model_mpibench.c), times log2 of the sorted runs
+# ns per comparison of libc qsort on uint64 (parsnn/machines/bench/mpibench.c), times log2 of the sorted runs
 compare_ns = {compare_ns:.3f}
 # ns per spike word packed: exchange timer on 1 rank = fixed + copies x pack_ns, solved from PD14 0.1 and
 # Brunel A 0.5 (the small 'spikes' network, all in L1/L2, gives {pack_ns_spikes_network:.2f} ns)
@@ -390,7 +392,7 @@ cores = 2
 yield_us = {yield_us:.3f}
 
 [noise]
-# machine noise, measured without the simulator: analysis/cost_model_noisebench.c, two ranks doing
+# machine noise, measured without the simulator: parsnn/machines/bench/noisebench.c, two ranks doing
 # identical fixed work per interval (compute loop + row scatter) then MPI_Alltoall; the mean wait in
 # the Alltoall is e(2) sigma; sigma^2 = (sigma_rel busy)^2 + sigma_us^2 through a ~3 ms interval
 # (wait {nb_long_wait:.1f} us, launches {nb_long_lo:.1f}-{nb_long_hi:.1f}) and a ~17 us interval
