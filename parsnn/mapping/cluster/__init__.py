@@ -90,8 +90,13 @@ The machine's constants are data (``parsnn/machines/*.toml``). The package, as t
   the computation;
 - :mod:`~parsnn.mapping.cluster.runs`: the inputs of a finished run (:func:`run_inputs`);
 - :mod:`~parsnn.mapping.cluster.report`: the text table (:func:`format_table`);
-- :mod:`~parsnn.mapping.cluster.calibration`: this machine's constants fitted from measured runs
-  and micro-benchmarks, and the machine file written from them.
+- :mod:`~parsnn.mapping.cluster.calibration`: a machine's constants fitted from measured runs
+  and micro-benchmarks;
+- :mod:`~parsnn.mapping.cluster.measure`, :mod:`~parsnn.mapping.cluster.calibrate`,
+  :mod:`~parsnn.mapping.cluster.machinefile`: ``parsnn calibrate`` -- the runs and micro-benchmarks,
+  the batches and their fit, the machine file with fingerprint, spread (the predictions' RTF range)
+  and per-constant sources. Which machine file a prediction uses and how it is labelled:
+  :mod:`parsnn.machines.fingerprint`.
 """
 from parsnn.mapping.cluster.collectives import expected_max_normal
 from parsnn.machines import Machine, available_machines, load_machine

@@ -17,6 +17,8 @@ import os
 import tempfile
 import time
 
+import numpy as np
+
 from parsnn.mapping.cluster import calibration, measure
 from parsnn.mapping.cluster.machinefile import dump_toml, machine_data
 
@@ -139,7 +141,7 @@ def calibrate(mode: str = "quick", ranks=(1, 2), repeats: int = 2, out: str | No
     if max(busy) > 0.3:
         auto.append(f"other processes kept up to {max(busy):.2f} cores busy just before a launch "
                     f"(mean {sum(busy) / len(busy):.2f}): the constants include that load")
-    sig = float(sorted(f["sigma_rel"] for f in fits)[len(fits) // 2])
+    sig = float(np.median([f["sigma_rel"] for f in fits]))
     if sig > 0.5:
         auto.append(f"machine noise {100 * sig:.0f} % of a rank's work per interval (noisebench): ranks were often "
                     f"descheduled, so multi-rank predictions include long waits; recalibrate on a quiet machine")
