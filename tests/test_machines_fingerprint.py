@@ -11,7 +11,8 @@ from parsnn.mapping.cluster.machinefile import dump_toml
 
 FAKE = {"cpu_vendor": "TestVendor", "cpu_model": "Test CPU 9000", "cpu_family_model": "99/1", "cores": 2,
         "l1d_kib": 32, "l2_kib": 1024, "l3_kib": 8192, "cores_per_l3": 2, "memory_gib": 16,
-        "mpi_library": "Test MPI 1.0", "compiler": "cc", "parsnn_version": "0.1.0", "parsnn_commit": "abc1234"}
+        "mpi_library": "Test MPI 1.0", "compiler": "cc", "parsnn_version": "0.1.0", "parsnn_commit": "abc1234",
+        "engine_digest": "0123456789ab"}
 FAKE["hash"] = fingerprint.fingerprint_hash(FAKE)
 
 
@@ -34,17 +35,19 @@ def _machine_file(path, fp: dict):
 
 
 def test_hash_depends_on_the_hardware_and_mpi_only():
-    assert fingerprint.fingerprint_hash({**FAKE, "parsnn_commit": "other", "date": "2030-01-01"}) == FAKE["hash"]
+    assert fingerprint.fingerprint_hash({**FAKE, "parsnn_commit": "other", "date": "2030-01-01",
+                                         "engine_digest": "x"}) == FAKE["hash"]
     assert fingerprint.fingerprint_hash({**FAKE, "l3_kib": 16384}) != FAKE["hash"]
     here = fingerprint.current_fingerprint(date=True)
     assert here["cores"] >= 1 and "date" in here and here["hash"] == fingerprint.fingerprint_hash(here)
+    assert len(fingerprint.engine_digest()) == 12
 
 
 def test_labels_this_other_and_no_fingerprint(fake_machine):
     same = load_machine(_machine_file(fake_machine / "same.toml", FAKE))
     assert fingerprint.label(same)["machine_match"] == fingerprint.THIS
     assert fingerprint.label(same)["machine_note"] == ""
-    newer = load_machine(_machine_file(fake_machine / "newer.toml", {**FAKE, "parsnn_commit": "0000000"}))
+    newer = load_machine(_machine_file(fake_machine / "newer.toml", {**FAKE, "parsnn_commit": "0000000", "engine_digest": "ba9876543210"}))
     lab = fingerprint.label(newer)
     assert lab["machine_match"] == fingerprint.THIS and "recalibrate" in lab["machine_note"]
     other = load_machine(_machine_file(fake_machine / "other.toml", {**FAKE, "cpu_model": "Another CPU"}))

@@ -3,8 +3,8 @@ cache keyed by it, and the choice of machine file for a prediction.
 
 A machine file written by ``parsnn calibrate`` carries a ``[fingerprint]`` table. Two fingerprints
 *match* when the keys of :data:`MATCH_KEYS` (CPU, cores, caches, memory, MPI library) agree; the
-parsnn version, commit, compiler and date are recorded but do not decide the match (a different
-commit is reported as a note). :func:`resolve_machine` gives the machine of a prediction and its
+parsnn version, commit, engine digest, compiler and date are recorded but do not decide the match
+(other engine code -- compiled kernels or parsnn/engine -- is reported as a note). :func:`resolve_machine` gives the machine of a prediction and its
 label: the calibration of this machine when none is asked for (a
 :class:`NoCalibrationError` if there is none), or the asked file, labelled ``this machine``,
 ``other machine`` (fingerprint differs) or ``no fingerprint`` (a target description such as
@@ -147,6 +147,17 @@ def parsnn_commit() -> str:
         return ""
 
 
+def engine_digest() -> str:
+    """12 hex digits of the engine's code as it runs: the compiled kernels (parsnn/_*.so) and
+    parsnn/engine/*.py. A calibration made with other code gets a note in predictions."""
+    pkg = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    h = hashlib.sha256()
+    for path in sorted(glob.glob(os.path.join(pkg, "_*.so")) + glob.glob(os.path.join(pkg, "engine", "*.py"))):
+        with open(path, "rb") as f:
+            h.update(os.path.basename(path).encode() + f.read())
+    return h.hexdigest()[:12]
+
+
 @lru_cache(maxsize=1)
 def _current() -> dict:
     """The fingerprint of this machine (cached: it does not change while the process runs)."""
@@ -154,7 +165,7 @@ def _current() -> dict:
     fp = {**_cpuinfo(), "cores": os.cpu_count() or 1, **_caches(), "memory_gib": _memory_gib(),
           "mpi_library": mpi_library(), "compiler": _compiler(), "python": platform.python_version(),
           "kernel": platform.release(), "hypervisor": "hypervisor" in _read("/proc/cpuinfo"),
-          "parsnn_version": parsnn.__version__, "parsnn_commit": parsnn_commit()}
+          "parsnn_version": parsnn.__version__, "parsnn_commit": parsnn_commit(), "engine_digest": engine_digest()}
     fp["hash"] = fingerprint_hash(fp)
     return fp
 
@@ -242,10 +253,11 @@ def label(machine) -> dict:
                 "machine_note": f"'{machine.name}' was calibrated on another machine ({'; '.join(diff)}): "
                                 f"the prediction is for that machine, not for this one"}
     note = ""
-    here = current_fingerprint().get("parsnn_commit")
-    if fp.get("parsnn_commit") and here and fp["parsnn_commit"] != here:
-        note = (f"'{machine.name}' is this machine, calibrated with parsnn {fp['parsnn_commit']} "
-                f"(running {here}): recalibrate if the engine changed")
+    here = current_fingerprint()
+    if fp.get("engine_digest") and here.get("engine_digest") and fp["engine_digest"] != here["engine_digest"]:
+        note = (f"'{machine.name}' is this machine, calibrated with other engine code (parsnn "
+                f"{fp.get('parsnn_commit')}, running {here.get('parsnn_commit')}): recalibrate if the engine's "
+                f"speed changed")
     return {"machine_match": THIS, "machine_fingerprint": fp.get("hash"), "machine_note": note}
 
 
