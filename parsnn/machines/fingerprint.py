@@ -107,18 +107,22 @@ def _memory_gib() -> int:
     return 0
 
 
+_MPI_VERSION_SCRIPT = ("import mpi4py; mpi4py.rc.initialize = False; mpi4py.rc.finalize = False; "
+                       "from mpi4py import MPI; print(MPI.Get_library_version().strip().splitlines()[0].strip())")
+
+
 @lru_cache(maxsize=1)
 def mpi_library() -> str:
-    """The MPI library and version (first line of MPI_Get_library_version), without initialising MPI
-    when mpi4py is not yet imported; '' if mpi4py is unavailable."""
+    """The MPI library and version (first line of MPI_Get_library_version; '' without mpi4py). From
+    this process if it already imported mpi4py.MPI, else from a child Python that does not initialise
+    MPI (importing it here without initialising would leave this process unable to use MPI later)."""
+    import sys
     try:
-        import sys
-        if "mpi4py.MPI" not in sys.modules:
-            import mpi4py
-            mpi4py.rc.initialize = False
-            mpi4py.rc.finalize = False
-        from mpi4py import MPI
-        return MPI.Get_library_version().strip().splitlines()[0].strip()
+        if "mpi4py.MPI" in sys.modules:
+            return sys.modules["mpi4py.MPI"].Get_library_version().strip().splitlines()[0].strip()
+        out = subprocess.run([sys.executable, "-c", _MPI_VERSION_SCRIPT], capture_output=True, text=True,
+                             timeout=60)
+        return out.stdout.strip() if out.returncode == 0 else ""
     except Exception:           # noqa: BLE001 - no MPI is a fingerprint too
         return ""
 
