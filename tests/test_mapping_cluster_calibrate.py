@@ -153,3 +153,16 @@ def test_rows_networks_outgrow_the_caches():
     # ring = targets x 16 B x 101 slots >= 4 x (L2 + L3 share)
     assert big["longrows_P1"]["targets"] * 16 * 101 >= 4 * (2048 + 150 * 1024) * 1024
     assert np.isclose(big["longrows_P1"]["targets"], big["shortrows_P1"]["targets"])
+
+
+def test_calibrate_refuses_bad_input_before_measuring(tmp_path, capsys):
+    from parsnn.cli import main
+    assert main(["calibrate", "--quick", "--ranks", "0,2"]) == 2
+    assert "--ranks must be a comma-separated list of integers >= 1" in capsys.readouterr().err
+    existing = tmp_path / "m.toml"
+    existing.write_text("")
+    assert main(["calibrate", "--quick", "--out", str(existing)]) == 2
+    assert "pass --overwrite" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        main(["calibrate", "--repeats", "0"])
+    assert e.value.code == 2 and "--repeats must be an integer >= 1" in capsys.readouterr().err
