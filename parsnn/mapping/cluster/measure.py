@@ -57,15 +57,27 @@ def _quiet_population(name: str, n: int, model: str, params=None):
     return net
 
 
+def _registered_network(model: str, options: dict):
+    """A registered model's network for its command-line ``options`` (through :mod:`parsnn.registry`,
+    as ``parsnn run`` builds it, recording spikes)."""
+    import argparse
+    from parsnn import registry
+    spec = registry.get(model)
+    parser = argparse.ArgumentParser(prog=model)
+    spec.add_arguments(parser.add_argument_group(model))
+    args = parser.parse_args([f"--{k.replace('_', '-')}={v}" for k, v in options.items()])
+    args.resolution, args.no_record, args.record_v = 0.1, False, 0
+    return spec.from_args(args)
+
+
 def calibration_network(spec: dict):
     """The :class:`parsnn.network.Network` of a spec (see the module docstring)."""
     model = spec["model"]
     if model == "pd14":
-        from parsnn.models import pd14
-        return pd14.build_network(n_scaling=spec.get("n_scaling", 0.1), k_scaling=1.0, bg=spec.get("bg", "dc"))
+        return _registered_network("pd14", {"n_scaling": spec.get("n_scaling", 0.1), "k_scaling": 1.0,
+                                            "bg": spec.get("bg", "dc")})
     if model == "brunel":
-        from parsnn.models import brunel
-        return brunel.build_network(regime=spec.get("regime", "A"), scale=spec.get("scale", 0.5))
+        return _registered_network("brunel", {"regime": spec.get("regime", "A"), "scale": spec.get("scale", 0.5)})
     if model == "spikes":
         # many spikes, one synapse each: the per-spike delivery and pack costs
         from parsnn.network import Network, OneToOne
