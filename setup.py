@@ -33,7 +33,7 @@ setup(
     package_dir={"parsnn": "parsnn", "parsnn.models": "models", "parsnn.jobscripts": "jobscripts"},
     package_data={**{p: ["*.toml"] for p in PACKAGES if p.startswith("parsnn.models.")},
                   "parsnn.jobscripts": ["*.in"],
-                  "parsnn.machines": ["*.toml"],
+                  "parsnn.machines": ["*.toml", "bench/*.c"],
                   "parsnn.mapping": ["hardware/*.toml"]},
     ext_modules=cythonize(
         extensions,

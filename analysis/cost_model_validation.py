@@ -13,8 +13,8 @@ Every measurement waits until the machine is quiet (other processes busy < 0.2 c
 other parsnn/nest/mpiexec process) and is short (about 20 s at most). Results go to
 analysis/results/cost_model_*.{json,md,png}.
 
-Calibration (this machine's constants; parsnn/machines/this_machine.toml records them):
-- ``mpibench``: analysis/cost_model_mpibench.c with the mpich wheel's mpicc, 2 ranks: ping-pong,
+Calibration (this machine's constants; parsnn/machines/epyc_zen5_kvm_2core_2026_11_22.toml records them):
+- ``mpibench``: parsnn/machines/bench/mpibench.c with the mpich wheel's mpicc, 2 ranks: ping-pong,
   Isend burst, Alltoall of one int, Alltoallv, and libc qsort per comparison;
 - ``null``: a network whose 2 neurons never fire, min delay 1 step, 20,000 intervals, on 1 and 2
   ranks: the fixed cost per interval of each phase (Python calls and timers) and, from the 2-rank
@@ -28,7 +28,7 @@ Calibration (this machine's constants; parsnn/machines/this_machine.toml records
   0.1 on 1 rank, 'shortrows' (rows of 64 synapses, shorter than the 128-synapse prefetch distance,
   into a 160 MB ring) on 1 rank, and full-scale PD14 on 2 ranks (run in the batch, 1 s, ~3.2 GB;
   or benchmarks/results/pd14_full.json);
-- ``noisebench``: analysis/cost_model_noisebench.c, 2 ranks doing identical fixed work per interval:
+- ``noisebench``: parsnn/machines/bench/noisebench.c, 2 ranks doing identical fixed work per interval:
   machine noise (the wait for the slower rank) without the simulator, interleaved with the
   validation repeats.
 
@@ -108,118 +108,19 @@ def wait_quiet(max_busy=0.2, poll=10, log=print):
 # --------------------------------------------------------------------------- worker (under mpiexec)
 
 def _build(spec: dict):
-    """The network of a run spec: pd14, brunel, or one of the calibration networks (spikes,
-    shortrows, delta, expscalar, null)."""
-    if spec["model"] == "pd14":
-        from parsnn.models import pd14
-        return pd14.build_network(n_scaling=spec.get("n_scaling", 0.1), k_scaling=1.0, bg=spec.get("bg", "dc"))
-    if spec["model"] == "brunel":
-        from parsnn.models import brunel
-        return brunel.build_network(regime=spec.get("regime", "A"), scale=spec.get("scale", 0.5))
-    if spec["model"] == "spikes":
-        # many spikes, one synapse each: the per-spike delivery and pack costs
-        from parsnn.network import Network, OneToOne
-        n = spec.get("neurons", 2000)
-        net = Network(0.1, name="spikes")
-        net.add_population("S", n, "poisson_source", params={"rate": float(spec.get("rate", 500.0))})
-        net.add_population("T", n, "iaf_psc_exp")
-        net.connect("S", "T", OneToOne(), weight=1.0, delay=0.1)
-        net.record_spikes(["S"])
-        net.metadata = {"model": "spikes"}
-        return net
-    if spec["model"] == "shortrows":
-        # rows far shorter than the prefetch distance into a ring far larger than the caches:
-        # the memory-bound cost of an event whose ring entry is not prefetched
-        from parsnn.network import FixedTotalNumber, Network, Uniform
-        n_s, n_t, row = spec.get("sources", 2000), spec.get("targets", 100000), spec.get("row", 16)
-        net = Network(0.1, name="shortrows")
-        net.add_population("S", n_s, "poisson_source", params={"rate": float(spec.get("rate", 1000.0))})
-        net.add_population("T", n_t, "iaf_psc_exp")
-        net.connect("S", "T", FixedTotalNumber(n_s * row), weight=1e-3, delay=Uniform(0.1, 10.0))
-        net.metadata = {"model": "shortrows"}
-        return net
-    if spec["model"] in ("delta", "expscalar"):
-        # neurons without input (no spikes): the update kernel alone; 'expscalar': iaf_psc_exp with
-        # one I_e per neuron, so the engine takes its scalar kernel
-        from parsnn.network import Network, OneToOne
-        n = spec.get("neurons", 10000)
-        net = Network(0.1, name=spec["model"])
-        if spec["model"] == "delta":
-            net.add_population("A", n, "iaf_psc_delta")
-        else:
-            net.add_population("A", n, "iaf_psc_exp", params={"I_e": list(np.linspace(0.0, 1.0, n))})
-        net.connect("A", "A", OneToOne(), weight=0.0, delay=0.1)
-        net.metadata = {"model": spec["model"], "expected_rates": {"A": 0.0}}
-        return net
-    if spec["model"] == "null":
-        from parsnn.network import Network, OneToOne
-        net = Network(0.1, name="null")
-        net.add_population("A", spec.get("neurons", 2), "iaf_psc_exp")
-        net.connect("A", "A", OneToOne(), weight=0.0, delay=0.1)
-        net.metadata = {"model": "null", "expected_rates": {"A": 0.0}}
-        return net
-    raise SystemExit(f"unknown model {spec['model']}")
+    """The network of a run spec (parsnn.mapping.cluster.measure.calibration_network)."""
+    from parsnn.mapping.cluster.measure import calibration_network
+    return calibration_network(spec)
 
 
 def worker(spec: dict, t_sim: float, out: str):
     """Under mpiexec: build and run ``spec`` for ``t_sim`` ms and write its run record (JSON) to ``out`` on rank 0."""
     from mpi4py import MPI
-    from parsnn.engine import Simulation
-    comm = MPI.COMM_WORLD
-    net = _build(spec)
-    sim = Simulation(net, seed=55, comm=comm, partition=spec.get("partition", "round_robin"), out=None,
-                     keep_spikes=True)
-    sim.build()
-    comm.Barrier()
-    t0 = time.perf_counter()
-    sim.run(t_sim)
-    comm.Barrier()
-    wall = time.perf_counter() - t0
-    perf = sim.performance()
-    st = sim.st
-    extra = comm.allgather({"delivered_spikes": int(st.n_delivered_spikes),
-                            "intervals": int(-(-sim.t_steps // sim.min_delay_steps))})
-    spikes = sim.spikes()
-    calls = _mpi4py_call_costs(comm) if spec.get("callbench") else None
-    if comm.Get_rank() == 0:
-        counts = {k: int(v[0].size) for k, v in spikes.items()}
-        res = {"spec": spec, "ranks": comm.Get_size(), "t_sim_ms": t_sim, "wall_s": wall,
-               "min_delay_steps": sim.min_delay_steps, "max_delay_steps": sim.max_delay_steps,
-               "rank_of": sim.rank_of.tolist(), "spike_counts": counts,
-               "rates": {k: c / net.populations[k].size / (t_sim * 1e-3) for k, c in counts.items()},
-               "perf": {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in perf.items()},
-               "delivered_spikes": [e["delivered_spikes"] for e in extra],
-               "intervals": extra[0]["intervals"], "description": net.describe(), "mpi4py_calls": calls}
+    from parsnn.mapping.cluster.measure import run_spec
+    res = run_spec(spec, t_sim, MPI.COMM_WORLD)
+    if res is not None:
         with open(out, "w") as f:
             json.dump(res, f, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
-
-
-def _mpi4py_call_costs(comm, n=20000) -> dict:
-    """Seconds per mpi4py Alltoall(int32 counts) / Alltoallv(empty) on COMM_SELF and on comm."""
-    from mpi4py import MPI
-    out = {}
-    for name, c in (("self", MPI.COMM_SELF), ("world", comm)):
-        P = c.Get_size()
-        s = np.zeros(P, np.int32)
-        r = np.zeros(P, np.int32)
-        sb = np.zeros(max(P, 1), np.uint64)
-        rb = np.zeros(max(P, 1), np.uint64)
-        z = np.zeros(P, np.int32)
-        spec_s = [sb, (z, z), MPI.UINT64_T]
-        spec_r = [rb, (z, z), MPI.UINT64_T]
-        for rep in range(2):
-            comm.Barrier()
-            t0 = time.perf_counter()
-            for _ in range(n):
-                c.Alltoall(s, r)
-            a = (time.perf_counter() - t0) / n
-            comm.Barrier()
-            t0 = time.perf_counter()
-            for _ in range(n):
-                c.Alltoallv(spec_s, spec_r)
-            v = (time.perf_counter() - t0) / n
-        out[name] = {"alltoall_s": a, "alltoallv_s": v}
-    return out
 
 
 # --------------------------------------------------------------------------- running
@@ -259,15 +160,14 @@ def run(spec: dict, P: int, t_sim: float, force=False, log=print, mpiexec_args=(
 
 
 def mpibench(force=False, log=print) -> dict:
-    """analysis/cost_model_mpibench.c on 2 ranks (MPI and qsort costs): the saved result, or a fresh one."""
+    """parsnn/machines/bench/mpibench.c on 2 ranks (MPI and qsort costs): the saved result, or a fresh one."""
     os.makedirs(RUNS, exist_ok=True)
     out = os.path.join(RUNS, "mpibench_P2.json")
     if os.path.exists(out) and not force:
         with open(out) as f:
             return json.load(f)
-    exe = os.path.join(RUNS, "cost_model_mpibench")
-    subprocess.run([os.path.join(BIN, "mpicc"), "-O2", "-o", exe, os.path.join(HERE, "cost_model_mpibench.c"),
-                    "-lm"], check=True)
+    from parsnn.mapping.cluster.measure import compile_bench
+    exe = compile_bench("mpibench", RUNS)
     load = wait_quiet(log=log)
     log(f"[{time.strftime('%H:%M:%S')}] {load:.2f} busy cores before: mpibench on 2 ranks")
     p = subprocess.run([MPIEXEC, "-n", "2", exe, "20000"], capture_output=True, text=True, check=True, timeout=300)
@@ -279,19 +179,14 @@ def mpibench(force=False, log=print) -> dict:
     return res
 
 
-NOISE_CONFIGS = {
-    # two ranks, identical fixed work per interval (compute loop + row scatter, as update + deliver),
-    # then MPI_Alltoall: a ~3 ms interval (about half compute, half memory-bound scatter) and a ~17 us one
-    "long": ["1500", "1690", "643000", "312", "0.8", "20"],
-    "short": ["20000", "3.7", "6360", "1950", "7", "150"],
-}
+from parsnn.mapping.cluster.measure import NOISE_CONFIGS  # noqa: E402  (two ranks, fixed work per interval)
 
 
 NOISE_FILE = os.path.join(RUNS, "noisebench_P2.json")
 
 
 def noisebench(launches=8, force=False, log=print, append=False, tag="") -> list[dict]:
-    """analysis/cost_model_noisebench.c on 2 ranks, ``launches`` fresh launches of each configuration
+    """parsnn/machines/bench/noisebench.c on 2 ranks, ``launches`` fresh launches of each configuration
     (alternating): machine noise without the simulator. ``append``: add the launches to the saved
     ones (validate interleaves them with its repeats)."""
     os.makedirs(RUNS, exist_ok=True)
@@ -299,9 +194,8 @@ def noisebench(launches=8, force=False, log=print, append=False, tag="") -> list
     if os.path.exists(out) and not force and not append:
         with open(out) as f:
             return json.load(f)
-    exe = os.path.join(RUNS, "cost_model_noisebench")
-    subprocess.run([os.path.join(BIN, "mpicc"), "-O2", "-o", exe, os.path.join(HERE, "cost_model_noisebench.c"),
-                    "-lm"], check=True)
+    from parsnn.mapping.cluster.measure import compile_bench
+    exe = compile_bench("noisebench", RUNS)
     res = []
     if append and os.path.exists(out):
         with open(out) as f:
@@ -326,7 +220,7 @@ def noisebench(launches=8, force=False, log=print, append=False, tag="") -> list
 
 def calibrate(force=False, log=print, full_scale=True, reuse_validation=False) -> dict:
     """Run the calibration set, derive this machine's constants (parsnn.mapping.cluster.calibration)
-    and write this_machine.toml.
+    and write epyc_zen5_kvm_2core_2026_11_22.toml.
 
     ``full_scale``: run full-scale PD14 on 2 ranks (1 s, ~3.2 GB, ~30 s) in the batch for the
     memory-bound event cost; otherwise take the benchmark harness's run (benchmarks/results/
@@ -335,6 +229,7 @@ def calibrate(force=False, log=print, full_scale=True, reuse_validation=False) -
     last ``validate --force`` (which interleaves them with the multi-rank runs) instead of re-running
     them, so that constants and validation runs come from the same minutes."""
     rforce = force and not reuse_validation
+    _require_zen5_machine()
     from parsnn.connectivity import Connectivity
     from parsnn.mapping import cluster
     from parsnn.mapping.cluster import calibration
@@ -373,13 +268,23 @@ def calibrate(force=False, log=print, full_scale=True, reuse_validation=False) -
     # -- oversubscription: the spin before MPICH yields, from PD14 on 3 ranks (one number)
     pred, _ = predict_run(runs["pd14_P3"])
     c["yield_us"] = calibration.oversubscription_yield_us(runs["pd14_P3"], pred["critical_path_s"],
-                                                          cluster.load_machine("this_machine").cores)
+                                                          cluster.load_machine("epyc_zen5_kvm_2core_2026_11_22").cores)
     write_machine_toml(c, yield_us=c["yield_us"])
     os.makedirs(RESULTS, exist_ok=True)
     with open(CALIB, "w") as f:
         json.dump(c, f, indent=1)
     log(json.dumps({k: v for k, v in c.items() if not isinstance(v, (dict, list))}, indent=1))
     return c
+
+
+def _require_zen5_machine():
+    """This procedure rewrites the shipped epyc_zen5_kvm_2core_2026_11_22.toml: refuse on another machine
+    (there, ``parsnn calibrate`` writes a machine file of its own)."""
+    from parsnn.machines import fingerprint, load_machine
+    diff = fingerprint.differences(load_machine("epyc_zen5_kvm_2core_2026_11_22").data["fingerprint"])
+    if diff:
+        raise SystemExit("this calibration rewrites parsnn/machines/epyc_zen5_kvm_2core_2026_11_22.toml, which "
+                         f"describes another machine ({'; '.join(diff)}): use `parsnn calibrate` here")
 
 
 def _full_scale_in_batch(res):
@@ -416,10 +321,10 @@ def _full_scale_run():
 
 
 def write_machine_toml(c: dict, yield_us: float):
-    """Write parsnn/machines/this_machine.toml from the constants ``c`` (git revision in its header)."""
+    """Write parsnn/machines/epyc_zen5_kvm_2core_2026_11_22.toml from the constants ``c`` (git revision in its header)."""
     import parsnn
     from parsnn.mapping.cluster import calibration
-    path = os.path.join(os.path.dirname(parsnn.__file__), "machines", "this_machine.toml")
+    path = os.path.join(os.path.dirname(parsnn.__file__), "machines", "epyc_zen5_kvm_2core_2026_11_22.toml")
     try:
         git = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"], capture_output=True,
                              text=True).stdout.strip()
@@ -442,7 +347,7 @@ def _roofline():
 
 # --------------------------------------------------------------------------- validation
 
-def predict_run(res: dict, machine="this_machine") -> dict:
+def predict_run(res: dict, machine="epyc_zen5_kvm_2core_2026_11_22") -> dict:
     """Model prediction for a measured run: same description, partition map and measured rates."""
     from parsnn.connectivity import Connectivity
     from parsnn.mapping import cluster
@@ -458,7 +363,7 @@ def predict_run(res: dict, machine="this_machine") -> dict:
     return cluster.predict(conn, P, machine, rank_of, rates=res["rates"], wl=wl, t_sim_ms=res["t_sim_ms"]), wl
 
 
-def compare_run(res: dict, machine="this_machine") -> dict:
+def compare_run(res: dict, machine="epyc_zen5_kvm_2core_2026_11_22") -> dict:
     """Predicted vs measured phases, RTF and workload counts of one run record."""
     pred, wl = predict_run(res, machine)
     I = res["intervals"]
@@ -565,7 +470,7 @@ PUBLISHED = [  # ../shared/reference/pd14_published_performance.md
 RANKS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 384, 512, 768, 1024]
 
 
-def curve(log=print, machines=("jureca_dc", "this_machine")) -> dict:
+def curve(log=print, machines=("jureca_dc", "epyc_zen5_kvm_2core_2026_11_22")) -> dict:
     """Predicted PD14 full-scale strong scaling on the shipped machines (and what-ifs): JSON and PNG."""
     from parsnn.connectivity import Connectivity
     from parsnn.mapping import cluster
@@ -575,7 +480,7 @@ def curve(log=print, machines=("jureca_dc", "this_machine")) -> dict:
            "published": PUBLISHED, "date": _dt.date.today().isoformat()}
     for mname in machines:
         m = cluster.load_machine(mname)
-        ranks = [p for p in RANKS if p <= max(m.cores, 1)] if mname == "this_machine" else RANKS
+        ranks = [p for p in RANKS if p <= max(m.cores, 1)] if mname == "epyc_zen5_kvm_2core_2026_11_22" else RANKS
         out["curves"][mname] = cluster.sweep(net, ranks, mname)
         log(f"PD14 full scale on {mname}:\n" + cluster.format_table(out["curves"][mname]))
     # sensitivity to the per-core speed assumption (derived compute/overhead scale)
@@ -638,7 +543,7 @@ def plot_curve(out, path):
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.6))
     ax = axes[0]
     styles = {"jureca_dc": ("C0", "-", "parsnn predicted, JURECA-DC-like (128 ranks/node)"),
-              "this_machine": ("C3", "-", "parsnn predicted, this machine (2 cores)"),
+              "epyc_zen5_kvm_2core_2026_11_22": ("C3", "-", "parsnn predicted, this machine (2 cores)"),
               "jureca_dc_pd14_min_delay_1.5ms": ("C0", ":", "same, if PD14's min delay were 1.5 ms")}
     for k, (c, ls, lab) in styles.items():
         cv = out["curves"].get(k)
@@ -703,14 +608,14 @@ def report(log=print) -> str:
         rows = json.load(f)
     with open(CURVE) as f:
         cv = json.load(f)
-    m = cluster.load_machine("this_machine")
+    m = cluster.load_machine("epyc_zen5_kvm_2core_2026_11_22")
     L = ["# Cost model: calibration, validation, predicted PD14 strong scaling", "",
          f"Generated by `python analysis/cost_model_validation.py report` from analysis/results/cost_model_*.json "
          f"(calibration {cal['date']}). Model: `parsnn.mapping.cluster`; machines: `parsnn/machines/*.toml`.",
          "", "One batch on this machine: `validate --force` (3 repeats of every run, each repeat preceded by "
          "noisebench launches), then `calibrate --force --reuse-validation` (the other calibration runs; the "
          "1-rank PD14/Brunel runs and the noise are those of the validation batch), then `validate` (the table).",
-         "", "## This machine's constants (this_machine.toml)", "",
+         "", "## This machine's constants (epyc_zen5_kvm_2core_2026_11_22.toml)", "",
          "| constant | value | measured by |", "|---|---|---|"]
     ev = m.data["compute"]["event_ns"]
     up = m.data["compute"]["update_ns"]

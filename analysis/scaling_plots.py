@@ -23,8 +23,9 @@ def main(argv=None):
     ap.add_argument("--kind", choices=["strong", "weak"], default=None,
                     help="default: from the run names (strong_/weak_)")
     ap.add_argument("--out", default=None, help="figure path (default SWEEP_DIR/scaling.png)")
-    ap.add_argument("--machine", default="this_machine",
-                    help="machine description for the cost model's prediction (default this_machine)")
+    ap.add_argument("--machine", default="auto",
+                    help="machine description for the cost model's prediction (default: this machine's "
+                         "calibration made by parsnn calibrate; none without one)")
     args = ap.parse_args(argv)
     rows = collect(args.sweep_dir, args.machine)
     if not rows:

@@ -149,14 +149,15 @@ def run_local(runs: list[RunSpec], out_dir: str, partition: str, t_sim: float, s
     return outs
 
 
-def _predicted(run, row: dict, machine) -> dict:
+def _predicted(run, row: dict, machine, label: dict) -> dict:
     """The cost model's prediction (parsnn.mapping.cluster) for a finished run: its connectivity,
     partition map and measured population rates (cluster.run_inputs)."""
     inp = cluster.run_inputs(run)
     p = cluster.predict(inp["connectivity"], row["ranks"], machine, inp["rank_of"], rates=inp["rates"],
                         t_sim_ms=row["t_sim_ms"])
     per_run = p["intervals_per_model_s"] * row["t_sim_ms"] * 1e-3
-    out = {"predicted_rtf": p["rtf"], "predicted_machine": p["machine"], "predicted_rates_from": inp["rates_from"],
+    out = {"predicted_rtf": p["rtf"], "predicted_rtf_range": p["rtf_range"], "predicted_machine": p["machine"],
+           "predicted_machine_match": label.get("machine_match"), "predicted_rates_from": inp["rates_from"],
            "predicted_synaptic_events": p["workload"]["events_per_interval_mean"] * row["ranks"] * per_run}
     for ph in ("update", "deliver", "exchange"):
         out[f"predicted_timer_{ph}"] = p["phases"][f"{ph}_max"] * per_run
@@ -190,12 +191,26 @@ def _run_row(run, name: str, spec: dict) -> dict | None:
     return row
 
 
-def collect(out_dir: str, machine="this_machine") -> list[dict]:
+def prediction_machine(machine="auto"):
+    """(Machine or None, label) for the predictions of :func:`collect`: ``machine`` (a name or TOML
+    path), 'auto' (this machine's calibration, None if it has none) or None (no prediction); the label
+    is :func:`parsnn.machines.fingerprint.label`'s ({} without a machine)."""
+    from parsnn.machines import fingerprint
+    if machine == "auto":
+        machine = fingerprint.find_calibration()
+    if machine is None:
+        return None, {}
+    return fingerprint.resolve_machine(machine)          # an unknown machine is a ParameterError here
+
+
+def collect(out_dir: str, machine="auto") -> list[dict]:
     """One row per finished run in ``out_dir`` (from the HDF5 performance metadata), with the cost
-    model's prediction on ``machine`` (a name or TOML path; None: no prediction)."""
+    model's prediction on ``machine`` (a name or TOML path; 'auto': the calibration of the machine
+    this runs on, no prediction if there is none; None: no prediction). A prediction carries its
+    RTF range over the calibration's batches (``predicted_rtf_range``, None without) and how the
+    machine relates to this one (``predicted_machine_match``)."""
     from parsnn.runfile import RunFile
-    if machine is not None:
-        machine = cluster.load_machine(machine)          # an unknown machine is a ParameterError here
+    machine, label = prediction_machine(machine)
     specs = {}
     sweep = os.path.join(out_dir, "sweep.json")
     if os.path.exists(sweep):
@@ -212,7 +227,7 @@ def collect(out_dir: str, machine="this_machine") -> list[dict]:
                 continue
             if machine is not None:
                 try:
-                    row.update(_predicted(run, row, machine))
+                    row.update(_predicted(run, row, machine, label))
                 except Exception as e:          # a run the model cannot describe still gets its row
                     row["predicted_error"] = f"{type(e).__name__}: {e}"
             rows.append(row)

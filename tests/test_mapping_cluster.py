@@ -68,21 +68,21 @@ def _net(n=64, k=8, delay=0.1, rate=None):
 
 def test_shipped_machines_load_and_cite_sources():
     names = available_machines()
-    assert {"this_machine", "jureca_dc"} <= set(names)
+    assert {"epyc_zen5_kvm_2core_2026_11_22", "jureca_dc"} <= set(names)
     for name in names:
         m = load_machine(name)
-        assert m.cores_per_node >= 1 and m.cores >= m.cores_per_node or m.name == "this_machine"
+        assert m.cores_per_node >= 1 and m.cores >= m.cores_per_node or m.name == "epyc_zen5_kvm_2core_2026_11_22"
         src = m.sources()
         assert src and all(isinstance(v, (str, dict)) for v in src.values())
         c2, c23 = m.cache_levels()
         assert 0 < c2 < c23
     j = load_machine("jureca_dc")
-    assert j.cores_per_node == 128 and j.inherited == ["this_machine"]
+    assert j.cores_per_node == 128 and j.inherited == ["epyc_zen5_kvm_2core_2026_11_22"]
     assert any("EPYC 7742" in str(v) for v in j.sources().values())
 
 
 def test_derived_machine_scales_inherited_costs():
-    base, j = load_machine("this_machine"), load_machine("jureca_dc")
+    base, j = load_machine("epyc_zen5_kvm_2core_2026_11_22"), load_machine("jureca_dc")
     f = j.data["derived"]["compute_scale"]
     assert j.update_cost("iaf_psc_exp") == pytest.approx(f * base.update_cost("iaf_psc_exp"))
     assert j.us("overhead", "update_us") == pytest.approx(j.data["derived"]["overhead_scale"]
@@ -247,13 +247,14 @@ def test_cli_predict_from_a_run_file(tmp_path, capsys, strategy, mixed_network):
     assert [inp["rates"].get(n, 0.0) * sz * 0.2 for n, sz in zip(net.populations, sizes)] == \
         pytest.approx(perf["spike_counts"].tolist())
     assert "G" not in inp["rates"] and inp["rates"]["E"] > 0        # the spike generator is no population rate
-    assert main(["predict", path, "--ranks", "1,3", "--partition", strategy, "--json"]) == 0
+    assert main(["predict", path, "--ranks", "1,3", "--partition", strategy, "--json",
+                 "--machine", "epyc_zen5_kvm_2core_2026_11_22"]) == 0
     got = json.loads(capsys.readouterr().out)
-    ref = sweep(Connectivity.from_network(net), [1, 3], "this_machine", strategy, inp["rates"])
+    ref = sweep(Connectivity.from_network(net), [1, 3], "epyc_zen5_kvm_2core_2026_11_22", strategy, inp["rates"])
     for g, r in zip(got, ref):
         assert g["ranks"] == r["ranks"] and g["rtf"] == pytest.approx(r["rtf"], rel=1e-12)
         assert g["workload"]["events_per_interval_mean"] == pytest.approx(r["workload"]["events_per_interval_mean"])
-    assert main(["predict", str(tmp_path / "missing.h5")]) == 2
+    assert main(["predict", str(tmp_path / "missing.h5"), "--machine", "jureca_dc"]) == 2
     assert "must be a model" in capsys.readouterr().err
 
 
@@ -309,14 +310,16 @@ def test_event_cost_splits_memory_share_by_prefetching(tmp_path):
 
 
 def test_jureca_scales_prefetched_events_as_compute_and_the_rest_as_memory():
-    base, j = load_machine("this_machine"), load_machine("jureca_dc")
+    base, j = load_machine("epyc_zen5_kvm_2core_2026_11_22"), load_machine("jureca_dc")
     fc, fm = j.data["derived"]["compute_scale"], j.data["derived"]["memory_scale"]
     assert fc != fm
     bev, jev = base.data["compute"]["event_ns"], j.data["compute"]["event_ns"]
     assert "memory_no_prefetch" in bev
     assert jev["memory"] == pytest.approx(fc * bev["memory"])
     assert jev["memory_no_prefetch"] == pytest.approx(fm * bev["memory_no_prefetch"])
-    assert j.data["compute"]["row_miss_ns"] == pytest.approx(fm * base.data["compute"]["row_miss_ns"])
+    # a constant the file gives itself (the published DRAM latency) replaces the scaled inherited one
+    assert j.data["compute"]["row_miss_ns"] == 122.0 != pytest.approx(fm * base.data["compute"]["row_miss_ns"])
+    assert "published" in j.sources()["compute.row_miss_ns"]
 
 
 def test_record_wait_lands_in_other_ranks_exchange_except_after_the_last_flush(tmp_path):
@@ -454,15 +457,15 @@ def test_record_and_yield_fits_by_hand():
 
 
 def test_machine_toml_round_trip(tmp_path):
-    # the committed calibration written back as a machine file gives this_machine's constants
+    # the committed calibration written back as a machine file gives epyc_zen5_kvm_2core_2026_11_22's constants
     import json
     import os
     root = os.path.join(os.path.dirname(__file__), "..")
     with open(os.path.join(root, "analysis", "results", "cost_model_calibration.json")) as f:
         c = json.load(f)
-    path = tmp_path / "this_machine.toml"
+    path = tmp_path / "epyc_zen5_kvm_2core_2026_11_22.toml"
     calibration.write_machine_toml(c, c["yield_us"], str(path), git="test")
-    m, ref = load_machine(str(path)), load_machine("this_machine")
+    m, ref = load_machine(str(path)), load_machine("epyc_zen5_kvm_2core_2026_11_22")
     assert m.data["compute"] == ref.data["compute"] and m.data["overhead"] == ref.data["overhead"]
     assert m.data["noise"] == ref.data["noise"] and m.data["oversubscription"] == ref.data["oversubscription"]
     assert m.balance_costs() == ref.balance_costs()
@@ -470,7 +473,7 @@ def test_machine_toml_round_trip(tmp_path):
 
 def test_balance_costs_are_the_partitioners():
     # the weights the partitioner balances with (parsnn.partition.rates.balance_costs): unchanged values
-    b = load_machine("this_machine").balance_costs()
+    b = load_machine("epyc_zen5_kvm_2core_2026_11_22").balance_costs()
     assert b == {"update_s": 4.5e-9, "update_step_ms": 0.1, "event_s": 11e-9}
     assert load_machine("jureca_dc").balance_costs() == b           # inherited, not scaled
 

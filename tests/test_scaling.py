@@ -68,7 +68,7 @@ def test_local_sweep_collect_and_plot(tmp_path, load_script):
         pytest.skip("no mpiexec next to the Python interpreter")
     runs = plan("weak", "brunel", [1, 2], 0.02, cores=1)
     run_local(runs, str(tmp_path), "round_robin", 60.0, 1, log=lambda *a: None)
-    rows = collect(str(tmp_path))
+    rows = collect(str(tmp_path), "epyc_zen5_kvm_2core_2026_11_22")
     assert [r["ranks"] for r in rows] == [1, 2]
     assert [r["oversubscribed"] for r in rows] == [False, True]
     assert rows[1]["num_neurons"] == 2 * rows[0]["num_neurons"]          # weak: work per rank fixed
@@ -78,7 +78,8 @@ def test_local_sweep_collect_and_plot(tmp_path, load_script):
     assert rows[0]["remote_deliveries"] == 0 < rows[1]["remote_deliveries"]
     # the cost model's prediction for each run (this machine): its own description and partition map
     for r in rows:
-        assert r["predicted_machine"] == "this_machine" and "predicted_error" not in r
+        assert r["predicted_machine"] == "epyc_zen5_kvm_2core_2026_11_22" and "predicted_error" not in r
+        assert r["predicted_machine_match"] in ("other machine", "this machine") and r["predicted_rtf_range"] is None
         # rates from the engine's spike counts: the predicted synaptic events are the run's
         assert r["predicted_rates_from"] == "spike_counts"
         assert r["predicted_synaptic_events"] == pytest.approx(r["synaptic_events"], rel=0.05)

@@ -1,6 +1,6 @@
 """Command line: ``mpiexec -n P parsnn run MODEL ...`` (also ``python -m parsnn``).
 
-One module per command (run, resume, partition, scaling, predict, map, analyze, verify), each with its
+One module per command (run, resume, partition, scaling, predict, calibrate, map, analyze, verify), each with its
 ``add_parser(subparsers)`` and its ``command(args)``; :mod:`parsnn.cli.common` holds what they
 share, :mod:`parsnn.cli.source` where their network comes from (parsnn.registry or a run file).
 
@@ -16,13 +16,13 @@ import sys
 import time
 import traceback
 
-from parsnn.cli import analyze, map as map_command, partition, predict, resume, run, scaling, verify
+from parsnn.cli import analyze, calibrate, map as map_command, partition, predict, resume, run, scaling, verify
 from parsnn.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, Parser
 
 ABORT_GRACE_S = 0.5      # seconds between printing a rank's fatal error and MPI_Abort
 
 COMMANDS = {"run": run, "resume": resume, "partition": partition, "scaling": scaling, "predict": predict,
-            "map": map_command, "analyze": analyze, "verify": verify}
+            "map": map_command, "analyze": analyze, "verify": verify, "calibrate": calibrate}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -19,7 +19,9 @@ def add_parser(subparsers):
                                           "rates). See parsnn.mapping.cluster.")
     m.add_argument("source", help=f"a model ({', '.join(registry.names())}) or a parsnn run file (.h5)")
     m.add_argument("--ranks", default="1,2,4,8,16,32,64,128,256,512,1024", help="comma-separated rank counts")
-    m.add_argument("--machine", default="this_machine", help="machine name or TOML file (default this_machine)")
+    m.add_argument("--machine", default=None,
+                   help="machine name or TOML file (default: the calibration of the machine this runs on, "
+                        "made by `parsnn calibrate`; without one the command says how to make it)")
     m.add_argument("--partition", choices=strategies(), default="round_robin")
     m.add_argument("--json", action="store_true", help="print a JSON list, one prediction per rank count")
     add_analysis_arguments(m)
@@ -29,6 +31,7 @@ def command(args) -> int:
     """Cost-model predictions (serial): a table or JSON over the rank counts."""
     from parsnn import scaling
     from parsnn.errors import ParameterError
+    from parsnn.machines.fingerprint import resolve_machine
     from parsnn.mapping import cluster
     try:
         conn, run = resolve_source(args, cluster.run_inputs)
@@ -39,14 +42,19 @@ def command(args) -> int:
             name = conn.description.get("name", args.source)
             origin = (f"rates measured in {args.source} ({run['rates_from'].replace('_', ' ')})"
                       if rates else f"expected rates ({args.source} has no spike counts)")
-        curve = cluster.sweep(conn, scaling.parse_ranks(args.ranks), args.machine, args.partition, rates)
+        machine, label = resolve_machine(args.machine)
+        curve = cluster.sweep(conn, scaling.parse_ranks(args.ranks), machine, args.partition, rates)
     except ParameterError as e:
         report_error(e, once=False)
         return EXIT_BAD_INPUT
+    for p in curve:
+        p.update(label)
     if args.json:
         print(json.dumps(curve, indent=1, default=float))
     else:
         print(f"{name} on {curve[0]['machine']}: per min-delay interval ({curve[0]['interval_ms']:g} ms), "
               f"partition {args.partition}, {origin}")
         print(cluster.format_table(curve))
+        for line in cluster.report.notes(machine, label):
+            print(line)
     return 0

@@ -64,9 +64,10 @@ def add_parser(subparsers):
                         "rank more memory")
     s.add_argument("--walltime", default="01:00:00")
     s.add_argument("--site-setup", default="", help="shell lines for the job scripts' site section")
-    s.add_argument("--machine", default="this_machine",
+    s.add_argument("--machine", default="auto",
                    help="machine description for the cost model's prediction in results.json and the plot "
-                        "(name or TOML file; default this_machine)")
+                        "(name or TOML file; default: the calibration of this machine made by parsnn calibrate, "
+                        "no prediction without one)")
     s.add_argument("--debug", action="store_true", help="print tracebacks")
 
 
@@ -87,6 +88,20 @@ def _sweep(args) -> bool:
     return False
 
 
+def _prediction_note(rows) -> str:
+    """Which machine the predictions are for, or why there are none."""
+    from parsnn.machines import fingerprint
+    pred = [r for r in rows if "predicted_rtf" in r]
+    if not pred:
+        return ("no cost-model prediction: " + fingerprint.no_calibration_message()
+                if fingerprint.find_calibration() is None else "no cost-model prediction")
+    r = pred[0]
+    rng = (f", range {r['predicted_rtf_range'][0]:.3f}-{r['predicted_rtf_range'][1]:.3f} for the first run"
+           if r.get("predicted_rtf_range") else "")
+    return (f"pred. RTF: the cost model (a prediction) on machine '{r['predicted_machine']}' "
+            f"({r.get('predicted_machine_match')}){rng}")
+
+
 def command(args) -> int:
     """Plan and run (or script) a scaling sweep; serial, it starts mpiexec itself. Then (local runs
     and ``collect``) the results table, OUT_DIR/results.json and the sweep's figure."""
@@ -103,8 +118,9 @@ def command(args) -> int:
         json.dump(rows, f, indent=1)
     header, _rule, *lines = format_table(RESULT_COLUMNS, rows).split("\n")   # this table has no rule line
     print("\n".join([header, *lines]))
-    note = (f"{len(rows)} runs -> {os.path.join(args.out_dir, 'results.json')} (* oversubscribed; "
-            f"pred. RTF: the cost model on machine '{args.machine}')")
+    note = f"{len(rows)} runs -> {os.path.join(args.out_dir, 'results.json')} (* oversubscribed"
+    print(_prediction_note(rows))
+    note += ")"
     kinds = {r["name"].split("_")[0] for r in rows}
     if rows and len(kinds) == 1:
         figure = os.path.join(args.out_dir, "scaling.png")

@@ -2,7 +2,7 @@
 (:mod:`parsnn.mapping.cluster`) and, for its load balance, by the partitioner
 (:func:`parsnn.partition.rates.balance_costs`): TOML files, inheritance, validation.
 
-A machine is data (``parsnn/machines/*.toml``; ``this_machine.toml`` documents every key
+A machine is data (``parsnn/machines/*.toml``; ``epyc_zen5_kvm_2core_2026_11_22.toml`` documents every key
 and its unit). :func:`load_machine` reads a shipped name or a path; a file may inherit another
 and scale its costs (``[derived]``). :class:`Machine` gives the constants in seconds and bytes.
 """
@@ -52,7 +52,7 @@ def _merge(base: dict, over: dict) -> dict:
 
 @dataclass
 class Machine:
-    """A machine description (see ``parsnn/machines/this_machine.toml`` for every key and its unit)."""
+    """A machine description (see ``parsnn/machines/epyc_zen5_kvm_2core_2026_11_22.toml`` for every key and its unit)."""
     name: str
     data: dict
     path: str = ""
@@ -150,6 +150,26 @@ class Machine:
         """Where the machine's figures come from (the ``[sources]`` table)."""
         return dict(self._get("sources", default={}) or {})
 
+    def bounds(self):
+        """(low, high): copies of this machine with every constant of its ``[spread]`` table (dotted
+        path = [smallest, largest] value over the calibration's batches) at its smallest / largest
+        value; None when the file has no spread (one batch, or not a calibration)."""
+        spread = self.data.get("spread") or {}
+        if not spread:
+            return None
+        out = []
+        for side in (0, 1):
+            d = copy.deepcopy(self.data)
+            for dotted, pair in spread.items():
+                *head, last = dotted.split(".")
+                t = d
+                for k in head:
+                    t = t.setdefault(k, {})
+                t[last] = float(pair[side])
+            out.append(Machine(name=f"{self.name} ({'low' if side == 0 else 'high'})", data=d, path=self.path,
+                               inherited=self.inherited))
+        return tuple(out)
+
     def summary(self) -> dict:
         """Name, path, inheritance chain, cores and description."""
         return {"name": self.name, "path": self.path, "inherits": self.inherited,
@@ -166,6 +186,10 @@ _SCALED = {  # sections and keys multiplied by [derived] compute_scale / memory_
     + [("collectives", k) for k in ("alltoall_fixed_us", "alltoallv_fixed_us", "bruck_round_us", "bruck_block_ns")]
     + [("network", "shm", "latency_us"), ("network", "shm", "overhead_us")],
 }
+
+
+#: tables a machine file does not inherit: which machine it is, how it was calibrated, its batches' spread
+_NOT_INHERITED = ("fingerprint", "calibration", "spread")
 
 
 def _scaled_base(base: Machine, derived: dict) -> dict:
@@ -185,7 +209,7 @@ def _scaled_base(base: Machine, derived: dict) -> dict:
 
 
 def load_machine(name_or_path) -> Machine:
-    """A :class:`Machine` from a shipped name (``this_machine``, ``jureca_dc``, ...) or a TOML path.
+    """A :class:`Machine` from a shipped name (``epyc_zen5_kvm_2core_2026_11_22``, ``jureca_dc``, ...) or a TOML path.
 
     A file may start with ``inherit = "other"``: it then holds only what differs, and
     ``[derived] compute_scale`` / ``overhead_scale`` multiply the inherited per-core
@@ -202,6 +226,8 @@ def load_machine(name_or_path) -> Machine:
         chain = [base.name] + base.inherited
         scaled = _scaled_base(base, dict(data.get("derived", {})))
         own = {k: v for k, v in data.items() if k not in ("inherit", "sources")}
+        for k in _NOT_INHERITED:       # the base's identity and error bars are not the derived machine's
+            scaled.pop(k, None)
         merged = _merge(scaled, own)
         merged["sources"] = {**data.get("sources", {}), f"inherited from {base.name}": base.sources()}
         data = merged

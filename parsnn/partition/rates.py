@@ -18,7 +18,7 @@ from parsnn import registry
 from parsnn.connectivity import Connectivity
 from parsnn.errors import ParameterError
 
-BALANCE_MACHINE = "this_machine"     # machine description whose [balance] weights the partitioner uses
+BALANCE_MACHINE = "epyc_zen5_kvm_2core_2026_11_22"     # machine description whose [balance] weights the partitioner uses
 DEFAULT_RATE = 5.0                   # spikes/s where a model gives no expected rate
 
 

@@ -49,7 +49,7 @@ the delivery work that differs between ranks (c_evt^2 E_r: a spike's synapses
 split at random over the ranks; the spike count itself is common to all ranks),
 and machine noise, measured without the simulator (``noise.sigma_rel`` x busy and
 ``noise.sigma_us``: two ranks doing identical fixed work per interval, the wait of
-the faster one; analysis/cost_model_noisebench.c).
+the faster one; parsnn/machines/bench/noisebench.c).
 
 Communication (LogGP/Hockney terms: latency alpha, CPU overhead o per message and
 side, time per byte beta; shared-memory values within a node, network values
@@ -90,8 +90,13 @@ The machine's constants are data (``parsnn/machines/*.toml``). The package, as t
   the computation;
 - :mod:`~parsnn.mapping.cluster.runs`: the inputs of a finished run (:func:`run_inputs`);
 - :mod:`~parsnn.mapping.cluster.report`: the text table (:func:`format_table`);
-- :mod:`~parsnn.mapping.cluster.calibration`: this machine's constants fitted from measured runs
-  and micro-benchmarks, and the machine file written from them.
+- :mod:`~parsnn.mapping.cluster.calibration`: a machine's constants fitted from measured runs
+  and micro-benchmarks;
+- :mod:`~parsnn.mapping.cluster.measure`, :mod:`~parsnn.mapping.cluster.calibrate`,
+  :mod:`~parsnn.mapping.cluster.machinefile`: ``parsnn calibrate`` -- the runs and micro-benchmarks,
+  the batches and their fit, the machine file with fingerprint, spread (the predictions' RTF range)
+  and per-constant sources. Which machine file a prediction uses and how it is labelled:
+  :mod:`parsnn.machines.fingerprint`.
 """
 from parsnn.mapping.cluster.collectives import expected_max_normal
 from parsnn.machines import Machine, available_machines, load_machine

@@ -1,9 +1,11 @@
-"""Calibration of the cluster cost model: this machine's constants fitted from measured runs and
-micro-benchmarks, and the machine file (``parsnn/machines/this_machine.toml``) written from them.
+"""Calibration of the cluster cost model: a machine's constants fitted from measured runs and
+micro-benchmarks, and (:data:`TOML_TEMPLATE`) the 2026-11-22 machine file
+``parsnn/machines/epyc_zen5_kvm_2core_2026_11_22.toml`` written from them.
 
 The measurements themselves (runs of the simulator under mpiexec, the C micro-benchmarks
-analysis/cost_model_mpibench.c and analysis/cost_model_noisebench.c, waiting for a quiet machine)
-are made by ``analysis/cost_model_validation.py``; this module only fits. A *run record* is the
+parsnn/machines/bench/mpibench.c and parsnn/machines/bench/noisebench.c) are made by
+:mod:`~parsnn.mapping.cluster.measure`, for ``parsnn calibrate`` (:mod:`~parsnn.mapping.cluster.calibrate`)
+and ``analysis/cost_model_validation.py``; this module only fits. A *run record* is the
 dict that script saves per run (``analysis/results/cost_model_runs/*.json``): ``perf`` (the
 engine's performance figures: per-rank timers ``timer_update`` / ``timer_deliver`` /
 ``timer_exchange`` / ``timer_record`` in seconds, ``synaptic_events``, ``num_local_neurons``,
@@ -29,7 +31,7 @@ from parsnn.connectivity import Connectivity, require
 from parsnn.mapping.cluster.workload import RING_BYTES_PER_NEURON_SLOT, workload
 
 #: (L2 of a core, L2 + its L3 share) in bytes of the machine the runs were measured on, as written
-#: into this_machine.toml (lscpu: 1 MiB L2 per core, 32 MiB L3 shared by 2 cores)
+#: into epyc_zen5_kvm_2core_2026_11_22.toml (lscpu: 1 MiB L2 per core, 32 MiB L3 shared by 2 cores)
 THIS_MACHINE_CACHES = (1024 * 1024.0, (1024 + 16 * 1024) * 1024.0)
 #: the first guess of the L2 event cost (seconds) of the iterated spike/event fit
 _EVENT_L2_GUESS_S = 1.5e-9
@@ -195,11 +197,13 @@ def event_costs(spk1: dict, runs: list[tuple[str, dict]], o_del: float, full: di
 
     ``spk1``: the 'spikes' network on 1 rank; ``runs``: (tag, 1-rank run record) giving one
     equation each (Brunel A 0.5, PD14 0.1, 'shortrows': rows shorter than the prefetch distance
-    into a ring far larger than the caches); ``full``: PD14 full scale on 2 ranks as a benchmark
+    into a ring far larger than the caches; optionally 'longrows': rows longer than it, the
+    prefetched memory-bound cost); ``full``: PD14 full scale on 2 ranks as a benchmark
     record (``ranks``, ``synaptic_events``, ``timers.timer_deliver``, ``t_sim_ms``, ``intervals``,
     ``spikes_in_per_rank``, ``source``, ``started``) with ``full_connectivity`` its
     :class:`~parsnn.connectivity.Connectivity`, a fourth
-    equation (without it memory = memory_no_prefetch); ``o_del``: the deliver phase's fixed cost
+    equation (with four equations or more, from it or 'longrows', the four costs are fitted by least
+    squares; with three, memory = memory_no_prefetch); ``o_del``: the deliver phase's fixed cost
     per interval (s); ``cache_levels``: those of the measured machine. Each run's unprefetched
     share u of its events splits the memory-served share into memory_no_prefetch (u) and memory (1 - u).
 
@@ -216,8 +220,9 @@ def event_costs(spk1: dict, runs: list[tuple[str, dict]], o_del: float, full: di
         rhs = [(q["base"] - q["S"] * c_spk) / q["E"] for q in eqs]
         info = [{"run": q["run"], "ring_bytes_per_interval": q["ws"], "ns_per_event": r * 1e9,
                  "fractions_l2_l3_mem_memnopf": q["row"], "unprefetched": q["u"]} for q, r in zip(eqs, rhs)]
-        if full is not None:
-            c2, c3, cm, cn = np.linalg.solve(np.array(rows), np.array(rhs))
+        if len(eqs) >= 4:
+            # memory (prefetched) and memory_no_prefetch apart: PD14 full scale or 'longrows'
+            c2, c3, cm, cn = np.linalg.lstsq(np.array(rows), np.array(rhs), rcond=None)[0]
         else:
             A = np.array(rows)
             c2, c3, cn = np.linalg.solve(np.column_stack([A[:, 0], A[:, 1], A[:, 2] + A[:, 3]]), np.array(rhs))
@@ -239,7 +244,7 @@ def fit_constants(mb: dict, runs: dict, full: dict | None = None, full_connectiv
 
     ``mb``: mpibench's output; ``runs``: run records by name -- ``null_P1``, ``null_P2`` (with
     ``mpi4py_calls``), ``spikes_P1``, ``delta_P1``, ``expscalar_P1``, ``pd14_P1``,
-    ``pd14_poisson_P1``, ``brunel_P1``, ``shortrows_P1`` (see the module docstring; repeats
+    ``pd14_poisson_P1``, ``brunel_P1``, ``shortrows_P1``, optionally ``longrows_P1`` (see the module docstring; repeats
     already averaged with :func:`mean_runs`); ``full``, ``full_connectivity``, ``cache_levels``: as in
     :func:`event_costs`."""
     c = mpi_constants(mb)
@@ -247,9 +252,8 @@ def fit_constants(mb: dict, runs: dict, full: dict | None = None, full_connectiv
     o_upd, o_del = c["null1_update_us"] * 1e-6, c["null1_deliver_us"] * 1e-6
     c.update(update_costs(runs, o_upd))
     c.update(pack_costs(runs["pd14_P1"], runs["brunel_P1"], runs["spikes_P1"], c["null1_exchange_us"]))
-    ev = event_costs(runs["spikes_P1"], [("brunel_P1", runs["brunel_P1"]), ("pd14_P1", runs["pd14_P1"]),
-                                         ("shortrows_P1", runs["shortrows_P1"])],
-                     o_del, full, full_connectivity, cache_levels)
+    eq_runs = [(k, runs[k]) for k in ("brunel_P1", "pd14_P1", "shortrows_P1", "longrows_P1") if k in runs]
+    ev = event_costs(runs["spikes_P1"], eq_runs, o_del, full, full_connectivity, cache_levels)
     for k in ("spike_ns", "event_fit", "event_ns_memory_no_prefetch"):
         c[k] = ev[k]
     c["record_ns"] = record_cost(runs["brunel_P1"])
@@ -295,14 +299,14 @@ def oversubscription_yield_us(res: dict, predicted_critical_s: float, cores: int
     return max(0.0, (meas - predicted_critical_s) * 1e6 / extra)
 
 
-#: this_machine.toml as written by the calibration (format fields: the constants of :func:`fit_constants`
+#: epyc_zen5_kvm_2core_2026_11_22.toml as written by the calibration (format fields: the constants of :func:`fit_constants`
 #: and more, see :func:`machine_toml`)
-TOML_TEMPLATE = """# This machine, measured. Written by `python analysis/cost_model_validation.py calibrate` on {date}
+TOML_TEMPLATE = """# The 2-core Zen 5 KVM guest of 2026-11-22 (not necessarily the machine you run on), measured. Written by `python analysis/cost_model_validation.py calibrate` on {date}
 # (git {git}); raw runs in analysis/results/cost_model_runs/, derivation in
 # analysis/results/cost_model_calibration.json. Every run waited for a quiet machine (other processes < 0.2
 # busy cores over 2 s, no other parsnn/nest/mpiexec process).
 [machine]
-name = "this_machine"
+name = "epyc_zen5_kvm_2core_2026_11_22"
 description = "2-core KVM guest, AMD EPYC family 26 model 2 (Zen 5), ~4.2 GHz, 24 GiB, mpich 5.0.2 wheel"
 cores_per_node = 2
 nodes = 1
@@ -332,7 +336,7 @@ poisson_input_ns = {poisson_input_ns:.3f}
 event_ns = {{ l2 = {event_ns_l2:.3f}, l3 = {event_ns_l3:.3f}, memory = {event_ns_memory:.3f}, memory_no_prefetch = {event_ns_memory_no_prefetch:.3f} }}
 # ns per received spike: row lookup and loop setup ('spikes' network: one synapse per spike)
 spike_ns = {spike_ns:.3f}
-# ns per comparison of libc qsort on uint64 (analysis/cost_model_mpibench.c), times log2 of the sorted runs
+# ns per comparison of libc qsort on uint64 (parsnn/machines/bench/mpibench.c), times log2 of the sorted runs
 compare_ns = {compare_ns:.3f}
 # ns per spike word packed: exchange timer on 1 rank = fixed + copies x pack_ns, solved from PD14 0.1 and
 # Brunel A 0.5 (the small 'spikes' network, all in L1/L2, gives {pack_ns_spikes_network:.2f} ns)
@@ -388,7 +392,7 @@ cores = 2
 yield_us = {yield_us:.3f}
 
 [noise]
-# machine noise, measured without the simulator: analysis/cost_model_noisebench.c, two ranks doing
+# machine noise, measured without the simulator: parsnn/machines/bench/noisebench.c, two ranks doing
 # identical fixed work per interval (compute loop + row scatter) then MPI_Alltoall; the mean wait in
 # the Alltoall is e(2) sigma; sigma^2 = (sigma_rel busy)^2 + sigma_us^2 through a ~3 ms interval
 # (wait {nb_long_wait:.1f} us, launches {nb_long_lo:.1f}-{nb_long_hi:.1f}) and a ~17 us interval
@@ -412,7 +416,7 @@ mpi = "mpich 5.0.2 wheel (ch4:ucx/ofi, shared memory within the node); defaults 
 
 
 def machine_toml(c: dict, yield_us: float, git: str) -> str:
-    """The text of this_machine.toml for the constants ``c`` (:func:`fit_constants` plus ``date``,
+    """The text of epyc_zen5_kvm_2core_2026_11_22.toml for the constants ``c`` (:func:`fit_constants` plus ``date``,
     ``mpibench``, ``noise_fit``, ``sigma_rel``, ``sigma_us``), the oversubscription constant
     ``yield_us`` and ``git`` (the code's revision, for the header)."""
     mb = c["mpibench"]
@@ -431,3 +435,13 @@ def write_machine_toml(c: dict, yield_us: float, path: str, git: str):
     """Write :func:`machine_toml` to ``path``."""
     with open(path, "w") as f:
         f.write(machine_toml(c, yield_us, git))
+
+
+def predict_record(res: dict, machine) -> dict:
+    """The model's prediction for a run record (its description, partition map, measured rates, min delay)."""
+    from parsnn.mapping.cluster.predict import predict
+    conn = Connectivity.from_description(res["description"])
+    rank_of = np.asarray(res["rank_of"])
+    wl = workload(conn, res["ranks"], rank_of, rates=res["rates"], min_delay_steps=res["min_delay_steps"])
+    return predict(conn, res["ranks"], machine, rank_of, rates=res["rates"], wl=wl, t_sim_ms=res["t_sim_ms"],
+                   with_range=False)

@@ -23,7 +23,7 @@ from parsnn.mapping.cluster.workload import RING_BYTES_PER_NEURON_SLOT, SYNAPSE_
 PREDICTION_KEYS = ("machine", "model", "ranks", "nodes", "ranks_per_node", "partition", "min_delay_steps",
                    "interval_ms", "intervals_per_model_s", "per_rank", "phases", "exchange_terms",
                    "critical_path_s", "compute_s", "exchange_s", "rtf", "exchange_fraction", "dominant",
-                   "oversubscribed", "workload")
+                   "oversubscribed", "workload", "rtf_range", "critical_path_s_range")
 #: phases reported per rank (seconds per interval), as the engine's timers
 PHASES = ("update", "exchange", "deliver")
 
@@ -121,9 +121,9 @@ def _workload_summary(wl: dict, T: float, delivery: dict, busy: np.ndarray) -> d
             "imbalance": float(busy.max() / busy.mean()) if busy.mean() > 0 else 1.0}
 
 
-def predict(conn: Connectivity, ranks: int, machine="this_machine", partition="round_robin", rates=None,
+def predict(conn: Connectivity, ranks: int, machine=None, partition="round_robin", rates=None,
             min_delay_steps: int | None = None, ranks_per_node: int | None = None, wl: dict | None = None,
-            t_sim_ms: float | None = None, flush_ms: float = 1000.0) -> dict:
+            t_sim_ms: float | None = None, flush_ms: float = 1000.0, with_range: bool = True) -> dict:
     """Predicted per-phase times per min-delay interval, critical path and RTF.
 
     ``conn``: the network's :class:`~parsnn.connectivity.Connectivity`; ``wl``: its
@@ -144,9 +144,16 @@ def predict(conn: Connectivity, ranks: int, machine="this_machine", partition="r
     ``t_sim_ms`` (None: a long run) and ``flush_ms`` (the simulation's recording flush period)
     say how many of rank 0's recording flushes the other ranks wait for in an exchange: all but
     the last, which ends the run.
+
+    ``machine``: a :class:`~parsnn.machines.Machine`, a shipped name or a TOML path; None: the
+    calibration of the machine this runs on (:func:`parsnn.machines.fingerprint.resolve_machine`;
+    a :class:`~parsnn.machines.fingerprint.NoCalibrationError` if there is none). ``rtf_range`` and
+    ``critical_path_s_range`` ([low, high]) are the predictions with every constant at the smallest /
+    largest value of its calibration batches (the file's ``[spread]``; None without, or if not
+    ``with_range``).
     """
     require(conn, "conn", "predict")
-    mach = load_machine(machine)
+    mach = _machine(machine)
     P = int(ranks)
     if wl is None:
         wl = workload(conn, P, partition, rates, min_delay_steps)
@@ -195,18 +202,42 @@ def predict(conn: Connectivity, ranks: int, machine="this_machine", partition="r
         "dominant": "exchange" if comm > critical - comm else "compute",
         "oversubscribed": over,
         "workload": _workload_summary(wl, T, delivery, busy),
+        **_ranges(conn, P, mach, partition, rates, min_delay_steps, ranks_per_node, wl, t_sim_ms, flush_ms,
+                  with_range),
     }
 
 
-def sweep(conn: Connectivity, ranks, machine="this_machine", partition="round_robin", rates=None,
+def _machine(machine):
+    """A Machine: as given, loaded by name or path, or (None) this machine's calibration."""
+    if machine is None:
+        from parsnn.machines.fingerprint import resolve_machine
+        return resolve_machine(None)[0]
+    return load_machine(machine)
+
+
+def _ranges(conn, P, mach, partition, rates, min_delay_steps, ranks_per_node, wl, t_sim_ms, flush_ms,
+            with_range) -> dict:
+    """``rtf_range`` and ``critical_path_s_range`` from the machine's low and high bounds (None without)."""
+    bounds = mach.bounds() if with_range else None
+    if bounds is None:
+        return {"rtf_range": None, "critical_path_s_range": None}
+    ps = [predict(conn, P, b, partition, rates, min_delay_steps, ranks_per_node, wl, t_sim_ms, flush_ms,
+                  with_range=False) for b in bounds]
+    return {"rtf_range": sorted(float(p["rtf"]) for p in ps),
+            "critical_path_s_range": sorted(float(p["critical_path_s"]) for p in ps)}
+
+
+def sweep(conn: Connectivity, ranks, machine=None, partition="round_robin", rates=None,
           min_delay_steps: int | None = None, ranks_per_node: int | None = None, keep_per_rank: bool = False):
     """:func:`predict` for every rank count in ``ranks`` (a strong-scaling curve); the network's
-    machine is loaded once. ``conn``: the network's :class:`~parsnn.connectivity.Connectivity`."""
+    machine is loaded once (None: this machine's calibration, as :func:`predict`).
+    ``conn``: the network's :class:`~parsnn.connectivity.Connectivity`."""
     require(conn, "conn", "sweep")
-    mach = load_machine(machine)
+    mach = _machine(machine)
     out = []
     for P in ranks:
-        p = predict(conn, int(P), mach, partition, rates, min_delay_steps, ranks_per_node)
+        wl = workload(conn, int(P), partition, rates, min_delay_steps)
+        p = predict(conn, int(P), mach, partition, rates, min_delay_steps, ranks_per_node, wl=wl)
         if not keep_per_rank:
             p = {k: v for k, v in p.items() if k != "per_rank"}
         out.append(p)

@@ -1,4 +1,4 @@
-"""Text report of the cluster cost model: the strong-scaling table of ``parsnn predict``."""
+"""Text report of the cluster cost model: the strong-scaling table of ``parsnn predict`` and its notes."""
 from __future__ import annotations
 
 from parsnn import tables
@@ -7,6 +7,12 @@ from parsnn import tables
 def _dominant(p: dict) -> str:
     """The last cell: two spaces after the previous column, the dominant part, oversubscription."""
     return " " + p["dominant"] + (" (oversubscribed)" if p["oversubscribed"] else "")
+
+
+def _rtf_range(p: dict) -> str:
+    """'low-high' of the RTF over the calibration's batches ('' without)."""
+    r = p.get("rtf_range")
+    return f"{r[0]:.3f}-{r[1]:.3f}" if r else ""
 
 
 COLUMNS = [
@@ -20,10 +26,32 @@ COLUMNS = [
     tables.Column("exch %", lambda p: 100 * p["exchange_fraction"], ">6.1f", 6),
     tables.Column(" dominant", _dominant, "", align="<"),
 ]
+#: the RTF range column, after RTF, when the machine file has error bars
+RANGE_COLUMN = tables.Column("RTF range", _rtf_range, ">13", 13)
 
 
 def format_table(curve: list[dict]) -> str:
     """The table of a :func:`~parsnn.mapping.cluster.sweep`: one line per rank count with the
-    slowest rank's update and deliver, the exchange, the critical path (us per interval), the RTF,
-    the exchange share and the dominant part. Lines carry no trailing blanks."""
-    return "\n".join(line.rstrip() for line in tables.format_table(COLUMNS, curve).split("\n"))
+    slowest rank's update and deliver, the exchange, the critical path (us per interval), the RTF
+    (and its range over the calibration's batches when the machine has one), the exchange share
+    and the dominant part. Lines carry no trailing blanks."""
+    cols = list(COLUMNS)
+    if any(p.get("rtf_range") for p in curve):
+        cols.insert(7, RANGE_COLUMN)
+    return "\n".join(line.rstrip() for line in tables.format_table(cols, curve).split("\n"))
+
+
+def notes(machine, label: dict) -> list[str]:
+    """Lines after the table: which machine the prediction is for (when it is not simply this
+    machine's calibration) and what the RTF range means."""
+    out = []
+    if label.get("machine_note"):
+        out.append(f"note: {label['machine_note']}")
+    cal = machine.data.get("calibration") or {}
+    if machine.bounds() is not None:
+        out.append(f"RTF range: every measured constant at its smallest / largest value over the "
+                   f"{cal.get('batches', '?')} calibration batches of {cal.get('date', '?')} (spread within minutes; "
+                   f"drift over hours can be larger)")
+    elif cal:
+        out.append("no RTF range: the calibration has one batch (use parsnn calibrate --repeats 2 or more)")
+    return out

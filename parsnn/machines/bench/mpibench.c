@@ -1,6 +1,6 @@
-/* MPI and qsort micro-benchmarks for the cost model (analysis/cost_model_validation.py mpibench).
+/* MPI and qsort micro-benchmarks for the cost model (parsnn calibrate; analysis/cost_model_validation.py mpibench).
  *
- *   mpicc -O2 -o mpibench analysis/cost_model_mpibench.c && mpiexec -n 2 ./mpibench [iterations]
+ *   mpicc -O2 -o mpibench parsnn/machines/bench/mpibench.c && mpiexec -n 2 ./mpibench [iterations]
  *
  * Prints one JSON object (rank 0), times in microseconds:
  *   pingpong_half_rtt_us  half the round trip of an 8-byte Send/Recv

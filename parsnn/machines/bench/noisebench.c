@@ -1,6 +1,6 @@
-/* Machine noise between ranks for the cost model (analysis/cost_model_validation.py noisebench).
+/* Machine noise between ranks for the cost model (parsnn calibrate; analysis/cost_model_validation.py noisebench).
  *
- *   mpicc -O2 -o noisebench analysis/cost_model_noisebench.c -lm
+ *   mpicc -O2 -o noisebench parsnn/machines/bench/noisebench.c -lm
  *   mpiexec -n 2 ./noisebench INTERVALS COMPUTE_US SCATTER_EVENTS ROW RING_MIB SYN_MIB
  *
  * Every rank does the same fixed work in every "interval", then MPI_Alltoall of one int (as the

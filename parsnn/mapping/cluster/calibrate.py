@@ -1,0 +1,175 @@
+"""The procedure of ``parsnn calibrate``: measure this machine in batches, fit every batch, write
+one machine file with the median constants, their spread over the batches and the fingerprint.
+
+A batch (:func:`measure_batch`) is: one 1-rank launch running the calibration networks of
+:mod:`~parsnn.mapping.cluster.measure` in turn (null, spikes, delta, expscalar, PD14 0.1 with DC
+and with Poisson background, Brunel A 0.5, shortrows, longrows), the null network on 2 ranks with
+the mpi4py call loop, mpibench at 2 ranks and every other asked rank count, noisebench launches,
+and, when a rank count above the cores is asked for, PD14 0.1 on that many ranks (the
+oversubscription constant). :func:`fit_batch` turns it into constants with
+:func:`~parsnn.mapping.cluster.calibration.fit_constants`; :func:`calibrate` runs the batches and
+writes the file (:mod:`~parsnn.mapping.cluster.machinefile`).
+"""
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+import time
+
+import numpy as np
+
+from parsnn.mapping.cluster import calibration, measure
+from parsnn.mapping.cluster.machinefile import dump_toml, machine_data
+
+#: per mode: model time (ms) of each 1-rank network, the null network on 2 ranks, mpibench
+#: iterations, mpi4py call loop length, noisebench launches per configuration and their length scale
+MODES = {
+    "quick": {"t": {"null": 500.0, "spikes": 300.0, "delta": 300.0, "expscalar": 300.0, "pd14": 500.0,
+                    "pd14_poisson": 150.0, "brunel": 400.0, "shortrows": 150.0, "longrows": 100.0},
+              "null_P2": 500.0, "mpibench_iters": 5000, "callbench_n": 5000, "noise_launches": 2,
+              "noise_scale": 0.2, "over_t": 300.0},
+    "full": {"t": {"null": 2000.0, "spikes": 1000.0, "delta": 1000.0, "expscalar": 1000.0, "pd14": 1000.0,
+                   "pd14_poisson": 300.0, "brunel": 1000.0, "shortrows": 300.0, "longrows": 300.0},
+             "null_P2": 2000.0, "mpibench_iters": 20000, "callbench_n": 20000, "noise_launches": 3,
+             "noise_scale": 1.0, "over_t": 1000.0},
+}
+#: the 1-rank calibration networks: run name -> spec
+SPECS_P1 = {"null_P1": {"model": "null"}, "spikes_P1": {"model": "spikes"}, "delta_P1": {"model": "delta"},
+            "expscalar_P1": {"model": "expscalar"}, "pd14_P1": {"model": "pd14", "n_scaling": 0.1},
+            "pd14_poisson_P1": {"model": "pd14", "n_scaling": 0.1, "bg": "poisson"},
+            "brunel_P1": {"model": "brunel", "regime": "A", "scale": 0.5},
+            "shortrows_P1": {"model": "shortrows", "row": 64, "rate": 250.0},
+            "longrows_P1": {"model": "longrows", "row": 2048, "sources": 200, "rate": 250.0}}
+
+
+def _t_key(name: str) -> str:
+    """The MODES['t'] key of a 1-rank run name."""
+    return name[:-3]
+
+
+#: ring-buffer slots of the rows networks (delays 0.1-10 ms at 0.1 ms) and bytes per neuron and slot
+_ROWS_SLOTS, _RING_SLOT_BYTES = 101, 16
+
+
+def specs_p1(fp: dict) -> dict:
+    """:data:`SPECS_P1` with the rows networks' targets sized so that their ring buffers are at least
+    4x a core's L2 + L3 share (mostly served by memory on this machine)."""
+    l23 = cache_levels(fp)[1]
+    targets = max(100000, int(math.ceil(4 * l23 / (_RING_SLOT_BYTES * _ROWS_SLOTS))))
+    return {k: ({**v, "targets": targets} if v["model"] in ("shortrows", "longrows") else v)
+            for k, v in SPECS_P1.items()}
+
+
+def measure_batch(mode: str, ranks: list[int], workdir: str, fp: dict, mpiexec: str | None = None,
+                  log=print) -> dict:
+    """One batch of measurements on the machine of fingerprint ``fp``: {'runs': run records by name,
+    'mpibench': {P: result}, 'noisebench': [...], 'oversubscribed': run record or None, 'seconds'}."""
+    cfg = MODES[mode]
+    cores = int(fp["cores"])
+    t0 = time.time()
+    specs = specs_p1(fp)
+    names = list(specs)
+    log(f"  1-rank runs: {', '.join(n[:-3] for n in names)}")
+    recs = measure.launch([[specs[n], cfg["t"][_t_key(n)]] for n in names], 1, mpiexec)
+    runs = dict(zip(names, recs))
+    log("  null network on 2 ranks with the mpi4py call loop")
+    runs["null_P2"] = measure.launch([[{"model": "null", "callbench": True, "callbench_n": cfg["callbench_n"]},
+                                       cfg["null_P2"]]], 2, mpiexec)[0]
+    mb = {}
+    for P in sorted({2, *[p for p in ranks if p >= 2]}):
+        log(f"  mpibench on {P} ranks")
+        # ranks sharing cores wait for time slices: far fewer iterations
+        iters = cfg["mpibench_iters"] if P <= cores else max(200, cfg["mpibench_iters"] // 25)
+        mb[P] = measure.mpibench(P, workdir, iters, mpiexec)
+    log(f"  noisebench: {cfg['noise_launches']} launches of each configuration")
+    nb = measure.noisebench(cfg["noise_launches"], workdir, cfg["noise_scale"], mpiexec)
+    over = None
+    P_over = max(ranks)
+    if P_over > cores:
+        log(f"  PD14 0.1 on {P_over} ranks ({cores} cores: oversubscribed)")
+        over = measure.launch([[specs["pd14_P1"], cfg["over_t"]]], P_over, mpiexec)[0]
+    return {"runs": runs, "mpibench": mb, "noisebench": nb, "oversubscribed": over, "seconds": time.time() - t0}
+
+
+def cache_levels(fp: dict) -> tuple[float, float]:
+    """(L2 of a core, L2 + its L3 share) in bytes from a fingerprint."""
+    l2 = float(fp.get("l2_kib") or 512) * 1024
+    l3 = float(fp.get("l3_kib") or 0) * 1024 / max(1, int(fp.get("cores_per_l3") or fp.get("cores") or 1))
+    return l2, l2 + l3
+
+
+def fit_batch(batch: dict, fp: dict, balance: dict) -> dict:
+    """The constants of one batch (keys of :data:`~parsnn.mapping.cluster.machinefile.MEASURED`), with
+    ``yield_us`` fitted on the oversubscribed run when there is one."""
+    from parsnn.machines import Machine
+    c = calibration.fit_constants(batch["mpibench"][2], batch["runs"], cache_levels=cache_levels(fp))
+    nf = calibration.noise_constants(batch["noisebench"])
+    c["sigma_rel"], c["sigma_us"] = nf["sigma_rel"], nf["sigma_us"]
+    c["noise_fit"] = {k: v for k, v in nf.items() if k != "launches"}
+    over = batch.get("oversubscribed")
+    if over is not None:
+        data = machine_data([c], fp, "batch", "", balance, {})
+        data["oversubscription"]["yield_us"] = 0.0
+        m = Machine(name="batch", data=data)
+        pred = calibration.predict_record(over, m)
+        c["yield_us"] = calibration.oversubscription_yield_us(over, pred["critical_path_s"], m.cores)
+    return c
+
+
+def default_name(fp: dict) -> str:
+    """A machine name from a fingerprint: 'calibrated_<hash>'."""
+    return f"calibrated_{fp['hash']}"
+
+
+def calibrate(mode: str = "quick", ranks=(1, 2), repeats: int = 2, out: str | None = None, name: str | None = None,
+              notes=(), mpiexec: str | None = None, log=print) -> tuple[str, dict]:
+    """Measure ``repeats`` batches, fit each, write the machine file to ``out`` (default: the per-user
+    calibration cache, keyed by the fingerprint); returns (path, the file's data)."""
+    from parsnn.machines import fingerprint, load_machine
+    from parsnn.partition.rates import BALANCE_MACHINE
+    fp = fingerprint.current_fingerprint(date=True)
+    balance = load_machine(BALANCE_MACHINE).data["balance"]
+    ranks = sorted({int(p) for p in ranks})
+    batches, fits = [], []
+    with tempfile.TemporaryDirectory(prefix="parsnn_calibrate_") as workdir:
+        for b in range(repeats):
+            log(f"batch {b + 1} of {repeats} ({mode})")
+            batch = measure_batch(mode, ranks, workdir, fp, mpiexec, log)
+            batches.append(batch)
+            fits.append(fit_batch(batch, fp, balance))
+    busy = [r["busy_cores_before"] for bt in batches for r in bt["runs"].values()]
+    auto = []
+    if max(busy) > 0.3:
+        auto.append(f"other processes kept up to {max(busy):.2f} cores busy just before a launch "
+                    f"(mean {sum(busy) / len(busy):.2f}): the constants include that load")
+    sig = float(np.median([f["sigma_rel"] for f in fits]))
+    if sig > 0.5:
+        auto.append(f"machine noise {100 * sig:.0f} % of a rank's work per interval (noisebench): ranks were often "
+                    f"descheduled, so multi-rank predictions include long waits; recalibrate on a quiet machine")
+    cal = {"command": f"parsnn calibrate --{mode}" if mode == "quick" else "parsnn calibrate",
+           "mode": mode, "batches": repeats, "date": fp["date"], "ranks": ranks,
+           "seconds_per_batch": [round(bt["seconds"], 1) for bt in batches],
+           "busy_cores_before_mean": sum(busy) / len(busy), "busy_cores_before_max": max(busy),
+           "notes": [*notes, *auto],
+           "alltoall_int_us": {str(P): bt["mpibench"][P]["alltoall_int_us"] for bt in batches[-1:] for P in bt["mpibench"]},
+           "per_batch": [{k: v for k, v in f.items() if isinstance(v, (int, float))} for f in fits]}
+    name = name or default_name(fp)
+    desc = (f"{fp.get('cpu_model')}, {fp.get('cores')} cores, L2 {fp.get('l2_kib')} KiB/core, "
+            f"L3 {fp.get('l3_kib')} KiB, {fp.get('memory_gib')} GiB, {fp.get('mpi_library') or 'MPI ?'}")
+    data = machine_data(fits, fp, name, desc, balance, cal)
+    path = out or fingerprint.default_calibration_path(fp)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    header = (f"Machine file written by `{cal['command']}` on {fp['date']} ({repeats} batch(es), parsnn "
+              f"{fp.get('parsnn_version')} {fp.get('parsnn_commit')}).\n"
+              f"Constants: the median over the batches; [spread]: smallest and largest batch value (the "
+              f"prediction's error bars);\n[sources]: how each constant was measured, or why it is assumed; "
+              f"[fingerprint]: the machine it describes.\n"
+              + "".join(f"Note: {n}\n" for n in cal["notes"]))
+    text = dump_toml(data, header)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+    return path, data
+

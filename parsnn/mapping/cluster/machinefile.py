@@ -1,0 +1,188 @@
+"""A machine file from a calibration: the fitted constants of one or more batches
+(:func:`parsnn.mapping.cluster.calibration.fit_constants`), their median and spread, where each
+comes from, and the machine's fingerprint, written as TOML (:func:`machine_data`, :func:`dump_toml`).
+
+The file is read back by :func:`parsnn.machines.load_machine`; its ``[spread]`` table (for every
+constant measured in more than one batch, the smallest and largest batch value) gives the
+prediction's error bars (:meth:`parsnn.machines.Machine.bounds`), its ``[sources]`` table says for
+every constant how it was measured or why it is assumed.
+"""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+
+#: (path in the machine file, key of the fitted constants, how it is measured). Every constant of
+#: the cost model that a calibration measures; the others are in :data:`ASSUMED`.
+MEASURED = [
+    (("compute", "update_ns", "iaf_psc_exp"), "update_ns_iaf_psc_exp",
+     "PD14 n_scaling 0.1, DC drive, 1 rank: update timer minus the null network's per-interval cost, per neuron step"),
+    (("compute", "update_ns", "iaf_psc_exp_scalar"), "update_ns_iaf_psc_exp_scalar",
+     "10,000 iaf_psc_exp with one I_e each (scalar kernel), no input, 1 rank"),
+    (("compute", "update_ns", "iaf_psc_delta"), "update_ns_iaf_psc_delta", "10,000 iaf_psc_delta, no input, 1 rank"),
+    (("compute", "update_ns", "poisson_source"), "update_ns_poisson_source",
+     "'spikes' network (2,000 poisson_source at 500/s), 1 rank, minus its iaf_psc_exp targets"),
+    (("compute", "poisson_input_ns"), "poisson_input_ns",
+     "Brunel A 0.5, 1 rank (one Poisson input per neuron) minus the iaf_psc_delta kernel"),
+    (("compute", "event_ns", "l2"), "event_ns_l2", "event fit (Brunel A 0.5, PD14 0.1, shortrows, longrows; 1 rank)"),
+    (("compute", "event_ns", "l3"), "event_ns_l3", "event fit (as l2)"),
+    (("compute", "event_ns", "memory"), "event_ns_memory",
+     "event fit (as l2): 'longrows', rows of 2,048 synapses into a 160 MB ring (prefetched)"),
+    (("compute", "event_ns", "memory_no_prefetch"), "event_ns_memory_no_prefetch",
+     "event fit (as l2): 'shortrows', rows of 64 synapses into a 160 MB ring (not prefetched)"),
+    (("compute", "spike_ns"), "spike_ns", "'spikes' network (one synapse per spike), 1 rank, minus an L2 event"),
+    (("compute", "compare_ns"), "compare_ns", "mpibench (C): libc qsort of uint64 per comparison"),
+    (("compute", "pack_ns"), "pack_ns", "exchange timer of PD14 0.1 and Brunel A 0.5 on 1 rank (two equations)"),
+    (("compute", "record_ns"), "record_ns", "Brunel A 0.5, 1 rank: record timer per recorded spike"),
+    (("overhead", "update_us"), "null1_update_us", "null network (nothing fires, 1 step per interval), 1 rank"),
+    (("overhead", "deliver_us"), "null1_deliver_us", "null network, 1 rank"),
+    (("overhead", "exchange_us"), "exchange_us", "exchange timer of PD14 0.1 and Brunel A 0.5 on 1 rank"),
+    (("overhead", "collective_call_us"), "collective_call_us",
+     "mpi4py Alltoall/Alltoallv loop on 2 ranks minus the same calls in C (mpibench)"),
+    (("network", "shm", "latency_us"), "shm_latency_us", "mpibench (C, 2 ranks): half ping-pong minus overhead"),
+    (("network", "shm", "overhead_us"), "shm_overhead_us", "mpibench (C, 2 ranks): burst of 64 Isend, per message"),
+    (("collectives", "alltoall_fixed_us"), "alltoall_fixed_us",
+     "mpibench (C, 2 ranks): MPI_Alltoall of one int minus latency and 2 overheads"),
+    (("collectives", "alltoallv_fixed_us"), "alltoallv_fixed_us", "mpibench (C, 2 ranks): MPI_Alltoallv, counts 0"),
+    (("noise", "sigma_rel"), "sigma_rel", "noisebench (C, 2 ranks, identical fixed work per interval): long interval"),
+    (("noise", "sigma_us"), "sigma_us", "noisebench: short interval"),
+    (("oversubscription", "yield_us"), "yield_us",
+     "PD14 0.1 on cores + 1 ranks: wall time per interval above the prediction without it"),
+]
+
+#: (path, value, why) of the constants a calibration does not measure
+ASSUMED = [
+    (("compute", "peer_ns"), 2.0, "assumed: O(P) loops per peer rank, not measurable on a few ranks"),
+    (("compute", "row_miss_ns"), 100.0, "assumed: one DRAM latency for a synapse row's first miss"),
+    (("network", "shm", "bandwidth_gbs"), 10.0, "assumed: spike messages are tiny, bandwidth hardly matters"),
+    (("network", "inter", "latency_us"), 30.0, "placeholder: one node, no network between nodes measured"),
+    (("network", "inter", "overhead_us"), 2.0, "placeholder (one node)"),
+    (("network", "inter", "bandwidth_gbs"), 0.125, "placeholder (one node)"),
+    (("collectives", "alltoall_bruck_min_ranks"), 8, "MPICH default selection (mpivars)"),
+    (("collectives", "alltoallv_throttle"), 32, "MPICH default MPIR_CVAR_ALLTOALL_THROTTLE"),
+    (("collectives", "bruck_round_us"), 0.3, "assumed: not measurable on 2 ranks"),
+    (("collectives", "bruck_block_ns"), 2.0, "assumed: not measurable on 2 ranks"),
+]
+#: yield_us when no rank count above the cores was measured (the 2026-11-22 Zen 5 calibration's value)
+DEFAULT_YIELD_US = 14.5
+
+
+def combine(batches: list[dict]) -> tuple[dict, dict]:
+    """(median, {key: [min, max]}) over the batches of fitted constants, for the keys of :data:`MEASURED`."""
+    med, spread = {}, {}
+    for _path, key, _how in MEASURED:
+        vals = [float(b[key]) for b in batches if key in b and b[key] is not None and math.isfinite(float(b[key]))]
+        if not vals:
+            continue
+        med[key] = float(np.median(vals))
+        if len(vals) > 1:
+            spread[key] = [float(min(vals)), float(max(vals))]
+    return med, spread
+
+
+def _put(d: dict, path: tuple, value):
+    """Set ``d[path[0]][path[1]]... = value``, creating tables."""
+    for k in path[:-1]:
+        d = d.setdefault(k, {})
+    d[path[-1]] = value
+
+
+def _machine_table(fp: dict, name: str, description: str) -> dict:
+    """The ``[machine]`` table from a fingerprint: one node, its cores and caches."""
+    cores = int(fp.get("cores") or 1)
+    per_l3 = int(fp.get("cores_per_l3") or cores)
+    return {"name": name, "description": description, "cores_per_node": cores, "nodes": 1,
+            "l2_kib_per_core": int(fp.get("l2_kib") or 512),
+            "l3_mib_per_group": round(float(fp.get("l3_kib") or 0) / 1024, 3), "cores_per_l3": max(1, per_l3)}
+
+
+def machine_data(batches: list[dict], fp: dict, name: str, description: str, balance: dict,
+                 calibration: dict) -> dict:
+    """The machine file's data: the median of the ``batches`` (fitted constants, each a dict with the
+    keys of :data:`MEASURED`; a key missing or None is taken from :data:`ASSUMED` or the default
+    ``yield_us``), ``[spread]`` (min/max over batches), ``[sources]`` per constant, ``[fingerprint]``
+    ``fp``, ``[balance]`` (the partitioner's weights, copied) and ``[calibration]`` (how it was made)."""
+    med, spread = combine(batches)
+    data = {"machine": _machine_table(fp, name, description)}
+    sources = {}
+    for path, value, why in ASSUMED:
+        _put(data, path, value)
+        sources[".".join(path)] = why
+    for path, key, how in MEASURED:
+        dotted = ".".join(path)
+        if key not in med:
+            if key == "yield_us":
+                _put(data, path, DEFAULT_YIELD_US)
+                sources[dotted] = ("assumed: no rank count above the cores was measured (pass --ranks with "
+                                   f"one); {DEFAULT_YIELD_US} us is the 2026-11-22 Zen 5 guest's value")
+            continue
+        v = med[key]
+        if v < 0.0:
+            sources[dotted] = f"measured ({how}): the fit gave {v:.4g} < 0 (noise), set to 0"
+            v = 0.0
+        else:
+            sources[dotted] = f"measured: {how}"
+        _put(data, path, v)
+        if key in spread:
+            spread[dotted] = [max(0.0, x) for x in spread.pop(key)]
+    data["oversubscription"]["cores"] = data["machine"]["cores_per_node"]
+    data["balance"] = dict(balance)
+    sources["balance"] = "copied from the shipped default machine (the partitioner's weights; not fitted)"
+    data["spread"] = {k: v for k, v in spread.items() if "." in k}
+    data["calibration"] = calibration
+    data["fingerprint"] = fp
+    data["sources"] = sources
+    return data
+
+
+_INLINE = ("update_ns", "event_ns")
+
+
+def _value(v) -> str:
+    """A TOML value (scalars, lists, inline tables)."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return repr(float(f"{v:.6g}")) if math.isfinite(v) else ("nan" if math.isnan(v) else
+                                                                  ("inf" if v > 0 else "-inf"))
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f"{_key(k)} = {_value(x)}" for k, x in v.items()) + " }"
+    return json.dumps(str(v))
+
+
+def _key(k: str) -> str:
+    """A bare key if possible, else a quoted one."""
+    return k if k.replace("_", "").replace("-", "").isalnum() else json.dumps(k)
+
+
+def _table(lines: list, prefix: str, d: dict):
+    """Append ``d`` as the table ``prefix`` (scalars and inline tables first, then sub-tables)."""
+    subs = {k: v for k, v in d.items() if isinstance(v, dict) and k not in _INLINE}
+    own = {k: v for k, v in d.items() if k not in subs}
+    if own or not subs:
+        lines.append(f"[{prefix}]")
+        lines.extend(f"{_key(k)} = {_value(v)}" for k, v in own.items())
+        lines.append("")
+    for k, v in subs.items():
+        _table(lines, f"{prefix}.{_key(k)}", v)
+
+
+def dump_toml(data: dict, header: str = "") -> str:
+    """``data`` (tables of tables, scalars, lists) as TOML text, after the comment lines of ``header``."""
+    lines = [f"# {h}".rstrip() for h in header.splitlines()]
+    if lines:
+        lines.append("")
+    for k, v in data.items():
+        if isinstance(v, dict):
+            _table(lines, _key(k), v)
+        else:
+            lines.insert(len(header.splitlines()) + 1 if header else 0, f"{_key(k)} = {_value(v)}")
+    return "\n".join(lines).rstrip() + "\n"

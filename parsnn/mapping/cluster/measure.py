@@ -1,0 +1,293 @@
+"""Measurements for a calibration of the cost model: short runs of the engine on small networks
+made for it, and the C micro-benchmarks of ``parsnn/machines/bench`` (MPI costs, machine noise).
+
+Used by ``parsnn calibrate`` (:mod:`parsnn.cli.calibrate`) and ``analysis/cost_model_validation.py``.
+A *spec* is a dict naming a network (:func:`calibration_network`): ``pd14``, ``brunel``, ``spikes``
+(many spikes, one synapse each), ``shortrows`` / ``longrows`` (rows shorter / longer than the
+engine's 128-synapse prefetch distance into a ring larger than the caches), ``delta`` and
+``expscalar`` (update kernels alone), ``null`` (nothing fires: the fixed cost per interval).
+:func:`launch` runs a list of specs in one ``mpiexec`` launch (``python -m
+parsnn.mapping.cluster.measure``) and returns their run records (the dicts that
+:mod:`parsnn.mapping.cluster.calibration` fits). :func:`mpibench` and :func:`noisebench` compile
+and run the C benchmarks with the MPI compiler next to the Python interpreter (or on the PATH).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import resources
+
+import numpy as np
+
+#: noisebench arguments: two ranks, identical fixed work per interval (compute loop + row scatter,
+#: as update + deliver), then MPI_Alltoall: a ~3 ms interval and a ~17 us one
+#: (INTERVALS COMPUTE_US SCATTER_EVENTS ROW RING_MIB SYN_MIB)
+NOISE_CONFIGS = {"long": ["1500", "1690", "643000", "312", "0.8", "20"],
+                 "short": ["20000", "3.7", "6360", "1950", "7", "150"]}
+
+
+def _poisson_rows(spec: dict, name: str, row_default: int):
+    """Poisson sources whose rows of ``row`` synapses scatter into a ring far larger than the
+    caches (targets x delays 0.1-10 ms): the memory-bound event cost."""
+    from parsnn.network import FixedTotalNumber, Network, Uniform
+    n_s, n_t, row = spec.get("sources", 2000), spec.get("targets", 100000), spec.get("row", row_default)
+    net = Network(0.1, name=name)
+    net.add_population("S", n_s, "poisson_source", params={"rate": float(spec.get("rate", 1000.0))})
+    net.add_population("T", n_t, "iaf_psc_exp")
+    net.connect("S", "T", FixedTotalNumber(n_s * row), weight=1e-3, delay=Uniform(0.1, 10.0))
+    net.metadata = {"model": name}
+    return net
+
+
+def _quiet_population(name: str, n: int, model: str, params=None):
+    """``n`` neurons that never fire (connected to themselves with weight 0): an update kernel alone."""
+    from parsnn.network import Network, OneToOne
+    net = Network(0.1, name=name)
+    net.add_population("A", n, model, params=params or {})
+    net.connect("A", "A", OneToOne(), weight=0.0, delay=0.1)
+    net.metadata = {"model": name, "expected_rates": {"A": 0.0}}
+    return net
+
+
+def _registered_network(model: str, options: dict):
+    """A registered model's network for its command-line ``options`` (through :mod:`parsnn.registry`,
+    as ``parsnn run`` builds it, recording spikes)."""
+    import argparse
+    from parsnn import registry
+    spec = registry.get(model)
+    parser = argparse.ArgumentParser(prog=model)
+    spec.add_arguments(parser.add_argument_group(model))
+    args = parser.parse_args([f"--{k.replace('_', '-')}={v}" for k, v in options.items()])
+    args.resolution, args.no_record, args.record_v = 0.1, False, 0
+    return spec.from_args(args)
+
+
+def calibration_network(spec: dict):
+    """The :class:`parsnn.network.Network` of a spec (see the module docstring)."""
+    model = spec["model"]
+    if model == "pd14":
+        return _registered_network("pd14", {"n_scaling": spec.get("n_scaling", 0.1), "k_scaling": 1.0,
+                                            "bg": spec.get("bg", "dc")})
+    if model == "brunel":
+        return _registered_network("brunel", {"regime": spec.get("regime", "A"), "scale": spec.get("scale", 0.5)})
+    if model == "spikes":
+        # many spikes, one synapse each: the per-spike delivery and pack costs
+        from parsnn.network import Network, OneToOne
+        n = spec.get("neurons", 2000)
+        net = Network(0.1, name="spikes")
+        net.add_population("S", n, "poisson_source", params={"rate": float(spec.get("rate", 500.0))})
+        net.add_population("T", n, "iaf_psc_exp")
+        net.connect("S", "T", OneToOne(), weight=1.0, delay=0.1)
+        net.record_spikes(["S"])
+        net.metadata = {"model": "spikes"}
+        return net
+    if model == "shortrows":
+        return _poisson_rows(spec, "shortrows", 16)
+    if model == "longrows":
+        return _poisson_rows(spec, "longrows", 2048)
+    if model == "delta":
+        return _quiet_population("delta", spec.get("neurons", 10000), "iaf_psc_delta")
+    if model == "expscalar":
+        # one I_e per neuron, so the engine takes its scalar iaf_psc_exp kernel
+        n = spec.get("neurons", 10000)
+        return _quiet_population("expscalar", n, "iaf_psc_exp", {"I_e": list(np.linspace(0.0, 1.0, n))})
+    if model == "null":
+        return _quiet_population("null", spec.get("neurons", 2), "iaf_psc_exp")
+    raise ValueError(f"unknown calibration network '{model}'")
+
+
+def mpi4py_call_costs(comm, n=20000) -> dict:
+    """Seconds per mpi4py Alltoall(int32 counts) / Alltoallv(empty) on COMM_SELF and on ``comm``."""
+    from mpi4py import MPI
+    out = {}
+    for name, c in (("self", MPI.COMM_SELF), ("world", comm)):
+        P = c.Get_size()
+        s, r, z = np.zeros(P, np.int32), np.zeros(P, np.int32), np.zeros(P, np.int32)
+        spec_s = [np.zeros(max(P, 1), np.uint64), (z, z), MPI.UINT64_T]
+        spec_r = [np.zeros(max(P, 1), np.uint64), (z, z), MPI.UINT64_T]
+        for _ in range(2):                 # the second pass is kept (warm)
+            comm.Barrier()
+            t0 = time.perf_counter()
+            for _ in range(n):
+                c.Alltoall(s, r)
+            a = (time.perf_counter() - t0) / n
+            comm.Barrier()
+            t0 = time.perf_counter()
+            for _ in range(n):
+                c.Alltoallv(spec_s, spec_r)
+            v = (time.perf_counter() - t0) / n
+        out[name] = {"alltoall_s": a, "alltoallv_s": v}
+    return out
+
+
+def run_spec(spec: dict, t_sim: float, comm) -> dict | None:
+    """Build and run one spec for ``t_sim`` ms on ``comm``; its run record on rank 0 (None elsewhere)."""
+    from parsnn.engine import Simulation
+    net = calibration_network(spec)
+    sim = Simulation(net, seed=55, comm=comm, partition=spec.get("partition", "round_robin"), out=None,
+                     keep_spikes=True)
+    sim.build()
+    comm.Barrier()
+    t0 = time.perf_counter()
+    sim.run(t_sim)
+    comm.Barrier()
+    wall = time.perf_counter() - t0
+    perf = sim.performance()
+    extra = comm.allgather({"delivered_spikes": int(sim.st.n_delivered_spikes),
+                            "intervals": int(-(-sim.t_steps // sim.min_delay_steps))})
+    spikes = sim.spikes()
+    calls = mpi4py_call_costs(comm, spec.get("callbench_n", 20000)) if spec.get("callbench") else None
+    if comm.Get_rank() != 0:
+        return None
+    counts = {k: int(v[0].size) for k, v in spikes.items()}
+    return {"spec": spec, "ranks": comm.Get_size(), "t_sim_ms": t_sim, "wall_s": wall,
+            "min_delay_steps": sim.min_delay_steps, "max_delay_steps": sim.max_delay_steps,
+            "rank_of": sim.rank_of.tolist(), "spike_counts": counts,
+            "rates": {k: c / net.populations[k].size / (t_sim * 1e-3) for k, c in counts.items()},
+            "perf": {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in perf.items()},
+            "delivered_spikes": [e["delivered_spikes"] for e in extra],
+            "intervals": extra[0]["intervals"], "description": net.describe(), "mpi4py_calls": calls,
+            "started": _dt.datetime.now().isoformat(timespec="seconds")}
+
+
+def _to_json(o):
+    """JSON fallback for numpy values."""
+    return o.tolist() if hasattr(o, "tolist") else str(o)
+
+
+def worker(jobs: list, out: str):
+    """Under mpiexec: run every (spec, t_sim) of ``jobs`` in turn; rank 0 writes the list of run records."""
+    from mpi4py import MPI
+    comm = MPI.COMM_WORLD
+    records = [run_spec(spec, float(t_sim), comm) for spec, t_sim in jobs]
+    if comm.Get_rank() == 0:
+        with open(out, "w") as f:
+            json.dump(records, f, default=_to_json)
+
+
+def busy_cores(dt=0.5) -> float:
+    """Cores kept busy by all processes over the next ``dt`` seconds (/proc/stat; 0 if unavailable)."""
+    def sample():
+        """Busy clock ticks so far."""
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:8]]
+        return v[0] + v[1] + v[2] + v[5] + v[6]
+    try:
+        a = sample()
+        time.sleep(dt)
+        return (sample() - a) / os.sysconf("SC_CLK_TCK") / dt
+    except (OSError, ValueError):
+        return 0.0
+
+
+def mpiexec_command(mpiexec: str | None = None) -> list[str]:
+    """The launcher: ``mpiexec`` (a command line, e.g. 'srun --cpu-bind=cores'), else the mpiexec next
+    to this Python (the project's venv), else the one on the PATH. ``-n P`` is appended by the caller."""
+    if mpiexec:
+        return shlex.split(mpiexec)
+    here = os.path.join(os.path.dirname(sys.executable), "mpiexec")
+    return [here if os.path.exists(here) else (shutil.which("mpiexec") or "mpiexec")]
+
+
+def _np_flag(cmd: list[str], P: int) -> list[str]:
+    """``cmd`` with the rank count: '-n P' (mpiexec, mpirun, srun all accept it)."""
+    return [*cmd, "-n", str(P)]
+
+
+def launch(jobs: list, P: int, mpiexec: str | None = None, timeout: float = 900.0) -> list[dict]:
+    """Run ``jobs`` [(spec, t_sim_ms), ...] in one launch on ``P`` ranks; their run records, each with
+    ``busy_cores_before`` (other load on the machine just before the launch)."""
+    fd, out = tempfile.mkstemp(suffix=".json", prefix="parsnn_calib_")
+    os.close(fd)
+    try:
+        load = busy_cores()
+        cmd = _np_flag(mpiexec_command(mpiexec), P) + [sys.executable, "-m", "parsnn.mapping.cluster.measure",
+                                                       "--jobs", json.dumps(jobs), "--out", out]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        if p.returncode != 0:
+            raise RuntimeError(f"calibration runs on {P} rank(s) failed: {p.stderr[-3000:]}")
+        with open(out) as f:
+            records = json.load(f)
+    finally:
+        os.remove(out)
+    for r in records:
+        r["busy_cores_before"] = load
+    return records
+
+
+def _mpicc() -> str:
+    """The MPI C compiler next to this Python, else on the PATH."""
+    here = os.path.join(os.path.dirname(sys.executable), "mpicc")
+    found = here if os.path.exists(here) else shutil.which("mpicc")
+    if not found:
+        raise RuntimeError("no mpicc next to the Python interpreter or on the PATH: the MPI micro-benchmarks "
+                           "need the MPI library's C compiler wrapper")
+    return found
+
+
+def compile_bench(name: str, workdir: str) -> str:
+    """Compile parsnn/machines/bench/<name>.c with mpicc -O2 into ``workdir``; the executable's path."""
+    src = resources.files("parsnn.machines").joinpath("bench", f"{name}.c")
+    exe = os.path.join(workdir, name)
+    with resources.as_file(src) as path:
+        subprocess.run([_mpicc(), "-O2", "-o", exe, str(path), "-lm"], check=True, capture_output=True, text=True)
+    return exe
+
+
+def _run_bench(exe: str, P: int, args: list[str], mpiexec: str | None) -> dict:
+    """One launch of a compiled benchmark on ``P`` ranks: its JSON line, with the load before and the start time."""
+    load = busy_cores()
+    started = _dt.datetime.now().isoformat(timespec="seconds")
+    p = subprocess.run(_np_flag(mpiexec_command(mpiexec), P) + [exe, *args], capture_output=True, text=True,
+                       check=True, timeout=600)
+    res = json.loads(p.stdout.strip().splitlines()[-1])
+    res.update(started=started, busy_cores_before=load)
+    return res
+
+
+def mpibench(P: int, workdir: str, iterations: int = 20000, mpiexec: str | None = None) -> dict:
+    """parsnn/machines/bench/mpibench.c on ``P`` ranks: ping-pong, Isend burst, Alltoall of one int,
+    Alltoallv, qsort (times in us / ns, see the C file)."""
+    exe = os.path.join(workdir, "mpibench")
+    if not os.path.exists(exe):
+        compile_bench("mpibench", workdir)
+    return _run_bench(exe, P, [str(iterations)], mpiexec)
+
+
+def noisebench(launches: int, workdir: str, interval_scale: float = 1.0, mpiexec: str | None = None) -> list[dict]:
+    """parsnn/machines/bench/noisebench.c on 2 ranks, ``launches`` launches of each configuration of
+    :data:`NOISE_CONFIGS` (alternating; ``interval_scale`` shortens the runs): machine noise without the
+    simulator. Each result carries ``config`` and ``launch``."""
+    exe = os.path.join(workdir, "noisebench")
+    if not os.path.exists(exe):
+        compile_bench("noisebench", workdir)
+    out = []
+    for k in range(launches):
+        for name, args in NOISE_CONFIGS.items():
+            a = [str(max(50, int(int(args[0]) * interval_scale))), *args[1:]]
+            r = _run_bench(exe, 2, a, mpiexec)
+            r.update(config=name, launch=k)
+            out.append(r)
+    return out
+
+
+def main(argv=None):
+    """``python -m parsnn.mapping.cluster.measure --jobs JSON --out FILE`` (under mpiexec)."""
+    ap = argparse.ArgumentParser(description="calibration runs (used by parsnn calibrate, under mpiexec)")
+    ap.add_argument("--jobs", required=True, help="JSON list of [spec, t_sim_ms]")
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args(argv)
+    worker(json.loads(args.jobs), args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""parsnn calibrate's fitting and machine file (parsnn.mapping.cluster.calibrate / machinefile): synthetic
+measurements made from known constants by the fit's own equations are fitted back, written as a machine
+file with fingerprint, spread and sources, and read back; the spread gives predict's RTF range."""
+import math
+
+import numpy as np
+import pytest
+
+from parsnn.connectivity import Connectivity
+from parsnn.machines import load_machine
+from parsnn.mapping.cluster import calibration, measure, predict
+from parsnn.mapping.cluster.calibrate import fit_batch
+from parsnn.mapping.cluster.collectives import expected_max_normal
+from parsnn.mapping.cluster.machinefile import MEASURED, dump_toml, machine_data
+
+#: the constants the synthetic measurements are made from (ns / us as in the machine file)
+TRUTH = {"update_ns_iaf_psc_exp": 1.1, "update_ns_iaf_psc_exp_scalar": 3.2, "update_ns_iaf_psc_delta": 2.1,
+         "update_ns_poisson_source": 12.0, "poisson_input_ns": 30.0, "event_ns_l2": 2.0, "event_ns_l3": 3.0,
+         "event_ns_memory": 4.0, "event_ns_memory_no_prefetch": 15.0, "spike_ns": 10.0, "compare_ns": 3.5,
+         "pack_ns": 5.0, "record_ns": 29.0, "null1_update_us": 0.2, "null1_deliver_us": 0.15, "exchange_us": 0.7,
+         "collective_call_us": 1.0, "shm_latency_us": 0.5, "shm_overhead_us": 0.3, "alltoall_fixed_us": 0.8,
+         "alltoallv_fixed_us": 0.1, "sigma_rel": 0.06, "sigma_us": 1.3}
+#: small networks (fast to build) and caches chosen so that the four event equations are independent
+SPECS = {"null_P1": {"model": "null"}, "spikes_P1": {"model": "spikes", "neurons": 200},
+         "delta_P1": {"model": "delta", "neurons": 500}, "expscalar_P1": {"model": "expscalar", "neurons": 500},
+         "pd14_P1": {"model": "pd14", "n_scaling": 0.02}, "pd14_poisson_P1": {"model": "pd14", "n_scaling": 0.02,
+                                                                              "bg": "poisson"},
+         "brunel_P1": {"model": "brunel", "regime": "A", "scale": 0.05},
+         "shortrows_P1": {"model": "shortrows", "row": 64, "sources": 200, "targets": 20000},
+         "longrows_P1": {"model": "longrows", "row": 1024, "sources": 50, "targets": 20000}}
+FP = {"cpu_vendor": "Synthetic", "cpu_model": "synthetic CPU", "cpu_family_model": "1/1", "cores": 2,
+      "l1d_kib": 32, "l2_kib": 256, "l3_kib": 3584, "cores_per_l3": 2, "memory_gib": 8, "mpi_library": "MPI x",
+      "hash": "0123456789ab", "date": "2026-12-01T00:00:00+00:00"}
+CACHES = (256 * 1024.0, (256 + 1792) * 1024.0)
+T_SIM = 200.0
+
+
+def _record(name: str, spec: dict, t: dict) -> dict:
+    """A 1-rank run record whose timers follow the fit's equations with the constants ``t``."""
+    net = measure.calibration_network(spec)
+    conn = Connectivity.from_network(net)
+    ws, wl = calibration.ring_bytes(conn, 1)
+    m = int(wl["min_delay_steps"])
+    steps, T = T_SIM / 0.1, T_SIM * 1e-3
+    intervals = int(math.ceil(steps / m))
+    E, S = float(wl["events_per_s"][0] * T), float(wl["spikes_in_per_s"][0] * T)
+    sizes = {p["name"]: p["size"] for p in conn.description["populations"]}
+    if name == "spikes_P1":           # one synapse per spike of the Poisson sources
+        E = S = sizes["S"] * 500.0 * T
+    N = float(sum(sizes.values()))
+    c = {k: v * (1e-9 if "_ns" in k else 1e-6) for k, v in t.items() if "_ns" in k or "_us" in k}
+    per_step = {"pd14_P1": N * c["update_ns_iaf_psc_exp"], "delta_P1": N * c["update_ns_iaf_psc_delta"],
+                "expscalar_P1": N * c["update_ns_iaf_psc_exp_scalar"],
+                "pd14_poisson_P1": N * (c["update_ns_iaf_psc_exp_scalar"] + c["poisson_input_ns"]),
+                "brunel_P1": N * (c["update_ns_iaf_psc_delta"] + c["poisson_input_ns"]),
+                "spikes_P1": sizes.get("T", 0) * c["update_ns_iaf_psc_exp"]
+                + sizes.get("S", 0) * c["update_ns_poisson_source"]}.get(name, 0.0)
+    f2, f3, fm = calibration.cache_fractions(CACHES, ws)
+    u = float(wl["events_unprefetched_per_s"][0] / wl["events_per_s"][0]) if wl["events_per_s"][0] > 0 else 0.0
+    c_evt = (f2 * c["event_ns_l2"] + f3 * c["event_ns_l3"] + fm * (1 - u) * c["event_ns_memory"]
+             + fm * u * c["event_ns_memory_no_prefetch"])
+    deliver = c["null1_deliver_us"] * intervals + (S * (c["spike_ns"] + c["event_ns_l2"]) if name == "spikes_P1"
+                                                   else S * c["spike_ns"] + E * c_evt)
+    perf = {"timer_update": [c["null1_update_us"] * intervals + steps * per_step], "timer_deliver": [deliver],
+            "timer_exchange": [c["exchange_us"] * intervals + S * c["pack_ns"]],
+            "timer_record": [S * c["record_ns"]], "synaptic_events": [E], "num_local_neurons": [N],
+            "rtf": 1.0, "simulate_seconds": [1.0]}
+    if name == "null_P1":
+        perf["timer_exchange"] = [c["exchange_us"] * intervals]
+    return {"spec": spec, "ranks": 1, "t_sim_ms": T_SIM, "min_delay_steps": m, "rank_of": [0] * int(N),
+            "rates": None, "perf": perf, "delivered_spikes": [S], "intervals": intervals,
+            "description": conn.description, "busy_cores_before": 0.0}
+
+
+def _synthetic_batch(t: dict) -> dict:
+    """Run records, mpibench and noisebench results made from the constants ``t``."""
+    runs = {name: _record(name, spec, t) for name, spec in SPECS.items()}
+    null2 = dict(runs["null_P1"], ranks=2)
+    a2a = t["alltoall_fixed_us"] + t["shm_latency_us"] + 2 * t["shm_overhead_us"]
+    null2["mpi4py_calls"] = {"world": {"alltoall_s": (a2a + t["collective_call_us"]) * 1e-6,
+                                       "alltoallv_s": (t["alltoallv_fixed_us"] + t["collective_call_us"]) * 1e-6}}
+    runs["null_P2"] = null2
+    mb = {"pingpong_half_rtt_us": t["shm_latency_us"] + t["shm_overhead_us"],
+          "isend_burst_us_per_msg": t["shm_overhead_us"], "alltoall_int_us": a2a,
+          "alltoallv_empty_us": t["alltoallv_fixed_us"], "qsort_ns_per_compare": t["compare_ns"]}
+    nb = []
+    for config, busy in (("long", 2400.0), ("short", 17.0)):
+        wait = expected_max_normal(2) * math.hypot(t["sigma_rel"] * busy, t["sigma_us"])
+        rank = {"compute_us": busy / 2, "scatter_us": busy / 2, "alltoall_us": 0.8 + wait}
+        nb += [{"config": config, "launch": k, "alltoall_alone_us": 0.8, "per_rank": [rank, rank]} for k in range(2)]
+    return {"runs": runs, "mpibench": {2: mb}, "noisebench": nb, "oversubscribed": None}
+
+
+@pytest.fixture(scope="module")
+def two_batches():
+    """The constants fitted from two synthetic batches: TRUTH, and TRUTH with every cost 10 % higher."""
+    high = {k: v * 1.1 for k, v in TRUTH.items()}
+    return [fit_batch(_synthetic_batch(t), {**FP}, {"update_s": 4.5e-9, "update_step_ms": 0.1, "event_s": 11e-9})
+            for t in (TRUTH, high)]
+
+
+def test_fit_recovers_the_constants_of_synthetic_measurements(two_batches):
+    fit = two_batches[0]
+    for key, value in TRUTH.items():
+        assert fit[key] == pytest.approx(value, rel=1e-4, abs=1e-9), key     # the spike/event fit iterates
+    assert "yield_us" not in fit          # no rank count above the cores was measured
+
+
+def test_machine_file_from_batches_round_trips_with_spread_and_sources(tmp_path, two_batches):
+    data = machine_data(two_batches, FP, "synthetic_machine", "a synthetic machine",
+                        {"update_s": 4.5e-9, "update_step_ms": 0.1, "event_s": 11e-9},
+                        {"batches": 2, "date": FP["date"], "notes": ["synthetic"]})
+    path = tmp_path / "m.toml"
+    path.write_text(dump_toml(data, "a header\nsecond line"))
+    m = load_machine(str(path))
+    assert m.name == "synthetic_machine" and m.cores == 2 and m.data["fingerprint"]["hash"] == FP["hash"]
+    ev = m.data["compute"]["event_ns"]
+    # the median of two batches (TRUTH and 1.1 x TRUTH) is 1.05 x TRUTH; the spread is [TRUTH, 1.1 x TRUTH]
+    assert ev["memory"] == pytest.approx(1.05 * TRUTH["event_ns_memory"], rel=1e-4)
+    assert m.data["spread"]["compute.event_ns.memory"] == pytest.approx([4.0, 4.4], rel=1e-4)
+    assert m.data["oversubscription"]["yield_us"] > 0          # assumed, and the source says so
+    sources = m.sources()
+    assert sources["oversubscription.yield_us"].startswith("assumed")
+    assert all(".".join(path) in sources for path, _key, _how in MEASURED)
+    assert sources["compute.peer_ns"].startswith("assumed")
+    low, high = m.bounds()
+    assert low.data["compute"]["event_ns"]["memory"] == pytest.approx(4.0, rel=1e-4)
+    assert high.data["noise"]["sigma_rel"] == pytest.approx(1.1 * TRUTH["sigma_rel"], rel=1e-4)
+
+
+def test_prediction_range_from_the_spread(tmp_path, two_batches):
+    from parsnn.network import FixedIndegree, Network
+    data = machine_data(two_batches, FP, "synthetic_machine", "", {"update_s": 4.5e-9, "update_step_ms": 0.1,
+                                                                     "event_s": 11e-9}, {"batches": 2})
+    path = tmp_path / "m.toml"
+    path.write_text(dump_toml(data))
+    net = Network(0.1)
+    net.add_population("E", 400, "iaf_psc_exp")
+    net.connect("E", "E", FixedIndegree(40), weight=1.0, delay=1.0)
+    conn = Connectivity.from_network(net)
+    p = predict(conn, 2, str(path), rates={"E": 10.0})
+    lo, hi = p["rtf_range"]
+    assert lo < p["rtf"] < hi and p["critical_path_s_range"][0] < p["critical_path_s"]
+    # a machine without spread (one batch, or a target description) has no range
+    assert predict(conn, 2, "jureca_dc", rates={"E": 10.0})["rtf_range"] is None
+
+
+def test_rows_networks_outgrow_the_caches():
+    from parsnn.mapping.cluster.calibrate import specs_p1
+    big = specs_p1({"l2_kib": 2048, "l3_kib": 300 * 1024, "cores_per_l3": 2, "cores": 2})
+    small = specs_p1({"l2_kib": 512, "l3_kib": 16 * 1024, "cores_per_l3": 4, "cores": 2})
+    assert small["shortrows_P1"]["targets"] == 100000
+    # ring = targets x 16 B x 101 slots >= 4 x (L2 + L3 share)
+    assert big["longrows_P1"]["targets"] * 16 * 101 >= 4 * (2048 + 150 * 1024) * 1024
+    assert np.isclose(big["longrows_P1"]["targets"], big["shortrows_P1"]["targets"])
+
+
+def test_calibrate_refuses_bad_input_before_measuring(tmp_path, capsys):
+    from parsnn.cli import main
+    assert main(["calibrate", "--quick", "--ranks", "0,2"]) == 2
+    assert "--ranks must be a comma-separated list of integers >= 1" in capsys.readouterr().err
+    existing = tmp_path / "m.toml"
+    existing.write_text("")
+    assert main(["calibrate", "--quick", "--out", str(existing)]) == 2
+    assert "pass --overwrite" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        main(["calibrate", "--repeats", "0"])
+    assert e.value.code == 2 and "--repeats must be an integer >= 1" in capsys.readouterr().err
