@@ -1,5 +1,5 @@
 """Update cost of the iaf_psc_alpha kernel relative to the scalar iaf_psc_exp kernel (the ratio
-behind the assumed ``[assumed] update_ns.iaf_psc_alpha`` of parsnn/machines/this_machine.toml).
+behind ``assumed_update_cost`` in parsnn/neurons/iaf_psc_alpha.py).
 
     python benchmarks/update_cost_alpha.py [--repeats 3]
 

@@ -94,3 +94,13 @@ def test_scaling_collect_without_calibration_makes_no_prediction(fake_machine):
     assert prediction_machine("auto") == (None, {})
     m, lab = prediction_machine("jureca_dc")
     assert m.name == "jureca_dc" and lab["machine_match"] == fingerprint.NONE
+
+
+@pytest.mark.parametrize("name", ["epyc_zen5_kvm_2core_2026_11_22", "xeon_emr_kvm_2core_2026_12_01", "jureca_dc"])
+def test_uncalibrated_neuron_model_takes_its_assumed_ratio(name):
+    """iaf_psc_alpha is not calibrated: its cost is the neuron model's assumed ratio to a calibrated kernel."""
+    from parsnn import neurons
+    machine = load_machine(name)
+    base, ratio, source = neurons.get("iaf_psc_alpha").assumed_update_cost
+    assert source.startswith("assumed")
+    assert machine.update_cost("iaf_psc_alpha") == pytest.approx(ratio * machine.update_cost(base), rel=1e-12)

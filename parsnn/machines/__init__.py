@@ -17,6 +17,7 @@ from importlib import resources
 import numpy as np
 
 from parsnn.errors import ParameterError
+from parsnn import neurons as neuron_models
 
 
 def available_machines() -> list[str]:
@@ -102,15 +103,22 @@ class Machine:
     def update_cost(self, model: str) -> float:
         """Seconds per neuron and step; 'iaf_psc_exp' is the engine's vectorized kernel,
         'iaf_psc_exp_scalar' its scalar one (falls back to 'iaf_psc_exp' if not given); models
-        without a calibrated cost take the ``[assumed] update_ns`` one if there is one."""
+        without a calibrated cost take the ``[assumed] update_ns`` one if the file has one, else the
+        neuron model's own assumption (``NeuronModel.assumed_update_cost``: a ratio to a calibrated
+        model's cost)."""
         table = self._get("compute", "update_ns")
         if model == "iaf_psc_exp_scalar" and model not in table:
             model = "iaf_psc_exp"
-        if model not in table:      # an uncalibrated, assumed cost ([assumed] update_ns)
-            table = self._get("assumed", "update_ns", default={})
-        if model not in table:
+        if model in table:
+            return 1e-9 * float(table[model])
+        assumed = self._get("assumed", "update_ns", default={})
+        if model in assumed:
+            return 1e-9 * float(assumed[model])
+        relative = neuron_models.get(model).assumed_update_cost if model in neuron_models.names() else None
+        if relative is None:
             raise ParameterError(f"machine '{self.name}' has no update cost for neuron model '{model}'")
-        return 1e-9 * float(table[model])
+        base, ratio, _source = relative
+        return ratio * self.update_cost(base)
 
     def event_cost(self, ring_bytes, unprefetched=0.0) -> np.ndarray:
         """Seconds per synaptic event when the ring-buffer slots written in one interval

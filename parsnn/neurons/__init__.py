@@ -39,6 +39,9 @@ class NeuronModel:
       values ``params`` ({name: value}); None otherwise.
     - ``check(pop, net)``: model-specific checks of a population of network ``net`` (raising
       ParameterError); None where the parameter table says everything.
+    - ``assumed_update_cost``: for a model that machine files do not calibrate yet, (base model,
+      ratio, source): the cost model takes ``ratio`` times the machine's cost of ``base``; None
+      for calibrated models.
     """
     name: str
     code: int
@@ -50,6 +53,7 @@ class NeuronModel:
     prepare: Callable | None = None
     source_rate: Callable | None = None
     check: Callable | None = None
+    assumed_update_cost: tuple | None = None
 
 
 _MODELS: dict[str, NeuronModel] = {}

@@ -70,4 +70,9 @@ MODEL = NeuronModel(
         "V_th": (-55.0, None, False), "V_reset": (-70.0, None, False), "V_min": (-math.inf, None, False),
         "I_e": (0.0, None, False), "V_m": (-70.0, None, False), "tau_minus": (20.0, 0.0, True),
     },
-    receives_spikes=True, has_membrane_potential=True, takes_current_input=True, prepare=prepare)
+    receives_spikes=True, has_membrane_potential=True, takes_current_input=True, prepare=prepare,
+    # not calibrated yet: the median ratio of timer_update over 3 alternating 1-rank runs of each kernel
+    # (python benchmarks/update_cost_alpha.py: 10,000 neurons without input, 1 s) on a loaded 2-core
+    # Xeon VM, 2026-12-01
+    assumed_update_cost=("iaf_psc_exp_scalar", 2.1, "assumed: 2.1 x the scalar iaf_psc_exp kernel "
+                         "(benchmarks/update_cost_alpha.py, one loaded machine)"))
