@@ -20,13 +20,14 @@ from pyNN import common, connectors, errors
 from pyNN.random import RandomDistribution
 from pyNN.space import Space
 from pyNN.standardmodels.base import check_weights
-from pyNN.standardmodels.synapses import StaticSynapse as BaseStaticSynapse
+
 
 from parsnn.engine.synapses import projection_synapses
 from parsnn.network import AllToAll, FixedIndegree, FixedTotalNumber, FromList, OneToOne, PairwiseBernoulli
 from parsnn.pynn import simulator
 from parsnn.pynn.populations import Population, parent_indices
 from parsnn.pynn.random import engine_distribution, redirect_larray, stream_rng
+from parsnn.pynn.standardmodels import StaticSynapse
 
 MULTI = {"last": lambda a, b: b, "first": lambda a, b: a, "sum": operator.add, "min": min, "max": max}
 
@@ -68,7 +69,7 @@ def _engine_value(larr, scale: float):
 class Projection(common.Projection):
     __doc__ = common.Projection.__doc__ + "\n" + (__doc__ or "")
     _simulator = simulator
-    _static_synapse_class = BaseStaticSynapse
+    _static_synapse_class = StaticSynapse
 
     def __init__(self, presynaptic_population, postsynaptic_population, connector, synapse_type=None,
                  source=None, receptor_type=None, space=Space(), label=None):

@@ -49,9 +49,11 @@ class ParsnnRNG(NumpyRNG):
         return f"parsnn Philox stream (seed {self.seed}, purpose {self.stream:#x})"
 
 
-def user_seed(rd) -> object:
-    """The seed of a RandomDistribution's own RNG (None if it has none)."""
-    return getattr(getattr(rd, "rng", None), "seed", None)
+def user_seed(source) -> object:
+    """The seed of a RandomDistribution's RNG or of a PyNN RNG (None if it has none)."""
+    rng = source.rng if isinstance(source, RandomDistribution) else source
+    seed = getattr(rng, "seed", None)
+    return int(seed) if isinstance(seed, (int, np.integer)) else None
 
 
 def stream_rng(seed: int, what: tuple, rd=None) -> ParsnnRNG:
