@@ -68,6 +68,11 @@ class PopulationView(common.PopulationView):
         """Set native parameters of the view's cells in the parent."""
         self.parent._set_native_subset(parameter_space, self.mask)
 
+    @property
+    def initial_values(self):
+        """A scratch dict for PyNN's initialize(); the values are stored in the parent population."""
+        return {}
+
     def _set_initial_value_array(self, variable, initial_values):
         """Initial values of the view's cells, stored in the parent."""
         self.parent._set_initial_subset(variable, initial_values, self.mask)

@@ -100,7 +100,7 @@ class DCSource(electrodes.DCSource):
         p.shape = (1,)
         p.evaluate(simplify=True)
         start, stop = float(p["start"]), p["stop"]
-        if start > 0 or (stop is not None and np.isfinite(float(stop)) and float(stop) > 0):
+        if start > 0 or (stop is not None and float(stop) < 1e9):     # PyNN's default stop is 1e12
             raise NotImplementedError("parsnn.pynn: DCSource with start > 0 or a finite stop is not supported "
                                       "(the engine has constant currents only, via I_e)")
         state.add_current(cells, float(p["amplitude"]))
