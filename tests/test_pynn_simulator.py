@@ -110,3 +110,26 @@ def test_runner_help_and_missing_pynn_backend_module():
     proc = subprocess.run([sys.executable, "-m", "parsnn.pynn", "--help"], capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0 and "pyNN.parsnn" in proc.stdout
+
+
+def test_pd14_written_in_pynn_equals_parsnn_pd14():
+    """scripts/pynn_pd14.py (PD14 in PyNN) gives exactly the spikes of parsnn's own pd14 model."""
+    import importlib.util
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    spec = importlib.util.spec_from_file_location("pynn_pd14", os.path.join(root, "scripts", "pynn_pd14.py"))
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    from models import pd14
+    sim.setup(timestep=0.1, rng_seed=77)
+    pops = script.build(sim, 0.02, 0.1)
+    sim.run(300.0)
+    ours = {}
+    for name, pop in pops.items():
+        trains = pop.get_data().segments[0].spiketrains
+        ours[name] = sorted((float(t), k) for k, s in enumerate(trains) for t in s.magnitude)
+    sim.end()
+    s = Simulation(pd14.build_network(n_scaling=0.02), seed=77)
+    s.run(300.0)
+    theirs = {name: sorted(zip(t.tolist(), i.tolist())) for name, (t, i) in s.spikes().items()}
+    assert sum(map(len, ours.values())) > 500
+    assert ours == theirs

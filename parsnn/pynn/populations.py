@@ -10,10 +10,14 @@ from __future__ import annotations
 import numpy as np
 from pyNN import common
 from pyNN.parameters import ParameterSpace, Sequence, simplify
+from pyNN.random import RandomDistribution
 from pyNN.standardmodels import StandardCellType
 
+from parsnn import _rng as rng_kernels
+from parsnn.engine.streams import purpose
+from parsnn.network import dist_spec
 from parsnn.pynn import simulator
-from parsnn.pynn.random import redirect_larray
+from parsnn.pynn.random import engine_distribution, redirect_larray
 from parsnn.pynn.recording import Recorder
 
 SPIKE_SOURCE_MODELS = ("poisson_source", "spike_generator")
@@ -165,8 +169,28 @@ class Population(common.Population):
         full[mask] = _evaluate(initial_values, n, ("init-view", self._engine_name, variable))
         self._initial_larrays[variable] = ("array", full)
 
+    def _engine_initial(self, variable):
+        """The engine's distribution for an initial value given as a plain normal, normal_clipped or
+        uniform RandomDistribution (the engine then draws it per node, as parsnn's own models' V_m),
+        else None."""
+        kind, value = self._initial_larrays.get(variable, ("array", None))
+        if kind != "all" or value.operations or not isinstance(value.base_value, RandomDistribution):
+            return None
+        return engine_distribution(value.base_value, 1.0)
+
+    def _first_gid(self) -> int:
+        """The engine's gid of this population's first cell."""
+        pops = simulator.state.populations
+        return int(sum(p.size for p in pops[:pops.index(self)]))
+
     def _initial_values_of(self, variable) -> np.ndarray:
         """The evaluated initial values of ``variable`` (float64 [size])."""
+        dist = self._engine_initial(variable)
+        if dist is not None:
+            gids = np.arange(self.size, dtype=np.int64) + self._first_gid()
+            name = self.celltype.variable_map.get(variable, variable)
+            return rng_kernels.draw_per_node(gids, dist_spec(dist), simulator.state.seed,
+                                             purpose("param", self._engine_name, name))
         kind, value = self._initial_larrays.get(variable, ("array", None))
         if kind == "array":
             if value is None:
@@ -197,8 +221,9 @@ class Population(common.Population):
         if model not in SPIKE_SOURCE_MODELS:
             v_name = self.celltype.variable_map.get("v", "V_m") if hasattr(self.celltype, "variable_map") else "V_m"
             key = "v" if "v" in self.celltype.default_initial_values else v_name
-            v0 = self._initial_values_of(key)
-            params[v_name] = v0 if np.ptp(v0) else float(v0[0])
+            dist = self._engine_initial(key)
+            v0 = dist if dist is not None else self._initial_values_of(key)
+            params[v_name] = dist if dist is not None else (v0 if np.ptp(v0) else float(v0[0]))
             for var in self._initial_larrays:
                 if var not in (key, "isyn_exc", "isyn_inh"):
                     raise NotImplementedError(f"parsnn.pynn: initial values of '{var}' are not supported "
