@@ -14,22 +14,23 @@ from pyNN.standardmodels import build_translations, cells, electrodes, synapses
 
 from parsnn.pynn.simulator import state
 
+#: PyNN -> NEST names (and nA/nF -> pA/pF factors) shared by the integrate-and-fire cells
+_IF_TRANSLATIONS = (
+    ("v_rest", "E_L"),
+    ("v_reset", "V_reset"),
+    ("cm", "C_m", 1000.0),
+    ("tau_m", "tau_m"),
+    ("tau_refrac", "t_ref"),
+    ("v_thresh", "V_th"),
+    ("i_offset", "I_e", 1000.0),
+)
+
 
 class IF_curr_exp(cells.IF_curr_exp):
     __doc__ = cells.IF_curr_exp.__doc__ + "\n    On parsnn: NEST's iaf_psc_exp, integrated exactly."
     engine_model = "iaf_psc_exp"
     weight_scale = 1000.0
-    translations = build_translations(
-        ("v_rest", "E_L"),
-        ("v_reset", "V_reset"),
-        ("cm", "C_m", 1000.0),
-        ("tau_m", "tau_m"),
-        ("tau_refrac", "t_ref"),
-        ("tau_syn_E", "tau_syn_ex"),
-        ("tau_syn_I", "tau_syn_in"),
-        ("v_thresh", "V_th"),
-        ("i_offset", "I_e", 1000.0),
-    )
+    translations = build_translations(*_IF_TRANSLATIONS, ("tau_syn_E", "tau_syn_ex"), ("tau_syn_I", "tau_syn_in"))
     variable_map = {"v": "V_m", "isyn_exc": "I_syn_ex", "isyn_inh": "I_syn_in"}
     scale_factors = {"v": 1, "isyn_exc": 0.001, "isyn_inh": 0.001}
 
@@ -38,15 +39,7 @@ class IF_curr_delta(cells.IF_curr_delta):
     __doc__ = cells.IF_curr_delta.__doc__ + "\n    On parsnn: NEST's iaf_psc_delta; weights in mV."
     engine_model = "iaf_psc_delta"
     weight_scale = 1.0
-    translations = build_translations(
-        ("v_rest", "E_L"),
-        ("v_reset", "V_reset"),
-        ("cm", "C_m", 1000.0),
-        ("tau_m", "tau_m"),
-        ("tau_refrac", "t_ref"),
-        ("v_thresh", "V_th"),
-        ("i_offset", "I_e", 1000.0),
-    )
+    translations = build_translations(*_IF_TRANSLATIONS)
     variable_map = {"v": "V_m"}
     scale_factors = {"v": 1}
 
