@@ -59,6 +59,47 @@ def test_dc_driven_membrane_potential_is_the_closed_form():
         assert np.allclose(sig.magnitude[:, k], expected, rtol=0, atol=1e-10)
 
 
+def _relax(v0, current, t, tau=20.0, r=20.0):
+    """V(t) of a passive membrane from v0 under a constant current (nA, R in MOhm)."""
+    return -65.0 + (v0 + 65.0 - r * current) * np.exp(-t / tau) + r * current
+
+
+def test_step_and_timed_dc_currents_and_i_offset_between_runs():
+    """Piecewise-constant currents change the exact solution at their (grid) times."""
+    p = sim.Population(3, sim.IF_curr_exp(v_thresh=0.0), label="E")
+    sim.DCSource(amplitude=0.5, start=10.0, stop=30.0).inject_into(p[0:1])
+    sim.StepCurrentSource(times=[5.0, 20.0], amplitudes=[0.2, -0.1]).inject_into(p[1:])
+    p.record("v")
+    sim.run(25.0)
+    p.set(i_offset=[0.0, 0.0, 1.0])
+    sim.run(25.0)
+    v = p.get_data().segments[0].analogsignals[0].magnitude
+    t = np.arange(501) * 0.1
+    dc = np.where(t <= 10, -65.0, np.where(t <= 30, _relax(-65.0, 0.5, t - 10), 0))
+    dc = np.where(t > 30, _relax(_relax(-65.0, 0.5, 20.0), 0.0, t - 30), dc)
+    assert np.allclose(v[:, 0], dc, atol=1e-9)
+    step = np.where(t <= 5, -65.0, _relax(-65.0, 0.2, t - 5))
+    at20 = _relax(-65.0, 0.2, 15.0)
+    step = np.where(t > 20, _relax(at20, -0.1, t - 20), step)
+    assert np.allclose(v[:, 1], step, atol=1e-9)
+    at25 = _relax(at20, -0.1, 5.0)
+    assert np.allclose(v[251:, 2], _relax(at25, 0.9, t[251:] - 25), atol=1e-9)     # i_offset 1 nA from 25 ms
+
+
+def test_poisson_rate_changes_between_runs():
+    p = sim.Population(200, sim.SpikeSourcePoisson(rate=10.0), label="P")
+    n = sim.Population(1, sim.IF_curr_exp(), label="N")
+    sim.Projection(p, n, sim.AllToAllConnector(), sim.StaticSynapse(weight=0.0))
+    p.record("spikes")
+    sim.run(500.0)
+    p.set(rate=100.0)
+    sim.run(500.0)
+    trains = p.get_data().segments[0].spiketrains
+    times = np.concatenate([s.magnitude for s in trains])
+    first, second = np.sum(times <= 500.0) / 100.0, np.sum(times > 500.0) / 100.0     # spikes/s
+    assert 8.0 < first < 12.0 and 90.0 < second < 110.0
+
+
 def test_first_spike_time_on_the_grid():
     p = sim.Population(1, sim.IF_curr_exp(i_offset=1.0, tau_refrac=2.0))
     p.record("spikes")
@@ -144,13 +185,11 @@ def test_state_queries():
 def test_unsupported_features_raise_naming_them():
     with pytest.raises(NotImplementedError, match="IF_cond_exp"):
         sim.IF_cond_exp
-    with pytest.raises(NotImplementedError, match="StepCurrentSource"):
-        sim.StepCurrentSource(times=[1.0], amplitudes=[0.1]).inject_into(sim.Population(1, sim.IF_curr_exp()))
-    with pytest.raises(NotImplementedError, match="DCSource with start"):
-        sim.DCSource(amplitude=0.1, start=5.0).inject_into(sim.Population(1, sim.IF_curr_exp()))
     p = sim.Population(1, sim.IF_curr_exp())
     sim.run(1.0)
-    with pytest.raises(NotImplementedError, match="call reset"):
+    with pytest.raises(NotImplementedError, match=r"set\(tau_m=...\) after run\(\) is not supported.*reset"):
         p.set(tau_m=3.0)
+    with pytest.raises(NotImplementedError, match="creating a Population after run"):
+        sim.Population(1, sim.IF_curr_exp())
     with pytest.raises(NotImplementedError, match="native_cell_type|no parsnn model"):
         sim.native_cell_type("aeif_cond_exp")

@@ -132,16 +132,25 @@ class Population(common.Population):
         return self._get_native_parameters(*names)
 
     def _set_parameters(self, parameter_space):
-        """Replace native parameters (before the network is built)."""
-        simulator.state.require_not_built(f"{self.label}.set()")
+        """Replace native parameters (between runs only I_e and a Poisson source's rate)."""
+        state = simulator.state
         parameter_space.shape = (self.size,)
+        names = list(parameter_space.keys())
+        if state.sim is not None:
+            for name in names:
+                if name not in ("I_e", "rate"):
+                    state.require_not_built(f"{self.label}.set({name}=...)")
         for name, value in parameter_space.items():
             self._parameters[name] = value
             self._values.pop(name, None)
+            if state.sim is not None:
+                state.set_while_built(self, name, self._native_values(name))
 
     def _set_native_subset(self, parameter_space, mask):
         """Set native parameters of the cells ``mask`` (a PopulationView's set())."""
-        simulator.state.require_not_built(f"{self.label}.set() through a view")
+        state = simulator.state
+        if state.sim is not None and any(n not in ("I_e", "rate") for n in parameter_space.keys()):
+            state.require_not_built(f"{self.label}.set() through a view")
         size = int(np.arange(self.size)[mask].size)
         parameter_space.shape = (size,)
         for name, value in parameter_space.items():
@@ -155,6 +164,8 @@ class Population(common.Population):
             full[mask] = new
             self._values[name] = full
             self._parameters[name] = type(value)(full, shape=(self.size,), dtype=full.dtype)
+            if state.sim is not None:
+                state.set_while_built(self, name, full)
 
     def _set_initial_value_array(self, variable, initial_values):
         """Initial value of ``variable`` for all cells (before the network is built)."""

@@ -83,11 +83,45 @@ class State(common.control.BaseState):
         self.populations.append(pop)
         return engine_name
 
-    def add_current(self, cells, amplitude_pA: float):
-        """A constant current (pA) into ``cells``: accumulated per population and cell index."""
+    def add_current(self, cells, schedule):
+        """A piecewise-constant current into ``cells``: ``schedule`` is [(time ms, amplitude pA)],
+        each amplitude in effect from its time (rounded to the time grid) until the next."""
         from parsnn.pynn.populations import parent_indices
+        grid = [(round(float(t) / self.dt) * self.dt, float(a)) for t, a in schedule]
         for pop, idx in parent_indices(cells):
-            self.currents.append((pop, idx, amplitude_pA))
+            self.currents.append((pop, idx, sorted(grid, key=lambda x: x[0])))
+
+    def current_at(self, pop, t: float) -> np.ndarray:
+        """The injected current (pA) of each cell of ``pop`` at time ``t`` (float64 [size])."""
+        amps = np.zeros(pop.size)
+        for p, idx, schedule in self.currents:
+            if p is pop:
+                now = [a for time, a in schedule if time <= t + 1e-9]
+                if now:
+                    np.add.at(amps, idx, now[-1])
+        return amps
+
+    def _change_times(self, t0: float, t1: float) -> list:
+        """Times in (t0, t1) at which an injected current changes."""
+        times = {time for _, _, schedule in self.currents for time, _ in schedule}
+        return sorted(t for t in times if t0 + 1e-9 < t < t1 - 1e-9)
+
+    def update_currents(self, pop):
+        """Give the engine ``pop``'s total input current now: I_e (i_offset) plus the injected
+        currents (between runs)."""
+        base = np.asarray(pop._native_values("I_e"), dtype=float)
+        total = base + self.current_at(pop, self.t)
+        self.sim.set_input_current(pop._engine_name, total if np.ptp(total) else float(total[0]))
+
+    def set_while_built(self, pop, name: str, value):
+        """Change a parameter between runs: a neuron's I_e (i_offset) or a Poisson source's rate;
+        other parameters are fixed once built (NotImplementedError)."""
+        if name == "I_e" and pop.celltype.engine_model not in ("poisson_source", "spike_generator"):
+            self.update_currents(pop)
+        elif name == "rate" and pop.celltype.engine_model == "poisson_source":
+            self.sim.set_source_rate(pop._engine_name, value)
+        else:
+            self.require_not_built(f"{pop.label}.set({name}=...)")
 
     # ------------------------------------------------------------ the network
     def network(self) -> Network:
@@ -98,13 +132,11 @@ class State(common.control.BaseState):
         for prj in self.projections:
             prj._add_to(net)
         for pop in self.populations:
-            amps = np.zeros(pop.size)
-            for p, idx, amp in self.currents:
-                if p is pop:
-                    np.add.at(amps, idx, amp)
+            amps = self.current_at(pop, 0.0)
             if np.any(amps):
                 net.add_dc(pop._engine_name, amps if np.ptp(amps) else float(amps[0]))
-        recorded = [p._engine_name for p in self.populations if p.recorder.records("spikes")]
+        recorded = [p._engine_name for p in self.populations
+                    if p.recorder.records("spikes") and p.celltype.engine_model != "spike_generator"]
         if recorded:
             net.record_spikes(recorded)
         for pop in self.populations:
@@ -126,15 +158,23 @@ class State(common.control.BaseState):
         self.run_until(self.t + simtime)
 
     def run_until(self, tstop: float):
-        """Advance to ``tstop`` ms, rounded to the time grid (collective)."""
+        """Advance to ``tstop`` ms, rounded to the time grid (collective); stops where an injected
+        current changes to give the engine the new values."""
         steps = int(round((tstop - self.t) / self.dt))
         if steps <= 0:
             self.running = True
             return
         if self.sim is None:
             self.build()
-        self.sim.run(steps * self.dt)
-        self.t = self.sim.t_steps * self.dt
+        t_end = self.t + steps * self.dt
+        for tc in self._change_times(self.t, t_end) + [t_end]:
+            n = int(round((tc - self.t) / self.dt))
+            if n > 0:
+                self.sim.run(n * self.dt)
+                self.t = self.sim.t_steps * self.dt
+            if tc < t_end:
+                for pop in {p for p, _, _ in self.currents}:
+                    self.update_currents(pop)
         self.running = True
         self._results = None
 
@@ -148,8 +188,20 @@ class State(common.control.BaseState):
                     out.setdefault(key, {})["spikes"] = value
                 for key, value in self.sim.voltages().items():
                     out.setdefault(key, {})["v"] = value
+                for pop in self.populations:       # a SpikeSourceArray's spikes are its given times
+                    if pop.celltype.engine_model == "spike_generator" and pop.recorder.records("spikes"):
+                        out.setdefault(pop._engine_name, {})["spikes"] = self._given_spikes(pop)
             self._results = out
         return self._results
+
+    def _given_spikes(self, pop):
+        """(times, indices) of a spike generator population's spikes up to now, by time then index."""
+        trains = self.sim.net.populations[pop._engine_name].spike_times
+        times = np.concatenate([np.asarray(t, dtype=float) for t in trains]) if trains else np.zeros(0)
+        index = np.repeat(np.arange(len(trains)), [len(t) for t in trains])
+        keep = times <= self.t + 1e-9
+        order = np.lexsort((index[keep], times[keep]))
+        return times[keep][order], index[keep][order].astype(np.int64)
 
     def finish(self):
         """Mark parsnn's run file complete (``end()``; collective)."""

@@ -77,9 +77,18 @@ class StaticSynapse(synapses.StaticSynapse):
         return state.dt if d == "auto" else d
 
 
+def _evaluated(source) -> dict:
+    """A current source's native parameters, evaluated."""
+    p = source.native_parameters
+    p.shape = (1,)
+    p.evaluate(simplify=True)
+    return {k: p[k] for k in p.keys()}
+
+
 class DCSource(electrodes.DCSource):
     __doc__ = electrodes.DCSource.__doc__ + (
-        "\n    On parsnn: added to the cells' I_e (pA); only start=0 and stop=None (always on) are supported.")
+        "\n    On parsnn: the amplitude is added to the cells' input current for the steps that begin in "
+        "[start, stop) (times rounded to the time grid).")
     translations = build_translations(
         ("amplitude", "amplitude", 1000.0),
         ("start", "start"),
@@ -87,25 +96,35 @@ class DCSource(electrodes.DCSource):
     )
 
     def inject_into(self, cells):
-        """Add this constant current to ``cells`` (a Population, PopulationView or list of IDs)."""
+        """Inject this current into ``cells`` (a Population, PopulationView, Assembly or list of IDs)."""
         state.require_not_built("DCSource.inject_into()")
-        p = self.native_parameters
-        p.shape = (1,)
-        p.evaluate(simplify=True)
-        start, stop = float(p["start"]), p["stop"]
-        if start > 0 or (stop is not None and float(stop) < 1e9):     # PyNN's default stop is 1e12
-            raise NotImplementedError("parsnn.pynn: DCSource with start > 0 or a finite stop is not supported "
-                                      "(the engine has constant currents only, via I_e)")
-        state.add_current(cells, float(p["amplitude"]))
+        p = _evaluated(self)
+        schedule = [(float(p["start"]), float(p["amplitude"]))]
+        if p["stop"] is not None and float(p["stop"]) < 1e9:        # PyNN's default stop is 1e12
+            schedule.append((float(p["stop"]), 0.0))
+        state.add_current(cells, schedule)
 
     def _reset(self):
         pass
 
 
 class StepCurrentSource(electrodes.StepCurrentSource):
-    __doc__ = electrodes.StepCurrentSource.__doc__ + "\n    Not supported by parsnn (no time-varying currents)."
+    __doc__ = electrodes.StepCurrentSource.__doc__ + (
+        "\n    On parsnn: each amplitude is in effect from its time (rounded to the time grid) to the next.")
+    translations = build_translations(
+        ("amplitudes", "amplitudes", 1000.0),
+        ("times", "times"),
+    )
 
     def inject_into(self, cells):
-        """Raises NotImplementedError: the engine has no time-varying current input."""
-        raise NotImplementedError("parsnn.pynn: StepCurrentSource is not supported (the engine has no "
-                                  "time-varying current input yet; DCSource with start=0 is)")
+        """Inject this current into ``cells`` (a Population, PopulationView, Assembly or list of IDs)."""
+        state.require_not_built("StepCurrentSource.inject_into()")
+        p = _evaluated(self)
+        times = np.asarray(getattr(p["times"], "value", p["times"]), dtype=float)
+        amps = np.asarray(getattr(p["amplitudes"], "value", p["amplitudes"]), dtype=float)
+        if times.shape != amps.shape:
+            raise ValueError("StepCurrentSource: times and amplitudes must have the same length")
+        state.add_current(cells, list(zip(times.tolist(), amps.tolist())))
+
+    def _reset(self):
+        pass
