@@ -33,9 +33,9 @@ from parsnn.pynn.cells import native_cell_type                   # noqa: F401
 from parsnn.pynn.populations import Assembly, Population, PopulationView   # noqa: F401
 from parsnn.pynn.procedural_api import connect, create, record   # noqa: F401
 from parsnn.pynn.projections import Projection                   # noqa: F401
-from parsnn.pynn.standardmodels import (DCSource, IF_curr_delta, IF_curr_exp,  # noqa: F401
-                                        SpikeSourceArray, SpikeSourcePoisson, StaticSynapse,
-                                        StepCurrentSource)
+from parsnn.pynn.electrodes import DCSource, StepCurrentSource    # noqa: F401
+from parsnn.pynn.standardmodels import (IF_curr_delta, IF_curr_exp, SpikeSourceArray,  # noqa: F401
+                                        SpikeSourcePoisson, StaticSynapse)
 
 
 def list_standard_models():

@@ -8,7 +8,7 @@ random distributions drawn from parsnn's streams (:mod:`parsnn.pynn.random`).
 from __future__ import annotations
 
 import numpy as np
-from pyNN import common
+from pyNN import common, errors
 from pyNN.parameters import ParameterSpace, Sequence, simplify
 from pyNN.random import RandomDistribution
 from pyNN.standardmodels import StandardCellType
@@ -109,6 +109,17 @@ class Population(common.Population):
         self._parameters = dict(ps.items())
         self._values = {}
         self._initial_larrays = {}
+        if getattr(self.celltype, "engine_model", "") == "spike_generator":
+            self._check_spike_times()
+
+    def _check_spike_times(self):
+        """A SpikeSourceArray's times must be sorted (PyNN's InvalidParameterValueError)."""
+        times = self._native_values("spike_times")
+        seqs = times if isinstance(times, np.ndarray) and times.dtype == object else [times]
+        for seq in seqs:
+            t = np.asarray(getattr(seq, "value", seq), dtype=float)
+            if t.size > 1 and np.any(np.diff(t) < 0):
+                raise errors.InvalidParameterValueError(f"SpikeSourceArray spike times must be sorted, got {t}")
 
     # -- parameters ---------------------------------------------------------
     def _native_values(self, name):

@@ -83,27 +83,31 @@ class State(common.control.BaseState):
         self.populations.append(pop)
         return engine_name
 
-    def add_current(self, cells, schedule):
-        """A piecewise-constant current into ``cells``: ``schedule`` is [(time ms, amplitude pA)],
+    def add_current(self, cells, source):
+        """Inject current ``source`` into ``cells``; its ``schedule()`` is [(time ms, amplitude pA)],
         each amplitude in effect from its time (rounded to the time grid) until the next."""
         from parsnn.pynn.populations import parent_indices
-        grid = [(round(float(t) / self.dt) * self.dt, float(a)) for t, a in schedule]
         for pop, idx in parent_indices(cells):
-            self.currents.append((pop, idx, sorted(grid, key=lambda x: x[0])))
+            self.currents.append((pop, idx, source))
+
+    def _schedule(self, source) -> list:
+        """A source's schedule on the time grid, by time."""
+        return sorted(((round(float(t) / self.dt) * self.dt, float(a)) for t, a in source.schedule()),
+                      key=lambda x: x[0])
 
     def current_at(self, pop, t: float) -> np.ndarray:
         """The injected current (pA) of each cell of ``pop`` at time ``t`` (float64 [size])."""
         amps = np.zeros(pop.size)
-        for p, idx, schedule in self.currents:
+        for p, idx, source in self.currents:
             if p is pop:
-                now = [a for time, a in schedule if time <= t + 1e-9]
+                now = [a for time, a in self._schedule(source) if time <= t + 1e-9]
                 if now:
                     np.add.at(amps, idx, now[-1])
         return amps
 
     def _change_times(self, t0: float, t1: float) -> list:
         """Times in (t0, t1) at which an injected current changes."""
-        times = {time for _, _, schedule in self.currents for time, _ in schedule}
+        times = {time for _, _, source in self.currents for time, _ in self._schedule(source)}
         return sorted(t for t in times if t0 + 1e-9 < t < t1 - 1e-9)
 
     def update_currents(self, pop):

@@ -3,14 +3,13 @@
 Parameter names are translated to the engine's (NEST's) names and units: PyNN's nA and nF become
 pA and pF (x 1000); mV and ms are unchanged. ``IF_curr_exp`` is ``iaf_psc_exp``, ``IF_curr_delta``
 is ``iaf_psc_delta`` (weights in mV), ``SpikeSourcePoisson`` is ``poisson_source`` (stop = start +
-duration) and ``SpikeSourceArray`` is ``spike_generator``. Each cell type names its engine model
+duration) and ``SpikeSourceArray`` is ``spike_generator``. (Current sources: :mod:`parsnn.pynn.electrodes`.) Each cell type names its engine model
 (``engine_model``), the factor from a PyNN weight to an engine weight (``weight_scale``: nA -> pA
 for current synapses, 1 for mV) and its initial-value names.
 """
 from __future__ import annotations
 
-import numpy as np
-from pyNN.standardmodels import build_translations, cells, electrodes, synapses
+from pyNN.standardmodels import build_translations, cells, synapses
 
 from parsnn.pynn.simulator import state
 
@@ -75,56 +74,3 @@ class StaticSynapse(synapses.StaticSynapse):
     def _get_minimum_delay(self):
         d = state.min_delay
         return state.dt if d == "auto" else d
-
-
-def _evaluated(source) -> dict:
-    """A current source's native parameters, evaluated."""
-    p = source.native_parameters
-    p.shape = (1,)
-    p.evaluate(simplify=True)
-    return {k: p[k] for k in p.keys()}
-
-
-class DCSource(electrodes.DCSource):
-    __doc__ = electrodes.DCSource.__doc__ + (
-        "\n    On parsnn: the amplitude is added to the cells' input current for the steps that begin in "
-        "[start, stop) (times rounded to the time grid).")
-    translations = build_translations(
-        ("amplitude", "amplitude", 1000.0),
-        ("start", "start"),
-        ("stop", "stop"),
-    )
-
-    def inject_into(self, cells):
-        """Inject this current into ``cells`` (a Population, PopulationView, Assembly or list of IDs)."""
-        state.require_not_built("DCSource.inject_into()")
-        p = _evaluated(self)
-        schedule = [(float(p["start"]), float(p["amplitude"]))]
-        if p["stop"] is not None and float(p["stop"]) < 1e9:        # PyNN's default stop is 1e12
-            schedule.append((float(p["stop"]), 0.0))
-        state.add_current(cells, schedule)
-
-    def _reset(self):
-        pass
-
-
-class StepCurrentSource(electrodes.StepCurrentSource):
-    __doc__ = electrodes.StepCurrentSource.__doc__ + (
-        "\n    On parsnn: each amplitude is in effect from its time (rounded to the time grid) to the next.")
-    translations = build_translations(
-        ("amplitudes", "amplitudes", 1000.0),
-        ("times", "times"),
-    )
-
-    def inject_into(self, cells):
-        """Inject this current into ``cells`` (a Population, PopulationView, Assembly or list of IDs)."""
-        state.require_not_built("StepCurrentSource.inject_into()")
-        p = _evaluated(self)
-        times = np.asarray(getattr(p["times"], "value", p["times"]), dtype=float)
-        amps = np.asarray(getattr(p["amplitudes"], "value", p["amplitudes"]), dtype=float)
-        if times.shape != amps.shape:
-            raise ValueError("StepCurrentSource: times and amplitudes must have the same length")
-        state.add_current(cells, list(zip(times.tolist(), amps.tolist())))
-
-    def _reset(self):
-        pass
