@@ -133,3 +133,20 @@ def test_pd14_written_in_pynn_equals_parsnn_pd14():
     theirs = {name: sorted(zip(t.tolist(), i.tolist())) for name, (t, i) in s.spikes().items()}
     assert sum(map(len, ours.values())) > 500
     assert ours == theirs
+
+
+def test_setup_runfile_writes_parsnns_run_file(tmp_path):
+    """setup(runfile=...) writes parsnn's SONATA run file (through its writer), completed by end()."""
+    from parsnn.runfile.reader import RunFile
+    path = tmp_path / "run.h5"
+    sim.setup(timestep=0.1, rng_seed=4, runfile=str(path))
+    E = sim.Population(20, sim.IF_curr_exp(i_offset=1.0), label="E")
+    E.record("spikes")
+    sim.run(100.0)
+    trains = E.get_data().segments[0].spiketrains
+    sim.end()
+    with RunFile(str(path)) as rf:
+        assert rf.complete and rf.seed == 4 and rf.model == "pynn"
+        times, ids = rf.spikes("E")["E"]
+    ours = sorted((float(t), k) for k, s in enumerate(trains) for t in s.magnitude)
+    assert len(ours) > 20 and ours == sorted(zip(np.asarray(times).tolist(), np.asarray(ids).tolist()))
