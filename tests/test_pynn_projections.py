@@ -171,4 +171,4 @@ def test_same_seeds_same_network_other_seed_other_network():
     first = build(1, 5)
     assert build(1, 5) == first
     assert build(2, 5)[0] != first[0] and build(2, 5)[1] != first[1]
-    assert build(1, 6)[1] != first[1]           # the NumpyRNG seed keys the connector's stream
+    assert build(1, 6)[0] != first[0] and build(1, 6)[1] != first[1]     # the NumpyRNG seed keys the streams

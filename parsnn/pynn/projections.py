@@ -26,8 +26,11 @@ from parsnn.engine.synapses import projection_synapses
 from parsnn.network import AllToAll, FixedIndegree, FixedTotalNumber, FromList, OneToOne, PairwiseBernoulli
 from parsnn.pynn import simulator
 from parsnn.pynn.populations import Population, parent_indices
-from parsnn.pynn.random import engine_distribution, redirect_larray, stream_rng
+from parsnn.pynn.random import engine_distribution, redirect_larray, stream_rng, user_seed
 from parsnn.pynn.standardmodels import StaticSynapse
+
+#: the seed of the NumpyRNG PyNN gives a connector created without one (pyNN.connectors._get_rng)
+PYNN_DEFAULT_CONNECTOR_SEED = 151985012
 
 MULTI = {"last": lambda a, b: b, "first": lambda a, b: a, "sum": operator.add, "min": min, "max": max}
 
@@ -96,9 +99,20 @@ class Projection(common.Projection):
             if w is not None and d is not None:
                 self._check_sign(w)
                 self._native = (rule, w, d)
+                self._label = self._engine_label(connector)
         if self._native is None:
             self._connect_in_python(connector)
         state.projections.append(self)
+
+    def _engine_label(self, connector) -> str:
+        """The engine projection's name: the label, plus the seeds of the script's NumpyRNGs (of the
+        connector and the weight/delay distributions) if any, since the engine keys its streams of
+        a projection by its name."""
+        sources = [getattr(connector, "rng", None)] + [self.synapse_type.parameter_space[k].base_value
+                                                       for k in ("weight", "delay")]
+        seeds = sorted({s for s in (user_seed(x) for x in sources if x is not None)
+                        if s is not None and s != PYNN_DEFAULT_CONNECTOR_SEED})
+        return self._label + (f" rng={','.join(map(str, seeds))}" if seeds else "")
 
     def _delay_value(self):
         """The delay (ms) as a constant or engine distribution; the minimum delay if none was given."""

@@ -6,7 +6,13 @@ The stream of a draw is keyed by (the simulation seed, ``purpose("pynn", what, r
 and ``rng_seed`` is the seed of the script's ``NumpyRNG(seed=...)`` (``None`` if it had none). The
 simulation seed is ``setup(rng_seed=...)`` (default 12345, parsnn's default). Each use draws the
 values of all its cells or connections, in PyNN's index order, on every rank, so the values do not
-depend on the number of ranks. The realisation differs from ``pyNN.nest``'s (or any other
+depend on the number of ranks. Two kinds of draws are left to the engine, exactly as parsnn's own
+models make them: synapse weights and delays of the engine's connection rules (normal,
+normal_clipped and uniform become the engine's per-synapse Normal/Uniform), and initial values given
+as a plain normal/normal_clipped/uniform (drawn per node from ``purpose("param", population, "V_m")``);
+those streams are keyed by the setup seed and the projection's label and position (the label
+extended by the NumpyRNG seeds involved, e.g. "E->I rng=42") or the population's label (not by a
+NumpyRNG seed: for initial values only the setup seed counts). The realisation differs from ``pyNN.nest``'s (or any other
 backend's) for the same seeds: same distributions, different numbers.
 """
 from __future__ import annotations
@@ -50,7 +56,8 @@ class ParsnnRNG(NumpyRNG):
 
 
 def user_seed(source) -> object:
-    """The seed of a RandomDistribution's RNG or of a PyNN RNG (None if it has none)."""
+    """The seed of a RandomDistribution's RNG or of a PyNN RNG (None if it has none or ``source``
+    is neither)."""
     rng = source.rng if isinstance(source, RandomDistribution) else source
     seed = getattr(rng, "seed", None)
     return int(seed) if isinstance(seed, (int, np.integer)) else None
