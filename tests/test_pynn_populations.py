@@ -183,8 +183,11 @@ def test_state_queries():
 
 
 def test_unsupported_features_raise_naming_them():
-    with pytest.raises(NotImplementedError, match="IF_cond_exp"):
-        sim.IF_cond_exp
+    for name in ("IF_cond_exp", "STDPMechanism", "ACSource", "SpikeSourceGamma"):
+        with pytest.raises(NotImplementedError, match=name):
+            getattr(sim, name)
+    with pytest.raises(AttributeError):
+        sim.NoSuchThing
     p = sim.Population(1, sim.IF_curr_exp())
     sim.run(1.0)
     with pytest.raises(NotImplementedError, match=r"set\(tau_m=...\) after run\(\) is not supported.*reset"):

@@ -45,10 +45,10 @@ def list_standard_models():
 
 
 def __getattr__(name):
-    """PyNN names this backend does not provide, as a clear error at the point of use."""
-    unsupported = {"IF_cond_exp", "IF_cond_alpha", "HH_cond_exp", "EIF_cond_exp_isfa_ista",
-                   "EIF_cond_alpha_isfa_ista", "Izhikevich", "IF_curr_alpha", "STDPMechanism",
-                   "TsodyksMarkramSynapse", "ACSource", "NoisyCurrentSource", "IF_cond_exp_gsfa_grr"}
-    if name in unsupported:
+    """A PyNN model this backend does not provide (any standard cell, synapse, current source or
+    receptor class of PyNN): NotImplementedError naming it, at the point of use."""
+    import pyNN.standardmodels as standard
+    from pyNN.standardmodels import cells, electrodes, receptors, synapses
+    if any(isinstance(getattr(m, name, None), type) for m in (cells, electrodes, synapses, receptors, standard)):
         raise NotImplementedError(f"parsnn.pynn: {name} is not supported by parsnn (yet)")
     raise AttributeError(f"module 'parsnn.pynn' has no attribute '{name}'")

@@ -22,15 +22,12 @@ class NativeCellType(BaseCellType):
     receptor_types = ("excitatory", "inhibitory")
     variable_map = {"V_m": "V_m"}
 
-    @property
-    def receptor_types_(self):
-        return self.receptor_types
-
     def can_record(self, variable, location=None):
         """Whether ``variable`` can be recorded."""
         return variable in self.recordable
 
     def get_receptor_type(self, name):
+        """The engine's receptor for ``name``: the weight's sign chooses it, as in NEST."""
         return name
 
 

@@ -208,6 +208,7 @@ class Projection(common.Projection):
         return len(self)
 
     def set(self, **attributes):
+        """Not supported: weights and delays are fixed when the projection is made."""
         raise NotImplementedError("parsnn.pynn: Projection.set() is not supported (weights and delays are "
                                   "fixed when the projection is created)")
 
