@@ -244,10 +244,13 @@ class Population(common.Population):
             v_name = self.celltype.variable_map.get("v", "V_m") if hasattr(self.celltype, "variable_map") else "V_m"
             key = "v" if "v" in self.celltype.default_initial_values else v_name
             dist = self._engine_initial(key)
-            v0 = dist if dist is not None else self._initial_values_of(key)
-            params[v_name] = dist if dist is not None else (v0 if np.ptp(v0) else float(v0[0]))
+            if dist is None:
+                v0 = self._initial_values_of(key)
+                params[v_name] = v0 if np.ptp(v0) else float(v0[0])
+            else:
+                params[v_name] = dist
             for var in self._initial_larrays:
-                if var not in (key, "isyn_exc", "isyn_inh"):
-                    raise NotImplementedError(f"parsnn.pynn: initial values of '{var}' are not supported "
-                                              f"(only the membrane potential)")
+                if var != key and np.any(self._initial_values_of(var) != 0.0):
+                    raise NotImplementedError(f"parsnn.pynn: initial values of '{var}' other than 0 are not "
+                                              f"supported (only the membrane potential's)")
         net.add_population(self._engine_name, self.size, model, params)
