@@ -13,7 +13,7 @@ files are not modified; three things are arranged around them, in this process o
    ``sim_params`` modules before ``microcircuit.py`` runs.
 
     mpiexec -n 2 .venv/bin/python scripts/run_pynn_potjans2014.py PATH/TO/examples/Potjans2014 \\
-        --n-scaling 0.1 --k-scaling 1 --t-sim 1000 --out /tmp/pd14_pynn_example
+        --n-scaling 0.1 --k-scaling 0.5 --t-sim 1000 --out /tmp/pd14_pynn_example
 """
 from __future__ import annotations
 
@@ -49,7 +49,8 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("example_dir", help="PyNN's examples/Potjans2014 folder")
     ap.add_argument("--n-scaling", type=float, default=0.1)
-    ap.add_argument("--k-scaling", type=float, default=1.0)
+    ap.add_argument("--k-scaling", type=float, default=0.5,
+                    help="the example's default 0.5 (with 1 its network.py fails: K_ext is set only when K_scaling != 1)")
     ap.add_argument("--t-sim", type=float, default=1000.0, help="model time (ms)")
     ap.add_argument("--record-v", action="store_true", help="record V_m as the example does by default")
     ap.add_argument("--out", default="results_pd14_pynn", help="output folder")

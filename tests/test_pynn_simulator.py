@@ -44,8 +44,11 @@ SCRIPT = textwrap.dedent('''
     sim.run(150.0)
     e, i = E.get_data().segments[0], I.get_data().segments[0]
     E.write_data(sys.argv[2])
+    from mpi4py import MPI
+    local = [int(s.annotations["source_index"]) for s in E.get_data(gather=False).segments[0].spiketrains]
+    everyone = sorted(sum(MPI.COMM_WORLD.allgather(local), []))
     if sim.rank() == 0:
-        np.savez(sys.argv[1], e=np.concatenate([s.magnitude for s in e.spiketrains]),
+        np.savez(sys.argv[1], local=everyone, e=np.concatenate([s.magnitude for s in e.spiketrains]),
                  ne=[len(s) for s in e.spiketrains], i=np.concatenate([s.magnitude for s in i.spiketrains]),
                  v=i.analogsignals[0].magnitude)
     sim.end()
@@ -66,6 +69,8 @@ def test_pynn_script_is_rank_invariant(tmp_path):
         assert neo_file.exists() and not (tmp_path / f"E{n}.pkl.1").exists()     # one Neo file, from rank 0
         results.append(dict(np.load(out)))
     assert results[0]["e"].size > 100 and results[0]["i"].size > 20
+    for r in results:          # gather=False: each rank the cells placed on it, together all of them once
+        assert list(r["local"]) == list(range(160))
     for other in results[1:]:
         for key in ("e", "ne", "i", "v"):
             assert np.array_equal(results[0][key], other[key]), key

@@ -3,8 +3,9 @@
 A population with any cell recorded for 'spikes' has all its spikes recorded by the engine (they
 are filtered to the recorded cells when read); 'v' is recorded for the chosen cells at the
 sampling interval. The engine gathers the recorded data, so every rank holds all of it: get_data()
-returns the whole population's data on every rank (with or without ``gather``), and write_data()
-with ``gather=True`` writes one file, on rank 0, as PyNN's other backends do. Reading the data is
+returns the whole population's data on every rank with ``gather=True`` (PyNN's default), and with
+``gather=False`` the data of the cells placed on this rank; write_data() with ``gather=True``
+writes one file, on rank 0, as PyNN's other backends do. Reading the data is
 collective the first time after each run() (all ranks call get_data, as PyNN scripts do).
 """
 from __future__ import annotations
@@ -88,6 +89,25 @@ class Recorder(recording.Recorder):
     def _reset(self):
         """Nothing to do: recording is declared again at the next build."""
 
+    def _engine_local_ids(self):
+        """PyNN ids of this population's cells that the engine placed on this rank (spike
+        generators, known everywhere, count as rank 0's)."""
+        state = simulator.state
+        pop = self.population
+        if state.sim is None:
+            return set() if state.mpi_rank else set(pop.all_cells)
+        first = pop._first_gid()
+        if pop.celltype.engine_model == "spike_generator":
+            return set(pop.all_cells) if state.mpi_rank == 0 else set()
+        gids = np.asarray(state.sim.local_gids)
+        index = gids[(gids >= first) & (gids < first + pop.size)] - first
+        return set(pop.all_cells[index])
+
     def get(self, variables, gather=False, filter_ids=None, clear=False, annotations=None, locations=None):
-        """PyNN's Recorder.get; every rank already holds all data, so nothing is gathered again."""
+        """PyNN's Recorder.get. Every rank already holds all data, so nothing is gathered again; with
+        ``gather=False`` under MPI, only the cells the engine placed on this rank (as PyNN's other
+        backends return the local cells)."""
+        if not gather and simulator.state.num_processes > 1:
+            local = self._engine_local_ids()
+            filter_ids = local if filter_ids is None else set(filter_ids) & local
         return super().get(variables, False, filter_ids, clear, annotations, locations)
