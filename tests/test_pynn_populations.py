@@ -196,3 +196,16 @@ def test_unsupported_features_raise_naming_them():
         sim.Population(1, sim.IF_curr_exp())
     with pytest.raises(NotImplementedError, match="native_cell_type|no parsnn model"):
         sim.native_cell_type("aeif_cond_exp")
+
+
+def test_procedural_api_and_assembly_recording(tmp_path):
+    a = sim.create(sim.IF_curr_exp, {"i_offset": 1.0}, n=5)
+    b = sim.create(sim.IF_curr_exp, {}, n=4)
+    prj = sim.connect(a, b, weight=0.5, delay=1.0, p=1.0)
+    sim.record("spikes", a, str(tmp_path / "a.pkl"))
+    (a + b).record("v")
+    sim.run(30.0)
+    seg = (a + b).get_data().segments[0]
+    assert len(prj) == 20 and len(seg.spiketrains) == 5 and seg.analogsignals[0].shape == (301, 9)
+    sim.end()
+    assert (tmp_path / "a.pkl").exists()
