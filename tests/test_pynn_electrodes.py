@@ -10,11 +10,7 @@ pytest.importorskip("pyNN")
 import parsnn.pynn as sim  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def fresh():
-    sim.setup(timestep=0.1)
-    yield
-    sim.end()
+pytestmark = pytest.mark.usefixtures("pynn_sim")      # setup() before and end() after each test
 
 
 def test_step_current_source_checks_and_grid():

@@ -11,11 +11,7 @@ import parsnn.pynn as sim  # noqa: E402
 from parsnn.pynn import simulator  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def fresh():
-    sim.setup(timestep=0.1)
-    yield
-    sim.end()
+pytestmark = pytest.mark.usefixtures("pynn_sim")      # setup() before and end() after each test
 
 
 def test_parameter_names_and_units_reach_the_engine():
