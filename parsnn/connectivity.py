@@ -10,7 +10,8 @@ It holds the populations as contiguous gid ranges (in the order they were added)
 projections with their connection rules as arrays (one row per projection):
 
 - ``kind``: the rule (``FTN`` FixedTotalNumber, ``FIN`` FixedIndegree, ``PWB``
-  PairwiseBernoulli, ``A2A`` AllToAll, ``O2O`` OneToOne);
+  PairwiseBernoulli, ``A2A`` AllToAll, ``O2O`` OneToOne, ``LST`` FromList, an explicit list
+  whose closed forms treat its n synapses like FixedTotalNumber's);
 - ``n``: n of FixedTotalNumber or k of FixedIndegree; ``p``: p of PairwiseBernoulli;
 - ``autapses``: whether a source may connect to itself.
 
@@ -29,9 +30,9 @@ from parsnn import neurons
 from parsnn.errors import ParameterError
 
 # connection rule kinds, as stored in Connectivity.kind
-FTN, FIN, PWB, A2A, O2O = 0, 1, 2, 3, 4
+FTN, FIN, PWB, A2A, O2O, LST = 0, 1, 2, 3, 4, 5
 RULE_KINDS = {"FixedTotalNumber": FTN, "FixedIndegree": FIN, "PairwiseBernoulli": PWB,
-              "AllToAll": A2A, "OneToOne": O2O}
+              "AllToAll": A2A, "OneToOne": O2O, "FromList": LST}
 
 
 @dataclass
@@ -136,7 +137,7 @@ class Connectivity:
         Ns, Nt = self.sizes[self.src].astype(float), self.sizes[self.tgt].astype(float)
         same_noaut = (self.src == self.tgt) & ~self.autapses
         K = np.zeros(len(self.src))
-        K = np.where(self.kind == FTN, self.n, K)
+        K = np.where((self.kind == FTN) | (self.kind == LST), self.n, K)
         K = np.where(self.kind == FIN, self.n * Nt, K)
         pairs = Ns * Nt - np.where(same_noaut, Ns, 0.0)
         K = np.where(self.kind == PWB, self.p * pairs, K)

@@ -160,10 +160,30 @@ class OneToOne:
     """Source i connects to target i (the populations have equal sizes)."""
 
 
+@dataclass(frozen=True, eq=False)
+class FromList:
+    """An explicit list of synapses: ``pre[i]`` -> ``post[i]`` (population-local indices) with
+    ``weight[i]`` and ``delay[i]`` (ms). The projection's own weight and delay are not used. The
+    full list is known on every rank; each rank keeps the synapses onto its own neurons."""
+    pre: np.ndarray
+    post: np.ndarray
+    weight: np.ndarray
+    delay: np.ndarray
+
+    @property
+    def n(self) -> int:
+        """Number of synapses in the list."""
+        return int(np.asarray(self.pre).size)
+
+    def describe(self) -> dict:
+        """JSON-able summary (the count, not the list)."""
+        return {"n": self.n}
+
+
 #: largest synaptic delay in steps (delays are stored as uint16)
 MAX_DELAY_STEPS = 65535
 
-RULE_CODES = {FixedTotalNumber: 0, FixedIndegree: 1, PairwiseBernoulli: 2, AllToAll: 3, OneToOne: 4}
+RULE_CODES = {FixedTotalNumber: 0, FixedIndegree: 1, PairwiseBernoulli: 2, AllToAll: 3, OneToOne: 4, FromList: 5}
 
 
 @dataclass
@@ -445,9 +465,15 @@ class Network:
             if src.size != tgt.size:
                 raise ParameterError(f"projection '{proj.name}': one_to_one needs equal sizes, "
                                      f"got {src.size} and {tgt.size}")
+        elif isinstance(r, FromList):
+            self._validate_from_list(proj, r, src.size, tgt.size)
+            if proj.plastic:
+                raise ParameterError(f"projection '{proj.name}': plastic synapses ({proj.synapse_model}) "
+                                     "are not supported with an explicit list (FromList) yet")
+            return
         else:
             raise ParameterError(f"projection '{proj.name}': unknown connection rule {r!r}; known: "
-                                 "FixedTotalNumber, FixedIndegree, PairwiseBernoulli, AllToAll, OneToOne")
+                                 "FixedTotalNumber, FixedIndegree, PairwiseBernoulli, AllToAll, OneToOne, FromList")
         _check_dist(proj.weight, f"projection '{proj.name}' weight")
         self._validate_synapse_model(proj, tgt)
         self._check_delay_const(proj.delay, f"projection '{proj.name}' delay")
@@ -471,6 +497,29 @@ class Network:
             raise ParameterError(f"{what}: synapse model {proj.synapse_model} needs a target model with a "
                                  f"postsynaptic trace (tau_minus); '{tgt.name}' is {tgt.model}")
 
+    def _validate_from_list(self, proj: Projection, r: FromList, n_src: int, n_tgt: int):
+        """Check an explicit synapse list: equal lengths, indices in range, finite weights, delays
+        of at least the resolution and at most MAX_DELAY_STEPS steps."""
+        pre, post = np.asarray(r.pre), np.asarray(r.post)
+        w, d = np.asarray(r.weight, dtype=float), np.asarray(r.delay, dtype=float)
+        what = f"projection '{proj.name}' (FromList)"
+        if not (pre.ndim == post.ndim == w.ndim == d.ndim == 1 and pre.size == post.size == w.size == d.size):
+            raise ParameterError(f"{what}: pre, post, weight and delay must be 1-d arrays of equal length")
+        if pre.size == 0:
+            return
+        if not (np.issubdtype(pre.dtype, np.integer) and np.issubdtype(post.dtype, np.integer)):
+            raise ParameterError(f"{what}: pre and post must be integer indices")
+        for name, idx, size in (("pre", pre, n_src), ("post", post, n_tgt)):
+            if idx.min() < 0 or idx.max() >= size:
+                raise ParameterError(f"{what}: {name} indices must be in [0, {size - 1}], "
+                                     f"got [{idx.min()}, {idx.max()}]")
+        if not np.all(np.isfinite(w)):
+            raise ParameterError(f"{what}: weights must be finite")
+        if not np.all(np.isfinite(d)) or d.min() < self.resolution - 1e-12:
+            raise ParameterError(f"{what}: delays must be >= the resolution {self.resolution} ms, got {d.min()}")
+        if round(d.max() / self.resolution) > MAX_DELAY_STEPS:
+            raise ParameterError(f"{what}: delays must be <= {MAX_DELAY_STEPS} steps, got {d.max()} ms")
+
     # -- serialisation (metadata) ---------------------------------------------
     def describe(self) -> dict:
         """A JSON-serialisable summary of the description (for run metadata)."""
@@ -488,7 +537,8 @@ class Network:
             "populations": [{"name": p.name, "size": int(p.size), "model": p.model,
                              "params": {k: enc(v) for k, v in p.params.items()}} for p in self.populations.values()],
             "projections": [{"name": q.name, "source": q.source, "target": q.target,
-                             "rule": type(q.rule).__name__, "rule_args": dict(q.rule.__dict__),
+                             "rule": type(q.rule).__name__,
+                             "rule_args": q.rule.describe() if hasattr(q.rule, "describe") else dict(q.rule.__dict__),
                              "weight": enc(q.weight), "delay": enc(q.delay),
                              **({"synapse_model": q.synapse_model, "synapse_params": dict(q.synapse_params)}
                                 if q.synapse_model != synapses.STATIC else {})} for q in self.projections],

@@ -213,3 +213,13 @@ def two_pop_run(tmp_path_factory):
     path = str(tmp_path_factory.mktemp("run") / "run.h5")
     _write_run(path, {"E": (40, te, ie), "I": (10, ti, ii)})
     return path, {"E": (40, te, ie), "I": (10, ti, ii)}
+
+
+@pytest.fixture
+def pynn_sim():
+    """parsnn.pynn after ``setup(timestep=0.1)``, ended afterwards (skips the test without PyNN)."""
+    pytest.importorskip("pyNN")
+    import parsnn.pynn as sim
+    sim.setup(timestep=0.1)
+    yield sim
+    sim.end()

@@ -31,6 +31,7 @@ from parsnn import _engine as engine_kernels
 from parsnn.engine import checkpoint as checkpointing
 from parsnn.engine import decomposition, exchange, neurons, performance, plasticity, recording, synapses
 from parsnn.engine.streams import purpose
+from parsnn import neurons as neurons_registry
 from parsnn.errors import ParameterError
 from parsnn.network import Network
 from parsnn.connectivity import Connectivity
@@ -242,6 +243,42 @@ class Simulation:
             bar.close()
         if self.checkpoint_path is not None:
             self.checkpoint(self.checkpoint_path)
+
+    # ------------------------------------------------------------- inputs between runs
+    def _local_values(self, population: str, values, what: str):
+        """(a, b, the values of the local nodes of ``population``) of a scalar or a per-node array."""
+        self.build()
+        pop = self.net._pop(population, what)
+        a, b = self.pop_local[population]
+        arr = np.asarray(values, dtype=np.float64)
+        if arr.ndim == 1 and arr.size != pop.size:
+            raise ParameterError(f"{what}: per-neuron values need {pop.size} entries, got {arr.size}")
+        if not np.all(np.isfinite(arr)):
+            raise ParameterError(f"{what}: values must be finite")
+        local = self.local_gids[a:b] - self.offsets[population]
+        return a, b, (arr[local] if arr.ndim == 1 else np.full(b - a, float(arr)))
+
+    def set_input_current(self, population: str, amplitude):
+        """Replace the constant input current (pA: I_e plus the DC inputs) of the neurons of
+        ``population`` from the current time on: a scalar or one value per neuron (between run()
+        calls, on every rank). Not part of the description: run files and checkpoints keep the
+        values the network was built with."""
+        a, b, values = self._local_values(population, amplitude, f"input current of '{population}'")
+        if not neurons_registry.get(self.net.populations[population].model).takes_current_input:
+            raise ParameterError(f"input current of '{population}': not a neuron population")
+        np.asarray(self.st.ie)[a:b] = values
+        seg = np.asarray(self.st.segments)
+        seg[(seg[:, 0] < b) & (seg[:, 1] > a), 3] = 1       # values may now differ within the segment
+
+    def set_source_rate(self, population: str, rate):
+        """Replace the rate (spikes/s) of the poisson_source nodes of ``population`` from the current
+        time on (between run() calls, on every rank); not part of the description, as above."""
+        a, b, values = self._local_values(population, rate, f"rate of '{population}'")
+        if self.net.populations[population].model != "poisson_source":
+            raise ParameterError(f"rate of '{population}': not a poisson_source population")
+        if values.size and values.min() < 0:
+            raise ParameterError(f"rate of '{population}' must be >= 0 spikes/s, got {values.min()}")
+        np.asarray(self.st.lam)[a:b] = values * self.h * 1e-3
 
     # ------------------------------------------------------------- checkpoints
     def checkpoint_every(self, path: str, every_ms: float | None = None):

@@ -17,7 +17,7 @@ from mpi4py import MPI
 from parsnn import _connect as connect_kernels
 from parsnn.engine.streams import purpose
 from parsnn.errors import ParameterError
-from parsnn.network import RULE_CODES, FixedIndegree, FixedTotalNumber, PairwiseBernoulli, dist_spec
+from parsnn.network import RULE_CODES, FixedIndegree, FixedTotalNumber, FromList, PairwiseBernoulli, dist_spec
 
 
 def _fixed_counts(net, k: int, proj, tgt_gids: np.ndarray, toff: int, seed: int) -> np.ndarray:
@@ -32,6 +32,40 @@ def _fixed_counts(net, k: int, proj, tgt_gids: np.ndarray, toff: int, seed: int)
     if isinstance(rule, FixedIndegree):
         return np.full(tgt_gids.size, int(rule.k), dtype=np.int64)
     return np.zeros(0, dtype=np.int64)
+
+
+def _list_plan(net, proj, local, offsets, pop_local, h: float) -> dict:
+    """The synapses of an explicit list (FromList) onto the local neurons, in canonical order
+    (source gid, target gid, list position): source gids, local target indices, weights, delay steps."""
+    a, b = pop_local[proj.target]
+    rule = proj.rule
+    toff, soff = offsets[proj.target], offsets[proj.source]
+    lookup = np.full(net.populations[proj.target].size, -1, dtype=np.int64)
+    lookup[local[a:b] - toff] = np.arange(a, b)
+    tl = lookup[np.asarray(rule.post, dtype=np.int64)]
+    keep = np.flatnonzero(tl >= 0)
+    src = np.asarray(rule.pre, dtype=np.int64)[keep] + soff
+    tl = tl[keep]
+    order = np.lexsort((keep, tl, src))
+    steps = np.floor(np.asarray(rule.delay, dtype=np.float64)[keep][order] / h + 0.5)
+    return dict(rule=RULE_CODES[FromList], list_src=src[order], list_tgt=tl[order].astype(np.uint32),
+                list_w=np.asarray(rule.weight, dtype=np.float64)[keep][order].astype(np.float32),
+                list_d=np.clip(steps, 1, 65535).astype(np.uint16))
+
+
+def _fill_from_list(pl: dict, fill: np.ndarray, tgt, w, d) -> tuple[int, int]:
+    """Write a FromList plan's synapses into their rows (after the rows' current fill) and advance
+    ``fill``; returns the (smallest, largest) delay in steps."""
+    src = pl["list_src"]
+    if src.size == 0:
+        return 1 << 40, 0
+    first = np.concatenate([[True], src[1:] != src[:-1]])
+    starts = np.flatnonzero(first)
+    rank_in_row = np.arange(src.size) - np.repeat(starts, np.diff(np.append(starts, src.size)))
+    pos = fill[src] + rank_in_row
+    tgt[pos], w[pos], d[pos] = pl["list_tgt"], pl["list_w"], pl["list_d"]
+    np.add.at(fill, src[starts], np.diff(np.append(starts, src.size)))
+    return int(pl["list_d"].min()), int(pl["list_d"].max())
 
 
 def _projection_plan(net, k: int, proj, local, offsets, pop_local, seed: int) -> dict:
@@ -64,6 +98,12 @@ def generate_synapses(net, local: np.ndarray, offsets: dict, pop_local: dict, se
     for k, proj in enumerate(net.projections):
         if proj.plastic:          # built by parsnn.engine.plasticity
             continue
+        if isinstance(proj.rule, FromList):
+            plan = _list_plan(net, proj, local, offsets, pop_local, h)
+            per_source[1:] += np.bincount(plan["list_src"], minlength=net.num_nodes)
+            plan["count"] = int(plan["list_src"].size)
+            plans.append(plan)
+            continue
         plan = _projection_plan(net, k, proj, local, offsets, pop_local, seed)
         plan["count"] = connect_kernels.count_by_source(
             plan["rule"], plan["tgt_gids"], plan["fixed"], plan["soff"], plan["nsrc"], plan["toff"], plan["p"],
@@ -80,6 +120,10 @@ def generate_synapses(net, local: np.ndarray, offsets: dict, pop_local: dict, se
     dmin, dmax = 1 << 40, 0
     for pl in plans:
         if pl["count"] == 0:
+            continue
+        if "list_src" in pl:
+            lo, hi = _fill_from_list(pl, fill, tgt, w, d)
+            dmin, dmax = min(dmin, lo), max(dmax, hi)
             continue
         lo, hi = connect_kernels.generate(pl["rule"], pl["tgt_gids"], pl["tgt_local"], pl["fixed"], pl["soff"],
                                           pl["nsrc"], pl["toff"], pl["p"], pl["autapses"], pl["wspec"],
@@ -103,3 +147,31 @@ def delay_extent(comm, dmin: int, dmax: int, h: float) -> tuple[int, int]:
     if dmax == 0:        # no synapses at all: any interval length is exact
         dmin = max(1, int(round(1.0 / h)))
     return int(dmin), int(dmax)
+
+
+def projection_synapses(net, k: int, seed: int):
+    """All synapses of projection ``k`` of ``net`` (every target, on the calling rank alone), exactly
+    as the build draws them: (source index, target index (both population-local, int64), weight
+    (float32, engine units), delay in steps (uint16)), grouped by source. For reading a network
+    back (e.g. PyNN's Projection.get); the build itself never calls it."""
+    from parsnn.engine.decomposition import population_ranges
+    proj = net.projections[k]
+    offsets = net.offsets()
+    local = np.arange(net.num_nodes, dtype=np.int64)
+    pop_local = population_ranges(net, local, offsets)
+    if isinstance(proj.rule, FromList):
+        plan = _list_plan(net, proj, local, offsets, pop_local, net.resolution)
+        return (plan["list_src"] - offsets[proj.source], plan["list_tgt"].astype(np.int64) - offsets[proj.target],
+                plan["list_w"], plan["list_d"])
+    plan = _projection_plan(net, k, proj, local, offsets, pop_local, seed)
+    per_source = np.zeros(net.num_nodes + 1, dtype=np.int64)
+    connect_kernels.count_by_source(plan["rule"], plan["tgt_gids"], plan["fixed"], plan["soff"], plan["nsrc"],
+                                    plan["toff"], plan["p"], plan["autapses"], seed, plan["ps"], per_source[1:])
+    ptr = np.cumsum(per_source)
+    total = int(ptr[-1])
+    tgt, w, d = np.empty(total, np.uint32), np.empty(total, np.float32), np.empty(total, np.uint16)
+    connect_kernels.generate(plan["rule"], plan["tgt_gids"], plan["tgt_local"], plan["fixed"], plan["soff"],
+                             plan["nsrc"], plan["toff"], plan["p"], plan["autapses"], plan["wspec"], plan["dspec"],
+                             net.resolution, seed, plan["ps"], plan["pv"], ptr[:-1].copy(), tgt, w, d)
+    src = np.repeat(np.arange(net.num_nodes, dtype=np.int64), np.diff(ptr))
+    return src - offsets[proj.source], tgt.astype(np.int64) - offsets[proj.target], w, d

@@ -47,7 +47,7 @@ import math
 import numba
 import numpy as np
 
-from parsnn.connectivity import A2A, FIN, FTN, O2O, PWB, Connectivity
+from parsnn.connectivity import A2A, FIN, FTN, LST, O2O, PWB, Connectivity
 from parsnn.errors import ParameterError
 from parsnn.partition.rates import neuron_rates, population_costs
 
@@ -75,7 +75,7 @@ def log_nohit(kind, n, p, Ns, Nt, same_noaut, x):
     population) for one projection (x >= 0; the source itself is not among them)."""
     if x <= 0:
         return 0.0
-    if kind == FTN:
+    if kind == FTN or kind == LST:      # an explicit list: estimated as n uniformly placed synapses
         q = x / (Ns * Nt)
         if q >= 1.0:
             return -np.inf if n > 0 else 0.0
@@ -176,7 +176,7 @@ def _pair_nohit_kernel(counts, sizes, src, tgt, kind, n, p, autapses, keep, o2o_
                 if q == r or b <= 0:
                     continue
                 k = kind[j]
-                if k == FTN:
+                if k == FTN or k == LST:
                     x = a * b / (Ns * Nt)
                     L[r, q] += (-np.inf if n[j] > 0 else 0.0) if x >= 1.0 else n[j] * math.log1p(-x)
                 elif k == FIN:
