@@ -137,6 +137,6 @@ def command(args) -> int:
         return EXIT_BAD_INPUT
     if sim.rank == 0:
         print(f"resumed from {args.checkpoint_file} at {t_ckpt:g} ms; {sim.num_synapses:,} synapses built in "
-              f"{sim.build_seconds:.2f} s", file=sys.stderr)
+              f"{sim.build_seconds:.2f} s, checkpoint read in {sum(sim.restore_phases.values()):.2f} s", file=sys.stderr)
     sim.run(args.t_sim - t_ckpt)
     return finish(sim, args)
