@@ -49,6 +49,10 @@ class Simulation:
     default: when no output file is given), ``progress`` (show a progress bar on rank 0),
     ``flush_ms`` (model time between collective flushes of recorded data), ``run_info`` (the
     run's settings, stored in the output), ``summary_from_ms`` (start of the window of :meth:`summary_rates`).
+
+    ``stopped``: None, or the name of the signal that ended the last run() early at a flush
+    boundary (only with a watcher attached by :func:`parsnn.engine.signals.watch`; the checkpoint
+    is written, the output is left to the caller: ``parsnn run`` closes it incomplete).
     """
 
     def __init__(self, net: Network, seed: int = 12345, comm=None, partition="round_robin", out=None,
