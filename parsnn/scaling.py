@@ -89,24 +89,35 @@ def render(template: str, values: dict) -> str:
 
 def write_jobscripts(runs: list[RunSpec], out_dir: str, scheduler: str, ranks_per_node: int, threads: int,
                      partition: str, t_sim: float, seed: int, walltime: str = "01:00:00",
-                     site_setup: str = "") -> list[str]:
-    """One job script per run plus ``submit_all.sh``; returns the script paths."""
+                     site_setup: str = "", signal_lead: int = 120, options=("--no-progress",),
+                     run_options=("--no-record",)) -> list[str]:
+    """One job script per run plus ``submit_all.sh``; returns the script paths.
+
+    Each script continues its run across allocations: ``signal_lead`` seconds before the wall-time
+    limit parsnn gets USR1, stops with a checkpoint (exit status 3) and the script requeues (Slurm)
+    or resubmits (PBS) itself; the next allocation runs ``parsnn resume --append``. ``options`` go
+    to both ``run`` and ``resume`` (e.g. ``--flush-every``, ``--checkpoint-every``), ``run_options``
+    to ``run`` only (e.g. ``--no-record``, ``--record-v``)."""
     if scheduler not in TEMPLATES:
         raise ParameterError(f"scheduler must be one of {', '.join(TEMPLATES)}, got '{scheduler}'")
     if ranks_per_node < 1 or threads < 1:
         raise ParameterError("--ranks-per-node and --threads must be >= 1")
+    if not (isinstance(signal_lead, int) and signal_lead >= 0):
+        raise ParameterError(f"--signal-lead must be an integer number of seconds >= 0, got {signal_lead!r}")
     os.makedirs(out_dir, exist_ok=True)
     out_abs = os.path.abspath(out_dir)
     paths = []
     for r in runs:
         nodes = -(-r.ranks // ranks_per_node)
+        path = os.path.join(out_dir, r.name + (".sbatch" if scheduler == "slurm" else ".pbs"))
         text = render(TEMPLATES[scheduler], {
             "JOB_NAME": r.name, "NODES": nodes, "RANKS_PER_NODE": min(ranks_per_node, r.ranks),
             "RANKS": r.ranks, "THREADS": threads, "CORES_PER_NODE": min(ranks_per_node, r.ranks) * threads,
             "WALLTIME": walltime, "OUT_DIR": out_abs, "MODEL_ARGS": " ".join(map(shlex.quote, r.model_args)),
             "PARTITION": partition, "T_SIM": f"{t_sim:g}", "SEED": seed, "SITE_SETUP": site_setup,
+            "SIGNAL_LEAD": signal_lead, "OPTIONS": " ".join(map(shlex.quote, options)),
+            "RUN_OPTIONS": " ".join(map(shlex.quote, run_options)), "SCRIPT": shlex.quote(os.path.abspath(path)),
         })
-        path = os.path.join(out_dir, r.name + (".sbatch" if scheduler == "slurm" else ".pbs"))
         with open(path, "w") as f:
             f.write(text)
         paths.append(path)

@@ -121,3 +121,25 @@ def test_existing_checkpoint_not_replaced(run_cli, brunel_checkpoint, tmp_path):
     run_cli(2, [str(own), "--t-sim", 60, "--checkpoint", str(own), "--no-progress"], command="resume")
     with h5py.File(own, "r") as f:
         assert f["checkpoint"].attrs["step"] == 600
+
+
+def test_append_needs_an_output_file(run_cli, brunel_checkpoint):
+    _refused(run_cli, [brunel_checkpoint, "--t-sim", 60, "--append"],
+             f"--append: the run of checkpoint '{brunel_checkpoint}' wrote no output file; name the file to "
+             "continue with --out")
+
+
+def test_append_to_another_run_refused(run_cli, brunel_checkpoint, tmp_path):
+    other = str(tmp_path / "other.h5")
+    run_cli(1, [*CASES["brunel"][0], "--seed", "10", "--no-progress", "--t-sim", 60, "--out", other])
+    _refused(run_cli, [brunel_checkpoint, "--t-sim", 60, "--append", "--out", other],
+             f"--append: run file '{other}' is not the output of this run: seed: file 10, checkpoint 9")
+    with h5py.File(other, "r") as f:                      # left as it was
+        assert f["parsnn"].attrs["complete"] and f["parsnn"].attrs["t_sim"] == 60
+
+
+def test_default_signal_checkpoint_must_not_exist(run_cli, tmp_path):
+    out = tmp_path / "run.h5"
+    (tmp_path / "run.ckpt.h5").write_text("")
+    _refused(run_cli, [*CASES["brunel"][0], *COMMON, "--t-sim", 10, "--out", str(out)],
+             f"'{tmp_path / 'run.ckpt.h5'}' already exists; pass --overwrite to replace it", command="run")

@@ -109,6 +109,29 @@ def test_connectivity_checksum_ignores_the_layout(mixed_network):
     assert checkpointing.connectivity_checksum(other)["hash"] != sums[0]["hash"]
 
 
+def _splitmix(x):
+    """splitmix64's finaliser on a uint64 array (the reference of cython/checksum.pyx)."""
+    x = x + np.uint64(0x9E3779B97F4A7C15)
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return x ^ (x >> np.uint64(31))
+
+
+def test_checksum_kernel_matches_the_numpy_reference(mixed_network):
+    """The kernel hashes what the format promises (and what checkpoints written so far hold):
+    mix(mix(src << 32 ^ tgt) ^ (weight bits << 16 | delay)), lane 2 mixed once more with a constant."""
+    sim = Simulation(mixed_network(), seed=SEED, comm=MPI.COMM_SELF, partition="block")
+    sim.build()
+    ptr, tgt, weight, delay = (np.asarray(a) for a in sim._syn_arrays)
+    src = np.repeat(np.arange(ptr.size - 1, dtype=np.uint64), np.diff(ptr))
+    with np.errstate(over="ignore"):
+        key = _splitmix((src << np.uint64(32)) ^ np.asarray(sim.local_gids, dtype=np.uint64)[tgt])
+        key = _splitmix(key ^ ((weight.view(np.uint32).astype(np.uint64) << np.uint64(16)) | delay.astype(np.uint64)))
+        lanes = int(key.sum(dtype=np.uint64)), int(_splitmix(key ^ np.uint64(0x5851F42D4C957F2D)).sum(dtype=np.uint64))
+    assert src.size > 10000
+    assert checkpointing.connectivity_checksum(sim)["hash"] == f"{lanes[0]:016x}{lanes[1]:016x}"
+
+
 def test_other_seed_refused(saved, mixed_network):
     with pytest.raises(ParameterError, match=r"does not belong.*seed: checkpoint 3, this simulation 4"):
         _resumed(mixed_network(), saved, seed=SEED + 1)

@@ -138,3 +138,65 @@ def test_simulation_refuses_existing_output(tmp_path, mixed_network):
     sim.finish()
     with RunFile(path) as run:
         assert run.complete
+
+
+# ------------------------------------------------------------------ checkpoints
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory, mixed_network):
+    """A checkpoint of the mixed network at 60 ms."""
+    path = tmp_path_factory.mktemp("verify_ckpt") / "mixed.ckpt.h5"
+    sim = Simulation(mixed_network(), seed=5, comm=MPI.COMM_SELF)
+    sim.run(60.0)
+    sim.checkpoint(str(path))
+    return path
+
+
+def _copy(src, dst):
+    dst.write_bytes(src.read_bytes())
+    return dst
+
+
+def test_intact_checkpoint_passes_verify(checkpoint):
+    checks = verify(checkpoint)
+    assert failed(checks) == {}
+    names = [c.name for c in checks]
+    assert names[:4] == ["open", "format version", "parsnn version", "complete"]
+    assert {"readable /checkpoint/V_m", "readable /checkpoint/ring_ex", "shapes", "network", "state"} <= set(names)
+    assert "model time 60 ms" in {c.name: c.detail for c in checks}["state"]
+
+
+def test_corrupted_checkpoint_fails_verify(checkpoint, tmp_path):
+    bad = _copy(checkpoint, tmp_path / "bad.h5")
+    flip_byte(bad, "/checkpoint/ring_in", at=40)
+    assert set(failed(verify(bad))) == {"readable /checkpoint/ring_in", "state"}
+
+
+def test_checkpoint_with_a_missing_dataset_fails_verify(checkpoint, tmp_path):
+    bad = _copy(checkpoint, tmp_path / "missing.h5")
+    with h5py.File(bad, "r+") as f:
+        del f["checkpoint/i_in"]
+    assert failed(verify(bad)) == {"complete": "missing: i_in"}
+
+
+@pytest.mark.parametrize("change,check", [
+    (lambda g: g["V_m"].__setitem__(3, np.nan), "state"),
+    (lambda g: g["refractory"].__setitem__(0, -2), "state"),
+    (lambda g: g.attrs.__setitem__("num_nodes", 7), "shapes"),
+    (lambda g: g.attrs.__setitem__("connectivity_hash", "xyz"), "network"),
+    (lambda g: g.attrs.__setitem__("version", "0.0.1"), "parsnn version"),
+    (lambda g: g.attrs.__setitem__("format_version", 99), "format version"),
+], ids=["nan", "negative refractory", "num_nodes", "hash", "version", "format"])
+def test_insane_checkpoint_fails_verify(checkpoint, tmp_path, change, check):
+    bad = _copy(checkpoint, tmp_path / "insane.h5")
+    with h5py.File(bad, "r+") as f:
+        change(f["checkpoint"])
+    assert check in failed(verify(bad))
+
+
+def test_cli_verify_checkpoint(checkpoint, capsys):
+    from parsnn.cli import main
+    assert main(["verify", str(checkpoint)]) == 0
+    out = capsys.readouterr().out
+    passed = sum(line.startswith("ok ") for line in out.splitlines())
+    assert passed >= 14 and f"all {passed} checks passed" in out

@@ -1,5 +1,6 @@
 """Scaling sweeps: planning, Slurm/PBS job scripts, local runs and result collection."""
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -36,9 +37,10 @@ def test_jobscripts_are_valid_bash_and_dry_run_prints_the_launch(tmp_path, sched
                              partition="block", t_sim=1000.0, seed=3)
     assert [os.path.basename(p) for p in paths] == [f"strong_brunel_P{p}{ext}" for p in (1, 4, 256)]
     text = open(paths[-1]).read()
-    assert "@" not in text.replace("%j", "")
+    assert not re.findall(r"@[A-Z_]+@", text)
     if scheduler == "slurm":
         assert "#SBATCH --nodes=2" in text and "#SBATCH --ntasks-per-node=128" in text
+        assert "#SBATCH --signal=B:USR1@120" in text
     else:
         assert "select=2:ncpus=128:mpiprocs=128" in text
     submit = (tmp_path / "sweep" / "submit_all.sh").read_text()
@@ -56,9 +58,9 @@ def test_jobscripts_are_valid_bash_and_dry_run_prints_the_launch(tmp_path, sched
         env = dict(os.environ, PATH=f"{fake}:{os.environ['PATH']}", PBS_O_WORKDIR=str(tmp_path))
         out = subprocess.run(["bash", p], capture_output=True, text=True, env=env, timeout=30)
         assert out.returncode == 0, out.stderr
-        launch = out.stdout.strip().splitlines()[-1]
-        assert launch.startswith("srun" if scheduler == "slurm" else "mpiexec")
-        assert "python -m parsnn run brunel --scale 0.1 --partition block --t-sim 1000 --seed 3" in launch
+        launcher = "srun" if scheduler == "slurm" else "mpiexec"
+        launch = [ln for ln in out.stdout.splitlines() if ln.startswith(launcher)][-1]
+        assert "python -m parsnn run brunel --scale 0.1 --partition block --t-sim 1000 --seed 3 --no-record" in launch
 
 
 @pytest.mark.slow
@@ -95,3 +97,103 @@ def test_local_sweep_collect_and_plot(tmp_path, load_script):
     assert (tmp_path / "scaling.png").stat().st_size > 10_000
     assert (tmp_path / "results.json").exists()
 
+
+
+# ------------------------------------------------------- job scripts: continuing across allocations
+
+def _fake(folder, name, body):
+    """An executable ``folder/name`` running the bash ``body``."""
+    folder.mkdir(exist_ok=True)
+    f = folder / name
+    f.write_text("#!/bin/bash\n" + body + "\n")
+    f.chmod(f.stat().st_mode | stat.S_IEXEC)
+    return f
+
+
+def _script(tmp_path, scheduler, **kw):
+    runs = plan("strong", "brunel", [2], 0.05)
+    args = dict(ranks_per_node=2, threads=1, partition="round_robin", t_sim=2000.0, seed=9)
+    args.update(kw)
+    return write_jobscripts(runs, str(tmp_path / "sweep"), scheduler, **args)[0]
+
+
+def test_jobscripts_wire_the_signal_path(tmp_path):
+    slurm = open(_script(tmp_path, "slurm", signal_lead=300)).read()
+    for line in ("#SBATCH --signal=B:USR1@300", "#SBATCH --requeue", "trap 'kill -USR1 \"$step\" 2>/dev/null' USR1",
+                 'scontrol requeue "${SLURM_JOB_ID}"', "EXIT_STOPPED=3"):
+        assert line in slurm
+    pbs_path = _script(tmp_path, "pbs", signal_lead=300)
+    pbs = open(pbs_path).read()
+    for line in ("#PBS -r y", "LEAD=300", 'qsub "$SCRIPT"', f"SCRIPT={os.path.abspath(pbs_path)}"):
+        assert line in pbs
+    for text in (slurm, pbs):
+        assert '--append --checkpoint "$CKPT"' in text and '--checkpoint "$CKPT" --no-progress' in text
+    with pytest.raises(ParameterError, match="--signal-lead"):
+        _script(tmp_path, "slurm", signal_lead=-1)
+
+
+def test_pbs_script_signals_itself_before_the_walltime_and_resubmits(tmp_path):
+    """A fake mpiexec that exits with parsnn's status 3 on USR1: the script's timer (1 s before the
+    walltime's end minus the lead) sends it, the script submits itself again; with a checkpoint
+    present the next job resumes."""
+    path = _script(tmp_path, "pbs", walltime="00:02:01", signal_lead=120)
+    fake = tmp_path / "bin"
+    log = tmp_path / "calls.txt"
+    _fake(fake, "mpiexec", f'echo "mpiexec $*" >> {log}\ntrap \'echo "got USR1" >> {log}; exit 3\' USR1\n'
+                           'for i in $(seq 300); do sleep 0.1; done\nexit 0')
+    _fake(fake, "qsub", f'echo "qsub $*" >> {log}')
+    env = dict(os.environ, PATH=f"{fake}:{os.environ['PATH']}", PBS_O_WORKDIR=str(tmp_path))
+    proc = subprocess.run(["bash", path], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 3, proc.stderr
+    calls = log.read_text().splitlines()
+    assert calls[0].startswith("mpiexec -n 2 python -m parsnn run brunel") and "--overwrite" in calls[0]
+    assert calls[1:] == ["got USR1", f"qsub {os.path.abspath(path)}"]
+    ckpt = tmp_path / "sweep" / "strong_brunel_P2.ckpt.h5"
+    ckpt.write_text("")
+    log.write_text("")
+    _fake(fake, "mpiexec", f'echo "mpiexec $*" >> {log}')
+    proc = subprocess.run(["bash", path], capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 0
+    assert log.read_text().splitlines() == [
+        f"mpiexec -n 2 python -m parsnn resume {ckpt} --t-sim 2000 --append --checkpoint {ckpt} "
+        "--partition round_robin --no-progress"]
+
+
+@pytest.mark.slow
+def test_slurm_script_requeues_and_the_next_allocation_appends(tmp_path, run_cli):
+    """The generated Slurm script under a fake srun (the venv's mpiexec on 2 ranks) and a fake
+    scontrol: USR1 to the batch shell (as --signal=B:USR1 sends it) stops the run with status 3 and
+    a requeue; the script's second execution (the requeued job) appends to the output file, which
+    then equals an uninterrupted run's."""
+    mpiexec = os.path.join(os.path.dirname(sys.executable), "mpiexec")
+    path = _script(tmp_path, "slurm", options=("--no-progress", "--flush-every", "100"), run_options=("--record-v", "2"))
+    fake = tmp_path / "bin"
+    log = tmp_path / "scontrol.txt"
+    _fake(fake, "srun", f'shift\nexec {mpiexec} -n 2 "$@"')          # drop --cpu-bind=cores
+    _fake(fake, "scontrol", f'echo "scontrol $*" >> {log}')
+    env = dict(os.environ, PATH=f"{fake}:{os.path.dirname(sys.executable)}:{os.environ['PATH']}",
+               SLURM_JOB_ID="4242")
+    err = tmp_path / "job.err"
+    job = subprocess.Popen(["bash", path], stdout=subprocess.PIPE, stderr=open(err, "w"), text=True, env=env)
+    import time
+    deadline = time.time() + 120
+    while "built" not in err.read_text():
+        assert job.poll() is None and time.time() < deadline, err.read_text()
+        time.sleep(0.1)
+    time.sleep(0.5)
+    job.send_signal(10)                                                 # SIGUSR1
+    out, _ = job.communicate(timeout=120)
+    assert job.returncode == 3, err.read_text()
+    assert log.read_text() == "scontrol requeue 4242\n" and "requeueing job 4242" in out
+    second = subprocess.run(["bash", path], capture_output=True, text=True, env=env, timeout=300)
+    assert second.returncode == 0, second.stderr
+    assert "resumed from" in second.stderr
+    ref = str(tmp_path / "ref.h5")
+    run_cli(2, ["brunel", "--scale", "0.05", "--record-v", "2", "--seed", "9", "--t-sim", 2000, "--out", ref,
+                "--no-progress"])
+    import h5py
+    import numpy as np
+    with h5py.File(tmp_path / "sweep" / "strong_brunel_P2.h5", "r") as got, h5py.File(ref, "r") as want:
+        assert got["parsnn"].attrs["complete"]
+        for name in ("spikes/E/timestamps", "spikes/E/node_ids", "spikes/I/node_ids", "report/E/data"):
+            assert np.array_equal(got[name][:], want[name][:]), name

@@ -9,6 +9,8 @@ import sys
 
 EXIT_BAD_INPUT = 2
 EXIT_FAILURE = 1
+#: stopped by SIGTERM/SIGUSR1 before the end: checkpoint written, output consistent but incomplete
+EXIT_STOPPED = 3
 
 
 def rank() -> int:

@@ -5,19 +5,24 @@ checkpoint stores (the run's settings): ``Network.describe()`` summarises per-ne
 cannot rebuild every model, while the registry's ``from_args`` with the same options gives the same
 network. The rebuilt simulation then checks the checkpoint (description, seed, resolution, parsnn
 version, connectivity checksum) and continues from its time to T (counted from time 0, like
-``--t-sim`` of ``run``); the output holds the spikes and V_m from the checkpoint time on.
+``--t-sim`` of ``run``); the output (``--out``) holds the spikes and V_m from the checkpoint time on.
+With ``--append`` it continues the interrupted run's own file instead (its path is stored in the
+checkpoint; ``--out`` names another): whatever that file holds after the checkpoint time is removed
+first (:mod:`parsnn.runfile.append`), so the finished file equals an uninterrupted run's.
 """
 from __future__ import annotations
 
+import os
 import sys
 
+from parsnn.cli import stop
 from parsnn.cli.common import EXIT_BAD_INPUT, report_error, strategies
-from parsnn.cli.run import add_checkpoint_arguments, build_simulation, finish, setup_checkpoints
+from parsnn.cli.run import _check_output_path, add_checkpoint_arguments, build_simulation, finish, setup_checkpoints
 from parsnn.options import positive_float
 
 #: options of the new command that replace the stored run's
 _OVERRIDES = ("t_sim", "out", "overwrite", "partition", "no_progress", "debug", "checkpoint", "checkpoint_every",
-              "command")
+              "flush_every", "command")
 
 
 def add_parser(subparsers):
@@ -31,6 +36,9 @@ def add_parser(subparsers):
                    help="end of the continued run in ms of model time, counted from 0")
     r.add_argument("--out", default=None, help="HDF5 output file of the continued part (default: none); an "
                                                "existing file is refused unless --overwrite")
+    r.add_argument("--append", action="store_true",
+                   help="continue the interrupted run's output file (stored in the checkpoint, or --out) "
+                        "instead of writing a new one; its data after the checkpoint time are replaced")
     r.add_argument("--overwrite", action="store_true", help="replace an existing --out or --checkpoint file")
     r.add_argument("--partition", default="round_robin", choices=strategies(),
                    help="neuron->rank placement of the continued run (default round_robin)")
@@ -67,15 +75,51 @@ def stored_arguments(args, comm):
     for key in _OVERRIDES:
         setattr(run_args, key, getattr(args, key))
     run_args.resumed_from = args.checkpoint_file
+    if args.append:
+        run_args.out = args.out or _stored_output(settings, args.checkpoint_file)
     return run_args, t_ckpt
 
 
-def _prepare(args, comm):
+def _stored_output(settings: dict, checkpoint: str) -> str:
+    """The output file of the run that wrote the checkpoint (absolute: relative to its directory)."""
+    from parsnn.errors import ParameterError
+    out = settings.get("out")
+    if not out:
+        raise ParameterError(f"--append: the run of checkpoint '{checkpoint}' wrote no output file; "
+                             "name the file to continue with --out")
+    return os.path.join(settings.get("cwd", ""), out)
+
+
+def _append_to(sim, path: str, comm):
+    """Continue the run file ``path`` at the restored step (rank 0 opens it; ParameterError on every rank)."""
+    from parsnn.errors import ParameterError
+    from parsnn.runfile.append import reopen
+    writer, error = None, None
+    if comm.Get_rank() == 0:
+        try:
+            writer = reopen(path, step=sim.t_steps, resolution=sim.h, seed=sim.seed, description=sim.net.describe())
+        except ParameterError as e:
+            error = str(e)
+    error = comm.bcast(error, root=0)
+    if error is not None:
+        raise ParameterError(error)
+    sim.out, sim.writer = path, writer
+    sim.run_info["out"], sim.run_info["cwd"] = os.path.abspath(path), os.getcwd()
+
+
+def _prepare(args, comm, watcher):
     """(the restored Simulation, the checkpoint time in ms); ParameterError on every rank."""
     run_args, t_ckpt = stored_arguments(args, comm)
+    target = run_args.out if args.append else None
+    if args.append:
+        run_args.out = None                    # not a new file: reopened after the restore
     sim = build_simulation(run_args, comm)
     sim.restore(args.checkpoint_file)
     setup_checkpoints(sim, run_args)
+    if target is not None:
+        _append_to(sim, target, comm)
+        run_args.out = target
+    stop.attach(sim, run_args, watcher, _check_output_path)
     return sim, t_ckpt
 
 
@@ -85,14 +129,14 @@ def command(args) -> int:
     from mpi4py import MPI
 
     from parsnn.errors import ParameterError
+    watcher = stop.install()
     try:
-        sim, t_ckpt = _prepare(args, MPI.COMM_WORLD)
+        sim, t_ckpt = _prepare(args, MPI.COMM_WORLD, watcher)
     except ParameterError as e:
         report_error(e)
         return EXIT_BAD_INPUT
     if sim.rank == 0:
         print(f"resumed from {args.checkpoint_file} at {t_ckpt:g} ms; {sim.num_synapses:,} synapses built in "
-              f"{sim.build_seconds:.2f} s", file=sys.stderr)
+              f"{sim.build_seconds:.2f} s, checkpoint read in {sum(sim.restore_phases.values()):.2f} s", file=sys.stderr)
     sim.run(args.t_sim - t_ckpt)
-    finish(sim, args)
-    return 0
+    return finish(sim, args)

@@ -6,6 +6,7 @@ import sys
 import warnings
 
 from parsnn import registry
+from parsnn.cli import stop
 from parsnn.cli.common import EXIT_BAD_INPUT, report_error, strategies
 from parsnn.options import nonnegative, positive_float, seed
 from parsnn.cli.source import add_model_arguments, make_network
@@ -41,12 +42,17 @@ def add_parser(subparsers):
 
 
 def add_checkpoint_arguments(parser):
-    """``--checkpoint PATH`` and ``--checkpoint-every MS`` (of ``run`` and ``resume``)."""
+    """``--checkpoint PATH``, ``--checkpoint-every MS`` and ``--flush-every MS`` (of ``run`` and ``resume``)."""
     parser.add_argument("--checkpoint", default=None, metavar="PATH",
                         help="write a checkpoint to PATH at the end (and every --checkpoint-every ms); "
                              "continue with 'parsnn resume PATH'")
     parser.add_argument("--checkpoint-every", type=positive_float("--checkpoint-every"), default=None, metavar="MS",
                         help="checkpoint interval in ms of model time (a multiple of the min delay)")
+    parser.add_argument("--flush-every", type=positive_float("--flush-every"), default=1000.0, metavar="MS",
+                        help="model time in ms between flushes of the recorded data to --out and checks for "
+                             "SIGTERM/SIGUSR1 (default 1000); on either signal the run stops at the next "
+                             "flush, writes a checkpoint (--checkpoint, else OUT.ckpt.h5 next to --out) and "
+                             "exits with status 3")
 
 
 def setup_checkpoints(sim, args):
@@ -116,7 +122,8 @@ def build_simulation(args, comm):
     expected = part.metrics(conn)
     sim = Simulation(net, seed=args.seed, comm=comm, partition=part, out=args.out, overwrite=args.overwrite,
                      keep_spikes=False, progress=not args.no_progress, summary_from_ms=args.warmup,
-                     run_info={"argv": sys.argv, "command": "run", **vars(args),
+                     flush_ms=getattr(args, "flush_every", 1000.0),
+                     run_info={"argv": sys.argv, "command": "run", "cwd": os.getcwd(), **vars(args),
                                "partition_expected": {k: expected[k] for k in (
                                    "seconds", "remote_deliveries_per_s", "bytes_per_rank_per_s", "cut_fraction",
                                    "communicating_pairs", "imbalance")}})
@@ -147,11 +154,13 @@ def command(args) -> int:
     from parsnn.errors import ParameterError
     comm = MPI.COMM_WORLD
     rank = comm.Get_rank()
+    watcher = stop.install()
 
     # Phase 1: validation, identical on every rank, then the build.
     try:
         sim = build_simulation(args, comm)
         setup_checkpoints(sim, args)
+        stop.attach(sim, args, watcher, _check_output_path)
     except ParameterError as e:
         report_error(e)
         return EXIT_BAD_INPUT
@@ -161,13 +170,13 @@ def command(args) -> int:
         print(f"built {sim.num_synapses:,} synapses in {sim.build_seconds:.2f} s "
               f"(min delay {sim.min_delay_steps * sim.h:g} ms)", file=sys.stderr)
     run_recording_weights(sim, args)
-    finish(sim, args)
-    return 0
+    return finish(sim, args)
 
 
 def run_recording_weights(sim, args):
     """``sim.run(args.t_sim)``; with --record-weights, in pieces of --record-weights-every ms, each
-    followed by a snapshot of the weights in the run file (runs in pieces are bit-identical)."""
+    followed by a snapshot of the weights in the run file (runs in pieces are bit-identical). A run
+    stopped by a signal takes no snapshot at the stop (the checkpoint holds the weights)."""
     if not getattr(args, "record_weights", False):
         sim.run(args.t_sim)
         return
@@ -176,20 +185,25 @@ def run_recording_weights(sim, args):
     while done < args.t_sim - 1e-9:
         piece = min(every, args.t_sim - done)
         sim.run(piece)
+        if sim.stopped:
+            return
         done += piece
         weights = sim.weights(root=0)
         if sim.writer is not None:
             sim.writer.append_weights(sim.t_steps * sim.h, weights)
 
 
-def finish(sim, args):
-    """Mark the output complete (collective); rank 0 prints the summary and the checkpoints written."""
+def finish(sim, args) -> int:
+    """After run(): a run stopped by a signal ends as :func:`parsnn.cli.stop.report` says (status 3);
+    otherwise the output is marked complete (collective), rank 0 prints the summary, status 0."""
+    if sim.stopped:
+        return stop.report(sim, args)
     perf = sim.finish()
     if sim.rank == 0:
         print(format_summary(sim, perf))
         if sim.checkpoints_written:
-            print(f"checkpoints: {sim.checkpoints_written} written to {args.checkpoint} "
-                  f"in {sim.checkpoint_seconds:.2f} s")
+            print(f"checkpoints: {sim.checkpoints_written} written to {args.checkpoint}")
+    return 0
 
 
 def format_summary(sim, perf) -> str:
@@ -201,10 +215,12 @@ def format_summary(sim, perf) -> str:
         lines.append(f"mean firing rates, {t0:g}-{t1:g} ms (spikes/s):")
         lines.append("  " + "  ".join(f"{k} {v:.3f}" for k, v in rates.items()))
     gb = [b / 2**30 for b in perf["peak_rss_bytes"]]
+    t0, t1 = perf["model_time_from_ms"], perf["model_time_ms"]
+    span = f"{t1 - t0:g} ms model time" + (f" ({t0:g} to {t1:g} ms)" if t0 > 0 else "")
     lines += [
         f"neurons {perf['num_neurons']:,}  synapses {perf['num_synapses']:,}  ranks {perf['num_ranks']}",
         f"build time        {max(perf['build_seconds']):.2f} s",
-        f"simulate time     {max(perf['simulate_seconds']):.2f} s for {perf['model_time_ms']:g} ms model time",
+        f"simulate time     {max(perf['simulate_seconds']):.2f} s for {span}",
         f"real-time factor  {perf['rtf']:.3f}",
         "phase timers (s, max over ranks): " + ", ".join(
             f"{ph} {max(perf[f'timer_{ph}']):.2f}" for ph in ("update", "exchange", "deliver", "record")),
@@ -213,6 +229,9 @@ def format_summary(sim, perf) -> str:
         "peak memory per rank: " + ", ".join(f"{g:.2f} GiB" for g in gb)
         + f"  ({sum(perf['peak_rss_bytes']) / max(perf['num_synapses'], 1):.1f} bytes/synapse)",
     ]
+    if sim.checkpoints_written:
+        lines.append(f"checkpoint writes {max(perf['checkpoint_seconds']):.2f} s for {sim.checkpoints_written} "
+                     "checkpoint(s) (not in the simulate time)")
     if sim.out:
         lines.append(f"output: {sim.out}")
     return "\n".join(lines)

@@ -7,7 +7,7 @@ import os
 
 from parsnn import registry
 from parsnn.cli.common import EXIT_BAD_INPUT, report_error, strategies
-from parsnn.options import positive_float, positive_int, seed
+from parsnn.options import nonnegative, positive_float, positive_int, seed
 from parsnn.tables import Column, format_table
 
 RESULT_COLUMNS = [
@@ -63,6 +63,9 @@ def add_parser(subparsers):
                         "The engine runs one thread per rank, so more only leaves cores idle, e.g. to give a "
                         "rank more memory")
     s.add_argument("--walltime", default="01:00:00")
+    s.add_argument("--signal-lead", type=nonnegative("--signal-lead", int), default=120, metavar="S",
+                   help="job scripts: seconds before the wall-time limit at which parsnn is told to stop with "
+                        "a checkpoint; the job then continues in the next allocation (default 120)")
     s.add_argument("--site-setup", default="", help="shell lines for the job scripts' site section")
     s.add_argument("--machine", default="auto",
                    help="machine description for the cost model's prediction in results.json and the plot "
@@ -81,7 +84,7 @@ def _sweep(args) -> bool:
         return True
     paths = scaling.write_jobscripts(runs, args.out_dir, args.scheduler, args.ranks_per_node,
                                      args.threads, args.partition, args.t_sim, args.seed,
-                                     args.walltime, args.site_setup)
+                                     args.walltime, args.site_setup, args.signal_lead)
     print("\n".join(paths))
     print(f"submit with: bash {os.path.join(args.out_dir, 'submit_all.sh')}; "
           f"afterwards: parsnn scaling collect --out-dir {args.out_dir}")

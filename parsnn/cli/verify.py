@@ -1,4 +1,4 @@
-"""``parsnn verify FILE``: check a run file (serial, no mpiexec); the checks are
+"""``parsnn verify FILE``: check a run file or a checkpoint (serial, no mpiexec); the checks are
 :func:`parsnn.runfile.verify.verify`'s, this module only prints them."""
 from __future__ import annotations
 
@@ -9,16 +9,18 @@ from parsnn.cli.common import EXIT_BAD_INPUT, EXIT_FAILURE, report_error
 DESCRIPTION = ("Check a parsnn run file: schema version known, 'complete' flag set, every dataset readable "
                "(HDF5 Fletcher32 checksums), spikes sorted by time, spike times within [0, t_sim] (the last "
                "flush for an incomplete file), node ids within the population, V_m report shapes "
-               "consistent, partition map. One line per check.")
+               "consistent, partition map. A checkpoint (parsnn run --checkpoint): format and parsnn version, "
+               "every dataset present and readable (checksums), shapes, network description, finite state "
+               "and non-negative counters. One line per check.")
 EPILOG = ("exit status: 0 every check passed; 1 a check failed (damaged, incomplete or inconsistent "
-          "file, or not a parsnn run file); 2 bad input (no such file).")
+          "file, or not a parsnn run file or checkpoint); 2 bad input (no such file).")
 
 
 def add_parser(subparsers):
     """The ``verify`` sub-command."""
-    v = subparsers.add_parser("verify", help="check a run file: version, completeness, checksums, spike ranges",
+    v = subparsers.add_parser("verify", help="check a run file or checkpoint: version, completeness, checksums, ranges",
                               description=DESCRIPTION, epilog=EPILOG)
-    v.add_argument("file", help="run file (HDF5) written by parsnn run")
+    v.add_argument("file", help="run file or checkpoint (HDF5) written by parsnn run")
 
 
 def command(args) -> int:

@@ -18,7 +18,8 @@ does not depend on the D-rotation, the rank count or the local order.
 Connectivity checksum (:func:`connectivity_checksum`): every synapse (source gid, target gid,
 float32 weight bits, delay in steps) is hashed with splitmix64 (``mix(mix(src << 32 ^ tgt) ^
 (weight bits << 16 | delay))``, a second lane mixes once more), and the hashes are summed modulo
-2^64 over all synapses of all ranks (two lanes: 128 bits; 0.56 s for 30 M synapses on 2 ranks). A sum does
+2^64 over all synapses of all ranks (two lanes: 128 bits; one pass of the Cython kernel
+cython/checksum.pyx). A sum does
 not depend on the order of the synapses, so the value is the same for any rank count and
 partition; with the synapse count it is stored in the checkpoint and compared on restore.
 """
@@ -29,54 +30,18 @@ import time
 import numpy as np
 
 from parsnn.engine import plasticity
+from parsnn import _checksum as checksum_kernels
 from parsnn.errors import ParameterError
 from parsnn.runfile import checkpoint as checkpoint_file
 
 _MASK64 = (1 << 64) - 1
-_CHUNK = 1 << 20     # synapses hashed at a time (bounds the temporary memory, stays in cache)
-_LANE2 = np.uint64(0x5851F42D4C957F2D)
-
-
-def _splitmix(x: np.ndarray) -> np.ndarray:
-    """splitmix64's finaliser applied in place to the uint64 array ``x`` (wrapping arithmetic)."""
-    tmp = np.empty_like(x)
-    x += np.uint64(0x9E3779B97F4A7C15)
-    for shift, factor in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB)):
-        np.right_shift(x, np.uint64(shift), out=tmp)
-        x ^= tmp
-        x *= np.uint64(factor)
-    np.right_shift(x, np.uint64(31), out=tmp)
-    x ^= tmp
-    return x
-
-
-def _row_blocks(ptr: np.ndarray):
-    """(first row, end row) blocks of the CSR table ``ptr`` with about _CHUNK synapses each."""
-    total = int(ptr[-1])
-    starts = np.unique(np.searchsorted(ptr, np.arange(0, total, _CHUNK), side="right") - 1)
-    bounds = [int(r) for r in starts] + [ptr.size - 1]
-    return zip(bounds[:-1], bounds[1:])
 
 
 def _local_hash_sums(sim) -> tuple[int, int]:
-    """The two lanes' sums (mod 2^64) of the hashes of this rank's synapses."""
+    """The two lanes' sums (mod 2^64) of the hashes of this rank's synapses (Cython kernel)."""
     ptr, tgt, weight, delay = (np.asarray(a) for a in sim._syn_arrays)
-    local = np.asarray(sim.local_gids, dtype=np.uint64)
-    wbits = weight.view(np.uint32)
-    lanes = [0, 0]
-    with np.errstate(over="ignore"):
-        for r0, r1 in _row_blocks(ptr):
-            a, b = int(ptr[r0]), int(ptr[r1])
-            if a == b:
-                continue
-            src = np.repeat(np.arange(r0, r1, dtype=np.uint64), np.diff(ptr[r0:r1 + 1]))
-            key = _splitmix((src << np.uint64(32)) ^ local[tgt[a:b]])
-            key ^= (wbits[a:b].astype(np.uint64) << np.uint64(16)) | delay[a:b].astype(np.uint64)
-            _splitmix(key)
-            lanes[0] = (lanes[0] + int(key.sum(dtype=np.uint64))) & _MASK64
-            key ^= _LANE2
-            lanes[1] = (lanes[1] + int(_splitmix(key).sum(dtype=np.uint64))) & _MASK64
-    return lanes[0], lanes[1]
+    return checksum_kernels.hash_sums(np.ascontiguousarray(ptr, dtype=np.int64), tgt, weight.view(np.uint32),
+                                      delay, np.ascontiguousarray(sim.local_gids, dtype=np.int64))
 
 
 def connectivity_checksum(sim) -> dict:
@@ -122,13 +87,24 @@ def gather_state(sim) -> dict | None:
     return state
 
 
+def _phase(timers: dict, name: str, t0: float) -> float:
+    """Add the seconds since ``t0`` to ``timers[name]``; returns now."""
+    now = time.perf_counter()
+    timers[name] = timers.get(name, 0.0) + now - t0
+    return now
+
+
 def save(sim, path: str) -> float:
     """Write the checkpoint of the built simulation at its current step to ``path`` (collective;
-    rank 0 writes atomically). Returns the seconds it took."""
+    rank 0 writes atomically). Returns the seconds it took; ``sim.checkpoint_phases`` accumulates
+    them per phase (checksum, gather, write: rank 0's file write, waited for by the others)."""
     t0 = time.perf_counter()
+    phases = sim.__dict__.setdefault("checkpoint_phases", {})
     checksum = connectivity_checksum(sim)
+    t = _phase(phases, "checksum", t0)
     state = gather_state(sim)
     plastic = plasticity.gather_state(sim.plastic, sim.comm)      # plastic hook: weights, traces, archives
+    t = _phase(phases, "gather", t)
     if sim.rank == 0:
         ckpt = checkpoint_file.Checkpoint(step=sim.t_steps, seed=sim.seed, resolution=sim.h,
                                           description=sim.net.describe(), run_info=sim.run_info,
@@ -136,6 +112,7 @@ def save(sim, path: str) -> float:
         checkpoint_file.write(path, ckpt)
     if sim.size > 1:
         sim.comm.Barrier()
+    _phase(phases, "write", t)
     return time.perf_counter() - t0
 
 
@@ -187,8 +164,12 @@ def _apply(sim, step: int, state: dict):
 
 def restore(sim, path: str) -> int:
     """Continue the built simulation from the checkpoint at ``path`` (collective): checks it (a
-    ParameterError on every rank saying what differs), scatters the state. Returns its step."""
+    ParameterError on every rank saying what differs), scatters the state. Returns its step;
+    ``sim.restore_phases``: seconds per phase (checksum, read: rank 0's read and checks, scatter)."""
+    phases = sim.__dict__.setdefault("restore_phases", {})
+    t = time.perf_counter()
     checksum = connectivity_checksum(sim)
+    t = _phase(phases, "checksum", t)
     ckpt, error = None, None
     if sim.rank == 0:
         try:
@@ -206,6 +187,7 @@ def restore(sim, path: str) -> int:
         error = sim.comm.bcast(error, root=0)
     if error is not None:
         raise ParameterError(error)
+    t = _phase(phases, "read", t)
     parts = None
     if sim.rank == 0:
         parts = []
@@ -215,4 +197,5 @@ def restore(sim, path: str) -> int:
     step, state = sim.comm.scatter(parts, root=0) if sim.size > 1 else parts[0]
     _apply(sim, step, state)
     plasticity.apply_state(sim.plastic, sim.comm, ckpt.plastic if sim.rank == 0 else None)   # plastic hook
+    _phase(phases, "scatter", t)
     return step

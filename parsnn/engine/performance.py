@@ -40,11 +40,14 @@ def _spike_counts(sim) -> np.ndarray:
 
 def collect(sim) -> dict:
     """Per-rank figures of the built Simulation ``sim`` gathered on every rank (collective):
-    one list entry per rank for the timers and counters, plus the network-wide figures
-    (spike_counts, num_synapses, num_neurons, model_time_ms, rtf, num_ranks, min_delay_ms)."""
+    one list entry per rank for the timers and counters (simulate_seconds excludes the checkpoint
+    writes, counted in checkpoint_seconds), plus the network-wide figures (spike_counts,
+    num_synapses, num_neurons, model_time_ms (end), model_time_from_ms (start: a restored run's
+    checkpoint time), rtf, num_ranks, min_delay_ms)."""
     local = {
         "build_seconds": sim.build_seconds,
         "simulate_seconds": sim.simulate_seconds,
+        "checkpoint_seconds": sim.checkpoint_seconds,
         "peak_rss_bytes": peak_rss_bytes(),
         "num_local_neurons": int(sim.local_gids.size),
         "num_local_synapses": sim.num_local_synapses,
@@ -60,6 +63,7 @@ def collect(sim) -> dict:
     out["num_synapses"] = sim.num_synapses
     out["num_neurons"] = int(sum(p.size for p in sim.net.populations.values() if not p.is_virtual))
     out["model_time_ms"] = t_model
+    out["model_time_from_ms"] = sim.start_steps * sim.h
     t_simulated = (sim.t_steps - sim.start_steps) * sim.h      # a restored run starts at its checkpoint
     out["rtf"] = max(out["simulate_seconds"]) / (t_simulated * 1e-3) if t_simulated > 0 else float("nan")
     out["num_ranks"] = sim.size

@@ -29,7 +29,7 @@ from mpi4py import MPI
 
 from parsnn import _engine as engine_kernels
 from parsnn.engine import checkpoint as checkpointing
-from parsnn.engine import decomposition, exchange, neurons, performance, plasticity, recording, synapses
+from parsnn.engine import decomposition, exchange, neurons, performance, plasticity, recording, signals, synapses
 from parsnn.engine.streams import purpose
 from parsnn import neurons as neurons_registry
 from parsnn.errors import ParameterError
@@ -50,6 +50,10 @@ class Simulation:
     default: when no output file is given), ``progress`` (show a progress bar on rank 0),
     ``flush_ms`` (model time between collective flushes of recorded data), ``run_info`` (the
     run's settings, stored in the output), ``summary_from_ms`` (start of the window of :meth:`summary_rates`).
+
+    ``stopped``: None, or the name of the signal that ended the last run() early at a flush
+    boundary (only with a watcher attached by :func:`parsnn.engine.signals.watch`; the checkpoint
+    is written, the output is left to the caller: ``parsnn run`` closes it incomplete).
     """
 
     def __init__(self, net: Network, seed: int = 12345, comm=None, partition="round_robin", out=None,
@@ -81,6 +85,8 @@ class Simulation:
         self.writer = None
         self.checkpoint_path, self.checkpoint_every_steps = None, 0
         self.checkpoint_seconds, self.checkpoints_written = 0.0, 0
+        self._last_checkpoint = None
+        self.stop_watch, self.stopped = None, None      # see parsnn.engine.signals
         self.summary_from_ms = float(summary_from_ms)
         self.recorder = recording.Recorder(net, self.comm, self.h, self.keep_spikes, self.summary_from_ms)
 
@@ -203,7 +209,7 @@ class Simulation:
         perf = time.perf_counter
         need_rec = recorder.n_rec_local * m
         bar = performance.ProgressBar(t, t_end, self.h) if (self.progress and self.rank == 0) else None
-        wall0 = perf()
+        wall0, checkpoint0 = perf(), self.checkpoint_seconds
         last_report = wall0
         k = 0
         while t < t_end:
@@ -230,6 +236,8 @@ class Simulation:
                 recorder.flush(st, self.writer)
                 timers["record"] += perf() - d
                 next_flush = (t // flush_every + 1) * flush_every
+                if signals.at_boundary(self, t, t_end):
+                    break
             k += 1
             if bar is not None and (k & 255) == 0:
                 now = perf()
@@ -237,7 +245,7 @@ class Simulation:
                     bar.update(t, t_end, now - wall0)
                     last_report = now
         self.t_steps = t
-        self.simulate_seconds += perf() - wall0
+        self.simulate_seconds += perf() - wall0 - (self.checkpoint_seconds - checkpoint0)
         if bar is not None:
             bar.update(t, t_end, perf() - wall0)
             bar.close()
@@ -295,10 +303,24 @@ class Simulation:
 
     def checkpoint(self, path: str):
         """Write the exact state at the current step to ``path`` (collective; between run() calls
-        or at an interval boundary): see :mod:`parsnn.engine.checkpoint`."""
+        or at an interval boundary): see :mod:`parsnn.engine.checkpoint`. The recorded data are
+        flushed to the output first, so that its ``t_flushed`` is never before the checkpoint's time;
+        a second call for the same step and path does nothing."""
         self.build()
+        if self._last_checkpoint == (path, self.t_steps):
+            return
+        self.flush_recorded()
         self.checkpoint_seconds += checkpointing.save(self, path)
         self.checkpoints_written += 1
+        self._last_checkpoint = (path, self.t_steps)
+
+    def flush_recorded(self):
+        """Hand the data recorded up to the current step to the output and flush it (collective)."""
+        t0 = time.perf_counter()
+        if self.writer is not None:
+            self.writer.flushed_ms = self.t_steps * self.h
+        self.recorder.flush(self.st, self.writer)
+        self.timers["record"] += time.perf_counter() - t0
 
     def restore(self, path: str) -> float:
         """Continue from the checkpoint at ``path`` (collective; before the first run()): a checkpoint

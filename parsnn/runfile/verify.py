@@ -1,5 +1,6 @@
 """Checks of a run file (``parsnn verify FILE``): is it what a finished parsnn run writes, and
-can every byte of its data still be read back as written?
+can every byte of its data still be read back as written? A checkpoint file is checked by
+:mod:`parsnn.runfile.verify_checkpoint` instead.
 
 :func:`verify` returns one :class:`Check` per test, in this order:
 
@@ -26,6 +27,7 @@ import h5py
 import numpy as np
 
 from parsnn.runfile import schema
+from parsnn.runfile.checkpoint import GROUP as CHECKPOINT_GROUP
 from parsnn.runfile.sonata import CorruptRunError, DEFAULT_CHUNK, read_dataset, read_sorting_attr
 
 
@@ -48,8 +50,12 @@ def verify(path) -> list[Check]:
     except OSError as e:
         return [Check("open", False, f"not a readable HDF5 file: {e}")]
     with f:
+        if CHECKPOINT_GROUP in f and schema.META not in f:
+            from parsnn.runfile.verify_checkpoint import verify_checkpoint
+            return [Check("open", True, "HDF5 with a parsnn checkpoint"), *verify_checkpoint(f[CHECKPOINT_GROUP])]
         if schema.META not in f:
-            return [Check("open", False, f"no /{schema.META} group: not a parsnn run file")]
+            return [Check("open", False, f"no /{schema.META} or /{CHECKPOINT_GROUP} group: not a parsnn run "
+                                         "file or checkpoint")]
         checks = [Check("open", True, "HDF5 with parsnn metadata")]
         meta = f[schema.META].attrs
         version = int(meta.get(schema.SCHEMA_VERSION_ATTR, schema.UNVERSIONED))

@@ -108,14 +108,25 @@ class RunWriter:
             self.h5[schema.META].attrs[schema.T_FLUSHED] = float(self.flushed_ms)
         self.h5.flush()
 
-    def finish(self, performance: dict, t_sim: float):
-        """Write the performance figures and the simulated time, mark the file complete and close it."""
-        meta = self.h5[schema.META]
-        g = meta.require_group(schema.PERFORMANCE)
+    def _write_performance(self, performance: dict):
+        """Store the performance figures in ``/parsnn/performance``."""
+        g = self.h5[schema.META].require_group(schema.PERFORMANCE)
         for k, v in performance.items():
             g.attrs[k] = np.asarray(v)
+
+    def finish(self, performance: dict, t_sim: float):
+        """Write the performance figures and the simulated time, mark the file complete and close it."""
+        self._write_performance(performance)
+        meta = self.h5[schema.META]
         meta.attrs[schema.T_SIM] = t_sim
         meta.attrs[schema.COMPLETE] = True
+        self.close()
+
+    def stop(self, performance: dict):
+        """Close the file of a run stopped before its end (by a signal): the performance figures so
+        far are stored, ``complete`` stays False and ``t_flushed`` says where the data end."""
+        self._write_performance(performance)
+        self.flush()
         self.close()
 
     def close(self):
