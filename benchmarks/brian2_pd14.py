@@ -18,9 +18,11 @@ parameters in ``models/pd14/parameters.toml`` (``tests/test_benchmarks.py`` chec
   ``parsnn run pd14 --bg dc`` with the same ``--n-scaling`` / ``--k-scaling``;
 - the fixed-total-number rule (autapses and multapses allowed) with
   ``K_total = round(ln(1-p) / ln(1 - 1/(N_t N_s)) * n_scaling * k_scaling)`` from the full sizes;
-  weights normal(J, 0.1 |J|) redrawn until of the source's sign, delays normal(d, 0.5 d) redrawn while
-  below 0.05 ms, then rounded to whole 0.1 ms steps; drawn with numpy (seeded by ``--seed``), one
-  ``Synapses`` object with per-synapse weight and delay (``on_pre: I_syn += w``).
+  the pairs drawn with numpy (seeded by ``--seed``); weights normal(J, 0.1 |J|) of the source's sign,
+  delays normal(d, 0.5 d) redrawn while below 0.05 ms, then rounded to whole 0.1 ms steps, both drawn
+  inside Brian2 from string expressions (Brian2's generator, ``brian2.seed(--seed)``), so that no
+  per-synapse weight or delay array is kept by Python or the compiled program; one ``Synapses`` object
+  with per-synapse weight and delay (``on_pre: I_syn += w``).
 
 No spike monitor: each neuron counts its own spikes (reset to 0 after the warm-up), which gives the
 population rates of the timed phase and the exact number of synaptic events (spikes x out-degree).
@@ -53,6 +55,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 PARAM_FILE = os.path.join(os.path.dirname(HERE), "models", "pd14", "parameters.toml")
 STAMP_FILE = "bench_stamps.txt"
+REDRAW_ROUNDS = 6      # rounds of redrawing delays below half a step (see run())
 
 
 # ------------------------------------------------------------------ the model's numbers
@@ -95,18 +98,9 @@ def model_numbers(P: dict, n_scaling: float = 1.0, k_scaling: float = 1.0) -> di
     rates = np.asarray(P["scaling"]["full_mean_rates"], float)
     dc += 1e-3 * tau_syn * (1.0 - math.sqrt(k_scaling)) * (j * indeg_full * rates[None, :]).sum(axis=1)
     return {"populations": pops, "sizes": sizes, "k_total": k_total, "weight_mean": j / math.sqrt(k_scaling),
+            "j_exc": j_exc / math.sqrt(k_scaling),
             "inhibitory": inh, "dc": dc, "v0_mean": np.asarray(nrn["V0_mean"], float),
             "v0_std": np.asarray(nrn["V0_std"], float)}
-
-
-def _redraw_normal(rng, mean, sd, n, ok):
-    """n normal(mean, sd) numbers, the ones failing ``ok`` redrawn until all pass."""
-    x = rng.normal(mean, sd, n)
-    bad = ~ok(x)
-    while bad.any():
-        x[bad] = rng.normal(mean, sd, int(bad.sum()))
-        bad = ~ok(x)
-    return x
 
 
 def _blocks(m: dict):
@@ -129,31 +123,19 @@ def draw_pairs(m: dict, seed: int):
     return src, tgt
 
 
-def draw_weights(P: dict, m: dict, seed: int) -> np.ndarray:
-    """Weights (pA, float64), in :func:`draw_pairs` order: normal(J, 0.1 |J|), redrawn until of the
-    source's sign."""
-    rng = np.random.default_rng([int(seed), 2])
-    w, at = np.empty(int(m["k_total"].sum())), 0
-    for t, s, n in _blocks(m):
-        mean = float(m["weight_mean"][t, s])
-        sign_ok = (lambda x: x <= 0.0) if m["inhibitory"][s] else (lambda x: x >= 0.0)
-        w[at:at + n] = _redraw_normal(rng, mean, P["synapses"]["weight_rel_std"] * abs(mean), n, sign_ok)
-        at += n
-    return w
-
-
-def draw_delays(P: dict, m: dict, seed: int, resolution: float = 0.1) -> np.ndarray:
-    """Delays in whole steps (float64), in :func:`draw_pairs` order: normal(d, 0.5 d), redrawn while below
-    half a step, then rounded to the nearest step (halves up), so >= 1 step."""
-    rng = np.random.default_rng([int(seed), 3])
-    syn = P["synapses"]
-    d, at = np.empty(int(m["k_total"].sum())), 0
-    for t, s, n in _blocks(m):
-        dm = syn["delay_inh_mean"] if m["inhibitory"][s] else syn["delay_exc_mean"]
-        x = _redraw_normal(rng, dm, syn["delay_rel_std"] * dm, n, lambda v: v >= 0.5 * resolution)
-        d[at:at + n] = np.maximum(1.0, np.floor(x / resolution + 0.5))
-        at += n
-    return d
+def neuron_factors(P: dict, m: dict) -> dict:
+    """Per-neuron constants from which the synapses' weights and delays are drawn inside Brian2 (as string
+    expressions: no per-synapse arrays pass through Python or disk):
+    ``w = J_exc (1 + 0.1 randn()) (1 + (g - 1) inh_pre) (1 + l4e_pre l23e_post)`` gives mean J[t, s]
+    (``J_exc`` scaled by 1/sqrt(k_scaling)); ``delay = d_mean_pre (1 + 0.5 randn())`` (ms)."""
+    pops, syn = m["populations"], P["synapses"]
+    per_pop = lambda v: np.repeat(np.asarray(v, float), m["sizes"])  # noqa: E731
+    is_pop = lambda name: per_pop([p == name for p in pops])  # noqa: E731
+    return {"inh": per_pop(m["inhibitory"]), "l4e": is_pop("L4E") * (syn["PSP_L4E_to_L23E_factor"] - 1.0),
+            "l23e": is_pop("L23E"),
+            "d_mean": per_pop(np.where(m["inhibitory"], syn["delay_inh_mean"], syn["delay_exc_mean"])),
+            "J_exc": float(m["j_exc"]), "g": float(syn["g"]),
+            "w_rel_sd": float(syn["weight_rel_std"]), "d_rel_sd": float(syn["delay_rel_std"])}
 
 
 def initial_potentials(m: dict, seed: int) -> np.ndarray:
@@ -198,32 +180,43 @@ def run(n_scaling=1.0, k_scaling=1.0, t_sim=1000.0, warmup=500.0, seed=55, threa
     device = b2.get_device()
     _stamp(device, "start")
 
+    f = neuron_factors(P, m)
     ns = {"tau_m": nrn["tau_m"] * b2.ms, "tau_syn": nrn["tau_syn_ex"] * b2.ms, "C_m": nrn["C_m"] * b2.pF,
-          "E_L": nrn["E_L"] * b2.mV, "V_th": nrn["V_th"] * b2.mV, "V_reset": nrn["V_reset"] * b2.mV}
+          "E_L": nrn["E_L"] * b2.mV, "V_th": nrn["V_th"] * b2.mV, "V_reset": nrn["V_reset"] * b2.mV,
+          "J_exc": f["J_exc"] * b2.pA, "g": f["g"], "w_rel_sd": f["w_rel_sd"], "d_rel_sd": f["d_rel_sd"],
+          "d_min": 0.05 * b2.ms, "dt_step": 0.1 * b2.ms}
     eqs = """dV_m/dt = (E_L - V_m) / tau_m + (I_syn + I_e) / C_m : volt (unless refractory)
              dI_syn/dt = -I_syn / tau_syn : amp
              I_e : amp (constant)
-             n_spikes : integer"""
+             n_spikes : integer
+             inh : 1 (constant)
+             l4e : 1 (constant)
+             l23e : 1 (constant)
+             d_mean : second (constant)"""
     n_total = int(m["sizes"].sum())
     G = b2.NeuronGroup(n_total, eqs, threshold="V_m >= V_th", reset="V_m = V_reset\nn_spikes += 1",
                        refractory=nrn["t_ref"] * b2.ms, method="exact", namespace=ns, name="pd14")
     G.I_e = np.repeat(m["dc"], m["sizes"]) * b2.pA
     G.V_m = initial_potentials(m, seed) * b2.mV
+    G.inh, G.l4e, G.l23e, G.d_mean = f["inh"], f["l4e"], f["l23e"], f["d_mean"] * b2.ms
+    b2.seed(seed)    # Brian2's generator, for the weights and delays
     t1 = time.perf_counter()
-    S = b2.Synapses(G, G, "w : amp", on_pre="I_syn_post += w", name="recurrent")
-    src, tgt = draw_pairs(m, seed)     # drawn and handed over one by one, to keep Python's peak memory low
+    S = b2.Synapses(G, G, "w : amp", on_pre="I_syn_post += w", name="recurrent", namespace=ns)
+    src, tgt = draw_pairs(m, seed)
     outdeg = np.bincount(src, minlength=n_total).astype(np.int64)
     n_syn = len(src)
     S.connect(i=src, j=tgt)
     del src, tgt
-    w = draw_weights(P, m, seed)
-    w *= 1e-12
-    S.w = b2.Quantity(w, dim=b2.amp.dim, copy=False)
-    del w
-    d = draw_delays(P, m, seed)
-    d *= 1e-4                          # steps of 0.1 ms -> s
-    S.delay = b2.Quantity(d, dim=b2.second.dim, copy=False)
-    del d
+    # weights: normal(J, 0.1 |J|) of the source's sign. The rule redraws a weight of the wrong sign; with a
+    # relative sd of 0.1 that takes a 10-sigma draw (p ~ 1e-23 per synapse), so no redraw is coded.
+    S.w = "J_exc * (1 + w_rel_sd * randn()) * (1 + (g - 1) * inh_pre) * (1 + l4e_pre * l23e_post)"
+    # delays: normal(d, 0.5 d) redrawn while below half a step (6 rounds leave ~1e-9 of the inhibitory
+    # ones, at full scale ~0.1 synapse, which the last line sets to one step), then Brian2 rounds to
+    # whole steps, halves up; delays in [0.05, 0.1) ms are set to 0.1 ms (one step, as rounding would give)
+    S.delay = "d_mean_pre * (1 + d_rel_sd * randn())"
+    for _ in range(REDRAW_ROUNDS):
+        S.delay["delay < d_min"] = "d_mean_pre * (1 + d_rel_sd * randn())"
+    S.delay["delay < dt_step"] = "dt_step"
     t2 = time.perf_counter()
     net = b2.Network(G, S)
     net.run(0 * b2.ms)   # spike queues set up here, so that they count as build, not as warm-up

@@ -142,31 +142,25 @@ def test_brian2_model_numbers_match_parsnn(brian2_pd14, n_scaling, k_scaling):
 
 
 def test_brian2_connectivity_draws(brian2_pd14):
-    """Fixed total number per pair, weights of the source's sign around J, delays >= 1 step around the means;
-    the same seed gives the same network, another seed another one."""
+    """Fixed total number per pair (same seed, same pairs; another seed, other pairs); the per-neuron factors
+    of the weight and delay expressions give PD14's mean weight per (target, source) pair and delay means."""
     P = brian2_pd14.load_parameters()
-    m = brian2_pd14.model_numbers(P, 0.01, 1.0)
+    m = brian2_pd14.model_numbers(P, 0.01, 0.5)
     src, tgt = brian2_pd14.draw_pairs(m, 3)
-    w, d = brian2_pd14.draw_weights(P, m, 3), brian2_pd14.draw_delays(P, m, 3)
-    n = int(m["k_total"].sum())
-    assert len(src) == len(tgt) == len(w) == len(d) == n
+    assert len(src) == len(tgt) == int(m["k_total"].sum())
     first = np.concatenate([[0], np.cumsum(m["sizes"])])
     pop_of = lambda ids: np.searchsorted(first, ids, side="right") - 1  # noqa: E731
     counts = np.zeros((8, 8), np.int64)
     np.add.at(counts, (pop_of(tgt), pop_of(src)), 1)
     assert (counts == m["k_total"]).all()
-    inh_src = m["inhibitory"][pop_of(src)]
-    assert (w[inh_src] <= 0).all() and (w[~inh_src] >= 0).all()
-    mean_w = m["weight_mean"][pop_of(tgt), pop_of(src)]
-    assert np.mean(w / mean_w) == pytest.approx(1.0, abs=1e-3)
-    assert d.min() >= 1 and (d == np.round(d)).all()
-    for inh, mu in ((False, 1.5), (True, 0.75)):    # normal(mu, mu/2) truncated at 0.05 ms: mean mu + sd phi/(1-Phi)
-        sd, a = mu / 2, (0.05 - mu) / (mu / 2)
-        expect = mu + sd * math.exp(-a * a / 2) / math.sqrt(2 * math.pi) / (0.5 * math.erfc(a / math.sqrt(2)))
-        assert np.mean(d[inh_src == inh]) * 0.1 == pytest.approx(expect, abs=0.01)
     src2, _ = brian2_pd14.draw_pairs(m, 3)
     src3, _ = brian2_pd14.draw_pairs(m, 4)
     assert (src2 == src).all() and not (src3 == src).all()
+    f = brian2_pd14.neuron_factors(P, m)
+    s, t = first[:-1], first[:-1]               # one neuron of each population
+    mean_w = f["J_exc"] * (1 + (f["g"] - 1) * f["inh"][s])[None, :] * (1 + f["l4e"][s][None, :] * f["l23e"][t][:, None])
+    assert mean_w == pytest.approx(m["weight_mean"], rel=1e-12)
+    assert list(f["d_mean"][s]) == [1.5, 0.75] * 4 and f["w_rel_sd"] == 0.1 and f["d_rel_sd"] == 0.5
     v0 = brian2_pd14.initial_potentials(m, 3)
     assert len(v0) == m["sizes"].sum() and -75 < v0.mean() < -60
 
