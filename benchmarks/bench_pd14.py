@@ -65,7 +65,7 @@ PEER_VENVS = {"nest": os.path.join(HERE, ".venv-nest"), "brian2": os.path.join(H
 SIMULATORS = ("parsnn", "nest", "brian2")
 SIM_LABEL = {"parsnn": "parsnn", "nest": "NEST", "brian2": "Brian2"}
 # memory to have free before a run: bytes per synapse (measured peaks plus a margin) + 0.3 GB
-NEED_BYTES_PER_SYNAPSE = {"parsnn": 14, "nest": 45, "brian2": 45}
+NEED_BYTES_PER_SYNAPSE = {"parsnn": 14, "nest": 45, "brian2": 65}   # Brian2: its Python process while drawing
 DEFAULT_OUT = os.path.join(HERE, "results")
 NEST_MAX_CONN_PER_VP = 134_217_726   # NEST 3.x: connections per virtual process and synapse model
 

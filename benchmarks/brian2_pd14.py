@@ -153,6 +153,18 @@ def _stamp(device, label: str):
         '.time_since_epoch()).count() << std::endl; }'))
 
 
+def _vm_kib(field: str) -> int:
+    """A field of /proc/self/status in KiB (VmRSS, VmHWM), 0 where there is none."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def _read_stamps(results_dir: str) -> dict:
     out = {}
     with open(os.path.join(results_dir, STAMP_FILE)) as f:
@@ -241,7 +253,9 @@ def run(n_scaling=1.0, k_scaling=1.0, t_sim=1000.0, warmup=500.0, seed=55, threa
         t4 = time.perf_counter()
         make_s = float(device.timers["compile"]["make"])
         device.static_arrays.clear()       # the connectivity is on disk now: free it before the run
+        device.array_cache.clear()
         gc.collect()
+        python_rss_at_run = _vm_kib("VmRSS") * 1024
         log(f"brian2_pd14: {n_total:,} neurons, {n_syn:,} synapses, {threads} OpenMP thread(s); model "
             f"{t3 - t0:.1f} s, code generation {t4 - t3 - make_s:.1f} s, compile {make_s:.1f} s")
         device.run(directory=directory, with_output=False)
@@ -266,6 +280,7 @@ def run(n_scaling=1.0, k_scaling=1.0, t_sim=1000.0, warmup=500.0, seed=55, threa
         "simulate_seconds": sim_s, "rtf": sim_s / T, "rtf_whole": (warm_s + sim_s) / ((warmup + t_sim) * 1e-3),
         "peak_rss_bytes": [rss], "peak_rss_bytes_total": rss,
         "python_peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "python_rss_during_run_bytes": python_rss_at_run,
         "spikes_timed": int(counts.sum()),
         "synaptic_events": int((counts * outdeg).sum()),
         "synaptic_events_method": "exact: spikes of the timed phase x out-degree, per neuron",
