@@ -35,8 +35,14 @@ import time
 
 try:
     from parsnn.models import pd14
-except ImportError:  # source checkout without installation
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+except ImportError:  # parsnn not installed (e.g. benchmarks/.venv-nest): use the source checkout, whose
+    # models/ folder is what an installation names parsnn.models
+    import types
+    _root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    sys.path.insert(0, _root)
+    import parsnn
+    parsnn.models = sys.modules["parsnn.models"] = types.ModuleType("parsnn.models")
+    parsnn.models.__path__ = [os.path.join(_root, "models")]
     from parsnn.models import pd14
 
 SIDECAR = "nest_run.json"   # == parsnn.analysis.NEST_SIDECAR

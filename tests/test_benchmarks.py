@@ -1,9 +1,13 @@
 """Smoke tests of the benchmark harness plumbing (benchmarks/): no NEST, no timing assertions."""
+import functools
+import importlib.util
 import json
+import math
 import os
 import shutil
 import sys
 
+import numpy as np
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -102,3 +106,193 @@ def test_harness_parsnn_only_tiny(tmp_path, bench_pd14):
     assert r["processes"] == 2 and len(r["peak_rss_bytes"]) == 2 and r["t_sim_ms"] == 20.0
     assert len(r["timers"]["timer_deliver"]) == 2 and r["synaptic_events"] > 0
     assert "n_scaling 0.02" in (tmp_path / "summary.md").read_text()
+
+
+# ------------------------------------------------------------------ Brian2 as a peer (issue 17)
+@pytest.fixture(scope="module")
+def brian2_pd14(load_script):
+    """benchmarks/brian2_pd14.py as a module (imports brian2 only when it runs)."""
+    return load_script("benchmarks/brian2_pd14.py")
+
+
+BRIAN2_PY = os.path.join(ROOT, "benchmarks", ".venv-brian2", "bin", "python")
+
+
+@functools.lru_cache(maxsize=1)
+def _has_brian2():
+    import subprocess
+    return os.path.exists(BRIAN2_PY) and subprocess.run([BRIAN2_PY, "-c", "import brian2"],
+                                                         capture_output=True).returncode == 0
+
+
+@pytest.mark.parametrize("n_scaling, k_scaling", [(1.0, 1.0), (0.1, 1.0), (0.25, 0.5)])
+def test_brian2_model_numbers_match_parsnn(brian2_pd14, n_scaling, k_scaling):
+    """The Brian2 script derives PD14's numbers itself: they must be parsnn's (sizes, synapse totals, weights, DC)."""
+    from parsnn.models import pd14
+    m = brian2_pd14.model_numbers(brian2_pd14.load_parameters(), n_scaling, k_scaling)
+    assert m["populations"] == list(pd14.POPULATIONS)
+    assert (m["sizes"] == pd14.num_neurons(n_scaling)).all()
+    assert (m["k_total"] == pd14.total_synapses(n_scaling, k_scaling)).all()
+    assert m["weight_mean"] == pytest.approx(pd14.weight_matrix(k_scaling), rel=1e-12)
+    assert m["dc"] == pytest.approx(pd14.dc_amplitudes(k_scaling, "dc"), rel=1e-12)
+    if n_scaling == 1.0 and k_scaling == 1.0:
+        assert int(m["k_total"].sum()) == 298_880_968
+    with pytest.raises(ValueError, match="n_scaling"):
+        brian2_pd14.model_numbers(brian2_pd14.load_parameters(), 0.0, 1.0)
+
+
+def test_brian2_connectivity_draws(brian2_pd14):
+    """Fixed total number per pair (same seed, same pairs; another seed, other pairs); the per-neuron factors
+    of the weight and delay expressions give PD14's mean weight per (target, source) pair and delay means."""
+    P = brian2_pd14.load_parameters()
+    m = brian2_pd14.model_numbers(P, 0.01, 0.5)
+    src, tgt = brian2_pd14.draw_pairs(m, 3)
+    assert len(src) == len(tgt) == int(m["k_total"].sum())
+    first = np.concatenate([[0], np.cumsum(m["sizes"])])
+    pop_of = lambda ids: np.searchsorted(first, ids, side="right") - 1  # noqa: E731
+    counts = np.zeros((8, 8), np.int64)
+    np.add.at(counts, (pop_of(tgt), pop_of(src)), 1)
+    assert (counts == m["k_total"]).all()
+    src2, _ = brian2_pd14.draw_pairs(m, 3)
+    src3, _ = brian2_pd14.draw_pairs(m, 4)
+    assert (src2 == src).all() and not (src3 == src).all()
+    f = brian2_pd14.neuron_factors(P, m)
+    s, t = first[:-1], first[:-1]               # one neuron of each population
+    mean_w = f["J_exc"] * (1 + (f["g"] - 1) * f["inh"][s])[None, :] * (1 + f["l4e"][s][None, :] * f["l23e"][t][:, None])
+    assert mean_w == pytest.approx(m["weight_mean"], rel=1e-12)
+    assert list(f["d_mean"][s]) == [1.5, 0.75] * 4 and f["w_rel_sd"] == 0.1 and f["d_rel_sd"] == 0.5
+    v0 = brian2_pd14.initial_potentials(m, 3)
+    assert len(v0) == m["sizes"].sum() and -75 < v0.mean() < -60
+
+
+def test_brian2_arguments(brian2_pd14):
+    a = brian2_pd14.parse_args([])
+    assert (a.n_scaling, a.k_scaling, a.t_sim, a.warmup, a.seed, a.threads, a.bg) == (1.0, 1.0, 1000.0, 500.0, 55, 2, "dc")
+    a = brian2_pd14.parse_args(["--n-scaling", "0.25", "--threads", "4", "--t-sim", "1000", "--warmup", "0"])
+    assert a.n_scaling == 0.25 and a.threads == 4 and a.warmup == 0.0
+    for bad in (["--n-scaling", "0"], ["--k-scaling", "1.5"], ["--threads", "0"], ["--t-sim", "0"], ["--bg", "poisson"]):
+        with pytest.raises(SystemExit):
+            brian2_pd14.parse_args(bad)
+
+
+def test_harness_arguments_and_times(bench_pd14):
+    a = bench_pd14.parse_args([])
+    assert a.simulators == ["parsnn", "nest", "brian2"] and a.ranks == 2 and a.note is None
+    cfg = bench_pd14.CONFIGS["full"]
+    assert bench_pd14.sim_times(cfg, a) == {"parsnn": 10000.0, "nest": 1000.0, "brian2": 1000.0}
+    a = bench_pd14.parse_args(["--t-sim", "1000", "--nest-t-sim", "500", "--note", "shared"])
+    assert bench_pd14.sim_times(cfg, a) == {"parsnn": 1000.0, "nest": 500.0, "brian2": 1000.0} and a.note == "shared"
+    for bad in (["--simulators", "genn"], ["--t-sim", "-1"], ["--repeats", "0"], ["--warmup", "-5"]):
+        with pytest.raises(SystemExit):
+            bench_pd14.parse_args(bad)
+
+
+def test_peer_python(tmp_path, bench_pd14, monkeypatch):
+    assert bench_pd14.peer_python("brian2", "/some/python") == "/some/python"
+    monkeypatch.setitem(bench_pd14.PEER_VENVS, "brian2", str(tmp_path / "none"))
+    assert bench_pd14.peer_python("brian2") is None
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    py = venv / "bin" / "python"
+    py.write_text("#!/bin/sh\n[ \"$2\" = 'import brian2' ]\n")     # imports brian2 and nothing else
+    py.chmod(0o755)
+    monkeypatch.setitem(bench_pd14.PEER_VENVS, "brian2", str(venv))
+    assert bench_pd14.peer_python("brian2") == str(py)
+    monkeypatch.setitem(bench_pd14.PEER_VENVS, "nest", str(venv))
+    if importlib.util.find_spec("nest") is None:
+        assert bench_pd14.peer_python("nest") is None
+
+
+def test_machine_fingerprint(bench_pd14):
+    m = bench_pd14.machine_info()
+    if shutil.which("lscpu"):
+        assert m["lscpu"] and m["lscpu"].get("Model name") == m["cpu_model"]
+    assert "Brian2" in bench_pd14.describe_machine(m)
+
+
+def test_run_brian2_plumbing(tmp_path, bench_pd14):
+    """run_brian2 with a stand-in interpreter that writes a record as brian2_pd14.py does: JSON shape, derived
+    figures, the passive wait policy in the environment, and a failed run."""
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\n"
+                    "out=''; prev=''; for a in \"$@\"; do [ \"$prev\" = --json-out ] && out=$a; prev=$a; done\n"
+                    "cat > \"$out\" <<EOF\n"
+                    '{"simulator": "brian2", "version": "2.9.0", "ranks": 1, "processes": 1, "threads": 2,'
+                    ' "n_scaling": 0.02, "k_scaling": 1.0, "bg": "dc", "seed": 55, "num_neurons": 1000,'
+                    ' "num_synapses": 100000, "t_warmup_ms": 50.0, "t_sim_ms": 100.0, "build_seconds": 2.0,'
+                    ' "compile_seconds": 20.0, "warmup_seconds": 0.5, "simulate_seconds": 1.0, "rtf": 10.0,'
+                    ' "rtf_whole": 10.0, "peak_rss_bytes": [4000000], "peak_rss_bytes_total": 4000000,'
+                    ' "spikes_timed": 500, "synaptic_events": 50000, "omp_wait_policy": "$OMP_WAIT_POLICY",'
+                    ' "population_rates_hz": {"L23E": 5.0}}\n'
+                    "EOF\n")
+    fake.chmod(0o755)
+    r = bench_pd14.run_brian2(bench_pd14.CONFIGS["tiny"], 2, 100.0, 50.0, 55, str(fake), log=lambda s: None)
+    assert r["ok"] and r["simulator"] == "brian2" and r["omp_wait_policy"] == "passive"
+    assert r["bytes_per_synapse"] == pytest.approx(40.0) and r["events_per_second"] == pytest.approx(50000.0)
+    assert r["mean_rate_hz"] == pytest.approx(5.0) and "wall_seconds" in r
+    fail = tmp_path / "fail"
+    fail.write_text("#!/bin/sh\necho 'no brian2' >&2\nexit 1\n")
+    fail.chmod(0o755)
+    r = bench_pd14.run_brian2(bench_pd14.CONFIGS["tiny"], 2, 100.0, 50.0, 55, str(fail), log=lambda s: None)
+    assert not r["ok"] and "no brian2" in r["error"]
+
+
+def test_report_with_brian2(tmp_path, bench_pd14):
+    """Three simulators in one result file: medians, both ratio rows, compile time, the note, RTF incl. warm-up."""
+    machine = {"cpu_model": "Test CPU", "cores": 2, "memory_bytes": 24 * 2**30, "nest_version": "3.10.0",
+               "brian2_version": "2.9.0", "lscpu": {"Model name": "Test CPU"}}
+    runs = []
+    for k, f in enumerate((1.0, 1.2, 0.9)):
+        runs += [_fake_run(bench_pd14, "parsnn", 1.8 * f, 8.0, int(1.2e9), n_syn=74_720_239, warmup_seconds=0.9),
+                 _fake_run(bench_pd14, "nest", 24.0 * f, 35.0, int(3.2e9), n_syn=74_720_239, warmup_seconds=12.0),
+                 _fake_run(bench_pd14, "brian2", 14.0 * f, 7.7, int(2.85e9), n_syn=74_720_239, compile_seconds=23.5,
+                           warmup_seconds=7.0, spikes_timed=60_000)]
+    with open(tmp_path / "pd14_quarter.json", "w") as f:
+        json.dump({"config": "quarter", "ranks": 2, "machine": machine, "runs": runs, "finished": "now",
+                   "note": "measured on a shared machine"}, f)
+    summary = bench_pd14.write_report(str(tmp_path))
+    q = summary["configs"]["quarter"]
+    assert q["parsnn"]["rtf"] == pytest.approx(1.8) and q["brian2"]["rtf"] == pytest.approx(14.0)
+    assert q["brian2"]["repeats"] == 3 and q["brian2"]["compile_seconds"] == 23.5
+    assert q["speedup_rtf_brian2"] == pytest.approx(14.0 / 1.8) and q["speedup_rtf"] == pytest.approx(24.0 / 1.8)
+    assert q["ratios_brian2"]["build_incl_compile"] == pytest.approx(8.0 / (7.7 + 23.5))
+    assert q["parsnn"]["rtf_whole"] == pytest.approx((0.9 + 1.8) / 1.5)
+    md = (tmp_path / "summary.md").read_text()
+    for text in ("parsnn / Brian2", "parsnn / NEST", "7.7 + 23.5 compile", "Brian2 2.9.0", "measured on a shared machine",
+                 "7.8x faster", "RTF incl. warm-up"):
+        assert text in md, text
+    assert md.index("parsnn / NEST") < md.index("parsnn / Brian2")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _has_brian2(), reason="no benchmarks/.venv-brian2 with brian2 (benchmarks/setup_peers.sh)")
+@pytest.mark.skipif(shutil.which("g++") is None, reason="no C++ compiler")
+def test_brian2_script_runs(tmp_path):
+    """brian2_pd14.py end to end on a tiny PD14 (compiles a C++ project: about a minute)."""
+    import subprocess
+    out = tmp_path / "b.json"
+    p = subprocess.run([BRIAN2_PY, os.path.join(ROOT, "benchmarks", "brian2_pd14.py"), "--n-scaling", "0.02",
+                        "--t-sim", "50", "--warmup", "20", "--threads", "2", "--json-out", str(out)],
+                       capture_output=True, text=True, timeout=1200)
+    assert p.returncode == 0, p.stderr[-3000:]
+    r = json.loads(out.read_text())
+    assert r["simulator"] == "brian2" and r["num_synapses"] == 5_977_620 and r["num_neurons"] == 1544
+    assert r["spikes_timed"] > 0 and r["synaptic_events"] > r["spikes_timed"]
+    assert r["peak_rss_bytes_total"] > 5_977_620 * 20 and r["compile_seconds"] > 0
+    assert set(r["population_rates_hz"]) == {"L23E", "L23I", "L4E", "L4I", "L5E", "L5I", "L6E", "L6I"}
+    assert r["omp_wait_policy"] == "passive"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.exists(MPIEXEC), reason="no mpiexec next to the Python interpreter")
+def test_harness_all_peers_tiny(tmp_path, bench_pd14):
+    """bench_pd14.py end to end with every simulator that is installed (parsnn always)."""
+    rc = bench_pd14.main(["--config", "tiny", "--no-wait", "--no-roofline", "--repeats", "1",
+                          "--t-sim", "20", "--warmup", "10", "--out-dir", str(tmp_path), "--note", "test"])
+    assert rc == 0
+    d = json.loads((tmp_path / "pd14_tiny.json").read_text())
+    sims = [r["simulator"] for r in d["runs"]]
+    assert sims[0] == "parsnn" and all(r["ok"] for r in d["runs"]), [r.get("error") for r in d["runs"]]
+    assert d["note"] == "test" and "lscpu" in d["machine"]
+    if "brian2" in sims:
+        assert "parsnn / Brian2" in (tmp_path / "summary.md").read_text()
