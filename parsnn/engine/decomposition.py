@@ -28,3 +28,9 @@ def population_ranges(net, local: np.ndarray, offsets: dict) -> dict:
         a, b = np.searchsorted(local, [off, off + pop.size])
         ranges[name] = (int(a), int(b))
     return ranges
+
+
+def thread_blocks(n: int, threads: int) -> np.ndarray:
+    """Bounds of the threads' contiguous blocks of the ``n`` local nodes: thread k owns
+    ``tlo[k] .. tlo[k+1]-1`` (sizes differ by at most one)."""
+    return (np.arange(threads + 1, dtype=np.int64) * n) // threads

@@ -34,8 +34,9 @@ def _fixed_counts(net, k: int, proj, tgt_gids: np.ndarray, toff: int, seed: int)
     return np.zeros(0, dtype=np.int64)
 
 
-def _projection_plan(net, k: int, proj, local, offsets, pop_local, seed: int) -> dict:
-    """The connect kernels' arguments for projection ``k`` onto the local neurons."""
+def _projection_plan(net, k: int, proj, local, offsets, pop_local, seed: int, tlo: np.ndarray) -> dict:
+    """The connect kernels' arguments for projection ``k`` onto the local neurons; thread th
+    generates its own neurons ``tlo[th] .. tlo[th+1]-1``."""
     a, b = pop_local[proj.target]
     tgt_gids = local[a:b]
     rule = proj.rule
@@ -46,29 +47,34 @@ def _projection_plan(net, k: int, proj, local, offsets, pop_local, seed: int) ->
                 p=float(rule.p) if isinstance(rule, PairwiseBernoulli) else 0.0,
                 autapses=bool(getattr(rule, "allow_autapses", True)),
                 ps=purpose("proj", k, proj.name, "struct"), pv=purpose("proj", k, proj.name, "value"),
-                wspec=dist_spec(proj.weight), dspec=dist_spec(proj.delay))
+                wspec=dist_spec(proj.weight), dspec=dist_spec(proj.delay),
+                tb=np.clip(np.asarray(tlo, dtype=np.int64) - a, 0, b - a))
 
 
 def generate_synapses(net, local: np.ndarray, offsets: dict, pop_local: dict, seed: int, h: float,
-                      build_timers: dict):
-    """Synapses onto the local neurons, grouped by source gid (CSR).
+                      build_timers: dict, tlo: np.ndarray | None = None):
+    """Synapses onto the local neurons, grouped by source gid and, inside a source's row, by the
+    thread that owns the target (CSR over (gid, thread): ``ptr[g*T+th] .. ptr[g*T+th+1]``; thread th
+    owns local neurons ``tlo[th] .. tlo[th+1]-1``; default one thread). Each sub-row keeps the order
+    that the source's whole row has with one thread, so delivery sums in the same order.
 
     Pass 1 counts each source's synapses by replaying the source draws;
     pass 2 draws again and writes every synapse straight into its row, so
     no unsorted copy of the synapses ever exists. Adds the seconds spent counting and
     grouping to ``build_timers["count"]`` and ``["group"]``.
     Returns (ptr, target local index, weight, delay steps, smallest delay, largest delay)."""
+    tlo = np.array([0, local.size], dtype=np.int64) if tlo is None else np.asarray(tlo, dtype=np.int64)
     plans = []
-    per_source = np.zeros(net.num_nodes + 1, dtype=np.int64)
+    per_source = np.zeros(net.num_nodes * (tlo.size - 1) + 1, dtype=np.int64)
     t0 = time.perf_counter()
     for k, proj in enumerate(net.projections):
-        plan = _projection_plan(net, k, proj, local, offsets, pop_local, seed)
+        plan = _projection_plan(net, k, proj, local, offsets, pop_local, seed, tlo)
         plan["count"] = connect_kernels.count_by_source(
             plan["rule"], plan["tgt_gids"], plan["fixed"], plan["soff"], plan["nsrc"], plan["toff"], plan["p"],
-            plan["autapses"], seed, plan["ps"], per_source[1:])
+            plan["autapses"], seed, plan["ps"], per_source[1:], plan["tb"])
         plans.append(plan)
     build_timers["count"] += time.perf_counter() - t0
-    ptr = np.cumsum(per_source)           # ptr[g] .. ptr[g+1]: synapses of source g
+    ptr = np.cumsum(per_source)           # ptr[g*T+th] .. ptr[g*T+th+1]: synapses of source g onto thread th
     del per_source
     total = int(ptr[-1])
     tgt = np.empty(total, dtype=np.uint32)
@@ -81,12 +87,12 @@ def generate_synapses(net, local: np.ndarray, offsets: dict, pop_local: dict, se
             continue
         lo, hi = connect_kernels.generate(pl["rule"], pl["tgt_gids"], pl["tgt_local"], pl["fixed"], pl["soff"],
                                           pl["nsrc"], pl["toff"], pl["p"], pl["autapses"], pl["wspec"],
-                                          pl["dspec"], h, seed, pl["ps"], pl["pv"], fill, tgt, w, d)
+                                          pl["dspec"], h, seed, pl["ps"], pl["pv"], fill, tgt, w, d, pl["tb"])
         dmin, dmax = min(dmin, lo), max(dmax, hi)
     if not np.array_equal(fill, ptr[1:]):
         raise RuntimeError("internal error: pass 2 wrote a different number of synapses than pass 1 counted")
     t0 = time.perf_counter()
-    connect_kernels.group_rows_by_delay(ptr, tgt, w, d)      # delivery then writes ring rows one delay at a time
+    connect_kernels.group_rows_by_delay(ptr, tgt, w, d, tlo.size - 1)      # delivery then writes ring rows one delay at a time
     build_timers["group"] += time.perf_counter() - t0
     return ptr, tgt, w, d, dmin, dmax
 
