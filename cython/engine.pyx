@@ -58,6 +58,10 @@ cdef enum:
 
 #: intervals over which the exchange block may shrink
 cdef int64_t X_WINDOW = 1024
+#: default smallest work for a parallel region (neuron updates, synaptic events): below, one thread
+#: does every thread's share in turn (the same result: the shares do not interact), saving the wake-up
+PAR_MIN_UPDATES = 4096
+PAR_MIN_EVENTS = 1024
 
 
 cdef int _cmp_u64(const void* a, const void* b) noexcept nogil:
@@ -159,11 +163,15 @@ cdef class EngineState:
     # 1: segments with one parameter set and no Poisson devices use the vector kernel
     # of update.h; 0: every segment takes the scalar kernels (for tests)
     cdef public bint vector_update
+    # smallest work (neuron updates, synaptic events) run as a parallel region (0: always)
+    cdef public int64_t par_min_updates, par_min_events
 
     def __cinit__(self):
         self.xsend = self.xrecv = self.osend = self.orecv = NULL
         self.xsend_cap = self.xrecv_cap = self.osend_cap = self.orecv_cap = 0
         self.T = 1
+        self.par_min_updates = PAR_MIN_UPDATES
+        self.par_min_events = PAR_MIN_EVENTS
 
     def __dealloc__(self):
         free(self.xsend)
@@ -382,8 +390,9 @@ cdef void _gather_spikes(EngineState st, int64_t t0, int64_t m) noexcept nogil:
 cdef void _update_all(EngineState st, int64_t t0, int64_t m) noexcept nogil:
     """Update all local neurons for steps t0 .. t0+m-1 on the T threads."""
     cdef int64_t th
-    if st.T == 1:
-        _update_thread(st, 0, t0, m)
+    if st.T == 1 or st.n_loc * m < st.par_min_updates:
+        for th in range(st.T):
+            _update_thread(st, th, t0, m)
     else:
         for th in prange(st.T, num_threads=st.T, schedule="static", chunksize=1):
             _update_thread(st, th, t0, m)
@@ -522,7 +531,7 @@ cdef int64_t _deliver_thread(EngineState st, int64_t th, int64_t t0, int64_t nre
 cdef void _deliver_all(EngineState st, int64_t t0, int64_t m) noexcept nogil:
     """Deliver the received spikes of the interval [t0, t0+m) (plus spike-generator spikes of
     that interval) into the ring buffers, in canonical order, on the T threads."""
-    cdef int64_t th, nrecv = st.n_recv, events = 0
+    cdef int64_t th, k, g, nrecv = st.n_recv, events = 0, T = st.T
     cdef uint64_t* buf = &st.recvbuf[0]
     # spike generators: their spikes are known on every rank
     while st.gen_pos < st.gen_step.shape[0] and st.gen_step[st.gen_pos] < t0 + m:
@@ -532,13 +541,18 @@ cdef void _deliver_all(EngineState st, int64_t t0, int64_t m) noexcept nogil:
         st.gen_pos += 1
     if nrecv > 1:
         qsort(buf, nrecv, sizeof(uint64_t), _cmp_u64)
-    if st.T == 1:
+    if T > 1:
+        for k in range(nrecv):
+            g = <int64_t> (buf[k] & LOW32)
+            events += st.syn_ptr[(g + 1) * T] - st.syn_ptr[g * T]
+    if T == 1:
         events = _deliver_thread(st, 0, t0, nrecv)
-    elif nrecv > 0:
+    elif events < st.par_min_events:
+        for th in range(T):
+            _deliver_thread(st, th, t0, nrecv)
+    else:
         for th in prange(st.T, num_threads=st.T, schedule="static", chunksize=1):
-            st.t_events[th] = _deliver_thread(st, th, t0, nrecv)
-        for th in range(st.T):
-            events += st.t_events[th]
+            _deliver_thread(st, th, t0, nrecv)
     st.n_events += events
     st.n_delivered_spikes += nrecv
 

@@ -22,6 +22,8 @@ STRATEGIES = ["round_robin", "block", "population", "graph"]
 
 def _run(net, comm=MPI.COMM_SELF, t=200.0, **kw):
     sim = Simulation(net, seed=SEED, comm=comm, **kw)
+    sim.build()
+    sim.st.par_min_updates = sim.st.par_min_events = 0      # parallel regions even for this small network
     sim.run(t)
     return sim
 
@@ -182,6 +184,8 @@ def test_recording_buffers_grow_on_one_rank_only():
     part = np.zeros(205, dtype=np.int32)
     part[200:] = comm.size - 1
     got = Simulation(net(), seed=1, comm=comm, partition=part, flush_ms=1e6, threads=2)
+    got.build()
+    got.st.par_min_updates = got.st.par_min_events = 0
     got.run(1000.0)
     ref = Simulation(net(), seed=1, comm=MPI.COMM_SELF, flush_ms=1e6)
     ref.run(1000.0)
