@@ -133,7 +133,7 @@ cdef class EngineState:
     cdef public int32_t[::1] dst_rank
     cdef public int32_t[::1] g2l
     cdef public uint64_t[::1] recvbuf
-    cdef public int64_t n_recv
+    cdef public int64_t n_recv, d_t0, d_events      # received spikes, their interval, their events
     cdef public int nranks
     cdef public int64_t x_block, x_block_min, x_window_max, x_window_n, n_overflow_rounds
     cdef public bint x_adapt
@@ -387,18 +387,6 @@ cdef void _gather_spikes(EngineState st, int64_t t0, int64_t m) noexcept nogil:
     st.n_vrows += st.t_nv[0]
 
 
-cdef void _update_all(EngineState st, int64_t t0, int64_t m) noexcept nogil:
-    """Update all local neurons for steps t0 .. t0+m-1 on the T threads."""
-    cdef int64_t th
-    if st.T == 1 or st.n_loc * m < st.par_min_updates:
-        for th in range(st.T):
-            _update_thread(st, th, t0, m)
-    else:
-        for th in prange(st.T, num_threads=st.T, schedule="static", chunksize=1):
-            _update_thread(st, th, t0, m)
-    _gather_spikes(st, t0, m)
-
-
 # -------------------------------------------------------------------------------- exchange
 cdef void _adapt_block(EngineState st, int64_t need) noexcept nogil:
     """Grow the exchange block to fit ``need`` words with room to spare, or shrink it when the
@@ -528,10 +516,10 @@ cdef int64_t _deliver_thread(EngineState st, int64_t th, int64_t t0, int64_t nre
     return events
 
 
-cdef void _deliver_all(EngineState st, int64_t t0, int64_t m) noexcept nogil:
-    """Deliver the received spikes of the interval [t0, t0+m) (plus spike-generator spikes of
-    that interval) into the ring buffers, in canonical order, on the T threads."""
-    cdef int64_t th, k, g, nrecv = st.n_recv, events = 0, T = st.T
+cdef void _prepare_delivery(EngineState st, int64_t t0, int64_t m) noexcept nogil:
+    """Add the spike-generator spikes of the interval [t0, t0+m) to the received ones and sort them
+    into canonical order; count the events they will cause (st.d_events) and the delivered spikes."""
+    cdef int64_t k, g, nrecv = st.n_recv, events = 0, T = st.T
     cdef uint64_t* buf = &st.recvbuf[0]
     # spike generators: their spikes are known on every rank
     while st.gen_pos < st.gen_step.shape[0] and st.gen_step[st.gen_pos] < t0 + m:
@@ -541,30 +529,68 @@ cdef void _deliver_all(EngineState st, int64_t t0, int64_t m) noexcept nogil:
         st.gen_pos += 1
     if nrecv > 1:
         qsort(buf, nrecv, sizeof(uint64_t), _cmp_u64)
-    if T > 1:
-        for k in range(nrecv):
-            g = <int64_t> (buf[k] & LOW32)
-            events += st.syn_ptr[(g + 1) * T] - st.syn_ptr[g * T]
-    if T == 1:
-        events = _deliver_thread(st, 0, t0, nrecv)
-    elif events < st.par_min_events:
-        for th in range(T):
-            _deliver_thread(st, th, t0, nrecv)
-    else:
-        for th in prange(st.T, num_threads=st.T, schedule="static", chunksize=1):
-            _deliver_thread(st, th, t0, nrecv)
+    for k in range(nrecv):
+        g = <int64_t> (buf[k] & LOW32)
+        events += st.syn_ptr[(g + 1) * T] - st.syn_ptr[g * T]
+    st.n_recv = nrecv
+    st.d_t0 = t0
+    st.d_events = events
     st.n_events += events
     st.n_delivered_spikes += nrecv
 
 
 # -------------------------------------------------------------------------------- step loop
+cdef void _thread_work(EngineState st, int64_t th, int64_t t0, int64_t m, bint deliver) noexcept nogil:
+    """Thread ``th``'s share of one parallel region: deliver the sorted spikes of the previous
+    interval (if ``deliver``) to its neurons, then update them for steps t0 .. t0+m-1. Thread 0
+    times both parts."""
+    cdef double c0 = 0.0, c1 = 0.0
+    if th == 0:
+        c0 = _now()
+    if deliver:
+        _deliver_thread(st, th, st.d_t0, st.n_recv)
+    if th == 0:
+        c1 = _now()
+        st.t_deliver += c1 - c0
+    if m > 0:
+        _update_thread(st, th, t0, m)
+    if th == 0:
+        st.t_update += _now() - c1
+
+
+cdef void _region(EngineState st, int64_t t0, int64_t m, bint deliver) noexcept nogil:
+    """One parallel region on the T threads (each on its own neurons: no interaction): delivery
+    of the previous interval, update of this one. Small work runs the shares in turn on one thread."""
+    cdef int64_t th
+    cdef double c0, c1
+    if st.T == 1:
+        _thread_work(st, 0, t0, m, deliver)
+    elif st.n_loc * m < st.par_min_updates and (not deliver or st.d_events < st.par_min_events):
+        c0 = _now()
+        if deliver:
+            for th in range(st.T):
+                _deliver_thread(st, th, st.d_t0, st.n_recv)
+        c1 = _now()
+        for th in range(st.T):
+            _update_thread(st, th, t0, m)
+        st.t_deliver += c1 - c0
+        st.t_update += _now() - c1
+    else:
+        for th in prange(st.T, num_threads=st.T, schedule="static", chunksize=1):
+            _thread_work(st, th, t0, m, deliver)
+
+
 def run_steps(EngineState st, int64_t t, int64_t t_stop):
-    """Advance from step ``t`` interval by interval (min-delay long; the last one ends at ``t_stop``):
-    update, exchange (collective), deliver, record buffering, until ``t_stop``. When the recording
-    buffers might not hold one more interval it calls ``st.reserve()`` to grow them. Returns ``t_stop``."""
+    """Advance from step ``t`` interval by interval (min-delay long; the last one ends at ``t_stop``)
+    until ``t_stop``: update, exchange (collective), deliver, record buffering. The delivery of an
+    interval's spikes and the update of the next one share one parallel region (both touch only the
+    thread's own neurons; delivery first, as in the plain order); the last delivery ends the call,
+    so the state at return is complete. When the recording buffers might not hold one more interval
+    it calls ``st.reserve()`` to grow them. Returns ``t_stop``."""
     cdef int64_t mm
-    cdef double c0, c1, c2, c3
+    cdef double c0, c1
     cdef int err = 0
+    cdef bint pending = False
     with nogil:
         while t < t_stop:
             mm = st.m if st.m < t_stop - t else t_stop - t
@@ -572,19 +598,20 @@ def run_steps(EngineState st, int64_t t, int64_t t_stop):
                     or st.n_vrows + st.v_rows_per_interval > st.v_buf.shape[0]):
                 with gil:
                     st.reserve()      # grow the recording buffers (every rank stays in the loop)
+            _region(st, t, mm, pending)
             c0 = _now()
-            _update_all(st, t, mm)
+            _gather_spikes(st, t, mm)
             c1 = _now()
+            st.t_update += c1 - c0
             err = _exchange(st)
             if err:
                 break
-            c2 = _now()
-            _deliver_all(st, t, mm)
-            c3 = _now()
-            st.t_update += c1 - c0
-            st.t_exchange += c2 - c1
-            st.t_deliver += c3 - c2
+            _prepare_delivery(st, t, mm)
+            pending = True
+            st.t_exchange += _now() - c1
             t += mm
+        if pending and not err:
+            _region(st, t, 0, True)
     if err == -1:
         raise MemoryError("out of memory for the spike exchange buffers")
     if err:
