@@ -59,26 +59,26 @@ cdef inline int64_t _delay_steps(double dms, double inv_h) noexcept nogil:
 
 cdef int64_t _count_target(int rule, int64_t g, int64_t nfix, int64_t src_off, int64_t n_src, int64_t tgt_off,
                           double p, double log1mp, bint allow_autapses, uint64_t seed, uint64_t purpose_struct,
-                          int64_t* per_source, int64_t T, int64_t th) noexcept nogil:
-    """Add target g's synapses to per_source[src * T + th]; returns their number."""
+                          int64_t* per_source) noexcept nogil:
+    """Add target g's synapses to per_source[src] (the calling thread's own counts); returns their number."""
     cdef int64_t j, k, total = 0
     cdef px_stream ss
     if rule == R_FTN or rule == R_FI or rule == R_O2O:
         px_init(&ss, seed, purpose_struct, <uint64_t> g, 0)
         for k in range(1 if rule == R_O2O else nfix):
-            per_source[_draw_source(&ss, rule, k, g, src_off, n_src, tgt_off, allow_autapses) * T + th] += 1
+            per_source[_draw_source(&ss, rule, k, g, src_off, n_src, tgt_off, allow_autapses)] += 1
             total += 1
     elif rule == R_A2A or (rule == R_PB and p >= 1.0):
         for j in range(n_src):
             if allow_autapses or src_off + j != g:
-                per_source[(src_off + j) * T + th] += 1
+                per_source[src_off + j] += 1
                 total += 1
     elif rule == R_PB and p > 0.0:
         px_init(&ss, seed, purpose_struct, <uint64_t> g, 0)
         j = _bern_next(&ss, -1, log1mp, n_src)
         while j < n_src:
             if allow_autapses or src_off + j != g:
-                per_source[(src_off + j) * T + th] += 1
+                per_source[src_off + j] += 1
                 total += 1
             j = _bern_next(&ss, j, log1mp, n_src)
     return total
@@ -88,9 +88,10 @@ def count_by_source(int rule, const int64_t[::1] tgt_gids, const int64_t[::1] fi
                     int64_t src_off, int64_t n_src, int64_t tgt_off, double p, bint allow_autapses,
                     uint64_t seed, uint64_t purpose_struct, int64_t[::1] per_source,
                     const int64_t[::1] tb):
-    """Pass 1: add this projection's synapses onto the given targets to ``per_source[gid * T + th]``,
-    where th is the thread that owns the target: thread th owns the targets tb[th] .. tb[th+1]-1
-    (T = len(tb) - 1; the threads count their targets in parallel).
+    """Pass 1: add this projection's synapses onto the given targets to ``per_source[th * N + gid]``
+    (N = len(per_source) / T), where th is the thread that owns the target: thread th owns the
+    targets tb[th] .. tb[th+1]-1 (T = len(tb) - 1; the threads count their targets in parallel,
+    each into its own block of counts).
 
     Replays exactly the source draws of :func:`generate` (the structure stream),
     without drawing weights or delays. ``fixed_counts`` gives the number of
@@ -99,11 +100,12 @@ def count_by_source(int rule, const int64_t[::1] tgt_gids, const int64_t[::1] fi
     cdef double log1mp = log1p(-p) if 0.0 < p < 1.0 else 0.0
     cdef bint fixed = rule == R_FTN or rule == R_FI
     cdef int64_t* ps = &per_source[0]
+    cdef int64_t N = per_source.shape[0] // max(T, 1)
     with nogil:
         for th in prange(T, num_threads=T, schedule="static", chunksize=1):
             for i in range(tb[th], tb[th + 1]):
                 total += _count_target(rule, tgt_gids[i], fixed_counts[i] if fixed else 0, src_off, n_src, tgt_off,
-                                       p, log1mp, allow_autapses, seed, purpose_struct, ps, T, th)
+                                       p, log1mp, allow_autapses, seed, purpose_struct, ps + th * N)
     return total
 
 
@@ -111,9 +113,9 @@ cdef void _generate_target(int rule, int64_t g, uint32_t tl, int64_t cnt0, int64
                            int64_t tgt_off, double p, double log1mp, bint allow_autapses, const double* ws,
                            const double* ds, int wk, int dk, double inv_h, uint64_t seed, uint64_t purpose_struct,
                            uint64_t purpose_value, int64_t* fill, uint32_t* out_tgt, float* out_w, uint16_t* out_d,
-                           int64_t T, int64_t th, int64_t* dext) noexcept nogil:
-    """Write target g's synapses to the slots fill[src * T + th] (advancing them); dext[0], dext[1]:
-    running min and max delay in steps."""
+                           int64_t* dext) noexcept nogil:
+    """Write target g's synapses to the slots fill[src] (the calling thread's own; advancing them);
+    dext[0], dext[1]: running min and max delay in steps."""
     cdef int64_t j, k, cnt, src, pos, dsteps
     cdef px_stream ss, sv
     px_init(&ss, seed, purpose_struct, <uint64_t> g, 0)
@@ -152,8 +154,8 @@ cdef void _generate_target(int rule, int64_t g, uint32_t tl, int64_t cnt0, int64
             j = _bern_next(&ss, j, log1mp, n_src)
             if not allow_autapses and src == g:
                 continue
-        pos = fill[src * T + th]
-        fill[src * T + th] = pos + 1
+        pos = fill[src]
+        fill[src] = pos + 1
         out_tgt[pos] = tl
         out_w[pos] = <float> px_draw(&sv, wk, ws[0], ws[1], ws[2], ws[3])
         dsteps = _delay_steps(px_draw(&sv, dk, ds[0], ds[1], ds[2], ds[3]), inv_h)
@@ -172,13 +174,15 @@ def generate(int rule, const int64_t[::1] tgt_gids, const uint32_t[::1] tgt_loca
              const int64_t[::1] tb):
     """Pass 2: write this projection's synapses straight into the by-(source, thread) arrays.
 
-    ``fill[gid * T + th]`` is the next free slot of the sub-row of source gid onto thread th's
+    ``fill[th * N + gid]`` (N = len(fill) / T; one block per thread, so the threads never write
+    the same cache line) is the next free slot of the sub-row of source gid onto thread th's
     targets (initially its CSR start, as counted by :func:`count_by_source` with the same ``tb``),
     so each sub-row holds its synapses in generation order (projection, target, draw); the
     threads generate their targets in parallel. Targets are rank-local indices, weights float32,
     delays whole steps (rounded, at least 1). Returns (min_delay, max_delay) in steps; max_delay
     65536 flags a delay that does not fit in 16 bits."""
     cdef int64_t T = tb.shape[0] - 1, th, i
+    cdef int64_t N = fill.shape[0] // max(T, 1)
     cdef int wk = wspec[0], dk = dspec[0]
     cdef double ws[4]
     cdef double ds[4]
@@ -195,7 +199,7 @@ def generate(int rule, const int64_t[::1] tgt_gids, const uint32_t[::1] tgt_loca
             for i in range(tb[th], tb[th + 1]):
                 _generate_target(rule, tgt_gids[i], tgt_local[i], fixed_counts[i] if fixed else 0, src_off, n_src,
                                  tgt_off, p, log1mp, allow_autapses, ws, ds, wk, dk, inv_h, seed, purpose_struct,
-                                 purpose_value, &fill[0], &out_tgt[0], &out_w[0], &out_d[0], T, th, &dext[th, 0])
+                                 purpose_value, &fill[th * N], &out_tgt[0], &out_w[0], &out_d[0], &dext[th, 0])
     return int(np.min(dext[:, 0])), int(np.max(dext[:, 1]))
 
 

@@ -64,23 +64,25 @@ def generate_synapses(net, local: np.ndarray, offsets: dict, pop_local: dict, se
     grouping to ``build_timers["count"]`` and ``["group"]``.
     Returns (ptr, target local index, weight, delay steps, smallest delay, largest delay)."""
     tlo = np.array([0, local.size], dtype=np.int64) if tlo is None else np.asarray(tlo, dtype=np.int64)
+    T, N = tlo.size - 1, net.num_nodes
     plans = []
-    per_source = np.zeros(net.num_nodes * (tlo.size - 1) + 1, dtype=np.int64)
+    per_source = np.zeros((T, N), dtype=np.int64)       # one block per thread: no shared cache lines
     t0 = time.perf_counter()
     for k, proj in enumerate(net.projections):
         plan = _projection_plan(net, k, proj, local, offsets, pop_local, seed, tlo)
         plan["count"] = connect_kernels.count_by_source(
             plan["rule"], plan["tgt_gids"], plan["fixed"], plan["soff"], plan["nsrc"], plan["toff"], plan["p"],
-            plan["autapses"], seed, plan["ps"], per_source[1:], plan["tb"])
+            plan["autapses"], seed, plan["ps"], per_source.reshape(-1), plan["tb"])
         plans.append(plan)
     build_timers["count"] += time.perf_counter() - t0
-    ptr = np.cumsum(per_source)           # ptr[g*T+th] .. ptr[g*T+th+1]: synapses of source g onto thread th
+    # ptr[g*T+th] .. ptr[g*T+th+1]: synapses of source g onto thread th
+    ptr = np.concatenate([[0], np.cumsum(per_source.T.reshape(-1))]).astype(np.int64)
     del per_source
     total = int(ptr[-1])
     tgt = np.empty(total, dtype=np.uint32)
     w = np.empty(total, dtype=np.float32)
     d = np.empty(total, dtype=np.uint16)
-    fill = ptr[:-1].copy()
+    fill = ptr[:-1].reshape(N, T).T.copy().reshape(-1)     # fill[th * N + g] = ptr[g*T+th] (a copy)
     dmin, dmax = 1 << 40, 0
     for pl in plans:
         if pl["count"] == 0:
@@ -89,7 +91,7 @@ def generate_synapses(net, local: np.ndarray, offsets: dict, pop_local: dict, se
                                           pl["nsrc"], pl["toff"], pl["p"], pl["autapses"], pl["wspec"],
                                           pl["dspec"], h, seed, pl["ps"], pl["pv"], fill, tgt, w, d, pl["tb"])
         dmin, dmax = min(dmin, lo), max(dmax, hi)
-    if not np.array_equal(fill, ptr[1:]):
+    if not np.array_equal(fill.reshape(T, N).T.reshape(-1), ptr[1:]):
         raise RuntimeError("internal error: pass 2 wrote a different number of synapses than pass 1 counted")
     t0 = time.perf_counter()
     connect_kernels.group_rows_by_delay(ptr, tgt, w, d, tlo.size - 1)      # delivery then writes ring rows one delay at a time
