@@ -13,7 +13,8 @@ step, source gid) before their synapses are visited, and the synapses of one
 source keep their generation order, so every floating-point input sum is
 formed in the same order whatever the number of ranks, threads or the partition.
 
-Threads (OpenMP): thread k owns the local neurons [tlo[k], tlo[k+1]) and the sub-row
+Threads (OpenMP): thread k owns the k-th of T equal contiguous parts of every update segment
+(population) of the local neurons (st.owner[i]: the owner of neuron i) and the sub-row
 syn_ptr[g*T+k] .. syn_ptr[g*T+k+1] of every source g (its synapses onto those neurons, in the
 order of the source's whole row). Each thread updates its own neurons and walks all received
 spikes in canonical order, scattering only into its own neurons' ring entries: no atomics and
@@ -93,9 +94,11 @@ cdef class EngineState:
     # sizes
     cdef public int64_t n_loc, D, n_nodes, m
     cdef public uint64_t seed, purpose_source
-    # threads: thread k owns local neurons tlo[k] .. tlo[k+1]-1
+    # threads: thread k owns part k of every segment (owner[i]: the thread of local neuron i);
+    # toff[k]: neurons owned by the threads before k (its spikes are written from toff[k] * m on)
     cdef public int64_t T
-    cdef public int64_t[::1] tlo
+    cdef public int32_t[::1] owner
+    cdef public int64_t[::1] toff
     # segments of local neurons with one model: (start, end, model code, parameter stride);
     # stride 0 marks a segment whose parameters are all equal: read them at index start
     cdef public int64_t[:, ::1] segments
@@ -113,7 +116,7 @@ cdef class EngineState:
     cdef public uint64_t[::1] pd_purpose
     # ring buffers [D * n_loc], slot-major
     cdef public double[::1] ring_ex, ring_in
-    # spikes of the current interval: (lag << 32) | gid; thread k writes from tlo[k] * m on
+    # spikes of the current interval: (lag << 32) | gid; thread k writes from toff[k] * m on
     cdef public uint64_t[::1] spk
     cdef public int64_t n_spk
     cdef public int64_t[::1] t_nspk, t_nv, t_events     # per thread: spikes, V_m rows, events
@@ -312,7 +315,7 @@ cdef int64_t _update_delta(EngineState st, int64_t start, int64_t end, int64_t p
 cdef void _update_thread(EngineState st, int64_t th, int64_t t0, int64_t m) noexcept nogil:
     """Thread ``th``: update its neurons for steps t0 .. t0+m-1 (spikes into its part of st.spk,
     V_m samples of its neurons into the rows after st.n_vrows)."""
-    cdef int64_t n = st.n_loc, D = st.D, lo = st.tlo[th], hi = st.tlo[th + 1]
+    cdef int64_t n = st.n_loc, D = st.D, lo = st.toff[th], T = st.T
     cdef int64_t t, i, j, seg, s0, s1, start, end, model, stride, pstart, base, lag, nf, row = st.n_vrows
     cdef int64_t nseg = st.segments.shape[0], nv = st.v_idx.shape[0], nspk = 0
     cdef uint64_t* out = &st.spk[lo * m]
@@ -324,8 +327,8 @@ cdef void _update_thread(EngineState st, int64_t th, int64_t t0, int64_t m) noex
         for seg in range(nseg):
             s0 = st.segments[seg, 0]
             s1 = st.segments[seg, 1]
-            start = s0 if s0 > lo else lo
-            end = s1 if s1 < hi else hi
+            start = s0 + (s1 - s0) * th // T          # this thread's part of the segment
+            end = s0 + (s1 - s0) * (th + 1) // T
             if start >= end:
                 continue
             model = st.segments[seg, 2]
@@ -353,7 +356,7 @@ cdef void _update_thread(EngineState st, int64_t th, int64_t t0, int64_t m) noex
         if st.v_on and (t + 1) % st.v_every == 0:
             for j in range(nv):
                 i = st.v_idx[j]
-                if i >= lo and i < hi:
+                if st.owner[i] == th:
                     st.v_buf[row, j] = st.V[i] + st.el[i]
             if th == 0:
                 st.v_step[row] = t
@@ -368,7 +371,7 @@ cdef void _gather_spikes(EngineState st, int64_t t0, int64_t m) noexcept nogil:
     cdef int64_t th, k, c, i, nspk = 0, lo
     cdef uint64_t code
     for th in range(st.T):
-        lo = st.tlo[th] * m
+        lo = st.toff[th] * m
         c = st.t_nspk[th]
         if lo != nspk:
             for k in range(c):

@@ -59,20 +59,24 @@ def test_synapse_rows_are_split_by_owning_thread(serial, mixed_network):
     sim.build()
     st, T = sim.st, 3
     ptr, tgt = np.asarray(st.syn_ptr), np.asarray(st.syn_tgt)
-    tlo = np.asarray(st.tlo)
-    assert ptr.size == sim.num_nodes * T + 1 and tlo.tolist() == [0, 176, 353, 530]
+    owner = np.asarray(st.owner)
+    # every population (E 400, I 100, P 30) is split into three parts
+    assert np.array_equal(np.bincount(owner[:400]), [133, 133, 134])
+    assert np.array_equal(np.bincount(owner[400:500]), [33, 33, 34])
+    assert np.array_equal(np.bincount(owner[500:]), [10, 10, 10])
+    assert np.asarray(st.toff).tolist() == [0, 176, 352, 530]
+    assert ptr.size == sim.num_nodes * T + 1
     for g in range(sim.num_nodes):
         for th in range(T):
             sub = tgt[ptr[g * T + th]:ptr[g * T + th + 1]]
-            assert np.all((sub >= tlo[th]) & (sub < tlo[th + 1]))
+            assert np.all(owner[sub] == th)
     # the whole table is the serial one; every row keeps its serial order per target thread
     p1, t1, w1, d1 = serial._syn_arrays
     p3, t3, w3, d3 = sim._syn_arrays
     assert np.array_equal(p1, p3)
     for g in np.flatnonzero(np.diff(p1) > 0):
         a, b = p1[g], p1[g + 1]
-        owner = np.searchsorted(tlo, t1[a:b], side="right") - 1
-        order = np.argsort(owner, kind="stable")
+        order = np.argsort(owner[t1[a:b]], kind="stable")
         assert np.array_equal(t1[a:b][order], t3[a:b])
         assert np.array_equal(w1[a:b][order].view(np.int32), w3[a:b].view(np.int32))
         assert np.array_equal(d1[a:b][order], d3[a:b])

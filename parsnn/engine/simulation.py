@@ -119,7 +119,7 @@ class Simulation:
         local, g2l = decomposition.local_nodes(self.rank_of, self.rank)
         self.local_gids = local
         self.pop_local = decomposition.population_ranges(net, local, self.offsets)
-        st.tlo = decomposition.thread_blocks(local.size, self.threads)
+        st.owner, st.toff = decomposition.thread_owners(self.pop_local, local.size, self.threads)
         self.build_timers["place"] += time.perf_counter() - t0
 
         # per-neuron values drawn here can still be invalid: report that collectively
@@ -129,7 +129,7 @@ class Simulation:
 
         t0 = time.perf_counter()
         syn_ptr, syn_tgt, syn_w, syn_d, dmin, dmax = synapses.generate_synapses(
-            net, local, self.offsets, self.pop_local, self.seed, h, self.build_timers, np.asarray(st.tlo))
+            net, local, self.offsets, self.pop_local, self.seed, h, self.build_timers, self.threads)
         self.build_timers["connect"] += (time.perf_counter() - t0 - self.build_timers["count"]
                                          - self.build_timers["group"])
         st.syn_ptr, st.syn_tgt, st.syn_w, st.syn_d = syn_ptr, syn_tgt, syn_w, syn_d

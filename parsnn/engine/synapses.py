@@ -15,6 +15,7 @@ import numpy as np
 from mpi4py import MPI
 
 from parsnn import _connect as connect_kernels
+from parsnn.engine.decomposition import thread_parts
 from parsnn.engine.streams import purpose
 from parsnn.errors import ParameterError
 from parsnn.network import RULE_CODES, FixedIndegree, FixedTotalNumber, PairwiseBernoulli, dist_spec
@@ -34,9 +35,10 @@ def _fixed_counts(net, k: int, proj, tgt_gids: np.ndarray, toff: int, seed: int)
     return np.zeros(0, dtype=np.int64)
 
 
-def _projection_plan(net, k: int, proj, local, offsets, pop_local, seed: int, tlo: np.ndarray) -> dict:
+def _projection_plan(net, k: int, proj, local, offsets, pop_local, seed: int, threads: int) -> dict:
     """The connect kernels' arguments for projection ``k`` onto the local neurons; thread th
-    generates its own neurons ``tlo[th] .. tlo[th+1]-1``."""
+    generates the th-th part of them (:func:`parsnn.engine.decomposition.thread_parts`), the
+    neurons it owns."""
     a, b = pop_local[proj.target]
     tgt_gids = local[a:b]
     rule = proj.rule
@@ -48,14 +50,14 @@ def _projection_plan(net, k: int, proj, local, offsets, pop_local, seed: int, tl
                 autapses=bool(getattr(rule, "allow_autapses", True)),
                 ps=purpose("proj", k, proj.name, "struct"), pv=purpose("proj", k, proj.name, "value"),
                 wspec=dist_spec(proj.weight), dspec=dist_spec(proj.delay),
-                tb=np.clip(np.asarray(tlo, dtype=np.int64) - a, 0, b - a))
+                tb=thread_parts(b - a, threads))
 
 
 def generate_synapses(net, local: np.ndarray, offsets: dict, pop_local: dict, seed: int, h: float,
-                      build_timers: dict, tlo: np.ndarray | None = None):
+                      build_timers: dict, threads: int = 1):
     """Synapses onto the local neurons, grouped by source gid and, inside a source's row, by the
-    thread that owns the target (CSR over (gid, thread): ``ptr[g*T+th] .. ptr[g*T+th+1]``; thread th
-    owns local neurons ``tlo[th] .. tlo[th+1]-1``; default one thread). Each sub-row keeps the order
+    thread that owns the target (CSR over (gid, thread): ``ptr[g*T+th] .. ptr[g*T+th+1]``, T =
+    ``threads``; thread th owns the th-th part of every population's local neurons). Each sub-row keeps the order
     that the source's whole row has with one thread, so delivery sums in the same order.
 
     Pass 1 counts each source's synapses by replaying the source draws;
@@ -63,13 +65,12 @@ def generate_synapses(net, local: np.ndarray, offsets: dict, pop_local: dict, se
     no unsorted copy of the synapses ever exists. Adds the seconds spent counting and
     grouping to ``build_timers["count"]`` and ``["group"]``.
     Returns (ptr, target local index, weight, delay steps, smallest delay, largest delay)."""
-    tlo = np.array([0, local.size], dtype=np.int64) if tlo is None else np.asarray(tlo, dtype=np.int64)
-    T, N = tlo.size - 1, net.num_nodes
+    T, N = int(threads), net.num_nodes
     plans = []
     per_source = np.zeros((T, N), dtype=np.int64)       # one block per thread: no shared cache lines
     t0 = time.perf_counter()
     for k, proj in enumerate(net.projections):
-        plan = _projection_plan(net, k, proj, local, offsets, pop_local, seed, tlo)
+        plan = _projection_plan(net, k, proj, local, offsets, pop_local, seed, T)
         plan["count"] = connect_kernels.count_by_source(
             plan["rule"], plan["tgt_gids"], plan["fixed"], plan["soff"], plan["nsrc"], plan["toff"], plan["p"],
             plan["autapses"], seed, plan["ps"], per_source.reshape(-1), plan["tb"])
@@ -94,7 +95,7 @@ def generate_synapses(net, local: np.ndarray, offsets: dict, pop_local: dict, se
     if not np.array_equal(fill.reshape(T, N).T.reshape(-1), ptr[1:]):
         raise RuntimeError("internal error: pass 2 wrote a different number of synapses than pass 1 counted")
     t0 = time.perf_counter()
-    connect_kernels.group_rows_by_delay(ptr, tgt, w, d, tlo.size - 1)      # delivery then writes ring rows one delay at a time
+    connect_kernels.group_rows_by_delay(ptr, tgt, w, d, T)      # delivery then writes ring rows one delay at a time
     build_timers["group"] += time.perf_counter() - t0
     return ptr, tgt, w, d, dmin, dmax
 
