@@ -2,7 +2,8 @@
 """Time PD14 in parsnn: build, warm-up, then a separately timed simulate phase (run under mpiexec).
 
     mpiexec -n P python benchmarks/parsnn_pd14.py [--n-scaling 1] [--k-scaling 1] [--t-sim 1000]
-                                                  [--warmup 500] [--seed 55] [--bg dc] [--json-out FILE]
+                                                  [--warmup 500] [--seed 55] [--bg dc] [--threads T]
+                                                  [--json-out FILE]
 
 ``--t-sim`` is the model time of the *timed* phase, after ``--warmup`` ms. No spikes are recorded.
 Rank 0 prints one JSON object (and writes it to ``--json-out``) with:
@@ -33,6 +34,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=55)
     ap.add_argument("--bg", choices=["dc", "poisson"], default="dc")
     ap.add_argument("--partition", default="round_robin")
+    ap.add_argument("--threads", type=int, default=1, help="OpenMP threads per rank (default 1)")
     ap.add_argument("--json-out", default=None)
     args = ap.parse_args(argv)
 
@@ -44,8 +46,9 @@ def main(argv=None) -> int:
     comm = MPI.COMM_WORLD
     rank, size = comm.Get_rank(), comm.Get_size()
     net = pd14.build_network(n_scaling=args.n_scaling, k_scaling=args.k_scaling, bg=args.bg, record=False)
+    kw = {"threads": args.threads} if args.threads != 1 else {}      # older parsnn: no threads argument
     sim = Simulation(net, seed=args.seed, comm=comm, partition=args.partition, out=None, keep_spikes=False,
-                     progress=False)
+                     progress=False, **kw)
     comm.Barrier()
     sim.build()
     comm.Barrier()
@@ -79,7 +82,7 @@ def main(argv=None) -> int:
             "version": parsnn.__version__,
             "parsnn_path": os.path.dirname(os.path.abspath(parsnn.__file__)),
             "ranks": size,
-            "threads": 1,
+            "threads": args.threads,
             "n_scaling": args.n_scaling, "k_scaling": args.k_scaling, "bg": args.bg, "seed": args.seed,
             "partition": sim.partition_name,
             "num_neurons": p1["num_neurons"],

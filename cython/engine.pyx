@@ -1,6 +1,6 @@
 # cython: language_level=3
-"""The engine's hot loops: one min-delay interval of neuron updates, packing
-spikes for the exchange, and canonical delivery into the delay ring buffers.
+"""The engine's hot loops: the whole min-delay step loop (neuron updates, the spike exchange,
+canonical delivery into the delay ring buffers, record buffering) in one call, on T threads.
 
 Update order per step follows NEST's iaf_psc_exp / iaf_psc_delta: the input
 that arrives in step t is read from ring slot t % D at the start of the step,
@@ -11,12 +11,30 @@ target's input in step t + d.
 Delivery order is canonical: spikes of an interval are sorted by (emission
 step, source gid) before their synapses are visited, and the synapses of one
 source keep their generation order, so every floating-point input sum is
-formed in the same order whatever the number of ranks or the partition.
+formed in the same order whatever the number of ranks, threads or the partition.
+
+Threads (OpenMP): thread k owns the k-th of T equal contiguous parts of every update segment
+(population) of the local neurons (st.owner[i]: the owner of neuron i) and the sub-row
+syn_ptr[g*T+k] .. syn_ptr[g*T+k+1] of every source g (its synapses onto those neurons, in the
+order of the source's whole row). Each thread updates its own neurons and walks all received
+spikes in canonical order, scattering only into its own neurons' ring entries: no atomics and
+no floating-point sum shared between threads.
+
+Exchange (one collective per interval, as NEST): every rank sends every other rank a block of
+x_block words by one MPI_Alltoall; the first word of a block holds the number of spikes for
+that destination (low 32 bits) and the sender's largest such number (high 32 bits), the rest
+the spike codes. So every rank learns the global largest count; if it exceeds a block, all ranks
+run one overflow round (a second Alltoall with blocks of the missing size) and grow the block;
+a block much larger than the traffic of many intervals shrinks.
 """
 import numpy as np
 cimport numpy as cnp
-from libc.stdlib cimport qsort, malloc, free
-from libc.string cimport memset
+from libc.stdlib cimport qsort, malloc, free, realloc
+from libc.string cimport memcpy, memset
+from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
+from cython.parallel cimport prange
+from mpi4py cimport MPI
+from mpi4py cimport libmpi as mpi
 
 include "philox.pxi"
 include "plastic.pxi"
@@ -41,17 +59,48 @@ cdef enum:
     M_POISSON = 2
     M_ALPHA = 4
 
+#: intervals over which the exchange block may shrink
+cdef int64_t X_WINDOW = 1024
+#: default smallest work for a parallel region (neuron updates, synaptic events): below, one thread
+#: does every thread's share in turn (the same result: the shares do not interact), saving the wake-up
+PAR_MIN_UPDATES = 4096
+PAR_MIN_EVENTS = 1024
+
 
 cdef int _cmp_u64(const void* a, const void* b) noexcept nogil:
     cdef uint64_t x = (<const uint64_t*> a)[0], y = (<const uint64_t*> b)[0]
     return (x > y) - (x < y)
 
 
+cdef inline double _now() noexcept nogil:
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return <double> ts.tv_sec + 1e-9 * <double> ts.tv_nsec
+
+
+cdef int _reserve(uint64_t** buf, int64_t* cap, int64_t need) noexcept nogil:
+    """Grow the malloc'ed buffer *buf to at least ``need`` words; -1 when out of memory."""
+    cdef void* p
+    if need <= cap[0]:
+        return 0
+    p = realloc(buf[0], <size_t> need * sizeof(uint64_t))
+    if p == NULL:
+        return -1
+    buf[0] = <uint64_t*> p
+    cap[0] = need
+    return 0
+
+
 cdef class EngineState:
     """All per-rank arrays the kernels touch. Filled by parsnn.simulation."""
     # sizes
-    cdef public int64_t n_loc, D, n_nodes
+    cdef public int64_t n_loc, D, n_nodes, m
     cdef public uint64_t seed, purpose_source
+    # threads: thread k owns part k of every segment (owner[i]: the thread of local neuron i);
+    # toff[k]: neurons owned by the threads before k (its spikes are written from toff[k] * m on)
+    cdef public int64_t T
+    cdef public int32_t[::1] owner
+    cdef public int64_t[::1] toff
     # segments of local neurons with one model: (start, end, model code, parameter stride);
     # stride 0 marks a segment whose parameters are all equal: read them at index start
     cdef public int64_t[:, ::1] segments
@@ -69,26 +118,39 @@ cdef class EngineState:
     cdef public uint64_t[::1] pd_purpose
     # ring buffers [D * n_loc], slot-major
     cdef public double[::1] ring_ex, ring_in
-    # spikes of the current interval: (lag << 32) | gid
+    # spikes of the current interval: (lag << 32) | gid; thread k writes from toff[k] * m on
     cdef public uint64_t[::1] spk
     cdef public int64_t n_spk
+    cdef public int64_t[::1] t_nspk, t_nv, t_events     # per thread: spikes, V_m rows, events
+    cdef public int64_t[::1] fired                       # scratch of the vector kernel [n_loc]
     # spike recording
     cdef public uint8_t[::1] rec_mask
     cdef public int64_t[::1] rec_step
     cdef public int32_t[::1] rec_gid
-    cdef public int64_t n_rec
+    cdef public int64_t n_rec, rec_need
     # voltage recording
     cdef public int64_t[::1] v_idx
-    cdef public int64_t v_every, n_vrows, v_on
+    cdef public int64_t v_every, n_vrows, v_on, v_rows_per_interval
     cdef public double[:, ::1] v_buf
     cdef public int64_t[::1] v_step
     # exchange: destinations per local neuron (CSR), gid -> local index
     cdef public int64_t[::1] dst_ptr
     cdef public int32_t[::1] dst_rank
     cdef public int32_t[::1] g2l
-    cdef public int32_t[::1] scount, sdispl, rcount, rdispl
-    cdef public uint64_t[::1] sendbuf, recvbuf
-    # synapses grouped by source gid
+    cdef public uint64_t[::1] recvbuf
+    cdef public int64_t n_recv, d_t0, d_events      # received spikes, their interval, their events
+    cdef public int nranks
+    cdef public int64_t x_block, x_block_min, x_window_max, x_window_n, n_overflow_rounds
+    cdef public bint x_adapt
+    cdef public int64_t[::1] x_count, x_fill
+    cdef uint64_t* xsend
+    cdef uint64_t* xrecv
+    cdef uint64_t* osend
+    cdef uint64_t* orecv
+    cdef int64_t xsend_cap, xrecv_cap, osend_cap, orecv_cap
+    cdef mpi.MPI_Comm comm
+    cdef object pycomm
+    # synapses grouped by source gid and, inside, by owning thread (see the module docstring)
     cdef public int64_t[::1] syn_ptr
     cdef public uint32_t[::1] syn_tgt
     cdef public float[::1] syn_w
@@ -97,21 +159,53 @@ cdef class EngineState:
     cdef public int64_t[::1] gen_step
     cdef public int32_t[::1] gen_gid
     cdef public int64_t gen_pos
-    # counters
+    # counters and phase timers (seconds)
     cdef public int64_t n_events, n_delivered_spikes, n_remote_sends
-    cdef public int64_t[::1] n_fired          # spikes emitted by each local neuron (counted in pack)
+    cdef public int64_t[::1] n_fired          # spikes emitted by each local neuron (counted in the exchange)
     cdef public int32_t my_rank
+    cdef public double t_update, t_exchange, t_deliver
+    cdef public object reserve                # grows the recording buffers for one more interval
     # 1: segments with one parameter set and no Poisson devices use the vector kernel
     # of update.h; 0: every segment takes the scalar kernels (for tests)
     cdef public bint vector_update
+    # smallest work (neuron updates, synaptic events) run as a parallel region (0: always)
+    cdef public int64_t par_min_updates, par_min_events
     # iaf_psc_alpha (M_ALPHA): the derivatives of the currents and the extra propagators
     # (parsnn/neurons/iaf_psc_alpha.py says which array holds which propagator)
     cdef public double[::1] di_ex, di_in, p31ex, p31in, a21ex, a21in, psc_ex, psc_in
     # plastic synapses and post-spike archives (plastic.pxi); plastic_on: the network has some
+    # (then T == 1: the plastic rows are not split per thread yet)
     cdef public PlasticState plastic
     cdef public bint plastic_on
 
+    def __cinit__(self):
+        self.xsend = self.xrecv = self.osend = self.orecv = NULL
+        self.xsend_cap = self.xrecv_cap = self.osend_cap = self.orecv_cap = 0
+        self.T = 1
+        self.par_min_updates = PAR_MIN_UPDATES
+        self.par_min_events = PAR_MIN_EVENTS
 
+    def __dealloc__(self):
+        free(self.xsend)
+        free(self.xrecv)
+        free(self.osend)
+        free(self.orecv)
+
+    def set_comm(self, comm, int64_t block, bint adapt):
+        """Exchange over the mpi4py communicator ``comm`` with blocks of ``block`` words (>= 2:
+        one header word and block - 1 spike codes), adapted to the traffic if ``adapt``."""
+        self.pycomm = comm
+        self.comm = (<MPI.Comm> comm).ob_mpi
+        self.nranks = comm.Get_size()
+        self.x_block = max(block, 2)
+        self.x_block_min = min(self.x_block, 8)
+        self.x_adapt = adapt
+        self.x_window_max = self.x_window_n = self.n_overflow_rounds = 0
+        self.x_count = np.zeros(self.nranks, dtype=np.int64)
+        self.x_fill = np.zeros(self.nranks, dtype=np.int64)
+
+
+# ---------------------------------------------------------------------------------- update
 cdef inline void _poisson_input(EngineState st, int64_t i, int64_t t, double* wex, double* win) noexcept nogil:
     """Add the Poisson input devices' spikes arriving at neuron i in step t (drawn for
     their emission step t - delay) to *wex (weights >= 0) or *win (weights < 0)."""
@@ -128,26 +222,19 @@ cdef inline void _poisson_input(EngineState st, int64_t i, int64_t t, double* we
                 win[0] = win[0] + w
 
 
-cdef inline int64_t _emit(EngineState st, int64_t i, int64_t t, int64_t lag, int64_t nspk) noexcept nogil:
-    """Append neuron i's spike of step t to the interval's spikes (and the recording)."""
-    st.spk[nspk] = ((<uint64_t> lag) << 32) | <uint64_t> st.gids[i]
-    if st.plastic_on:    # plastic hook: archive the spike (stamp t + 1) for the STDP synapses onto i
-        if parsnn_archive_spike(&st.plastic.c, i, t + 1) != 0:
-            st.plastic.out_of_memory = 1
-    if st.rec_mask[i]:
-        st.rec_step[st.n_rec] = t
-        st.rec_gid[st.n_rec] = <int32_t> st.gids[i]
-        st.n_rec += 1
+cdef inline int64_t _emit(EngineState st, int64_t i, int64_t lag, uint64_t* out, int64_t nspk) noexcept nogil:
+    """Append neuron i's spike at ``lag`` steps into the interval to the thread's spikes ``out``."""
+    out[nspk] = ((<uint64_t> lag) << 32) | <uint64_t> st.gids[i]
     return nspk + 1
 
 
-cdef int64_t _update_exp(EngineState st, int64_t start, int64_t end, int64_t stride, int64_t base,
-                         int64_t t, int64_t lag, int64_t nspk) noexcept nogil:
+cdef int64_t _update_exp(EngineState st, int64_t start, int64_t end, int64_t pstart, int64_t stride,
+                         int64_t base, int64_t t, int64_t lag, uint64_t* out, int64_t nspk) noexcept nogil:
     """One step of the iaf_psc_exp neurons start..end-1 (NEST's update order).
 
     Works on raw pointers so that the compiler keeps the array addresses in
-    registers; parameters are read at start + (i - start) * stride (stride 0:
-    one set shared by the whole segment)."""
+    registers; parameters are read at pstart + (i - start) * stride (stride 0:
+    one set shared by the whole segment, at its first neuron pstart)."""
     cdef double* V = &st.V[0]
     cdef double* iex = &st.i_ex[0]
     cdef double* iin = &st.i_in[0]
@@ -155,16 +242,16 @@ cdef int64_t _update_exp(EngineState st, int64_t start, int64_t end, int64_t str
     cdef double* rex = &st.ring_ex[base]
     cdef double* rin = &st.ring_in[base]
     cdef const int64_t* pd = &st.pd_ptr[0]
-    cdef const double* p22 = &st.p22[start]
-    cdef const double* p21ex = &st.p21ex[start]
-    cdef const double* p21in = &st.p21in[start]
-    cdef const double* p20 = &st.p20[start]
-    cdef const double* p11ex = &st.p11ex[start]
-    cdef const double* p11in = &st.p11in[start]
-    cdef const double* ie = &st.ie[start]
-    cdef const double* theta = &st.theta[start]
-    cdef const double* vreset = &st.vreset[start]
-    cdef const int32_t* refr = &st.refr[start]
+    cdef const double* p22 = &st.p22[pstart]
+    cdef const double* p21ex = &st.p21ex[pstart]
+    cdef const double* p21in = &st.p21in[pstart]
+    cdef const double* p20 = &st.p20[pstart]
+    cdef const double* p11ex = &st.p11ex[pstart]
+    cdef const double* p11in = &st.p11in[pstart]
+    cdef const double* ie = &st.ie[pstart]
+    cdef const double* theta = &st.theta[pstart]
+    cdef const double* vreset = &st.vreset[pstart]
+    cdef const int32_t* refr = &st.refr[pstart]
     cdef bint devices = pd[end] != pd[start]
     cdef int64_t i, k
     cdef double wex, win, v
@@ -187,14 +274,14 @@ cdef int64_t _update_exp(EngineState st, int64_t start, int64_t end, int64_t str
             r[i] = refr[k]
             v = vreset[k]
             V[i] = v
-            nspk = _emit(st, i, t, lag, nspk)
+            nspk = _emit(st, i, lag, out, nspk)
         else:
             V[i] = v
     return nspk
 
 
-cdef int64_t _update_delta(EngineState st, int64_t start, int64_t end, int64_t stride, int64_t base,
-                           int64_t t, int64_t lag, int64_t nspk) noexcept nogil:
+cdef int64_t _update_delta(EngineState st, int64_t start, int64_t end, int64_t pstart, int64_t stride,
+                           int64_t base, int64_t t, int64_t lag, uint64_t* out, int64_t nspk) noexcept nogil:
     """One step of the iaf_psc_delta neurons start..end-1 (NEST's update order:
     input arriving during refractoriness is discarded); parameters as in _update_exp."""
     cdef double* V = &st.V[0]
@@ -202,13 +289,13 @@ cdef int64_t _update_delta(EngineState st, int64_t start, int64_t end, int64_t s
     cdef double* rex = &st.ring_ex[base]
     cdef double* rin = &st.ring_in[base]
     cdef const int64_t* pd = &st.pd_ptr[0]
-    cdef const double* p22 = &st.p22[start]
-    cdef const double* p20 = &st.p20[start]
-    cdef const double* ie = &st.ie[start]
-    cdef const double* vmin = &st.vmin[start]
-    cdef const double* theta = &st.theta[start]
-    cdef const double* vreset = &st.vreset[start]
-    cdef const int32_t* refr = &st.refr[start]
+    cdef const double* p22 = &st.p22[pstart]
+    cdef const double* p20 = &st.p20[pstart]
+    cdef const double* ie = &st.ie[pstart]
+    cdef const double* vmin = &st.vmin[pstart]
+    cdef const double* theta = &st.theta[pstart]
+    cdef const double* vreset = &st.vreset[pstart]
+    cdef const int32_t* refr = &st.refr[pstart]
     cdef bint devices = pd[end] != pd[start]
     cdef int64_t i, k
     cdef double w, v
@@ -229,13 +316,13 @@ cdef int64_t _update_delta(EngineState st, int64_t start, int64_t end, int64_t s
         if v >= theta[k]:
             r[i] = refr[k]
             v = vreset[k]
-            nspk = _emit(st, i, t, lag, nspk)
+            nspk = _emit(st, i, lag, out, nspk)
         V[i] = v
     return nspk
 
 
-cdef int64_t _update_alpha(EngineState st, int64_t start, int64_t end, int64_t stride, int64_t base,
-                           int64_t t, int64_t lag, int64_t nspk) noexcept nogil:
+cdef int64_t _update_alpha(EngineState st, int64_t start, int64_t end, int64_t pstart, int64_t stride,
+                           int64_t base, int64_t t, int64_t lag, uint64_t* out, int64_t nspk) noexcept nogil:
     """One step of the iaf_psc_alpha neurons start..end-1 in NEST's update order: membrane
     (with the currents of the previous step; clipped at V_min), refractory count, currents,
     this step's input into dI, threshold. Parameters as in _update_exp."""
@@ -252,7 +339,7 @@ cdef int64_t _update_alpha(EngineState st, int64_t start, int64_t end, int64_t s
     cdef int64_t i, k
     cdef double wex, win, v
     for i in range(start, end):
-        k = start + (i - start) * stride
+        k = pstart + (i - start) * stride
         wex = rex[i]
         win = rin[i]
         rex[i] = 0.0
@@ -276,135 +363,326 @@ cdef int64_t _update_alpha(EngineState st, int64_t start, int64_t end, int64_t s
         if v >= st.theta[k]:
             r[i] = st.refr[k]
             v = st.vreset[k]
-            nspk = _emit(st, i, t, lag, nspk)
+            nspk = _emit(st, i, lag, out, nspk)
         V[i] = v
     return nspk
 
 
-def run_interval(EngineState st, int64_t t0, int64_t m):
-    """Update all local neurons for steps t0 .. t0+m-1. Returns the number of spikes."""
-    cdef int64_t n = st.n_loc, D = st.D
-    cdef int64_t t, i, j, seg, start, end, model, stride, base, lag, nspk = 0
-    cdef int64_t nseg = st.segments.shape[0]
+cdef void _update_thread(EngineState st, int64_t th, int64_t t0, int64_t m) noexcept nogil:
+    """Thread ``th``: update its neurons for steps t0 .. t0+m-1 (spikes into its part of st.spk,
+    V_m samples of its neurons into the rows after st.n_vrows)."""
+    cdef int64_t n = st.n_loc, D = st.D, lo = st.toff[th], T = st.T
+    cdef int64_t t, i, j, seg, s0, s1, start, end, model, stride, pstart, base, lag, nf, row = st.n_vrows
+    cdef int64_t nseg = st.segments.shape[0], nv = st.v_idx.shape[0], nspk = 0
+    cdef uint64_t* out = &st.spk[lo * m]
+    cdef int64_t* fired = &st.fired[lo]
     cdef px_stream s
-    cdef int64_t nv = st.v_idx.shape[0], nf
-    cdef int64_t* fired = <int64_t*> malloc(max(n, 1) * sizeof(int64_t))
-    if fired == NULL:
-        raise MemoryError()
-    with nogil:
-        for t in range(t0, t0 + m):
-            base = (t % D) * n
-            lag = t - t0
-            for seg in range(nseg):
-                start = st.segments[seg, 0]
-                end = st.segments[seg, 1]
-                model = st.segments[seg, 2]
-                stride = st.segments[seg, 3]
-                if model == M_EXP and stride == 0 and st.vector_update and st.pd_ptr[end] == st.pd_ptr[start]:
-                    # one parameter set, no Poisson devices: the vectorized kernel of update.h
-                    nf = parsnn_update_exp_uniform(start, end, &st.V[0], &st.i_ex[0], &st.i_in[0], &st.r[0],
-                                                   &st.ring_ex[base], &st.ring_in[base], st.p22[start],
-                                                   st.p21ex[start], st.p21in[start], st.p20[start],
-                                                   st.p11ex[start], st.p11in[start], st.ie[start],
-                                                   st.theta[start], st.vreset[start], st.refr[start], fired)
-                    for j in range(nf):
-                        nspk = _emit(st, fired[j], t, lag, nspk)
-                elif model == M_EXP:
-                    nspk = _update_exp(st, start, end, stride, base, t, lag, nspk)
-                elif model == M_DELTA:
-                    nspk = _update_delta(st, start, end, stride, base, t, lag, nspk)
-                elif model == M_ALPHA:
-                    nspk = _update_alpha(st, start, end, stride, base, t, lag, nspk)
-                elif model == M_POISSON:
-                    for i in range(start, end):
-                        if t >= st.t_on[i] and t < st.t_off[i]:
-                            px_init(&s, st.seed, st.purpose_source, <uint64_t> st.gids[i], <uint64_t> t)
-                            if px_poisson(&s, st.lam[i]) > 0:
-                                nspk = _emit(st, i, t, lag, nspk)
-            if st.v_on and (t + 1) % st.v_every == 0:
-                for j in range(nv):
-                    i = st.v_idx[j]
-                    st.v_buf[st.n_vrows, j] = st.V[i] + st.el[i]
-                st.v_step[st.n_vrows] = t
-                st.n_vrows += 1
-    free(fired)
-    st.n_spk = nspk
-    if st.plastic_on and st.plastic.out_of_memory:      # plastic hook: an archive could not grow
-        raise MemoryError("out of memory for the postsynaptic spike archives")
-    return nspk
+    for t in range(t0, t0 + m):
+        base = (t % D) * n
+        lag = t - t0
+        for seg in range(nseg):
+            s0 = st.segments[seg, 0]
+            s1 = st.segments[seg, 1]
+            start = s0 + (s1 - s0) * th // T          # this thread's part of the segment
+            end = s0 + (s1 - s0) * (th + 1) // T
+            if start >= end:
+                continue
+            model = st.segments[seg, 2]
+            stride = st.segments[seg, 3]
+            pstart = start if stride else s0
+            if model == M_EXP and stride == 0 and st.vector_update and st.pd_ptr[s1] == st.pd_ptr[s0]:
+                # one parameter set, no Poisson devices: the vectorized kernel of update.h
+                nf = parsnn_update_exp_uniform(start, end, &st.V[0], &st.i_ex[0], &st.i_in[0], &st.r[0],
+                                               &st.ring_ex[base], &st.ring_in[base], st.p22[s0],
+                                               st.p21ex[s0], st.p21in[s0], st.p20[s0],
+                                               st.p11ex[s0], st.p11in[s0], st.ie[s0],
+                                               st.theta[s0], st.vreset[s0], st.refr[s0], fired)
+                for j in range(nf):
+                    nspk = _emit(st, fired[j], lag, out, nspk)
+            elif model == M_EXP:
+                nspk = _update_exp(st, start, end, pstart, stride, base, t, lag, out, nspk)
+            elif model == M_DELTA:
+                nspk = _update_delta(st, start, end, pstart, stride, base, t, lag, out, nspk)
+            elif model == M_ALPHA:
+                nspk = _update_alpha(st, start, end, pstart, stride, base, t, lag, out, nspk)
+            elif model == M_POISSON:
+                for i in range(start, end):
+                    if t >= st.t_on[i] and t < st.t_off[i]:
+                        px_init(&s, st.seed, st.purpose_source, <uint64_t> st.gids[i], <uint64_t> t)
+                        if px_poisson(&s, st.lam[i]) > 0:
+                            nspk = _emit(st, i, lag, out, nspk)
+        if st.v_on and (t + 1) % st.v_every == 0:
+            for j in range(nv):
+                i = st.v_idx[j]
+                if st.owner[i] == th:
+                    st.v_buf[row, j] = st.V[i] + st.el[i]
+            if th == 0:
+                st.v_step[row] = t
+            row += 1
+    st.t_nspk[th] = nspk
+    st.t_nv[th] = row - st.n_vrows
 
 
-def pack(EngineState st, int nranks):
-    """Sort the interval's spikes into per-destination blocks of the send buffer.
-
-    Only ranks that host targets of a neuron receive its spikes. Fills scount,
-    sdispl; counts each local neuron's spikes (n_fired); counts the spike copies sent to other ranks (remote deliveries);
-    returns the number of words to send."""
-    cdef int64_t k, i, j, q, total = 0
-    cdef int rnk
+cdef void _gather_spikes(EngineState st, int64_t t0, int64_t m) noexcept nogil:
+    """After the update: the threads' spikes one after the other at the start of st.spk, the
+    recorded ones appended to the spike record; the V_m rows counted."""
+    cdef int64_t th, k, c, i, nspk = 0, lo
     cdef uint64_t code
-    with nogil:
-        for rnk in range(nranks):
-            st.scount[rnk] = 0
-        for k in range(st.n_spk):
-            i = st.g2l[<int64_t> (st.spk[k] & LOW32)]
-            st.n_fired[i] += 1
-            for j in range(st.dst_ptr[i], st.dst_ptr[i + 1]):
-                st.scount[st.dst_rank[j]] += 1
-        for rnk in range(nranks):
-            st.sdispl[rnk] = <int32_t> total
-            total += st.scount[rnk]
-        st.n_remote_sends += total - st.scount[st.my_rank]
-        for rnk in range(nranks):
-            st.rcount[rnk] = st.sdispl[rnk]     # reused as fill pointers
+    for th in range(st.T):
+        lo = st.toff[th] * m
+        c = st.t_nspk[th]
+        if lo != nspk:
+            for k in range(c):
+                st.spk[nspk + k] = st.spk[lo + k]
+        nspk += c
+    st.n_spk = nspk
+    for k in range(nspk):
+        code = st.spk[k]
+        i = st.g2l[<int64_t> (code & LOW32)]
+        st.n_fired[i] += 1
+        if st.plastic_on:     # plastic hook: archive the spike (stamp: emission step + 1) for the STDP synapses onto i
+            if parsnn_archive_spike(&st.plastic.c, i, t0 + <int64_t> (code >> 32) + 1) != 0:
+                st.plastic.out_of_memory = 1
+        if st.rec_mask[i]:
+            st.rec_step[st.n_rec] = t0 + <int64_t> (code >> 32)
+            st.rec_gid[st.n_rec] = <int32_t> (code & LOW32)
+            st.n_rec += 1
+    st.n_vrows += st.t_nv[0]
+
+
+# -------------------------------------------------------------------------------- exchange
+cdef void _adapt_block(EngineState st, int64_t need) noexcept nogil:
+    """Grow the exchange block to fit ``need`` words with room to spare, or shrink it when the
+    largest need over the last X_WINDOW intervals used a quarter of it (the same on all ranks:
+    ``need`` is global)."""
+    if not st.x_adapt:
+        return
+    if need > st.x_block:
+        st.x_block = need + need // 2
+        st.x_window_max = st.x_window_n = 0
+        return
+    if need > st.x_window_max:
+        st.x_window_max = need
+    st.x_window_n += 1
+    if st.x_window_n >= X_WINDOW:
+        if 4 * st.x_window_max <= st.x_block and st.x_block > st.x_block_min:
+            st.x_block = max(st.x_block_min, 2 * st.x_window_max)
+        st.x_window_max = st.x_window_n = 0
+
+
+cdef int _fill_blocks(EngineState st, uint64_t* buf, int64_t B, int64_t skip, int64_t cap) noexcept nogil:
+    """Write every destination's spike codes number skip .. skip+cap-1 (in spike order) into its
+    block of ``buf`` (block r starts at r * B + (1 if skip == 0 else 0))."""
+    cdef int64_t k, i, j, r, c, head = 1 if skip == 0 else 0
+    cdef uint64_t code
+    cdef int64_t* fill = &st.x_fill[0]
+    for r in range(st.nranks):
+        fill[r] = 0
+    for k in range(st.n_spk):
+        code = st.spk[k]
+        i = st.g2l[<int64_t> (code & LOW32)]
+        for j in range(st.dst_ptr[i], st.dst_ptr[i + 1]):
+            r = st.dst_rank[j]
+            c = fill[r]
+            if c >= skip and c < skip + cap:
+                buf[r * B + head + c - skip] = code
+            fill[r] = c + 1
+    return 0
+
+
+cdef int _exchange(EngineState st) noexcept nogil:
+    """Send the interval's spikes to the ranks that host their targets (one MPI_Alltoall, plus an
+    overflow round when a block is too small) and put the received codes into st.recvbuf[0:st.n_recv].
+    Returns 0, an MPI error code, or -1 when out of memory."""
+    cdef int64_t P = st.nranks, B, cap, k, i, j, r, c, mx = 0, gmx = 0, total = 0, R, nrecv = 0
+    cdef uint64_t code, hdr
+    cdef uint64_t* recv = &st.recvbuf[0]
+    cdef int64_t* cnt = &st.x_count[0]
+    cdef int err
+    if P == 1:
         for k in range(st.n_spk):
             code = st.spk[k]
             i = st.g2l[<int64_t> (code & LOW32)]
-            for j in range(st.dst_ptr[i], st.dst_ptr[i + 1]):
-                rnk = st.dst_rank[j]
-                q = st.rcount[rnk]
-                st.sendbuf[q] = code
-                st.rcount[rnk] = <int32_t> (q + 1)
-    return total
-
-
-def recv_displacements(EngineState st, int nranks):
-    """Prefix sum of rcount into rdispl; returns the total number of words."""
-    cdef int64_t total = 0
-    cdef int rnk
-    for rnk in range(nranks):
-        st.rdispl[rnk] = <int32_t> total
-        total += st.rcount[rnk]
-    return total
-
-
-def deliver(EngineState st, int64_t t0, int64_t m, int64_t n_recv):
-    """Deliver the received spikes of the interval [t0, t0+m) (plus spike-generator
-    spikes of that interval) into the ring buffers, in canonical order."""
-    cdef int64_t n = st.n_loc, D = st.D
-    cdef int64_t k, q, g, slot0, slot, base, nrecv = n_recv, events = 0
-    cdef uint64_t code
-    cdef float w
-    cdef uint64_t* buf = &st.recvbuf[0]
-    with nogil:
-        # spike generators: their spikes are known on every rank
-        while st.gen_pos < st.gen_step.shape[0] and st.gen_step[st.gen_pos] < t0 + m:
-            if st.gen_step[st.gen_pos] >= t0:
-                buf[nrecv] = ((<uint64_t> (st.gen_step[st.gen_pos] - t0)) << 32) | <uint64_t> st.gen_gid[st.gen_pos]
+            if st.dst_ptr[i + 1] > st.dst_ptr[i]:
+                recv[nrecv] = code
                 nrecv += 1
-            st.gen_pos += 1
-        if nrecv > 1:
-            qsort(buf, nrecv, sizeof(uint64_t), _cmp_u64)
-        for k in range(nrecv):
-            code = buf[k]
-            g = <int64_t> (code & LOW32)
-            slot0 = (t0 + <int64_t> (code >> 32)) % D     # ring slot of the emission step
-            parsnn_scatter_row(st.syn_ptr[g], st.syn_ptr[g + 1], slot0, D, n, &st.syn_tgt[0], &st.syn_w[0],
-                               &st.syn_d[0], &st.ring_ex[0], &st.ring_in[0])
-            events += st.syn_ptr[g + 1] - st.syn_ptr[g]
-            if st.plastic_on:    # plastic hook: the plastic rows of g, after its static row (canonical order)
-                events += parsnn_plastic_deliver(&st.plastic.c, g, t0 + <int64_t> (code >> 32), slot0, D, n,
-                                                 &st.ring_ex[0], &st.ring_in[0])
-        st.n_events += events
-        st.n_delivered_spikes += nrecv
-    return nrecv
+        st.n_recv = nrecv
+        return 0
+    B = st.x_block
+    cap = B - 1
+    if _reserve(&st.xsend, &st.xsend_cap, P * B) or _reserve(&st.xrecv, &st.xrecv_cap, P * B):
+        return -1
+    for r in range(P):
+        cnt[r] = 0
+    for k in range(st.n_spk):
+        i = st.g2l[<int64_t> (st.spk[k] & LOW32)]
+        for j in range(st.dst_ptr[i], st.dst_ptr[i + 1]):
+            cnt[st.dst_rank[j]] += 1
+    for r in range(P):
+        total += cnt[r]
+        if cnt[r] > mx:
+            mx = cnt[r]
+    st.n_remote_sends += total - cnt[st.my_rank]
+    _fill_blocks(st, st.xsend, B, 0, cap)
+    for r in range(P):
+        st.xsend[r * B] = ((<uint64_t> mx) << 32) | <uint64_t> cnt[r]
+    err = mpi.MPI_Alltoall(st.xsend, <int> B, mpi.MPI_UINT64_T, st.xrecv, <int> B, mpi.MPI_UINT64_T, st.comm)
+    if err:
+        return err
+    for r in range(P):
+        hdr = st.xrecv[r * B]
+        if <int64_t> (hdr >> 32) > gmx:
+            gmx = <int64_t> (hdr >> 32)
+        c = <int64_t> (hdr & LOW32)
+        if c > cap:
+            c = cap
+        memcpy(recv + nrecv, st.xrecv + r * B + 1, <size_t> c * sizeof(uint64_t))
+        nrecv += c
+    if gmx > cap:
+        # overflow round: every rank knows gmx, so all take part with blocks of gmx - cap codes
+        R = gmx - cap
+        if _reserve(&st.osend, &st.osend_cap, P * R) or _reserve(&st.orecv, &st.orecv_cap, P * R):
+            return -1
+        _fill_blocks(st, st.osend, R, cap, R)
+        err = mpi.MPI_Alltoall(st.osend, <int> R, mpi.MPI_UINT64_T, st.orecv, <int> R, mpi.MPI_UINT64_T, st.comm)
+        if err:
+            return err
+        for r in range(P):
+            c = <int64_t> (st.xrecv[r * B] & LOW32) - cap
+            if c > 0:
+                memcpy(recv + nrecv, st.orecv + r * R, <size_t> c * sizeof(uint64_t))
+                nrecv += c
+        st.n_overflow_rounds += 1
+    _adapt_block(st, gmx + 1)
+    st.n_recv = nrecv
+    return 0
+
+
+# -------------------------------------------------------------------------------- delivery
+cdef int64_t _deliver_thread(EngineState st, int64_t th, int64_t t0, int64_t nrecv) noexcept nogil:
+    """Thread ``th``: scatter the sorted received spikes' sub-rows onto its own neurons; returns
+    the number of synaptic events."""
+    cdef int64_t n = st.n_loc, D = st.D, T = st.T, k, g, a, b, slot0, pe, events = 0
+    cdef uint64_t code
+    cdef const uint64_t* buf = &st.recvbuf[0]
+    cdef const int64_t* ptr = &st.syn_ptr[0]
+    for k in range(nrecv):
+        code = buf[k]
+        g = <int64_t> (code & LOW32)
+        slot0 = (t0 + <int64_t> (code >> 32)) % D     # ring slot of the emission step
+        a = ptr[g * T + th]
+        b = ptr[g * T + th + 1]
+        parsnn_scatter_row(a, b, slot0, D, n, &st.syn_tgt[0], &st.syn_w[0], &st.syn_d[0],
+                           &st.ring_ex[0], &st.ring_in[0])
+        events += b - a
+        if st.plastic_on:    # plastic hook: the plastic rows of g, after its static row (canonical order; T == 1)
+            pe = parsnn_plastic_deliver(&st.plastic.c, g, t0 + <int64_t> (code >> 32), slot0, D, n,
+                                        &st.ring_ex[0], &st.ring_in[0])
+            events += pe
+            st.n_events += pe     # static events are counted in _prepare_delivery
+    return events
+
+
+cdef void _prepare_delivery(EngineState st, int64_t t0, int64_t m) noexcept nogil:
+    """Add the spike-generator spikes of the interval [t0, t0+m) to the received ones and sort them
+    into canonical order; count the events they will cause (st.d_events) and the delivered spikes."""
+    cdef int64_t k, g, nrecv = st.n_recv, events = 0, T = st.T
+    cdef uint64_t* buf = &st.recvbuf[0]
+    # spike generators: their spikes are known on every rank
+    while st.gen_pos < st.gen_step.shape[0] and st.gen_step[st.gen_pos] < t0 + m:
+        if st.gen_step[st.gen_pos] >= t0:
+            buf[nrecv] = ((<uint64_t> (st.gen_step[st.gen_pos] - t0)) << 32) | <uint64_t> st.gen_gid[st.gen_pos]
+            nrecv += 1
+        st.gen_pos += 1
+    if nrecv > 1:
+        qsort(buf, nrecv, sizeof(uint64_t), _cmp_u64)
+    for k in range(nrecv):
+        g = <int64_t> (buf[k] & LOW32)
+        events += st.syn_ptr[(g + 1) * T] - st.syn_ptr[g * T]
+    st.n_recv = nrecv
+    st.d_t0 = t0
+    st.d_events = events
+    st.n_events += events
+    st.n_delivered_spikes += nrecv
+
+
+# -------------------------------------------------------------------------------- step loop
+cdef void _thread_work(EngineState st, int64_t th, int64_t t0, int64_t m, bint deliver) noexcept nogil:
+    """Thread ``th``'s share of one parallel region: deliver the sorted spikes of the previous
+    interval (if ``deliver``) to its neurons, then update them for steps t0 .. t0+m-1. Thread 0
+    times both parts."""
+    cdef double c0 = 0.0, c1 = 0.0
+    if th == 0:
+        c0 = _now()
+    if deliver:
+        _deliver_thread(st, th, st.d_t0, st.n_recv)
+    if th == 0:
+        c1 = _now()
+        st.t_deliver += c1 - c0
+    if m > 0:
+        _update_thread(st, th, t0, m)
+    if th == 0:
+        st.t_update += _now() - c1
+
+
+cdef void _region(EngineState st, int64_t t0, int64_t m, bint deliver) noexcept nogil:
+    """One parallel region on the T threads (each on its own neurons: no interaction): delivery
+    of the previous interval, update of this one. Small work runs the shares in turn on one thread."""
+    cdef int64_t th
+    cdef double c0, c1
+    if st.T == 1:
+        _thread_work(st, 0, t0, m, deliver)
+    elif st.n_loc * m < st.par_min_updates and (not deliver or st.d_events < st.par_min_events):
+        c0 = _now()
+        if deliver:
+            for th in range(st.T):
+                _deliver_thread(st, th, st.d_t0, st.n_recv)
+        c1 = _now()
+        for th in range(st.T):
+            _update_thread(st, th, t0, m)
+        st.t_deliver += c1 - c0
+        st.t_update += _now() - c1
+    else:
+        for th in prange(st.T, num_threads=st.T, schedule="static", chunksize=1):
+            _thread_work(st, th, t0, m, deliver)
+
+
+def run_steps(EngineState st, int64_t t, int64_t t_stop):
+    """Advance from step ``t`` interval by interval (min-delay long; the last one ends at ``t_stop``)
+    until ``t_stop``: update, exchange (collective), deliver, record buffering. The delivery of an
+    interval's spikes and the update of the next one share one parallel region (both touch only the
+    thread's own neurons; delivery first, as in the plain order); the last delivery ends the call,
+    so the state at return is complete. When the recording buffers might not hold one more interval
+    it calls ``st.reserve()`` to grow them. Returns ``t_stop``."""
+    cdef int64_t mm
+    cdef double c0, c1
+    cdef int err = 0
+    cdef bint pending = False
+    with nogil:
+        while t < t_stop:
+            mm = st.m if st.m < t_stop - t else t_stop - t
+            if (st.n_rec + st.rec_need > st.rec_step.shape[0]
+                    or st.n_vrows + st.v_rows_per_interval > st.v_buf.shape[0]):
+                with gil:
+                    st.reserve()      # grow the recording buffers (every rank stays in the loop)
+            _region(st, t, mm, pending)
+            c0 = _now()
+            _gather_spikes(st, t, mm)
+            c1 = _now()
+            st.t_update += c1 - c0
+            err = _exchange(st)
+            if err:
+                break
+            _prepare_delivery(st, t, mm)
+            pending = True
+            st.t_exchange += _now() - c1
+            t += mm
+        if pending and not err:
+            _region(st, t, 0, True)
+    if st.plastic_on and st.plastic.out_of_memory:      # plastic hook: an archive could not grow
+        raise MemoryError("out of memory for the postsynaptic spike archives")
+    if err == -1:
+        raise MemoryError("out of memory for the spike exchange buffers")
+    if err:
+        raise RuntimeError(f"MPI error {err} in the spike exchange")
+    return t

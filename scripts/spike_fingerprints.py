@@ -7,6 +7,7 @@ last bit: this is how a restructuring shows that it changed no behaviour.
 
     python scripts/spike_fingerprints.py --out before.json [--ranks 1,2,3] [--quick]
     python scripts/spike_fingerprints.py --compare before.json after.json
+    python scripts/spike_fingerprints.py --out threads2.json --threads 2    # the same keys, 2 threads per rank
 """
 import argparse
 import hashlib
@@ -55,6 +56,8 @@ def main():
     ap.add_argument("--out", help="JSON file to write")
     ap.add_argument("--ranks", default="1,2,3")
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--threads", type=int, default=None,
+                    help="run with --threads T (same keys: compare against a run without threads)")
     ap.add_argument("--compare", nargs=2, metavar=("A", "B"), help="compare two JSON files and exit")
     args = ap.parse_args()
     if args.compare:
@@ -73,6 +76,8 @@ def main():
                     path = os.path.join(tmp, f"{case}_{nranks}_{part}.h5")
                     cmd = [mpiexec, "-n", str(nranks), sys.executable, "-m", "parsnn", "run", *argv,
                            "--seed", str(args.seed), "--partition", part, "--no-progress", "--out", path]
+                    if args.threads is not None:
+                        cmd += ["--threads", str(args.threads)]
                     proc = subprocess.run(cmd, capture_output=True, text=True)
                     if proc.returncode:
                         sys.exit(f"{' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")

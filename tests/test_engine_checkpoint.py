@@ -54,9 +54,11 @@ def saved(mixed_network, tmp_path_factory):
     return path
 
 
-def _resumed(net, path, seed=SEED, comm=MPI.COMM_SELF, partition="round_robin"):
+def _resumed(net, path, seed=SEED, comm=MPI.COMM_SELF, partition="round_robin", threads=1):
     """A simulation of ``net`` continued from ``path`` to T_END."""
-    sim = Simulation(net, seed=seed, comm=comm, keep_spikes=True, partition=partition)
+    sim = Simulation(net, seed=seed, comm=comm, keep_spikes=True, partition=partition, threads=threads)
+    sim.build()
+    sim.st.par_min_updates = sim.st.par_min_events = 0      # parallel regions even for this small network
     t = sim.restore(path)
     sim.run(T_END - t)
     return sim
@@ -69,6 +71,23 @@ def test_resume_is_bit_identical(full_run, saved, mixed_network):
 def test_resume_with_another_partition(full_run, saved, mixed_network):
     # one rank, but another local order: the per-gid layout does not depend on it
     _assert_continues(full_run, _resumed(mixed_network(), saved, partition="block"), T_CKPT)
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_resume_on_another_thread_count(full_run, saved, mixed_network, threads):
+    """A checkpoint written by one thread continues on 2 or 3 threads per rank, bit for bit."""
+    _assert_continues(full_run, _resumed(mixed_network(), saved, threads=threads), T_CKPT)
+
+
+def test_checkpoint_of_threads_resumes_on_one(full_run, mixed_network, tmp_path):
+    """A checkpoint written with 2 threads continues on 1, bit for bit."""
+    path = str(tmp_path / "threads.ckpt.h5")
+    sim = Simulation(mixed_network(), seed=SEED, comm=MPI.COMM_SELF, keep_spikes=True, threads=2)
+    sim.build()
+    sim.st.par_min_updates = sim.st.par_min_events = 0
+    sim.run(T_CKPT)
+    sim.checkpoint(path)
+    _assert_continues(full_run, _resumed(mixed_network(), path), T_CKPT)
 
 
 def test_checkpoints_during_a_run(full_run, mixed_network, tmp_path, monkeypatch):

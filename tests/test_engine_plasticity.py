@@ -227,3 +227,18 @@ def test_one_plastic_projection_per_population_pair():
     net.connect("A", "A", AllToAll(), synapse_model="stdp_pl_synapse_hom", name="again")
     with pytest.raises(ParameterError, match="projection 'again': a second plastic projection from 'A' to 'A'"):
         net.validate()
+
+
+def test_threads_refused_with_plastic_synapses():
+    """Plastic rows are not split per thread yet: more than one thread is refused before the build."""
+    from mpi4py import MPI
+    from parsnn import Network
+    from parsnn.engine import Simulation
+    from parsnn.network import FixedIndegree
+    net = Network(resolution=0.1)
+    net.add_population("E", 20, "iaf_psc_alpha")
+    net.connect("E", "E", FixedIndegree(2), weight=10.0, delay=1.0, synapse_model="stdp_synapse",
+                synapse_params={"Wmax": 100.0})
+    with pytest.raises(ParameterError, match="threads must be 1 .* plastic"):
+        Simulation(net, seed=1, comm=MPI.COMM_SELF, threads=2)
+    Simulation(net, seed=1, comm=MPI.COMM_SELF, threads=1).run(5.0)

@@ -59,7 +59,10 @@ def test_metadata(run):
         assert r.seed == 7 and r.num_ranks == 1 and r.partition == "round_robin"
         assert r.resolution == 0.1 and r.t_sim == T_SIM
         assert r.description == json.loads(g.attrs["parameters"]) == sim.net.describe()
-        assert r.run_info == {"command": "run", "t_sim": T_SIM}
+        # the given settings, and what the engine adds: its thread count and exchange scheme
+        assert r.run_info == {"command": "run", "t_sim": T_SIM, "threads": 1,
+                              "exchange": {"scheme": "alltoall_fixed_block", "adaptive": True,
+                                           "first_block_words": 32}}
         assert r.metadata["complete"] is True and r.metadata["num_ranks"] == 1
         assert r.population_sizes == {"E": 400, "I": 100}
 

@@ -18,11 +18,11 @@ import sys
 from parsnn.cli import stop
 from parsnn.cli.common import EXIT_BAD_INPUT, report_error, strategies
 from parsnn.cli.run import _check_output_path, add_checkpoint_arguments, build_simulation, finish, setup_checkpoints
-from parsnn.options import positive_float
+from parsnn.options import positive_float, positive_int
 
 #: options of the new command that replace the stored run's
-_OVERRIDES = ("t_sim", "out", "overwrite", "partition", "no_progress", "debug", "checkpoint", "checkpoint_every",
-              "flush_every", "command")
+_OVERRIDES = ("t_sim", "out", "overwrite", "partition", "threads", "no_progress", "debug", "checkpoint",
+              "checkpoint_every", "flush_every", "command")
 
 
 def add_parser(subparsers):
@@ -42,6 +42,8 @@ def add_parser(subparsers):
     r.add_argument("--overwrite", action="store_true", help="replace an existing --out or --checkpoint file")
     r.add_argument("--partition", default="round_robin", choices=strategies(),
                    help="neuron->rank placement of the continued run (default round_robin)")
+    r.add_argument("--threads", type=positive_int("--threads"), default=1, metavar="T",
+                   help="OpenMP threads per rank of the continued run (default 1; any number continues exactly)")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.add_argument("--debug", action="store_true", help="print tracebacks")
     add_checkpoint_arguments(r)

@@ -8,7 +8,7 @@ import warnings
 from parsnn import registry
 from parsnn.cli import stop
 from parsnn.cli.common import EXIT_BAD_INPUT, report_error, strategies
-from parsnn.options import nonnegative, positive_float, seed
+from parsnn.options import nonnegative, positive_float, positive_int, seed
 from parsnn.cli.source import add_model_arguments, make_network
 
 
@@ -34,6 +34,10 @@ def add_parser(subparsers):
     r.add_argument("--record-weights-every", type=positive_float("--record-weights-every"), default=None,
                    metavar="MS", help="with --record-weights: also every MS ms of model time")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
+    r.add_argument("--threads", type=positive_int("--threads"), default=1, metavar="T",
+                   help="OpenMP threads per rank for the build and the step loop (default 1; results do not "
+                        "depend on it; idle threads spin at most GOMP_SPINCOUNT=10000 unless OMP_WAIT_POLICY "
+                        "or GOMP_SPINCOUNT is set)")
     r.add_argument("--warmup", type=nonnegative("--warmup"), default=500.0,
                    help="ms excluded from the summary rates (default 500)")
     r.add_argument("--debug", action="store_true", help="print tracebacks")
@@ -122,7 +126,7 @@ def build_simulation(args, comm):
     expected = part.metrics(conn)
     sim = Simulation(net, seed=args.seed, comm=comm, partition=part, out=args.out, overwrite=args.overwrite,
                      keep_spikes=False, progress=not args.no_progress, summary_from_ms=args.warmup,
-                     flush_ms=getattr(args, "flush_every", 1000.0),
+                     flush_ms=getattr(args, "flush_every", 1000.0), threads=getattr(args, "threads", 1),
                      run_info={"argv": sys.argv, "command": "run", "cwd": os.getcwd(), **vars(args),
                                "partition_expected": {k: expected[k] for k in (
                                    "seconds", "remote_deliveries_per_s", "bytes_per_rank_per_s", "cut_fraction",

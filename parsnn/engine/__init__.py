@@ -10,9 +10,19 @@ and Arbor's recipe / decomposition / simulation split):
 - :mod:`~parsnn.engine.performance`: phase timers, performance figures, progress bar;
 - :mod:`~parsnn.engine.streams`: ids of the counter-based random streams.
 
-The Cython kernels (``parsnn._engine``, ``parsnn._connect``, ``parsnn._rng``) do the numerics;
+The step loop and the build run on ``threads`` OpenMP threads per rank (``Simulation(threads=T)``,
+``parsnn run --threads T``); the thread count is set per parallel region, ``OMP_NUM_THREADS`` is not
+read or changed. The Cython kernels (``parsnn._engine``, ``parsnn._connect``, ``parsnn._rng``) do the numerics;
 the run file is written by :mod:`parsnn.runfile.writer`.
 """
-from parsnn.engine.simulation import Simulation
+import os as _os
+
+# OpenMP threads wait politely: unless the user chose a wait policy, an idle thread spins for
+# GOMP_SPINCOUNT=10000 iterations (microseconds) and then sleeps, so a loaded machine is not
+# burnt by spinning. Set here, before the kernels load the OpenMP runtime (it reads them once).
+if "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ:
+    _os.environ["GOMP_SPINCOUNT"] = "10000"
+
+from parsnn.engine.simulation import Simulation  # noqa: E402
 
 __all__ = ["Simulation"]

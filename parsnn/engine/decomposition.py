@@ -28,3 +28,22 @@ def population_ranges(net, local: np.ndarray, offsets: dict) -> dict:
         a, b = np.searchsorted(local, [off, off + pop.size])
         ranges[name] = (int(a), int(b))
     return ranges
+
+
+def thread_parts(size: int, threads: int) -> np.ndarray:
+    """Bounds of the threads' parts of a segment of ``size`` nodes: thread k owns
+    ``parts[k] .. parts[k+1]-1`` of it (sizes differ by at most one)."""
+    return (np.arange(threads + 1, dtype=np.int64) * size) // threads
+
+
+def thread_owners(pop_local: dict, n: int, threads: int) -> tuple[np.ndarray, np.ndarray]:
+    """(owner thread of each of the ``n`` local nodes, first-node offsets ``toff`` of the threads'
+    spike buffers): thread k owns the k-th of ``threads`` equal parts of every population's local
+    nodes ``pop_local[p]``, so every projection's targets are shared by all threads."""
+    owner = np.zeros(n, dtype=np.int32)
+    for a, b in pop_local.values():
+        parts = a + thread_parts(b - a, threads)
+        for k in range(threads):
+            owner[parts[k]:parts[k + 1]] = k
+    toff = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=threads))]).astype(np.int64)
+    return owner, toff

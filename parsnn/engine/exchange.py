@@ -2,16 +2,16 @@
 
 At build time every rank tells the owner of each source it has synapses from that it needs
 that source's spikes (:func:`build_routes`, one ``Alltoall`` + ``Alltoallv``), so a spike is sent
-only to the ranks that host targets. During the run, :class:`SpikeExchange` moves the spikes of
-one min-delay interval: the kernel packs them per destination rank, the counts go by
-``Alltoall`` and the spikes by ``Alltoallv`` into the receive buffer that delivery reads.
+only to the ranks that host targets. During the run, the step loop in ``cython/engine.pyx`` moves the spikes
+of each min-delay interval with ONE collective: a fixed-size ``MPI_Alltoall`` whose per-destination
+block carries its spike count in its first word and adapts to the traffic, plus an overflow round
+(a second ``Alltoall``) only in intervals where some block was too small, as NEST does.
 """
 from __future__ import annotations
 
 import numpy as np
 from mpi4py import MPI
 
-from parsnn import _engine as engine_kernels
 
 
 def displacements(counts: np.ndarray) -> np.ndarray:
@@ -46,38 +46,22 @@ def build_routes(st, comm, rank_of: np.ndarray, has_targets: np.ndarray, g2l: np
     return int(needed.size)
 
 
-class SpikeExchange:
-    """Send and receive buffers of one min-delay interval and their exchange.
+#: the exchange scheme (stored in the run file's run_info as ``exchange``)
+SCHEME = "alltoall_fixed_block"
+#: default first block size (words per destination: one header word and block - 1 spike codes)
+DEFAULT_BLOCK = 32
+
+
+def setup_exchange(st, comm, min_delay_steps: int, num_sources: int, num_generator_spikes: int,
+                   block: int | None = None, adapt: bool = True):
+    """Attach the exchange to ``st``: the receive buffer that delivery reads and the fixed-block
+    ``Alltoall`` over ``comm`` done by the step loop (``cython/engine.pyx``).
 
     ``num_sources``: sources whose spikes this rank receives (from :func:`build_routes`);
     ``num_generator_spikes``: spike-generator spikes delivered here (they share the receive buffer).
-    The buffers are attached to ``st``, where the pack and deliver kernels use them."""
-
-    def __init__(self, st, comm, min_delay_steps: int, num_sources: int, num_generator_spikes: int):
-        m = min_delay_steps
-        self.comm = comm
-        self.size = comm.Get_size()
-        self.sendbuf = np.zeros(max(len(st.dst_rank) * m, 1), dtype=np.uint64)
-        self.recvbuf = np.zeros(max(num_sources * m + num_generator_spikes, 1), dtype=np.uint64)
-        st.sendbuf, st.recvbuf = self.sendbuf, self.recvbuf
-        self.scount = np.zeros(self.size, dtype=np.int32)
-        self.sdispl = np.zeros(self.size, dtype=np.int32)
-        self.rcount = np.zeros(self.size, dtype=np.int32)
-        self.rdispl = np.zeros(self.size, dtype=np.int32)
-        st.scount, st.sdispl, st.rcount, st.rdispl = self.scount, self.sdispl, self.rcount, self.rdispl
-        self._send_spec = [self.sendbuf, (self.scount, self.sdispl), MPI.UINT64_T]
-        self._recv_spec = [self.recvbuf, (self.rcount, self.rdispl), MPI.UINT64_T]
-
-    def exchange(self, st) -> int:
-        """Pack the interval's spikes, exchange them (collective on several ranks) and return the
-        number of spikes in the receive buffer."""
-        P = self.size
-        total = engine_kernels.pack(st, P)
-        if P > 1:
-            self.comm.Alltoall(self.scount, self.rcount)
-            nrecv = engine_kernels.recv_displacements(st, P)
-            self.comm.Alltoallv(self._send_spec, self._recv_spec)
-        else:
-            self.recvbuf[:total] = self.sendbuf[:total]
-            nrecv = total
-        return nrecv
+    ``block``: first block size in words (>= 2; default :data:`DEFAULT_BLOCK`); ``adapt``: let the
+    block follow the traffic (off only to test the overflow round)."""
+    m = min_delay_steps
+    st.recvbuf = np.zeros(max(num_sources * m + num_generator_spikes, 1), dtype=np.uint64)
+    st.n_recv = 0
+    st.set_comm(comm, DEFAULT_BLOCK if block is None else int(block), bool(adapt))

@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from parsnn import _connect as connect_kernels
 from parsnn import _engine as engine_kernels
 from parsnn import synapses as synapse_models
 from parsnn.engine.neurons import draw_parameter
-from parsnn.engine.synapses import _projection_plan
+from parsnn.engine.synapses import draw_projection
 from parsnn.network import Normal, Uniform
 
 
@@ -50,20 +49,11 @@ class PlasticSynapses:
     def _generate(self, k, local, offsets, pop_local, seed, h):
         """Rows (pointer over the source population), targets, weights and delays of projection k."""
         proj = self.net.projections[k]
-        plan = _projection_plan(self.net, k, proj, local, offsets, pop_local, seed)
-        per_source = np.zeros(self.net.num_nodes + 1, dtype=np.int64)
-        connect_kernels.count_by_source(plan["rule"], plan["tgt_gids"], plan["fixed"], plan["soff"], plan["nsrc"],
-                                        plan["toff"], plan["p"], plan["autapses"], seed, plan["ps"], per_source[1:])
-        ptr = np.cumsum(per_source)
-        total = int(ptr[-1])
-        tgt, w, d = np.empty(total, np.uint32), np.empty(total, np.float32), np.empty(total, np.uint16)
+        ptr, tgt, w, d, lo, hi = draw_projection(self.net, k, local, offsets, pop_local, seed, h)
+        total = tgt.size
         if total:
-            lo, hi = connect_kernels.generate(plan["rule"], plan["tgt_gids"], plan["tgt_local"], plan["fixed"],
-                                              plan["soff"], plan["nsrc"], plan["toff"], plan["p"], plan["autapses"],
-                                              plan["wspec"], plan["dspec"], h, seed, plan["ps"], plan["pv"],
-                                              ptr[:-1].copy(), tgt, w, d)
             self.dmin, self.dmax = min(self.dmin, lo), max(self.dmax, hi)
-        soff, nsrc = plan["soff"], plan["nsrc"]
+        soff, nsrc = offsets[proj.source], self.net.populations[proj.source].size
         self.has_targets[soff:soff + nsrc] |= np.diff(ptr[soff:soff + nsrc + 1]) > 0
         weight = proj.weight
         w64 = w.astype(np.float64) if isinstance(weight, (Normal, Uniform)) else np.full(total, float(weight))

@@ -3,10 +3,11 @@
 ``Simulation(net, seed, comm, partition)`` places the network's nodes on the
 ranks of ``comm`` with a neuron->rank map, builds on every rank only the
 synapses onto its own neurons, and advances the network in min-delay
-intervals: one Cython call updates all local neurons for the whole interval,
-then the interval's spikes are exchanged (buffer-based ``Alltoall`` +
-``Alltoallv``, only to ranks that host targets) and delivered in canonical
-order into the delay ring buffers.
+intervals. One Cython call (``_engine.run_steps``) runs many intervals on ``threads`` OpenMP
+threads per rank: it updates all local neurons for the interval, exchanges the interval's spikes
+with one fixed-block ``MPI_Alltoall`` (only to ranks that host targets; an overflow round when a
+block is too small) and delivers them in canonical order into the delay ring buffers; it returns
+to Python only at flush, progress and checkpoint points and when the recording buffers fill.
 
 Every random number is drawn from a counter-based stream keyed by (seed,
 purpose, node id), so the network and the spike trains do not depend on the
@@ -49,7 +50,10 @@ class Simulation:
     ``overwrite``), ``keep_spikes`` (keep recorded spikes in memory for :meth:`spikes`;
     default: when no output file is given), ``progress`` (show a progress bar on rank 0),
     ``flush_ms`` (model time between collective flushes of recorded data), ``run_info`` (the
-    run's settings, stored in the output), ``summary_from_ms`` (start of the window of :meth:`summary_rates`).
+    run's settings, stored in the output), ``summary_from_ms`` (start of the window of :meth:`summary_rates`),
+    ``threads`` (OpenMP threads per rank for the build and the step loop, >= 1; the results do not
+    depend on it). ``_exchange_block`` / ``_exchange_adapt``: first exchange block size in words and
+    whether it adapts (private: tests force the overflow round with them).
 
     ``stopped``: None, or the name of the signal that ended the last run() early at a flush
     boundary (only with a watcher attached by :func:`parsnn.engine.signals.watch`; the checkpoint
@@ -58,13 +62,22 @@ class Simulation:
 
     def __init__(self, net: Network, seed: int = 12345, comm=None, partition="round_robin", out=None,
                  keep_spikes=None, progress=False, flush_ms: float = 1000.0, run_info: dict | None = None,
-                 summary_from_ms: float = 500.0, overwrite: bool = False):
+                 summary_from_ms: float = 500.0, overwrite: bool = False, threads: int = 1,
+                 _exchange_block: int | None = None, _exchange_adapt: bool = True):
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**63:
             raise ParameterError(f"seed must be an integer in [0, 2^63), got {seed!r}")
         if not (isinstance(flush_ms, (int, float)) and flush_ms > 0):
             raise ParameterError(f"flush_ms must be > 0 ms, got {flush_ms!r}")
+        if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not 1 <= threads <= 1024:
+            raise ParameterError(f"threads must be an integer in [1, 1024], got {threads!r}")
         net.validate()
+        plastic = [q.name for q in net.projections if q.plastic]
+        if threads > 1 and plastic:
+            raise ParameterError(f"threads must be 1 for a network with plastic synapses (projection "
+                                 f"'{plastic[0]}'): their delivery is not split per thread yet; got {threads}")
         self.net = net
+        self.threads = int(threads)
+        self._exchange_block, self._exchange_adapt = _exchange_block, _exchange_adapt
         self.seed = int(seed)
         self.comm = MPI.COMM_WORLD if comm is None else comm
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
@@ -111,11 +124,13 @@ class Simulation:
         st = engine_kernels.EngineState()
         self.st = st
         st.vector_update = True
+        st.T = self.threads
 
         t0 = time.perf_counter()
         local, g2l = decomposition.local_nodes(self.rank_of, self.rank)
         self.local_gids = local
         self.pop_local = decomposition.population_ranges(net, local, self.offsets)
+        st.owner, st.toff = decomposition.thread_owners(self.pop_local, local.size, self.threads)
         self.build_timers["place"] += time.perf_counter() - t0
 
         # per-neuron values drawn here can still be invalid: report that collectively
@@ -125,13 +140,15 @@ class Simulation:
 
         t0 = time.perf_counter()
         syn_ptr, syn_tgt, syn_w, syn_d, dmin, dmax = synapses.generate_synapses(
-            net, local, self.offsets, self.pop_local, self.seed, h, self.build_timers)
+            net, local, self.offsets, self.pop_local, self.seed, h, self.build_timers, self.threads)
         self.build_timers["connect"] += (time.perf_counter() - t0 - self.build_timers["count"]
                                          - self.build_timers["group"])
         # plastic hook: the plastic synapses onto the local neurons (parsnn.engine.plasticity)
         self.plastic = plasticity.PlasticSynapses(net, local, self.offsets, self.pop_local, self.seed, h)
         dmin, dmax = min(dmin, self.plastic.dmin), max(dmax, self.plastic.dmax)
         st.syn_ptr, st.syn_tgt, st.syn_w, st.syn_d = syn_ptr, syn_tgt, syn_w, syn_d
+        # per source: row g is syn_ptr[g*T] .. syn_ptr[(g+1)*T] (its threads' sub-rows one after the other)
+        syn_ptr = np.ascontiguousarray(syn_ptr[::self.threads])
         self._syn_arrays = (syn_ptr, syn_tgt, syn_w, syn_d)
         self.num_local_synapses = int(syn_ptr[-1]) + self.plastic.num_local
 
@@ -155,13 +172,19 @@ class Simulation:
     def _setup_buffers(self, st, n: int, num_sources: int, num_generator_spikes: int):
         """Ring buffers, spike buffers, exchange buffers, recording and counters on ``st``."""
         m = self.min_delay_steps
-        st.n_loc, st.n_nodes, st.seed = n, self.num_nodes, self.seed
+        st.n_loc, st.n_nodes, st.seed, st.m = n, self.num_nodes, self.seed, m
         st.purpose_source = purpose("poisson_source")
         st.ring_ex = np.zeros(st.D * n, dtype=np.float64)
         st.ring_in = np.zeros(st.D * n, dtype=np.float64)
         st.spk = np.zeros(max(n * m, 1), dtype=np.uint64)
-        self.exchange = exchange.SpikeExchange(st, self.comm, m, num_sources, num_generator_spikes)
+        st.fired = np.zeros(max(n, 1), dtype=np.int64)
+        st.t_nspk, st.t_nv, st.t_events = (np.zeros(self.threads, dtype=np.int64) for _ in range(3))
+        st.t_update = st.t_exchange = st.t_deliver = 0.0
+        exchange.setup_exchange(st, self.comm, m, num_sources, num_generator_spikes,
+                                self._exchange_block, self._exchange_adapt)
         self.recorder.setup(st, self.offsets, self.pop_local, m)
+        st.rec_need = self.recorder.n_rec_local * m
+        st.v_rows_per_interval = self.recorder.v_rows_per_interval
         st.n_events = st.n_delivered_spikes = st.n_remote_sends = 0
         st.n_fired = np.zeros(n, dtype=np.int64)
         st.my_rank = self.rank
@@ -184,6 +207,9 @@ class Simulation:
     def _open_output(self):
         """Create the run file (rank 0) with the metadata of this simulation."""
         net = self.net
+        self.run_info["threads"] = self.threads
+        self.run_info["exchange"] = {"scheme": exchange.SCHEME, "adaptive": bool(self._exchange_adapt),
+                                     "first_block_words": int(self._exchange_block or exchange.DEFAULT_BLOCK)}
         self.writer = RunWriter.create(
             self.out, seed=self.seed, num_ranks=self.size, partition=self.partition_name, model=net.name,
             resolution=self.h, min_delay_ms=self.min_delay_steps * self.h, description=net.describe(),
@@ -200,36 +226,27 @@ class Simulation:
         self.build()
         if self.out is not None and self.writer is None and self.rank == 0:
             self._open_output()
-        st, recorder, spike_exchange = self.st, self.recorder, self.exchange
+        st, recorder = self.st, self.recorder
         m = self.min_delay_steps
         t, t_end = self.t_steps, self.t_steps + n_steps
         flush_every = max(m, int(round(self.flush_ms / self.h)) // m * m)
         next_flush = (t // flush_every + 1) * flush_every
+        every = self.checkpoint_every_steps
         timers = self.timers
         perf = time.perf_counter
-        need_rec = recorder.n_rec_local * m
+        st.reserve = lambda: recorder.reserve_interval(st, recorder.n_rec_local * m)
         bar = performance.ProgressBar(t, t_end, self.h) if (self.progress and self.rank == 0) else None
+        chunk = 256 * m if self.progress else t_end          # steps between progress points (same on all ranks)
         wall0, checkpoint0 = perf(), self.checkpoint_seconds
         last_report = wall0
-        k = 0
         while t < t_end:
-            mm = min(m, t_end - t)
-            recorder.reserve_interval(st, need_rec)
-            a = perf()
-            engine_kernels.run_interval(st, t, mm)
-            b = perf()
-            nrecv = spike_exchange.exchange(st)
-            c = perf()
-            engine_kernels.deliver(st, t, mm, nrecv)
-            d = perf()
-            timers["update"] += b - a
-            timers["exchange"] += c - b
-            timers["deliver"] += d - c
-            t += mm
-            if self.checkpoint_every_steps and t % self.checkpoint_every_steps == 0 and t < t_end:
+            stop = min(t_end, next_flush, t + chunk, (t // every + 1) * every if every else t_end)
+            t = engine_kernels.run_steps(st, t, stop)      # collective
+            if every and t % every == 0 and t < t_end:
                 self.t_steps = t
                 self.checkpoint(self.checkpoint_path)
             if t >= next_flush or t >= t_end:
+                d = perf()
                 self.t_steps = t
                 if self.writer is not None:
                     self.writer.flushed_ms = t * self.h
@@ -238,12 +255,10 @@ class Simulation:
                 next_flush = (t // flush_every + 1) * flush_every
                 if signals.at_boundary(self, t, t_end):
                     break
-            k += 1
-            if bar is not None and (k & 255) == 0:
-                now = perf()
-                if now - last_report > 0.25:
-                    bar.update(t, t_end, now - wall0)
-                    last_report = now
+            if bar is not None and perf() - last_report > 0.25:
+                last_report = perf()
+                bar.update(t, t_end, last_report - wall0)
+        timers["update"], timers["exchange"], timers["deliver"] = st.t_update, st.t_exchange, st.t_deliver
         self.t_steps = t
         self.simulate_seconds += perf() - wall0 - (self.checkpoint_seconds - checkpoint0)
         if bar is not None:

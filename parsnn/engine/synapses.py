@@ -15,6 +15,7 @@ import numpy as np
 from mpi4py import MPI
 
 from parsnn import _connect as connect_kernels
+from parsnn.engine.decomposition import thread_parts
 from parsnn.engine.streams import purpose
 from parsnn.errors import ParameterError
 from parsnn.network import RULE_CODES, FixedIndegree, FixedTotalNumber, FromList, PairwiseBernoulli, dist_spec
@@ -34,9 +35,10 @@ def _fixed_counts(net, k: int, proj, tgt_gids: np.ndarray, toff: int, seed: int)
     return np.zeros(0, dtype=np.int64)
 
 
-def _list_plan(net, proj, local, offsets, pop_local, h: float) -> dict:
+def _list_plan(net, proj, local, offsets, pop_local, h: float, threads: int) -> dict:
     """The synapses of an explicit list (FromList) onto the local neurons, in canonical order
-    (source gid, target gid, list position): source gids, local target indices, weights, delay steps."""
+    (source gid, target gid, list position): source gids, local target indices, weights, delay steps,
+    and the thread that owns each target (the part of the target population it falls in)."""
     a, b = pop_local[proj.target]
     rule = proj.rule
     toff, soff = offsets[proj.target], offsets[proj.source]
@@ -48,28 +50,35 @@ def _list_plan(net, proj, local, offsets, pop_local, h: float) -> dict:
     tl = tl[keep]
     order = np.lexsort((keep, tl, src))
     steps = np.floor(np.asarray(rule.delay, dtype=np.float64)[keep][order] / h + 0.5)
+    owner = np.searchsorted(a + thread_parts(b - a, threads), tl[order], side="right") - 1
     return dict(rule=RULE_CODES[FromList], list_src=src[order], list_tgt=tl[order].astype(np.uint32),
+                list_th=owner.astype(np.int64),
                 list_w=np.asarray(rule.weight, dtype=np.float64)[keep][order].astype(np.float32),
                 list_d=np.clip(steps, 1, 65535).astype(np.uint16))
 
 
-def _fill_from_list(pl: dict, fill: np.ndarray, tgt, w, d) -> tuple[int, int]:
-    """Write a FromList plan's synapses into their rows (after the rows' current fill) and advance
-    ``fill``; returns the (smallest, largest) delay in steps."""
+def _fill_from_list(pl: dict, fill: np.ndarray, num_nodes: int, tgt, w, d) -> tuple[int, int]:
+    """Write a FromList plan's synapses into their sub-rows (``fill[th * num_nodes + g]``: the next
+    free position of source g's sub-row for thread th; each sub-row keeps the plan's order) and
+    advance ``fill``; returns the (smallest, largest) delay in steps."""
     src = pl["list_src"]
     if src.size == 0:
         return 1 << 40, 0
-    first = np.concatenate([[True], src[1:] != src[:-1]])
-    starts = np.flatnonzero(first)
-    rank_in_row = np.arange(src.size) - np.repeat(starts, np.diff(np.append(starts, src.size)))
-    pos = fill[src] + rank_in_row
-    tgt[pos], w[pos], d[pos] = pl["list_tgt"], pl["list_w"], pl["list_d"]
-    np.add.at(fill, src[starts], np.diff(np.append(starts, src.size)))
+    key = pl["list_th"] * num_nodes + src
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    starts = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
+    counts = np.diff(np.append(starts, key.size))
+    pos = fill[key] + np.arange(key.size) - np.repeat(starts, counts)
+    tgt[pos], w[pos], d[pos] = pl["list_tgt"][order], pl["list_w"][order], pl["list_d"][order]
+    fill[key[starts]] += counts
     return int(pl["list_d"].min()), int(pl["list_d"].max())
 
 
-def _projection_plan(net, k: int, proj, local, offsets, pop_local, seed: int) -> dict:
-    """The connect kernels' arguments for projection ``k`` onto the local neurons."""
+def _projection_plan(net, k: int, proj, local, offsets, pop_local, seed: int, threads: int) -> dict:
+    """The connect kernels' arguments for projection ``k`` onto the local neurons; thread th
+    generates the th-th part of them (:func:`parsnn.engine.decomposition.thread_parts`), the
+    neurons it owns."""
     a, b = pop_local[proj.target]
     tgt_gids = local[a:b]
     rule = proj.rule
@@ -80,59 +89,65 @@ def _projection_plan(net, k: int, proj, local, offsets, pop_local, seed: int) ->
                 p=float(rule.p) if isinstance(rule, PairwiseBernoulli) else 0.0,
                 autapses=bool(getattr(rule, "allow_autapses", True)),
                 ps=purpose("proj", k, proj.name, "struct"), pv=purpose("proj", k, proj.name, "value"),
-                wspec=dist_spec(proj.weight), dspec=dist_spec(proj.delay))
+                wspec=dist_spec(proj.weight), dspec=dist_spec(proj.delay),
+                tb=thread_parts(b - a, threads))
 
 
 def generate_synapses(net, local: np.ndarray, offsets: dict, pop_local: dict, seed: int, h: float,
-                      build_timers: dict):
-    """Static synapses onto the local neurons, grouped by source gid (CSR).
+                      build_timers: dict, threads: int = 1):
+    """Static synapses onto the local neurons, grouped by source gid and, inside a source's row, by the
+    thread that owns the target (CSR over (gid, thread): ``ptr[g*T+th] .. ptr[g*T+th+1]``, T =
+    ``threads``; thread th owns the th-th part of every population's local neurons). Each sub-row keeps the order
+    that the source's whole row has with one thread, so delivery sums in the same order.
 
     Pass 1 counts each source's synapses by replaying the source draws;
     pass 2 draws again and writes every synapse straight into its row, so
     no unsorted copy of the synapses ever exists. Adds the seconds spent counting and
     grouping to ``build_timers["count"]`` and ``["group"]``.
     Returns (ptr, target local index, weight, delay steps, smallest delay, largest delay)."""
+    T, N = int(threads), net.num_nodes
     plans = []
-    per_source = np.zeros(net.num_nodes + 1, dtype=np.int64)
+    per_source = np.zeros((T, N), dtype=np.int64)       # one block per thread: no shared cache lines
     t0 = time.perf_counter()
     for k, proj in enumerate(net.projections):
         if proj.plastic:          # built by parsnn.engine.plasticity
             continue
         if isinstance(proj.rule, FromList):
-            plan = _list_plan(net, proj, local, offsets, pop_local, h)
-            per_source[1:] += np.bincount(plan["list_src"], minlength=net.num_nodes)
+            plan = _list_plan(net, proj, local, offsets, pop_local, h, T)
+            np.add.at(per_source, (plan["list_th"], plan["list_src"]), 1)
             plan["count"] = int(plan["list_src"].size)
             plans.append(plan)
             continue
-        plan = _projection_plan(net, k, proj, local, offsets, pop_local, seed)
+        plan = _projection_plan(net, k, proj, local, offsets, pop_local, seed, T)
         plan["count"] = connect_kernels.count_by_source(
             plan["rule"], plan["tgt_gids"], plan["fixed"], plan["soff"], plan["nsrc"], plan["toff"], plan["p"],
-            plan["autapses"], seed, plan["ps"], per_source[1:])
+            plan["autapses"], seed, plan["ps"], per_source.reshape(-1), plan["tb"])
         plans.append(plan)
     build_timers["count"] += time.perf_counter() - t0
-    ptr = np.cumsum(per_source)           # ptr[g] .. ptr[g+1]: synapses of source g
+    # ptr[g*T+th] .. ptr[g*T+th+1]: synapses of source g onto thread th
+    ptr = np.concatenate([[0], np.cumsum(per_source.T.reshape(-1))]).astype(np.int64)
     del per_source
     total = int(ptr[-1])
     tgt = np.empty(total, dtype=np.uint32)
     w = np.empty(total, dtype=np.float32)
     d = np.empty(total, dtype=np.uint16)
-    fill = ptr[:-1].copy()
+    fill = ptr[:-1].reshape(N, T).T.copy().reshape(-1)     # fill[th * N + g] = ptr[g*T+th] (a copy)
     dmin, dmax = 1 << 40, 0
     for pl in plans:
         if pl["count"] == 0:
             continue
         if "list_src" in pl:
-            lo, hi = _fill_from_list(pl, fill, tgt, w, d)
+            lo, hi = _fill_from_list(pl, fill, N, tgt, w, d)
             dmin, dmax = min(dmin, lo), max(dmax, hi)
             continue
         lo, hi = connect_kernels.generate(pl["rule"], pl["tgt_gids"], pl["tgt_local"], pl["fixed"], pl["soff"],
                                           pl["nsrc"], pl["toff"], pl["p"], pl["autapses"], pl["wspec"],
-                                          pl["dspec"], h, seed, pl["ps"], pl["pv"], fill, tgt, w, d)
+                                          pl["dspec"], h, seed, pl["ps"], pl["pv"], fill, tgt, w, d, pl["tb"])
         dmin, dmax = min(dmin, lo), max(dmax, hi)
-    if not np.array_equal(fill, ptr[1:]):
+    if not np.array_equal(fill.reshape(T, N).T.reshape(-1), ptr[1:]):
         raise RuntimeError("internal error: pass 2 wrote a different number of synapses than pass 1 counted")
     t0 = time.perf_counter()
-    connect_kernels.group_rows_by_delay(ptr, tgt, w, d)      # delivery then writes ring rows one delay at a time
+    connect_kernels.group_rows_by_delay(ptr, tgt, w, d, T)      # delivery then writes ring rows one delay at a time
     build_timers["group"] += time.perf_counter() - t0
     return ptr, tgt, w, d, dmin, dmax
 
@@ -160,18 +175,30 @@ def projection_synapses(net, k: int, seed: int):
     local = np.arange(net.num_nodes, dtype=np.int64)
     pop_local = population_ranges(net, local, offsets)
     if isinstance(proj.rule, FromList):
-        plan = _list_plan(net, proj, local, offsets, pop_local, net.resolution)
+        plan = _list_plan(net, proj, local, offsets, pop_local, net.resolution, 1)
         return (plan["list_src"] - offsets[proj.source], plan["list_tgt"].astype(np.int64) - offsets[proj.target],
                 plan["list_w"], plan["list_d"])
-    plan = _projection_plan(net, k, proj, local, offsets, pop_local, seed)
+    ptr, tgt, w, d, _, _ = draw_projection(net, k, local, offsets, pop_local, seed, net.resolution)
+    src = np.repeat(np.arange(net.num_nodes, dtype=np.int64), np.diff(ptr))
+    return src - offsets[proj.source], tgt.astype(np.int64) - offsets[proj.target], w, d
+
+
+def draw_projection(net, k: int, local, offsets: dict, pop_local: dict, seed: int, h: float):
+    """Projection ``k``'s synapses onto the nodes ``local`` on one thread, exactly as the build draws
+    them, as rows over all source gids: (ptr [num_nodes + 1], targets (local index), weights, delay
+    steps, smallest delay, largest delay); for the plastic store and for reading a projection back."""
+    plan = _projection_plan(net, k, net.projections[k], local, offsets, pop_local, seed, 1)
     per_source = np.zeros(net.num_nodes + 1, dtype=np.int64)
     connect_kernels.count_by_source(plan["rule"], plan["tgt_gids"], plan["fixed"], plan["soff"], plan["nsrc"],
-                                    plan["toff"], plan["p"], plan["autapses"], seed, plan["ps"], per_source[1:])
+                                    plan["toff"], plan["p"], plan["autapses"], seed, plan["ps"], per_source[1:],
+                                    plan["tb"])
     ptr = np.cumsum(per_source)
     total = int(ptr[-1])
     tgt, w, d = np.empty(total, np.uint32), np.empty(total, np.float32), np.empty(total, np.uint16)
-    connect_kernels.generate(plan["rule"], plan["tgt_gids"], plan["tgt_local"], plan["fixed"], plan["soff"],
-                             plan["nsrc"], plan["toff"], plan["p"], plan["autapses"], plan["wspec"], plan["dspec"],
-                             net.resolution, seed, plan["ps"], plan["pv"], ptr[:-1].copy(), tgt, w, d)
-    src = np.repeat(np.arange(net.num_nodes, dtype=np.int64), np.diff(ptr))
-    return src - offsets[proj.source], tgt.astype(np.int64) - offsets[proj.target], w, d
+    lo, hi = 1 << 40, 0
+    if total:
+        lo, hi = connect_kernels.generate(plan["rule"], plan["tgt_gids"], plan["tgt_local"], plan["fixed"],
+                                          plan["soff"], plan["nsrc"], plan["toff"], plan["p"], plan["autapses"],
+                                          plan["wspec"], plan["dspec"], h, seed, plan["ps"], plan["pv"],
+                                          ptr[:-1].copy(), tgt, w, d, plan["tb"])
+    return ptr, tgt, w, d, lo, hi

@@ -13,12 +13,10 @@ poisson_source, spike_generator, iaf_psc_alpha).
 """
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass, field
 from typing import Callable
 
-from parsnn.errors import ParameterError
+from parsnn.catalog import Catalog
 
 
 @dataclass(frozen=True)
@@ -56,34 +54,6 @@ class NeuronModel:
     assumed_update_cost: tuple | None = None
 
 
-_MODELS: dict[str, NeuronModel] = {}
-
-
-def register(model: NeuronModel):
-    """Add ``model`` to the registry (the modules of this package are registered on import)."""
-    _MODELS[model.name] = model
-
-
-def names() -> list[str]:
-    """Names of the registered neuron models, ordered by kernel code."""
-    return sorted(_MODELS, key=lambda name: _MODELS[name].code)
-
-
-def get(name: str) -> NeuronModel:
-    """The neuron model ``name``; ParameterError listing the known ones if there is none."""
-    try:
-        return _MODELS[name]
-    except KeyError:
-        raise ParameterError(f"unknown neuron model '{name}'; known: {', '.join(names())}") from None
-
-
-def _discover():
-    """Register the ``MODEL`` of every module of this package."""
-    for info in pkgutil.iter_modules(__path__):
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        model = getattr(module, "MODEL", None)
-        if isinstance(model, NeuronModel):
-            register(model)
-
-
-_discover()
+_CATALOG = Catalog("neuron model", NeuronModel)
+register, names, get = _CATALOG.register, _CATALOG.names, _CATALOG.get
+_CATALOG.discover(__name__, __path__)

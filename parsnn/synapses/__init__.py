@@ -8,13 +8,12 @@ live on the target's rank (:mod:`parsnn.engine.plasticity`).
 """
 from __future__ import annotations
 
-import importlib
 import math
 import numbers
-import pkgutil
 from dataclasses import dataclass, field
 from typing import Callable
 
+from parsnn.catalog import Catalog
 from parsnn.errors import ParameterError
 
 
@@ -40,26 +39,9 @@ class SynapseModel:
         return self.code > 0
 
 
-_MODELS: dict[str, SynapseModel] = {}
+_CATALOG = Catalog("synapse model", SynapseModel)
 STATIC = "static_synapse"
-
-
-def register(model: SynapseModel):
-    """Add ``model`` to the registry (the modules of this package are registered on import)."""
-    _MODELS[model.name] = model
-
-
-def names() -> list[str]:
-    """Names of the registered synapse models, ordered by code."""
-    return sorted(_MODELS, key=lambda name: _MODELS[name].code)
-
-
-def get(name: str) -> SynapseModel:
-    """The synapse model ``name``; ParameterError listing the known ones if there is none."""
-    try:
-        return _MODELS[name]
-    except KeyError:
-        raise ParameterError(f"unknown synapse model {name!r}; known: {', '.join(names())}") from None
+register, names, get = _CATALOG.register, _CATALOG.names, _CATALOG.get
 
 
 def values(model: SynapseModel, params: dict) -> dict:
@@ -88,13 +70,4 @@ def check(name: str, params: dict, weight_range: tuple[float, float], what: str)
         model.check_weight(weight_range[0], weight_range[1], values(model, params), what)
 
 
-def _discover():
-    """Register the ``MODEL`` of every module of this package."""
-    for info in pkgutil.iter_modules(__path__):
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        model = getattr(module, "MODEL", None)
-        if isinstance(model, SynapseModel):
-            register(model)
-
-
-_discover()
+_CATALOG.discover(__name__, __path__)

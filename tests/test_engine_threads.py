@@ -1,0 +1,198 @@
+"""Threads per rank and the one-collective exchange: results independent of the layout.
+
+Serial part (plain pytest): 1 rank x 1, 2, 3 threads in process, the synapse table split per
+thread, errors for a bad thread count. MPI part (``mpiexec -n 2|3 python -m pytest --with-mpi -m mpi``):
+R ranks x 1 and 2 threads under every partition strategy against the serial 1 x 1 reference, and
+the exchange's overflow round (tiny, fixed blocks) against the default. Command-line layouts
+1x1, 1x2, 2x1, 2x2, 3x1 of PD14 and Brunel are the slow end-to-end part.
+"""
+import h5py
+import numpy as np
+import pytest
+from mpi4py import MPI
+
+from parsnn.connectivity import Connectivity
+from parsnn.engine import Simulation
+from parsnn.errors import ParameterError
+from parsnn.partition import partition
+
+SEED = 77
+STRATEGIES = ["round_robin", "block", "population", "graph"]
+
+
+def _run(net, comm=MPI.COMM_SELF, t=200.0, **kw):
+    sim = Simulation(net, seed=SEED, comm=comm, **kw)
+    sim.build()
+    sim.st.par_min_updates = sim.st.par_min_events = 0      # parallel regions even for this small network
+    sim.run(t)
+    return sim
+
+
+def _assert_same(ref, got, label=""):
+    sa, sb = ref.spikes(), got.spikes()
+    assert sa.keys() == sb.keys()
+    for k in sa:
+        assert np.array_equal(sa[k][0], sb[k][0]), (label, k)
+        assert np.array_equal(sa[k][1], sb[k][1]), (label, k)
+    va, vb = ref.voltages(), got.voltages()
+    assert va.keys() == vb.keys()
+    for k in va:
+        assert np.array_equal(va[k][2], vb[k][2]), (label, k)     # bitwise
+
+
+@pytest.fixture(scope="module")
+def serial(mixed_network):
+    return _run(mixed_network())
+
+
+@pytest.mark.parametrize("threads", [2, 3])
+def test_threads_give_the_serial_spikes_and_voltages(serial, mixed_network, threads):
+    sim = _run(mixed_network(), threads=threads)
+    assert sum(len(t) for t, _ in sim.spikes().values()) > 500
+    _assert_same(serial, sim, f"1x{threads}")
+    assert sim.st.n_events == serial.st.n_events
+    assert np.array_equal(np.asarray(sim.st.n_fired), np.asarray(serial.st.n_fired))
+
+
+def test_synapse_rows_are_split_by_owning_thread(serial, mixed_network):
+    sim = Simulation(mixed_network(), seed=SEED, comm=MPI.COMM_SELF, threads=3)
+    sim.build()
+    st, T = sim.st, 3
+    ptr, tgt = np.asarray(st.syn_ptr), np.asarray(st.syn_tgt)
+    owner = np.asarray(st.owner)
+    # every population (E 400, I 100, P 30) is split into three parts
+    assert np.array_equal(np.bincount(owner[:400]), [133, 133, 134])
+    assert np.array_equal(np.bincount(owner[400:500]), [33, 33, 34])
+    assert np.array_equal(np.bincount(owner[500:]), [10, 10, 10])
+    assert np.asarray(st.toff).tolist() == [0, 176, 352, 530]
+    assert ptr.size == sim.num_nodes * T + 1
+    for g in range(sim.num_nodes):
+        for th in range(T):
+            sub = tgt[ptr[g * T + th]:ptr[g * T + th + 1]]
+            assert np.all(owner[sub] == th)
+    # the whole table is the serial one; every row keeps its serial order per target thread
+    p1, t1, w1, d1 = serial._syn_arrays
+    p3, t3, w3, d3 = sim._syn_arrays
+    assert np.array_equal(p1, p3)
+    for g in np.flatnonzero(np.diff(p1) > 0):
+        a, b = p1[g], p1[g + 1]
+        order = np.argsort(owner[t1[a:b]], kind="stable")
+        assert np.array_equal(t1[a:b][order], t3[a:b])
+        assert np.array_equal(w1[a:b][order].view(np.int32), w3[a:b].view(np.int32))
+        assert np.array_equal(d1[a:b][order], d3[a:b])
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "2"])
+def test_bad_thread_count_is_refused(mixed_network, bad):
+    with pytest.raises(ParameterError, match="threads must be an integer in"):
+        Simulation(mixed_network(), comm=MPI.COMM_SELF, threads=bad)
+
+
+@pytest.mark.parametrize("bad", ["0", "-2", "x", "1.5"])
+def test_cli_refuses_a_bad_thread_count(run_cli, bad):
+    proc = run_cli(1, ["brunel", "--t-sim", "10", "--threads", bad, "--no-progress"], check=False)
+    assert proc.returncode != 0
+    assert "--threads must be an integer >= 1" in proc.stderr
+
+
+def test_run_file_names_the_exchange_and_threads(run_cli, tmp_path):
+    import json
+    out = tmp_path / "r.h5"
+    run_cli(2, ["brunel", "--scale", "0.05", "--t-sim", "20", "--threads", "2", "--out", out, "--no-progress"])
+    with h5py.File(out, "r") as f:
+        info = json.loads(f["parsnn"].attrs["run"])
+    assert info["threads"] == 2
+    assert info["exchange"]["scheme"] == "alltoall_fixed_block" and info["exchange"]["adaptive"] is True
+
+
+# ------------------------------------------------------------------------------ MPI part
+@pytest.mark.mpi
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_ranks_x_threads_under_every_partition(serial, mixed_network, strategy, threads):
+    comm = MPI.COMM_WORLD
+    net = mixed_network()
+    part = partition(Connectivity.from_network(net), comm.size, strategy)
+    _assert_same(serial, _run(net, comm, partition=part, threads=threads), f"{comm.size}x{threads} {strategy}")
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("adapt", [False, True])
+def test_overflow_round_gives_identical_spikes(serial, mixed_network, adapt):
+    """Blocks of one spike code: nearly every interval needs the overflow round (fixed block), or
+    the first bursts grow the block (adaptive); the spikes stay the serial ones."""
+    comm = MPI.COMM_WORLD
+    sim = _run(mixed_network(), comm, partition="block", _exchange_block=2, _exchange_adapt=adapt)
+    _assert_same(serial, sim, f"overflow adapt={adapt}")
+    rounds = comm.allgather(int(sim.st.n_overflow_rounds))
+    assert len(set(rounds)) == 1                       # every rank takes part in every round
+    if comm.size > 1:
+        assert rounds[0] > (100 if not adapt else 0)
+        assert (sim.st.x_block > 2) == adapt
+
+
+# ------------------------------------------------------------------------------ command line
+def _file_state(path):
+    with h5py.File(path, "r") as f:
+        spikes = {n: (g["timestamps"][:], g["node_ids"][:]) for n, g in f["spikes"].items()}
+        volts = {}
+        if "voltages" in f:
+            f["voltages"].visititems(lambda name, obj: volts.__setitem__(name, obj[()])
+                                     if isinstance(obj, h5py.Dataset) else None)
+    return spikes, volts
+
+
+CASES = {
+    "pd14": ["pd14", "--n-scaling", "0.02", "--t-sim", "200", "--record-v", "3"],
+    "brunel": ["brunel", "--regime", "A", "--scale", "0.1", "--t-sim", "150", "--record-v", "3"],
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", list(CASES))
+def test_cli_layouts_ranks_x_threads(tmp_path, run_cli, model):
+    results = {}
+    for strategy in STRATEGIES:
+        for ranks, threads in [(1, 1), (1, 2), (2, 1), (2, 2), (3, 1)]:
+            if strategy != "round_robin" and ranks == 1 and threads == 1:
+                continue
+            out = tmp_path / f"{strategy}_{ranks}x{threads}.h5"
+            run_cli(ranks, [*CASES[model], "--seed", "5", "--partition", strategy, "--threads", threads,
+                            "--out", out, "--no-progress"])
+            results[(strategy, ranks, threads)] = _file_state(out)
+    ref_spikes, ref_v = results[("round_robin", 1, 1)]
+    assert sum(len(t) for t, _ in ref_spikes.values()) > 500 and ref_v
+    for key, (spikes, volts) in results.items():
+        assert spikes.keys() == ref_spikes.keys() and volts.keys() == ref_v.keys(), key
+        for n in spikes:
+            assert np.array_equal(spikes[n][0], ref_spikes[n][0]), key
+            assert np.array_equal(spikes[n][1], ref_spikes[n][1]), key
+        for n in volts:
+            assert np.array_equal(volts[n], ref_v[n]), key
+
+
+@pytest.mark.mpi
+def test_recording_buffers_grow_on_one_rank_only():
+    """All neurons on rank 0 fire fast: its spike record grows inside the step loop while the other
+    ranks keep exchanging (no rank leaves the loop alone); spikes equal the serial run."""
+    from parsnn.network import Network, OneToOne
+    comm = MPI.COMM_WORLD
+
+    def net():
+        n = Network(0.1)
+        n.add_population("N", 200, "iaf_psc_exp", params=dict(I_e=900.0, t_ref=0.5))
+        n.add_population("M", 5, "iaf_psc_exp")
+        n.connect("N", "N", OneToOne(), weight=1.0, delay=1.0)
+        n.record_spikes("N")
+        return n
+    part = np.zeros(205, dtype=np.int32)
+    part[200:] = comm.size - 1
+    got = Simulation(net(), seed=1, comm=comm, partition=part, flush_ms=1e6, threads=2)
+    got.build()
+    got.st.par_min_updates = got.st.par_min_events = 0
+    got.run(1000.0)
+    ref = Simulation(net(), seed=1, comm=MPI.COMM_SELF, flush_ms=1e6)
+    ref.run(1000.0)
+    assert got.recorder.rec_step.shape[0] > 200 * 10 * 16 if comm.rank == 0 else True
+    assert len(ref.spikes()["N"][0]) > 200 * 10 * 16
+    _assert_same(ref, got)
