@@ -1,7 +1,8 @@
 """PyNN's standard cell types, current sources and synapse types on parsnn's models.
 
 Parameter names are translated to the engine's (NEST's) names and units: PyNN's nA and nF become
-pA and pF (x 1000); mV and ms are unchanged. ``IF_curr_exp`` is ``iaf_psc_exp``, ``IF_curr_delta``
+pA and pF (x 1000); mV and ms are unchanged. ``IF_curr_exp`` is ``iaf_psc_exp``, ``IF_curr_alpha``
+is ``iaf_psc_alpha``, ``IF_curr_delta``
 is ``iaf_psc_delta`` (weights in mV), ``SpikeSourcePoisson`` is ``poisson_source`` (stop = start +
 duration) and ``SpikeSourceArray`` is ``spike_generator``. (Current sources: :mod:`parsnn.pynn.electrodes`.) Each cell type names its engine model
 (``engine_model``), the factor from a PyNN weight to an engine weight (``weight_scale``: nA -> pA
@@ -32,6 +33,15 @@ class IF_curr_exp(cells.IF_curr_exp):
     translations = build_translations(*_IF_TRANSLATIONS, ("tau_syn_E", "tau_syn_ex"), ("tau_syn_I", "tau_syn_in"))
     variable_map = {"v": "V_m", "isyn_exc": "I_syn_ex", "isyn_inh": "I_syn_in"}
     scale_factors = {"v": 1, "isyn_exc": 0.001, "isyn_inh": 0.001}
+
+
+class IF_curr_alpha(cells.IF_curr_alpha):
+    __doc__ = cells.IF_curr_alpha.__doc__ + "\n    On parsnn: NEST's iaf_psc_alpha, integrated exactly; weights in nA."
+    engine_model = "iaf_psc_alpha"
+    weight_scale = 1000.0
+    translations = build_translations(*_IF_TRANSLATIONS, ("tau_syn_E", "tau_syn_ex"), ("tau_syn_I", "tau_syn_in"))
+    variable_map = {"v": "V_m"}
+    scale_factors = {"v": 1}
 
 
 class IF_curr_delta(cells.IF_curr_delta):
