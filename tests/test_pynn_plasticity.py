@@ -153,18 +153,24 @@ SCRIPT = textwrap.dedent('''
     ee = sim.Projection(E, E, sim.FixedProbabilityConnector(0.1, rng=rng), sim.STDPMechanism(
         sim.SpikePairRule(A_plus=0.02, A_minus=0.02), sim.MultiplicativeWeightDependence(w_max=0.2),
         weight=sim.RandomDistribution("uniform", (0.01, 0.05), rng=rng), delay=2.0))
+    Q = sim.Population(30, sim.SpikeSourcePoisson(rate=25.0), label="Q")
+    qe = sim.Projection(Q, E[5:], sim.FixedNumberPostConnector(6, rng=rng), sim.STDPMechanism(
+        sim.SpikePairRule(A_plus=0.03, A_minus=0.04), sim.GutigWeightDependence(w_max=0.3, mu_plus=0.2),
+        weight=sim.RandomDistribution("exponential", (0.05,), rng=rng), delay=1.0))
     E.record("spikes")
     sim.run(300.0)
     spikes = np.concatenate([s.magnitude for s in E.get_data().segments[0].spiketrains])
     w1, w2 = np.array(pe.get("weight", format="list")), np.array(ee.get("weight", format="list"))
+    w3 = np.array(qe.get(["weight", "delay"], format="list"))
     if sim.rank() == 0:
-        np.savez(sys.argv[1], spikes=spikes, w1=w1, w2=w2)
+        np.savez(sys.argv[1], spikes=spikes, w1=w1, w2=w2, w3=w3)
     sim.end()
 ''')
 
 
 def test_pynn_stdp_script_is_rank_invariant(tmp_path):
-    """The same STDP script on 1 and 2 ranks: identical spikes and weights (engine rule and PyNN list)."""
+    """The same STDP script on 1 and 2 ranks: identical spikes and weights (engine rules, and a PyNN
+    connector's list onto a view)."""
     if not os.path.exists(MPIEXEC):
         pytest.skip("no mpiexec next to the Python interpreter")
     script = tmp_path / "stdp.py"
@@ -178,5 +184,6 @@ def test_pynn_stdp_script_is_rank_invariant(tmp_path):
         results.append(dict(np.load(out)))
     assert results[0]["spikes"].size > 50
     assert not np.all(results[0]["w1"][:, 2] == 0.1)            # plasticity acted
-    for key in ("spikes", "w1", "w2"):
+    assert results[0]["w3"].shape == (180, 4) and results[0]["w3"][:, 1].max() <= 34    # the view E[5:]'s indices
+    for key in ("spikes", "w1", "w2", "w3"):
         assert np.array_equal(results[0][key], results[1][key]), key
