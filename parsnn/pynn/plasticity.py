@@ -24,7 +24,7 @@ from pyNN.models import BaseSynapseType
 from pyNN.standardmodels import build_translations, synapses
 
 from parsnn import synapses as engine_synapses
-from parsnn.pynn.simulator import state
+from parsnn.pynn.standardmodels import minimum_delay
 
 
 def _unsupported(what: str):
@@ -113,8 +113,7 @@ class STDPMechanism(synapses.STDPMechanism):
                                         dendritic_delay_fraction, weight, delay)
 
     def _get_minimum_delay(self):
-        d = state.min_delay
-        return state.dt if d == "auto" else d
+        return minimum_delay()
 
     def engine_synapse(self, weight_scale: float) -> tuple:
         """(engine synapse model, its parameters, the targets' tau_minus) with Wmax scaled to the
@@ -150,8 +149,7 @@ class NativeSynapseType(BaseSynapseType):
     native = True
 
     def _get_minimum_delay(self):
-        d = state.min_delay
-        return state.dt if d == "auto" else d
+        return minimum_delay()
 
     def engine_synapse(self, weight_scale: float) -> tuple:
         """(engine synapse model, its parameters (NEST's names and units), None: tau_minus is the

@@ -26,6 +26,12 @@ _IF_TRANSLATIONS = (
 )
 
 
+def minimum_delay() -> float:
+    """The default synaptic delay (ms): setup()'s min_delay, or the time step for "auto"."""
+    d = state.min_delay
+    return state.dt if d == "auto" else d
+
+
 class IF_curr_exp(cells.IF_curr_exp):
     __doc__ = cells.IF_curr_exp.__doc__ + "\n    On parsnn: NEST's iaf_psc_exp, integrated exactly."
     engine_model = "iaf_psc_exp"
@@ -82,5 +88,4 @@ class StaticSynapse(synapses.StaticSynapse):
     translations = build_translations(("weight", "weight"), ("delay", "delay"))
 
     def _get_minimum_delay(self):
-        d = state.min_delay
-        return state.dt if d == "auto" else d
+        return minimum_delay()
