@@ -38,6 +38,21 @@ def fetch_source(cache_dir: str, version: str | None = None) -> str:
     marker = os.path.join(root, "test", "system", "scenarios", "fixtures.py")
     if os.path.exists(marker):
         return root
+    if (cache_dir, version) in _FAILED:            # tried in this process already (e.g. offline)
+        raise SourceUnavailable(_FAILED[(cache_dir, version)])
+    try:
+        return _download(cache_dir, version, root, marker)
+    except SourceUnavailable as e:
+        _FAILED[(cache_dir, version)] = str(e)
+        raise
+
+
+#: {(cache dir, version): why} of the fetches that failed in this process
+_FAILED: dict = {}
+
+
+def _download(cache_dir: str, version: str, root: str, marker: str) -> str:
+    """Download and extract the sdist (see :func:`fetch_source`)."""
     os.makedirs(cache_dir, exist_ok=True)
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--disable-pip-version-check",
            "--timeout", "20", "--retries", "1", "-d", cache_dir, f"PyNN=={version}"]
@@ -48,7 +63,7 @@ def fetch_source(cache_dir: str, version: str | None = None) -> str:
     archives = [f for f in os.listdir(cache_dir) if f.lower().startswith(f"pynn-{version}") and f.endswith(".tar.gz")]
     if proc.returncode != 0 or not archives:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        raise SourceUnavailable(f"cannot fetch PyNN=={version}'s sdist ({last})")
+        raise SourceUnavailable(f"cannot fetch PyNN=={version}'s sdist with pip (offline?): {last}")
     tmp = root + ".partial"
     shutil.rmtree(tmp, ignore_errors=True)
     with tarfile.open(os.path.join(cache_dir, archives[0])) as tar:
