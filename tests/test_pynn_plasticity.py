@@ -114,7 +114,8 @@ def test_what_does_not_map_raises_naming_it():
             sim.SpikePairRule(A_plus=0.0, A_minus=0.01), sim.AdditiveWeightDependence()))
     with pytest.raises(NotImplementedError, match="tau_plus differing"):
         sim.Projection(a, b, sim.AllToAllConnector(), sim.STDPMechanism(
-            sim.SpikePairRule(tau_plus=sim.RandomDistribution("uniform", (10.0, 20.0))), sim.AdditiveWeightDependence()))
+            sim.SpikePairRule(tau_plus=sim.RandomDistribution("uniform", (10.0, 20.0))),
+            sim.AdditiveWeightDependence()))
     with pytest.raises(NotImplementedError, match="TsodyksMarkram"):
         sim.TsodyksMarkramSynapse()
     sim.Projection(a, b, sim.AllToAllConnector(), stdp(sim.AdditiveWeightDependence()))

@@ -66,5 +66,6 @@ def test_results_file_lists_every_scenario(request):
     except scenarios.SourceUnavailable as e:
         pytest.skip(str(e))
     with open(RESULTS) as f:
-        listed = {tuple(c.strip() for c in line.split("|")[:2]) for line in f if "|" in line and not line.startswith("#")}
+        listed = {tuple(c.strip() for c in line.split("|")[:2])
+                  for line in f if "|" in line and not line.startswith("#")}
     assert listed == {(m, n) for m, n, _ in scenarios.scenarios(root)}

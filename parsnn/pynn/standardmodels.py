@@ -2,11 +2,12 @@
 
 Parameter names are translated to the engine's (NEST's) names and units: PyNN's nA and nF become
 pA and pF (x 1000); mV and ms are unchanged. ``IF_curr_exp`` is ``iaf_psc_exp``, ``IF_curr_alpha``
-is ``iaf_psc_alpha``, ``IF_curr_delta``
-is ``iaf_psc_delta`` (weights in mV), ``SpikeSourcePoisson`` is ``poisson_source`` (stop = start +
-duration) and ``SpikeSourceArray`` is ``spike_generator``. (Current sources: :mod:`parsnn.pynn.electrodes`.) Each cell type names its engine model
-(``engine_model``), the factor from a PyNN weight to an engine weight (``weight_scale``: nA -> pA
-for current synapses, 1 for mV) and its initial-value names.
+is ``iaf_psc_alpha``, ``IF_curr_delta`` is ``iaf_psc_delta`` (weights in mV),
+``SpikeSourcePoisson`` is ``poisson_source`` (stop = start + duration) and ``SpikeSourceArray`` is
+``spike_generator``. (Current sources: :mod:`parsnn.pynn.electrodes`; STDP:
+:mod:`parsnn.pynn.plasticity`.) Each cell type names its engine model (``engine_model``), the
+factor from a PyNN weight to an engine weight (``weight_scale``: nA -> pA for current synapses, 1
+for mV) and its initial-value names.
 """
 from __future__ import annotations
 
