@@ -10,8 +10,10 @@
   (1, 1), ``AdditivePotentiationMultiplicativeDepression`` (0, 1) or ``GutigWeightDependence``
   (mu_plus, mu_minus); Wmax = w_max in the engine's weight unit (nA -> pA for current synapses).
 
-With w_min = 0 these are PyNN's definitions exactly (e.g. additive: dw = A_plus w_max k up to
-w_max, dw = -A_minus w_max k down to 0). What does not map exactly raises NotImplementedError
+This is pyNN.nest's mapping, so a script's STDP means on parsnn what it means on pyNN.nest (PyNN's
+docs give the weight dependences only up to a factor; here, as there, A_plus and A_minus are
+relative to w_max: e.g. additive dw = A_plus w_max k up to w_max, dw = -A_minus w_max k down to 0).
+What does not map exactly raises NotImplementedError
 naming it: w_min != 0, A_plus = 0 with A_minus != 0 (NEST's alpha is then undefined), a
 dendritic_delay_fraction other than 1, a voltage dependence, other rules (Vogels2011Rule, ...),
 parameters that differ between synapses of a projection. PyNN has no power-law weight dependence;
