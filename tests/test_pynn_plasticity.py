@@ -16,6 +16,7 @@ pytest.importorskip("pyNN")
 
 import parsnn.pynn as sim  # noqa: E402
 from parsnn.engine import Simulation  # noqa: E402
+from parsnn.errors import ParameterError  # noqa: E402
 from parsnn.network import FixedIndegree, Network, PairwiseBernoulli  # noqa: E402
 
 MPIEXEC = os.path.join(os.path.dirname(sys.executable), "mpiexec")
@@ -125,6 +126,12 @@ def test_what_does_not_map_raises_naming_it():
     with pytest.raises(NotImplementedError, match="tau_minus"):
         sim.Projection(c, b, sim.AllToAllConnector(), sim.STDPMechanism(
             sim.SpikePairRule(tau_minus=10.0), sim.AdditiveWeightDependence()))
+    with pytest.raises(ParameterError, match="the weights and Wmax must have the same sign"):
+        sim.Projection(c, b, sim.AllToAllConnector(), stdp(sim.AdditiveWeightDependence(), weight=-0.1),
+                       receptor_type="inhibitory")
+    with pytest.raises(ParameterError, match="synapse parameter lambda must be >= 0"):
+        sim.Projection(c, b, sim.AllToAllConnector(), sim.native_synapse_type("stdp_pl_synapse_hom")(
+            **{"lambda": -0.1}))
     with pytest.raises(NotImplementedError, match="no parsnn synapse model"):
         sim.native_synapse_type("tsodyks_synapse")
     sim.end()

@@ -30,6 +30,7 @@ from parsnn.pynn import simulator
 from parsnn.pynn.populations import Population, parent_indices
 from parsnn.pynn.random import engine_distribution, redirect_larray, redirected, stream_rng, user_seed
 from parsnn.pynn.standardmodels import StaticSynapse
+from parsnn import synapses as engine_synapses
 from parsnn.synapses import STATIC
 
 #: the seed of the NumpyRNG PyNN gives a connector created without one (pyNN.connectors._get_rng)
@@ -103,7 +104,20 @@ class Projection(common.Projection):
                 self._label = self._engine_label(connector)
         if self._native is None:
             self._connect_in_python(connector)
+        if self._synapse[0] != STATIC:
+            self._check_synapse_parameters()
         state.projections.append(self)
+
+    def _check_synapse_parameters(self):
+        """The plastic synapse model's parameters and the weights it allows (e.g. weights and Wmax of
+        one sign), checked here at the call rather than when the network is built."""
+        if self._native is not None:
+            w = self._native[1]
+            low, high = (w.low, w.high) if hasattr(w, "low") else (w, w)
+        else:
+            w = self._list_arrays()[2] * _weight_scale(self.post)
+            low, high = (float(w.min()), float(w.max())) if w.size else (0.0, 0.0)
+        engine_synapses.check(self._synapse[0], self._synapse[1], (low, high), f"Projection {self._label}")
 
     def _engine_label(self, connector) -> str:
         """The engine projection's name: the label, plus the seeds of the script's NumpyRNGs (of the
