@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 
 
 class SourceUnavailable(RuntimeError):
@@ -98,12 +99,19 @@ def scenarios(root: str) -> list:
 
 
 def run_scenario(fn, sim) -> tuple:
-    """Run scenario ``fn`` with backend ``sim``: ("passed", ""), ("skipped", reason) for a feature parsnn
-    does not support (NotImplementedError) or the scenario's own skip, or ("failed", the error)."""
+    """Run scenario ``fn`` with backend ``sim`` in a scratch working directory: ("passed", ""),
+    ("skipped", reason) for a feature parsnn does not support (NotImplementedError) or the
+    scenario's own skip, or ("failed", the error)."""
     params = inspect.signature(fn).parameters
     kwargs = {"plot_figure": False} if "plot_figure" in params else {}
+    cwd = os.getcwd()
     try:
-        fn(sim, **kwargs)
+        with tempfile.TemporaryDirectory(prefix="pynn-scenario-") as scratch:
+            os.chdir(scratch)               # some scenarios write data files into the working directory
+            try:
+                fn(sim, **kwargs)
+            finally:
+                os.chdir(cwd)
         return "passed", ""
     except NotImplementedError as e:
         return "skipped", _first_line(e)
