@@ -467,9 +467,7 @@ class Network:
                                      f"got {src.size} and {tgt.size}")
         elif isinstance(r, FromList):
             self._validate_from_list(proj, r, src.size, tgt.size)
-            if proj.plastic:
-                raise ParameterError(f"projection '{proj.name}': plastic synapses ({proj.synapse_model}) "
-                                     "are not supported with an explicit list (FromList) yet")
+            self._validate_synapse_model(proj, tgt)
             return
         else:
             raise ParameterError(f"projection '{proj.name}': unknown connection rule {r!r}; known: "
@@ -492,6 +490,9 @@ class Network:
         what = f"projection '{proj.name}'"
         w = proj.weight
         weight_range = (w.low, w.high) if isinstance(w, (Normal, Uniform)) else (float(w), float(w))
+        if isinstance(proj.rule, FromList):          # the list's own weights
+            lw = np.asarray(proj.rule.weight, dtype=float)
+            weight_range = (float(lw.min()), float(lw.max())) if lw.size else (0.0, 0.0)
         synapses.check(proj.synapse_model, proj.synapse_params, weight_range, what)
         if proj.plastic and "tau_minus" not in neurons.get(tgt.model).parameters:
             raise ParameterError(f"{what}: synapse model {proj.synapse_model} needs a target model with a "

@@ -1,70 +1,60 @@
 """Run PyNN's simulator-independent system scenarios against parsnn.pynn and list each result.
 
 The scenarios live in PyNN's source tree (``test/system/scenarios/``, functions ``test_x(sim)``), not
-in the wheel; nothing of them is copied into parsnn. Point this script at a PyNN source tree (e.g. a
-checkout of the release you installed):
+in the wheel; nothing of them is copied into parsnn. By default the sdist of the installed PyNN
+release is fetched with pip into a cache directory (see parsnn.pynn.scenarios); or point the script
+at a PyNN source tree:
 
-    .venv/bin/python scripts/pynn_scenarios.py PATH/TO/PyNN
+    .venv/bin/python scripts/pynn_scenarios.py [--source PATH/TO/PyNN] [--out analysis/results/pynn/scenarios.txt]
 
-Prints one line per scenario: module | function | passed, or the exception and its first line.
+Prints one line per scenario: module | function | passed, or skipped / failed and the reason.
 """
 from __future__ import annotations
 
 import argparse
-import importlib
-import inspect
 import os
-import pkgutil
 import signal
 import sys
 
-
-def run_all(pynn_root: str) -> list:
-    """[(module, function, outcome, message)] for every scenario taking ``sim``."""
-    from parsnn.pynn.__main__ import install
-    install()
-    import parsnn.pynn as sim
-    if not os.path.exists(os.path.join(pynn_root, "test", "system", "scenarios", "fixtures.py")):
-        raise SystemExit(f"{pynn_root}/test/system/scenarios is missing: is it a PyNN source tree?")
-    sys.path.insert(0, os.path.join(pynn_root, "test"))
-    pkg = importlib.import_module("system.scenarios")
-    results = []
-    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
-        if not info.name.startswith("test"):
-            continue
-        module = importlib.import_module(f"system.scenarios.{info.name}")
-        for name, fn in inspect.getmembers(module, inspect.isfunction):
-            params = inspect.signature(fn).parameters
-            if not name.startswith("test") or "sim" not in params:
-                continue
-            kwargs = {"plot_figure": False} if "plot_figure" in params else {}
-            signal.alarm(300)
-            try:
-                fn(sim, **kwargs)
-                results.append((info.name, name, "passed", ""))
-            except BaseException as e:            # pytest's Failed and Skipped are BaseExceptions
-                if isinstance(e, KeyboardInterrupt):
-                    raise
-                results.append((info.name, name, type(e).__name__, (str(e).splitlines() or [""])[0][:150]))
-            finally:
-                signal.alarm(0)
-                try:
-                    sim.end()
-                except Exception:
-                    pass
-    return results
+DEFAULT_CACHE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".pytest_cache", "pynn-sdist")
 
 
 def main(argv=None):
-    """Print the scenario results and the number passed."""
+    """Print (and optionally write) the scenario results and the number passed."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("pynn_root", help="a PyNN source tree (with test/system/scenarios)")
+    ap.add_argument("--source", help="a PyNN source tree (with test/system/scenarios); default: fetch the sdist")
+    ap.add_argument("--cache", default=DEFAULT_CACHE, help="where the sdist is downloaded to (default: %(default)s)")
+    ap.add_argument("--out", help="also write the list to this file")
     args = ap.parse_args(argv)
-    results = run_all(os.path.abspath(args.pynn_root))
-    for row in results:
-        print(" | ".join(row))
-    print(f"passed {sum(r[2] == 'passed' for r in results)} of {len(results)}")
+    from parsnn.pynn.__main__ import install
+    from parsnn.pynn import scenarios
+    install()
+    import parsnn.pynn as sim
+    if args.source:
+        root, origin = os.path.abspath(args.source), f"source tree {args.source}"
+    else:
+        root = scenarios.fetch_source(os.path.abspath(args.cache))
+        origin = f"sdist PyNN=={scenarios.pynn_version()} from PyPI"
+    rows = []
+    for module, name, fn in scenarios.scenarios(root):
+        signal.alarm(300)
+        outcome, reason = scenarios.run_scenario(fn, sim)
+        signal.alarm(0)
+        rows.append((module, name, outcome, reason))
+    lines = ["# PyNN's system scenarios (test/system/scenarios) against parsnn.pynn",
+             f"# PyNN scenarios from: {origin}; installed PyNN {scenarios.pynn_version()}",
+             "# command: .venv/bin/python scripts/pynn_scenarios.py --out analysis/results/pynn/scenarios.txt",
+             "# module | scenario | outcome | reason (a skip: a feature parsnn does not have)"]
+    lines += [" | ".join(r).rstrip() for r in rows]
+    counts = {k: sum(r[2] == k for r in rows) for k in ("passed", "skipped", "failed")}
+    lines.append(f"passed {counts['passed']}, skipped {counts['skipped']}, failed {counts['failed']} of {len(rows)}")
+    text = "\n".join(lines) + "\n"
+    sys.stdout.write(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text)
+    return 1 if counts["failed"] else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

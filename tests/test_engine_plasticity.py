@@ -242,3 +242,29 @@ def test_threads_refused_with_plastic_synapses():
     with pytest.raises(ParameterError, match="threads must be 1 .* plastic"):
         Simulation(net, seed=1, comm=MPI.COMM_SELF, threads=2)
     Simulation(net, seed=1, comm=MPI.COMM_SELF, threads=1).run(5.0)
+
+
+def test_plastic_explicit_list_equals_the_same_synapses_by_rule():
+    """A plastic FromList listing every pair (in shuffled order) gives the spikes and weights of the
+    same plastic AllToAll projection, bit for bit."""
+    from parsnn.engine import Simulation
+    from parsnn.network import FromList
+
+    def run(rule):
+        net = Network(0.1)
+        net.add_population("P", 12, "poisson_source", dict(rate=60.0, start=0.0, stop=1e10))
+        net.add_population("A", 6, "iaf_psc_alpha", dict(I_e=360.0))
+        net.connect("P", "A", rule, weight=80.0, delay=1.2, synapse_model="stdp_synapse",
+                    synapse_params={"lambda": 0.05, "alpha": 1.1, "Wmax": 300.0})
+        net.record_spikes(["A"])
+        sim = Simulation(net, seed=4)
+        sim.run(300.0)
+        return sim.spikes()["A"], sim.weights()["P-A"]
+
+    pre, post = np.meshgrid(np.arange(12), np.arange(6), indexing="ij")
+    order = np.random.default_rng(1).permutation(pre.size)
+    by_list = run(FromList(pre.ravel()[order], post.ravel()[order], np.full(pre.size, 80.0), np.full(pre.size, 1.2)))
+    by_rule = run(AllToAll())
+    assert by_rule[0][0].size > 20 and not np.all(by_rule[1][2] == 80.0)
+    for a, b in zip(by_list[0] + by_list[1], by_rule[0] + by_rule[1]):
+        assert np.array_equal(a, b)

@@ -19,8 +19,8 @@ import numpy as np
 from parsnn import _engine as engine_kernels
 from parsnn import synapses as synapse_models
 from parsnn.engine.neurons import draw_parameter
-from parsnn.engine.synapses import draw_projection
-from parsnn.network import Normal, Uniform
+from parsnn.engine.synapses import _list_plan, draw_projection
+from parsnn.network import FromList, Normal, Uniform
 
 
 class PlasticSynapses:
@@ -49,6 +49,8 @@ class PlasticSynapses:
     def _generate(self, k, local, offsets, pop_local, seed, h):
         """Rows (pointer over the source population), targets, weights and delays of projection k."""
         proj = self.net.projections[k]
+        if isinstance(proj.rule, FromList):
+            return self._from_list(proj, local, offsets, pop_local, h)
         ptr, tgt, w, d, lo, hi = draw_projection(self.net, k, local, offsets, pop_local, seed, h)
         total = tgt.size
         if total:
@@ -58,6 +60,19 @@ class PlasticSynapses:
         weight = proj.weight
         w64 = w.astype(np.float64) if isinstance(weight, (Normal, Uniform)) else np.full(total, float(weight))
         return ptr[soff:soff + nsrc + 1] - ptr[soff], tgt, w64, d
+
+    def _from_list(self, proj, local, offsets, pop_local, h):
+        """As :meth:`_generate` for an explicit list: its synapses onto the local neurons in the
+        canonical order (source, target, list position); weights as the static store holds them."""
+        pl = _list_plan(self.net, proj, local, offsets, pop_local, h, 1)
+        soff, nsrc = offsets[proj.source], self.net.populations[proj.source].size
+        counts = np.bincount(pl["list_src"] - soff, minlength=nsrc)
+        if pl["list_src"].size:
+            self.dmin = min(self.dmin, int(pl["list_d"].min()))
+            self.dmax = max(self.dmax, int(pl["list_d"].max()))
+        self.has_targets[soff:soff + nsrc] |= counts > 0
+        ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        return ptr, pl["list_tgt"], pl["list_w"].astype(np.float64), pl["list_d"]
 
     def _parameters(self, k) -> dict:
         """The kernel's parameters of projection k (stdp_pl_synapse_hom's mu as mu_plus)."""

@@ -5,7 +5,7 @@ Supported: ``setup`` / ``run`` / ``run_until`` / ``reset`` / ``end``, ``Populati
 ``PopulationView``, ``Assembly``, ``Projection`` with ``StaticSynapse`` (constant, array or random
 weights and delays), every PyNN connector (AllToAll, OneToOne, FixedProbability, FixedNumberPre and
 FixedTotalNumber with replacement run in the engine; the others through PyNN's own code as explicit
-lists), the cell types ``IF_curr_exp``, ``IF_curr_delta``, ``SpikeSourcePoisson``,
+lists), the cell types ``IF_curr_exp``, ``IF_curr_alpha``, ``IF_curr_delta``, ``SpikeSourcePoisson``,
 ``SpikeSourceArray`` and any parsnn model by its NEST name (``native_cell_type("iaf_psc_exp")``),
 ``DCSource`` (constant), ``record('spikes'/'v')``, ``get_data`` / ``write_data`` (Neo).
 Units are PyNN's (nA, nF, mV, ms; weights in nA, or mV for IF_curr_delta); the engine's are NEST's.
@@ -14,9 +14,15 @@ Seeds: ``setup(rng_seed=S)`` is parsnn's seed (default 12345); every random numb
 parameters, connections, weights, delays, Poisson spikes) comes from parsnn's counter-based streams
 keyed by S, the use and the ``NumpyRNG(seed=...)`` given, so a script gives the same network and
 spikes on any number of ranks. The numbers differ from pyNN.nest's for the same seeds.
-Not supported (NotImplementedError naming it): conductance-based cells, plastic synapses (STDP
-comes with parsnn's plasticity), time-varying current sources, changing the network or its
-parameters between run() and reset(), recording anything but spikes and V_m.
+Plasticity: ``STDPMechanism`` with ``SpikePairRule`` and an additive, multiplicative,
+additive-potentiation/multiplicative-depression or Guetig weight dependence is NEST's
+``stdp_synapse`` (:mod:`parsnn.pynn.plasticity`); ``native_synapse_type("stdp_pl_synapse_hom")``
+gives parsnn's other rule under NEST's names; ``Projection.get("weight")`` after a run returns the
+plastic weights (collective: call it on every rank).
+Not supported (NotImplementedError naming it): conductance-based cells, STDP rules that do not map
+exactly onto parsnn's (e.g. w_min != 0, Vogels2011Rule), time-varying current sources other than
+steps, changing the network or its parameters between run() and reset(), recording anything but
+spikes and V_m, off-grid spike times.
 """
 from pyNN import random, space                                  # noqa: F401
 from pyNN.connectors import *                                    # noqa: F401,F403
@@ -33,8 +39,12 @@ from parsnn.pynn.cells import native_cell_type                   # noqa: F401
 from parsnn.pynn.populations import Assembly, Population, PopulationView   # noqa: F401
 from parsnn.pynn.procedural_api import connect, create, record   # noqa: F401
 from parsnn.pynn.projections import Projection                   # noqa: F401
+from parsnn.pynn.plasticity import (AdditivePotentiationMultiplicativeDepression,  # noqa: F401
+                                    AdditiveWeightDependence, GutigWeightDependence,
+                                    MultiplicativeWeightDependence, SpikePairRule, STDPMechanism,
+                                    native_synapse_type)
 from parsnn.pynn.electrodes import DCSource, StepCurrentSource    # noqa: F401
-from parsnn.pynn.standardmodels import (IF_curr_delta, IF_curr_exp, SpikeSourceArray,  # noqa: F401
+from parsnn.pynn.standardmodels import (IF_curr_alpha, IF_curr_delta, IF_curr_exp, SpikeSourceArray,  # noqa: F401
                                         SpikeSourcePoisson, StaticSynapse)
 
 

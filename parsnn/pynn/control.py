@@ -14,6 +14,9 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     default 12345), ``runfile`` (path of parsnn's SONATA run file, written during the first segment
     and completed by end()), ``overwrite`` (replace an existing run file), ``partition`` (parsnn's
     placement strategy, default round_robin); others (e.g. pyNN.nest's) are ignored. Returns the rank."""
+    if extra_params.get("spike_precision", "on_grid") != "on_grid":
+        raise NotImplementedError(f"parsnn.pynn: setup(spike_precision={extra_params['spike_precision']!r}) "
+                                  "is not supported: parsnn's spikes are on the time grid ('on_grid')")
     common.setup(timestep, min_delay, **extra_params)
     state = simulator.state
     state.clear()

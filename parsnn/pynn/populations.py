@@ -253,4 +253,6 @@ class Population(common.Population):
                 if var != key and np.any(self._initial_values_of(var) != 0.0):
                     raise NotImplementedError(f"parsnn.pynn: initial values of '{var}' other than 0 are not "
                                               f"supported (only the membrane potential's)")
+        if getattr(self, "_tau_minus", None) is not None:      # set by an STDP projection onto it
+            params["tau_minus"] = self._tau_minus
         net.add_population(self._engine_name, self.size, model, params)

@@ -19,15 +19,19 @@ import numpy as np
 from pyNN import common, connectors, errors
 from pyNN.random import RandomDistribution
 from pyNN.space import Space
+from pyNN.standardmodels import synapses
 from pyNN.standardmodels.base import check_weights
 
 
+from parsnn.engine.plasticity import weight_key
 from parsnn.engine.synapses import projection_synapses
 from parsnn.network import AllToAll, FixedIndegree, FixedTotalNumber, FromList, OneToOne, PairwiseBernoulli
 from parsnn.pynn import simulator
 from parsnn.pynn.populations import Population, parent_indices
-from parsnn.pynn.random import engine_distribution, redirect_larray, stream_rng, user_seed
+from parsnn.pynn.random import engine_distribution, redirect_larray, redirected, stream_rng, user_seed
 from parsnn.pynn.standardmodels import StaticSynapse
+from parsnn import synapses as engine_synapses
+from parsnn.synapses import STATIC
 
 #: the seed of the NumpyRNG PyNN gives a connector created without one (pyNN.connectors._get_rng)
 PYNN_DEFAULT_CONNECTOR_SEED = 151985012
@@ -80,11 +84,9 @@ class Projection(common.Projection):
         state.require_not_built("creating a Projection")
         common.Projection.__init__(self, presynaptic_population, postsynaptic_population, connector,
                                    synapse_type, source, receptor_type, space, label)
-        if type(self.synapse_type).__name__ != "StaticSynapse":
-            raise NotImplementedError(f"parsnn.pynn: synapse type {type(self.synapse_type).__name__} is not "
-                                      "supported yet (StaticSynapse is)")
         if self.post.conductance_based:
             raise NotImplementedError("parsnn.pynn: conductance-based synapses are not supported")
+        self._synapse = _engine_synapse(self.synapse_type, self.pre, self.post)
         self._index = len(state.projections)
         self._label = self.label or f"projection{self._index}"
         self._native = None
@@ -94,7 +96,7 @@ class Projection(common.Projection):
         if isinstance(self.pre, Population) and isinstance(self.post, Population):
             rule = _engine_rule(connector, self.pre, self.post)
         if rule is not None:
-            w = _engine_value(self.synapse_type.parameter_space["weight"], self.post.celltype.weight_scale)
+            w = _engine_value(self.synapse_type.parameter_space["weight"], _weight_scale(self.post))
             d = self._delay_value()
             if w is not None and d is not None:
                 self._check_sign(w)
@@ -102,7 +104,20 @@ class Projection(common.Projection):
                 self._label = self._engine_label(connector)
         if self._native is None:
             self._connect_in_python(connector)
+        if self._synapse[0] != STATIC:
+            self._check_synapse_parameters()
         state.projections.append(self)
+
+    def _check_synapse_parameters(self):
+        """The plastic synapse model's parameters and the weights it allows (e.g. weights and Wmax of
+        one sign), checked here at the call rather than when the network is built."""
+        if self._native is not None:
+            w = self._native[1]
+            low, high = (w.low, w.high) if hasattr(w, "low") else (w, w)
+        else:
+            w = self._list_arrays()[2] * _weight_scale(self.post)
+            low, high = (float(w.min()), float(w.max())) if w.size else (0.0, 0.0)
+        engine_synapses.check(self._synapse[0], self._synapse[1], (low, high), f"Projection {self._label}")
 
     def _engine_label(self, connector) -> str:
         """The engine projection's name: the label, plus the seeds of the script's NumpyRNGs (of the
@@ -131,11 +146,16 @@ class Projection(common.Projection):
     def _connect_in_python(self, connector):
         """Connect with PyNN's connector code, random numbers from parsnn's streams."""
         seed = simulator.state.seed
-        self.synapse_type = copy.deepcopy(self.synapse_type)
-        for name, larr in self.synapse_type.parameter_space.items():
-            redirect_larray(larr, seed, ("synapse", self._index, self._label, name))
-        if self.synapse_type.parameter_space["delay"].base_value is None:
-            self.synapse_type.parameter_space["delay"].base_value = self.synapse_type._get_minimum_delay()
+        self.synapse_type = st = copy.deepcopy(self.synapse_type)
+        if isinstance(st, synapses.STDPMechanism):
+            for name in ("weight", "delay"):        # an STDPMechanism: its parameter space is made anew each time
+                if isinstance(getattr(st, name), RandomDistribution):
+                    setattr(st, name, redirected(getattr(st, name), seed, ("synapse", self._index, self._label, name)))
+        else:
+            for name, larr in st.parameter_space.items():
+                redirect_larray(larr, seed, ("synapse", self._index, self._label, name))
+            if st.parameter_space["delay"].base_value is None:
+                st.parameter_space["delay"].base_value = st._get_minimum_delay()
         connector = copy.copy(connector)
         if hasattr(connector, "rng"):
             connector.rng = stream_rng(seed, ("connect", self._index, self._label), connector.rng)
@@ -159,7 +179,8 @@ class Projection(common.Projection):
         if self._native is not None:
             rule, w, d = self._native
             self._engine_parts.append((len(net.projections), None, None))
-            net.connect(self.pre._engine_name, self.post._engine_name, rule, w, d, name=self._label)
+            net.connect(self.pre._engine_name, self.post._engine_name, rule, w, d, name=self._label,
+                        synapse_model=self._synapse[0], synapse_params=self._synapse[1])
             return
         pre, post, w, d = self._list_arrays()
         pre_map, post_map = _index_map(self.pre), _index_map(self.post)
@@ -173,7 +194,8 @@ class Projection(common.Projection):
                                 w[sel] * qpop.celltype.weight_scale, d[sel].copy())
                 self._engine_parts.append((len(net.projections), sel, pbase))
                 net.connect(ppop._engine_name, qpop._engine_name, rule, 0.0, net.resolution,
-                            name=f"{self._label}#{len(self._engine_parts)}")
+                            name=f"{self._label}#{len(self._engine_parts)}", synapse_model=self._synapse[0],
+                            synapse_params=self._synapse[1])
 
     def _list_arrays(self):
         """The Python-made connections as (pre, post, weight, delay) arrays, in PyNN's order."""
@@ -190,13 +212,14 @@ class Projection(common.Projection):
         if cached is not None and state.sim is not None and cached[0] is state.sim:
             return cached[1]
         net = state.sim.net if state.sim is not None else state.network()
-        out = []
+        out, self._part_synapses = [], []
         for k, sel, _ in self._engine_parts:
             s, t, w, d = projection_synapses(net, k, state.seed)
             q = net.projections[k]
             pre = _view_index(self.pre, net, q.source, s)
             post = _view_index(self.post, net, q.target, t)
             scale = next(p for p in simulator.state.populations if p._engine_name == q.target).celltype.weight_scale
+            self._part_synapses.append((k, sum(o[0].size for o in out), s, t, scale))
             out.append((pre, post, w.astype(float) / scale, d.astype(float) * net.resolution))
         if not out:
             z = np.zeros(0, dtype=np.int64)
@@ -206,6 +229,27 @@ class Projection(common.Projection):
         if state.sim is not None:          # the network is fixed until reset(): keep them
             self._arrays_cache = (state.sim, arrays)
         return arrays
+
+    def current_weights(self) -> np.ndarray:
+        """The weight (PyNN units) of every connection, in :meth:`connections_arrays`' order; those of
+        a plastic projection as they are now (after a run: collective, call it on every rank)."""
+        state = simulator.state
+        w = self.connections_arrays()[2]
+        if self._synapse[0] == STATIC or state.sim is None or not state.sim.built:
+            return w
+        cached = getattr(self, "_weights_cache", None)
+        if cached is not None and cached[0] is state.sim and cached[1] == state.sim.t_steps:
+            return cached[2]
+        plastic = state.sim.weights()
+        w = w.copy()
+        for k, start, s, t, scale in self._part_synapses:
+            src, tgt, now = plastic[weight_key(state.sim.net.projections[k])]
+            order = np.lexsort((t, s))        # the engine's report is sorted by (source, target), stable
+            if not (np.array_equal(src, s[order]) and np.array_equal(tgt, t[order])):
+                raise RuntimeError(f"internal error: the plastic synapses of {self._label} do not match")
+            w[start + order] = now / scale
+        self._weights_cache = (state.sim, state.sim.t_steps, w)
+        return w
 
     def __len__(self):
         return int(self.connections_arrays()[0].size)
@@ -224,6 +268,8 @@ class Projection(common.Projection):
         single = isinstance(attribute_names, str)
         names = [attribute_names] if single else list(attribute_names)
         pre, post, w, d = self.connections_arrays()
+        if any(n in ("weight", "weights") for n in names):
+            w = self.current_weights()
         cols = {"weight": w, "weights": w, "delay": d, "delays": d,
                 "presynaptic_index": pre, "postsynaptic_index": post}
         for name in names:
@@ -252,6 +298,44 @@ class Projection(common.Projection):
                     a[i, j] = v if np.isnan(a[i, j]) else MULTI[multiple_synapses](a[i, j], v)
             arrays.append(a)
         return arrays[0] if single else arrays
+
+
+def _weight_scale(cells) -> float:
+    """The factor from a PyNN weight to the engine's weight unit of the target cells (all alike)."""
+    scales = {pop.celltype.weight_scale for pop, _ in parent_indices(cells)}
+    if len(scales) != 1:
+        raise NotImplementedError("parsnn.pynn: a projection onto cells whose weights have different units "
+                                  "(e.g. IF_curr_exp and IF_curr_delta together) is not supported")
+    return scales.pop()
+
+
+def _engine_synapse(synapse_type, pre, post) -> tuple:
+    """(engine synapse model, its parameters) of a PyNN synapse type from ``pre`` onto ``post``; a
+    plastic one sets the targets' tau_minus (one value per target population, as in NEST)."""
+    if isinstance(synapse_type, StaticSynapse):
+        return STATIC, {}
+    if not hasattr(synapse_type, "engine_synapse"):
+        raise NotImplementedError(f"parsnn.pynn: synapse type {type(synapse_type).__name__} is not supported "
+                                  "(StaticSynapse, STDPMechanism and native_synapse_type(...) are)")
+    model, params, tau_minus = synapse_type.engine_synapse(_weight_scale(post))
+    if model == STATIC:
+        return model, params
+
+    def pairs(a, b):
+        return {(p._engine_name, q._engine_name) for p, _ in parent_indices(a) for q, _ in parent_indices(b)}
+    for prj in simulator.state.projections:
+        if prj._synapse[0] != STATIC and pairs(prj.pre, prj.post) & pairs(pre, post):
+            raise NotImplementedError("parsnn.pynn: two plastic projections between the same populations "
+                                      f"({prj.label} and this one) are not supported")
+    for pop, _ in parent_indices(post):
+        old = getattr(pop, "_tau_minus", None)
+        if tau_minus is not None and old is not None and old != tau_minus:
+            raise NotImplementedError(f"parsnn.pynn: STDP with tau_minus = {tau_minus} onto {pop.label}, which "
+                                      f"already has plastic input with tau_minus = {old} (tau_minus is a "
+                                      "property of the target neuron: one value per population)")
+        if tau_minus is not None:
+            pop._tau_minus = tau_minus
+    return model, params
 
 
 def _index_map(cells):

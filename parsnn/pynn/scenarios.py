@@ -1,0 +1,133 @@
+"""PyNN's own simulator-independent system scenarios, run against parsnn.pynn.
+
+The scenarios (``test/system/scenarios/`` of PyNN's source tree: functions ``test_x(sim)``) are not
+in PyNN's wheel, so :func:`fetch_source` downloads the sdist of the installed PyNN release (with
+``pip download``, into a cache directory) and extracts its ``test/system`` folder; nothing of
+PyNN is kept in parsnn's repository. :func:`scenarios` lists them and :func:`run_scenario` runs
+one, telling a pass, a skip (a feature parsnn does not have: PyNN's ``NotImplementedError`` or the
+scenario's own skip) and a failure apart. Used by ``tests/test_pynn_scenarios.py`` and
+``scripts/pynn_scenarios.py``.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+import pkgutil
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+
+
+class SourceUnavailable(RuntimeError):
+    """PyNN's sdist could not be fetched (offline, or no sdist for this version)."""
+
+
+def pynn_version() -> str:
+    """The installed PyNN's version (the release whose scenarios are run)."""
+    import pyNN
+    return pyNN.__version__
+
+
+def fetch_source(cache_dir: str, version: str | None = None) -> str:
+    """The root of PyNN ``version``'s (default: the installed one's) source tree, with
+    ``test/system/scenarios``, downloaded once into ``cache_dir``; SourceUnavailable if it cannot be."""
+    version = version or pynn_version()
+    root = os.path.join(cache_dir, f"pynn-{version}")
+    marker = os.path.join(root, "test", "system", "scenarios", "fixtures.py")
+    if os.path.exists(marker):
+        return root
+    if (cache_dir, version) in _FAILED:            # tried in this process already (e.g. offline)
+        raise SourceUnavailable(_FAILED[(cache_dir, version)])
+    try:
+        return _download(cache_dir, version, root, marker)
+    except SourceUnavailable as e:
+        _FAILED[(cache_dir, version)] = str(e)
+        raise
+
+
+#: {(cache dir, version): why} of the fetches that failed in this process
+_FAILED: dict = {}
+
+
+def _download(cache_dir: str, version: str, root: str, marker: str) -> str:
+    """Download and extract the sdist (see :func:`fetch_source`)."""
+    os.makedirs(cache_dir, exist_ok=True)
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--disable-pip-version-check",
+           "--timeout", "20", "--retries", "1", "-d", cache_dir, f"PyNN=={version}"]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
+    except subprocess.TimeoutExpired:
+        raise SourceUnavailable(f"pip download of PyNN=={version}'s sdist timed out (offline?)") from None
+    archives = [f for f in os.listdir(cache_dir) if f.lower().startswith(f"pynn-{version}") and f.endswith(".tar.gz")]
+    if proc.returncode != 0 or not archives:
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise SourceUnavailable(f"cannot fetch PyNN=={version}'s sdist with pip (offline?): {last}")
+    tmp = root + ".partial"
+    shutil.rmtree(tmp, ignore_errors=True)
+    with tarfile.open(os.path.join(cache_dir, archives[0])) as tar:
+        members = [m for m in tar.getmembers() if "/test/system/" in m.name and (m.isfile() or m.isdir())]
+        if not members:
+            raise SourceUnavailable(f"PyNN=={version}'s sdist has no test/system folder")
+        tar.extractall(tmp, members=members, filter="data")
+    shutil.rmtree(root, ignore_errors=True)
+    os.rename(os.path.join(tmp, os.listdir(tmp)[0]), root)
+    shutil.rmtree(tmp, ignore_errors=True)
+    if not os.path.exists(marker):
+        raise SourceUnavailable(f"PyNN=={version}'s sdist has no test/system/scenarios/fixtures.py")
+    return root
+
+
+def scenarios(root: str) -> list:
+    """[(module name, function name, function)] of every scenario taking ``sim`` in the PyNN source
+    tree ``root``, by module then function name."""
+    test_dir = os.path.join(root, "test")
+    if test_dir not in sys.path:
+        sys.path.insert(0, test_dir)
+    pkg = importlib.import_module("system.scenarios")
+    out = []
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        if not info.name.startswith("test"):
+            continue
+        module = importlib.import_module(f"system.scenarios.{info.name}")
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if name.startswith("test") and "sim" in inspect.signature(fn).parameters:
+                out.append((info.name, name, fn))
+    return out
+
+
+def run_scenario(fn, sim) -> tuple:
+    """Run scenario ``fn`` with backend ``sim`` in a scratch working directory: ("passed", ""),
+    ("skipped", reason) for a feature parsnn does not support (NotImplementedError) or the
+    scenario's own skip, or ("failed", the error)."""
+    params = inspect.signature(fn).parameters
+    kwargs = {"plot_figure": False} if "plot_figure" in params else {}
+    cwd = os.getcwd()
+    try:
+        with tempfile.TemporaryDirectory(prefix="pynn-scenario-") as scratch:
+            os.chdir(scratch)               # some scenarios write data files into the working directory
+            try:
+                fn(sim, **kwargs)
+            finally:
+                os.chdir(cwd)
+        return "passed", ""
+    except NotImplementedError as e:
+        return "skipped", _first_line(e)
+    except BaseException as e:               # pytest's Skipped and Failed are BaseExceptions
+        if isinstance(e, (KeyboardInterrupt, SystemExit)):
+            raise
+        if type(e).__name__ == "Skipped":
+            return "skipped", _first_line(e)
+        return "failed", f"{type(e).__name__}: {_first_line(e)}"
+    finally:
+        try:
+            sim.end()
+        except Exception:
+            pass
+
+
+def _first_line(e) -> str:
+    """An exception's first line, trimmed."""
+    return (str(e).splitlines() or [""])[0].strip()[:200]
