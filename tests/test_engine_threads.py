@@ -133,12 +133,15 @@ def test_overflow_round_gives_identical_spikes(serial, mixed_network, adapt):
 
 # ------------------------------------------------------------------------------ command line
 def _file_state(path):
+    """(spikes {population: (times, ids)}, every dataset of the V_m reports {path: values}) of a run file."""
+    from parsnn.runfile import RunFile, schema
+    with RunFile(path) as run:
+        spikes = run.spikes()
+    volts = {}
     with h5py.File(path, "r") as f:
-        spikes = {n: (g["timestamps"][:], g["node_ids"][:]) for n, g in f["spikes"].items()}
-        volts = {}
-        if "voltages" in f:
-            f["voltages"].visititems(lambda name, obj: volts.__setitem__(name, obj[()])
-                                     if isinstance(obj, h5py.Dataset) else None)
+        if schema.REPORT in f:
+            f[schema.REPORT].visititems(lambda name, obj: volts.__setitem__(name, obj[()])
+                                        if isinstance(obj, h5py.Dataset) else None)
     return spikes, volts
 
 
