@@ -95,7 +95,8 @@ def write_jobscripts(runs: list[RunSpec], out_dir: str, scheduler: str, ranks_pe
 
     Each script continues its run across allocations: ``signal_lead`` seconds before the wall-time
     limit parsnn gets USR1, stops with a checkpoint (exit status 3) and the script requeues (Slurm)
-    or resubmits (PBS) itself; the next allocation runs ``parsnn resume --append``. ``options`` go
+    or resubmits (PBS) itself; the next allocation runs ``parsnn resume --append``. Every rank runs
+    ``threads`` OpenMP threads (``--threads``, bound to the rank's cores). ``options`` go
     to both ``run`` and ``resume`` (e.g. ``--flush-every``, ``--checkpoint-every``), ``run_options``
     to ``run`` only (e.g. ``--no-record``, ``--record-v``)."""
     if scheduler not in TEMPLATES:
@@ -115,7 +116,7 @@ def write_jobscripts(runs: list[RunSpec], out_dir: str, scheduler: str, ranks_pe
             "RANKS": r.ranks, "THREADS": threads, "CORES_PER_NODE": min(ranks_per_node, r.ranks) * threads,
             "WALLTIME": walltime, "OUT_DIR": out_abs, "MODEL_ARGS": " ".join(map(shlex.quote, r.model_args)),
             "PARTITION": partition, "T_SIM": f"{t_sim:g}", "SEED": seed, "SITE_SETUP": site_setup,
-            "SIGNAL_LEAD": signal_lead, "OPTIONS": " ".join(map(shlex.quote, options)),
+            "SIGNAL_LEAD": signal_lead, "OPTIONS": " ".join(map(shlex.quote, (*options, "--threads", str(threads)))),
             "RUN_OPTIONS": " ".join(map(shlex.quote, run_options)), "SCRIPT": shlex.quote(os.path.abspath(path)),
         })
         with open(path, "w") as f:

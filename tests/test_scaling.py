@@ -156,7 +156,7 @@ def test_pbs_script_signals_itself_before_the_walltime_and_resubmits(tmp_path):
     assert proc.returncode == 0
     assert log.read_text().splitlines() == [
         f"mpiexec -n 2 python -m parsnn resume {ckpt} --t-sim 2000 --append --checkpoint {ckpt} "
-        "--partition round_robin --no-progress"]
+        "--partition round_robin --no-progress --threads 1"]
 
 
 @pytest.mark.slow

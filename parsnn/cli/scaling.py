@@ -59,9 +59,8 @@ def add_parser(subparsers):
     s.add_argument("--seed", type=seed, default=55)
     s.add_argument("--ranks-per-node", type=positive_int("--ranks-per-node"), default=128)
     s.add_argument("--threads", type=positive_int("--threads"), default=1,
-                   help="cores reserved per rank in the job scripts (cpus-per-task, OMP_NUM_THREADS; default 1). "
-                        "The engine runs one thread per rank, so more only leaves cores idle, e.g. to give a "
-                        "rank more memory")
+                   help="OpenMP threads per rank in the job scripts (parsnn --threads, cpus-per-task, bound to "
+                        "the rank's cores; default 1)")
     s.add_argument("--walltime", default="01:00:00")
     s.add_argument("--signal-lead", type=nonnegative("--signal-lead", int), default=120, metavar="S",
                    help="job scripts: seconds before the wall-time limit at which parsnn is told to stop with "
