@@ -108,20 +108,23 @@ def test_irregular_trains_follow_nests_algorithm(model, params, delay):
 
 @pytest.mark.parametrize("model,params", [
     ("stdp_synapse", {"lambda": 0.05, "mu_plus": 0.4, "mu_minus": 0.7, "alpha": 1.2, "Wmax": 60.0, "tau_plus": 17.0}),
+    ("stdp_synapse", {"lambda": 2.0, "alpha": 0.2, "Wmax": 24.0}),            # clipped at 0 (most spikes) and Wmax
     ("stdp_pl_synapse_hom", {"lambda": 0.1, "alpha": 0.0513, "mu": 0.4, "tau_plus": 15.0}),
 ])
-def test_weights_match_nest(model, params):
+@pytest.mark.parametrize("delay", [0.1, 1.5, 4.0])
+def test_weights_match_nest(model, params, delay):
     """The weight after every presynaptic spike agrees with NEST within 1e-9 (skipped without NEST)."""
     pytest.importorskip("nest")
     rng = np.random.default_rng(5)
     pre = (np.unique(np.round(rng.uniform(2.0, 400.0, 40))) / 2.0).tolist()     # 0.5 ms apart at least
     post = np.unique(np.round(rng.uniform(1.0, 200.0, 30), 1)).tolist()
     at = [t + 0.1 for t in pre]       # NEST delivers a spike one step later than parsnn: both have it then
-    nest_post, nest_w = sc.nest_single_synapse(model, params, 20.0, 1.5, pre, post, tau_minus=25.0, weights_at=at)
-    got_post, got_w = sc.single_synapse(model, params, 20.0, 1.5, pre, post, tau_minus=25.0, weights_at=at[:-1],
+    nest_post, nest_w = sc.nest_single_synapse(model, params, 20.0, delay, pre, post, tau_minus=25.0, weights_at=at)
+    got_post, got_w = sc.single_synapse(model, params, 20.0, delay, pre, post, tau_minus=25.0, weights_at=at[:-1],
                                         t_sim=at[-1])
     np.testing.assert_allclose(got_post, nest_post, rtol=0, atol=1e-9)
     np.testing.assert_allclose(list(got_w.values()), nest_w, rtol=0, atol=1e-9)
+    assert len(set(np.round(nest_w, 9))) > 5          # the weight moves
 
 
 def test_archive_stays_bounded():
