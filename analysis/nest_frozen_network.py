@@ -8,6 +8,9 @@ drawn by parsnn, and NEST gets exactly those synapses, read back from parsnn bef
 
     PYNEST_QUIET=1 python analysis/nest_frozen_network.py --t-sim 1000 --seed 1 \
         > analysis/results/nest_comparison/frozen_network_seed1.txt
+    # bursting variant: hpc_benchmark's J, 200 E + 50 I, in-degrees 900 + 225
+    PYNEST_QUIET=1 python analysis/nest_frozen_network.py --t-sim 400 --seed 5 --n-e 200 --c-e 900 --j-factor 1 \
+        > analysis/results/nest_comparison/frozen_network_bursting_seed5.txt
 """
 from __future__ import annotations
 
@@ -106,8 +109,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--t-sim", type=float, default=1000.0)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--n-e", type=int, default=160)
+    ap.add_argument("--c-e", type=int, default=40, help="E in-degree (the I in-degree is a quarter)")
+    ap.add_argument("--j-factor", type=float, default=4.0, help="J = j_factor x hpc_benchmark's 45.61 pA")
     a = ap.parse_args()
-    n, init, conns = frozen(a.seed)
+    global J
+    J = a.j_factor * 45.609600316540956
+    n, init, conns = frozen(a.seed, n_e=a.n_e, n_i=a.n_e // 4, c_e=a.c_e, c_i=a.c_e // 4)
     sp_p, w_p = run_parsnn(n, init, conns, a.t_sim)       # replaces conns["E", "E"] by parsnn's
     sp_n, w_n = run_nest(n, init, conns, a.t_sim)
     import nest
