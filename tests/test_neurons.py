@@ -16,7 +16,7 @@ from parsnn.neurons import NeuronModel, iaf_psc_exp
 @pytest.fixture
 def registry(monkeypatch):
     """The registry, restored after the test."""
-    monkeypatch.setattr(neurons, "_MODELS", dict(neurons._MODELS))
+    monkeypatch.setattr(neurons._CATALOG, "_models", dict(neurons._CATALOG._models))
     return neurons
 
 
