@@ -21,6 +21,7 @@ import pytest
 
 from parsnn.errors import ParameterError
 from parsnn.neurons import iaf_psc_alpha
+from test_engine_neurons import run_parsnn as run_single_neuron
 
 H = 0.1
 V_TOL = 1e-9
@@ -90,25 +91,7 @@ def closed_form(params, inputs, t_sim):
 
 def run_parsnn(params, inputs, t_sim, chunks=None):
     """(times, V_m, spike times) of one parsnn iaf_psc_alpha neuron fed by spike generators."""
-    from mpi4py import MPI
-
-    import parsnn.network as pn
-    from parsnn.engine import Simulation
-    net = pn.Network(resolution=H)
-    net.add_population("n", 1, "iaf_psc_alpha", params=dict(params))
-    groups = OrderedDict()
-    for ts, w, d in inputs:
-        groups.setdefault((w, d), []).append(ts)
-    for g, ((w, d), times) in enumerate(groups.items()):
-        net.add_population(f"sg{g}", 1, "spike_generator", spike_times=[sorted(times)])
-        net.connect(f"sg{g}", "n", pn.AllToAll(), weight=w, delay=d)
-    net.record_spikes(["n"])
-    net.record_voltage("n", [0], interval=H)
-    sim = Simulation(net, seed=1, comm=MPI.COMM_SELF)
-    for chunk in (chunks or [t_sim]):
-        sim.run(chunk)
-    times, _, V = sim.voltages()["n"]
-    return np.asarray(times), np.asarray(V)[:, 0], np.sort(np.asarray(sim.spikes()["n"][0], dtype=float))
+    return run_single_neuron("iaf_psc_alpha", params, 0.0, inputs, t_sim, chunks=chunks)
 
 
 def assert_same(a, b, what):
