@@ -23,3 +23,17 @@ def test_run_stores_partition_and_prediction_matches_count(tmp_path, run_cli):
     m = measured_from_file(out)
     assert m["strategy"] == "graph" and m["counted_remote_deliveries"] > 0
     assert abs(m["relative_error"]) < 0.10
+
+
+def test_appended_run_predicts_from_the_counted_segment(tmp_path, run_cli):
+    """A run resumed with --append counts remote deliveries only after its checkpoint, while the file
+    holds the spikes of the whole run: the prediction takes the rates of the counted segment."""
+    out, ckpt = tmp_path / "mc.h5", tmp_path / "mc.ckpt.h5"
+    common = ["--seed", "3", "--no-progress"]
+    run_cli(2, ["multicolumn", "--grid", "2", "--column-scaling", "0.005", "--partition", "graph", "--t-sim", "100",
+                "--out", out, "--checkpoint", ckpt, *common])
+    run_cli(2, [ckpt, "--t-sim", "200", "--append", "--out", out, "--no-progress"], command="resume")
+    m = measured_from_file(out)
+    assert m["counted_from_ms"] == 100.0 and m["model_time_ms"] == 200.0
+    assert m["counted_remote_deliveries"] > 0
+    assert abs(m["relative_error"]) < 0.10

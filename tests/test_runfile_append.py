@@ -1,6 +1,8 @@
 """parsnn.runfile.append.reopen (``parsnn resume --append``): a run file continued at a checkpoint's
 step equals the uninterrupted run's (spikes and V_m bit for bit), the data after the step are
 removed first, and files of another simulation or with a gap before the checkpoint are refused."""
+import json
+
 import h5py
 import numpy as np
 import pytest
@@ -44,13 +46,18 @@ def test_append_equals_the_uninterrupted_run(files, mixed_network, tmp_path):
     sim = Simulation(mixed_network(), seed=SEED, comm=MPI.COMM_SELF, flush_ms=30.0)
     sim.restore(str(files / "c.h5"))
     sim.out = str(target)
-    sim.writer = reopen(str(target), step=sim.t_steps, resolution=sim.h, seed=SEED, description=sim.net.describe())
+    sim.writer = reopen(str(target), step=sim.t_steps, resolution=sim.h, seed=SEED, description=sim.net.describe(),
+                        layout=sim.output_layout())
     with h5py.File(files / "full.h5", "r") as f:
         ref_n = {p: int(np.count_nonzero(g["timestamps"][:] <= T_CKPT)) for p, g in f["spikes"].items()}
     with h5py.File(target, "r") as f:              # truncated at the checkpoint, incomplete
         assert not f["parsnn"].attrs["complete"] and f["parsnn"].attrs["t_flushed"] == T_CKPT
         assert {p: g["timestamps"].shape[0] for p, g in f["spikes"].items()} == ref_n
         assert schema.T_SIM not in f["parsnn"].attrs and schema.PERFORMANCE not in f["parsnn"]
+        run = json.loads(f["parsnn"].attrs["run"])
+        assert run["segment_from_ms"] == T_CKPT
+        assert run["segments"] == [{"from_ms": 0.0, "to_ms": T_CKPT, "num_ranks": 1, "partition": "round_robin",
+                                    "threads": 1}]
     sim.run(T_END - T_CKPT)
     sim.finish()
     complete, spikes, report, times = _content(target)
@@ -64,7 +71,7 @@ def test_append_equals_the_uninterrupted_run(files, mixed_network, tmp_path):
 
 
 def _reopen(path, **kw):
-    args = dict(step=600, resolution=0.1, seed=SEED)
+    args = dict(step=600, resolution=0.1, seed=SEED, layout=None)     # refused before the layout is used
     args.update(kw)
     return reopen(str(path), description=args.pop("description"), **args)
 

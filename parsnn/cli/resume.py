@@ -99,7 +99,8 @@ def _append_to(sim, path: str, comm):
     writer, error = None, None
     if comm.Get_rank() == 0:
         try:
-            writer = reopen(path, step=sim.t_steps, resolution=sim.h, seed=sim.seed, description=sim.net.describe())
+            writer = reopen(path, step=sim.t_steps, resolution=sim.h, seed=sim.seed, description=sim.net.describe(),
+                            layout=sim.output_layout())
         except ParameterError as e:
             error = str(e)
     error = comm.bcast(error, root=0)

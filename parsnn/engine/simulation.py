@@ -204,16 +204,21 @@ class Simulation:
             raise ParameterError(first)
 
     # ------------------------------------------------------------------ run
-    def _open_output(self):
-        """Create the run file (rank 0) with the metadata of this simulation."""
-        net = self.net
+    def output_layout(self) -> dict:
+        """How this simulation runs, as the run file records it: num_ranks, partition (strategy),
+        partition_map (rank of every node) and run_info (the settings, with threads and exchange)."""
         self.run_info["threads"] = self.threads
         self.run_info["exchange"] = {"scheme": exchange.SCHEME, "adaptive": bool(self._exchange_adapt),
                                      "first_block_words": int(self._exchange_block or exchange.DEFAULT_BLOCK)}
+        return {"num_ranks": self.size, "partition": self.partition_name, "partition_map": self.rank_of,
+                "run_info": self.run_info}
+
+    def _open_output(self):
+        """Create the run file (rank 0) with the metadata of this simulation."""
+        net = self.net
         self.writer = RunWriter.create(
-            self.out, seed=self.seed, num_ranks=self.size, partition=self.partition_name, model=net.name,
-            resolution=self.h, min_delay_ms=self.min_delay_steps * self.h, description=net.describe(),
-            run_info=self.run_info, partition_map=self.rank_of,
+            self.out, seed=self.seed, model=net.name, resolution=self.h, min_delay_ms=self.min_delay_steps * self.h,
+            description=net.describe(), **self.output_layout(),
             spike_populations={name: net.populations[name].size for name in self.recorder.recorded_pops},
             voltage_reports=[(v.population, v.ids, net.steps(v.interval, "voltage recorder interval"))
                              for v in net.voltage_recorders])

@@ -14,9 +14,16 @@ from parsnn.partition.metrics import BYTES_PER_SPIKE, expected_metrics
 from parsnn.partition.rates import balance_costs, neuron_rates
 
 
-def _spike_counts(conn: Connectivity, spikes: dict) -> tuple[np.ndarray, list]:
-    """Per-neuron spike counts from {population: (times, node_ids)}; also the
-    placed populations that were not recorded."""
+def counted_window(perf: dict) -> tuple[float, float]:
+    """(start, end) in ms of the model time the engine's counters cover: a run restored from a
+    checkpoint counts from the checkpoint's time (``model_time_from_ms``), not from 0."""
+    return float(perf.get("model_time_from_ms", 0.0)), float(perf["model_time_ms"])
+
+
+def _spike_counts(conn: Connectivity, spikes: dict, t_from: float = 0.0) -> tuple[np.ndarray, list]:
+    """Per-neuron spike counts from {population: (times, node_ids)} of the spikes after
+    ``t_from`` ms (all of them when the times are None); also the placed populations that were
+    not recorded."""
     counts = np.zeros(conn.num_nodes)
     missing = []
     for s, name in enumerate(conn.names):
@@ -25,16 +32,20 @@ def _spike_counts(conn: Connectivity, spikes: dict) -> tuple[np.ndarray, list]:
         if name not in spikes:
             missing.append(name)
             continue
-        ids = np.asarray(spikes[name][1], dtype=np.int64)
+        times, ids = spikes[name]
+        ids = np.asarray(ids, dtype=np.int64)
+        if times is not None and t_from > 0:
+            ids = ids[np.asarray(times) > t_from]     # a spike of step s is stored at (s+1)*h
         counts[conn.offsets[s]:conn.offsets[s] + conn.sizes[s]] = np.bincount(ids, minlength=conn.sizes[s])
     return counts, missing
 
 
-def predicted_vs_counted(conn: Connectivity, rank_of, nranks, spikes: dict, t_ms: float, counted: int) -> dict:
+def predicted_vs_counted(conn: Connectivity, rank_of, nranks, spikes: dict, window: tuple[float, float],
+                         counted: int) -> dict:
     """Remote deliveries predicted from the partition and the measured per-neuron
-    rates, against the engine's count."""
-    T = t_ms * 1e-3
-    nspk, missing = _spike_counts(conn, spikes)
+    rates in the counted ``window`` (start, end) ms, against the engine's count."""
+    T = (window[1] - window[0]) * 1e-3
+    nspk, missing = _spike_counts(conn, spikes, window[0])
     rates = nspk / T
     if missing:       # populations not recorded: fall back to their expected rates
         exp = neuron_rates(conn)
@@ -61,7 +72,8 @@ def measured_metrics(sim) -> dict:
     from mpi4py import MPI
     comm = sim.comm
     perf = sim.performance()
-    T = perf["model_time_ms"] * 1e-3
+    window = counted_window(perf)
+    T = (window[1] - window[0]) * 1e-3
     ptr = sim._syn_arrays[0]
     per_src = np.diff(ptr)
     placed = sim.rank_of >= 0
@@ -71,7 +83,7 @@ def measured_metrics(sim) -> dict:
     dst = set(np.asarray(sim.st.dst_rank).tolist()) - {sim.rank}
     pairs = comm.allreduce(len(dst), op=MPI.SUM)
     rd = np.asarray(perf["remote_deliveries"], dtype=float)
-    steps = perf["model_time_ms"] / sim.h
+    steps = (window[1] - window[0]) / sim.h
     update_s, update_step_ms, event_s = balance_costs()
     cost = (np.asarray(perf["num_local_neurons"]) * steps * update_s * sim.h / update_step_ms
             + np.asarray(perf["synaptic_events"]) * event_s)
@@ -79,6 +91,7 @@ def measured_metrics(sim) -> dict:
     out = {
         "ranks": sim.size,
         "model_time_ms": perf["model_time_ms"],
+        "counted_from_ms": window[0],
         "remote_deliveries": int(rd.sum()),
         "remote_deliveries_per_s": float(rd.sum() / T) if T > 0 else float("nan"),
         "bytes_per_rank_per_s": float(BYTES_PER_SPIKE * rd.max() / T) if T > 0 else float("nan"),
@@ -91,7 +104,7 @@ def measured_metrics(sim) -> dict:
     if sim.keep_spikes and T > 0:
         spikes = sim.spikes()
         conn = Connectivity.from_network(sim.net)
-        out["prediction"] = predicted_vs_counted(conn, sim.rank_of, sim.size, spikes, perf["model_time_ms"],
+        out["prediction"] = predicted_vs_counted(conn, sim.rank_of, sim.size, spikes, window,
                                                  out["remote_deliveries"])
     return out
 
@@ -105,13 +118,13 @@ def measured_from_file(path) -> dict:
         conn = run.connectivity()
         perf = run.performance
         rd = np.asarray(perf["remote_deliveries"], dtype=np.int64)
-        t_ms = float(perf["model_time_ms"])
+        window = counted_window(perf)
         nranks = run.num_ranks
-        spikes = {name: (None, ids) for name, (_, ids) in run.spikes().items()}
+        spikes = run.spikes()
         strategy = run.partition
-    out = predicted_vs_counted(conn, rank_of, nranks, spikes, t_ms, int(rd.sum()))
-    out.update(strategy=strategy, ranks=nranks, model_time_ms=t_ms,
+    out = predicted_vs_counted(conn, rank_of, nranks, spikes, window, int(rd.sum()))
+    out.update(strategy=strategy, ranks=nranks, model_time_ms=window[1], counted_from_ms=window[0],
                remote_deliveries_per_rank=rd.tolist(),
-               remote_deliveries_per_s=float(rd.sum()) / (t_ms * 1e-3))
+               remote_deliveries_per_s=float(rd.sum()) / ((window[1] - window[0]) * 1e-3))
     return out
 

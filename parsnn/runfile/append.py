@@ -7,6 +7,11 @@ removes everything recorded after T: the spikes of steps >= T (time > T*h: a spi
 stored at time (s+1)*h), the V_m samples after T, the performance figures and ``t_sim``; the file
 is marked incomplete (``complete=False``, ``t_flushed`` = T) until the continued run finishes.
 The continued run then appends exactly what the uninterrupted run wrote after T.
+
+The continued run may run on other ranks, threads and partition: the file's layout metadata
+(``num_ranks``, ``partition``, the partition map and the run's settings) become the continued run's,
+since its performance figures are counted under that layout from T on; the settings keep every
+earlier segment's layout in ``segments`` ({from_ms, to_ms, num_ranks, partition, threads}).
 """
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from parsnn.errors import ParameterError
 from parsnn.runfile import schema
 from parsnn.runfile.checkpoint import _canonical
 from parsnn.runfile.sonata import _bisect, read_dataset
-from parsnn.runfile.writer import RunWriter
+from parsnn.runfile.writer import RunWriter, json_default
 
 
 def _mismatch(meta, path: str, *, seed: int, resolution: float, description: dict) -> str | None:
@@ -69,9 +74,29 @@ def _truncate_reports(f: h5py.File, step: int, resolution: float, path: str):
         tm[1] = keep * every + every       # stop (exclusive), as the writer keeps it
 
 
-def reopen(path: str, *, step: int, resolution: float, seed: int, description: dict) -> RunWriter:
-    """The run file at ``path`` as a :class:`RunWriter` continuing at step ``step`` (see the module
-    docstring); ParameterError naming the file if it cannot be continued exactly."""
+def _record_segment(f: h5py.File, t_ckpt: float, layout: dict):
+    """Replace the file's layout metadata by the continued run's ``layout`` (Simulation.output_layout),
+    keeping the earlier segments' layouts in the settings' ``segments``."""
+    meta = f[schema.META].attrs
+    old = json.loads(meta.get(schema.RUN, "{}"))
+    segments = list(old.get("segments", []))
+    segments.append({"from_ms": float(old.get("segment_from_ms", 0.0)), "to_ms": t_ckpt,
+                     "num_ranks": int(meta.get(schema.NUM_RANKS, 0)), "partition": str(meta.get(schema.PARTITION, "")),
+                     "threads": int(old.get("threads", 1))})
+    run_info = dict(layout["run_info"], segments=segments, segment_from_ms=t_ckpt)
+    meta[schema.RUN] = json.dumps(run_info, default=json_default)
+    meta[schema.NUM_RANKS] = layout["num_ranks"]
+    meta[schema.PARTITION] = layout["partition"]
+    del f[schema.META][schema.PARTITION_MAP]
+    f[schema.META].create_dataset(schema.PARTITION_MAP, data=layout["partition_map"], compression="gzip",
+                                  fletcher32=True)
+    f[schema.META][schema.PARTITION_MAP].attrs[schema.STRATEGY] = layout["partition"]
+
+
+def reopen(path: str, *, step: int, resolution: float, seed: int, description: dict, layout: dict) -> RunWriter:
+    """The run file at ``path`` as a :class:`RunWriter` continuing at step ``step`` on ``layout``
+    (Simulation.output_layout; see the module docstring); ParameterError naming the file if it
+    cannot be continued exactly."""
     try:
         f = h5py.File(path, "r+")
     except OSError as e:
@@ -94,6 +119,7 @@ def reopen(path: str, *, step: int, resolution: float, seed: int, description: d
             del f[schema.META][schema.PERFORMANCE]
         if schema.T_SIM in meta:
             del meta[schema.T_SIM]
+        _record_segment(f, t_ckpt, layout)
         meta[schema.COMPLETE] = False
         meta[schema.T_FLUSHED] = t_ckpt
         f.flush()
