@@ -38,6 +38,7 @@ import argparse
 import datetime
 import json
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -281,7 +282,7 @@ def main(argv=None) -> int:
                     log(f"  {sim}: FAILED\n{r.get('error', '')[-1500:]}")
         d = {"scale": args.scale, "ranks": args.ranks, "repeats": args.repeats, "presim_ms": args.presim,
              "t_sim_ms": args.t_sim, "seed": args.seed, "note": args.note, "machine": machine,
-             "command": "python benchmarks/bench_hpc.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+             "command": "python benchmarks/bench_hpc.py " + shlex.join(argv if argv is not None else sys.argv[1:]),
              "runs": runs, "finished": datetime.datetime.now().isoformat(timespec="seconds")}
     else:
         with open(stem + ".json") as f:
