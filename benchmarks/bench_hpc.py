@@ -57,9 +57,10 @@ TARGETS = {"speedup_min": 10.0, "memory_ratio_max": 1.0 / 3.0}
 
 
 def synapses(scale: float) -> tuple[int, int]:
-    """(neurons, synapses) of hpc_benchmark at ``scale``, as NEST's script computes them."""
+    """(neurons, synapses) of hpc_benchmark at ``scale``, as NEST's script computes them (in-degrees
+    int(N_E / scale) and int(N_I / scale): 9,000 and 2,250 only where the sizes come out whole)."""
     n_e, n_i = int(9000 * scale), int(2250 * scale)
-    return n_e + n_i, (n_e + n_i) * (9000 + 2250)
+    return n_e + n_i, (n_e + n_i) * (int(1.0 * n_e / scale) + int(1.0 * n_i / scale))
 
 
 def run_parsnn(args, mpiexec: str, log) -> dict:
