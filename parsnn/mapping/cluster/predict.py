@@ -116,7 +116,8 @@ def _workload_summary(wl: dict, T: float, delivery: dict, busy: np.ndarray) -> d
     """Per-interval scalars of the workload (events, spikes, neurons, ring bytes, imbalance)."""
     ev, c_evt = delivery["ev"], delivery["c_evt"]
     return {"events_per_interval_mean": float(ev.mean()),
-            "plastic_events_per_interval_mean": float(np.mean(delivery["pev"])), "spikes_in_per_interval_mean": float(delivery["sp"].mean()),
+            "plastic_events_per_interval_mean": float(np.mean(delivery["pev"])),
+            "spikes_in_per_interval_mean": float(delivery["sp"].mean()),
             "spikes_out_per_interval_total": float(wl["spikes_out_per_s"].sum() * T),
             "neurons_per_rank_max": float(sum(wl["neurons"].values()).max()) if wl["neurons"] else 0.0,
             "ring_bytes_per_interval_max": float(delivery["ring_ws"].max()), "event_ns": float(c_evt.max() * 1e9),
