@@ -172,3 +172,12 @@ def test_calibrate_refuses_bad_input_before_measuring(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["calibrate", "--repeats", "0"])
     assert e.value.code == 2 and "--repeats must be an integer >= 1" in capsys.readouterr().err
+
+
+def test_plastic_event_cost_without_events_is_not_a_number():
+    # a run in which nothing fired gives no equation: NaN, which the machine file's median skips
+    rec = {"perf": {"synaptic_events": [0], "timer_deliver": [1e-3]}, "intervals": 10, "spike_counts": {},
+           "description": Connectivity.from_network(measure.calibration_network(
+               {"model": "hpc_benchmark", "scale": 0.01})).description}
+    c = calibration.plastic_event_cost(rec, rec, 0.0)
+    assert math.isnan(c["plastic_event_ns"])

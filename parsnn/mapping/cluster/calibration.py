@@ -294,8 +294,10 @@ def plastic_event_cost(plastic: dict, static: dict, o_del: float) -> dict:
     e_static = float(np.sum(static["perf"]["synaptic_events"]))
     e_plastic = float(np.sum(plastic["perf"]["synaptic_events"]))
     n_plastic = plastic_events(plastic)
+    if e_static <= 0 or n_plastic <= 0:        # nothing fired: no equation (combine() skips a NaN)
+        return {"plastic_event_ns": float("nan"), "plastic_fit": {"events_static": e_static, "plastic_events": n_plastic}}
     c_event = base(static) / e_static
-    extra = (base(plastic) - c_event * e_plastic) / n_plastic if n_plastic > 0 else float("nan")
+    extra = (base(plastic) - c_event * e_plastic) / n_plastic
     return {"plastic_event_ns": extra * 1e9, "plastic_fit": {
         "static_event_ns": c_event * 1e9, "plastic_run_event_ns": base(plastic) / e_plastic * 1e9,
         "events_static": e_static, "events_plastic_run": e_plastic, "plastic_events": n_plastic}}
