@@ -27,7 +27,8 @@ for peer in "${PEERS[@]}"; do
       fi
       venv="$HERE/.venv-nest"
       [ -x "$venv/bin/python" ] || "$PY" -m venv "$venv"
-      "$venv/bin/python" -m pip install -q "nest-simulator>=3.8"
+      # scipy: NEST's own hpc_benchmark.py (benchmarks/bench_hpc.py) imports it
+      "$venv/bin/python" -m pip install -q "nest-simulator>=3.8" scipy
       PYNEST_QUIET=1 "$venv/bin/python" -c "import nest; print('nest', nest.__version__, 'in', '$venv')" 2>/dev/null | tail -1
       ;;
     *) echo "unknown peer '$peer' (brian2, nest)" >&2; exit 2 ;;

@@ -296,3 +296,95 @@ def test_harness_all_peers_tiny(tmp_path, bench_pd14):
     assert d["note"] == "test" and "lscpu" in d["machine"]
     if "brian2" in sims:
         assert "parsnn / Brian2" in (tmp_path / "summary.md").read_text()
+
+
+# ------------------------------------------------------------------ hpc_benchmark against NEST's own script (issue 15)
+@pytest.fixture(scope="module")
+def bench_hpc(load_script):
+    """benchmarks/bench_hpc.py as a module."""
+    return load_script("benchmarks/bench_hpc.py")
+
+
+@pytest.fixture(scope="module")
+def nest_hpc_runner(load_script):
+    """benchmarks/nest_hpc_runner.py as a module (imports nest only when it runs)."""
+    return load_script("benchmarks/nest_hpc_runner.py")
+
+
+SCRIPT_LIKE = '''params = {
+    "num_threads": 4,  # total number of threads per process
+    "scale": 1.0,  # scaling factor of the network size
+    "simtime": 250.0,  # total simulation time in ms
+    "presimtime": 50.0,  # simulation time until reaching equilibrium
+    "record_spikes": True,  # switch
+}
+
+brunel_params = {"NE": int(9000 * params["scale"]), "scale": 7}
+'''
+
+
+def test_nest_hpc_runner_sets_only_the_params_section(nest_hpc_runner):
+    out = nest_hpc_runner.set_params(SCRIPT_LIKE, {"num_threads": 2, "scale": 0.1, "simtime": 150.0,
+                                                   "presimtime": 50.0, "record_spikes": False})
+    ns = {}
+    exec(out, ns)                                   # noqa: S102 - our own test text
+    assert ns["params"] == {"num_threads": 2, "scale": 0.1, "simtime": 150.0, "presimtime": 50.0,
+                            "record_spikes": False}
+    assert ns["brunel_params"] == {"NE": 900, "scale": 7}       # outside the section: untouched
+    assert "# scaling factor of the network size" in out
+    with pytest.raises(SystemExit, match="'dt' found 0 times"):
+        nest_hpc_runner.set_params(SCRIPT_LIKE, {"dt": 0.1})
+
+
+def test_nest_hpc_runner_reads_the_scripts_log(tmp_path, nest_hpc_runner):
+    log = tmp_path / "log_00.dat"
+    log.write_text("0 0 354624 # virt_mem_0 \n1 0 0.25 # build_time_nodes \n2 0 2.5 # build_edge_time \n"
+                   "3 0 1.8 # presim_time \n")
+    assert nest_hpc_runner.parse_log(str(log)) == {"virt_mem_0": 354624.0, "build_time_nodes": 0.25,
+                                                   "build_edge_time": 2.5, "presim_time": 1.8}
+    assert nest_hpc_runner.git_blob_hash(b"hello\n") == "ce013625030ba8dba906f756967f9e9ca394464a"
+
+
+def test_bench_hpc_nest_record_by_hand(bench_hpc):
+    s = {"version": "3.10.0", "threads": 2, "presimtime_ms": 50.0, "simtime_ms": 150.0, "network_size": 1126,
+         "num_connections": 12_657_375, "peak_rss_bytes": 600_000_000,
+         "log": {"build_time_nodes": 1.0, "build_edge_time": 9.0, "presim_time": 14.0, "sim_time": 30.0},
+         "simulate_calls": [{"spikes": 2250, "time_communicate_prepare": [3.5, 4.0]}, {"spikes": 6750}],
+         "script": "x", "script_git_blob": "b", "script_is_v3_10": True}
+    r = bench_hpc.nest_record(s, {"foreign_cores": 0.0})
+    assert r["num_neurons"] == 1125 and r["build_seconds"] == pytest.approx(14.0)
+    assert r["simulate_seconds"] == pytest.approx(40.0) and r["rtf"] == pytest.approx(200.0)
+    assert r["rtf_timed_phase"] == pytest.approx(200.0)
+    assert r["mean_rate_hz"] == pytest.approx(9000 / (1125 * 0.2))
+    assert bench_hpc.synapses(0.1) == (1125, 1125 * 11250)
+
+
+def test_bench_hpc_parsnn_only_tiny(tmp_path, bench_hpc):
+    """bench_hpc.py end to end with parsnn on hpc_benchmark 0.01 (parsnn run under mpiexec -n 2, JSON, table)."""
+    rc = bench_hpc.main(["--scale", "0.01", "--presim", "5", "--t-sim", "5", "--simulators", "parsnn", "--no-wait",
+                         "--out-dir", str(tmp_path)])
+    assert rc == 0
+    d = json.loads((tmp_path / "hpc_s0.01.json").read_text())
+    (r,) = d["runs"]
+    assert r["ok"], r.get("error")
+    assert r["processes"] == 2 and len(r["peak_rss_bytes"]) == 2
+    assert (r["num_neurons"], r["num_synapses"]) == bench_hpc.synapses(0.01) == (112, 112 * (9000 + 2200))
+    assert r["rtf"] == pytest.approx(r["simulate_seconds"] / 0.01)
+    assert "parsnn / NEST" not in (tmp_path / "hpc_s0.01.md").read_text()
+
+
+NEST_PY = os.path.join(ROOT, "benchmarks", ".venv-nest", "bin", "python")
+
+
+@pytest.mark.skipif(not os.path.exists(NEST_PY), reason="benchmarks/.venv-nest (benchmarks/setup_peers.sh nest) missing")
+def test_bench_hpc_with_nest_tiny(tmp_path, bench_hpc):
+    """Both simulators on hpc_benchmark 0.01: NEST's own script located in the installed package and run."""
+    rc = bench_hpc.main(["--scale", "0.01", "--presim", "5", "--t-sim", "5", "--no-wait", "--nest-python", NEST_PY,
+                         "--out-dir", str(tmp_path)])
+    assert rc == 0
+    d = json.loads((tmp_path / "hpc_s0.01.json").read_text())
+    nest = [r for r in d["runs"] if r["simulator"] == "nest"]
+    assert nest and nest[0]["ok"], nest[0].get("error")
+    assert nest[0]["num_synapses"] == bench_hpc.synapses(0.01)[1] + 112      # plus the Poisson generator's
+    assert nest[0]["script_is_v3_10"] == nest[0]["version"].startswith("3.10")
+    assert "parsnn / NEST" in (tmp_path / "hpc_s0.01.md").read_text()

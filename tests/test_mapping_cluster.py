@@ -309,6 +309,31 @@ def test_event_cost_splits_memory_share_by_prefetching(tmp_path):
     assert plain.event_cost(1e12, 1.0) == pytest.approx(3e-9)
 
 
+def test_plastic_events_pay_plastic_event_ns_on_top(tmp_path):
+    # hpc_benchmark: each E spike reaches 9,000 plastic E->E synapses and 2,250 static E->I ones
+    from parsnn.mapping.cluster.measure import calibration_network
+    plastic = Connectivity.from_network(calibration_network({"model": "hpc_benchmark", "scale": 0.02}))
+    static = Connectivity.from_network(calibration_network({"model": "hpc_benchmark", "scale": 0.02,
+                                                            "static": True}))
+    wp, ws = workload(plastic, 2), workload(static, 2)
+    assert np.allclose(wp["events_per_s"], ws["events_per_s"])
+    assert ws["plastic_events_per_s"].sum() == 0.0
+    # E and I fire at the same expected rate: the plastic share is 9,000 N_E / (11,250 N)
+    n_e, n = plastic.sizes[plastic.index("E")], plastic.sizes[~plastic.virtual].sum()
+    assert wp["plastic_events_per_s"].sum() / wp["events_per_s"].sum() == pytest.approx(9000 * n_e / (11250 * n))
+    path = tmp_path / "plastic.toml"
+    path.write_text(SIMPLE.format(cpn=4096, upd=1.0, evt=1.0, ovh=0.0).replace("spike_ns = 0.0",
+                                                                             "spike_ns = 0.0\nplastic_event_ns = 50.0"))
+    m_plastic, m_plain = load_machine(str(path)), _machine(tmp_path)
+    T = predict(plastic, 2, m_plain)["interval_ms"] * 1e-3
+    extra = [a - b for a, b in zip(predict(plastic, 2, m_plastic)["per_rank"]["deliver"],
+                                   predict(plastic, 2, m_plain)["per_rank"]["deliver"])]
+    assert extra == pytest.approx(list(wp["plastic_events_per_s"] * T * 50e-9), rel=1e-9)
+    # a static network, or a machine file without the constant, pays nothing extra
+    assert predict(static, 2, m_plastic)["per_rank"]["deliver"] == pytest.approx(
+        predict(static, 2, m_plain)["per_rank"]["deliver"], rel=1e-12)
+
+
 def test_jureca_scales_prefetched_events_as_compute_and_the_rest_as_memory():
     base, j = load_machine("epyc_zen5_kvm_2core_2026_11_22"), load_machine("jureca_dc")
     fc, fm = j.data["derived"]["compute_scale"], j.data["derived"]["memory_scale"]

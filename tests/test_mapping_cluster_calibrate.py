@@ -12,6 +12,7 @@ from parsnn.mapping.cluster import calibration, measure, predict
 from parsnn.mapping.cluster.calibrate import fit_batch
 from parsnn.mapping.cluster.collectives import expected_max_normal
 from parsnn.mapping.cluster.machinefile import MEASURED, dump_toml, machine_data
+from parsnn.partition.rates import neuron_rates
 
 #: the constants the synthetic measurements are made from (ns / us as in the machine file)
 TRUTH = {"update_ns_iaf_psc_exp": 1.1, "update_ns_iaf_psc_exp_scalar": 3.2, "update_ns_iaf_psc_delta": 2.1,
@@ -19,7 +20,7 @@ TRUTH = {"update_ns_iaf_psc_exp": 1.1, "update_ns_iaf_psc_exp_scalar": 3.2, "upd
          "event_ns_memory": 4.0, "event_ns_memory_no_prefetch": 15.0, "spike_ns": 10.0, "compare_ns": 3.5,
          "pack_ns": 5.0, "record_ns": 29.0, "null1_update_us": 0.2, "null1_deliver_us": 0.15, "exchange_us": 0.7,
          "collective_call_us": 1.0, "shm_latency_us": 0.5, "shm_overhead_us": 0.3, "alltoall_fixed_us": 0.8,
-         "alltoallv_fixed_us": 0.1, "sigma_rel": 0.06, "sigma_us": 1.3}
+         "alltoallv_fixed_us": 0.1, "sigma_rel": 0.06, "sigma_us": 1.3, "plastic_event_ns": 40.0}
 #: small networks (fast to build) and caches chosen so that the four event equations are independent
 SPECS = {"null_P1": {"model": "null"}, "spikes_P1": {"model": "spikes", "neurons": 200},
          "delta_P1": {"model": "delta", "neurons": 500}, "expscalar_P1": {"model": "expscalar", "neurons": 500},
@@ -27,7 +28,9 @@ SPECS = {"null_P1": {"model": "null"}, "spikes_P1": {"model": "spikes", "neurons
                                                                               "bg": "poisson"},
          "brunel_P1": {"model": "brunel", "regime": "A", "scale": 0.05},
          "shortrows_P1": {"model": "shortrows", "row": 64, "sources": 200, "targets": 20000},
-         "longrows_P1": {"model": "longrows", "row": 1024, "sources": 50, "targets": 20000}}
+         "longrows_P1": {"model": "longrows", "row": 1024, "sources": 50, "targets": 20000},
+         "hpc_P1": {"model": "hpc_benchmark", "scale": 0.01},
+         "hpcstatic_P1": {"model": "hpc_benchmark", "scale": 0.01, "static": True}}
 FP = {"cpu_vendor": "Synthetic", "cpu_model": "synthetic CPU", "cpu_family_model": "1/1", "cores": 2,
       "l1d_kib": 32, "l2_kib": 256, "l3_kib": 3584, "cores_per_l3": 2, "memory_gib": 8, "mpi_library": "MPI x",
       "hash": "0123456789ab", "date": "2026-12-01T00:00:00+00:00"}
@@ -61,6 +64,9 @@ def _record(name: str, spec: dict, t: dict) -> dict:
              + fm * u * c["event_ns_memory_no_prefetch"])
     deliver = c["null1_deliver_us"] * intervals + (S * (c["spike_ns"] + c["event_ns_l2"]) if name == "spikes_P1"
                                                    else S * c["spike_ns"] + E * c_evt)
+    deliver += float(wl["plastic_events_per_s"][0] * T) * c["plastic_event_ns"]
+    r = neuron_rates(conn, None)
+    spike_counts = {pop: float(r[sl].sum() * T) for pop, sl in conn.population_slices().items()}
     perf = {"timer_update": [c["null1_update_us"] * intervals + steps * per_step], "timer_deliver": [deliver],
             "timer_exchange": [c["exchange_us"] * intervals + S * c["pack_ns"]],
             "timer_record": [S * c["record_ns"]], "synaptic_events": [E], "num_local_neurons": [N],
@@ -69,7 +75,7 @@ def _record(name: str, spec: dict, t: dict) -> dict:
         perf["timer_exchange"] = [c["exchange_us"] * intervals]
     return {"spec": spec, "ranks": 1, "t_sim_ms": T_SIM, "min_delay_steps": m, "rank_of": [0] * int(N),
             "rates": None, "perf": perf, "delivered_spikes": [S], "intervals": intervals,
-            "description": conn.description, "busy_cores_before": 0.0}
+            "description": conn.description, "busy_cores_before": 0.0, "spike_counts": spike_counts}
 
 
 def _synthetic_batch(t: dict) -> dict:
@@ -166,3 +172,12 @@ def test_calibrate_refuses_bad_input_before_measuring(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["calibrate", "--repeats", "0"])
     assert e.value.code == 2 and "--repeats must be an integer >= 1" in capsys.readouterr().err
+
+
+def test_plastic_event_cost_without_events_is_not_a_number():
+    # a run in which nothing fired gives no equation: NaN, which the machine file's median skips
+    rec = {"perf": {"synaptic_events": [0], "timer_deliver": [1e-3]}, "intervals": 10, "spike_counts": {},
+           "description": Connectivity.from_network(measure.calibration_network(
+               {"model": "hpc_benchmark", "scale": 0.01})).description}
+    c = calibration.plastic_event_cost(rec, rec, 0.0)
+    assert math.isnan(c["plastic_event_ns"])

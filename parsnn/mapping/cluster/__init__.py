@@ -19,7 +19,7 @@ and rank (all times in seconds)::
     t_update[r]  = o_upd + m * (sum_model n_r,model c_upd,model + n_r,poisson_inputs c_poisson)
                    (iaf_psc_exp: the vectorized kernel's cost for populations with one parameter
                    set and no Poisson input devices, the scalar kernel's for the others)
-    t_deliver[r] = o_del + E_r c_evt(ws_r, u_r) + S_r (c_spk + c_cmp log2 min(P, S_r) + c_row f_mem(syn_r))
+    t_deliver[r] = o_del + E_r c_evt(ws_r, u_r) + Ep_r c_pl + S_r (c_spk + c_cmp log2 min(P, S_r) + c_row f_mem(syn_r))
     t_pack[r]    = o_exch + copies_r c_pack + P c_peer
     busy[r]      = t_update[r] + t_deliver[r] + t_pack[r]
     compute      = max_r busy[r] + sigma e(P)                     (waiting for the slowest rank)
@@ -31,7 +31,9 @@ and rank (all times in seconds)::
                                wait for the last flush, which ends the run, is in no exchange)
 
 with ``E_r`` the expected synaptic events delivered on rank r in the interval
-(sum over incoming projections of synapses x source rate x m h), ``S_r`` the
+(sum over incoming projections of synapses x source rate x m h), ``Ep_r`` those
+through plastic synapses (each also updates its weight from the target's spike
+archive: ``compute.plastic_event_ns`` = c_pl on top of a static event), ``S_r`` the
 distinct spikes it receives (each rank's spikes arrive sorted, so the sort
 merges min(P, S_r) runs; a row whose rank's synapses, 10 B each, outgrow the
 caches starts with a miss, c_row), ``ws_r`` the ring-buffer bytes written in one interval

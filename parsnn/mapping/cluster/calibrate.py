@@ -3,7 +3,8 @@ one machine file with the median constants, their spread over the batches and th
 
 A batch (:func:`measure_batch`) is: one 1-rank launch running the calibration networks of
 :mod:`~parsnn.mapping.cluster.measure` in turn (null, spikes, delta, expscalar, PD14 0.1 with DC
-and with Poisson background, Brunel A 0.5, shortrows, longrows), the null network on 2 ranks with
+and with Poisson background, Brunel A 0.5, shortrows, longrows, hpc_benchmark 0.05 with and
+without STDP), the null network on 2 ranks with
 the mpi4py call loop, mpibench at 2 ranks and every other asked rank count, noisebench launches,
 and, when a rank count above the cores is asked for, PD14 0.1 on that many ranks (the
 oversubscription constant). :func:`fit_batch` turns it into constants with
@@ -26,11 +27,13 @@ from parsnn.mapping.cluster.machinefile import dump_toml, machine_data
 #: iterations, mpi4py call loop length, noisebench launches per configuration and their length scale
 MODES = {
     "quick": {"t": {"null": 500.0, "spikes": 300.0, "delta": 300.0, "expscalar": 300.0, "pd14": 500.0,
-                    "pd14_poisson": 150.0, "brunel": 400.0, "shortrows": 150.0, "longrows": 100.0},
+                    "pd14_poisson": 150.0, "brunel": 400.0, "shortrows": 150.0, "longrows": 100.0,
+                    "hpc": 100.0, "hpcstatic": 100.0},
               "null_P2": 500.0, "mpibench_iters": 5000, "callbench_n": 5000, "noise_launches": 2,
               "noise_scale": 0.2, "over_t": 300.0},
     "full": {"t": {"null": 2000.0, "spikes": 1000.0, "delta": 1000.0, "expscalar": 1000.0, "pd14": 1000.0,
-                   "pd14_poisson": 300.0, "brunel": 1000.0, "shortrows": 300.0, "longrows": 300.0},
+                   "pd14_poisson": 300.0, "brunel": 1000.0, "shortrows": 300.0, "longrows": 300.0,
+                   "hpc": 100.0, "hpcstatic": 100.0},
              "null_P2": 2000.0, "mpibench_iters": 20000, "callbench_n": 20000, "noise_launches": 3,
              "noise_scale": 1.0, "over_t": 1000.0},
 }
@@ -40,7 +43,9 @@ SPECS_P1 = {"null_P1": {"model": "null"}, "spikes_P1": {"model": "spikes"}, "del
             "pd14_poisson_P1": {"model": "pd14", "n_scaling": 0.1, "bg": "poisson"},
             "brunel_P1": {"model": "brunel", "regime": "A", "scale": 0.5},
             "shortrows_P1": {"model": "shortrows", "row": 64, "rate": 250.0},
-            "longrows_P1": {"model": "longrows", "row": 2048, "sources": 200, "rate": 250.0}}
+            "longrows_P1": {"model": "longrows", "row": 2048, "sources": 200, "rate": 250.0},
+            "hpc_P1": {"model": "hpc_benchmark", "scale": 0.05},
+            "hpcstatic_P1": {"model": "hpc_benchmark", "scale": 0.05, "static": True}}
 
 
 def _t_key(name: str) -> str:

@@ -28,7 +28,7 @@ import numpy as np
 
 from parsnn.mapping.cluster.collectives import expected_max_normal
 from parsnn.connectivity import Connectivity, require
-from parsnn.mapping.cluster.workload import RING_BYTES_PER_NEURON_SLOT, workload
+from parsnn.mapping.cluster.workload import RING_BYTES_PER_NEURON_SLOT, plastic_projections, workload
 
 #: (L2 of a core, L2 + its L3 share) in bytes of the machine the runs were measured on, as written
 #: into epyc_zen5_kvm_2core_2026_11_22.toml (lscpu: 1 MiB L2 per core, 32 MiB L3 shared by 2 cores)
@@ -259,7 +259,48 @@ def fit_constants(mb: dict, runs: dict, full: dict | None = None, full_connectiv
     c["record_ns"] = record_cost(runs["brunel_P1"])
     for k in ("event_ns_l2", "event_ns_l3", "event_ns_memory"):
         c[k] = ev[k]
+    if "hpc_P1" in runs and "hpcstatic_P1" in runs:
+        c.update(plastic_event_cost(runs["hpc_P1"], runs["hpcstatic_P1"], o_del))
     return c
+
+
+def plastic_events(res: dict) -> float:
+    """Events of a run record delivered through plastic synapses: its delivered events
+    (``synaptic_events``, exact) times the plastic projections' share of the events that its
+    spike counts and the projections' expected out-degrees give."""
+    conn = Connectivity.from_description(res["description"])
+    K = conn.expected_synapses()
+    is_plastic = plastic_projections(res["description"])
+    spikes = res["spike_counts"]
+    plastic = total = 0.0
+    for j in range(K.size):
+        s = conn.src[j]
+        ev = spikes.get(conn.names[s], 0) * K[j] / max(float(conn.sizes[s]), 1.0)
+        total += ev
+        if is_plastic[j]:
+            plastic += ev
+    return float(np.sum(res["perf"]["synaptic_events"])) * (plastic / total if total > 0 else 0.0)
+
+
+def plastic_event_cost(plastic: dict, static: dict, o_del: float) -> dict:
+    """ns a plastic event costs above a static one (``plastic_event_ns``): the weight update from
+    the target's spike archive, the source's trace, the wider row. From the same network on 1 rank
+    with plastic (``plastic``) and static (``static``) E->E synapses (hpc_benchmark): the static
+    run's deliver timer per event (minus the per-interval cost ``o_del`` seconds) is the cost of any
+    event; what the plastic run's deliver timer holds beyond its events at that cost, per plastic event."""
+    def base(res):
+        """Deliver timer minus the fixed per-interval cost, seconds."""
+        return res["perf"]["timer_deliver"][0] - o_del * res["intervals"]
+    e_static = float(np.sum(static["perf"]["synaptic_events"]))
+    e_plastic = float(np.sum(plastic["perf"]["synaptic_events"]))
+    n_plastic = plastic_events(plastic)
+    if e_static <= 0 or n_plastic <= 0:        # nothing fired: no equation (combine() skips a NaN)
+        return {"plastic_event_ns": float("nan"), "plastic_fit": {"events_static": e_static, "plastic_events": n_plastic}}
+    c_event = base(static) / e_static
+    extra = (base(plastic) - c_event * e_plastic) / n_plastic
+    return {"plastic_event_ns": extra * 1e9, "plastic_fit": {
+        "static_event_ns": c_event * 1e9, "plastic_run_event_ns": base(plastic) / e_plastic * 1e9,
+        "events_static": e_static, "events_plastic_run": e_plastic, "plastic_events": n_plastic}}
 
 
 def noise_constants(nb: list[dict]) -> dict:
@@ -336,6 +377,10 @@ poisson_input_ns = {poisson_input_ns:.3f}
 event_ns = {{ l2 = {event_ns_l2:.3f}, l3 = {event_ns_l3:.3f}, memory = {event_ns_memory:.3f}, memory_no_prefetch = {event_ns_memory_no_prefetch:.3f} }}
 # ns per received spike: row lookup and loop setup ('spikes' network: one synapse per spike)
 spike_ns = {spike_ns:.3f}
+# ns a plastic (STDP) event costs above a static one: ASSUMED, the ratio measured on the Xeon guest
+# (9.20 x a static event, analysis/results/hpc_benchmark/plastic_event_cost_xeon_2026-12-01.json)
+# times this machine's event_ns.l2 (not measured on this machine)
+plastic_event_ns = 18.19
 # ns per comparison of libc qsort on uint64 (parsnn/machines/bench/mpibench.c), times log2 of the sorted runs
 compare_ns = {compare_ns:.3f}
 # ns per spike word packed: exchange timer on 1 rank = fixed + copies x pack_ns, solved from PD14 0.1 and
@@ -409,6 +454,7 @@ update_step_ms = 0.1
 event_s = 11e-9
 
 [sources]
+"compute.plastic_event_ns" = "assumed: the ratio plastic / static event cost (9.20) measured on xeon_emr_kvm_2core_2026_12_01 by analysis/plastic_event_cost.py, times this file's event_ns.l2 (1.977 ns); not measured on this machine"
 calibration = "python analysis/cost_model_validation.py calibrate ({date}); runs in analysis/results/cost_model_runs/"
 cpu = "lscpu: AMD EPYC, family 26 model 2, 2 cores, 1 thread per core, KVM; clock ~4.2 GHz from a dependent-add loop"
 mpi = "mpich 5.0.2 wheel (ch4:ucx/ofi, shared memory within the node); defaults from mpivars"

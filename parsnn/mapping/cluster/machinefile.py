@@ -32,6 +32,9 @@ MEASURED = [
      "event fit (as l2): 'longrows', rows of 2,048 synapses into a 160 MB ring (prefetched)"),
     (("compute", "event_ns", "memory_no_prefetch"), "event_ns_memory_no_prefetch",
      "event fit (as l2): 'shortrows', rows of 64 synapses into a 160 MB ring (not prefetched)"),
+    (("compute", "plastic_event_ns"), "plastic_event_ns",
+     "hpc_benchmark scale 0.05 on 1 rank with STDP on E->E and without (--static): the plastic run's deliver "
+     "timer above its events at the static run's cost per event, per plastic event"),
     (("compute", "spike_ns"), "spike_ns", "'spikes' network (one synapse per spike), 1 rank, minus an L2 event"),
     (("compute", "compare_ns"), "compare_ns", "mpibench (C): libc qsort of uint64 per comparison"),
     (("compute", "pack_ns"), "pack_ns", "exchange timer of PD14 0.1 and Brunel A 0.5 on 1 rank (two equations)"),

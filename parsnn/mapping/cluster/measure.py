@@ -4,7 +4,8 @@ made for it, and the C micro-benchmarks of ``parsnn/machines/bench`` (MPI costs,
 Used by ``parsnn calibrate`` (:mod:`parsnn.cli.calibrate`) and ``analysis/cost_model_validation.py``.
 A *spec* is a dict naming a network (:func:`calibration_network`): ``pd14``, ``brunel``, ``spikes``
 (many spikes, one synapse each), ``shortrows`` / ``longrows`` (rows shorter / longer than the
-engine's 128-synapse prefetch distance into a ring larger than the caches), ``delta`` and
+engine's 128-synapse prefetch distance into a ring larger than the caches), ``hpc_benchmark``
+(NEST's hpc_benchmark at a small scale, with STDP on E->E or, ``static``, without), ``delta`` and
 ``expscalar`` (update kernels alone), ``null`` (nothing fires: the fixed cost per interval).
 :func:`launch` runs a list of specs in one ``mpiexec`` launch (``python -m
 parsnn.mapping.cluster.measure``) and returns their run records (the dicts that
@@ -65,7 +66,8 @@ def _registered_network(model: str, options: dict):
     spec = registry.get(model)
     parser = argparse.ArgumentParser(prog=model)
     spec.add_arguments(parser.add_argument_group(model))
-    args = parser.parse_args([f"--{k.replace('_', '-')}={v}" for k, v in options.items()])
+    args = parser.parse_args([f"--{k.replace('_', '-')}" if v is True else f"--{k.replace('_', '-')}={v}"
+                              for k, v in options.items() if v is not False])
     args.resolution, args.no_record, args.record_v = 0.1, False, 0
     return spec.from_args(args)
 
@@ -78,6 +80,10 @@ def calibration_network(spec: dict):
                                             "bg": spec.get("bg", "dc")})
     if model == "brunel":
         return _registered_network("brunel", {"regime": spec.get("regime", "A"), "scale": spec.get("scale", 0.5)})
+    if model == "hpc_benchmark":
+        # NEST's hpc_benchmark at a small scale, E->E plastic or (static) not: the plastic event cost
+        return _registered_network("hpc_benchmark", {"scale": spec.get("scale", 0.05),
+                                                     "static": bool(spec.get("static", False))})
     if model == "spikes":
         # many spikes, one synapse each: the per-spike delivery and pack costs
         from parsnn.network import Network, OneToOne

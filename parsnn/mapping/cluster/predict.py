@@ -39,7 +39,7 @@ def _update_time(wl: dict, machine: Machine, P: int, m: int) -> np.ndarray:
 
 def _delivery_time(wl: dict, machine: Machine, P: int, m: int, T: float) -> dict:
     """Delivery phase of every rank (``deliver``) with its parts: events ``ev`` and received
-    spikes ``sp`` per interval, ring bytes written ``ring_ws``, unprefetched event fraction
+    spikes ``sp`` per interval, plastic events ``pev`` among the events, ring bytes written ``ring_ws``, unprefetched event fraction
     ``f_np`` and seconds per event ``c_evt``."""
     ev = wl["events_per_s"] * T
     sp = wl["spikes_in_per_s"] * T
@@ -57,9 +57,11 @@ def _delivery_time(wl: dict, machine: Machine, P: int, m: int, T: float) -> dict
     l23 = machine.cache_levels()[1]
     syn_bytes = np.maximum(SYNAPSE_BYTES * wl["synapses"], 1.0)
     row_miss = machine.ns("row_miss_ns", default=0.0) * (1.0 - np.minimum(1.0, l23 / syn_bytes))
-    dl = (machine.us("overhead", "deliver_us") + ev * c_evt
+    # a plastic event also updates its weight (archive lookups, exp()): plastic_event_ns on top
+    pev = wl.get("plastic_events_per_s", 0.0 * ev) * T
+    dl = (machine.us("overhead", "deliver_us") + ev * c_evt + pev * machine.ns("plastic_event_ns", default=0.0)
           + sp * (machine.ns("spike_ns") + machine.ns("compare_ns", default=0.0) * np.log2(runs) + row_miss))
-    return {"deliver": dl, "ev": ev, "sp": sp, "ring_ws": ring_ws, "f_np": f_np, "c_evt": c_evt}
+    return {"deliver": dl, "ev": ev, "pev": pev, "sp": sp, "ring_ws": ring_ws, "f_np": f_np, "c_evt": c_evt}
 
 
 def _pack_time(wl: dict, machine: Machine, P: int, T: float):
@@ -113,7 +115,9 @@ def _exchange_timers(critical: float, upd, dl, rec, t_sim_ms, flush_ms: float) -
 def _workload_summary(wl: dict, T: float, delivery: dict, busy: np.ndarray) -> dict:
     """Per-interval scalars of the workload (events, spikes, neurons, ring bytes, imbalance)."""
     ev, c_evt = delivery["ev"], delivery["c_evt"]
-    return {"events_per_interval_mean": float(ev.mean()), "spikes_in_per_interval_mean": float(delivery["sp"].mean()),
+    return {"events_per_interval_mean": float(ev.mean()),
+            "plastic_events_per_interval_mean": float(np.mean(delivery["pev"])),
+            "spikes_in_per_interval_mean": float(delivery["sp"].mean()),
             "spikes_out_per_interval_total": float(wl["spikes_out_per_s"].sum() * T),
             "neurons_per_rank_max": float(sum(wl["neurons"].values()).max()) if wl["neurons"] else 0.0,
             "ring_bytes_per_interval_max": float(delivery["ring_ws"].max()), "event_ns": float(c_evt.max() * 1e9),

@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 
+from parsnn import synapses as synapse_models
 from parsnn.connectivity import Connectivity, require
 from parsnn.errors import ParameterError
 from parsnn.partition import Partition, make_map
@@ -70,6 +71,13 @@ def _scalar_exp_populations(desc: dict) -> set:
 
 
 
+def plastic_projections(desc: dict) -> np.ndarray:
+    """Boolean per projection of the description: its synapse model is plastic (its events pay the
+    weight update, ``compute.plastic_event_ns`` of the machine, on top of a static event)."""
+    return np.array([synapse_models.get(q.get("synapse_model", synapse_models.STATIC)).plastic
+                     for q in desc.get("projections", [])], dtype=bool)
+
+
 def _placement(conn: Connectivity, P: int, partition) -> tuple[str, np.ndarray]:
     """(strategy name, rank of every node as int64) for a strategy name, a Partition or a
     node->rank array (the one place the cost model calls a partition strategy)."""
@@ -107,7 +115,9 @@ def _synaptic_work(conn: Connectivity, counts: np.ndarray, hit: np.ndarray, Rtot
     prate = Rtot / sizes
     # synaptic events delivered on each rank: synapses x mean source rate, split by target placement
     K = conn.expected_synapses()
+    plastic = plastic_projections(conn.description) if conn.description else np.zeros(K.size, dtype=bool)
     events = np.zeros(P)
+    plastic_events = np.zeros(P)
     synapses = np.zeros(P)
     row = np.zeros((len(conn.names), P))                              # synapses of one source on q
     for j in range(K.size):
@@ -115,6 +125,8 @@ def _synaptic_work(conn: Connectivity, counts: np.ndarray, hit: np.ndarray, Rtot
         if conn.virtual[t]:
             continue
         events += K[j] * prate[s] * counts[t] / sizes[t]
+        if plastic[j]:
+            plastic_events += K[j] * prate[s] * counts[t] / sizes[t]
         synapses += K[j] * counts[t] / sizes[t]
         row[s] += K[j] / sizes[s] * counts[t] / sizes[t]
     # spikes with at least one target on q (own rank included)
@@ -126,7 +138,7 @@ def _synaptic_work(conn: Connectivity, counts: np.ndarray, hit: np.ndarray, Rtot
     unprefetched = (Rtot[:, None] * hit * np.minimum(row_nonempty, PREFETCH_DISTANCE)).sum(axis=0)
     unprefetched = np.minimum(unprefetched, events)
     return {"events": events, "synapses": synapses, "spikes_in": spikes_in, "unprefetched": unprefetched,
-            "num_synapses": float(K.sum())}
+            "num_synapses": float(K.sum()), "plastic_events": plastic_events}
 
 
 def _neurons_per_model(desc: dict, conn: Connectivity, counts: np.ndarray, P: int) -> tuple[dict, np.ndarray]:
@@ -157,7 +169,8 @@ def workload(conn: Connectivity, ranks: int, partition="round_robin", rates=None
     :func:`parsnn.partition.metrics.expected_metrics` (None: the model's expected rates).
 
     Returns numpy arrays over ranks: ``neurons`` ({model: count}), ``poisson_inputs``,
-    ``events_per_s`` (synaptic events delivered), ``spikes_in_per_s`` (distinct spikes
+    ``events_per_s`` (synaptic events delivered), ``plastic_events_per_s`` (those of them through
+    plastic synapses), ``spikes_in_per_s`` (distinct spikes
     received, own included), ``spikes_out_per_s``, ``copies_per_s`` (spike words packed,
     own rank included), ``ring_neurons`` (neurons with ring buffers); the P x P matrix ``spikes_to_per_s`` (spikes from
     r needing delivery on q, r != q); and ``min_delay_steps``, ``max_delay_steps``."""
@@ -186,6 +199,7 @@ def workload(conn: Connectivity, ranks: int, partition="round_robin", rates=None
         "ranks": P, "strategy": strategy, "resolution": float(desc.get("resolution", 0.1)),
         "model": desc.get("metadata", {}).get("model") or desc.get("name", ""),
         "neurons": models, "poisson_inputs": pois, "events_per_s": work["events"],
+        "plastic_events_per_s": work["plastic_events"],
         "spikes_in_per_s": work["spikes_in"], "spikes_out_per_s": spikes_out, "copies_per_s": copies,
         "spikes_to_per_s": to, "ring_neurons": n_ring.astype(float), "synapses": work["synapses"],
         "events_unprefetched_per_s": work["unprefetched"],
