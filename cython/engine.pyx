@@ -46,8 +46,9 @@ cdef extern from "update.h" nogil:
                                       double theta, double vreset, int32_t refr, int64_t* out)
 
 cdef extern from "deliver.h" nogil:
-    void parsnn_scatter_row(int64_t a, int64_t b, int64_t slot0, int64_t D, int64_t n, const uint32_t* tgt,
-                            const float* w, const uint16_t* d, double* rex, double* rin)
+    void parsnn_scatter_runs(int64_t a, int64_t b, int64_t r0, int64_t r1, int64_t slot0, int64_t D, int64_t n,
+                             const uint32_t* tgt, const float* w, const uint16_t* run_d, const uint32_t* run_n,
+                             double* rex, double* rin)
 
 cnp.import_array()
 
@@ -150,11 +151,14 @@ cdef class EngineState:
     cdef int64_t xsend_cap, xrecv_cap, osend_cap, orecv_cap
     cdef mpi.MPI_Comm comm
     cdef object pycomm
-    # synapses grouped by source gid and, inside, by owning thread (see the module docstring)
-    cdef public int64_t[::1] syn_ptr
+    # synapses grouped by source gid and, inside, by owning thread (see the module docstring); each
+    # sub-row grouped by delay: sub-row k is the delay runs run_ptr[k] .. run_ptr[k+1] (run j:
+    # run_n[j] synapses of delay run_d[j] steps), so the delay is not stored per synapse
+    cdef public int64_t[::1] syn_ptr, run_ptr
     cdef public uint32_t[::1] syn_tgt
     cdef public float[::1] syn_w
-    cdef public uint16_t[::1] syn_d
+    cdef public uint16_t[::1] run_d
+    cdef public uint32_t[::1] run_n
     # spikes of virtual sources (spike generators) that have targets here: sorted (step, gid)
     cdef public int64_t[::1] gen_step
     cdef public int32_t[::1] gen_gid
@@ -566,14 +570,15 @@ cdef int64_t _deliver_thread(EngineState st, int64_t th, int64_t t0, int64_t nre
     cdef uint64_t code
     cdef const uint64_t* buf = &st.recvbuf[0]
     cdef const int64_t* ptr = &st.syn_ptr[0]
+    cdef const int64_t* rptr = &st.run_ptr[0]
     for k in range(nrecv):
         code = buf[k]
         g = <int64_t> (code & LOW32)
         slot0 = (t0 + <int64_t> (code >> 32)) % D     # ring slot of the emission step
         a = ptr[g * T + th]
         b = ptr[g * T + th + 1]
-        parsnn_scatter_row(a, b, slot0, D, n, &st.syn_tgt[0], &st.syn_w[0], &st.syn_d[0],
-                           &st.ring_ex[0], &st.ring_in[0])
+        parsnn_scatter_runs(a, b, rptr[g * T + th], rptr[g * T + th + 1], slot0, D, n, &st.syn_tgt[0],
+                            &st.syn_w[0], &st.run_d[0], &st.run_n[0], &st.ring_ex[0], &st.ring_in[0])
         events += b - a
         if st.plastic_on:    # plastic hook: the plastic rows of g, after its static row (canonical order; T == 1)
             pe = parsnn_plastic_deliver(&st.plastic.c, g, t0 + <int64_t> (code >> 32), slot0, D, n,

@@ -232,6 +232,7 @@ def format_summary(sim, perf) -> str:
             f"{ph} {max(perf[f'build_{ph}']):.2f}" for ph in ("neurons", "count", "connect", "group", "routes")),
         "peak memory per rank: " + ", ".join(f"{g:.2f} GiB" for g in gb)
         + f"  ({sum(perf['peak_rss_bytes']) / max(perf['num_synapses'], 1):.1f} bytes/synapse)",
+        f"static synapse table: {perf['bytes_per_static_synapse']:.2f} bytes per synapse",
     ]
     if sim.checkpoints_written:
         lines.append(f"checkpoint writes {max(perf['checkpoint_seconds']):.2f} s for {sim.checkpoints_written} "

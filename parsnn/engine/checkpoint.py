@@ -39,9 +39,9 @@ _MASK64 = (1 << 64) - 1
 
 def _local_hash_sums(sim) -> tuple[int, int]:
     """The two lanes' sums (mod 2^64) of the hashes of this rank's synapses (Cython kernel)."""
-    ptr, tgt, weight, delay = (np.asarray(a) for a in sim._syn_arrays)
+    ptr, tgt, weight, runs = sim._syn_table
     return checksum_kernels.hash_sums(np.ascontiguousarray(ptr, dtype=np.int64), tgt, weight.view(np.uint32),
-                                      delay, np.ascontiguousarray(sim.local_gids, dtype=np.int64))
+                                      runs.d, runs.n, np.ascontiguousarray(sim.local_gids, dtype=np.int64))
 
 
 def connectivity_checksum(sim) -> dict:

@@ -139,17 +139,19 @@ class Simulation:
         self.build_timers["neurons"] += time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        syn_ptr, syn_tgt, syn_w, syn_d, dmin, dmax = synapses.generate_synapses(
+        syn_ptr, syn_tgt, syn_w, runs, dmin, dmax = synapses.generate_synapses(
             net, local, self.offsets, self.pop_local, self.seed, h, self.build_timers, self.threads)
         self.build_timers["connect"] += (time.perf_counter() - t0 - self.build_timers["count"]
                                          - self.build_timers["group"])
         # plastic hook: the plastic synapses onto the local neurons (parsnn.engine.plasticity)
         self.plastic = plasticity.PlasticSynapses(net, local, self.offsets, self.pop_local, self.seed, h)
         dmin, dmax = min(dmin, self.plastic.dmin), max(dmax, self.plastic.dmax)
-        st.syn_ptr, st.syn_tgt, st.syn_w, st.syn_d = syn_ptr, syn_tgt, syn_w, syn_d
+        st.syn_ptr, st.syn_tgt, st.syn_w = syn_ptr, syn_tgt, syn_w
+        st.run_ptr, st.run_d, st.run_n = runs.ptr, runs.d, runs.n
+        self.static_synapse_bytes = int(syn_ptr.nbytes + syn_tgt.nbytes + syn_w.nbytes + runs.nbytes)
         # per source: row g is syn_ptr[g*T] .. syn_ptr[(g+1)*T] (its threads' sub-rows one after the other)
         syn_ptr = np.ascontiguousarray(syn_ptr[::self.threads])
-        self._syn_arrays = (syn_ptr, syn_tgt, syn_w, syn_d)
+        self._syn_table = (syn_ptr, syn_tgt, syn_w, runs)
         self.num_local_synapses = int(syn_ptr[-1]) + self.plastic.num_local
 
         t0 = time.perf_counter()
@@ -168,6 +170,14 @@ class Simulation:
         self.built = True
         self.build_seconds = time.perf_counter() - t_start
         self.build_peak_rss = performance.peak_rss_bytes()
+
+    @property
+    def _syn_arrays(self):
+        """The static synapses of this rank by source gid, for reading them back (tests, the
+        measured partition): (ptr, target local index, weight, delay steps per synapse: expanded
+        from the delay runs, a new array)."""
+        ptr, tgt, w, runs = self._syn_table
+        return ptr, tgt, w, runs.per_synapse()
 
     def _setup_buffers(self, st, n: int, num_sources: int, num_generator_spikes: int):
         """Ring buffers, spike buffers, exchange buffers, recording and counters on ``st``."""

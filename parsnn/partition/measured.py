@@ -62,7 +62,7 @@ def measured_metrics(sim) -> dict:
     comm = sim.comm
     perf = sim.performance()
     T = perf["model_time_ms"] * 1e-3
-    ptr = sim._syn_arrays[0]
+    ptr = sim._syn_table[0]
     per_src = np.diff(ptr)
     placed = sim.rank_of >= 0
     cross = int(per_src[placed & (sim.rank_of != sim.rank)].sum())
