@@ -117,8 +117,10 @@ cdef class EngineState:
     cdef public int64_t[::1] pd_ptr, pd_delay
     cdef public double[::1] pd_lam, pd_w
     cdef public uint64_t[::1] pd_purpose
-    # ring buffers [D * n_loc], slot-major
+    # ring buffers [D * n_loc], slot-major; one_ring (parsnn/engine/rings.py, the per-tau scheme):
+    # ring_ex takes every weight and ring_in is one slot of zeros [n_loc], read and never written
     cdef public double[::1] ring_ex, ring_in
+    cdef public bint one_ring
     # spikes of the current interval: (lag << 32) | gid; thread k writes from toff[k] * m on
     cdef public uint64_t[::1] spk
     cdef public int64_t n_spk
@@ -244,7 +246,7 @@ cdef int64_t _update_exp(EngineState st, int64_t start, int64_t end, int64_t pst
     cdef double* iin = &st.i_in[0]
     cdef int32_t* r = &st.r[0]
     cdef double* rex = &st.ring_ex[base]
-    cdef double* rin = &st.ring_in[base]
+    cdef double* rin = &st.ring_in[0 if st.one_ring else base]
     cdef const int64_t* pd = &st.pd_ptr[0]
     cdef const double* p22 = &st.p22[pstart]
     cdef const double* p21ex = &st.p21ex[pstart]
@@ -266,7 +268,7 @@ cdef int64_t _update_exp(EngineState st, int64_t start, int64_t end, int64_t pst
         rex[i] = 0.0
         rin[i] = 0.0
         if devices:
-            _poisson_input(st, i, t, &wex, &win)
+            _poisson_input(st, i, t, &wex, &wex if st.one_ring else &win)
         v = V[i]
         if r[i] == 0:
             v = v * p22[k] + iex[i] * p21ex[k] + iin[i] * p21in[k] + ie[k] * p20[k]
@@ -291,7 +293,7 @@ cdef int64_t _update_delta(EngineState st, int64_t start, int64_t end, int64_t p
     cdef double* V = &st.V[0]
     cdef int32_t* r = &st.r[0]
     cdef double* rex = &st.ring_ex[base]
-    cdef double* rin = &st.ring_in[base]
+    cdef double* rin = &st.ring_in[0 if st.one_ring else base]
     cdef const int64_t* pd = &st.pd_ptr[0]
     cdef const double* p22 = &st.p22[pstart]
     cdef const double* p20 = &st.p20[pstart]
@@ -337,7 +339,7 @@ cdef int64_t _update_alpha(EngineState st, int64_t start, int64_t end, int64_t p
     cdef double* din = &st.di_in[0]
     cdef int32_t* r = &st.r[0]
     cdef double* rex = &st.ring_ex[base]
-    cdef double* rin = &st.ring_in[base]
+    cdef double* rin = &st.ring_in[0 if st.one_ring else base]
     cdef const int64_t* pd = &st.pd_ptr[0]
     cdef bint devices = pd[end] != pd[start]
     cdef int64_t i, k
@@ -349,7 +351,7 @@ cdef int64_t _update_alpha(EngineState st, int64_t start, int64_t end, int64_t p
         rex[i] = 0.0
         rin[i] = 0.0
         if devices:
-            _poisson_input(st, i, t, &wex, &win)
+            _poisson_input(st, i, t, &wex, &wex if st.one_ring else &win)
         v = V[i]
         if r[i] == 0:
             v = (st.p20[k] * st.ie[k] + st.p31ex[k] * dex[i] + st.p21ex[k] * iex[i] + st.p31in[k] * din[i]
@@ -397,7 +399,8 @@ cdef void _update_thread(EngineState st, int64_t th, int64_t t0, int64_t m) noex
             if model == M_EXP and stride == 0 and st.vector_update and st.pd_ptr[s1] == st.pd_ptr[s0]:
                 # one parameter set, no Poisson devices: the vectorized kernel of update.h
                 nf = parsnn_update_exp_uniform(start, end, &st.V[0], &st.i_ex[0], &st.i_in[0], &st.r[0],
-                                               &st.ring_ex[base], &st.ring_in[base], st.p22[s0],
+                                               &st.ring_ex[base], &st.ring_in[0 if st.one_ring else base],
+                                               st.p22[s0],
                                                st.p21ex[s0], st.p21in[s0], st.p20[s0],
                                                st.p11ex[s0], st.p11in[s0], st.ie[s0],
                                                st.theta[s0], st.vreset[s0], st.refr[s0], fired)
@@ -571,6 +574,8 @@ cdef int64_t _deliver_thread(EngineState st, int64_t th, int64_t t0, int64_t nre
     cdef const uint64_t* buf = &st.recvbuf[0]
     cdef const int64_t* ptr = &st.syn_ptr[0]
     cdef const int64_t* rptr = &st.run_ptr[0]
+    cdef double* rex = &st.ring_ex[0]
+    cdef double* rin = NULL if st.one_ring else &st.ring_in[0]      # NULL: one ring, no sign branch
     for k in range(nrecv):
         code = buf[k]
         g = <int64_t> (code & LOW32)
@@ -578,11 +583,11 @@ cdef int64_t _deliver_thread(EngineState st, int64_t th, int64_t t0, int64_t nre
         a = ptr[g * T + th]
         b = ptr[g * T + th + 1]
         parsnn_scatter_runs(a, b, rptr[g * T + th], rptr[g * T + th + 1], slot0, D, n, &st.syn_tgt[0],
-                            &st.syn_w[0], &st.run_d[0], &st.run_n[0], &st.ring_ex[0], &st.ring_in[0])
+                            &st.syn_w[0], &st.run_d[0], &st.run_n[0], rex, rin)
         events += b - a
         if st.plastic_on:    # plastic hook: the plastic rows of g, after its static row (canonical order; T == 1)
             pe = parsnn_plastic_deliver(&st.plastic.c, g, t0 + <int64_t> (code >> 32), slot0, D, n,
-                                        &st.ring_ex[0], &st.ring_in[0])
+                                        rex, rex if st.one_ring else rin)
             events += pe
             st.n_events += pe     # static events are counted in _prepare_delivery
     return events

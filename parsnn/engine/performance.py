@@ -43,7 +43,8 @@ def collect(sim) -> dict:
     one list entry per rank for the timers and counters (simulate_seconds excludes the checkpoint
     writes, counted in checkpoint_seconds), plus the network-wide figures (spike_counts,
     num_synapses, bytes_per_static_synapse (the static synapse table of all ranks: targets, weights,
-    row pointers, delay runs, over the static synapses), num_neurons, model_time_ms (end), model_time_from_ms (start: a restored run's
+    row pointers, delay runs, over the static synapses), num_neurons, model_time_ms (end),
+    model_time_from_ms (start: a restored run's
     checkpoint time), rtf, num_ranks, min_delay_ms)."""
     local = {
         "build_seconds": sim.build_seconds,

@@ -3,7 +3,8 @@
 Every rank generates only the synapses onto its own neurons, with the Cython connect kernels
 (``parsnn._connect``), into one CSR table grouped by source gid: ``ptr[g]..ptr[g+1]`` are the
 synapses of source ``g`` (local target index uint32, weight float32: 8 bytes), each row grouped by
-delay and its delays stored once per run of equal delay (:class:`DelayRuns`), not per synapse. The draws of a projection come from the streams
+delay and its delays stored once per run of equal delay (:class:`DelayRuns`), not per synapse. The
+draws of a projection come from the streams
 ``purpose("proj", k, name, "struct"|"value"|"split")``, so the table of a rank does not depend on
 how the other nodes are placed.
 """
