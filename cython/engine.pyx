@@ -13,6 +13,11 @@ step, source gid) before their synapses are visited, and the synapses of one
 source keep their generation order, so every floating-point input sum is
 formed in the same order whatever the number of ranks, threads or the partition.
 
+Synapse rows (cython/deliver.h): target uint32 + weight float32 per synapse, the delays once per
+run of equal delay. Rings (parsnn/engine/rings.py): with one_ring, ring_ex takes every weight (one
+current per neuron: i_ex; i_in stays 0) and ring_in is one slot of zeros that the update kernels
+read; otherwise ring_ex takes the weights >= 0 and ring_in the others.
+
 Threads (OpenMP): thread k owns the k-th of T equal contiguous parts of every update segment
 (population) of the local neurons (st.owner[i]: the owner of neuron i) and the sub-row
 syn_ptr[g*T+k] .. syn_ptr[g*T+k+1] of every source g (its synapses onto those neurons, in the
