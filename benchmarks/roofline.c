@@ -17,7 +17,11 @@
  *                   delivered: ring[(t + d) mod D][target] += w, rows in random target order;
  *   scatter_sorted: the same with every row sorted by (delay, target) at build time;
  *   scatter_prefetch: sorted rows, and the ring entry of the synapse --prefetch places ahead
- *                   (default 128) is prefetched, as parsnn's engine does (cython/deliver.h);
+ *                   (default 128) is prefetched, as parsnn's engine did up to session 6;
+ *   scatter_runs1:  the engine's present kernel (cython/deliver.h, per-tau rings): sorted rows of
+ *                   8 bytes per synapse (uint32 target, float32 weight) whose delays are stored once
+ *                   per run of equal delay (uint16 delay + uint32 length), ONE ring for both signs
+ *                   (no sign branch, half the ring bytes), prefetching --prefetch synapses ahead;
  *   update:         the iaf_psc_exp step over N neurons (read and clear the ring slot, exact
  *                   propagators, refractoriness, threshold), DC drive, no synaptic input, written
  *                   as parsnn's engine does (branches in the loop);
@@ -89,6 +93,43 @@ static int64_t scatter(double *ring_ex, double *ring_in, int64_t n, int64_t D, c
                 int64_t s = slot0 + dd[q];
                 if (s >= D) s -= D;
                 ring[s * n + tg[q]] += ww[q];
+            }
+            events += K;
+        }
+    }
+    return events;
+}
+
+/* as scatter(), with 8-byte rows (tgt, w), the delays as runs (run_ptr per row; run k: run_n[k]
+ * synapses of delay run_d[k]) and one ring for both signs: the loop of cython/deliver.h */
+static int64_t scatter_runs1(double *ring, int64_t n, int64_t D, const uint32_t *tgt, const float *w,
+                             const int64_t *run_ptr, const uint16_t *run_d, const uint32_t *run_n, int64_t K,
+                             int64_t S, int64_t nsteps, int64_t rps, uint32_t *srcbuf, int64_t pf) {
+    int64_t events = 0;
+    for (int64_t t = 0; t < nsteps; t++) {
+        for (int64_t k = 0; k < rps; k++) srcbuf[k] = (uint32_t)(rnd() % (uint64_t)S);
+        qsort(srcbuf, rps, sizeof(uint32_t), cmp_u32);
+        int64_t slot0 = t % D;
+        for (int64_t k = 0; k < rps; k++) {
+            const int64_t row = srcbuf[k], a = row * K, b = a + K;
+            int64_t q = a, p = a + pf, pr = run_ptr[row], pend = a, pbase = 0;
+            for (int64_t r = run_ptr[row]; r < run_ptr[row + 1]; r++) {
+                int64_t s = slot0 + run_d[r];
+                if (s >= D) s -= D;
+                double *ring_s = ring + s * n;
+                const int64_t qend = q + run_n[r];
+                for (; q < qend; q++, p++) {
+                    if (pf > 0 && p < b) {
+                        while (p >= pend) {
+                            int64_t ps = slot0 + run_d[pr];
+                            if (ps >= D) ps -= D;
+                            pbase = ps * n;
+                            pend += run_n[pr++];
+                        }
+                        __builtin_prefetch(ring + pbase + tgt[p], 1, 3);
+                    }
+                    ring_s[tgt[q]] += w[q];
+                }
             }
             events += K;
         }
@@ -188,9 +229,30 @@ int main(int argc, char **argv) {
     int64_t ev_pf = scatter(ring_ex, ring_in, n, D, tgt, w, d, K, S, nsteps, rps, srcbuf, PF);
     double t_pf = now() - t0;
 
+    /* 8-byte rows with delay runs, one ring (cython/deliver.h with rin == NULL) */
+    int64_t *run_ptr = malloc(((size_t)S + 1) * sizeof(int64_t));
+    uint16_t *run_d = malloc(nsyn * sizeof(uint16_t));
+    uint32_t *run_n = malloc(nsyn * sizeof(uint32_t));
+    if (!run_ptr || !run_d || !run_n) { fprintf(stderr, "roofline: out of memory\n"); return 1; }
+    int64_t nruns = 0;
+    for (int64_t s = 0; s < S; s++) {
+        run_ptr[s] = nruns;
+        size_t base = (size_t)s * K;
+        for (int64_t q = 0; q < K; q++) {
+            if (q == 0 || d[base + q] != d[base + q - 1]) { run_d[nruns] = d[base + q]; run_n[nruns++] = 0; }
+            run_n[nruns - 1]++;
+        }
+    }
+    run_ptr[S] = nruns;
+    free(d);
+    scatter_runs1(ring_ex, n, D, tgt, w, run_ptr, run_d, run_n, K, S, nsteps / 10 + 1, rps, srcbuf, PF);
+    t0 = now();
+    int64_t ev_runs1 = scatter_runs1(ring_ex, n, D, tgt, w, run_ptr, run_d, run_n, K, S, nsteps, rps, srcbuf, PF);
+    double t_runs1 = now() - t0;
+
     double check = 0;
     for (size_t i = 0; i < ring_n; i += 4099) check += ring_ex[i] + ring_in[i];
-    free(tgt); free(w); free(d); free(tmp);
+    free(tgt); free(w); free(tmp); free(run_ptr); free(run_d); free(run_n);
 
     /* ---- neuron update: iaf_psc_exp, PD14 parameters, exact propagators (h = 0.1 ms) */
     double h = 0.1, tau_m = 10.0, C = 250.0, ts_ = 0.5, theta = 15.0, vreset = 0.0;
@@ -293,6 +355,8 @@ int main(int argc, char **argv) {
            "\"scatter_sorted_events\": %lld, \"scatter_sorted_seconds\": %.6f, \"scatter_sorted_ns_per_event\": %.4f, "
            "\"scatter_prefetch_events\": %lld, \"scatter_prefetch_seconds\": %.6f, "
            "\"scatter_prefetch_ns_per_event\": %.4f, \"prefetch_distance\": %lld, "
+           "\"scatter_runs1_events\": %lld, \"scatter_runs1_seconds\": %.6f, \"scatter_runs1_ns_per_event\": %.4f, "
+           "\"runs1_ring_bytes\": %llu, \"runs1_synapse_bytes\": %llu, "
            "\"update_neuron_steps\": %lld, \"update_seconds\": %.6f, \"update_ns_per_neuron_step\": %.4f, "
            "\"update_spikes\": %lld, \"update_vec_seconds\": %.6f, \"update_vec_ns_per_neuron_step\": %.4f, "
            "\"update_uniform_seconds\": %.6f, \"update_uniform_ns_per_neuron_step\": %.4f, "
@@ -302,6 +366,9 @@ int main(int argc, char **argv) {
            (long long)ev_random, t_random, 1e9 * t_random / (double)ev_random,
            (long long)ev_sorted, t_sorted, 1e9 * t_sorted / (double)ev_sorted,
            (long long)ev_pf, t_pf, 1e9 * t_pf / (double)ev_pf, (long long)PF,
+           (long long)ev_runs1, t_runs1, 1e9 * t_runs1 / (double)ev_runs1,
+           (unsigned long long)(ring_n * sizeof(double)),
+           (unsigned long long)(nsyn * 8 + (size_t)nruns * 6 + ((size_t)S + 1) * 16),
            (long long)(n * T), t_update, 1e9 * t_update / ((double)n * (double)T),
            (long long)nspk_total, t_update_b, 1e9 * t_update_b / ((double)n * (double)T),
            t_update_c, 1e9 * t_update_c / ((double)n * (double)T), check);

@@ -271,3 +271,33 @@ def group_rows_by_delay(const int64_t[::1] ptr, uint32_t[::1] tgt, float[::1] w,
         free(start)
     if failed:
         raise MemoryError("out of memory sorting the synapse rows by delay")
+
+
+def delay_runs(const int64_t[::1] ptr, const uint16_t[::1] d):
+    """The delay runs of rows grouped by delay (after :func:`group_rows_by_delay`): row r's
+    synapses ptr[r] .. ptr[r+1] are the runs run_ptr[r] .. run_ptr[r+1], run k holding run_n[k]
+    consecutive synapses of delay run_d[k] steps. Returns (run_ptr int64 [rows + 1], run_d uint16,
+    run_n uint32): the delays, stored once per run instead of once per synapse."""
+    cdef Py_ssize_t nrows = ptr.shape[0] - 1, r
+    cdef int64_t q, k = 0, total = 0, start
+    cdef int64_t[::1] run_ptr = np.zeros(nrows + 1, dtype=np.int64)
+    with nogil:
+        for r in range(nrows):
+            for q in range(ptr[r], ptr[r + 1]):
+                if q == ptr[r] or d[q] != d[q - 1]:
+                    total += 1
+            run_ptr[r + 1] = total
+    run_d_arr = np.empty(total, dtype=np.uint16)
+    run_n_arr = np.empty(total, dtype=np.uint32)
+    cdef uint16_t[::1] run_d = run_d_arr
+    cdef uint32_t[::1] run_n = run_n_arr
+    with nogil:
+        for r in range(nrows):
+            start = ptr[r]
+            for q in range(ptr[r], ptr[r + 1] + 1):
+                if q > start and (q == ptr[r + 1] or d[q] != d[q - 1]):
+                    run_d[k] = d[q - 1]
+                    run_n[k] = <uint32_t> (q - start)
+                    k += 1
+                    start = q
+    return np.asarray(run_ptr), run_d_arr, run_n_arr

@@ -1,44 +1,74 @@
-/* Scatter of one spike's synapse row into the delay ring buffers (cython/engine.pyx: deliver).
+/* Scatter of one spike's synapse sub-row into the delay ring buffers (cython/engine.pyx: deliver).
  *
- * The synapses of a row are visited in their stored order (grouped by delay,
- * then target), so every ring entry receives its inputs in the same order as
- * the plain loop this replaces. The targets of the synapses PARSNN_PREFETCH
- * places ahead are known, so their ring entries are prefetched: the scatter is
- * bound by cache misses into ring buffers far larger than the caches.
+ * A sub-row is stored as target uint32 + weight float32 per synapse (8 bytes) and, since it is
+ * grouped by delay, as runs of equal delay (run_d[k]: the delay in steps, run_n[k]: the number of
+ * synapses): the delay is stored once per run, not per synapse. The synapses are visited in their
+ * stored order (grouped by delay, then target), so every ring entry receives its inputs in the
+ * same order as the plain loop this replaces. The targets of the synapses PARSNN_PREFETCH places
+ * ahead are known (a second cursor walks the runs ahead), so their ring entries are prefetched:
+ * the scatter is bound by cache misses into ring buffers far larger than the caches.
+ *
+ * Two ring schemes (parsnn.engine.rings): per receptor (rex for w >= 0, rin for w < 0) and
+ * per time constant (one ring: rin == NULL, no sign branch).
  */
 #ifndef PARSNN_DELIVER_H
 #define PARSNN_DELIVER_H
 
 #include <stdint.h>
+#include <stddef.h>
 
 #ifndef PARSNN_PREFETCH
 #define PARSNN_PREFETCH 128
 #endif
 
-static inline void parsnn_scatter_row(int64_t a, int64_t b, int64_t slot0, int64_t D, int64_t n,
-                                      const uint32_t *restrict tgt, const float *restrict w,
-                                      const uint16_t *restrict d, double *restrict rex, double *restrict rin)
+/* Synapses a .. b-1 = runs r0 .. r1-1; slot0: the ring slot of the emission step. */
+static inline void parsnn_scatter_runs(int64_t a, int64_t b, int64_t r0, int64_t r1, int64_t slot0,
+                                       int64_t D, int64_t n, const uint32_t *restrict tgt,
+                                       const float *restrict w, const uint16_t *restrict run_d,
+                                       const uint32_t *restrict run_n, double *restrict rex,
+                                       double *restrict rin)
 {
-    int64_t q;
-    const int64_t pf_end = b - PARSNN_PREFETCH;
-    for (q = a; q < b; q++) {
-        if (q < pf_end) {
-            const int64_t p = q + PARSNN_PREFETCH;
-            int64_t ps = slot0 + d[p];
-            if (ps >= D)
-                ps -= D;
-            double *ring = (w[p] >= 0.0f) ? rex : rin;
-            __builtin_prefetch(ring + ps * n + tgt[p], 1, 3);
-        }
-        int64_t slot = slot0 + d[q];      /* delays are < D: one wrap at most */
+    int64_t q = a, p = a + PARSNN_PREFETCH, pr = r0, pend = a, pbase = 0;
+    for (int64_t r = r0; r < r1; r++) {
+        int64_t slot = slot0 + run_d[r];      /* delays are < D: one wrap at most */
         if (slot >= D)
             slot -= D;
-        const int64_t idx = slot * n + tgt[q];
-        const float wq = w[q];
-        if (wq >= 0.0f)
-            rex[idx] += wq;
-        else
-            rin[idx] += wq;
+        const int64_t qend = q + run_n[r];
+        double *ex = rex + slot * n;
+        if (rin == NULL) {
+            for (; q < qend; q++, p++) {
+                if (p < b) {
+                    while (p >= pend) {
+                        int64_t ps = slot0 + run_d[pr];
+                        if (ps >= D)
+                            ps -= D;
+                        pbase = ps * n;
+                        pend += run_n[pr++];
+                    }
+                    __builtin_prefetch(rex + pbase + tgt[p], 1, 3);
+                }
+                ex[tgt[q]] += w[q];
+            }
+        } else {
+            double *in = rin + slot * n;
+            for (; q < qend; q++, p++) {
+                if (p < b) {
+                    while (p >= pend) {
+                        int64_t ps = slot0 + run_d[pr];
+                        if (ps >= D)
+                            ps -= D;
+                        pbase = ps * n;
+                        pend += run_n[pr++];
+                    }
+                    __builtin_prefetch(((w[p] >= 0.0f) ? rex : rin) + pbase + tgt[p], 1, 3);
+                }
+                const float wq = w[q];
+                if (wq >= 0.0f)
+                    ex[tgt[q]] += wq;
+                else
+                    in[tgt[q]] += wq;
+            }
+        }
     }
 }
 

@@ -13,6 +13,11 @@ step, source gid) before their synapses are visited, and the synapses of one
 source keep their generation order, so every floating-point input sum is
 formed in the same order whatever the number of ranks, threads or the partition.
 
+Synapse rows (cython/deliver.h): target uint32 + weight float32 per synapse, the delays once per
+run of equal delay. Rings (parsnn/engine/rings.py): with one_ring, ring_ex takes every weight (one
+current per neuron: i_ex; i_in stays 0) and ring_in is one slot of zeros that the update kernels
+read; otherwise ring_ex takes the weights >= 0 and ring_in the others.
+
 Threads (OpenMP): thread k owns the k-th of T equal contiguous parts of every update segment
 (population) of the local neurons (st.owner[i]: the owner of neuron i) and the sub-row
 syn_ptr[g*T+k] .. syn_ptr[g*T+k+1] of every source g (its synapses onto those neurons, in the
@@ -46,8 +51,9 @@ cdef extern from "update.h" nogil:
                                       double theta, double vreset, int32_t refr, int64_t* out)
 
 cdef extern from "deliver.h" nogil:
-    void parsnn_scatter_row(int64_t a, int64_t b, int64_t slot0, int64_t D, int64_t n, const uint32_t* tgt,
-                            const float* w, const uint16_t* d, double* rex, double* rin)
+    void parsnn_scatter_runs(int64_t a, int64_t b, int64_t r0, int64_t r1, int64_t slot0, int64_t D, int64_t n,
+                             const uint32_t* tgt, const float* w, const uint16_t* run_d, const uint32_t* run_n,
+                             double* rex, double* rin)
 
 cnp.import_array()
 
@@ -116,8 +122,10 @@ cdef class EngineState:
     cdef public int64_t[::1] pd_ptr, pd_delay
     cdef public double[::1] pd_lam, pd_w
     cdef public uint64_t[::1] pd_purpose
-    # ring buffers [D * n_loc], slot-major
+    # ring buffers [D * n_loc], slot-major; one_ring (parsnn/engine/rings.py, the per-tau scheme):
+    # ring_ex takes every weight and ring_in is one slot of zeros [n_loc], read and never written
     cdef public double[::1] ring_ex, ring_in
+    cdef public bint one_ring
     # spikes of the current interval: (lag << 32) | gid; thread k writes from toff[k] * m on
     cdef public uint64_t[::1] spk
     cdef public int64_t n_spk
@@ -150,11 +158,14 @@ cdef class EngineState:
     cdef int64_t xsend_cap, xrecv_cap, osend_cap, orecv_cap
     cdef mpi.MPI_Comm comm
     cdef object pycomm
-    # synapses grouped by source gid and, inside, by owning thread (see the module docstring)
-    cdef public int64_t[::1] syn_ptr
+    # synapses grouped by source gid and, inside, by owning thread (see the module docstring); each
+    # sub-row grouped by delay: sub-row k is the delay runs run_ptr[k] .. run_ptr[k+1] (run j:
+    # run_n[j] synapses of delay run_d[j] steps), so the delay is not stored per synapse
+    cdef public int64_t[::1] syn_ptr, run_ptr
     cdef public uint32_t[::1] syn_tgt
     cdef public float[::1] syn_w
-    cdef public uint16_t[::1] syn_d
+    cdef public uint16_t[::1] run_d
+    cdef public uint32_t[::1] run_n
     # spikes of virtual sources (spike generators) that have targets here: sorted (step, gid)
     cdef public int64_t[::1] gen_step
     cdef public int32_t[::1] gen_gid
@@ -240,7 +251,7 @@ cdef int64_t _update_exp(EngineState st, int64_t start, int64_t end, int64_t pst
     cdef double* iin = &st.i_in[0]
     cdef int32_t* r = &st.r[0]
     cdef double* rex = &st.ring_ex[base]
-    cdef double* rin = &st.ring_in[base]
+    cdef double* rin = &st.ring_in[0 if st.one_ring else base]
     cdef const int64_t* pd = &st.pd_ptr[0]
     cdef const double* p22 = &st.p22[pstart]
     cdef const double* p21ex = &st.p21ex[pstart]
@@ -262,7 +273,7 @@ cdef int64_t _update_exp(EngineState st, int64_t start, int64_t end, int64_t pst
         rex[i] = 0.0
         rin[i] = 0.0
         if devices:
-            _poisson_input(st, i, t, &wex, &win)
+            _poisson_input(st, i, t, &wex, &wex if st.one_ring else &win)
         v = V[i]
         if r[i] == 0:
             v = v * p22[k] + iex[i] * p21ex[k] + iin[i] * p21in[k] + ie[k] * p20[k]
@@ -287,7 +298,7 @@ cdef int64_t _update_delta(EngineState st, int64_t start, int64_t end, int64_t p
     cdef double* V = &st.V[0]
     cdef int32_t* r = &st.r[0]
     cdef double* rex = &st.ring_ex[base]
-    cdef double* rin = &st.ring_in[base]
+    cdef double* rin = &st.ring_in[0 if st.one_ring else base]
     cdef const int64_t* pd = &st.pd_ptr[0]
     cdef const double* p22 = &st.p22[pstart]
     cdef const double* p20 = &st.p20[pstart]
@@ -333,7 +344,7 @@ cdef int64_t _update_alpha(EngineState st, int64_t start, int64_t end, int64_t p
     cdef double* din = &st.di_in[0]
     cdef int32_t* r = &st.r[0]
     cdef double* rex = &st.ring_ex[base]
-    cdef double* rin = &st.ring_in[base]
+    cdef double* rin = &st.ring_in[0 if st.one_ring else base]
     cdef const int64_t* pd = &st.pd_ptr[0]
     cdef bint devices = pd[end] != pd[start]
     cdef int64_t i, k
@@ -345,7 +356,7 @@ cdef int64_t _update_alpha(EngineState st, int64_t start, int64_t end, int64_t p
         rex[i] = 0.0
         rin[i] = 0.0
         if devices:
-            _poisson_input(st, i, t, &wex, &win)
+            _poisson_input(st, i, t, &wex, &wex if st.one_ring else &win)
         v = V[i]
         if r[i] == 0:
             v = (st.p20[k] * st.ie[k] + st.p31ex[k] * dex[i] + st.p21ex[k] * iex[i] + st.p31in[k] * din[i]
@@ -393,7 +404,8 @@ cdef void _update_thread(EngineState st, int64_t th, int64_t t0, int64_t m) noex
             if model == M_EXP and stride == 0 and st.vector_update and st.pd_ptr[s1] == st.pd_ptr[s0]:
                 # one parameter set, no Poisson devices: the vectorized kernel of update.h
                 nf = parsnn_update_exp_uniform(start, end, &st.V[0], &st.i_ex[0], &st.i_in[0], &st.r[0],
-                                               &st.ring_ex[base], &st.ring_in[base], st.p22[s0],
+                                               &st.ring_ex[base], &st.ring_in[0 if st.one_ring else base],
+                                               st.p22[s0],
                                                st.p21ex[s0], st.p21in[s0], st.p20[s0],
                                                st.p11ex[s0], st.p11in[s0], st.ie[s0],
                                                st.theta[s0], st.vreset[s0], st.refr[s0], fired)
@@ -566,18 +578,21 @@ cdef int64_t _deliver_thread(EngineState st, int64_t th, int64_t t0, int64_t nre
     cdef uint64_t code
     cdef const uint64_t* buf = &st.recvbuf[0]
     cdef const int64_t* ptr = &st.syn_ptr[0]
+    cdef const int64_t* rptr = &st.run_ptr[0]
+    cdef double* rex = &st.ring_ex[0]
+    cdef double* rin = NULL if st.one_ring else &st.ring_in[0]      # NULL: one ring, no sign branch
     for k in range(nrecv):
         code = buf[k]
         g = <int64_t> (code & LOW32)
         slot0 = (t0 + <int64_t> (code >> 32)) % D     # ring slot of the emission step
         a = ptr[g * T + th]
         b = ptr[g * T + th + 1]
-        parsnn_scatter_row(a, b, slot0, D, n, &st.syn_tgt[0], &st.syn_w[0], &st.syn_d[0],
-                           &st.ring_ex[0], &st.ring_in[0])
+        parsnn_scatter_runs(a, b, rptr[g * T + th], rptr[g * T + th + 1], slot0, D, n, &st.syn_tgt[0],
+                            &st.syn_w[0], &st.run_d[0], &st.run_n[0], rex, rin)
         events += b - a
         if st.plastic_on:    # plastic hook: the plastic rows of g, after its static row (canonical order; T == 1)
             pe = parsnn_plastic_deliver(&st.plastic.c, g, t0 + <int64_t> (code >> 32), slot0, D, n,
-                                        &st.ring_ex[0], &st.ring_in[0])
+                                        rex, rex if st.one_ring else rin)
             events += pe
             st.n_events += pe     # static events are counted in _prepare_delivery
     return events

@@ -656,10 +656,10 @@ def _emulated_rank(net, seed, rank_of, rank):
     local, _ = decomposition.local_nodes(np.asarray(rank_of), rank)
     pop_local = decomposition.population_ranges(net, local, offsets)
     timers = {"count": 0.0, "group": 0.0}
-    ptr, tgt, w, d = engine_synapses.generate_synapses(net, local, offsets, pop_local, seed, net.resolution,
-                                                        timers)[:4]
+    ptr, tgt, w, runs = engine_synapses.generate_synapses(net, local, offsets, pop_local, seed, net.resolution,
+                                                           timers)[:4]
     assert ptr.shape == (net.num_nodes + 1,)
-    return ptr, local[tgt], w, d
+    return ptr, local[tgt], w, runs.per_synapse()
 
 
 @pytest.mark.parametrize("nranks", [2, 3, 5])
@@ -685,3 +685,21 @@ def test_target_centric_generation_is_layout_independent(nranks):
             assert np.array_equal(tgt[sl], tgt_f[row][mine]), (r, g)
             assert np.array_equal(w[sl], w_f[row][mine]) and np.array_equal(d[sl], d_f[row][mine]), (r, g)
     assert total == full.num_synapses
+
+
+def test_delay_runs_store_each_run_of_equal_delay_once():
+    """The delays of rows grouped by delay are stored per run (delay, length), row by row; expanded
+    they give back every synapse's delay; a network's static table is 8 bytes per synapse (target +
+    weight) plus the row pointers and 14 bytes per run, and there are fewer runs than synapses."""
+    ptr = np.array([0, 3, 3, 7, 8], dtype=np.int64)
+    d = np.array([2, 2, 5, 1, 1, 1, 1, 9], dtype=np.uint16)
+    runs = engine_synapses.DelayRuns(ptr, d)
+    assert runs.ptr.tolist() == [0, 2, 2, 3, 4]
+    assert runs.d.tolist() == [2, 5, 1, 9] and runs.n.tolist() == [2, 1, 4, 1]
+    assert np.array_equal(runs.per_synapse(), d)
+    sim = build(mixed_network(), seed=3)
+    perf = sim.performance()
+    ptr, tgt, w, runs = sim._syn_table
+    n_syn, n_rows, n_runs = tgt.size, np.asarray(sim.st.syn_ptr).size, runs.d.size
+    assert n_syn > 4000 and n_runs < n_syn / 3
+    assert perf["bytes_per_static_synapse"] == pytest.approx((8 * n_syn + 16 * n_rows + 6 * n_runs) / n_syn)

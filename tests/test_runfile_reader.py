@@ -59,10 +59,13 @@ def test_metadata(run):
         assert r.seed == 7 and r.num_ranks == 1 and r.partition == "round_robin"
         assert r.resolution == 0.1 and r.t_sim == T_SIM
         assert r.description == json.loads(g.attrs["parameters"]) == sim.net.describe()
-        # the given settings, and what the engine adds: its thread count and exchange scheme
+        # the given settings, and what the engine adds: its thread count, exchange and delivery scheme
         assert r.run_info == {"command": "run", "t_sim": T_SIM, "threads": 1,
                               "exchange": {"scheme": "alltoall_fixed_block", "adaptive": True,
-                                           "first_block_words": 32}}
+                                           "first_block_words": 32},
+                              "delivery": {"rings": "per-tau", "ring_buffers": 1 if sim.st.one_ring else 2,
+                                           "synapse_row": "uint32 target + float32 weight per synapse, "
+                                                          "delay runs per sub-row"}}
         assert r.metadata["complete"] is True and r.metadata["num_ranks"] == 1
         assert r.population_sizes == {"E": 400, "I": 100}
 

@@ -38,6 +38,10 @@ def add_parser(subparsers):
                    help="OpenMP threads per rank for the build and the step loop (default 1; results do not "
                         "depend on it; idle threads spin at most GOMP_SPINCOUNT=10000 unless OMP_WAIT_POLICY "
                         "or GOMP_SPINCOUNT is set)")
+    r.add_argument("--rings", choices=("per-tau", "per-receptor"), default="per-tau",
+                   help="input ring buffers: one per synaptic time constant when the excitatory and inhibitory "
+                        "currents share it (default per-tau: half the ring memory; results differ from "
+                        "per-receptor in the last bits), or one per receptor (the scheme of earlier versions)")
     r.add_argument("--warmup", type=nonnegative("--warmup"), default=500.0,
                    help="ms excluded from the summary rates (default 500)")
     r.add_argument("--debug", action="store_true", help="print tracebacks")
@@ -127,6 +131,7 @@ def build_simulation(args, comm):
     sim = Simulation(net, seed=args.seed, comm=comm, partition=part, out=args.out, overwrite=args.overwrite,
                      keep_spikes=False, progress=not args.no_progress, summary_from_ms=args.warmup,
                      flush_ms=getattr(args, "flush_every", 1000.0), threads=getattr(args, "threads", 1),
+                     rings=getattr(args, "rings", "per-tau"),
                      run_info={"argv": sys.argv, "command": "run", "cwd": os.getcwd(), **vars(args),
                                "partition_expected": {k: expected[k] for k in (
                                    "seconds", "remote_deliveries_per_s", "bytes_per_rank_per_s", "cut_fraction",
@@ -232,6 +237,7 @@ def format_summary(sim, perf) -> str:
             f"{ph} {max(perf[f'build_{ph}']):.2f}" for ph in ("neurons", "count", "connect", "group", "routes")),
         "peak memory per rank: " + ", ".join(f"{g:.2f} GiB" for g in gb)
         + f"  ({sum(perf['peak_rss_bytes']) / max(perf['num_synapses'], 1):.1f} bytes/synapse)",
+        f"static synapse table: {perf['bytes_per_static_synapse']:.2f} bytes per synapse",
     ]
     if sim.checkpoints_written:
         lines.append(f"checkpoint writes {max(perf['checkpoint_seconds']):.2f} s for {sim.checkpoints_written} "

@@ -13,7 +13,11 @@ cursor is recomputed from the step.
 Ring buffers: the engine reads the input of step t from slot ``t % D`` (slot-major array
 ``ring[slot * n_loc + i]``). A checkpoint at step T stores, per node, column k = the slot of step
 T + k (k = 0..D-1); restore puts column k back into slot ``(T + k) % D'`` of the new layout, so it
-does not depend on the D-rotation, the rank count or the local order.
+does not depend on the D-rotation, the rank count or the local order. With one ring for both
+receptors (:mod:`parsnn.engine.rings`, per-tau) ``ring_in``, ``i_in`` and ``dI_in`` are stored as
+zeros and the totals in the ``_ex`` fields; restoring a two-ring checkpoint into a one-ring
+simulation adds the ``_in`` fields to the ``_ex`` ones (one ring is only used when both receptors
+share their propagators, so the sum decays as the two parts would), so either continues the other.
 
 Connectivity checksum (:func:`connectivity_checksum`): every synapse (source gid, target gid,
 float32 weight bits, delay in steps) is hashed with splitmix64 (``mix(mix(src << 32 ^ tgt) ^
@@ -39,9 +43,9 @@ _MASK64 = (1 << 64) - 1
 
 def _local_hash_sums(sim) -> tuple[int, int]:
     """The two lanes' sums (mod 2^64) of the hashes of this rank's synapses (Cython kernel)."""
-    ptr, tgt, weight, delay = (np.asarray(a) for a in sim._syn_arrays)
+    ptr, tgt, weight, runs = sim._syn_table
     return checksum_kernels.hash_sums(np.ascontiguousarray(ptr, dtype=np.int64), tgt, weight.view(np.uint32),
-                                      delay, np.ascontiguousarray(sim.local_gids, dtype=np.int64))
+                                      runs.d, runs.n, np.ascontiguousarray(sim.local_gids, dtype=np.int64))
 
 
 def connectivity_checksum(sim) -> dict:
@@ -67,7 +71,8 @@ def _local_state(sim) -> dict:
             "n_fired": np.asarray(st.n_fired).copy(),
             "dI_ex": np.asarray(st.di_ex).copy(), "dI_in": np.asarray(st.di_in).copy(),
             "ring_ex": np.asarray(st.ring_ex).reshape(slots, n)[order].T.copy(),
-            "ring_in": np.asarray(st.ring_in).reshape(slots, n)[order].T.copy()}
+            "ring_in": (np.zeros((n, slots)) if st.one_ring
+                        else np.asarray(st.ring_in).reshape(slots, n)[order].T.copy())}
 
 
 def gather_state(sim) -> dict | None:
@@ -146,6 +151,11 @@ def _apply(sim, step: int, state: dict):
     """Put this rank's rows (local order) into the engine state and move the clock to ``step``."""
     st = sim.st
     n, slots = int(st.n_loc), int(st.D)
+    if st.one_ring:       # one ring serves both receptors: fold the inhibitory parts into the totals
+        for ex, inh in (("i_ex", "i_in"), ("dI_ex", "dI_in"), ("ring_ex", "ring_in")):
+            if np.any(state[inh]):
+                state[ex] = state[ex] + state[inh]
+            state[inh] = np.zeros_like(state[inh])
     st.V = np.ascontiguousarray(state["V_m"], dtype=np.float64)
     st.i_ex = np.ascontiguousarray(state["i_ex"], dtype=np.float64)
     st.i_in = np.ascontiguousarray(state["i_in"], dtype=np.float64)
@@ -158,6 +168,8 @@ def _apply(sim, step: int, state: dict):
         ring = np.zeros((slots, n), dtype=np.float64)
         ring[order] = state[name].T
         setattr(st, name, ring.reshape(-1))
+    if st.one_ring:
+        st.ring_in = np.zeros(n, dtype=np.float64)
     st.gen_pos = int(np.searchsorted(np.asarray(st.gen_step), step, side="left"))
     sim.t_steps = step
 

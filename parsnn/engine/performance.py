@@ -42,7 +42,9 @@ def collect(sim) -> dict:
     """Per-rank figures of the built Simulation ``sim`` gathered on every rank (collective):
     one list entry per rank for the timers and counters (simulate_seconds excludes the checkpoint
     writes, counted in checkpoint_seconds), plus the network-wide figures (spike_counts,
-    num_synapses, num_neurons, model_time_ms (end), model_time_from_ms (start: a restored run's
+    num_synapses, bytes_per_static_synapse (the static synapse table of all ranks: targets, weights,
+    row pointers, delay runs, over the static synapses), num_neurons, model_time_ms (end),
+    model_time_from_ms (start: a restored run's
     checkpoint time), rtf, num_ranks, min_delay_ms)."""
     local = {
         "build_seconds": sim.build_seconds,
@@ -51,6 +53,7 @@ def collect(sim) -> dict:
         "peak_rss_bytes": peak_rss_bytes(),
         "num_local_neurons": int(sim.local_gids.size),
         "num_local_synapses": sim.num_local_synapses,
+        "static_synapse_bytes": sim.static_synapse_bytes,
         "synaptic_events": int(sim.st.n_events),
         "remote_deliveries": int(sim.st.n_remote_sends),
         **{f"timer_{k}": v for k, v in sim.timers.items()},
@@ -61,6 +64,9 @@ def collect(sim) -> dict:
     out["spike_counts"] = _spike_counts(sim)
     t_model = sim.t_steps * sim.h
     out["num_synapses"] = sim.num_synapses
+    n_static = sim.num_synapses - sim.comm.allreduce(sim.plastic.num_local) if sim.size > 1 else \
+        sim.num_synapses - sim.plastic.num_local
+    out["bytes_per_static_synapse"] = sum(out["static_synapse_bytes"]) / n_static if n_static else float("nan")
     out["num_neurons"] = int(sum(p.size for p in sim.net.populations.values() if not p.is_virtual))
     out["model_time_ms"] = t_model
     out["model_time_from_ms"] = sim.start_steps * sim.h

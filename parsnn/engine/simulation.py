@@ -31,6 +31,7 @@ from mpi4py import MPI
 from parsnn import _engine as engine_kernels
 from parsnn.engine import checkpoint as checkpointing
 from parsnn.engine import decomposition, exchange, neurons, performance, plasticity, recording, signals, synapses
+from parsnn.engine import rings as ring_schemes
 from parsnn.engine.streams import purpose
 from parsnn import neurons as neurons_registry
 from parsnn.errors import ParameterError
@@ -52,7 +53,9 @@ class Simulation:
     ``flush_ms`` (model time between collective flushes of recorded data), ``run_info`` (the
     run's settings, stored in the output), ``summary_from_ms`` (start of the window of :meth:`summary_rates`),
     ``threads`` (OpenMP threads per rank for the build and the step loop, >= 1; the results do not
-    depend on it). ``_exchange_block`` / ``_exchange_adapt``: first exchange block size in words and
+    depend on it), ``rings`` (the input ring scheme, :mod:`parsnn.engine.rings`: ``"per-tau"``, the
+    default, or ``"per-receptor"``, the scheme of earlier versions). ``_exchange_block`` /
+    ``_exchange_adapt``: first exchange block size in words and
     whether it adapts (private: tests force the overflow round with them).
 
     ``stopped``: None, or the name of the signal that ended the last run() early at a flush
@@ -63,13 +66,14 @@ class Simulation:
     def __init__(self, net: Network, seed: int = 12345, comm=None, partition="round_robin", out=None,
                  keep_spikes=None, progress=False, flush_ms: float = 1000.0, run_info: dict | None = None,
                  summary_from_ms: float = 500.0, overwrite: bool = False, threads: int = 1,
-                 _exchange_block: int | None = None, _exchange_adapt: bool = True):
+                 rings: str = ring_schemes.DEFAULT, _exchange_block: int | None = None, _exchange_adapt: bool = True):
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**63:
             raise ParameterError(f"seed must be an integer in [0, 2^63), got {seed!r}")
         if not (isinstance(flush_ms, (int, float)) and flush_ms > 0):
             raise ParameterError(f"flush_ms must be > 0 ms, got {flush_ms!r}")
         if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not 1 <= threads <= 1024:
             raise ParameterError(f"threads must be an integer in [1, 1024], got {threads!r}")
+        self.rings = ring_schemes.check_scheme(rings)
         net.validate()
         plastic = [q.name for q in net.projections if q.plastic]
         if threads > 1 and plastic:
@@ -136,20 +140,23 @@ class Simulation:
         # per-neuron values drawn here can still be invalid: report that collectively
         t0 = time.perf_counter()
         self._collectively(neurons.build_neurons, st, net, local, self.offsets, self.pop_local, self.seed, h)
+        st.one_ring = ring_schemes.one_ring(self.rings, st, comm)
         self.build_timers["neurons"] += time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        syn_ptr, syn_tgt, syn_w, syn_d, dmin, dmax = synapses.generate_synapses(
+        syn_ptr, syn_tgt, syn_w, runs, dmin, dmax = synapses.generate_synapses(
             net, local, self.offsets, self.pop_local, self.seed, h, self.build_timers, self.threads)
         self.build_timers["connect"] += (time.perf_counter() - t0 - self.build_timers["count"]
                                          - self.build_timers["group"])
         # plastic hook: the plastic synapses onto the local neurons (parsnn.engine.plasticity)
         self.plastic = plasticity.PlasticSynapses(net, local, self.offsets, self.pop_local, self.seed, h)
         dmin, dmax = min(dmin, self.plastic.dmin), max(dmax, self.plastic.dmax)
-        st.syn_ptr, st.syn_tgt, st.syn_w, st.syn_d = syn_ptr, syn_tgt, syn_w, syn_d
+        st.syn_ptr, st.syn_tgt, st.syn_w = syn_ptr, syn_tgt, syn_w
+        st.run_ptr, st.run_d, st.run_n = runs.ptr, runs.d, runs.n
+        self.static_synapse_bytes = int(syn_ptr.nbytes + syn_tgt.nbytes + syn_w.nbytes + runs.nbytes)
         # per source: row g is syn_ptr[g*T] .. syn_ptr[(g+1)*T] (its threads' sub-rows one after the other)
         syn_ptr = np.ascontiguousarray(syn_ptr[::self.threads])
-        self._syn_arrays = (syn_ptr, syn_tgt, syn_w, syn_d)
+        self._syn_table = (syn_ptr, syn_tgt, syn_w, runs)
         self.num_local_synapses = int(syn_ptr[-1]) + self.plastic.num_local
 
         t0 = time.perf_counter()
@@ -169,13 +176,21 @@ class Simulation:
         self.build_seconds = time.perf_counter() - t_start
         self.build_peak_rss = performance.peak_rss_bytes()
 
+    @property
+    def _syn_arrays(self):
+        """The static synapses of this rank by source gid, for reading them back (tests, the
+        measured partition): (ptr, target local index, weight, delay steps per synapse: expanded
+        from the delay runs, a new array)."""
+        ptr, tgt, w, runs = self._syn_table
+        return ptr, tgt, w, runs.per_synapse()
+
     def _setup_buffers(self, st, n: int, num_sources: int, num_generator_spikes: int):
         """Ring buffers, spike buffers, exchange buffers, recording and counters on ``st``."""
         m = self.min_delay_steps
         st.n_loc, st.n_nodes, st.seed, st.m = n, self.num_nodes, self.seed, m
         st.purpose_source = purpose("poisson_source")
         st.ring_ex = np.zeros(st.D * n, dtype=np.float64)
-        st.ring_in = np.zeros(st.D * n, dtype=np.float64)
+        st.ring_in = np.zeros((1 if st.one_ring else st.D) * n, dtype=np.float64)
         st.spk = np.zeros(max(n * m, 1), dtype=np.uint64)
         st.fired = np.zeros(max(n, 1), dtype=np.int64)
         st.t_nspk, st.t_nv, st.t_events = (np.zeros(self.threads, dtype=np.int64) for _ in range(3))
@@ -208,6 +223,7 @@ class Simulation:
         """How this simulation runs, as the run file records it: num_ranks, partition (strategy),
         partition_map (rank of every node) and run_info (the settings, with threads and exchange)."""
         self.run_info["threads"] = self.threads
+        self.run_info["delivery"] = ring_schemes.run_info(self.rings, bool(self.st.one_ring))
         self.run_info["exchange"] = {"scheme": exchange.SCHEME, "adaptive": bool(self._exchange_adapt),
                                      "first_block_words": int(self._exchange_block or exchange.DEFAULT_BLOCK)}
         return {"num_ranks": self.size, "partition": self.partition_name, "partition_map": self.rank_of,

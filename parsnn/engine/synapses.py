@@ -2,8 +2,9 @@
 
 Every rank generates only the synapses onto its own neurons, with the Cython connect kernels
 (``parsnn._connect``), into one CSR table grouped by source gid: ``ptr[g]..ptr[g+1]`` are the
-synapses of source ``g`` (local target index, weight float32, delay in steps uint16), each row
-grouped by delay. The draws of a projection come from the streams
+synapses of source ``g`` (local target index uint32, weight float32: 8 bytes), each row grouped by
+delay and its delays stored once per run of equal delay (:class:`DelayRuns`), not per synapse. The
+draws of a projection come from the streams
 ``purpose("proj", k, name, "struct"|"value"|"split")``, so the table of a rank does not depend on
 how the other nodes are placed.
 """
@@ -93,6 +94,23 @@ def _projection_plan(net, k: int, proj, local, offsets, pop_local, seed: int, th
                 tb=thread_parts(b - a, threads))
 
 
+class DelayRuns:
+    """The delays of a CSR table whose rows are grouped by delay: row r is the runs ``ptr[r] ..
+    ptr[r+1]``, run k holds ``n[k]`` consecutive synapses of delay ``d[k]`` steps."""
+
+    def __init__(self, row_ptr: np.ndarray, delays: np.ndarray):
+        self.ptr, self.d, self.n = connect_kernels.delay_runs(row_ptr, delays)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the run table (run pointers, delays, lengths)."""
+        return int(self.ptr.nbytes + self.d.nbytes + self.n.nbytes)
+
+    def per_synapse(self) -> np.ndarray:
+        """The delay in steps of every synapse, in storage order (uint16; a new array)."""
+        return np.repeat(self.d, self.n)
+
+
 def generate_synapses(net, local: np.ndarray, offsets: dict, pop_local: dict, seed: int, h: float,
                       build_timers: dict, threads: int = 1):
     """Static synapses onto the local neurons, grouped by source gid and, inside a source's row, by the
@@ -104,7 +122,8 @@ def generate_synapses(net, local: np.ndarray, offsets: dict, pop_local: dict, se
     pass 2 draws again and writes every synapse straight into its row, so
     no unsorted copy of the synapses ever exists. Adds the seconds spent counting and
     grouping to ``build_timers["count"]`` and ``["group"]``.
-    Returns (ptr, target local index, weight, delay steps, smallest delay, largest delay)."""
+    Returns (ptr, target local index, weight, :class:`DelayRuns` over the sub-rows, smallest delay,
+    largest delay)."""
     T, N = int(threads), net.num_nodes
     plans = []
     per_source = np.zeros((T, N), dtype=np.int64)       # one block per thread: no shared cache lines
@@ -148,8 +167,10 @@ def generate_synapses(net, local: np.ndarray, offsets: dict, pop_local: dict, se
         raise RuntimeError("internal error: pass 2 wrote a different number of synapses than pass 1 counted")
     t0 = time.perf_counter()
     connect_kernels.group_rows_by_delay(ptr, tgt, w, d, T)      # delivery then writes ring rows one delay at a time
+    runs = DelayRuns(ptr, d)
+    del d
     build_timers["group"] += time.perf_counter() - t0
-    return ptr, tgt, w, d, dmin, dmax
+    return ptr, tgt, w, runs, dmin, dmax
 
 
 def delay_extent(comm, dmin: int, dmax: int, h: float) -> tuple[int, int]:

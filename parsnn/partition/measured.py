@@ -74,7 +74,7 @@ def measured_metrics(sim) -> dict:
     perf = sim.performance()
     window = counted_window(perf)
     T = (window[1] - window[0]) * 1e-3
-    ptr = sim._syn_arrays[0]
+    ptr = sim._syn_table[0]
     per_src = np.diff(ptr)
     placed = sim.rank_of >= 0
     cross = int(per_src[placed & (sim.rank_of != sim.rank)].sum())
