@@ -19,7 +19,8 @@ TRUTH = {"update_ns_iaf_psc_exp": 1.1, "update_ns_iaf_psc_exp_scalar": 3.2, "upd
          "event_ns_memory": 4.0, "event_ns_memory_no_prefetch": 15.0, "spike_ns": 10.0, "compare_ns": 3.5,
          "pack_ns": 5.0, "record_ns": 29.0, "null1_update_us": 0.2, "null1_deliver_us": 0.15, "exchange_us": 0.7,
          "collective_call_us": 1.0, "shm_latency_us": 0.5, "shm_overhead_us": 0.3, "alltoall_fixed_us": 0.8,
-         "alltoallv_fixed_us": 0.1, "sigma_rel": 0.06, "sigma_us": 1.3}
+         "alltoallv_fixed_us": 0.1, "sigma_rel": 0.06, "sigma_us": 1.3, "thread_update_efficiency": 0.9,
+         "thread_deliver_efficiency": 0.8, "thread_region_us": 3.0}
 #: small networks (fast to build) and caches chosen so that the four event equations are independent
 SPECS = {"null_P1": {"model": "null"}, "spikes_P1": {"model": "spikes", "neurons": 200},
          "delta_P1": {"model": "delta", "neurons": 500}, "expscalar_P1": {"model": "expscalar", "neurons": 500},
@@ -72,14 +73,33 @@ def _record(name: str, spec: dict, t: dict) -> dict:
             "description": conn.description, "busy_cores_before": 0.0}
 
 
+def _two_threads(one: dict, t: dict) -> dict:
+    """The 1-rank x 2-thread record of ``one`` with the thread constants of ``t``: thread 0's update and
+    event work are half of one thread's over the efficiency; the wall time outside the timers grows by
+    the region cost per interval."""
+    n, S = one["intervals"], one["delivered_spikes"][0]
+    o_upd, o_del, c_spk = t["null1_update_us"] * 1e-6, t["null1_deliver_us"] * 1e-6, t["spike_ns"] * 1e-9
+    p1 = one["perf"]
+    upd = o_upd * n + (p1["timer_update"][0] - o_upd * n) / (2 * t["thread_update_efficiency"])
+    ev = p1["timer_deliver"][0] - o_del * n - S * c_spk
+    dl = o_del * n + S * c_spk + ev / (2 * t["thread_deliver_efficiency"])
+    untimed = p1["simulate_seconds"][0] - sum(p1[f"timer_{k}"][0] for k in ("update", "deliver", "exchange",
+                                                                            "record"))
+    perf = dict(p1, timer_update=[upd], timer_deliver=[dl])
+    perf["simulate_seconds"] = [untimed + t["thread_region_us"] * 1e-6 * n
+                                + sum(perf[f"timer_{k}"][0] for k in ("update", "deliver", "exchange", "record"))]
+    return dict(one, perf=perf, threads=2, spec=dict(one["spec"], threads=2))
+
+
 def _synthetic_batch(t: dict) -> dict:
     """Run records, mpibench and noisebench results made from the constants ``t``."""
     runs = {name: _record(name, spec, t) for name, spec in SPECS.items()}
     null2 = dict(runs["null_P1"], ranks=2)
     a2a = t["alltoall_fixed_us"] + t["shm_latency_us"] + 2 * t["shm_overhead_us"]
-    null2["mpi4py_calls"] = {"world": {"alltoall_s": (a2a + t["collective_call_us"]) * 1e-6,
-                                       "alltoallv_s": (t["alltoallv_fixed_us"] + t["collective_call_us"]) * 1e-6}}
+    # the engine's exchange on 2 ranks: the C Alltoall plus its own cost around the call
+    null2["perf"] = dict(null2["perf"], timer_exchange=[(a2a + t["collective_call_us"]) * 1e-6 * null2["intervals"]])
     runs["null_P2"] = null2
+    runs["pd14_P1T2"] = _two_threads(runs["pd14_P1"], t)
     mb = {"pingpong_half_rtt_us": t["shm_latency_us"] + t["shm_overhead_us"],
           "isend_burst_us_per_msg": t["shm_overhead_us"], "alltoall_int_us": a2a,
           "alltoallv_empty_us": t["alltoallv_fixed_us"], "qsort_ns_per_compare": t["compare_ns"]}

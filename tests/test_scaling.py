@@ -30,6 +30,19 @@ def test_plan_strong_and_weak():
             parse_ranks(bad)
 
 
+def test_plan_sweeps_threads_with_ranks():
+    from parsnn.scaling import parse_threads
+    runs = plan("strong", "brunel", [1, 2], 0.1, cores=2, threads=[1, 2])
+    assert [(r.name, r.ranks, r.threads, r.oversubscribed) for r in runs] == [
+        ("strong_brunel_P1T1", 1, 1, False), ("strong_brunel_P1T2", 1, 2, False),
+        ("strong_brunel_P2T1", 2, 1, False), ("strong_brunel_P2T2", 2, 2, True)]
+    assert [r.name for r in plan("strong", "brunel", [1], 0.1)] == ["strong_brunel_P1"]
+    assert parse_threads("2,1,2") == [1, 2] and parse_threads(4) == [4]
+    for bad in ("0", "x", ""):
+        with pytest.raises(ParameterError, match="--threads"):
+            parse_threads(bad)
+
+
 @pytest.mark.parametrize("scheduler,ext", [("slurm", ".sbatch"), ("pbs", ".pbs")])
 def test_jobscripts_are_valid_bash_and_dry_run_prints_the_launch(tmp_path, scheduler, ext):
     runs = plan("strong", "brunel", [1, 4, 256], 0.1)

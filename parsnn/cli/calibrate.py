@@ -21,8 +21,11 @@ def add_parser(subparsers):
     c.add_argument("--ranks", default="1,2",
                    help="rank counts for the MPI micro-benchmarks (2 is always measured; a count above the cores "
                         "also fits the oversubscription constant); default 1,2")
-    c.add_argument("--repeats", type=positive_int("--repeats"), default=None,
+    c.add_argument("--batches", "--repeats", dest="repeats", type=positive_int("--batches"), default=None,
                    help="batches (the spread between them is the error bar); default 2 with --quick, 3 without")
+    c.add_argument("--merge", action="append", default=[], metavar="FILE",
+                   help="an earlier calibration file of this machine (same fingerprint; repeatable): its batches "
+                        "join this one's, so the spread covers the drift between the calibrations")
     c.add_argument("--name", default=None, help="machine name in the file (default calibrated_<fingerprint>)")
     c.add_argument("--note", action="append", default=[], help="a note for the file (repeatable), e.g. that the "
                                                               "machine was shared")
@@ -46,10 +49,14 @@ def command(args) -> int:
         return EXIT_BAD_INPUT
     mode = "quick" if args.quick else "full"
     repeats = args.repeats or (2 if args.quick else 3)
-    path, data = calibrate(mode, ranks, repeats, args.out, args.name, args.note, args.mpiexec)
+    try:
+        path, data = calibrate(mode, ranks, repeats, args.out, args.name, args.note, args.mpiexec, merge=args.merge)
+    except ParameterError as e:
+        report_error(e, once=False)
+        return EXIT_BAD_INPUT
     comp, cal = data["compute"], data["calibration"]
     print(f"wrote {path} ({data['machine']['name']}: {data['machine']['description']})")
-    print(f"  {repeats} batch(es), {', '.join(f'{s:.0f} s' for s in cal['seconds_per_batch'])}; update "
+    print(f"  {cal['batches']} batch(es) ({repeats} measured now: {', '.join(f'{s:.0f} s' for s in cal['seconds_per_batch'])}); update "
           f"{comp['update_ns']['iaf_psc_exp']:.3f} ns/neuron step, event L2/L3/memory "
           f"{comp['event_ns']['l2']:.2f}/{comp['event_ns']['l3']:.2f}/{comp['event_ns']['memory']:.2f} ns, "
           f"noise {100 * data['noise']['sigma_rel']:.1f} %")
