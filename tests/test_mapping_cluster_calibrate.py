@@ -138,6 +138,8 @@ def test_machine_file_from_batches_round_trips_with_spread_and_sources(tmp_path,
     # the median of two batches (TRUTH and 1.1 x TRUTH) is 1.05 x TRUTH; the spread is [TRUTH, 1.1 x TRUTH]
     assert ev["memory"] == pytest.approx(1.05 * TRUTH["event_ns_memory"], rel=1e-4)
     assert m.data["spread"]["compute.event_ns.memory"] == pytest.approx([4.0, 4.4], rel=1e-4)
+    assert m.data["threads"]["region_us"] == pytest.approx(1.05 * TRUTH["thread_region_us"], rel=1e-4)
+    assert m.data["spread"]["threads.deliver_efficiency"] == pytest.approx([0.8, 0.88], rel=1e-4)
     assert m.data["oversubscription"]["yield_us"] > 0          # assumed, and the source says so
     sources = m.sources()
     assert sources["oversubscription.yield_us"].startswith("assumed")
@@ -186,3 +188,26 @@ def test_calibrate_refuses_bad_input_before_measuring(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["calibrate", "--repeats", "0"])
     assert e.value.code == 2 and "--repeats must be an integer >= 1" in capsys.readouterr().err
+
+
+def test_merge_takes_earlier_batches_of_this_machine_only(tmp_path, two_batches):
+    from parsnn.errors import ParameterError
+    from parsnn.mapping.cluster.calibrate import FIT_VERSION, previous_batches
+    per = [{k: v for k, v in b.items() if isinstance(v, (int, float))} for b in two_batches]
+    old = dict(per[0])
+    old.pop("fit_version")
+    old["collective_call_us"] = 99.0                  # mpi4py's per-call cost in a version-1 batch
+    cal = {"batches": 3, "date": "2026-11-30T10:00:00+00:00", "per_batch": [*per, old]}
+    data = machine_data(two_batches, FP, "m", "", {"update_s": 4.5e-9, "update_step_ms": 0.1, "event_s": 11e-9}, cal)
+    path = tmp_path / "old.toml"
+    path.write_text(dump_toml(data))
+    fits, dates = previous_batches([str(path)], dict(FP))
+    assert len(fits) == 3 and dates == [cal["date"]] * 3
+    assert fits[0]["event_ns_memory"] == pytest.approx(TRUTH["event_ns_memory"], rel=1e-4)
+    # the version-1 batch's call cost is recomputed as the engine's exchange minus the C Alltoall
+    assert fits[2]["fit_version"] == FIT_VERSION
+    assert fits[2]["collective_call_us"] == pytest.approx(TRUTH["collective_call_us"], rel=1e-4)
+    with pytest.raises(ParameterError, match="fingerprint"):
+        previous_batches([str(path)], {**FP, "hash": "ffffffffffff"})
+    with pytest.raises(ParameterError, match="cannot read"):
+        previous_batches([str(tmp_path / "missing.toml")], dict(FP))
