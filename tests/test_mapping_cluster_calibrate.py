@@ -186,8 +186,10 @@ def test_calibrate_refuses_bad_input_before_measuring(tmp_path, capsys):
     assert main(["calibrate", "--quick", "--out", str(existing)]) == 2
     assert "pass --overwrite" in capsys.readouterr().err
     with pytest.raises(SystemExit) as e:
-        main(["calibrate", "--repeats", "0"])
-    assert e.value.code == 2 and "--repeats must be an integer >= 1" in capsys.readouterr().err
+        main(["calibrate", "--batches", "0"])
+    assert e.value.code == 2 and "--batches must be an integer >= 1" in capsys.readouterr().err
+    assert main(["calibrate", "--quick", "--merge", str(existing)]) == 2      # not a calibration: before measuring
+    assert "--merge" in capsys.readouterr().err
 
 
 def test_merge_takes_earlier_batches_of_this_machine_only(tmp_path, two_batches):
