@@ -186,8 +186,10 @@ def test_calibrate_refuses_bad_input_before_measuring(tmp_path, capsys):
     assert main(["calibrate", "--quick", "--out", str(existing)]) == 2
     assert "pass --overwrite" in capsys.readouterr().err
     with pytest.raises(SystemExit) as e:
-        main(["calibrate", "--batches", "0"])
-    assert e.value.code == 2 and "--batches must be an integer >= 1" in capsys.readouterr().err
+        main(["calibrate", "--batches", "-1"])
+    assert e.value.code == 2 and "--batches must be >= 0" in capsys.readouterr().err
+    assert main(["calibrate", "--batches", "0"]) == 2                        # nothing to measure or merge
+    assert "--batches 0 needs" in capsys.readouterr().err
     assert main(["calibrate", "--quick", "--merge", str(existing)]) == 2      # not a calibration: before measuring
     assert "--merge" in capsys.readouterr().err
 
@@ -213,3 +215,26 @@ def test_merge_takes_earlier_batches_of_this_machine_only(tmp_path, two_batches)
         previous_batches([str(path)], {**FP, "hash": "ffffffffffff"})
     with pytest.raises(ParameterError, match="cannot read"):
         previous_batches([str(tmp_path / "missing.toml")], dict(FP))
+
+
+
+def test_merge_only_combines_earlier_calibrations(tmp_path, two_batches, monkeypatch):
+    from parsnn.machines import fingerprint
+    from parsnn.mapping.cluster.calibrate import calibrate
+    monkeypatch.setattr(fingerprint, "current_fingerprint", lambda date=False: dict(FP))
+    per = [{k: v for k, v in b.items() if isinstance(v, (int, float))} for b in two_batches]
+    paths = []
+    for i, (b, date) in enumerate(zip(per, ("2026-12-01T10:00:00+00:00", "2026-12-01T14:00:00+00:00"))):
+        data = machine_data([b], FP, "m", "", {"update_s": 4.5e-9, "update_step_ms": 0.1, "event_s": 11e-9},
+                            {"batches": 1, "date": date, "per_batch": [b], "batch_dates": [date]})
+        paths.append(str(tmp_path / f"c{i}.toml"))
+        with open(paths[-1], "w") as f:
+            f.write(dump_toml(data))
+    out = str(tmp_path / "merged.toml")
+    path, data = calibrate("quick", repeats=0, out=out, merge=paths, log=lambda *a: None)
+    m = load_machine(path)
+    assert m.data["calibration"]["batches"] == 2 and len(m.data["calibration"]["per_batch"]) == 2
+    assert m.data["calibration"]["batch_dates"] == ["2026-12-01T10:00:00+00:00", "2026-12-01T14:00:00+00:00"]
+    # the spread spans the two calibrations (TRUTH and 1.1 x TRUTH): the drift between them is in the range
+    assert m.data["spread"]["compute.event_ns.l2"] == pytest.approx([2.0, 2.2], rel=1e-4)
+    assert any("merged" in n for n in m.data["calibration"]["notes"])

@@ -1,7 +1,7 @@
 """``parsnn calibrate``: measure the machine this runs on and write its machine file for ``parsnn predict``."""
 from __future__ import annotations
 
-from parsnn.options import positive_int
+from parsnn.options import nonnegative
 
 
 def add_parser(subparsers):
@@ -21,8 +21,9 @@ def add_parser(subparsers):
     c.add_argument("--ranks", default="1,2",
                    help="rank counts for the MPI micro-benchmarks (2 is always measured; a count above the cores "
                         "also fits the oversubscription constant); default 1,2")
-    c.add_argument("--batches", "--repeats", dest="repeats", type=positive_int("--batches"), default=None,
-                   help="batches (the spread between them is the error bar); default 2 with --quick, 3 without")
+    c.add_argument("--batches", "--repeats", dest="repeats", type=nonnegative("--batches", int), default=None,
+                   help="batches (the spread between them is the error bar); default 2 with --quick, 3 without; "
+                        "0 with --merge: only combine earlier calibrations")
     c.add_argument("--merge", action="append", default=[], metavar="FILE",
                    help="an earlier calibration file of this machine (same fingerprint; repeatable): its batches "
                         "join this one's, so the spread covers the drift between the calibrations")
@@ -48,7 +49,7 @@ def command(args) -> int:
         report_error(e, once=False)
         return EXIT_BAD_INPUT
     mode = "quick" if args.quick else "full"
-    repeats = args.repeats or (2 if args.quick else 3)
+    repeats = args.repeats if args.repeats is not None else (2 if args.quick else 3)
     try:
         path, data = calibrate(mode, ranks, repeats, args.out, args.name, args.note, args.mpiexec, merge=args.merge)
     except ParameterError as e:

@@ -176,9 +176,22 @@ def previous_batches(paths, fp: dict) -> tuple[list[dict], list[str]]:
     return fits, dates
 
 
+def _load_notes(busy: list, fits: list) -> list[str]:
+    """Notes on the load while measuring: other processes' busy cores before the launches, noise."""
+    out = []
+    if max(busy) > 0.3:
+        out.append(f"other processes kept up to {max(busy):.2f} cores busy just before a launch "
+                   f"(mean {sum(busy) / len(busy):.2f}): the constants include that load")
+    sig = float(np.median([f["sigma_rel"] for f in fits if "sigma_rel" in f] or [0.0]))
+    if sig > 0.5:
+        out.append(f"machine noise {100 * sig:.0f} % of a rank's work per interval (noisebench): ranks were often "
+                   f"descheduled, so multi-rank predictions include long waits; recalibrate on a quiet machine")
+    return out
+
+
 def calibrate(mode: str = "quick", ranks=(1, 2), repeats: int = 2, out: str | None = None, name: str | None = None,
               notes=(), mpiexec: str | None = None, log=print, merge=()) -> tuple[str, dict]:
-    """Measure ``repeats`` batches, fit each, write the machine file to ``out`` (default: the per-user
+    """Measure ``repeats`` batches (0: only ``merge``), fit each, write the machine file to ``out`` (default: the per-user
     calibration cache, keyed by the fingerprint); returns (path, the file's data). ``merge``: earlier
     calibration files of this machine whose batches join this one's (the constants are the median over
     all batches, the spread their range: drift between the calibrations is then in the error bars)."""
@@ -188,6 +201,9 @@ def calibrate(mode: str = "quick", ranks=(1, 2), repeats: int = 2, out: str | No
     balance = load_machine(BALANCE_MACHINE).data["balance"]
     ranks = sorted({int(p) for p in ranks})
     old_fits, old_dates = previous_batches(merge, fp)
+    if repeats + len(old_fits) < 1:
+        from parsnn.errors import ParameterError
+        raise ParameterError("--batches 0 needs at least one --merge file (nothing to measure or merge)")
     batches, fits = [], []
     with tempfile.TemporaryDirectory(prefix="parsnn_calibrate_") as workdir:
         for b in range(repeats):
@@ -195,15 +211,11 @@ def calibrate(mode: str = "quick", ranks=(1, 2), repeats: int = 2, out: str | No
             batch = measure_batch(mode, ranks, workdir, fp, mpiexec, log)
             batches.append(batch)
             fits.append(fit_batch(batch, fp, balance))
-    busy = [r["busy_cores_before"] for bt in batches for r in bt["runs"].values()]
-    auto = []
-    if max(busy) > 0.3:
-        auto.append(f"other processes kept up to {max(busy):.2f} cores busy just before a launch "
-                    f"(mean {sum(busy) / len(busy):.2f}): the constants include that load")
-    sig = float(np.median([f["sigma_rel"] for f in fits]))
-    if sig > 0.5:
-        auto.append(f"machine noise {100 * sig:.0f} % of a rank's work per interval (noisebench): ranks were often "
-                    f"descheduled, so multi-rank predictions include long waits; recalibrate on a quiet machine")
+    busy = [r["busy_cores_before"] for bt in batches for r in bt["runs"].values()] or [float("nan")]
+    auto = _load_notes(busy, [*old_fits, *fits])
+    if old_fits:
+        auto.append(f"{len(old_fits)} batch(es) merged from earlier calibrations ({', '.join(merge)}; batches of "
+                    f"{min(old_dates)} to {max(old_dates)}): the spread includes the drift between them")
     new_fits = [{k: v for k, v in f.items() if isinstance(v, (int, float))} for f in fits]
     cal = {"command": f"parsnn calibrate --{mode}" if mode == "quick" else "parsnn calibrate",
            "mode": mode, "batches": repeats + len(old_fits), "date": fp["date"], "ranks": ranks,
