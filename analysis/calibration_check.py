@@ -76,7 +76,11 @@ def markdown(res: dict) -> str:
               f"was not changed.") + " The machine was shared with other sessions: "
          "'busy' is the cores other processes kept busy just before each run. Predictions are the cost model's "
          "(parsnn.mapping.cluster.predict) for each run's own network, partition and measured rates; "
-         f"'foreign' uses the shipped {FOREIGN} file (another CPU).", "",
+         f"'foreign' uses the {res.get('foreign', FOREIGN)} file"
+         + (" (another CPU)." if res.get("foreign", FOREIGN) == FOREIGN else " (a second machine file for comparison; "
+            "'-' where it cannot predict the run, e.g. no thread constants).")
+         + (" Rows with more than one thread per rank are predicted with the calibration's [threads] constants."
+            if any(r.get("threads", 1) > 1 for r in res["rows"]) else ""), "",
          "| PD14 n_scaling | ranks x threads | measured RTF | predicted RTF (range) | error | inside range | "
          "foreign prediction | foreign error | busy before |", "|---|---|---|---|---|---|---|---|---|"]
     for r in res["rows"]:
@@ -101,6 +105,8 @@ def main(argv=None) -> int:
     ap.add_argument("--name", default=None, help="result name (default: the machine file's stem)")
     ap.add_argument("--note", action="append", default=[], help="passed to parsnn calibrate")
     ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--foreign", default=FOREIGN,
+                    help=f"a second machine file (name or path) to predict the same runs with (default {FOREIGN})")
     ap.add_argument("--report-only", action="store_true", help="rewrite the .md from the saved .json")
     args = ap.parse_args(argv)
     name = args.name or os.path.splitext(os.path.basename(args.machine_file))[0]
@@ -123,7 +129,7 @@ def main(argv=None) -> int:
         for rep in range(args.repeats):
             for n, P, T in CASES:
                 m = measure(n, P, wd, threads=T)
-                p, q = predict(m["path"], machine, T), predict(m["path"], FOREIGN, T)
+                p, q = predict(m["path"], machine, T), predict(m["path"], args.foreign, T)
                 rows.append({"n_scaling": n, "ranks": P, "threads": T, "repeat": rep, "rtf_measured": m["rtf"],
                              "rtf_predicted": p["rtf"], "rtf_range": p["rtf_range"],
                              "error": (p["rtf"] - m["rtf"]) / m["rtf"],
@@ -136,7 +142,8 @@ def main(argv=None) -> int:
            "command": "python analysis/calibration_check.py " + " ".join(argv if argv is not None else sys.argv[1:]),
            "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
            "fingerprint": fingerprint.current_fingerprint(), "label": fingerprint.label(machine),
-           "calibration_date": (machine.data.get("calibration") or {}).get("date"), "rows": rows}
+           "calibration_date": (machine.data.get("calibration") or {}).get("date"), "foreign": args.foreign,
+           "rows": rows}
     os.makedirs(RESULTS, exist_ok=True)
     with open(stem + ".json", "w") as f:
         json.dump(res, f, indent=1)

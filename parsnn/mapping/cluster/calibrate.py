@@ -217,10 +217,12 @@ def calibrate(mode: str = "quick", ranks=(1, 2), repeats: int = 2, out: str | No
         auto.append(f"{len(old_fits)} batch(es) merged from earlier calibrations ({', '.join(merge)}; batches of "
                     f"{min(old_dates)} to {max(old_dates)}): the spread includes the drift between them")
     new_fits = [{k: v for k, v in f.items() if isinstance(v, (int, float))} for f in fits]
-    cal = {"command": f"parsnn calibrate --{mode}" if mode == "quick" else "parsnn calibrate",
+    command = ("parsnn calibrate" + (" --quick" if mode == "quick" and repeats else "")
+               + (f" --batches {repeats}" if not repeats else "") + "".join(f" --merge {p}" for p in merge))
+    cal = {"command": command,
            "mode": mode, "batches": repeats + len(old_fits), "date": fp["date"], "ranks": ranks,
            "batch_dates": [*old_dates, *[bt["started"] for bt in batches]],
-           "merged_from": [os.path.abspath(p) for p in merge],
+           "merged_from": list(merge),
            "seconds_per_batch": [round(bt["seconds"], 1) for bt in batches],
            "busy_cores_before_mean": sum(busy) / len(busy), "busy_cores_before_max": max(busy),
            "notes": [*notes, *auto],
