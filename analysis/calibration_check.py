@@ -72,8 +72,9 @@ def markdown(res: dict) -> str:
          f"(family/model {fp.get('cpu_family_model')}), {fp.get('cores')} cores, L2 {fp.get('l2_kib')} KiB/core, "
          f"L3 {fp.get('l3_kib')} KiB, {fp.get('memory_gib')} GiB, {fp.get('mpi_library')}; fingerprint {fp.get('hash')}.",
          "", (f"Calibration and runs in one batch (minutes apart)." if "--calibrate" in res["command"] else
-              f"Runs in a later batch than the calibration ({res.get('calibration_date', '?')}): the machine file "
-              f"was not changed.") + " The machine was shared with other sessions: "
+              f"Runs in a later batch than the calibration ({res.get('calibration_date', '?')}"
+              + (f"; its batches ran from {min(res['batch_dates'])} to {max(res['batch_dates'])}"
+                 if res.get("batch_dates") else "") + "): the machine file was not changed.") + " The machine was shared with other sessions: "
          "'busy' is the cores other processes kept busy just before each run. Predictions are the cost model's "
          "(parsnn.mapping.cluster.predict) for each run's own network, partition and measured rates; "
          f"'foreign' uses the {res.get('foreign', FOREIGN)} file"
@@ -114,7 +115,9 @@ def main(argv=None) -> int:
     if args.report_only:
         with open(stem + ".json") as f:
             res = json.load(f)
-        res.setdefault("calibration_date", (load_machine_data(args.machine_file).get("calibration") or {}).get("date"))
+        cal = load_machine_data(args.machine_file).get("calibration") or {}
+        res.setdefault("calibration_date", cal.get("date"))
+        res.setdefault("batch_dates", cal.get("batch_dates"))
         with open(stem + ".md", "w") as f:
             f.write(markdown(res))
         return 0
@@ -143,6 +146,7 @@ def main(argv=None) -> int:
            "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
            "fingerprint": fingerprint.current_fingerprint(), "label": fingerprint.label(machine),
            "calibration_date": (machine.data.get("calibration") or {}).get("date"), "foreign": args.foreign,
+           "batch_dates": (machine.data.get("calibration") or {}).get("batch_dates"),
            "rows": rows}
     os.makedirs(RESULTS, exist_ok=True)
     with open(stem + ".json", "w") as f:
