@@ -173,6 +173,24 @@ def test_pbs_script_signals_itself_before_the_walltime_and_resubmits(tmp_path):
 
 
 @pytest.mark.slow
+def test_local_sweep_over_threads_collects_and_predicts_each_layout(tmp_path):
+    if not os.path.exists(os.path.join(os.path.dirname(sys.executable), "mpiexec")):
+        pytest.skip("no mpiexec next to the Python interpreter")
+    runs = plan("strong", "brunel", [1], 0.4, cores=2, threads=[1, 2])     # 5,000 neurons: threads share work
+    run_local(runs, str(tmp_path), "round_robin", 60.0, 1, log=lambda *a: None)
+    rows = collect(str(tmp_path), "jureca_dc")
+    assert [(r["name"], r["ranks"], r["threads"]) for r in rows] == [("strong_brunel_P1T1", 1, 1),
+                                                                     ("strong_brunel_P1T2", 1, 2)]
+    assert all("predicted_error" not in r and r["predicted_rtf"] > 0 for r in rows)
+    # the same network and rates on 1 rank: the run with two threads is predicted for two threads
+    from parsnn.mapping import cluster
+    inp = cluster.run_inputs(str(tmp_path / "strong_brunel_P1T2.h5"))
+    p = cluster.predict(inp["connectivity"], 1, "jureca_dc", inp["rank_of"], rates=inp["rates"], t_sim_ms=60.0,
+                        threads=2)
+    assert rows[1]["predicted_rtf"] == pytest.approx(p["rtf"]) and rows[1]["predicted_rtf"] != rows[0]["predicted_rtf"]
+
+
+@pytest.mark.slow
 def test_slurm_script_requeues_and_the_next_allocation_appends(tmp_path, run_cli):
     """The generated Slurm script under a fake srun (the venv's mpiexec on 2 ranks) and a fake
     scontrol: USR1 to the batch shell (as --signal=B:USR1 sends it) stops the run with status 3 and
