@@ -9,19 +9,20 @@ def add_parser(subparsers):
     c = subparsers.add_parser(
         "calibrate", help="measure this machine and write its machine file (cost-model constants) for parsnn predict",
         description="Measure this machine with parsnn's own short runs and micro-benchmarks (update and scatter "
-                    "kernels as the engine runs them, MPI latency and collectives, noise), fit the cost model's "
+                    "kernels as the engine runs them, MPI latency and collectives, noise, OpenMP threads: 1 rank x 2 threads vs 1 x 1), fit the cost model's "
                     "constants (parsnn.mapping.cluster.calibration) in every batch and write a machine file: the "
                     "median constants, their spread over the batches (the prediction's error bars), where each "
                     "comes from, and the machine's fingerprint. By default it goes to the per-user cache "
                     "($XDG_CACHE_HOME/parsnn/machines/<fingerprint>.toml), where parsnn predict finds it. "
                     "Serial: it starts mpiexec itself (--mpiexec to use e.g. srun).")
-    c.add_argument("--quick", action="store_true", help="shorter runs (about 2 minutes on 2 cores with 2 batches; "
-                                                        "the full calibration takes up to 10)")
+    c.add_argument("--quick", action="store_true", help="shorter runs (under a minute per batch on an idle 2-core "
+                                                        "machine; the full calibration's runs are 2-3x longer, and "
+                                                        "other jobs on the machine make both far slower)")
     c.add_argument("--out", default=None, help="machine file to write (default: the per-user calibration cache)")
     c.add_argument("--ranks", default="1,2",
                    help="rank counts for the MPI micro-benchmarks (2 is always measured; a count above the cores "
                         "also fits the oversubscription constant); default 1,2")
-    c.add_argument("--batches", "--repeats", dest="repeats", type=nonnegative("--batches", int), default=None,
+    c.add_argument("--batches", "--repeats", dest="repeats", type=nonnegative("--batches", int), default=None, metavar="K",
                    help="batches (the spread between them is the error bar); default 2 with --quick, 3 without; "
                         "0 with --merge: only combine earlier calibrations")
     c.add_argument("--merge", action="append", default=[], metavar="FILE",
