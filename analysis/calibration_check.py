@@ -4,7 +4,8 @@
     python analysis/calibration_check.py --machine-file M.toml [--calibrate] [--name NAME] [--repeats 1]
 
 ``--calibrate`` first runs ``parsnn calibrate --quick --out M.toml`` (one batch with it); then PD14
-n_scaling 0.1 and 0.25 on 1 and 2 ranks (``parsnn run``, 1 s model time, ``--repeats`` times), and
+n_scaling 0.1 and 0.25 on 1 rank x 1 thread, 2 ranks x 1 thread and 1 rank x 2 threads (``parsnn run``,
+1 s model time, ``--repeats`` times), and
 predicts each run (its own network, partition map and measured rates) with the calibration
 (``parsnn.mapping.cluster.predict``, with its RTF range) and, for comparison, with the shipped
 epyc_zen5_kvm_2core_2026_11_22 file (another machine). Writes
@@ -25,30 +26,36 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
 BIN = os.path.dirname(sys.executable)
 FOREIGN = "epyc_zen5_kvm_2core_2026_11_22"
-CASES = [(0.1, 1), (0.1, 2), (0.25, 1), (0.25, 2)]
+#: (PD14 n_scaling, ranks, threads per rank)
+CASES = [(0.1, 1, 1), (0.1, 2, 1), (0.1, 1, 2), (0.25, 1, 1), (0.25, 2, 1), (0.25, 1, 2)]
 
 
-def measure(n_scaling: float, P: int, workdir: str, t_sim: float = 1000.0) -> dict:
+def measure(n_scaling: float, P: int, workdir: str, t_sim: float = 1000.0, threads: int = 1) -> dict:
     """One PD14 run under mpiexec: its run file's path, measured RTF and the load before it."""
     from parsnn.mapping.cluster.measure import busy_cores
-    out = os.path.join(workdir, f"pd14_n{n_scaling}_P{P}.h5")
+    out = os.path.join(workdir, f"pd14_n{n_scaling}_P{P}_T{threads}.h5")
     load = busy_cores(1.0)
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     subprocess.run([os.path.join(BIN, "mpiexec"), "-n", str(P), os.path.join(BIN, "parsnn"), "run", "pd14",
                     "--n-scaling", str(n_scaling), "--t-sim", str(t_sim), "--no-progress", "--seed", "55",
-                    "--out", out, "--overwrite"], check=True, capture_output=True, text=True, timeout=900)
+                    "--threads", str(threads), "--out", out, "--overwrite"], check=True, capture_output=True, text=True, timeout=900)
     from parsnn.runfile import RunFile
     with RunFile(out) as run:
         rtf = float(run.performance["rtf"])
     return {"path": out, "rtf": rtf, "busy_cores_before": load, "started": started}
 
 
-def predict(path: str, machine) -> dict:
-    """The model's prediction for a finished run (its network, partition, measured rates)."""
+def predict(path: str, machine, threads: int = 1) -> dict | None:
+    """The model's prediction for a finished run (its network, partition, measured rates); None when the
+    machine file cannot predict it (no thread constants)."""
+    from parsnn.errors import ParameterError
     from parsnn.mapping import cluster
     inp = cluster.run_inputs(path)
-    return cluster.predict(inp["connectivity"], inp["ranks"], machine, inp["rank_of"], rates=inp["rates"],
-                           t_sim_ms=inp["t_sim_ms"])
+    try:
+        return cluster.predict(inp["connectivity"], inp["ranks"], machine, inp["rank_of"], rates=inp["rates"],
+                               t_sim_ms=inp["t_sim_ms"], threads=threads)
+    except ParameterError:
+        return None
 
 
 def load_machine_data(path: str) -> dict:
@@ -65,19 +72,26 @@ def markdown(res: dict) -> str:
          f"(family/model {fp.get('cpu_family_model')}), {fp.get('cores')} cores, L2 {fp.get('l2_kib')} KiB/core, "
          f"L3 {fp.get('l3_kib')} KiB, {fp.get('memory_gib')} GiB, {fp.get('mpi_library')}; fingerprint {fp.get('hash')}.",
          "", (f"Calibration and runs in one batch (minutes apart)." if "--calibrate" in res["command"] else
-              f"Runs in a later batch than the calibration ({res.get('calibration_date', '?')}): the machine file "
-              f"was not changed.") + " The machine was shared with other sessions: "
+              f"Runs in a later batch than the calibration ({res.get('calibration_date', '?')}"
+              + (f"; its batches ran from {min(res['batch_dates'])} to {max(res['batch_dates'])}"
+                 if res.get("batch_dates") else "") + "): the machine file was not changed.") + " The machine was shared with other sessions: "
          "'busy' is the cores other processes kept busy just before each run. Predictions are the cost model's "
          "(parsnn.mapping.cluster.predict) for each run's own network, partition and measured rates; "
-         f"'foreign' uses the shipped {FOREIGN} file (another CPU).", "",
-         "| PD14 n_scaling | ranks | measured RTF | predicted RTF (range) | error | foreign prediction | "
-         "foreign error | busy before |", "|---|---|---|---|---|---|---|---|"]
+         f"'foreign' uses the {res.get('foreign', FOREIGN)} file"
+         + (" (another CPU)." if res.get("foreign", FOREIGN) == FOREIGN else " (a second machine file for comparison; "
+            "'-' where it cannot predict the run, e.g. no thread constants).")
+         + (" Rows with more than one thread per rank are predicted with the calibration's [threads] constants."
+            if any(r.get("threads", 1) > 1 for r in res["rows"]) else ""), "",
+         "| PD14 n_scaling | ranks x threads | measured RTF | predicted RTF (range) | error | inside range | "
+         "foreign prediction | foreign error | busy before |", "|---|---|---|---|---|---|---|---|---|"]
     for r in res["rows"]:
         rng = r["rtf_range"]
-        L.append(f"| {r['n_scaling']} | {r['ranks']} | {r['rtf_measured']:.3f} | {r['rtf_predicted']:.3f}"
-                 + (f" ({rng[0]:.3f}-{rng[1]:.3f})" if rng else "")
-                 + f" | {100 * r['error']:+.0f} % | {r['rtf_foreign']:.3f} | {100 * r['error_foreign']:+.0f} % | "
-                   f"{r['busy_cores_before']:.2f} |")
+        inside = "-" if not rng else ("yes" if rng[0] <= r["rtf_measured"] <= rng[1] else "no")
+        foreign = ("- | -" if r.get("rtf_foreign") is None else
+                   f"{r['rtf_foreign']:.3f} | {100 * r['error_foreign']:+.0f} %")
+        L.append(f"| {r['n_scaling']} | {r['ranks']} x {r.get('threads', 1)} | {r['rtf_measured']:.3f} | "
+                 f"{r['rtf_predicted']:.3f}" + (f" ({rng[0]:.3f}-{rng[1]:.3f})" if rng else "")
+                 + f" | {100 * r['error']:+.0f} % | {inside} | {foreign} | {r['busy_cores_before']:.2f} |")
     inside = sum(1 for r in res["rows"] if r["rtf_range"] and r["rtf_range"][0] <= r["rtf_measured"] <= r["rtf_range"][1])
     L += ["", f"Within 25 %: {sum(abs(r['error']) <= 0.25 for r in res['rows'])} of {len(res['rows'])}; "
           f"measured RTF inside the predicted range: {inside} of {len(res['rows'])}.", ""]
@@ -92,6 +106,8 @@ def main(argv=None) -> int:
     ap.add_argument("--name", default=None, help="result name (default: the machine file's stem)")
     ap.add_argument("--note", action="append", default=[], help="passed to parsnn calibrate")
     ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--foreign", default=FOREIGN,
+                    help=f"a second machine file (name or path) to predict the same runs with (default {FOREIGN})")
     ap.add_argument("--report-only", action="store_true", help="rewrite the .md from the saved .json")
     args = ap.parse_args(argv)
     name = args.name or os.path.splitext(os.path.basename(args.machine_file))[0]
@@ -99,7 +115,9 @@ def main(argv=None) -> int:
     if args.report_only:
         with open(stem + ".json") as f:
             res = json.load(f)
-        res.setdefault("calibration_date", (load_machine_data(args.machine_file).get("calibration") or {}).get("date"))
+        cal = load_machine_data(args.machine_file).get("calibration") or {}
+        res.setdefault("calibration_date", cal.get("date"))
+        res.setdefault("batch_dates", cal.get("batch_dates"))
         with open(stem + ".md", "w") as f:
             f.write(markdown(res))
         return 0
@@ -112,13 +130,14 @@ def main(argv=None) -> int:
     rows = []
     with tempfile.TemporaryDirectory(prefix="parsnn_check_") as wd:
         for rep in range(args.repeats):
-            for n, P in CASES:
-                m = measure(n, P, wd)
-                p, q = predict(m["path"], machine), predict(m["path"], FOREIGN)
-                rows.append({"n_scaling": n, "ranks": P, "repeat": rep, "rtf_measured": m["rtf"],
+            for n, P, T in CASES:
+                m = measure(n, P, wd, threads=T)
+                p, q = predict(m["path"], machine, T), predict(m["path"], args.foreign, T)
+                rows.append({"n_scaling": n, "ranks": P, "threads": T, "repeat": rep, "rtf_measured": m["rtf"],
                              "rtf_predicted": p["rtf"], "rtf_range": p["rtf_range"],
-                             "error": (p["rtf"] - m["rtf"]) / m["rtf"], "rtf_foreign": q["rtf"],
-                             "error_foreign": (q["rtf"] - m["rtf"]) / m["rtf"],
+                             "error": (p["rtf"] - m["rtf"]) / m["rtf"],
+                             "rtf_foreign": None if q is None else q["rtf"],
+                             "error_foreign": None if q is None else (q["rtf"] - m["rtf"]) / m["rtf"],
                              "busy_cores_before": m["busy_cores_before"], "started": m["started"],
                              "phases_predicted_us": {k: v * 1e6 for k, v in p["phases"].items()}})
                 print(json.dumps(rows[-1]))
@@ -126,7 +145,9 @@ def main(argv=None) -> int:
            "command": "python analysis/calibration_check.py " + " ".join(argv if argv is not None else sys.argv[1:]),
            "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
            "fingerprint": fingerprint.current_fingerprint(), "label": fingerprint.label(machine),
-           "calibration_date": (machine.data.get("calibration") or {}).get("date"), "rows": rows}
+           "calibration_date": (machine.data.get("calibration") or {}).get("date"), "foreign": args.foreign,
+           "batch_dates": (machine.data.get("calibration") or {}).get("batch_dates"),
+           "rows": rows}
     os.makedirs(RESULTS, exist_ok=True)
     with open(stem + ".json", "w") as f:
         json.dump(res, f, indent=1)

@@ -34,6 +34,7 @@ class RunSpec:
     model_args: list
     oversubscribed: bool = False
     extra: dict = field(default_factory=dict)
+    threads: int = 1
 
 
 def parse_ranks(text: str) -> list[int]:
@@ -47,8 +48,24 @@ def parse_ranks(text: str) -> list[int]:
     return sorted(set(ranks))
 
 
-def plan(kind: str, model: str, ranks: list[int], size: float, extra_args=(), cores=None) -> list[RunSpec]:
-    """The runs of a sweep.
+def parse_threads(text) -> list[int]:
+    """The sorted distinct thread counts of ``"1,2"`` (or an int)."""
+    if isinstance(text, int):
+        text = str(text)
+    try:
+        threads = sorted({int(x) for x in str(text).split(",") if x.strip()})
+    except ValueError:
+        threads = []
+    if not threads or min(threads) < 1:
+        raise ParameterError(f"--threads must be a comma-separated list of integers >= 1, got '{text}'")
+    return threads
+
+
+def plan(kind: str, model: str, ranks: list[int], size: float, extra_args=(), cores=None,
+         threads=(1,)) -> list[RunSpec]:
+    """The runs of a sweep: every rank count of ``ranks`` with every thread count of ``threads``
+    (run names end in ``_P<ranks>``, and ``T<threads>`` when more than one thread count or one above 1
+    is swept).
 
     ``size`` is the model size for strong scaling and the size per rank for weak scaling; the
     model's registry entry (parsnn.registry) turns it into its sweep option's value, e.g. Brunel
@@ -63,6 +80,7 @@ def plan(kind: str, model: str, ranks: list[int], size: float, extra_args=(), co
     if not size > 0:
         raise ParameterError(f"--size must be > 0, got {size}")
     cores = os.cpu_count() if cores is None else cores
+    threads = list(threads)
     runs = []
     for p in ranks:
         s = size * p if kind == "weak" else size
@@ -70,9 +88,11 @@ def plan(kind: str, model: str, ranks: list[int], size: float, extra_args=(), co
             value = spec.size_value(s)
         except ParameterError as e:
             raise ParameterError(f"{e} at {p} ranks") from None
-        runs.append(RunSpec(name=f"{kind}_{model}_P{p}", ranks=p,
-                            model_args=[model, spec.size_option, value, *extra_args],
-                            oversubscribed=p > cores, extra={"size": s}))
+        for t in threads:
+            tag = "" if threads == [1] else f"T{t}"
+            runs.append(RunSpec(name=f"{kind}_{model}_P{p}{tag}", ranks=p,
+                                model_args=[model, spec.size_option, value, *extra_args],
+                                oversubscribed=p * t > cores, extra={"size": s}, threads=int(t)))
     return runs
 
 
@@ -96,7 +116,8 @@ def write_jobscripts(runs: list[RunSpec], out_dir: str, scheduler: str, ranks_pe
     Each script continues its run across allocations: ``signal_lead`` seconds before the wall-time
     limit parsnn gets USR1, stops with a checkpoint (exit status 3) and the script requeues (Slurm)
     or resubmits (PBS) itself; the next allocation runs ``parsnn resume --append``. Every rank runs
-    ``threads`` OpenMP threads (``--threads``, bound to the rank's cores). ``options`` go
+    ``threads`` OpenMP threads (``--threads``, bound to the rank's cores) unless its plan gave it more
+    than one (:func:`plan`'s ``threads``). ``options`` go
     to both ``run`` and ``resume`` (e.g. ``--flush-every``, ``--checkpoint-every``), ``run_options``
     to ``run`` only (e.g. ``--no-record``, ``--record-v``)."""
     if scheduler not in TEMPLATES:
@@ -110,13 +131,14 @@ def write_jobscripts(runs: list[RunSpec], out_dir: str, scheduler: str, ranks_pe
     paths = []
     for r in runs:
         nodes = -(-r.ranks // ranks_per_node)
+        thr = r.threads if r.threads > 1 else threads
         path = os.path.join(out_dir, r.name + (".sbatch" if scheduler == "slurm" else ".pbs"))
         text = render(TEMPLATES[scheduler], {
             "JOB_NAME": r.name, "NODES": nodes, "RANKS_PER_NODE": min(ranks_per_node, r.ranks),
-            "RANKS": r.ranks, "THREADS": threads, "CORES_PER_NODE": min(ranks_per_node, r.ranks) * threads,
+            "RANKS": r.ranks, "THREADS": thr, "CORES_PER_NODE": min(ranks_per_node, r.ranks) * thr,
             "WALLTIME": walltime, "OUT_DIR": out_abs, "MODEL_ARGS": " ".join(map(shlex.quote, r.model_args)),
             "PARTITION": partition, "T_SIM": f"{t_sim:g}", "SEED": seed, "SITE_SETUP": site_setup,
-            "SIGNAL_LEAD": signal_lead, "OPTIONS": " ".join(map(shlex.quote, (*options, "--threads", str(threads)))),
+            "SIGNAL_LEAD": signal_lead, "OPTIONS": " ".join(map(shlex.quote, (*options, "--threads", str(thr)))),
             "RUN_OPTIONS": " ".join(map(shlex.quote, run_options)), "SCRIPT": shlex.quote(os.path.abspath(path)),
         })
         with open(path, "w") as f:
@@ -147,9 +169,9 @@ def run_local(runs: list[RunSpec], out_dir: str, partition: str, t_sim: float, s
         out = os.path.join(out_dir, r.name + ".h5")
         cmd = [mpiexec, "-n", str(r.ranks), sys.executable, "-m", "parsnn", "run", *r.model_args,
                "--partition", partition, "--t-sim", f"{t_sim:g}", "--seed", str(seed), "--no-record",
-               "--no-progress", "--out", out, *(["--overwrite"] if overwrite else [])]
+               "--no-progress", "--threads", str(r.threads), "--out", out, *(["--overwrite"] if overwrite else [])]
         note = " (oversubscribed)" if r.oversubscribed else ""
-        log(f"[{time.strftime('%H:%M:%S')}] {r.name}: {r.ranks} rank(s){note}")
+        log(f"[{time.strftime('%H:%M:%S')}] {r.name}: {r.ranks} rank(s) x {r.threads} thread(s){note}")
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
@@ -166,7 +188,7 @@ def _predicted(run, row: dict, machine, label: dict) -> dict:
     partition map and measured population rates (cluster.run_inputs)."""
     inp = cluster.run_inputs(run)
     p = cluster.predict(inp["connectivity"], row["ranks"], machine, inp["rank_of"], rates=inp["rates"],
-                        t_sim_ms=row["t_sim_ms"])
+                        t_sim_ms=row["t_sim_ms"], threads=row.get("threads", 1))
     per_run = p["intervals_per_model_s"] * row["t_sim_ms"] * 1e-3
     out = {"predicted_rtf": p["rtf"], "predicted_rtf_range": p["rtf_range"], "predicted_machine": p["machine"],
            "predicted_machine_match": label.get("machine_match"), "predicted_rates_from": inp["rates_from"],
@@ -183,7 +205,8 @@ def _run_row(run, name: str, spec: dict) -> dict | None:
         return None
     perf = run.performance
     row = {
-        "name": name, "ranks": run.num_ranks, "model": run.model, "partition": run.partition,
+        "name": name, "ranks": run.num_ranks, "threads": int(run.run_info.get("threads", 1)),
+        "model": run.model, "partition": run.partition,
         "t_sim_ms": run.t_sim,
         "oversubscribed": bool(spec.get("oversubscribed", False)),
         "size": spec.get("extra", {}).get("size"),
@@ -243,7 +266,7 @@ def collect(out_dir: str, machine="auto") -> list[dict]:
                 except Exception as e:          # a run the model cannot describe still gets its row
                     row["predicted_error"] = f"{type(e).__name__}: {e}"
             rows.append(row)
-    rows.sort(key=lambda r: r["ranks"])
+    rows.sort(key=lambda r: (r["ranks"], r["threads"]))
     return rows
 
 

@@ -14,16 +14,31 @@ def test_cli_writes_slurm_sweep_and_rejects_bad_ranks(tmp_path, capsys):
     assert not (out / "scaling.png").exists()
     assert main(["scaling", "strong", "--ranks", "0,2", "--out-dir", str(out)]) == 2
     assert "--ranks must be" in capsys.readouterr().err
+    assert main(["scaling", "strong", "--threads", "0", "--out-dir", str(out)]) == 2
+    assert "--threads must be" in capsys.readouterr().err
+
+
+def test_cli_sweeps_threads_in_job_scripts(tmp_path):
+    from parsnn.cli import main
+    out = tmp_path / "t"
+    assert main(["scaling", "strong", "--model", "pd14", "--size", "0.1", "--ranks", "1,2", "--threads", "1,2",
+                 "--slurm", "--out-dir", str(out)]) == 0
+    scripts = sorted(p.name for p in out.glob("*.sbatch"))
+    assert scripts == ["strong_pd14_P1T1.sbatch", "strong_pd14_P1T2.sbatch", "strong_pd14_P2T1.sbatch",
+                       "strong_pd14_P2T2.sbatch"]
+    text = (out / "strong_pd14_P2T2.sbatch").read_text()
+    assert "--threads 2" in text and "--cpus-per-task=2" in text
+    assert "--threads 1" in (out / "strong_pd14_P2T1.sbatch").read_text()
 
 
 def test_results_table_has_the_sweep_layout():
     from parsnn.cli.scaling import RESULT_COLUMNS
     from parsnn.tables import format_table
-    rows = [dict(ranks=128, oversubscribed=True, num_neurons=12345, num_synapses=123456789, build_seconds=1.234,
+    rows = [dict(ranks=128, threads=2, oversubscribed=True, num_neurons=12345, num_synapses=123456789, build_seconds=1.234,
                  simulate_seconds=22.5, rtf=0.1234, timer_update=1.1, timer_deliver=2.2, timer_exchange=0.01)]
     header, rule, line = format_table(RESULT_COLUMNS, rows).split("\n")
-    assert header == "ranks   neurons     synapses  build s    sim s      RTF  update deliver    exch pred. RTF"
-    assert line == " 128*    12,345  123,456,789     1.23    22.50    0.123    1.10    2.20    0.01         -"
+    assert header == "ranks thr   neurons     synapses  build s    sim s      RTF  update deliver    exch pred. RTF"
+    assert line == " 128*   2    12,345  123,456,789     1.23    22.50    0.123    1.10    2.20    0.01         -"
 
 
 def test_local_sweep_over_existing_run_files_is_refused(tmp_path, capsys):

@@ -85,7 +85,7 @@ def test_predict_defaults_to_this_machines_calibration(fake_machine, capsys):
     assert main(["predict", "brunel", "--scale", "0.02", "--ranks", "1,2", "--machine",
                  "epyc_zen5_kvm_2core_2026_11_22"]) == 0
     text = capsys.readouterr().out.splitlines()
-    assert text[0].startswith("brunel_A on epyc_zen5_kvm_2core_2026_11_22:") and text[1].split()[:2] == ["ranks", "nodes"]
+    assert text[0].startswith("brunel_A on epyc_zen5_kvm_2core_2026_11_22:") and text[1].split()[:3] == ["ranks", "thr", "nodes"]
     assert text[-1].startswith("note: 'epyc_zen5_kvm_2core_2026_11_22' was calibrated on another machine")
 
 

@@ -99,8 +99,8 @@ def test_unknown_machine_is_a_parameter_error():
 def test_one_rank_has_no_communication(tmp_path):
     m = _machine(tmp_path)
     p = predict(Connectivity.from_network(_net()), 1, m)
-    assert p["exchange_terms"]["alltoall_counts"] == 0.0
-    assert p["exchange_terms"]["alltoallv"] == 0.0
+    assert p["exchange_terms"]["alltoall_block"] == 0.0
+    assert p["exchange_terms"]["overflow"] == 0.0
     assert p["exchange_terms"]["collective_calls"] == 0.0
     assert p["exchange_s"] == pytest.approx(0.0, abs=1e-15)
     assert p["phases"]["exchange"] == pytest.approx(0.0, abs=1e-15)
@@ -117,17 +117,43 @@ def test_update_and_delivery_by_hand(tmp_path):
     assert p["rtf"] == pytest.approx(p["critical_path_s"] / 1e-4)
 
 
-def test_counts_collective_grows_with_log2_ranks(tmp_path):
+def test_block_collective_grows_with_log2_ranks_for_small_blocks(tmp_path):
     m = _machine(tmp_path)            # one node of 4096 cores, alpha = 1 us, o = 0, fixed costs 0
     rpn = m.cores_per_node
-    t = {P: collectives.alltoall_counts(P, min(P, rpn), 1, m) for P in (8, 16, 64, 1024, 1000)}
+    t = {P: collectives.alltoall_block(P, 32, min(P, rpn), 1, m) for P in (8, 16, 64, 1024, 1000)}
     for P in (8, 16, 64, 1024, 1000):
         assert t[P]["algorithm"] == "bruck"
         assert t[P]["rounds"] == math.ceil(math.log2(P))
         assert t[P]["seconds"] == pytest.approx(1e-6 * math.ceil(math.log2(P)), rel=1e-6)
-    small = collectives.alltoall_counts(4, 4, 1, m)
+    small = collectives.alltoall_block(4, 32, 4, 1, m)
     assert small["algorithm"] == "isend_irecv" and small["seconds"] == pytest.approx(1e-6)
-    assert collectives.alltoall_counts(1, 1, 1, m)["seconds"] == 0.0
+    # blocks above 256 bytes: all pairs at once, a further latency per 32 requests in flight
+    big = collectives.alltoall_block(64, 33, 64, 1, m)
+    assert big["algorithm"] == "isend_irecv" and big["seconds"] == pytest.approx(2e-6)
+    assert collectives.alltoall_block(1, 32, 1, 1, m)["seconds"] == 0.0
+
+
+def _traffic(P, per_pair_per_interval, T=1e-4):
+    """A workload stub: every rank sends every other rank (and itself) the same expected spikes."""
+    to = np.full((P, P), per_pair_per_interval / T)
+    np.fill_diagonal(to, 0.0)
+    return {"spikes_to_per_s": to, "copies_per_s": np.full(P, P * per_pair_per_interval / T)}
+
+
+def test_block_follows_the_traffic_as_the_engine_adapts_it():
+    # no traffic: the block shrinks from 32 to the smallest block (8 words), never overflows
+    quiet = collectives.expected_block(_traffic(4, 0.0), 1e-4)
+    assert quiet["need_words"] == 1 and quiet["block_words"] == 8 and quiet["overflow_per_interval"] == 0.0
+    # heavy traffic (mean 100 spikes per pair): the block grows to 1.5x a window's largest need
+    heavy = collectives.expected_block(_traffic(4, 100.0), 1e-4)
+    need = heavy["need_words"]
+    assert 100 + 3 * 10 < need < 100 + 6 * 10              # mean + a few Poisson sigmas over 16 pairs x 1024
+    assert heavy["block_words"] == need + need // 2
+    assert 0.0 <= heavy["overflow_per_interval"] < 1e-6
+    # between: the first block (32 words) stays
+    mid = collectives.expected_block(_traffic(4, 8.0), 1e-4)
+    assert mid["block_words"] == 32 and 8 < mid["need_words"] <= 32
+    assert collectives.expected_block(_traffic(1, 5.0), 1e-4)["block_words"] == 0
 
 
 def test_rtf_scales_with_inverse_interval(tmp_path):
@@ -186,8 +212,52 @@ def test_expected_maxima():
     assert expected_max_normal(1) == 0.0
     assert expected_max_normal(2) == pytest.approx(1 / math.sqrt(math.pi), rel=1e-4)
     assert expected_max_normal(4) == pytest.approx(1.0294, rel=1e-3)
-    # X_0 = 3 with p 0.5, X_1 = 1 always: E[max] = 0.5 * 3 + 0.5 * 1
-    assert collectives.expected_max_sparse(np.array([1.0, 3.0]), np.array([1.0, 0.5])) == pytest.approx(2.0)
+
+
+THREADS = "\n[threads]\nupdate_efficiency = {eu}\ndeliver_efficiency = {ed}\nregion_us = {reg}\n"
+
+
+def _threaded_machine(tmp_path, eu=1.0, ed=1.0, reg=0.0, cpn=4096):
+    path = tmp_path / "threaded.toml"
+    path.write_text(SIMPLE.format(cpn=cpn, upd=1.0, evt=1.0, ovh=0.0) + THREADS.format(eu=eu, ed=ed, reg=reg))
+    return load_machine(str(path))
+
+
+def test_threads_share_update_and_events_by_hand(tmp_path):
+    # 8,192 neurons (above the engine's smallest parallel work), no spikes: the update alone
+    conn = Connectivity.from_network(_net(n=8192, k=8, rate=0.0))
+    m = _threaded_machine(tmp_path, eu=0.8, reg=3.0)
+    one, two, four = (predict(conn, 1, m, threads=t) for t in (1, 2, 4))
+    assert one["threads"] == 1 and two["threads"] == 2
+    assert one["phases"]["update"] == pytest.approx(8192e-9)
+    assert two["phases"]["update"] == pytest.approx(8192e-9 / (2 * 0.8))
+    # the parallel region costs region_us per log2 of the threads, in no engine timer
+    assert two["exchange_terms"]["threads_region"] == pytest.approx(3e-6)
+    assert four["exchange_terms"]["threads_region"] == pytest.approx(6e-6)
+    assert two["critical_path_s"] == pytest.approx(two["phases"]["update"] + 3e-6)
+    assert two["phases"]["exchange"] == pytest.approx(0.0, abs=1e-15)
+    # events: each thread scatters its share of every row; the slowest thread's Poisson excess is added
+    busy = Connectivity.from_network(_net(n=8192, k=8, rate=100.0))
+    e1, e2 = predict(busy, 1, m)["phases"]["deliver"], predict(busy, 1, m, threads=2)["phases"]["deliver"]
+    ev = 8192 * 8 * 100.0 * 1e-4
+    assert e1 == pytest.approx(ev * 1e-9)
+    assert e2 == pytest.approx((ev / 2 + expected_max_normal(2) * math.sqrt(ev / 2)) * 1e-9)
+
+
+def test_threads_below_the_smallest_parallel_work_run_in_turn(tmp_path):
+    m = _threaded_machine(tmp_path, reg=3.0)
+    conn = Connectivity.from_network(_net(n=64, rate=0.0))        # 64 neuron updates per interval
+    one, two = predict(conn, 1, m), predict(conn, 1, m, threads=2)
+    assert two["phases"]["update"] == pytest.approx(one["phases"]["update"])
+    assert two["exchange_terms"]["threads_region"] == 0.0 and two["exchange_terms"]["parallel_threads"] == 1.0
+
+
+def test_threads_need_the_machine_thread_constants(tmp_path):
+    conn = Connectivity.from_network(_net())
+    with pytest.raises(ParameterError, match=r"\[threads\]"):
+        predict(conn, 1, _machine(tmp_path), threads=2)
+    with pytest.raises(ParameterError, match="threads must be >= 1"):
+        predict(conn, 1, _machine(tmp_path), threads=0)
 
 
 def test_oversubscription_uses_all_cores(tmp_path):

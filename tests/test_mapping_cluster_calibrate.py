@@ -20,7 +20,8 @@ TRUTH = {"update_ns_iaf_psc_exp": 1.1, "update_ns_iaf_psc_exp_scalar": 3.2, "upd
          "event_ns_memory": 4.0, "event_ns_memory_no_prefetch": 15.0, "spike_ns": 10.0, "compare_ns": 3.5,
          "pack_ns": 5.0, "record_ns": 29.0, "null1_update_us": 0.2, "null1_deliver_us": 0.15, "exchange_us": 0.7,
          "collective_call_us": 1.0, "shm_latency_us": 0.5, "shm_overhead_us": 0.3, "alltoall_fixed_us": 0.8,
-         "alltoallv_fixed_us": 0.1, "sigma_rel": 0.06, "sigma_us": 1.3, "plastic_event_ns": 40.0}
+         "alltoallv_fixed_us": 0.1, "sigma_rel": 0.06, "sigma_us": 1.3, "plastic_event_ns": 40.0,
+         "thread_update_efficiency": 0.9, "thread_deliver_efficiency": 0.8, "thread_region_us": 3.0}
 #: small networks (fast to build) and caches chosen so that the four event equations are independent
 SPECS = {"null_P1": {"model": "null"}, "spikes_P1": {"model": "spikes", "neurons": 200},
          "delta_P1": {"model": "delta", "neurons": 500}, "expscalar_P1": {"model": "expscalar", "neurons": 500},
@@ -78,14 +79,33 @@ def _record(name: str, spec: dict, t: dict) -> dict:
             "description": conn.description, "busy_cores_before": 0.0, "spike_counts": spike_counts}
 
 
+def _two_threads(one: dict, t: dict) -> dict:
+    """The 1-rank x 2-thread record of ``one`` with the thread constants of ``t``: thread 0's update and
+    event work are half of one thread's over the efficiency; the wall time outside the timers grows by
+    the region cost per interval."""
+    n, S = one["intervals"], one["delivered_spikes"][0]
+    o_upd, o_del, c_spk = t["null1_update_us"] * 1e-6, t["null1_deliver_us"] * 1e-6, t["spike_ns"] * 1e-9
+    p1 = one["perf"]
+    upd = o_upd * n + (p1["timer_update"][0] - o_upd * n) / (2 * t["thread_update_efficiency"])
+    ev = p1["timer_deliver"][0] - o_del * n - S * c_spk
+    dl = o_del * n + S * c_spk + ev / (2 * t["thread_deliver_efficiency"])
+    untimed = p1["simulate_seconds"][0] - sum(p1[f"timer_{k}"][0] for k in ("update", "deliver", "exchange",
+                                                                            "record"))
+    perf = dict(p1, timer_update=[upd], timer_deliver=[dl])
+    perf["simulate_seconds"] = [untimed + t["thread_region_us"] * 1e-6 * n
+                                + sum(perf[f"timer_{k}"][0] for k in ("update", "deliver", "exchange", "record"))]
+    return dict(one, perf=perf, threads=2, spec=dict(one["spec"], threads=2))
+
+
 def _synthetic_batch(t: dict) -> dict:
     """Run records, mpibench and noisebench results made from the constants ``t``."""
     runs = {name: _record(name, spec, t) for name, spec in SPECS.items()}
     null2 = dict(runs["null_P1"], ranks=2)
     a2a = t["alltoall_fixed_us"] + t["shm_latency_us"] + 2 * t["shm_overhead_us"]
-    null2["mpi4py_calls"] = {"world": {"alltoall_s": (a2a + t["collective_call_us"]) * 1e-6,
-                                       "alltoallv_s": (t["alltoallv_fixed_us"] + t["collective_call_us"]) * 1e-6}}
+    # the engine's exchange on 2 ranks: the C Alltoall plus its own cost around the call
+    null2["perf"] = dict(null2["perf"], timer_exchange=[(a2a + t["collective_call_us"]) * 1e-6 * null2["intervals"]])
     runs["null_P2"] = null2
+    runs["pd14_P1T2"] = _two_threads(runs["pd14_P1"], t)
     mb = {"pingpong_half_rtt_us": t["shm_latency_us"] + t["shm_overhead_us"],
           "isend_burst_us_per_msg": t["shm_overhead_us"], "alltoall_int_us": a2a,
           "alltoallv_empty_us": t["alltoallv_fixed_us"], "qsort_ns_per_compare": t["compare_ns"]}
@@ -124,6 +144,8 @@ def test_machine_file_from_batches_round_trips_with_spread_and_sources(tmp_path,
     # the median of two batches (TRUTH and 1.1 x TRUTH) is 1.05 x TRUTH; the spread is [TRUTH, 1.1 x TRUTH]
     assert ev["memory"] == pytest.approx(1.05 * TRUTH["event_ns_memory"], rel=1e-4)
     assert m.data["spread"]["compute.event_ns.memory"] == pytest.approx([4.0, 4.4], rel=1e-4)
+    assert m.data["threads"]["region_us"] == pytest.approx(1.05 * TRUTH["thread_region_us"], rel=1e-4)
+    assert m.data["spread"]["threads.deliver_efficiency"] == pytest.approx([0.8, 0.88], rel=1e-4)
     assert m.data["oversubscription"]["yield_us"] > 0          # assumed, and the source says so
     sources = m.sources()
     assert sources["oversubscription.yield_us"].startswith("assumed")
@@ -170,8 +192,58 @@ def test_calibrate_refuses_bad_input_before_measuring(tmp_path, capsys):
     assert main(["calibrate", "--quick", "--out", str(existing)]) == 2
     assert "pass --overwrite" in capsys.readouterr().err
     with pytest.raises(SystemExit) as e:
-        main(["calibrate", "--repeats", "0"])
-    assert e.value.code == 2 and "--repeats must be an integer >= 1" in capsys.readouterr().err
+        main(["calibrate", "--batches", "-1"])
+    assert e.value.code == 2 and "--batches must be >= 0" in capsys.readouterr().err
+    assert main(["calibrate", "--batches", "0"]) == 2                        # nothing to measure or merge
+    assert "--batches 0 needs" in capsys.readouterr().err
+    assert main(["calibrate", "--quick", "--merge", str(existing)]) == 2      # not a calibration: before measuring
+    assert "--merge" in capsys.readouterr().err
+
+
+def test_merge_takes_earlier_batches_of_this_machine_only(tmp_path, two_batches):
+    from parsnn.errors import ParameterError
+    from parsnn.mapping.cluster.calibrate import FIT_VERSION, previous_batches
+    per = [{k: v for k, v in b.items() if isinstance(v, (int, float))} for b in two_batches]
+    old = dict(per[0])
+    old.pop("fit_version")
+    old["collective_call_us"] = 99.0                  # mpi4py's per-call cost in a version-1 batch
+    cal = {"batches": 3, "date": "2026-11-30T10:00:00+00:00", "per_batch": [*per, old]}
+    data = machine_data(two_batches, FP, "m", "", {"update_s": 4.5e-9, "update_step_ms": 0.1, "event_s": 11e-9}, cal)
+    path = tmp_path / "old.toml"
+    path.write_text(dump_toml(data))
+    fits, dates = previous_batches([str(path)], dict(FP))
+    assert len(fits) == 3 and dates == [cal["date"]] * 3
+    assert fits[0]["event_ns_memory"] == pytest.approx(TRUTH["event_ns_memory"], rel=1e-4)
+    # the version-1 batch's call cost is recomputed as the engine's exchange minus the C Alltoall
+    assert fits[2]["fit_version"] == FIT_VERSION
+    assert fits[2]["collective_call_us"] == pytest.approx(TRUTH["collective_call_us"], rel=1e-4)
+    with pytest.raises(ParameterError, match="fingerprint"):
+        previous_batches([str(path)], {**FP, "hash": "ffffffffffff"})
+    with pytest.raises(ParameterError, match="cannot read"):
+        previous_batches([str(tmp_path / "missing.toml")], dict(FP))
+
+
+
+def test_merge_only_combines_earlier_calibrations(tmp_path, two_batches, monkeypatch):
+    from parsnn.machines import fingerprint
+    from parsnn.mapping.cluster.calibrate import calibrate
+    monkeypatch.setattr(fingerprint, "current_fingerprint", lambda date=False: dict(FP))
+    per = [{k: v for k, v in b.items() if isinstance(v, (int, float))} for b in two_batches]
+    paths = []
+    for i, (b, date) in enumerate(zip(per, ("2026-12-01T10:00:00+00:00", "2026-12-01T14:00:00+00:00"))):
+        data = machine_data([b], FP, "m", "", {"update_s": 4.5e-9, "update_step_ms": 0.1, "event_s": 11e-9},
+                            {"batches": 1, "date": date, "per_batch": [b], "batch_dates": [date]})
+        paths.append(str(tmp_path / f"c{i}.toml"))
+        with open(paths[-1], "w") as f:
+            f.write(dump_toml(data))
+    out = str(tmp_path / "merged.toml")
+    path, data = calibrate("quick", repeats=0, out=out, merge=paths, log=lambda *a: None)
+    m = load_machine(path)
+    assert m.data["calibration"]["batches"] == 2 and len(m.data["calibration"]["per_batch"]) == 2
+    assert m.data["calibration"]["batch_dates"] == ["2026-12-01T10:00:00+00:00", "2026-12-01T14:00:00+00:00"]
+    # the spread spans the two calibrations (TRUTH and 1.1 x TRUTH): the drift between them is in the range
+    assert m.data["spread"]["compute.event_ns.l2"] == pytest.approx([2.0, 2.2], rel=1e-4)
+    assert any("merged" in n for n in m.data["calibration"]["notes"])
 
 
 def test_plastic_event_cost_without_events_is_not_a_number():

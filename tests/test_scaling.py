@@ -30,6 +30,19 @@ def test_plan_strong_and_weak():
             parse_ranks(bad)
 
 
+def test_plan_sweeps_threads_with_ranks():
+    from parsnn.scaling import parse_threads
+    runs = plan("strong", "brunel", [1, 2], 0.1, cores=2, threads=[1, 2])
+    assert [(r.name, r.ranks, r.threads, r.oversubscribed) for r in runs] == [
+        ("strong_brunel_P1T1", 1, 1, False), ("strong_brunel_P1T2", 1, 2, False),
+        ("strong_brunel_P2T1", 2, 1, False), ("strong_brunel_P2T2", 2, 2, True)]
+    assert [r.name for r in plan("strong", "brunel", [1], 0.1)] == ["strong_brunel_P1"]
+    assert parse_threads("2,1,2") == [1, 2] and parse_threads(4) == [4]
+    for bad in ("0", "x", ""):
+        with pytest.raises(ParameterError, match="--threads"):
+            parse_threads(bad)
+
+
 @pytest.mark.parametrize("scheduler,ext", [("slurm", ".sbatch"), ("pbs", ".pbs")])
 def test_jobscripts_are_valid_bash_and_dry_run_prints_the_launch(tmp_path, scheduler, ext):
     runs = plan("strong", "brunel", [1, 4, 256], 0.1)
@@ -157,6 +170,24 @@ def test_pbs_script_signals_itself_before_the_walltime_and_resubmits(tmp_path):
     assert log.read_text().splitlines() == [
         f"mpiexec -n 2 python -m parsnn resume {ckpt} --t-sim 2000 --append --checkpoint {ckpt} "
         "--partition round_robin --no-progress --threads 1"]
+
+
+@pytest.mark.slow
+def test_local_sweep_over_threads_collects_and_predicts_each_layout(tmp_path):
+    if not os.path.exists(os.path.join(os.path.dirname(sys.executable), "mpiexec")):
+        pytest.skip("no mpiexec next to the Python interpreter")
+    runs = plan("strong", "brunel", [1], 0.4, cores=2, threads=[1, 2])     # 5,000 neurons: threads share work
+    run_local(runs, str(tmp_path), "round_robin", 60.0, 1, log=lambda *a: None)
+    rows = collect(str(tmp_path), "jureca_dc")
+    assert [(r["name"], r["ranks"], r["threads"]) for r in rows] == [("strong_brunel_P1T1", 1, 1),
+                                                                     ("strong_brunel_P1T2", 1, 2)]
+    assert all("predicted_error" not in r and r["predicted_rtf"] > 0 for r in rows)
+    # the same network and rates on 1 rank: the run with two threads is predicted for two threads
+    from parsnn.mapping import cluster
+    inp = cluster.run_inputs(str(tmp_path / "strong_brunel_P1T2.h5"))
+    p = cluster.predict(inp["connectivity"], 1, "jureca_dc", inp["rank_of"], rates=inp["rates"], t_sim_ms=60.0,
+                        threads=2)
+    assert rows[1]["predicted_rtf"] == pytest.approx(p["rtf"]) and rows[1]["predicted_rtf"] != rows[0]["predicted_rtf"]
 
 
 @pytest.mark.slow

@@ -1,7 +1,7 @@
 """``parsnn calibrate``: measure the machine this runs on and write its machine file for ``parsnn predict``."""
 from __future__ import annotations
 
-from parsnn.options import positive_int
+from parsnn.options import nonnegative
 
 
 def add_parser(subparsers):
@@ -9,20 +9,25 @@ def add_parser(subparsers):
     c = subparsers.add_parser(
         "calibrate", help="measure this machine and write its machine file (cost-model constants) for parsnn predict",
         description="Measure this machine with parsnn's own short runs and micro-benchmarks (update and scatter "
-                    "kernels as the engine runs them, MPI latency and collectives, noise), fit the cost model's "
+                    "kernels as the engine runs them, MPI latency and collectives, noise, OpenMP threads: 1 rank x 2 threads vs 1 x 1), fit the cost model's "
                     "constants (parsnn.mapping.cluster.calibration) in every batch and write a machine file: the "
                     "median constants, their spread over the batches (the prediction's error bars), where each "
                     "comes from, and the machine's fingerprint. By default it goes to the per-user cache "
                     "($XDG_CACHE_HOME/parsnn/machines/<fingerprint>.toml), where parsnn predict finds it. "
                     "Serial: it starts mpiexec itself (--mpiexec to use e.g. srun).")
-    c.add_argument("--quick", action="store_true", help="shorter runs (about 2 minutes on 2 cores with 2 batches; "
-                                                        "the full calibration takes up to 10)")
+    c.add_argument("--quick", action="store_true", help="shorter runs (under a minute per batch on an idle 2-core "
+                                                        "machine; the full calibration's runs are 2-3x longer, and "
+                                                        "other jobs on the machine make both far slower)")
     c.add_argument("--out", default=None, help="machine file to write (default: the per-user calibration cache)")
     c.add_argument("--ranks", default="1,2",
                    help="rank counts for the MPI micro-benchmarks (2 is always measured; a count above the cores "
                         "also fits the oversubscription constant); default 1,2")
-    c.add_argument("--repeats", type=positive_int("--repeats"), default=None,
-                   help="batches (the spread between them is the error bar); default 2 with --quick, 3 without")
+    c.add_argument("--batches", "--repeats", dest="repeats", type=nonnegative("--batches", int), default=None, metavar="K",
+                   help="batches (the spread between them is the error bar); default 2 with --quick, 3 without; "
+                        "0 with --merge: only combine earlier calibrations")
+    c.add_argument("--merge", action="append", default=[], metavar="FILE",
+                   help="an earlier calibration file of this machine (same fingerprint; repeatable): its batches "
+                        "join this one's, so the spread covers the drift between the calibrations")
     c.add_argument("--name", default=None, help="machine name in the file (default calibrated_<fingerprint>)")
     c.add_argument("--note", action="append", default=[], help="a note for the file (repeatable), e.g. that the "
                                                               "machine was shared")
@@ -45,11 +50,15 @@ def command(args) -> int:
         report_error(e, once=False)
         return EXIT_BAD_INPUT
     mode = "quick" if args.quick else "full"
-    repeats = args.repeats or (2 if args.quick else 3)
-    path, data = calibrate(mode, ranks, repeats, args.out, args.name, args.note, args.mpiexec)
+    repeats = args.repeats if args.repeats is not None else (2 if args.quick else 3)
+    try:
+        path, data = calibrate(mode, ranks, repeats, args.out, args.name, args.note, args.mpiexec, merge=args.merge)
+    except ParameterError as e:
+        report_error(e, once=False)
+        return EXIT_BAD_INPUT
     comp, cal = data["compute"], data["calibration"]
     print(f"wrote {path} ({data['machine']['name']}: {data['machine']['description']})")
-    print(f"  {repeats} batch(es), {', '.join(f'{s:.0f} s' for s in cal['seconds_per_batch'])}; update "
+    print(f"  {cal['batches']} batch(es) ({repeats} measured now: {', '.join(f'{s:.0f} s' for s in cal['seconds_per_batch'])}); update "
           f"{comp['update_ns']['iaf_psc_exp']:.3f} ns/neuron step, event L2/L3/memory "
           f"{comp['event_ns']['l2']:.2f}/{comp['event_ns']['l3']:.2f}/{comp['event_ns']['memory']:.2f} ns, "
           f"noise {100 * data['noise']['sigma_rel']:.1f} %")

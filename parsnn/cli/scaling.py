@@ -12,6 +12,7 @@ from parsnn.tables import Column, format_table
 
 RESULT_COLUMNS = [
     Column("ranks", lambda r: f"{r['ranks']:>4}{'*' if r['oversubscribed'] else ' '}"),
+    Column("thr", lambda r: f"{r.get('threads', 1):>3}"),
     Column("neurons", "num_neurons", ",", width=9),
     Column("synapses", "num_synapses", ",", width=12),
     Column("build s", "build_seconds", ".2f", width=8),
@@ -58,9 +59,9 @@ def add_parser(subparsers):
     s.add_argument("--partition", choices=strategies(), default="round_robin")
     s.add_argument("--seed", type=seed, default=55)
     s.add_argument("--ranks-per-node", type=positive_int("--ranks-per-node"), default=128)
-    s.add_argument("--threads", type=positive_int("--threads"), default=1,
-                   help="OpenMP threads per rank in the job scripts (parsnn --threads, cpus-per-task, bound to "
-                        "the rank's cores; default 1)")
+    s.add_argument("--threads", default="1",
+                   help="comma-separated OpenMP threads per rank, swept with every rank count (parsnn --threads; "
+                        "job scripts: cpus-per-task, bound to the rank's cores); default 1")
     s.add_argument("--walltime", default="01:00:00")
     s.add_argument("--signal-lead", type=nonnegative("--signal-lead", int), default=120, metavar="S",
                    help="job scripts: seconds before the wall-time limit at which parsnn is told to stop with "
@@ -77,12 +78,13 @@ def _sweep(args) -> bool:
     """Plan the sweep, then run it here (True: collect next) or write its job scripts (False)."""
     from parsnn import scaling
     size = args.size if args.size is not None else registry.get(args.model).default_size
-    runs = scaling.plan(args.kind, args.model, scaling.parse_ranks(args.ranks), size)
+    threads = scaling.parse_threads(args.threads)
+    runs = scaling.plan(args.kind, args.model, scaling.parse_ranks(args.ranks), size, threads=threads)
     if args.scheduler == "local":
         scaling.run_local(runs, args.out_dir, args.partition, args.t_sim, args.seed, overwrite=args.overwrite)
         return True
     paths = scaling.write_jobscripts(runs, args.out_dir, args.scheduler, args.ranks_per_node,
-                                     args.threads, args.partition, args.t_sim, args.seed,
+                                     threads[0], args.partition, args.t_sim, args.seed,
                                      args.walltime, args.site_setup, args.signal_lead)
     print("\n".join(paths))
     print(f"submit with: bash {os.path.join(args.out_dir, 'submit_all.sh')}; "

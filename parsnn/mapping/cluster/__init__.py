@@ -1,36 +1,46 @@
 """Performance model of parsnn on a cluster: per-phase time of every min-delay interval.
 
-The engine (``parsnn.engine.Simulation.run``) repeats, every min-delay
-interval of ``m`` steps, on every rank ``r``:
+The engine (``_engine.run_steps``, the step loop in C) repeats, every min-delay
+interval of ``m`` steps, on every rank ``r`` of ``T`` OpenMP threads:
 
-1. **update** -- one Cython call advances the ``n_r`` local neurons ``m`` steps
-   (plus one Poisson draw per neuron, step and Poisson input device);
-2. **exchange** -- ``pack`` sorts the interval's spikes by destination rank, then
-   ``MPI_Alltoall`` of one int32 count per rank and ``MPI_Alltoallv`` of the
-   spikes (8-byte words; only ranks hosting targets of a neuron get its
-   spikes). This timer also holds the wait for the slowest rank;
-3. **deliver** -- the received spikes are sorted (``qsort``) and every synapse
-   of their rows is added into the delay ring buffers.
+1. **update** -- the T threads advance their shares of the ``n_r`` local neurons ``m`` steps
+   (plus one Poisson draw per neuron, step and Poisson input device), in one parallel region
+   with the previous interval's delivery;
+2. **exchange** -- once per rank: the interval's spikes are counted and packed per destination
+   rank into fixed blocks, ONE ``MPI_Alltoall`` moves them (an overflow round, a second Alltoall,
+   when a block was too small; the block adapts to the traffic), the received spikes are sorted
+   into canonical order (``qsort``). This timer also holds the wait for the slowest rank;
+3. **deliver** -- every thread walks all received spikes and adds the synapses of its sub-row
+   (onto its own neurons) into their delay ring buffers.
 
 For a network description, a partition (:mod:`parsnn.partition`), rates and a
 machine (:class:`Machine`, read from a TOML file), the model gives per interval
 and rank (all times in seconds)::
 
-    t_update[r]  = o_upd + m * (sum_model n_r,model c_upd,model + n_r,poisson_inputs c_poisson)
+    t_update[r]  = o_upd + m * (sum_model n_r,model c_upd,model + n_r,poisson_inputs c_poisson) / (T e_upd)
                    (iaf_psc_exp: the vectorized kernel's cost for populations with one parameter
                    set and no Poisson input devices, the scalar kernel's for the others)
-    t_deliver[r] = o_del + E_r c_evt(ws_r, u_r) + Ep_r c_pl + S_r (c_spk + c_cmp log2 min(P, S_r) + c_row f_mem(syn_r))
-    t_pack[r]    = o_exch + copies_r c_pack + P c_peer
-    busy[r]      = t_update[r] + t_deliver[r] + t_pack[r]
+    t_deliver[r] = o_del + (E_r / T + e(T) sqrt(E_r / T)) c_evt(ws_r / T, u_r) / e_del + Ep_r c_pl / (T e_del)
+                   + S_r (c_spk + c_row f_mem(syn_r / T))
+    t_pack[r]    = o_exch + copies_r c_pack + P c_peer + S_r c_cmp log2 min(P, S_r)
+    t_region     = region_us log2 T                                 (fork, join, barrier; in no timer)
+    busy[r]      = t_update[r] + t_deliver[r] + t_pack[r] + t_region
     compute      = max_r busy[r] + sigma e(P)                     (waiting for the slowest rank)
-    t_comm(P)    = 2 o_call + T_alltoall(P) + T_alltoallv(P)       (0 for P = 1)
+    t_comm(P)    = o_call + T_alltoall(P, B) + p_over T_alltoall(P, B_over)   (0 for P = 1)
     t_record[0]  = recorded spikes per interval x c_rec  (rank 0 gathers and writes them; 0 elsewhere)
     critical     = compute + t_comm(P) + t_record[0];   RTF = critical / (m h)
     exchange timer of rank r = critical - t_update[r] - t_deliver[r] - t_record[r]
                                (r > 0: minus t_record[0] x 1/flushes of the run -- the
                                wait for the last flush, which ends the run, is in no exchange)
 
-with ``E_r`` the expected synaptic events delivered on rank r in the interval
+with ``T`` the threads that run in parallel (1 when the interval's updates and events are below the
+engine's smallest parallel work, 4,096 neuron steps and 1,024 events: one thread then runs every
+share in turn), ``e_upd``, ``e_del`` and ``region_us`` the machine's thread constants
+(``[threads]``, measured by ``parsnn calibrate`` on 1 rank x 2 vs 1 x 1; every thread walks every
+received spike, so S_r c_spk is not shared; a thread's ring and synapses are 1/T of the rank's and
+its sub-rows 1/T as long, so more of its events are unprefetched: u_r min(1, T u_r);
+``e(T) sqrt(E_r / T)`` is the slowest thread's Poisson excess of events),
+``E_r`` the expected synaptic events delivered on rank r in the interval
 (sum over incoming projections of synapses x source rate x m h), ``Ep_r`` those
 through plastic synapses (each also updates its weight from the target's spike
 archive: ``compute.plastic_event_ns`` = c_pl on top of a static event), ``S_r`` the
@@ -55,24 +65,25 @@ the faster one; parsnn/machines/bench/noisebench.c).
 
 Communication (LogGP/Hockney terms: latency alpha, CPU overhead o per message and
 side, time per byte beta; shared-memory values within a node, network values
-between nodes; ranks are placed in blocks of ``cores_per_node``):
+between nodes; ranks are placed in blocks of ``ranks_per_node``), the engine's one collective
+per interval (:mod:`~parsnn.mapping.cluster.collectives`):
 
-- ``MPI_Alltoall`` of P int32 counts, MPICH's default selection: for P < 8 all
-  P-1 pairs at once (fixed + alpha + (P-1) 2o); for P >= 8 Bruck's algorithm,
-  ceil(log2 P) rounds of alpha + 2o + (P/2) 4 B beta plus packing of P/2 blocks;
-  in rounds whose partner lies on another node every rank of the node sends
-  through the node's one network interface (bandwidth shared by the node);
-- ``MPI_Alltoallv`` of the spikes (MPICH "scattered": only non-empty messages,
-  at most 32 outstanding, one wait per batch): the slowest sender of the
-  interval sets the pace. A rank that has at least one spike in the interval
-  (probability pi_r = 1 - exp(-m h Lambda_r)) sends to D_r ranks on average, so
-  the expected maximum over ranks of the send cost s o + (ceil(s / 32) - 1) alpha
-  (a wait per further batch; the first batch's is the latency added below) is
-  sum_k c_(k) pi_(k) prod_{j<k} (1 - pi_(j)) over the ranks sorted by cost. Receive
-  overheads, bytes, the node's message rate, one network latency and the
-  call's fixed cost are added.
-  With PD14 every spike has targets on nearly every rank, so a rank that spikes
-  sends ~P messages: at large P this term, not the compute, sets the interval.
+- the block B (words of 8 bytes per destination, one a header) as the engine adapts it: the count
+  r -> q of an interval is Poisson (the expected spikes of r needed on q, own rank included); a
+  window of 1,024 intervals needs its largest count + 1; the block grows to 1.5x a need above it,
+  shrinks to 2x the window's need (>= 8) when that is a quarter of it, else stays at the first 32;
+  p_over = P(an interval's largest count > B - 1) overflow rounds per interval;
+- ``MPI_Alltoall`` of B words per rank, MPICH's default selection: Bruck's algorithm for blocks
+  <= 256 B on >= 8 ranks, ceil(log2 P) rounds of alpha + 2o + (P/2) 8B beta plus packing of P/2
+  blocks (in rounds whose partner lies on another node every rank of the node sends through the
+  node's one network interface); else all P - 1 pairs at once, 32 requests in flight (a latency
+  per further batch), the bytes and messages leaving a node through its interface;
+- ``o_call``: the engine's counting, headers and copies around its call (measured on 2 ranks).
+
+Before 2026-12-01 (session 6) the model described the older engine: ``MPI_Alltoall`` of the counts
+plus ``MPI_Alltoallv`` of the spikes, each called through mpi4py (2 o_call per interval), one
+thread per rank, the sort in the deliver phase. Results committed before then
+(analysis/results/cost_model_*.{json,md}, the first calibration checks) were made with it.
 
 Ranks beyond the cores of the machine (``oversubscription.cores``) share cores and
 serialize: rank r runs on core r mod cores, a core runs its ranks' work one after
@@ -86,12 +97,14 @@ The machine's constants are data (``parsnn/machines/*.toml``). The package, as t
 - :mod:`parsnn.machines`: machine descriptions (:func:`load_machine`, :class:`Machine`);
 - :mod:`~parsnn.mapping.cluster.workload`: the per-rank work of a network, a partition and rates
   (:func:`workload`; the network enters as a :class:`parsnn.connectivity.Connectivity`, made once by the caller);
-- :mod:`~parsnn.mapping.cluster.collectives`: the node layout and the two collectives;
+- :mod:`~parsnn.mapping.cluster.collectives`: the node layout, the exchange block and the collective;
 - :mod:`~parsnn.mapping.cluster.predict`: :func:`predict` gives one prediction, :func:`sweep` a
   strong-scaling curve and :func:`crossover` the rank count from which the exchange outweighs
   the computation;
+- :mod:`~parsnn.mapping.cluster.layout`: :func:`best_layouts`, the best ranks per node x threads per
+  node count;
 - :mod:`~parsnn.mapping.cluster.runs`: the inputs of a finished run (:func:`run_inputs`);
-- :mod:`~parsnn.mapping.cluster.report`: the text table (:func:`format_table`);
+- :mod:`~parsnn.mapping.cluster.report`: the text tables (:func:`format_table`, ``format_layouts``);
 - :mod:`~parsnn.mapping.cluster.calibration`: a machine's constants fitted from measured runs
   and micro-benchmarks;
 - :mod:`~parsnn.mapping.cluster.measure`, :mod:`~parsnn.mapping.cluster.calibrate`,
@@ -103,10 +116,11 @@ The machine's constants are data (``parsnn/machines/*.toml``). The package, as t
 from parsnn.mapping.cluster.collectives import expected_max_normal
 from parsnn.machines import Machine, available_machines, load_machine
 from parsnn.mapping.cluster.predict import PHASES, PREDICTION_KEYS, crossover, predict, sweep
+from parsnn.mapping.cluster.layout import best_layouts
 from parsnn.mapping.cluster.report import format_table
 from parsnn.mapping.cluster.runs import run_inputs
 from parsnn.mapping.cluster.workload import PREFETCH_DISTANCE, RING_BYTES_PER_NEURON_SLOT, SYNAPSE_BYTES, workload
 
 __all__ = ["Machine", "PHASES", "PREDICTION_KEYS", "PREFETCH_DISTANCE", "RING_BYTES_PER_NEURON_SLOT",
-           "SYNAPSE_BYTES", "available_machines", "crossover", "expected_max_normal", "format_table",
+           "SYNAPSE_BYTES", "available_machines", "best_layouts", "crossover", "expected_max_normal", "format_table",
            "load_machine", "predict", "run_inputs", "sweep", "workload"]

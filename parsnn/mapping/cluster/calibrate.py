@@ -4,8 +4,8 @@ one machine file with the median constants, their spread over the batches and th
 A batch (:func:`measure_batch`) is: one 1-rank launch running the calibration networks of
 :mod:`~parsnn.mapping.cluster.measure` in turn (null, spikes, delta, expscalar, PD14 0.1 with DC
 and with Poisson background, Brunel A 0.5, shortrows, longrows, hpc_benchmark 0.05 with and
-without STDP), the null network on 2 ranks with
-the mpi4py call loop, mpibench at 2 ranks and every other asked rank count, noisebench launches,
+without STDP), PD14 0.1 on 1 rank x 2 threads (the thread constants; machines with 2 cores or more),
+the null network on 2 ranks, mpibench at 2 ranks and every other asked rank count, noisebench launches,
 and, when a rank count above the cores is asked for, PD14 0.1 on that many ranks (the
 oversubscription constant). :func:`fit_batch` turns it into constants with
 :func:`~parsnn.mapping.cluster.calibration.fit_constants`; :func:`calibrate` runs the batches and
@@ -13,8 +13,10 @@ writes the file (:mod:`~parsnn.mapping.cluster.machinefile`).
 """
 from __future__ import annotations
 
+import datetime as _dt
 import math
 import os
+import tomllib
 import tempfile
 import time
 
@@ -24,7 +26,7 @@ from parsnn.mapping.cluster import calibration, measure
 from parsnn.mapping.cluster.machinefile import dump_toml, machine_data
 
 #: per mode: model time (ms) of each 1-rank network, the null network on 2 ranks, mpibench
-#: iterations, mpi4py call loop length, noisebench launches per configuration and their length scale
+#: iterations, mpi4py call loop length (unused since the engine calls MPI from C), noisebench launches per configuration and their length scale
 MODES = {
     "quick": {"t": {"null": 500.0, "spikes": 300.0, "delta": 300.0, "expscalar": 300.0, "pd14": 500.0,
                     "pd14_poisson": 150.0, "brunel": 400.0, "shortrows": 150.0, "longrows": 100.0,
@@ -73,14 +75,17 @@ def measure_batch(mode: str, ranks: list[int], workdir: str, fp: dict, mpiexec: 
     cfg = MODES[mode]
     cores = int(fp["cores"])
     t0 = time.time()
+    started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     specs = specs_p1(fp)
     names = list(specs)
     log(f"  1-rank runs: {', '.join(n[:-3] for n in names)}")
     recs = measure.launch([[specs[n], cfg["t"][_t_key(n)]] for n in names], 1, mpiexec)
     runs = dict(zip(names, recs))
-    log("  null network on 2 ranks with the mpi4py call loop")
-    runs["null_P2"] = measure.launch([[{"model": "null", "callbench": True, "callbench_n": cfg["callbench_n"]},
-                                       cfg["null_P2"]]], 2, mpiexec)[0]
+    if cores >= 2:
+        log("  PD14 0.1 on 1 rank x 2 threads")
+        runs["pd14_P1T2"] = measure.launch([[{**specs["pd14_P1"], "threads": 2}, cfg["t"]["pd14"]]], 1, mpiexec)[0]
+    log("  null network on 2 ranks")
+    runs["null_P2"] = measure.launch([[{"model": "null"}, cfg["null_P2"]]], 2, mpiexec)[0]
     mb = {}
     for P in sorted({2, *[p for p in ranks if p >= 2]}):
         log(f"  mpibench on {P} ranks")
@@ -94,7 +99,8 @@ def measure_batch(mode: str, ranks: list[int], workdir: str, fp: dict, mpiexec: 
     if P_over > cores:
         log(f"  PD14 0.1 on {P_over} ranks ({cores} cores: oversubscribed)")
         over = measure.launch([[specs["pd14_P1"], cfg["over_t"]]], P_over, mpiexec)[0]
-    return {"runs": runs, "mpibench": mb, "noisebench": nb, "oversubscribed": over, "seconds": time.time() - t0}
+    return {"runs": runs, "mpibench": mb, "noisebench": nb, "oversubscribed": over, "seconds": time.time() - t0,
+            "started": started}
 
 
 def cache_levels(fp: dict) -> tuple[float, float]:
@@ -109,8 +115,11 @@ def fit_batch(batch: dict, fp: dict, balance: dict) -> dict:
     ``yield_us`` fitted on the oversubscribed run when there is one."""
     from parsnn.machines import Machine
     c = calibration.fit_constants(batch["mpibench"][2], batch["runs"], cache_levels=cache_levels(fp))
+    if "pd14_P1T2" in batch["runs"]:
+        c.update(calibration.thread_constants(batch["runs"]["pd14_P1"], batch["runs"]["pd14_P1T2"], c))
     nf = calibration.noise_constants(batch["noisebench"])
     c["sigma_rel"], c["sigma_us"] = nf["sigma_rel"], nf["sigma_us"]
+    c["fit_version"] = FIT_VERSION
     c["noise_fit"] = {k: v for k, v in nf.items() if k != "launches"}
     over = batch.get("oversubscribed")
     if over is not None:
@@ -127,15 +136,79 @@ def default_name(fp: dict) -> str:
     return f"calibrated_{fp['hash']}"
 
 
+#: version of the fitted constants' meaning: 2 = collective_call_us is the engine's exchange call beyond
+#: the C MPI_Alltoall (before: mpi4py's per-call cost), thread constants measured
+FIT_VERSION = 2
+
+
+def _current_meaning(batch: dict) -> dict:
+    """A batch of an earlier calibration with its constants in today's meaning: before
+    :data:`FIT_VERSION` 2, ``collective_call_us`` was mpi4py's cost per call; it is recomputed from the
+    batch's null network on 2 ranks (exchange timer minus the C Alltoall of one int), or dropped."""
+    if batch.get("fit_version", 1) >= FIT_VERSION:
+        return batch
+    batch.pop("collective_call_us", None)
+    need = ("null2_exchange_us", "alltoall_fixed_us", "shm_latency_us", "shm_overhead_us")
+    if all(k in batch for k in need):
+        a2a = batch["alltoall_fixed_us"] + batch["shm_latency_us"] + 2 * batch["shm_overhead_us"]
+        batch["collective_call_us"] = batch["null2_exchange_us"] - a2a
+    batch["fit_version"] = FIT_VERSION
+    return batch
+
+
+def previous_batches(paths, fp: dict) -> tuple[list[dict], list[str]]:
+    """(fitted constants per batch, batch dates) of earlier calibrations of this machine (machine files
+    written by ``parsnn calibrate``: their ``[calibration] per_batch``); a ParameterError if a file's
+    fingerprint is not ``fp``'s (another machine, or other engine code) or it has no batches."""
+    from parsnn.errors import ParameterError
+    fits, dates = [], []
+    for path in paths:
+        try:
+            with open(path, "rb") as f:
+                data = tomllib.load(f)
+        except (OSError, tomllib.TOMLDecodeError) as e:
+            raise ParameterError(f"--merge {path}: cannot read it as a machine file ({e})") from None
+        other = (data.get("fingerprint") or {}).get("hash")
+        if other != fp["hash"]:
+            raise ParameterError(f"--merge {path}: its fingerprint {other} is not this machine's {fp['hash']} "
+                                 f"(another machine or other engine code): batches of different machines do not merge")
+        cal = data.get("calibration") or {}
+        per = cal.get("per_batch") or []
+        if not per:
+            raise ParameterError(f"--merge {path}: no per-batch constants in its [calibration] table")
+        fits += [_current_meaning(dict(b)) for b in per]
+        dates += list(cal.get("batch_dates") or [cal.get("date", "?")] * len(per))
+    return fits, dates
+
+
+def _load_notes(busy: list, fits: list) -> list[str]:
+    """Notes on the load while measuring: other processes' busy cores before the launches, noise."""
+    out = []
+    if max(busy) > 0.3:
+        out.append(f"other processes kept up to {max(busy):.2f} cores busy just before a launch "
+                   f"(mean {sum(busy) / len(busy):.2f}): the constants include that load")
+    sig = float(np.median([f["sigma_rel"] for f in fits if "sigma_rel" in f] or [0.0]))
+    if sig > 0.5:
+        out.append(f"machine noise {100 * sig:.0f} % of a rank's work per interval (noisebench): ranks were often "
+                   f"descheduled, so multi-rank predictions include long waits; recalibrate on a quiet machine")
+    return out
+
+
 def calibrate(mode: str = "quick", ranks=(1, 2), repeats: int = 2, out: str | None = None, name: str | None = None,
-              notes=(), mpiexec: str | None = None, log=print) -> tuple[str, dict]:
-    """Measure ``repeats`` batches, fit each, write the machine file to ``out`` (default: the per-user
-    calibration cache, keyed by the fingerprint); returns (path, the file's data)."""
+              notes=(), mpiexec: str | None = None, log=print, merge=()) -> tuple[str, dict]:
+    """Measure ``repeats`` batches (0: only ``merge``), fit each, write the machine file to ``out`` (default: the per-user
+    calibration cache, keyed by the fingerprint); returns (path, the file's data). ``merge``: earlier
+    calibration files of this machine whose batches join this one's (the constants are the median over
+    all batches, the spread their range: drift between the calibrations is then in the error bars)."""
     from parsnn.machines import fingerprint, load_machine
     from parsnn.partition.rates import BALANCE_MACHINE
     fp = fingerprint.current_fingerprint(date=True)
     balance = load_machine(BALANCE_MACHINE).data["balance"]
     ranks = sorted({int(p) for p in ranks})
+    old_fits, old_dates = previous_batches(merge, fp)
+    if repeats + len(old_fits) < 1:
+        from parsnn.errors import ParameterError
+        raise ParameterError("--batches 0 needs at least one --merge file (nothing to measure or merge)")
     batches, fits = [], []
     with tempfile.TemporaryDirectory(prefix="parsnn_calibrate_") as workdir:
         for b in range(repeats):
@@ -143,29 +216,31 @@ def calibrate(mode: str = "quick", ranks=(1, 2), repeats: int = 2, out: str | No
             batch = measure_batch(mode, ranks, workdir, fp, mpiexec, log)
             batches.append(batch)
             fits.append(fit_batch(batch, fp, balance))
-    busy = [r["busy_cores_before"] for bt in batches for r in bt["runs"].values()]
-    auto = []
-    if max(busy) > 0.3:
-        auto.append(f"other processes kept up to {max(busy):.2f} cores busy just before a launch "
-                    f"(mean {sum(busy) / len(busy):.2f}): the constants include that load")
-    sig = float(np.median([f["sigma_rel"] for f in fits]))
-    if sig > 0.5:
-        auto.append(f"machine noise {100 * sig:.0f} % of a rank's work per interval (noisebench): ranks were often "
-                    f"descheduled, so multi-rank predictions include long waits; recalibrate on a quiet machine")
-    cal = {"command": f"parsnn calibrate --{mode}" if mode == "quick" else "parsnn calibrate",
-           "mode": mode, "batches": repeats, "date": fp["date"], "ranks": ranks,
+    busy = [r["busy_cores_before"] for bt in batches for r in bt["runs"].values()] or [float("nan")]
+    auto = _load_notes(busy, [*old_fits, *fits])
+    if old_fits:
+        auto.append(f"{len(old_fits)} batch(es) merged from earlier calibrations ({', '.join(merge)}; batches of "
+                    f"{min(old_dates)} to {max(old_dates)}): the spread includes the drift between them")
+    new_fits = [{k: v for k, v in f.items() if isinstance(v, (int, float))} for f in fits]
+    command = ("parsnn calibrate" + (" --quick" if mode == "quick" and repeats else "")
+               + (f" --batches {repeats}" if not repeats else "") + "".join(f" --merge {p}" for p in merge))
+    cal = {"command": command,
+           "mode": mode, "batches": repeats + len(old_fits), "date": fp["date"], "ranks": ranks,
+           "batch_dates": [*old_dates, *[bt["started"] for bt in batches]],
+           "merged_from": list(merge),
            "seconds_per_batch": [round(bt["seconds"], 1) for bt in batches],
            "busy_cores_before_mean": sum(busy) / len(busy), "busy_cores_before_max": max(busy),
            "notes": [*notes, *auto],
            "alltoall_int_us": {str(P): bt["mpibench"][P]["alltoall_int_us"] for bt in batches[-1:] for P in bt["mpibench"]},
-           "per_batch": [{k: v for k, v in f.items() if isinstance(v, (int, float))} for f in fits]}
+           "per_batch": [*old_fits, *new_fits]}
     name = name or default_name(fp)
     desc = (f"{fp.get('cpu_model')}, {fp.get('cores')} cores, L2 {fp.get('l2_kib')} KiB/core, "
             f"L3 {fp.get('l3_kib')} KiB, {fp.get('memory_gib')} GiB, {fp.get('mpi_library') or 'MPI ?'}")
-    data = machine_data(fits, fp, name, desc, balance, cal)
+    data = machine_data([*old_fits, *fits], fp, name, desc, balance, cal)
     path = out or fingerprint.default_calibration_path(fp)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    header = (f"Machine file written by `{cal['command']}` on {fp['date']} ({repeats} batch(es), parsnn "
+    header = (f"Machine file written by `{cal['command']}` on {fp['date']} ({cal['batches']} batch(es)"
+              f"{', ' + str(len(old_fits)) + ' merged from earlier calibrations' if old_fits else ''}, parsnn "
               f"{fp.get('parsnn_version')} {fp.get('parsnn_commit')}).\n"
               f"Constants: the median over the batches; [spread]: smallest and largest batch value (the "
               f"prediction's error bars);\n[sources]: how each constant was measured, or why it is assumed; "

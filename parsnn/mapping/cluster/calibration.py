@@ -98,17 +98,48 @@ def mpi_constants(mb: dict) -> dict:
 
 def interval_overheads(null1: dict, null2: dict, mb: dict) -> dict:
     """Fixed cost per interval of each phase (us, ``null1_*`` / ``null2_*``) from the null network
-    (no spikes, m = 1) on 1 and 2 ranks, and the Python + mpi4py cost of one collective call above
-    the C library's cost of the same call (``collective_call_us``; mpi4py loop minus mpibench)."""
+    (no spikes, m = 1) on 1 and 2 ranks, and the engine's cost of its one exchange call per interval
+    beyond the MPI library's (``collective_call_us``: the null network's exchange timer on 2 ranks
+    minus mpibench's C MPI_Alltoall of one int; the engine calls MPI from C). The mpi4py call loop
+    of older calibrations, when present, is kept as ``mpi4py_calls_us`` (not used by the model)."""
     c = {}
     for tag, res in (("null1", null1), ("null2", null2)):
         for ph in ("update", "deliver", "exchange"):
             c[f"{tag}_{ph}_us"] = float(_per_rank(res, f"timer_{ph}").mean() / res["intervals"] * 1e6)
-    calls = null2["mpi4py_calls"]
-    c["mpi4py_calls_us"] = {k: {kk: vv * 1e6 for kk, vv in v.items()} for k, v in calls.items()}
-    c["collective_call_us"] = 0.5 * ((calls["world"]["alltoall_s"] * 1e6 - mb["alltoall_int_us"])
-                                     + (calls["world"]["alltoallv_s"] * 1e6 - mb["alltoallv_empty_us"]))
+    calls = null2.get("mpi4py_calls")
+    if calls:
+        c["mpi4py_calls_us"] = {k: {kk: vv * 1e6 for kk, vv in v.items()} for k, v in calls.items()}
+    c["collective_call_us"] = c["null2_exchange_us"] - mb["alltoall_int_us"]
     return c
+
+
+def thread_constants(one: dict, two: dict, c: dict) -> dict:
+    """The thread constants from one network run on 1 rank x 1 thread (``one``) and 1 rank x T threads
+    (``two``, same network and model time), with the constants ``c`` fitted so far (fixed costs per
+    interval ``null1_update_us`` / ``null1_deliver_us``, ``spike_ns``): thread efficiencies of the
+    update and the delivery (thread 0's timer; 1 = perfect: the T-thread share is 1/T of the work;
+    every thread walks every received spike, so the per-spike cost is not shared) and ``thread_region_us``:
+    the wall time per interval outside the phase timers with T threads minus that with one (the
+    parallel region's fork and join and the wait for the slower thread), per log2 T."""
+    T = int(two.get("threads") or two["spec"].get("threads", 2))
+    n = float(one["intervals"])
+    S = float(np.sum(one["delivered_spikes"]))
+    o_upd, o_del, c_spk = c["null1_update_us"] * 1e-6, c["null1_deliver_us"] * 1e-6, c["spike_ns"] * 1e-9
+
+    def work(res, phase):
+        """A phase's timer minus its fixed and (deliver) per-spike costs, seconds."""
+        t = _per_rank(res, f"timer_{phase}")[0]
+        return t - o_upd * n if phase == "update" else t - o_del * n - S * c_spk
+
+    def untimed(res):
+        """Wall time outside the phase timers, seconds."""
+        timers = sum(_per_rank(res, f"timer_{ph}")[0] for ph in ("update", "deliver", "exchange", "record"))
+        return _per_rank(res, "simulate_seconds")[0] - timers
+
+    return {"thread_update_efficiency": float(work(one, "update") / (T * work(two, "update"))),
+            "thread_deliver_efficiency": float(work(one, "deliver") / (T * work(two, "deliver"))),
+            "thread_region_us": float((untimed(two) - untimed(one)) / n / math.log2(T) * 1e6),
+            "thread_runs_rtf": [float(one["perf"]["rtf"]), float(two["perf"]["rtf"])]}
 
 
 def _steps(res: dict) -> float:

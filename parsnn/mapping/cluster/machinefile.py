@@ -43,7 +43,16 @@ MEASURED = [
     (("overhead", "deliver_us"), "null1_deliver_us", "null network, 1 rank"),
     (("overhead", "exchange_us"), "exchange_us", "exchange timer of PD14 0.1 and Brunel A 0.5 on 1 rank"),
     (("overhead", "collective_call_us"), "collective_call_us",
-     "mpi4py Alltoall/Alltoallv loop on 2 ranks minus the same calls in C (mpibench)"),
+     "null network on 2 ranks: the engine's exchange timer per interval minus mpibench's C MPI_Alltoall of one "
+     "int (the engine's counting, header and copies around its one call per interval)"),
+    (("threads", "update_efficiency"), "thread_update_efficiency",
+     "PD14 0.1 on 1 rank x 2 threads vs 1 x 1 in one batch: update timer (thread 0's share) minus the fixed "
+     "cost, 1-thread time / (2 x 2-thread time)"),
+    (("threads", "deliver_efficiency"), "thread_deliver_efficiency",
+     "as update_efficiency, deliver timer minus the fixed and per-spike costs (every thread walks every spike)"),
+    (("threads", "region_us"), "thread_region_us",
+     "PD14 0.1, 1 x 2 vs 1 x 1: wall time per interval outside the phase timers, 2 threads minus 1 (the "
+     "parallel region's fork, join and wait for the slower thread; the model scales it by log2 threads)"),
     (("network", "shm", "latency_us"), "shm_latency_us", "mpibench (C, 2 ranks): half ping-pong minus overhead"),
     (("network", "shm", "overhead_us"), "shm_overhead_us", "mpibench (C, 2 ranks): burst of 64 Isend, per message"),
     (("collectives", "alltoall_fixed_us"), "alltoall_fixed_us",
@@ -64,6 +73,8 @@ ASSUMED = [
     (("network", "inter", "overhead_us"), 2.0, "placeholder (one node)"),
     (("network", "inter", "bandwidth_gbs"), 0.125, "placeholder (one node)"),
     (("collectives", "alltoall_bruck_min_ranks"), 8, "MPICH default selection (mpivars)"),
+    (("collectives", "alltoall_short_bytes"), 256,
+     "MPICH default MPIR_CVAR_ALLTOALL_SHORT_MSG_SIZE (Bruck's algorithm up to this block size)"),
     (("collectives", "alltoallv_throttle"), 32, "MPICH default MPIR_CVAR_ALLTOALL_THROTTLE"),
     (("collectives", "bruck_round_us"), 0.3, "assumed: not measurable on 2 ranks"),
     (("collectives", "bruck_block_ns"), 2.0, "assumed: not measurable on 2 ranks"),

@@ -6,7 +6,8 @@ A *spec* is a dict naming a network (:func:`calibration_network`): ``pd14``, ``b
 (many spikes, one synapse each), ``shortrows`` / ``longrows`` (rows shorter / longer than the
 engine's 128-synapse prefetch distance into a ring larger than the caches), ``hpc_benchmark``
 (NEST's hpc_benchmark at a small scale, with STDP on E->E or, ``static``, without), ``delta`` and
-``expscalar`` (update kernels alone), ``null`` (nothing fires: the fixed cost per interval).
+``expscalar`` (update kernels alone), ``null`` (nothing fires: the fixed cost per interval); a spec's
+``threads`` (default 1) runs it on that many OpenMP threads per rank (the thread constants).
 :func:`launch` runs a list of specs in one ``mpiexec`` launch (``python -m
 parsnn.mapping.cluster.measure``) and returns their run records (the dicts that
 :mod:`parsnn.mapping.cluster.calibration` fits). :func:`mpibench` and :func:`noisebench` compile
@@ -139,7 +140,7 @@ def run_spec(spec: dict, t_sim: float, comm) -> dict | None:
     from parsnn.engine import Simulation
     net = calibration_network(spec)
     sim = Simulation(net, seed=55, comm=comm, partition=spec.get("partition", "round_robin"), out=None,
-                     keep_spikes=True)
+                     keep_spikes=True, threads=int(spec.get("threads", 1)))
     sim.build()
     comm.Barrier()
     t0 = time.perf_counter()
@@ -154,7 +155,7 @@ def run_spec(spec: dict, t_sim: float, comm) -> dict | None:
     if comm.Get_rank() != 0:
         return None
     counts = {k: int(v[0].size) for k, v in spikes.items()}
-    return {"spec": spec, "ranks": comm.Get_size(), "t_sim_ms": t_sim, "wall_s": wall,
+    return {"spec": spec, "ranks": comm.Get_size(), "threads": sim.threads, "t_sim_ms": t_sim, "wall_s": wall,
             "min_delay_steps": sim.min_delay_steps, "max_delay_steps": sim.max_delay_steps,
             "rank_of": sim.rank_of.tolist(), "spike_counts": counts,
             "rates": {k: c / net.populations[k].size / (t_sim * 1e-3) for k, c in counts.items()},

@@ -3,8 +3,9 @@ rank, the critical path and the real-time factor (:func:`predict`), a strong-sca
 (:func:`sweep`) and the rank count from which the exchange dominates (:func:`crossover`).
 
 :func:`predict` runs in stages: the computation of every rank (update, delivery, pack, their
-fluctuation), the communication (both collectives), ranks sharing cores, rank 0's spike
-recording and the engine's exchange timers, then the result dict. See
+fluctuation) on its threads, the communication (the engine's one fixed-block collective and its
+overflow rounds), ranks sharing cores, rank 0's spike recording and the engine's exchange timers,
+then the result dict. See
 :mod:`parsnn.mapping.cluster` for the equations.
 """
 from __future__ import annotations
@@ -13,61 +14,105 @@ import math
 
 import numpy as np
 
-from parsnn.mapping.cluster.collectives import (alltoall_counts, alltoallv_spikes, expected_max_normal,
-                                                node_layout)
+from parsnn.mapping.cluster.collectives import exchange_collective, expected_max_normal, node_layout
 from parsnn.machines import Machine, load_machine
 from parsnn.connectivity import Connectivity, require
+from parsnn.errors import ParameterError
 from parsnn.mapping.cluster.workload import RING_BYTES_PER_NEURON_SLOT, SYNAPSE_BYTES, workload
 
 #: keys of the dict returned by :func:`predict`
-PREDICTION_KEYS = ("machine", "model", "ranks", "nodes", "ranks_per_node", "partition", "min_delay_steps",
+PREDICTION_KEYS = ("machine", "model", "ranks", "threads", "nodes", "ranks_per_node", "partition", "min_delay_steps",
                    "interval_ms", "intervals_per_model_s", "per_rank", "phases", "exchange_terms",
                    "critical_path_s", "compute_s", "exchange_s", "rtf", "exchange_fraction", "dominant",
                    "oversubscribed", "workload", "rtf_range", "critical_path_s_range")
 #: phases reported per rank (seconds per interval), as the engine's timers
 PHASES = ("update", "exchange", "deliver")
+#: the engine's smallest work for a parallel region (cython/engine.pyx PAR_MIN_UPDATES, PAR_MIN_EVENTS):
+#: below both, one thread runs every thread's share in turn
+PAR_MIN_UPDATES, PAR_MIN_EVENTS = 4096, 1024
 
 
-def _update_time(wl: dict, machine: Machine, P: int, m: int) -> np.ndarray:
-    """Update phase of every rank: fixed cost, neuron updates by kernel, Poisson input draws."""
-    upd = np.full(P, machine.us("overhead", "update_us"))
+def thread_terms(machine: Machine, T: int) -> dict:
+    """The thread constants of ``machine`` for ``T`` threads per rank: ``update_efficiency`` and
+    ``deliver_efficiency`` (the work of one thread is (work / T) / efficiency) and ``region_s``
+    (the parallel region's fork, join and barrier per interval: ``[threads] region_us`` x log2 T,
+    a tree barrier). T = 1: efficiencies 1, no region. A ParameterError if T > 1 and the machine
+    file has no ``[threads]`` table."""
+    if T == 1:
+        return {"update_efficiency": 1.0, "deliver_efficiency": 1.0, "region_s": 0.0}
+    if "threads" not in machine.data:
+        raise ParameterError(f"machine '{machine.name}' has no thread constants ([threads]): predict with "
+                             f"--threads 1, or calibrate it (parsnn calibrate measures them)")
+    return {"update_efficiency": float(machine._get("threads", "update_efficiency")),
+            "deliver_efficiency": float(machine._get("threads", "deliver_efficiency")),
+            "region_s": machine.us("threads", "region_us") * math.log2(T)}
+
+
+def _parallel(wl: dict, P: int, m: int, T: float, threads: int, cores: int) -> np.ndarray:
+    """Threads whose work runs in parallel on every rank: ``threads`` where the interval's updates or
+    events reach the engine's smallest parallel work, else 1 (one thread runs the shares in turn);
+    at most the cores a rank has (``cores // P``, >= 1)."""
+    if threads == 1:
+        return np.ones(P)
+    neurons = sum(wl["neurons"].values()) if wl["neurons"] else np.zeros(P)
+    big = (np.asarray(neurons) * m >= PAR_MIN_UPDATES) | (wl["events_per_s"] * T >= PAR_MIN_EVENTS)
+    return np.where(big, float(min(threads, max(1, cores // P))), 1.0)
+
+
+def _update_time(wl: dict, machine: Machine, P: int, m: int, par=1.0, eff: float = 1.0) -> np.ndarray:
+    """Update phase of every rank (thread 0's share with ``par`` threads of efficiency ``eff``):
+    fixed cost, neuron updates by kernel, Poisson input draws."""
+    work = np.zeros(P)
     for model, n in wl["neurons"].items():
-        upd += m * n * machine.update_cost(model)
-    upd += m * wl["poisson_inputs"] * machine.ns("poisson_input_ns", default=0.0)
-    return upd
+        work += m * n * machine.update_cost(model)
+    work += m * wl["poisson_inputs"] * machine.ns("poisson_input_ns", default=0.0)
+    return machine.us("overhead", "update_us") + work / (par * np.where(par > 1, eff, 1.0))
 
 
-def _delivery_time(wl: dict, machine: Machine, P: int, m: int, T: float) -> dict:
-    """Delivery phase of every rank (``deliver``) with its parts: events ``ev`` and received
-    spikes ``sp`` per interval, plastic events ``pev`` among the events, ring bytes written ``ring_ws``, unprefetched event fraction
-    ``f_np`` and seconds per event ``c_evt``."""
+def _delivery_time(wl: dict, machine: Machine, P: int, m: int, T: float, par=1.0, eff: float = 1.0) -> dict:
+    """Delivery phase of every rank (``deliver``; thread 0's share with ``par`` threads of efficiency
+    ``eff``: each thread walks every received spike and scatters its sub-row, 1/par of the row, into
+    its own neurons' ring slots, 1/par of the ring) with its parts: events ``ev`` and received
+    spikes ``sp`` per interval, plastic events ``pev`` among the events, ring bytes a thread writes
+    ``ring_ws``, unprefetched event fraction
+    ``f_np`` (the first 128 synapses of every sub-row) and seconds per event ``c_evt``."""
     ev = wl["events_per_s"] * T
     sp = wl["spikes_in_per_s"] * T
     # ring-buffer slots written in one interval: emission steps x the spread of the delays
     slots = min(wl["max_delay_steps"] + 1, m + wl["max_delay_steps"] - wl["min_synaptic_delay_steps"])
-    ring_ws = RING_BYTES_PER_NEURON_SLOT * slots * wl["ring_neurons"]
+    ring_ws = RING_BYTES_PER_NEURON_SLOT * slots * wl["ring_neurons"] / par
     with np.errstate(divide="ignore", invalid="ignore"):
         f_np = np.where(wl["events_per_s"] > 0, wl.get("events_unprefetched_per_s", 0.0 * ev)
                         / np.maximum(wl["events_per_s"], 1e-300), 0.0)
+    f_np = np.minimum(1.0, f_np * par)
     c_evt = machine.event_cost(ring_ws, f_np)
-    # each rank's spikes arrive sorted (by step, then gid): qsort merges min(P, S) runs
-    runs = np.maximum(np.minimum(float(P), sp), 1.0)
-    # a received spike's synapse row starts with a cache miss when the rank's synapses
+    # a received spike's synapse (sub-)row starts with a cache miss when the synapses of a thread
     # (10 B each) do not fit in the caches of its core
     l23 = machine.cache_levels()[1]
-    syn_bytes = np.maximum(SYNAPSE_BYTES * wl["synapses"], 1.0)
+    syn_bytes = np.maximum(SYNAPSE_BYTES * wl["synapses"] / par, 1.0)
     row_miss = machine.ns("row_miss_ns", default=0.0) * (1.0 - np.minimum(1.0, l23 / syn_bytes))
+    e_thr = np.where(par > 1, eff, 1.0)
+    # the region ends with the slowest thread: the expected largest Poisson fluctuation of its events
+    par = par * np.ones(P)
+    e_max = {t: expected_max_normal(int(t)) for t in np.unique(par)}
+    slowest = np.array([e_max[t] for t in par])
+    events = (ev / par + slowest * np.sqrt(ev / par)) * c_evt / e_thr
     # a plastic event also updates its weight (archive lookups, exp()): plastic_event_ns on top
     pev = wl.get("plastic_events_per_s", 0.0 * ev) * T
-    dl = (machine.us("overhead", "deliver_us") + ev * c_evt + pev * machine.ns("plastic_event_ns", default=0.0)
-          + sp * (machine.ns("spike_ns") + machine.ns("compare_ns", default=0.0) * np.log2(runs) + row_miss))
+    plastic = pev / par * machine.ns("plastic_event_ns", default=0.0) / e_thr
+    dl = machine.us("overhead", "deliver_us") + events + plastic + sp * (machine.ns("spike_ns") + row_miss)
     return {"deliver": dl, "ev": ev, "pev": pev, "sp": sp, "ring_ws": ring_ws, "f_np": f_np, "c_evt": c_evt}
 
 
 def _pack_time(wl: dict, machine: Machine, P: int, T: float):
-    """Pack part of the exchange phase of every rank: fixed cost, spike words copied, peer loops."""
+    """The exchange phase's own work on every rank: fixed cost, spike words copied, peer loops, and
+    the sort of the received spikes into canonical order (each rank's spikes arrive sorted by step,
+    then gid: qsort merges min(P, S) runs)."""
+    sp = wl["spikes_in_per_s"] * T
+    runs = np.maximum(np.minimum(float(P), sp), 1.0)
     return (machine.us("overhead", "exchange_us") + wl["copies_per_s"] * T * machine.ns("pack_ns", default=0.0)
-            + (P * machine.ns("peer_ns", default=0.0) if P > 1 else 0.0))
+            + (P * machine.ns("peer_ns", default=0.0) if P > 1 else 0.0)
+            + sp * machine.ns("compare_ns", default=0.0) * np.log2(runs))
 
 
 def _fluctuation(machine: Machine, c_evt: np.ndarray, ev: np.ndarray, busy: np.ndarray) -> np.ndarray:
@@ -79,12 +124,13 @@ def _fluctuation(machine: Machine, c_evt: np.ndarray, ev: np.ndarray, busy: np.n
 
 
 def _communication(wl: dict, machine: Machine, P: int, T: float, rpn: int, nodes: int) -> dict:
-    """Both collectives of an interval: ``counts`` (Alltoall), ``spikes`` (Alltoallv), ``calls``
-    (Python + mpi4py per call) and their sum ``seconds``."""
-    counts = alltoall_counts(P, rpn, nodes, machine)
-    v = alltoallv_spikes(wl, T, P, rpn, nodes, machine)
-    calls = 2 * machine.us("overhead", "collective_call_us") if P > 1 else 0.0
-    return {"counts": counts, "spikes": v, "calls": calls, "seconds": calls + counts["seconds"] + v["seconds"]}
+    """The interval's collective (:func:`~parsnn.mapping.cluster.collectives.exchange_collective`:
+    the fixed-block Alltoall and its expected overflow rounds), ``calls`` (the engine's cost of the
+    exchange call beyond the MPI library's, ``overhead.collective_call_us``, once per interval) and
+    their sum ``seconds``; the exchange is done once per rank, by one thread."""
+    x = exchange_collective(wl, T, P, rpn, nodes, machine)
+    calls = machine.us("overhead", "collective_call_us") if P > 1 else 0.0
+    return {"collective": x, "calls": calls, "seconds": calls + x["seconds"]}
 
 
 def _oversubscribed(machine: Machine, P: int, busy: np.ndarray, fluctuation: float) -> tuple[float, float]:
@@ -100,14 +146,14 @@ def _oversubscribed(machine: Machine, P: int, busy: np.ndarray, fluctuation: flo
     return compute, (math.ceil(P / cores) - 1) * machine.us("oversubscription", "yield_us", default=0.0)
 
 
-def _exchange_timers(critical: float, upd, dl, rec, t_sim_ms, flush_ms: float) -> np.ndarray:
+def _exchange_timers(critical: float, upd, dl, rec, region, t_sim_ms, flush_ms: float) -> np.ndarray:
     """What the engine's exchange timer of every rank holds: pack + waiting for the slowest rank
     + the collectives; a rank's own update and deliver phases are short (< a time slice) and are
     not stretched. The other ranks wait for rank 0's flush in their next exchange; the last flush
-    ends the run."""
+    ends the run. The parallel region's fork, join and barrier (``region``) are in no timer."""
     n_flush = 1 if t_sim_ms is None else max(1, math.ceil(float(t_sim_ms) / float(flush_ms) - 1e-9))
     in_exchange = 1.0 if t_sim_ms is None else (n_flush - 1) / n_flush
-    exch = critical - upd - dl - rec
+    exch = critical - upd - dl - rec - region
     exch[1:] -= (1.0 - in_exchange) * rec[0]
     return exch
 
@@ -127,8 +173,10 @@ def _workload_summary(wl: dict, T: float, delivery: dict, busy: np.ndarray) -> d
 
 def predict(conn: Connectivity, ranks: int, machine=None, partition="round_robin", rates=None,
             min_delay_steps: int | None = None, ranks_per_node: int | None = None, wl: dict | None = None,
-            t_sim_ms: float | None = None, flush_ms: float = 1000.0, with_range: bool = True) -> dict:
-    """Predicted per-phase times per min-delay interval, critical path and RTF.
+            t_sim_ms: float | None = None, flush_ms: float = 1000.0, with_range: bool = True,
+            threads: int = 1) -> dict:
+    """Predicted per-phase times per min-delay interval, critical path and RTF, for ``ranks`` ranks of
+    ``threads`` OpenMP threads each (update and delivery on the threads, the exchange once per rank).
 
     ``conn``: the network's :class:`~parsnn.connectivity.Connectivity`; ``wl``: its
     :func:`~parsnn.mapping.cluster.workload.workload` if already computed. Returns a dict with the
@@ -136,7 +184,7 @@ def predict(conn: Connectivity, ranks: int, machine=None, partition="round_robin
 
     - ``per_rank``: {'update', 'deliver', 'exchange', 'busy'}: lists over ranks, seconds per
       interval; 'exchange' is what the engine's exchange timer holds (pack, waiting for the
-      slowest rank, both collectives);
+      slowest rank, the collective);
     - ``phases``: {'update', 'deliver', 'exchange'}: the mean over ranks and ``*_max``;
     - ``exchange_terms``: the parts of the communication (seconds per interval);
     - ``critical_path_s`` (seconds per interval), ``compute_s`` (max busy rank plus
@@ -158,26 +206,31 @@ def predict(conn: Connectivity, ranks: int, machine=None, partition="round_robin
     """
     require(conn, "conn", "predict")
     mach = _machine(machine)
-    P = int(ranks)
+    P, nthr = int(ranks), int(threads)
+    if nthr < 1:
+        raise ParameterError(f"threads must be >= 1, got {threads}")
     if wl is None:
         wl = workload(conn, P, partition, rates, min_delay_steps)
     m = int(wl["min_delay_steps"]) if min_delay_steps is None else int(min_delay_steps)
     h = wl["resolution"]
     T = m * h * 1e-3                                                  # model seconds per interval
     rpn, nodes = node_layout(P, mach, ranks_per_node)
-    # ---- computation per rank
-    upd = _update_time(wl, mach, P, m)
-    delivery = _delivery_time(wl, mach, P, m, T)
+    # ---- computation per rank, on its threads
+    thr = thread_terms(mach, nthr)
+    par = _parallel(wl, P, m, T, nthr, mach.cores)
+    upd = _update_time(wl, mach, P, m, par, thr["update_efficiency"])
+    delivery = _delivery_time(wl, mach, P, m, T, par, thr["deliver_efficiency"])
     dl = delivery["deliver"]
     pack = _pack_time(wl, mach, P, T)
-    busy = upd + dl + pack
+    region = np.where(par > 1, thr["region_s"], 0.0)
+    busy = upd + dl + pack + region
     sigma = _fluctuation(mach, delivery["c_evt"], delivery["ev"], busy)
     e = expected_max_normal(P)
     compute = float(busy.max() + e * sigma.max())
     # ---- communication, ranks sharing cores
     comm_parts = _communication(wl, mach, P, T, rpn, nodes)
     comm = comm_parts["seconds"]
-    over = P > mach.cores
+    over = P > mach.cores         # ranks beyond the cores (threads beyond them do not speed up: _parallel)
     if over:
         compute, extra = _oversubscribed(mach, P, busy, e * sigma.max())
         comm += extra
@@ -186,20 +239,22 @@ def predict(conn: Connectivity, ranks: int, machine=None, partition="round_robin
     rec = np.zeros(P)
     rec[0] = wl.get("recorded_spikes_per_s", 0.0) * T * mach.ns("record_ns", default=0.0)
     critical = compute + comm + float(rec[0])
-    exch = _exchange_timers(critical, upd, dl, rec, t_sim_ms, flush_ms)
-    counts, v, calls = comm_parts["counts"], comm_parts["spikes"], comm_parts["calls"]
+    exch = _exchange_timers(critical, upd, dl, rec, region, t_sim_ms, flush_ms)
+    x, calls = comm_parts["collective"], comm_parts["calls"]
     return {
-        "machine": mach.name, "model": wl.get("model", ""), "ranks": P, "nodes": nodes, "ranks_per_node": rpn,
+        "machine": mach.name, "model": wl.get("model", ""), "ranks": P, "threads": nthr, "nodes": nodes, "ranks_per_node": rpn,
         "partition": wl.get("strategy", ""), "min_delay_steps": m, "interval_ms": m * h,
         "intervals_per_model_s": 1.0 / T,
         "per_rank": {"update": upd.tolist(), "deliver": dl.tolist(), "exchange": exch.tolist(),
-                     "record": rec.tolist(), "busy": busy.tolist()},
+                     "record": rec.tolist(), "threads_region": region.tolist(), "busy": busy.tolist()},
         "phases": {"update": float(upd.mean()), "deliver": float(dl.mean()), "exchange": float(exch.mean()),
                    "update_max": float(upd.max()), "deliver_max": float(dl.max()), "exchange_max": float(exch.max())},
         "exchange_terms": {"pack_and_fixed": float(pack.max()), "collective_calls": calls,
-                           "alltoall_counts": counts["seconds"], "alltoall_algorithm": counts["algorithm"],
-                           "alltoall_rounds": counts["rounds"], "alltoallv": v["seconds"],
-                           "alltoallv_detail": {k: v[k] for k in v if k != "seconds"},
+                           "alltoall_block": x["alltoall_s"], "alltoall_algorithm": x["algorithm"],
+                           "alltoall_rounds": x["rounds"], "block_words": x["block_words"],
+                           "need_words": x["need_words"], "overflow_per_interval": x["overflow_per_interval"],
+                           "overflow": x["overflow_s"], "threads_region": float(region.max()),
+                           "parallel_threads": float(par.max()),
                            "imbalance_and_fluctuation": float(compute - busy.mean())},
         "critical_path_s": critical, "compute_s": compute, "exchange_s": comm,
         "rtf": critical / T, "exchange_fraction": comm / critical if critical > 0 else 0.0,
@@ -207,7 +262,7 @@ def predict(conn: Connectivity, ranks: int, machine=None, partition="round_robin
         "oversubscribed": over,
         "workload": _workload_summary(wl, T, delivery, busy),
         **_ranges(conn, P, mach, partition, rates, min_delay_steps, ranks_per_node, wl, t_sim_ms, flush_ms,
-                  with_range),
+                  with_range, nthr),
     }
 
 
@@ -220,31 +275,34 @@ def _machine(machine):
 
 
 def _ranges(conn, P, mach, partition, rates, min_delay_steps, ranks_per_node, wl, t_sim_ms, flush_ms,
-            with_range) -> dict:
+            with_range, threads) -> dict:
     """``rtf_range`` and ``critical_path_s_range`` from the machine's low and high bounds (None without)."""
     bounds = mach.bounds() if with_range else None
     if bounds is None:
         return {"rtf_range": None, "critical_path_s_range": None}
     ps = [predict(conn, P, b, partition, rates, min_delay_steps, ranks_per_node, wl, t_sim_ms, flush_ms,
-                  with_range=False) for b in bounds]
+                  with_range=False, threads=threads) for b in bounds]
     return {"rtf_range": sorted(float(p["rtf"]) for p in ps),
             "critical_path_s_range": sorted(float(p["critical_path_s"]) for p in ps)}
 
 
 def sweep(conn: Connectivity, ranks, machine=None, partition="round_robin", rates=None,
-          min_delay_steps: int | None = None, ranks_per_node: int | None = None, keep_per_rank: bool = False):
-    """:func:`predict` for every rank count in ``ranks`` (a strong-scaling curve); the network's
-    machine is loaded once (None: this machine's calibration, as :func:`predict`).
+          min_delay_steps: int | None = None, ranks_per_node: int | None = None, keep_per_rank: bool = False,
+          threads=(1,)):
+    """:func:`predict` for every rank count in ``ranks`` and thread count in ``threads`` (an int or a
+    list; a strong-scaling curve, ranks outer); the machine is loaded once (None: this machine's
+    calibration, as :func:`predict`).
     ``conn``: the network's :class:`~parsnn.connectivity.Connectivity`."""
     require(conn, "conn", "sweep")
     mach = _machine(machine)
     out = []
     for P in ranks:
         wl = workload(conn, int(P), partition, rates, min_delay_steps)
-        p = predict(conn, int(P), mach, partition, rates, min_delay_steps, ranks_per_node, wl=wl)
-        if not keep_per_rank:
-            p = {k: v for k, v in p.items() if k != "per_rank"}
-        out.append(p)
+        for t in ([threads] if isinstance(threads, int) else threads):
+            p = predict(conn, int(P), mach, partition, rates, min_delay_steps, ranks_per_node, wl=wl, threads=int(t))
+            if not keep_per_rank:
+                p = {k: v for k, v in p.items() if k != "per_rank"}
+            out.append(p)
     return out
 
 

@@ -17,6 +17,7 @@ def _rtf_range(p: dict) -> str:
 
 COLUMNS = [
     tables.Column("ranks", "ranks", ">6", 6),
+    tables.Column("thr", lambda p: p.get("threads", 1), ">3", 3),
     tables.Column("nodes", "nodes", ">5", 5),
     tables.Column("update us", lambda p: p["phases"]["update_max"] * 1e6, ">10.2f", 10),
     tables.Column("deliver us", lambda p: p["phases"]["deliver_max"] * 1e6, ">10.2f", 10),
@@ -37,8 +38,29 @@ def format_table(curve: list[dict]) -> str:
     and the dominant part. Lines carry no trailing blanks."""
     cols = list(COLUMNS)
     if any(p.get("rtf_range") for p in curve):
-        cols.insert(7, RANGE_COLUMN)
+        cols.insert(8, RANGE_COLUMN)
     return "\n".join(line.rstrip() for line in tables.format_table(cols, curve).split("\n"))
+
+
+LAYOUT_COLUMNS = [
+    tables.Column("nodes", "nodes", ">5", 5),
+    tables.Column("ranks/node", "ranks_per_node", ">10", 10),
+    tables.Column("threads", "threads", ">7", 7),
+    tables.Column("ranks", "ranks", ">6", 6),
+    tables.Column("update us", lambda p: p["phases"]["update_max"] * 1e6, ">10.2f", 10),
+    tables.Column("deliver us", lambda p: p["phases"]["deliver_max"] * 1e6, ">10.2f", 10),
+    tables.Column("RTF", "rtf", ">8.3f", 8),
+    tables.Column("RTF range", _rtf_range, ">13", 13),
+    tables.Column(" other layouts (ranks/node x threads: RTF)",
+                  lambda p: " " + ", ".join(f"{q['ranks_per_node']}x{q['threads']}: {q['rtf']:.3f}"
+                                            for q in p["layouts"] if q["threads"] != p["threads"]), "", align="<"),
+]
+
+
+def format_layouts(rows: list[dict]) -> str:
+    """The table of :func:`~parsnn.mapping.cluster.layout.best_layouts`: per node count the best
+    layout, its slowest rank's update and deliver (us per interval), RTF and range, and the others."""
+    return "\n".join(line.rstrip() for line in tables.format_table(LAYOUT_COLUMNS, rows).split("\n"))
 
 
 def notes(machine, label: dict) -> list[str]:
@@ -49,9 +71,12 @@ def notes(machine, label: dict) -> list[str]:
         out.append(f"note: {label['machine_note']}")
     cal = machine.data.get("calibration") or {}
     if machine.bounds() is not None:
+        dates = cal.get("batch_dates") or [cal.get("date", "?")]
+        span = (f"of {dates[0]}" if len(set(d[:13] for d in dates)) <= 1
+                else f"from {min(dates)} to {max(dates)}")
         out.append(f"RTF range: every measured constant at its smallest / largest value over the "
-                   f"{cal.get('batches', '?')} calibration batches of {cal.get('date', '?')} (spread within minutes; "
-                   f"drift over hours can be larger)")
+                   f"{cal.get('batches', '?')} calibration batches {span} (the spread between batches; a later "
+                   f"batch can drift beyond it)")
     elif cal:
         out.append("no RTF range: the calibration has one batch (use parsnn calibrate --repeats 2 or more)")
     return out
