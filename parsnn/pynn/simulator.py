@@ -199,7 +199,9 @@ class State(common.control.BaseState):
         return self._results
 
     def _given_spikes(self, pop):
-        """(times, indices) of a spike generator population's spikes up to now, by time then index."""
+        """(times, indices) of a spike generator population's spikes up to now, by time then index (the
+        times on the grid, as the engine sends them and pyNN.nest records them with spike_precision
+        'on_grid')."""
         trains = self.sim.net.populations[pop._engine_name].spike_times
         times = np.concatenate([np.asarray(t, dtype=float) for t in trains]) if trains else np.zeros(0)
         index = np.repeat(np.arange(len(trains)), [len(t) for t in trains])
