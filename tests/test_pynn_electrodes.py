@@ -79,7 +79,8 @@ def test_ac_source_is_the_stepwise_sinusoid():
     v = p.get_data().segments[0].analogsignals[0].magnitude
     n = np.arange(80)
     t = n * 0.1
-    first = np.where((t >= 1.0 - 1e-9) & (t < 6.0 - 1e-9), 500.0 * np.sin(2 * np.pi * 0.1 * (t - 1.0) + np.pi / 6) + 100.0, 0.0)
+    first = np.where((t >= 1.0 - 1e-9) & (t < 6.0 - 1e-9),
+                     500.0 * np.sin(2 * np.pi * 0.1 * (t - 1.0) + np.pi / 6) + 100.0, 0.0)
     second = np.where(t >= 3.0 - 1e-9, 200.0 * np.sin(2 * np.pi * 0.25 * (t - 3.0)), 0.0)
     assert np.abs(v[:, 0] - _stepwise_v(first)).max() < 1e-9
     assert np.abs(v[:, 1] - _stepwise_v(first + second)).max() < 1e-9

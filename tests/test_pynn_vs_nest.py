@@ -31,7 +31,8 @@ def _model(seed):
         # (pyNN.nest's parrot neurons pass on several), which matters only at high rates (see the report)
         drive = sim.Population(200, sim.SpikeSourcePoisson(rate=60.0), label="drive")
         for p in (E, I):
-            sim.Projection(drive, p, sim.FixedNumberPreConnector(20, rng=rng), sim.StaticSynapse(weight=0.12, delay=0.5))
+            sim.Projection(drive, p, sim.FixedNumberPreConnector(20, rng=rng),
+                           sim.StaticSynapse(weight=0.12, delay=0.5))
         conn = sim.FixedProbabilityConnector(0.1, rng=rng)
         for pre, post, w, rt in ((E, E, 0.05, "excitatory"), (E, I, 0.05, "excitatory"),
                                  (I, E, -0.2, "inhibitory"), (I, I, -0.2, "inhibitory")):
