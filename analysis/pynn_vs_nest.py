@@ -162,7 +162,7 @@ def population_stats(p: dict, t_start: float) -> dict:
     return {"rate": mean(st.rates), "cv": mean(st.cvs), "cc": mean(st.ccs), "fano": fano}
 
 
-def run_all(names: list, seeds: int, cache: str, workdir: str, precision: str) -> list:
+def run_all(names: list, seeds: range, cache: str, workdir: str, precision: str) -> list:
     """Every (script, seed, backend) run, the backends alternating; [(name, record)]."""
     from parsnn.pynn.scenarios import fetch_examples
     examples = fetch_examples(cache)
@@ -170,7 +170,7 @@ def run_all(names: list, seeds: int, cache: str, workdir: str, precision: str) -
     records = []
     for name in names:
         script, args, _ = SCRIPTS[name]
-        for k in range(1, seeds + 1):
+        for k in seeds:
             order = ("nest", "parsnn") if k % 2 else ("parsnn", "nest")
             for backend in order:
                 out = os.path.join(workdir, f"{script}-{backend}-{k}.json")
@@ -231,7 +231,7 @@ def agree(a, b) -> bool:
     return bool(abs(np.nanmean(a) - np.nanmean(b)) <= 3 * se + 0.05 * abs(np.nanmean(b)))
 
 
-def report(summary: dict, seeds: int, machine: str, precision: str, poisson: dict | None = None) -> str:
+def report(summary: dict, seeds: range, machine: str, precision: str, poisson: dict | None = None) -> str:
     """The markdown report."""
     import nest
     import pyNN
@@ -239,9 +239,9 @@ def report(summary: dict, seeds: int, machine: str, precision: str, poisson: dic
              "", f"Machine: {machine} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores), "
              "**shared with other jobs while this ran**: timings are noisy; medians over the seeds, the backends "
              "alternating, one process per run, 1 thread, 1 rank.", "",
-             f"Command: `PYNEST_QUIET=1 python analysis/pynn_vs_nest.py --seeds {seeds} --machine {machine} "
-             f"--nest-precision {precision} ...`; seeds 1..{seeds} (see the script's docstring for what a seed "
-             f"changes). pyNN.nest ran with `spike_precision={precision!r}`"
+             f"Command: `PYNEST_QUIET=1 python analysis/pynn_vs_nest.py --seeds {len(seeds)} --first-seed {seeds[0]} "
+             f"--machine {machine} --nest-precision {precision} ...`; seeds {seeds[0]}..{seeds[-1]} (see the "
+             f"script's docstring for what a seed changes). pyNN.nest ran with `spike_precision={precision!r}`"
              + (" (iaf_psc_exp, iaf_psc_alpha, poisson_generator, parrot_neuron: the models parsnn has; pyNN.nest's "
                 "default is 'off_grid', the precise-time models)." if precision == "on_grid" else
                 " (pyNN.nest's default: iaf_psc_exp_ps, poisson_generator_ps, parrot_neuron_ps; parsnn has grid-based "
@@ -286,7 +286,8 @@ def report(summary: dict, seeds: int, machine: str, precision: str, poisson: dic
 def main(argv=None):
     """Command line (see the module docstring)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--seeds", type=int, default=3, help="how many seeds (default 3)")
+    ap.add_argument("--first-seed", type=int, default=1, help="the first seed (default 1)")
     ap.add_argument("--scripts", default=",".join(SCRIPTS), help="comma-separated, of: " + ", ".join(SCRIPTS))
     ap.add_argument("--cache", default=os.path.join(HERE, "..", ".pytest_cache", "pynn-sdist"))
     ap.add_argument("--machine", default=platform.node())
@@ -301,9 +302,10 @@ def main(argv=None):
     if a.one:
         return run_one(a.one[0], a.one[1], a.rest, int(a.one[2]), a.one[3], a.nest_precision)
     with tempfile.TemporaryDirectory(prefix="pynn-vs-nest-") as work:
-        records = run_all([s.strip() for s in a.scripts.split(",")], a.seeds, a.cache, work, a.nest_precision)
+        seeds = range(a.first_seed, a.first_seed + a.seeds)
+        records = run_all([s.strip() for s in a.scripts.split(",")], seeds, a.cache, work, a.nest_precision)
     summary = summarise(records)
-    text = report(summary, a.seeds, a.machine, a.nest_precision, poisson_check() if a.poisson_check else None)
+    text = report(summary, seeds, a.machine, a.nest_precision, poisson_check() if a.poisson_check else None)
     if a.out:
         with open(a.out, "w") as f:
             f.write(text)
