@@ -179,7 +179,7 @@ def test_state_queries():
 
 
 def test_unsupported_features_raise_naming_them():
-    for name in ("IF_cond_exp", "TsodyksMarkramSynapse", "Vogels2011Rule", "ACSource", "SpikeSourceGamma"):
+    for name in ("IF_cond_exp", "TsodyksMarkramSynapse", "Vogels2011Rule", "NoisyCurrentSource", "SpikeSourceGamma"):
         with pytest.raises(NotImplementedError, match=name):
             getattr(sim, name)
     with pytest.raises(AttributeError):
