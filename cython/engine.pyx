@@ -43,6 +43,7 @@ from mpi4py cimport libmpi as mpi
 
 include "philox.pxi"
 include "plastic.pxi"
+include "currents.pxi"
 
 cdef extern from "update.h" nogil:
     int64_t parsnn_update_exp_uniform(int64_t start, int64_t end, double* V, double* iex, double* iin,
@@ -188,6 +189,9 @@ cdef class EngineState:
     # (then T == 1: the plastic rows are not split per thread yet)
     cdef public PlasticState plastic
     cdef public bint plastic_on
+    # time-varying input currents (currents.pxi), currents_on: some local neuron has one
+    cdef public CurrentState currents
+    cdef public bint currents_on
 
     def __cinit__(self):
         self.xsend = self.xrecv = self.osend = self.orecv = NULL
@@ -401,6 +405,8 @@ cdef void _update_thread(EngineState st, int64_t th, int64_t t0, int64_t m) noex
             model = st.segments[seg, 2]
             stride = st.segments[seg, 3]
             pstart = start if stride else s0
+            if st.currents_on:    # this step's input current of neurons with time-varying currents (stride 1)
+                _ac_currents(st.currents, &st.ie[0], start, end, t)
             if model == M_EXP and stride == 0 and st.vector_update and st.pd_ptr[s1] == st.pd_ptr[s0]:
                 # one parameter set, no Poisson devices: the vectorized kernel of update.h
                 nf = parsnn_update_exp_uniform(start, end, &st.V[0], &st.i_ex[0], &st.i_in[0], &st.r[0],

@@ -35,7 +35,7 @@ def test_spike_sources_and_native_types():
     sim.Population(2, sim.IF_curr_delta(cm=0.5), label="C")
     net = simulator.state.network()
     assert net.populations["P"].params == {"rate": 5.0, "start": 10.0, "stop": 60.0}
-    assert [list(t) for t in net.populations["G"].spike_times] == [[1.0, 2.0]] * 2   # on the grid, once each
+    assert [list(t) for t in net.populations["G"].spike_times] == [[1.1, 2.0, 2.1]] * 2   # rounded up (NEST)
     assert net.populations["D"].params["tau_m"] == 7.0 and net.populations["D"].params["C_m"] == 100.0
     assert net.populations["C"].model == "iaf_psc_delta" and net.populations["C"].params["C_m"] == 500.0
 
@@ -179,7 +179,7 @@ def test_state_queries():
 
 
 def test_unsupported_features_raise_naming_them():
-    for name in ("IF_cond_exp", "TsodyksMarkramSynapse", "Vogels2011Rule", "ACSource", "SpikeSourceGamma"):
+    for name in ("IF_cond_exp", "TsodyksMarkramSynapse", "Vogels2011Rule", "NoisyCurrentSource", "SpikeSourceGamma"):
         with pytest.raises(NotImplementedError, match=name):
             getattr(sim, name)
     with pytest.raises(AttributeError):
@@ -205,3 +205,64 @@ def test_procedural_api_and_assembly_recording(tmp_path):
     assert len(prj) == 20 and len(seg.spiketrains) == 5 and seg.analogsignals[0].shape == (301, 9)
     sim.end()
     assert (tmp_path / "a.pkl").exists()
+
+
+def test_off_grid_spike_times_round_up_as_in_pynn_nest():
+    """NEST's Time::ms_stamp of t - min_delay, plus min_delay: up to the grid, tics truncated, equal
+    steps kept (values measured on pyNN.nest with NEST 3.10, spike_precision='on_grid')."""
+    from parsnn.pynn.populations import on_grid
+    t = [0.11, 0.2, 0.30000000000000004, 0.29999999999999993, 0.7, 1.0, 1.00004, 1.02, 1.05, 1.09996, 2.55]
+    assert on_grid(t, 0.1, 0.1).tolist() == [0.2, 0.2, 0.4, 0.3, 0.7, 1.0, 1.1, 1.1, 1.1, 1.1, 2.6]
+    assert on_grid([1.09996, 2.5, 2.55], 0.1, 1.0).tolist() == [1.1, 2.5, 2.6]
+    assert on_grid([0.3, 0.33], 0.025, 0.1).tolist() == [0.3, 0.35]
+
+
+def test_off_grid_spikes_give_the_psp_of_the_rounded_up_time():
+    """Two spikes in one step both arrive (NEST's multiplicity); V_m is the exact iaf_psc_exp response."""
+    src = sim.Population(1, sim.SpikeSourceArray(spike_times=[1.02, 1.05]))
+    cell = sim.Population(1, sim.IF_curr_exp(tau_m=20.0, tau_syn_E=5.0, cm=1.0, v_rest=-65.0))
+    sim.Projection(src, cell, sim.AllToAllConnector(), sim.StaticSynapse(weight=1.0, delay=0.5))
+    cell.record("v")
+    src.record("spikes")
+    sim.run(10.0)
+    v = cell.get_data().segments[0].analogsignals[0].magnitude[:, 0]
+    t = np.arange(v.size) * 0.1
+    # the synaptic current jumps at 1.1 + 0.5 ms
+    dt_ = np.clip(t - 1.6, 0.0, None)
+    psp = 2 * 1.0 * (5.0 * 20.0 / 15.0) * (np.exp(-dt_ / 20.0) - np.exp(-dt_ / 5.0))
+    assert np.allclose(v, -65.0 + psp, atol=1e-9, rtol=0)
+    assert list(src.get_data().segments[0].spiketrains[0].magnitude) == [1.1, 1.1]
+
+
+def test_spike_times_must_be_positive():
+    with pytest.raises(ValueError, match="spike_times must be > 0"):
+        sim.Population(1, sim.SpikeSourceArray(spike_times=[0.0, 1.0]))
+
+
+def test_off_grid_spike_times_as_pynn_nest():
+    """The same model on pyNN.nest (spike_precision='on_grid', iaf_psc_exp): same V_m, same recorded
+    source spikes; skipped without NEST."""
+    import pynn_nest
+    nest_sim = pynn_nest.nest_backend()
+    if nest_sim is None:
+        pytest.skip("pyNN.nest (NEST) not available")
+    times = [0.15, 1.02, 1.05, 2.0, 2.0, 3.33, 4.07]
+
+    def model(s):
+        src = s.Population(2, s.SpikeSourceArray(spike_times=times))
+        cell = s.Population(2, s.IF_curr_exp(tau_syn_E=2.0))
+        s.Projection(src, cell, s.OneToOneConnector(), s.StaticSynapse(weight=1.5, delay=0.3))
+        cell.record("v")
+        src.record("spikes")
+        return src, cell
+
+    def fetch(objs):
+        src, cell = objs
+        return (np.asarray(cell.get_data().segments[0].analogsignals[0].magnitude),
+                np.asarray(src.get_data().segments[0].spiketrains[0].magnitude))
+    sim.end()
+    ours = pynn_nest.run_model(sim, model, fetch, 8.0)
+    theirs = pynn_nest.run_model(nest_sim, model, fetch, 8.0)
+    sim.setup(timestep=0.1)
+    assert np.abs(ours[0] - theirs[0]).max() < 1e-9
+    assert np.allclose(ours[1], theirs[1], atol=1e-12, rtol=0)

@@ -40,6 +40,11 @@ SCRIPT = textwrap.dedent('''
     sim.Projection(E, E, sim.FixedNumberPostConnector(5, rng=rng), sim.StaticSynapse(
         weight=sim.RandomDistribution("exponential", (0.1,), rng=rng), delay=1.0))
     sim.Projection(E[:20], I[10:], sim.AllToAllConnector(), sim.StaticSynapse(weight=0.05, delay=1.2))
+    ac = sim.ACSource(amplitude=0.4, offset=0.1, frequency=40.0, phase=20.0, start=20.0, stop=120.0)
+    ac.inject_into(I[5:25]); ac.inject_into(E[::7])
+    sim.DCSource(amplitude=0.2, start=30.0).inject_into(I[20:30])
+    off_grid = sim.Population(3, sim.SpikeSourceArray(spike_times=[5.03, 17.77, 17.79, 60.01]), label="array")
+    sim.Projection(off_grid, E, sim.FixedProbabilityConnector(0.5, rng=rng), sim.StaticSynapse(weight=2.0))
     E.record("spikes"); I.record(["spikes", "v"])
     sim.run(150.0)
     e, i = E.get_data().segments[0], I.get_data().segments[0]

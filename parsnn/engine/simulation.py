@@ -30,6 +30,7 @@ from mpi4py import MPI
 
 from parsnn import _engine as engine_kernels
 from parsnn.engine import checkpoint as checkpointing
+from parsnn.engine import currents
 from parsnn.engine import decomposition, exchange, neurons, performance, plasticity, recording, signals, synapses
 from parsnn.engine import rings as ring_schemes
 from parsnn.engine.streams import purpose
@@ -311,8 +312,16 @@ class Simulation:
         if not neurons_registry.get(self.net.populations[population].model).takes_current_input:
             raise ParameterError(f"input current of '{population}': not a neuron population")
         np.asarray(self.st.ie)[a:b] = values
+        currents.set_base_current(self.st, a, b, values)
         seg = np.asarray(self.st.segments)
         seg[(seg[:, 0] < b) & (seg[:, 1] > a), 3] = 1       # values may now differ within the segment
+
+    def set_ac_currents(self, population: str, sources: list):
+        """Replace the sinusoidal input currents onto ``population`` from the current time on
+        (between run() calls, on every rank): see :mod:`parsnn.engine.currents`."""
+        if not neurons_registry.get(self.net._pop(population, "sinusoidal current").model).takes_current_input:
+            raise ParameterError(f"sinusoidal current onto '{population}': not a neuron population")
+        currents.set_ac_currents(self, population, sources)
 
     def set_source_rate(self, population: str, rate):
         """Replace the rate (spikes/s) of the poisson_source nodes of ``population`` from the current

@@ -7,7 +7,8 @@ weights and delays), every PyNN connector (AllToAll, OneToOne, FixedProbability,
 FixedTotalNumber with replacement run in the engine; the others through PyNN's own code as explicit
 lists), the cell types ``IF_curr_exp``, ``IF_curr_alpha``, ``IF_curr_delta``, ``SpikeSourcePoisson``,
 ``SpikeSourceArray`` and any parsnn model by its NEST name (``native_cell_type("iaf_psc_exp")``),
-``DCSource`` (constant), ``record('spikes'/'v')``, ``get_data`` / ``write_data`` (Neo).
+``DCSource`` (constant), ``StepCurrentSource``, ``ACSource`` (sinusoid, evaluated per step as NEST's
+ac_generator; ``source.record()`` / ``get_data()``), ``record('spikes'/'v')``, ``get_data`` / ``write_data`` (Neo).
 Units are PyNN's (nA, nF, mV, ms; weights in nA, or mV for IF_curr_delta); the engine's are NEST's.
 
 Seeds: ``setup(rng_seed=S)`` is parsnn's seed (default 12345); every random number (cell
@@ -20,9 +21,10 @@ additive-potentiation/multiplicative-depression or Guetig weight dependence is N
 gives parsnn's other rule under NEST's names; ``Projection.get("weight")`` after a run returns the
 plastic weights (collective: call it on every rank).
 Not supported (NotImplementedError naming it): conductance-based cells, STDP rules that do not map
-exactly onto parsnn's (e.g. w_min != 0, Vogels2011Rule), time-varying current sources other than
-steps, changing the network or its parameters between run() and reset(), recording anything but
-spikes and V_m, off-grid spike times.
+exactly onto parsnn's (e.g. w_min != 0, Vogels2011Rule), NoisyCurrentSource, changing the network or
+its parameters between run() and reset(), recording anything but spikes and V_m,
+``setup(spike_precision='off_grid')`` (off-grid SpikeSourceArray times are rounded up to the grid, as
+pyNN.nest does with ``spike_precision='on_grid'``).
 """
 from pyNN import random, space                                  # noqa: F401
 from pyNN.connectors import *                                    # noqa: F401,F403
@@ -43,7 +45,7 @@ from parsnn.pynn.plasticity import (AdditivePotentiationMultiplicativeDepression
                                     AdditiveWeightDependence, GutigWeightDependence,
                                     MultiplicativeWeightDependence, SpikePairRule, STDPMechanism,
                                     native_synapse_type)
-from parsnn.pynn.electrodes import DCSource, StepCurrentSource    # noqa: F401
+from parsnn.pynn.electrodes import ACSource, DCSource, StepCurrentSource    # noqa: F401
 from parsnn.pynn.standardmodels import (IF_curr_alpha, IF_curr_delta, IF_curr_exp, SpikeSourceArray,  # noqa: F401
                                         SpikeSourcePoisson, StaticSynapse)
 

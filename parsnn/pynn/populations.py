@@ -85,6 +85,21 @@ class PopulationView(common.PopulationView):
         return PopulationView(self, selector, label)
 
 
+def on_grid(times, h: float, min_delay: float) -> np.ndarray:
+    """Spike times (ms) moved to the time grid exactly as pyNN.nest does with iaf_psc_exp (its
+    ``spike_precision="on_grid"``, the mode parsnn has; measured with NEST 3.10): pyNN.nest's
+    SpikeSourceArray is a spike_generator (precise_times) at t - min_delay feeding a parrot_neuron with
+    delay min_delay; NEST stamps a time with the end of the step that contains it (``Time::ms_stamp``:
+    the time in tics of 0.001 ms, truncated, then the first step at or after it) and a grid-based
+    neuron ignores the offset. So an off-grid time is rounded *up* (1.03 ms -> 1.1 ms at dt 0.1); times
+    in the same step are all kept (each is delivered, as in NEST)."""
+    t = np.asarray(times, dtype=float) - min_delay
+    tics_per_step = max(1, int(round(h * 1000.0)))
+    steps = np.floor_divide(np.trunc(t * 1000.0).astype(np.int64), tics_per_step)
+    steps += steps * (tics_per_step / 1000.0) < t
+    return (steps + int(round(min_delay / h))) * tics_per_step / 1000.0       # NEST's Time::get_ms
+
+
 class Population(common.Population):
     __doc__ = common.Population.__doc__
     _simulator = simulator
@@ -120,6 +135,10 @@ class Population(common.Population):
             t = np.asarray(getattr(seq, "value", seq), dtype=float)
             if t.size > 1 and np.any(np.diff(t) < 0):
                 raise errors.InvalidParameterValueError(f"SpikeSourceArray spike times must be sorted, got {t}")
+            if t.size and t[0] <= 0:
+                raise errors.InvalidParameterValueError(
+                    f"SpikeSourceArray spike_times must be > 0 ms (a spike is sent at the end of a time step; "
+                    f"NEST's spike_generator refuses 0 too), got {t[0]!r} ms")
 
     # -- parameters ---------------------------------------------------------
     def _native_values(self, name):
@@ -232,8 +251,9 @@ class Population(common.Population):
         if model == "spike_generator":
             times = self._native_values("spike_times")
             seqs = times if isinstance(times, np.ndarray) and times.dtype == object else [times] * self.size
-            h = net.resolution
-            grid = [np.unique(np.round(np.asarray(getattr(s, "value", s), dtype=float) / h)) * h for s in seqs]
+            d = simulator.state.min_delay
+            d = net.resolution if d == "auto" else float(d)
+            grid = [on_grid(np.asarray(getattr(s, "value", s), dtype=float), net.resolution, d) for s in seqs]
             net.add_population(self._engine_name, self.size, model, spike_times=grid)
             return
         params = {}

@@ -6,7 +6,8 @@ in PyNN's wheel, so :func:`fetch_source` downloads the sdist of the installed Py
 PyNN is kept in parsnn's repository. :func:`scenarios` lists them and :func:`run_scenario` runs
 one, telling a pass, a skip (a feature parsnn does not have: PyNN's ``NotImplementedError`` or the
 scenario's own skip) and a failure apart. Used by ``tests/test_pynn_scenarios.py`` and
-``scripts/pynn_scenarios.py``.
+``scripts/pynn_scenarios.py``. :func:`fetch_examples` extracts the sdist's ``examples/`` the same way
+(for ``analysis/pynn_vs_nest.py``).
 """
 from __future__ import annotations
 
@@ -52,32 +53,53 @@ def fetch_source(cache_dir: str, version: str | None = None) -> str:
 _FAILED: dict = {}
 
 
-def _download(cache_dir: str, version: str, root: str, marker: str) -> str:
-    """Download and extract the sdist (see :func:`fetch_source`)."""
+def _download(cache_dir: str, version: str, root: str, marker: str, part: str = "test/system") -> str:
+    """Download the sdist (once) and extract its ``part`` folder to ``root`` (see :func:`fetch_source`)."""
+    archive = _sdist_archive(cache_dir, version)
+    tmp = root + ".partial"
+    shutil.rmtree(tmp, ignore_errors=True)
+    with tarfile.open(archive) as tar:
+        members = [m for m in tar.getmembers() if f"/{part}/" in m.name and (m.isfile() or m.isdir())]
+        if not members:
+            raise SourceUnavailable(f"PyNN=={version}'s sdist has no {part} folder")
+        tar.extractall(tmp, members=members, filter="data")
+    shutil.rmtree(root, ignore_errors=True)
+    os.rename(os.path.join(tmp, os.listdir(tmp)[0]), root)
+    shutil.rmtree(tmp, ignore_errors=True)
+    if not os.path.exists(marker):
+        raise SourceUnavailable(f"PyNN=={version}'s sdist has no {os.path.relpath(marker, root)}")
+    return root
+
+
+def _sdist_archive(cache_dir: str, version: str) -> str:
+    """The path of PyNN ``version``'s sdist in ``cache_dir``, downloaded with pip if not there yet."""
     os.makedirs(cache_dir, exist_ok=True)
+
+    def find():
+        return [f for f in os.listdir(cache_dir) if f.lower().startswith(f"pynn-{version}") and f.endswith(".tar.gz")]
+    if find():
+        return os.path.join(cache_dir, find()[0])
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "--disable-pip-version-check",
            "--timeout", "20", "--retries", "1", "-d", cache_dir, f"PyNN=={version}"]
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
     except subprocess.TimeoutExpired:
         raise SourceUnavailable(f"pip download of PyNN=={version}'s sdist timed out (offline?)") from None
-    archives = [f for f in os.listdir(cache_dir) if f.lower().startswith(f"pynn-{version}") and f.endswith(".tar.gz")]
-    if proc.returncode != 0 or not archives:
+    if proc.returncode != 0 or not find():
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         raise SourceUnavailable(f"cannot fetch PyNN=={version}'s sdist with pip (offline?): {last}")
-    tmp = root + ".partial"
-    shutil.rmtree(tmp, ignore_errors=True)
-    with tarfile.open(os.path.join(cache_dir, archives[0])) as tar:
-        members = [m for m in tar.getmembers() if "/test/system/" in m.name and (m.isfile() or m.isdir())]
-        if not members:
-            raise SourceUnavailable(f"PyNN=={version}'s sdist has no test/system folder")
-        tar.extractall(tmp, members=members, filter="data")
-    shutil.rmtree(root, ignore_errors=True)
-    os.rename(os.path.join(tmp, os.listdir(tmp)[0]), root)
-    shutil.rmtree(tmp, ignore_errors=True)
+    return os.path.join(cache_dir, find()[0])
+
+
+def fetch_examples(cache_dir: str, version: str | None = None) -> str:
+    """The folder of PyNN ``version``'s (default: the installed one's) ``examples/`` (from its sdist,
+    downloaded once into ``cache_dir``, as :func:`fetch_source`); SourceUnavailable if it cannot be."""
+    version = version or pynn_version()
+    root = os.path.join(cache_dir, f"pynn-{version}-examples")
+    marker = os.path.join(root, "examples", "brunel.py")
     if not os.path.exists(marker):
-        raise SourceUnavailable(f"PyNN=={version}'s sdist has no test/system/scenarios/fixtures.py")
-    return root
+        _download(cache_dir, version, root, marker, part="examples")
+    return os.path.join(root, "examples")
 
 
 def scenarios(root: str) -> list:

@@ -58,6 +58,8 @@ class State(common.control.BaseState):
         if self.sim is not None:
             self.sim.close()
         self.sim = None
+        for source in {id(s): s for _, _, s in self.currents}.values():
+            source._reset()
         self.running = False
         self.t = 0.0
         self.t_start = 0.0
@@ -116,6 +118,14 @@ class State(common.control.BaseState):
         base = np.asarray(pop._native_values("I_e"), dtype=float)
         total = base + self.current_at(pop, self.t)
         self.sim.set_input_current(pop._engine_name, total if np.ptp(total) else float(total[0]))
+        self._set_sinusoids(pop)
+
+    def _set_sinusoids(self, pop):
+        """Give the engine the sinusoidal currents (ACSource) injected into ``pop``, if any (or any before)."""
+        sources = [{"index": idx, **source.sinusoid()} for p, idx, source in self.currents
+                   if p is pop and source.sinusoid() is not None]
+        if sources or pop._engine_name in getattr(self.sim, "_ac_sources", {}):
+            self.sim.set_ac_currents(pop._engine_name, sources)
 
     def set_while_built(self, pop, name: str, value):
         """Change a parameter between runs: a neuron's I_e (i_offset) or a Poisson source's rate;
@@ -155,6 +165,8 @@ class State(common.control.BaseState):
         self.sim = Simulation(net, seed=self.seed, comm=self.comm, partition=self.partition, out=self.runfile,
                               keep_spikes=True, overwrite=self.overwrite)
         self.sim.build()
+        for pop in {id(p): p for p, _, _ in self.currents}.values():
+            self._set_sinusoids(pop)
 
     # ------------------------------------------------------------ running
     def run(self, simtime: float):
@@ -171,6 +183,7 @@ class State(common.control.BaseState):
         if self.sim is None:
             self.build()
         t_end = self.t + steps * self.dt
+        n0 = int(round(self.t / self.dt))
         for tc in self._change_times(self.t, t_end) + [t_end]:
             n = int(round((tc - self.t) / self.dt))
             if n > 0:
@@ -179,6 +192,8 @@ class State(common.control.BaseState):
             if tc < t_end:
                 for pop in {p for p, _, _ in self.currents}:
                     self.update_currents(pop)
+        for source in {id(s): s for _, _, s in self.currents}.values():
+            source._record_steps(n0, int(round(self.t / self.dt)))
         self.running = True
         self._results = None
 
@@ -199,7 +214,9 @@ class State(common.control.BaseState):
         return self._results
 
     def _given_spikes(self, pop):
-        """(times, indices) of a spike generator population's spikes up to now, by time then index."""
+        """(times, indices) of a spike generator population's spikes up to now, by time then index (the
+        times on the grid, as the engine sends them and pyNN.nest records them with spike_precision
+        'on_grid')."""
         trains = self.sim.net.populations[pop._engine_name].spike_times
         times = np.concatenate([np.asarray(t, dtype=float) for t in trains]) if trains else np.zeros(0)
         index = np.repeat(np.arange(len(trains)), [len(t) for t in trains])

@@ -75,7 +75,8 @@ class SpikeSourcePoisson(cells.SpikeSourcePoisson):
 
 class SpikeSourceArray(cells.SpikeSourceArray):
     __doc__ = cells.SpikeSourceArray.__doc__ + (
-        "\n    On parsnn: spike_generator; times are rounded to the time grid.")
+        "\n    On parsnn: spike_generator; off-grid times are rounded up to the time grid, as pyNN.nest does"
+        " with iaf_psc_exp (spike_precision='on_grid'); times must be > 0.")
     engine_model = "spike_generator"
     weight_scale = 1.0
     translations = build_translations(("spike_times", "spike_times"))
