@@ -6,22 +6,35 @@
  * stamp in steps); the dendritic delay is the synaptic delay d (steps). NEST's comparisons with
  * stdp_eps on ms values become exact integer comparisons on the grid.
  *
- * Two entry points (the engine's "plastic hook" call sites):
- *   parsnn_archive_spike   once per spike of a local neuron with plastic inputs, in step order
- *                          (NEST's ArchivingNode::set_spiketime: prune, update Kminus, append);
- *   parsnn_plastic_deliver once per received spike, in the canonical delivery order, after the
- *                          spike's static row: for every plastic projection from the spike's
- *                          source, updates each synapse's weight from the target's archive
- *                          (facilitation for the post spikes in (t_last - d, t - d], then
- *                          depression with Kminus just before t - d), adds the new weight to the
- *                          ring buffer, then advances the source's Kplus and last spike time.
+ * Threads: thread th owns the th-th part of every population's local neurons (the engine's
+ * owner[]); the row of (projection, source) is split into T sub-rows, ptr[base + th] ..
+ * ptr[base + th + 1] with base = row_off[q] + source * T, holding the synapses onto thread th's
+ * neurons in the order of the whole row (rows are generated target by target, so the sub-rows
+ * are consecutive slices of it and the store does not depend on T).
+ *
+ * Three entry points (the engine's "plastic hook" call sites):
+ *   parsnn_archive_spikes  per thread, the spikes of its own neurons of one interval, in step
+ *                          order (NEST's ArchivingNode::set_spiketime: prune, update Kminus, append);
+ *   parsnn_plastic_prepare once per interval, serially, over the received spikes in canonical
+ *                          order: records each spike's Kplus and last spike time of the source
+ *                          (as they are before the spike) for every plastic projection with a row
+ *                          here, then advances them. So the source traces are updated once, by one
+ *                          thread, and every thread reads the same values;
+ *   parsnn_plastic_deliver per thread and received spike, in the canonical order, after the
+ *                          spike's static sub-row: for the thread's sub-row of every plastic
+ *                          projection from the spike's source, updates each synapse's weight from
+ *                          the target's archive (facilitation for the post spikes in
+ *                          (t_last - d, t - d], then depression with Kminus just before t - d)
+ *                          and adds the new weight to the ring buffer.
+ * A thread touches only its own neurons' weights, archives and ring entries: no atomics, and
+ * every sum into a ring entry is formed in the same order for any T.
  *
  * Storage per plastic synapse: weight (double), target local index (uint32), delay (uint16):
  * 14 bytes. Kplus and the last spike time depend only on the source's spikes and the
  * projection's tau_plus: one pair per (projection, source), as NEST's per-synapse copies of them
  * are all equal. Every synapse's update depends only on its own weight, its source's pair and
- * its target's archive, so the weights do not depend on the number of ranks or the partition;
- * ring additions follow the canonical order like static ones.
+ * its target's archive, so the weights do not depend on the number of ranks, threads or the
+ * partition; ring additions follow the canonical order like static ones.
  */
 #ifndef PARSNN_PLASTIC_H
 #define PARSNN_PLASTIC_H
@@ -59,7 +72,8 @@ typedef struct {
     /* projections: parameters and the offsets of their rows and source traces */
     int64_t n_proj;
     const int64_t *soff, *nsrc;   /* first source gid, number of sources */
-    const int64_t *row_off;       /* projection p's rows: ptr[row_off[p] + s] .. ptr[row_off[p] + s + 1] */
+    int64_t T;                    /* threads: every row is split into T sub-rows */
+    const int64_t *row_off;       /* projection p, source s, thread th: ptr[row_off[p] + s*T + th] .. [.. + 1] */
     const int64_t *src_off;       /* projection p's source traces: kplus[src_off[p] + s] */
     const int32_t *model;
     const double *tau_plus, *lambda, *alpha, *mu_plus, *mu_minus, *wmax;
@@ -71,6 +85,11 @@ typedef struct {
     /* per (projection, source) */
     double *kplus;
     int64_t *tlast;
+    /* per received spike k of the interval and projection q: the source's Kplus and last spike
+     * stamp before the spike (pre_k[k * n_proj + q], pre_t[...]; parsnn_plastic_prepare) */
+    double *pre_k;
+    int64_t *pre_t;
+    int64_t pre_cap;
 } parsnn_plastic_t;
 
 /* Append an entry to a history, growing it if needed; 0 on success, -1 if out of memory. */
@@ -143,6 +162,21 @@ static int parsnn_archive_spike(parsnn_plastic_t *p, int64_t i, int64_t t)
     return parsnn_hist_push(hs, t, p->kminus[i], 0);
 }
 
+/* Archive the nspk spikes codes[0..nspk) ((lag << 32) | gid, in step order) of one thread's
+ * neurons, emitted in the interval starting at step t0 (g2l: gid -> local index). Returns -1 if
+ * out of memory, else 0. */
+static int parsnn_archive_spikes(parsnn_plastic_t *p, const uint64_t *codes, int64_t nspk, const int32_t *g2l,
+                                 int64_t t0)
+{
+    int err = 0;
+    for (int64_t k = 0; k < nspk; k++) {
+        const uint64_t code = codes[k];
+        if (parsnn_archive_spike(p, g2l[(int64_t) (code & 0xFFFFFFFFULL)], t0 + (int64_t) (code >> 32) + 1))
+            err = -1;
+    }
+    return err;
+}
+
 /* Kminus of neuron i at time t (steps): the trace of its last archived spike strictly before t,
  * decayed to t (NEST's get_K_value); 0 without one. */
 static inline double parsnn_k_value(const parsnn_plastic_t *p, int64_t i, int64_t t)
@@ -206,30 +240,81 @@ static inline double parsnn_stdp_weight(parsnn_plastic_t *p, int64_t q, int64_t 
     return parsnn_depress(p, q, w, parsnn_k_value(p, i, t2));
 }
 
-/* Deliver the spike of source gid g emitted in step s (stamp s + 1) over every plastic
- * projection from g: update each synapse's weight, add it to the ring slot of step s + d
- * (ring_ex for w > 0, else ring_in, as NEST's alpha and exp neurons split them), then advance
- * the source's Kplus and last spike time. slot0 = s % D; the rings have n columns. Returns the
- * number of synapses visited. */
-static int64_t parsnn_plastic_deliver(parsnn_plastic_t *p, int64_t g, int64_t s, int64_t slot0, int64_t D,
-                                      int64_t n, double *rex, double *rin)
+/* The Kplus of a source after its spike with stamp t, from kplus and t_last before it. */
+static inline double parsnn_kplus_next(const parsnn_plastic_t *p, int64_t q, double kplus, int64_t t_last, int64_t t)
+{
+    return (p->model[q] == PARSNN_STDP)
+        ? kplus * exp((double) (t_last - t) * p->h / p->tau_plus[q]) + 1.0
+        : kplus * exp((double) (t_last - t) * p->h * (1.0 / p->tau_plus[q])) + 1.0;
+}
+
+/* Once per interval, before the threads deliver: for the nrecv received spikes codes[k] ((lag << 32)
+ * | gid, canonical order) of the interval starting at step t0, note each plastic projection's Kplus
+ * and last spike stamp of the spike's source as they are before the spike (pre_k, pre_t), then
+ * advance them (only for sources with synapses here: the others are never read). Returns the number
+ * of plastic synapses the spikes will visit, or -1 if out of memory. */
+static int64_t parsnn_plastic_prepare(parsnn_plastic_t *p, const uint64_t *codes, int64_t nrecv, int64_t t0)
+{
+    const int64_t P = p->n_proj, T = p->T;
+    int64_t events = 0;
+    if (nrecv * P > p->pre_cap) {
+        const int64_t cap = 2 * nrecv * P;
+        double *k2 = (double *) realloc(p->pre_k, (size_t) cap * sizeof(double));
+        if (k2)
+            p->pre_k = k2;
+        int64_t *t2 = (int64_t *) realloc(p->pre_t, (size_t) cap * sizeof(int64_t));
+        if (t2)
+            p->pre_t = t2;
+        if (!k2 || !t2)
+            return -1;
+        p->pre_cap = cap;
+    }
+    for (int64_t k = 0; k < nrecv; k++) {
+        const int64_t g = (int64_t) (codes[k] & 0xFFFFFFFFULL), t = t0 + (int64_t) (codes[k] >> 32) + 1;
+        for (int64_t q = 0; q < P; q++) {
+            const int64_t src = g - p->soff[q];
+            if (src < 0 || src >= p->nsrc[q])
+                continue;
+            const int64_t base = p->row_off[q] + src * T, tr = p->src_off[q] + src;
+            const int64_t a = p->ptr[base], b = p->ptr[base + T];
+            if (a == b)
+                continue;
+            const double kplus = p->kplus[tr];
+            const int64_t t_last = p->tlast[tr];
+            p->pre_k[k * P + q] = kplus;
+            p->pre_t[k * P + q] = t_last;
+            p->kplus[tr] = parsnn_kplus_next(p, q, kplus, t_last, t);
+            p->tlast[tr] = t;
+            events += b - a;
+        }
+    }
+    return events;
+}
+
+/* Thread th delivers the k-th received spike (source gid g, emitted in step s, stamp s + 1) over
+ * its sub-row of every plastic projection from g: updates each synapse's weight and adds it to the
+ * ring slot of step s + d (ring_ex for w > 0, else ring_in, as NEST's alpha and exp neurons split
+ * them), with the source's traces noted by parsnn_plastic_prepare. slot0 = s % D; the rings have n
+ * columns. Returns the number of synapses visited. */
+static int64_t parsnn_plastic_deliver(parsnn_plastic_t *p, int64_t k, int64_t g, int64_t s, int64_t slot0,
+                                      int64_t D, int64_t n, double *rex, double *rin, int64_t th)
 {
     int64_t events = 0;
-    const int64_t t = s + 1;
-    for (int64_t q = 0; q < p->n_proj; q++) {
+    const int64_t t = s + 1, P = p->n_proj;
+    for (int64_t q = 0; q < P; q++) {
         const int64_t src = g - p->soff[q];
         if (src < 0 || src >= p->nsrc[q])
             continue;
-        const int64_t row = p->row_off[q] + src, tr = p->src_off[q] + src;
-        const int64_t a = p->ptr[row], b = p->ptr[row + 1];
+        const int64_t base = p->row_off[q] + src * p->T + th;
+        const int64_t a = p->ptr[base], b = p->ptr[base + 1];
         if (a == b)
             continue;
-        const double kplus = p->kplus[tr];
-        const int64_t t_last = p->tlast[tr];
-        for (int64_t k = a; k < b; k++) {
-            const int64_t i = p->tgt[k], dd = p->d[k];
-            const double w = parsnn_stdp_weight(p, q, i, dd, p->w[k], t, t_last, kplus);
-            p->w[k] = w;
+        const double kplus = p->pre_k[k * P + q];
+        const int64_t t_last = p->pre_t[k * P + q];
+        for (int64_t j = a; j < b; j++) {
+            const int64_t i = p->tgt[j], dd = p->d[j];
+            const double w = parsnn_stdp_weight(p, q, i, dd, p->w[j], t, t_last, kplus);
+            p->w[j] = w;
             int64_t slot = slot0 + dd;
             if (slot >= D)
                 slot -= D;
@@ -239,10 +324,6 @@ static int64_t parsnn_plastic_deliver(parsnn_plastic_t *p, int64_t g, int64_t s,
                 rin[slot * n + i] += w;
         }
         events += b - a;
-        p->kplus[tr] = (p->model[q] == PARSNN_STDP)
-            ? kplus * exp((double) (t_last - t) * p->h / p->tau_plus[q]) + 1.0
-            : kplus * exp((double) (t_last - t) * p->h * (1.0 / p->tau_plus[q])) + 1.0;
-        p->tlast[tr] = t;
     }
     return events;
 }

@@ -71,10 +71,6 @@ class Simulation:
         if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not 1 <= threads <= 1024:
             raise ParameterError(f"threads must be an integer in [1, 1024], got {threads!r}")
         net.validate()
-        plastic = [q.name for q in net.projections if q.plastic]
-        if threads > 1 and plastic:
-            raise ParameterError(f"threads must be 1 for a network with plastic synapses (projection "
-                                 f"'{plastic[0]}'): their delivery is not split per thread yet; got {threads}")
         self.net = net
         self.threads = int(threads)
         self._exchange_block, self._exchange_adapt = _exchange_block, _exchange_adapt
@@ -144,7 +140,8 @@ class Simulation:
         self.build_timers["connect"] += (time.perf_counter() - t0 - self.build_timers["count"]
                                          - self.build_timers["group"])
         # plastic hook: the plastic synapses onto the local neurons (parsnn.engine.plasticity)
-        self.plastic = plasticity.PlasticSynapses(net, local, self.offsets, self.pop_local, self.seed, h)
+        self.plastic = plasticity.PlasticSynapses(net, local, self.offsets, self.pop_local, self.seed, h,
+                                                 self.threads)
         dmin, dmax = min(dmin, self.plastic.dmin), max(dmax, self.plastic.dmax)
         st.syn_ptr, st.syn_tgt, st.syn_w, st.syn_d = syn_ptr, syn_tgt, syn_w, syn_d
         # per source: row g is syn_ptr[g*T] .. syn_ptr[(g+1)*T] (its threads' sub-rows one after the other)
