@@ -47,16 +47,20 @@
 #define PARSNN_STDP 1
 #define PARSNN_STDP_PL_HOM 2
 
-/* the post-spike history of one neuron: entries [start, end) of arrays of capacity cap */
+/* the post-spike history of one neuron: entries [start, end) of arrays of capacity cap; the fields
+ * every synapse reads first, so that one history is one 64-byte cache line */
 typedef struct {
+    int64_t newest;      /* stamp of the newest entry (INT64_MIN: none) */
+    int64_t kq_t;        /* memo of the last Kminus query: its time (INT64_MIN: none) and value; */
+    double kq_v;         /*   valid for ever, as later entries are always later than any past query */
     int64_t *t;          /* spike stamps (steps), ascending */
     double *k;           /* Kminus just after each spike */
     int32_t *cnt;        /* access counters: synapses that have read the entry */
     int32_t start, end, cap;
-    int64_t newest;      /* stamp of the newest entry (INT64_MIN: none) */
-    int64_t kq_t;        /* memo of the last Kminus query: its time (INT64_MIN: none) and value; */
-    double kq_v;         /*   valid for ever, as later entries are always later than any past query */
 } parsnn_hist_t;
+
+/* entries of the facilitation table of a projection (see parsnn_plastic_tables) */
+#define PARSNN_FTAB_LEN 16384
 
 typedef struct {
     /* per local neuron */
@@ -90,6 +94,10 @@ typedef struct {
     double *pre_k;
     int64_t *pre_t;
     int64_t pre_cap;
+    /* per projection q: ftab[q * PARSNN_FTAB_LEN + j] = the factor exp(-j h / tau_plus) of Kplus for a post
+     * spike j steps after the last pre spike reached the dendrite, computed by the very expression of
+     * the rule (so equal bit for bit); larger j call exp() */
+    double *ftab;
 } parsnn_plastic_t;
 
 /* Append an entry to a history, growing it if needed; 0 on success, -1 if out of memory. */
@@ -128,6 +136,17 @@ static int parsnn_hist_push(parsnn_hist_t *hs, int64_t t, double k, int32_t cnt)
     hs->cnt[hs->end] = cnt;
     hs->end++;
     return 0;
+}
+
+/* n empty histories (zeroed; call parsnn_hist_free on each), one cache line each; NULL if out of memory. */
+static parsnn_hist_t *parsnn_hist_alloc(int64_t n)
+{
+    void *m = NULL;
+    const size_t bytes = (size_t) (n > 0 ? n : 1) * sizeof(parsnn_hist_t);
+    if (posix_memalign(&m, 64, bytes))
+        return NULL;
+    memset(m, 0, bytes);
+    return (parsnn_hist_t *) m;
 }
 
 static void parsnn_hist_free(parsnn_hist_t *hs)
@@ -195,49 +214,118 @@ static inline double parsnn_k_value(const parsnn_plastic_t *p, int64_t i, int64_
     return v;
 }
 
-static inline double parsnn_facilitate(const parsnn_plastic_t *p, int64_t q, double w, double kplus)
+/* The constants of projection q, hoisted out of the synapse loop (the loop stores through
+ * pointers the compiler cannot prove distinct from the parameter arrays). */
+typedef struct {
+    double lambda, la, mu_plus, mu_minus, wmax, tau_plus, inv_tau_plus, h;
+    const double *ftab;
+} parsnn_proj_t;
+
+static inline parsnn_proj_t parsnn_proj(const parsnn_plastic_t *p, int64_t q)
 {
-    if (p->model[q] == PARSNN_STDP) {
-        const double norm_w = (w / p->wmax[q]) + (p->lambda[q] * pow(1.0 - (w / p->wmax[q]), p->mu_plus[q]) * kplus);
-        return norm_w < 1.0 ? norm_w * p->wmax[q] : p->wmax[q];
-    }
-    return w + (p->lambda[q] * pow(w, p->mu_plus[q]) * kplus);
+    parsnn_proj_t c;
+    c.lambda = p->lambda[q];
+    c.la = p->alpha[q] * p->lambda[q];       /* (alpha lambda) w ..., as the rules group it */
+    c.mu_plus = p->mu_plus[q];
+    c.mu_minus = p->mu_minus[q];
+    c.wmax = p->wmax[q];
+    c.tau_plus = p->tau_plus[q];
+    c.inv_tau_plus = 1.0 / p->tau_plus[q];
+    c.h = p->h;
+    c.ftab = p->ftab + q * PARSNN_FTAB_LEN;
+    return c;
 }
 
-static inline double parsnn_depress(const parsnn_plastic_t *p, int64_t q, double w, double kminus)
+/* NEST's facilitate_ / depress_ of stdp_synapse (model PARSNN_STDP) and stdp_pl_synapse_hom */
+static inline double parsnn_facilitate(const parsnn_proj_t *c, double w, double kplus, const int model)
 {
-    if (p->model[q] == PARSNN_STDP) {
-        const double norm_w = (w / p->wmax[q]) - (p->alpha[q] * p->lambda[q] * pow(w / p->wmax[q], p->mu_minus[q]) * kminus);
-        return norm_w > 0.0 ? norm_w * p->wmax[q] : 0.0;
+    if (model == PARSNN_STDP) {
+        const double norm_w = (w / c->wmax) + (c->lambda * pow(1.0 - (w / c->wmax), c->mu_plus) * kplus);
+        return norm_w < 1.0 ? norm_w * c->wmax : c->wmax;
     }
-    const double new_w = w - (p->lambda[q] * p->alpha[q] * w * kminus);
+    return w + (c->lambda * pow(w, c->mu_plus) * kplus);
+}
+
+static inline double parsnn_depress(const parsnn_proj_t *c, double w, double kminus, const int model)
+{
+    if (model == PARSNN_STDP) {
+        const double norm_w = (w / c->wmax) - (c->la * pow(w / c->wmax, c->mu_minus) * kminus);
+        return norm_w > 0.0 ? norm_w * c->wmax : 0.0;
+    }
+    const double new_w = w - (c->la * w * kminus);
     return new_w > 0.0 ? new_w : 0.0;
 }
 
-/* The weight of one synapse onto neuron i with delay dd at a presynaptic spike with stamp t:
- * facilitation for the archived post spikes in (t_last - dd, t - dd] (each read is counted),
- * then depression. */
-static inline double parsnn_stdp_weight(parsnn_plastic_t *p, int64_t q, int64_t i, int64_t dd, double w,
-                                        int64_t t, int64_t t_last, double kplus)
+/* exp(minus_dt / tau_plus) for minus_dt = -j steps (the rules' expressions) */
+static inline double parsnn_fexp(const parsnn_proj_t *c, int64_t j, const int model)
 {
-    parsnn_hist_t *hs = &p->hist[i];
-    const int64_t t1 = t_last - dd, t2 = t - dd;
-    if (hs->newest <= t1)              /* no post spike since the last pre spike reached the dendrite */
-        return parsnn_depress(p, q, w, parsnn_k_value(p, i, t2));
-    int32_t a = hs->end, b;
-    while (a > hs->start && hs->t[a - 1] > t2)
-        a--;
-    b = a;                                /* entries [a0, b) lie in (t1, t2] */
-    while (a > hs->start && hs->t[a - 1] > t1)
-        a--;
-    for (int32_t j = a; j < b; j++) {
-        const double minus_dt = (double) (t_last - (hs->t[j] + dd)) * p->h;
-        const double kp = (p->model[q] == PARSNN_STDP) ? kplus * exp(minus_dt / p->tau_plus[q])
-                                                       : kplus * exp(minus_dt * (1.0 / p->tau_plus[q]));
-        hs->cnt[j]++;
-        w = parsnn_facilitate(p, q, w, kp);
+    const double minus_dt = (double) (-j) * c->h;
+    return (model == PARSNN_STDP) ? exp(minus_dt / c->tau_plus) : exp(minus_dt * c->inv_tau_plus);
+}
+
+/* Fill the facilitation tables; 0, or -1 if out of memory. */
+static int parsnn_plastic_tables(parsnn_plastic_t *p)
+{
+    free(p->ftab);
+    p->ftab = (double *) malloc((size_t) (p->n_proj > 0 ? p->n_proj : 1) * PARSNN_FTAB_LEN * sizeof(double));
+    if (!p->ftab)
+        return -1;
+    for (int64_t q = 0; q < p->n_proj; q++) {
+        const parsnn_proj_t c = parsnn_proj(p, q);
+        double *tab = p->ftab + q * PARSNN_FTAB_LEN;
+        for (int64_t j = 0; j < PARSNN_FTAB_LEN; j++)
+            tab[j] = (p->model[q] == PARSNN_STDP) ? parsnn_fexp(&c, j, PARSNN_STDP)
+                                                   : parsnn_fexp(&c, j, PARSNN_STDP_PL_HOM);
     }
-    return parsnn_depress(p, q, w, parsnn_k_value(p, i, t2));
+    return 0;
+}
+
+/* The synapses a .. b-1 of one (sub-)row of projection c at a presynaptic spike with stamp t
+ * (the source's previous one: t_last, Kplus before this one: kplus): each weight gets
+ * facilitation for the target's archived post spikes in (t_last - d, t - d] (each read is
+ * counted), then depression with Kminus just before t - d, and is added to the ring slot of
+ * step s + d (slot0 = s % D; ring_ex for w > 0, else ring_in, as NEST's alpha and exp neurons
+ * split them). ``model`` is a constant at each call: one specialised loop per rule. */
+static inline __attribute__((always_inline)) void
+parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, int64_t t, int64_t t_last,
+           double kplus, int64_t slot0, int64_t D, int64_t n, double *rex, double *rin, const int model)
+{
+    const uint32_t *tgt = p->tgt;
+    const uint16_t *d = p->d;
+    double *wp = p->w;
+    parsnn_hist_t *hist = p->hist;
+    const double *ftab = c->ftab;
+    for (int64_t k = a; k < b; k++) {
+        const int64_t i = tgt[k], dd = d[k];
+        parsnn_hist_t *hs = &hist[i];
+        const int64_t t1 = t_last - dd, t2 = t - dd;
+        double w = wp[k];
+        if (hs->newest > t1) {             /* post spikes since the last pre spike reached the dendrite */
+            const int32_t start = hs->start;
+            const int64_t *ht = hs->t;
+            int32_t e = hs->end, s;
+            while (e > start && ht[e - 1] > t2)
+                e--;
+            s = e;                         /* entries [s, e) lie in (t1, t2] */
+            while (s > start && ht[s - 1] > t1)
+                s--;
+            for (int32_t j = s; j < e; j++) {
+                const int64_t m = ht[j] + dd - t_last;       /* >= 1 */
+                const double kp = kplus * (m < PARSNN_FTAB_LEN ? ftab[m] : parsnn_fexp(c, m, model));
+                hs->cnt[j]++;
+                w = parsnn_facilitate(c, w, kp, model);
+            }
+        }
+        w = parsnn_depress(c, w, parsnn_k_value(p, i, t2), model);
+        wp[k] = w;
+        int64_t slot = slot0 + dd;
+        if (slot >= D)
+            slot -= D;
+        if (w > 0.0)
+            rex[slot * n + i] += w;
+        else
+            rin[slot * n + i] += w;
+    }
 }
 
 /* The Kplus of a source after its spike with stamp t, from kplus and t_last before it. */
@@ -311,18 +399,11 @@ static int64_t parsnn_plastic_deliver(parsnn_plastic_t *p, int64_t k, int64_t g,
             continue;
         const double kplus = p->pre_k[k * P + q];
         const int64_t t_last = p->pre_t[k * P + q];
-        for (int64_t j = a; j < b; j++) {
-            const int64_t i = p->tgt[j], dd = p->d[j];
-            const double w = parsnn_stdp_weight(p, q, i, dd, p->w[j], t, t_last, kplus);
-            p->w[j] = w;
-            int64_t slot = slot0 + dd;
-            if (slot >= D)
-                slot -= D;
-            if (w > 0.0)
-                rex[slot * n + i] += w;
-            else
-                rin[slot * n + i] += w;
-        }
+        const parsnn_proj_t c = parsnn_proj(p, q);
+        if (p->model[q] == PARSNN_STDP)
+            parsnn_row(p, &c, a, b, t, t_last, kplus, slot0, D, n, rex, rin, PARSNN_STDP);
+        else
+            parsnn_row(p, &c, a, b, t, t_last, kplus, slot0, D, n, rex, rin, PARSNN_STDP_PL_HOM);
         events += b - a;
     }
     return events;

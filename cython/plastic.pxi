@@ -1,6 +1,5 @@
 # Plastic synapses and the postsynaptic spike archive (included by engine.pyx); the kernels are
 # in plastic.h, the build in parsnn/engine/plasticity.py.
-from libc.stdlib cimport calloc
 
 cdef extern from "plastic.h" nogil:
     ctypedef struct parsnn_hist_t:
@@ -42,6 +41,9 @@ cdef extern from "plastic.h" nogil:
         double* pre_k
         int64_t* pre_t
         int64_t pre_cap
+        double* ftab
+    parsnn_hist_t* parsnn_hist_alloc(int64_t n)
+    int parsnn_plastic_tables(parsnn_plastic_t* p)
     int parsnn_hist_push(parsnn_hist_t* hs, int64_t t, double k, int32_t cnt)
     void parsnn_hist_free(parsnn_hist_t* hs)
     int parsnn_archive_spike(parsnn_plastic_t* p, int64_t i, int64_t t)
@@ -109,8 +111,8 @@ cdef class PlasticState:
         self.c.w = <double*> _data(a["w"])
         self.c.kplus = <double*> _data(a["kplus"])
         self.c.tlast = <int64_t*> _data(a["tlast"])
-        self.c.hist = <parsnn_hist_t*> calloc(max(n, 1), sizeof(parsnn_hist_t))
-        if self.c.hist == NULL:
+        self.c.hist = parsnn_hist_alloc(n)
+        if self.c.hist == NULL or parsnn_plastic_tables(&self.c) != 0:
             raise MemoryError()
         for i in range(n):
             parsnn_hist_free(&self.c.hist[i])     # the empty state (no entries, no memo)
@@ -149,7 +151,8 @@ cdef class PlasticState:
         cdef int64_t i
         free(self.c.pre_k)
         free(self.c.pre_t)
-        self.c.pre_k, self.c.pre_t, self.c.pre_cap = NULL, NULL, 0
+        free(self.c.ftab)
+        self.c.pre_k, self.c.pre_t, self.c.pre_cap, self.c.ftab = NULL, NULL, 0, NULL
         if self.c.hist != NULL:
             for i in range(self.c.n):
                 parsnn_hist_free(&self.c.hist[i])
@@ -160,6 +163,7 @@ cdef class PlasticState:
         cdef int64_t i
         free(self.c.pre_k)
         free(self.c.pre_t)
+        free(self.c.ftab)
         if self.c.hist != NULL:
             for i in range(self.c.n):
                 parsnn_hist_free(&self.c.hist[i])
