@@ -236,14 +236,29 @@ static inline parsnn_proj_t parsnn_proj(const parsnn_plastic_t *p, int64_t q)
     return c;
 }
 
+/* pow(x, y) through a one-entry memo (*mx, *my: the last argument and result; pow is a pure
+ * function, so the result is the same bits): in a row, many synapses still have the same weight
+ * (e.g. the initial one) when they are facilitated. */
+static inline double parsnn_pow_memo(double x, double y, uint64_t *mx, double *my)
+{
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);       /* compared bit for bit: -0.0 is not +0.0 */
+    if (bits != *mx) {
+        *mx = bits;
+        *my = pow(x, y);
+    }
+    return *my;
+}
+
 /* NEST's facilitate_ / depress_ of stdp_synapse (model PARSNN_STDP) and stdp_pl_synapse_hom */
-static inline double parsnn_facilitate(const parsnn_proj_t *c, double w, double kplus, const int model)
+static inline double parsnn_facilitate(const parsnn_proj_t *c, double w, double kplus, const int model,
+                                       uint64_t *mx, double *my)
 {
     if (model == PARSNN_STDP) {
-        const double norm_w = (w / c->wmax) + (c->lambda * pow(1.0 - (w / c->wmax), c->mu_plus) * kplus);
+        const double norm_w = (w / c->wmax) + (c->lambda * parsnn_pow_memo(1.0 - (w / c->wmax), c->mu_plus, mx, my) * kplus);
         return norm_w < 1.0 ? norm_w * c->wmax : c->wmax;
     }
-    return w + (c->lambda * pow(w, c->mu_plus) * kplus);
+    return w + (c->lambda * parsnn_pow_memo(w, c->mu_plus, mx, my) * kplus);
 }
 
 static inline double parsnn_depress(const parsnn_proj_t *c, double w, double kminus, const int model)
@@ -295,6 +310,8 @@ parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, in
     double *wp = p->w;
     parsnn_hist_t *hist = p->hist;
     const double *ftab = c->ftab;
+    uint64_t mx = 0x7ff8dead0000beefULL;   /* the facilitation's pow memo: empty (a NaN no weight is) */
+    double my = 0.0;
     for (int64_t k = a; k < b; k++) {
         const int64_t i = tgt[k], dd = d[k];
         parsnn_hist_t *hs = &hist[i];
@@ -313,7 +330,7 @@ parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, in
                 const int64_t m = ht[j] + dd - t_last;       /* >= 1 */
                 const double kp = kplus * (m < PARSNN_FTAB_LEN ? ftab[m] : parsnn_fexp(c, m, model));
                 hs->cnt[j]++;
-                w = parsnn_facilitate(c, w, kp, model);
+                w = parsnn_facilitate(c, w, kp, model, &mx, &my);
             }
         }
         w = parsnn_depress(c, w, parsnn_k_value(p, i, t2), model);
