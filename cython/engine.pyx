@@ -682,8 +682,8 @@ def run_steps(EngineState st, int64_t t, int64_t t_stop):
             t += mm
         if pending and not err:
             _region(st, t, 0, True)
-    if st.plastic_on and st.plastic.out_of_memory:      # plastic hook: an archive could not grow
-        raise MemoryError("out of memory for the postsynaptic spike archives")
+    if st.plastic_on and st.plastic.out_of_memory:      # plastic hook: an archive or the traces' buffer could not grow
+        raise MemoryError("out of memory for the postsynaptic spike archives or the plastic traces")
     if err == -1:
         raise MemoryError("out of memory for the spike exchange buffers")
     if err:
