@@ -186,7 +186,6 @@ cdef class EngineState:
     # (parsnn/neurons/iaf_psc_alpha.py says which array holds which propagator)
     cdef public double[::1] di_ex, di_in, p31ex, p31in, a21ex, a21in, psc_ex, psc_in
     # plastic synapses and post-spike archives (plastic.pxi); plastic_on: the network has some
-    # (then T == 1: the plastic rows are not split per thread yet)
     cdef public PlasticState plastic
     cdef public bint plastic_on
     # time-varying input currents (currents.pxi), currents_on: some local neuron has one
@@ -439,6 +438,9 @@ cdef void _update_thread(EngineState st, int64_t th, int64_t t0, int64_t m) noex
             row += 1
     st.t_nspk[th] = nspk
     st.t_nv[th] = row - st.n_vrows
+    if st.plastic_on:     # plastic hook: archive the thread's spikes (stamp: step + 1) for the STDP synapses onto them
+        if parsnn_archive_spikes(&st.plastic.c, out, nspk, &st.g2l[0], t0) != 0:
+            st.plastic.out_of_memory = 1
 
 
 cdef void _gather_spikes(EngineState st, int64_t t0, int64_t m) noexcept nogil:
@@ -458,9 +460,6 @@ cdef void _gather_spikes(EngineState st, int64_t t0, int64_t m) noexcept nogil:
         code = st.spk[k]
         i = st.g2l[<int64_t> (code & LOW32)]
         st.n_fired[i] += 1
-        if st.plastic_on:     # plastic hook: archive the spike (stamp: emission step + 1) for the STDP synapses onto i
-            if parsnn_archive_spike(&st.plastic.c, i, t0 + <int64_t> (code >> 32) + 1) != 0:
-                st.plastic.out_of_memory = 1
         if st.rec_mask[i]:
             st.rec_step[st.n_rec] = t0 + <int64_t> (code >> 32)
             st.rec_gid[st.n_rec] = <int32_t> (code & LOW32)
@@ -580,7 +579,7 @@ cdef int _exchange(EngineState st) noexcept nogil:
 cdef int64_t _deliver_thread(EngineState st, int64_t th, int64_t t0, int64_t nrecv) noexcept nogil:
     """Thread ``th``: scatter the sorted received spikes' sub-rows onto its own neurons; returns
     the number of synaptic events."""
-    cdef int64_t n = st.n_loc, D = st.D, T = st.T, k, g, a, b, slot0, pe, events = 0
+    cdef int64_t n = st.n_loc, D = st.D, T = st.T, k, g, a, b, slot0, events = 0
     cdef uint64_t code
     cdef const uint64_t* buf = &st.recvbuf[0]
     cdef const int64_t* ptr = &st.syn_ptr[0]
@@ -596,18 +595,16 @@ cdef int64_t _deliver_thread(EngineState st, int64_t th, int64_t t0, int64_t nre
         parsnn_scatter_runs(a, b, rptr[g * T + th], rptr[g * T + th + 1], slot0, D, n, &st.syn_tgt[0],
                             &st.syn_w[0], &st.run_d[0], &st.run_n[0], rex, rin)
         events += b - a
-        if st.plastic_on:    # plastic hook: the plastic rows of g, after its static row (canonical order; T == 1)
-            pe = parsnn_plastic_deliver(&st.plastic.c, g, t0 + <int64_t> (code >> 32), slot0, D, n,
-                                        rex, rex if st.one_ring else rin)
-            events += pe
-            st.n_events += pe     # static events are counted in _prepare_delivery
+        if st.plastic_on:    # plastic hook: the thread's plastic sub-rows of g, after its static sub-row (canonical order)
+            events += parsnn_plastic_deliver(&st.plastic.c, k, g, t0 + <int64_t> (code >> 32), slot0, D, n,
+                                             rex, rex if st.one_ring else rin, th)
     return events
 
 
 cdef void _prepare_delivery(EngineState st, int64_t t0, int64_t m) noexcept nogil:
     """Add the spike-generator spikes of the interval [t0, t0+m) to the received ones and sort them
     into canonical order; count the events they will cause (st.d_events) and the delivered spikes."""
-    cdef int64_t k, g, nrecv = st.n_recv, events = 0, T = st.T
+    cdef int64_t k, g, nrecv = st.n_recv, events = 0, T = st.T, pe
     cdef uint64_t* buf = &st.recvbuf[0]
     # spike generators: their spikes are known on every rank
     while st.gen_pos < st.gen_step.shape[0] and st.gen_step[st.gen_pos] < t0 + m:
@@ -620,6 +617,12 @@ cdef void _prepare_delivery(EngineState st, int64_t t0, int64_t m) noexcept nogi
     for k in range(nrecv):
         g = <int64_t> (buf[k] & LOW32)
         events += st.syn_ptr[(g + 1) * T] - st.syn_ptr[g * T]
+    if st.plastic_on:     # plastic hook: the sources' Kplus before each spike, advanced once here; plastic events
+        pe = parsnn_plastic_prepare(&st.plastic.c, buf, nrecv, t0)
+        if pe < 0:
+            st.plastic.out_of_memory = 1
+        else:
+            events += pe
     st.n_recv = nrecv
     st.d_t0 = t0
     st.d_events = events
@@ -700,8 +703,8 @@ def run_steps(EngineState st, int64_t t, int64_t t_stop):
             t += mm
         if pending and not err:
             _region(st, t, 0, True)
-    if st.plastic_on and st.plastic.out_of_memory:      # plastic hook: an archive could not grow
-        raise MemoryError("out of memory for the postsynaptic spike archives")
+    if st.plastic_on and st.plastic.out_of_memory:      # plastic hook: an archive or the traces' buffer could not grow
+        raise MemoryError("out of memory for the postsynaptic spike archives or the plastic traces")
     if err == -1:
         raise MemoryError("out of memory for the spike exchange buffers")
     if err:

@@ -6,22 +6,35 @@
  * stamp in steps); the dendritic delay is the synaptic delay d (steps). NEST's comparisons with
  * stdp_eps on ms values become exact integer comparisons on the grid.
  *
- * Two entry points (the engine's "plastic hook" call sites):
- *   parsnn_archive_spike   once per spike of a local neuron with plastic inputs, in step order
- *                          (NEST's ArchivingNode::set_spiketime: prune, update Kminus, append);
- *   parsnn_plastic_deliver once per received spike, in the canonical delivery order, after the
- *                          spike's static row: for every plastic projection from the spike's
- *                          source, updates each synapse's weight from the target's archive
- *                          (facilitation for the post spikes in (t_last - d, t - d], then
- *                          depression with Kminus just before t - d), adds the new weight to the
- *                          ring buffer, then advances the source's Kplus and last spike time.
+ * Threads: thread th owns the th-th part of every population's local neurons (the engine's
+ * owner[]); the row of (projection, source) is split into T sub-rows, ptr[base + th] ..
+ * ptr[base + th + 1] with base = row_off[q] + source * T, holding the synapses onto thread th's
+ * neurons in the order of the whole row (rows are generated target by target, so the sub-rows
+ * are consecutive slices of it and the store does not depend on T).
+ *
+ * Three entry points (the engine's "plastic hook" call sites):
+ *   parsnn_archive_spikes  per thread, the spikes of its own neurons of one interval, in step
+ *                          order (NEST's ArchivingNode::set_spiketime: prune, update Kminus, append);
+ *   parsnn_plastic_prepare once per interval, serially, over the received spikes in canonical
+ *                          order: records each spike's Kplus and last spike time of the source
+ *                          (as they are before the spike) for every plastic projection with a row
+ *                          here, then advances them. So the source traces are updated once, by one
+ *                          thread, and every thread reads the same values;
+ *   parsnn_plastic_deliver per thread and received spike, in the canonical order, after the
+ *                          spike's static sub-row: for the thread's sub-row of every plastic
+ *                          projection from the spike's source, updates each synapse's weight from
+ *                          the target's archive (facilitation for the post spikes in
+ *                          (t_last - d, t - d], then depression with Kminus just before t - d)
+ *                          and adds the new weight to the ring buffer.
+ * A thread touches only its own neurons' weights, archives and ring entries: no atomics, and
+ * every sum into a ring entry is formed in the same order for any T.
  *
  * Storage per plastic synapse: weight (double), target local index (uint32), delay (uint16):
  * 14 bytes. Kplus and the last spike time depend only on the source's spikes and the
  * projection's tau_plus: one pair per (projection, source), as NEST's per-synapse copies of them
  * are all equal. Every synapse's update depends only on its own weight, its source's pair and
- * its target's archive, so the weights do not depend on the number of ranks or the partition;
- * ring additions follow the canonical order like static ones.
+ * its target's archive, so the weights do not depend on the number of ranks, threads or the
+ * partition; ring additions follow the canonical order like static ones.
  */
 #ifndef PARSNN_PLASTIC_H
 #define PARSNN_PLASTIC_H
@@ -34,16 +47,20 @@
 #define PARSNN_STDP 1
 #define PARSNN_STDP_PL_HOM 2
 
-/* the post-spike history of one neuron: entries [start, end) of arrays of capacity cap */
+/* the post-spike history of one neuron: entries [start, end) of arrays of capacity cap; the fields
+ * every synapse reads first, so that one history is one 64-byte cache line */
 typedef struct {
+    int64_t newest;      /* stamp of the newest entry (INT64_MIN: none) */
+    int64_t kq_t;        /* memo of the last Kminus query: its time (INT64_MIN: none) and value; */
+    double kq_v;         /*   valid for ever, as later entries are always later than any past query */
     int64_t *t;          /* spike stamps (steps), ascending */
     double *k;           /* Kminus just after each spike */
     int32_t *cnt;        /* access counters: synapses that have read the entry */
     int32_t start, end, cap;
-    int64_t newest;      /* stamp of the newest entry (INT64_MIN: none) */
-    int64_t kq_t;        /* memo of the last Kminus query: its time (INT64_MIN: none) and value; */
-    double kq_v;         /*   valid for ever, as later entries are always later than any past query */
 } parsnn_hist_t;
+
+/* entries of the facilitation table of a projection (see parsnn_plastic_tables) */
+#define PARSNN_FTAB_LEN 16384
 
 typedef struct {
     /* per local neuron */
@@ -59,7 +76,8 @@ typedef struct {
     /* projections: parameters and the offsets of their rows and source traces */
     int64_t n_proj;
     const int64_t *soff, *nsrc;   /* first source gid, number of sources */
-    const int64_t *row_off;       /* projection p's rows: ptr[row_off[p] + s] .. ptr[row_off[p] + s + 1] */
+    int64_t T;                    /* threads: every row is split into T sub-rows */
+    const int64_t *row_off;       /* projection p, source s, thread th: ptr[row_off[p] + s*T + th] .. [.. + 1] */
     const int64_t *src_off;       /* projection p's source traces: kplus[src_off[p] + s] */
     const int32_t *model;
     const double *tau_plus, *lambda, *alpha, *mu_plus, *mu_minus, *wmax;
@@ -71,6 +89,15 @@ typedef struct {
     /* per (projection, source) */
     double *kplus;
     int64_t *tlast;
+    /* per received spike k of the interval and projection q: the source's Kplus and last spike
+     * stamp before the spike (pre_k[k * n_proj + q], pre_t[...]; parsnn_plastic_prepare) */
+    double *pre_k;
+    int64_t *pre_t;
+    int64_t pre_cap;
+    /* per projection q: ftab[q * PARSNN_FTAB_LEN + j] = the factor exp(-j h / tau_plus) of Kplus for a post
+     * spike j steps after the last pre spike reached the dendrite, computed by the very expression of
+     * the rule (so equal bit for bit); larger j call exp() */
+    double *ftab;
 } parsnn_plastic_t;
 
 /* Append an entry to a history, growing it if needed; 0 on success, -1 if out of memory. */
@@ -111,6 +138,17 @@ static int parsnn_hist_push(parsnn_hist_t *hs, int64_t t, double k, int32_t cnt)
     return 0;
 }
 
+/* n empty histories (zeroed; call parsnn_hist_free on each), one cache line each; NULL if out of memory. */
+static parsnn_hist_t *parsnn_hist_alloc(int64_t n)
+{
+    void *m = NULL;
+    const size_t bytes = (size_t) (n > 0 ? n : 1) * sizeof(parsnn_hist_t);
+    if (posix_memalign(&m, 64, bytes))
+        return NULL;
+    memset(m, 0, bytes);
+    return (parsnn_hist_t *) m;
+}
+
 static void parsnn_hist_free(parsnn_hist_t *hs)
 {
     free(hs->t); free(hs->k); free(hs->cnt);
@@ -143,6 +181,21 @@ static int parsnn_archive_spike(parsnn_plastic_t *p, int64_t i, int64_t t)
     return parsnn_hist_push(hs, t, p->kminus[i], 0);
 }
 
+/* Archive the nspk spikes codes[0..nspk) ((lag << 32) | gid, in step order) of one thread's
+ * neurons, emitted in the interval starting at step t0 (g2l: gid -> local index). Returns -1 if
+ * out of memory, else 0. */
+static int parsnn_archive_spikes(parsnn_plastic_t *p, const uint64_t *codes, int64_t nspk, const int32_t *g2l,
+                                 int64_t t0)
+{
+    int err = 0;
+    for (int64_t k = 0; k < nspk; k++) {
+        const uint64_t code = codes[k];
+        if (parsnn_archive_spike(p, g2l[(int64_t) (code & 0xFFFFFFFFULL)], t0 + (int64_t) (code >> 32) + 1))
+            err = -1;
+    }
+    return err;
+}
+
 /* Kminus of neuron i at time t (steps): the trace of its last archived spike strictly before t,
  * decayed to t (NEST's get_K_value); 0 without one. */
 static inline double parsnn_k_value(const parsnn_plastic_t *p, int64_t i, int64_t t)
@@ -161,88 +214,214 @@ static inline double parsnn_k_value(const parsnn_plastic_t *p, int64_t i, int64_
     return v;
 }
 
-static inline double parsnn_facilitate(const parsnn_plastic_t *p, int64_t q, double w, double kplus)
+/* The constants of projection q, hoisted out of the synapse loop (the loop stores through
+ * pointers the compiler cannot prove distinct from the parameter arrays). */
+typedef struct {
+    double lambda, la, mu_plus, mu_minus, wmax, tau_plus, inv_tau_plus, h;
+    const double *ftab;
+} parsnn_proj_t;
+
+static inline parsnn_proj_t parsnn_proj(const parsnn_plastic_t *p, int64_t q)
 {
-    if (p->model[q] == PARSNN_STDP) {
-        const double norm_w = (w / p->wmax[q]) + (p->lambda[q] * pow(1.0 - (w / p->wmax[q]), p->mu_plus[q]) * kplus);
-        return norm_w < 1.0 ? norm_w * p->wmax[q] : p->wmax[q];
-    }
-    return w + (p->lambda[q] * pow(w, p->mu_plus[q]) * kplus);
+    parsnn_proj_t c;
+    c.lambda = p->lambda[q];
+    c.la = p->alpha[q] * p->lambda[q];       /* (alpha lambda) w ..., as the rules group it */
+    c.mu_plus = p->mu_plus[q];
+    c.mu_minus = p->mu_minus[q];
+    c.wmax = p->wmax[q];
+    c.tau_plus = p->tau_plus[q];
+    c.inv_tau_plus = 1.0 / p->tau_plus[q];
+    c.h = p->h;
+    c.ftab = p->ftab + q * PARSNN_FTAB_LEN;
+    return c;
 }
 
-static inline double parsnn_depress(const parsnn_plastic_t *p, int64_t q, double w, double kminus)
+/* pow(x, y) through a one-entry memo (*mx, *my: the last argument and result; pow is a pure
+ * function, so the result is the same bits): in a row, many synapses still have the same weight
+ * (e.g. the initial one) when they are facilitated. */
+static inline double parsnn_pow_memo(double x, double y, uint64_t *mx, double *my)
 {
-    if (p->model[q] == PARSNN_STDP) {
-        const double norm_w = (w / p->wmax[q]) - (p->alpha[q] * p->lambda[q] * pow(w / p->wmax[q], p->mu_minus[q]) * kminus);
-        return norm_w > 0.0 ? norm_w * p->wmax[q] : 0.0;
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);       /* compared bit for bit: -0.0 is not +0.0 */
+    if (bits != *mx) {
+        *mx = bits;
+        *my = pow(x, y);
     }
-    const double new_w = w - (p->lambda[q] * p->alpha[q] * w * kminus);
+    return *my;
+}
+
+/* NEST's facilitate_ / depress_ of stdp_synapse (model PARSNN_STDP) and stdp_pl_synapse_hom */
+static inline double parsnn_facilitate(const parsnn_proj_t *c, double w, double kplus, const int model,
+                                       uint64_t *mx, double *my)
+{
+    if (model == PARSNN_STDP) {
+        const double norm_w = (w / c->wmax) + (c->lambda * parsnn_pow_memo(1.0 - (w / c->wmax), c->mu_plus, mx, my) * kplus);
+        return norm_w < 1.0 ? norm_w * c->wmax : c->wmax;
+    }
+    return w + (c->lambda * parsnn_pow_memo(w, c->mu_plus, mx, my) * kplus);
+}
+
+static inline double parsnn_depress(const parsnn_proj_t *c, double w, double kminus, const int model)
+{
+    if (model == PARSNN_STDP) {
+        const double norm_w = (w / c->wmax) - (c->la * pow(w / c->wmax, c->mu_minus) * kminus);
+        return norm_w > 0.0 ? norm_w * c->wmax : 0.0;
+    }
+    const double new_w = w - (c->la * w * kminus);
     return new_w > 0.0 ? new_w : 0.0;
 }
 
-/* The weight of one synapse onto neuron i with delay dd at a presynaptic spike with stamp t:
- * facilitation for the archived post spikes in (t_last - dd, t - dd] (each read is counted),
- * then depression. */
-static inline double parsnn_stdp_weight(parsnn_plastic_t *p, int64_t q, int64_t i, int64_t dd, double w,
-                                        int64_t t, int64_t t_last, double kplus)
+/* exp(minus_dt / tau_plus) for minus_dt = -j steps (the rules' expressions) */
+static inline double parsnn_fexp(const parsnn_proj_t *c, int64_t j, const int model)
 {
-    parsnn_hist_t *hs = &p->hist[i];
-    const int64_t t1 = t_last - dd, t2 = t - dd;
-    if (hs->newest <= t1)              /* no post spike since the last pre spike reached the dendrite */
-        return parsnn_depress(p, q, w, parsnn_k_value(p, i, t2));
-    int32_t a = hs->end, b;
-    while (a > hs->start && hs->t[a - 1] > t2)
-        a--;
-    b = a;                                /* entries [a0, b) lie in (t1, t2] */
-    while (a > hs->start && hs->t[a - 1] > t1)
-        a--;
-    for (int32_t j = a; j < b; j++) {
-        const double minus_dt = (double) (t_last - (hs->t[j] + dd)) * p->h;
-        const double kp = (p->model[q] == PARSNN_STDP) ? kplus * exp(minus_dt / p->tau_plus[q])
-                                                       : kplus * exp(minus_dt * (1.0 / p->tau_plus[q]));
-        hs->cnt[j]++;
-        w = parsnn_facilitate(p, q, w, kp);
-    }
-    return parsnn_depress(p, q, w, parsnn_k_value(p, i, t2));
+    const double minus_dt = (double) (-j) * c->h;
+    return (model == PARSNN_STDP) ? exp(minus_dt / c->tau_plus) : exp(minus_dt * c->inv_tau_plus);
 }
 
-/* Deliver the spike of source gid g emitted in step s (stamp s + 1) over every plastic
- * projection from g: update each synapse's weight, add it to the ring slot of step s + d
- * (ring_ex for w > 0, else ring_in, as NEST's alpha and exp neurons split them), then advance
- * the source's Kplus and last spike time. slot0 = s % D; the rings have n columns. Returns the
- * number of synapses visited. */
-static int64_t parsnn_plastic_deliver(parsnn_plastic_t *p, int64_t g, int64_t s, int64_t slot0, int64_t D,
-                                      int64_t n, double *rex, double *rin)
+/* Fill the facilitation tables; 0, or -1 if out of memory. */
+static int parsnn_plastic_tables(parsnn_plastic_t *p)
+{
+    free(p->ftab);
+    p->ftab = (double *) malloc((size_t) (p->n_proj > 0 ? p->n_proj : 1) * PARSNN_FTAB_LEN * sizeof(double));
+    if (!p->ftab)
+        return -1;
+    for (int64_t q = 0; q < p->n_proj; q++) {
+        const parsnn_proj_t c = parsnn_proj(p, q);
+        double *tab = p->ftab + q * PARSNN_FTAB_LEN;
+        for (int64_t j = 0; j < PARSNN_FTAB_LEN; j++)
+            tab[j] = (p->model[q] == PARSNN_STDP) ? parsnn_fexp(&c, j, PARSNN_STDP)
+                                                   : parsnn_fexp(&c, j, PARSNN_STDP_PL_HOM);
+    }
+    return 0;
+}
+
+/* The synapses a .. b-1 of one (sub-)row of projection c at a presynaptic spike with stamp t
+ * (the source's previous one: t_last, Kplus before this one: kplus): each weight gets
+ * facilitation for the target's archived post spikes in (t_last - d, t - d] (each read is
+ * counted), then depression with Kminus just before t - d, and is added to the ring slot of
+ * step s + d (slot0 = s % D; ring_ex for w > 0, else ring_in, as NEST's alpha and exp neurons
+ * split them). ``model`` is a constant at each call: one specialised loop per rule. */
+static inline __attribute__((always_inline)) void
+parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, int64_t t, int64_t t_last,
+           double kplus, int64_t slot0, int64_t D, int64_t n, double *rex, double *rin, const int model)
+{
+    const uint32_t *tgt = p->tgt;
+    const uint16_t *d = p->d;
+    double *wp = p->w;
+    parsnn_hist_t *hist = p->hist;
+    const double *ftab = c->ftab;
+    uint64_t mx = 0x7ff8dead0000beefULL;   /* the facilitation's pow memo: empty (a NaN no weight is) */
+    double my = 0.0;
+    for (int64_t k = a; k < b; k++) {
+        const int64_t i = tgt[k], dd = d[k];
+        parsnn_hist_t *hs = &hist[i];
+        const int64_t t1 = t_last - dd, t2 = t - dd;
+        double w = wp[k];
+        if (hs->newest > t1) {             /* post spikes since the last pre spike reached the dendrite */
+            const int32_t start = hs->start;
+            const int64_t *ht = hs->t;
+            int32_t e = hs->end, s;
+            while (e > start && ht[e - 1] > t2)
+                e--;
+            s = e;                         /* entries [s, e) lie in (t1, t2] */
+            while (s > start && ht[s - 1] > t1)
+                s--;
+            for (int32_t j = s; j < e; j++) {
+                const int64_t m = ht[j] + dd - t_last;       /* >= 1 */
+                const double kp = kplus * (m < PARSNN_FTAB_LEN ? ftab[m] : parsnn_fexp(c, m, model));
+                hs->cnt[j]++;
+                w = parsnn_facilitate(c, w, kp, model, &mx, &my);
+            }
+        }
+        w = parsnn_depress(c, w, parsnn_k_value(p, i, t2), model);
+        wp[k] = w;
+        int64_t slot = slot0 + dd;
+        if (slot >= D)
+            slot -= D;
+        if (w > 0.0)
+            rex[slot * n + i] += w;
+        else
+            rin[slot * n + i] += w;
+    }
+}
+
+/* The Kplus of a source after its spike with stamp t, from kplus and t_last before it. */
+static inline double parsnn_kplus_next(const parsnn_plastic_t *p, int64_t q, double kplus, int64_t t_last, int64_t t)
+{
+    return (p->model[q] == PARSNN_STDP)
+        ? kplus * exp((double) (t_last - t) * p->h / p->tau_plus[q]) + 1.0
+        : kplus * exp((double) (t_last - t) * p->h * (1.0 / p->tau_plus[q])) + 1.0;
+}
+
+/* Once per interval, before the threads deliver: for the nrecv received spikes codes[k] ((lag << 32)
+ * | gid, canonical order) of the interval starting at step t0, note each plastic projection's Kplus
+ * and last spike stamp of the spike's source as they are before the spike (pre_k, pre_t), then
+ * advance them (only for sources with synapses here: the others are never read). Returns the number
+ * of plastic synapses the spikes will visit, or -1 if out of memory. */
+static int64_t parsnn_plastic_prepare(parsnn_plastic_t *p, const uint64_t *codes, int64_t nrecv, int64_t t0)
+{
+    const int64_t P = p->n_proj, T = p->T;
+    int64_t events = 0;
+    if (nrecv * P > p->pre_cap) {
+        const int64_t cap = 2 * nrecv * P;
+        double *k2 = (double *) realloc(p->pre_k, (size_t) cap * sizeof(double));
+        if (k2)
+            p->pre_k = k2;
+        int64_t *t2 = (int64_t *) realloc(p->pre_t, (size_t) cap * sizeof(int64_t));
+        if (t2)
+            p->pre_t = t2;
+        if (!k2 || !t2)
+            return -1;
+        p->pre_cap = cap;
+    }
+    for (int64_t k = 0; k < nrecv; k++) {
+        const int64_t g = (int64_t) (codes[k] & 0xFFFFFFFFULL), t = t0 + (int64_t) (codes[k] >> 32) + 1;
+        for (int64_t q = 0; q < P; q++) {
+            const int64_t src = g - p->soff[q];
+            if (src < 0 || src >= p->nsrc[q])
+                continue;
+            const int64_t base = p->row_off[q] + src * T, tr = p->src_off[q] + src;
+            const int64_t a = p->ptr[base], b = p->ptr[base + T];
+            if (a == b)
+                continue;
+            const double kplus = p->kplus[tr];
+            const int64_t t_last = p->tlast[tr];
+            p->pre_k[k * P + q] = kplus;
+            p->pre_t[k * P + q] = t_last;
+            p->kplus[tr] = parsnn_kplus_next(p, q, kplus, t_last, t);
+            p->tlast[tr] = t;
+            events += b - a;
+        }
+    }
+    return events;
+}
+
+/* Thread th delivers the k-th received spike (source gid g, emitted in step s, stamp s + 1) over
+ * its sub-row of every plastic projection from g: updates each synapse's weight and adds it to the
+ * ring slot of step s + d (ring_ex for w > 0, else ring_in, as NEST's alpha and exp neurons split
+ * them), with the source's traces noted by parsnn_plastic_prepare. slot0 = s % D; the rings have n
+ * columns. Returns the number of synapses visited. */
+static int64_t parsnn_plastic_deliver(parsnn_plastic_t *p, int64_t k, int64_t g, int64_t s, int64_t slot0,
+                                      int64_t D, int64_t n, double *rex, double *rin, int64_t th)
 {
     int64_t events = 0;
-    const int64_t t = s + 1;
-    for (int64_t q = 0; q < p->n_proj; q++) {
+    const int64_t t = s + 1, P = p->n_proj;
+    for (int64_t q = 0; q < P; q++) {
         const int64_t src = g - p->soff[q];
         if (src < 0 || src >= p->nsrc[q])
             continue;
-        const int64_t row = p->row_off[q] + src, tr = p->src_off[q] + src;
-        const int64_t a = p->ptr[row], b = p->ptr[row + 1];
+        const int64_t base = p->row_off[q] + src * p->T + th;
+        const int64_t a = p->ptr[base], b = p->ptr[base + 1];
         if (a == b)
             continue;
-        const double kplus = p->kplus[tr];
-        const int64_t t_last = p->tlast[tr];
-        for (int64_t k = a; k < b; k++) {
-            const int64_t i = p->tgt[k], dd = p->d[k];
-            const double w = parsnn_stdp_weight(p, q, i, dd, p->w[k], t, t_last, kplus);
-            p->w[k] = w;
-            int64_t slot = slot0 + dd;
-            if (slot >= D)
-                slot -= D;
-            if (w > 0.0)
-                rex[slot * n + i] += w;
-            else
-                rin[slot * n + i] += w;
-        }
+        const double kplus = p->pre_k[k * P + q];
+        const int64_t t_last = p->pre_t[k * P + q];
+        const parsnn_proj_t c = parsnn_proj(p, q);
+        if (p->model[q] == PARSNN_STDP)
+            parsnn_row(p, &c, a, b, t, t_last, kplus, slot0, D, n, rex, rin, PARSNN_STDP);
+        else
+            parsnn_row(p, &c, a, b, t, t_last, kplus, slot0, D, n, rex, rin, PARSNN_STDP_PL_HOM);
         events += b - a;
-        p->kplus[tr] = (p->model[q] == PARSNN_STDP)
-            ? kplus * exp((double) (t_last - t) * p->h / p->tau_plus[q]) + 1.0
-            : kplus * exp((double) (t_last - t) * p->h * (1.0 / p->tau_plus[q])) + 1.0;
-        p->tlast[tr] = t;
     }
     return events;
 }

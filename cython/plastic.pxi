@@ -1,6 +1,5 @@
 # Plastic synapses and the postsynaptic spike archive (included by engine.pyx); the kernels are
 # in plastic.h, the build in parsnn/engine/plasticity.py.
-from libc.stdlib cimport calloc
 
 cdef extern from "plastic.h" nogil:
     ctypedef struct parsnn_hist_t:
@@ -38,11 +37,21 @@ cdef extern from "plastic.h" nogil:
         double* w
         double* kplus
         int64_t* tlast
+        int64_t T
+        double* pre_k
+        int64_t* pre_t
+        int64_t pre_cap
+        double* ftab
+    parsnn_hist_t* parsnn_hist_alloc(int64_t n)
+    int parsnn_plastic_tables(parsnn_plastic_t* p)
     int parsnn_hist_push(parsnn_hist_t* hs, int64_t t, double k, int32_t cnt)
     void parsnn_hist_free(parsnn_hist_t* hs)
     int parsnn_archive_spike(parsnn_plastic_t* p, int64_t i, int64_t t)
-    int64_t parsnn_plastic_deliver(parsnn_plastic_t* p, int64_t g, int64_t s, int64_t slot0, int64_t D,
-                                   int64_t n, double* rex, double* rin)
+    int parsnn_archive_spikes(parsnn_plastic_t* p, const uint64_t* codes, int64_t nspk, const int32_t* g2l,
+                              int64_t t0)
+    int64_t parsnn_plastic_prepare(parsnn_plastic_t* p, const uint64_t* codes, int64_t nrecv, int64_t t0)
+    int64_t parsnn_plastic_deliver(parsnn_plastic_t* p, int64_t k, int64_t g, int64_t s, int64_t slot0,
+                                   int64_t D, int64_t n, double* rex, double* rin, int64_t th)
 
 
 #: (name, dtype) of the arrays a PlasticState points into
@@ -60,7 +69,7 @@ cdef void* _data(object arr):
 
 
 cdef class PlasticState:
-    """The plastic synapses of one rank (rows by projection and source) and the post-spike
+    """The plastic synapses of one rank (rows by projection and source, split per owning thread) and the post-spike
     archives of its neurons. ``arrays`` holds the numpy arrays the C kernels work on in place
     (``w`` the weights, ``kplus``/``tlast`` the sources' traces, ``kminus``/``last_t`` the
     neurons' traces); the histories live in C memory (:meth:`history`, :meth:`set_history`)."""
@@ -71,14 +80,14 @@ cdef class PlasticState:
     def __cinit__(self):
         memset(&self.c, 0, sizeof(parsnn_plastic_t))
 
-    def setup(self, int64_t n, double h, int64_t min_delay, dict arrays):
+    def setup(self, int64_t n, double h, int64_t min_delay, dict arrays, int64_t threads=1):
         """Point the kernel at ``arrays`` (the names of _PLASTIC_ARRAYS; converted to their dtypes)
-        for ``n`` local neurons; empty histories."""
+        for ``n`` local neurons whose rows are split into ``threads`` sub-rows; empty histories."""
         cdef int64_t i
         self._free()
         self.arrays = {name: np.ascontiguousarray(arrays[name], dtype=dt) for name, dt in _PLASTIC_ARRAYS}
         a = self.arrays
-        self.c.n, self.c.h, self.c.min_delay = n, h, min_delay
+        self.c.n, self.c.h, self.c.min_delay, self.c.T = n, h, min_delay, threads
         self.c.n_proj = a["soff"].shape[0]
         self.c.kminus = <double*> _data(a["kminus"])
         self.c.last_t = <int64_t*> _data(a["last_t"])
@@ -102,8 +111,8 @@ cdef class PlasticState:
         self.c.w = <double*> _data(a["w"])
         self.c.kplus = <double*> _data(a["kplus"])
         self.c.tlast = <int64_t*> _data(a["tlast"])
-        self.c.hist = <parsnn_hist_t*> calloc(max(n, 1), sizeof(parsnn_hist_t))
-        if self.c.hist == NULL:
+        self.c.hist = parsnn_hist_alloc(n)
+        if self.c.hist == NULL or parsnn_plastic_tables(&self.c) != 0:
             raise MemoryError()
         for i in range(n):
             parsnn_hist_free(&self.c.hist[i])     # the empty state (no entries, no memo)
@@ -140,6 +149,10 @@ cdef class PlasticState:
 
     def _free(self):
         cdef int64_t i
+        free(self.c.pre_k)
+        free(self.c.pre_t)
+        free(self.c.ftab)
+        self.c.pre_k, self.c.pre_t, self.c.pre_cap, self.c.ftab = NULL, NULL, 0, NULL
         if self.c.hist != NULL:
             for i in range(self.c.n):
                 parsnn_hist_free(&self.c.hist[i])
@@ -148,6 +161,9 @@ cdef class PlasticState:
 
     def __dealloc__(self):
         cdef int64_t i
+        free(self.c.pre_k)
+        free(self.c.pre_t)
+        free(self.c.ftab)
         if self.c.hist != NULL:
             for i in range(self.c.n):
                 parsnn_hist_free(&self.c.hist[i])

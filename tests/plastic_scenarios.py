@@ -1,7 +1,7 @@
 """Helpers for the STDP tests: one plastic synapse between forced pre and post spike trains, a
 literal implementation of NEST's STDP rule for reference, and a small plastic network that can be
-run as a script under mpiexec (``python plastic_scenarios.py OUT.npz PARTITION``) to compare
-spikes and weights across rank counts and partitions.
+run as a script under mpiexec (``python plastic_scenarios.py OUT.npz PARTITION [MODE [CHECKPOINT]]
+[threads=T]``) to compare spikes and weights across rank and thread counts and partitions.
 
 Forcing the spike times: the presynaptic side is a spike_generator (a spike at t has the stamp t);
 the postsynaptic neuron is an iaf_psc_delta neuron kicked over its threshold (1000 mV) by a 5000 mV input from a
@@ -146,14 +146,17 @@ def plastic_network():
     return net
 
 
-def main(out, partition, mode="full", checkpoint=None, t_sim=200.0):
-    """Run :func:`plastic_network` on COMM_WORLD with ``partition``; rank 0 saves the spikes and
-    the final weights to ``out``. ``mode``: "full" (two runs of t_sim/2), "save" (the first half,
-    then a checkpoint to ``checkpoint``), "resume" (from ``checkpoint`` to t_sim)."""
+def main(out, partition, mode="full", checkpoint=None, t_sim=200.0, threads=1):
+    """Run :func:`plastic_network` on COMM_WORLD with ``partition`` and ``threads`` threads per rank
+    (parallel regions even for this small network); rank 0 saves the spikes and the final weights
+    to ``out``. ``mode``: "full" (two runs of t_sim/2), "save" (the first half, then a checkpoint to
+    ``checkpoint``), "resume" (from ``checkpoint`` to t_sim)."""
     from mpi4py import MPI
 
     from parsnn.engine import Simulation
-    sim = Simulation(plastic_network(), seed=7, partition=partition, keep_spikes=True)
+    sim = Simulation(plastic_network(), seed=7, partition=partition, keep_spikes=True, threads=int(threads))
+    sim.build()
+    sim.st.par_min_updates = sim.st.par_min_events = 0
     if mode == "resume":
         sim.restore(checkpoint)
         sim.run(t_sim / 2)
@@ -174,4 +177,6 @@ def main(out, partition, mode="full", checkpoint=None, t_sim=200.0):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    args = sys.argv[1:]
+    threads = int(args.pop()[len("threads="):]) if args and args[-1].startswith("threads=") else 1
+    main(*args, threads=threads)

@@ -143,3 +143,50 @@ def test_default_signal_checkpoint_must_not_exist(run_cli, tmp_path):
     (tmp_path / "run.ckpt.h5").write_text("")
     _refused(run_cli, [*CASES["brunel"][0], *COMMON, "--t-sim", 10, "--out", str(out)],
              f"'{tmp_path / 'run.ckpt.h5'}' already exists; pass --overwrite to replace it", command="run")
+
+
+HPC = ["hpc_benchmark", "--scale", "0.02", "--seed", "3", "--no-progress"]
+
+
+def _same_weights(a, b):
+    """Two (source ids, target ids, weights) triples are equal bit for bit."""
+    return all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_resume_records_weights(run_cli, tmp_path):
+    """``resume --record-weights [--record-weights-every]`` on other layouts (1 x 2 and 2 x 2 ranks x
+    threads) continues the weight snapshots of the uninterrupted 1 x 1 run bit for bit: into a new
+    file, or with --append into the interrupted run's /weights (a second --append from the same
+    checkpoint first drops the snapshots after it). The network is silent from 5 to 50 ms and bursts
+    at 55-60 ms."""
+    from parsnn.runfile.reader import RunFile
+    full, part, new, ckpt = (str(tmp_path / f) for f in ("full.h5", "part.h5", "new.h5", "c.h5"))
+    every = ["--record-weights", "--record-weights-every", 20]
+    run_cli(1, [*HPC, "--t-sim", 70, "--out", full, *every])
+    run_cli(1, [*HPC, "--t-sim", 50, "--out", part, *every, "--checkpoint", ckpt])
+    run_cli(1, [ckpt, "--t-sim", 70, "--out", new, "--record-weights", "--threads", 2, "--no-progress"],
+            command="resume")
+    with RunFile(full) as a, RunFile(new) as c:
+        assert a.weight_times()["E-E"].tolist() == [20.0, 40.0, 60.0, 70.0]
+        assert c.weight_times()["E-E"].tolist() == [70.0]
+        assert _same_weights(a.weights()["E-E"], c.weights()["E-E"])
+        assert not np.array_equal(a.weights(1)["E-E"][2], a.weights()["E-E"][2])     # the weights moved after 50 ms
+        sa, sc = a.spikes(), c.spikes()
+        for name, (t, i) in sa.items():
+            assert np.array_equal(t[t > 50], sc[name][0]) and np.array_equal(i[t > 50], sc[name][1]), name
+    for ranks in (1, 2):      # the second --append replaces the snapshots the first wrote after 50 ms
+        run_cli(ranks, [ckpt, "--t-sim", 70, "--append", *every, "--threads", 2, "--no-progress"], command="resume")
+        with RunFile(full) as a, RunFile(part) as b:
+            assert b.weight_times()["E-E"].tolist() == [20.0, 40.0, 50.0, 60.0, 70.0]
+            for i, j in [(0, 0), (1, 1), (2, 3), (3, 4)]:
+                assert _same_weights(a.weights(i)["E-E"], b.weights(j)["E-E"]), (ranks, i)
+            sa, sb = a.spikes(), b.spikes()
+            for name in sa:
+                assert np.array_equal(sa[name][0], sb[name][0]) and np.array_equal(sa[name][1], sb[name][1])
+
+
+def test_resume_record_weights_every_needs_record_weights(run_cli, brunel_checkpoint):
+    _refused(run_cli, [brunel_checkpoint, "--t-sim", 60, "--record-weights-every", 5],
+             "--record-weights-every needs --record-weights")
+    _refused(run_cli, [brunel_checkpoint, "--t-sim", 60, "--record-weights"],
+             "--record-weights: model brunel has no plastic projections")

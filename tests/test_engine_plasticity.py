@@ -149,11 +149,12 @@ def test_archive_stays_bounded():
     assert t.max() == 5000 and np.all(reads[:-5] <= 1)
 
 
-def _run_script(tmp_path, nranks, partition, *mode):
-    """plastic_scenarios.main on ``nranks`` ranks; its output as a dict."""
+def _run_script(tmp_path, nranks, partition, *mode, threads=1):
+    """plastic_scenarios.main on ``nranks`` ranks of ``threads`` threads; its output as a dict."""
     mpiexec = os.path.join(os.path.dirname(sys.executable), "mpiexec")
     if not os.path.exists(mpiexec):
         pytest.skip("no mpiexec next to the Python interpreter")
+    mode = (*mode, f"threads={threads}")
     out = tmp_path / f"p{nranks}_{partition}_{'_'.join(mode)}.npz".replace("/", "")
     script = os.path.join(os.path.dirname(__file__), "plastic_scenarios.py")
     proc = subprocess.run([mpiexec, "-n", str(nranks), sys.executable, script, str(out), partition, *mode],
@@ -167,27 +168,34 @@ def test_spikes_and_weights_do_not_depend_on_ranks_or_partition(tmp_path):
     assert ref["spikes/E/t"].size > 200
     w = ref["w/E-E/w"]
     assert np.count_nonzero(w != 45.61) > 0.5 * w.size          # the weights moved
-    for nranks, partition in [(2, "round_robin"), (2, "block"), (3, "round_robin"), (3, "population")]:
-        got = _run_script(tmp_path, nranks, partition)
+    for nranks, partition, threads in [(2, "round_robin", 1), (2, "block", 1), (3, "round_robin", 1),
+                                       (3, "population", 1), (1, "round_robin", 2), (1, "round_robin", 3),
+                                       (2, "block", 2), (3, "population", 2)]:
+        got = _run_script(tmp_path, nranks, partition, threads=threads)
         assert set(got) == set(ref)
         for key in ref:
-            assert np.array_equal(ref[key], got[key]), f"{key} differs on {nranks} ranks, {partition}"
+            assert np.array_equal(ref[key], got[key]), f"{key} differs on {nranks} ranks x {threads} threads, {partition}"
 
 
 def test_checkpoint_resume_is_bit_identical(tmp_path):
     """Weights, Kplus, the archives and alpha currents go through the checkpoint: 1 rank saves at
-    100 ms, 2 and 3 ranks continue; spikes after 100 ms and the final weights are the full run's."""
+    100 ms, 2 and 3 ranks of 1 or 2 threads continue (and 1 rank of 1 thread from a checkpoint of 2
+    ranks x 2 threads); spikes after 100 ms and the final weights are the full run's."""
     full = _run_script(tmp_path, 1, "round_robin", "full")
     ckpt = str(tmp_path / "plastic.ckpt.h5")
     _run_script(tmp_path, 1, "round_robin", "save", ckpt)
-    for nranks, partition in [(2, "block"), (3, "round_robin")]:
-        got = _run_script(tmp_path, nranks, partition, "resume", ckpt)
+    ckpt22 = str(tmp_path / "plastic22.ckpt.h5")
+    _run_script(tmp_path, 2, "block", "save", ckpt22, threads=2)
+    for nranks, partition, threads, path in [(2, "block", 1, ckpt), (3, "round_robin", 1, ckpt),
+                                             (1, "round_robin", 2, ckpt), (2, "population", 2, ckpt),
+                                             (1, "round_robin", 1, ckpt22)]:
+        got = _run_script(tmp_path, nranks, partition, "resume", path, threads=threads)
         for key in full:
             ref = full[key]
             if key.startswith("spikes/"):
                 t = full[key.rsplit("/", 1)[0] + "/t"]
                 ref = ref[t > 100.0]
-            assert np.array_equal(ref, got[key]), f"{key} differs after resuming on {nranks} ranks"
+            assert np.array_equal(ref, got[key]), f"{key} differs after resuming on {nranks} x {threads}"
 
 
 @pytest.mark.parametrize("model,params,weight,match", [
@@ -232,19 +240,39 @@ def test_one_plastic_projection_per_population_pair():
         net.validate()
 
 
-def test_threads_refused_with_plastic_synapses():
-    """Plastic rows are not split per thread yet: more than one thread is refused before the build."""
+def test_plastic_rows_are_split_by_owning_thread():
+    """With 3 threads every plastic row is split into 3 sub-rows holding the synapses onto each
+    thread's own neurons, consecutive slices of the row, so the store (targets, weights, delays) is
+    the one of 1 thread; the sub-rows of an explicit list too."""
     from mpi4py import MPI
+
     from parsnn import Network
     from parsnn.engine import Simulation
-    from parsnn.network import FixedIndegree
-    net = Network(resolution=0.1)
-    net.add_population("E", 20, "iaf_psc_alpha")
-    net.connect("E", "E", FixedIndegree(2), weight=10.0, delay=1.0, synapse_model="stdp_synapse",
-                synapse_params={"Wmax": 100.0})
-    with pytest.raises(ParameterError, match="threads must be 1 .* plastic"):
-        Simulation(net, seed=1, comm=MPI.COMM_SELF, threads=2)
-    Simulation(net, seed=1, comm=MPI.COMM_SELF, threads=1).run(5.0)
+    from parsnn.network import FixedIndegree, FromList
+    stores = {}
+    for threads in (1, 3):
+        net = Network(resolution=0.1)
+        net.add_population("E", 20, "iaf_psc_alpha")
+        net.add_population("F", 7, "iaf_psc_alpha")
+        net.connect("E", "E", FixedIndegree(4), weight=10.0, delay=1.0, synapse_model="stdp_synapse",
+                    synapse_params={"Wmax": 100.0})
+        net.connect("E", "F", FromList([3, 3, 0, 5], [6, 1, 2, 1], [1.0, 2.0, 3.0, 4.0], [1.0, 1.5, 2.0, 1.0]),
+                    synapse_model="stdp_synapse", synapse_params={"Wmax": 100.0})
+        sim = Simulation(net, seed=1, comm=MPI.COMM_SELF, threads=threads)
+        sim.build()
+        stores[threads] = sim
+    one, three = stores[1].plastic.arrays, stores[3].plastic.arrays
+    for key in ("tgt", "w", "d"):
+        assert np.array_equal(one[key], three[key]), key
+    owner = np.asarray(stores[3].st.owner)
+    ptr, row_off = three["ptr"], three["row_off"]
+    for j, nsrc in enumerate(three["nsrc"]):
+        for s in range(nsrc):
+            for th in range(3):
+                sub = three["tgt"][ptr[row_off[j] + 3 * s + th]:ptr[row_off[j] + 3 * s + th + 1]]
+                assert np.all(owner[sub.astype(np.int64)] == th)
+        assert np.array_equal(stores[3].plastic.row_ptr(j), stores[1].plastic.row_ptr(j))
+    assert {len(set(owner[three["tgt"][ptr[row_off[1] + 3 * 3]:ptr[row_off[1] + 3 * 4]].astype(np.int64)]))} == {2}
 
 
 def test_plastic_explicit_list_equals_the_same_synapses_by_rule():

@@ -47,12 +47,13 @@ def test_network_description():
 
 
 def test_record_weights_rank_invariant(run_cli, tmp_path):
-    """--record-weights on 1 and 2 ranks: the same spikes and E->E weights, snapshots every 10 ms."""
+    """--record-weights on 1 rank x 1 thread and 2 ranks x 2 threads: the same spikes and E->E
+    weights, snapshots every 10 ms."""
     files = {}
     for n in (1, 2):
         out = tmp_path / f"hpc{n}.h5"
         run_cli(n, ["hpc_benchmark", "--scale", "0.05", "--t-sim", "30", "--seed", "3", "--out", out,
-                    "--record-weights", "--record-weights-every", "10", "--no-progress"])
+                    "--record-weights", "--record-weights-every", "10", "--no-progress", "--threads", str(n)])
         files[n] = out
     with RunFile(str(files[1])) as a, RunFile(str(files[2])) as b:
         wa, wb = a.weights(), b.weights()

@@ -9,6 +9,8 @@ version, connectivity checksum) and continues from its time to T (counted from t
 With ``--append`` it continues the interrupted run's own file instead (its path is stored in the
 checkpoint; ``--out`` names another): whatever that file holds after the checkpoint time is removed
 first (:mod:`parsnn.runfile.append`), so the finished file equals an uninterrupted run's.
+``--record-weights [--record-weights-every MS]`` snapshot the plastic weights as ``run`` does (at the
+multiples of MS after the checkpoint time and at T); with ``--append`` into the same /weights datasets.
 """
 from __future__ import annotations
 
@@ -17,12 +19,13 @@ import sys
 
 from parsnn.cli import stop
 from parsnn.cli.common import EXIT_BAD_INPUT, report_error, strategies
-from parsnn.cli.run import _check_output_path, add_checkpoint_arguments, build_simulation, finish, setup_checkpoints
+from parsnn.cli.run import (_check_output_path, add_checkpoint_arguments, add_weight_arguments, build_simulation,
+                            finish, run_recording_weights, setup_checkpoints)
 from parsnn.options import positive_float, positive_int
 
 #: options of the new command that replace the stored run's
 _OVERRIDES = ("t_sim", "out", "overwrite", "partition", "threads", "no_progress", "debug", "checkpoint",
-              "checkpoint_every", "flush_every", "command")
+              "checkpoint_every", "flush_every", "record_weights", "record_weights_every", "command")
 
 
 def add_parser(subparsers):
@@ -46,6 +49,7 @@ def add_parser(subparsers):
                    help="OpenMP threads per rank of the continued run (default 1; any number continues exactly)")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.add_argument("--debug", action="store_true", help="print tracebacks")
+    add_weight_arguments(r)
     add_checkpoint_arguments(r)
 
 
@@ -141,5 +145,5 @@ def command(args) -> int:
     if sim.rank == 0:
         print(f"resumed from {args.checkpoint_file} at {t_ckpt:g} ms; {sim.num_synapses:,} synapses built in "
               f"{sim.build_seconds:.2f} s, checkpoint read in {sum(sim.restore_phases.values()):.2f} s", file=sys.stderr)
-    sim.run(args.t_sim - t_ckpt)
+    run_recording_weights(sim, args)
     return finish(sim, args)

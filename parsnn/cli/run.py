@@ -29,10 +29,7 @@ def add_parser(subparsers):
     r.add_argument("--no-record", action="store_true", help="do not record spikes (benchmarking)")
     r.add_argument("--record-v", type=nonnegative("--record-v", int), default=0, metavar="K",
                    help="record V_m of the first K neurons of each population every 1 ms")
-    r.add_argument("--record-weights", action="store_true",
-                   help="write the weights of the plastic projections to --out at the end (/weights)")
-    r.add_argument("--record-weights-every", type=positive_float("--record-weights-every"), default=None,
-                   metavar="MS", help="with --record-weights: also every MS ms of model time")
+    add_weight_arguments(r)
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.add_argument("--threads", type=positive_int("--threads"), default=1, metavar="T",
                    help="OpenMP threads per rank for the build and the step loop (default 1; results do not "
@@ -47,6 +44,14 @@ def add_parser(subparsers):
     r.add_argument("--debug", action="store_true", help="print tracebacks")
     add_checkpoint_arguments(r)
     add_model_arguments(r)
+
+
+def add_weight_arguments(parser):
+    """``--record-weights`` and ``--record-weights-every MS`` (of ``run`` and ``resume``)."""
+    parser.add_argument("--record-weights", action="store_true",
+                        help="write the weights of the plastic projections to --out at the end (/weights)")
+    parser.add_argument("--record-weights-every", type=positive_float("--record-weights-every"), default=None,
+                        metavar="MS", help="with --record-weights: also at every multiple of MS ms of model time")
 
 
 def add_checkpoint_arguments(parser):
@@ -183,23 +188,26 @@ def command(args) -> int:
 
 
 def run_recording_weights(sim, args):
-    """``sim.run(args.t_sim)``; with --record-weights, in pieces of --record-weights-every ms, each
-    followed by a snapshot of the weights in the run file (runs in pieces are bit-identical). A run
-    stopped by a signal takes no snapshot at the stop (the checkpoint holds the weights)."""
+    """Run from the current time (0, or a restored checkpoint's) to ``args.t_sim`` (counted from 0);
+    with --record-weights, in pieces ending at the multiples of --record-weights-every ms and at
+    t_sim, each followed by a snapshot of the weights in the run file (runs in pieces are
+    bit-identical). A run stopped by a signal takes no snapshot at the stop (the checkpoint holds
+    the weights)."""
+    end = sim.net.steps(args.t_sim, "--t-sim")
     if not getattr(args, "record_weights", False):
-        sim.run(args.t_sim)
+        sim.run((end - sim.t_steps) * sim.h)
         return
-    every = args.record_weights_every or args.t_sim
-    done = 0.0
-    while done < args.t_sim - 1e-9:
-        piece = min(every, args.t_sim - done)
-        sim.run(piece)
+    every = sim.net.steps(args.record_weights_every, "--record-weights-every") if args.record_weights_every else end
+    t = sim.t_steps
+    while t < end:
+        stop = min(end, (t // every + 1) * every)
+        sim.run((stop - t) * sim.h)
         if sim.stopped:
             return
-        done += piece
+        t = sim.t_steps
         weights = sim.weights(root=0)
         if sim.writer is not None:
-            sim.writer.append_weights(sim.t_steps * sim.h, weights)
+            sim.writer.append_weights(t * sim.h, weights)
 
 
 def finish(sim, args) -> int:

@@ -4,7 +4,10 @@ Every rank builds only the plastic synapses onto its own neurons, with the same 
 and random streams as static ones (so a projection's synapses are the same whether it is static or
 plastic), into one store of rows grouped by (projection, source): target local index (uint32),
 weight (float64: a constant initial weight is kept exactly, a drawn one is the float32 draw) and
-delay (uint16 steps). Each (projection, source) has one Kplus and one last spike time; each local
+delay (uint16 steps). Each row is split into one sub-row per thread (the synapses onto the neurons
+the thread owns: the k-th part of every population, as for static rows); rows are in target order,
+so the sub-rows are consecutive slices and the store is the same for any number of threads, only
+the row pointer has T entries per row. Each (projection, source) has one Kplus and one last spike time; each local
 neuron with plastic inputs has a post-spike archive, its Kminus (time constant ``tau_minus``, a
 neuron parameter), the number of plastic synapses onto it and their largest delay. The kernels
 are in ``cython/plastic.h`` (see there for the rule and the call sites).
@@ -26,8 +29,9 @@ from parsnn.network import FromList, Normal, Uniform
 class PlasticSynapses:
     """The plastic projections of a network on one rank: their indices, the store and the traces."""
 
-    def __init__(self, net, local: np.ndarray, offsets: dict, pop_local: dict, seed: int, h: float):
-        self.net, self.local, self.offsets, self.h = net, local, offsets, h
+    def __init__(self, net, local: np.ndarray, offsets: dict, pop_local: dict, seed: int, h: float,
+                 threads: int = 1):
+        self.net, self.local, self.offsets, self.h, self.threads = net, local, offsets, h, int(threads)
         self.projections = [k for k, proj in enumerate(net.projections) if proj.plastic]
         self.dmin, self.dmax = 1 << 40, 0
         self.has_targets = np.zeros(net.num_nodes, dtype=bool)
@@ -47,31 +51,34 @@ class PlasticSynapses:
         return bool(self.projections)
 
     def _generate(self, k, local, offsets, pop_local, seed, h):
-        """Rows (pointer over the source population), targets, weights and delays of projection k."""
-        proj = self.net.projections[k]
+        """Sub-rows (pointer over the source population x threads: nsrc * T + 1 entries), targets,
+        weights and delays of projection k."""
+        proj, T = self.net.projections[k], self.threads
         if isinstance(proj.rule, FromList):
             return self._from_list(proj, local, offsets, pop_local, h)
-        ptr, tgt, w, d, lo, hi = draw_projection(self.net, k, local, offsets, pop_local, seed, h)
+        ptr, tgt, w, d, lo, hi = draw_projection(self.net, k, local, offsets, pop_local, seed, h, T)
         total = tgt.size
         if total:
             self.dmin, self.dmax = min(self.dmin, lo), max(self.dmax, hi)
         soff, nsrc = offsets[proj.source], self.net.populations[proj.source].size
-        self.has_targets[soff:soff + nsrc] |= np.diff(ptr[soff:soff + nsrc + 1]) > 0
+        ptr = ptr[soff * T:(soff + nsrc) * T + 1]
+        self.has_targets[soff:soff + nsrc] |= np.diff(ptr[::T]) > 0
         weight = proj.weight
         w64 = w.astype(np.float64) if isinstance(weight, (Normal, Uniform)) else np.full(total, float(weight))
-        return ptr[soff:soff + nsrc + 1] - ptr[soff], tgt, w64, d
+        return ptr - ptr[0], tgt, w64, d
 
     def _from_list(self, proj, local, offsets, pop_local, h):
         """As :meth:`_generate` for an explicit list: its synapses onto the local neurons in the
         canonical order (source, target, list position); weights as the static store holds them."""
-        pl = _list_plan(self.net, proj, local, offsets, pop_local, h, 1)
+        T = self.threads
+        pl = _list_plan(self.net, proj, local, offsets, pop_local, h, T)
         soff, nsrc = offsets[proj.source], self.net.populations[proj.source].size
-        counts = np.bincount(pl["list_src"] - soff, minlength=nsrc)
+        counts = np.bincount((pl["list_src"] - soff) * T + pl["list_th"], minlength=nsrc * T)
         if pl["list_src"].size:
             self.dmin = min(self.dmin, int(pl["list_d"].min()))
             self.dmax = max(self.dmax, int(pl["list_d"].max()))
-        self.has_targets[soff:soff + nsrc] |= counts > 0
-        ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        self.has_targets[soff:soff + nsrc] |= counts.reshape(nsrc, T).sum(axis=1) > 0
+        ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)     # the plan's order is (source, target)
         return ptr, pl["list_tgt"], pl["list_w"].astype(np.float64), pl["list_d"]
 
     def _parameters(self, k) -> dict:
@@ -117,7 +124,7 @@ class PlasticSynapses:
         if not self.active:
             return
         state = engine_kernels.PlasticState()
-        state.setup(self.local.size, self.h, min_delay_steps, self.arrays)
+        state.setup(self.local.size, self.h, min_delay_steps, self.arrays, self.threads)
         self.state = state
         self.arrays = state.arrays           # the kernel works in these (converted) arrays
         st.plastic = state
@@ -127,13 +134,19 @@ class PlasticSynapses:
         """Plastic synapses on this rank."""
         return int(self.arrays["tgt"].size)
 
+    def row_ptr(self, j: int) -> np.ndarray:
+        """The pointer over the whole rows (all threads' sub-rows) of the j-th plastic projection:
+        nsrc + 1 positions in the store."""
+        a, T = self.arrays, self.threads
+        nsrc = int(a["nsrc"][j])
+        return a["ptr"][a["row_off"][j]:a["row_off"][j] + nsrc * T + 1:T]
+
     def local_weights(self, j: int):
         """(source population-local ids, target gids, weights) of the j-th plastic projection's
         local synapses, in row order."""
-        a, k = self.arrays, self.projections[j]
-        proj = self.net.projections[k]
-        nsrc = self.net.populations[proj.source].size
-        ptr = a["ptr"][a["row_off"][j]:a["row_off"][j] + nsrc + 1]
+        a = self.arrays
+        nsrc = int(a["nsrc"][j])
+        ptr = self.row_ptr(j)
         lo, hi = int(ptr[0]), int(ptr[-1])
         src = np.repeat(np.arange(nsrc, dtype=np.int64), np.diff(ptr))
         return src, self.local[a["tgt"][lo:hi].astype(np.int64)], a["w"][lo:hi]
@@ -176,7 +189,7 @@ def _source_traces(plastic: PlasticSynapses, comm) -> dict:
     mine = []
     for j, k in enumerate(plastic.projections):
         nsrc = int(a["nsrc"][j])
-        rows = a["ptr"][a["row_off"][j]:a["row_off"][j] + nsrc + 1]
+        rows = plastic.row_ptr(j)
         sl = slice(int(a["src_off"][j]), int(a["src_off"][j]) + nsrc)
         mine.append((np.diff(rows) > 0, a["kplus"][sl], a["tlast"][sl]))
     parts = comm.gather(mine, root=0) if comm.Get_size() > 1 else [mine]

@@ -76,10 +76,6 @@ class Simulation:
             raise ParameterError(f"threads must be an integer in [1, 1024], got {threads!r}")
         self.rings = ring_schemes.check_scheme(rings)
         net.validate()
-        plastic = [q.name for q in net.projections if q.plastic]
-        if threads > 1 and plastic:
-            raise ParameterError(f"threads must be 1 for a network with plastic synapses (projection "
-                                 f"'{plastic[0]}'): their delivery is not split per thread yet; got {threads}")
         self.net = net
         self.threads = int(threads)
         self._exchange_block, self._exchange_adapt = _exchange_block, _exchange_adapt
@@ -150,7 +146,8 @@ class Simulation:
         self.build_timers["connect"] += (time.perf_counter() - t0 - self.build_timers["count"]
                                          - self.build_timers["group"])
         # plastic hook: the plastic synapses onto the local neurons (parsnn.engine.plasticity)
-        self.plastic = plasticity.PlasticSynapses(net, local, self.offsets, self.pop_local, self.seed, h)
+        self.plastic = plasticity.PlasticSynapses(net, local, self.offsets, self.pop_local, self.seed, h,
+                                                 self.threads)
         dmin, dmax = min(dmin, self.plastic.dmin), max(dmax, self.plastic.dmax)
         st.syn_ptr, st.syn_tgt, st.syn_w = syn_ptr, syn_tgt, syn_w
         st.run_ptr, st.run_d, st.run_n = runs.ptr, runs.d, runs.n

@@ -204,22 +204,26 @@ def projection_synapses(net, k: int, seed: int):
     return src - offsets[proj.source], tgt.astype(np.int64) - offsets[proj.target], w, d
 
 
-def draw_projection(net, k: int, local, offsets: dict, pop_local: dict, seed: int, h: float):
-    """Projection ``k``'s synapses onto the nodes ``local`` on one thread, exactly as the build draws
-    them, as rows over all source gids: (ptr [num_nodes + 1], targets (local index), weights, delay
-    steps, smallest delay, largest delay); for the plastic store and for reading a projection back."""
-    plan = _projection_plan(net, k, net.projections[k], local, offsets, pop_local, seed, 1)
-    per_source = np.zeros(net.num_nodes + 1, dtype=np.int64)
+def draw_projection(net, k: int, local, offsets: dict, pop_local: dict, seed: int, h: float, threads: int = 1):
+    """Projection ``k``'s synapses onto the nodes ``local``, exactly as the build draws them, as rows
+    over all source gids split into ``threads`` sub-rows (thread th's targets; drawn on the
+    ``threads`` threads): (ptr [num_nodes * threads + 1], targets (local index), weights, delay steps,
+    smallest delay, largest delay). Rows are in target order, so the arrays do not depend on
+    ``threads``; for the plastic store and for reading a projection back."""
+    T, N = int(threads), net.num_nodes
+    plan = _projection_plan(net, k, net.projections[k], local, offsets, pop_local, seed, T)
+    per_source = np.zeros((T, N), dtype=np.int64)
     connect_kernels.count_by_source(plan["rule"], plan["tgt_gids"], plan["fixed"], plan["soff"], plan["nsrc"],
-                                    plan["toff"], plan["p"], plan["autapses"], seed, plan["ps"], per_source[1:],
-                                    plan["tb"])
-    ptr = np.cumsum(per_source)
+                                    plan["toff"], plan["p"], plan["autapses"], seed, plan["ps"],
+                                    per_source.reshape(-1), plan["tb"])
+    ptr = np.concatenate([[0], np.cumsum(per_source.T.reshape(-1))]).astype(np.int64)
     total = int(ptr[-1])
     tgt, w, d = np.empty(total, np.uint32), np.empty(total, np.float32), np.empty(total, np.uint16)
     lo, hi = 1 << 40, 0
     if total:
+        fill = ptr[:-1].reshape(N, T).T.copy().reshape(-1)     # fill[th * N + g] = ptr[g*T+th]
         lo, hi = connect_kernels.generate(plan["rule"], plan["tgt_gids"], plan["tgt_local"], plan["fixed"],
                                           plan["soff"], plan["nsrc"], plan["toff"], plan["p"], plan["autapses"],
                                           plan["wspec"], plan["dspec"], h, seed, plan["ps"], plan["pv"],
-                                          ptr[:-1].copy(), tgt, w, d, plan["tb"])
+                                          fill, tgt, w, d, plan["tb"])
     return ptr, tgt, w, d, lo, hi

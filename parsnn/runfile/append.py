@@ -4,7 +4,8 @@
 it checks that the file is the output of the same simulation (seed, resolution, network
 description) and that its data reach T (``t_flushed``, or ``t_sim`` of a finished run), then
 removes everything recorded after T: the spikes of steps >= T (time > T*h: a spike of step s is
-stored at time (s+1)*h), the V_m samples after T, the performance figures and ``t_sim``; the file
+stored at time (s+1)*h), the V_m samples after T, the weight snapshots after T (one at T stays), the
+performance figures and ``t_sim``; the file
 is marked incomplete (``complete=False``, ``t_flushed`` = T) until the continued run finishes.
 The continued run then appends exactly what the uninterrupted run wrote after T.
 
@@ -74,6 +75,15 @@ def _truncate_reports(f: h5py.File, step: int, resolution: float, path: str):
         tm[1] = keep * every + every       # stop (exclusive), as the writer keeps it
 
 
+def _truncate_weights(f: h5py.File, t_ckpt: float, resolution: float):
+    """Keep the weight snapshots at times up to ``t_ckpt`` in every ``/weights/<src>-<tgt>``."""
+    for g in f.get(schema.WEIGHTS, {}).values():
+        times = read_dataset(g[schema.WEIGHT_TIMES])
+        keep = int((times <= t_ckpt + resolution / 2).sum())
+        g[schema.WEIGHT_TIMES].resize((keep,))
+        g[schema.WEIGHT_VALUES].resize(keep, axis=0)
+
+
 def _record_segment(f: h5py.File, t_ckpt: float, layout: dict):
     """Replace the file's layout metadata by the continued run's ``layout`` (Simulation.output_layout),
     keeping the earlier segments' layouts in the settings' ``segments``."""
@@ -115,6 +125,7 @@ def reopen(path: str, *, step: int, resolution: float, seed: int, description: d
                                  f"({t_ckpt:g} ms); continue into a new file with --out")
         _truncate_spikes(f, t_ckpt + resolution / 2)
         _truncate_reports(f, step, resolution, path)
+        _truncate_weights(f, t_ckpt, resolution)
         if schema.PERFORMANCE in f[schema.META]:
             del f[schema.META][schema.PERFORMANCE]
         if schema.T_SIM in meta:
