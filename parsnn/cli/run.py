@@ -10,6 +10,7 @@ from parsnn.cli import stop
 from parsnn.cli.common import EXIT_BAD_INPUT, report_error, strategies
 from parsnn.options import nonnegative, positive_float, positive_int, seed
 from parsnn.cli.source import add_model_arguments, make_network
+from parsnn.engine.streams import DEFAULT_REALISATION, REALISATIONS
 
 
 def add_parser(subparsers):
@@ -38,6 +39,9 @@ def add_parser(subparsers):
                    help="OpenMP threads per rank for the build and the step loop (default 1; results do not "
                         "depend on it; idle threads spin at most GOMP_SPINCOUNT=10000 unless OMP_WAIT_POLICY "
                         "or GOMP_SPINCOUNT is set)")
+    r.add_argument("--realisation", choices=tuple(REALISATIONS), default=DEFAULT_REALISATION,
+                   help=f"realisation scheme: how the seed becomes the network (default {DEFAULT_REALISATION}; "
+                        "v1 rebuilds the networks of earlier parsnn versions; see ARCHITECTURE.md)")
     r.add_argument("--warmup", type=nonnegative("--warmup"), default=500.0,
                    help="ms excluded from the summary rates (default 500)")
     r.add_argument("--debug", action="store_true", help="print tracebacks")
@@ -127,6 +131,7 @@ def build_simulation(args, comm):
     sim = Simulation(net, seed=args.seed, comm=comm, partition=part, out=args.out, overwrite=args.overwrite,
                      keep_spikes=False, progress=not args.no_progress, summary_from_ms=args.warmup,
                      flush_ms=getattr(args, "flush_every", 1000.0), threads=getattr(args, "threads", 1),
+                     realisation=getattr(args, "realisation", DEFAULT_REALISATION),
                      run_info={"argv": sys.argv, "command": "run", "cwd": os.getcwd(), **vars(args),
                                "partition_expected": {k: expected[k] for k in (
                                    "seconds", "remote_deliveries_per_s", "bytes_per_rank_per_s", "cut_fraction",
