@@ -138,7 +138,8 @@ def build_simulation(args, comm):
                                    "communicating_pairs", "imbalance")}})
     if rank == 0:
         print(f"parsnn {args.model}: {net.num_nodes:,} nodes on {comm.Get_size()} rank(s), "
-              f"partition {sim.partition_name}, seed {args.seed}, t_sim {args.t_sim} ms", file=sys.stderr)
+              f"partition {sim.partition_name}, seed {args.seed}, t_sim {args.t_sim} ms, realisation "
+              f"{sim.realisation}", file=sys.stderr)
     # ParameterErrors found while building (per-neuron draws) are raised on every rank alike
     sim.build()
     return sim
