@@ -26,24 +26,34 @@ cdef enum:
     R_A2A = 3
     R_O2O = 4
 
-cdef inline int64_t _bern_next(px_stream* s, int64_t j, double log1mp, int64_t n) noexcept nogil:
+cdef extern from *:
+    """
+    static inline void parsnn_prefetch_w(const void *p) { __builtin_prefetch(p, 1, 3); }
+    """
+    void parsnn_prefetch_w(const void* p) nogil
+
+#: realisation schemes (parsnn.engine.streams.REALISATIONS): 1 = v1, 2 = v2
+SCHEMES = (1, 2)
+
+
+cdef inline int64_t _bern_next(pxs* s, int64_t j, double log1mp, int64_t n) noexcept nogil:
     """Index of the next Bernoulli success after j (geometric skip), or n when past the end."""
-    cdef double skip = floor(log(px_uniform_pos(s)) / log1mp)
+    cdef double skip = floor(log(s_uniform_pos(s)) / log1mp)
     if skip >= <double> (n - j - 1):
         return n
     return j + 1 + <int64_t> skip
 
 
-cdef inline int64_t _draw_source(px_stream* ss, int rule, int64_t k, int64_t g, int64_t src_off,
+cdef inline int64_t _draw_source(pxs* ss, int rule, int64_t k, int64_t g, int64_t src_off,
                                  int64_t n_src, int64_t tgt_off, bint allow_autapses) noexcept nogil:
     """Source gid of the k-th synapse of target g for the rules with a fixed count per target."""
     cdef int64_t src
     if rule == R_O2O:
         return src_off + (g - tgt_off)
-    src = src_off + <int64_t> px_below(ss, <uint64_t> n_src)
+    src = src_off + <int64_t> s_below(ss, <uint64_t> n_src)
     if rule == R_FI and not allow_autapses:
         while src == g:
-            src = src_off + <int64_t> px_below(ss, <uint64_t> n_src)
+            src = src_off + <int64_t> s_below(ss, <uint64_t> n_src)
     return src
 
 
@@ -57,16 +67,16 @@ cdef inline int64_t _delay_steps(double dms, double inv_h) noexcept nogil:
     return <int64_t> x
 
 
-cdef int64_t _count_target(int rule, int64_t g, int64_t nfix, int64_t src_off, int64_t n_src, int64_t tgt_off,
-                          double p, double log1mp, bint allow_autapses, uint64_t seed, uint64_t purpose_struct,
-                          int64_t* per_source) noexcept nogil:
-    """Add target g's synapses to per_source[src] (the calling thread's own counts); returns their number."""
+cdef int64_t _count_target(pxs* ss, int rule, int64_t g, int64_t nfix, int64_t src_off, int64_t n_src,
+                           int64_t tgt_off, double p, double log1mp, bint allow_autapses, uint64_t seed,
+                           uint64_t purpose_struct, int64_t* per_source) noexcept nogil:
+    """Add target g's synapses to per_source[src] (the calling thread's own counts); returns their number.
+    ``ss``: the calling thread's structure stream (of the realisation scheme), restarted here."""
     cdef int64_t j, k, total = 0
-    cdef px_stream ss
     if rule == R_FTN or rule == R_FI or rule == R_O2O:
-        px_init(&ss, seed, purpose_struct, <uint64_t> g, 0)
+        s_init(ss, seed, purpose_struct, <uint64_t> g, 0)
         for k in range(1 if rule == R_O2O else nfix):
-            per_source[_draw_source(&ss, rule, k, g, src_off, n_src, tgt_off, allow_autapses)] += 1
+            per_source[_draw_source(ss, rule, k, g, src_off, n_src, tgt_off, allow_autapses)] += 1
             total += 1
     elif rule == R_A2A or (rule == R_PB and p >= 1.0):
         for j in range(n_src):
@@ -74,52 +84,71 @@ cdef int64_t _count_target(int rule, int64_t g, int64_t nfix, int64_t src_off, i
                 per_source[src_off + j] += 1
                 total += 1
     elif rule == R_PB and p > 0.0:
-        px_init(&ss, seed, purpose_struct, <uint64_t> g, 0)
-        j = _bern_next(&ss, -1, log1mp, n_src)
+        s_init(ss, seed, purpose_struct, <uint64_t> g, 0)
+        j = _bern_next(ss, -1, log1mp, n_src)
         while j < n_src:
             if allow_autapses or src_off + j != g:
                 per_source[src_off + j] += 1
                 total += 1
-            j = _bern_next(&ss, j, log1mp, n_src)
+            j = _bern_next(ss, j, log1mp, n_src)
+    return total
+
+
+cdef int64_t _count_targets(pxs* scheme, int rule, const int64_t[::1] tgt_gids, const int64_t[::1] fixed_counts,
+                            int64_t a, int64_t b, int64_t src_off, int64_t n_src, int64_t tgt_off, double p,
+                            bint allow_autapses, uint64_t seed, uint64_t purpose_struct,
+                            int64_t* per_source) noexcept nogil:
+    """:func:`_count_target` for the targets a .. b-1 (one thread's part); returns their synapse number.
+    ``scheme``: a null pointer whose type selects the realisation scheme's streams."""
+    cdef pxs ss
+    cdef int64_t i, total = 0
+    cdef double log1mp = log1p(-p) if 0.0 < p < 1.0 else 0.0
+    cdef bint fixed = rule == R_FTN or rule == R_FI
+    for i in range(a, b):
+        total += _count_target(&ss, rule, tgt_gids[i], fixed_counts[i] if fixed else 0, src_off, n_src, tgt_off,
+                               p, log1mp, allow_autapses, seed, purpose_struct, per_source)
     return total
 
 
 def count_by_source(int rule, const int64_t[::1] tgt_gids, const int64_t[::1] fixed_counts,
                     int64_t src_off, int64_t n_src, int64_t tgt_off, double p, bint allow_autapses,
                     uint64_t seed, uint64_t purpose_struct, int64_t[::1] per_source,
-                    const int64_t[::1] tb):
+                    const int64_t[::1] tb, int scheme=1):
     """Pass 1: add this projection's synapses onto the given targets to ``per_source[th * N + gid]``
     (N = len(per_source) / T), where th is the thread that owns the target: thread th owns the
     targets tb[th] .. tb[th+1]-1 (T = len(tb) - 1; the threads count their targets in parallel,
     each into its own block of counts).
 
-    Replays exactly the source draws of :func:`generate` (the structure stream),
-    without drawing weights or delays. ``fixed_counts`` gives the number of
+    Replays exactly the source draws of :func:`generate` (the structure stream of realisation
+    ``scheme``, 1 or 2), without drawing weights or delays. ``fixed_counts`` gives the number of
     synapses per target for fixed_total_number / fixed_indegree."""
-    cdef int64_t T = tb.shape[0] - 1, th, i, total = 0
-    cdef double log1mp = log1p(-p) if 0.0 < p < 1.0 else 0.0
-    cdef bint fixed = rule == R_FTN or rule == R_FI
+    cdef int64_t T = tb.shape[0] - 1, th, total = 0
     cdef int64_t* ps = &per_source[0]
     cdef int64_t N = per_source.shape[0] // max(T, 1)
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme must be 1 or 2, got {scheme}")
     with nogil:
         for th in prange(T, num_threads=T, schedule="static", chunksize=1):
-            for i in range(tb[th], tb[th + 1]):
-                total += _count_target(rule, tgt_gids[i], fixed_counts[i] if fixed else 0, src_off, n_src, tgt_off,
-                                       p, log1mp, allow_autapses, seed, purpose_struct, ps + th * N)
+            if scheme == 2:
+                total += _count_targets(<px2_stream*> NULL, rule, tgt_gids, fixed_counts, tb[th], tb[th + 1], src_off, n_src,
+                                        tgt_off, p, allow_autapses, seed, purpose_struct, ps + th * N)
+            else:
+                total += _count_targets(<px_stream*> NULL, rule, tgt_gids, fixed_counts, tb[th], tb[th + 1], src_off, n_src,
+                                        tgt_off, p, allow_autapses, seed, purpose_struct, ps + th * N)
     return total
 
 
-cdef void _generate_target(int rule, int64_t g, uint32_t tl, int64_t cnt0, int64_t src_off, int64_t n_src,
-                           int64_t tgt_off, double p, double log1mp, bint allow_autapses, const double* ws,
-                           const double* ds, int wk, int dk, double inv_h, uint64_t seed, uint64_t purpose_struct,
-                           uint64_t purpose_value, int64_t* fill, uint32_t* out_tgt, float* out_w, uint16_t* out_d,
-                           int64_t* dext) noexcept nogil:
-    """Write target g's synapses to the slots fill[src] (the calling thread's own; advancing them);
-    dext[0], dext[1]: running min and max delay in steps."""
-    cdef int64_t j, k, cnt, src, pos, dsteps
-    cdef px_stream ss, sv
-    px_init(&ss, seed, purpose_struct, <uint64_t> g, 0)
-    px_init(&sv, seed, purpose_value, <uint64_t> g, 0)
+cdef int64_t _draw_target(pxs* ss, pxs* sv, int rule, int64_t g, int64_t cnt0, int64_t src_off, int64_t n_src,
+                          int64_t tgt_off, double p, double log1mp, bint allow_autapses, const double* ws,
+                          const double* ds, int wk, int dk, double inv_h, uint64_t seed, uint64_t purpose_struct,
+                          uint64_t purpose_value, int64_t* sbuf, float* wbuf, uint16_t* dbuf,
+                          int64_t* dext) noexcept nogil:
+    """Draw target g's synapses in draw order into the calling thread's scratch: source gids (sbuf),
+    weights (wbuf), delays in steps (dbuf); returns their number. ``ss``, ``sv``: the thread's
+    structure and value streams (restarted here). dext[0], dext[1]: running min and max delay in steps."""
+    cdef int64_t j, k, cnt, src, dsteps, n = 0
+    s_init(ss, seed, purpose_struct, <uint64_t> g, 0)
+    s_init(sv, seed, purpose_value, <uint64_t> g, 0)
     if rule == R_FTN or rule == R_FI or rule == R_O2O:
         cnt = 1 if rule == R_O2O else cnt0
         j = -1
@@ -128,7 +157,7 @@ cdef void _generate_target(int rule, int64_t g, uint32_t tl, int64_t cnt0, int64
         j = 0
     elif rule == R_PB and p > 0.0:
         cnt = -1
-        j = _bern_next(&ss, -1, log1mp, n_src)
+        j = _bern_next(ss, -1, log1mp, n_src)
     else:
         cnt = 0
         j = -1
@@ -138,7 +167,7 @@ cdef void _generate_target(int rule, int64_t g, uint32_t tl, int64_t cnt0, int64
         if rule == R_FTN or rule == R_FI or rule == R_O2O:
             if k >= cnt:
                 break
-            src = _draw_source(&ss, rule, k, g, src_off, n_src, tgt_off, allow_autapses)
+            src = _draw_source(ss, rule, k, g, src_off, n_src, tgt_off, allow_autapses)
             k += 1
         elif cnt >= 0:
             if j >= n_src:
@@ -151,19 +180,53 @@ cdef void _generate_target(int rule, int64_t g, uint32_t tl, int64_t cnt0, int64
             if j >= n_src:
                 break
             src = src_off + j
-            j = _bern_next(&ss, j, log1mp, n_src)
+            j = _bern_next(ss, j, log1mp, n_src)
             if not allow_autapses and src == g:
                 continue
-        pos = fill[src]
-        fill[src] = pos + 1
-        out_tgt[pos] = tl
-        out_w[pos] = <float> px_draw(&sv, wk, ws[0], ws[1], ws[2], ws[3])
-        dsteps = _delay_steps(px_draw(&sv, dk, ds[0], ds[1], ds[2], ds[3]), inv_h)
+        sbuf[n] = src
+        wbuf[n] = <float> s_draw(sv, wk, ws[0], ws[1], ws[2], ws[3])
+        dsteps = _delay_steps(s_draw(sv, dk, ds[0], ds[1], ds[2], ds[3]), inv_h)
         if dsteps < dext[0]:
             dext[0] = dsteps
         if dsteps > dext[1]:
             dext[1] = dsteps
-        out_d[pos] = <uint16_t> (dsteps if dsteps < 65536 else 65535)
+        dbuf[n] = <uint16_t> (dsteps if dsteps < 65536 else 65535)
+        n += 1
+    return n
+
+
+cdef void _generate_targets(pxs* scheme, int rule, const int64_t[::1] tgt_gids,
+                            const uint32_t[::1] tgt_local, const int64_t[::1] fixed_counts, int64_t a, int64_t b,
+                            int64_t src_off, int64_t n_src, int64_t tgt_off, double p, bint allow_autapses,
+                            const double* ws, const double* ds, int wk, int dk, double inv_h, uint64_t seed,
+                            uint64_t purpose_struct, uint64_t purpose_value, int64_t* fill, uint32_t* out_tgt,
+                            float* out_w, uint16_t* out_d, int64_t* sbuf, float* wbuf, uint16_t* dbuf,
+                            int64_t* dext) noexcept nogil:
+    """The synapses of the targets a .. b-1 (one thread's part), each target's first drawn into the
+    scratch (sbuf, wbuf, dbuf), then written to the slots fill[src] (the thread's own; advancing them).
+    ``scheme``: a null pointer whose type selects the realisation scheme's streams."""
+    cdef pxs ss, sv
+    cdef int64_t i, q, n, src, pos
+    cdef uint32_t tl
+    cdef double log1mp = log1p(-p) if 0.0 < p < 1.0 else 0.0
+    cdef bint fixed = rule == R_FTN or rule == R_FI
+    for i in range(a, b):
+        n = _draw_target(&ss, &sv, rule, tgt_gids[i], fixed_counts[i] if fixed else 0, src_off, n_src, tgt_off, p,
+                         log1mp, allow_autapses, ws, ds, wk, dk, inv_h, seed, purpose_struct, purpose_value,
+                         sbuf, wbuf, dbuf, dext)
+        tl = tgt_local[i]
+        for q in range(n):
+            if q + 8 < n:       # the row slots a few synapses ahead are cache misses: fetch them early
+                pos = fill[sbuf[q + 8]]
+                parsnn_prefetch_w(&out_tgt[pos])
+                parsnn_prefetch_w(&out_w[pos])
+                parsnn_prefetch_w(&out_d[pos])
+            src = sbuf[q]
+            pos = fill[src]
+            fill[src] = pos + 1
+            out_tgt[pos] = tl
+            out_w[pos] = wbuf[q]
+            out_d[pos] = dbuf[q]
 
 
 def generate(int rule, const int64_t[::1] tgt_gids, const uint32_t[::1] tgt_local,
@@ -171,35 +234,63 @@ def generate(int rule, const int64_t[::1] tgt_gids, const uint32_t[::1] tgt_loca
              double p, bint allow_autapses, wspec, dspec, double h,
              uint64_t seed, uint64_t purpose_struct, uint64_t purpose_value,
              int64_t[::1] fill, uint32_t[::1] out_tgt, float[::1] out_w, uint16_t[::1] out_d,
-             const int64_t[::1] tb):
+             const int64_t[::1] tb, int scheme=1):
     """Pass 2: write this projection's synapses straight into the by-(source, thread) arrays.
 
     ``fill[th * N + gid]`` (N = len(fill) / T; one block per thread, so the threads never write
     the same cache line) is the next free slot of the sub-row of source gid onto thread th's
     targets (initially its CSR start, as counted by :func:`count_by_source` with the same ``tb``),
     so each sub-row holds its synapses in generation order (projection, target, draw); the
-    threads generate their targets in parallel. Targets are rank-local indices, weights float32,
-    delays whole steps (rounded, at least 1). Returns (min_delay, max_delay) in steps; max_delay
-    65536 flags a delay that does not fit in 16 bits."""
-    cdef int64_t T = tb.shape[0] - 1, th, i
+    threads generate their targets in parallel, with the streams of realisation ``scheme`` (1 or
+    2). Targets are rank-local indices, weights float32, delays whole steps (rounded, at least 1).
+    Returns (min_delay, max_delay) in steps; max_delay 65536 flags a delay that does not fit in 16 bits."""
+    cdef int64_t T = tb.shape[0] - 1, th
     cdef int64_t N = fill.shape[0] // max(T, 1)
     cdef int wk = wspec[0], dk = dspec[0]
     cdef double ws[4]
     cdef double ds[4]
-    cdef double log1mp = log1p(-p) if 0.0 < p < 1.0 else 0.0
     cdef double inv_h = 1.0 / h
     cdef bint fixed = rule == R_FTN or rule == R_FI
     cdef int64_t[:, ::1] dext = np.zeros((max(T, 1), 8), dtype=np.int64)     # padded: one cache line per thread
+    cdef int64_t cap = 1
+    cdef int64_t* sbuf
+    cdef float* wbuf
+    cdef uint16_t* dbuf
+    cdef int failed = 0
+    cdef int* failp = &failed
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme must be 1 or 2, got {scheme}")
+    if rule == R_A2A or rule == R_PB:
+        cap = max(n_src, 1)
+    elif fixed and fixed_counts.shape[0]:
+        cap = max(int(np.max(fixed_counts)), 1)
     ws[0], ws[1], ws[2], ws[3] = wspec[1], wspec[2], wspec[3], wspec[4]
     ds[0], ds[1], ds[2], ds[3] = dspec[1], dspec[2], dspec[3], dspec[4]
     for th in range(T):
         dext[th, 0] = 1 << 40
-    with nogil:
-        for th in prange(T, num_threads=T, schedule="static", chunksize=1):
-            for i in range(tb[th], tb[th + 1]):
-                _generate_target(rule, tgt_gids[i], tgt_local[i], fixed_counts[i] if fixed else 0, src_off, n_src,
-                                 tgt_off, p, log1mp, allow_autapses, ws, ds, wk, dk, inv_h, seed, purpose_struct,
-                                 purpose_value, &fill[th * N], &out_tgt[0], &out_w[0], &out_d[0], &dext[th, 0])
+    with nogil, parallel(num_threads=max(T, 1)):
+        sbuf = <int64_t*> malloc(cap * sizeof(int64_t))
+        wbuf = <float*> malloc(cap * sizeof(float))
+        dbuf = <uint16_t*> malloc(cap * sizeof(uint16_t))
+        if sbuf == NULL or wbuf == NULL or dbuf == NULL:
+            failp[0] = 1
+        else:
+            for th in prange(T, schedule="static", chunksize=1):
+                if scheme == 2:
+                    _generate_targets(<px2_stream*> NULL, rule, tgt_gids, tgt_local, fixed_counts, tb[th], tb[th + 1],
+                                      src_off, n_src, tgt_off, p, allow_autapses, ws, ds, wk, dk, inv_h, seed,
+                                      purpose_struct, purpose_value, &fill[th * N], &out_tgt[0], &out_w[0],
+                                      &out_d[0], sbuf, wbuf, dbuf, &dext[th, 0])
+                else:
+                    _generate_targets(<px_stream*> NULL, rule, tgt_gids, tgt_local, fixed_counts, tb[th], tb[th + 1],
+                                      src_off, n_src, tgt_off, p, allow_autapses, ws, ds, wk, dk, inv_h, seed,
+                                      purpose_struct, purpose_value, &fill[th * N], &out_tgt[0], &out_w[0],
+                                      &out_d[0], sbuf, wbuf, dbuf, &dext[th, 0])
+        free(sbuf)
+        free(wbuf)
+        free(dbuf)
+    if failed:
+        raise MemoryError("out of memory for the connection generation's scratch")
     return int(np.min(dext[:, 0])), int(np.max(dext[:, 1]))
 
 

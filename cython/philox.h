@@ -1,5 +1,6 @@
 /* Counter-based random numbers for parsnn: Philox4x64-10 (Salmon et al.,
- * SC'11, "Parallel random numbers: as easy as 1, 2, 3").
+ * SC'11, "Parallel random numbers: as easy as 1, 2, 3"), and the streams of the
+ * realisation schemes v1 (px_*) and v2 (px2_*, at the end of this file).
  *
  * Every draw in parsnn is a pure function of (seed, purpose, id, counter):
  * key = (seed, purpose), counter = (block, id, extra, 0). A stream therefore
@@ -90,17 +91,20 @@ static inline double px_normal(px_stream *s)
 }
 
 /* distribution spec: kind 0 const(a), 1 normal(a=mean, b=std) redrawn until in [lo, hi],
- * 2 uniform [a, b) */
-static inline double px_draw(px_stream *s, int kind, double a, double b, double lo, double hi)
-{
-    if (kind == 0) return a;
-    if (kind == 2) return a + (b - a) * px_uniform(s);
-    double x;
-    do {
-        x = a + b * px_normal(s);
-    } while (x < lo || x > hi);
-    return x;
-}
+ * 2 uniform [a, b); NAME(stream, kind, a, b, lo, hi) for the streams STREAM of one scheme */
+#define PX_DEFINE_DRAW(NAME, STREAM, UNIFORM, NORMAL)                                          \
+    static inline double NAME(STREAM *s, int kind, double a, double b, double lo, double hi)   \
+    {                                                                                          \
+        if (kind == 0) return a;                                                               \
+        if (kind == 2) return a + (b - a) * UNIFORM(s);                                        \
+        double x;                                                                              \
+        do {                                                                                   \
+            x = a + b * NORMAL(s);                                                             \
+        } while (x < lo || x > hi);                                                            \
+        return x;                                                                              \
+    }
+
+PX_DEFINE_DRAW(px_draw, px_stream, px_uniform, px_normal)
 
 /* Poisson-distributed count with mean lam. Inversion for small means; PTRS
  * (Hoermann 1993, transformed rejection with squeeze) above. */
@@ -133,5 +137,171 @@ static inline int64_t px_poisson(px_stream *s, double lam)
             return k;
     }
 }
+
+
+/* ------------------------------------------------------------------------------------------
+ * Realisation scheme v2: the same keys (seed, purpose, id, extra), faster streams.
+ *
+ * A v2 stream is Philox4x32-10 (Random123's known answers hold, tested). Its 64-bit key and
+ * the two upper counter words are derived once per stream from one Philox4x64-10 block,
+ *     (k, c) = px_block(ctr = (0, id, extra, PX2_TAG), key = (seed, purpose)),
+ * k = key (low word: k0, high word: k1), c = the fixed counter words (c2 = low, c3 = high),
+ * so the whole 256-bit identity of a v1 stream selects the v2 stream (PX2_TAG in the fourth
+ * counter word, which v1 always leaves 0, keeps these blocks apart from any v1 draw). Block b of
+ * the stream has the counter (lo32(b), hi32(b), c2, c3); the stream's 32-bit words are the blocks'
+ * words in order (block 0 word 0..3, block 1 word 0..3, ...). Blocks are computed PX2_LANES at a
+ * time in a loop the compiler vectorises; the batch size does not change the sequence.
+ *
+ * Draws: 64-bit values are two words (first = low half); a uniform double has 53 bits of one
+ * 64-bit value; an integer in [0, n) (n < 2^32) uses Lemire's unbiased multiply-shift with
+ * rejection on one word; a standard normal is the 256-layer ziggurat (ziggurat.h) on one 64-bit
+ * value per attempt (low 8 bits: layer, next bit: sign, next 52 bits: magnitude), with
+ * Marsaglia's tail and exact wedge tests.
+ * ------------------------------------------------------------------------------------------ */
+#include "ziggurat.h"
+
+#define PX2_M0 0xD2511F53U
+#define PX2_M1 0xCD9E8D57U
+#define PX2_W0 0x9E3779B9U
+#define PX2_W1 0xBB67AE85U
+#define PX2_TAG 0x7632000000000000ULL      /* "v2" */
+#define PX2_LANES 16                       /* blocks per batch */
+
+/* The 10 rounds of Philox4x32-10 on the counter words c0..c3 with key k0, k1 (all uint32_t lvalues;
+ * the key is bumped after each round) */
+#define PX2_ROUNDS(c0, c1, c2, c3, k0, k1)                                                     \
+    for (int r_ = 0; r_ < 10; ++r_) {                                                          \
+        uint64_t p0_ = (uint64_t)PX2_M0 * (c0), p1_ = (uint64_t)PX2_M1 * (c2);                 \
+        (c0) = (uint32_t)(p1_ >> 32) ^ (c1) ^ (k0);                                            \
+        (c1) = (uint32_t)p1_;                                                                  \
+        (c2) = (uint32_t)(p0_ >> 32) ^ (c3) ^ (k1);                                            \
+        (c3) = (uint32_t)p0_;                                                                  \
+        (k0) += PX2_W0;                                                                        \
+        (k1) += PX2_W1;                                                                        \
+    }
+
+/* One Philox4x32-10 block (the reference form, for tests and single blocks). */
+static inline void px2_block(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4])
+{
+    uint32_t c0 = ctr[0], c1 = ctr[1], c2 = ctr[2], c3 = ctr[3], k0 = key[0], k1 = key[1];
+    PX2_ROUNDS(c0, c1, c2, c3, k0, k1);
+    out[0] = c0; out[1] = c1; out[2] = c2; out[3] = c3;
+}
+
+/* PX2_LANES consecutive blocks b0 .. b0+PX2_LANES-1 of one stream into out (4 words per block,
+ * in stream order). The lanes are independent: the loops vectorise (vpmuludq). */
+/* x86-64: one clone per vector width, chosen when the module is loaded (integer arithmetic only,
+ * so every clone gives the same words) */
+#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define PX2_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+#endif
+#endif
+#ifndef PX2_CLONES
+#define PX2_CLONES
+#endif
+
+static PX2_CLONES __attribute__((noinline)) void px2_blocks(uint64_t b0, uint32_t fix2, uint32_t fix3,
+                                                            uint32_t k0, uint32_t k1, uint32_t *restrict out)
+{
+    #pragma omp simd
+    for (int i = 0; i < PX2_LANES; ++i) {
+        uint64_t b = b0 + (uint64_t)i;
+        uint32_t c0 = (uint32_t)b, c1 = (uint32_t)(b >> 32), c2 = fix2, c3 = fix3, r0 = k0, r1 = k1;
+        PX2_ROUNDS(c0, c1, c2, c3, r0, r1);
+        out[4 * i] = c0; out[4 * i + 1] = c1; out[4 * i + 2] = c2; out[4 * i + 3] = c3;
+    }
+}
+
+typedef struct {
+    uint32_t key[2];
+    uint32_t fix[2];            /* counter words 2 and 3 */
+    uint64_t next_block;        /* first block of the next batch */
+    int pos;                    /* next word in buf; 4 * PX2_LANES: refill */
+    uint32_t buf[4 * PX2_LANES];
+} px2_stream;
+
+static inline void px2_init(px2_stream *s, uint64_t seed, uint64_t purpose, uint64_t id, uint64_t extra)
+{
+    uint64_t ctr[4] = {0, id, extra, PX2_TAG}, key[2] = {seed, purpose}, o[4];
+    px_block(ctr, key, o);
+    s->key[0] = (uint32_t)o[0]; s->key[1] = (uint32_t)(o[0] >> 32);
+    s->fix[0] = (uint32_t)o[1]; s->fix[1] = (uint32_t)(o[1] >> 32);
+    s->next_block = 0;
+    s->pos = 4 * PX2_LANES;
+}
+
+static inline uint32_t px2_next32(px2_stream *s)
+{
+    if (s->pos == 4 * PX2_LANES) {
+        px2_blocks(s->next_block, s->fix[0], s->fix[1], s->key[0], s->key[1], s->buf);
+        s->next_block += PX2_LANES;
+        s->pos = 0;
+    }
+    return s->buf[s->pos++];
+}
+
+static inline uint64_t px2_next64(px2_stream *s)
+{
+    uint64_t lo = px2_next32(s);
+    return lo | ((uint64_t)px2_next32(s) << 32);
+}
+
+/* uniform on [0, 1) with 53 random bits */
+static inline double px2_uniform(px2_stream *s)
+{
+    return (double)(px2_next64(s) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* uniform on (0, 1] */
+static inline double px2_uniform_pos(px2_stream *s)
+{
+    return (double)((px2_next64(s) >> 11) + 1) * (1.0 / 9007199254740992.0);
+}
+
+/* integer uniform on [0, n), unbiased (Lemire 2019 for n < 2^32; two words above) */
+static inline uint64_t px2_below(px2_stream *s, uint64_t n)
+{
+    if (n > 0xFFFFFFFFULL)
+        return (uint64_t)(((__uint128_t)px2_next64(s) * n) >> 64);
+    uint32_t n32 = (uint32_t)n;
+    uint64_t m = (uint64_t)px2_next32(s) * n32;
+    if ((uint32_t)m < n32) {
+        uint32_t t = (uint32_t)(-n32) % n32;
+        while ((uint32_t)m < t)
+            m = (uint64_t)px2_next32(s) * n32;
+    }
+    return m >> 32;
+}
+
+/* standard normal: the 256-layer ziggurat */
+static inline double px2_normal(px2_stream *s)
+{
+    for (;;) {
+        uint64_t r = px2_next64(s);
+        int idx = (int)(r & 0xff);
+        r >>= 8;
+        int neg = (int)(r & 1);
+        uint64_t rabs = (r >> 1) & 0x000fffffffffffffULL;
+        double x = (double)rabs * px2_zig_wi[idx];
+        if (neg)
+            x = -x;
+        if (rabs < px2_zig_ki[idx])
+            return x;                       /* inside the layer's rectangle: about 99 % */
+        if (idx == 0) {                     /* the tail beyond r */
+            for (;;) {
+                double xx = -PX2_ZIG_INV_R * log1p(-px2_uniform(s));
+                double yy = -log1p(-px2_uniform(s));
+                if (yy + yy > xx * xx)
+                    return neg ? -(PX2_ZIG_R + xx) : PX2_ZIG_R + xx;
+            }
+        }
+        if ((px2_zig_fi[idx - 1] - px2_zig_fi[idx]) * px2_uniform(s) + px2_zig_fi[idx] < exp(-0.5 * x * x))
+            return x;                       /* in the wedge under the curve */
+    }
+}
+
+/* as px_draw: kind 0 const(a), 1 normal(a, b) redrawn until in [lo, hi], 2 uniform [a, b) */
+PX_DEFINE_DRAW(px2_draw, px2_stream, px2_uniform, px2_normal)
 
 #endif

@@ -1,5 +1,6 @@
 # cython: language_level=3
-"""Counter-based random numbers (Philox4x64-10) keyed by (seed, purpose, id).
+"""Counter-based random numbers keyed by (seed, purpose, id): Philox4x64-10 (realisation scheme
+v1) and Philox4x32-10 (v2), see cython/philox.h.
 
 Python entry points for per-node draws at build time and for tests. Every
 value depends only on its key and id, never on the rank that computes it.
@@ -12,57 +13,105 @@ include "philox.pxi"
 cnp.import_array()
 
 
-def philox_block(counter, key):
-    """One Philox4x64-10 block: four 64-bit words for a 4-word counter and 2-word key."""
+def philox_block(counter, key, int bits=64):
+    """One Philox block: Philox4x64-10 (``bits`` 64, scheme v1's generator) or Philox4x32-10 (``bits``
+    32, scheme v2's): four words for a 4-word counter and a 2-word key."""
     cdef uint64_t c[4]
     cdef uint64_t k[2]
     cdef uint64_t o[4]
+    cdef uint32_t c32[4]
+    cdef uint32_t k32[2]
+    cdef uint32_t o32[4]
+    if bits not in (32, 64):
+        raise ValueError(f"bits must be 32 or 64, got {bits}")
     for i in range(4):
         c[i] = <uint64_t> int(counter[i])
+        c32[i] = <uint32_t> c[i]
     for i in range(2):
         k[i] = <uint64_t> int(key[i])
+        k32[i] = <uint32_t> k[i]
+    if bits == 32:
+        px2_block(c32, k32, o32)
+        return np.array([o32[0], o32[1], o32[2], o32[3]], dtype=np.uint32)
     px_block(c, k, o)
     return np.array([o[0], o[1], o[2], o[3]], dtype=np.uint64)
 
 
-def draw_per_node(const int64_t[::1] ids, spec, uint64_t seed, uint64_t purpose):
+cdef void _draw_nodes(pxs* scheme, const int64_t[::1] ids, int kind, double a, double b, double lo, double hi,
+                      uint64_t seed, uint64_t purpose, double[::1] o) noexcept nogil:
+    """o[i] = the first draw of stream (seed, purpose, ids[i]) of the scheme (selected by the type of the
+    null pointer ``scheme``)."""
+    cdef pxs s
+    cdef Py_ssize_t i
+    for i in range(ids.shape[0]):
+        s_init(&s, seed, purpose, <uint64_t> ids[i], 0)
+        o[i] = s_draw(&s, kind, a, b, lo, hi)
+
+
+def draw_per_node(const int64_t[::1] ids, spec, uint64_t seed, uint64_t purpose, int scheme=1):
     """One value per id from the distribution ``spec`` = (kind, a, b, low, high);
-    the value for id i is the first draw of stream (seed, purpose, i)."""
-    cdef Py_ssize_t n = ids.shape[0], i
+    the value for id i is the first draw of stream (seed, purpose, i) of realisation ``scheme``
+    (1: v1, 2: v2)."""
     cdef int kind = spec[0]
     cdef double a = spec[1], b = spec[2], lo = spec[3], hi = spec[4]
-    out = np.empty(n, dtype=np.float64)
+    if scheme not in (1, 2):
+        raise ValueError(f"scheme must be 1 or 2, got {scheme}")
+    out = np.empty(ids.shape[0], dtype=np.float64)
     cdef double[::1] o = out
-    cdef px_stream s
     with nogil:
-        for i in range(n):
-            px_init(&s, seed, purpose, <uint64_t> ids[i], 0)
-            o[i] = px_draw(&s, kind, a, b, lo, hi)
+        if scheme == 2:
+            _draw_nodes(<px2_stream*> NULL, ids, kind, a, b, lo, hi, seed, purpose, o)
+        else:
+            _draw_nodes(<px_stream*> NULL, ids, kind, a, b, lo, hi, seed, purpose, o)
     return out
 
 
-def stream_values(uint64_t seed, uint64_t purpose, uint64_t id, Py_ssize_t n, str what="uniform",
-                  double lam=1.0, uint64_t extra=0):
-    """n successive values of one stream: 'raw', 'uniform', 'normal' or 'poisson' (mean lam)."""
-    cdef px_stream s
+cdef void _values(pxs* scheme, uint64_t seed, uint64_t purpose, uint64_t id, uint64_t extra, int what,
+                  double lam, uint64_t bound, double[::1] o) noexcept nogil:
+    """o[i] = the i-th value of one stream of the scheme (selected by the type of the null pointer
+    ``scheme``): what 0 uniform, 1 normal, 2 Poisson (mean lam; v1 only), 3 integer in [0, bound)."""
+    cdef pxs s
     cdef Py_ssize_t i
-    px_init(&s, seed, purpose, id, extra)
+    s_init(&s, seed, purpose, id, extra)
+    for i in range(o.shape[0]):
+        if what == 0:
+            o[i] = s_uniform(&s)
+        elif what == 1:
+            o[i] = s_normal(&s)
+        elif what == 3:
+            o[i] = <double> s_below(&s, bound)
+        elif pxs is px_stream:
+            o[i] = <double> px_poisson(&s, lam)
+
+
+def stream_values(uint64_t seed, uint64_t purpose, uint64_t id, Py_ssize_t n, str what="uniform",
+                  double lam=1.0, uint64_t extra=0, int scheme=1, uint64_t bound=0):
+    """n successive values of one stream of realisation ``scheme`` (1: v1, 2: v2): 'raw' (the words: 64-bit
+    in v1, 32-bit in v2), 'uniform', 'normal', 'poisson' (mean lam; v1 only) or 'below' (integers in
+    [0, bound) as float64, exact below 2^53)."""
+    cdef px_stream s1
+    cdef px2_stream s2
+    cdef Py_ssize_t i
+    codes = {"uniform": 0, "normal": 1, "poisson": 2, "below": 3}
+    if scheme not in (1, 2):
+        raise ValueError(f"scheme must be 1 or 2, got {scheme}")
     if what == "raw":
-        raw = np.empty(n, dtype=np.uint64)
+        raw = np.empty(n, dtype=np.uint64 if scheme == 1 else np.uint32)
+        px_init(&s1, seed, purpose, id, extra)
+        px2_init(&s2, seed, purpose, id, extra)
         for i in range(n):
-            raw[i] = px_next(&s)
+            raw[i] = px_next(&s1) if scheme == 1 else px2_next32(&s2)
         return raw
+    if what not in codes or (what == "poisson" and scheme == 2):
+        raise ValueError(f"what must be raw, uniform, normal, below or (v1) poisson, got {what!r}")
+    if what == "below" and bound == 0:
+        raise ValueError("'below' needs bound >= 1")
     out = np.empty(n, dtype=np.float64)
     cdef double[::1] o = out
-    if what == "uniform":
-        for i in range(n):
-            o[i] = px_uniform(&s)
-    elif what == "normal":
-        for i in range(n):
-            o[i] = px_normal(&s)
-    elif what == "poisson":
-        for i in range(n):
-            o[i] = <double> px_poisson(&s, lam)
-    else:
-        raise ValueError(f"what must be raw, uniform, normal or poisson, got {what!r}")
+    cdef int w = codes[what]
+    with nogil:
+        if scheme == 2:
+            _values(<px2_stream*> NULL, seed, purpose, id, extra, w, lam, bound, o)
+        else:
+            _values(<px_stream*> NULL, seed, purpose, id, extra, w, lam, bound, o)
     return out

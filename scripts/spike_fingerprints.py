@@ -8,6 +8,7 @@ last bit: this is how a restructuring shows that it changed no behaviour.
     python scripts/spike_fingerprints.py --out before.json [--ranks 1,2,3] [--quick]
     python scripts/spike_fingerprints.py --compare before.json after.json
     python scripts/spike_fingerprints.py --out threads2.json --threads 2    # the same keys, 2 threads per rank
+    python scripts/spike_fingerprints.py --out v1.json --realisation v1     # the networks of earlier versions
 """
 import argparse
 import hashlib
@@ -58,6 +59,8 @@ def main():
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--threads", type=int, default=None,
                     help="run with --threads T (same keys: compare against a run without threads)")
+    ap.add_argument("--realisation", default=None, choices=("v1", "v2"),
+                    help="run with --realisation R (the fingerprint files up to parsnn's realisation v2 are v1's)")
     ap.add_argument("--compare", nargs=2, metavar=("A", "B"), help="compare two JSON files and exit")
     args = ap.parse_args()
     if args.compare:
@@ -78,6 +81,8 @@ def main():
                            "--seed", str(args.seed), "--partition", part, "--no-progress", "--out", path]
                     if args.threads is not None:
                         cmd += ["--threads", str(args.threads)]
+                    if args.realisation is not None:
+                        cmd += ["--realisation", args.realisation]
                     proc = subprocess.run(cmd, capture_output=True, text=True)
                     if proc.returncode:
                         sys.exit(f"{' '.join(cmd)} failed:\n{proc.stderr[-2000:]}")

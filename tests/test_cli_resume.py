@@ -190,3 +190,26 @@ def test_resume_record_weights_every_needs_record_weights(run_cli, brunel_checkp
              "--record-weights-every needs --record-weights")
     _refused(run_cli, [brunel_checkpoint, "--t-sim", 60, "--record-weights"],
              "--record-weights: model brunel has no plastic projections")
+
+
+def test_resume_keeps_the_realisation_of_the_checkpoint(run_cli, tmp_path):
+    """A run built by v1 resumes under v1 (the stored option), not under the default: its spikes after
+    the checkpoint are those of the uninterrupted v1 run, and both run files say v1."""
+    args, ckpt = [*CASES["brunel"][0], *COMMON, "--realisation", "v1"], str(tmp_path / "c.h5")
+    full, part = str(tmp_path / "full.h5"), str(tmp_path / "part.h5")
+    run_cli(1, [*args, "--t-sim", 100, "--out", full])
+    run_cli(1, [*args, "--t-sim", 50, "--checkpoint", ckpt])
+    run_cli(2, [ckpt, "--t-sim", 100, "--out", part], command="resume")
+    (sa, _), (sb, _) = _output(full), _output(part)
+    assert sum(np.count_nonzero(t > 50.0) for t, _ in sa.values()) > 50
+    for name, (t, ids) in sa.items():
+        after = t > 50.0
+        assert np.array_equal(t[after], sb[name][0]) and np.array_equal(ids[after], sb[name][1]), name
+    for path in (full, part):
+        with h5py.File(path, "r") as f:
+            assert f["parsnn"].attrs["realisation"] == "v1"
+
+
+def test_unknown_realisation_refused(run_cli):
+    _refused(run_cli, [*CASES["brunel"][0], *COMMON, "--t-sim", 10, "--realisation", "v3"],
+             "argument --realisation: invalid choice: 'v3'", command="run")

@@ -54,9 +54,10 @@ def saved(mixed_network, tmp_path_factory):
     return path
 
 
-def _resumed(net, path, seed=SEED, comm=MPI.COMM_SELF, partition="round_robin", threads=1):
+def _resumed(net, path, seed=SEED, comm=MPI.COMM_SELF, partition="round_robin", threads=1, realisation="v2"):
     """A simulation of ``net`` continued from ``path`` to T_END."""
-    sim = Simulation(net, seed=seed, comm=comm, keep_spikes=True, partition=partition, threads=threads)
+    sim = Simulation(net, seed=seed, comm=comm, keep_spikes=True, partition=partition, threads=threads,
+                     realisation=realisation)
     sim.build()
     sim.st.par_min_updates = sim.st.par_min_events = 0      # parallel regions even for this small network
     t = sim.restore(path)
@@ -154,6 +155,27 @@ def test_checksum_kernel_matches_the_numpy_reference(mixed_network):
 def test_other_seed_refused(saved, mixed_network):
     with pytest.raises(ParameterError, match=r"does not belong.*seed: checkpoint 3, this simulation 4"):
         _resumed(mixed_network(), saved, seed=SEED + 1)
+
+
+def test_other_realisation_refused(saved, mixed_network):
+    assert checkpoint_file.read(saved).realisation == "v2"
+    with pytest.raises(ParameterError, match=r"does not belong.*realisation scheme: the checkpoint's network was "
+                                             r"built by v2, this simulation uses v1"):
+        _resumed(mixed_network(), saved, realisation="v1")
+
+
+def test_checkpoint_without_a_realisation_is_v1(saved, mixed_network, tmp_path):
+    """A checkpoint written before the scheme was recorded was built by v1: it resumes under v1 only."""
+    old = str(tmp_path / "old.ckpt.h5")
+    v1 = Simulation(mixed_network(), seed=SEED, comm=MPI.COMM_SELF, realisation="v1")
+    v1.run(T_CKPT)
+    v1.checkpoint(old)
+    with h5py.File(old, "r+") as f:
+        del f["checkpoint"].attrs["realisation"]
+    assert checkpoint_file.read(old).realisation == "v1"
+    with pytest.raises(ParameterError, match="realisation scheme"):
+        _resumed(mixed_network(), old)
+    _resumed(mixed_network(), old, realisation="v1")
 
 
 def test_other_network_refused(saved, mixed_network):

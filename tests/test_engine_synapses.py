@@ -36,8 +36,8 @@ INH = np.array([False, True, False, True, False, True, False, True])
 # helpers
 # ---------------------------------------------------------------------------
 
-def build(net, seed=1234, partition="round_robin"):
-    sim = Simulation(net, seed=seed, comm=MPI.COMM_SELF, partition=partition)
+def build(net, seed=1234, partition="round_robin", realisation="v2"):
+    sim = Simulation(net, seed=seed, comm=MPI.COMM_SELF, partition=partition, realisation=realisation)
     sim.build()
     return sim
 
@@ -647,7 +647,7 @@ def test_partition_argument_does_not_change_network():
             assert np.array_equal(lists[g], ref_lists[g])
 
 
-def _emulated_rank(net, seed, rank_of, rank):
+def _emulated_rank(net, seed, rank_of, rank, scheme=2):
     """CSR (ptr, target gid, w, d) that a rank owning the nodes with ``rank_of == rank`` builds.
 
     Calls the engine's synapse generation directly (parsnn.engine.synapses): the collective
@@ -657,25 +657,26 @@ def _emulated_rank(net, seed, rank_of, rank):
     pop_local = decomposition.population_ranges(net, local, offsets)
     timers = {"count": 0.0, "group": 0.0}
     ptr, tgt, w, runs = engine_synapses.generate_synapses(net, local, offsets, pop_local, seed, net.resolution,
-                                                           timers)[:4]
+                                                           timers, scheme=scheme)[:4]
     assert ptr.shape == (net.num_nodes + 1,)
     return ptr, local[tgt], w, runs.per_synapse()
 
 
+@pytest.mark.parametrize("realisation", ["v1", "v2"])
 @pytest.mark.parametrize("nranks", [2, 3, 5])
-def test_target_centric_generation_is_layout_independent(nranks):
+def test_target_centric_generation_is_layout_independent(nranks, realisation):
     """Serial emulation of a multi-rank build: every emulated rank builds exactly the
     single-rank network's synapses onto its own neurons, and each source's row lists
-    them in the same order (the delivery order)."""
+    them in the same order (the delivery order), under either realisation scheme."""
     net = mixed_network()
-    full = build(net, seed=9)
+    full = build(net, seed=9, realisation=realisation)
     ptr_f, tgt_f, w_f, d_f = full._syn_arrays
     tgt_f = full.local_gids[tgt_f]
     rng = np.random.default_rng(nranks)
     rank_of = rng.integers(0, nranks, size=net.num_nodes)
     total = 0
     for r in range(nranks):
-        ptr, tgt, w, d = _emulated_rank(mixed_network(), 9, rank_of, r)
+        ptr, tgt, w, d = _emulated_rank(mixed_network(), 9, rank_of, r, {"v1": 1, "v2": 2}[realisation])
         assert np.all(rank_of[tgt] == r)
         total += tgt.size
         for g in range(net.num_nodes):

@@ -54,6 +54,17 @@ def test_threads_give_the_serial_spikes_and_voltages(serial, mixed_network, thre
     assert np.array_equal(np.asarray(sim.st.n_fired), np.asarray(serial.st.n_fired))
 
 
+def test_threads_give_the_serial_network_under_v1(mixed_network):
+    """The old realisation scheme stays layout-independent too: 1 x 1 and 1 x 3 threads simulate the
+    same spikes and voltages, and its network differs from v2's."""
+    ref = _run(mixed_network(), realisation="v1")
+    sim = _run(mixed_network(), realisation="v1", threads=3)
+    _assert_same(ref, sim, "v1 1x3")
+    v2 = Simulation(mixed_network(), seed=SEED, comm=MPI.COMM_SELF, realisation="v2")
+    v2.build()
+    assert not np.array_equal(ref._syn_arrays[2], v2._syn_arrays[2])
+
+
 def test_synapse_rows_are_split_by_owning_thread(serial, mixed_network):
     sim = Simulation(mixed_network(), seed=SEED, comm=MPI.COMM_SELF, threads=3)
     sim.build()

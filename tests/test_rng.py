@@ -121,8 +121,9 @@ def test_stream_values_rejects_unknown_kind():
 # distributions
 # ---------------------------------------------------------------------------
 
-def test_uniform_moments_and_ks():
-    u = rng_kernels.stream_values(SEED, PURPOSE, 0, N, "uniform")
+@pytest.mark.parametrize("scheme", [1, 2])
+def test_uniform_moments_and_ks(scheme):
+    u = rng_kernels.stream_values(SEED, PURPOSE, 0, N, "uniform", scheme=scheme)
     assert u.min() >= 0.0 and u.max() < 1.0
     assert abs(u.mean() - 0.5) < 5 * math.sqrt(1 / 12 / N)
     # Var(s^2) for U(0,1): (mu4 - sigma^4)/n = (1/80 - 1/144)/n
@@ -131,19 +132,6 @@ def test_uniform_moments_and_ks():
     # 16 equal bins
     counts = np.bincount((u * 16).astype(int), minlength=16)
     assert stats.chisquare(counts).pvalue > 1e-4
-
-
-def test_normal_moments_and_ks():
-    x = rng_kernels.stream_values(SEED, PURPOSE, 1, N, "normal")
-    assert np.all(np.isfinite(x))
-    assert abs(x.mean()) < 5 * math.sqrt(1 / N)
-    assert abs(x.var() - 1.0) < 5 * math.sqrt(2 / N)
-    assert abs(stats.skew(x)) < 5 * math.sqrt(6 / N)
-    assert abs(stats.kurtosis(x)) < 5 * math.sqrt(24 / N)
-    assert stats.kstest(x, "norm").pvalue > 1e-4
-    # tails: P(|x| > 3) = 0.0027
-    p3 = 2 * stats.norm.sf(3)
-    assert abs(np.mean(np.abs(x) > 3) - p3) < 5 * math.sqrt(p3 * (1 - p3) / N)
 
 
 @pytest.mark.parametrize("lam", [0.5, 3.0, 9.9, 10.0, 50.0, 1000.0])
@@ -282,3 +270,106 @@ def test_draw_per_node_distributions():
     y = rng_kernels.draw_per_node(ids, (DIST_UNIFORM, -3.0, 7.0, -math.inf, math.inf), SEED, PURPOSE)
     assert y.min() >= -3.0 and y.max() < 7.0
     assert stats.kstest(y, stats.uniform(-3.0, 10.0).cdf).pvalue > 1e-4
+
+
+# ---------------------------------------------------------------------------
+# realisation scheme v2: Philox4x32-10 streams, ziggurat normals, Lemire integers
+# ---------------------------------------------------------------------------
+
+# Random123's known answers (kat_vectors: counter, key, output)
+KAT_4X32 = [
+    ([0, 0, 0, 0], [0, 0], [0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8]),
+    ([0xFFFFFFFF] * 4, [0xFFFFFFFF] * 2, [0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD]),
+    ([0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344], [0xA4093822, 0x299F31D0],
+     [0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1]),
+]
+
+
+@pytest.mark.parametrize("counter, key, expected", KAT_4X32)
+def test_v2_block_matches_random123(counter, key, expected):
+    np.testing.assert_array_equal(rng_kernels.philox_block(counter, key, 32), np.array(expected, dtype=np.uint32))
+
+
+def test_v2_stream_layout():
+    """Word 4b+j of a v2 stream is word j of block b with counter (lo32(b), hi32(b), c2, c3), key and
+    (c2, c3) from one Philox4x64 block keyed like the v1 stream, tagged in counter word 3; the batches of
+    16 blocks computed in vector registers give the same words as one block at a time."""
+    seed, purpose, ident, extra = 99, 1234, 77, 5
+    k, c = rng_kernels.philox_block([0, ident, extra, 0x7632 << 48], [seed, purpose])[:2]
+    key = [int(k) & 0xFFFFFFFF, int(k) >> 32]
+    fix = [int(c) & 0xFFFFFFFF, int(c) >> 32]
+    raw = rng_kernels.stream_values(seed, purpose, ident, 4 * 40, "raw", extra=extra, scheme=2)   # 2.5 batches
+    expected = np.concatenate([rng_kernels.philox_block([b, 0, *fix], key, 32) for b in range(40)])
+    np.testing.assert_array_equal(raw, expected)
+
+
+def test_v2_streams_differ_by_every_key_part_and_from_v1():
+    n = 2000
+    base = rng_kernels.stream_values(SEED, PURPOSE, 10, n, "uniform", scheme=2)
+    for other in (rng_kernels.stream_values(SEED, PURPOSE, 11, n, "uniform", scheme=2),
+                  rng_kernels.stream_values(SEED, PURPOSE + 1, 10, n, "uniform", scheme=2),
+                  rng_kernels.stream_values(SEED + 1, PURPOSE, 10, n, "uniform", scheme=2),
+                  rng_kernels.stream_values(SEED, PURPOSE, 10, n, "uniform", extra=1, scheme=2),
+                  rng_kernels.stream_values(SEED, PURPOSE, 2**32 + 10, n, "uniform", scheme=2),
+                  rng_kernels.stream_values(SEED, PURPOSE, 10, n, "uniform")):
+        assert abs(np.corrcoef(base, other)[0, 1]) < 5 / math.sqrt(n)
+        assert not np.any(base == other)
+
+
+@pytest.mark.parametrize("scheme, ident", [(1, 1), (2, 1), (2, 2), (2, 3)])
+def test_normal_moments_and_ks(scheme, ident):
+    """Normals (v1 Box-Muller, v2 ziggurat): moments, KS against N(0, 1), tail masses beyond 3 and beyond
+    the ziggurat's base r = 3.654 (v2 draws it by Marsaglia's tail method) and the layers and wedges (a
+    chi-square over 64 equal-probability bins)."""
+    n = 1_000_000
+    x = rng_kernels.stream_values(SEED, PURPOSE, ident, n, "normal", scheme=scheme)
+    assert np.all(np.isfinite(x))
+    assert abs(x.mean()) < 5 * math.sqrt(1 / n)
+    assert abs(x.var() - 1.0) < 5 * math.sqrt(2 / n)
+    assert abs(stats.skew(x)) < 5 * math.sqrt(6 / n)
+    assert abs(stats.kurtosis(x)) < 5 * math.sqrt(24 / n)
+    assert stats.kstest(x, "norm").pvalue > 1e-4
+    for t in (3.0, 3.6541528853610088, 4.5):
+        p = 2 * stats.norm.sf(t)
+        assert abs(np.mean(np.abs(x) > t) - p) < 5 * math.sqrt(p * (1 - p) / n) + 1 / n, t
+    edges = stats.norm.ppf(np.linspace(0, 1, 65))
+    counts = np.histogram(x, bins=edges)[0]
+    assert stats.chisquare(counts).pvalue > 1e-4
+
+
+@pytest.mark.parametrize("bound", [1, 2, 3, 7, 77_169, 2**31 + 11, 2**32 - 1, 2**40 + 3])
+def test_v2_below_is_in_range_and_uniform(bound):
+    k = rng_kernels.stream_values(SEED, PURPOSE, 4, N, "below", bound=bound, scheme=2)
+    assert k.min() >= 0 and k.max() < bound
+    if bound <= 7:
+        counts = np.bincount(k.astype(np.int64), minlength=bound)
+        assert bound == 1 or stats.chisquare(counts).pvalue > 1e-4
+    else:   # the relative position is uniform on [0, 1)
+        assert stats.kstest(k / bound, "uniform").pvalue > 1e-4
+
+
+@pytest.mark.parametrize("spec", SPECS)
+def test_v2_draw_per_node_is_a_pure_function_of_the_id(spec):
+    ids = np.arange(0, 3000, 3, dtype=np.int64)
+    full = rng_kernels.draw_per_node(ids, spec, SEED, PURPOSE, 2)
+    perm = np.random.default_rng(1).permutation(ids.size)
+    np.testing.assert_array_equal(rng_kernels.draw_per_node(np.ascontiguousarray(ids[perm]), spec, SEED, PURPOSE, 2),
+                                  full[perm])
+    if spec[0] != DIST_CONST:
+        assert not np.array_equal(full, rng_kernels.draw_per_node(ids, spec, SEED, PURPOSE, 1))
+    if spec[0] == DIST_NORMAL and math.isfinite(spec[3]):
+        assert full.min() >= spec[3] and full.max() <= spec[4]
+
+
+def test_v2_truncated_normal_per_node():
+    ids = np.arange(N, dtype=np.int64)
+    lo, hi = 0.5, 2.5
+    t = rng_kernels.draw_per_node(ids, (DIST_NORMAL, 1.0, 2.0, lo, hi), SEED, PURPOSE, 2)
+    assert t.min() >= lo and t.max() <= hi
+    a, b = (lo - 1.0) / 2.0, (hi - 1.0) / 2.0
+    assert stats.kstest(t, stats.truncnorm(a, b, loc=1.0, scale=2.0).cdf).pvalue > 1e-4
+
+
+def test_unknown_scheme_is_refused():
+    with pytest.raises(ValueError, match="scheme"):
+        rng_kernels.draw_per_node(np.arange(3, dtype=np.int64), SPECS[0], SEED, PURPOSE, 3)

@@ -38,16 +38,30 @@ def test_schema_version_written_and_read(run):
         assert r.schema_version == 1
 
 
-def test_file_without_schema_version_reads_as_version_1(run, tmp_path):
-    _, _, path = run
+def _copy_without(path, tmp_path, attribute: str) -> str:
+    """A copy of the run file ``path`` without the /parsnn attribute ``attribute`` (as older files)."""
     old = tmp_path / "old.h5"
     with h5py.File(path, "r") as src, h5py.File(old, "w") as dst:
         for key in src:
             src.copy(key, dst)
-        del dst["parsnn"].attrs["schema_version"]
-    with RunFile(str(old)) as r:
+        del dst["parsnn"].attrs[attribute]
+    return str(old)
+
+
+def test_file_without_schema_version_reads_as_version_1(run, tmp_path):
+    _, _, path = run
+    with RunFile(_copy_without(path, tmp_path, "schema_version")) as r:
         assert r.schema_version == schema.UNVERSIONED == 1
         assert r.complete and r.t_sim == T_SIM
+
+
+def test_realisation_written_and_read(run, tmp_path):
+    """The run file names the realisation scheme that built the network; files without it are v1's."""
+    sim, _, path = run
+    with RunFile(path) as r:
+        assert r.realisation == sim.realisation == "v2"
+    with RunFile(_copy_without(path, tmp_path, "realisation")) as r:
+        assert r.realisation == schema.UNRECORDED_REALISATION == "v1"
 
 
 def test_metadata(run):

@@ -21,6 +21,7 @@ from parsnn.cli import stop
 from parsnn.cli.common import EXIT_BAD_INPUT, report_error, strategies
 from parsnn.cli.run import (_check_output_path, add_checkpoint_arguments, add_weight_arguments, build_simulation,
                             finish, run_recording_weights, setup_checkpoints)
+from parsnn.runfile.schema import UNRECORDED_REALISATION
 from parsnn.options import positive_float, positive_int
 
 #: options of the new command that replace the stored run's
@@ -80,6 +81,8 @@ def stored_arguments(args, comm):
             setattr(run_args, key, value)
     for key in _OVERRIDES:
         setattr(run_args, key, getattr(args, key))
+    if "realisation" not in settings:       # written before the scheme was stored: v1 built it
+        run_args.realisation = UNRECORDED_REALISATION
     run_args.resumed_from = args.checkpoint_file
     if args.append:
         run_args.out = args.out or _stored_output(settings, args.checkpoint_file)

@@ -10,6 +10,7 @@ from parsnn.cli import stop
 from parsnn.cli.common import EXIT_BAD_INPUT, report_error, strategies
 from parsnn.options import nonnegative, positive_float, positive_int, seed
 from parsnn.cli.source import add_model_arguments, make_network
+from parsnn.engine.streams import DEFAULT_REALISATION, REALISATIONS
 
 
 def add_parser(subparsers):
@@ -39,6 +40,9 @@ def add_parser(subparsers):
                    help="input ring buffers: one per synaptic time constant when the excitatory and inhibitory "
                         "currents share it (default per-tau: half the ring memory; results differ from "
                         "per-receptor in the last bits), or one per receptor (the scheme of earlier versions)")
+    r.add_argument("--realisation", choices=tuple(REALISATIONS), default=DEFAULT_REALISATION,
+                   help=f"realisation scheme: how the seed becomes the network (default {DEFAULT_REALISATION}; "
+                        "v1 rebuilds the networks of earlier parsnn versions; see ARCHITECTURE.md)")
     r.add_argument("--warmup", type=nonnegative("--warmup"), default=500.0,
                    help="ms excluded from the summary rates (default 500)")
     r.add_argument("--debug", action="store_true", help="print tracebacks")
@@ -137,13 +141,15 @@ def build_simulation(args, comm):
                      keep_spikes=False, progress=not args.no_progress, summary_from_ms=args.warmup,
                      flush_ms=getattr(args, "flush_every", 1000.0), threads=getattr(args, "threads", 1),
                      rings=getattr(args, "rings", "per-tau"),
+                     realisation=getattr(args, "realisation", DEFAULT_REALISATION),
                      run_info={"argv": sys.argv, "command": "run", "cwd": os.getcwd(), **vars(args),
                                "partition_expected": {k: expected[k] for k in (
                                    "seconds", "remote_deliveries_per_s", "bytes_per_rank_per_s", "cut_fraction",
                                    "communicating_pairs", "imbalance")}})
     if rank == 0:
         print(f"parsnn {args.model}: {net.num_nodes:,} nodes on {comm.Get_size()} rank(s), "
-              f"partition {sim.partition_name}, seed {args.seed}, t_sim {args.t_sim} ms", file=sys.stderr)
+              f"partition {sim.partition_name}, seed {args.seed}, t_sim {args.t_sim} ms, realisation "
+              f"{sim.realisation}", file=sys.stderr)
     # ParameterErrors found while building (per-neuron draws) are raised on every rank alike
     sim.build()
     return sim

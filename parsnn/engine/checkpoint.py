@@ -112,6 +112,7 @@ def save(sim, path: str) -> float:
     t = _phase(phases, "gather", t)
     if sim.rank == 0:
         ckpt = checkpoint_file.Checkpoint(step=sim.t_steps, seed=sim.seed, resolution=sim.h,
+                                          realisation=sim.realisation,
                                           description=sim.net.describe(), run_info=sim.run_info,
                                           connectivity=checksum, state=state, plastic=plastic)
         checkpoint_file.write(path, ckpt)
@@ -124,7 +125,7 @@ def save(sim, path: str) -> float:
 def _check(sim, ckpt, path: str) -> str | None:
     """Why ``ckpt`` cannot continue ``sim`` (None: it can)."""
     problems = checkpoint_file.differences(ckpt, description=sim.net.describe(), seed=sim.seed,
-                                           resolution=sim.h)
+                                           resolution=sim.h, realisation=sim.realisation)
     if ckpt.num_nodes != sim.num_nodes:
         problems.append(f"number of nodes: checkpoint {ckpt.num_nodes}, this network {sim.num_nodes}")
     if problems:

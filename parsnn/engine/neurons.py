@@ -13,7 +13,7 @@ import numpy as np
 
 from parsnn import _rng as rng_kernels
 from parsnn import neurons
-from parsnn.engine.streams import purpose
+from parsnn.engine.streams import DEFAULT_REALISATION, REALISATIONS, purpose
 from parsnn.network import Normal, Uniform, dist_spec
 
 #: update parameters of a segment; a segment whose values are all equal reads them from its first neuron
@@ -21,13 +21,15 @@ _UPDATE_PARAMETERS = ("p22", "p21ex", "p21in", "p20", "p11ex", "p11in", "ie", "t
                       "p31ex", "p31in", "a21ex", "a21in", "psc_ex", "psc_in")
 
 
-def draw_parameter(pop, name: str, gids: np.ndarray, offset: int, seed: int) -> np.ndarray:
+def draw_parameter(pop, name: str, gids: np.ndarray, offset: int, seed: int,
+                   scheme: int = REALISATIONS[DEFAULT_REALISATION]) -> np.ndarray:
     """Values of parameter ``name`` of population ``pop`` for the nodes ``gids`` (global ids;
-    the population starts at ``offset``): drawn per node for a distribution, else the given
-    per-neuron array or scalar."""
+    the population starts at ``offset``): drawn per node for a distribution (with the streams of
+    realisation ``scheme``, :data:`parsnn.engine.streams.REALISATIONS`), else the given per-neuron
+    array or scalar."""
     value = pop.param(name)
     if isinstance(value, (Normal, Uniform)):
-        return rng_kernels.draw_per_node(gids, dist_spec(value), seed, purpose("param", pop.name, name))
+        return rng_kernels.draw_per_node(gids, dist_spec(value), seed, purpose("param", pop.name, name), scheme)
     arr = np.asarray(value, dtype=np.float64)
     if arr.ndim == 1:
         return arr[gids - offset].copy()
@@ -80,8 +82,10 @@ def _set_poisson_devices(st, net, local, offsets, pop_local, h):
     st.pd_purpose = cat(pur_d, np.uint64)[order]
 
 
-def build_neurons(st, net, local: np.ndarray, offsets: dict, pop_local: dict, seed: int, h: float):
-    """Set the state, parameters, devices and update segments of the local nodes on ``st``.
+def build_neurons(st, net, local: np.ndarray, offsets: dict, pop_local: dict, seed: int, h: float,
+                  scheme: int = REALISATIONS[DEFAULT_REALISATION]):
+    """Set the state, parameters, devices and update segments of the local nodes on ``st``
+    (per-neuron values drawn with the streams of realisation ``scheme``).
 
     ``local``: local gids (ascending); ``pop_local``: {population: (a, b)} slices of ``local``
     (:func:`parsnn.engine.decomposition.population_ranges`). Raises ParameterError for invalid
@@ -98,7 +102,7 @@ def build_neurons(st, net, local: np.ndarray, offsets: dict, pop_local: dict, se
         model = neurons.get(pop.model)
         segments.append((a, b, model.code))
         gids, off = local[a:b], offsets[name]
-        draw = lambda key: draw_parameter(pop, key, gids, off, seed)  # noqa: E731
+        draw = lambda key: draw_parameter(pop, key, gids, off, seed, scheme)  # noqa: E731
         if model.prepare is not None:
             model.prepare(x, slice(a, b), name, draw, h)
     _add_dc_inputs(x["ie"], net, local, offsets, pop_local)

@@ -22,6 +22,7 @@ import numpy as np
 from parsnn import _engine as engine_kernels
 from parsnn import synapses as synapse_models
 from parsnn.engine.neurons import draw_parameter
+from parsnn.engine.streams import DEFAULT_REALISATION, REALISATIONS
 from parsnn.engine.synapses import _list_plan, draw_projection
 from parsnn.network import FromList, Normal, Uniform
 
@@ -30,8 +31,9 @@ class PlasticSynapses:
     """The plastic projections of a network on one rank: their indices, the store and the traces."""
 
     def __init__(self, net, local: np.ndarray, offsets: dict, pop_local: dict, seed: int, h: float,
-                 threads: int = 1):
+                 threads: int = 1, scheme: int = REALISATIONS[DEFAULT_REALISATION]):
         self.net, self.local, self.offsets, self.h, self.threads = net, local, offsets, h, int(threads)
+        self.scheme = scheme            # realisation scheme of the draws (parsnn.engine.streams)
         self.projections = [k for k, proj in enumerate(net.projections) if proj.plastic]
         self.dmin, self.dmax = 1 << 40, 0
         self.has_targets = np.zeros(net.num_nodes, dtype=bool)
@@ -56,7 +58,7 @@ class PlasticSynapses:
         proj, T = self.net.projections[k], self.threads
         if isinstance(proj.rule, FromList):
             return self._from_list(proj, local, offsets, pop_local, h)
-        ptr, tgt, w, d, lo, hi = draw_projection(self.net, k, local, offsets, pop_local, seed, h, T)
+        ptr, tgt, w, d, lo, hi = draw_projection(self.net, k, local, offsets, pop_local, seed, h, T, self.scheme)
         total = tgt.size
         if total:
             self.dmin, self.dmax = min(self.dmin, lo), max(self.dmax, hi)
@@ -112,7 +114,7 @@ class PlasticSynapses:
         for name in {self.net.projections[k].target for k in self.projections}:
             lo, hi = pop_local[name]
             pop = self.net.populations[name]
-            tau_minus[lo:hi] = draw_parameter(pop, "tau_minus", local[lo:hi], offsets[name], seed)
+            tau_minus[lo:hi] = draw_parameter(pop, "tau_minus", local[lo:hi], offsets[name], seed, self.scheme)
         a["tau_minus_inv"] = 1.0 / tau_minus
         a["kminus"], a["last_t"] = np.zeros(n), np.zeros(n, dtype=np.int64)
         self.arrays = a

@@ -31,7 +31,8 @@ from mpi4py import MPI
 from parsnn import _engine as engine_kernels
 from parsnn.engine import checkpoint as checkpointing
 from parsnn.engine import currents
-from parsnn.engine import decomposition, exchange, neurons, performance, plasticity, recording, signals, synapses
+from parsnn.engine import (decomposition, exchange, neurons, performance, plasticity, recording, signals, streams,
+                           synapses)
 from parsnn.engine import rings as ring_schemes
 from parsnn.engine.streams import purpose
 from parsnn import neurons as neurons_registry
@@ -55,8 +56,10 @@ class Simulation:
     run's settings, stored in the output), ``summary_from_ms`` (start of the window of :meth:`summary_rates`),
     ``threads`` (OpenMP threads per rank for the build and the step loop, >= 1; the results do not
     depend on it), ``rings`` (the input ring scheme, :mod:`parsnn.engine.rings`: ``"per-tau"``, the
-    default, or ``"per-receptor"``, the scheme of earlier versions). ``_exchange_block`` /
-    ``_exchange_adapt``: first exchange block size in words and
+    default, or ``"per-receptor"``, the scheme of earlier versions), ``realisation`` (the realisation
+    scheme that turns the seed into the network: "v1" or "v2", default
+    :data:`parsnn.engine.streams.DEFAULT_REALISATION`; see :mod:`parsnn.engine.streams`).
+    ``_exchange_block`` / ``_exchange_adapt``: first exchange block size in words and
     whether it adapts (private: tests force the overflow round with them).
 
     ``stopped``: None, or the name of the signal that ended the last run() early at a flush
@@ -67,7 +70,8 @@ class Simulation:
     def __init__(self, net: Network, seed: int = 12345, comm=None, partition="round_robin", out=None,
                  keep_spikes=None, progress=False, flush_ms: float = 1000.0, run_info: dict | None = None,
                  summary_from_ms: float = 500.0, overwrite: bool = False, threads: int = 1,
-                 rings: str = ring_schemes.DEFAULT, _exchange_block: int | None = None, _exchange_adapt: bool = True):
+                 rings: str = ring_schemes.DEFAULT, realisation: str = streams.DEFAULT_REALISATION,
+                 _exchange_block: int | None = None, _exchange_adapt: bool = True):
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**63:
             raise ParameterError(f"seed must be an integer in [0, 2^63), got {seed!r}")
         if not (isinstance(flush_ms, (int, float)) and flush_ms > 0):
@@ -75,6 +79,8 @@ class Simulation:
         if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not 1 <= threads <= 1024:
             raise ParameterError(f"threads must be an integer in [1, 1024], got {threads!r}")
         self.rings = ring_schemes.check_scheme(rings)
+        self.scheme = streams.scheme_code(realisation)
+        self.realisation = realisation
         net.validate()
         self.net = net
         self.threads = int(threads)
@@ -136,18 +142,19 @@ class Simulation:
 
         # per-neuron values drawn here can still be invalid: report that collectively
         t0 = time.perf_counter()
-        self._collectively(neurons.build_neurons, st, net, local, self.offsets, self.pop_local, self.seed, h)
+        self._collectively(neurons.build_neurons, st, net, local, self.offsets, self.pop_local, self.seed, h,
+                           self.scheme)
         st.one_ring = ring_schemes.one_ring(self.rings, st, comm)
         self.build_timers["neurons"] += time.perf_counter() - t0
 
         t0 = time.perf_counter()
         syn_ptr, syn_tgt, syn_w, runs, dmin, dmax = synapses.generate_synapses(
-            net, local, self.offsets, self.pop_local, self.seed, h, self.build_timers, self.threads)
+            net, local, self.offsets, self.pop_local, self.seed, h, self.build_timers, self.threads, self.scheme)
         self.build_timers["connect"] += (time.perf_counter() - t0 - self.build_timers["count"]
                                          - self.build_timers["group"])
         # plastic hook: the plastic synapses onto the local neurons (parsnn.engine.plasticity)
         self.plastic = plasticity.PlasticSynapses(net, local, self.offsets, self.pop_local, self.seed, h,
-                                                 self.threads)
+                                                 self.threads, self.scheme)
         dmin, dmax = min(dmin, self.plastic.dmin), max(dmax, self.plastic.dmax)
         st.syn_ptr, st.syn_tgt, st.syn_w = syn_ptr, syn_tgt, syn_w
         st.run_ptr, st.run_d, st.run_n = runs.ptr, runs.d, runs.n
@@ -232,7 +239,7 @@ class Simulation:
         net = self.net
         self.writer = RunWriter.create(
             self.out, seed=self.seed, model=net.name, resolution=self.h, min_delay_ms=self.min_delay_steps * self.h,
-            description=net.describe(), **self.output_layout(),
+            description=net.describe(), realisation=self.realisation, **self.output_layout(),
             spike_populations={name: net.populations[name].size for name in self.recorder.recorded_pops},
             voltage_reports=[(v.population, v.ids, net.steps(v.interval, "voltage recorder interval"))
                              for v in net.voltage_recorders])

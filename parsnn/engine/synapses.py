@@ -17,7 +17,7 @@ from mpi4py import MPI
 
 from parsnn import _connect as connect_kernels
 from parsnn.engine.decomposition import thread_parts
-from parsnn.engine.streams import purpose
+from parsnn.engine.streams import DEFAULT_REALISATION, REALISATIONS, purpose
 from parsnn.errors import ParameterError
 from parsnn.network import RULE_CODES, FixedIndegree, FixedTotalNumber, FromList, PairwiseBernoulli, dist_spec
 
@@ -76,10 +76,10 @@ def _fill_from_list(pl: dict, fill: np.ndarray, num_nodes: int, tgt, w, d) -> tu
     return int(pl["list_d"].min()), int(pl["list_d"].max())
 
 
-def _projection_plan(net, k: int, proj, local, offsets, pop_local, seed: int, threads: int) -> dict:
+def _projection_plan(net, k: int, proj, local, offsets, pop_local, seed: int, threads: int, scheme: int) -> dict:
     """The connect kernels' arguments for projection ``k`` onto the local neurons; thread th
     generates the th-th part of them (:func:`parsnn.engine.decomposition.thread_parts`), the
-    neurons it owns."""
+    neurons it owns; ``scheme``: the realisation scheme's code."""
     a, b = pop_local[proj.target]
     tgt_gids = local[a:b]
     rule = proj.rule
@@ -91,7 +91,7 @@ def _projection_plan(net, k: int, proj, local, offsets, pop_local, seed: int, th
                 autapses=bool(getattr(rule, "allow_autapses", True)),
                 ps=purpose("proj", k, proj.name, "struct"), pv=purpose("proj", k, proj.name, "value"),
                 wspec=dist_spec(proj.weight), dspec=dist_spec(proj.delay),
-                tb=thread_parts(b - a, threads))
+                tb=thread_parts(b - a, threads), scheme=int(scheme))
 
 
 class DelayRuns:
@@ -112,7 +112,7 @@ class DelayRuns:
 
 
 def generate_synapses(net, local: np.ndarray, offsets: dict, pop_local: dict, seed: int, h: float,
-                      build_timers: dict, threads: int = 1):
+                      build_timers: dict, threads: int = 1, scheme: int = REALISATIONS[DEFAULT_REALISATION]):
     """Static synapses onto the local neurons, grouped by source gid and, inside a source's row, by the
     thread that owns the target (CSR over (gid, thread): ``ptr[g*T+th] .. ptr[g*T+th+1]``, T =
     ``threads``; thread th owns the th-th part of every population's local neurons). Each sub-row keeps the order
@@ -120,7 +120,8 @@ def generate_synapses(net, local: np.ndarray, offsets: dict, pop_local: dict, se
 
     Pass 1 counts each source's synapses by replaying the source draws;
     pass 2 draws again and writes every synapse straight into its row, so
-    no unsorted copy of the synapses ever exists. Adds the seconds spent counting and
+    no unsorted copy of the synapses ever exists; the draws are those of realisation ``scheme``
+    (:data:`parsnn.engine.streams.REALISATIONS`). Adds the seconds spent counting and
     grouping to ``build_timers["count"]`` and ``["group"]``.
     Returns (ptr, target local index, weight, :class:`DelayRuns` over the sub-rows, smallest delay,
     largest delay)."""
@@ -137,10 +138,10 @@ def generate_synapses(net, local: np.ndarray, offsets: dict, pop_local: dict, se
             plan["count"] = int(plan["list_src"].size)
             plans.append(plan)
             continue
-        plan = _projection_plan(net, k, proj, local, offsets, pop_local, seed, T)
+        plan = _projection_plan(net, k, proj, local, offsets, pop_local, seed, T, scheme)
         plan["count"] = connect_kernels.count_by_source(
             plan["rule"], plan["tgt_gids"], plan["fixed"], plan["soff"], plan["nsrc"], plan["toff"], plan["p"],
-            plan["autapses"], seed, plan["ps"], per_source.reshape(-1), plan["tb"])
+            plan["autapses"], seed, plan["ps"], per_source.reshape(-1), plan["tb"], plan["scheme"])
         plans.append(plan)
     build_timers["count"] += time.perf_counter() - t0
     # ptr[g*T+th] .. ptr[g*T+th+1]: synapses of source g onto thread th
@@ -161,7 +162,8 @@ def generate_synapses(net, local: np.ndarray, offsets: dict, pop_local: dict, se
             continue
         lo, hi = connect_kernels.generate(pl["rule"], pl["tgt_gids"], pl["tgt_local"], pl["fixed"], pl["soff"],
                                           pl["nsrc"], pl["toff"], pl["p"], pl["autapses"], pl["wspec"],
-                                          pl["dspec"], h, seed, pl["ps"], pl["pv"], fill, tgt, w, d, pl["tb"])
+                                          pl["dspec"], h, seed, pl["ps"], pl["pv"], fill, tgt, w, d, pl["tb"],
+                                          pl["scheme"])
         dmin, dmax = min(dmin, lo), max(dmax, hi)
     if not np.array_equal(fill.reshape(T, N).T.reshape(-1), ptr[1:]):
         raise RuntimeError("internal error: pass 2 wrote a different number of synapses than pass 1 counted")
@@ -185,9 +187,9 @@ def delay_extent(comm, dmin: int, dmax: int, h: float) -> tuple[int, int]:
     return int(dmin), int(dmax)
 
 
-def projection_synapses(net, k: int, seed: int):
+def projection_synapses(net, k: int, seed: int, scheme: int = REALISATIONS[DEFAULT_REALISATION]):
     """All synapses of projection ``k`` of ``net`` (every target, on the calling rank alone), exactly
-    as the build draws them: (source index, target index (both population-local, int64), weight
+    as the build of realisation ``scheme`` draws them: (source index, target index (both population-local, int64), weight
     (float32, engine units), delay in steps (uint16)), grouped by source. For reading a network
     back (e.g. PyNN's Projection.get); the build itself never calls it."""
     from parsnn.engine.decomposition import population_ranges
@@ -199,23 +201,24 @@ def projection_synapses(net, k: int, seed: int):
         plan = _list_plan(net, proj, local, offsets, pop_local, net.resolution, 1)
         return (plan["list_src"] - offsets[proj.source], plan["list_tgt"].astype(np.int64) - offsets[proj.target],
                 plan["list_w"], plan["list_d"])
-    ptr, tgt, w, d, _, _ = draw_projection(net, k, local, offsets, pop_local, seed, net.resolution)
+    ptr, tgt, w, d, _, _ = draw_projection(net, k, local, offsets, pop_local, seed, net.resolution, scheme=scheme)
     src = np.repeat(np.arange(net.num_nodes, dtype=np.int64), np.diff(ptr))
     return src - offsets[proj.source], tgt.astype(np.int64) - offsets[proj.target], w, d
 
 
-def draw_projection(net, k: int, local, offsets: dict, pop_local: dict, seed: int, h: float, threads: int = 1):
-    """Projection ``k``'s synapses onto the nodes ``local``, exactly as the build draws them, as rows
-    over all source gids split into ``threads`` sub-rows (thread th's targets; drawn on the
-    ``threads`` threads): (ptr [num_nodes * threads + 1], targets (local index), weights, delay steps,
-    smallest delay, largest delay). Rows are in target order, so the arrays do not depend on
-    ``threads``; for the plastic store and for reading a projection back."""
+def draw_projection(net, k: int, local, offsets: dict, pop_local: dict, seed: int, h: float, threads: int = 1,
+                    scheme: int = REALISATIONS[DEFAULT_REALISATION]):
+    """Projection ``k``'s synapses onto the nodes ``local``, exactly as the build of realisation
+    ``scheme`` draws them, as rows over all source gids split into ``threads`` sub-rows (thread th's
+    targets; drawn on the ``threads`` threads): (ptr [num_nodes * threads + 1], targets (local index),
+    weights, delay steps, smallest delay, largest delay). Rows are in target order, so the arrays do
+    not depend on ``threads``; for the plastic store and for reading a projection back."""
     T, N = int(threads), net.num_nodes
-    plan = _projection_plan(net, k, net.projections[k], local, offsets, pop_local, seed, T)
+    plan = _projection_plan(net, k, net.projections[k], local, offsets, pop_local, seed, T, scheme)
     per_source = np.zeros((T, N), dtype=np.int64)
     connect_kernels.count_by_source(plan["rule"], plan["tgt_gids"], plan["fixed"], plan["soff"], plan["nsrc"],
                                     plan["toff"], plan["p"], plan["autapses"], seed, plan["ps"],
-                                    per_source.reshape(-1), plan["tb"])
+                                    per_source.reshape(-1), plan["tb"], plan["scheme"])
     ptr = np.concatenate([[0], np.cumsum(per_source.T.reshape(-1))]).astype(np.int64)
     total = int(ptr[-1])
     tgt, w, d = np.empty(total, np.uint32), np.empty(total, np.float32), np.empty(total, np.uint16)
@@ -225,5 +228,5 @@ def draw_projection(net, k: int, local, offsets: dict, pop_local: dict, seed: in
         lo, hi = connect_kernels.generate(plan["rule"], plan["tgt_gids"], plan["tgt_local"], plan["fixed"],
                                           plan["soff"], plan["nsrc"], plan["toff"], plan["p"], plan["autapses"],
                                           plan["wspec"], plan["dspec"], h, seed, plan["ps"], plan["pv"],
-                                          fill, tgt, w, d, plan["tb"])
+                                          fill, tgt, w, d, plan["tb"], plan["scheme"])
     return ptr, tgt, w, d, lo, hi

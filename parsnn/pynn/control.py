@@ -7,13 +7,16 @@ from pyNN.recording import get_io
 
 from parsnn.errors import ParameterError
 from parsnn.pynn import simulator
+from parsnn.engine.streams import DEFAULT_REALISATION, scheme_code
 
 
 def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params):
     """Start a new network (PyNN's setup). Extra keywords: ``rng_seed`` (or ``seed``; parsnn's seed,
     default 12345), ``runfile`` (path of parsnn's SONATA run file, written during the first segment
     and completed by end()), ``overwrite`` (replace an existing run file), ``partition`` (parsnn's
-    placement strategy, default round_robin); others (e.g. pyNN.nest's) are ignored. Returns the rank."""
+    placement strategy, default round_robin), ``realisation`` (parsnn's realisation scheme, "v1" or "v2",
+    default :data:`parsnn.engine.streams.DEFAULT_REALISATION`); others (e.g. pyNN.nest's) are ignored.
+    Returns the rank."""
     if extra_params.get("spike_precision", "on_grid") != "on_grid":
         raise NotImplementedError(f"parsnn.pynn: setup(spike_precision={extra_params['spike_precision']!r}) "
                                   "is not supported: parsnn's spikes are on the time grid ('on_grid')")
@@ -31,6 +34,8 @@ def setup(timestep=DEFAULT_TIMESTEP, min_delay=DEFAULT_MIN_DELAY, **extra_params
     state.runfile = extra_params.get("runfile")
     state.overwrite = bool(extra_params.get("overwrite", False))
     state.partition = extra_params.get("partition", "round_robin")
+    state.realisation = extra_params.get("realisation", DEFAULT_REALISATION)
+    scheme_code(state.realisation)          # ParameterError for an unknown scheme
     return state.mpi_rank
 
 

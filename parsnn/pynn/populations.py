@@ -14,7 +14,7 @@ from pyNN.random import RandomDistribution
 from pyNN.standardmodels import StandardCellType
 
 from parsnn import _rng as rng_kernels
-from parsnn.engine.streams import purpose
+from parsnn.engine.streams import purpose, scheme_code
 from parsnn.network import dist_spec
 from parsnn.pynn import simulator
 from parsnn.pynn.random import engine_distribution, redirect_larray
@@ -231,7 +231,8 @@ class Population(common.Population):
             gids = np.arange(self.size, dtype=np.int64) + self._first_gid()
             name = self.celltype.variable_map.get(variable, variable)
             return rng_kernels.draw_per_node(gids, dist_spec(dist), simulator.state.seed,
-                                             purpose("param", self._engine_name, name))
+                                             purpose("param", self._engine_name, name),
+                                             scheme_code(simulator.state.realisation))
         kind, value = self._initial_larrays.get(variable, ("array", None))
         if kind == "array":
             if value is None:

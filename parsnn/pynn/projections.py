@@ -24,6 +24,7 @@ from pyNN.standardmodels.base import check_weights
 
 
 from parsnn.engine.plasticity import weight_key
+from parsnn.engine.streams import scheme_code
 from parsnn.engine.synapses import projection_synapses
 from parsnn.network import AllToAll, FixedIndegree, FixedTotalNumber, FromList, OneToOne, PairwiseBernoulli
 from parsnn.pynn import simulator
@@ -214,7 +215,7 @@ class Projection(common.Projection):
         net = state.sim.net if state.sim is not None else state.network()
         out, self._part_synapses = [], []
         for k, sel, _ in self._engine_parts:
-            s, t, w, d = projection_synapses(net, k, state.seed)
+            s, t, w, d = projection_synapses(net, k, state.seed, scheme_code(state.realisation))
             q = net.projections[k]
             pre = _view_index(self.pre, net, q.source, s)
             post = _view_index(self.post, net, q.target, t)

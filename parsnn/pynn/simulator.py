@@ -16,6 +16,7 @@ from mpi4py import MPI
 from pyNN import common
 
 from parsnn.engine.simulation import Simulation
+from parsnn.engine.streams import DEFAULT_REALISATION
 from parsnn.network import Network
 
 name = "parsnn"
@@ -39,6 +40,7 @@ class State(common.control.BaseState):
         self.mpi_rank, self.num_processes = self.comm.Get_rank(), self.comm.Get_size()
         self.dt, self.min_delay, self.max_delay = 0.1, "auto", "auto"
         self.seed, self.runfile, self.overwrite, self.partition = DEFAULT_SEED, None, False, "round_robin"
+        self.realisation = DEFAULT_REALISATION
         self.segment_counter = -1
         self.clear()
 
@@ -163,7 +165,7 @@ class State(common.control.BaseState):
         """Make and build the Simulation (collective)."""
         net = self.network()
         self.sim = Simulation(net, seed=self.seed, comm=self.comm, partition=self.partition, out=self.runfile,
-                              keep_spikes=True, overwrite=self.overwrite)
+                              keep_spikes=True, overwrite=self.overwrite, realisation=self.realisation)
         self.sim.build()
         for pop in {id(p): p for p, _, _ in self.currents}.values():
             self._set_sinusoids(pop)

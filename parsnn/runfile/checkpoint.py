@@ -2,7 +2,8 @@
 
 Layout (HDF5, written by rank 0; every dataset with a Fletcher32 checksum)::
 
-    /checkpoint            attrs: format_version, version (parsnn), seed, step (the next step to
+    /checkpoint            attrs: format_version, version (parsnn), seed, realisation (the scheme
+                           that built the network; absent: v1), step (the next step to
                            simulate), resolution, num_nodes, ring_slots (D), connectivity_count,
                            connectivity_hash (hex), description (JSON of Network.describe()),
                            run (JSON of the run's settings: the command line's model and options)
@@ -24,7 +25,7 @@ Rows are node ids (gid order), so the file does not depend on the rank count or 
 :func:`write` writes to a temporary file in the target's directory and renames it over the target
 (``os.replace``): a reader never sees a torn checkpoint. :func:`read` raises ParameterError for a
 file that is not a complete, uncorrupted checkpoint; :func:`differences` lists what makes a
-checkpoint unusable for a given network, seed and parsnn version.
+checkpoint unusable for a given network, seed, realisation scheme and parsnn version.
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ import numpy as np
 
 import parsnn
 from parsnn.errors import ParameterError
+from parsnn.runfile.schema import UNRECORDED_REALISATION
 from parsnn.runfile.writer import json_default
 
 #: version of the layout above; a checkpoint of another format version is refused
@@ -67,6 +69,7 @@ class Checkpoint:
     plastic: dict | None = None     # {dataset path under plastic/: array}, None without plastic synapses
     version: str = parsnn.__version__
     format_version: int = FORMAT_VERSION
+    realisation: str = UNRECORDED_REALISATION     # the realisation scheme that built the network
 
     @property
     def num_nodes(self) -> int:
@@ -97,6 +100,7 @@ def write(path: str, ckpt: Checkpoint):
         with h5py.File(tmp, "w") as f:
             g = f.create_group(GROUP)
             attrs = {"format_version": ckpt.format_version, "version": ckpt.version, "seed": ckpt.seed,
+                     "realisation": ckpt.realisation,
                      "step": ckpt.step, "resolution": ckpt.resolution, "num_nodes": ckpt.num_nodes,
                      "ring_slots": int(ckpt.state["ring_ex"].shape[1]),
                      "connectivity_count": int(ckpt.connectivity["count"]),
@@ -140,7 +144,7 @@ def read(path: str) -> Checkpoint:
                               connectivity={"count": int(a["connectivity_count"]),
                                             "hash": str(a["connectivity_hash"])},
                               state=state, version=str(a["version"]), format_version=int(a["format_version"]),
-                              plastic=plastic)
+                              plastic=plastic, realisation=str(a.get("realisation", UNRECORDED_REALISATION)))
     except ParameterError:
         raise
     except (OSError, KeyError, ValueError) as e:
@@ -160,14 +164,20 @@ def _read_plastic(g) -> dict | None:
     return out
 
 
-def differences(ckpt: Checkpoint, *, description: dict, seed: int, resolution: float) -> list[str]:
+def differences(ckpt: Checkpoint, *, description: dict, seed: int, resolution: float,
+                realisation: str) -> list[str]:
     """What differs between the checkpoint and a simulation of the network ``description`` with
-    ``seed`` and ``resolution`` in this parsnn version (empty: compatible)."""
+    ``seed``, ``resolution`` and realisation scheme ``realisation`` in this parsnn version (empty:
+    compatible)."""
     out = []
     if ckpt.version != parsnn.__version__:
         out.append(f"parsnn version: checkpoint {ckpt.version}, this parsnn {parsnn.__version__}")
     if ckpt.seed != seed:
         out.append(f"seed: checkpoint {ckpt.seed}, this simulation {seed}")
+    if ckpt.realisation != realisation:
+        out.append(f"realisation scheme: the checkpoint's network was built by {ckpt.realisation}, this "
+                   f"simulation uses {realisation} (a different network; resume with realisation "
+                   f"{ckpt.realisation}, e.g. 'parsnn resume' keeps the stored one)")
     if ckpt.resolution != resolution:
         out.append(f"resolution: checkpoint {ckpt.resolution} ms, this simulation {resolution} ms")
     mine, theirs = _canonical(description), ckpt.description

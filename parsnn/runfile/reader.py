@@ -123,6 +123,11 @@ class RunFile:
         return None if value is None else int(value)
 
     @property
+    def realisation(self) -> str:
+        """The realisation scheme that built the network ("v1", "v2"; "v1" for files that do not say)."""
+        return str(self._attr(schema.REALISATION, schema.UNRECORDED_REALISATION))
+
+    @property
     def num_ranks(self) -> int:
         """Number of MPI ranks of the run."""
         return int(self._attr(schema.NUM_RANKS))

@@ -13,14 +13,16 @@ by :class:`parsnn.runfile.reader.RunFile` and :mod:`parsnn.runfile.sonata`::
     /weights/<src>-<tgt>/weights     float64 [snapshots, n] (pA or mV), one row per time in ``times``
     /weights/<src>-<tgt>/times       float64 [snapshots], attrs: units="ms"
     /parsnn                    attrs: schema_version, complete, version, seed, num_ranks, partition,
-                               model, resolution, min_delay_ms, parameters (JSON of
+                               model, resolution, min_delay_ms, realisation, parameters (JSON of
                                Network.describe()), run (JSON of the run's settings), t_sim,
                                t_flushed (model time up to which the data are written)
     /parsnn/partition_map      int, the rank of every node (-1: virtual), attrs: strategy
     /parsnn/performance        attrs: build_seconds, simulate_seconds, rtf, peak_rss_bytes,
                                timer_<phase>, build_<phase>, spike_counts, ... (per-rank arrays)
 
-``/weights`` (``--record-weights``) was added without a version bump: older readers ignore it.
+``/weights`` (``--record-weights``) was added without a version bump: older readers ignore it;
+so was ``realisation`` (the scheme that turned the seed into the network, ``v1`` or ``v2``, see
+:mod:`parsnn.engine.streams`): a file without it was built by ``v1``.
 ``spikes`` and ``report`` follow SONATA (readable by libsonata). Files written before the
 schema was versioned carry no ``schema_version``: they are version 1.
 
@@ -64,6 +66,9 @@ PARTITION = "partition"               #: partition strategy name
 MODEL = "model"                       #: network name
 RESOLUTION = "resolution"             #: ms
 MIN_DELAY_MS = "min_delay_ms"
+REALISATION = "realisation"           #: realisation scheme that built the network (absent: v1)
+#: the realisation scheme of files written before it was recorded
+UNRECORDED_REALISATION = "v1"
 PARAMETERS = "parameters"             #: JSON of Network.describe()
 RUN = "run"                           #: JSON of the run's settings (command line)
 T_SIM = "t_sim"                       #: simulated model time (ms), written when the run finishes

@@ -36,9 +36,10 @@ class RunWriter:
     @classmethod
     def create(cls, path, *, seed: int, num_ranks: int, partition: str, model: str, resolution: float,
                min_delay_ms: float, description: dict, run_info: dict, partition_map: np.ndarray,
-               spike_populations: dict, voltage_reports) -> "RunWriter":
+               spike_populations: dict, voltage_reports, realisation: str) -> "RunWriter":
         """Create (overwrite) the run file at ``path`` with its metadata.
 
+        ``realisation``: the realisation scheme that built the network ("v1", "v2");
         ``description``: Network.describe(); ``run_info``: the run's settings; ``partition_map``:
         rank of every node; ``spike_populations``: {population: size} of the recorded populations;
         ``voltage_reports``: (population, node ids, sampling interval in steps) of each V_m recorder."""
@@ -53,6 +54,7 @@ class RunWriter:
         g.attrs[schema.MODEL] = model
         g.attrs[schema.RESOLUTION] = resolution
         g.attrs[schema.MIN_DELAY_MS] = min_delay_ms
+        g.attrs[schema.REALISATION] = realisation
         g.attrs[schema.PARAMETERS] = json.dumps(description, default=json_default)
         g.attrs[schema.RUN] = json.dumps(run_info, default=json_default)
         g.create_dataset(schema.PARTITION_MAP, data=partition_map, compression="gzip", fletcher32=True)
