@@ -38,11 +38,30 @@ def add_parser(subparsers):
                    help="OpenMP threads per rank for the build and the step loop (default 1; results do not "
                         "depend on it; idle threads spin at most GOMP_SPINCOUNT=10000 unless OMP_WAIT_POLICY "
                         "or GOMP_SPINCOUNT is set)")
+    add_exchange_arguments(r)
     r.add_argument("--warmup", type=nonnegative("--warmup"), default=500.0,
                    help="ms excluded from the summary rates (default 500)")
     r.add_argument("--debug", action="store_true", help="print tracebacks")
     add_checkpoint_arguments(r)
     add_model_arguments(r)
+
+
+def add_exchange_arguments(parser):
+    """``--exchange`` and ``--mpi-wait`` / ``--mpi-wait-polls``: the spike exchange's scheme and how
+    a rank waits in it (:mod:`parsnn.engine.exchange`; the results do not depend on them)."""
+    from parsnn.engine import exchange
+    parser.add_argument("--exchange", dest="exchange_scheme", choices=exchange.EXCHANGE_CHOICES, default="auto",
+                        help="spike exchange: one MPI_Alltoall of fixed blocks per interval, or "
+                             "MPI_Neighbor_alltoallv on a graph communicator of the ranks that share synapses "
+                             "(cost follows the neighbour count, not the ranks); auto (default): neighbor when "
+                             "every rank has at most P/4 neighbours and P >= 4")
+    parser.add_argument("--mpi-wait", choices=exchange.WAIT_CHOICES, default=exchange.DEFAULT_WAIT,
+                        help="how a rank waits for the exchange: poll (MPICH's blocking call, busy), yield "
+                             f"(default: test, then sched_yield between tests) or sleep (test, yield, then "
+                             "sleep 1-64 us between tests): yield/sleep leave the core to other work")
+    parser.add_argument("--mpi-wait-polls", type=nonnegative("--mpi-wait-polls", int),
+                        default=exchange.DEFAULT_WAIT_POLLS, metavar="N",
+                        help=f"tests before a yield/sleep wait backs off (default {exchange.DEFAULT_WAIT_POLLS})")
 
 
 def add_checkpoint_arguments(parser):
@@ -127,6 +146,8 @@ def build_simulation(args, comm):
     sim = Simulation(net, seed=args.seed, comm=comm, partition=part, out=args.out, overwrite=args.overwrite,
                      keep_spikes=False, progress=not args.no_progress, summary_from_ms=args.warmup,
                      flush_ms=getattr(args, "flush_every", 1000.0), threads=getattr(args, "threads", 1),
+                     exchange=getattr(args, "exchange_scheme", "auto"), mpi_wait=getattr(args, "mpi_wait", "yield"),
+                     mpi_wait_polls=getattr(args, "mpi_wait_polls", 100),
                      run_info={"argv": sys.argv, "command": "run", "cwd": os.getcwd(), **vars(args),
                                "partition_expected": {k: expected[k] for k in (
                                    "seconds", "remote_deliveries_per_s", "bytes_per_rank_per_s", "cut_fraction",
