@@ -56,9 +56,9 @@ def add_exchange_arguments(parser):
                              "(cost follows the neighbour count, not the ranks); auto (default): neighbor when "
                              "every rank has at most P/4 neighbours and P >= 4")
     parser.add_argument("--mpi-wait", choices=exchange.WAIT_CHOICES, default=exchange.DEFAULT_WAIT,
-                        help="how a rank waits for the exchange: poll (MPICH's blocking call, busy), yield "
-                             f"(default: test, then sched_yield between tests) or sleep (test, yield, then "
-                             "sleep 1-64 us between tests): yield/sleep leave the core to other work")
+                        help="how a rank waits for the exchange: poll (MPICH's blocking call, busy), yield (test, then "
+                             "sched_yield between tests) or sleep (default: test, yield, then sleep 1-64 us between "
+                             "tests): yield and sleep leave the core to other work")
     parser.add_argument("--mpi-wait-polls", type=nonnegative("--mpi-wait-polls", int),
                         default=exchange.DEFAULT_WAIT_POLLS, metavar="N",
                         help=f"tests before a yield/sleep wait backs off (default {exchange.DEFAULT_WAIT_POLLS})")
@@ -146,7 +146,7 @@ def build_simulation(args, comm):
     sim = Simulation(net, seed=args.seed, comm=comm, partition=part, out=args.out, overwrite=args.overwrite,
                      keep_spikes=False, progress=not args.no_progress, summary_from_ms=args.warmup,
                      flush_ms=getattr(args, "flush_every", 1000.0), threads=getattr(args, "threads", 1),
-                     exchange=getattr(args, "exchange_scheme", "auto"), mpi_wait=getattr(args, "mpi_wait", "yield"),
+                     exchange=getattr(args, "exchange_scheme", "auto"), mpi_wait=getattr(args, "mpi_wait", "sleep"),
                      mpi_wait_polls=getattr(args, "mpi_wait_polls", 100),
                      run_info={"argv": sys.argv, "command": "run", "cwd": os.getcwd(), **vars(args),
                                "partition_expected": {k: expected[k] for k in (

@@ -18,7 +18,8 @@ Two per-run choices (:func:`setup_exchange`):
   test machine has). The spikes do not depend on the scheme.
 - the **wait policy** (``mpi_wait``): ``poll`` calls the blocking collective (MPICH busy-polls
   inside it); ``yield`` starts the non-blocking one and tests it, :data:`DEFAULT_WAIT_POLLS` times,
-  then with a ``sched_yield`` between tests; ``sleep`` yields as many times and then sleeps between
+  then with a ``sched_yield`` between tests; ``sleep`` (the default: the best of the three on the
+  loaded test machine, ``benchmarks/mpi_wait_pd14.py``) yields as many times and then sleeps between
   tests (1 to 64 us, doubling). A rank that waits for a slower one then leaves its core to other
   work on a shared machine.
 """
@@ -72,7 +73,7 @@ SCHEMES = {"alltoall": "alltoall_fixed_block", "neighbor": "neighbor_alltoallv_f
 EXCHANGE_CHOICES = ("alltoall", "neighbor", "auto")
 #: the wait policies (see the module docstring) and the default
 WAIT_CHOICES = ("poll", "yield", "sleep")
-DEFAULT_WAIT = "yield"
+DEFAULT_WAIT = "sleep"
 #: tests of the non-blocking collective before a ``yield`` / ``sleep`` wait backs off
 DEFAULT_WAIT_POLLS = 100
 #: default first block size (words per destination: one header word and block - 1 spike codes)

@@ -54,8 +54,8 @@ class Simulation:
     run's settings, stored in the output), ``summary_from_ms`` (start of the window of :meth:`summary_rates`),
     ``threads`` (OpenMP threads per rank for the build and the step loop, >= 1; the results do not
     depend on it), ``exchange`` (the spike exchange's scheme: ``"alltoall"``, ``"neighbor"`` or
-    ``"auto"``, default), ``mpi_wait`` (how a rank waits in it: ``"poll"``, ``"yield"``, default, or
-    ``"sleep"``) and ``mpi_wait_polls`` (tests before a wait backs off); see
+    ``"auto"``, default), ``mpi_wait`` (how a rank waits in it: ``"poll"``, ``"yield"`` or
+    ``"sleep"``, default) and ``mpi_wait_polls`` (tests before a wait backs off); see
     :mod:`parsnn.engine.exchange`; the results do not depend on them. ``_exchange_block`` /
     ``_exchange_adapt``: first exchange block size in words and whether it adapts (private: tests
     force the overflow round with them).
