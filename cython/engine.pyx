@@ -791,6 +791,7 @@ cdef int _exchange_neighbor(EngineState st) noexcept nogil:
     cdef int64_t nreq = 0
     cdef bint window_end
     cdef int err
+    cdef uint64_t* recv = &st.recvbuf[0]
     _count_destinations(st)
     _neighbor_layout(st, &sw, &ow, &rw)
     if (_reserve(&st.xsend, &st.xsend_cap, max(sw, 1)) or _reserve(&st.xrecv, &st.xrecv_cap, max(rw, 1))
@@ -816,7 +817,7 @@ cdef int _exchange_neighbor(EngineState st) noexcept nogil:
         c = <int64_t> (st.xrecv[st.rdisp[e]] & LOW32)
         st.r_over[e] = c - cap if c > cap else 0
         o += st.r_over[e]
-        memcpy(&st.recvbuf[nrecv], st.xrecv + st.rdisp[e] + 1, <size_t> min(c, cap) * sizeof(uint64_t))
+        memcpy(recv + nrecv, st.xrecv + st.rdisp[e] + 1, <size_t> min(c, cap) * sizeof(uint64_t))
         nrecv += min(c, cap)
     if o > 0 or ow > 0:
         if _reserve(&st.orecv, &st.orecv_cap, max(o, 1)):
@@ -831,7 +832,7 @@ cdef int _exchange_neighbor(EngineState st) noexcept nogil:
         err = _wait(st, <int> nreq, st.reqs)
         if err:
             return err
-        memcpy(&st.recvbuf[nrecv], st.orecv, <size_t> o * sizeof(uint64_t))
+        memcpy(recv + nrecv, st.orecv, <size_t> o * sizeof(uint64_t))
         nrecv += o
         st.n_overflow_rounds += 1
     if st.x_adapt:
