@@ -61,8 +61,9 @@ def test_metadata(run):
         assert r.description == json.loads(g.attrs["parameters"]) == sim.net.describe()
         # the given settings, and what the engine adds: its thread count and exchange scheme
         assert r.run_info == {"command": "run", "t_sim": T_SIM, "threads": 1,
-                              "exchange": {"scheme": "alltoall_fixed_block", "adaptive": True,
-                                           "first_block_words": 32}}
+                              "exchange": {"scheme": "alltoall_fixed_block", "requested": "auto",
+                                           "max_neighbours": 0, "adaptive": True, "first_block_words": 32,
+                                           "mpi_wait": "sleep", "mpi_wait_polls": 100}}
         assert r.metadata["complete"] is True and r.metadata["num_ranks"] == 1
         assert r.population_sizes == {"E": 400, "I": 100}
 
