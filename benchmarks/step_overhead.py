@@ -12,6 +12,10 @@ collectives). Compares installations side by side, alternating their runs:
 Each run is ``mpiexec -n P PYTHON benchmarks/step_overhead.py --worker``: build, 100 ms untimed,
 then ``--t-sim`` ms timed between barriers (max over ranks). The result file holds every run, the
 medians per (installation, ranks, threads), the machine and the load average before each run.
+
+``--wait poll --wait yield --wait 'poll+MPIR_CVAR_CH4_PROGRESS_THROTTLE=1'`` measures each installation
+with each exchange wait policy (``--mpi-wait``; after ``+``, environment settings of that variant, e.g.
+MPICH CVARs), alternating too; without ``--wait`` the installation's default policy.
 """
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def worker(t_sim: float, threads: int) -> dict:
+def worker(t_sim: float, threads: int, wait: str | None = None) -> dict:
     """One timed run on COMM_WORLD; rank 0 returns the figures."""
     from mpi4py import MPI
     from parsnn.engine import Simulation
@@ -36,6 +40,8 @@ def worker(t_sim: float, threads: int) -> dict:
     net.add_population("N", 200, "iaf_psc_exp")
     net.connect("N", "N", FixedIndegree(10), weight=1.0, delay=0.1)
     kw = {"threads": threads} if threads != 1 else {}
+    if wait:
+        kw["mpi_wait"] = wait
     sim = Simulation(net, seed=1, comm=comm, keep_spikes=False, progress=False, **kw)
     sim.build()
     sim.run(100.0)
@@ -52,11 +58,13 @@ def worker(t_sim: float, threads: int) -> dict:
                                    for k in ("update", "exchange", "deliver", "record")}}
 
 
-def _one(python: str, ranks: int, threads: int, t_sim: float) -> dict:
+def _one(python: str, ranks: int, threads: int, t_sim: float, wait: str = "") -> dict:
     mpiexec = os.path.join(os.path.dirname(python), "mpiexec")
+    policy, *settings = wait.split("+") if wait else [""]
     cmd = [mpiexec, "-n", str(ranks), python, os.path.join(HERE, "step_overhead.py"), "--worker",
-           "--t-sim", str(t_sim), "--threads", str(threads)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd="/tmp").stdout
+           "--t-sim", str(t_sim), "--threads", str(threads)] + (["--mpi-wait", policy] if policy else [])
+    env = dict(os.environ, **dict(kv.split("=", 1) for kv in settings))
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True, cwd="/tmp", env=env).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -70,11 +78,12 @@ def driver(args) -> dict:
     runs = []
     for rep in range(args.repeats):
         for ranks, threads in layouts:
-            for label, py in pythons.items():
+            for label, py, wait in [(lb, py, w) for lb, py in pythons.items() for w in args.wait or [""]]:
                 if threads > 1 and label in args.no_threads:
                     continue
                 load = os.getloadavg()[0]
-                r = _one(os.path.abspath(py) if os.path.exists(py) else py, ranks, threads, args.t_sim)
+                r = _one(os.path.abspath(py) if os.path.exists(py) else py, ranks, threads, args.t_sim, wait)
+                label = f"{label}/{wait}" if wait else label
                 r.update(installation=label, repeat=rep, loadavg_1min_before=load)
                 runs.append(r)
                 print(f"{label:8s} {ranks}x{threads}: {r['us_per_step']:8.2f} us/step (load {load:.2f})",
@@ -101,12 +110,15 @@ def main(argv=None) -> int:
     ap.add_argument("--no-threads", action="append", default=[], metavar="LABEL",
                     help="an installation without threads (skipped for thread layouts)")
     ap.add_argument("--ranks", default="1,2")
+    ap.add_argument("--wait", action="append", default=[], metavar="POLICY[+VAR=VALUE...]",
+                    help="driver: an exchange wait policy to measure (repeatable); worker: the policy")
+    ap.add_argument("--mpi-wait", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--shared", action="store_true", help="note in the result that the machine was shared")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
     if args.worker:
-        r = worker(args.t_sim, int(args.threads))
+        r = worker(args.t_sim, int(args.threads), args.mpi_wait)
         from mpi4py import MPI
         if MPI.COMM_WORLD.rank == 0:
             print(json.dumps(r))

@@ -31,12 +31,25 @@ that destination (low 32 bits) and the sender's largest such number (high 32 bit
 the spike codes. So every rank learns the global largest count; if it exceeds a block, all ranks
 run one overflow round (a second Alltoall with blocks of the missing size) and grow the block;
 a block much larger than the traffic of many intervals shrinks.
+
+Neighbourhood exchange (``set_neighbors``): on a distributed-graph communicator whose edges are the
+routes (out: the ranks that host targets of my neurons; in: the ranks whose neurons target mine),
+one MPI_Neighbor_alltoallv with a block per edge; both ends of an edge see the same counts, so they
+grow and shrink the edge's block alike. Codes beyond a block go by point-to-point messages to that
+neighbour only (the receiver knows from the header how many come): nothing involves a rank that is
+not a neighbour, so the cost follows a rank's neighbour count, not P. Spikes for the own rank never
+leave it.
+
+Waiting (``set_wait``): W_POLL calls the blocking collectives (MPICH busy-polls inside); W_YIELD and
+W_SLEEP start the non-blocking ones and test them: ``wait_polls`` tests, then a sched_yield between
+tests (W_YIELD), or as many yields and then nanosleeps of 1, 2, 4 .. 64 us (W_SLEEP), so that a rank
+waiting for a slower one leaves its core to other work.
 """
 import numpy as np
 cimport numpy as cnp
 from libc.stdlib cimport qsort, malloc, free, realloc
 from libc.string cimport memcpy, memset
-from posix.time cimport clock_gettime, timespec, CLOCK_MONOTONIC
+from posix.time cimport clock_gettime, nanosleep, timespec, CLOCK_MONOTONIC
 from cython.parallel cimport prange
 from mpi4py cimport MPI
 from mpi4py cimport libmpi as mpi
@@ -56,6 +69,9 @@ cdef extern from "deliver.h" nogil:
                              const uint32_t* tgt, const float* w, const uint16_t* run_d, const uint32_t* run_n,
                              double* rex, double* rin)
 
+cdef extern from "<sched.h>" nogil:
+    int sched_yield()
+
 cnp.import_array()
 
 cdef uint64_t LOW32 = 0xFFFFFFFFUL
@@ -65,6 +81,17 @@ cdef enum:
     M_DELTA = 1
     M_POISSON = 2
     M_ALPHA = 4
+
+#: how a rank waits for the exchange (see the module docstring)
+cdef enum:
+    W_POLL = 0
+    W_YIELD = 1
+    W_SLEEP = 2
+WAIT_MODES = {"poll": W_POLL, "yield": W_YIELD, "sleep": W_SLEEP}
+#: longest nanosleep of W_SLEEP (ns)
+cdef long SLEEP_MAX_NS = 64000
+#: tag of the neighbourhood exchange's overflow messages (on its own communicator)
+cdef int OVERFLOW_TAG = 7
 
 #: intervals over which the exchange block may shrink
 cdef int64_t X_WINDOW = 1024
@@ -159,6 +186,19 @@ cdef class EngineState:
     cdef int64_t xsend_cap, xrecv_cap, osend_cap, orecv_cap
     cdef mpi.MPI_Comm comm
     cdef object pycomm
+    # waiting: W_POLL / W_YIELD / W_SLEEP, tests before backing off; counters of yields and sleeps
+    cdef public int wait_mode
+    cdef public int64_t wait_polls, n_wait_yields, n_wait_sleeps
+    # neighbourhood exchange: graph communicator, in/out neighbour ranks (edge order), per-edge
+    # blocks (words), displacements, largest need in the window; out_edge[r]: edge of rank r or -1
+    cdef public bint x_neighbor
+    cdef mpi.MPI_Comm ncomm
+    cdef object pyncomm
+    cdef public int32_t[::1] nb_in, nb_out, out_edge
+    cdef public object route_in, route_out      # neighbour ranks from the routes (parsnn.engine.exchange)
+    cdef public int[::1] sblk, sdisp, rblk, rdisp
+    cdef public int64_t[::1] s_wmax, r_wmax, s_over, r_over
+    cdef mpi.MPI_Request* reqs
     # synapses grouped by source gid and, inside, by owning thread (see the module docstring); each
     # sub-row grouped by delay: sub-row k is the delay runs run_ptr[k] .. run_ptr[k+1] (run j:
     # run_n[j] synapses of delay run_d[j] steps), so the delay is not stored per synapse
@@ -194,6 +234,10 @@ cdef class EngineState:
 
     def __cinit__(self):
         self.xsend = self.xrecv = self.osend = self.orecv = NULL
+        self.reqs = NULL
+        self.wait_mode = W_POLL
+        self.wait_polls = 0
+        self.x_neighbor = False
         self.xsend_cap = self.xrecv_cap = self.osend_cap = self.orecv_cap = 0
         self.T = 1
         self.par_min_updates = PAR_MIN_UPDATES
@@ -204,6 +248,7 @@ cdef class EngineState:
         free(self.xrecv)
         free(self.osend)
         free(self.orecv)
+        free(self.reqs)
 
     def set_comm(self, comm, int64_t block, bint adapt):
         """Exchange over the mpi4py communicator ``comm`` with blocks of ``block`` words (>= 2:
@@ -217,6 +262,44 @@ cdef class EngineState:
         self.x_window_max = self.x_window_n = self.n_overflow_rounds = 0
         self.x_count = np.zeros(self.nranks, dtype=np.int64)
         self.x_fill = np.zeros(self.nranks, dtype=np.int64)
+        self.x_neighbor = False
+        if self.reqs == NULL:
+            self.reqs = <mpi.MPI_Request*> malloc(sizeof(mpi.MPI_Request))
+            if self.reqs == NULL:
+                raise MemoryError("out of memory for the exchange requests")
+
+    def set_wait(self, str mode, int64_t polls):
+        """Wait for the exchange by ``mode`` (a key of WAIT_MODES) after ``polls`` tests (>= 0)."""
+        if mode not in WAIT_MODES or polls < 0:
+            raise ValueError(f"bad wait policy {mode!r}, {polls}")
+        self.wait_mode = WAIT_MODES[mode]
+        self.wait_polls = polls
+        self.n_wait_yields = self.n_wait_sleeps = 0
+
+    def set_neighbors(self, graph_comm, sources, destinations):
+        """Exchange by MPI_Neighbor_alltoallv over the distributed-graph communicator ``graph_comm``
+        (made with ``sources`` / ``destinations`` in this order, the own rank in neither); call
+        after set_comm. Every edge starts with the first block size."""
+        cdef int n
+        self.pyncomm = graph_comm
+        self.ncomm = (<MPI.Comm> graph_comm).ob_mpi
+        self.nb_in = np.ascontiguousarray(sources, dtype=np.int32)
+        self.nb_out = np.ascontiguousarray(destinations, dtype=np.int32)
+        out_edge = np.full(self.nranks, -1, dtype=np.int32)
+        out_edge[np.asarray(destinations, dtype=np.int64)] = np.arange(len(destinations), dtype=np.int32)
+        self.out_edge = out_edge
+        self.sblk = np.full(len(destinations), self.x_block, dtype=np.intc)
+        self.rblk = np.full(len(sources), self.x_block, dtype=np.intc)
+        self.sdisp = np.zeros(len(destinations), dtype=np.intc)
+        self.rdisp = np.zeros(len(sources), dtype=np.intc)
+        self.s_wmax, self.s_over = np.zeros(len(destinations), dtype=np.int64), np.zeros(len(destinations), dtype=np.int64)
+        self.r_wmax, self.r_over = np.zeros(len(sources), dtype=np.int64), np.zeros(len(sources), dtype=np.int64)
+        n = len(sources) + len(destinations) + 1
+        free(self.reqs)
+        self.reqs = <mpi.MPI_Request*> malloc(n * sizeof(mpi.MPI_Request))
+        if self.reqs == NULL:
+            raise MemoryError("out of memory for the exchange requests")
+        self.x_neighbor = True
 
 
 # ---------------------------------------------------------------------------------- update
@@ -507,43 +590,101 @@ cdef int _fill_blocks(EngineState st, uint64_t* buf, int64_t B, int64_t skip, in
     return 0
 
 
-cdef int _exchange(EngineState st) noexcept nogil:
-    """Send the interval's spikes to the ranks that host their targets (one MPI_Alltoall, plus an
-    overflow round when a block is too small) and put the received codes into st.recvbuf[0:st.n_recv].
-    Returns 0, an MPI error code, or -1 when out of memory."""
-    cdef int64_t P = st.nranks, B, cap, k, i, j, r, c, mx = 0, gmx = 0, total = 0, R, nrecv = 0
-    cdef uint64_t code, hdr
-    cdef uint64_t* recv = &st.recvbuf[0]
-    cdef int64_t* cnt = &st.x_count[0]
-    cdef int err
-    if P == 1:
-        for k in range(st.n_spk):
-            code = st.spk[k]
-            i = st.g2l[<int64_t> (code & LOW32)]
-            if st.dst_ptr[i + 1] > st.dst_ptr[i]:
-                recv[nrecv] = code
-                nrecv += 1
-        st.n_recv = nrecv
+cdef int _wait(EngineState st, int n, mpi.MPI_Request* reqs) noexcept nogil:
+    """Complete the ``n`` requests by the wait policy (module docstring); 0 or an MPI error code."""
+    cdef int flag = 0, err
+    cdef int64_t k = 0
+    cdef long ns = 1000
+    cdef timespec ts
+    if n == 0:
         return 0
-    B = st.x_block
-    cap = B - 1
-    if _reserve(&st.xsend, &st.xsend_cap, P * B) or _reserve(&st.xrecv, &st.xrecv_cap, P * B):
-        return -1
-    for r in range(P):
+    if st.wait_mode == W_POLL:
+        return mpi.MPI_Waitall(n, reqs, mpi.MPI_STATUSES_IGNORE)
+    while True:
+        err = mpi.MPI_Testall(n, reqs, &flag, mpi.MPI_STATUSES_IGNORE)
+        if err or flag:
+            return err
+        k += 1
+        if k <= st.wait_polls:
+            continue
+        if st.wait_mode == W_YIELD or k <= 2 * st.wait_polls:
+            sched_yield()
+            st.n_wait_yields += 1
+        else:
+            ts.tv_sec = 0
+            ts.tv_nsec = ns
+            nanosleep(&ts, NULL)
+            st.n_wait_sleeps += 1
+            if ns < SLEEP_MAX_NS:
+                ns = 2 * ns
+
+
+cdef int _alltoall(EngineState st, uint64_t* send, int64_t B, uint64_t* recv) noexcept nogil:
+    """One MPI_Alltoall of ``B`` words per rank: the blocking call (W_POLL) or MPI_Ialltoall and
+    the wait policy."""
+    if st.wait_mode == W_POLL:
+        return mpi.MPI_Alltoall(send, <int> B, mpi.MPI_UINT64_T, recv, <int> B, mpi.MPI_UINT64_T, st.comm)
+    cdef int err = mpi.MPI_Ialltoall(send, <int> B, mpi.MPI_UINT64_T, recv, <int> B, mpi.MPI_UINT64_T,
+                                     st.comm, st.reqs)
+    if err:
+        return err
+    return _wait(st, 1, st.reqs)
+
+
+cdef void _count_destinations(EngineState st) noexcept nogil:
+    """st.x_count[r]: the interval's spike codes for rank r; counts the remote ones."""
+    cdef int64_t k, i, j, r, total = 0
+    cdef int64_t* cnt = &st.x_count[0]
+    for r in range(st.nranks):
         cnt[r] = 0
     for k in range(st.n_spk):
         i = st.g2l[<int64_t> (st.spk[k] & LOW32)]
         for j in range(st.dst_ptr[i], st.dst_ptr[i + 1]):
             cnt[st.dst_rank[j]] += 1
-    for r in range(P):
+    for r in range(st.nranks):
         total += cnt[r]
+    st.n_remote_sends += total - cnt[st.my_rank]
+
+
+cdef int _exchange(EngineState st) noexcept nogil:
+    """Send the interval's spikes to the ranks that host their targets and put the received codes
+    into st.recvbuf[0:st.n_recv]: the fixed-block alltoall or the neighbourhood exchange (module
+    docstring). Returns 0, an MPI error code, or -1 when out of memory."""
+    cdef int64_t k, i, nrecv = 0
+    cdef uint64_t code
+    if st.nranks == 1:
+        for k in range(st.n_spk):
+            code = st.spk[k]
+            i = st.g2l[<int64_t> (code & LOW32)]
+            if st.dst_ptr[i + 1] > st.dst_ptr[i]:
+                st.recvbuf[nrecv] = code
+                nrecv += 1
+        st.n_recv = nrecv
+        return 0
+    if st.x_neighbor:
+        return _exchange_neighbor(st)
+    return _exchange_alltoall(st)
+
+
+cdef int _exchange_alltoall(EngineState st) noexcept nogil:
+    """One MPI_Alltoall of fixed blocks, plus an overflow round when a block is too small."""
+    cdef int64_t P = st.nranks, B, cap, r, c, mx = 0, gmx = 0, R, nrecv = 0
+    cdef uint64_t hdr
+    cdef uint64_t* recv = &st.recvbuf[0]
+    cdef int64_t* cnt = &st.x_count[0]
+    cdef int err
+    B = st.x_block
+    cap = B - 1
+    if _reserve(&st.xsend, &st.xsend_cap, P * B) or _reserve(&st.xrecv, &st.xrecv_cap, P * B):
+        return -1
+    _count_destinations(st)
+    for r in range(P):
         if cnt[r] > mx:
             mx = cnt[r]
-    st.n_remote_sends += total - cnt[st.my_rank]
     _fill_blocks(st, st.xsend, B, 0, cap)
     for r in range(P):
         st.xsend[r * B] = ((<uint64_t> mx) << 32) | <uint64_t> cnt[r]
-    err = mpi.MPI_Alltoall(st.xsend, <int> B, mpi.MPI_UINT64_T, st.xrecv, <int> B, mpi.MPI_UINT64_T, st.comm)
+    err = _alltoall(st, st.xsend, B, st.xrecv)
     if err:
         return err
     for r in range(P):
@@ -561,7 +702,7 @@ cdef int _exchange(EngineState st) noexcept nogil:
         if _reserve(&st.osend, &st.osend_cap, P * R) or _reserve(&st.orecv, &st.orecv_cap, P * R):
             return -1
         _fill_blocks(st, st.osend, R, cap, R)
-        err = mpi.MPI_Alltoall(st.osend, <int> R, mpi.MPI_UINT64_T, st.orecv, <int> R, mpi.MPI_UINT64_T, st.comm)
+        err = _alltoall(st, st.osend, R, st.orecv)
         if err:
             return err
         for r in range(P):
@@ -571,6 +712,156 @@ cdef int _exchange(EngineState st) noexcept nogil:
                 nrecv += c
         st.n_overflow_rounds += 1
     _adapt_block(st, gmx + 1)
+    st.n_recv = nrecv
+    return 0
+
+
+cdef inline void _adapt_edge(int* blk, int64_t* wmax, int64_t need, int64_t bmin, bint window_end) noexcept nogil:
+    """_adapt_block for one edge of the neighbourhood exchange (both ends see the same ``need``)."""
+    if need > blk[0]:
+        blk[0] = <int> (need + need // 2)
+        wmax[0] = need
+    elif need > wmax[0]:
+        wmax[0] = need
+    if window_end:
+        if 4 * wmax[0] <= blk[0] and blk[0] > bmin:
+            blk[0] = <int> max(bmin, 2 * wmax[0])
+        wmax[0] = 0
+
+
+cdef int _neighbor_layout(EngineState st, int64_t* send_words, int64_t* over_words, int64_t* recv_words) noexcept nogil:
+    """Displacements of the edges' blocks and the overflow codes per out-edge (st.s_over)."""
+    cdef int64_t e, s = 0, o = 0, r = 0, c
+    for e in range(st.nb_out.shape[0]):
+        st.sdisp[e] = <int> s
+        s += st.sblk[e]
+        c = st.x_count[st.nb_out[e]] - (st.sblk[e] - 1)
+        st.s_over[e] = c if c > 0 else 0
+        o += st.s_over[e]
+    for e in range(st.nb_in.shape[0]):
+        st.rdisp[e] = <int> r
+        r += st.rblk[e]
+    send_words[0], over_words[0], recv_words[0] = s, o, r
+    return 0
+
+
+cdef int64_t _neighbor_fill(EngineState st) noexcept nogil:
+    """Write the spike codes into the out-edges' blocks (headers: the counts), the codes beyond a
+    block into st.osend (per edge, one after the other), the own rank's codes into st.recvbuf;
+    returns the number of the latter."""
+    cdef int64_t k, i, j, r, e, c, cap, nself = 0, o = 0
+    cdef uint64_t code
+    cdef int64_t* fill = &st.x_fill[0]
+    cdef int64_t* ooff = &st.x_count[0]       # reused below: counts are copied to the headers first
+    for e in range(st.nb_out.shape[0]):
+        st.xsend[st.sdisp[e]] = <uint64_t> st.x_count[st.nb_out[e]]
+    for r in range(st.nranks):
+        fill[r] = 0
+    for e in range(st.nb_out.shape[0]):
+        ooff[st.nb_out[e]] = o
+        o += st.s_over[e]
+    for k in range(st.n_spk):
+        code = st.spk[k]
+        i = st.g2l[<int64_t> (code & LOW32)]
+        for j in range(st.dst_ptr[i], st.dst_ptr[i + 1]):
+            r = st.dst_rank[j]
+            if r == st.my_rank:
+                st.recvbuf[nself] = code
+                nself += 1
+                continue
+            e = st.out_edge[r]
+            c = fill[r]
+            cap = st.sblk[e] - 1
+            if c < cap:
+                st.xsend[st.sdisp[e] + 1 + c] = code
+            else:
+                st.osend[ooff[r] + c - cap] = code
+            fill[r] = c + 1
+    return nself
+
+
+cdef int _post_overflow(EngineState st, uint64_t* buf, const int64_t* count, const int32_t* ranks, int64_t n,
+                        bint send, int64_t* nreq) noexcept nogil:
+    """Start the point-to-point messages of the overflow codes: ``count[e]`` codes with neighbour
+    ``ranks[e]``, one after the other in ``buf`` (sent if ``send``, else received); 0 or an MPI error."""
+    cdef int64_t e, o = 0
+    cdef int err
+    for e in range(n):
+        if count[e] > 0:
+            if send:
+                err = mpi.MPI_Isend(buf + o, <int> count[e], mpi.MPI_UINT64_T, ranks[e], OVERFLOW_TAG, st.ncomm,
+                                    &st.reqs[nreq[0]])
+            else:
+                err = mpi.MPI_Irecv(buf + o, <int> count[e], mpi.MPI_UINT64_T, ranks[e], OVERFLOW_TAG, st.ncomm,
+                                    &st.reqs[nreq[0]])
+            if err:
+                return err
+            nreq[0] += 1
+            o += count[e]
+    return 0
+
+
+cdef int _exchange_neighbor(EngineState st) noexcept nogil:
+    """One MPI_Neighbor_alltoallv of per-edge blocks over the graph communicator, then the codes
+    beyond a block by point-to-point messages between the two neighbours only."""
+    cdef int64_t e, c, cap, nrecv, sw, ow, rw, o = 0, nin = st.nb_in.shape[0], nout = st.nb_out.shape[0]
+    cdef int64_t nreq = 0
+    cdef bint window_end
+    cdef int err
+    cdef uint64_t* recv = &st.recvbuf[0]
+    _count_destinations(st)
+    _neighbor_layout(st, &sw, &ow, &rw)
+    if (_reserve(&st.xsend, &st.xsend_cap, max(sw, 1)) or _reserve(&st.xrecv, &st.xrecv_cap, max(rw, 1))
+            or _reserve(&st.osend, &st.osend_cap, max(ow, 1))):
+        return -1
+    nrecv = _neighbor_fill(st)
+    cdef int* sb = &st.sblk[0] if nout else NULL
+    cdef int* sd = &st.sdisp[0] if nout else NULL
+    cdef int* rb = &st.rblk[0] if nin else NULL
+    cdef int* rd = &st.rdisp[0] if nin else NULL
+    if st.wait_mode == W_POLL:
+        err = mpi.MPI_Neighbor_alltoallv(st.xsend, sb, sd, mpi.MPI_UINT64_T, st.xrecv, rb, rd, mpi.MPI_UINT64_T, st.ncomm)
+    else:
+        err = mpi.MPI_Ineighbor_alltoallv(st.xsend, sb, sd, mpi.MPI_UINT64_T, st.xrecv, rb, rd, mpi.MPI_UINT64_T,
+                                          st.ncomm, st.reqs)
+        if not err:
+            err = _wait(st, 1, st.reqs)
+    if err:
+        return err
+    # overflow: the receiver knows from each header how many codes follow
+    for e in range(nin):
+        cap = st.rblk[e] - 1
+        c = <int64_t> (st.xrecv[st.rdisp[e]] & LOW32)
+        st.r_over[e] = c - cap if c > cap else 0
+        o += st.r_over[e]
+        memcpy(recv + nrecv, st.xrecv + st.rdisp[e] + 1, <size_t> min(c, cap) * sizeof(uint64_t))
+        nrecv += min(c, cap)
+    if o > 0 or ow > 0:
+        if _reserve(&st.orecv, &st.orecv_cap, max(o, 1)):
+            return -1
+        err = _post_overflow(st, st.orecv, &st.r_over[0] if nin else NULL, &st.nb_in[0] if nin else NULL, nin,
+                             False, &nreq)
+        if not err:
+            err = _post_overflow(st, st.osend, &st.s_over[0] if nout else NULL, &st.nb_out[0] if nout else NULL,
+                                 nout, True, &nreq)
+        if err:
+            return err
+        err = _wait(st, <int> nreq, st.reqs)
+        if err:
+            return err
+        memcpy(recv + nrecv, st.orecv, <size_t> o * sizeof(uint64_t))
+        nrecv += o
+        st.n_overflow_rounds += 1
+    if st.x_adapt:
+        st.x_window_n += 1
+        window_end = st.x_window_n >= X_WINDOW
+        if window_end:
+            st.x_window_n = 0
+        for e in range(nout):
+            _adapt_edge(&st.sblk[e], &st.s_wmax[e], <int64_t> st.xsend[st.sdisp[e]] + 1, st.x_block_min, window_end)
+        for e in range(nin):
+            _adapt_edge(&st.rblk[e], &st.r_wmax[e], <int64_t> (st.xrecv[st.rdisp[e]] & LOW32) + 1,
+                        st.x_block_min, window_end)
     st.n_recv = nrecv
     return 0
 

@@ -170,6 +170,9 @@ def test_output_is_a_directory(tmp_path):
     (["run", "brunel", "--record-v", "-1"], "--record-v must be >= 0, got -1"),
     (["run", "pd14", "--bg", "foo"], "argument --bg: invalid choice: 'foo'"),
     (["run", "brunel", "--regime", "E"], "argument --regime: invalid choice: 'E'"),
+    (["run", "brunel", "--mpi-wait", "nap"], "argument --mpi-wait: invalid choice: 'nap'"),
+    (["run", "brunel", "--exchange", "ring"], "argument --exchange: invalid choice: 'ring'"),
+    (["run", "brunel", "--mpi-wait-polls", "-1"], "--mpi-wait-polls must be >= 0, got -1"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
 ])
 def test_usage_errors_reported_once(argv, message):

@@ -169,3 +169,67 @@ def test_spikes_identical_under_partition_strategies(serial, mixed_network):
             assert abs(pred["relative_error"]) < 0.10, (strategy, pred["relative_error"])
         else:
             assert pred["counted_remote_deliveries"] == 0
+
+
+# ------------------------------------------------------------------ schemes and wait policies
+@pytest.mark.parametrize("scheme, wait", [("neighbor", "poll"), ("neighbor", "yield"), ("neighbor", "sleep"),
+                                          ("alltoall", "yield"), ("alltoall", "sleep")])
+@pytest.mark.parametrize("block", [None, 2])
+def test_schemes_and_wait_policies_give_the_serial_spikes(serial, mixed_network, scheme, wait, block):
+    """Neighbourhood or alltoall exchange, any wait policy, default blocks or blocks of one code
+    (nearly every interval overflows into the point-to-point / second-collective round): the
+    spikes and voltages are the serial ones."""
+    comm = MPI.COMM_WORLD
+    net = mixed_network()
+    sim = Simulation(net, seed=SEED, comm=comm, partition=_random_partition(net, comm.size), exchange=scheme,
+                     mpi_wait=wait, mpi_wait_polls=3, _exchange_block=block, _exchange_adapt=block is None)
+    sim.run(250.0)
+    assert sim.exchange_scheme == scheme
+    ref, got = serial.spikes(), sim.spikes()
+    for name in ref:
+        assert np.array_equal(ref[name][0], got[name][0]), name
+        assert np.array_equal(ref[name][1], got[name][1]), name
+    rv, gv = serial.voltages(), sim.voltages()
+    for name in rv:
+        assert np.array_equal(rv[name][2], gv[name][2]), name
+    rounds = comm.allreduce(int(sim.st.n_overflow_rounds))
+    assert (rounds > 100) == (block == 2 and comm.size > 1)
+    if wait == "poll" or comm.size == 1:
+        assert sim.st.n_wait_yields == sim.st.n_wait_sleeps == 0
+
+
+def test_neighbor_graph_follows_the_routes():
+    """The graph communicator's edges are the routes: a chain 0 -> 1 -> ... -> P-1 of one neuron per
+    rank gives every rank at most one in- and one out-neighbour; the neighbour exchange delivers
+    along it, and auto picks neighbor only from 4 ranks up (P/4 neighbours)."""
+    comm = MPI.COMM_WORLD
+    P = comm.size
+    net = Network(0.1)
+    for r in range(P):
+        net.add_population(f"N{r}", 1, "iaf_psc_delta", params=dict(E_L=0.0, V_th=1.0, V_reset=0.0, V_m=0.0,
+                                                                      t_ref=0.5, I_e=2000.0 if r == 0 else 0.0))
+    for r in range(P - 1):
+        net.connect(f"N{r}", f"N{r + 1}", OneToOne(), weight=5.0, delay=1.0)
+    net.record_spikes()
+    part = np.arange(P, dtype=np.int32)
+    sims = {s: Simulation(net, seed=1, comm=comm, partition=part, exchange=s) for s in ("neighbor", "auto")}
+    for sim in sims.values():
+        sim.run(20.0)
+    st = sims["neighbor"].st
+    assert np.asarray(st.route_out).tolist() == ([comm.rank + 1] if comm.rank < P - 1 else [])
+    assert np.asarray(st.route_in).tolist() == ([comm.rank - 1] if comm.rank > 0 else [])
+    assert sims["auto"].exchange_scheme == ("neighbor" if P >= 4 else "alltoall")
+    assert sims["neighbor"].max_neighbours == (1 if P > 1 else 0)
+    a, b = sims["neighbor"].spikes(), sims["auto"].spikes()
+    assert len(a[f"N{P - 1}"][0]) > 5                          # the chain carried spikes to its end
+    for k in a:
+        assert np.array_equal(a[k][0], b[k][0]) and np.array_equal(a[k][1], b[k][1])
+
+
+@pytest.mark.parametrize("kw, message", [({"exchange": "ring"}, "exchange must be one of alltoall, neighbor, auto"),
+                                         ({"mpi_wait": "nap"}, "mpi_wait must be one of poll, yield, sleep"),
+                                         ({"mpi_wait_polls": -1}, r"mpi_wait_polls must be an integer in \[0")])
+def test_bad_exchange_choices_are_refused(mixed_network, kw, message):
+    from parsnn.errors import ParameterError
+    with pytest.raises(ParameterError, match=message):
+        Simulation(mixed_network(), comm=MPI.COMM_WORLD, **kw)

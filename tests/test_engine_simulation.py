@@ -51,3 +51,22 @@ def test_seed_changes_spikes(tmp_path, run_cli):
     run_cli(2, [*CASES["pd14"], "--seed", "12", "--out", b, "--no-progress"])
     sa, sb = _spikes(a), _spikes(b)
     assert any(not np.array_equal(sa[k][0], sb[k][0]) for k in sa)
+
+
+def test_neighbor_and_alltoall_exchange_give_identical_spikes(tmp_path, run_cli):
+    """The multicolumn sheet under graph placement on 2 and 4 ranks: the neighbourhood exchange
+    (with the sleep wait) gives the spikes of the alltoall one (poll wait), and the run file says which ran."""
+    import json
+    case = ["multicolumn", "--grid", "3", "--t-sim", "200", "--seed", "3", "--partition", "graph", "--no-progress"]
+    ref = None
+    for nranks in (2, 4):
+        for scheme, wait in (("alltoall", "poll"), ("neighbor", "sleep")):
+            out = tmp_path / f"{nranks}_{scheme}.h5"
+            run_cli(nranks, [*case, "--exchange", scheme, "--mpi-wait", wait, "--out", out])
+            with h5py.File(out, "r") as f:
+                ex = json.loads(f["parsnn"].attrs["run"])["exchange"]
+            assert ex["scheme"].startswith(scheme) and ex["mpi_wait"] == wait and ex["max_neighbours"] >= 1
+            spikes = _spikes(out)
+            ref = ref or spikes
+            _assert_same(ref, spikes, f"{nranks} ranks {scheme}")
+    assert sum(len(t) for t, _ in ref.values()) > 1000

@@ -114,6 +114,7 @@ def test_run_file_names_the_exchange_and_threads(run_cli, tmp_path):
         info = json.loads(f["parsnn"].attrs["run"])
     assert info["threads"] == 2
     assert info["exchange"]["scheme"] == "alltoall_fixed_block" and info["exchange"]["adaptive"] is True
+    assert info["exchange"]["requested"] == "auto" and info["exchange"]["mpi_wait"] == "sleep"
 
 
 # ------------------------------------------------------------------------------ MPI part

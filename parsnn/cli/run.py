@@ -43,6 +43,7 @@ def add_parser(subparsers):
     r.add_argument("--realisation", choices=tuple(REALISATIONS), default=DEFAULT_REALISATION,
                    help=f"realisation scheme: how the seed becomes the network (default {DEFAULT_REALISATION}; "
                         "v1 rebuilds the networks of earlier parsnn versions; see ARCHITECTURE.md)")
+    add_exchange_arguments(r)
     r.add_argument("--warmup", type=nonnegative("--warmup"), default=500.0,
                    help="ms excluded from the summary rates (default 500)")
     r.add_argument("--debug", action="store_true", help="print tracebacks")
@@ -56,6 +57,24 @@ def add_weight_arguments(parser):
                         help="write the weights of the plastic projections to --out at the end (/weights)")
     parser.add_argument("--record-weights-every", type=positive_float("--record-weights-every"), default=None,
                         metavar="MS", help="with --record-weights: also at every multiple of MS ms of model time")
+
+
+def add_exchange_arguments(parser):
+    """``--exchange`` and ``--mpi-wait`` / ``--mpi-wait-polls``: the spike exchange's scheme and how
+    a rank waits in it (:mod:`parsnn.engine.exchange`; the results do not depend on them)."""
+    from parsnn.engine import exchange
+    parser.add_argument("--exchange", dest="exchange_scheme", choices=exchange.EXCHANGE_CHOICES, default="auto",
+                        help="spike exchange: one MPI_Alltoall of fixed blocks per interval, or "
+                             "MPI_Neighbor_alltoallv on a graph communicator of the ranks that share synapses "
+                             "(cost follows the neighbour count, not the ranks); auto (default): neighbor when "
+                             "every rank has at most P/4 neighbours and P >= 4")
+    parser.add_argument("--mpi-wait", choices=exchange.WAIT_CHOICES, default=exchange.DEFAULT_WAIT,
+                        help="how a rank waits for the exchange: poll (MPICH's blocking call, busy), yield (test, then "
+                             "sched_yield between tests) or sleep (default: test, yield, then sleep 1-64 us between "
+                             "tests): yield and sleep leave the core to other work")
+    parser.add_argument("--mpi-wait-polls", type=nonnegative("--mpi-wait-polls", int),
+                        default=exchange.DEFAULT_WAIT_POLLS, metavar="N",
+                        help=f"tests before a yield/sleep wait backs off (default {exchange.DEFAULT_WAIT_POLLS})")
 
 
 def add_checkpoint_arguments(parser):
@@ -142,6 +161,8 @@ def build_simulation(args, comm):
                      flush_ms=getattr(args, "flush_every", 1000.0), threads=getattr(args, "threads", 1),
                      rings=getattr(args, "rings", "per-tau"),
                      realisation=getattr(args, "realisation", DEFAULT_REALISATION),
+                     exchange=getattr(args, "exchange_scheme", "auto"), mpi_wait=getattr(args, "mpi_wait", "sleep"),
+                     mpi_wait_polls=getattr(args, "mpi_wait_polls", 100),
                      run_info={"argv": sys.argv, "command": "run", "cwd": os.getcwd(), **vars(args),
                                "partition_expected": {k: expected[k] for k in (
                                    "seconds", "remote_deliveries_per_s", "bytes_per_rank_per_s", "cut_fraction",

@@ -31,8 +31,8 @@ from mpi4py import MPI
 from parsnn import _engine as engine_kernels
 from parsnn.engine import checkpoint as checkpointing
 from parsnn.engine import currents
-from parsnn.engine import (decomposition, exchange, neurons, performance, plasticity, recording, signals, streams,
-                           synapses)
+from parsnn.engine import (decomposition, exchange as exchange_module, neurons, performance, plasticity, recording,
+                           signals, streams, synapses)
 from parsnn.engine import rings as ring_schemes
 from parsnn.engine.streams import purpose
 from parsnn import neurons as neurons_registry
@@ -58,9 +58,13 @@ class Simulation:
     depend on it), ``rings`` (the input ring scheme, :mod:`parsnn.engine.rings`: ``"per-tau"``, the
     default, or ``"per-receptor"``, the scheme of earlier versions), ``realisation`` (the realisation
     scheme that turns the seed into the network: "v1" or "v2", default
-    :data:`parsnn.engine.streams.DEFAULT_REALISATION`; see :mod:`parsnn.engine.streams`).
-    ``_exchange_block`` / ``_exchange_adapt``: first exchange block size in words and
-    whether it adapts (private: tests force the overflow round with them).
+    :data:`parsnn.engine.streams.DEFAULT_REALISATION`; see :mod:`parsnn.engine.streams`),
+    ``exchange`` (the spike exchange's scheme: ``"alltoall"``, ``"neighbor"`` or
+    ``"auto"``, default), ``mpi_wait`` (how a rank waits in it: ``"poll"``, ``"yield"`` or
+    ``"sleep"``, default) and ``mpi_wait_polls`` (tests before a wait backs off); see
+    :mod:`parsnn.engine.exchange`; the results do not depend on them. ``_exchange_block`` /
+    ``_exchange_adapt``: first exchange block size in words and whether it adapts (private: tests
+    force the overflow round with them).
 
     ``stopped``: None, or the name of the signal that ended the last run() early at a flush
     boundary (only with a watcher attached by :func:`parsnn.engine.signals.watch`; the checkpoint
@@ -71,6 +75,8 @@ class Simulation:
                  keep_spikes=None, progress=False, flush_ms: float = 1000.0, run_info: dict | None = None,
                  summary_from_ms: float = 500.0, overwrite: bool = False, threads: int = 1,
                  rings: str = ring_schemes.DEFAULT, realisation: str = streams.DEFAULT_REALISATION,
+                 exchange: str = "auto", mpi_wait: str = exchange_module.DEFAULT_WAIT,
+                 mpi_wait_polls: int = exchange_module.DEFAULT_WAIT_POLLS,
                  _exchange_block: int | None = None, _exchange_adapt: bool = True):
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**63:
             raise ParameterError(f"seed must be an integer in [0, 2^63), got {seed!r}")
@@ -81,10 +87,13 @@ class Simulation:
         self.rings = ring_schemes.check_scheme(rings)
         self.scheme = streams.scheme_code(realisation)
         self.realisation = realisation
+        exchange_module.check_choices(exchange, mpi_wait, mpi_wait_polls)
         net.validate()
         self.net = net
         self.threads = int(threads)
         self._exchange_block, self._exchange_adapt = _exchange_block, _exchange_adapt
+        self.exchange_requested, self.mpi_wait, self.mpi_wait_polls = exchange, mpi_wait, int(mpi_wait_polls)
+        self.exchange_scheme, self.max_neighbours = None, 0
         self.seed = int(seed)
         self.comm = MPI.COMM_WORLD if comm is None else comm
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
@@ -169,7 +178,7 @@ class Simulation:
         st.D = max(self.max_delay_steps, 1) + 1
         self.num_synapses = comm.allreduce(self.num_local_synapses, op=MPI.SUM)
         has_targets = (np.diff(syn_ptr) > 0) | self.plastic.has_targets     # plastic hook: their sources too
-        num_sources = exchange.build_routes(st, comm, self.rank_of, has_targets, g2l, local.size)
+        num_sources = exchange_module.build_routes(st, comm, self.rank_of, has_targets, g2l, local.size)
         self.build_timers["routes"] += time.perf_counter() - t0
 
         gen_step, gen_gid = neurons.generator_spikes(net, self.offsets, has_targets, h)
@@ -200,8 +209,11 @@ class Simulation:
         st.fired = np.zeros(max(n, 1), dtype=np.int64)
         st.t_nspk, st.t_nv, st.t_events = (np.zeros(self.threads, dtype=np.int64) for _ in range(3))
         st.t_update = st.t_exchange = st.t_deliver = 0.0
-        exchange.setup_exchange(st, self.comm, m, num_sources, num_generator_spikes,
-                                self._exchange_block, self._exchange_adapt)
+        self.exchange_scheme, self.max_neighbours = exchange_module.choose_scheme(
+            self.comm, self.exchange_requested, st.route_in, st.route_out)
+        exchange_module.setup_exchange(st, self.comm, m, num_sources, num_generator_spikes,
+                                       self._exchange_block, self._exchange_adapt, self.exchange_scheme,
+                                       self.mpi_wait, self.mpi_wait_polls)
         self.recorder.setup(st, self.offsets, self.pop_local, m)
         st.rec_need = self.recorder.n_rec_local * m
         st.v_rows_per_interval = self.recorder.v_rows_per_interval
@@ -229,8 +241,11 @@ class Simulation:
         partition_map (rank of every node) and run_info (the settings, with threads and exchange)."""
         self.run_info["threads"] = self.threads
         self.run_info["delivery"] = ring_schemes.run_info(self.rings, bool(self.st.one_ring))
-        self.run_info["exchange"] = {"scheme": exchange.SCHEME, "adaptive": bool(self._exchange_adapt),
-                                     "first_block_words": int(self._exchange_block or exchange.DEFAULT_BLOCK)}
+        self.run_info["exchange"] = {
+            "scheme": exchange_module.SCHEMES[self.exchange_scheme], "requested": self.exchange_requested,
+            "max_neighbours": self.max_neighbours, "adaptive": bool(self._exchange_adapt),
+            "first_block_words": int(self._exchange_block or exchange_module.DEFAULT_BLOCK),
+            "mpi_wait": self.mpi_wait, "mpi_wait_polls": self.mpi_wait_polls}
         return {"num_ranks": self.size, "partition": self.partition_name, "partition_map": self.rank_of,
                 "run_info": self.run_info}
 
