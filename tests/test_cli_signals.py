@@ -17,7 +17,7 @@ import pytest
 MPIEXEC = os.path.join(os.path.dirname(sys.executable), "mpiexec")
 
 MODEL = ["brunel", "--regime", "A", "--scale", "0.05", "--record-v", "2", "--seed", "9", "--no-progress"]
-T_END = 2000.0
+T_END = 20000.0     # long enough (about 7 s on an idle 2-core VM) that the signal always comes before the end
 FLUSH = ["--flush-every", "100"]
 EXIT_STOPPED = 3
 
