@@ -221,12 +221,7 @@ def predict(conn: Connectivity, ranks: int, machine=None, partition="round_robin
     h = wl["resolution"]
     T = m * h * 1e-3                                                  # model seconds per interval
     rpn, nodes = node_layout(P, mach, ranks_per_node)
-    if nthr > 1 and rpn * nthr > mach.cores_per_node:
-        raise OversubscribedThreads(
-            f"{P} rank(s) x {nthr} threads puts {rpn * nthr} threads on a node of machine '{mach.name}', which has "
-            f"{mach.cores_per_node} cores: threads sharing a core are not modelled (predict at most "
-            f"{mach.cores_per_node} ranks x threads per node, or more ranks with one thread each: ranks beyond the "
-            f"cores are modelled)")
+    _check_threads(mach, P, nthr, rpn)
     # ---- computation per rank, on its threads
     thr = thread_terms(mach, nthr)
     par = _parallel(wl, P, m, T, nthr, mach.cores)
@@ -289,6 +284,16 @@ def _machine(machine):
 
 class OversubscribedThreads(ParameterError):
     """A prediction asked for more threads on a node than it has cores (not modelled)."""
+
+
+def _check_threads(mach: Machine, P: int, nthr: int, rpn: int):
+    """:class:`OversubscribedThreads` when ``rpn`` ranks of ``nthr`` threads (> 1) exceed a node's cores."""
+    if nthr > 1 and rpn * nthr > mach.cores_per_node:
+        raise OversubscribedThreads(
+            f"{P} rank(s) x {nthr} threads puts {rpn * nthr} threads on a node of machine '{mach.name}', which has "
+            f"{mach.cores_per_node} cores: threads sharing a core are not modelled (predict at most "
+            f"{mach.cores_per_node} ranks x threads per node, or more ranks with one thread each: ranks beyond the "
+            f"cores are modelled)")
 
 
 def batch_machines(mach: Machine) -> list[Machine] | None:
