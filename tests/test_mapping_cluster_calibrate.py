@@ -8,7 +8,7 @@ import pytest
 
 from parsnn.connectivity import Connectivity
 from parsnn.machines import load_machine
-from parsnn.mapping.cluster import calibration, measure, predict
+from parsnn.mapping.cluster import calibration, measure, predict, scatter
 from parsnn.mapping.cluster.calibrate import fit_batch
 from parsnn.mapping.cluster.collectives import expected_max_normal
 from parsnn.mapping.cluster.machinefile import MEASURED, dump_toml, machine_data
@@ -31,7 +31,7 @@ SPECS = {"null_P1": {"model": "null"}, "spikes_P1": {"model": "spikes", "neurons
          "shortrows_P1": {"model": "shortrows", "row": 64, "sources": 200, "targets": 20000},
          "longrows_P1": {"model": "longrows", "row": 1024, "sources": 50, "targets": 20000},
          "hpc_P1": {"model": "hpc_benchmark", "scale": 0.01},
-         "hpcstatic_P1": {"model": "hpc_benchmark", "scale": 0.01, "static": True}}
+         "hpcstatic_P1": {"model": "hpc_benchmark", "scale": 0.01, "static": True}, **scatter.specs()}
 FP = {"cpu_vendor": "Synthetic", "cpu_model": "synthetic CPU", "cpu_family_model": "1/1", "cores": 2,
       "l1d_kib": 32, "l2_kib": 256, "l3_kib": 3584, "cores_per_l3": 2, "memory_gib": 8, "mpi_library": "MPI x",
       "hash": "0123456789ab", "date": "2026-12-01T00:00:00+00:00"}
@@ -151,6 +151,11 @@ def test_machine_file_from_batches_round_trips_with_spread_and_sources(tmp_path,
     assert sources["oversubscription.yield_us"].startswith("assumed")
     assert all(".".join(path) in sources for path, _key, _how in MEASURED)
     assert sources["compute.peer_ns"].startswith("assumed")
+    # the event cost curve: the scatter networks and 'longrows', rising with the ring working set
+    cur = scatter.curve(m)
+    assert len(cur["mib"]) == len(scatter.SCATTER_TARGETS) + 1 and cur["mib"] == sorted(cur["mib"])
+    assert cur["ns"][-1] > cur["ns"][0]
+    assert "compute.scatter.mib_1" not in m.data["spread"]       # the same in every batch: no error bar
     low, high = m.bounds()
     assert low.data["compute"]["event_ns"]["memory"] == pytest.approx(4.0, rel=1e-4)
     assert high.data["noise"]["sigma_rel"] == pytest.approx(1.1 * TRUTH["sigma_rel"], rel=1e-4)
@@ -179,7 +184,7 @@ def test_rows_networks_outgrow_the_caches():
     small = specs_p1({"l2_kib": 512, "l3_kib": 16 * 1024, "cores_per_l3": 4, "cores": 2})
     assert small["shortrows_P1"]["targets"] == 100000
     # ring = targets x 16 B x 101 slots >= 4 x (L2 + L3 share)
-    assert big["longrows_P1"]["targets"] * 16 * 101 >= 4 * (2048 + 150 * 1024) * 1024
+    assert big["longrows_P1"]["targets"] * 8 * 101 >= 4 * (2048 + 150 * 1024) * 1024      # one ring of 8 B
     assert np.isclose(big["longrows_P1"]["targets"], big["shortrows_P1"]["targets"])
 
 

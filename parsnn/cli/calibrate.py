@@ -62,6 +62,10 @@ def command(args) -> int:
           f"{comp['update_ns']['iaf_psc_exp']:.3f} ns/neuron step, event L2/L3/memory "
           f"{comp['event_ns']['l2']:.2f}/{comp['event_ns']['l3']:.2f}/{comp['event_ns']['memory']:.2f} ns, "
           f"noise {100 * data['noise']['sigma_rel']:.1f} %")
+    sc = comp.get("scatter") or {}
+    pts = sorted((sc[k], sc["ns_" + k[4:]]) for k in sc if k.startswith("mib_") and "ns_" + k[4:] in sc)
+    if pts:
+        print("  event cost by ring working set: " + ", ".join(f"{w:.3g} MiB {c:.2f} ns" for w, c in pts))
     for n in cal["notes"]:
         print(f"  note: {n}")
     hint = "" if args.out is None else f" --machine {path}"

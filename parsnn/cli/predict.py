@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 from parsnn import registry
 from parsnn.cli.common import EXIT_BAD_INPUT, report_error, strategies
@@ -52,11 +53,12 @@ def command(args) -> int:
                       if rates else f"expected rates ({args.source} has no spike counts)")
         machine, label = resolve_machine(args.machine)
         threads = None if args.threads is None else scaling.parse_threads(args.threads)
+        skipped = []
         if args.nodes is not None:
             curve = cluster.best_layouts(conn, _node_counts(args.nodes), machine, args.partition, rates, threads)
         else:
             curve = cluster.sweep(conn, scaling.parse_ranks(args.ranks), machine, args.partition, rates,
-                                  threads=threads or [1])
+                                  threads=threads or [1], skipped=skipped)
     except ParameterError as e:
         report_error(e, once=False)
         return EXIT_BAD_INPUT
@@ -76,6 +78,8 @@ def command(args) -> int:
             print(cluster.format_table(curve))
         for line in cluster.report.notes(machine, label):
             print(line)
+    for msg in skipped:
+        print(f"not predicted: {msg}", file=sys.stderr if args.json else sys.stdout)
     return 0
 
 

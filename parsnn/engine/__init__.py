@@ -23,6 +23,14 @@ import os as _os
 if "OMP_WAIT_POLICY" not in _os.environ and "GOMP_SPINCOUNT" not in _os.environ:
     _os.environ["GOMP_SPINCOUNT"] = "10000"
 
-from parsnn.engine.simulation import Simulation  # noqa: E402
+
+def __getattr__(name):
+    """``Simulation``, imported on first use: it loads mpi4py (which initialises MPI) and the kernels,
+    which the serial commands reading :mod:`parsnn.engine.footprint` do not need."""
+    if name == "Simulation":
+        from parsnn.engine.simulation import Simulation
+        return Simulation
+    raise AttributeError(f"module 'parsnn.engine' has no attribute {name!r}")
+
 
 __all__ = ["Simulation"]

@@ -45,16 +45,20 @@ its sub-rows 1/T as long, so more of its events are unprefetched: u_r min(1, T u
 through plastic synapses (each also updates its weight from the target's spike
 archive: ``compute.plastic_event_ns`` = c_pl on top of a static event), ``S_r`` the
 distinct spikes it receives (each rank's spikes arrive sorted, so the sort
-merges min(P, S_r) runs; a row whose rank's synapses, 10 B each, outgrow the
-caches starts with a miss, c_row), ``ws_r`` the ring-buffer bytes written in one interval
-(neurons x 16 B x the slots spanned by the emission steps and the delays; the
-event cost moves from the L2 to the L3 to the memory-bound cost as ws_r outgrows
-the caches of a core), ``u_r`` the fraction of the events whose ring entry is not
+merges min(P, S_r) runs; a row whose rank's synapses, SYNAPSE_BYTES each (the engine's,
+:mod:`parsnn.engine.footprint`), outgrow the caches starts with a miss, c_row), ``ws_r`` the
+ring-buffer bytes written in one interval (neurons x the ring bytes per neuron and slot, 8 B per
+ring, one ring when the excitatory and inhibitory time constants agree, x the slots spanned by the
+emission steps and the delays), ``u_r`` the fraction of the events whose ring entry is not
 prefetched: the engine prefetches the entry 128 synapses ahead within a row, so
 the first min(L, 128) synapses of a row of L synapses on the rank are not
-(L: the expected synapses of a source on rank r, given that it has any there);
-the memory-served share of those events costs ``event_ns.memory_no_prefetch``,
-the rest ``event_ns.memory``. ``sigma e(P)`` is the expected maximum over P ranks
+(L: the expected synapses of a source on rank r, given that it has any there).
+c_evt(ws, u): with a measured curve (``[compute.scatter]``, :mod:`~parsnn.mapping.cluster.scatter`:
+the cost per event at several working sets, interpolated in log ws, plus the unprefetched events'
+extra cost as far as the curve has reached the memory-bound cost); without one, from the nominal
+caches: the cost moves from ``event_ns.l2`` to ``l3`` to ``memory`` as ws_r outgrows the
+caches of a core, the memory-served share of the unprefetched events costing
+``event_ns.memory_no_prefetch``. ``sigma e(P)`` is the expected maximum over P ranks
 of the fluctuation of a rank's work per interval, with e(P) the expected maximum
 of P standard normal variables and sigma^2 (the largest over ranks) the sum of: the Poisson fluctuation of
 the delivery work that differs between ranks (c_evt^2 E_r: a spike's synapses
@@ -119,8 +123,8 @@ from parsnn.mapping.cluster.predict import PHASES, PREDICTION_KEYS, crossover, p
 from parsnn.mapping.cluster.layout import best_layouts
 from parsnn.mapping.cluster.report import format_table
 from parsnn.mapping.cluster.runs import run_inputs
-from parsnn.mapping.cluster.workload import PREFETCH_DISTANCE, RING_BYTES_PER_NEURON_SLOT, SYNAPSE_BYTES, workload
+from parsnn.mapping.cluster.workload import PREFETCH_DISTANCE, SYNAPSE_BYTES, ring_slot_bytes, workload
 
-__all__ = ["Machine", "PHASES", "PREDICTION_KEYS", "PREFETCH_DISTANCE", "RING_BYTES_PER_NEURON_SLOT",
-           "SYNAPSE_BYTES", "available_machines", "best_layouts", "crossover", "expected_max_normal", "format_table",
+__all__ = ["Machine", "PHASES", "PREDICTION_KEYS", "PREFETCH_DISTANCE",
+           "SYNAPSE_BYTES", "available_machines", "ring_slot_bytes", "best_layouts", "crossover", "expected_max_normal", "format_table",
            "load_machine", "predict", "run_inputs", "sweep", "workload"]

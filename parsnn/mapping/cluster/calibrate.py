@@ -22,7 +22,8 @@ import time
 
 import numpy as np
 
-from parsnn.mapping.cluster import calibration, measure
+from parsnn.engine.footprint import RING_SLOT_BYTES
+from parsnn.mapping.cluster import calibration, measure, scatter
 from parsnn.mapping.cluster.machinefile import dump_toml, machine_data
 
 #: per mode: model time (ms) of each 1-rank network, the null network on 2 ranks, mpibench
@@ -30,12 +31,12 @@ from parsnn.mapping.cluster.machinefile import dump_toml, machine_data
 MODES = {
     "quick": {"t": {"null": 500.0, "spikes": 300.0, "delta": 300.0, "expscalar": 300.0, "pd14": 500.0,
                     "pd14_poisson": 150.0, "brunel": 400.0, "shortrows": 150.0, "longrows": 100.0,
-                    "hpc": 100.0, "hpcstatic": 100.0},
+                    "hpc": 100.0, "hpcstatic": 100.0, "scatter": 150.0},
               "null_P2": 500.0, "mpibench_iters": 5000, "callbench_n": 5000, "noise_launches": 2,
               "noise_scale": 0.2, "over_t": 300.0},
     "full": {"t": {"null": 2000.0, "spikes": 1000.0, "delta": 1000.0, "expscalar": 1000.0, "pd14": 1000.0,
                    "pd14_poisson": 300.0, "brunel": 1000.0, "shortrows": 300.0, "longrows": 300.0,
-                   "hpc": 100.0, "hpcstatic": 100.0},
+                   "hpc": 100.0, "hpcstatic": 100.0, "scatter": 400.0},
              "null_P2": 2000.0, "mpibench_iters": 20000, "callbench_n": 20000, "noise_launches": 3,
              "noise_scale": 1.0, "over_t": 1000.0},
 }
@@ -47,16 +48,18 @@ SPECS_P1 = {"null_P1": {"model": "null"}, "spikes_P1": {"model": "spikes"}, "del
             "shortrows_P1": {"model": "shortrows", "row": 64, "rate": 250.0},
             "longrows_P1": {"model": "longrows", "row": 2048, "sources": 200, "rate": 250.0},
             "hpc_P1": {"model": "hpc_benchmark", "scale": 0.05},
-            "hpcstatic_P1": {"model": "hpc_benchmark", "scale": 0.05, "static": True}}
+            "hpcstatic_P1": {"model": "hpc_benchmark", "scale": 0.05, "static": True},
+            **scatter.specs()}
 
 
 def _t_key(name: str) -> str:
     """The MODES['t'] key of a 1-rank run name."""
-    return name[:-3]
+    return "scatter" if name.startswith("scatter") else name[:-3]
 
 
-#: ring-buffer slots of the rows networks (delays 0.1-10 ms at 0.1 ms) and bytes per neuron and slot
-_ROWS_SLOTS, _RING_SLOT_BYTES = 101, 16
+#: ring-buffer slots of the rows networks (delays 0.1-10 ms at 0.1 ms) and bytes per neuron and slot (one ring:
+#: their targets have the default, equal synaptic time constants)
+_ROWS_SLOTS, _RING_SLOT_BYTES = 101, RING_SLOT_BYTES
 
 
 def specs_p1(fp: dict) -> dict:
@@ -137,21 +140,28 @@ def default_name(fp: dict) -> str:
 
 
 #: version of the fitted constants' meaning: 2 = collective_call_us is the engine's exchange call beyond
-#: the C MPI_Alltoall (before: mpi4py's per-call cost), thread constants measured
-FIT_VERSION = 2
+#: the C MPI_Alltoall (before: mpi4py's per-call cost), thread constants measured; 3 = ring working sets
+#: from the engine's bytes (parsnn.engine.footprint: 8 B per slot and ring, one ring when the time
+#: constants agree; before: 16 B) in the event fit, and the event cost curve ``[compute.scatter]``
+FIT_VERSION = 3
 
 
 def _current_meaning(batch: dict) -> dict:
     """A batch of an earlier calibration with its constants in today's meaning: before
     :data:`FIT_VERSION` 2, ``collective_call_us`` was mpi4py's cost per call; it is recomputed from the
-    batch's null network on 2 ranks (exchange timer minus the C Alltoall of one int), or dropped."""
-    if batch.get("fit_version", 1) >= FIT_VERSION:
+    batch's null network on 2 ranks (exchange timer minus the C Alltoall of one int), or dropped. Before
+    version 3 the event costs were fitted with 16-B ring slots and there is no ``[compute.scatter]``
+    curve: they are kept as they are (such batches come from other engine code, whose fingerprint
+    differs, so ``--merge`` refuses them unless the engine did not change)."""
+    version = batch.get("fit_version", 1)
+    if version >= FIT_VERSION:
         return batch
-    batch.pop("collective_call_us", None)
-    need = ("null2_exchange_us", "alltoall_fixed_us", "shm_latency_us", "shm_overhead_us")
-    if all(k in batch for k in need):
-        a2a = batch["alltoall_fixed_us"] + batch["shm_latency_us"] + 2 * batch["shm_overhead_us"]
-        batch["collective_call_us"] = batch["null2_exchange_us"] - a2a
+    if version < 2:
+        batch.pop("collective_call_us", None)
+        need = ("null2_exchange_us", "alltoall_fixed_us", "shm_latency_us", "shm_overhead_us")
+        if all(k in batch for k in need):
+            a2a = batch["alltoall_fixed_us"] + batch["shm_latency_us"] + 2 * batch["shm_overhead_us"]
+            batch["collective_call_us"] = batch["null2_exchange_us"] - a2a
     batch["fit_version"] = FIT_VERSION
     return batch
 

@@ -26,9 +26,10 @@ import math
 
 import numpy as np
 
+from parsnn.mapping.cluster import scatter
 from parsnn.mapping.cluster.collectives import expected_max_normal
 from parsnn.connectivity import Connectivity, require
-from parsnn.mapping.cluster.workload import RING_BYTES_PER_NEURON_SLOT, plastic_projections, workload
+from parsnn.mapping.cluster.workload import plastic_projections, ring_working_set, workload
 
 #: (L2 of a core, L2 + its L3 share) in bytes of the machine the runs were measured on, as written
 #: into epyc_zen5_kvm_2core_2026_11_22.toml (lscpu: 1 MiB L2 per core, 32 MiB L3 shared by 2 cores)
@@ -77,9 +78,7 @@ def ring_bytes(conn: Connectivity, P: int, rank_of=None, rates=None, m=None) -> 
     of the network ``conn`` (a :class:`~parsnn.connectivity.Connectivity`)."""
     require(conn, "conn", "ring_bytes")
     wl = workload(conn, P, rank_of if rank_of is not None else "round_robin", rates=rates)
-    mm = wl["min_delay_steps"] if m is None else m
-    slots = min(wl["max_delay_steps"] + 1, mm + wl["max_delay_steps"] - wl["min_synaptic_delay_steps"])
-    return float(RING_BYTES_PER_NEURON_SLOT * slots * wl["ring_neurons"].max()), wl
+    return float(ring_working_set(wl, m).max()), wl
 
 
 # --------------------------------------------------------------------------- the constants
@@ -275,7 +274,8 @@ def fit_constants(mb: dict, runs: dict, full: dict | None = None, full_connectiv
 
     ``mb``: mpibench's output; ``runs``: run records by name -- ``null_P1``, ``null_P2`` (with
     ``mpi4py_calls``), ``spikes_P1``, ``delta_P1``, ``expscalar_P1``, ``pd14_P1``,
-    ``pd14_poisson_P1``, ``brunel_P1``, ``shortrows_P1``, optionally ``longrows_P1`` (see the module docstring; repeats
+    ``pd14_poisson_P1``, ``brunel_P1``, ``shortrows_P1``, optionally ``longrows_P1`` and the scatter networks
+    (:func:`parsnn.mapping.cluster.scatter.specs`: the event cost curve; see the module docstring; repeats
     already averaged with :func:`mean_runs`); ``full``, ``full_connectivity``, ``cache_levels``: as in
     :func:`event_costs`."""
     c = mpi_constants(mb)
@@ -292,6 +292,7 @@ def fit_constants(mb: dict, runs: dict, full: dict | None = None, full_connectiv
         c[k] = ev[k]
     if "hpc_P1" in runs and "hpcstatic_P1" in runs:
         c.update(plastic_event_cost(runs["hpc_P1"], runs["hpcstatic_P1"], o_del))
+    c.update(scatter.fit_curve(runs, o_del, c["spike_ns"] * 1e-9))
     return c
 
 

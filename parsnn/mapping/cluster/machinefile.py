@@ -14,6 +14,8 @@ import math
 
 import numpy as np
 
+from parsnn.mapping.cluster.scatter import SCATTER_TARGETS
+
 #: (path in the machine file, key of the fitted constants, how it is measured). Every constant of
 #: the cost model that a calibration measures; the others are in :data:`ASSUMED`.
 MEASURED = [
@@ -63,6 +65,17 @@ MEASURED = [
     (("oversubscription", "yield_us"), "yield_us",
      "PD14 0.1 on cores + 1 ranks: wall time per interval above the prediction without it"),
 ]
+
+MEASURED += [entry for i in range(1, len(SCATTER_TARGETS) + 2) for entry in (
+    (("compute", "scatter", f"mib_{i}"), f"scatter_mib_{i}",
+     "ring bytes written per interval (MiB) of " + (f"the scatter network with {SCATTER_TARGETS[i - 1]:,} targets"
+                                                    if i <= len(SCATTER_TARGETS) else "'longrows'")),
+    (("compute", "scatter", f"ns_{i}"), f"scatter_ns_{i}",
+     "ns per event at mib_" + str(i) + ": deliver timer minus the per-interval and per-spike costs, over the "
+     "events (1 rank), corrected for the unprefetched share" + ("" if i <= len(SCATTER_TARGETS) else
+                                                                 " (the memory-bound cost)")))]
+MEASURED.append((("compute", "scatter", "no_prefetch_ns"), "scatter_no_prefetch_ns",
+                 "'shortrows' (rows of 64 synapses into the largest ring, none prefetched), 1 rank: ns per event"))
 
 #: (path, value, why) of the constants a calibration does not measure
 ASSUMED = [
@@ -140,7 +153,9 @@ def machine_data(batches: list[dict], fp: dict, name: str, description: str, bal
             sources[dotted] = f"measured: {how}"
         _put(data, path, v)
         if key in spread:
-            spread[dotted] = [max(0.0, x) for x in spread.pop(key)]
+            lo_hi = [max(0.0, x) for x in spread.pop(key)]
+            if lo_hi[1] > lo_hi[0]:            # a constant that does not vary has no error bar
+                spread[dotted] = lo_hi
     data["oversubscription"]["cores"] = data["machine"]["cores_per_node"]
     data["balance"] = dict(balance)
     sources["balance"] = "copied from the shipped default machine (the partitioner's weights; not fitted)"

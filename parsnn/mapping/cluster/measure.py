@@ -4,7 +4,8 @@ made for it, and the C micro-benchmarks of ``parsnn/machines/bench`` (MPI costs,
 Used by ``parsnn calibrate`` (:mod:`parsnn.cli.calibrate`) and ``analysis/cost_model_validation.py``.
 A *spec* is a dict naming a network (:func:`calibration_network`): ``pd14``, ``brunel``, ``spikes``
 (many spikes, one synapse each), ``shortrows`` / ``longrows`` (rows shorter / longer than the
-engine's 128-synapse prefetch distance into a ring larger than the caches), ``hpc_benchmark``
+engine's 128-synapse prefetch distance into a ring larger than the caches), ``scatter`` (long rows
+into a ring of ``targets`` neurons: the event cost at one working set), ``hpc_benchmark``
 (NEST's hpc_benchmark at a small scale, with STDP on E->E or, ``static``, without), ``delta`` and
 ``expscalar`` (update kernels alone), ``null`` (nothing fires: the fixed cost per interval); a spec's
 ``threads`` (default 1) runs it on that many OpenMP threads per rank (the thread constants).
@@ -46,6 +47,20 @@ def _poisson_rows(spec: dict, name: str, row_default: int):
     net.add_population("T", n_t, "iaf_psc_exp")
     net.connect("S", "T", FixedTotalNumber(n_s * row), weight=1e-3, delay=Uniform(0.1, 10.0))
     net.metadata = {"model": name}
+    return net
+
+
+def _scatter(spec: dict):
+    """Poisson sources whose long rows (``row`` synapses, default 2,048: mostly prefetched) scatter into
+    ``targets`` neurons through PD14's excitatory delays (normal, 1.5 +- 0.75 ms, at least 0.1 ms): the
+    event cost at one ring working set (:mod:`parsnn.mapping.cluster.scatter`). The targets never fire."""
+    from parsnn.network import FixedTotalNumber, Network, Normal
+    n_s, n_t, row = spec.get("sources", 2500), spec.get("targets", 8000), spec.get("row", 2048)
+    net = Network(0.1, name="scatter")
+    net.add_population("S", n_s, "poisson_source", params={"rate": float(spec.get("rate", 20.0))})
+    net.add_population("T", n_t, "iaf_psc_exp")
+    net.connect("S", "T", FixedTotalNumber(n_s * row), weight=1e-3, delay=Normal(1.5, 0.75, 0.1))
+    net.metadata = {"model": "scatter", "expected_rates": {"T": 0.0}}
     return net
 
 
@@ -100,6 +115,8 @@ def calibration_network(spec: dict):
         return _poisson_rows(spec, "shortrows", 16)
     if model == "longrows":
         return _poisson_rows(spec, "longrows", 2048)
+    if model == "scatter":
+        return _scatter(spec)
     if model == "delta":
         return _quiet_population("delta", spec.get("neurons", 10000), "iaf_psc_delta")
     if model == "expscalar":

@@ -10,15 +10,17 @@ then the result dict. See
 """
 from __future__ import annotations
 
+import copy
 import math
 
 import numpy as np
 
+from parsnn.mapping.cluster import scatter
 from parsnn.mapping.cluster.collectives import exchange_collective, expected_max_normal, node_layout
 from parsnn.machines import Machine, load_machine
 from parsnn.connectivity import Connectivity, require
 from parsnn.errors import ParameterError
-from parsnn.mapping.cluster.workload import RING_BYTES_PER_NEURON_SLOT, SYNAPSE_BYTES, workload
+from parsnn.mapping.cluster.workload import SYNAPSE_BYTES, ring_working_set, workload
 
 #: keys of the dict returned by :func:`predict`
 PREDICTION_KEYS = ("machine", "model", "ranks", "threads", "nodes", "ranks_per_node", "partition", "min_delay_steps",
@@ -69,25 +71,28 @@ def _update_time(wl: dict, machine: Machine, P: int, m: int, par=1.0, eff: float
     return machine.us("overhead", "update_us") + work / (par * np.where(par > 1, eff, 1.0))
 
 
-def _delivery_time(wl: dict, machine: Machine, P: int, m: int, T: float, par=1.0, eff: float = 1.0) -> dict:
+def _delivery_time(wl: dict, machine: Machine, P: int, m: int, T: float, par=1.0, eff: float = 1.0,
+                   rpn: int = 1) -> dict:
     """Delivery phase of every rank (``deliver``; thread 0's share with ``par`` threads of efficiency
     ``eff``: each thread walks every received spike and scatters its sub-row, 1/par of the row, into
-    its own neurons' ring slots, 1/par of the ring) with its parts: events ``ev`` and received
+    its own neurons' ring slots, 1/par of the ring; ``rpn`` ranks of the node scatter at the same time)
+    with its parts: events ``ev`` and received
     spikes ``sp`` per interval, plastic events ``pev`` among the events, ring bytes a thread writes
     ``ring_ws``, unprefetched event fraction
     ``f_np`` (the first 128 synapses of every sub-row) and seconds per event ``c_evt``."""
     ev = wl["events_per_s"] * T
     sp = wl["spikes_in_per_s"] * T
-    # ring-buffer slots written in one interval: emission steps x the spread of the delays
-    slots = min(wl["max_delay_steps"] + 1, m + wl["max_delay_steps"] - wl["min_synaptic_delay_steps"])
-    ring_ws = RING_BYTES_PER_NEURON_SLOT * slots * wl["ring_neurons"] / par
+    # ring bytes written in one interval (emission steps x the spread of the delays), a thread's share
+    ring_ws = ring_working_set(wl, m) / par
     with np.errstate(divide="ignore", invalid="ignore"):
         f_np = np.where(wl["events_per_s"] > 0, wl.get("events_unprefetched_per_s", 0.0 * ev)
                         / np.maximum(wl["events_per_s"], 1e-300), 0.0)
     f_np = np.minimum(1.0, f_np * par)
-    c_evt = machine.event_cost(ring_ws, f_np)
+    # the cores scattering at once on a node (its ranks x their parallel threads) share the cache beyond L2
+    sharing = np.minimum(float(rpn) * par, float(machine._get("machine", "cores_per_l3", default=1)))
+    c_evt = scatter.event_cost(machine, ring_ws, f_np, sharing)
     # a received spike's synapse (sub-)row starts with a cache miss when the synapses of a thread
-    # (10 B each) do not fit in the caches of its core
+    # (SYNAPSE_BYTES each) do not fit in the caches of its core
     l23 = machine.cache_levels()[1]
     syn_bytes = np.maximum(SYNAPSE_BYTES * wl["synapses"] / par, 1.0)
     row_miss = machine.ns("row_miss_ns", default=0.0) * (1.0 - np.minimum(1.0, l23 / syn_bytes))
@@ -200,9 +205,10 @@ def predict(conn: Connectivity, ranks: int, machine=None, partition="round_robin
     ``machine``: a :class:`~parsnn.machines.Machine`, a shipped name or a TOML path; None: the
     calibration of the machine this runs on (:func:`parsnn.machines.fingerprint.resolve_machine`;
     a :class:`~parsnn.machines.fingerprint.NoCalibrationError` if there is none). ``rtf_range`` and
-    ``critical_path_s_range`` ([low, high]) are the predictions with every constant at the smallest /
-    largest value of its calibration batches (the file's ``[spread]``; None without, or if not
-    ``with_range``).
+    ``critical_path_s_range`` ([low, high]) span the point prediction and the predictions with each
+    calibration batch's constants (:func:`_ranges`; None without batches, or if not ``with_range``).
+    More threads on a node than it has cores (``ranks_per_node x threads > cores``, threads > 1) is
+    refused (:class:`OversubscribedThreads`, a ParameterError); ranks beyond the cores are modelled.
     """
     require(conn, "conn", "predict")
     mach = _machine(machine)
@@ -215,11 +221,12 @@ def predict(conn: Connectivity, ranks: int, machine=None, partition="round_robin
     h = wl["resolution"]
     T = m * h * 1e-3                                                  # model seconds per interval
     rpn, nodes = node_layout(P, mach, ranks_per_node)
+    _check_threads(mach, P, nthr, rpn)
     # ---- computation per rank, on its threads
     thr = thread_terms(mach, nthr)
     par = _parallel(wl, P, m, T, nthr, mach.cores)
     upd = _update_time(wl, mach, P, m, par, thr["update_efficiency"])
-    delivery = _delivery_time(wl, mach, P, m, T, par, thr["deliver_efficiency"])
+    delivery = _delivery_time(wl, mach, P, m, T, par, thr["deliver_efficiency"], min(rpn, mach.cores_per_node))
     dl = delivery["deliver"]
     pack = _pack_time(wl, mach, P, T)
     region = np.where(par > 1, thr["region_s"], 0.0)
@@ -241,7 +248,7 @@ def predict(conn: Connectivity, ranks: int, machine=None, partition="round_robin
     critical = compute + comm + float(rec[0])
     exch = _exchange_timers(critical, upd, dl, rec, region, t_sim_ms, flush_ms)
     x, calls = comm_parts["collective"], comm_parts["calls"]
-    return {
+    out = {
         "machine": mach.name, "model": wl.get("model", ""), "ranks": P, "threads": nthr, "nodes": nodes, "ranks_per_node": rpn,
         "partition": wl.get("strategy", ""), "min_delay_steps": m, "interval_ms": m * h,
         "intervals_per_model_s": 1.0 / T,
@@ -261,9 +268,10 @@ def predict(conn: Connectivity, ranks: int, machine=None, partition="round_robin
         "dominant": "exchange" if comm > critical - comm else "compute",
         "oversubscribed": over,
         "workload": _workload_summary(wl, T, delivery, busy),
-        **_ranges(conn, P, mach, partition, rates, min_delay_steps, ranks_per_node, wl, t_sim_ms, flush_ms,
-                  with_range, nthr),
     }
+    out.update(_ranges(conn, P, mach, partition, rates, min_delay_steps, ranks_per_node, wl, t_sim_ms, flush_ms,
+                       with_range, nthr, out))
+    return out
 
 
 def _machine(machine):
@@ -274,35 +282,87 @@ def _machine(machine):
     return load_machine(machine)
 
 
+class OversubscribedThreads(ParameterError):
+    """A prediction asked for more threads on a node than it has cores (not modelled)."""
+
+
+def _check_threads(mach: Machine, P: int, nthr: int, rpn: int):
+    """:class:`OversubscribedThreads` when ``rpn`` ranks of ``nthr`` threads (> 1) exceed a node's cores."""
+    if nthr > 1 and rpn * nthr > mach.cores_per_node:
+        raise OversubscribedThreads(
+            f"{P} rank(s) x {nthr} threads puts {rpn * nthr} threads on a node of machine '{mach.name}', which has "
+            f"{mach.cores_per_node} cores: threads sharing a core are not modelled (predict at most "
+            f"{mach.cores_per_node} ranks x threads per node, or more ranks with one thread each: ranks beyond the "
+            f"cores are modelled)")
+
+
+def batch_machines(mach: Machine) -> list[Machine] | None:
+    """One machine per calibration batch of ``mach``'s file (``[calibration] per_batch``): its data with
+    every measured constant (:data:`~parsnn.mapping.cluster.machinefile.MEASURED`) at that batch's value
+    (negative fits at 0, as in the file); None with fewer than two batches."""
+    from parsnn.mapping.cluster.machinefile import MEASURED
+    per = (mach.data.get("calibration") or {}).get("per_batch") or []
+    if len(per) < 2:
+        return None
+    out = []
+    for i, batch in enumerate(per, start=1):
+        data = copy.deepcopy(mach.data)
+        data.pop("spread", None)
+        for path, key, _how in MEASURED:
+            v = batch.get(key)
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+                t = data
+                for k in path[:-1]:
+                    t = t.setdefault(k, {})
+                t[path[-1]] = max(0.0, float(v))
+        out.append(Machine(name=f"{mach.name} (batch {i})", data=data, path=mach.path, inherited=mach.inherited))
+    return out
+
+
 def _ranges(conn, P, mach, partition, rates, min_delay_steps, ranks_per_node, wl, t_sim_ms, flush_ms,
-            with_range, threads) -> dict:
-    """``rtf_range`` and ``critical_path_s_range`` from the machine's low and high bounds (None without)."""
-    bounds = mach.bounds() if with_range else None
-    if bounds is None:
+            with_range, threads, point: dict) -> dict:
+    """``rtf_range`` and ``critical_path_s_range``: the smallest and largest of the point prediction
+    ``point`` and the predictions with each calibration batch's constants (:func:`batch_machines`), or,
+    for a file without per-batch constants, with every constant at its low / high bound
+    (:meth:`~parsnn.machines.Machine.bounds`); None without either."""
+    machines = (batch_machines(mach) or mach.bounds()) if with_range else None
+    if not machines:
         return {"rtf_range": None, "critical_path_s_range": None}
-    ps = [predict(conn, P, b, partition, rates, min_delay_steps, ranks_per_node, wl, t_sim_ms, flush_ms,
-                  with_range=False, threads=threads) for b in bounds]
-    return {"rtf_range": sorted(float(p["rtf"]) for p in ps),
-            "critical_path_s_range": sorted(float(p["critical_path_s"]) for p in ps)}
+    ps = [point] + [predict(conn, P, b, partition, rates, min_delay_steps, ranks_per_node, wl, t_sim_ms,
+                            flush_ms, with_range=False, threads=threads) for b in machines]
+    rtf = [float(p["rtf"]) for p in ps]
+    crit = [float(p["critical_path_s"]) for p in ps]
+    return {"rtf_range": [min(rtf), max(rtf)], "critical_path_s_range": [min(crit), max(crit)]}
 
 
 def sweep(conn: Connectivity, ranks, machine=None, partition="round_robin", rates=None,
           min_delay_steps: int | None = None, ranks_per_node: int | None = None, keep_per_rank: bool = False,
-          threads=(1,)):
+          threads=(1,), skipped: list | None = None):
     """:func:`predict` for every rank count in ``ranks`` and thread count in ``threads`` (an int or a
     list; a strong-scaling curve, ranks outer); the machine is loaded once (None: this machine's
     calibration, as :func:`predict`).
-    ``conn``: the network's :class:`~parsnn.connectivity.Connectivity`."""
+    ``conn``: the network's :class:`~parsnn.connectivity.Connectivity`. A combination with more threads
+    on a node than cores raises :class:`OversubscribedThreads`; with a list ``skipped``, it is left out
+    and its message appended there instead (the error is still raised if nothing is left)."""
     require(conn, "conn", "sweep")
     mach = _machine(machine)
     out = []
     for P in ranks:
         wl = workload(conn, int(P), partition, rates, min_delay_steps)
         for t in ([threads] if isinstance(threads, int) else threads):
-            p = predict(conn, int(P), mach, partition, rates, min_delay_steps, ranks_per_node, wl=wl, threads=int(t))
+            try:
+                p = predict(conn, int(P), mach, partition, rates, min_delay_steps, ranks_per_node, wl=wl,
+                            threads=int(t))
+            except OversubscribedThreads as e:
+                if skipped is None:
+                    raise
+                skipped.append(str(e))
+                continue
             if not keep_per_rank:
                 p = {k: v for k, v in p.items() if k != "per_rank"}
             out.append(p)
+    if not out and skipped:
+        raise OversubscribedThreads(skipped[0])
     return out
 
 

@@ -74,9 +74,11 @@ def notes(machine, label: dict) -> list[str]:
         dates = cal.get("batch_dates") or [cal.get("date", "?")]
         span = (f"of {dates[0]}" if len(set(d[:13] for d in dates)) <= 1
                 else f"from {min(dates)} to {max(dates)}")
-        out.append(f"RTF range: every measured constant at its smallest / largest value over the "
-                   f"{cal.get('batches', '?')} calibration batches {span} (the spread between batches; a later "
-                   f"batch can drift beyond it)")
+        how = ("the predictions with each batch's constants, and the point prediction"
+               if len(cal.get("per_batch") or []) >= 2 else
+               "every measured constant at its smallest / largest value over them, and the point prediction")
+        out.append(f"RTF range: over the {cal.get('batches', '?')} calibration batches {span}: {how} (the spread "
+                   f"between batches; a later batch can drift beyond it)")
     elif cal:
         out.append("no RTF range: the calibration has one batch (use parsnn calibrate --repeats 2 or more)")
     return out

@@ -12,16 +12,50 @@ import math
 
 import numpy as np
 
+from parsnn import neurons as neuron_models
 from parsnn import synapses as synapse_models
 from parsnn.connectivity import Connectivity, require
+from parsnn.engine.footprint import RING_SLOT_BYTES, STATIC_SYNAPSE_BYTES
 from parsnn.errors import ParameterError
 from parsnn.partition import Partition, make_map
 from parsnn.partition.metrics import counts_per_rank, nohit_probabilities
 from parsnn.partition.rates import neuron_rates
 
-RING_BYTES_PER_NEURON_SLOT = 16          # ring_ex + ring_in, float64 each
-SYNAPSE_BYTES = 10                       # int32 target, float32 weight, uint16 delay
+#: bytes per static synapse, as the engine stores them (parsnn.engine.footprint)
+SYNAPSE_BYTES = STATIC_SYNAPSE_BYTES
 PREFETCH_DISTANCE = 128                  # cython/deliver.h: PARSNN_PREFETCH synapses ahead in a row
+
+
+def ring_buffers(desc: dict) -> int:
+    """Input rings per neuron that the engine's default ring scheme (``per-tau``, parsnn/engine/rings.py)
+    allocates for a network description: 1 when every population's excitatory and inhibitory synaptic
+    time constants agree (the given value or the model's default), else 2."""
+    for p in desc.get("populations", []):
+        try:
+            spec = neuron_models.get(p.get("model", "")).parameters
+        except ParameterError:
+            continue
+        if "tau_syn_ex" not in spec or "tau_syn_in" not in spec:
+            continue
+        params = p.get("params") or {}
+        if params.get("tau_syn_ex", spec["tau_syn_ex"][0]) != params.get("tau_syn_in", spec["tau_syn_in"][0]):
+            return 2
+    return 1
+
+
+def ring_slot_bytes(desc: dict) -> int:
+    """Ring-buffer bytes per neuron and delay slot for a network description (:func:`ring_buffers` rings
+    of ``parsnn.engine.footprint.RING_SLOT_BYTES`` each)."""
+    return RING_SLOT_BYTES * ring_buffers(desc)
+
+
+def ring_working_set(wl: dict, m: int | None = None) -> np.ndarray:
+    """Ring-buffer bytes each rank writes in one interval of ``m`` steps (default: the workload's min
+    delay): its neurons with rings x the bytes per neuron and slot x the slots spanned by the
+    interval's emission steps and the delays (at most the ring's length)."""
+    m = int(wl["min_delay_steps"] if m is None else m)
+    slots = min(wl["max_delay_steps"] + 1, m + wl["max_delay_steps"] - wl["min_synaptic_delay_steps"])
+    return wl["ring_slot_bytes"] * slots * np.asarray(wl["ring_neurons"], dtype=float)
 
 
 def _delay_bounds(delay, h: float, n_syn: float) -> tuple[int, int]:
@@ -172,7 +206,8 @@ def workload(conn: Connectivity, ranks: int, partition="round_robin", rates=None
     ``events_per_s`` (synaptic events delivered), ``plastic_events_per_s`` (those of them through
     plastic synapses), ``spikes_in_per_s`` (distinct spikes
     received, own included), ``spikes_out_per_s``, ``copies_per_s`` (spike words packed,
-    own rank included), ``ring_neurons`` (neurons with ring buffers); the P x P matrix ``spikes_to_per_s`` (spikes from
+    own rank included), ``ring_neurons`` (neurons with ring buffers), ``ring_slot_bytes`` (ring bytes per
+    neuron and delay slot: :func:`ring_slot_bytes`); the P x P matrix ``spikes_to_per_s`` (spikes from
     r needing delivery on q, r != q); and ``min_delay_steps``, ``max_delay_steps``."""
     P = int(ranks)
     if P < 1:
@@ -204,6 +239,7 @@ def workload(conn: Connectivity, ranks: int, partition="round_robin", rates=None
         "spikes_to_per_s": to, "ring_neurons": n_ring.astype(float), "synapses": work["synapses"],
         "events_unprefetched_per_s": work["unprefetched"],
         "min_delay_steps": int(dmin), "max_delay_steps": int(dmax), "min_synaptic_delay_steps": int(dsyn),
+        "ring_slot_bytes": ring_slot_bytes(desc),
         "num_neurons": int(conn.sizes[~conn.virtual].sum()), "num_synapses": work["num_synapses"],
         "spikes_per_s": float(Rtot.sum()), "events_total_per_s": float(work["events"].sum()),
         "recorded_spikes_per_s": float(sum(Rtot[index[n]] for n in desc.get("spike_recorder", []) if n in index)),
