@@ -181,16 +181,19 @@ static int parsnn_archive_spike(parsnn_plastic_t *p, int64_t i, int64_t t)
     return parsnn_hist_push(hs, t, p->kminus[i], 0);
 }
 
-/* Archive the nspk spikes codes[0..nspk) ((lag << 32) | gid, in step order) of one thread's
- * neurons, emitted in the interval starting at step t0 (g2l: gid -> local index). Returns -1 if
- * out of memory, else 0. */
+/* The lag of a spike code (cython/engine.pyx: (multiplicity - 1) << 48 | lag << 32 | gid) */
+#define PARSNN_CODE_LAG(code) ((int64_t) (((code) >> 32) & 0xFFFFULL))
+
+/* Archive the nspk spikes codes[0..nspk) (in step order) of one thread's neurons (they receive
+ * spikes: multiplicity 1), emitted in the interval starting at step t0 (g2l: gid -> local index).
+ * Returns -1 if out of memory, else 0. */
 static int parsnn_archive_spikes(parsnn_plastic_t *p, const uint64_t *codes, int64_t nspk, const int32_t *g2l,
                                  int64_t t0)
 {
     int err = 0;
     for (int64_t k = 0; k < nspk; k++) {
         const uint64_t code = codes[k];
-        if (parsnn_archive_spike(p, g2l[(int64_t) (code & 0xFFFFFFFFULL)], t0 + (int64_t) (code >> 32) + 1))
+        if (parsnn_archive_spike(p, g2l[(int64_t) (code & 0xFFFFFFFFULL)], t0 + PARSNN_CODE_LAG(code) + 1))
             err = -1;
     }
     return err;
@@ -300,10 +303,13 @@ static int parsnn_plastic_tables(parsnn_plastic_t *p)
  * facilitation for the target's archived post spikes in (t_last - d, t - d] (each read is
  * counted), then depression with Kminus just before t - d, and is added to the ring slot of
  * step s + d (slot0 = s % D; ring_ex for w > 0, else ring_in, as NEST's alpha and exp neurons
- * split them). ``model`` is a constant at each call: one specialised loop per rule. */
+ * split them), times the spike's multiplicity ``mult`` (NEST: one weight update per event, the
+ * target adds weight * multiplicity). ``model`` is a constant at each call: one specialised loop
+ * per rule. */
 static inline __attribute__((always_inline)) void
 parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, int64_t t, int64_t t_last,
-           double kplus, int64_t slot0, int64_t D, int64_t n, double *rex, double *rin, const int model)
+           double kplus, int64_t slot0, int64_t D, int64_t n, double *rex, double *rin, const double mult,
+           const int model)
 {
     const uint32_t *tgt = p->tgt;
     const uint16_t *d = p->d;
@@ -339,9 +345,9 @@ parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, in
         if (slot >= D)
             slot -= D;
         if (w > 0.0)
-            rex[slot * n + i] += w;
+            rex[slot * n + i] += w * mult;
         else
-            rin[slot * n + i] += w;
+            rin[slot * n + i] += w * mult;
     }
 }
 
@@ -353,8 +359,9 @@ static inline double parsnn_kplus_next(const parsnn_plastic_t *p, int64_t q, dou
         : kplus * exp((double) (t_last - t) * p->h * (1.0 / p->tau_plus[q])) + 1.0;
 }
 
-/* Once per interval, before the threads deliver: for the nrecv received spikes codes[k] ((lag << 32)
- * | gid, canonical order) of the interval starting at step t0, note each plastic projection's Kplus
+/* Once per interval, before the threads deliver: for the nrecv received spikes codes[k] (canonical
+ * order; one event whatever its multiplicity, as NEST's stdp_synapse::send adds 1 to Kplus per
+ * event) of the interval starting at step t0, note each plastic projection's Kplus
  * and last spike stamp of the spike's source as they are before the spike (pre_k, pre_t), then
  * advance them (only for sources with synapses here: the others are never read). Returns the number
  * of plastic synapses the spikes will visit, or -1 if out of memory. */
@@ -375,7 +382,7 @@ static int64_t parsnn_plastic_prepare(parsnn_plastic_t *p, const uint64_t *codes
         p->pre_cap = cap;
     }
     for (int64_t k = 0; k < nrecv; k++) {
-        const int64_t g = (int64_t) (codes[k] & 0xFFFFFFFFULL), t = t0 + (int64_t) (codes[k] >> 32) + 1;
+        const int64_t g = (int64_t) (codes[k] & 0xFFFFFFFFULL), t = t0 + PARSNN_CODE_LAG(codes[k]) + 1;
         for (int64_t q = 0; q < P; q++) {
             const int64_t src = g - p->soff[q];
             if (src < 0 || src >= p->nsrc[q])
@@ -399,10 +406,11 @@ static int64_t parsnn_plastic_prepare(parsnn_plastic_t *p, const uint64_t *codes
 /* Thread th delivers the k-th received spike (source gid g, emitted in step s, stamp s + 1) over
  * its sub-row of every plastic projection from g: updates each synapse's weight and adds it to the
  * ring slot of step s + d (ring_ex for w > 0, else ring_in, as NEST's alpha and exp neurons split
- * them), with the source's traces noted by parsnn_plastic_prepare. slot0 = s % D; the rings have n
- * columns. Returns the number of synapses visited. */
+ * them) times the spike's multiplicity mult, with the source's traces noted by
+ * parsnn_plastic_prepare. slot0 = s % D; the rings have n columns. Returns the number of synapses
+ * visited. */
 static int64_t parsnn_plastic_deliver(parsnn_plastic_t *p, int64_t k, int64_t g, int64_t s, int64_t slot0,
-                                      int64_t D, int64_t n, double *rex, double *rin, int64_t th)
+                                      int64_t D, int64_t n, double *rex, double *rin, int64_t th, double mult)
 {
     int64_t events = 0;
     const int64_t t = s + 1, P = p->n_proj;
@@ -418,9 +426,9 @@ static int64_t parsnn_plastic_deliver(parsnn_plastic_t *p, int64_t k, int64_t g,
         const int64_t t_last = p->pre_t[k * P + q];
         const parsnn_proj_t c = parsnn_proj(p, q);
         if (p->model[q] == PARSNN_STDP)
-            parsnn_row(p, &c, a, b, t, t_last, kplus, slot0, D, n, rex, rin, PARSNN_STDP);
+            parsnn_row(p, &c, a, b, t, t_last, kplus, slot0, D, n, rex, rin, mult, PARSNN_STDP);
         else
-            parsnn_row(p, &c, a, b, t, t_last, kplus, slot0, D, n, rex, rin, PARSNN_STDP_PL_HOM);
+            parsnn_row(p, &c, a, b, t, t_last, kplus, slot0, D, n, rex, rin, mult, PARSNN_STDP_PL_HOM);
         events += b - a;
     }
     return events;
