@@ -11,8 +11,9 @@
  * Two ring schemes (parsnn.engine.rings): per receptor (rex for w >= 0, rin for w < 0) and
  * per time constant (one ring: rin == NULL, no sign branch).
  *
- * Each target receives w x mult, mult the spike's multiplicity (NEST: weight * multiplicity in the
- * neuron's handle()); w x 1.0 is w exactly, so spikes of multiplicity 1 add what they always did.
+ * Each target receives w x mult, mult the spike's multiplicity (NEST: mult spikes of weight w, or
+ * weight * multiplicity in the neuron's handle()); w x 1.0 is w exactly, so spikes of multiplicity 1
+ * add what they always did.
  */
 #ifndef PARSNN_DELIVER_H
 #define PARSNN_DELIVER_H

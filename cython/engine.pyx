@@ -17,10 +17,12 @@ Spike code (uint64, one per source and step): bits 0-31 the source gid, 32-47 th
 lag in the interval (< min delay <= 65535 steps), 48-63 the multiplicity minus 1 (NEST's
 SpikeEvent multiplicity: a poisson_source, NEST's poisson_generator -> parrot_neuron, passes on
 its k spikes of a step as one event of multiplicity k; every other node sends k = 1, so its code
-is (lag << 32) | gid). The code travels unchanged through the exchange; a target receives
-weight x k (NEST's handle(): weight * multiplicity), a plastic synapse is updated once per event
-(NEST's stdp_synapse::send), the spike record holds k rows (NEST's spike_recorder) and the spike
-counts count k.
+is (lag << 32) | gid). The code travels unchanged through the exchange. NEST unrolls the event into
+k spikes of the same step (EventDeliveryManager::send_remote, "as plastic synapses only handle
+individual spikes"): a static target receives weight x k (k x w, summed once: the value of k
+additions up to their rounding, whose order NEST does not fix), a plastic synapse is updated k times
+(cython/plastic.h), the spike record holds k rows (NEST's spike_recorder) and the spike counts
+count k (NEST's local spike counter).
 
 Synapse rows (cython/deliver.h): target uint32 + weight float32 per synapse, the delays once per
 run of equal delay. Rings (parsnn/engine/rings.py): with one_ring, ring_ex takes every weight (one
@@ -930,7 +932,7 @@ cdef int64_t _deliver_thread(EngineState st, int64_t th, int64_t t0, int64_t nre
     the number of synaptic events."""
     cdef int64_t n = st.n_loc, D = st.D, T = st.T, k, g, a, b, s, slot0, events = 0
     cdef uint64_t code
-    cdef double mult
+    cdef int64_t mult
     cdef const uint64_t* buf = &st.recvbuf[0]
     cdef const int64_t* ptr = &st.syn_ptr[0]
     cdef const int64_t* rptr = &st.run_ptr[0]
@@ -941,11 +943,11 @@ cdef int64_t _deliver_thread(EngineState st, int64_t th, int64_t t0, int64_t nre
         g = <int64_t> (code & LOW32)
         s = t0 + _lag(code)                           # emission step
         slot0 = s % D                                 # its ring slot
-        mult = <double> _mult(code)                   # targets receive weight x multiplicity
+        mult = _mult(code)                            # static targets receive weight x multiplicity
         a = ptr[g * T + th]
         b = ptr[g * T + th + 1]
         parsnn_scatter_runs(a, b, rptr[g * T + th], rptr[g * T + th + 1], slot0, D, n, &st.syn_tgt[0],
-                            &st.syn_w[0], &st.run_d[0], &st.run_n[0], rex, rin, mult)
+                            &st.syn_w[0], &st.run_d[0], &st.run_n[0], rex, rin, <double> mult)
         events += b - a
         if st.plastic_on:    # plastic hook: the thread's plastic sub-rows of g, after its static sub-row (canonical order)
             events += parsnn_plastic_deliver(&st.plastic.c, k, g, s, slot0, D, n,

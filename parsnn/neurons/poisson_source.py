@@ -2,8 +2,9 @@
 feeding parrot_neurons): every target of one source sees the same train. Kernel code 2.
 
 As NEST's parrot_neuron, a source passes on the k spikes of a step (a Poisson count of mean
-rate x h) as one event of multiplicity k: every target receives weight x k, the spike recorder
-writes k rows (cython/engine.pyx, the spike code). A code holds k <= 65536 (more are cut to it):
+rate x h) as one event of multiplicity k, which NEST delivers as k spikes: a static target receives
+weight x k, a plastic synapse is updated k times, the spike recorder writes k rows (cython/engine.pyx,
+the spike code). A code holds k <= 65536 (more are cut to it):
 ``check`` keeps the mean count per step at most MAX_MEAN_PER_STEP, where k > 65536 never occurs."""
 from __future__ import annotations
 
