@@ -54,6 +54,19 @@ def test_spike_count_follows_the_rate():
     assert int(counts[0]) == times.size                       # the engine's count counts k too
 
 
+def test_spike_record_grows_inside_an_interval():
+    """A source of 100 spikes per step: an interval's rows exceed what the record reserves per
+    interval (one row per recorded node and step), so it grows inside the step loop."""
+    net = _source_net(1, rate=1e6)
+    net.record_spikes(["P"])
+    sim = _sim(net, 5.0, flush_ms=1e6)
+    times, _ = sim.spikes()["P"]
+    assert abs(times.size - 5000) < 5 * np.sqrt(5000)
+    steps, mult = np.unique(np.rint(times / H), return_counts=True)
+    assert steps.size == 50 and mult.min() > 50
+    assert sim.recorder.rec_step.shape[0] >= times.size > 1024        # beyond the first buffer
+
+
 def test_targets_receive_weight_times_multiplicity():
     """V_m of a non-leaky, non-firing iaf_psc_delta = 0.5 mV x the recorded rows of its source that
     arrived, exactly; through a static and an stdp_synapse (weight 0.5 = Wmax: no post spikes, so
