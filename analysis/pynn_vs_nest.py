@@ -189,7 +189,8 @@ def run_all(names: list, seeds: range, cache: str, workdir: str, precision: str)
 
 def poisson_check(rate: float = 5000.0, n: int = 50, t_sim: float = 500.0) -> dict:
     """Spikes sent by ``n`` SpikeSourcePoisson(rate) over ``t_sim`` ms on each backend, per expected spike
-    (parsnn's poisson_source sends at most one spike per step, pyNN.nest's parrot neurons pass on several)."""
+    (both pass on every spike of a step: parsnn's poisson_source as one event of multiplicity k, as
+    pyNN.nest's parrot neurons; before parsnn had multiplicities it sent at most one per step)."""
     from parsnn.pynn.__main__ import install
     install()
     import parsnn.pynn
@@ -277,9 +278,8 @@ def report(summary: dict, seeds: range, machine: str, precision: str, poisson: d
         lines += ["", "## SpikeSourcePoisson at a high rate (`--poisson-check`)", "",
                   "Spikes sent by 50 sources of 5000 spikes/s over 500 ms, per expected spike: "
                   f"parsnn {poisson['parsnn']:.3f}, pyNN.nest {poisson['nest']:.3f} (one step holds 0.5 spikes on "
-                  "average; parsnn's poisson_source sends at most one per step, (1 - exp(-0.5)) / 0.5 = 0.787; "
-                  "pyNN.nest's parrot neurons pass on every one). At the rates of the scripts above (<= 400 "
-                  "spikes/s, 0.04 per step) parsnn sends 2 % fewer."]
+                  "average; both pass on every one: an event of multiplicity k, as NEST's parrot_neuron; "
+                  "without multiplicities, at most one per step, it would be (1 - exp(-0.5)) / 0.5 = 0.787)."]
     return "\n".join(lines) + "\n"
 
 

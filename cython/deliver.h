@@ -10,6 +10,10 @@
  *
  * Two ring schemes (parsnn.engine.rings): per receptor (rex for w >= 0, rin for w < 0) and
  * per time constant (one ring: rin == NULL, no sign branch).
+ *
+ * Each target receives w x mult, mult the spike's multiplicity (NEST: mult spikes of weight w, or
+ * weight * multiplicity in the neuron's handle()); w x 1.0 is w exactly, so spikes of multiplicity 1
+ * add what they always did.
  */
 #ifndef PARSNN_DELIVER_H
 #define PARSNN_DELIVER_H
@@ -21,12 +25,13 @@
 #define PARSNN_PREFETCH 128
 #endif
 
-/* Synapses a .. b-1 = runs r0 .. r1-1; slot0: the ring slot of the emission step. */
+/* Synapses a .. b-1 = runs r0 .. r1-1; slot0: the ring slot of the emission step; mult: the
+ * spike's multiplicity (>= 1: the sign of w x mult is that of w). */
 static inline void parsnn_scatter_runs(int64_t a, int64_t b, int64_t r0, int64_t r1, int64_t slot0,
                                        int64_t D, int64_t n, const uint32_t *restrict tgt,
                                        const float *restrict w, const uint16_t *restrict run_d,
                                        const uint32_t *restrict run_n, double *restrict rex,
-                                       double *restrict rin)
+                                       double *restrict rin, const double mult)
 {
     int64_t q = a, p = a + PARSNN_PREFETCH, pr = r0, pend = a, pbase = 0;
     for (int64_t r = r0; r < r1; r++) {
@@ -47,7 +52,7 @@ static inline void parsnn_scatter_runs(int64_t a, int64_t b, int64_t r0, int64_t
                     }
                     __builtin_prefetch(rex + pbase + tgt[p], 1, 3);
                 }
-                ex[tgt[q]] += w[q];
+                ex[tgt[q]] += (double) w[q] * mult;
             }
         } else {
             double *in = rin + slot * n;
@@ -64,9 +69,9 @@ static inline void parsnn_scatter_runs(int64_t a, int64_t b, int64_t r0, int64_t
                 }
                 const float wq = w[q];
                 if (wq >= 0.0f)
-                    ex[tgt[q]] += wq;
+                    ex[tgt[q]] += (double) wq * mult;
                 else
-                    in[tgt[q]] += wq;
+                    in[tgt[q]] += (double) wq * mult;
             }
         }
     }

@@ -13,6 +13,17 @@ step, source gid) before their synapses are visited, and the synapses of one
 source keep their generation order, so every floating-point input sum is
 formed in the same order whatever the number of ranks, threads or the partition.
 
+Spike code (uint64, one per source and step): bits 0-31 the source gid, 32-47 the emission step's
+lag in the interval (< min delay <= 65535 steps), 48-63 the multiplicity minus 1 (NEST's
+SpikeEvent multiplicity: a poisson_source, NEST's poisson_generator -> parrot_neuron, passes on
+its k spikes of a step as one event of multiplicity k; every other node sends k = 1, so its code
+is (lag << 32) | gid). The code travels unchanged through the exchange. NEST unrolls the event into
+k spikes of the same step (EventDeliveryManager::send_remote, "as plastic synapses only handle
+individual spikes"): a static target receives weight x k (k x w, summed once: the value of k
+additions up to their rounding, whose order NEST does not fix), a plastic synapse is updated k times
+(cython/plastic.h), the spike record holds k rows (NEST's spike_recorder) and the spike counts
+count k (NEST's local spike counter).
+
 Synapse rows (cython/deliver.h): target uint32 + weight float32 per synapse, the delays once per
 run of equal delay. Rings (parsnn/engine/rings.py): with one_ring, ring_ex takes every weight (one
 current per neuron: i_ex; i_in stays 0) and ring_in is one slot of zeros that the update kernels
@@ -67,7 +78,7 @@ cdef extern from "update.h" nogil:
 cdef extern from "deliver.h" nogil:
     void parsnn_scatter_runs(int64_t a, int64_t b, int64_t r0, int64_t r1, int64_t slot0, int64_t D, int64_t n,
                              const uint32_t* tgt, const float* w, const uint16_t* run_d, const uint32_t* run_n,
-                             double* rex, double* rin)
+                             double* rex, double* rin, double mult)
 
 cdef extern from "<sched.h>" nogil:
     int sched_yield()
@@ -75,6 +86,13 @@ cdef extern from "<sched.h>" nogil:
 cnp.import_array()
 
 cdef uint64_t LOW32 = 0xFFFFFFFFUL
+#: spike code fields (module docstring): lag = (code >> 32) & LAG_MASK, k = (code >> MULT_SHIFT) + 1;
+#: the canonical order sorts by code & KEY_MASK = (lag, gid)
+cdef uint64_t LAG_MASK = 0xFFFFUL
+cdef int MULT_SHIFT = 48
+cdef uint64_t KEY_MASK = 0xFFFFFFFFFFFFUL
+#: largest multiplicity a code holds (poisson_source's check keeps the mean count per step far below)
+cdef int64_t MULT_MAX = 65536
 
 cdef enum:
     M_EXP = 0
@@ -101,9 +119,24 @@ PAR_MIN_UPDATES = 4096
 PAR_MIN_EVENTS = 1024
 
 
-cdef int _cmp_u64(const void* a, const void* b) noexcept nogil:
+cdef int _cmp_spike(const void* a, const void* b) noexcept nogil:
+    """Canonical order of spike codes: (lag, gid), then (never needed: one code per source and
+    step) the whole code, so that the order is total."""
     cdef uint64_t x = (<const uint64_t*> a)[0], y = (<const uint64_t*> b)[0]
+    cdef uint64_t kx = x & KEY_MASK, ky = y & KEY_MASK
+    if kx != ky:
+        return (kx > ky) - (kx < ky)
     return (x > y) - (x < y)
+
+
+cdef inline int64_t _lag(uint64_t code) noexcept nogil:
+    """The emission step's lag in the interval of a spike code."""
+    return <int64_t> ((code >> 32) & LAG_MASK)
+
+
+cdef inline int64_t _mult(uint64_t code) noexcept nogil:
+    """The multiplicity (>= 1) of a spike code."""
+    return <int64_t> (code >> MULT_SHIFT) + 1
 
 
 cdef inline double _now() noexcept nogil:
@@ -154,7 +187,8 @@ cdef class EngineState:
     # ring_ex takes every weight and ring_in is one slot of zeros [n_loc], read and never written
     cdef public double[::1] ring_ex, ring_in
     cdef public bint one_ring
-    # spikes of the current interval: (lag << 32) | gid; thread k writes from toff[k] * m on
+    # spikes of the current interval: codes ((k - 1) << 48) | (lag << 32) | gid (module docstring);
+    # thread k writes from toff[k] * m on
     cdef public uint64_t[::1] spk
     cdef public int64_t n_spk
     cdef public int64_t[::1] t_nspk, t_nv, t_events     # per thread: spikes, V_m rows, events
@@ -217,6 +251,7 @@ cdef class EngineState:
     cdef public int32_t my_rank
     cdef public double t_update, t_exchange, t_deliver
     cdef public object reserve                # grows the recording buffers for one more interval
+                                              # (reserve(rows): for that many more spike rows)
     # 1: segments with one parameter set and no Poisson devices use the vector kernel
     # of update.h; 0: every segment takes the scalar kernels (for tests)
     cdef public bint vector_update
@@ -322,6 +357,13 @@ cdef inline void _poisson_input(EngineState st, int64_t i, int64_t t, double* we
 cdef inline int64_t _emit(EngineState st, int64_t i, int64_t lag, uint64_t* out, int64_t nspk) noexcept nogil:
     """Append neuron i's spike at ``lag`` steps into the interval to the thread's spikes ``out``."""
     out[nspk] = ((<uint64_t> lag) << 32) | <uint64_t> st.gids[i]
+    return nspk + 1
+
+
+cdef inline int64_t _emit_mult(EngineState st, int64_t i, int64_t lag, int64_t k, uint64_t* out,
+                               int64_t nspk) noexcept nogil:
+    """Append node i's event of multiplicity ``k`` (1 .. MULT_MAX) at ``lag`` to ``out``."""
+    out[nspk] = ((<uint64_t> (k - 1)) << MULT_SHIFT) | ((<uint64_t> lag) << 32) | <uint64_t> st.gids[i]
     return nspk + 1
 
 
@@ -469,7 +511,7 @@ cdef void _update_thread(EngineState st, int64_t th, int64_t t0, int64_t m) noex
     """Thread ``th``: update its neurons for steps t0 .. t0+m-1 (spikes into its part of st.spk,
     V_m samples of its neurons into the rows after st.n_vrows)."""
     cdef int64_t n = st.n_loc, D = st.D, lo = st.toff[th], T = st.T
-    cdef int64_t t, i, j, seg, s0, s1, start, end, model, stride, pstart, base, lag, nf, row = st.n_vrows
+    cdef int64_t t, i, j, seg, s0, s1, start, end, model, stride, pstart, base, lag, nf, kk, row = st.n_vrows
     cdef int64_t nseg = st.segments.shape[0], nv = st.v_idx.shape[0], nspk = 0
     cdef uint64_t* out = &st.spk[lo * m]
     cdef int64_t* fired = &st.fired[lo]
@@ -509,8 +551,9 @@ cdef void _update_thread(EngineState st, int64_t th, int64_t t0, int64_t m) noex
                 for i in range(start, end):
                     if t >= st.t_on[i] and t < st.t_off[i]:
                         px_init(&s, st.seed, st.purpose_source, <uint64_t> st.gids[i], <uint64_t> t)
-                        if px_poisson(&s, st.lam[i]) > 0:
-                            nspk = _emit(st, i, lag, out, nspk)
+                        kk = px_poisson(&s, st.lam[i])
+                        if kk > 0:      # one event of multiplicity kk (NEST's parrot_neuron)
+                            nspk = _emit_mult(st, i, lag, kk if kk < MULT_MAX else MULT_MAX, out, nspk)
         if st.v_on and (t + 1) % st.v_every == 0:
             for j in range(nv):
                 i = st.v_idx[j]
@@ -526,10 +569,11 @@ cdef void _update_thread(EngineState st, int64_t th, int64_t t0, int64_t m) noex
             st.plastic.out_of_memory = 1
 
 
-cdef void _gather_spikes(EngineState st, int64_t t0, int64_t m) noexcept nogil:
-    """After the update: the threads' spikes one after the other at the start of st.spk, the
-    recorded ones appended to the spike record; the V_m rows counted."""
-    cdef int64_t th, k, c, i, nspk = 0, lo
+cdef int64_t _gather_spikes(EngineState st, int64_t t0, int64_t m) noexcept nogil:
+    """After the update: the threads' spikes one after the other at the start of st.spk, counted
+    (with their multiplicities) per neuron; the V_m rows counted. Returns the rows the recorded
+    spikes take in the spike record (k rows for an event of multiplicity k: _record_spikes)."""
+    cdef int64_t th, k, c, i, nspk = 0, lo, rows = 0, mult
     cdef uint64_t code
     for th in range(st.T):
         lo = st.toff[th] * m
@@ -542,12 +586,28 @@ cdef void _gather_spikes(EngineState st, int64_t t0, int64_t m) noexcept nogil:
     for k in range(nspk):
         code = st.spk[k]
         i = st.g2l[<int64_t> (code & LOW32)]
-        st.n_fired[i] += 1
+        mult = _mult(code)
+        st.n_fired[i] += mult
         if st.rec_mask[i]:
-            st.rec_step[st.n_rec] = t0 + <int64_t> (code >> 32)
-            st.rec_gid[st.n_rec] = <int32_t> (code & LOW32)
-            st.n_rec += 1
+            rows += mult
     st.n_vrows += st.t_nv[0]
+    return rows
+
+
+cdef void _record_spikes(EngineState st, int64_t t0) noexcept nogil:
+    """Append the interval's recorded spikes to the spike record (room made by the caller): k rows
+    for an event of multiplicity k, as NEST's spike_recorder writes one row per spike."""
+    cdef int64_t k, i, j, mult
+    cdef uint64_t code
+    for k in range(st.n_spk):
+        code = st.spk[k]
+        i = st.g2l[<int64_t> (code & LOW32)]
+        if st.rec_mask[i]:
+            mult = _mult(code)
+            for j in range(mult):
+                st.rec_step[st.n_rec + j] = t0 + _lag(code)
+                st.rec_gid[st.n_rec + j] = <int32_t> (code & LOW32)
+            st.n_rec += mult
 
 
 # -------------------------------------------------------------------------------- exchange
@@ -870,8 +930,9 @@ cdef int _exchange_neighbor(EngineState st) noexcept nogil:
 cdef int64_t _deliver_thread(EngineState st, int64_t th, int64_t t0, int64_t nrecv) noexcept nogil:
     """Thread ``th``: scatter the sorted received spikes' sub-rows onto its own neurons; returns
     the number of synaptic events."""
-    cdef int64_t n = st.n_loc, D = st.D, T = st.T, k, g, a, b, slot0, events = 0
+    cdef int64_t n = st.n_loc, D = st.D, T = st.T, k, g, a, b, s, slot0, events = 0
     cdef uint64_t code
+    cdef int64_t mult
     cdef const uint64_t* buf = &st.recvbuf[0]
     cdef const int64_t* ptr = &st.syn_ptr[0]
     cdef const int64_t* rptr = &st.run_ptr[0]
@@ -880,15 +941,17 @@ cdef int64_t _deliver_thread(EngineState st, int64_t th, int64_t t0, int64_t nre
     for k in range(nrecv):
         code = buf[k]
         g = <int64_t> (code & LOW32)
-        slot0 = (t0 + <int64_t> (code >> 32)) % D     # ring slot of the emission step
+        s = t0 + _lag(code)                           # emission step
+        slot0 = s % D                                 # its ring slot
+        mult = _mult(code)                            # static targets receive weight x multiplicity
         a = ptr[g * T + th]
         b = ptr[g * T + th + 1]
         parsnn_scatter_runs(a, b, rptr[g * T + th], rptr[g * T + th + 1], slot0, D, n, &st.syn_tgt[0],
-                            &st.syn_w[0], &st.run_d[0], &st.run_n[0], rex, rin)
+                            &st.syn_w[0], &st.run_d[0], &st.run_n[0], rex, rin, <double> mult)
         events += b - a
         if st.plastic_on:    # plastic hook: the thread's plastic sub-rows of g, after its static sub-row (canonical order)
-            events += parsnn_plastic_deliver(&st.plastic.c, k, g, t0 + <int64_t> (code >> 32), slot0, D, n,
-                                             rex, rex if st.one_ring else rin, th)
+            events += parsnn_plastic_deliver(&st.plastic.c, k, g, s, slot0, D, n,
+                                             rex, rex if st.one_ring else rin, th, mult)
     return events
 
 
@@ -904,7 +967,7 @@ cdef void _prepare_delivery(EngineState st, int64_t t0, int64_t m) noexcept nogi
             nrecv += 1
         st.gen_pos += 1
     if nrecv > 1:
-        qsort(buf, nrecv, sizeof(uint64_t), _cmp_u64)
+        qsort(buf, nrecv, sizeof(uint64_t), _cmp_spike)
     for k in range(nrecv):
         g = <int64_t> (buf[k] & LOW32)
         events += st.syn_ptr[(g + 1) * T] - st.syn_ptr[g * T]
@@ -968,8 +1031,9 @@ def run_steps(EngineState st, int64_t t, int64_t t_stop):
     interval's spikes and the update of the next one share one parallel region (both touch only the
     thread's own neurons; delivery first, as in the plain order); the last delivery ends the call,
     so the state at return is complete. When the recording buffers might not hold one more interval
-    it calls ``st.reserve()`` to grow them. Returns ``t_stop``."""
-    cdef int64_t mm
+    it calls ``st.reserve()`` to grow them (and ``st.reserve(rows)`` when the multiplicities of
+    an interval's recorded spikes need more rows). Returns ``t_stop``."""
+    cdef int64_t mm, rows
     cdef double c0, c1
     cdef int err = 0
     cdef bint pending = False
@@ -982,7 +1046,12 @@ def run_steps(EngineState st, int64_t t, int64_t t_stop):
                     st.reserve()      # grow the recording buffers (every rank stays in the loop)
             _region(st, t, mm, pending)
             c0 = _now()
-            _gather_spikes(st, t, mm)
+            rows = _gather_spikes(st, t, mm)
+            if rows:
+                if st.n_rec + rows > st.rec_step.shape[0]:     # multiplicities beyond the reserve
+                    with gil:
+                        st.reserve(rows)
+                _record_spikes(st, t)
             c1 = _now()
             st.t_update += c1 - c0
             err = _exchange(st)

@@ -181,16 +181,21 @@ static int parsnn_archive_spike(parsnn_plastic_t *p, int64_t i, int64_t t)
     return parsnn_hist_push(hs, t, p->kminus[i], 0);
 }
 
-/* Archive the nspk spikes codes[0..nspk) ((lag << 32) | gid, in step order) of one thread's
- * neurons, emitted in the interval starting at step t0 (g2l: gid -> local index). Returns -1 if
- * out of memory, else 0. */
+/* The lag and the multiplicity of a spike code (cython/engine.pyx: (multiplicity - 1) << 48 |
+ * lag << 32 | gid) */
+#define PARSNN_CODE_LAG(code) ((int64_t) (((code) >> 32) & 0xFFFFULL))
+#define PARSNN_CODE_MULT(code) ((int64_t) ((code) >> 48) + 1)
+
+/* Archive the nspk spikes codes[0..nspk) (in step order) of one thread's neurons (they receive
+ * spikes: multiplicity 1), emitted in the interval starting at step t0 (g2l: gid -> local index).
+ * Returns -1 if out of memory, else 0. */
 static int parsnn_archive_spikes(parsnn_plastic_t *p, const uint64_t *codes, int64_t nspk, const int32_t *g2l,
                                  int64_t t0)
 {
     int err = 0;
     for (int64_t k = 0; k < nspk; k++) {
         const uint64_t code = codes[k];
-        if (parsnn_archive_spike(p, g2l[(int64_t) (code & 0xFFFFFFFFULL)], t0 + (int64_t) (code >> 32) + 1))
+        if (parsnn_archive_spike(p, g2l[(int64_t) (code & 0xFFFFFFFFULL)], t0 + PARSNN_CODE_LAG(code) + 1))
             err = -1;
     }
     return err;
@@ -300,10 +305,15 @@ static int parsnn_plastic_tables(parsnn_plastic_t *p)
  * facilitation for the target's archived post spikes in (t_last - d, t - d] (each read is
  * counted), then depression with Kminus just before t - d, and is added to the ring slot of
  * step s + d (slot0 = s % D; ring_ex for w > 0, else ring_in, as NEST's alpha and exp neurons
- * split them). ``model`` is a constant at each call: one specialised loop per rule. */
+ * split them). A spike of multiplicity mult is mult spikes of the same step, as NEST unrolls an
+ * event's multiplicity for plastic synapses (EventDeliveryManager::send_remote): the further
+ * mult - 1 updates find no post spike in their window (t - d, t - d] and depress with the same
+ * Kminus, each new weight added to the ring. ``model`` and, for mult == 1, ``mult`` are constants
+ * at each call: one specialised loop per rule. */
 static inline __attribute__((always_inline)) void
 parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, int64_t t, int64_t t_last,
-           double kplus, int64_t slot0, int64_t D, int64_t n, double *rex, double *rin, const int model)
+           double kplus, int64_t slot0, int64_t D, int64_t n, double *rex, double *rin, const int64_t mult,
+           const int model)
 {
     const uint32_t *tgt = p->tgt;
     const uint16_t *d = p->d;
@@ -333,15 +343,23 @@ parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, in
                 w = parsnn_facilitate(c, w, kp, model, &mx, &my);
             }
         }
-        w = parsnn_depress(c, w, parsnn_k_value(p, i, t2), model);
-        wp[k] = w;
+        const double km = parsnn_k_value(p, i, t2);
         int64_t slot = slot0 + dd;
         if (slot >= D)
             slot -= D;
+        w = parsnn_depress(c, w, km, model);
         if (w > 0.0)
             rex[slot * n + i] += w;
         else
             rin[slot * n + i] += w;
+        for (int64_t r = 1; r < mult; r++) {     /* the further spikes of the step: no post spike in */
+            w = parsnn_depress(c, w, km, model); /* (t - d, t - d], depression with the same Kminus */
+            if (w > 0.0)
+                rex[slot * n + i] += w;
+            else
+                rin[slot * n + i] += w;
+        }
+        wp[k] = w;
     }
 }
 
@@ -353,8 +371,10 @@ static inline double parsnn_kplus_next(const parsnn_plastic_t *p, int64_t q, dou
         : kplus * exp((double) (t_last - t) * p->h * (1.0 / p->tau_plus[q])) + 1.0;
 }
 
-/* Once per interval, before the threads deliver: for the nrecv received spikes codes[k] ((lag << 32)
- * | gid, canonical order) of the interval starting at step t0, note each plastic projection's Kplus
+/* Once per interval, before the threads deliver: for the nrecv received spikes codes[k] (canonical
+ * order; a code of multiplicity m stands for m spikes of the same step, as NEST unrolls an event's
+ * multiplicity for plastic synapses) of the interval starting at step t0, note each plastic
+ * projection's Kplus
  * and last spike stamp of the spike's source as they are before the spike (pre_k, pre_t), then
  * advance them (only for sources with synapses here: the others are never read). Returns the number
  * of plastic synapses the spikes will visit, or -1 if out of memory. */
@@ -375,7 +395,8 @@ static int64_t parsnn_plastic_prepare(parsnn_plastic_t *p, const uint64_t *codes
         p->pre_cap = cap;
     }
     for (int64_t k = 0; k < nrecv; k++) {
-        const int64_t g = (int64_t) (codes[k] & 0xFFFFFFFFULL), t = t0 + (int64_t) (codes[k] >> 32) + 1;
+        const int64_t g = (int64_t) (codes[k] & 0xFFFFFFFFULL), t = t0 + PARSNN_CODE_LAG(codes[k]) + 1;
+        const int64_t mult = PARSNN_CODE_MULT(codes[k]);
         for (int64_t q = 0; q < P; q++) {
             const int64_t src = g - p->soff[q];
             if (src < 0 || src >= p->nsrc[q])
@@ -388,7 +409,10 @@ static int64_t parsnn_plastic_prepare(parsnn_plastic_t *p, const uint64_t *codes
             const int64_t t_last = p->tlast[tr];
             p->pre_k[k * P + q] = kplus;
             p->pre_t[k * P + q] = t_last;
-            p->kplus[tr] = parsnn_kplus_next(p, q, kplus, t_last, t);
+            double kp = parsnn_kplus_next(p, q, kplus, t_last, t);
+            for (int64_t r = 1; r < mult; r++)        /* the further spikes of the step: exp(0) + 1 */
+                kp = parsnn_kplus_next(p, q, kp, t, t);
+            p->kplus[tr] = kp;
             p->tlast[tr] = t;
             events += b - a;
         }
@@ -399,10 +423,11 @@ static int64_t parsnn_plastic_prepare(parsnn_plastic_t *p, const uint64_t *codes
 /* Thread th delivers the k-th received spike (source gid g, emitted in step s, stamp s + 1) over
  * its sub-row of every plastic projection from g: updates each synapse's weight and adds it to the
  * ring slot of step s + d (ring_ex for w > 0, else ring_in, as NEST's alpha and exp neurons split
- * them), with the source's traces noted by parsnn_plastic_prepare. slot0 = s % D; the rings have n
- * columns. Returns the number of synapses visited. */
+ * them), mult times for a spike of multiplicity mult (parsnn_row), with the source's traces noted
+ * by parsnn_plastic_prepare. slot0 = s % D; the rings have n columns. Returns the number of synapses
+ * visited. */
 static int64_t parsnn_plastic_deliver(parsnn_plastic_t *p, int64_t k, int64_t g, int64_t s, int64_t slot0,
-                                      int64_t D, int64_t n, double *rex, double *rin, int64_t th)
+                                      int64_t D, int64_t n, double *rex, double *rin, int64_t th, int64_t mult)
 {
     int64_t events = 0;
     const int64_t t = s + 1, P = p->n_proj;
@@ -417,10 +442,16 @@ static int64_t parsnn_plastic_deliver(parsnn_plastic_t *p, int64_t k, int64_t g,
         const double kplus = p->pre_k[k * P + q];
         const int64_t t_last = p->pre_t[k * P + q];
         const parsnn_proj_t c = parsnn_proj(p, q);
-        if (p->model[q] == PARSNN_STDP)
-            parsnn_row(p, &c, a, b, t, t_last, kplus, slot0, D, n, rex, rin, PARSNN_STDP);
-        else
-            parsnn_row(p, &c, a, b, t, t_last, kplus, slot0, D, n, rex, rin, PARSNN_STDP_PL_HOM);
+        if (mult == 1) {
+            if (p->model[q] == PARSNN_STDP)
+                parsnn_row(p, &c, a, b, t, t_last, kplus, slot0, D, n, rex, rin, 1, PARSNN_STDP);
+            else
+                parsnn_row(p, &c, a, b, t, t_last, kplus, slot0, D, n, rex, rin, 1, PARSNN_STDP_PL_HOM);
+        } else if (p->model[q] == PARSNN_STDP) {
+            parsnn_row(p, &c, a, b, t, t_last, kplus, slot0, D, n, rex, rin, mult, PARSNN_STDP);
+        } else {
+            parsnn_row(p, &c, a, b, t, t_last, kplus, slot0, D, n, rex, rin, mult, PARSNN_STDP_PL_HOM);
+        }
         events += b - a;
     }
     return events;

@@ -51,7 +51,7 @@ cdef extern from "plastic.h" nogil:
                               int64_t t0)
     int64_t parsnn_plastic_prepare(parsnn_plastic_t* p, const uint64_t* codes, int64_t nrecv, int64_t t0)
     int64_t parsnn_plastic_deliver(parsnn_plastic_t* p, int64_t k, int64_t g, int64_t s, int64_t slot0,
-                                   int64_t D, int64_t n, double* rex, double* rin, int64_t th)
+                                   int64_t D, int64_t n, double* rex, double* rin, int64_t th, int64_t mult)
 
 
 #: (name, dtype) of the arrays a PlasticState points into

@@ -27,8 +27,7 @@ def _model(seed):
         I = sim.Population(60, cell, label="I")
         for p in (E, I):
             p.initialize(v=sim.RandomDistribution("uniform", (-60.0, -50.0), rng=rng))
-        # 20 inputs of 60 spikes/s per cell: parsnn's SpikeSourcePoisson sends at most one spike per step
-        # (pyNN.nest's parrot neurons pass on several), which matters only at high rates (see the report)
+        # 20 inputs of 60 spikes/s per cell (both backends pass on every spike of a step: multiplicity)
         drive = sim.Population(200, sim.SpikeSourcePoisson(rate=60.0), label="drive")
         for p in (E, I):
             sim.Projection(drive, p, sim.FixedNumberPreConnector(20, rng=rng),

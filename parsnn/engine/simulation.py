@@ -275,7 +275,7 @@ class Simulation:
         every = self.checkpoint_every_steps
         timers = self.timers
         perf = time.perf_counter
-        st.reserve = lambda: recorder.reserve_interval(st, recorder.n_rec_local * m)
+        st.reserve = lambda rows=recorder.n_rec_local * m: recorder.reserve_interval(st, rows)
         bar = performance.ProgressBar(t, t_end, self.h) if (self.progress and self.rank == 0) else None
         chunk = 256 * m if self.progress else t_end          # steps between progress points (same on all ranks)
         wall0, checkpoint0 = perf(), self.checkpoint_seconds

@@ -182,8 +182,8 @@ def delay_extent(comm, dmin: int, dmax: int, h: float) -> tuple[int, int]:
     dmax = comm.allreduce(dmax, op=MPI.MAX)
     if dmax >= 65536:
         raise ParameterError("a synaptic delay exceeds 65535 steps; use a coarser resolution or shorter delays")
-    if dmax == 0:        # no synapses at all: any interval length is exact
-        dmin = max(1, int(round(1.0 / h)))
+    if dmax == 0:        # no synapses at all: any interval length is exact (a spike code holds lags < 2^16)
+        dmin = min(max(1, int(round(1.0 / h))), 65535)
     return int(dmin), int(dmax)
 
 

@@ -1,5 +1,11 @@
 """``poisson_source``: a population of independent Poisson spike sources (NEST: poisson_generator
-feeding parrot_neurons): every target of one source sees the same train. Kernel code 2."""
+feeding parrot_neurons): every target of one source sees the same train. Kernel code 2.
+
+As NEST's parrot_neuron, a source passes on the k spikes of a step (a Poisson count of mean
+rate x h) as one event of multiplicity k, which NEST delivers as k spikes: a static target receives
+weight x k, a plastic synapse is updated k times, the spike recorder writes k rows (cython/engine.pyx,
+the spike code). A code holds k <= 65536 (more are cut to it):
+``check`` keeps the mean count per step at most MAX_MEAN_PER_STEP, where k > 65536 never occurs."""
 from __future__ import annotations
 
 import math
@@ -28,10 +34,23 @@ def source_rate(params: dict, horizon_ms: float = 1000.0) -> float:
     return rate
 
 
+#: largest mean spike count per step (rate x resolution) of a source (spike code: k <= 65536)
+MAX_MEAN_PER_STEP = 1e4
+
+
 def check(pop, net):
-    """A source stops no earlier than it starts."""
+    """A source stops no earlier than it starts; its rate (if given as numbers) is at most
+    MAX_MEAN_PER_STEP spikes per step."""
     if float(pop.param("stop")) < float(pop.param("start")):
         raise ParameterError(f"population '{pop.name}': stop must be >= start")
+    try:
+        rate = float(np.max(np.asarray(pop.param("rate"), dtype=np.float64)))
+    except (TypeError, ValueError):
+        return      # a distribution: its draws are checked by the kernel's cap only
+    limit = MAX_MEAN_PER_STEP / (net.resolution * 1e-3)
+    if rate > limit:
+        raise ParameterError(f"population '{pop.name}' parameter rate must be <= {limit:g} spikes/s "
+                             f"({MAX_MEAN_PER_STEP:g} per step of {net.resolution} ms), got {rate:g}")
 
 
 MODEL = NeuronModel(
