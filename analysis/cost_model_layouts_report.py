@@ -96,9 +96,10 @@ def plot(rows: list[dict], out: str, title: str):
     ipm = [1000.0 / r["interval_ms"] for r in rows]                   # intervals per model second
     parts = {"update (slowest rank)": [r["phases"]["update_max"] for r in rows],
              "deliver (slowest rank)": [r["phases"]["deliver_max"] for r in rows],
-             "exchange (incl. waiting)": [r["phases"]["exchange_max"] for r in rows]}
+             "exchange (incl. waiting)": [r["phases"]["exchange_max"] for r in rows],
+             "threads' parallel region (in no timer)": [r["exchange_terms"]["threads_region"] for r in rows]}
     bottom = [0.0] * len(rows)
-    for (name, v), c in zip(parts.items(), ("#4c72b0", "#dd8452", "#c44e52")):
+    for (name, v), c in zip(parts.items(), ("#4c72b0", "#dd8452", "#c44e52", "#8c8c8c")):
         ax[1].bar(range(len(rows)), [x * k for x, k in zip(v, ipm)], bottom=bottom, color=c, label=name)
         bottom = [b + x * k for b, x, k in zip(bottom, v, ipm)]
     ax[1].set_xticks(range(len(rows)), [str(x) for x in n])
