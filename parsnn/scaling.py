@@ -24,6 +24,10 @@ from parsnn.errors import ParameterError
 from parsnn.mapping import cluster
 
 TEMPLATES = {"slurm": "slurm_run.sbatch.in", "pbs": "pbs_run.pbs.in"}
+#: the exchange's wait policy of generated job scripts: dedicated (exclusive) nodes, one thread per core,
+#: nothing to give a core to, so the blocking call's busy poll; the engine's default ``sleep`` was
+#: measured best only on a shared 2-core VM (benchmarks/mpi_wait_pd14.py)
+JOB_MPI_WAIT = "poll"
 
 
 @dataclass
@@ -110,7 +114,7 @@ def render(template: str, values: dict) -> str:
 def write_jobscripts(runs: list[RunSpec], out_dir: str, scheduler: str, ranks_per_node: int, threads: int,
                      partition: str, t_sim: float, seed: int, walltime: str = "01:00:00",
                      site_setup: str = "", signal_lead: int = 120, options=("--no-progress",),
-                     run_options=("--no-record",)) -> list[str]:
+                     run_options=("--no-record",), mpi_wait: str = JOB_MPI_WAIT) -> list[str]:
     """One job script per run plus ``submit_all.sh``; returns the script paths.
 
     Each script continues its run across allocations: ``signal_lead`` seconds before the wall-time
@@ -119,7 +123,12 @@ def write_jobscripts(runs: list[RunSpec], out_dir: str, scheduler: str, ranks_pe
     ``threads`` OpenMP threads (``--threads``, bound to the rank's cores) unless its plan gave it more
     than one (:func:`plan`'s ``threads``). ``options`` go
     to both ``run`` and ``resume`` (e.g. ``--flush-every``, ``--checkpoint-every``), ``run_options``
-    to ``run`` only (e.g. ``--no-record``, ``--record-v``)."""
+    to ``run`` only (e.g. ``--no-record``, ``--record-v``). ``mpi_wait``: the exchange's wait policy,
+    written into the script as ``MPI_WAIT`` with the reason (:data:`JOB_MPI_WAIT`: ``poll``, the
+    blocking call's busy poll, on dedicated nodes)."""
+    from parsnn.engine.exchange import WAIT_CHOICES
+    if mpi_wait not in WAIT_CHOICES:
+        raise ParameterError(f"--mpi-wait must be one of {', '.join(WAIT_CHOICES)}, got '{mpi_wait}'")
     if scheduler not in TEMPLATES:
         raise ParameterError(f"scheduler must be one of {', '.join(TEMPLATES)}, got '{scheduler}'")
     if ranks_per_node < 1 or threads < 1:
@@ -138,7 +147,7 @@ def write_jobscripts(runs: list[RunSpec], out_dir: str, scheduler: str, ranks_pe
             "RANKS": r.ranks, "THREADS": thr, "CORES_PER_NODE": min(ranks_per_node, r.ranks) * thr,
             "WALLTIME": walltime, "OUT_DIR": out_abs, "MODEL_ARGS": " ".join(map(shlex.quote, r.model_args)),
             "PARTITION": partition, "T_SIM": f"{t_sim:g}", "SEED": seed, "SITE_SETUP": site_setup,
-            "SIGNAL_LEAD": signal_lead, "OPTIONS": " ".join(map(shlex.quote, (*options, "--threads", str(thr)))),
+            "SIGNAL_LEAD": signal_lead, "MPI_WAIT": mpi_wait, "OPTIONS": " ".join(map(shlex.quote, (*options, "--threads", str(thr)))),
             "RUN_OPTIONS": " ".join(map(shlex.quote, run_options)), "SCRIPT": shlex.quote(os.path.abspath(path)),
         })
         with open(path, "w") as f:
@@ -187,8 +196,10 @@ def _predicted(run, row: dict, machine, label: dict) -> dict:
     """The cost model's prediction (parsnn.mapping.cluster) for a finished run: its connectivity,
     partition map and measured population rates (cluster.run_inputs)."""
     inp = cluster.run_inputs(run)
+    scheme = str((run.run_info.get("exchange") or {}).get("scheme", "alltoall"))      # the scheme the run used
     p = cluster.predict(inp["connectivity"], row["ranks"], machine, inp["rank_of"], rates=inp["rates"],
-                        t_sim_ms=row["t_sim_ms"], threads=row.get("threads", 1))
+                        t_sim_ms=row["t_sim_ms"], threads=row.get("threads", 1),
+                        exchange="neighbor" if scheme.startswith("neighbor") else "alltoall")
     per_run = p["intervals_per_model_s"] * row["t_sim_ms"] * 1e-3
     out = {"predicted_rtf": p["rtf"], "predicted_rtf_range": p["rtf_range"], "predicted_machine": p["machine"],
            "predicted_machine_match": label.get("machine_match"), "predicted_rates_from": inp["rates_from"],

@@ -218,7 +218,15 @@ def test_neighbor_graph_follows_the_routes():
     st = sims["neighbor"].st
     assert np.asarray(st.route_out).tolist() == ([comm.rank + 1] if comm.rank < P - 1 else [])
     assert np.asarray(st.route_in).tolist() == ([comm.rank - 1] if comm.rank > 0 else [])
-    assert sims["auto"].exchange_scheme == ("neighbor" if P >= 4 else "alltoall")
+    auto = sims["auto"].exchange_decision
+    assert auto["rule"] == ("neighbor" if P >= 4 else "alltoall")
+    if auto["by"] == "cost_model":           # this machine has a calibration: the model's cheaper scheme
+        a, n = auto["alltoall_us"], auto["neighbor_us"]
+        assert sims["auto"].exchange_scheme == ("neighbor" if n < a else "alltoall") or n == a     # (rounded)
+        assert auto["machine"] and "cost model" in auto["reason"]
+    else:
+        assert auto["by"] == "rule" and sims["auto"].exchange_scheme == auto["rule"]
+    assert sims["neighbor"].exchange_decision["by"] == "request"
     assert sims["neighbor"].max_neighbours == (1 if P > 1 else 0)
     a, b = sims["neighbor"].spikes(), sims["auto"].spikes()
     assert len(a[f"N{P - 1}"][0]) > 5                          # the chain carried spikes to its end
@@ -233,3 +241,50 @@ def test_bad_exchange_choices_are_refused(mixed_network, kw, message):
     from parsnn.errors import ParameterError
     with pytest.raises(ParameterError, match=message):
         Simulation(mixed_network(), comm=MPI.COMM_WORLD, **kw)
+
+
+def test_graph_communicator_is_freed_by_finish_close_and_with(mixed_network):
+    """Two simulations after each other in one process under the neighbourhood exchange: each makes
+    its graph communicator and frees it at finish() (its handle becomes MPI_COMM_NULL, the step loop
+    stops using it); both give the same spikes. A run after finish() makes a new one, close() frees
+    it, and so does leaving a ``with`` block by an exception."""
+    comm = MPI.COMM_WORLD
+    if comm.size < 2:
+        pytest.skip("needs >= 2 ranks")
+    got = []
+    for _ in range(2):
+        sim = Simulation(mixed_network(), seed=SEED, comm=comm, partition="block", exchange="neighbor")
+        sim.run(60.0)
+        graph = sim._graph
+        assert graph is not None and graph.Get_topology() == MPI.DIST_GRAPH and sim.st.x_neighbor
+        got.append(sim.spikes())
+        sim.finish()
+        assert sim._graph is None and graph == MPI.COMM_NULL and not sim.st.x_neighbor
+    for name in got[0]:
+        assert np.array_equal(got[0][name][0], got[1][name][0]) and np.array_equal(got[0][name][1], got[1][name][1])
+    sim.run(20.0)                               # after finish(): a new graph communicator
+    graph = sim._graph
+    assert graph is not None and graph != MPI.COMM_NULL and sim.st.x_neighbor
+    sim.close()
+    assert graph == MPI.COMM_NULL and sim._graph is None
+    sim.close()                                 # twice: nothing left to free
+    with pytest.raises(RuntimeError, match="stop here"):
+        with Simulation(mixed_network(), seed=SEED, comm=comm, exchange="neighbor") as other:
+            other.run(10.0)
+            graph = other._graph
+            raise RuntimeError("stop here")
+    assert graph == MPI.COMM_NULL
+
+
+def test_a_stopped_run_frees_its_graph_communicator(mixed_network, capsys):
+    """The CLI's end of a run stopped by a signal (parsnn.cli.stop.report) frees the graph communicator."""
+    from types import SimpleNamespace
+    from parsnn.cli import stop
+    comm = MPI.COMM_WORLD
+    if comm.size < 2:
+        pytest.skip("needs >= 2 ranks")
+    sim = Simulation(mixed_network(), seed=SEED, comm=comm, exchange="neighbor")
+    sim.run(20.0)
+    graph, sim.stopped = sim._graph, "SIGUSR1"
+    assert stop.report(sim, SimpleNamespace(t_sim=100.0)) == 3
+    assert graph == MPI.COMM_NULL and sim._graph is None

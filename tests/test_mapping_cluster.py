@@ -580,3 +580,64 @@ def test_the_cost_model_accepts_only_a_connectivity():
         with pytest.raises(TypeError, match="must be a parsnn.connectivity.Connectivity"):
             call()
     assert Connectivity.from_network(net).description == net.describe()
+
+
+def test_route_probabilities_by_hand():
+    """r routes to q unless none of its neurons has a target there: 1 - prod (1 - hit)^count."""
+    counts = np.array([[2.0, 1.0], [0.0, 3.0]])                    # 2 populations x 2 ranks
+    hit = np.array([[0.5, 0.5], [0.1, 0.2]])
+    p = collectives.route_probabilities(counts, hit)
+    assert p[0, 1] == pytest.approx(1 - 0.5 ** 2) and p[1, 0] == pytest.approx(1 - 0.5 * 0.9 ** 3)
+    assert p[0, 0] == p[1, 1] == 0.0
+
+
+def _neighbour_ring(P: int, k: int, rate: float = 10.0) -> dict:
+    """A workload whose ranks each send ``rate`` spikes/s to their k following ranks (k = P - 1: all)."""
+    route = np.zeros((P, P))
+    for d in range(1, k + 1):
+        route[np.arange(P), (np.arange(P) + d) % P] = 1.0
+    return {"ranks": P, "spikes_to_per_s": route * rate, "own_spikes_per_s": np.full(P, rate),
+            "route_probability": route}
+
+
+def test_neighbor_exchange_grows_with_neighbours_not_ranks():
+    """The neighbourhood exchange costs the same for 4 neighbours on 64 or 1,024 ranks and more for 8;
+    the fixed-block Alltoall grows with the ranks. auto (best_exchange) takes the cheaper: neighbor on a
+    ring of few neighbours, alltoall when every rank talks to every rank."""
+    m = load_machine("jureca_dc")
+    nb = {(P, k): collectives.neighbor_block(P, 32, k, 0, 0, P, 1, m)["seconds"] for P, k in ((64, 4), (1024, 4), (64, 8))}
+    assert nb[64, 4] == pytest.approx(nb[1024, 4]) and nb[64, 8] > nb[64, 4]
+    assert collectives.alltoall_block(1024, 32, 128, 8, m)["seconds"] > collectives.alltoall_block(64, 32, 64, 1, m)["seconds"]
+    off = collectives.neighbor_block(1024, 32, 4, 4, 512, 128, 8, m)["seconds"]
+    assert off > nb[1024, 4]                                        # edges through the network cost more
+    T = 1e-4
+    ring = collectives.best_exchange(_neighbour_ring(256, 2), T, 256, 128, 2, m)
+    full = collectives.best_exchange(_neighbour_ring(256, 255), T, 256, 128, 2, m)
+    assert ring["scheme"] == "neighbor" and ring["neighbours"] == pytest.approx(2.0)
+    assert ring["seconds"] == pytest.approx(ring["neighbor_total_s"]) and ring["seconds"] < ring["alltoall_total_s"]
+    assert full["scheme"] == "alltoall" and full["seconds"] == pytest.approx(full["alltoall_total_s"])
+    assert collectives.expected_neighbours(_neighbour_ring(8, 2), rpn=4) == {"k": 2.0, "k_off": 2.0, "k_off_node": 3.0}
+
+
+def test_predict_names_the_exchange_scheme_and_can_force_one():
+    """predict() reports the scheme auto takes and both totals; exchange= forces one."""
+    conn = Connectivity.from_network(_net(n=400, k=40))
+    auto = predict(conn, 4, "jureca_dc")
+    terms = auto["exchange_terms"]
+    assert terms["scheme"] in ("alltoall", "neighbor")
+    assert min(terms["alltoall_total"], terms["neighbor_total"]) == pytest.approx(
+        terms["alltoall_block"] + terms["overflow"])
+    for scheme in ("alltoall", "neighbor"):
+        forced = predict(conn, 4, "jureca_dc", exchange=scheme)["exchange_terms"]
+        assert forced["scheme"] == scheme
+        assert forced["alltoall_block"] + forced["overflow"] == pytest.approx(forced[f"{scheme}_total"])
+
+
+def test_engine_choice_follows_the_cheaper_scheme():
+    """The engine's auto decision (routes only, the first block): few neighbours -> neighbor; every rank
+    of a node a neighbour -> alltoall (Bruck's log2 P rounds beat P - 1 messages of small blocks)."""
+    m = load_machine("jureca_dc")
+    few = collectives.engine_choice(m, 1024, 4, 2, 64, 128, 8)
+    many = collectives.engine_choice(m, 128, 127, 0, 0, 128, 1)
+    assert few["scheme"] == "neighbor" and few["neighbor_us"] < few["alltoall_us"]
+    assert many["scheme"] == "alltoall" and many["neighbor_us"] > many["alltoall_us"]

@@ -60,3 +60,20 @@ def test_cli_predict_nodes_json(capsys):
     text = capsys.readouterr().out
     assert "ranks/node" in text and "best layout" in text
     assert main(["predict", "brunel", "--machine", "jureca_dc", "--nodes", "x"]) != 0
+
+
+def test_cli_predict_weak_scaling_grows_the_model_with_the_nodes(capsys):
+    """--weak SIZE: every node count predicts the model at SIZE x nodes (brunel's scale), with its size,
+    the limiting terms and the exchange scheme; --max-ranks skips the layouts of more ranks (said so)."""
+    from parsnn.cli import main
+    assert main(["predict", "brunel", "--machine", "jureca_dc", "--nodes", "1,2", "--weak", "0.02",
+                 "--threads", "32,64,128", "--max-ranks", "4", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["nodes"] for r in rows] == [1, 2]
+    assert [r["weak"]["model_size"] for r in rows] == [0.02, 0.04] and rows[1]["neurons"] == 2 * rows[0]["neurons"]
+    assert all(r["limiting"] and r["exchange_terms"]["scheme"] in ("alltoall", "neighbor") for r in rows)
+    assert [q["threads"] for q in rows[1]["layouts"]] == [64, 128] and "more than 4 ranks" in rows[1]["note"]
+    assert main(["predict", "brunel", "--machine", "jureca_dc", "--nodes", "1,2", "--weak", "0.02",
+                 "--threads", "128"]) == 0
+    assert "limited by" in capsys.readouterr().out
+    assert main(["predict", "brunel", "--machine", "jureca_dc", "--weak", "0.02"]) != 0      # --weak needs --nodes

@@ -77,6 +77,8 @@ def test_metadata(run):
         assert r.run_info == {"command": "run", "t_sim": T_SIM, "threads": 1,
                               "exchange": {"scheme": "alltoall_fixed_block", "requested": "auto",
                                            "max_neighbours": 0, "adaptive": True, "first_block_words": 32,
+                                           "decision": {"by": "rule", "reason": "one rank: no exchange",
+                                                        "rule": "alltoall"},
                                            "mpi_wait": "sleep", "mpi_wait_polls": 100},
                               "delivery": {"rings": "per-tau", "ring_buffers": 1 if sim.st.one_ring else 2,
                                            "synapse_row": "uint32 target + float32 weight per synapse, "

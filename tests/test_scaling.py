@@ -228,3 +228,17 @@ def test_slurm_script_requeues_and_the_next_allocation_appends(tmp_path, run_cli
         assert got["parsnn"].attrs["complete"]
         for name in ("spikes/E/timestamps", "spikes/E/node_ids", "spikes/I/node_ids", "report/E/data"):
             assert np.array_equal(got[name][:], want[name][:]), name
+
+
+@pytest.mark.parametrize("scheduler", ["slurm", "pbs"])
+def test_jobscripts_choose_the_mpi_wait_policy_explicitly(tmp_path, scheduler):
+    """Generated scripts wait by busy poll on dedicated nodes (MPI_WAIT=poll, with the reason), pass it
+    to parsnn run, and take another policy when asked; an unknown one is refused."""
+    from parsnn.scaling import JOB_MPI_WAIT
+    text = open(_script(tmp_path, scheduler)).read()
+    assert JOB_MPI_WAIT == "poll" and "\nMPI_WAIT=poll\n" in text and "dedicated nodes" in text
+    assert '--mpi-wait "$MPI_WAIT"' in text.split("set -- run", 1)[1].split("\n\n")[0]
+    assert '--mpi-wait' not in text.split("set -- resume", 1)[1].split("\n")[0]     # resume keeps the stored one
+    assert "\nMPI_WAIT=sleep\n" in open(_script(tmp_path / "b", scheduler, mpi_wait="sleep")).read()
+    with pytest.raises(ParameterError, match="--mpi-wait must be one of poll, yield, sleep"):
+        _script(tmp_path / "c", scheduler, mpi_wait="nap")

@@ -66,8 +66,10 @@ def add_exchange_arguments(parser):
     parser.add_argument("--exchange", dest="exchange_scheme", choices=exchange.EXCHANGE_CHOICES, default="auto",
                         help="spike exchange: one MPI_Alltoall of fixed blocks per interval, or "
                              "MPI_Neighbor_alltoallv on a graph communicator of the ranks that share synapses "
-                             "(cost follows the neighbour count, not the ranks); auto (default): neighbor when "
-                             "every rank has at most P/4 neighbours and P >= 4")
+                             "(cost follows the neighbour count, not the ranks); auto (default): the cheaper by the "
+                             "cost model with this machine's calibration (parsnn calibrate), without one neighbor "
+                             "when every rank has at most P/4 neighbours and P >= 4; run_info 'exchange' says which "
+                             "and why")
     parser.add_argument("--mpi-wait", choices=exchange.WAIT_CHOICES, default=exchange.DEFAULT_WAIT,
                         help="how a rank waits for the exchange: poll (MPICH's blocking call, busy), yield (test, then "
                              "sched_yield between tests) or sleep (default: test, yield, then sleep 1-64 us between "

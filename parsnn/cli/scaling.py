@@ -67,6 +67,10 @@ def add_parser(subparsers):
                    help="job scripts: seconds before the wall-time limit at which parsnn is told to stop with "
                         "a checkpoint; the job then continues in the next allocation (default 120)")
     s.add_argument("--site-setup", default="", help="shell lines for the job scripts' site section")
+    s.add_argument("--mpi-wait", choices=("poll", "yield", "sleep"), default="poll",
+                   help="job scripts: how a rank waits for the spike exchange (parsnn run --mpi-wait); default "
+                        "poll, the blocking call's busy poll, for dedicated nodes (sleep, the run default, suits "
+                        "shared machines); written into the script as MPI_WAIT with the reason")
     s.add_argument("--machine", default="auto",
                    help="machine description for the cost model's prediction in results.json and the plot "
                         "(name or TOML file; default: the calibration of this machine made by parsnn calibrate, "
@@ -85,7 +89,8 @@ def _sweep(args) -> bool:
         return True
     paths = scaling.write_jobscripts(runs, args.out_dir, args.scheduler, args.ranks_per_node,
                                      threads[0], args.partition, args.t_sim, args.seed,
-                                     args.walltime, args.site_setup, args.signal_lead)
+                                     args.walltime, args.site_setup, args.signal_lead,
+                                     mpi_wait=args.mpi_wait)
     print("\n".join(paths))
     print(f"submit with: bash {os.path.join(args.out_dir, 'submit_all.sh')}; "
           f"afterwards: parsnn scaling collect --out-dir {args.out_dir}")

@@ -47,12 +47,14 @@ def attach(sim, args, watcher: StopOnSignal, check_output_path):
 
 def report(sim, args) -> int:
     """After run() returned early (``sim.stopped``): store the performance figures, close the output
-    incomplete (collective); rank 0 prints the summary and one message; returns EXIT_STOPPED."""
+    incomplete and free the engine's MPI objects (collective); rank 0 prints the summary and one
+    message; returns EXIT_STOPPED."""
     from parsnn.cli.run import format_summary
     perf = sim.performance()
     if sim.rank == 0 and sim.writer is not None:
         sim.writer.stop(perf)
         sim.writer = None
+    sim.free()                     # the MPI objects the engine made (the graph communicator)
     if sim.rank != 0:
         return EXIT_STOPPED
     print(format_summary(sim, perf))

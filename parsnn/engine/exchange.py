@@ -13,9 +13,13 @@ Two per-run choices (:func:`setup_exchange`):
   distributed-graph communicator made from the routes (out-edges: the ranks that host targets of
   this rank's neurons; in-edges: the ranks whose neurons have targets here), with a block per edge
   and the codes beyond a block sent point-to-point to that neighbour only, so the cost grows with a
-  rank's neighbours, not with P. ``auto`` takes ``neighbor`` when every rank has at most P/4
-  neighbours each way (and P >= 4): a rule of thumb, not measured (it needs more cores than the
-  test machine has). The spikes do not depend on the scheme.
+  rank's neighbours, not with P. ``auto`` asks the cost model (:func:`choose_scheme`:
+  :func:`parsnn.mapping.cluster.collectives.engine_choice` with this machine's calibration, the
+  largest neighbour counts and the node layout); on a machine without a calibration it keeps the
+  rule of thumb ``neighbor`` when every rank has at most P/4 neighbours each way and P >= 4. The
+  run file's run_info ``exchange`` says which was used, by what and why. The graph communicator is
+  freed by :func:`free_graph` (``Simulation.finish`` / ``close``; a later run makes it again). The
+  spikes do not depend on the scheme.
 - the **wait policy** (``mpi_wait``): ``poll`` calls the blocking collective (MPICH busy-polls
   inside it); ``yield`` starts the non-blocking one and tests it, :data:`DEFAULT_WAIT_POLLS` times,
   then with a ``sched_yield`` between tests; ``sleep`` (the default: the best of the three on the
@@ -91,15 +95,75 @@ def check_choices(exchange: str, mpi_wait: str, wait_polls: int):
         raise ParameterError(f"mpi_wait_polls must be an integer in [0, 10^9], got {wait_polls!r}")
 
 
-def choose_scheme(comm, requested: str, route_in, route_out) -> tuple[str, int]:
-    """(``alltoall`` or ``neighbor``, the largest neighbour count over the ranks) for the run's
-    ``requested`` scheme (collective): ``auto`` is ``neighbor`` when P >= 4 and every rank has at
-    most P/4 in- and out-neighbours."""
+def _rule(size: int, k: int) -> str:
+    """The rule of thumb of machines without a calibration: ``neighbor`` when P >= 4 and every rank
+    has at most P/4 in- and out-neighbours."""
+    return "neighbor" if size >= 4 and 4 * k <= size else "alltoall"
+
+
+def _node_layout(comm) -> tuple[np.ndarray, int]:
+    """(node index of every rank, largest ranks per node) from MPI's shared-memory split (collective;
+    the split communicator is freed at once)."""
+    node_comm = comm.Split_type(MPI.COMM_TYPE_SHARED)
+    try:
+        leader = node_comm.bcast(comm.Get_rank(), root=0)
+        rpn = node_comm.Get_size()
+    finally:
+        node_comm.Free()
+    leaders = np.asarray(comm.allgather(leader))
+    return np.unique(leaders, return_inverse=True)[1], int(comm.allreduce(rpn, op=MPI.MAX))
+
+
+def choose_scheme(comm, requested: str, route_in, route_out) -> tuple[str, int, dict]:
+    """(``alltoall`` or ``neighbor``, the largest neighbour count over the ranks, the decision) for the
+    run's ``requested`` scheme (collective). The decision (stored in run_info ``exchange``) has
+    ``by`` (``request``, ``cost_model`` or ``rule``), ``reason``, ``rule`` (the rule of thumb's scheme)
+    and, by the cost model, ``machine`` and the predicted ``alltoall_us`` / ``neighbor_us`` of one
+    exchange of the first block. ``auto`` asks the cost model with this machine's calibration
+    (:func:`parsnn.machines.fingerprint.find_calibration`), else takes the rule."""
     size = comm.Get_size()
-    k = comm.allreduce(max(len(route_in), len(route_out)), op=MPI.MAX) if size > 1 else 0
+    if size == 1:
+        return ("alltoall" if requested == "auto" else requested), 0, {"by": "request" if requested != "auto" else "rule",
+                                                                      "reason": "one rank: no exchange", "rule": "alltoall"}
+    node, rpn = _node_layout(comm)
+    here = node[comm.Get_rank()]
+    k = max(len(route_in), len(route_out))
+    off = int(np.count_nonzero(node[np.asarray(route_out, dtype=np.int64)] != here))
+    k_off = max(off, int(np.count_nonzero(node[np.asarray(route_in, dtype=np.int64)] != here)))
+    kk = np.array([k, k_off], dtype=np.int64)
+    comm.Allreduce(MPI.IN_PLACE, kk, op=MPI.MAX)
+    k, k_off = int(kk[0]), int(kk[1])
+    off_node = np.zeros(int(node.max()) + 1, dtype=np.int64)
+    off_node[here] = off
+    comm.Allreduce(MPI.IN_PLACE, off_node, op=MPI.SUM)
+    rule = _rule(size, k)
     if requested != "auto":
-        return requested, int(k)
-    return ("neighbor" if size >= 4 and 4 * k <= size else "alltoall"), int(k)
+        return requested, k, {"by": "request", "reason": f"--exchange {requested}", "rule": rule}
+    decision = comm.bcast(_model_choice(size, k, k_off, int(off_node.max()), rpn, int(node.max()) + 1, rule)
+                          if comm.Get_rank() == 0 else None, root=0)
+    return decision["scheme"], k, {key: v for key, v in decision.items() if key != "scheme"}
+
+
+def _model_choice(P: int, k: int, k_off: int, k_off_node: int, rpn: int, nodes: int, rule: str) -> dict:
+    """The cost model's choice with this machine's calibration, or the rule without one (rank 0)."""
+    from parsnn.machines import load_machine
+    from parsnn.machines.fingerprint import find_calibration
+    from parsnn.mapping.cluster.collectives import engine_choice
+    rule_reason = f"rule of thumb (P >= 4 and 4 x max neighbours <= P): P {P}, max neighbours {k}"
+    try:
+        path = find_calibration()
+        machine = load_machine(path) if path else None
+    except Exception as e:          # a broken calibration must not stop a run: say so, take the rule
+        path, machine, rule_reason = None, None, f"{rule_reason}; calibration unreadable: {e}"
+    if machine is None:
+        return {"scheme": rule, "by": "rule", "rule": rule,
+                "reason": f"no calibration of this machine (parsnn calibrate); {rule_reason}"}
+    c = engine_choice(machine, P, k, k_off, k_off_node, rpn, nodes)
+    return {"scheme": c["scheme"], "by": "cost_model", "rule": rule, "machine": machine.name,
+            "alltoall_us": round(c["alltoall_us"], 4), "neighbor_us": round(c["neighbor_us"], 4),
+            "reason": (f"cost model ({machine.name}): one exchange of the first block, alltoall "
+                       f"{c['alltoall_us']:.2f} us vs neighbor {c['neighbor_us']:.2f} us with at most {k} "
+                       f"neighbours ({k_off} on other nodes), {rpn} ranks per node on {nodes} node(s)")}
 
 
 def setup_exchange(st, comm, min_delay_steps: int, num_sources: int, num_generator_spikes: int,
@@ -113,13 +177,34 @@ def setup_exchange(st, comm, min_delay_steps: int, num_sources: int, num_generat
     ``num_sources``: sources whose spikes this rank receives (from :func:`build_routes`);
     ``num_generator_spikes``: spike-generator spikes delivered here (they share the receive buffer).
     ``block``: first block size in words (>= 2; default :data:`DEFAULT_BLOCK`); ``adapt``: let the
-    block follow the traffic (off only to test the overflow round)."""
+    block follow the traffic (off only to test the overflow round). Returns the graph communicator
+    of ``neighbor`` (:func:`attach_graph`; None for ``alltoall``), for :func:`free_graph`."""
     m = min_delay_steps
     st.recvbuf = np.zeros(max(num_sources * m + num_generator_spikes, 1), dtype=np.uint64)
     st.n_recv = 0
     st.set_comm(comm, DEFAULT_BLOCK if block is None else int(block), bool(adapt))
     st.set_wait(mpi_wait, int(wait_polls))
-    if scheme == "neighbor" and comm.Get_size() > 1:
-        src, dst = np.asarray(st.route_in).tolist(), np.asarray(st.route_out).tolist()
-        graph = comm.Create_dist_graph_adjacent(src, dst, reorder=False)
-        st.set_neighbors(graph, src, dst)
+    return attach_graph(st, comm) if scheme == "neighbor" else None
+
+
+def attach_graph(st, comm):
+    """Make the neighbourhood exchange's distributed-graph communicator from the routes and hand it to
+    the step loop (collective); returns it (None on one rank). Free it with :func:`free_graph`."""
+    if comm.Get_size() == 1:
+        return None
+    src, dst = np.asarray(st.route_in).tolist(), np.asarray(st.route_out).tolist()
+    graph = comm.Create_dist_graph_adjacent(src, dst, reorder=False)
+    st.set_neighbors(graph, src, dst)
+    return graph
+
+
+def free_graph(st, graph) -> None:
+    """Free the graph communicator of :func:`attach_graph` (this rank's handle; MPICH frees it
+    locally, so a rank that ends early does not wait for the others) and stop the step loop from
+    using it until :func:`attach_graph` makes a new one. Returns None (the caller's new handle)."""
+    if graph is None:
+        return None
+    st.x_neighbor = False
+    if graph != MPI.COMM_NULL:
+        graph.Free()
+    return None

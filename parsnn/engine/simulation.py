@@ -93,7 +93,8 @@ class Simulation:
         self.threads = int(threads)
         self._exchange_block, self._exchange_adapt = _exchange_block, _exchange_adapt
         self.exchange_requested, self.mpi_wait, self.mpi_wait_polls = exchange, mpi_wait, int(mpi_wait_polls)
-        self.exchange_scheme, self.max_neighbours = None, 0
+        self.exchange_scheme, self.max_neighbours, self.exchange_decision = None, 0, {}
+        self._graph = None                   # the neighbourhood exchange's graph communicator (free())
         self.seed = int(seed)
         self.comm = MPI.COMM_WORLD if comm is None else comm
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
@@ -209,11 +210,11 @@ class Simulation:
         st.fired = np.zeros(max(n, 1), dtype=np.int64)
         st.t_nspk, st.t_nv, st.t_events = (np.zeros(self.threads, dtype=np.int64) for _ in range(3))
         st.t_update = st.t_exchange = st.t_deliver = 0.0
-        self.exchange_scheme, self.max_neighbours = exchange_module.choose_scheme(
+        self.exchange_scheme, self.max_neighbours, self.exchange_decision = exchange_module.choose_scheme(
             self.comm, self.exchange_requested, st.route_in, st.route_out)
-        exchange_module.setup_exchange(st, self.comm, m, num_sources, num_generator_spikes,
-                                       self._exchange_block, self._exchange_adapt, self.exchange_scheme,
-                                       self.mpi_wait, self.mpi_wait_polls)
+        self._graph = exchange_module.setup_exchange(st, self.comm, m, num_sources, num_generator_spikes,
+                                                     self._exchange_block, self._exchange_adapt,
+                                                     self.exchange_scheme, self.mpi_wait, self.mpi_wait_polls)
         self.recorder.setup(st, self.offsets, self.pop_local, m)
         st.rec_need = self.recorder.n_rec_local * m
         st.v_rows_per_interval = self.recorder.v_rows_per_interval
@@ -243,7 +244,8 @@ class Simulation:
         self.run_info["delivery"] = ring_schemes.run_info(self.rings, bool(self.st.one_ring))
         self.run_info["exchange"] = {
             "scheme": exchange_module.SCHEMES[self.exchange_scheme], "requested": self.exchange_requested,
-            "max_neighbours": self.max_neighbours, "adaptive": bool(self._exchange_adapt),
+            "max_neighbours": self.max_neighbours, "decision": self.exchange_decision,
+            "adaptive": bool(self._exchange_adapt),
             "first_block_words": int(self._exchange_block or exchange_module.DEFAULT_BLOCK),
             "mpi_wait": self.mpi_wait, "mpi_wait_polls": self.mpi_wait_polls}
         return {"num_ranks": self.size, "partition": self.partition_name, "partition_map": self.rank_of,
@@ -265,6 +267,8 @@ class Simulation:
             raise ParameterError(f"t_sim must be > 0 ms, got {t_sim!r}")
         n_steps = self.net.steps(t_sim, "t_sim")
         self.build()
+        if self.exchange_scheme == "neighbor" and self._graph is None and self.size > 1:
+            self._graph = exchange_module.attach_graph(self.st, self.comm)     # freed by an earlier finish()
         if self.out is not None and self.writer is None and self.rank == 0:
             self._open_output()
         st, recorder = self.st, self.recorder
@@ -431,15 +435,37 @@ class Simulation:
         return performance.collect(self)
 
     def finish(self, perf: dict | None = None):
-        """Write the performance figures and mark the output complete (collective)."""
+        """Write the performance figures, mark the output complete and free the MPI objects the
+        simulation made (:meth:`free`) (collective)."""
         perf = self.performance() if perf is None else perf
         if self.rank == 0 and self.writer is not None:
             self.writer.finish(perf, self.t_steps * self.h)
             self.writer = None
+        self.free()
         return perf
 
     def close(self):
-        """Close the output without marking it complete (after an error)."""
+        """Close the output without marking it complete (after an error or a stop) and free the MPI
+        objects the simulation made (:meth:`free`; this rank's)."""
         if self.writer is not None:
             self.writer.close()
             self.writer = None
+        self.free()
+
+    def free(self):
+        """Free the MPI objects this simulation made on this rank: the graph communicator of the
+        neighbourhood exchange (nothing for ``alltoall``). Called by :meth:`finish` and :meth:`close`
+        and on leaving a ``with Simulation(...)`` block, also by an exception; a later :meth:`run`
+        makes the communicator again (collective then)."""
+        st = getattr(self, "st", None)
+        if st is not None:
+            self._graph = exchange_module.free_graph(st, self._graph)
+
+    def __enter__(self):
+        """``with Simulation(...) as sim:`` closes the output and frees the MPI objects at the end."""
+        return self
+
+    def __exit__(self, *exc):
+        """Leave a ``with`` block: :meth:`close` (the output stays incomplete unless :meth:`finish` ran)."""
+        self.close()
+        return False

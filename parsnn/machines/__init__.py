@@ -192,7 +192,8 @@ _SCALED = {  # sections and keys multiplied by [derived] compute_scale / memory_
        ("compute", "event_ns", "memory")],    # prefetched: latency hidden, bound by the loop like a cache hit
     "memory_scale": [("compute", "event_ns", "memory_no_prefetch"), ("compute", "row_miss_ns")],
     "overhead_scale": [("overhead", k) for k in ("update_us", "deliver_us", "exchange_us", "collective_call_us")]
-    + [("collectives", k) for k in ("alltoall_fixed_us", "alltoallv_fixed_us", "bruck_round_us", "bruck_block_ns")]
+    + [("collectives", k) for k in ("alltoall_fixed_us", "alltoallv_fixed_us", "bruck_round_us", "bruck_block_ns",
+                                    "neighbor_fixed_us", "neighbor_edge_us")]
     + [("network", "shm", "latency_us"), ("network", "shm", "overhead_us")],
 }
 

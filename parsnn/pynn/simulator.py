@@ -227,9 +227,12 @@ class State(common.control.BaseState):
         return times[keep][order], index[keep][order].astype(np.int64)
 
     def finish(self):
-        """Mark parsnn's run file complete (``end()``; collective)."""
-        if self.sim is not None and self.sim.out is not None:
-            self.sim.finish()
+        """Mark parsnn's run file complete and free the engine's MPI objects (``end()``; collective)."""
+        if self.sim is not None:
+            if self.sim.out is not None:
+                self.sim.finish()
+            else:
+                self.sim.free()
 
 
 state = State()

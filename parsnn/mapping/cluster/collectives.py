@@ -148,3 +148,102 @@ def exchange_collective(wl: dict, T: float, P: int, rpn: int, nodes: int, machin
     t_over = blk["overflow_per_interval"] * over["seconds"]
     return {**blk, "algorithm": main["algorithm"], "rounds": main["rounds"], "alltoall_s": main["seconds"],
             "overflow_s": t_over, "seconds": main["seconds"] + t_over}
+
+
+def route_probabilities(counts: np.ndarray, hit: np.ndarray) -> np.ndarray:
+    """P x P: the probability that rank r holds a neuron with a synapse on rank q (the engine then
+    routes r -> q: a neighbour of both in the graph communicator of ``--exchange neighbor``).
+    ``counts``: neurons of each population on each rank (S x P), ``hit``: the probability that one
+    neuron of a population has a target on a rank (S x P); the diagonal is 0."""
+    with np.errstate(divide="ignore"):
+        log_none = np.log1p(-np.minimum(hit, 1.0))                 # S x P, -inf where sure
+    log_none = np.maximum(log_none, -700.0)
+    p = -np.expm1(np.asarray(counts, dtype=float).T @ log_none)   # [r, q]
+    np.fill_diagonal(p, 0.0)
+    return p
+
+
+def expected_neighbours(wl: dict, rpn: int) -> dict:
+    """The neighbours of the engine's graph communicator from the workload's ``route_probability``
+    (P x P; without it every pair with traffic counts): ``k`` the largest expected neighbour count
+    of a rank (in or out, as the engine's ``max_neighbours``), ``k_off`` its neighbours on other
+    nodes (ranks in blocks of ``rpn``), ``k_off_node`` the out-edges that leave the busiest node."""
+    P = int(np.shape(wl["spikes_to_per_s"])[0])
+    p = wl.get("route_probability")
+    if p is None:
+        p = (np.asarray(wl["spikes_to_per_s"], dtype=float) > 0).astype(float)
+        np.fill_diagonal(p, 0.0)
+    node = np.arange(P) // max(1, int(rpn))
+    off = node[:, None] != node[None, :]
+    k_out, k_in = p.sum(axis=1), p.sum(axis=0)
+    off_out, off_in = (p * off).sum(axis=1), (p * off).sum(axis=0)
+    per_node = np.bincount(node, weights=off_out)
+    return {"k": float(max(k_out.max(), k_in.max())) if P > 1 else 0.0,
+            "k_off": float(max(off_out.max(), off_in.max())) if P > 1 else 0.0,
+            "k_off_node": float(per_node.max()) if P > 1 else 0.0}
+
+
+def neighbor_block(P: int, words: int, k: float, k_off: float, k_off_node: float, rpn: int, nodes: int,
+                   machine: Machine) -> dict:
+    """The engine's ``MPI_Neighbor_alltoallv`` of ``words`` uint64 per edge with ``k`` neighbours
+    (``k_off`` of them on other nodes, ``k_off_node`` edges leaving the busiest node), seconds:
+    MPICH posts one Isend and one Irecv per edge and waits for all (its default linear algorithm),
+    so the cost grows with k, not with P: ``neighbor_fixed_us`` (the call, the engine's per-edge
+    layout set-up) + alpha + k (``neighbor_edge_us`` + bytes beta) + the network's extra overhead of
+    the off-node edges; the bytes and messages leaving a node pass its interface."""
+    if P == 1:
+        return {"algorithm": "none", "rounds": 0, "seconds": 0.0}
+    col = machine.data.get("collectives", {})
+    shm, net = machine.link("shm"), machine.link("inter")
+    inter = nodes > 1 and k_off > 0
+    lk = net if inter else shm
+    b = WORD_BYTES * max(1, int(words))
+    fixed = 1e-6 * float(col.get("neighbor_fixed_us", col.get("alltoall_fixed_us", 0.0)))
+    edge = 1e-6 * float(col.get("neighbor_edge_us", 2e6 * shm["o"]))
+    k_on = max(0.0, k - k_off)
+    t = fixed + lk["alpha"] + k * edge + k_on * b * shm["beta"] + k_off * (b * net["beta"] + 2 * max(0.0, net["o"] - shm["o"]))
+    if nodes > 1 and k_off_node > 0:
+        nic_bw = 1e9 * float(machine._get("network", "inter", "nic_bandwidth_gbs",
+                                          default=machine._get("network", "inter", "bandwidth_gbs")))
+        t = max(t, fixed + lk["alpha"] + k_off_node * b / nic_bw)
+        rate = float(machine._get("network", "inter", "nic_message_rate_mps", default=0.0))
+        if rate > 0:
+            t += k_off_node / (rate * 1e6)
+    return {"algorithm": "neighbor_linear", "rounds": 1, "seconds": t}
+
+
+def neighbor_collective(wl: dict, T: float, P: int, rpn: int, nodes: int, machine: Machine) -> dict:
+    """The engine's neighbourhood exchange per interval (``--exchange neighbor``): the block of
+    :func:`expected_block` on every edge of :func:`expected_neighbours`, plus the expected overflow
+    (codes beyond a block go point-to-point to that neighbour only: one message, latency and 2 o)."""
+    blk = expected_block(wl, T)
+    nb = expected_neighbours(wl, rpn)
+    if P == 1:
+        return {**blk, **nb, "algorithm": "none", "rounds": 0, "seconds": 0.0, "alltoall_s": 0.0, "overflow_s": 0.0}
+    main = neighbor_block(P, blk["block_words"], nb["k"], nb["k_off"], nb["k_off_node"], rpn, nodes, machine)
+    lk = machine.link("inter" if nodes > 1 and nb["k_off"] > 0 else "shm")
+    one = lk["alpha"] + 2 * lk["o"] + WORD_BYTES * blk["overflow_words"] * lk["beta"]
+    t_over = blk["overflow_per_interval"] * one
+    return {**blk, **nb, "algorithm": main["algorithm"], "rounds": main["rounds"], "alltoall_s": main["seconds"],
+            "overflow_s": t_over, "seconds": main["seconds"] + t_over}
+
+
+def best_exchange(wl: dict, T: float, P: int, rpn: int, nodes: int, machine: Machine) -> dict:
+    """The scheme ``--exchange auto`` takes by the cost model: :func:`exchange_collective` (``alltoall``)
+    or :func:`neighbor_collective` (``neighbor``), whichever is cheaper per interval, with ``scheme``
+    and both totals (``alltoall_total_s``, ``neighbor_total_s``)."""
+    a = exchange_collective(wl, T, P, rpn, nodes, machine)
+    n = neighbor_collective(wl, T, P, rpn, nodes, machine)
+    best = n if (P > 1 and n["seconds"] < a["seconds"]) else a
+    return {**best, "scheme": "neighbor" if best is n else "alltoall", "alltoall_total_s": a["seconds"],
+            "neighbor_total_s": n["seconds"], "neighbours": n.get("k", 0.0), "neighbours_off_node": n.get("k_off", 0.0)}
+
+
+def engine_choice(machine: Machine, P: int, k: int, k_off: int, k_off_node: int, rpn: int, nodes: int,
+                  words: int = FIRST_BLOCK_WORDS) -> dict:
+    """The engine's ``--exchange auto`` before the run, from its routes alone (no rates yet): the
+    first block (``words``) through the fixed-block ``MPI_Alltoall`` vs the neighbourhood exchange with
+    the largest neighbour counts over the ranks; ``scheme`` and both costs in us."""
+    a = alltoall_block(P, words, rpn, nodes, machine)["seconds"]
+    n = neighbor_block(P, words, k, k_off, k_off_node, rpn, nodes, machine)["seconds"]
+    return {"scheme": "neighbor" if n < a else "alltoall", "alltoall_us": 1e6 * a, "neighbor_us": 1e6 * n}

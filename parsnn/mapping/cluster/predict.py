@@ -16,7 +16,8 @@ import math
 import numpy as np
 
 from parsnn.mapping.cluster import scatter
-from parsnn.mapping.cluster.collectives import exchange_collective, expected_max_normal, node_layout
+from parsnn.mapping.cluster.collectives import (best_exchange, exchange_collective, expected_max_normal,
+                                                neighbor_collective, node_layout)
 from parsnn.machines import Machine, load_machine
 from parsnn.connectivity import Connectivity, require
 from parsnn.errors import ParameterError
@@ -38,8 +39,9 @@ def thread_terms(machine: Machine, T: int) -> dict:
     """The thread constants of ``machine`` for ``T`` threads per rank: ``update_efficiency`` and
     ``deliver_efficiency`` (the work of one thread is (work / T) / efficiency) and ``region_s``
     (the parallel region's fork, join and barrier per interval: ``[threads] region_us`` x log2 T,
-    a tree barrier). T = 1: efficiencies 1, no region. A ParameterError if T > 1 and the machine
-    file has no ``[threads]`` table."""
+    a tree barrier, plus ``region_us_per_thread`` x T where the machine file gives it: a centralized
+    barrier, one contended cache-line transfer per arriving thread). T = 1: efficiencies 1, no region.
+    A ParameterError if T > 1 and the machine file has no ``[threads]`` table."""
     if T == 1:
         return {"update_efficiency": 1.0, "deliver_efficiency": 1.0, "region_s": 0.0}
     if "threads" not in machine.data:
@@ -47,7 +49,8 @@ def thread_terms(machine: Machine, T: int) -> dict:
                              f"--threads 1, or calibrate it (parsnn calibrate measures them)")
     return {"update_efficiency": float(machine._get("threads", "update_efficiency")),
             "deliver_efficiency": float(machine._get("threads", "deliver_efficiency")),
-            "region_s": machine.us("threads", "region_us") * math.log2(T)}
+            "region_s": machine.us("threads", "region_us") * math.log2(T)
+            + machine.us("threads", "region_us_per_thread", default=0.0) * T}
 
 
 def _parallel(wl: dict, P: int, m: int, T: float, threads: int, cores: int) -> np.ndarray:
@@ -128,12 +131,16 @@ def _fluctuation(machine: Machine, c_evt: np.ndarray, ev: np.ndarray, busy: np.n
     return np.sqrt(c_evt ** 2 * ev + (noise_rel * busy) ** 2 + noise_abs ** 2)
 
 
-def _communication(wl: dict, machine: Machine, P: int, T: float, rpn: int, nodes: int) -> dict:
-    """The interval's collective (:func:`~parsnn.mapping.cluster.collectives.exchange_collective`:
-    the fixed-block Alltoall and its expected overflow rounds), ``calls`` (the engine's cost of the
+def _communication(wl: dict, machine: Machine, P: int, T: float, rpn: int, nodes: int, exchange: str = "auto") -> dict:
+    """The interval's exchange (:func:`~parsnn.mapping.cluster.collectives.best_exchange`: the
+    fixed-block Alltoall and its expected overflow rounds, or the neighbourhood exchange when it is
+    cheaper, as ``--exchange auto`` chooses; ``exchange`` = ``alltoall`` / ``neighbor`` forces one), ``calls`` (the engine's cost of the
     exchange call beyond the MPI library's, ``overhead.collective_call_us``, once per interval) and
     their sum ``seconds``; the exchange is done once per rank, by one thread."""
-    x = exchange_collective(wl, T, P, rpn, nodes, machine)
+    x = best_exchange(wl, T, P, rpn, nodes, machine)
+    if exchange in ("alltoall", "neighbor") and x["scheme"] != exchange:
+        one = (exchange_collective if exchange == "alltoall" else neighbor_collective)(wl, T, P, rpn, nodes, machine)
+        x = {**x, **one, "scheme": exchange}
     calls = machine.us("overhead", "collective_call_us") if P > 1 else 0.0
     return {"collective": x, "calls": calls, "seconds": calls + x["seconds"]}
 
@@ -179,9 +186,10 @@ def _workload_summary(wl: dict, T: float, delivery: dict, busy: np.ndarray) -> d
 def predict(conn: Connectivity, ranks: int, machine=None, partition="round_robin", rates=None,
             min_delay_steps: int | None = None, ranks_per_node: int | None = None, wl: dict | None = None,
             t_sim_ms: float | None = None, flush_ms: float = 1000.0, with_range: bool = True,
-            threads: int = 1) -> dict:
+            threads: int = 1, exchange: str = "auto") -> dict:
     """Predicted per-phase times per min-delay interval, critical path and RTF, for ``ranks`` ranks of
-    ``threads`` OpenMP threads each (update and delivery on the threads, the exchange once per rank).
+    ``threads`` OpenMP threads each (update and delivery on the threads, the exchange once per rank;
+    ``exchange``: the scheme, ``auto`` the cheaper as the engine's ``--exchange auto``).
 
     ``conn``: the network's :class:`~parsnn.connectivity.Connectivity`; ``wl``: its
     :func:`~parsnn.mapping.cluster.workload.workload` if already computed. Returns a dict with the
@@ -235,7 +243,7 @@ def predict(conn: Connectivity, ranks: int, machine=None, partition="round_robin
     e = expected_max_normal(P)
     compute = float(busy.max() + e * sigma.max())
     # ---- communication, ranks sharing cores
-    comm_parts = _communication(wl, mach, P, T, rpn, nodes)
+    comm_parts = _communication(wl, mach, P, T, rpn, nodes, exchange)
     comm = comm_parts["seconds"]
     over = P > mach.cores         # ranks beyond the cores (threads beyond them do not speed up: _parallel)
     if over:
@@ -256,7 +264,9 @@ def predict(conn: Connectivity, ranks: int, machine=None, partition="round_robin
                      "record": rec.tolist(), "threads_region": region.tolist(), "busy": busy.tolist()},
         "phases": {"update": float(upd.mean()), "deliver": float(dl.mean()), "exchange": float(exch.mean()),
                    "update_max": float(upd.max()), "deliver_max": float(dl.max()), "exchange_max": float(exch.max())},
-        "exchange_terms": {"pack_and_fixed": float(pack.max()), "collective_calls": calls,
+        "exchange_terms": {"scheme": x["scheme"], "neighbours": x["neighbours"],
+                           "alltoall_total": x["alltoall_total_s"], "neighbor_total": x["neighbor_total_s"],
+                           "pack_and_fixed": float(pack.max()), "collective_calls": calls,
                            "alltoall_block": x["alltoall_s"], "alltoall_algorithm": x["algorithm"],
                            "alltoall_rounds": x["rounds"], "block_words": x["block_words"],
                            "need_words": x["need_words"], "overflow_per_interval": x["overflow_per_interval"],
@@ -270,7 +280,7 @@ def predict(conn: Connectivity, ranks: int, machine=None, partition="round_robin
         "workload": _workload_summary(wl, T, delivery, busy),
     }
     out.update(_ranges(conn, P, mach, partition, rates, min_delay_steps, ranks_per_node, wl, t_sim_ms, flush_ms,
-                       with_range, nthr, out))
+                       with_range, nthr, out, exchange))
     return out
 
 
@@ -320,16 +330,16 @@ def batch_machines(mach: Machine) -> list[Machine] | None:
 
 
 def _ranges(conn, P, mach, partition, rates, min_delay_steps, ranks_per_node, wl, t_sim_ms, flush_ms,
-            with_range, threads, point: dict) -> dict:
+            with_range, threads, point: dict, exchange="auto") -> dict:
     """``rtf_range`` and ``critical_path_s_range``: the smallest and largest of the point prediction
     ``point`` and the predictions with each calibration batch's constants (:func:`batch_machines`), or,
     for a file without per-batch constants, with every constant at its low / high bound
-    (:meth:`~parsnn.machines.Machine.bounds`); None without either."""
+    (:meth:`~parsnn.machines.Machine.bounds`); None without either. ``exchange``: the scheme predicted."""
     machines = (batch_machines(mach) or mach.bounds()) if with_range else None
     if not machines:
         return {"rtf_range": None, "critical_path_s_range": None}
     ps = [point] + [predict(conn, P, b, partition, rates, min_delay_steps, ranks_per_node, wl, t_sim_ms,
-                            flush_ms, with_range=False, threads=threads) for b in machines]
+                            flush_ms, with_range=False, threads=threads, exchange=exchange) for b in machines]
     rtf = [float(p["rtf"]) for p in ps]
     crit = [float(p["critical_path_s"]) for p in ps]
     return {"rtf_range": [min(rtf), max(rtf)], "critical_path_s_range": [min(crit), max(crit)]}

@@ -51,6 +51,7 @@ LAYOUT_COLUMNS = [
     tables.Column("deliver us", lambda p: p["phases"]["deliver_max"] * 1e6, ">10.2f", 10),
     tables.Column("RTF", "rtf", ">8.3f", 8),
     tables.Column("RTF range", _rtf_range, ">13", 13),
+    tables.Column("exchange", lambda p: p["exchange_terms"].get("scheme", "alltoall"), ">9", 9),
     tables.Column(" other layouts (ranks/node x threads: RTF)",
                   lambda p: " " + ", ".join(f"{q['ranks_per_node']}x{q['threads']}: {q['rtf']:.3f}"
                                             for q in p["layouts"] if q["threads"] != p["threads"]), "", align="<"),
@@ -61,6 +62,14 @@ def format_layouts(rows: list[dict]) -> str:
     """The table of :func:`~parsnn.mapping.cluster.layout.best_layouts`: per node count the best
     layout, its slowest rank's update and deliver (us per interval), RTF and range, and the others."""
     return "\n".join(line.rstrip() for line in tables.format_table(LAYOUT_COLUMNS, rows).split("\n"))
+
+
+def format_limits(rows: list[dict]) -> str:
+    """One line per node count of :func:`~parsnn.mapping.cluster.layout.best_layouts`: the terms that limit
+    its best layout (``limiting``: us per interval and share of the critical path)."""
+    return "\n".join(f"{p['nodes']:>5} node(s), {p['ranks_per_node']}x{p['threads']}: limited by "
+                     + "; ".join(f"{t['term']} {t['us']:.2f} us ({100 * t['share']:.0f} %)" for t in p.get("limiting", []))
+                     for p in rows)
 
 
 def notes(machine, label: dict) -> list[str]:

@@ -17,6 +17,7 @@ from parsnn import synapses as synapse_models
 from parsnn.connectivity import Connectivity, require
 from parsnn.engine.footprint import RING_SLOT_BYTES, STATIC_SYNAPSE_BYTES
 from parsnn.errors import ParameterError
+from parsnn.mapping.cluster.collectives import route_probabilities
 from parsnn.partition import Partition, make_map
 from parsnn.partition.metrics import counts_per_rank, nohit_probabilities
 from parsnn.partition.rates import neuron_rates
@@ -207,8 +208,9 @@ def workload(conn: Connectivity, ranks: int, partition="round_robin", rates=None
     plastic synapses), ``spikes_in_per_s`` (distinct spikes
     received, own included), ``spikes_out_per_s``, ``copies_per_s`` (spike words packed,
     own rank included), ``ring_neurons`` (neurons with ring buffers), ``ring_slot_bytes`` (ring bytes per
-    neuron and delay slot: :func:`ring_slot_bytes`); the P x P matrix ``spikes_to_per_s`` (spikes from
-    r needing delivery on q, r != q); and ``min_delay_steps``, ``max_delay_steps``."""
+    neuron and delay slot: :func:`ring_slot_bytes`); the P x P matrices ``spikes_to_per_s`` (spikes from
+    r needing delivery on q, r != q) and ``route_probability`` (r routes spikes to q: neighbours of
+    the neighbourhood exchange); and ``min_delay_steps``, ``max_delay_steps``."""
     P = int(ranks)
     if P < 1:
         raise ParameterError(f"ranks must be >= 1, got {ranks}")
@@ -236,7 +238,7 @@ def workload(conn: Connectivity, ranks: int, partition="round_robin", rates=None
         "neurons": models, "poisson_inputs": pois, "events_per_s": work["events"],
         "plastic_events_per_s": work["plastic_events"],
         "spikes_in_per_s": work["spikes_in"], "spikes_out_per_s": spikes_out, "copies_per_s": copies,
-        "spikes_to_per_s": to, "ring_neurons": n_ring.astype(float), "synapses": work["synapses"],
+        "spikes_to_per_s": to, "route_probability": route_probabilities(counts, hit), "ring_neurons": n_ring.astype(float), "synapses": work["synapses"],
         "events_unprefetched_per_s": work["unprefetched"],
         "min_delay_steps": int(dmin), "max_delay_steps": int(dmax), "min_synaptic_delay_steps": int(dsyn),
         "ring_slot_bytes": ring_slot_bytes(desc),
