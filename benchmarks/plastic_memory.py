@@ -9,7 +9,7 @@ Phases are measured by the kernel's high-water mark of the resident set (``VmHWM
 /proc/self/status), reset (``/proc/self/clear_refs``: 5) at every phase boundary, so each phase
 reports its own peak; the functions of the build are wrapped for that from here (nothing in parsnn
 changes). Rank 0 prints one JSON object: per rank the baseline (interpreter, numpy, mpi4py and
-parsnn imported, MPI up), the phases (resident memory before, peak during, after), the overall peak
+parsnn imported, MPI up; ``imports``: the resident memory after each import), the phases (resident memory before, peak during, after), the overall peak
 and the peak per synapse, and the bytes of what the build keeps: the static synapse table, the
 plastic store (``PlasticSynapses.memory()`` where it exists: per synapse, per row and source, per
 neuron, tables) and the engine's arrays (rings, spike and exchange buffers).
@@ -141,6 +141,24 @@ def plastic_memory(plastic) -> dict:
             "archive_headers": 64 * plastic.local.size, "facilitation_tables": 16384 * 8 * len(plastic.projections)}
 
 
+def import_steps() -> dict:
+    """Resident memory (bytes) after each step of the imports, the per-rank baseline: the
+    interpreter, numpy, mpi4py (MPI initialised), h5py, numba with llvmlite (parsnn.partition's
+    kernels import it), then the rest of parsnn.engine."""
+    steps = {"python": _status()[1]}
+    import numpy  # noqa: F401
+    steps["numpy"] = _status()[1]
+    from mpi4py import MPI  # noqa: F401
+    steps["mpi4py (MPI initialised)"] = _status()[1]
+    import h5py  # noqa: F401
+    steps["h5py"] = _status()[1]
+    import numba  # noqa: F401
+    steps["numba, llvmlite"] = _status()[1]
+    import parsnn.engine  # noqa: F401
+    steps["parsnn.engine (the rest)"] = _status()[1]
+    return steps
+
+
 def build_net(args):
     """The network of ``args``."""
     if args.model == "hpc_benchmark":
@@ -161,6 +179,7 @@ def main(argv=None) -> int:
     ap.add_argument("--json-out", default=None)
     args = ap.parse_args(argv)
     meter = PhaseMeter()
+    imported = import_steps()
     from mpi4py import MPI
 
     from parsnn.engine import Simulation
@@ -181,7 +200,7 @@ def main(argv=None) -> int:
         meter.leave()
     meter.sample()
     ptr = sim._syn_table[0]
-    mine = {"rank": comm.Get_rank(), "baseline_rss": baseline, "build_peak": build_peak, "peak": meter.peak,
+    mine = {"rank": comm.Get_rank(), "baseline_rss": baseline, "imports": imported, "build_peak": build_peak, "peak": meter.peak,
             "local_synapses": int(sim.num_local_synapses), "static_synapses": int(ptr[-1]),
             "plastic_synapses": int(sim.plastic.num_local), "static_store": int(sim.static_synapse_bytes),
             "plastic_store": plastic_memory(sim.plastic), "engine_arrays": engine_arrays(sim.st),
