@@ -143,8 +143,9 @@ def plastic_memory(plastic) -> dict:
 
 def import_steps() -> dict:
     """Resident memory (bytes) after each step of the imports, the per-rank baseline: the
-    interpreter, numpy, mpi4py (MPI initialised), h5py, numba with llvmlite (parsnn.partition's
-    kernels import it), then the rest of parsnn.engine."""
+    interpreter, numpy, mpi4py (MPI initialised), h5py, then parsnn.engine with what it imports
+    (``--numba-first``: numba with llvmlite before it, to see their share); ``numba loaded``: 1 if
+    numba is in memory after them."""
     steps = {"python": _status()[1]}
     import numpy  # noqa: F401
     steps["numpy"] = _status()[1]
@@ -152,10 +153,12 @@ def import_steps() -> dict:
     steps["mpi4py (MPI initialised)"] = _status()[1]
     import h5py  # noqa: F401
     steps["h5py"] = _status()[1]
-    import numba  # noqa: F401
-    steps["numba, llvmlite"] = _status()[1]
+    if "--numba-first" in sys.argv:
+        import numba  # noqa: F401
+        steps["numba, llvmlite"] = _status()[1]
     import parsnn.engine  # noqa: F401
     steps["parsnn.engine (the rest)"] = _status()[1]
+    steps["numba loaded"] = int("numba" in sys.modules)
     return steps
 
 
@@ -177,6 +180,7 @@ def main(argv=None) -> int:
     ap.add_argument("--t-sim", type=float, default=0.0, help="model time to run after the build (ms)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json-out", default=None)
+    ap.add_argument("--numba-first", action="store_true", help="import numba before parsnn (to measure its share)")
     args = ap.parse_args(argv)
     meter = PhaseMeter()
     imported = import_steps()
