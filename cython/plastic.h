@@ -29,8 +29,10 @@
  * A thread touches only its own neurons' weights, archives and ring entries: no atomics, and
  * every sum into a ring entry is formed in the same order for any T.
  *
- * Storage per plastic synapse: weight (double), target local index (uint32), delay (uint16):
- * 14 bytes. Kplus and the last spike time depend only on the source's spikes and the
+ * Storage per plastic synapse: weight (double), target local index (uint16 when the rank has at most
+ * 65,536 local nodes, else uint32) and, only for a projection whose synapses do not all have one
+ * delay, the delay (uint16 steps; a projection with one delay keeps it once, dconst): 10 to 14
+ * bytes. Kplus and the last spike time depend only on the source's spikes and the
  * projection's tau_plus: one pair per (projection, source), as NEST's per-synapse copies of them
  * are all equal. Every synapse's update depends only on its own weight, its source's pair and
  * its target's archive, so the weights do not depend on the number of ranks, threads or the
@@ -83,8 +85,11 @@ typedef struct {
     const double *tau_plus, *lambda, *alpha, *mu_plus, *mu_minus, *wmax;
     /* synapses */
     const int64_t *ptr;
-    const uint32_t *tgt;
-    const uint16_t *d;
+    const void *tgt;              /* target local index: uint16 if tgt16, else uint32 */
+    int32_t tgt16;
+    const uint16_t *d;            /* delays (steps) of the projections q with dconst[q] == 0: */
+    const int64_t *d_base;        /*   synapse k's delay is d[k - d_base[q]] */
+    const int32_t *dconst;        /* projection q's one delay (steps), or 0: one per synapse in d */
     double *w;
     /* per (projection, source) */
     double *kplus;
@@ -305,25 +310,27 @@ static int parsnn_plastic_tables(parsnn_plastic_t *p)
  * facilitation for the target's archived post spikes in (t_last - d, t - d] (each read is
  * counted), then depression with Kminus just before t - d, and is added to the ring slot of
  * step s + d (slot0 = s % D; ring_ex for w > 0, else ring_in, as NEST's alpha and exp neurons
- * split them). A spike of multiplicity mult is mult spikes of the same step, as NEST unrolls an
- * event's multiplicity for plastic synapses (EventDeliveryManager::send_remote): the further
- * mult - 1 updates find no post spike in their window (t - d, t - d] and depress with the same
- * Kminus, each new weight added to the ring. ``model`` and, for mult == 1, ``mult`` are constants
- * at each call: one specialised loop per rule. */
+ * split them). The delays are dq[0 .. b-a) (per_syn_d) or all dc. A spike of multiplicity mult is
+ * mult spikes of the same step, as NEST unrolls an event's multiplicity for plastic synapses
+ * (EventDeliveryManager::send_remote): the further mult - 1 updates find no post spike in their
+ * window (t - d, t - d] and depress with the same Kminus, each new weight added to the ring.
+ * ``model``, ``t16`` (uint16 targets), ``per_syn_d`` and, for mult == 1, ``mult`` are constants at
+ * each call: one specialised loop per combination. */
 static inline __attribute__((always_inline)) void
-parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, int64_t t, int64_t t_last,
-           double kplus, int64_t slot0, int64_t D, int64_t n, double *rex, double *rin, const int64_t mult,
-           const int model)
+parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, const uint16_t *dq, int64_t dc,
+           int64_t t, int64_t t_last, double kplus, int64_t slot0, int64_t D, int64_t n, double *rex, double *rin,
+           const int64_t mult, const int model, const int t16, const int per_syn_d)
 {
-    const uint32_t *tgt = p->tgt;
-    const uint16_t *d = p->d;
+    const uint32_t *tgt32 = (const uint32_t *) p->tgt;
+    const uint16_t *tgt16 = (const uint16_t *) p->tgt;
     double *wp = p->w;
     parsnn_hist_t *hist = p->hist;
     const double *ftab = c->ftab;
     uint64_t mx = 0x7ff8dead0000beefULL;   /* the facilitation's pow memo: empty (a NaN no weight is) */
     double my = 0.0;
     for (int64_t k = a; k < b; k++) {
-        const int64_t i = tgt[k], dd = d[k];
+        const int64_t i = t16 ? (int64_t) tgt16[k] : (int64_t) tgt32[k];
+        const int64_t dd = per_syn_d ? (int64_t) dq[k - a] : dc;
         parsnn_hist_t *hs = &hist[i];
         const int64_t t1 = t_last - dd, t2 = t - dd;
         double w = wp[k];
@@ -360,6 +367,26 @@ parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, in
                 rin[slot * n + i] += w;
         }
         wp[k] = w;
+    }
+}
+
+/* parsnn_row specialised for the store's target width and for delays per synapse or per projection
+ * (dq == NULL: all dc). */
+static inline __attribute__((always_inline)) void
+parsnn_row_layout(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, const uint16_t *dq,
+                  int64_t dc, int64_t t, int64_t t_last, double kplus, int64_t slot0, int64_t D, int64_t n,
+                  double *rex, double *rin, const int64_t mult, const int model)
+{
+    if (p->tgt16) {
+        if (dq)
+            parsnn_row(p, c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, mult, model, 1, 1);
+        else
+            parsnn_row(p, c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, mult, model, 1, 0);
+    } else {
+        if (dq)
+            parsnn_row(p, c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, mult, model, 0, 1);
+        else
+            parsnn_row(p, c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, mult, model, 0, 0);
     }
 }
 
@@ -442,15 +469,17 @@ static int64_t parsnn_plastic_deliver(parsnn_plastic_t *p, int64_t k, int64_t g,
         const double kplus = p->pre_k[k * P + q];
         const int64_t t_last = p->pre_t[k * P + q];
         const parsnn_proj_t c = parsnn_proj(p, q);
+        const int64_t dc = p->dconst[q];
+        const uint16_t *dq = dc ? NULL : p->d + (a - p->d_base[q]);
         if (mult == 1) {
             if (p->model[q] == PARSNN_STDP)
-                parsnn_row(p, &c, a, b, t, t_last, kplus, slot0, D, n, rex, rin, 1, PARSNN_STDP);
+                parsnn_row_layout(p, &c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, 1, PARSNN_STDP);
             else
-                parsnn_row(p, &c, a, b, t, t_last, kplus, slot0, D, n, rex, rin, 1, PARSNN_STDP_PL_HOM);
+                parsnn_row_layout(p, &c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, 1, PARSNN_STDP_PL_HOM);
         } else if (p->model[q] == PARSNN_STDP) {
-            parsnn_row(p, &c, a, b, t, t_last, kplus, slot0, D, n, rex, rin, mult, PARSNN_STDP);
+            parsnn_row_layout(p, &c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, mult, PARSNN_STDP);
         } else {
-            parsnn_row(p, &c, a, b, t, t_last, kplus, slot0, D, n, rex, rin, mult, PARSNN_STDP_PL_HOM);
+            parsnn_row_layout(p, &c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, mult, PARSNN_STDP_PL_HOM);
         }
         events += b - a;
     }

@@ -32,8 +32,11 @@ cdef extern from "plastic.h" nogil:
         const double* mu_minus
         const double* wmax
         const int64_t* ptr
-        const uint32_t* tgt
+        const void* tgt
+        int32_t tgt16
         const uint16_t* d
+        const int64_t* d_base
+        const int32_t* dconst
         double* w
         double* kplus
         int64_t* tlast
@@ -42,6 +45,7 @@ cdef extern from "plastic.h" nogil:
         int64_t* pre_t
         int64_t pre_cap
         double* ftab
+    enum: PARSNN_FTAB_LEN
     parsnn_hist_t* parsnn_hist_alloc(int64_t n)
     int parsnn_plastic_tables(parsnn_plastic_t* p)
     int parsnn_hist_push(parsnn_hist_t* hs, int64_t t, double k, int32_t cnt)
@@ -54,14 +58,18 @@ cdef extern from "plastic.h" nogil:
                                    int64_t D, int64_t n, double* rex, double* rin, int64_t th, int64_t mult)
 
 
-#: (name, dtype) of the arrays a PlasticState points into
+#: (name, dtype) of the arrays a PlasticState points into (and "tgt": uint16 or uint32)
 _PLASTIC_ARRAYS = (
     ("kminus", np.float64), ("last_t", np.int64), ("tau_minus_inv", np.float64), ("n_incoming", np.int32),
     ("max_delay", np.int32), ("soff", np.int64), ("nsrc", np.int64), ("row_off", np.int64),
     ("src_off", np.int64), ("model", np.int32), ("tau_plus", np.float64), ("lambda", np.float64),
     ("alpha", np.float64), ("mu_plus", np.float64), ("mu_minus", np.float64), ("wmax", np.float64),
-    ("ptr", np.int64), ("tgt", np.uint32), ("d", np.uint16), ("w", np.float64), ("kplus", np.float64),
-    ("tlast", np.int64))
+    ("ptr", np.int64), ("d", np.uint16), ("d_base", np.int64), ("dconst", np.int32), ("w", np.float64),
+    ("kplus", np.float64), ("tlast", np.int64))
+
+#: bytes of one post-spike archive's header (one per local neuron) and of one projection's facilitation table
+PLASTIC_HIST_BYTES = sizeof(parsnn_hist_t)
+PLASTIC_FTAB_BYTES = PARSNN_FTAB_LEN * sizeof(double)
 
 
 cdef void* _data(object arr):
@@ -86,6 +94,10 @@ cdef class PlasticState:
         cdef int64_t i
         self._free()
         self.arrays = {name: np.ascontiguousarray(arrays[name], dtype=dt) for name, dt in _PLASTIC_ARRAYS}
+        tgt = arrays["tgt"]
+        if tgt.dtype not in (np.uint16, np.uint32) or not tgt.flags.c_contiguous:
+            raise ValueError(f"the plastic targets must be a contiguous uint16 or uint32 array, got {tgt.dtype}")
+        self.arrays["tgt"] = tgt
         a = self.arrays
         self.c.n, self.c.h, self.c.min_delay, self.c.T = n, h, min_delay, threads
         self.c.n_proj = a["soff"].shape[0]
@@ -106,8 +118,11 @@ cdef class PlasticState:
         self.c.mu_minus = <double*> _data(a["mu_minus"])
         self.c.wmax = <double*> _data(a["wmax"])
         self.c.ptr = <int64_t*> _data(a["ptr"])
-        self.c.tgt = <uint32_t*> _data(a["tgt"])
+        self.c.tgt = _data(a["tgt"])
+        self.c.tgt16 = a["tgt"].dtype == np.uint16
         self.c.d = <uint16_t*> _data(a["d"])
+        self.c.d_base = <int64_t*> _data(a["d_base"])
+        self.c.dconst = <int32_t*> _data(a["dconst"])
         self.c.w = <double*> _data(a["w"])
         self.c.kplus = <double*> _data(a["kplus"])
         self.c.tlast = <int64_t*> _data(a["tlast"])
@@ -168,3 +183,49 @@ cdef class PlasticState:
             for i in range(self.c.n):
                 parsnn_hist_free(&self.c.hist[i])
             free(self.c.hist)
+
+
+ctypedef fused plastic_tgt_t:
+    uint16_t
+    uint32_t
+
+
+def plastic_place(const int64_t[::1] counts, int64_t[::1] fill, const uint32_t[::1] btgt, const float[::1] bw,
+                  const uint16_t[::1] bd, plastic_tgt_t[::1] tgt, double[::1] w, uint16_t[::1] d, int64_t d_base,
+                  bint one_weight, double weight, int32_t[::1] n_incoming, int32_t[::1] max_delay):
+    """Move a block of drawn synapses to their places in the plastic store (parsnn.engine.plastic_store).
+
+    The block holds, one sub-row after the other, counts[r] synapses of every sub-row r (targets
+    btgt, float32 weights bw, delays bd, in row order); they go to the sub-row's next slots
+    fill[r] .. (advanced): targets into ``tgt`` (uint16 or uint32), weights into ``w`` as float64
+    (all ``weight`` if ``one_weight``), delays into d[slot - d_base] unless ``d`` is empty (the
+    projection keeps one delay). Adds each synapse to its target's count (n_incoming) and largest
+    delay (max_delay)."""
+    cdef int64_t r, q, src = 0, pos, nrows = counts.shape[0]
+    cdef int64_t total = 0
+    cdef uint32_t i
+    cdef bint keep_d = d.shape[0] > 0
+    if fill.shape[0] < nrows:
+        raise ValueError("plastic_place: fewer slots than sub-rows")
+    for r in range(nrows):
+        total += counts[r]
+        if fill[r] < 0 or fill[r] + counts[r] > tgt.shape[0] or fill[r] + counts[r] > w.shape[0] or (
+                keep_d and (fill[r] - d_base < 0 or fill[r] + counts[r] - d_base > d.shape[0])):
+            raise ValueError("plastic_place: a sub-row runs past the store")
+    if total > btgt.shape[0] or total > bw.shape[0] or total > bd.shape[0]:
+        raise ValueError("plastic_place: the block is shorter than its counts")
+    with nogil:
+        for r in range(nrows):
+            pos = fill[r]
+            for q in range(counts[r]):
+                i = btgt[src]
+                tgt[pos] = <plastic_tgt_t> i
+                w[pos] = weight if one_weight else <double> bw[src]
+                if keep_d:
+                    d[pos - d_base] = bd[src]
+                n_incoming[i] += 1
+                if bd[src] > max_delay[i]:
+                    max_delay[i] = bd[src]
+                pos += 1
+                src += 1
+            fill[r] = pos

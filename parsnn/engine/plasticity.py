@@ -2,9 +2,11 @@
 
 Every rank builds only the plastic synapses onto its own neurons, with the same connect kernels
 and random streams as static ones (so a projection's synapses are the same whether it is static or
-plastic), into one store of rows grouped by (projection, source): target local index (uint32),
-weight (float64: a constant initial weight is kept exactly, a drawn one is the float32 draw) and
-delay (uint16 steps). Each row is split into one sub-row per thread (the synapses onto the neurons
+plastic), into one store of rows grouped by (projection, source): weight (float64: a constant
+initial weight is kept exactly, a drawn one is the float32 draw), target local index (uint16 on a
+rank with at most 65,536 local nodes, else uint32) and delay (uint16 steps, kept once per
+projection if all its synapses have one); :mod:`parsnn.engine.plastic_store` draws it without a
+second copy of the synapses. Each row is split into one sub-row per thread (the synapses onto the neurons
 the thread owns: the k-th part of every population, as for static rows); rows are in target order,
 so the sub-rows are consecutive slices and the store is the same for any number of threads, only
 the row pointer has T entries per row. Each (projection, source) has one Kplus and one last spike time; each local
@@ -21,10 +23,9 @@ import numpy as np
 
 from parsnn import _engine as engine_kernels
 from parsnn import synapses as synapse_models
+from parsnn.engine import plastic_store
 from parsnn.engine.neurons import draw_parameter
 from parsnn.engine.streams import DEFAULT_REALISATION, REALISATIONS
-from parsnn.engine.synapses import _list_plan, draw_projection
-from parsnn.network import FromList, Normal, Uniform
 
 
 class PlasticSynapses:
@@ -37,51 +38,21 @@ class PlasticSynapses:
         self.projections = [k for k, proj in enumerate(net.projections) if proj.plastic]
         self.dmin, self.dmax = 1 << 40, 0
         self.has_targets = np.zeros(net.num_nodes, dtype=bool)
-        rows, tgts, ws, ds, params = [], [], [], [], []
-        for k in self.projections:
-            ptr, tgt, w, d = self._generate(k, local, offsets, pop_local, seed, h)
-            rows.append(ptr)
-            tgts.append(tgt)
-            ws.append(w)
-            ds.append(d)
-            params.append(self._parameters(k))
-        self._arrays(rows, tgts, ws, ds, params, local, offsets, pop_local, seed)
+        T = self.threads
+        counted = [plastic_store.count_projection(net, k, local, offsets, pop_local, seed, h, T, scheme)
+                   for k in self.projections]
+        a = plastic_store.allocate(counted, local.size)
+        for j, c in enumerate(counted):
+            lo, hi = plastic_store.fill_store(a, j, c, net.num_nodes, seed, h, T)
+            self.dmin, self.dmax = min(self.dmin, lo), max(self.dmax, hi)
+            self.has_targets[c.soff:c.soff + c.nsrc] |= c.rows.reshape(c.nsrc, T).sum(axis=1) > 0
+        del counted
+        self._arrays(a, [self._parameters(k) for k in self.projections], local, offsets, pop_local, seed)
 
     @property
     def active(self) -> bool:
         """True if the network has plastic projections."""
         return bool(self.projections)
-
-    def _generate(self, k, local, offsets, pop_local, seed, h):
-        """Sub-rows (pointer over the source population x threads: nsrc * T + 1 entries), targets,
-        weights and delays of projection k."""
-        proj, T = self.net.projections[k], self.threads
-        if isinstance(proj.rule, FromList):
-            return self._from_list(proj, local, offsets, pop_local, h)
-        ptr, tgt, w, d, lo, hi = draw_projection(self.net, k, local, offsets, pop_local, seed, h, T, self.scheme)
-        total = tgt.size
-        if total:
-            self.dmin, self.dmax = min(self.dmin, lo), max(self.dmax, hi)
-        soff, nsrc = offsets[proj.source], self.net.populations[proj.source].size
-        ptr = ptr[soff * T:(soff + nsrc) * T + 1]
-        self.has_targets[soff:soff + nsrc] |= np.diff(ptr[::T]) > 0
-        weight = proj.weight
-        w64 = w.astype(np.float64) if isinstance(weight, (Normal, Uniform)) else np.full(total, float(weight))
-        return ptr - ptr[0], tgt, w64, d
-
-    def _from_list(self, proj, local, offsets, pop_local, h):
-        """As :meth:`_generate` for an explicit list: its synapses onto the local neurons in the
-        canonical order (source, target, list position); weights as the static store holds them."""
-        T = self.threads
-        pl = _list_plan(self.net, proj, local, offsets, pop_local, h, T)
-        soff, nsrc = offsets[proj.source], self.net.populations[proj.source].size
-        counts = np.bincount((pl["list_src"] - soff) * T + pl["list_th"], minlength=nsrc * T)
-        if pl["list_src"].size:
-            self.dmin = min(self.dmin, int(pl["list_d"].min()))
-            self.dmax = max(self.dmax, int(pl["list_d"].max()))
-        self.has_targets[soff:soff + nsrc] |= counts.reshape(nsrc, T).sum(axis=1) > 0
-        ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)     # the plan's order is (source, target)
-        return ptr, pl["list_tgt"], pl["list_w"].astype(np.float64), pl["list_d"]
 
     def _parameters(self, k) -> dict:
         """The kernel's parameters of projection k (stdp_pl_synapse_hom's mu as mu_plus)."""
@@ -93,23 +64,15 @@ class PlasticSynapses:
                 "wmax": v.get("Wmax", np.inf), "soff": self.offsets[proj.source],
                 "nsrc": self.net.populations[proj.source].size}
 
-    def _arrays(self, rows, tgts, ws, ds, params, local, offsets, pop_local, seed):
-        """Concatenate the projections' stores; per-neuron trace parameters and counts."""
+    def _arrays(self, a, params, local, offsets, pop_local, seed):
+        """Complete the store ``a`` (:func:`plastic_store.allocate`, filled) with the projections'
+        parameters, the sources' traces and the per-neuron trace parameters."""
         n = local.size
-        cat = lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt)  # noqa: E731
-        syn_off = np.cumsum([0] + [t.size for t in tgts])
-        a = {key: np.array([p[key] for p in params]) for key in
-             ("model", "tau_plus", "lambda", "alpha", "mu_plus", "mu_minus", "wmax", "soff", "nsrc")}
-        a["row_off"] = np.cumsum([0] + [r.size for r in rows])[:-1]
+        a.update({key: np.array([p[key] for p in params]) for key in
+                  ("model", "tau_plus", "lambda", "alpha", "mu_plus", "mu_minus", "wmax", "soff", "nsrc")})
         a["src_off"] = np.cumsum([0] + [int(p["nsrc"]) for p in params])[:-1]
-        a["ptr"] = cat([r + off for r, off in zip(rows, syn_off)], np.int64)
-        a["tgt"], a["w"], a["d"] = cat(tgts, np.uint32), cat(ws, np.float64), cat(ds, np.uint16)
         nsrc_total = int(sum(int(p["nsrc"]) for p in params))
         a["kplus"], a["tlast"] = np.zeros(nsrc_total), np.zeros(nsrc_total, dtype=np.int64)
-        a["n_incoming"] = np.bincount(a["tgt"], minlength=n).astype(np.int32)
-        max_delay = np.zeros(n, dtype=np.int32)
-        np.maximum.at(max_delay, a["tgt"].astype(np.int64), a["d"].astype(np.int32))
-        a["max_delay"] = max_delay
         tau_minus = np.full(n, np.inf)
         for name in {self.net.projections[k].target for k in self.projections}:
             lo, hi = pop_local[name]
@@ -117,8 +80,8 @@ class PlasticSynapses:
             tau_minus[lo:hi] = draw_parameter(pop, "tau_minus", local[lo:hi], offsets[name], seed, self.scheme)
         a["tau_minus_inv"] = 1.0 / tau_minus
         a["kminus"], a["last_t"] = np.zeros(n), np.zeros(n, dtype=np.int64)
+        self.syn_off = a.pop("syn_off")
         self.arrays = a
-        self.syn_off = syn_off
 
     def attach(self, st, min_delay_steps: int):
         """Give the engine state ``st`` the kernel's store (once the min delay is known)."""
@@ -130,6 +93,35 @@ class PlasticSynapses:
         self.state = state
         self.arrays = state.arrays           # the kernel works in these (converted) arrays
         st.plastic = state
+
+    def synapse_delays(self, j: int) -> np.ndarray:
+        """The delay in steps of every local synapse of the j-th plastic projection, in row order
+        (uint16; a new array)."""
+        a = self.arrays
+        lo, hi = int(a["ptr"][a["row_off"][j]]), int(self.row_ptr(j)[-1])
+        if a["dconst"][j]:
+            return np.full(hi - lo, a["dconst"][j], dtype=np.uint16)
+        return a["d"][lo - a["d_base"][j]:hi - a["d_base"][j]].copy()
+
+    def memory(self) -> dict:
+        """Bytes that the plastic synapses keep on this rank, by what they are kept per: synapse
+        (weight, target, stored delays), row (sub-row bounds; Kplus and last spike per (projection,
+        source)), neuron (traces, counts, archive headers; the archives' entries, 20 bytes per
+        archived post spike, come on top), projection (parameters, facilitation tables); with
+        ``synapses`` and the total per synapse."""
+        a = self.arrays
+        per_synapse = sum(int(a[k].nbytes) for k in ("w", "tgt", "d"))
+        per_row = sum(int(a[k].nbytes) for k in ("ptr", "kplus", "tlast"))
+        per_neuron = (sum(int(a[k].nbytes) for k in ("kminus", "last_t", "tau_minus_inv", "n_incoming", "max_delay"))
+                      + engine_kernels.PLASTIC_HIST_BYTES * self.local.size)
+        per_projection = (sum(int(a[k].nbytes) for k in ("model", "tau_plus", "lambda", "alpha", "mu_plus", "mu_minus",
+                                                       "wmax", "soff", "nsrc", "row_off", "src_off", "d_base", "dconst"))
+                          + engine_kernels.PLASTIC_FTAB_BYTES * len(self.projections))
+        n = self.num_local
+        total = per_synapse + per_row + per_neuron + per_projection
+        return {"synapses": n, "per_synapse": per_synapse, "per_row": per_row, "per_neuron": per_neuron,
+                "per_projection": per_projection, "total": total, "total_per_synapse": total / max(n, 1),
+                "target_bytes": int(a["tgt"].itemsize), "stored_delays": int(a["d"].size)}
 
     @property
     def num_local(self) -> int:

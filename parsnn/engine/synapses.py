@@ -216,17 +216,31 @@ def draw_projection(net, k: int, local, offsets: dict, pop_local: dict, seed: in
     T, N = int(threads), net.num_nodes
     plan = _projection_plan(net, k, net.projections[k], local, offsets, pop_local, seed, T, scheme)
     per_source = np.zeros((T, N), dtype=np.int64)
-    connect_kernels.count_by_source(plan["rule"], plan["tgt_gids"], plan["fixed"], plan["soff"], plan["nsrc"],
-                                    plan["toff"], plan["p"], plan["autapses"], seed, plan["ps"],
-                                    per_source.reshape(-1), plan["tb"], plan["scheme"])
+    count_plan(plan, seed, per_source.reshape(-1))
     ptr = np.concatenate([[0], np.cumsum(per_source.T.reshape(-1))]).astype(np.int64)
     total = int(ptr[-1])
     tgt, w, d = np.empty(total, np.uint32), np.empty(total, np.float32), np.empty(total, np.uint16)
     lo, hi = 1 << 40, 0
     if total:
         fill = ptr[:-1].reshape(N, T).T.copy().reshape(-1)     # fill[th * N + g] = ptr[g*T+th]
-        lo, hi = connect_kernels.generate(plan["rule"], plan["tgt_gids"], plan["tgt_local"], plan["fixed"],
-                                          plan["soff"], plan["nsrc"], plan["toff"], plan["p"], plan["autapses"],
-                                          plan["wspec"], plan["dspec"], h, seed, plan["ps"], plan["pv"],
-                                          fill, tgt, w, d, plan["tb"], plan["scheme"])
+        lo, hi = draw_plan(plan, seed, h, fill, tgt, w, d)
     return ptr, tgt, w, d, lo, hi
+
+
+def count_plan(plan: dict, seed: int, per_source: np.ndarray) -> int:
+    """Pass 1 of a :func:`_projection_plan` (any subset of its targets): adds its synapses to
+    ``per_source[th * N + gid]`` (see ``parsnn._connect.count_by_source``); returns their number."""
+    return connect_kernels.count_by_source(plan["rule"], plan["tgt_gids"], plan["fixed"], plan["soff"], plan["nsrc"],
+                                           plan["toff"], plan["p"], plan["autapses"], seed, plan["ps"], per_source,
+                                           plan["tb"], plan["scheme"])
+
+
+def draw_plan(plan: dict, seed: int, h: float, fill: np.ndarray, tgt: np.ndarray, w: np.ndarray,
+              d: np.ndarray) -> tuple[int, int]:
+    """Pass 2 of a :func:`_projection_plan` (any subset of its targets): writes its synapses into
+    ``tgt``, ``w``, ``d`` at the slots ``fill[th * N + gid]`` (advanced; see
+    ``parsnn._connect.generate``); returns the (smallest, largest) delay in steps."""
+    return connect_kernels.generate(plan["rule"], plan["tgt_gids"], plan["tgt_local"], plan["fixed"], plan["soff"],
+                                    plan["nsrc"], plan["toff"], plan["p"], plan["autapses"], plan["wspec"],
+                                    plan["dspec"], h, seed, plan["ps"], plan["pv"], fill, tgt, w, d, plan["tb"],
+                                    plan["scheme"])

@@ -49,11 +49,25 @@ import numpy as np
 from parsnn import tables
 from parsnn.connectivity import Connectivity
 from parsnn.errors import ParameterError
-from parsnn.partition.graph_strategy import graph
-from parsnn.partition.metrics import expected_metrics
 from parsnn.partition.strategies import block, population, round_robin
 
 __all__ = ["STRATEGIES", "METRIC_KEYS", "Partition", "compare", "format_table", "make_map", "partition"]
+
+
+
+def graph(conn: Connectivity, nranks: int, **options) -> np.ndarray:
+    """The ``graph`` strategy (:func:`parsnn.partition.graph_strategy.graph`), imported at its first
+    use: it and the metrics are numba kernels, and numba with llvmlite takes ~66 MB per process that
+    a simulation placed by another strategy need not load (benchmarks/plastic_memory.py, ``imports``)."""
+    from parsnn.partition.graph_strategy import graph as graph_strategy
+    return graph_strategy(conn, nranks, **options)
+
+
+def expected_metrics(conn: Connectivity, rank_of, nranks: int | None = None, rates=None) -> dict:
+    """:func:`parsnn.partition.metrics.expected_metrics` (imported at its first use, as :func:`graph`)."""
+    from parsnn.partition.metrics import expected_metrics as metrics
+    return metrics(conn, rank_of, nranks, rates)
+
 
 STRATEGIES = {"round_robin": round_robin, "block": block, "population": population, "graph": graph}
 
