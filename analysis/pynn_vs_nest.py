@@ -39,13 +39,15 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
-from parsnn.analysis.statistics import analyze_arrays  # noqa: E402
 
-#: name -> (script file, extra arguments after the simulator name, analysis start ms)
+#: name -> (script file, extra arguments after the simulator name, analysis start ms[, window ms: the rate
+#: in each window too])
 SCRIPTS = {
     "VAbenchmarks CUBA": ("VAbenchmarks.py", ["CUBA"], 100.0),
     "brunel": ("brunel.py", [], 20.0),
     "simpleRandomNetwork": ("simpleRandomNetwork.py", [], 0.0),
+    "varying_poisson": ("varying_poisson.py", [], 0.0, 200.0),
+    "update_spike_source_array": ("update_spike_source_array.py", [], 0.0, 200.0),
 }
 STATS = ("rate", "cv", "cc", "fano")
 SEED_STRIDE = 7919
@@ -136,7 +138,8 @@ def run_one(backend: str, script: str, args: list, seed: int, out: str, precisio
     engine = record.get("engine_build", 0.0)
     times = {"build": record["t_first_run"] - record["start"] + engine, "run": record["run"] - engine,
              "total": record["end"] - record["start"]}
-    result = {"seed": seed, "backend": backend, "populations": record["populations"]}
+    result = {"seed": seed, "backend": backend, "populations": record["populations"],
+              "version": getattr(sys.modules.get("nest"), "__version__", None) if backend == "nest" else None}
     for what, (wall, cpu) in times.items():
         result[what], result["cpu_" + what] = float(wall), float(cpu)
     with open(out, "w") as f:
@@ -149,8 +152,10 @@ def _clock() -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- statistics
-def population_stats(p: dict, t_start: float) -> dict:
-    """Mean rate, CV, CC and Fano factor of one recorded population."""
+def population_stats(p: dict, t_start: float, window: float | None = None) -> dict:
+    """Mean rate, CV, CC and Fano factor of one recorded population (and with ``window``, the mean rate
+    in each window of that length from ``t_start``: "rate A-B")."""
+    from parsnn.analysis.statistics import analyze_arrays      # here: a run's child (e.g. NEST's venv) needs no parsnn
     t_stop = p["t_stop"]
     st = analyze_arrays(p["times"], p["ids"], p["n"], t_start, t_stop, cc_ids=np.arange(min(p["n"], 50)))
     times = np.asarray(p["times"])
@@ -159,23 +164,29 @@ def population_stats(p: dict, t_start: float) -> dict:
 
     def mean(x):
         return float(np.mean(x)) if np.size(x) else float("nan")
-    return {"rate": mean(st.rates), "cv": mean(st.cvs), "cc": mean(st.ccs), "fano": fano}
+    out = {"rate": mean(st.rates), "cv": mean(st.cvs), "cc": mean(st.ccs), "fano": fano}
+    for a in np.arange(t_start, t_stop - 1e-9, window) if window else []:
+        b = min(a + window, t_stop)
+        out[f"rate {a:g}-{b:g}"] = float(np.sum((times >= a) & (times < b)) / (p["n"] * (b - a) * 1e-3))
+    return out
 
 
-def run_all(names: list, seeds: range, cache: str, workdir: str, precision: str) -> list:
-    """Every (script, seed, backend) run, the backends alternating; [(name, record)]."""
+def run_all(names: list, seeds: range, cache: str, workdir: str, precision: str, nest_python: str | None = None) -> list:
+    """Every (script, seed, backend) run, the backends alternating (pyNN.nest's with ``nest_python``,
+    default this Python); [(name, record)]."""
     from parsnn.pynn.scenarios import fetch_examples
     examples = fetch_examples(cache)
     env = dict(os.environ, PYNEST_QUIET="1", OMP_NUM_THREADS="1")
     records = []
     for name in names:
-        script, args, _ = SCRIPTS[name]
+        script, args = SCRIPTS[name][:2]
         for k in seeds:
             order = ("nest", "parsnn") if k % 2 else ("parsnn", "nest")
             for backend in order:
                 out = os.path.join(workdir, f"{script}-{backend}-{k}.json")
                 scratch = tempfile.mkdtemp(dir=workdir)
-                cmd = [sys.executable, os.path.abspath(__file__), "--one", backend, os.path.join(examples, script),
+                python = nest_python if backend == "nest" and nest_python else sys.executable
+                cmd = [python, os.path.abspath(__file__), "--one", backend, os.path.join(examples, script),
                        str(k), out, "--nest-precision", precision, "--"] + args
                 proc = subprocess.run(cmd, cwd=scratch, env=env, capture_output=True, text=True)
                 if proc.returncode:
@@ -212,12 +223,14 @@ def summarise(records: list) -> dict:
     out = {}
     for name, r in records:
         entry = out.setdefault(name, {"stats": {}, "time": {}})
+        if r.get("version"):
+            out.setdefault("_nest_version", r["version"])
         for what in ("build", "run", "total", "cpu_build", "cpu_run", "cpu_total"):
             if what in r:
                 entry["time"].setdefault(r["backend"], {}).setdefault(what, []).append(r[what])
         for pop, p in r["populations"].items():
-            s = population_stats(p, SCRIPTS[name][2])
-            for stat in STATS:
+            s = population_stats(p, *SCRIPTS[name][2:])
+            for stat in s:
                 entry["stats"].setdefault(pop, {}).setdefault(stat, {}).setdefault(r["backend"], []).append(s[stat])
     return out
 
@@ -234,9 +247,12 @@ def agree(a, b) -> bool:
 
 def report(summary: dict, seeds: range, machine: str, precision: str, poisson: dict | None = None) -> str:
     """The markdown report."""
-    import nest
+    nest_version = summary.pop("_nest_version", None)
+    if nest_version is None:
+        import nest
+        nest_version = nest.__version__
     import pyNN
-    lines = [f"# PyNN {pyNN.__version__}'s examples, unchanged: parsnn.pynn vs pyNN.nest (NEST {nest.__version__})",
+    lines = [f"# PyNN {pyNN.__version__}'s examples, unchanged: parsnn.pynn vs pyNN.nest (NEST {nest_version})",
              "", f"Machine: {machine} ({platform.processor() or platform.machine()}, {os.cpu_count()} cores), "
              "**shared with other jobs while this ran**: timings are noisy; medians over the seeds, the backends "
              "alternating, one process per run, 1 thread, 1 rank.", "",
@@ -251,8 +267,7 @@ def report(summary: dict, seeds: range, machine: str, precision: str, poisson: d
              "| script | population | statistic | parsnn | pyNN.nest | agree |", "|---|---|---|---|---|---|"]
     for name, e in summary.items():
         for pop, stats in e["stats"].items():
-            for stat in STATS:
-                v = stats[stat]
+            for stat, v in stats.items():
                 cell = {b: f"{np.nanmean(x):.4g} ± {np.nanstd(x, ddof=1) if len(x) > 1 else 0:.2g}"
                         for b, x in v.items()}
                 ok = agree(v.get("parsnn", []), v.get("nest", [])) if len(v) == 2 else "-"
@@ -295,6 +310,8 @@ def main(argv=None):
                     help="pyNN.nest's spike_precision (on_grid: iaf_psc_exp etc., the models parsnn has; "
                          "off_grid, pyNN.nest's default: iaf_psc_exp_ps, poisson_generator_ps, ...)")
     ap.add_argument("--out", help="markdown report (default: stdout); the raw numbers go next to it as .json")
+    ap.add_argument("--nest-python", help="the Python that runs pyNN.nest (default this one; e.g. "
+                                          "benchmarks/.venv-nest/bin/python with PyNN installed)")
     ap.add_argument("--poisson-check", action="store_true", help="also compare SpikeSourcePoisson at 5000 spikes/s")
     ap.add_argument("--one", nargs=4, metavar=("BACKEND", "SCRIPT", "SEED", "OUT"), help=argparse.SUPPRESS)
     ap.add_argument("rest", nargs="*", help=argparse.SUPPRESS)
@@ -303,7 +320,8 @@ def main(argv=None):
         return run_one(a.one[0], a.one[1], a.rest, int(a.one[2]), a.one[3], a.nest_precision)
     with tempfile.TemporaryDirectory(prefix="pynn-vs-nest-") as work:
         seeds = range(a.first_seed, a.first_seed + a.seeds)
-        records = run_all([s.strip() for s in a.scripts.split(",")], seeds, a.cache, work, a.nest_precision)
+        records = run_all([s.strip() for s in a.scripts.split(",")], seeds, a.cache, work, a.nest_precision,
+                          a.nest_python)
     summary = summarise(records)
     text = report(summary, seeds, a.machine, a.nest_precision, poisson_check() if a.poisson_check else None)
     if a.out:

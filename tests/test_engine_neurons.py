@@ -441,3 +441,65 @@ def test_neuron_to_neuron_matches_nest(model):
     t, V, spikes, pre_spikes = run_parsnn(model, dict(base), 0.0, [], 60.0, presyn=pre)
     np.testing.assert_allclose(pre_spikes, res["presyn_spike_times"], rtol=0, atol=T_TOL)
     assert_trace(t, V, spikes, res["times"], res["V_m"], res["spike_times"], "neuron-to-neuron vs NEST")
+
+
+# ---------------------------------------------------------------------------
+# spike generator times replaced between runs (Simulation.set_spike_times)
+# ---------------------------------------------------------------------------
+
+def _generator_net(times, min_delay=1.0):
+    """Two spike generators onto three iaf_psc_exp neurons (all to all), spikes and V_m recorded."""
+    import parsnn.network as pn
+    net = pn.Network(resolution=H)
+    net.add_population("sg", 2, "spike_generator", spike_times=times)
+    net.add_population("n", 3, "iaf_psc_exp", params=dict(EXP_BASE, I_e=360.0))
+    net.connect("sg", "n", pn.AllToAll(), weight=2500.0, delay=min_delay)
+    net.add_population("quiet", 1, "spike_generator", spike_times=[[2.0]])     # no targets: never sent
+    net.record_spikes(["n"])
+    net.record_voltage("n", [0, 1, 2], interval=H)
+    return net
+
+
+def test_spike_times_set_between_runs_equal_the_times_given_from_the_start():
+    """Setting new times after a run sends exactly the spikes that a generator given the kept
+    (already sent) plus the new times from the start sends: bit-identical V_m and spikes; times
+    not sent yet are replaced, and the generator may send more spikes than it had (the receive
+    buffer grows)."""
+    from mpi4py import MPI
+
+    from parsnn.engine import Simulation
+    whole = Simulation(_generator_net([[1.0, 12.0, 12.0, 15.3, 15.4], [5.0, 10.1, 18.0]]), seed=1,
+                       comm=MPI.COMM_SELF)
+    whole.run(30.0)
+    parts = Simulation(_generator_net([[1.0, 25.0], [5.0]]), seed=1, comm=MPI.COMM_SELF)
+    parts.run(10.0)
+    parts.set_spike_times("sg", [[12.0, 12.0, 15.3, 15.4], [10.1, 18.0]])
+    parts.run(20.0)
+    a, b = whole.voltages()["n"], parts.voltages()["n"]
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[2], b[2])
+    sa, sb = whole.spikes()["n"], parts.spikes()["n"]
+    assert sa[0].size > 8 and np.array_equal(sa[0], sb[0]) and np.array_equal(sa[1], sb[1])
+
+
+@pytest.mark.parametrize("times, message", [
+    ([[10.0], []], "after the current time 10 ms"),
+    ([[9.0, 12.0], []], "after the current time"),
+    ([[12.05], []], "multiples of the resolution"),
+    ([[], [14.0, 12.0]], "node 1: spike times must be sorted"),
+    ([[12.0]], "2 sequences, got 1"),
+])
+def test_spike_times_set_between_runs_are_checked(times, message):
+    """Times at or before the current time (NEST refuses them), off the grid or unsorted, or the
+    wrong number of sequences: a ParameterError naming the rule; nothing is changed."""
+    from mpi4py import MPI
+
+    from parsnn.engine import Simulation
+    from parsnn.errors import ParameterError
+    sim = Simulation(_generator_net([[1.0, 12.0], [5.0]]), seed=1, comm=MPI.COMM_SELF)
+    sim.run(10.0)
+    with pytest.raises(ParameterError, match=message):
+        sim.set_spike_times("sg", times)
+    with pytest.raises(ParameterError, match="not a spike_generator"):
+        sim.set_spike_times("n", [[12.0]] * 3)
+    sim.run(10.0)
+    assert np.asarray(sim.st.gen_step).tolist() == [9, 49, 119]       # the given times still hold

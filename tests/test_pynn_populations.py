@@ -266,3 +266,65 @@ def test_off_grid_spike_times_as_pynn_nest():
     sim.setup(timestep=0.1)
     assert np.abs(ours[0] - theirs[0]).max() < 1e-9
     assert np.allclose(ours[1], theirs[1], atol=1e-12, rtol=0)
+
+
+def _array_onto_cell(times):
+    """A 2-cell SpikeSourceArray onto one IF_curr_exp cell (V_m and the sources' spikes recorded)."""
+    src = sim.Population(2, sim.SpikeSourceArray(spike_times=times), label="array")
+    cell = sim.Population(1, sim.IF_curr_exp(tau_syn_E=2.0), label="cell")
+    sim.Projection(src, cell, sim.AllToAllConnector(), sim.StaticSynapse(weight=1.5, delay=0.3))
+    src.record("spikes")
+    cell.record("v")
+    return src, cell
+
+
+def test_spike_source_array_set_between_runs():
+    """PyNN's test_update_SpikeSourceArray: new spike_times after run() take effect from then on, the
+    spikes sent so far stay recorded, get() returns the new times; the target's V_m is bit-identical
+    to that of a source given all the times (the replaced, unsent 25.05 ms excepted) from the start."""
+    from pyNN.parameters import Sequence
+    src, cell = _array_onto_cell([Sequence([3.0, 25.05]), Sequence([])])
+    sim.run(10.0)
+    src.set(spike_times=[Sequence([12.0, 15.0, 18.0]), Sequence([17.0, 19.02])])
+    assert list(src.get("spike_times")[0].value) == [12.0, 15.0, 18.0]
+    sim.run(10.0)
+    src[1:].set(spike_times=Sequence([23.0, 27.0, 29.0]))          # through a view
+    src[:1].set(spike_times=Sequence([22.0, 25.0]))
+    sim.run(10.0)
+    trains = src.get_data().segments[0].spiketrains
+    assert list(trains[0].magnitude) == [3.0, 12.0, 15.0, 18.0, 22.0, 25.0]
+    assert list(trains[1].magnitude) == [17.0, 19.1, 23.0, 27.0, 29.0]
+    v = cell.get_data().segments[0].analogsignals[0].magnitude[:, 0]
+    sim.end()
+    sim.setup(timestep=0.1)
+    _, whole = _array_onto_cell([Sequence([3.0, 12.0, 15.0, 18.0, 22.0, 25.0]),
+                                 Sequence([17.0, 19.02, 23.0, 27.0, 29.0])])
+    sim.run(30.0)
+    assert np.array_equal(v, whole.get_data().segments[0].analogsignals[0].magnitude[:, 0])
+
+
+def test_spike_source_array_times_in_the_past_are_refused():
+    """As NEST: times at or before the current time raise (naming it); the old times stay."""
+    from pyNN.errors import InvalidParameterValueError
+    src, _ = _array_onto_cell([5.0, 15.0])
+    sim.run(10.0)
+    with pytest.raises(InvalidParameterValueError, match="after the current time 10 ms.*got 10 ms"):
+        src.set(spike_times=[10.0, 12.0])
+    with pytest.raises(InvalidParameterValueError, match="sorted"):
+        src.set(spike_times=[14.0, 12.0])
+    assert list(src.get("spike_times").value) == [5.0, 15.0]
+    sim.run(10.0)
+    assert list(src.get_data().segments[0].spiketrains[0].magnitude) == [5.0, 15.0]
+
+
+def test_spike_source_array_after_reset_uses_the_last_times():
+    """reset() rebuilds the network with the times last set (as pyNN.nest re-sets them)."""
+    src, _ = _array_onto_cell([5.0])
+    sim.run(10.0)
+    src.set(spike_times=[12.0, 14.0])
+    sim.run(10.0)
+    sim.reset()
+    sim.run(20.0)
+    segments = src.get_data().segments
+    assert [list(s.magnitude) for s in segments[0].spiketrains] == [[5.0, 12.0, 14.0]] * 2
+    assert [list(s.magnitude) for s in segments[1].spiketrains] == [[12.0, 14.0]] * 2

@@ -160,3 +160,49 @@ def test_setup_runfile_writes_parsnns_run_file(tmp_path):
         times, ids = rf.spikes("E")["E"]
     ours = sorted((float(t), k) for k, s in enumerate(trains) for t in s.magnitude)
     assert len(ours) > 20 and ours == sorted(zip(np.asarray(times).tolist(), np.asarray(ids).tolist()))
+
+
+UPDATE_SCRIPT = textwrap.dedent('''
+    import sys
+    import numpy as np
+    import pyNN.parsnn as sim
+    from pyNN.parameters import Sequence
+    sim.setup(timestep=0.1, rng_seed=5)
+    src = sim.Population(6, sim.SpikeSourceArray(spike_times=[2.0, 30.0]), label="src")
+    cells = sim.Population(40, sim.IF_curr_exp(), label="cells")
+    sim.Projection(src, cells, sim.FixedProbabilityConnector(0.5, rng=sim.NumpyRNG(seed=2)),
+                   sim.StaticSynapse(weight=2.5, delay=0.5))
+    src.record("spikes"); cells.record(["spikes", "v"])
+    sim.run(10.0)
+    offset = 0.0 if sim.rank() == 0 else 3.3          # rank 0's times are the ones used, on every rank
+    src.set(spike_times=[Sequence(np.arange(10.5 + offset + i, 40.0, 2.0 + i)) for i in range(6)])
+    sim.run(20.0)
+    src[2:4].set(spike_times=Sequence([31.0, 31.0, 33.33]))
+    sim.run(20.0)
+    s, c = src.get_data().segments[0], cells.get_data().segments[0]
+    if sim.rank() == 0:
+        np.savez(sys.argv[1], src=np.concatenate([t.magnitude for t in s.spiketrains]),
+                 cells=np.concatenate([t.magnitude for t in c.spiketrains]), n=[len(t) for t in c.spiketrains],
+                 v=c.analogsignals[0].magnitude)
+    sim.end()
+''')
+
+
+def test_spike_source_array_set_between_runs_is_rank_invariant(tmp_path):
+    """SpikeSourceArray.set(spike_times=...) between runs (the whole population and a view) on 1 and
+    2 ranks: the same source and target spikes and V_m; rank 0's values hold on every rank."""
+    if not os.path.exists(MPIEXEC):
+        pytest.skip("no mpiexec next to the Python interpreter")
+    script = tmp_path / "update.py"
+    script.write_text(UPDATE_SCRIPT)
+    results = []
+    for n in (1, 2):
+        out = tmp_path / f"out{n}.npz"
+        cmd = [MPIEXEC, "-n", str(n), sys.executable, "-m", "parsnn.pynn", str(script), str(out)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        results.append(dict(np.load(out)))
+    one, two = results
+    assert one["cells"].size > 40 and 33.4 in one["src"].tolist() and 30.0 not in one["src"].tolist()
+    for key in ("src", "cells", "n", "v"):
+        assert np.array_equal(one[key], two[key]), key

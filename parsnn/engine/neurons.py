@@ -123,24 +123,43 @@ def build_neurons(st, net, local: np.ndarray, offsets: dict, pop_local: dict, se
     st.psc_ex, st.psc_in = x["psc_ex"], x["psc_in"]
 
 
-def generator_spikes(net, offsets: dict, has_targets: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:
-    """(emission steps, gids) of the spike generators' spikes whose source has synapses onto a
-    local neuron (``has_targets[gid]``), sorted by step then gid. A spike at t is emitted in
-    step t/h - 1 (NEST's convention)."""
-    steps, gids = [], []
-    for name, pop in net.populations.items():
-        if not pop.is_virtual:
-            continue
-        off = offsets[name]
-        lengths = np.array([len(t) for t in pop.spike_times], dtype=np.int64)
-        node = np.repeat(np.arange(pop.size, dtype=np.int64), lengths)
-        times = np.concatenate([np.asarray(t, dtype=np.float64) for t in pop.spike_times]) \
-            if lengths.sum() else np.zeros(0)
-        keep = has_targets[off + node]
-        steps.append(np.rint(times[keep] / h).astype(np.int64) - 1)
-        gids.append((off + node[keep]).astype(np.int32))
-    if not steps:
+def node_spikes(trains, gids: np.ndarray, has_targets: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:
+    """(emission steps, gids) of the spike trains ``trains`` (one sequence of times in ms per node, the
+    nodes' gids ``gids``) of the nodes with synapses onto a local neuron (``has_targets[gid]``),
+    unsorted. A spike at t is emitted in step t/h - 1 (NEST's convention)."""
+    lengths = np.array([len(t) for t in trains], dtype=np.int64)
+    node = np.repeat(np.asarray(gids, dtype=np.int64), lengths)
+    times = np.concatenate([np.asarray(t, dtype=np.float64) for t in trains]) if lengths.sum() else np.zeros(0)
+    keep = has_targets[node]
+    return np.rint(times[keep] / h).astype(np.int64) - 1, node[keep].astype(np.int32)
+
+
+def _canonical(parts: list) -> tuple[np.ndarray, np.ndarray]:
+    """The (steps, gids) pairs of ``parts`` joined and sorted by step, then gid."""
+    if not parts:
         return np.zeros(0, np.int64), np.zeros(0, np.int32)
-    s, g = np.concatenate(steps), np.concatenate(gids)
+    s = np.concatenate([p[0] for p in parts]).astype(np.int64)
+    g = np.concatenate([p[1] for p in parts]).astype(np.int32)
     order = np.lexsort((g, s))
     return np.ascontiguousarray(s[order]), np.ascontiguousarray(g[order])
+
+
+def generator_spikes(net, offsets: dict, has_targets: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:
+    """(emission steps, gids) of the spike generators' spikes whose source has synapses onto a
+    local neuron (``has_targets[gid]``), sorted by step then gid (:func:`node_spikes`)."""
+    return _canonical([node_spikes(pop.spike_times, offsets[name] + np.arange(pop.size), has_targets, h)
+                       for name, pop in net.populations.items() if pop.is_virtual])
+
+
+def replace_generator_spikes(st, nodes: np.ndarray, steps: np.ndarray, gids: np.ndarray) -> int:
+    """Replace the spikes not sent yet (from ``st.gen_pos`` on) of the generator nodes with gids
+    ``nodes`` by (``steps``, ``gids``) (emission steps not before the current step), keeping the sent
+    ones and the canonical order. Returns the change in the number of spikes."""
+    old_s, old_g, pos = np.asarray(st.gen_step), np.asarray(st.gen_gid), int(st.gen_pos)
+    future_s, future_g = old_s[pos:], old_g[pos:]
+    others = ~np.isin(future_g, nodes)
+    s, g = _canonical([(future_s[others], future_g[others]), (steps, gids)])
+    st.gen_step = np.ascontiguousarray(np.concatenate([old_s[:pos], s]))
+    st.gen_gid = np.ascontiguousarray(np.concatenate([old_g[:pos], g]).astype(np.int32))
+    st.gen_pos = pos
+    return int(s.size - future_s.size)

@@ -182,6 +182,7 @@ class Simulation:
         num_sources = exchange_module.build_routes(st, comm, self.rank_of, has_targets, g2l, local.size)
         self.build_timers["routes"] += time.perf_counter() - t0
 
+        self._has_targets = has_targets          # for set_spike_times
         gen_step, gen_gid = neurons.generator_spikes(net, self.offsets, has_targets, h)
         st.gen_step, st.gen_gid, st.gen_pos = gen_step, gen_gid, 0
         self._setup_buffers(st, local.size, num_sources, gen_step.size)
@@ -356,6 +357,29 @@ class Simulation:
             raise ParameterError(f"rate of '{population}' must be >= 0 spikes/s, got {values.min()}")
         np.asarray(self.st.lam)[a:b] = values * self.h * 1e-3
 
+    def set_spike_times(self, population: str, spike_times, nodes=None):
+        """Replace the spike times of the spike_generator nodes ``nodes`` (indices in ``population``,
+        default all) from the current time on (between run() calls, on every rank, with the same
+        values): one sorted sequence of times (ms, multiples of the resolution) per node, all after the
+        current time, as NEST's spike_generator requires. The spikes sent so far stay sent; the ones
+        not sent yet are replaced. Not part of the description, as above."""
+        what = f"spike times of '{population}'"
+        pop = self.net._pop(population, what)
+        if pop.model != "spike_generator":
+            raise ParameterError(f"{what}: not a spike_generator population")
+        nodes = np.arange(pop.size) if nodes is None else np.asarray(nodes, dtype=np.int64).reshape(-1)
+        if nodes.size and (nodes.min() < 0 or nodes.max() >= pop.size or np.unique(nodes).size != nodes.size):
+            raise ParameterError(f"{what}: nodes must be distinct indices in [0, {pop.size})")
+        if len(spike_times) != nodes.size:
+            raise ParameterError(f"{what}: one sequence per node needs {nodes.size} sequences, got {len(spike_times)}")
+        self.build()
+        _check_future_times(spike_times, nodes, self.t_steps, self.h, what)
+        gids = self.offsets[population] + nodes
+        steps, senders = neurons.node_spikes(spike_times, gids, self._has_targets, self.h)
+        extra = neurons.replace_generator_spikes(self.st, gids, steps, senders)
+        if extra > 0:                # the receive buffer holds every generator spike (exchange.setup_exchange)
+            self.st.recvbuf = np.zeros(np.asarray(self.st.recvbuf).size + extra, dtype=np.uint64)
+
     # ------------------------------------------------------------- checkpoints
     def checkpoint_every(self, path: str, every_ms: float | None = None):
         """Write a checkpoint to ``path`` at the end of every run() call and, if ``every_ms`` is
@@ -469,3 +493,24 @@ class Simulation:
         """Leave a ``with`` block: :meth:`close` (the output stays incomplete unless :meth:`finish` ran)."""
         self.close()
         return False
+
+
+def _check_future_times(trains, nodes: np.ndarray, now_steps: int, h: float, what: str):
+    """ParameterError unless every train (of node ``nodes[k]``) is sorted, on the time grid and after
+    step ``now_steps``."""
+    lengths = np.array([len(t) for t in trains], dtype=np.int64)
+    if not lengths.sum():
+        return
+    t = np.concatenate([np.asarray(x, dtype=np.float64) for x in trains])
+    node = np.repeat(nodes, lengths)
+    n = np.rint(t / h)
+    bad_grid = ~np.isfinite(t) | (np.abs(n * h - t) > 1e-9 * np.maximum(1.0, np.abs(t)))
+    bad_order = np.zeros(t.size, dtype=bool)
+    bad_order[1:] = (np.diff(t) < 0) & (node[1:] == node[:-1])
+    bad_past = n <= now_steps
+    for bad, rule in ((bad_grid, f"multiples of the resolution {h} ms"), (bad_order, "sorted"),
+                      (bad_past, f"after the current time {now_steps * h:g} ms (NEST's spike_generator refuses "
+                                 "times in the past or at the current step)")):
+        if bad.any():
+            k = int(np.argmax(bad))
+            raise ParameterError(f"{what}: node {int(node[k])}: spike times must be {rule}, got {t[k]!r} ms")

@@ -22,7 +22,9 @@ gives parsnn's other rule under NEST's names; ``Projection.get("weight")`` after
 plastic weights (collective: call it on every rank).
 Not supported (NotImplementedError naming it): conductance-based cells, STDP rules that do not map
 exactly onto parsnn's (e.g. w_min != 0, Vogels2011Rule), NoisyCurrentSource, changing the network or
-its parameters between run() and reset(), recording anything but spikes and V_m,
+its parameters between run() and reset() (except ``i_offset``, current sources, a SpikeSourcePoisson's
+``rate`` and a SpikeSourceArray's ``spike_times``, which must then lie after the current time, as in
+NEST), recording anything but spikes and V_m,
 ``setup(spike_precision='off_grid')`` (off-grid SpikeSourceArray times are rounded up to the grid, as
 pyNN.nest does with ``spike_precision='on_grid'``).
 """

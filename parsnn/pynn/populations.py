@@ -21,6 +21,8 @@ from parsnn.pynn.random import engine_distribution, redirect_larray
 from parsnn.pynn.recording import Recorder
 
 SPIKE_SOURCE_MODELS = ("poisson_source", "spike_generator")
+#: native parameters that set() may change between run() calls (State.set_while_built says for which models)
+SETTABLE_WHILE_BUILT = ("I_e", "rate", "spike_times")
 
 
 def parent_indices(cells):
@@ -127,12 +129,23 @@ class Population(common.Population):
         if getattr(self.celltype, "engine_model", "") == "spike_generator":
             self._check_spike_times()
 
-    def _check_spike_times(self):
-        """A SpikeSourceArray's times must be sorted (PyNN's InvalidParameterValueError)."""
+    def _spike_trains(self) -> list:
+        """A SpikeSourceArray's spike times as given (ms), one float64 array per cell."""
         times = self._native_values("spike_times")
-        seqs = times if isinstance(times, np.ndarray) and times.dtype == object else [times]
-        for seq in seqs:
-            t = np.asarray(getattr(seq, "value", seq), dtype=float)
+        seqs = times if isinstance(times, np.ndarray) and times.dtype == object else [times] * self.size
+        return [np.asarray(getattr(seq, "value", seq), dtype=float).reshape(-1) for seq in seqs]
+
+    def _use_spike_trains(self, trains: list):
+        """Make ``trains`` (one array per cell) the SpikeSourceArray's spike_times."""
+        full = np.empty(self.size, dtype=object)
+        full[:] = [Sequence(t) for t in trains]
+        self._values["spike_times"] = full
+        self._parameters["spike_times"] = type(self._parameters["spike_times"])(full, shape=(self.size,),
+                                                                                dtype=object)
+
+    def _check_spike_times(self):
+        """A SpikeSourceArray's times must be sorted and > 0 (PyNN's InvalidParameterValueError)."""
+        for t in self._spike_trains():
             if t.size > 1 and np.any(np.diff(t) < 0):
                 raise errors.InvalidParameterValueError(f"SpikeSourceArray spike times must be sorted, got {t}")
             if t.size and t[0] <= 0:
@@ -162,24 +175,44 @@ class Population(common.Population):
         return self._get_native_parameters(*names)
 
     def _set_parameters(self, parameter_space):
-        """Replace native parameters (between runs only I_e and a Poisson source's rate)."""
+        """Replace native parameters (between runs only I_e, a Poisson source's rate and a
+        SpikeSourceArray's spike_times); invalid values leave the old ones in place."""
         state = simulator.state
         parameter_space.shape = (self.size,)
         names = list(parameter_space.keys())
         if state.sim is not None:
             for name in names:
-                if name not in ("I_e", "rate"):
+                if name not in SETTABLE_WHILE_BUILT:
                     state.require_not_built(f"{self.label}.set({name}=...)")
         for name, value in parameter_space.items():
-            self._parameters[name] = value
-            self._values.pop(name, None)
+            self._replace(name, value)
+
+    def _replace(self, name: str, larr, values=None, cells=None):
+        """Make the lazy array ``larr`` (evaluated: ``values``, if known) native parameter ``name`` and,
+        once built, give the engine its values for ``cells`` (default all); invalid values (an error
+        here or in the engine) leave the old ones in place."""
+        state = simulator.state
+        old = self._parameters[name], self._values.get(name)
+        self._parameters[name] = larr
+        self._values.pop(name, None)
+        if values is not None:
+            self._values[name] = values
+        try:
+            if name == "spike_times":
+                self._check_spike_times()
             if state.sim is not None:
-                state.set_while_built(self, name, self._native_values(name))
+                state.set_while_built(self, name, self._native_values(name), cells)
+        except Exception:
+            self._parameters[name] = old[0]
+            self._values.pop(name, None)
+            if old[1] is not None:
+                self._values[name] = old[1]
+            raise
 
     def _set_native_subset(self, parameter_space, mask):
         """Set native parameters of the cells ``mask`` (a PopulationView's set())."""
         state = simulator.state
-        if state.sim is not None and any(n not in ("I_e", "rate") for n in parameter_space.keys()):
+        if state.sim is not None and any(n not in SETTABLE_WHILE_BUILT for n in parameter_space.keys()):
             state.require_not_built(f"{self.label}.set() through a view")
         size = int(np.arange(self.size)[mask].size)
         parameter_space.shape = (size,)
@@ -189,13 +222,15 @@ class Population(common.Population):
             if isinstance(current, np.ndarray) and current.dtype == object or isinstance(new, Sequence):
                 full = np.empty(self.size, dtype=object)
                 full[:] = list(current) if isinstance(current, np.ndarray) else [current] * self.size
+                if isinstance(new, Sequence):          # one Sequence for every cell of the view
+                    holder = np.empty(1, dtype=object)
+                    holder[0] = new
+                    new = holder
             else:
                 full = np.array(np.broadcast_to(current, (self.size,)), dtype=float)
             full[mask] = new
-            self._values[name] = full
-            self._parameters[name] = type(value)(full, shape=(self.size,), dtype=full.dtype)
-            if state.sim is not None:
-                state.set_while_built(self, name, full)
+            self._replace(name, type(value)(full, shape=(self.size,), dtype=full.dtype), full,
+                          cells=np.arange(self.size)[mask])
 
     def _set_initial_value_array(self, variable, initial_values):
         """Initial value of ``variable`` for all cells (before the network is built)."""
@@ -250,11 +285,9 @@ class Population(common.Population):
         """Add this population, in the engine's names and units, to the parsnn Network ``net``."""
         model = self.celltype.engine_model
         if model == "spike_generator":
-            times = self._native_values("spike_times")
-            seqs = times if isinstance(times, np.ndarray) and times.dtype == object else [times] * self.size
             d = simulator.state.min_delay
             d = net.resolution if d == "auto" else float(d)
-            grid = [on_grid(np.asarray(getattr(s, "value", s), dtype=float), net.resolution, d) for s in seqs]
+            grid = [on_grid(t, net.resolution, d) for t in self._spike_trains()]
             net.add_population(self._engine_name, self.size, model, spike_times=grid)
             return
         params = {}

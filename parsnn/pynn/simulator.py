@@ -3,7 +3,8 @@ currents, recordings), the parsnn :class:`~parsnn.network.Network` made from it,
 :class:`~parsnn.engine.simulation.Simulation` that runs it.
 
 The network is built at the first ``run()`` (each rank builds only its own neurons and the synapses
-onto them, as ``parsnn run`` does). The structure and parameters are fixed from then on until
+onto them, as ``parsnn run`` does). The structure and parameters are fixed from then on (but for ``i_offset``, the
+current sources, Poisson rates and SpikeSourceArray times: :meth:`State.set_while_built`) until
 ``reset()``, which discards the simulation and builds it again, from the same seed, at the next
 ``run()``: the same connections, state back at t = 0.
 """
@@ -13,7 +14,7 @@ import re
 
 import numpy as np
 from mpi4py import MPI
-from pyNN import common
+from pyNN import common, errors
 
 from parsnn.engine.simulation import Simulation
 from parsnn.engine.streams import DEFAULT_REALISATION
@@ -67,6 +68,7 @@ class State(common.control.BaseState):
         self.t_start = 0.0
         self.segment_counter += 1
         self._results = None
+        self.given = {}                  # {engine population: spike trains sent or due} after a set() while built
         if self.segment_counter > 0:
             self.runfile = None          # the run file holds the first segment only
 
@@ -129,15 +131,45 @@ class State(common.control.BaseState):
         if sources or pop._engine_name in getattr(self.sim, "_ac_sources", {}):
             self.sim.set_ac_currents(pop._engine_name, sources)
 
-    def set_while_built(self, pop, name: str, value):
-        """Change a parameter between runs: a neuron's I_e (i_offset) or a Poisson source's rate;
-        other parameters are fixed once built (NotImplementedError)."""
+    def set_while_built(self, pop, name: str, value, cells=None):
+        """Change a parameter between runs: a neuron's I_e (i_offset), a Poisson source's rate or the
+        spike_times of a SpikeSourceArray's ``cells`` (indices; default all); other parameters are fixed
+        once built (NotImplementedError)."""
         if name == "I_e" and pop.celltype.engine_model not in ("poisson_source", "spike_generator"):
             self.update_currents(pop)
         elif name == "rate" and pop.celltype.engine_model == "poisson_source":
             self.sim.set_source_rate(pop._engine_name, value)
+        elif name == "spike_times" and pop.celltype.engine_model == "spike_generator":
+            self.set_spike_times(pop, np.arange(pop.size) if cells is None else np.asarray(cells, dtype=np.int64))
         else:
             self.require_not_built(f"{pop.label}.set({name}=...)")
+
+    def set_spike_times(self, pop, cells: np.ndarray):
+        """Give the engine the new spike times of a SpikeSourceArray's ``cells`` (collective: every rank
+        calls set(), as in any PyNN script; rank 0's values are used everywhere, so the ranks cannot
+        disagree). Times must lie after the current time, as NEST requires; the spikes sent so far stay
+        recorded."""
+        from parsnn.pynn.populations import on_grid
+        trains = pop._spike_trains()
+        if self.num_processes > 1:
+            new = self.comm.bcast([trains[i] for i in cells], root=0)
+            for i, t in zip(cells, new):
+                trains[i] = t
+            pop._use_spike_trains(trains)
+        for i in cells:
+            if trains[i].size and trains[i][0] <= self.t + 1e-9:
+                raise errors.InvalidParameterValueError(
+                    f"{pop.label}: spike_times set after run() must lie after the current time {self.t:g} ms "
+                    f"(as NEST requires), got {trains[i][0]:g} ms for cell {i}")
+        d = self.dt if self.min_delay == "auto" else float(self.min_delay)
+        grid = [on_grid(trains[i], self.dt, d) for i in cells]
+        name = pop._engine_name
+        self.sim.set_spike_times(name, grid, nodes=cells)
+        given = self.given.get(name) or [np.asarray(t, dtype=float) for t in self.sim.net.populations[name].spike_times]
+        for i, g in zip(cells, grid):
+            given[i] = np.concatenate([given[i][given[i] <= self.t + 1e-9], g])
+        self.given[name] = given
+        self._results = None
 
     # ------------------------------------------------------------ the network
     def network(self) -> Network:
@@ -219,7 +251,7 @@ class State(common.control.BaseState):
         """(times, indices) of a spike generator population's spikes up to now, by time then index (the
         times on the grid, as the engine sends them and pyNN.nest records them with spike_precision
         'on_grid')."""
-        trains = self.sim.net.populations[pop._engine_name].spike_times
+        trains = self.given.get(pop._engine_name) or self.sim.net.populations[pop._engine_name].spike_times
         times = np.concatenate([np.asarray(t, dtype=float) for t in trains]) if trains else np.zeros(0)
         index = np.repeat(np.arange(len(trains)), [len(t) for t in trains])
         keep = times <= self.t + 1e-9
