@@ -18,6 +18,16 @@ static_synapse_hpc / stdp_pl_synapse_hom_hpc, delay 1.5 ms, V_m ~ Normal(5.7, 7.
 neuron's spikes are recorded, and the simulation runs t-sim ms from 0 (NEST's 50 ms presimulation
 plus its 250 ms make 300 ms). Below scale 1 the network is not asynchronous-irregular: population
 bursts grow and E->E weights run away (the example warns); the outcome depends strongly on the rule.
+
+At scale 1 (81M E->E synapses) the final E->E weights are read from a fixed random subsample of E
+targets (``--sample-targets 200``: the same population-local target ids in both simulators, drawn
+with numpy from ``--sample-seed``): every E->E synapse onto those targets. parsnn runs under
+``mpiexec -n P`` (COMM_WORLD; each rank keeps its own targets' weights, gathered to rank 0):
+
+    .venv/bin/mpiexec -n 2 .venv/bin/python analysis/nest_hpc_benchmark.py run --sim parsnn --scale 1 \
+        --t-sim 300 --seed 1 --sample-targets 200 --out analysis/results/hpc_benchmark/parsnn_s1_T300_seed1.json
+    benchmarks/.venv-nest/bin/python analysis/nest_hpc_benchmark.py run --sim nest --scale 1 \
+        --t-sim 300 --seed 1 --threads 2 --sample-targets 200 --out analysis/results/hpc_benchmark/nest_s1_T300_seed1.json
 """
 from __future__ import annotations
 
@@ -50,6 +60,13 @@ def nest_params(scale):
     ce, ci = int(1.0 * ne / scale), int(1.0 * ni / scale)
     nu_th = 20.0 / (ce * tau_m / c_m * je * np.exp(1.0) * TAU_SYN)
     return {"NE": ne, "NI": ni, "CE": ce, "CI": ci, "JE_pA": float(je), "rate": float(nu_th * 1.685 * ce * 1000.0)}
+
+
+def sample_targets(n_e, args):
+    """Sorted population-local ids of the E targets whose E->E weights are read (all for --sample-targets 0)."""
+    if not args.sample_targets or args.sample_targets >= n_e:
+        return np.arange(n_e, dtype=np.int64)
+    return np.sort(np.random.default_rng(args.sample_seed).choice(n_e, args.sample_targets, replace=False))
 
 
 def run_nest(args):
@@ -93,40 +110,66 @@ def run_nest(args):
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024     # before reading the weights
     spikes = {k: np.asarray(r.get("events")["times"], dtype=float) for k, r in recs.items()}
     print(f"NEST: built in {build_s:.1f} s, simulated in {sim_s:.1f} s; reading weights", file=sys.stderr, flush=True)
-    # all E->E weights, 20 targets at a time: NEST's get() on millions of connections at once needs
-    # ~2 kB per connection of transient memory (16 GB at scale 0.1)
-    w = np.concatenate([np.asarray(nest.GetConnections(E, E[i:i + 20], synapse_model="stdp_pl_synapse_hom_hpc")
-                                   .get("weight"), dtype=float) for i in range(0, len(E), 20)])
+    # the E->E weights onto the sampled targets, 20 targets at a time: NEST's get() on millions of
+    # connections at once needs ~2 kB per connection of transient memory (16 GB at scale 0.1)
+    gids = np.asarray(E.tolist(), dtype=np.int64)[sample_targets(p["NE"], args)]
+    t0 = time.perf_counter()
+    w = np.concatenate([np.asarray(nest.GetConnections(E, nest.NodeCollection(gids[i:i + 20].tolist()),
+                                                       synapse_model="stdp_pl_synapse_hom_hpc").get("weight"),
+                                   dtype=float).ravel() for i in range(0, gids.size, 20)])
+    print(f"NEST: read {w.size} weights in {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
     info = {"simulator": f"NEST {nest.__version__}", "threads": args.threads, "peak_rss_bytes": peak,
             "synapses": int(nest.num_connections), "JE_pA": p["JE_pA"]}
     return spikes, {"E": p["NE"], "I": p["NI"]}, w, build_s, sim_s, info
 
 
 def run_parsnn(args):
-    """The same with parsnn's models/hpc_benchmark (one rank, Python API)."""
+    """The same with parsnn's models/hpc_benchmark (Python API, on the ranks of COMM_WORLD: run it
+    under ``mpiexec -n P``); every rank returns the same spikes, the sampled weights only on rank 0."""
     from mpi4py import MPI
 
     from parsnn.engine import Simulation
     from parsnn.models import hpc_benchmark
+    comm = MPI.COMM_WORLD
     net = hpc_benchmark.build_network(scale=args.scale)
-    sim = Simulation(net, seed=args.seed, comm=MPI.COMM_SELF, keep_spikes=True)
+    sim = Simulation(net, seed=args.seed, comm=comm, keep_spikes=True, realisation=args.realisation)
     t0 = time.perf_counter()
     sim.build()
-    build_s = time.perf_counter() - t0
+    build_s = comm.allreduce(time.perf_counter() - t0, op=MPI.MAX)
     t0 = time.perf_counter()
     sim.run(args.t_sim)
-    sim_s = time.perf_counter() - t0
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    sim_s = comm.allreduce(time.perf_counter() - t0, op=MPI.MAX)
+    peaks = comm.allgather(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     spikes = {k: np.asarray(t, dtype=float) for k, (t, _) in sim.spikes().items()}
-    w = np.asarray(sim.weights()["E-E"][2], dtype=float)
-    info = {"simulator": "parsnn", "ranks": 1, "peak_rss_bytes": peak, "synapses": int(sim.num_synapses),
-            "JE_pA": hpc_benchmark.derived(args.scale)["J_E"]}
+    w = _parsnn_sampled_weights(sim, sample_targets(net.populations["E"].size, args), comm)
+    info = {"simulator": "parsnn", "ranks": comm.Get_size(), "realisation": args.realisation,
+            "peak_rss_bytes": int(sum(peaks)), "peak_rss_bytes_per_rank": peaks,
+            "synapses": int(sim.num_synapses), "JE_pA": hpc_benchmark.derived(args.scale)["J_E"]}
     return spikes, {k: p.size for k, p in net.populations.items()}, w, build_s, sim_s, info
+
+
+def _parsnn_sampled_weights(sim, targets, comm):
+    """The E->E weights onto the population-local E ``targets``, read on each rank from its own
+    plastic store (no rank holds all of them) and gathered to rank 0 (None elsewhere)."""
+    from parsnn.engine.plasticity import weight_key
+    plastic = sim.plastic
+    j = [weight_key(sim.net.projections[k]) for k in plastic.projections].index("E-E")
+    a = plastic.arrays
+    ptr = plastic.row_ptr(j)
+    local_e = plastic.local - plastic.offsets["E"]                 # local index -> E-local id (or out of range)
+    wanted = np.isin(local_e, targets)
+    tgt = a["tgt"][int(ptr[0]):int(ptr[-1])]
+    w = np.asarray(a["w"][int(ptr[0]):int(ptr[-1])][wanted[tgt]], dtype=float)
+    parts = comm.gather(w, root=0)
+    return np.concatenate(parts) if comm.Get_rank() == 0 else None
 
 
 def cmd_run(args):
     """Run one simulator and seed, write the result JSON."""
+    load0 = os.getloadavg()[0]
     spikes, sizes, w, build_s, sim_s, info = (run_nest if args.sim == "nest" else run_parsnn)(args)
+    if w is None:                       # parsnn: not rank 0
+        return
     edges = np.arange(0.0, args.t_sim + 1e-9, args.window)
     rates = {k: (np.histogram(spikes[k], bins=edges)[0] / (sizes[k] * args.window * 1e-3)).round(4).tolist()
              for k in ("E", "I")}
@@ -136,10 +179,13 @@ def cmd_run(args):
     res = {"command": "python analysis/nest_hpc_benchmark.py run " + " ".join(
                f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items() if k not in ("func", "cmd")),
            "git": commit, "machine": platform.node() + " (shared 2-core Xeon VM, loaded by other jobs)",
+           "load_average_1min_start_end": [load0, os.getloadavg()[0]],
            "scale": args.scale, "t_sim_ms": args.t_sim, "seed": args.seed, **info, "sizes": sizes,
            "rate_window_edges_ms": edges.tolist(), "rates_per_window": rates,
            "mean_rates": {k: float(len(spikes[k]) / (sizes[k] * args.t_sim * 1e-3)) for k in ("E", "I")},
-           "ee_weights": {"n": int(w.size), "mean": float(w.mean()), "std": float(w.std()),
+           "ee_weights": {"n": int(w.size), "targets": sample_targets(sizes["E"], args).size,
+                          "sample_seed": args.sample_seed if args.sample_targets else None,
+                          "mean": float(w.mean()), "std": float(w.std()),
                           "quantiles": dict(zip(map(str, Q), np.quantile(w, Q).round(6).tolist())),
                           "histogram_0_200pA_2.5pA_bins": hist.tolist()},
            "build_s": build_s, "simulate_s": sim_s, "rtf": sim_s / (args.t_sim * 1e-3),
@@ -163,6 +209,10 @@ if __name__ == "__main__":
     r.add_argument("--seed", type=int, default=1)
     r.add_argument("--threads", type=int, default=2)
     r.add_argument("--out", required=True)
+    r.add_argument("--sample-targets", type=int, default=0,
+                   help="read the E->E weights onto this many random E targets (default 0: all)")
+    r.add_argument("--sample-seed", type=int, default=12345, help="numpy seed of the target subsample")
+    r.add_argument("--realisation", choices=["v1", "v2"], default="v2", help="parsnn's realisation scheme")
     r.set_defaults(func=cmd_run)
     c = sub.add_parser("compare")
     c.add_argument("files", nargs="+")

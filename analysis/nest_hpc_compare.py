@@ -24,6 +24,26 @@ def quantities(r):
     return q
 
 
+def _layout(r):
+    """'2 threads' (NEST), '2 ranks, realisation v2' (parsnn; older files: 1 rank, v1)."""
+    if r["simulator"].startswith("NEST"):
+        return f"{r['threads']} threads"
+    n = r.get("ranks", 1)
+    return f"{n} rank{'s' if n > 1 else ''}, realisation {r.get('realisation', 'v1')}"
+
+
+def _weights_note(runs):
+    """Which E->E weights the statistics describe (all, or those onto a sampled set of E targets)."""
+    r = runs["nest"][0]
+    w, n_e = r["ee_weights"], r["sizes"]["E"]
+    if w.get("targets", n_e) >= n_e:
+        return "E->E weight statistics: all E->E synapses."
+    counts = {k: [x["ee_weights"]["n"] for x in v] for k, v in runs.items()}
+    return (f"E->E weight statistics: every E->E synapse onto {w['targets']} of the {n_e} E neurons (the same "
+            f"population-local ids in both simulators, numpy seed {w['sample_seed']}); synapses read per run: "
+            f"NEST {counts['nest']}, parsnn {counts['parsnn']}.")
+
+
 def main(args):
     """Write the markdown comparison table to args.out (and print it)."""
     runs = {"nest": [], "parsnn": []}
@@ -35,9 +55,9 @@ def main(args):
     lines = [f"# hpc_benchmark scale {runs['nest'][0]['scale']}, {runs['nest'][0]['t_sim_ms']:g} ms: "
              f"NEST vs parsnn over seeds",
              "", f"NEST ({runs['nest'][0]['simulator']}, {runs['nest'][0]['threads']} threads) seeds "
-             f"{[r['seed'] for r in runs['nest']]}; parsnn (1 rank, git {runs['parsnn'][0]['git']}) seeds "
-             f"{[r['seed'] for r in runs['parsnn']]}. Criterion: |mean_parsnn - mean_NEST| <= 2 sd_NEST "
-             "(sd over NEST's seeds).", "",
+             f"{[r['seed'] for r in runs['nest']]}; parsnn ({_layout(runs['parsnn'][0])}, git "
+             f"{runs['parsnn'][0]['git']}) seeds {[r['seed'] for r in runs['parsnn']]}. Criterion: "
+             "|mean_parsnn - mean_NEST| <= 2 sd_NEST (sd over NEST's seeds).", "", _weights_note(runs), "",
              "| quantity | NEST mean | NEST sd | NEST min..max | parsnn mean | parsnn sd | parsnn per seed "
              "| dmean/sd_NEST | agree |", "|---|---|---|---|---|---|---|---|---|"]
     n_ok = 0
@@ -57,7 +77,7 @@ def main(args):
               "|---|---|---|---|---|---|---|---|"]
     for k in ("nest", "parsnn"):
         for r in runs[k]:
-            lines.append(f"| {r['simulator']}{' (%d threads)' % r['threads'] if 'threads' in r else ' (1 rank)'} | "
+            lines.append(f"| {r['simulator']} ({_layout(r)}) | "
                          f"{r['seed']} | {r['build_s']:.1f} | {r['simulate_s']:.1f} | {r['rtf']:.1f} | "
                          f"{r['peak_rss_bytes'] / 1e9:.2f} | {r['peak_rss_bytes_per_synapse']:.1f} | {r['synapses']} |")
     text = "\n".join(lines) + "\n"

@@ -4,9 +4,12 @@
     python analysis/validate_pd14.py [--n-scaling 0.1] [--t-sim 5500] [--nest-seeds 1 2 3 4 5]
                                      [--parsnn-seeds 1 2 3 4 5] [--ranks 2] [--threads 2]
                                      [--work-dir analysis/results/runs] [--results-dir analysis/results]
+                                     [--realisation v1|v2] [--nest-python PY] [--max-load 2.5]
+                                     [--tag TAG] [--beside EARLIER.json]
 
 Runs PD14 (k_scaling 1, DC drive) ONE RUN AT A TIME: in NEST (``analysis/nest_pd14.py``, one process
-per seed, ``--threads`` threads) and in parsnn (``mpiexec -n RANKS parsnn run pd14``).  Runs whose
+per seed, ``--threads`` threads, with ``--nest-python``: by default this Python if it imports nest, else
+``benchmarks/.venv-nest``) and in parsnn (``mpiexec -n RANKS parsnn run pd14 --realisation R``).  Runs whose
 complete output already exists in ``--work-dir`` are reused, so an interrupted validation resumes.
 Before each run it waits while the 1-minute load average exceeds ``--max-load`` (shared machines).
 
@@ -22,11 +25,13 @@ Criterion: parsnn PASSES for a population and statistic when the median of its p
 distances is at most the largest NEST-vs-NEST distance (needs >= 2 NEST seeds).
 
 Writes ``<results-dir>/pd14_validation_<tag>.{json,md,png}`` and ``..._distributions.png``, where tag
-is ``n<n_scaling>_T<t_sim>``.
+is ``n<n_scaling>_T<t_sim>`` for parsnn's realisation scheme v1 (the files made before v2 existed) and
+``n<n_scaling>_T<t_sim>_<realisation>`` for another scheme (``--tag`` overrides it).
 """
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import itertools
 import json
 import os
@@ -73,8 +78,19 @@ def nest_dir(work, n, t_sim, seed):
     return os.path.join(work, f"nest_n{_fmt_n(n)}_T{_fmt_n(t_sim)}_s{seed}")
 
 
-def parsnn_file(work, n, t_sim, seed):
-    return os.path.join(work, f"parsnn_n{_fmt_n(n)}_T{_fmt_n(t_sim)}_s{seed}.h5")
+def parsnn_file(work, n, t_sim, seed, realisation):
+    return os.path.join(work, f"parsnn_n{_fmt_n(n)}_T{_fmt_n(t_sim)}_s{seed}_{realisation}.h5")
+
+
+def nest_python(explicit):
+    """The interpreter that runs nest_pd14.py: ``explicit``, else this Python if it imports nest, else
+    benchmarks/.venv-nest (benchmarks/setup_peers.sh), else this Python (which then fails clearly)."""
+    if explicit:
+        return explicit
+    if importlib.util.find_spec("nest") is not None:
+        return sys.executable
+    cand = os.path.join(os.path.dirname(HERE), "benchmarks", ".venv-nest", "bin", "python")
+    return cand if os.path.exists(cand) else sys.executable
 
 
 def nest_complete(d):
@@ -100,7 +116,7 @@ def run_nest(args, seed, log):
     _wait_for_load(args.max_load, log)
     log(f"NEST seed {seed}: running ({args.threads} threads) ...")
     t = time.perf_counter()
-    subprocess.run([sys.executable, os.path.join(HERE, "nest_pd14.py"), "--out-dir", d,
+    subprocess.run([nest_python(args.nest_python), os.path.join(HERE, "nest_pd14.py"), "--out-dir", d,
                     "--n-scaling", str(args.n_scaling), "--k-scaling", "1", "--t-sim", str(args.t_sim),
                     "--seed", str(seed), "--threads", str(args.threads)], check=True)
     log(f"NEST seed {seed}: done in {time.perf_counter() - t:.0f} s")
@@ -108,16 +124,17 @@ def run_nest(args, seed, log):
 
 
 def run_parsnn(args, seed, log):
-    fn = parsnn_file(args.work_dir, args.n_scaling, args.t_sim, seed)
+    fn = parsnn_file(args.work_dir, args.n_scaling, args.t_sim, seed, args.realisation)
     if parsnn_complete(fn):
         log(f"parsnn seed {seed}: reusing {fn}")
         return fn
     _wait_for_load(args.max_load, log)
-    log(f"parsnn seed {seed}: running ({args.ranks} ranks) ...")
+    log(f"parsnn seed {seed}: running ({args.ranks} ranks, realisation {args.realisation}) ...")
     t = time.perf_counter()
     subprocess.run([_tool("mpiexec"), "-n", str(args.ranks), _tool("parsnn"), "run", "pd14",
                     "--n-scaling", str(args.n_scaling), "--k-scaling", "1", "--t-sim", str(args.t_sim),
-                    "--seed", str(seed), "--out", fn, "--overwrite", "--no-progress"],   # replaces an incomplete fn
+                    "--seed", str(seed), "--realisation", args.realisation,
+                    "--out", fn, "--overwrite", "--no-progress"],   # replaces an incomplete fn
                    check=True, stdout=subprocess.DEVNULL)
     log(f"parsnn seed {seed}: done in {time.perf_counter() - t:.0f} s")
     return fn
@@ -193,7 +210,7 @@ def write_markdown(path, res, args, nest_stats, parsnn_stats, timing):
              f"population (same seeded subsample in every run), {args.cc_bin:g} ms bins; CV: neurons with "
              f">= {analysis.MIN_SPIKES_CV} spikes; KS = two-sample Kolmogorov-Smirnov distance.")
     L.append(f"NEST {timing.get('nest_version', '?')} seeds {args.nest_seeds} ({args.threads} threads); "
-             f"parsnn seeds {args.parsnn_seeds} ({args.ranks} MPI ranks).")
+             f"parsnn seeds {args.parsnn_seeds} ({args.ranks} MPI ranks, realisation scheme {args.realisation}).")
     L.append("")
     L.append("Criterion: **pass** when median(parsnn-vs-NEST) <= max(NEST-vs-NEST) "
              f"({len(nest_stats) * (len(nest_stats) - 1) // 2} NEST pairs, "
@@ -235,12 +252,36 @@ def write_markdown(path, res, args, nest_stats, parsnn_stats, timing):
               "| population | reference NEST | parsnn (mean ± sd over seeds) |", "|---|---|---|"]
         for p in res:
             L.append(f"| {p} | {ref.get(p, float('nan')):.3f} | {_mean_sd(mp.get(p, {}).get('rate', []))} |")
+    if getattr(args, "beside", None):
+        L += _beside_lines(res, args.beside)
     if timing:
         L += ["", "Run times (s, wall clock, this machine): " + ", ".join(
             f"{k} {v}" for k, v in timing.items() if k != "nest_version")]
     L.append("")
     with open(path, "w") as f:
         f.write("\n".join(L))
+
+
+def _beside_lines(res, path):
+    """A table of this validation's KS medians and verdicts beside those of an earlier result JSON."""
+    with open(path) as f:
+        other = json.load(f)
+    f3 = lambda x: "–" if x is None else f"{x:.3f}"  # noqa: E731
+    yn = lambda x: {True: "yes", False: "**NO**", None: "n/a"}[x]  # noqa: E731
+    name = f"realisation {other.get('realisation', 'v1')}"
+    L = ["", f"Beside `{os.path.basename(path)}` ({name}, parsnn seeds {other['parsnn_seeds']}, NEST seeds "
+         f"{other['nest_seeds']}):", "",
+         f"| population | statistic | NEST–NEST max (this / {name}) | parsnn–NEST median ({name}) | "
+         f"parsnn–NEST median (this) | pass ({name}) | pass (this) |", "|---|---|---|---|---|---|---|"]
+    for p, d in res.items():
+        for s in STATS:
+            o = other["results"].get(p, {}).get(s)
+            if o is None:
+                continue
+            L.append(f"| {p} | {s} | {f3(d[s]['nest_nest']['max'])} / {f3(o['nest_nest']['max'])} | "
+                     f"{f3(o['parsnn_nest']['median'])} | {f3(d[s]['parsnn_nest']['median'])} | "
+                     f"{yn(o.get('pass'))} | {yn(d[s]['pass'])} |")
+    return L
 
 
 def plot_validation(path, res, args):
@@ -276,7 +317,8 @@ def plot_validation(path, res, args):
     handles, labels = axes[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=4, fontsize=8)
     fig.suptitle(f"PD14 n_scaling {args.n_scaling:g}: KS distances (grey bar: NEST seed-to-seed range; "
-                 f"{len(args.nest_seeds)} NEST, {len(args.parsnn_seeds)} parsnn seeds)",
+                 f"{len(args.nest_seeds)} NEST, {len(args.parsnn_seeds)} parsnn seeds, parsnn realisation "
+                 f"{args.realisation})",
                  fontsize=11)
     fig.savefig(path, dpi=140)
     plt.close(fig)
@@ -333,6 +375,13 @@ def main(argv=None) -> int:
     ap.add_argument("--max-load", type=float, default=2.5,
                     help="wait before each run while the 1-min load exceeds this (0: never wait)")
     ap.add_argument("--no-run", action="store_true", help="only analyse runs that already exist")
+    ap.add_argument("--realisation", choices=["v1", "v2"], default="v2",
+                    help="parsnn's realisation scheme (--realisation of parsnn run; default v2)")
+    ap.add_argument("--nest-python", default=None,
+                    help="interpreter that imports nest (default: this Python if it does, else benchmarks/.venv-nest)")
+    ap.add_argument("--beside", default=None, metavar="JSON",
+                    help="an earlier result JSON (e.g. realisation v1's) whose medians and verdicts the report lists beside")
+    ap.add_argument("--tag", default=None, help="name of the result files (default n<n>_T<t>[_<realisation>])")
     args = ap.parse_args(argv)
     os.makedirs(args.work_dir, exist_ok=True)
     os.makedirs(args.results_dir, exist_ok=True)
@@ -348,7 +397,7 @@ def main(argv=None) -> int:
         if nest_complete(d):
             nest_runs.append((s, d))
     for s in args.parsnn_seeds:
-        fn = parsnn_file(args.work_dir, args.n_scaling, args.t_sim, s)
+        fn = parsnn_file(args.work_dir, args.n_scaling, args.t_sim, s, args.realisation)
         if not args.no_run:
             run_parsnn(args, s, log)
         if parsnn_complete(fn):
@@ -377,12 +426,14 @@ def main(argv=None) -> int:
         timing[f"parsnn s{s} build/sim"] = (f"{max(np.atleast_1d(perf['build_seconds'])):.1f}/"
                                            f"{max(np.atleast_1d(perf['simulate_seconds'])):.0f}")
 
-    tag = f"n{_fmt_n(args.n_scaling)}_T{_fmt_n(args.t_sim)}"
+    tag = args.tag or (f"n{_fmt_n(args.n_scaling)}_T{_fmt_n(args.t_sim)}"
+                       + ("" if args.realisation == "v1" else f"_{args.realisation}"))
     base = os.path.join(args.results_dir, f"pd14_validation_{tag}")
     doc = {"criterion": "pass if median(parsnn-vs-NEST KS) <= max(NEST-vs-NEST KS)",
            "n_scaling": args.n_scaling, "k_scaling": 1.0, "bg": "dc", "t_sim": args.t_sim, "t_start": args.t_start,
            "cc_subsample": args.cc_subsample, "cc_bin": args.cc_bin,
            "nest_seeds": args.nest_seeds, "parsnn_seeds": args.parsnn_seeds, "ranks": args.ranks,
+           "realisation": args.realisation, "beside": args.beside and os.path.basename(args.beside),
            "threads": args.threads, "timing": timing, "results": res,
            "summaries": {st.label: st.summary()["populations"] for st in nest_stats + parsnn_stats}}
     with open(base + ".json", "w") as f:
