@@ -22,6 +22,9 @@
  *                   8 bytes per synapse (uint32 target, float32 weight) whose delays are stored once
  *                   per run of equal delay (uint16 delay + uint32 length), ONE ring for both signs
  *                   (no sign branch, half the ring bytes), prefetching --prefetch synapses ahead;
+ *   scatter_runs16: the same with uint16 targets, 6 bytes per synapse (cython/deliver.h's
+ *                   parsnn_scatter_runs16, the engine's kernel on a rank with <= 65536 neurons);
+ *                   -1 ns per event when --neurons exceeds 65536;
  *   update:         the iaf_psc_exp step over N neurons (read and clear the ring slot, exact
  *                   propagators, refractoriness, threshold), DC drive, no synaptic input, written
  *                   as parsnn's engine does (branches in the loop);
@@ -101,41 +104,46 @@ static int64_t scatter(double *ring_ex, double *ring_in, int64_t n, int64_t D, c
 }
 
 /* as scatter(), with 8-byte rows (tgt, w), the delays as runs (run_ptr per row; run k: run_n[k]
- * synapses of delay run_d[k]) and one ring for both signs: the loop of cython/deliver.h */
-static int64_t scatter_runs1(double *ring, int64_t n, int64_t D, const uint32_t *tgt, const float *w,
-                             const int64_t *run_ptr, const uint16_t *run_d, const uint32_t *run_n, int64_t K,
-                             int64_t S, int64_t nsteps, int64_t rps, uint32_t *srcbuf, int64_t pf) {
-    int64_t events = 0;
-    for (int64_t t = 0; t < nsteps; t++) {
-        for (int64_t k = 0; k < rps; k++) srcbuf[k] = (uint32_t)(rnd() % (uint64_t)S);
-        qsort(srcbuf, rps, sizeof(uint32_t), cmp_u32);
-        int64_t slot0 = t % D;
-        for (int64_t k = 0; k < rps; k++) {
-            const int64_t row = srcbuf[k], a = row * K, b = a + K;
-            int64_t q = a, p = a + pf, pr = run_ptr[row], pend = a, pbase = 0;
-            for (int64_t r = run_ptr[row]; r < run_ptr[row + 1]; r++) {
-                int64_t s = slot0 + run_d[r];
-                if (s >= D) s -= D;
-                double *ring_s = ring + s * n;
-                const int64_t qend = q + run_n[r];
-                for (; q < qend; q++, p++) {
-                    if (pf > 0 && p < b) {
-                        while (p >= pend) {
-                            int64_t ps = slot0 + run_d[pr];
-                            if (ps >= D) ps -= D;
-                            pbase = ps * n;
-                            pend += run_n[pr++];
-                        }
-                        __builtin_prefetch(ring + pbase + tgt[p], 1, 3);
-                    }
-                    ring_s[tgt[q]] += w[q];
-                }
-            }
-            events += K;
-        }
-    }
-    return events;
+ * synapses of delay run_d[k]) and one ring for both signs: the loop of cython/deliver.h;
+ * scatter_runs1 with uint32 targets (parsnn_scatter_runs), scatter_runs16 with uint16 targets,
+ * 6-byte rows (parsnn_scatter_runs16, a rank with <= 65536 neurons) */
+#define DEFINE_SCATTER_RUNS(NAME, TGT_T)                                                                  \
+static int64_t NAME(double *ring, int64_t n, int64_t D, const TGT_T *tgt, const float *w,                \
+                    const int64_t *run_ptr, const uint16_t *run_d, const uint32_t *run_n, int64_t K,      \
+                    int64_t S, int64_t nsteps, int64_t rps, uint32_t *srcbuf, int64_t pf) {               \
+    int64_t events = 0;                                                                                   \
+    for (int64_t t = 0; t < nsteps; t++) {                                                                \
+        for (int64_t k = 0; k < rps; k++) srcbuf[k] = (uint32_t)(rnd() % (uint64_t)S);                    \
+        qsort(srcbuf, rps, sizeof(uint32_t), cmp_u32);                                                    \
+        int64_t slot0 = t % D;                                                                            \
+        for (int64_t k = 0; k < rps; k++) {                                                               \
+            const int64_t row = srcbuf[k], a = row * K, b = a + K;                                        \
+            int64_t q = a, p = a + pf, pr = run_ptr[row], pend = a, pbase = 0;                           \
+            for (int64_t r = run_ptr[row]; r < run_ptr[row + 1]; r++) {                                   \
+                int64_t s = slot0 + run_d[r];                                                             \
+                if (s >= D) s -= D;                                                                       \
+                double *ring_s = ring + s * n;                                                            \
+                const int64_t qend = q + run_n[r];                                                        \
+                for (; q < qend; q++, p++) {                                                              \
+                    if (pf > 0 && p < b) {                                                                \
+                        while (p >= pend) {                                                               \
+                            int64_t ps = slot0 + run_d[pr];                                               \
+                            if (ps >= D) ps -= D;                                                         \
+                            pbase = ps * n;                                                               \
+                            pend += run_n[pr++];                                                          \
+                        }                                                                                 \
+                        __builtin_prefetch(ring + pbase + tgt[p], 1, 3);                                  \
+                    }                                                                                     \
+                    ring_s[tgt[q]] += w[q];                                                               \
+                }                                                                                         \
+            }                                                                                             \
+            events += K;                                                                                  \
+        }                                                                                                 \
+    }                                                                                                     \
+    return events;                                                                                        \
 }
+DEFINE_SCATTER_RUNS(scatter_runs1, uint32_t)
+DEFINE_SCATTER_RUNS(scatter_runs16, uint16_t)
 
 int main(int argc, char **argv) {
     int64_t n = 38585, S = 77169, K = 1936, D = 0, rps = 25, T = 4000, PF = 128;
@@ -250,6 +258,22 @@ int main(int argc, char **argv) {
     int64_t ev_runs1 = scatter_runs1(ring_ex, n, D, tgt, w, run_ptr, run_d, run_n, K, S, nsteps, rps, srcbuf, PF);
     double t_runs1 = now() - t0;
 
+    /* the same with 16-bit targets (6-byte rows), when the local indices fit */
+    int64_t ev_runs16 = 0;
+    double t_runs16 = -1.0;
+    if (n <= 65536) {
+        uint16_t *tgt16 = malloc(nsyn * sizeof(uint16_t));
+        if (!tgt16) { fprintf(stderr, "roofline: out of memory\n"); return 1; }
+        for (size_t j = 0; j < nsyn; j++) tgt16[j] = (uint16_t)tgt[j];
+        free(tgt);
+        tgt = NULL;
+        scatter_runs16(ring_ex, n, D, tgt16, w, run_ptr, run_d, run_n, K, S, nsteps / 10 + 1, rps, srcbuf, PF);
+        t0 = now();
+        ev_runs16 = scatter_runs16(ring_ex, n, D, tgt16, w, run_ptr, run_d, run_n, K, S, nsteps, rps, srcbuf, PF);
+        t_runs16 = now() - t0;
+        free(tgt16);
+    }
+
     double check = 0;
     for (size_t i = 0; i < ring_n; i += 4099) check += ring_ex[i] + ring_in[i];
     free(tgt); free(w); free(tmp); free(run_ptr); free(run_d); free(run_n);
@@ -357,6 +381,8 @@ int main(int argc, char **argv) {
            "\"scatter_prefetch_ns_per_event\": %.4f, \"prefetch_distance\": %lld, "
            "\"scatter_runs1_events\": %lld, \"scatter_runs1_seconds\": %.6f, \"scatter_runs1_ns_per_event\": %.4f, "
            "\"runs1_ring_bytes\": %llu, \"runs1_synapse_bytes\": %llu, "
+           "\"scatter_runs16_events\": %lld, \"scatter_runs16_seconds\": %.6f, "
+           "\"scatter_runs16_ns_per_event\": %.4f, \"runs16_synapse_bytes\": %llu, "
            "\"update_neuron_steps\": %lld, \"update_seconds\": %.6f, \"update_ns_per_neuron_step\": %.4f, "
            "\"update_spikes\": %lld, \"update_vec_seconds\": %.6f, \"update_vec_ns_per_neuron_step\": %.4f, "
            "\"update_uniform_seconds\": %.6f, \"update_uniform_ns_per_neuron_step\": %.4f, "
@@ -369,6 +395,8 @@ int main(int argc, char **argv) {
            (long long)ev_runs1, t_runs1, 1e9 * t_runs1 / (double)ev_runs1,
            (unsigned long long)(ring_n * sizeof(double)),
            (unsigned long long)(nsyn * 8 + (size_t)nruns * 6 + ((size_t)S + 1) * 16),
+           (long long)ev_runs16, t_runs16, ev_runs16 > 0 ? 1e9 * t_runs16 / (double)ev_runs16 : -1.0,
+           (unsigned long long)(nsyn * 6 + (size_t)nruns * 6 + ((size_t)S + 1) * 16),
            (long long)(n * T), t_update, 1e9 * t_update / ((double)n * (double)T),
            (long long)nspk_total, t_update_b, 1e9 * t_update_b / ((double)n * (double)T),
            t_update_c, 1e9 * t_update_c / ((double)n * (double)T), check);

@@ -11,8 +11,9 @@ have). The C program measures, with PD14's per-rank sizes on 2 ranks (see roofli
 
 - ns per synaptic event of the scatter-add into the delay ring buffers, rows in random target order,
   rows sorted by (delay, target), and sorted rows with software prefetching of the ring entries
-  (10-byte rows, two rings), and the engine's present kernel (``runs1``: 8-byte rows with the delays
-  as runs, one ring for both signs, prefetching);
+  (10-byte rows, two rings), and the engine's present kernels (``runs1``: 8-byte rows with the delays
+  as runs, one ring for both signs, prefetching; ``runs16``: the same with 16-bit targets, 6-byte
+  rows, the kernel of a rank with <= 65536 neurons, as PD14 on 2 ranks);
 - ns per neuron step of the iaf_psc_exp update (with branches, branch-free, branch-free with one
   parameter set).
 
@@ -109,7 +110,8 @@ def analyse(single: list[dict], multi: list[dict], procs: int, parsnn_result: di
     """Per-event/update costs, RTF lower bounds and, given a parsnn full-scale result, how close it gets."""
     res = {"procs": procs, "sizes": {k: single[0][k] for k in ("neurons", "sources", "outdeg", "slots",
                                                                 "spikes_per_step", "ring_bytes", "synapse_bytes",
-                                                                "runs1_ring_bytes", "runs1_synapse_bytes")}}
+                                                                "runs1_ring_bytes", "runs1_synapse_bytes",
+                                                                "runs16_synapse_bytes")}}
     for tag, rows in (("1", single), (str(procs), multi)):
         res[f"ns_event_random_{tag}proc"] = _mean(rows, "scatter_random_ns_per_event")
         res[f"ns_event_sorted_{tag}proc"] = _mean(rows, "scatter_sorted_ns_per_event")
@@ -117,13 +119,17 @@ def analyse(single: list[dict], multi: list[dict], procs: int, parsnn_result: di
         res[f"ns_update_vec_{tag}proc"] = _mean(rows, "update_vec_ns_per_neuron_step")
         res[f"ns_event_prefetch_{tag}proc"] = _mean(rows, "scatter_prefetch_ns_per_event")
         res[f"ns_event_runs1_{tag}proc"] = _mean(rows, "scatter_runs1_ns_per_event")
+        # 16-bit targets: measured only when the neurons per process fit (None otherwise)
+        runs16 = [r["scatter_runs16_ns_per_event"] for r in rows]
+        res[f"ns_event_runs16_{tag}proc"] = sum(runs16) / len(runs16) if min(runs16) > 0 else None
         res[f"ns_update_uniform_{tag}proc"] = _mean(rows, "update_uniform_ns_per_neuron_step")
         res[f"ns_update_{tag}proc"] = min(res[f"ns_update_branchy_{tag}proc"], res[f"ns_update_vec_{tag}proc"],
                                           res[f"ns_update_uniform_{tag}proc"])
     P = str(procs)
     res["prefetch_distance"] = single[0]["prefetch_distance"]
-    best_event = min(res[f"ns_event_random_{P}proc"], res[f"ns_event_sorted_{P}proc"],
-                     res[f"ns_event_prefetch_{P}proc"], res[f"ns_event_runs1_{P}proc"])
+    best_event = min(x for x in (res[f"ns_event_random_{P}proc"], res[f"ns_event_sorted_{P}proc"],
+                                 res[f"ns_event_prefetch_{P}proc"], res[f"ns_event_runs1_{P}proc"],
+                                 res[f"ns_event_runs16_{P}proc"]) if x is not None)
     res["workload"] = {"events_per_model_s": EVENTS_PER_MODEL_S, "updates_per_model_s": UPDATES_PER_MODEL_S,
                        "source": "pd14_published_performance.md (reference rates)"}
     res["rtf_min_1core_random"] = lower_bound(res["ns_event_random_1proc"], res["ns_update_1proc"], 1)
@@ -131,6 +137,8 @@ def analyse(single: list[dict], multi: list[dict], procs: int, parsnn_result: di
     res["rtf_min_sorted"] = lower_bound(res[f"ns_event_sorted_{P}proc"], res[f"ns_update_{P}proc"], procs)
     res["rtf_min_prefetch"] = lower_bound(res[f"ns_event_prefetch_{P}proc"], res[f"ns_update_{P}proc"], procs)
     res["rtf_min_runs1"] = lower_bound(res[f"ns_event_runs1_{P}proc"], res[f"ns_update_{P}proc"], procs)
+    res["rtf_min_runs16"] = (None if res[f"ns_event_runs16_{P}proc"] is None else
+                             lower_bound(res[f"ns_event_runs16_{P}proc"], res[f"ns_update_{P}proc"], procs))
     res["rtf_min"] = lower_bound(best_event, res[f"ns_update_{P}proc"], procs)
     if parsnn_result:
         pr = parsnn_result
@@ -170,6 +178,11 @@ def format_report(res: dict) -> str:
         f"  scatter-add, engine kernel (8-byte rows, delay runs, one ring of "
         f"{s['runs1_ring_bytes'] / 2**20:.0f} MiB, prefetch): {res['ns_event_runs1_1proc']:.2f} ns/event on 1 core, "
         f"{res[f'ns_event_runs1_{P}proc']:.2f} ns/event per process with {P} at once",
+        (f"  scatter-add, engine kernel with 16-bit targets (6-byte rows, "
+         f"{s['runs16_synapse_bytes'] / 2**30:.2f} GiB): {res['ns_event_runs16_1proc']:.2f} ns/event on 1 core, "
+         f"{res[f'ns_event_runs16_{P}proc']:.2f} ns/event per process with {P} at once"
+         if res[f"ns_event_runs16_{P}proc"] is not None else
+         "  scatter-add, engine kernel with 16-bit targets: not measured (more than 65536 neurons)"),
         f"  iaf_psc_exp update, branches:              {res['ns_update_branchy_1proc']:.2f} ns/neuron-step on "
         f"1 core, {res[f'ns_update_branchy_{P}proc']:.2f} per process with {P} at once",
         f"  iaf_psc_exp update, branch-free:           {res['ns_update_vec_1proc']:.2f} ns/neuron-step on "
@@ -180,7 +193,8 @@ def format_report(res: dict) -> str:
         f"{res['workload']['updates_per_model_s']:.2g} updates per model second:",
         f"  RTF lower bound (faster update variant): 1 core {res['rtf_min_1core_random']:.2f} (random rows); "
         f"{P} cores {res['rtf_min_random']:.2f} (random rows), {res['rtf_min_sorted']:.2f} (sorted rows), "
-        f"{res['rtf_min_prefetch']:.2f} (sorted rows, prefetch), {res['rtf_min_runs1']:.2f} (engine kernel)",
+        f"{res['rtf_min_prefetch']:.2f} (sorted rows, prefetch), {res['rtf_min_runs1']:.2f} (engine kernel)"
+        + (f", {res['rtf_min_runs16']:.2f} (engine kernel, 16-bit targets)" if res["rtf_min_runs16"] else ""),
     ]
     if "parsnn" in res:
         p = res["parsnn"]

@@ -6,6 +6,11 @@ the rows' delay runs (the synapses of run k, in storage order, all have delay ru
 exactly what the numpy reference of tests/test_engine_checkpoint.py does."""
 from libc.stdint cimport int64_t, uint16_t, uint32_t, uint64_t
 
+# the stored target index: uint16 or uint32 (parsnn.engine.synapses.target_dtype)
+ctypedef fused tgt_t:
+    uint16_t
+    uint32_t
+
 
 cdef inline uint64_t _splitmix(uint64_t x) noexcept nogil:
     x += 0x9E3779B97F4A7C15ULL
@@ -14,12 +19,12 @@ cdef inline uint64_t _splitmix(uint64_t x) noexcept nogil:
     return x ^ (x >> 31)
 
 
-def hash_sums(const int64_t[::1] ptr, const uint32_t[::1] tgt, const uint32_t[::1] wbits,
+def hash_sums(const int64_t[::1] ptr, const tgt_t[::1] tgt, const uint32_t[::1] wbits,
               const uint16_t[::1] run_d, const uint32_t[::1] run_n, const int64_t[::1] local_gids):
     """(lane 1, lane 2): the wrapping sums of the synapse hashes of the CSR table (``ptr`` by source
-    gid, ``tgt`` local target index, ``wbits`` the float32 weights' bits, the delays in steps as
-    runs in storage order: ``run_n[k]`` synapses of delay ``run_d[k]``, ``local_gids`` the gid of
-    every local index)."""
+    gid, ``tgt`` local target index (uint16 or uint32), ``wbits`` the float32 weights' bits, the
+    delays in steps as runs in storage order: ``run_n[k]`` synapses of delay ``run_d[k]``,
+    ``local_gids`` the gid of every local index)."""
     cdef Py_ssize_t src, j
     cdef int64_t r = -1, left = 0
     cdef uint64_t key, lane1 = 0, lane2 = 0, delay = 0

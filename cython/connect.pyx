@@ -35,6 +35,12 @@ cdef extern from *:
 #: realisation schemes (parsnn.engine.streams.REALISATIONS): 1 = v1, 2 = v2
 SCHEMES = (1, 2)
 
+# the stored target index: uint16 on a rank with <= 65536 local neurons, else uint32
+# (parsnn.engine.synapses.target_dtype); the kernels that write or move targets take either
+ctypedef fused tgt_t:
+    uint16_t
+    uint32_t
+
 
 cdef inline int64_t _bern_next(pxs* s, int64_t j, double log1mp, int64_t n) noexcept nogil:
     """Index of the next Bernoulli success after j (geometric skip), or n when past the end."""
@@ -199,7 +205,7 @@ cdef void _generate_targets(pxs* scheme, int rule, const int64_t[::1] tgt_gids,
                             const uint32_t[::1] tgt_local, const int64_t[::1] fixed_counts, int64_t a, int64_t b,
                             int64_t src_off, int64_t n_src, int64_t tgt_off, double p, bint allow_autapses,
                             const double* ws, const double* ds, int wk, int dk, double inv_h, uint64_t seed,
-                            uint64_t purpose_struct, uint64_t purpose_value, int64_t* fill, uint32_t* out_tgt,
+                            uint64_t purpose_struct, uint64_t purpose_value, int64_t* fill, tgt_t* out_tgt,
                             float* out_w, uint16_t* out_d, int64_t* sbuf, float* wbuf, uint16_t* dbuf,
                             int64_t* dext) noexcept nogil:
     """The synapses of the targets a .. b-1 (one thread's part), each target's first drawn into the
@@ -224,7 +230,7 @@ cdef void _generate_targets(pxs* scheme, int rule, const int64_t[::1] tgt_gids,
             src = sbuf[q]
             pos = fill[src]
             fill[src] = pos + 1
-            out_tgt[pos] = tl
+            out_tgt[pos] = <tgt_t> tl
             out_w[pos] = wbuf[q]
             out_d[pos] = dbuf[q]
 
@@ -233,7 +239,7 @@ def generate(int rule, const int64_t[::1] tgt_gids, const uint32_t[::1] tgt_loca
              const int64_t[::1] fixed_counts, int64_t src_off, int64_t n_src, int64_t tgt_off,
              double p, bint allow_autapses, wspec, dspec, double h,
              uint64_t seed, uint64_t purpose_struct, uint64_t purpose_value,
-             int64_t[::1] fill, uint32_t[::1] out_tgt, float[::1] out_w, uint16_t[::1] out_d,
+             int64_t[::1] fill, tgt_t[::1] out_tgt, float[::1] out_w, uint16_t[::1] out_d,
              const int64_t[::1] tb, int scheme=1):
     """Pass 2: write this projection's synapses straight into the by-(source, thread) arrays.
 
@@ -242,7 +248,8 @@ def generate(int rule, const int64_t[::1] tgt_gids, const uint32_t[::1] tgt_loca
     targets (initially its CSR start, as counted by :func:`count_by_source` with the same ``tb``),
     so each sub-row holds its synapses in generation order (projection, target, draw); the
     threads generate their targets in parallel, with the streams of realisation ``scheme`` (1 or
-    2). Targets are rank-local indices, weights float32, delays whole steps (rounded, at least 1).
+    2). Targets are rank-local indices (``out_tgt`` uint32, or uint16 when every index fits),
+    weights float32, delays whole steps (rounded, at least 1).
     Returns (min_delay, max_delay) in steps; max_delay 65536 flags a delay that does not fit in 16 bits."""
     cdef int64_t T = tb.shape[0] - 1, th
     cdef int64_t N = fill.shape[0] // max(T, 1)
@@ -294,7 +301,7 @@ def generate(int rule, const int64_t[::1] tgt_gids, const uint32_t[::1] tgt_loca
     return int(np.min(dext[:, 0])), int(np.max(dext[:, 1]))
 
 
-cdef void _group_row(int64_t a, int64_t b, uint32_t* tgt, float* w, uint16_t* d, uint32_t* t2, float* w2,
+cdef void _group_row(int64_t a, int64_t b, tgt_t* tgt, float* w, uint16_t* d, tgt_t* t2, float* w2,
                      uint16_t* d2, int64_t* start) noexcept nogil:
     """Stable counting sort of the row a..b-1 by delay (scratch t2, w2, d2 of the row's length,
     start of 65537 entries)."""
@@ -326,7 +333,7 @@ cdef void _group_row(int64_t a, int64_t b, uint32_t* tgt, float* w, uint16_t* d,
         d[a + q] = d2[q]
 
 
-def group_rows_by_delay(const int64_t[::1] ptr, uint32_t[::1] tgt, float[::1] w, uint16_t[::1] d, int threads=1):
+def group_rows_by_delay(const int64_t[::1] ptr, tgt_t[::1] tgt, float[::1] w, uint16_t[::1] d, int threads=1):
     """Stable counting sort of every row by delay, in place, on ``threads`` threads.
 
     Consecutive synapses of a spike then write into the same ring-buffer row.
@@ -335,7 +342,7 @@ def group_rows_by_delay(const int64_t[::1] ptr, uint32_t[::1] tgt, float[::1] w,
     is unchanged."""
     cdef Py_ssize_t nrows = ptr.shape[0] - 1, r
     cdef int64_t maxlen = 0
-    cdef uint32_t* t2
+    cdef tgt_t* t2
     cdef float* w2
     cdef uint16_t* d2
     cdef int64_t* start
@@ -347,7 +354,7 @@ def group_rows_by_delay(const int64_t[::1] ptr, uint32_t[::1] tgt, float[::1] w,
     if maxlen < 2:
         return
     with nogil, parallel(num_threads=max(threads, 1)):
-        t2 = <uint32_t*> malloc(maxlen * sizeof(uint32_t))
+        t2 = <tgt_t*> malloc(maxlen * sizeof(tgt_t))
         w2 = <float*> malloc(maxlen * sizeof(float))
         d2 = <uint16_t*> malloc(maxlen * sizeof(uint16_t))
         start = <int64_t*> malloc(65537 * sizeof(int64_t))

@@ -8,6 +8,9 @@
  * ahead are known (a second cursor walks the runs ahead), so their ring entries are prefetched:
  * the scatter is bound by cache misses into ring buffers far larger than the caches.
  *
+ * Targets: uint32, or uint16 on a rank with at most 65536 local neurons (6 bytes per synapse with
+ * the weight); the two kernels visit the synapses in the same order and add the same weights.
+ *
  * Two ring schemes (parsnn.engine.rings): per receptor (rex for w >= 0, rin for w < 0) and
  * per time constant (one ring: rin == NULL, no sign branch).
  *
@@ -25,10 +28,19 @@
 #define PARSNN_PREFETCH 128
 #endif
 
+#endif
+
+/* The kernel is written once for both target widths: cython/deliver_kernels.h includes this file
+ * twice, as parsnn_scatter_runs (uint32 targets) and parsnn_scatter_runs16 (uint16 targets). */
+#ifndef PARSNN_SCATTER_NAME
+#define PARSNN_SCATTER_NAME parsnn_scatter_runs
+#define PARSNN_TGT_T uint32_t
+#endif
+
 /* Synapses a .. b-1 = runs r0 .. r1-1; slot0: the ring slot of the emission step; mult: the
  * spike's multiplicity (>= 1: the sign of w x mult is that of w). */
-static inline void parsnn_scatter_runs(int64_t a, int64_t b, int64_t r0, int64_t r1, int64_t slot0,
-                                       int64_t D, int64_t n, const uint32_t *restrict tgt,
+static inline void PARSNN_SCATTER_NAME(int64_t a, int64_t b, int64_t r0, int64_t r1, int64_t slot0,
+                                       int64_t D, int64_t n, const PARSNN_TGT_T *restrict tgt,
                                        const float *restrict w, const uint16_t *restrict run_d,
                                        const uint32_t *restrict run_n, double *restrict rex,
                                        double *restrict rin, const double mult)
@@ -76,5 +88,3 @@ static inline void parsnn_scatter_runs(int64_t a, int64_t b, int64_t r0, int64_t
         }
     }
 }
-
-#endif

@@ -24,8 +24,9 @@ additions up to their rounding, whose order NEST does not fix), a plastic synaps
 (cython/plastic.h), the spike record holds k rows (NEST's spike_recorder) and the spike counts
 count k (NEST's local spike counter).
 
-Synapse rows (cython/deliver.h): target uint32 + weight float32 per synapse, the delays once per
-run of equal delay. Rings (parsnn/engine/rings.py): with one_ring, ring_ex takes every weight (one
+Synapse rows (cython/deliver.h, both widths in cython/deliver_kernels.h): target uint16 (syn_tgt16, when the rank has at most 65536 local
+neurons: tgt16) or uint32 (syn_tgt) + weight float32 per synapse, the delays once per run of equal
+delay. Rings (parsnn/engine/rings.py): with one_ring, ring_ex takes every weight (one
 current per neuron: i_ex; i_in stays 0) and ring_in is one slot of zeros that the update kernels
 read; otherwise ring_ex takes the weights >= 0 and ring_in the others.
 
@@ -75,10 +76,13 @@ cdef extern from "update.h" nogil:
                                       double p21in, double p20, double p11ex, double p11in, double ie,
                                       double theta, double vreset, int32_t refr, int64_t* out)
 
-cdef extern from "deliver.h" nogil:
+cdef extern from "deliver_kernels.h" nogil:
     void parsnn_scatter_runs(int64_t a, int64_t b, int64_t r0, int64_t r1, int64_t slot0, int64_t D, int64_t n,
                              const uint32_t* tgt, const float* w, const uint16_t* run_d, const uint32_t* run_n,
                              double* rex, double* rin, double mult)
+    void parsnn_scatter_runs16(int64_t a, int64_t b, int64_t r0, int64_t r1, int64_t slot0, int64_t D, int64_t n,
+                               const uint16_t* tgt, const float* w, const uint16_t* run_d, const uint32_t* run_n,
+                               double* rex, double* rin, double mult)
 
 cdef extern from "<sched.h>" nogil:
     int sched_yield()
@@ -237,7 +241,9 @@ cdef class EngineState:
     # sub-row grouped by delay: sub-row k is the delay runs run_ptr[k] .. run_ptr[k+1] (run j:
     # run_n[j] synapses of delay run_d[j] steps), so the delay is not stored per synapse
     cdef public int64_t[::1] syn_ptr, run_ptr
-    cdef public uint32_t[::1] syn_tgt
+    cdef public uint32_t[::1] syn_tgt          # targets when not tgt16 (else empty)
+    cdef public uint16_t[::1] syn_tgt16        # targets when tgt16 (else empty)
+    cdef public bint tgt16
     cdef public float[::1] syn_w
     cdef public uint16_t[::1] run_d
     cdef public uint32_t[::1] run_n
@@ -938,6 +944,9 @@ cdef int64_t _deliver_thread(EngineState st, int64_t th, int64_t t0, int64_t nre
     cdef const int64_t* rptr = &st.run_ptr[0]
     cdef double* rex = &st.ring_ex[0]
     cdef double* rin = NULL if st.one_ring else &st.ring_in[0]      # NULL: one ring, no sign branch
+    # one of the two: the rank's target width, fixed at build (the same sums either way)
+    cdef const uint16_t* tgt16 = &st.syn_tgt16[0] if st.tgt16 else NULL
+    cdef const uint32_t* tgt32 = NULL if st.tgt16 else &st.syn_tgt[0]
     for k in range(nrecv):
         code = buf[k]
         g = <int64_t> (code & LOW32)
@@ -946,8 +955,12 @@ cdef int64_t _deliver_thread(EngineState st, int64_t th, int64_t t0, int64_t nre
         mult = _mult(code)                            # static targets receive weight x multiplicity
         a = ptr[g * T + th]
         b = ptr[g * T + th + 1]
-        parsnn_scatter_runs(a, b, rptr[g * T + th], rptr[g * T + th + 1], slot0, D, n, &st.syn_tgt[0],
-                            &st.syn_w[0], &st.run_d[0], &st.run_n[0], rex, rin, <double> mult)
+        if tgt16 != NULL:
+            parsnn_scatter_runs16(a, b, rptr[g * T + th], rptr[g * T + th + 1], slot0, D, n, tgt16,
+                                  &st.syn_w[0], &st.run_d[0], &st.run_n[0], rex, rin, <double> mult)
+        else:
+            parsnn_scatter_runs(a, b, rptr[g * T + th], rptr[g * T + th + 1], slot0, D, n, tgt32,
+                                &st.syn_w[0], &st.run_d[0], &st.run_n[0], rex, rin, <double> mult)
         events += b - a
         if st.plastic_on:    # plastic hook: the thread's plastic sub-rows of g, after its static sub-row (canonical order)
             events += parsnn_plastic_deliver(&st.plastic.c, k, g, s, slot0, D, n,

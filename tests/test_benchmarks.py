@@ -84,8 +84,10 @@ def test_nest_record_and_threads(bench_pd14):
 def test_roofline_probe_tiny(tmp_path, bench_pd14, roofline):
     res = roofline.probe(procs=2, events=2e4, steps=5, small=True, build_dir=str(tmp_path),
                          parsnn_result=_fake_run(bench_pd14, "parsnn", 6.0, 12.0, int(3.2e9)))
-    for key in ("ns_event_random_1proc", "ns_event_sorted_2proc", "ns_update_2proc", "rtf_min", "rtf_min_random"):
+    for key in ("ns_event_random_1proc", "ns_event_sorted_2proc", "ns_update_2proc", "rtf_min", "rtf_min_random",
+                "ns_event_runs16_2proc", "rtf_min_runs16"):
         assert res[key] > 0
+    assert res["sizes"]["runs16_synapse_bytes"] < res["sizes"]["runs1_synapse_bytes"]
     assert res["parsnn"]["rtf_over_min"] > 0 and len(res["raw"]["multi"]) == 2
     assert "RTF lower bound" in roofline.format_report(res)
 

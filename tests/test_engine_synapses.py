@@ -45,7 +45,8 @@ def build(net, seed=1234, partition="round_robin", realisation="v2"):
 def synapses(sim):
     """(source gid, target gid, weight float32, delay steps) of every built synapse, in CSR order."""
     ptr, tgt, w, d = sim._syn_arrays
-    assert ptr.dtype == np.int64 and tgt.dtype == np.uint32 and w.dtype == np.float32 and d.dtype == np.uint16
+    assert ptr.dtype == np.int64 and w.dtype == np.float32 and d.dtype == np.uint16
+    assert tgt.dtype == engine_synapses.target_dtype(sim.local_gids.size)
     assert ptr.shape == (sim.num_nodes + 1,) and ptr[0] == 0 and np.all(np.diff(ptr) >= 0)
     assert ptr[-1] == tgt.size == w.size == d.size == sim.num_synapses
     src = np.repeat(np.arange(sim.num_nodes, dtype=np.int64), np.diff(ptr))
@@ -690,8 +691,8 @@ def test_target_centric_generation_is_layout_independent(nranks, realisation):
 
 def test_delay_runs_store_each_run_of_equal_delay_once():
     """The delays of rows grouped by delay are stored per run (delay, length), row by row; expanded
-    they give back every synapse's delay; a network's static table is 8 bytes per synapse (target +
-    weight) plus the row pointers and 14 bytes per run, and there are fewer runs than synapses."""
+    they give back every synapse's delay; a network's static table is 6 bytes per synapse (uint16
+    target + weight) plus the row pointers and 14 bytes per run, and there are fewer runs than synapses."""
     ptr = np.array([0, 3, 3, 7, 8], dtype=np.int64)
     d = np.array([2, 2, 5, 1, 1, 1, 1, 9], dtype=np.uint16)
     runs = engine_synapses.DelayRuns(ptr, d)
@@ -703,4 +704,66 @@ def test_delay_runs_store_each_run_of_equal_delay_once():
     ptr, tgt, w, runs = sim._syn_table
     n_syn, n_rows, n_runs = tgt.size, np.asarray(sim.st.syn_ptr).size, runs.d.size
     assert n_syn > 4000 and n_runs < n_syn / 3
-    assert perf["bytes_per_static_synapse"] == pytest.approx((8 * n_syn + 16 * n_rows + 6 * n_runs) / n_syn)
+    assert tgt.dtype == np.uint16 and engine_synapses.STATIC_SYNAPSE_BYTES == 6
+    assert perf["bytes_per_static_synapse"] == pytest.approx((6 * n_syn + 16 * n_rows + 6 * n_runs) / n_syn)
+
+
+def test_target_dtype_is_uint16_up_to_65536_local_neurons():
+    assert engine_synapses.target_dtype(65536) == np.uint16
+    assert engine_synapses.target_dtype(65537) == np.uint32
+    assert engine_synapses.static_synapse_bytes(38585) == engine_synapses.STATIC_SYNAPSE_BYTES == 6
+    assert engine_synapses.static_synapse_bytes(77169) == engine_synapses.STATIC_SYNAPSE_BYTES_WIDE == 8
+
+
+def test_rows_hold_every_projection_in_projection_order(mixed_network):
+    """Pass 2 runs one source population at a time; every row still holds exactly what one pass over
+    all projections writes: each projection's synapses (as draw_projection draws them alone) in
+    projection order, then grouped by delay stably."""
+    net = mixed_network()
+    sim = build(net, seed=21)
+    ptr, tgt, w, d = sim._syn_arrays
+    offsets, local = net.offsets(), sim.local_gids
+    pop_local = decomposition.population_ranges(net, local, offsets)
+    parts = [engine_synapses.draw_projection(net, k, local, offsets, pop_local, 21, net.resolution, scheme=2)
+             for k in range(len(net.projections))]
+    assert sum(p[1].size for p in parts) == tgt.size > 10000
+    for g in range(net.num_nodes):
+        cat = [np.concatenate([p[i][p[0][g]:p[0][g + 1]] for p in parts]) for i in (1, 2, 3)]
+        order = np.argsort(cat[2], kind="stable")
+        row = slice(ptr[g], ptr[g + 1])
+        assert np.array_equal(tgt[row], cat[0][order]), g
+        assert np.array_equal(w[row].view(np.int32), cat[1][order].view(np.int32)), g
+        assert np.array_equal(d[row], cat[2][order]), g
+
+
+@pytest.mark.parametrize("rings,threads", [("per-tau", 1), ("per-receptor", 2)])
+def test_wide_targets_give_the_same_network_and_spikes(monkeypatch, mixed_network, rings, threads):
+    """The uint32 fallback (a rank with more than 65536 neurons; forced here) stores the same synapses,
+    with the same checksum, and delivers bit-identical spikes and voltages as 16-bit targets, with
+    either ring scheme (both branches of both scatter kernels) and 1 or 2 threads."""
+    from parsnn.engine import checkpoint as checkpointing
+
+    def run():
+        sim = Simulation(mixed_network(), seed=11, comm=MPI.COMM_SELF, rings=rings, threads=threads)
+        sim.build()
+        sim.st.par_min_updates = sim.st.par_min_events = 0
+        sim.run(150.0)
+        return sim
+
+    narrow = run()
+    monkeypatch.setattr(engine_synapses, "NARROW_MAX_LOCAL", 0)
+    wide = run()
+    assert narrow.st.tgt16 and not wide.st.tgt16
+    assert narrow._syn_table[1].dtype == np.uint16 and wide._syn_table[1].dtype == np.uint32
+    for x, y in zip(narrow._syn_arrays, wide._syn_arrays):
+        assert np.array_equal(x, y)
+    assert checkpointing.connectivity_checksum(narrow) == checkpointing.connectivity_checksum(wide)
+    assert narrow.static_synapse_bytes < wide.static_synapse_bytes
+    sa, sb = narrow.spikes(), wide.spikes()
+    assert sa.keys() == sb.keys() and sum(len(t) for t, _ in sa.values()) > 300
+    for k in sa:
+        assert np.array_equal(sa[k][0], sb[k][0]) and np.array_equal(sa[k][1], sb[k][1]), k
+    va, vb = narrow.voltages(), wide.voltages()
+    for k in va:
+        assert np.array_equal(va[k][2], vb[k][2]), k
+    assert narrow.st.n_events == wide.st.n_events > 0

@@ -69,7 +69,8 @@ def test_synapse_rows_are_split_by_owning_thread(serial, mixed_network):
     sim = Simulation(mixed_network(), seed=SEED, comm=MPI.COMM_SELF, threads=3)
     sim.build()
     st, T = sim.st, 3
-    ptr, tgt = np.asarray(st.syn_ptr), np.asarray(st.syn_tgt)
+    ptr, tgt = np.asarray(st.syn_ptr), np.asarray(st.syn_tgt16 if st.tgt16 else st.syn_tgt)
+    assert st.tgt16 and tgt.size == sim.num_local_synapses      # 530 local neurons: 16-bit targets
     owner = np.asarray(st.owner)
     # every population (E 400, I 100, P 30) is split into three parts
     assert np.array_equal(np.bincount(owner[:400]), [133, 133, 134])

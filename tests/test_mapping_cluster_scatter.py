@@ -130,7 +130,7 @@ def test_cost_model_imports_neither_mpi_nor_the_engine():
             "print('mpi4py.MPI' in sys.modules, 'parsnn.engine.simulation' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
-    assert STATIC_SYNAPSE_BYTES == 8                      # uint32 target + float32 weight (cython/deliver.h)
+    assert STATIC_SYNAPSE_BYTES == 6                      # uint16 target + float32 weight (cython/deliver.h)
 
 
 # --------------------------------------------------------------------------- predict: range and threads

@@ -81,7 +81,7 @@ def test_metadata(run):
                                                         "rule": "alltoall"},
                                            "mpi_wait": "sleep", "mpi_wait_polls": 100},
                               "delivery": {"rings": "per-tau", "ring_buffers": 1 if sim.st.one_ring else 2,
-                                           "synapse_row": "uint32 target + float32 weight per synapse, "
+                                           "synapse_row": "uint16 target + float32 weight per synapse, "
                                                           "delay runs per sub-row"}}
         assert r.metadata["complete"] is True and r.metadata["num_ranks"] == 1
         assert r.population_sizes == {"E": 400, "I": 100}

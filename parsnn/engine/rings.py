@@ -43,7 +43,8 @@ def one_ring(scheme: str, st, comm) -> bool:
     return bool(comm.allreduce(local, op=MPI.LAND)) if comm.Get_size() > 1 else local
 
 
-def run_info(scheme: str, merged: bool) -> dict:
-    """The delivery scheme that ran, for the run file's run_info."""
+def run_info(scheme: str, merged: bool, target_types=("uint32",)) -> dict:
+    """The delivery scheme that ran, for the run file's run_info; ``target_types``: the stored
+    target index types of the ranks (uint16 on a rank with <= 65536 neurons, else uint32)."""
     return {"rings": scheme, "ring_buffers": 1 if merged else 2,
-            "synapse_row": "uint32 target + float32 weight per synapse, delay runs per sub-row"}
+            "synapse_row": f"{' or '.join(target_types)} target + float32 weight per synapse, delay runs per sub-row"}

@@ -166,7 +166,10 @@ class Simulation:
         self.plastic = plasticity.PlasticSynapses(net, local, self.offsets, self.pop_local, self.seed, h,
                                                  self.threads, self.scheme)
         dmin, dmax = min(dmin, self.plastic.dmin), max(dmax, self.plastic.dmax)
-        st.syn_ptr, st.syn_tgt, st.syn_w = syn_ptr, syn_tgt, syn_w
+        st.syn_ptr, st.syn_w = syn_ptr, syn_w
+        st.tgt16 = syn_tgt.dtype == np.uint16          # the scatter for the rank's target width
+        st.syn_tgt = np.zeros(0, np.uint32) if st.tgt16 else syn_tgt
+        st.syn_tgt16 = syn_tgt if st.tgt16 else np.zeros(0, np.uint16)
         st.run_ptr, st.run_d, st.run_n = runs.ptr, runs.d, runs.n
         self.static_synapse_bytes = int(syn_ptr.nbytes + syn_tgt.nbytes + syn_w.nbytes + runs.nbytes)
         # per source: row g is syn_ptr[g*T] .. syn_ptr[(g+1)*T] (its threads' sub-rows one after the other)
@@ -195,7 +198,8 @@ class Simulation:
     @property
     def _syn_arrays(self):
         """The static synapses of this rank by source gid, for reading them back (tests, the
-        measured partition): (ptr, target local index, weight, delay steps per synapse: expanded
+        measured partition): (ptr, target local index (uint16 or uint32 as stored:
+        :func:`parsnn.engine.synapses.target_dtype`), weight, delay steps per synapse: expanded
         from the delay runs, a new array)."""
         ptr, tgt, w, runs = self._syn_table
         return ptr, tgt, w, runs.per_synapse()
@@ -242,7 +246,9 @@ class Simulation:
         """How this simulation runs, as the run file records it: num_ranks, partition (strategy),
         partition_map (rank of every node) and run_info (the settings, with threads and exchange)."""
         self.run_info["threads"] = self.threads
-        self.run_info["delivery"] = ring_schemes.run_info(self.rings, bool(self.st.one_ring))
+        placed = np.asarray(self.rank_of)[np.asarray(self.rank_of) >= 0]     # -1: a node on no rank
+        widths = {synapses.target_dtype(c).name for c in np.bincount(placed, minlength=self.size)}
+        self.run_info["delivery"] = ring_schemes.run_info(self.rings, bool(self.st.one_ring), sorted(widths))
         self.run_info["exchange"] = {
             "scheme": exchange_module.SCHEMES[self.exchange_scheme], "requested": self.exchange_requested,
             "max_neighbours": self.max_neighbours, "decision": self.exchange_decision,

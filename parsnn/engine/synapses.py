@@ -2,7 +2,8 @@
 
 Every rank generates only the synapses onto its own neurons, with the Cython connect kernels
 (``parsnn._connect``), into one CSR table grouped by source gid: ``ptr[g]..ptr[g+1]`` are the
-synapses of source ``g`` (local target index uint32, weight float32: 8 bytes), each row grouped by
+synapses of source ``g`` (local target index uint16 on a rank with at most 65536 neurons, else
+uint32; weight float32: 6 or 8 bytes, :data:`STATIC_SYNAPSE_BYTES`), each row grouped by
 delay and its delays stored once per run of equal delay (:class:`DelayRuns`), not per synapse. The
 draws of a projection come from the streams
 ``purpose("proj", k, name, "struct"|"value"|"split")``, so the table of a rank does not depend on
@@ -17,6 +18,8 @@ from mpi4py import MPI
 
 from parsnn import _connect as connect_kernels
 from parsnn.engine.decomposition import thread_parts
+from parsnn.engine.footprint import (NARROW_MAX_LOCAL, STATIC_SYNAPSE_BYTES, STATIC_SYNAPSE_BYTES_WIDE,  # noqa: F401
+                                     static_synapse_bytes)
 from parsnn.engine.streams import DEFAULT_REALISATION, REALISATIONS, purpose
 from parsnn.errors import ParameterError
 from parsnn.network import RULE_CODES, FixedIndegree, FixedTotalNumber, FromList, PairwiseBernoulli, dist_spec
@@ -94,12 +97,32 @@ def _projection_plan(net, k: int, proj, local, offsets, pop_local, seed: int, th
                 tb=thread_parts(b - a, threads), scheme=int(scheme))
 
 
+def target_dtype(n_local: int) -> np.dtype:
+    """The stored target index of a rank with ``n_local`` neurons: uint16 when every local index
+    fits (``n_local <= NARROW_MAX_LOCAL``), else uint32. The delivery sums are the same either way."""
+    return np.dtype(np.uint16) if int(n_local) <= NARROW_MAX_LOCAL else np.dtype(np.uint32)
+
+
 class DelayRuns:
     """The delays of a CSR table whose rows are grouped by delay: row r is the runs ``ptr[r] ..
     ptr[r+1]``, run k holds ``n[k]`` consecutive synapses of delay ``d[k]`` steps."""
 
     def __init__(self, row_ptr: np.ndarray, delays: np.ndarray):
         self.ptr, self.d, self.n = connect_kernels.delay_runs(row_ptr, delays)
+
+    @classmethod
+    def from_blocks(cls, nrows: int, blocks) -> "DelayRuns":
+        """The runs of a table of ``nrows`` rows made block by block: ``blocks`` lists, in row
+        order, (first row, run_ptr, run_d, run_n) of consecutive rows (run_ptr local to the block);
+        rows in no block are empty."""
+        runs = cls.__new__(cls)
+        per_row = np.zeros(nrows, dtype=np.int64)
+        for r0, ptr, _, _ in blocks:
+            per_row[r0:r0 + ptr.size - 1] = np.diff(ptr)
+        runs.ptr = np.concatenate([[0], np.cumsum(per_row)]).astype(np.int64)
+        runs.d = np.concatenate([np.zeros(0, np.uint16)] + [b[2] for b in blocks])
+        runs.n = np.concatenate([np.zeros(0, np.uint32)] + [b[3] for b in blocks])
+        return runs
 
     @property
     def nbytes(self) -> int:
@@ -109,6 +132,68 @@ class DelayRuns:
     def per_synapse(self) -> np.ndarray:
         """The delay in steps of every synapse, in storage order (uint16; a new array)."""
         return np.repeat(self.d, self.n)
+
+
+def _count_plans(net, local, offsets: dict, pop_local: dict, seed: int, h: float, T: int, scheme: int):
+    """Pass 1: the plan of every static projection (with its synapse count and its sources' gid
+    range ``src``) and the synapse counts per (thread, source gid), shape (T, num_nodes)."""
+    plans = []
+    per_source = np.zeros((T, net.num_nodes), dtype=np.int64)   # one block per thread: no shared cache lines
+    for k, proj in enumerate(net.projections):
+        if proj.plastic:          # built by parsnn.engine.plasticity
+            continue
+        if isinstance(proj.rule, FromList):
+            plan = _list_plan(net, proj, local, offsets, pop_local, h, T)
+            np.add.at(per_source, (plan["list_th"], plan["list_src"]), 1)
+            plan["count"] = int(plan["list_src"].size)
+        else:
+            plan = _projection_plan(net, k, proj, local, offsets, pop_local, seed, T, scheme)
+            plan["count"] = connect_kernels.count_by_source(
+                plan["rule"], plan["tgt_gids"], plan["fixed"], plan["soff"], plan["nsrc"], plan["toff"], plan["p"],
+                plan["autapses"], seed, plan["ps"], per_source.reshape(-1), plan["tb"], plan["scheme"])
+        soff = offsets[proj.source]
+        plan["src"] = (soff, soff + net.populations[proj.source].size)
+        plans.append(plan)
+    return plans, per_source
+
+
+def _source_blocks(plans) -> list:
+    """The plans grouped by source population, as [(first gid, end gid, plans in projection
+    order)] in gid order: the rows of one block receive synapses from its plans only."""
+    blocks: dict = {}
+    for pl in plans:
+        if pl["count"]:
+            blocks.setdefault(pl["src"], []).append(pl)
+    return [(s0, s1, pls) for (s0, s1), pls in sorted(blocks.items())]
+
+
+def _write_block(block, ptr, tgt, w, dbuf, T: int, N: int, h: float, seed: int, build_timers: dict):
+    """Pass 2 for one source block: draw its plans' synapses into their rows (``tgt``, ``w`` and,
+    block-local, the delay scratch ``dbuf``), group every row by delay and take the delay runs
+    (seconds added to ``build_timers["group"]``).
+    Returns ((smallest, largest) delay, (first row, run_ptr, run_d, run_n))."""
+    s0, s1, plans = block
+    a, b = int(ptr[s0 * T]), int(ptr[s1 * T])
+    rows = ptr[s0 * T:s1 * T + 1] - a                      # the block's rows, positions relative to a
+    fill = ptr[:-1].reshape(N, T).T.reshape(-1) - a         # fill[th * N + g] = ptr[g*T+th] - a (a copy)
+    tv, wv, dv = tgt[a:b], w[a:b], dbuf[:b - a]
+    dmin, dmax = 1 << 40, 0
+    for pl in plans:
+        if "list_src" in pl:
+            lo, hi = _fill_from_list(pl, fill, N, tv, wv, dv)
+        else:
+            lo, hi = connect_kernels.generate(pl["rule"], pl["tgt_gids"], pl["tgt_local"], pl["fixed"], pl["soff"],
+                                              pl["nsrc"], pl["toff"], pl["p"], pl["autapses"], pl["wspec"],
+                                              pl["dspec"], h, seed, pl["ps"], pl["pv"], fill, tv, wv, dv, pl["tb"],
+                                              pl["scheme"])
+        dmin, dmax = min(dmin, lo), max(dmax, hi)
+    if not np.array_equal(fill.reshape(T, N).T.reshape(-1)[s0 * T:s1 * T], rows[1:]):
+        raise RuntimeError("internal error: pass 2 wrote a different number of synapses than pass 1 counted")
+    t0 = time.perf_counter()
+    connect_kernels.group_rows_by_delay(rows, tv, wv, dv, T)    # delivery then writes ring rows one delay at a time
+    piece = (s0 * T, *connect_kernels.delay_runs(rows, dv))
+    build_timers["group"] += time.perf_counter() - t0
+    return (dmin, dmax), piece
 
 
 def generate_synapses(net, local: np.ndarray, offsets: dict, pop_local: dict, seed: int, h: float,
@@ -121,56 +206,37 @@ def generate_synapses(net, local: np.ndarray, offsets: dict, pop_local: dict, se
     Pass 1 counts each source's synapses by replaying the source draws;
     pass 2 draws again and writes every synapse straight into its row, so
     no unsorted copy of the synapses ever exists; the draws are those of realisation ``scheme``
-    (:data:`parsnn.engine.streams.REALISATIONS`). Adds the seconds spent counting and
-    grouping to ``build_timers["count"]`` and ``["group"]``.
+    (:data:`parsnn.engine.streams.REALISATIONS`). Targets are stored as :func:`target_dtype` of the
+    local neuron count (uint16 up to 65536 local neurons). Pass 2 runs one source population at a
+    time (the projections from it, in projection order: every row gets the same synapses in the same
+    order as in one pass), grouping its rows by delay right away, so the per-synapse delays exist
+    only for the largest source population's synapses, not for all. Adds the seconds spent counting
+    and grouping to ``build_timers["count"]`` and ``["group"]``.
     Returns (ptr, target local index, weight, :class:`DelayRuns` over the sub-rows, smallest delay,
     largest delay)."""
     T, N = int(threads), net.num_nodes
-    plans = []
-    per_source = np.zeros((T, N), dtype=np.int64)       # one block per thread: no shared cache lines
     t0 = time.perf_counter()
-    for k, proj in enumerate(net.projections):
-        if proj.plastic:          # built by parsnn.engine.plasticity
-            continue
-        if isinstance(proj.rule, FromList):
-            plan = _list_plan(net, proj, local, offsets, pop_local, h, T)
-            np.add.at(per_source, (plan["list_th"], plan["list_src"]), 1)
-            plan["count"] = int(plan["list_src"].size)
-            plans.append(plan)
-            continue
-        plan = _projection_plan(net, k, proj, local, offsets, pop_local, seed, T, scheme)
-        plan["count"] = connect_kernels.count_by_source(
-            plan["rule"], plan["tgt_gids"], plan["fixed"], plan["soff"], plan["nsrc"], plan["toff"], plan["p"],
-            plan["autapses"], seed, plan["ps"], per_source.reshape(-1), plan["tb"], plan["scheme"])
-        plans.append(plan)
+    plans, per_source = _count_plans(net, local, offsets, pop_local, seed, h, T, scheme)
     build_timers["count"] += time.perf_counter() - t0
     # ptr[g*T+th] .. ptr[g*T+th+1]: synapses of source g onto thread th
     ptr = np.concatenate([[0], np.cumsum(per_source.T.reshape(-1))]).astype(np.int64)
     del per_source
     total = int(ptr[-1])
-    tgt = np.empty(total, dtype=np.uint32)
+    tgt = np.empty(total, dtype=target_dtype(local.size))
     w = np.empty(total, dtype=np.float32)
-    d = np.empty(total, dtype=np.uint16)
-    fill = ptr[:-1].reshape(N, T).T.copy().reshape(-1)     # fill[th * N + g] = ptr[g*T+th] (a copy)
-    dmin, dmax = 1 << 40, 0
-    for pl in plans:
-        if pl["count"] == 0:
+    blocks = _source_blocks(plans)
+    sizes = [int(ptr[s1 * T] - ptr[s0 * T]) for s0, s1, _ in blocks]
+    dbuf = np.empty(max(sizes, default=0), dtype=np.uint16)     # one block's delays at a time
+    dmin, dmax, pieces = 1 << 40, 0, []
+    for block, size in zip(blocks, sizes):
+        if size == 0:
             continue
-        if "list_src" in pl:
-            lo, hi = _fill_from_list(pl, fill, N, tgt, w, d)
-            dmin, dmax = min(dmin, lo), max(dmax, hi)
-            continue
-        lo, hi = connect_kernels.generate(pl["rule"], pl["tgt_gids"], pl["tgt_local"], pl["fixed"], pl["soff"],
-                                          pl["nsrc"], pl["toff"], pl["p"], pl["autapses"], pl["wspec"],
-                                          pl["dspec"], h, seed, pl["ps"], pl["pv"], fill, tgt, w, d, pl["tb"],
-                                          pl["scheme"])
+        (lo, hi), piece = _write_block(block, ptr, tgt, w, dbuf, T, N, h, seed, build_timers)
         dmin, dmax = min(dmin, lo), max(dmax, hi)
-    if not np.array_equal(fill.reshape(T, N).T.reshape(-1), ptr[1:]):
-        raise RuntimeError("internal error: pass 2 wrote a different number of synapses than pass 1 counted")
+        pieces.append(piece)
+    del dbuf
     t0 = time.perf_counter()
-    connect_kernels.group_rows_by_delay(ptr, tgt, w, d, T)      # delivery then writes ring rows one delay at a time
-    runs = DelayRuns(ptr, d)
-    del d
+    runs = DelayRuns.from_blocks(N * T, pieces)
     build_timers["group"] += time.perf_counter() - t0
     return ptr, tgt, w, runs, dmin, dmax
 

@@ -21,7 +21,8 @@ from parsnn.mapping.cluster.collectives import (best_exchange, exchange_collecti
 from parsnn.machines import Machine, load_machine
 from parsnn.connectivity import Connectivity, require
 from parsnn.errors import ParameterError
-from parsnn.mapping.cluster.workload import SYNAPSE_BYTES, ring_working_set, workload
+from parsnn.engine.footprint import static_synapse_bytes
+from parsnn.mapping.cluster.workload import ring_working_set, workload
 
 #: keys of the dict returned by :func:`predict`
 PREDICTION_KEYS = ("machine", "model", "ranks", "threads", "nodes", "ranks_per_node", "partition", "min_delay_steps",
@@ -95,9 +96,11 @@ def _delivery_time(wl: dict, machine: Machine, P: int, m: int, T: float, par=1.0
     sharing = np.minimum(float(rpn) * par, float(machine._get("machine", "cores_per_l3", default=1)))
     c_evt = scatter.event_cost(machine, ring_ws, f_np, sharing)
     # a received spike's synapse (sub-)row starts with a cache miss when the synapses of a thread
-    # (SYNAPSE_BYTES each) do not fit in the caches of its core
+    # (static_synapse_bytes each: 6 B, 8 B on a rank of more than 65536 neurons) do not fit in the
+    # caches of its core
     l23 = machine.cache_levels()[1]
-    syn_bytes = np.maximum(SYNAPSE_BYTES * wl["synapses"] / par, 1.0)
+    local = sum(np.asarray(v, dtype=np.float64) for v in wl["neurons"].values()) if wl["neurons"] else np.zeros(P)
+    syn_bytes = np.maximum(static_synapse_bytes(local) * wl["synapses"] / par, 1.0)
     row_miss = machine.ns("row_miss_ns", default=0.0) * (1.0 - np.minimum(1.0, l23 / syn_bytes))
     e_thr = np.where(par > 1, eff, 1.0)
     # the region ends with the slowest thread: the expected largest Poisson fluctuation of its events
