@@ -157,7 +157,9 @@ def build_simulation(args, comm):
     _check_output_path(args.out, args.overwrite, comm)
     conn = Connectivity.from_network(net)
     part = partition(conn, comm.Get_size(), args.partition)   # deterministic: the same map on every rank
-    expected = part.metrics(conn)
+    # the expected metrics go into run_info, which rank 0 writes: only rank 0 loads their numba kernels
+    # (about 66 MB per process)
+    expected = part.metrics(conn) if rank == 0 else None
     sim = Simulation(net, seed=args.seed, comm=comm, partition=part, out=args.out, overwrite=args.overwrite,
                      keep_spikes=False, progress=not args.no_progress, summary_from_ms=args.warmup,
                      flush_ms=getattr(args, "flush_every", 1000.0), threads=getattr(args, "threads", 1),
@@ -166,7 +168,7 @@ def build_simulation(args, comm):
                      exchange=getattr(args, "exchange_scheme", "auto"), mpi_wait=getattr(args, "mpi_wait", "sleep"),
                      mpi_wait_polls=getattr(args, "mpi_wait_polls", 100),
                      run_info={"argv": sys.argv, "command": "run", "cwd": os.getcwd(), **vars(args),
-                               "partition_expected": {k: expected[k] for k in (
+                               "partition_expected": None if expected is None else {k: expected[k] for k in (
                                    "seconds", "remote_deliveries_per_s", "bytes_per_rank_per_s", "cut_fraction",
                                    "communicating_pairs", "imbalance")}})
     if rank == 0:
