@@ -641,3 +641,12 @@ def test_engine_choice_follows_the_cheaper_scheme():
     many = collectives.engine_choice(m, 128, 127, 0, 0, 128, 1)
     assert few["scheme"] == "neighbor" and few["neighbor_us"] < few["alltoall_us"]
     assert many["scheme"] == "alltoall" and many["neighbor_us"] > many["alltoall_us"]
+
+
+def test_engine_choice_keeps_alltoall_when_every_rank_is_a_neighbour():
+    """With all P - 1 other ranks as neighbours the neighbourhood saves nothing: alltoall, even where the
+    per-edge cost would make the neighbour exchange look as cheap (2 ranks, a free neighbour edge)."""
+    m = load_machine("jureca_dc")
+    m.data.setdefault("collectives", {}).update({"neighbor_fixed_us": 0.0, "neighbor_edge_us": 0.0})
+    two = collectives.engine_choice(m, 2, 1, 0, 0, 2, 1)
+    assert two["neighbor_us"] < two["alltoall_us"] and two["scheme"] == "alltoall"

@@ -139,6 +139,9 @@ def choose_scheme(comm, requested: str, route_in, route_out) -> tuple[str, int, 
     rule = _rule(size, k)
     if requested != "auto":
         return requested, k, {"by": "request", "reason": f"--exchange {requested}", "rule": rule}
+    if k >= size - 1:       # a rank that talks to every other: a neighbourhood has nothing to save
+        return "alltoall", k, {"by": "rule", "rule": rule,
+                               "reason": f"a rank exchanges with all {size - 1} others: no neighbourhood to exploit"}
     decision = comm.bcast(_model_choice(size, k, k_off, int(off_node.max()), rpn, int(node.max()) + 1, rule)
                           if comm.Get_rank() == 0 else None, root=0)
     return decision["scheme"], k, {key: v for key, v in decision.items() if key != "scheme"}

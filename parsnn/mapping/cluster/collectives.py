@@ -234,7 +234,8 @@ def best_exchange(wl: dict, T: float, P: int, rpn: int, nodes: int, machine: Mac
     and both totals (``alltoall_total_s``, ``neighbor_total_s``)."""
     a = exchange_collective(wl, T, P, rpn, nodes, machine)
     n = neighbor_collective(wl, T, P, rpn, nodes, machine)
-    best = n if (P > 1 and n["seconds"] < a["seconds"]) else a
+    # a neighbourhood of all other ranks saves nothing: the Alltoall then (as the engine decides)
+    best = n if (P > 1 and n.get("k", P - 1) <= P - 1.5 and n["seconds"] < a["seconds"]) else a
     return {**best, "scheme": "neighbor" if best is n else "alltoall", "alltoall_total_s": a["seconds"],
             "neighbor_total_s": n["seconds"], "neighbours": n.get("k", 0.0), "neighbours_off_node": n.get("k_off", 0.0)}
 
@@ -246,4 +247,5 @@ def engine_choice(machine: Machine, P: int, k: int, k_off: int, k_off_node: int,
     the largest neighbour counts over the ranks; ``scheme`` and both costs in us."""
     a = alltoall_block(P, words, rpn, nodes, machine)["seconds"]
     n = neighbor_block(P, words, k, k_off, k_off_node, rpn, nodes, machine)["seconds"]
-    return {"scheme": "neighbor" if n < a else "alltoall", "alltoall_us": 1e6 * a, "neighbor_us": 1e6 * n}
+    return {"scheme": "neighbor" if (k < P - 1 and n < a) else "alltoall", "alltoall_us": 1e6 * a,
+            "neighbor_us": 1e6 * n}
