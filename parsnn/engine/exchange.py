@@ -13,7 +13,8 @@ Two per-run choices (:func:`setup_exchange`):
   distributed-graph communicator made from the routes (out-edges: the ranks that host targets of
   this rank's neurons; in-edges: the ranks whose neurons have targets here), with a block per edge
   and the codes beyond a block sent point-to-point to that neighbour only, so the cost grows with a
-  rank's neighbours, not with P. ``auto`` asks the cost model (:func:`choose_scheme`:
+  rank's neighbours, not with P. ``auto`` keeps the Alltoall when some rank exchanges with every
+  other rank (nothing to save), else asks the cost model (:func:`choose_scheme`:
   :func:`parsnn.mapping.cluster.collectives.engine_choice` with this machine's calibration, the
   largest neighbour counts and the node layout); on a machine without a calibration it keeps the
   rule of thumb ``neighbor`` when every rank has at most P/4 neighbours each way and P >= 4. The
