@@ -7,6 +7,7 @@ and the long-run marker.
 - ``poisson_trains``, ``write_run``, ``direct_cvs``, ``write_nest_dir``: spike trains and spike
   files (parsnn run files, NEST ASCII directories) for the analysis tests;
 - ``load_script(path)``: a script of ``analysis/`` or ``benchmarks/`` imported as a module;
+- ``run_pynn_script(tmp_path, text, ranks=(1, 2))``: a PyNN script under ``mpiexec -n P python -m parsnn.pynn``;
 - ``two_pop_run``: a run file with two populations of Poisson spike trains.
 
 Long end-to-end runs are marked ``slow``: ``pytest -m "not slow"`` is the fast subset; the README's
@@ -138,6 +139,24 @@ def _write_nest_dir(d, pops, first_gids, t_sim=2000.0, rng=None, sidecar=True, c
     return d
 
 
+def _run_pynn_script(tmp_path, text: str, ranks=(1, 2), timeout=300) -> list:
+    """Write the PyNN script ``text`` (it saves its results to the .npz path given as its argument) and
+    run it under ``mpiexec -n P python -m parsnn.pynn`` for each P of ``ranks``; the loaded results in
+    that order (skips without mpiexec)."""
+    if not os.path.exists(MPIEXEC):
+        pytest.skip("no mpiexec next to the Python interpreter")
+    script = tmp_path / "pynn_script.py"
+    script.write_text(text)
+    results = []
+    for n in ranks:
+        out = tmp_path / f"out{n}.npz"
+        cmd = [MPIEXEC, "-n", str(n), sys.executable, "-m", "parsnn.pynn", str(script), str(out)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        results.append(dict(np.load(out)))
+    return results
+
+
 def _load_script(relpath: str):
     """The script ``relpath`` (relative to the repository, e.g. ``benchmarks/roofline.py``) as a module;
     its folder is put on sys.path first, so that the script's own sibling imports work."""
@@ -195,6 +214,12 @@ def direct_cvs():
 def write_nest_dir():
     """:func:`_write_nest_dir`: NEST-like ASCII spike output."""
     return _write_nest_dir
+
+
+@pytest.fixture(scope="session")
+def run_pynn_script():
+    """:func:`_run_pynn_script`: a PyNN script run under mpiexec on several rank counts."""
+    return _run_pynn_script
 
 
 @pytest.fixture(scope="session")

@@ -4,9 +4,6 @@ parsnn's API gives bit-identical spikes and weights; 1 and 2 ranks agree; what d
 NotImplementedError naming it. IF_curr_alpha is iaf_psc_alpha."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
@@ -19,7 +16,6 @@ from parsnn.engine import Simulation  # noqa: E402
 from parsnn.errors import ParameterError  # noqa: E402
 from parsnn.network import FixedIndegree, Network, PairwiseBernoulli  # noqa: E402
 
-MPIEXEC = os.path.join(os.path.dirname(sys.executable), "mpiexec")
 
 ALPHA = dict(cm=0.5, tau_m=15.0, tau_syn_E=1.0, tau_syn_I=2.0, v_rest=-65.0, v_reset=-68.0, v_thresh=-50.0,
              tau_refrac=2.0, i_offset=0.45)
@@ -176,20 +172,10 @@ SCRIPT = textwrap.dedent('''
 ''')
 
 
-def test_pynn_stdp_script_is_rank_invariant(tmp_path):
+def test_pynn_stdp_script_is_rank_invariant(tmp_path, run_pynn_script):
     """The same STDP script on 1 and 2 ranks: identical spikes and weights (engine rules, and a PyNN
     connector's list onto a view)."""
-    if not os.path.exists(MPIEXEC):
-        pytest.skip("no mpiexec next to the Python interpreter")
-    script = tmp_path / "stdp.py"
-    script.write_text(SCRIPT)
-    results = []
-    for n in (1, 2):
-        out = tmp_path / f"out{n}.npz"
-        cmd = [MPIEXEC, "-n", str(n), sys.executable, "-m", "parsnn.pynn", str(script), str(out)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        results.append(dict(np.load(out)))
+    results = run_pynn_script(tmp_path, SCRIPT)
     assert results[0]["spikes"].size > 50
     assert not np.all(results[0]["w1"][:, 2] == 0.1)            # plasticity acted
     assert results[0]["w3"].shape == (180, 4) and results[0]["w3"][:, 1].max() <= 34    # the view E[5:]'s indices

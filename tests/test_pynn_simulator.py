@@ -188,20 +188,10 @@ UPDATE_SCRIPT = textwrap.dedent('''
 ''')
 
 
-def test_spike_source_array_set_between_runs_is_rank_invariant(tmp_path):
+def test_spike_source_array_set_between_runs_is_rank_invariant(tmp_path, run_pynn_script):
     """SpikeSourceArray.set(spike_times=...) between runs (the whole population and a view) on 1 and
     2 ranks: the same source and target spikes and V_m; rank 0's values hold on every rank."""
-    if not os.path.exists(MPIEXEC):
-        pytest.skip("no mpiexec next to the Python interpreter")
-    script = tmp_path / "update.py"
-    script.write_text(UPDATE_SCRIPT)
-    results = []
-    for n in (1, 2):
-        out = tmp_path / f"out{n}.npz"
-        cmd = [MPIEXEC, "-n", str(n), sys.executable, "-m", "parsnn.pynn", str(script), str(out)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        results.append(dict(np.load(out)))
+    results = run_pynn_script(tmp_path, UPDATE_SCRIPT)
     one, two = results
     assert one["cells"].size > 40 and 33.4 in one["src"].tolist() and 30.0 not in one["src"].tolist()
     for key in ("src", "cells", "n", "v"):
