@@ -92,6 +92,20 @@ def expected_block(wl: dict, T: float) -> dict:
             "overflow_words": int(max(1, need - block + 1))}
 
 
+def _nic_bandwidth(machine: Machine) -> float:
+    """Bytes per second through a node's network interface (``nic_bandwidth_gbs``, else the link's)."""
+    return 1e9 * float(machine._get("network", "inter", "nic_bandwidth_gbs",
+                                    default=machine._get("network", "inter", "bandwidth_gbs")))
+
+
+def _through_nic(machine: Machine, t: float, start: float, messages: float, nbytes: float) -> float:
+    """An exchange of time ``t`` whose ``messages`` messages of ``nbytes`` bytes in all leave a node:
+    at least ``start`` plus the bytes through the interface, plus the messages at its message rate."""
+    t = max(t, start + nbytes / _nic_bandwidth(machine))
+    rate = float(machine._get("network", "inter", "nic_message_rate_mps", default=0.0))
+    return t + messages / (rate * 1e6) if rate > 0 else t
+
+
 def alltoall_block(P: int, words: int, rpn: int, nodes: int, machine: Machine) -> dict:
     """MPI_Alltoall of ``words`` uint64 per destination rank (MPICH's default selection), seconds:
     Bruck's algorithm for blocks <= ``alltoall_short_bytes`` (256) on >= ``alltoall_bruck_min_ranks``
@@ -105,8 +119,7 @@ def alltoall_block(P: int, words: int, rpn: int, nodes: int, machine: Machine) -
     bruck_min = int(col.get("alltoall_bruck_min_ranks", 8))
     short = float(col.get("alltoall_short_bytes", 256))
     throttle = max(1, int(col.get("alltoallv_throttle", 32)))
-    nic_bw = 1e9 * float(machine._get("network", "inter", "nic_bandwidth_gbs",
-                                      default=machine._get("network", "inter", "bandwidth_gbs")))
+    nic_bw = _nic_bandwidth(machine)
     fixed = 1e-6 * float(col.get("alltoall_fixed_us", 0.0))
     b = WORD_BYTES * max(1, int(words))
     inter = nodes > 1
@@ -130,10 +143,7 @@ def alltoall_block(P: int, words: int, rpn: int, nodes: int, machine: Machine) -
     t = fixed + lk["alpha"] + (P - 1) * (2 * o + b * beta) + (math.ceil((P - 1) / throttle) - 1) * lk["alpha"]
     if inter:
         off = rpn * (P - rpn)                                  # messages leaving a node
-        t = max(t, fixed + lk["alpha"] + off * b / nic_bw)
-        rate = float(machine._get("network", "inter", "nic_message_rate_mps", default=0.0))
-        if rate > 0:
-            t += off / (rate * 1e6)
+        t = _through_nic(machine, t, fixed + lk["alpha"], off, off * b)
     return {"algorithm": "isend_irecv", "rounds": 1, "seconds": t}
 
 
@@ -203,12 +213,7 @@ def neighbor_block(P: int, words: int, k: float, k_off: float, k_off_node: float
     k_on = max(0.0, k - k_off)
     t = fixed + lk["alpha"] + k * edge + k_on * b * shm["beta"] + k_off * (b * net["beta"] + 2 * max(0.0, net["o"] - shm["o"]))
     if nodes > 1 and k_off_node > 0:
-        nic_bw = 1e9 * float(machine._get("network", "inter", "nic_bandwidth_gbs",
-                                          default=machine._get("network", "inter", "bandwidth_gbs")))
-        t = max(t, fixed + lk["alpha"] + k_off_node * b / nic_bw)
-        rate = float(machine._get("network", "inter", "nic_message_rate_mps", default=0.0))
-        if rate > 0:
-            t += k_off_node / (rate * 1e6)
+        t = _through_nic(machine, t, fixed + lk["alpha"], k_off_node, k_off_node * b)
     return {"algorithm": "neighbor_linear", "rounds": 1, "seconds": t}
 
 
