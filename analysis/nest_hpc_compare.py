@@ -24,6 +24,17 @@ def quantities(r):
     return q
 
 
+def _gits(runs: list) -> str:
+    """'seed: commit' of each run, as one string (runs of one comparison may come from several commits)."""
+    return ", ".join(f"{r['seed']}: {r['git']}" for r in runs)
+
+
+def _runaway(runs: list, threshold: float = 100.0) -> str:
+    """How many of ``runs`` have an E rate above ``threshold`` spikes/s in some window, and which seeds."""
+    seeds = [r["seed"] for r in runs if max(r["rates_per_window"]["E"]) > threshold]
+    return f"{len(seeds)} of {len(runs)} (seeds {seeds})"
+
+
 def _layout(r):
     """'2 threads' (NEST), '2 ranks, realisation v2' (parsnn; older files: 1 rank, v1)."""
     if r["simulator"].startswith("NEST"):
@@ -55,9 +66,12 @@ def main(args):
     lines = [f"# hpc_benchmark scale {runs['nest'][0]['scale']}, {runs['nest'][0]['t_sim_ms']:g} ms: "
              f"NEST vs parsnn over seeds",
              "", f"NEST ({runs['nest'][0]['simulator']}, {runs['nest'][0]['threads']} threads) seeds "
-             f"{[r['seed'] for r in runs['nest']]}; parsnn ({_layout(runs['parsnn'][0])}, git "
-             f"{runs['parsnn'][0]['git']}) seeds {[r['seed'] for r in runs['parsnn']]}. Criterion: "
-             "|mean_parsnn - mean_NEST| <= 2 sd_NEST (sd over NEST's seeds).", "", _weights_note(runs), "",
+             f"{[r['seed'] for r in runs['nest']]}; parsnn ({_layout(runs['parsnn'][0])}, git per seed "
+             f"{_gits(runs['parsnn'])}) "
+             f"seeds {[r['seed'] for r in runs['parsnn']]}. Criterion: "
+             "|mean_parsnn - mean_NEST| <= 2 sd_NEST (sd over NEST's seeds).", "",
+             f"Seeds with an E rate above 100 spikes/s in some window (the start of a run-away): NEST "
+             f"{_runaway(runs['nest'])}, parsnn {_runaway(runs['parsnn'])}.", "", _weights_note(runs), "",
              "| quantity | NEST mean | NEST sd | NEST min..max | parsnn mean | parsnn sd | parsnn per seed "
              "| dmean/sd_NEST | agree |", "|---|---|---|---|---|---|---|---|---|"]
     n_ok = 0
