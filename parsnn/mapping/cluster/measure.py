@@ -8,7 +8,9 @@ engine's 128-synapse prefetch distance into a ring larger than the caches), ``sc
 into a ring of ``targets`` neurons: the event cost at one working set), ``hpc_benchmark``
 (NEST's hpc_benchmark at a small scale, with STDP on E->E or, ``static``, without), ``delta`` and
 ``expscalar`` (update kernels alone), ``null`` (nothing fires: the fixed cost per interval); a spec's
-``threads`` (default 1) runs it on that many OpenMP threads per rank (the thread constants).
+``threads`` (default 1) runs it on that many OpenMP threads per rank (the thread constants), its
+``mpi_wait`` with that exchange wait policy (``parsnn run --mpi-wait``), its ``warmup_ms`` and
+``segments`` (:func:`run_spec`) leave out a warm-up and split the measured time into segments.
 :func:`launch` runs a list of specs in one ``mpiexec`` launch (``python -m
 parsnn.mapping.cluster.measure``) and returns their run records (the dicts that
 :mod:`parsnn.mapping.cluster.calibration` fits). :func:`mpibench` and :func:`noisebench` compile
@@ -152,33 +154,86 @@ def mpi4py_call_costs(comm, n=20000) -> dict:
     return out
 
 
+def _snapshot(sim) -> dict:
+    """This rank's cumulative counters of a built Simulation: phase timers, simulate seconds, synaptic
+    events, delivered spikes, steps (differenced between the segments of a calibration run)."""
+    return {**{f"timer_{k}": float(v) for k, v in sim.timers.items()}, "simulate_seconds": float(sim.simulate_seconds),
+            "synaptic_events": int(sim.st.n_events), "delivered_spikes": int(sim.st.n_delivered_spikes),
+            "steps": int(sim.t_steps)}
+
+
+def segment_figures(per_rank: list[list[dict]], k0: int, k1: int, h: float, m: int) -> dict:
+    """The figures of the run between snapshots ``k0`` and ``k1`` (``per_rank[rank][k]``: :func:`_snapshot`
+    of every rank after the warm-up (k = 0) and after each segment): ``perf`` (per-rank timers,
+    simulate seconds, synaptic events, and the RTF of the slowest rank), ``delivered_spikes`` (per rank),
+    ``intervals``, ``t_sim_ms``."""
+    def diff(key):
+        """Per-rank difference of a counter."""
+        return [r[k1][key] - r[k0][key] for r in per_rank]
+    steps = per_rank[0][k1]["steps"] - per_rank[0][k0]["steps"]
+    perf = {k: diff(k) for k in per_rank[0][k0] if k.startswith("timer_")}
+    perf["simulate_seconds"] = diff("simulate_seconds")
+    perf["synaptic_events"] = diff("synaptic_events")
+    t_ms = steps * h
+    perf["rtf"] = max(perf["simulate_seconds"]) / (t_ms * 1e-3) if t_ms > 0 else float("nan")
+    return {"perf": perf, "delivered_spikes": diff("delivered_spikes"), "intervals": steps // m, "t_sim_ms": t_ms}
+
+
+def _run_segments(sim, spec: dict, t_sim: float, comm) -> tuple[list, float]:
+    """Run ``sim`` (built) for the spec's ``warmup_ms`` (default 0, rounded to whole intervals) and then
+    ``t_sim`` ms in ``segments`` (default 1) equal parts of whole intervals; (every rank's snapshots
+    after the warm-up and after each segment, gathered on rank 0 (None elsewhere); wall seconds of the
+    segments)."""
+    h, m = sim.h, sim.min_delay_steps
+    warm = int(round(float(spec.get("warmup_ms", 0.0)) / h)) // m * m
+    K = max(1, int(spec.get("segments", 1)))
+    seg = max(m, int(round(t_sim / h)) // K // m * m)
+    if warm > 0:
+        sim.run(warm * h)
+    snaps = [_snapshot(sim)]
+    comm.Barrier()
+    t0 = time.perf_counter()
+    for _ in range(K):
+        sim.run(seg * h)
+        snaps.append(_snapshot(sim))
+    comm.Barrier()
+    return comm.gather(snaps, root=0), time.perf_counter() - t0
+
+
 def run_spec(spec: dict, t_sim: float, comm) -> dict | None:
-    """Build and run one spec for ``t_sim`` ms on ``comm``; its run record on rank 0 (None elsewhere)."""
+    """Build and run one spec for ``t_sim`` ms on ``comm``; its run record on rank 0 (None elsewhere).
+
+    With ``warmup_ms`` in the spec, that much model time runs first and is left out of the record (the
+    first touches of the ring buffers, cold caches); with ``segments`` K, the ``t_sim`` ms run in K
+    equal segments, each kept in the record's ``segments`` list (:func:`segment_figures`), the record's
+    own figures being their sum."""
     from parsnn.engine import Simulation
     net = calibration_network(spec)
     sim = Simulation(net, seed=55, comm=comm, partition=spec.get("partition", "round_robin"), out=None,
-                     keep_spikes=True, threads=int(spec.get("threads", 1)))
+                     keep_spikes=True, threads=int(spec.get("threads", 1)),
+                     mpi_wait=spec.get("mpi_wait", "sleep"))
     sim.build()
     comm.Barrier()
-    t0 = time.perf_counter()
-    sim.run(t_sim)
-    comm.Barrier()
-    wall = time.perf_counter() - t0
+    snaps, wall = _run_segments(sim, spec, t_sim, comm)
     perf = sim.performance()
-    extra = comm.allgather({"delivered_spikes": int(sim.st.n_delivered_spikes),
-                            "intervals": int(-(-sim.t_steps // sim.min_delay_steps))})
     spikes = sim.spikes()
     calls = mpi4py_call_costs(comm, spec.get("callbench_n", 20000)) if spec.get("callbench") else None
     if comm.Get_rank() != 0:
         return None
+    m, K = sim.min_delay_steps, len(snaps[0]) - 1
+    total = segment_figures(snaps, 0, K, sim.h, m)
+    perf = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in perf.items()}
+    perf.update(total["perf"])
+    t_all = sim.t_steps * sim.h                      # the spike counts include the warm-up
     counts = {k: int(v[0].size) for k, v in spikes.items()}
-    return {"spec": spec, "ranks": comm.Get_size(), "threads": sim.threads, "t_sim_ms": t_sim, "wall_s": wall,
-            "min_delay_steps": sim.min_delay_steps, "max_delay_steps": sim.max_delay_steps,
+    return {"spec": spec, "ranks": comm.Get_size(), "threads": sim.threads, "t_sim_ms": total["t_sim_ms"],
+            "wall_s": wall, "warmup_ms": t_all - total["t_sim_ms"],
+            "min_delay_steps": m, "max_delay_steps": sim.max_delay_steps,
             "rank_of": sim.rank_of.tolist(), "spike_counts": counts,
-            "rates": {k: c / net.populations[k].size / (t_sim * 1e-3) for k, c in counts.items()},
-            "perf": {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in perf.items()},
-            "delivered_spikes": [e["delivered_spikes"] for e in extra],
-            "intervals": extra[0]["intervals"], "description": net.describe(), "mpi4py_calls": calls,
+            "rates": {k: c / net.populations[k].size / (t_all * 1e-3) for k, c in counts.items()},
+            "perf": perf, "delivered_spikes": total["delivered_spikes"], "intervals": total["intervals"],
+            "segments": [segment_figures(snaps, k, k + 1, sim.h, m) for k in range(K)] if K > 1 else [],
+            "description": net.describe(), "mpi4py_calls": calls,
             "started": _dt.datetime.now().isoformat(timespec="seconds")}
 
 
