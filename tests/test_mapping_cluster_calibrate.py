@@ -364,3 +364,18 @@ def test_calibration_jobscript_has_the_wait_policy(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["calibrate", "--jobscript", str(out), "--mpi-wait", "spin"])
     assert e.value.code == 2 and "--mpi-wait" in capsys.readouterr().err
+
+
+def test_interleaved_runs_keep_their_order_and_leave_out_the_re_warms():
+    from mpi4py import MPI
+    jobs = [[{"model": "spikes", "neurons": 40, "warmup_ms": 1.0, "segments": 2, "group": "g", "rewarm_ms": 0.5}, 4.0],
+            [{"model": "null", "warmup_ms": 1.0, "segments": 2, "group": "g", "rewarm_ms": 0.5}, 2.0]]
+    spikes, null = measure.run_interleaved(jobs, MPI.COMM_WORLD)
+    assert spikes["spec"]["model"] == "spikes" and null["spec"]["model"] == "null"
+    assert spikes["t_sim_ms"] == pytest.approx(4.0) and null["t_sim_ms"] == pytest.approx(2.0)
+    # the warm-up and a re-warm before each of the 2 segments are left out of the record
+    assert spikes["warmup_ms"] == pytest.approx(2.0) and len(spikes["segments"]) == 2
+    assert spikes["intervals"] == 40 and sum(s["intervals"] for s in spikes["segments"]) == 40
+    # the rates count every spike over all the model time run (warm-ups included)
+    assert spikes["spike_counts"]["S"] > 0
+    assert spikes["rates"]["S"] == pytest.approx(spikes["spike_counts"]["S"] / 40 / 6e-3)

@@ -31,18 +31,19 @@ from parsnn.mapping.cluster.machinefile import THREAD_RUNS, dump_toml, machine_d
 #: iterations, mpi4py call loop length (unused since the engine calls MPI from C), noisebench launches per
 #: configuration and their length scale; every engine run first runs ``warmup`` x its time (left out: first
 #: touches of the rings, cold caches) and then its time in ``segments`` measuring segments, each fitted
-#: on its own (the constants are the median over the segments of every batch)
+#: on its own (the constants are the median over the segments of every batch); the :data:`INTERLEAVED`
+#: runs take their segments in turn, each after a re-warm of ``rewarm`` x its time
 MODES = {
     "quick": {"t": {"null": 400.0, "spikes": 300.0, "delta": 300.0, "expscalar": 300.0, "pd14": 400.0,
                     "pd14_poisson": 150.0, "brunel": 400.0, "shortrows": 120.0, "longrows": 100.0,
                     "hpc": 100.0, "hpcstatic": 100.0, "scatter": 120.0},
               "null_P2": 400.0, "mpibench_iters": 5000, "callbench_n": 5000, "noise_launches": 2,
-              "noise_scale": 0.2, "over_t": 300.0, "warmup": 0.15, "segments": 4},
+              "noise_scale": 0.2, "over_t": 300.0, "warmup": 0.15, "segments": 4, "rewarm": 0.03},
     "full": {"t": {"null": 2000.0, "spikes": 1000.0, "delta": 1000.0, "expscalar": 1000.0, "pd14": 1000.0,
                    "pd14_poisson": 300.0, "brunel": 1000.0, "shortrows": 300.0, "longrows": 300.0,
                    "hpc": 100.0, "hpcstatic": 100.0, "scatter": 400.0},
              "null_P2": 2000.0, "mpibench_iters": 20000, "callbench_n": 20000, "noise_launches": 3,
-             "noise_scale": 1.0, "over_t": 1000.0, "warmup": 0.1, "segments": 6},
+             "noise_scale": 1.0, "over_t": 1000.0, "warmup": 0.1, "segments": 6, "rewarm": 0.02},
 }
 #: the 1-rank calibration networks: run name -> spec
 SPECS_P1 = {"null_P1": {"model": "null"}, "spikes_P1": {"model": "spikes"}, "delta_P1": {"model": "delta"},
@@ -75,9 +76,17 @@ def specs_p1(fp: dict) -> dict:
             for k, v in SPECS_P1.items()}
 
 
-def _timed(spec: dict, t: float, cfg: dict, mpi_wait: str) -> list:
-    """[spec with the mode's warm-up, segments and the wait policy, t]: one job of a launch."""
-    return [{**spec, "warmup_ms": cfg["warmup"] * t, "segments": cfg["segments"], "mpi_wait": mpi_wait}, t]
+#: the 1-rank runs measured interleaved (their segments in turn, each after a re-warm): those whose constants
+#: move a prediction most between calibrations (the update kernel, the event cost curve; see
+#: analysis/results/calibration_terms_s7_quick_vs_check.md)
+INTERLEAVED = ("pd14_P1", *scatter.specs())
+
+
+def _timed(spec: dict, t: float, cfg: dict, mpi_wait: str, group: bool = False) -> list:
+    """[spec with the mode's warm-up, segments and the wait policy, t]: one job of a launch; ``group``:
+    interleaved with the launch's other grouped jobs, a re-warm before each segment."""
+    extra = {"group": "interleaved", "rewarm_ms": cfg["rewarm"] * t} if group else {}
+    return [{**spec, "warmup_ms": cfg["warmup"] * t, "segments": cfg["segments"], "mpi_wait": mpi_wait, **extra}, t]
 
 
 def measure_batch(mode: str, ranks: list[int], workdir: str, fp: dict, mpiexec: str | None = None,
@@ -90,13 +99,14 @@ def measure_batch(mode: str, ranks: list[int], workdir: str, fp: dict, mpiexec: 
     t0 = time.time()
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     specs = specs_p1(fp)
-    names = list(specs)
-    log(f"  1-rank runs: {', '.join(n[:-3] for n in names)}")
-    recs = measure.launch([_timed(specs[n], cfg["t"][_t_key(n)], cfg, mpi_wait) for n in names], 1, mpiexec)
+    names = [n for n in specs if n not in INTERLEAVED] + [n for n in specs if n in INTERLEAVED]
+    log(f"  1-rank runs: {', '.join(n[:-3] for n in names)} (the last {len(INTERLEAVED)} interleaved)")
+    recs = measure.launch([_timed(specs[n], cfg["t"][_t_key(n)], cfg, mpi_wait, n in INTERLEAVED) for n in names],
+                          1, mpiexec)
     runs = dict(zip(names, recs))
     if cores >= 2:
-        log(f"  {', '.join(n[:-3] for n in THREAD_RUNS)} on 1 rank x 2 threads")
-        recs = measure.launch([_timed({**specs[n], "threads": 2}, cfg["t"][_t_key(n)], cfg, mpi_wait)
+        log(f"  {', '.join(n[:-3] for n in THREAD_RUNS)} on 1 rank x 2 threads (interleaved)")
+        recs = measure.launch([_timed({**specs[n], "threads": 2}, cfg["t"][_t_key(n)], cfg, mpi_wait, True)
                                for n in THREAD_RUNS], 1, mpiexec)
         runs.update({n + "T2": r for n, r in zip(THREAD_RUNS, recs)})
     log("  null network on 2 ranks")

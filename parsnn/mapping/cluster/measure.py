@@ -10,7 +10,9 @@ into a ring of ``targets`` neurons: the event cost at one working set), ``hpc_be
 ``expscalar`` (update kernels alone), ``null`` (nothing fires: the fixed cost per interval); a spec's
 ``threads`` (default 1) runs it on that many OpenMP threads per rank (the thread constants), its
 ``mpi_wait`` with that exchange wait policy (``parsnn run --mpi-wait``), its ``warmup_ms`` and
-``segments`` (:func:`run_spec`) leave out a warm-up and split the measured time into segments.
+``segments`` (:func:`run_spec`) leave out a warm-up and split the measured time into segments, its
+``group`` runs it interleaved with the next specs of that group (:func:`run_interleaved`, after a
+re-warm of ``rewarm_ms`` before each segment).
 :func:`launch` runs a list of specs in one ``mpiexec`` launch (``python -m
 parsnn.mapping.cluster.measure``) and returns their run records (the dicts that
 :mod:`parsnn.mapping.cluster.calibration` fits). :func:`mpibench` and :func:`noisebench` compile
@@ -179,25 +181,80 @@ def segment_figures(per_rank: list[list[dict]], k0: int, k1: int, h: float, m: i
     return {"perf": perf, "delivered_spikes": diff("delivered_spikes"), "intervals": steps // m, "t_sim_ms": t_ms}
 
 
-def _run_segments(sim, spec: dict, t_sim: float, comm) -> tuple[list, float]:
-    """Run ``sim`` (built) for the spec's ``warmup_ms`` (default 0, rounded to whole intervals) and then
-    ``t_sim`` ms in ``segments`` (default 1) equal parts of whole intervals; (every rank's snapshots
-    after the warm-up and after each segment, gathered on rank 0 (None elsewhere); wall seconds of the
-    segments)."""
+def _plan(sim, spec: dict, t_sim: float) -> tuple[int, int, int, int]:
+    """(warm-up steps, segments K, steps per segment, re-warm steps before a segment) of a spec, in whole
+    intervals: ``warmup_ms`` (default 0), ``segments`` (default 1) equal parts of ``t_sim``, ``rewarm_ms``
+    (default 0; interleaved runs only)."""
     h, m = sim.h, sim.min_delay_steps
-    warm = int(round(float(spec.get("warmup_ms", 0.0)) / h)) // m * m
+    steps = lambda ms: int(round(float(ms) / h)) // m * m
     K = max(1, int(spec.get("segments", 1)))
-    seg = max(m, int(round(t_sim / h)) // K // m * m)
+    return steps(spec.get("warmup_ms", 0.0)), K, max(m, steps(t_sim) // K // m * m), steps(spec.get("rewarm_ms", 0.0))
+
+
+def _run_segments(sim, spec: dict, t_sim: float, comm) -> tuple[list, float]:
+    """Run ``sim`` (built) for the spec's warm-up and then ``t_sim`` ms in its segments (:func:`_plan`);
+    (this rank's snapshots before and after each segment, flat; wall seconds of the segments)."""
+    warm, K, seg, _ = _plan(sim, spec, t_sim)
     if warm > 0:
-        sim.run(warm * h)
-    snaps = [_snapshot(sim)]
+        sim.run(warm * sim.h)
+    chain = [_snapshot(sim)]
     comm.Barrier()
     t0 = time.perf_counter()
     for _ in range(K):
-        sim.run(seg * h)
-        snaps.append(_snapshot(sim))
+        sim.run(seg * sim.h)
+        chain.append(_snapshot(sim))
     comm.Barrier()
-    return comm.gather(snaps, root=0), time.perf_counter() - t0
+    return [x for k in range(K) for x in (chain[k], chain[k + 1])], time.perf_counter() - t0
+
+
+def run_interleaved(jobs: list, comm) -> list:
+    """Run records of ``jobs`` [(spec, t_sim), ...] measured interleaved: every network is built and warmed
+    up first, then segment 1 of each in turn, segment 2 of each, ..., each segment after the spec's
+    re-warm (``rewarm_ms``: its caches refilled after the others ran); a load burst of a few seconds then
+    hits one segment of every network rather than every segment of one (the median over segments
+    leaves it out). Records as :func:`run_spec`."""
+    built = [_build(spec, comm) for spec, _t in jobs]
+    plans = [_plan(sim, spec, float(t)) for (spec, t), (_net, sim) in zip(jobs, built)]
+    for (_net, sim), (warm, _K, _seg, _rw) in zip(built, plans):
+        if warm > 0:
+            sim.run(warm * sim.h)
+    snaps, walls = [[] for _ in jobs], [0.0] * len(jobs)
+    for k in range(max(p[1] for p in plans)):
+        for i, ((_net, sim), (_warm, K, seg, rewarm)) in enumerate(zip(built, plans)):
+            if k >= K:
+                continue
+            if rewarm > 0:
+                sim.run(rewarm * sim.h)
+            comm.Barrier()
+            snaps[i].append(_snapshot(sim))
+            t0 = time.perf_counter()
+            sim.run(seg * sim.h)
+            snaps[i].append(_snapshot(sim))
+            comm.Barrier()
+            walls[i] += time.perf_counter() - t0
+    return [_record(spec, net, sim, snaps[i], walls[i], comm) for i, ((spec, _t), (net, sim)) in
+            enumerate(zip(jobs, built))]
+
+
+def _build(spec: dict, comm):
+    """(network, built Simulation) of a spec."""
+    from parsnn.engine import Simulation
+    net = calibration_network(spec)
+    sim = Simulation(net, seed=55, comm=comm, partition=spec.get("partition", "round_robin"), out=None,
+                     keep_spikes=True, threads=int(spec.get("threads", 1)),
+                     mpi_wait=spec.get("mpi_wait", "sleep"))
+    sim.build()
+    return net, sim
+
+
+def add_figures(figs: list[dict]) -> dict:
+    """The sum of segments' figures (:func:`segment_figures`): per-rank counters added, the RTF of the
+    slowest rank over the summed model time."""
+    perf = {k: np.sum([f["perf"][k] for f in figs], axis=0).tolist() for k in figs[0]["perf"] if k != "rtf"}
+    t_ms = float(sum(f["t_sim_ms"] for f in figs))
+    perf["rtf"] = max(perf["simulate_seconds"]) / (t_ms * 1e-3) if t_ms > 0 else float("nan")
+    return {"perf": perf, "delivered_spikes": np.sum([f["delivered_spikes"] for f in figs], axis=0).tolist(),
+            "intervals": int(sum(f["intervals"] for f in figs)), "t_sim_ms": t_ms}
 
 
 def run_spec(spec: dict, t_sim: float, comm) -> dict | None:
@@ -207,24 +264,27 @@ def run_spec(spec: dict, t_sim: float, comm) -> dict | None:
     first touches of the ring buffers, cold caches); with ``segments`` K, the ``t_sim`` ms run in K
     equal segments, each kept in the record's ``segments`` list (:func:`segment_figures`), the record's
     own figures being their sum."""
-    from parsnn.engine import Simulation
-    net = calibration_network(spec)
-    sim = Simulation(net, seed=55, comm=comm, partition=spec.get("partition", "round_robin"), out=None,
-                     keep_spikes=True, threads=int(spec.get("threads", 1)),
-                     mpi_wait=spec.get("mpi_wait", "sleep"))
-    sim.build()
+    net, sim = _build(spec, comm)
     comm.Barrier()
     snaps, wall = _run_segments(sim, spec, t_sim, comm)
+    return _record(spec, net, sim, snaps, wall, comm)
+
+
+def _record(spec: dict, net, sim, snaps: list, wall: float, comm) -> dict | None:
+    """The run record (rank 0; None elsewhere) of a run whose measured segments lie between this rank's
+    snapshots ``snaps`` (flat: before and after each segment)."""
     perf = sim.performance()
     spikes = sim.spikes()
     calls = mpi4py_call_costs(comm, spec.get("callbench_n", 20000)) if spec.get("callbench") else None
+    snaps = comm.gather(snaps, root=0)
     if comm.Get_rank() != 0:
         return None
-    m, K = sim.min_delay_steps, len(snaps[0]) - 1
-    total = segment_figures(snaps, 0, K, sim.h, m)
+    m, K = sim.min_delay_steps, len(snaps[0]) // 2
+    segs = [segment_figures(snaps, 2 * k, 2 * k + 1, sim.h, m) for k in range(K)]
+    total = add_figures(segs)
     perf = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in perf.items()}
     perf.update(total["perf"])
-    t_all = sim.t_steps * sim.h                      # the spike counts include the warm-up
+    t_all = (sim.t_steps - sim.start_steps) * sim.h          # the spike counts include the warm-ups
     counts = {k: int(v[0].size) for k, v in spikes.items()}
     return {"spec": spec, "ranks": comm.Get_size(), "threads": sim.threads, "t_sim_ms": total["t_sim_ms"],
             "wall_s": wall, "warmup_ms": t_all - total["t_sim_ms"],
@@ -232,8 +292,7 @@ def run_spec(spec: dict, t_sim: float, comm) -> dict | None:
             "rank_of": sim.rank_of.tolist(), "spike_counts": counts,
             "rates": {k: c / net.populations[k].size / (t_all * 1e-3) for k, c in counts.items()},
             "perf": perf, "delivered_spikes": total["delivered_spikes"], "intervals": total["intervals"],
-            "segments": [segment_figures(snaps, k, k + 1, sim.h, m) for k in range(K)] if K > 1 else [],
-            "description": net.describe(), "mpi4py_calls": calls,
+            "segments": segs if K > 1 else [], "description": net.describe(), "mpi4py_calls": calls,
             "started": _dt.datetime.now().isoformat(timespec="seconds")}
 
 
@@ -243,10 +302,18 @@ def _to_json(o):
 
 
 def worker(jobs: list, out: str):
-    """Under mpiexec: run every (spec, t_sim) of ``jobs`` in turn; rank 0 writes the list of run records."""
+    """Under mpiexec: run every (spec, t_sim) of ``jobs`` in turn (consecutive specs of one ``group``
+    interleaved: :func:`run_interleaved`); rank 0 writes the list of run records in the jobs' order."""
     from mpi4py import MPI
     comm = MPI.COMM_WORLD
-    records = [run_spec(spec, float(t_sim), comm) for spec, t_sim in jobs]
+    records, i = [], 0
+    while i < len(jobs):
+        group = jobs[i][0].get("group")
+        j = i + 1
+        while group is not None and j < len(jobs) and jobs[j][0].get("group") == group:
+            j += 1
+        records += run_interleaved(jobs[i:j], comm) if j - i > 1 else [run_spec(jobs[i][0], float(jobs[i][1]), comm)]
+        i = j
     if comm.Get_rank() == 0:
         with open(out, "w") as f:
             json.dump(records, f, default=_to_json)
