@@ -361,6 +361,7 @@ def test_calibration_jobscript_has_the_wait_policy(tmp_path, capsys):
     assert main(["calibrate", "--jobscript", str(out), "--mpi-wait", "sleep"]) == 0
     text = out.read_text()
     assert "MPI_WAIT=sleep" in text and "--quick" not in text
+    assert "RANKS=1,2,16,128" in text and "REPEATS=3" in text          # a cluster node's defaults
     with pytest.raises(SystemExit) as e:
         main(["calibrate", "--jobscript", str(out), "--mpi-wait", "spin"])
     assert e.value.code == 2 and "--mpi-wait" in capsys.readouterr().err

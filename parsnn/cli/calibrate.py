@@ -19,9 +19,9 @@ def add_parser(subparsers):
                                                         "machine; the full calibration's runs are 2-3x longer, and "
                                                         "other jobs on the machine make both far slower)")
     c.add_argument("--out", default=None, help="machine file to write (default: the per-user calibration cache)")
-    c.add_argument("--ranks", default="1,2",
+    c.add_argument("--ranks", default=None,
                    help="rank counts for the MPI micro-benchmarks (2 is always measured; a count above the cores "
-                        "also fits the oversubscription constant); default 1,2")
+                        "also fits the oversubscription constant); default 1,2 (1,2,16,128 in --jobscript)")
     c.add_argument("--batches", "--repeats", dest="repeats", type=nonnegative("--batches", int), default=None, metavar="K",
                    help="batches (the spread between them is the error bar); default 2 with --quick, 3 without; "
                         "0 with --merge: only combine earlier calibrations")
@@ -49,7 +49,7 @@ def command(args) -> int:
     from parsnn.errors import ParameterError
     from parsnn.mapping.cluster.calibrate import calibrate
     try:
-        ranks = scaling.parse_ranks(args.ranks)
+        ranks = scaling.parse_ranks(args.ranks or ("1,2,16,128" if args.jobscript else "1,2"))
         if args.out and os.path.exists(args.out) and not args.overwrite:
             raise ParameterError(f"--out {args.out} exists: pass --overwrite to replace it")
     except ParameterError as e:
@@ -58,7 +58,7 @@ def command(args) -> int:
     mode = "quick" if args.quick else "full"
     repeats = args.repeats if args.repeats is not None else (2 if args.quick else 3)
     if args.jobscript:
-        path = scaling.write_calibration_jobscript(args.jobscript, args.ranks, repeats,
+        path = scaling.write_calibration_jobscript(args.jobscript, ",".join(map(str, ranks)), repeats,
                                                    args.mpi_wait or scaling.JOB_MPI_WAIT, args.quick)
         print(f"wrote {path}: adapt its site section, then submit it with sbatch")
         return 0
