@@ -251,13 +251,18 @@ def main(argv=None) -> int:
            "batch_dates": (machine.data.get("calibration") or {}).get("batch_dates"),
            "load": load_label(rows, args.load), "load_from": "busy" if args.load == "auto" else "option",
            "rows": rows}
-    os.makedirs(RESULTS, exist_ok=True)
+    save(stem, res, markdown)
+    return 0
+
+
+def save(stem: str, res: dict, to_markdown) -> None:
+    """Write ``res`` to ``stem``.json and its report (``to_markdown(res)``) to ``stem``.md, and print the report."""
+    os.makedirs(os.path.dirname(stem), exist_ok=True)
     with open(stem + ".json", "w") as f:
         json.dump(res, f, indent=1)
     with open(stem + ".md", "w") as f:
-        f.write(markdown(res))
-    print(markdown(res))
-    return 0
+        f.write(to_markdown(res))
+    print(to_markdown(res))
 
 
 if __name__ == "__main__":

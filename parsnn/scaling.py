@@ -111,6 +111,22 @@ def render(template: str, values: dict) -> str:
     return text
 
 
+def write_calibration_jobscript(path: str, ranks: str = "1,2,16,128", repeats: int = 3,
+                                mpi_wait: str = JOB_MPI_WAIT, quick: bool = False) -> str:
+    """Write the Slurm job script that calibrates one cluster node (jobscripts/calibrate.sbatch.in) to
+    ``path`` with ``parsnn calibrate``'s rank counts ``ranks``, ``repeats`` batches, the exchange wait
+    policy ``mpi_wait`` (default :data:`JOB_MPI_WAIT`, dedicated nodes) and ``quick``; returns ``path``."""
+    from parsnn.engine.exchange import WAIT_CHOICES
+    if mpi_wait not in WAIT_CHOICES:
+        raise ParameterError(f"--mpi-wait must be one of {', '.join(WAIT_CHOICES)}, got '{mpi_wait}'")
+    text = render("calibrate.sbatch.in", {"RANKS": ",".join(str(p) for p in parse_ranks(str(ranks))),
+                                          "REPEATS": int(repeats), "MPI_WAIT": mpi_wait,
+                                          "QUICK": "--quick " if quick else ""})
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
 def write_jobscripts(runs: list[RunSpec], out_dir: str, scheduler: str, ranks_per_node: int, threads: int,
                      partition: str, t_sim: float, seed: int, walltime: str = "01:00:00",
                      site_setup: str = "", signal_lead: int = 120, options=("--no-progress",),

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 
 from parsnn.connectivity import Connectivity
-from parsnn.machines import load_machine
+from parsnn.machines import Machine, load_machine
 from parsnn.mapping.cluster import calibration, measure, predict, scatter
 from parsnn.mapping.cluster.calibrate import fit_batch
 from parsnn.mapping.cluster.collectives import expected_max_normal
-from parsnn.mapping.cluster.machinefile import MEASURED, dump_toml, machine_data
+from parsnn.mapping.cluster.machinefile import MEASURED, THREAD_RUNS, dump_toml, machine_data
 from parsnn.partition.rates import neuron_rates
 
 #: the constants the synthetic measurements are made from (ns / us as in the machine file)
@@ -36,6 +36,7 @@ FP = {"cpu_vendor": "Synthetic", "cpu_model": "synthetic CPU", "cpu_family_model
       "l1d_kib": 32, "l2_kib": 256, "l3_kib": 3584, "cores_per_l3": 2, "memory_gib": 8, "mpi_library": "MPI x",
       "hash": "0123456789ab", "date": "2026-12-01T00:00:00+00:00"}
 CACHES = (256 * 1024.0, (256 + 1792) * 1024.0)
+BALANCE = {"update_s": 4.5e-9, "update_step_ms": 0.1, "event_s": 11e-9}
 T_SIM = 200.0
 
 
@@ -59,6 +60,8 @@ def _record(name: str, spec: dict, t: dict) -> dict:
                 "brunel_P1": N * (c["update_ns_iaf_psc_delta"] + c["poisson_input_ns"]),
                 "spikes_P1": sizes.get("T", 0) * c["update_ns_iaf_psc_exp"]
                 + sizes.get("S", 0) * c["update_ns_poisson_source"]}.get(name, 0.0)
+    if name.startswith("scatter"):    # Poisson sources and their targets (the thread constants' update)
+        per_step = sizes["T"] * c["update_ns_iaf_psc_exp"] + sizes["S"] * c["update_ns_poisson_source"]
     f2, f3, fm = calibration.cache_fractions(CACHES, ws)
     u = float(wl["events_unprefetched_per_s"][0] / wl["events_per_s"][0]) if wl["events_per_s"][0] > 0 else 0.0
     c_evt = (f2 * c["event_ns_l2"] + f3 * c["event_ns_l3"] + fm * (1 - u) * c["event_ns_memory"]
@@ -79,16 +82,17 @@ def _record(name: str, spec: dict, t: dict) -> dict:
             "description": conn.description, "busy_cores_before": 0.0, "spike_counts": spike_counts}
 
 
-def _two_threads(one: dict, t: dict) -> dict:
+def _two_threads(one: dict, t: dict, ratio: float = 1.0) -> dict:
     """The 1-rank x 2-thread record of ``one`` with the thread constants of ``t``: thread 0's update and
-    event work are half of one thread's over the efficiency; the wall time outside the timers grows by
-    the region cost per interval."""
+    event work are half of one thread's over the efficiency (the event work also times ``ratio``, the
+    model's event cost of a thread's half ring over the whole ring's); the wall time outside the timers
+    grows by the region cost per interval."""
     n, S = one["intervals"], one["delivered_spikes"][0]
     o_upd, o_del, c_spk = t["null1_update_us"] * 1e-6, t["null1_deliver_us"] * 1e-6, t["spike_ns"] * 1e-9
     p1 = one["perf"]
     upd = o_upd * n + (p1["timer_update"][0] - o_upd * n) / (2 * t["thread_update_efficiency"])
     ev = p1["timer_deliver"][0] - o_del * n - S * c_spk
-    dl = o_del * n + S * c_spk + ev / (2 * t["thread_deliver_efficiency"])
+    dl = o_del * n + S * c_spk + ev * ratio / (2 * t["thread_deliver_efficiency"])
     untimed = p1["simulate_seconds"][0] - sum(p1[f"timer_{k}"][0] for k in ("update", "deliver", "exchange",
                                                                             "record"))
     perf = dict(p1, timer_update=[upd], timer_deliver=[dl])
@@ -105,10 +109,14 @@ def _synthetic_batch(t: dict) -> dict:
     # the engine's exchange on 2 ranks: the C Alltoall plus its own cost around the call
     null2["perf"] = dict(null2["perf"], timer_exchange=[(a2a + t["collective_call_us"]) * 1e-6 * null2["intervals"]])
     runs["null_P2"] = null2
-    runs["pd14_P1T2"] = _two_threads(runs["pd14_P1"], t)
     mb = {"pingpong_half_rtt_us": t["shm_latency_us"] + t["shm_overhead_us"],
           "isend_burst_us_per_msg": t["shm_overhead_us"], "alltoall_int_us": a2a,
           "alltoallv_empty_us": t["alltoallv_fixed_us"], "qsort_ns_per_compare": t["compare_ns"]}
+    c = calibration.fit_constants(mb, runs, cache_levels=CACHES)
+    m = Machine(name="synthetic", data=machine_data([{k: v for k, v in c.items() if isinstance(v, (int, float))}],
+                                                    FP, "synthetic", "", BALANCE, {}))
+    for name in THREAD_RUNS:
+        runs[name + "T2"] = _two_threads(runs[name], t, calibration.thread_event_ratio(runs[name], 2, m)[1])
     nb = []
     for config, busy in (("long", 2400.0), ("short", 17.0)):
         wait = expected_max_normal(2) * math.hypot(t["sigma_rel"] * busy, t["sigma_us"])
@@ -258,3 +266,117 @@ def test_plastic_event_cost_without_events_is_not_a_number():
                {"model": "hpc_benchmark", "scale": 0.01})).description}
     c = calibration.plastic_event_cost(rec, rec, 0.0)
     assert math.isnan(c["plastic_event_ns"])
+
+
+def test_median_and_spread_over_segments_and_batches():
+    from parsnn.mapping.cluster.machinefile import combine, median_fit
+    fits = [{"a": 1.0, "b": float("nan"), "c": True}, {"a": 3.0, "b": 2.0}, {"a": 2.0, "b": 4.0}]
+    # per key the median of its finite numbers (a NaN or a bool is no value)
+    assert median_fit(fits) == {"a": 2.0, "b": 3.0}
+    batches = [{"event_ns_l2": 2.0, "spike_ns": 10.0}, {"event_ns_l2": 2.4, "spike_ns": 12.0}]
+    samples = [{"event_ns_l2": x} for x in (1.9, 2.1, 2.2, 3.0, 2.3)]
+    med, spread = combine(batches, samples)
+    # pooled segments give the median; the spread spans the segments and the batch values
+    assert med["event_ns_l2"] == 2.2 and spread["event_ns_l2"] == [1.9, 3.0]
+    # a constant no segment has: the batches' median and range
+    assert med["spike_ns"] == 11.0 and spread["spike_ns"] == [10.0, 12.0]
+    # without segments, as before: over the batches
+    assert combine(batches)[0]["event_ns_l2"] == 2.2 and combine(batches)[1]["event_ns_l2"] == [2.0, 2.4]
+
+
+def test_segment_figures_difference_the_snapshots():
+    snap = lambda t, upd, ev, sp, steps: {"timer_update": upd, "timer_deliver": 2 * upd, "simulate_seconds": t,
+                                          "synaptic_events": ev, "delivered_spikes": sp, "steps": steps}
+    ranks = [[snap(1.0, 0.1, 100, 10, 50), snap(1.5, 0.3, 400, 40, 150), snap(2.5, 0.4, 500, 45, 250)],
+             [snap(1.1, 0.2, 120, 12, 50), snap(1.8, 0.3, 300, 30, 150), snap(2.6, 0.6, 700, 70, 250)]]
+    seg = measure.segment_figures(ranks, 0, 1, 0.1, 5)
+    assert seg["perf"]["timer_update"] == pytest.approx([0.2, 0.1])
+    assert seg["perf"]["timer_deliver"] == pytest.approx([0.4, 0.2])
+    assert seg["perf"]["synaptic_events"] == [300, 180] and seg["delivered_spikes"] == [30, 18]
+    assert seg["intervals"] == 20 and seg["t_sim_ms"] == pytest.approx(10.0)
+    assert seg["perf"]["rtf"] == pytest.approx(0.7 / 0.01)          # the slowest rank's seconds per model second
+    whole = measure.segment_figures(ranks, 0, 2, 0.1, 5)
+    assert whole["perf"]["synaptic_events"] == [400, 580] and whole["intervals"] == 40
+
+
+def test_run_spec_leaves_out_the_warm_up_and_keeps_the_segments():
+    from mpi4py import MPI
+    rec = measure.run_spec({"model": "spikes", "neurons": 50, "warmup_ms": 2.0, "segments": 3}, 6.0, MPI.COMM_WORLD)
+    assert rec["warmup_ms"] == pytest.approx(2.0) and rec["t_sim_ms"] == pytest.approx(6.0)
+    assert len(rec["segments"]) == 3 and rec["intervals"] == 60
+    assert sum(s["intervals"] for s in rec["segments"]) == rec["intervals"]
+    assert sum(s["perf"]["synaptic_events"][0] for s in rec["segments"]) == rec["perf"]["synaptic_events"][0] > 0
+    assert sum(s["delivered_spikes"][0] for s in rec["segments"]) == rec["delivered_spikes"][0]
+    assert sum(s["perf"]["timer_deliver"][0] for s in rec["segments"]) == pytest.approx(rec["perf"]["timer_deliver"][0])
+
+
+def test_segments_give_the_median_and_the_prediction_range(tmp_path):
+    # three measuring segments of one batch, made from TRUTH x 0.9, x 1.0 and x 1.2
+    factors = (0.9, 1.0, 1.2)
+    seg_batches = [_synthetic_batch({k: v * f for k, v in TRUTH.items()}) for f in factors]
+    batch = seg_batches[1]
+    for name, res in batch["runs"].items():
+        res["segments"] = [{"perf": b["runs"][name]["perf"], "delivered_spikes": b["runs"][name]["delivered_spikes"],
+                            "intervals": b["runs"][name]["intervals"], "t_sim_ms": b["runs"][name]["t_sim_ms"]}
+                           for b in seg_batches]
+    fit = fit_batch(batch, {**FP}, BALANCE)
+    for key in ("update_ns_iaf_psc_exp", "event_ns_memory", "spike_ns", "thread_deliver_efficiency"):
+        assert fit[key] == pytest.approx(TRUTH[key], rel=1e-4), key                    # the median segment
+        vals = sorted(f[key] for f in fit["segment_fits"])
+        assert vals == pytest.approx([f * TRUTH[key] for f in factors], rel=1e-4), key
+    assert fit["segment_fits"][0]["sigma_rel"] == pytest.approx(TRUTH["sigma_rel"], rel=1e-4)   # the batch's
+    per = [{k: v for k, v in fit.items() if isinstance(v, (int, float))}]
+    data = machine_data([fit], FP, "m", "", BALANCE, {"batches": 1, "per_batch": per,
+                                                      "per_segment": fit["segment_fits"]})
+    path = tmp_path / "m.toml"
+    path.write_text(dump_toml(data))
+    m = load_machine(str(path))
+    assert m.data["compute"]["update_ns"]["iaf_psc_exp"] == pytest.approx(TRUTH["update_ns_iaf_psc_exp"], rel=1e-4)
+    assert m.data["spread"]["compute.update_ns.iaf_psc_exp"] == pytest.approx([0.99, 1.32], rel=1e-4)
+    assert len(m.data["calibration"]["per_segment"]) == 3
+    from parsnn.mapping.cluster.predict import batch_machines
+    samples = batch_machines(m)
+    assert len(samples) == 3            # one machine per segment, though there is one batch
+    assert sorted(s.data["compute"]["event_ns"]["l2"] for s in samples) == pytest.approx([1.8, 2.0, 2.4], rel=1e-4)
+
+
+def test_thread_efficiency_interpolates_in_log_size():
+    from parsnn.mapping.cluster.predict import thread_efficiency
+    m = Machine(name="t", data={"threads": {"deliver_efficiency": 0.7,
+                                            "deliver": {"mib_1": 1.0, "eff_1": 1.0, "mib_2": 16.0, "eff_2": 0.6}}})
+    eff = thread_efficiency(m, "deliver", [0.5, 1.0, 4.0, 16.0, 100.0], 0.7)
+    assert eff == pytest.approx([1.0, 1.0, 0.8, 0.6, 0.6])        # constant beyond the measured sizes
+    # no [threads.update] points: the scalar efficiency
+    assert thread_efficiency(m, "update", [1e4, 1e6], 0.55) == pytest.approx([0.55, 0.55])
+
+
+def test_calibration_jobscript_has_the_wait_policy(tmp_path, capsys):
+    from parsnn.cli import main
+    out = tmp_path / "cal.sbatch"
+    assert main(["calibrate", "--jobscript", str(out), "--quick", "--ranks", "1,2,64", "--batches", "4"]) == 0
+    text = out.read_text()
+    assert "MPI_WAIT=poll" in text                        # dedicated nodes by default, as the run scripts
+    assert '--mpi-wait "$MPI_WAIT"' in text and "parsnn calibrate --quick --ranks" in text
+    assert "RANKS=1,2,64" in text and "REPEATS=4" in text and "@" not in text.replace("@@", "")
+    assert main(["calibrate", "--jobscript", str(out), "--mpi-wait", "sleep"]) == 0
+    text = out.read_text()
+    assert "MPI_WAIT=sleep" in text and "--quick" not in text
+    assert "RANKS=1,2,16,128" in text and "REPEATS=3" in text          # a cluster node's defaults
+    with pytest.raises(SystemExit) as e:
+        main(["calibrate", "--jobscript", str(out), "--mpi-wait", "spin"])
+    assert e.value.code == 2 and "--mpi-wait" in capsys.readouterr().err
+
+
+def test_interleaved_runs_keep_their_order_and_leave_out_the_re_warms():
+    from mpi4py import MPI
+    jobs = [[{"model": "spikes", "neurons": 40, "warmup_ms": 1.0, "segments": 2, "group": "g", "rewarm_ms": 0.5}, 4.0],
+            [{"model": "null", "warmup_ms": 1.0, "segments": 2, "group": "g", "rewarm_ms": 0.5}, 2.0]]
+    spikes, null = measure.run_interleaved(jobs, MPI.COMM_WORLD)
+    assert spikes["spec"]["model"] == "spikes" and null["spec"]["model"] == "null"
+    assert spikes["t_sim_ms"] == pytest.approx(4.0) and null["t_sim_ms"] == pytest.approx(2.0)
+    # the warm-up and a re-warm before each of the 2 segments are left out of the record
+    assert spikes["warmup_ms"] == pytest.approx(2.0) and len(spikes["segments"]) == 2
+    assert spikes["intervals"] == 40 and sum(s["intervals"] for s in spikes["segments"]) == 40
+    # the rates count every spike over all the model time run (warm-ups included)
+    assert spikes["spike_counts"]["S"] > 0
+    assert spikes["rates"]["S"] == pytest.approx(spikes["spike_counts"]["S"] / 40 / 6e-3)

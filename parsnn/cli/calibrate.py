@@ -19,9 +19,9 @@ def add_parser(subparsers):
                                                         "machine; the full calibration's runs are 2-3x longer, and "
                                                         "other jobs on the machine make both far slower)")
     c.add_argument("--out", default=None, help="machine file to write (default: the per-user calibration cache)")
-    c.add_argument("--ranks", default="1,2",
+    c.add_argument("--ranks", default=None,
                    help="rank counts for the MPI micro-benchmarks (2 is always measured; a count above the cores "
-                        "also fits the oversubscription constant); default 1,2")
+                        "also fits the oversubscription constant); default 1,2 (1,2,16,128 in --jobscript)")
     c.add_argument("--batches", "--repeats", dest="repeats", type=nonnegative("--batches", int), default=None, metavar="K",
                    help="batches (the spread between them is the error bar); default 2 with --quick, 3 without; "
                         "0 with --merge: only combine earlier calibrations")
@@ -33,6 +33,12 @@ def add_parser(subparsers):
                                                               "machine was shared")
     c.add_argument("--mpiexec", default=None, help="launcher command (default: the mpiexec next to this Python)")
     c.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    c.add_argument("--mpi-wait", choices=("poll", "yield", "sleep"), default=None,
+                   help="how the calibration's engine runs wait for the spike exchange (parsnn run --mpi-wait): "
+                        "calibrate with the runs' setting; default sleep (parsnn run's default), poll in --jobscript")
+    c.add_argument("--jobscript", default=None, metavar="FILE",
+                   help="write a Slurm job script that runs this calibration (--quick, --ranks, --batches, "
+                        "--mpi-wait) on one cluster node to FILE, instead of measuring here")
 
 
 def command(args) -> int:
@@ -43,7 +49,7 @@ def command(args) -> int:
     from parsnn.errors import ParameterError
     from parsnn.mapping.cluster.calibrate import calibrate
     try:
-        ranks = scaling.parse_ranks(args.ranks)
+        ranks = scaling.parse_ranks(args.ranks or ("1,2,16,128" if args.jobscript else "1,2"))
         if args.out and os.path.exists(args.out) and not args.overwrite:
             raise ParameterError(f"--out {args.out} exists: pass --overwrite to replace it")
     except ParameterError as e:
@@ -51,14 +57,21 @@ def command(args) -> int:
         return EXIT_BAD_INPUT
     mode = "quick" if args.quick else "full"
     repeats = args.repeats if args.repeats is not None else (2 if args.quick else 3)
+    if args.jobscript:
+        path = scaling.write_calibration_jobscript(args.jobscript, ",".join(map(str, ranks)), repeats,
+                                                   args.mpi_wait or scaling.JOB_MPI_WAIT, args.quick)
+        print(f"wrote {path}: adapt its site section, then submit it with sbatch")
+        return 0
     try:
-        path, data = calibrate(mode, ranks, repeats, args.out, args.name, args.note, args.mpiexec, merge=args.merge)
+        path, data = calibrate(mode, ranks, repeats, args.out, args.name, args.note, args.mpiexec, merge=args.merge,
+                               mpi_wait=args.mpi_wait or "sleep")
     except ParameterError as e:
         report_error(e, once=False)
         return EXIT_BAD_INPUT
     comp, cal = data["compute"], data["calibration"]
     print(f"wrote {path} ({data['machine']['name']}: {data['machine']['description']})")
-    print(f"  {cal['batches']} batch(es) ({repeats} measured now: {', '.join(f'{s:.0f} s' for s in cal['seconds_per_batch'])}); update "
+    print(f"  {cal['batches']} batch(es) ({repeats} measured now: {', '.join(f'{s:.0f} s' for s in cal['seconds_per_batch'])}; "
+          f"{len(cal.get('per_segment') or [])} measuring segments in all); update "
           f"{comp['update_ns']['iaf_psc_exp']:.3f} ns/neuron step, event L2/L3/memory "
           f"{comp['event_ns']['l2']:.2f}/{comp['event_ns']['l3']:.2f}/{comp['event_ns']['memory']:.2f} ns, "
           f"noise {100 * data['noise']['sigma_rel']:.1f} %")

@@ -4,7 +4,8 @@ one machine file with the median constants, their spread over the batches and th
 A batch (:func:`measure_batch`) is: one 1-rank launch running the calibration networks of
 :mod:`~parsnn.mapping.cluster.measure` in turn (null, spikes, delta, expscalar, PD14 0.1 with DC
 and with Poisson background, Brunel A 0.5, shortrows, longrows, hpc_benchmark 0.05 with and
-without STDP), PD14 0.1 on 1 rank x 2 threads (the thread constants; machines with 2 cores or more),
+without STDP, the scatter networks), three scatter networks again on 1 rank x 2 threads (the thread
+constants at three sizes; machines with 2 cores or more),
 the null network on 2 ranks, mpibench at 2 ranks and every other asked rank count, noisebench launches,
 and, when a rank count above the cores is asked for, PD14 0.1 on that many ranks (the
 oversubscription constant). :func:`fit_batch` turns it into constants with
@@ -24,21 +25,25 @@ import numpy as np
 
 from parsnn.engine.footprint import RING_SLOT_BYTES
 from parsnn.mapping.cluster import calibration, measure, scatter
-from parsnn.mapping.cluster.machinefile import dump_toml, machine_data
+from parsnn.mapping.cluster.machinefile import THREAD_RUNS, dump_toml, machine_data, median_fit
 
 #: per mode: model time (ms) of each 1-rank network, the null network on 2 ranks, mpibench
-#: iterations, mpi4py call loop length (unused since the engine calls MPI from C), noisebench launches per configuration and their length scale
+#: iterations, mpi4py call loop length (unused since the engine calls MPI from C), noisebench launches per
+#: configuration and their length scale; every engine run first runs ``warmup`` x its time (left out: first
+#: touches of the rings, cold caches) and then its time in ``segments`` measuring segments, each fitted
+#: on its own (the constants are the median over the segments of every batch); the :data:`INTERLEAVED`
+#: runs take their segments in turn, each after a re-warm of ``rewarm`` x its time
 MODES = {
-    "quick": {"t": {"null": 500.0, "spikes": 300.0, "delta": 300.0, "expscalar": 300.0, "pd14": 500.0,
-                    "pd14_poisson": 150.0, "brunel": 400.0, "shortrows": 150.0, "longrows": 100.0,
-                    "hpc": 100.0, "hpcstatic": 100.0, "scatter": 150.0},
-              "null_P2": 500.0, "mpibench_iters": 5000, "callbench_n": 5000, "noise_launches": 2,
-              "noise_scale": 0.2, "over_t": 300.0},
+    "quick": {"t": {"null": 400.0, "spikes": 300.0, "delta": 300.0, "expscalar": 300.0, "pd14": 400.0,
+                    "pd14_poisson": 150.0, "brunel": 400.0, "shortrows": 120.0, "longrows": 100.0,
+                    "hpc": 100.0, "hpcstatic": 100.0, "scatter": 120.0},
+              "null_P2": 400.0, "mpibench_iters": 5000, "callbench_n": 5000, "noise_launches": 2,
+              "noise_scale": 0.2, "over_t": 300.0, "warmup": 0.15, "segments": 4, "rewarm": 0.03},
     "full": {"t": {"null": 2000.0, "spikes": 1000.0, "delta": 1000.0, "expscalar": 1000.0, "pd14": 1000.0,
                    "pd14_poisson": 300.0, "brunel": 1000.0, "shortrows": 300.0, "longrows": 300.0,
                    "hpc": 100.0, "hpcstatic": 100.0, "scatter": 400.0},
              "null_P2": 2000.0, "mpibench_iters": 20000, "callbench_n": 20000, "noise_launches": 3,
-             "noise_scale": 1.0, "over_t": 1000.0},
+             "noise_scale": 1.0, "over_t": 1000.0, "warmup": 0.1, "segments": 6, "rewarm": 0.02},
 }
 #: the 1-rank calibration networks: run name -> spec
 SPECS_P1 = {"null_P1": {"model": "null"}, "spikes_P1": {"model": "spikes"}, "delta_P1": {"model": "delta"},
@@ -71,24 +76,41 @@ def specs_p1(fp: dict) -> dict:
             for k, v in SPECS_P1.items()}
 
 
+#: the 1-rank runs measured interleaved (their segments in turn, each after a re-warm): those whose constants
+#: move a prediction most between calibrations (the update kernel, the event cost curve; see
+#: analysis/results/calibration_terms_s7_quick_vs_check.md)
+INTERLEAVED = ("pd14_P1", *scatter.specs())
+
+
+def _timed(spec: dict, t: float, cfg: dict, mpi_wait: str, group: bool = False) -> list:
+    """[spec with the mode's warm-up, segments and the wait policy, t]: one job of a launch; ``group``:
+    interleaved with the launch's other grouped jobs, a re-warm before each segment."""
+    extra = {"group": "interleaved", "rewarm_ms": cfg["rewarm"] * t} if group else {}
+    return [{**spec, "warmup_ms": cfg["warmup"] * t, "segments": cfg["segments"], "mpi_wait": mpi_wait, **extra}, t]
+
+
 def measure_batch(mode: str, ranks: list[int], workdir: str, fp: dict, mpiexec: str | None = None,
-                  log=print) -> dict:
+                  log=print, mpi_wait: str = "sleep") -> dict:
     """One batch of measurements on the machine of fingerprint ``fp``: {'runs': run records by name,
-    'mpibench': {P: result}, 'noisebench': [...], 'oversubscribed': run record or None, 'seconds'}."""
+    'mpibench': {P: result}, 'noisebench': [...], 'oversubscribed': run record or None, 'seconds'};
+    the engine runs wait in the exchange by ``mpi_wait`` (``parsnn run --mpi-wait``)."""
     cfg = MODES[mode]
     cores = int(fp["cores"])
     t0 = time.time()
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     specs = specs_p1(fp)
-    names = list(specs)
-    log(f"  1-rank runs: {', '.join(n[:-3] for n in names)}")
-    recs = measure.launch([[specs[n], cfg["t"][_t_key(n)]] for n in names], 1, mpiexec)
+    names = [n for n in specs if n not in INTERLEAVED] + [n for n in specs if n in INTERLEAVED]
+    log(f"  1-rank runs: {', '.join(n[:-3] for n in names)} (the last {len(INTERLEAVED)} interleaved)")
+    recs = measure.launch([_timed(specs[n], cfg["t"][_t_key(n)], cfg, mpi_wait, n in INTERLEAVED) for n in names],
+                          1, mpiexec)
     runs = dict(zip(names, recs))
     if cores >= 2:
-        log("  PD14 0.1 on 1 rank x 2 threads")
-        runs["pd14_P1T2"] = measure.launch([[{**specs["pd14_P1"], "threads": 2}, cfg["t"]["pd14"]]], 1, mpiexec)[0]
+        log(f"  {', '.join(n[:-3] for n in THREAD_RUNS)} on 1 rank x 2 threads (interleaved)")
+        recs = measure.launch([_timed({**specs[n], "threads": 2}, cfg["t"][_t_key(n)], cfg, mpi_wait, True)
+                               for n in THREAD_RUNS], 1, mpiexec)
+        runs.update({n + "T2": r for n, r in zip(THREAD_RUNS, recs)})
     log("  null network on 2 ranks")
-    runs["null_P2"] = measure.launch([[{"model": "null"}, cfg["null_P2"]]], 2, mpiexec)[0]
+    runs["null_P2"] = measure.launch([_timed({"model": "null"}, cfg["null_P2"], cfg, mpi_wait)], 2, mpiexec)[0]
     mb = {}
     for P in sorted({2, *[p for p in ranks if p >= 2]}):
         log(f"  mpibench on {P} ranks")
@@ -101,7 +123,7 @@ def measure_batch(mode: str, ranks: list[int], workdir: str, fp: dict, mpiexec: 
     P_over = max(ranks)
     if P_over > cores:
         log(f"  PD14 0.1 on {P_over} ranks ({cores} cores: oversubscribed)")
-        over = measure.launch([[specs["pd14_P1"], cfg["over_t"]]], P_over, mpiexec)[0]
+        over = measure.launch([_timed(specs["pd14_P1"], cfg["over_t"], cfg, mpi_wait)], P_over, mpiexec)[0]
     return {"runs": runs, "mpibench": mb, "noisebench": nb, "oversubscribed": over, "seconds": time.time() - t0,
             "started": started}
 
@@ -113,13 +135,47 @@ def cache_levels(fp: dict) -> tuple[float, float]:
     return l2, l2 + l3
 
 
-def fit_batch(batch: dict, fp: dict, balance: dict) -> dict:
-    """The constants of one batch (keys of :data:`~parsnn.mapping.cluster.machinefile.MEASURED`), with
-    ``yield_us`` fitted on the oversubscribed run when there is one."""
+def _thread_points(runs: dict, c: dict, machine) -> dict:
+    """The thread constants from every :data:`~parsnn.mapping.cluster.machinefile.THREAD_RUNS` network on
+    1 rank x 2 threads vs 1 x 1: its efficiencies at its size (``thread_update_n_i`` / ``thread_update_eff_i``,
+    ``thread_deliver_mib_i`` / ``thread_deliver_eff_i``) and, as the median over the networks, the scalar
+    ``thread_update_efficiency``, ``thread_deliver_efficiency`` and ``thread_region_us``."""
+    out, each = {}, []
+    for i, name in enumerate(THREAD_RUNS, start=1):
+        if name not in runs or name + "T2" not in runs:
+            continue
+        t = calibration.thread_constants(runs[name], runs[name + "T2"], c, machine)
+        each.append(t)
+        out.update({f"thread_update_n_{i}": t["thread_update_n"], f"thread_update_eff_{i}": t["thread_update_efficiency"],
+                    f"thread_deliver_mib_{i}": t["thread_deliver_mib"],
+                    f"thread_deliver_eff_{i}": t["thread_deliver_efficiency"]})
+    if each:
+        out.update(median_fit([{k: t[k] for k in ("thread_update_efficiency", "thread_deliver_efficiency",
+                                                   "thread_region_us")} for t in each]))
+    return out
+
+
+def _fit_runs(batch: dict, runs: dict, fp: dict, balance: dict) -> dict:
+    """The constants of one set of run records (a batch's, or one measuring segment of it)."""
     from parsnn.machines import Machine
-    c = calibration.fit_constants(batch["mpibench"][2], batch["runs"], cache_levels=cache_levels(fp))
-    if "pd14_P1T2" in batch["runs"]:
-        c.update(calibration.thread_constants(batch["runs"]["pd14_P1"], batch["runs"]["pd14_P1T2"], c))
+    c = calibration.fit_constants(batch["mpibench"][2], runs, cache_levels=cache_levels(fp))
+    m = Machine(name="batch", data=machine_data([{k: v for k, v in c.items() if isinstance(v, (int, float))}],
+                                                fp, "batch", "", balance, {}))
+    c.update(_thread_points(runs, c, m))
+    return c
+
+
+def fit_batch(batch: dict, fp: dict, balance: dict) -> dict:
+    """The constants of one batch (keys of :data:`~parsnn.mapping.cluster.machinefile.MEASURED`): the
+    median over its measuring segments (each fitted on its own; ``segment_fits``: their numbers, with
+    the batch's noise constants), with ``yield_us`` fitted on the oversubscribed run when there is one."""
+    from parsnn.machines import Machine
+    K = calibration.n_segments(batch["runs"])
+    if K > 1:
+        segs = [_fit_runs(batch, calibration.segment_runs(batch["runs"], j), fp, balance) for j in range(K)]
+        c = median_fit(segs)
+    else:
+        segs, c = [], _fit_runs(batch, batch["runs"], fp, balance)
     nf = calibration.noise_constants(batch["noisebench"])
     c["sigma_rel"], c["sigma_us"] = nf["sigma_rel"], nf["sigma_us"]
     c["fit_version"] = FIT_VERSION
@@ -131,7 +187,14 @@ def fit_batch(batch: dict, fp: dict, balance: dict) -> dict:
         m = Machine(name="batch", data=data)
         pred = calibration.predict_record(over, m)
         c["yield_us"] = calibration.oversubscription_yield_us(over, pred["critical_path_s"], m.cores)
+    batch_numbers = {k: v for k, v in c.items() if _number(v)}
+    c["segment_fits"] = [{**batch_numbers, **{k: v for k, v in f.items() if _number(v)}} for f in segs]
     return c
+
+
+def _number(v) -> bool:
+    """An int or float (not a bool)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def default_name(fp: dict) -> str:
@@ -142,8 +205,11 @@ def default_name(fp: dict) -> str:
 #: version of the fitted constants' meaning: 2 = collective_call_us is the engine's exchange call beyond
 #: the C MPI_Alltoall (before: mpi4py's per-call cost), thread constants measured; 3 = ring working sets
 #: from the engine's bytes (parsnn.engine.footprint: 8 B per slot and ring, one ring when the time
-#: constants agree; before: 16 B) in the event fit, and the event cost curve ``[compute.scatter]``
-FIT_VERSION = 3
+#: constants agree; before: 16 B) in the event fit, and the event cost curve ``[compute.scatter]``; 4 = every
+#: constant the median over measuring segments after a warm-up, the delivery's thread efficiency relative
+#: to the model's event cost for a thread's share of the ring (before: the timers' ratio), and thread
+#: efficiencies at several sizes (``[threads.update]``, ``[threads.deliver]``)
+FIT_VERSION = 4
 
 
 def _current_meaning(batch: dict) -> dict:
@@ -204,12 +270,25 @@ def _load_notes(busy: list, fits: list) -> list[str]:
     return out
 
 
+def previous_segments(paths) -> list[dict]:
+    """The fits of every measuring segment (``[calibration] per_segment``) of earlier calibration files
+    (read after :func:`previous_batches` accepted them); a file written before segments gives its
+    batches' fits instead (one sample per batch)."""
+    out = []
+    for path in paths:
+        with open(path, "rb") as f:
+            cal = tomllib.load(f).get("calibration") or {}
+        out += [_current_meaning(dict(x)) for x in cal.get("per_segment") or cal.get("per_batch") or []]
+    return out
+
+
 def calibrate(mode: str = "quick", ranks=(1, 2), repeats: int = 2, out: str | None = None, name: str | None = None,
-              notes=(), mpiexec: str | None = None, log=print, merge=()) -> tuple[str, dict]:
+              notes=(), mpiexec: str | None = None, log=print, merge=(), mpi_wait: str = "sleep") -> tuple[str, dict]:
     """Measure ``repeats`` batches (0: only ``merge``), fit each, write the machine file to ``out`` (default: the per-user
     calibration cache, keyed by the fingerprint); returns (path, the file's data). ``merge``: earlier
     calibration files of this machine whose batches join this one's (the constants are the median over
-    all batches, the spread their range: drift between the calibrations is then in the error bars)."""
+    all their measuring segments, the spread their range: drift between the calibrations is then in the
+    error bars). ``mpi_wait``: the exchange's wait policy of the engine runs (``parsnn run --mpi-wait``)."""
     from parsnn.machines import fingerprint, load_machine
     from parsnn.partition.rates import BALANCE_MACHINE
     fp = fingerprint.current_fingerprint(date=True)
@@ -223,7 +302,7 @@ def calibrate(mode: str = "quick", ranks=(1, 2), repeats: int = 2, out: str | No
     with tempfile.TemporaryDirectory(prefix="parsnn_calibrate_") as workdir:
         for b in range(repeats):
             log(f"batch {b + 1} of {repeats} ({mode})")
-            batch = measure_batch(mode, ranks, workdir, fp, mpiexec, log)
+            batch = measure_batch(mode, ranks, workdir, fp, mpiexec, log, mpi_wait)
             batches.append(batch)
             fits.append(fit_batch(batch, fp, balance))
     busy = [r["busy_cores_before"] for bt in batches for r in bt["runs"].values()] or [float("nan")]
@@ -231,9 +310,10 @@ def calibrate(mode: str = "quick", ranks=(1, 2), repeats: int = 2, out: str | No
     if old_fits:
         auto.append(f"{len(old_fits)} batch(es) merged from earlier calibrations ({', '.join(merge)}; batches of "
                     f"{min(old_dates)} to {max(old_dates)}): the spread includes the drift between them")
-    new_fits = [{k: v for k, v in f.items() if isinstance(v, (int, float))} for f in fits]
+    new_fits = [{k: v for k, v in f.items() if _number(v)} for f in fits]
     command = ("parsnn calibrate" + (" --quick" if mode == "quick" and repeats else "")
-               + (f" --batches {repeats}" if not repeats else "") + "".join(f" --merge {p}" for p in merge))
+               + (f" --batches {repeats}" if not repeats else "") + "".join(f" --merge {p}" for p in merge)
+               + (f" --mpi-wait {mpi_wait}" if mpi_wait != "sleep" else ""))
     cal = {"command": command,
            "mode": mode, "batches": repeats + len(old_fits), "date": fp["date"], "ranks": ranks,
            "batch_dates": [*old_dates, *[bt["started"] for bt in batches]],
@@ -241,8 +321,10 @@ def calibrate(mode: str = "quick", ranks=(1, 2), repeats: int = 2, out: str | No
            "seconds_per_batch": [round(bt["seconds"], 1) for bt in batches],
            "busy_cores_before_mean": sum(busy) / len(busy), "busy_cores_before_max": max(busy),
            "notes": [*notes, *auto],
+           "mpi_wait": mpi_wait, "segments": MODES[mode]["segments"], "warmup": MODES[mode]["warmup"],
            "alltoall_int_us": {str(P): bt["mpibench"][P]["alltoall_int_us"] for bt in batches[-1:] for P in bt["mpibench"]},
-           "per_batch": [*old_fits, *new_fits]}
+           "per_batch": [*old_fits, *new_fits],
+           "per_segment": [*previous_segments(merge), *[x for f in fits for x in f["segment_fits"]]]}
     name = name or default_name(fp)
     desc = (f"{fp.get('cpu_model')}, {fp.get('cores')} cores, L2 {fp.get('l2_kib')} KiB/core, "
             f"L3 {fp.get('l3_kib')} KiB, {fp.get('memory_gib')} GiB, {fp.get('mpi_library') or 'MPI ?'}")
@@ -252,8 +334,9 @@ def calibrate(mode: str = "quick", ranks=(1, 2), repeats: int = 2, out: str | No
     header = (f"Machine file written by `{cal['command']}` on {fp['date']} ({cal['batches']} batch(es)"
               f"{', ' + str(len(old_fits)) + ' merged from earlier calibrations' if old_fits else ''}, parsnn "
               f"{fp.get('parsnn_version')} {fp.get('parsnn_commit')}).\n"
-              f"Constants: the median over the batches; [spread]: smallest and largest batch value (the "
-              f"prediction's error bars);\n[sources]: how each constant was measured, or why it is assumed; "
+              f"Constants: the median over every measuring segment of the batches; [spread]: smallest and largest "
+              f"segment or batch value (the prediction's error bars come from the segments' constants);\n"
+              f"[sources]: how each constant was measured, or why it is assumed; "
               f"[fingerprint]: the machine it describes.\n"
               + "".join(f"Note: {n}\n" for n in cal["notes"]))
     text = dump_toml(data, header)

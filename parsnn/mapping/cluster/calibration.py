@@ -112,14 +112,21 @@ def interval_overheads(null1: dict, null2: dict, mb: dict) -> dict:
     return c
 
 
-def thread_constants(one: dict, two: dict, c: dict) -> dict:
+def thread_constants(one: dict, two: dict, c: dict, machine=None) -> dict:
     """The thread constants from one network run on 1 rank x 1 thread (``one``) and 1 rank x T threads
     (``two``, same network and model time), with the constants ``c`` fitted so far (fixed costs per
     interval ``null1_update_us`` / ``null1_deliver_us``, ``spike_ns``): thread efficiencies of the
     update and the delivery (thread 0's timer; 1 = perfect: the T-thread share is 1/T of the work;
     every thread walks every received spike, so the per-spike cost is not shared) and ``thread_region_us``:
     the wall time per interval outside the phase timers with T threads minus that with one (the
-    parallel region's fork and join and the wait for the slower thread), per log2 T."""
+    parallel region's fork and join and the wait for the slower thread), per log2 T.
+
+    With ``machine`` (a :class:`~parsnn.machines.Machine` of the constants fitted so far), the delivery
+    efficiency is the model's own: the 1-thread work scaled by the event cost the model gives a thread
+    (1/T of the ring, shared cache; :func:`parsnn.mapping.cluster.scatter.event_cost`) over the 1-thread
+    event cost, so that the prediction does not count the smaller rings twice. Also returned: the sizes
+    at which they were measured, as :func:`parsnn.mapping.cluster.predict.thread_efficiency` reads them
+    (``thread_update_n``: neuron updates per interval; ``thread_deliver_mib``: ring MiB per thread)."""
     T = int(two.get("threads") or two["spec"].get("threads", 2))
     n = float(one["intervals"])
     S = float(np.sum(one["delivered_spikes"]))
@@ -135,10 +142,51 @@ def thread_constants(one: dict, two: dict, c: dict) -> dict:
         timers = sum(_per_rank(res, f"timer_{ph}")[0] for ph in ("update", "deliver", "exchange", "record"))
         return _per_rank(res, "simulate_seconds")[0] - timers
 
-    return {"thread_update_efficiency": float(work(one, "update") / (T * work(two, "update"))),
-            "thread_deliver_efficiency": float(work(one, "deliver") / (T * work(two, "deliver"))),
+    def eff(a, b):
+        """a / (T b), NaN unless both are positive (nothing measurable)."""
+        return float(a / (T * b)) if a > 0 and b > 0 else float("nan")
+    ws, ratio = thread_event_ratio(one, T, machine)
+    return {"thread_update_efficiency": eff(work(one, "update"), work(two, "update")),
+            "thread_deliver_efficiency": eff(work(one, "deliver") * ratio, work(two, "deliver")),
             "thread_region_us": float((untimed(two) - untimed(one)) / n / math.log2(T) * 1e6),
+            "thread_update_n": float(np.sum(one["perf"]["num_local_neurons"]) * one["min_delay_steps"]),
+            "thread_deliver_mib": float(ws / T / 2 ** 20),
             "thread_runs_rtf": [float(one["perf"]["rtf"]), float(two["perf"]["rtf"])]}
+
+
+def thread_event_ratio(one: dict, T: int, machine=None) -> tuple[float, float]:
+    """(ring bytes the 1-rank run record ``one`` writes per interval, the model's event cost for one of
+    ``T`` threads writing 1/T of that ring (sharing the cache beyond L2, its unprefetched share T times
+    larger) over the event cost with one thread: :func:`parsnn.mapping.cluster.scatter.event_cost` on
+    ``machine``; 1 without a machine or events)."""
+    ws, wl = scatter.record_workload(one)
+    if machine is None or wl["events_per_s"][0] <= 0:
+        return ws, 1.0
+    u = float(wl["events_unprefetched_per_s"][0] / wl["events_per_s"][0])
+    sharing = min(T, int(machine._get("machine", "cores_per_l3", default=1)))
+    return ws, float(scatter.event_cost(machine, ws / T, min(1.0, u * T), sharing)
+                     / scatter.event_cost(machine, ws, u, 1))
+
+
+def segment_runs(runs: dict, j: int) -> dict:
+    """The run records ``runs`` with their segment ``j``'s figures (``segments[j]``:
+    :func:`parsnn.mapping.cluster.measure.segment_figures`) in place of their totals; a record
+    without segments stays as it is."""
+    out = {}
+    for name, res in runs.items():
+        segs = res.get("segments") or []
+        if not segs:
+            out[name] = res
+            continue
+        sg = segs[j]
+        out[name] = {**res, "perf": {**res["perf"], **sg["perf"]}, "delivered_spikes": sg["delivered_spikes"],
+                     "intervals": sg["intervals"], "t_sim_ms": sg["t_sim_ms"]}
+    return out
+
+
+def n_segments(runs: dict) -> int:
+    """The measuring segments every run record of ``runs`` has (1 when one has none)."""
+    return min((len(r.get("segments") or []) for r in runs.values()), default=0) or 1
 
 
 def _steps(res: dict) -> float:
@@ -198,8 +246,7 @@ def _event_equations(runs: list[tuple[str, dict]], full: dict | None, full_conne
     and deliver timer minus the per-interval cost (``base``, seconds)."""
     eqs = []
     for tag, res in runs:
-        conn = Connectivity.from_description(res["description"])
-        ws, wl = ring_bytes(conn, 1, np.asarray(res["rank_of"]), res["rates"])
+        ws, wl = scatter.record_workload(res)
         u = float(wl["events_unprefetched_per_s"][0] / wl["events_per_s"][0])
         f2, f3, fm = cache_fractions(cache_levels, ws)
         eqs.append({"run": tag, "ws": ws, "u": u, "row": (f2, f3, fm * (1 - u), fm * u),

@@ -3,7 +3,8 @@
 comes from, and the machine's fingerprint, written as TOML (:func:`machine_data`, :func:`dump_toml`).
 
 The file is read back by :func:`parsnn.machines.load_machine`; its ``[spread]`` table (for every
-constant measured in more than one batch, the smallest and largest batch value) gives the
+constant measured more than once, the smallest and largest value over the measuring segments and
+batches) gives the
 prediction's error bars (:meth:`parsnn.machines.Machine.bounds`), its ``[sources]`` table says for
 every constant how it was measured or why it is assumed.
 """
@@ -48,13 +49,16 @@ MEASURED = [
      "null network on 2 ranks: the engine's exchange timer per interval minus mpibench's C MPI_Alltoall of one "
      "int (the engine's counting, header and copies around its one call per interval)"),
     (("threads", "update_efficiency"), "thread_update_efficiency",
-     "PD14 0.1 on 1 rank x 2 threads vs 1 x 1 in one batch: update timer (thread 0's share) minus the fixed "
-     "cost, 1-thread time / (2 x 2-thread time)"),
+     "the scatter networks 8k, 32k, 128k on 1 rank x 2 threads vs 1 x 1 in one batch: update timer (thread 0's "
+     "share) minus the fixed cost, 1-thread time / (2 x 2-thread time), median over the networks (used where "
+     "[threads.update] has no points)"),
     (("threads", "deliver_efficiency"), "thread_deliver_efficiency",
-     "as update_efficiency, deliver timer minus the fixed and per-spike costs (every thread walks every spike)"),
+     "as update_efficiency, deliver timer minus the fixed and per-spike costs (every thread walks every spike), "
+     "relative to the model's event cost for a thread's half ring"),
     (("threads", "region_us"), "thread_region_us",
-     "PD14 0.1, 1 x 2 vs 1 x 1: wall time per interval outside the phase timers, 2 threads minus 1 (the "
-     "parallel region's fork, join and wait for the slower thread; the model scales it by log2 threads)"),
+     "the scatter networks, 1 x 2 vs 1 x 1: wall time per interval outside the phase timers, 2 threads minus 1 "
+     "(the parallel region's fork, join and wait for the slower thread; the model scales it by log2 threads), "
+     "median over the networks"),
     (("network", "shm", "latency_us"), "shm_latency_us", "mpibench (C, 2 ranks): half ping-pong minus overhead"),
     (("network", "shm", "overhead_us"), "shm_overhead_us", "mpibench (C, 2 ranks): burst of 64 Isend, per message"),
     (("collectives", "alltoall_fixed_us"), "alltoall_fixed_us",
@@ -77,6 +81,21 @@ MEASURED += [entry for i in range(1, len(SCATTER_TARGETS) + 2) for entry in (
 MEASURED.append((("compute", "scatter", "no_prefetch_ns"), "scatter_no_prefetch_ns",
                  "'shortrows' (rows of 64 synapses into the largest ring, none prefetched), 1 rank: ns per event"))
 
+#: the 1-rank calibration runs measured again on 1 rank x 2 threads (name + "T2"): the thread efficiencies
+#: at their sizes (``[threads.update]`` / ``[threads.deliver]``, point i = the i-th run)
+#: (the scatter networks, not PD14: PD14 runs on 2 threads validate the thread terms, none fits them)
+THREAD_RUNS = ("scatter8k_P1", "scatter32k_P1", "scatter128k_P1")
+MEASURED += [entry for i, run in enumerate(THREAD_RUNS, start=1) for entry in (
+    (("threads", "update", f"n_{i}"), f"thread_update_n_{i}", f"neuron updates per interval of {run[:-3]} (1 rank)"),
+    (("threads", "update", f"eff_{i}"), f"thread_update_eff_{i}",
+     f"{run[:-3]} on 1 rank x 2 threads vs 1 x 1 in one batch: update timer minus the fixed cost, "
+     "1-thread time / (2 x 2-thread time)"),
+    (("threads", "deliver", f"mib_{i}"), f"thread_deliver_mib_{i}",
+     f"ring MiB one of 2 threads writes per interval in {run[:-3]}"),
+    (("threads", "deliver", f"eff_{i}"), f"thread_deliver_eff_{i}",
+     f"{run[:-3]} on 1 x 2 vs 1 x 1: deliver timer minus the fixed and per-spike costs, 1-thread time scaled by "
+     "the model's event cost for a thread's half ring over the whole ring's, / (2 x 2-thread time)"))]
+
 #: (path, value, why) of the constants a calibration does not measure
 ASSUMED = [
     (("compute", "peer_ns"), 2.0, "assumed: O(P) loops per peer rank, not measurable on a few ranks"),
@@ -96,16 +115,38 @@ ASSUMED = [
 DEFAULT_YIELD_US = 14.5
 
 
-def combine(batches: list[dict]) -> tuple[dict, dict]:
-    """(median, {key: [min, max]}) over the batches of fitted constants, for the keys of :data:`MEASURED`."""
+def _finite(v) -> bool:
+    """A number (not a bool) that is finite."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(float(v))
+
+
+def median_fit(fits: list[dict]) -> dict:
+    """Per numeric key of the fits (dicts of fitted constants, e.g. one per measuring segment): the median
+    of its finite values over the fits that have it; keys with no finite value are left out."""
+    keys = dict.fromkeys(k for f in fits for k, v in f.items() if _finite(v))
+    out = {}
+    for k in keys:
+        vals = [float(f[k]) for f in fits if _finite(f.get(k))]
+        if vals:
+            out[k] = float(np.median(vals))
+    return out
+
+
+def combine(batches: list[dict], samples: list[dict] | None = None) -> tuple[dict, dict]:
+    """(median, {key: [min, max]}) for the keys of :data:`MEASURED`: over ``samples`` (the fits of every
+    measuring segment of every batch, pooled) where they give the key, else over the ``batches``; the
+    spread spans both (the segments' values and the batches' medians)."""
     med, spread = {}, {}
     for _path, key, _how in MEASURED:
-        vals = [float(b[key]) for b in batches if key in b and b[key] is not None and math.isfinite(float(b[key]))]
+        per_batch = [float(b[key]) for b in batches if _finite(b.get(key))]
+        pooled = [float(s[key]) for s in samples or () if _finite(s.get(key))]
+        vals = pooled or per_batch
         if not vals:
             continue
         med[key] = float(np.median(vals))
-        if len(vals) > 1:
-            spread[key] = [float(min(vals)), float(max(vals))]
+        both = pooled + per_batch
+        if len(both) > 1 and max(both) > min(both):
+            spread[key] = [float(min(both)), float(max(both))]
     return med, spread
 
 
@@ -129,9 +170,11 @@ def machine_data(batches: list[dict], fp: dict, name: str, description: str, bal
                  calibration: dict) -> dict:
     """The machine file's data: the median of the ``batches`` (fitted constants, each a dict with the
     keys of :data:`MEASURED`; a key missing or None is taken from :data:`ASSUMED` or the default
-    ``yield_us``), ``[spread]`` (min/max over batches), ``[sources]`` per constant, ``[fingerprint]``
+    ``yield_us``; with ``calibration['per_segment']``, the fits of every measuring segment, the median
+    over those: :func:`combine`), ``[spread]`` (min/max over segments and batches), ``[sources]`` per
+    constant, ``[fingerprint]``
     ``fp``, ``[balance]`` (the partitioner's weights, copied) and ``[calibration]`` (how it was made)."""
-    med, spread = combine(batches)
+    med, spread = combine(batches, (calibration or {}).get("per_segment"))
     data = {"machine": _machine_table(fp, name, description)}
     sources = {}
     for path, value, why in ASSUMED:

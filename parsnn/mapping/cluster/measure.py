@@ -8,7 +8,11 @@ engine's 128-synapse prefetch distance into a ring larger than the caches), ``sc
 into a ring of ``targets`` neurons: the event cost at one working set), ``hpc_benchmark``
 (NEST's hpc_benchmark at a small scale, with STDP on E->E or, ``static``, without), ``delta`` and
 ``expscalar`` (update kernels alone), ``null`` (nothing fires: the fixed cost per interval); a spec's
-``threads`` (default 1) runs it on that many OpenMP threads per rank (the thread constants).
+``threads`` (default 1) runs it on that many OpenMP threads per rank (the thread constants), its
+``mpi_wait`` with that exchange wait policy (``parsnn run --mpi-wait``), its ``warmup_ms`` and
+``segments`` (:func:`run_spec`) leave out a warm-up and split the measured time into segments, its
+``group`` runs it interleaved with the next specs of that group (:func:`run_interleaved`, after a
+re-warm of ``rewarm_ms`` before each segment).
 :func:`launch` runs a list of specs in one ``mpiexec`` launch (``python -m
 parsnn.mapping.cluster.measure``) and returns their run records (the dicts that
 :mod:`parsnn.mapping.cluster.calibration` fits). :func:`mpibench` and :func:`noisebench` compile
@@ -152,33 +156,143 @@ def mpi4py_call_costs(comm, n=20000) -> dict:
     return out
 
 
-def run_spec(spec: dict, t_sim: float, comm) -> dict | None:
-    """Build and run one spec for ``t_sim`` ms on ``comm``; its run record on rank 0 (None elsewhere)."""
+def _snapshot(sim) -> dict:
+    """This rank's cumulative counters of a built Simulation: phase timers, simulate seconds, synaptic
+    events, delivered spikes, steps (differenced between the segments of a calibration run)."""
+    return {**{f"timer_{k}": float(v) for k, v in sim.timers.items()}, "simulate_seconds": float(sim.simulate_seconds),
+            "synaptic_events": int(sim.st.n_events), "delivered_spikes": int(sim.st.n_delivered_spikes),
+            "steps": int(sim.t_steps)}
+
+
+def segment_figures(per_rank: list[list[dict]], k0: int, k1: int, h: float, m: int) -> dict:
+    """The figures of the run between snapshots ``k0`` and ``k1`` (``per_rank[rank][k]``: :func:`_snapshot`
+    of every rank after the warm-up (k = 0) and after each segment): ``perf`` (per-rank timers,
+    simulate seconds, synaptic events, and the RTF of the slowest rank), ``delivered_spikes`` (per rank),
+    ``intervals``, ``t_sim_ms``."""
+    def diff(key):
+        """Per-rank difference of a counter."""
+        return [r[k1][key] - r[k0][key] for r in per_rank]
+    steps = per_rank[0][k1]["steps"] - per_rank[0][k0]["steps"]
+    perf = {k: diff(k) for k in per_rank[0][k0] if k.startswith("timer_")}
+    perf["simulate_seconds"] = diff("simulate_seconds")
+    perf["synaptic_events"] = diff("synaptic_events")
+    t_ms = steps * h
+    perf["rtf"] = max(perf["simulate_seconds"]) / (t_ms * 1e-3) if t_ms > 0 else float("nan")
+    return {"perf": perf, "delivered_spikes": diff("delivered_spikes"), "intervals": steps // m, "t_sim_ms": t_ms}
+
+
+def _plan(sim, spec: dict, t_sim: float) -> tuple[int, int, int, int]:
+    """(warm-up steps, segments K, steps per segment, re-warm steps before a segment) of a spec, in whole
+    intervals: ``warmup_ms`` (default 0), ``segments`` (default 1) equal parts of ``t_sim``, ``rewarm_ms``
+    (default 0; interleaved runs only)."""
+    h, m = sim.h, sim.min_delay_steps
+    steps = lambda ms: int(round(float(ms) / h)) // m * m
+    K = max(1, int(spec.get("segments", 1)))
+    return steps(spec.get("warmup_ms", 0.0)), K, max(m, steps(t_sim) // K // m * m), steps(spec.get("rewarm_ms", 0.0))
+
+
+def _run_segments(sim, spec: dict, t_sim: float, comm) -> tuple[list, float]:
+    """Run ``sim`` (built) for the spec's warm-up and then ``t_sim`` ms in its segments (:func:`_plan`);
+    (this rank's snapshots before and after each segment, flat; wall seconds of the segments)."""
+    warm, K, seg, _ = _plan(sim, spec, t_sim)
+    if warm > 0:
+        sim.run(warm * sim.h)
+    chain = [_snapshot(sim)]
+    comm.Barrier()
+    t0 = time.perf_counter()
+    for _ in range(K):
+        sim.run(seg * sim.h)
+        chain.append(_snapshot(sim))
+    comm.Barrier()
+    return [x for k in range(K) for x in (chain[k], chain[k + 1])], time.perf_counter() - t0
+
+
+def run_interleaved(jobs: list, comm) -> list:
+    """Run records of ``jobs`` [(spec, t_sim), ...] measured interleaved: every network is built and warmed
+    up first, then segment 1 of each in turn, segment 2 of each, ..., each segment after the spec's
+    re-warm (``rewarm_ms``: its caches refilled after the others ran); a load burst of a few seconds then
+    hits one segment of every network rather than every segment of one (the median over segments
+    leaves it out). Records as :func:`run_spec`."""
+    built = [_build(spec, comm) for spec, _t in jobs]
+    plans = [_plan(sim, spec, float(t)) for (spec, t), (_net, sim) in zip(jobs, built)]
+    for (_net, sim), (warm, _K, _seg, _rw) in zip(built, plans):
+        if warm > 0:
+            sim.run(warm * sim.h)
+    snaps, walls = [[] for _ in jobs], [0.0] * len(jobs)
+    for k in range(max(p[1] for p in plans)):
+        for i, ((_net, sim), (_warm, K, seg, rewarm)) in enumerate(zip(built, plans)):
+            if k >= K:
+                continue
+            if rewarm > 0:
+                sim.run(rewarm * sim.h)
+            comm.Barrier()
+            snaps[i].append(_snapshot(sim))
+            t0 = time.perf_counter()
+            sim.run(seg * sim.h)
+            snaps[i].append(_snapshot(sim))
+            comm.Barrier()
+            walls[i] += time.perf_counter() - t0
+    return [_record(spec, net, sim, snaps[i], walls[i], comm) for i, ((spec, _t), (net, sim)) in
+            enumerate(zip(jobs, built))]
+
+
+def _build(spec: dict, comm):
+    """(network, built Simulation) of a spec."""
     from parsnn.engine import Simulation
     net = calibration_network(spec)
     sim = Simulation(net, seed=55, comm=comm, partition=spec.get("partition", "round_robin"), out=None,
-                     keep_spikes=True, threads=int(spec.get("threads", 1)))
+                     keep_spikes=True, threads=int(spec.get("threads", 1)),
+                     mpi_wait=spec.get("mpi_wait", "sleep"))
     sim.build()
+    return net, sim
+
+
+def add_figures(figs: list[dict]) -> dict:
+    """The sum of segments' figures (:func:`segment_figures`): per-rank counters added, the RTF of the
+    slowest rank over the summed model time."""
+    perf = {k: np.sum([f["perf"][k] for f in figs], axis=0).tolist() for k in figs[0]["perf"] if k != "rtf"}
+    t_ms = float(sum(f["t_sim_ms"] for f in figs))
+    perf["rtf"] = max(perf["simulate_seconds"]) / (t_ms * 1e-3) if t_ms > 0 else float("nan")
+    return {"perf": perf, "delivered_spikes": np.sum([f["delivered_spikes"] for f in figs], axis=0).tolist(),
+            "intervals": int(sum(f["intervals"] for f in figs)), "t_sim_ms": t_ms}
+
+
+def run_spec(spec: dict, t_sim: float, comm) -> dict | None:
+    """Build and run one spec for ``t_sim`` ms on ``comm``; its run record on rank 0 (None elsewhere).
+
+    With ``warmup_ms`` in the spec, that much model time runs first and is left out of the record (the
+    first touches of the ring buffers, cold caches); with ``segments`` K, the ``t_sim`` ms run in K
+    equal segments, each kept in the record's ``segments`` list (:func:`segment_figures`), the record's
+    own figures being their sum."""
+    net, sim = _build(spec, comm)
     comm.Barrier()
-    t0 = time.perf_counter()
-    sim.run(t_sim)
-    comm.Barrier()
-    wall = time.perf_counter() - t0
+    snaps, wall = _run_segments(sim, spec, t_sim, comm)
+    return _record(spec, net, sim, snaps, wall, comm)
+
+
+def _record(spec: dict, net, sim, snaps: list, wall: float, comm) -> dict | None:
+    """The run record (rank 0; None elsewhere) of a run whose measured segments lie between this rank's
+    snapshots ``snaps`` (flat: before and after each segment)."""
     perf = sim.performance()
-    extra = comm.allgather({"delivered_spikes": int(sim.st.n_delivered_spikes),
-                            "intervals": int(-(-sim.t_steps // sim.min_delay_steps))})
     spikes = sim.spikes()
     calls = mpi4py_call_costs(comm, spec.get("callbench_n", 20000)) if spec.get("callbench") else None
+    snaps = comm.gather(snaps, root=0)
     if comm.Get_rank() != 0:
         return None
+    m, K = sim.min_delay_steps, len(snaps[0]) // 2
+    segs = [segment_figures(snaps, 2 * k, 2 * k + 1, sim.h, m) for k in range(K)]
+    total = add_figures(segs)
+    perf = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in perf.items()}
+    perf.update(total["perf"])
+    t_all = (sim.t_steps - sim.start_steps) * sim.h          # the spike counts include the warm-ups
     counts = {k: int(v[0].size) for k, v in spikes.items()}
-    return {"spec": spec, "ranks": comm.Get_size(), "threads": sim.threads, "t_sim_ms": t_sim, "wall_s": wall,
-            "min_delay_steps": sim.min_delay_steps, "max_delay_steps": sim.max_delay_steps,
+    return {"spec": spec, "ranks": comm.Get_size(), "threads": sim.threads, "t_sim_ms": total["t_sim_ms"],
+            "wall_s": wall, "warmup_ms": t_all - total["t_sim_ms"],
+            "min_delay_steps": m, "max_delay_steps": sim.max_delay_steps,
             "rank_of": sim.rank_of.tolist(), "spike_counts": counts,
-            "rates": {k: c / net.populations[k].size / (t_sim * 1e-3) for k, c in counts.items()},
-            "perf": {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in perf.items()},
-            "delivered_spikes": [e["delivered_spikes"] for e in extra],
-            "intervals": extra[0]["intervals"], "description": net.describe(), "mpi4py_calls": calls,
+            "rates": {k: c / net.populations[k].size / (t_all * 1e-3) for k, c in counts.items()},
+            "perf": perf, "delivered_spikes": total["delivered_spikes"], "intervals": total["intervals"],
+            "segments": segs if K > 1 else [], "description": net.describe(), "mpi4py_calls": calls,
             "started": _dt.datetime.now().isoformat(timespec="seconds")}
 
 
@@ -188,10 +302,18 @@ def _to_json(o):
 
 
 def worker(jobs: list, out: str):
-    """Under mpiexec: run every (spec, t_sim) of ``jobs`` in turn; rank 0 writes the list of run records."""
+    """Under mpiexec: run every (spec, t_sim) of ``jobs`` in turn (consecutive specs of one ``group``
+    interleaved: :func:`run_interleaved`); rank 0 writes the list of run records in the jobs' order."""
     from mpi4py import MPI
     comm = MPI.COMM_WORLD
-    records = [run_spec(spec, float(t_sim), comm) for spec, t_sim in jobs]
+    records, i = [], 0
+    while i < len(jobs):
+        group = jobs[i][0].get("group")
+        j = i + 1
+        while group is not None and j < len(jobs) and jobs[j][0].get("group") == group:
+            j += 1
+        records += run_interleaved(jobs[i:j], comm) if j - i > 1 else [run_spec(jobs[i][0], float(jobs[i][1]), comm)]
+        i = j
     if comm.Get_rank() == 0:
         with open(out, "w") as f:
             json.dump(records, f, default=_to_json)

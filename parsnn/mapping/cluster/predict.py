@@ -54,6 +54,37 @@ def thread_terms(machine: Machine, T: int) -> dict:
             + machine.us("threads", "region_us_per_thread", default=0.0) * T}
 
 
+#: the tables of size-dependent thread efficiencies: [threads.<name>] with points (<axis>_i, eff_i)
+THREAD_CURVES = {"update": "n", "deliver": "mib"}
+
+
+def thread_efficiency(machine: Machine, phase: str, size, default: float) -> np.ndarray:
+    """The thread efficiency of ``phase`` ('update' or 'deliver') at ``size`` (per rank: the neuron updates
+    of an interval for the update, the ring bytes one thread writes in an interval, in MiB, for the
+    delivery) from the machine file's measured points ``[threads.<phase>]`` (``n_i`` or ``mib_i`` and
+    ``eff_i``, several calibration networks on 1 rank x 2 threads vs 1 x 1): linear in log size between
+    the points, constant beyond the ends; ``default`` (the scalar efficiency) without two points."""
+    tab = (machine.data.get("threads") or {}).get(phase)
+    axis = THREAD_CURVES[phase]
+    size = np.asarray(size, dtype=float)
+    if not isinstance(tab, dict):
+        return np.full(size.shape, float(default))
+    pts = sorted((float(tab[f"{axis}_{k[4:]}"]), float(tab[k])) for k in tab
+                 if k.startswith("eff_") and f"{axis}_{k[4:]}" in tab and float(tab[f"{axis}_{k[4:]}"]) > 0)
+    if len(pts) < 2:
+        return np.full(size.shape, float(default))
+    return np.interp(np.log(np.maximum(size, 1e-12)), np.log([p[0] for p in pts]), [p[1] for p in pts])
+
+
+def _efficiencies(mach: Machine, wl: dict, P: int, m: int, par, thr: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(update, delivery) thread efficiency of every rank at its size (:func:`thread_efficiency`: its neuron
+    updates per interval; the ring MiB each of its ``par`` threads writes per interval), from the scalar
+    ones of :func:`thread_terms` ``thr`` where the machine file has no size-dependent points."""
+    local = sum(np.asarray(v, dtype=float) for v in wl["neurons"].values()) if wl["neurons"] else np.zeros(P)
+    return (thread_efficiency(mach, "update", local * m, thr["update_efficiency"]),
+            thread_efficiency(mach, "deliver", ring_working_set(wl, m) / par / 2 ** 20, thr["deliver_efficiency"]))
+
+
 def _parallel(wl: dict, P: int, m: int, T: float, threads: int, cores: int) -> np.ndarray:
     """Threads whose work runs in parallel on every rank: ``threads`` where the interval's updates or
     events reach the engine's smallest parallel work, else 1 (one thread runs the shares in turn);
@@ -65,8 +96,8 @@ def _parallel(wl: dict, P: int, m: int, T: float, threads: int, cores: int) -> n
     return np.where(big, float(min(threads, max(1, cores // P))), 1.0)
 
 
-def _update_time(wl: dict, machine: Machine, P: int, m: int, par=1.0, eff: float = 1.0) -> np.ndarray:
-    """Update phase of every rank (thread 0's share with ``par`` threads of efficiency ``eff``):
+def _update_time(wl: dict, machine: Machine, P: int, m: int, par=1.0, eff=1.0) -> np.ndarray:
+    """Update phase of every rank (thread 0's share with ``par`` threads of efficiency ``eff``, per rank):
     fixed cost, neuron updates by kernel, Poisson input draws."""
     work = np.zeros(P)
     for model, n in wl["neurons"].items():
@@ -75,7 +106,7 @@ def _update_time(wl: dict, machine: Machine, P: int, m: int, par=1.0, eff: float
     return machine.us("overhead", "update_us") + work / (par * np.where(par > 1, eff, 1.0))
 
 
-def _delivery_time(wl: dict, machine: Machine, P: int, m: int, T: float, par=1.0, eff: float = 1.0,
+def _delivery_time(wl: dict, machine: Machine, P: int, m: int, T: float, par=1.0, eff=1.0,
                    rpn: int = 1) -> dict:
     """Delivery phase of every rank (``deliver``; thread 0's share with ``par`` threads of efficiency
     ``eff``: each thread walks every received spike and scatters its sub-row, 1/par of the row, into
@@ -216,8 +247,9 @@ def predict(conn: Connectivity, ranks: int, machine=None, partition="round_robin
     ``machine``: a :class:`~parsnn.machines.Machine`, a shipped name or a TOML path; None: the
     calibration of the machine this runs on (:func:`parsnn.machines.fingerprint.resolve_machine`;
     a :class:`~parsnn.machines.fingerprint.NoCalibrationError` if there is none). ``rtf_range`` and
-    ``critical_path_s_range`` ([low, high]) span the point prediction and the predictions with each
-    calibration batch's constants (:func:`_ranges`; None without batches, or if not ``with_range``).
+    ``critical_path_s_range`` ([low, high]) span the point prediction and the predictions with the
+    constants of each measuring segment (or batch) of the calibration (:func:`_ranges`; None without
+    them, or if not ``with_range``).
     More threads on a node than it has cores (``ranks_per_node x threads > cores``, threads > 1) is
     refused (:class:`OversubscribedThreads`, a ParameterError); ranks beyond the cores are modelled.
     """
@@ -236,8 +268,9 @@ def predict(conn: Connectivity, ranks: int, machine=None, partition="round_robin
     # ---- computation per rank, on its threads
     thr = thread_terms(mach, nthr)
     par = _parallel(wl, P, m, T, nthr, mach.cores)
-    upd = _update_time(wl, mach, P, m, par, thr["update_efficiency"])
-    delivery = _delivery_time(wl, mach, P, m, T, par, thr["deliver_efficiency"], min(rpn, mach.cores_per_node))
+    eff_upd, eff_del = _efficiencies(mach, wl, P, m, par, thr) if nthr > 1 else (1.0, 1.0)
+    upd = _update_time(wl, mach, P, m, par, eff_upd)
+    delivery = _delivery_time(wl, mach, P, m, T, par, eff_del, min(rpn, mach.cores_per_node))
     dl = delivery["deliver"]
     pack = _pack_time(wl, mach, P, T)
     region = np.where(par > 1, thr["region_s"], 0.0)
@@ -310,11 +343,14 @@ def _check_threads(mach: Machine, P: int, nthr: int, rpn: int):
 
 
 def batch_machines(mach: Machine) -> list[Machine] | None:
-    """One machine per calibration batch of ``mach``'s file (``[calibration] per_batch``): its data with
-    every measured constant (:data:`~parsnn.mapping.cluster.machinefile.MEASURED`) at that batch's value
-    (negative fits at 0, as in the file); None with fewer than two batches."""
+    """One machine per measuring segment of ``mach``'s calibration (``[calibration] per_segment``: every
+    segment of every batch, fitted on its own), or per batch (``per_batch``) for a file without
+    segments: its data with every measured constant (:data:`~parsnn.mapping.cluster.machinefile.MEASURED`)
+    at that segment's or batch's value (negative fits at 0, as in the file); None with fewer than two."""
     from parsnn.mapping.cluster.machinefile import MEASURED
-    per = (mach.data.get("calibration") or {}).get("per_batch") or []
+    cal = mach.data.get("calibration") or {}
+    per = cal.get("per_segment") or []
+    per = per if len(per) >= 2 else (cal.get("per_batch") or [])
     if len(per) < 2:
         return None
     out = []
@@ -328,14 +364,14 @@ def batch_machines(mach: Machine) -> list[Machine] | None:
                 for k in path[:-1]:
                     t = t.setdefault(k, {})
                 t[path[-1]] = max(0.0, float(v))
-        out.append(Machine(name=f"{mach.name} (batch {i})", data=data, path=mach.path, inherited=mach.inherited))
+        out.append(Machine(name=f"{mach.name} (sample {i})", data=data, path=mach.path, inherited=mach.inherited))
     return out
 
 
 def _ranges(conn, P, mach, partition, rates, min_delay_steps, ranks_per_node, wl, t_sim_ms, flush_ms,
             with_range, threads, point: dict, exchange="auto") -> dict:
     """``rtf_range`` and ``critical_path_s_range``: the smallest and largest of the point prediction
-    ``point`` and the predictions with each calibration batch's constants (:func:`batch_machines`), or,
+    ``point`` and the predictions with each calibration segment's or batch's constants (:func:`batch_machines`), or,
     for a file without per-batch constants, with every constant at its low / high bound
     (:meth:`~parsnn.machines.Machine.bounds`); None without either. ``exchange``: the scheme predicted."""
     machines = (batch_machines(mach) or mach.bounds()) if with_range else None

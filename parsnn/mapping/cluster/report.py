@@ -10,7 +10,7 @@ def _dominant(p: dict) -> str:
 
 
 def _rtf_range(p: dict) -> str:
-    """'low-high' of the RTF over the calibration's batches ('' without)."""
+    """'low-high' of the RTF over the calibration's measuring segments or batches ('' without)."""
     r = p.get("rtf_range")
     return f"{r[0]:.3f}-{r[1]:.3f}" if r else ""
 
@@ -83,11 +83,15 @@ def notes(machine, label: dict) -> list[str]:
         dates = cal.get("batch_dates") or [cal.get("date", "?")]
         span = (f"of {dates[0]}" if len(set(d[:13] for d in dates)) <= 1
                 else f"from {min(dates)} to {max(dates)}")
-        how = ("the predictions with each batch's constants, and the point prediction"
-               if len(cal.get("per_batch") or []) >= 2 else
-               "every measured constant at its smallest / largest value over them, and the point prediction")
-        out.append(f"RTF range: over the {cal.get('batches', '?')} calibration batches {span}: {how} (the spread "
-                   f"between batches; a later batch can drift beyond it)")
+        segs = len(cal.get("per_segment") or [])
+        how = (f"the predictions with the constants of each of their {segs} measuring segments (each fitted on "
+               f"its own), and the point prediction (the spread within and between the batches"
+               if segs >= 2 else "the predictions with each batch's constants, and the point prediction (the spread "
+               "between batches" if len(cal.get("per_batch") or []) >= 2 else
+               "every measured constant at its smallest / largest value over them, and the point prediction (the "
+               "spread between batches")
+        out.append(f"RTF range: over the {cal.get('batches', '?')} calibration batches {span}: {how}; a later "
+                   f"calibration can drift beyond it)")
     elif cal:
         out.append("no RTF range: the calibration has one batch (use parsnn calibrate --repeats 2 or more)")
     return out

@@ -44,12 +44,30 @@ def specs() -> dict:
     return {run_name(n): {"model": "scatter", "targets": int(n)} for n in SCATTER_TARGETS}
 
 
+#: record_workload's results by id of the record's description (with the description, so that a reused
+#: id is not mistaken for it)
+_WORKLOADS: dict = {}
+
+
+def record_workload(res: dict) -> tuple[float, dict]:
+    """(ring bytes written per interval on the busiest rank, the workload) of a run record's network,
+    partition map and rates, computed once per description: the measuring segments of a record
+    (:func:`parsnn.mapping.cluster.calibration.segment_runs`) share it."""
+    desc = res["description"]
+    hit = _WORKLOADS.get(id(desc))
+    if hit is None or hit[0] is not desc:
+        conn = Connectivity.from_description(desc)
+        wl = workload(conn, int(res.get("ranks", 1)), np.asarray(res["rank_of"]), rates=res["rates"])
+        if len(_WORKLOADS) > 64:
+            _WORKLOADS.clear()
+        hit = _WORKLOADS[id(desc)] = (desc, float(ring_working_set(wl).max()), wl)
+    return hit[1], hit[2]
+
+
 def _raw(res: dict, o_del: float, c_spk: float) -> tuple[float, float, float]:
     """(ring working set in bytes, unprefetched share of the events, seconds per event) of a 1-rank run
     record: its deliver timer minus the per-interval and per-spike costs, over its events."""
-    conn = Connectivity.from_description(res["description"])
-    wl = workload(conn, 1, np.asarray(res["rank_of"]), rates=res["rates"])
-    ws = float(ring_working_set(wl).max())
+    ws, wl = record_workload(res)
     ev = float(wl["events_per_s"][0])
     u = float(wl["events_unprefetched_per_s"][0] / ev) if ev > 0 else 0.0
     E = float(np.sum(res["perf"]["synaptic_events"]))
