@@ -50,6 +50,11 @@ POPULATIONS = {f"population{k}": name for k, name in enumerate(
     ("L23E", "L23I", "L4E", "L4I", "L5E", "L5I", "L6E", "L6I"))}
 STATS = pynn_vs_nest.STATS
 LABELS = {"parsnn": "parsnn.pynn", "nest": "pyNN.nest", "cli": "parsnn run pd14"}
+#: ``parsnn run ...`` (the arguments after -c), timed in-process from after the import of its main
+#: (wall clock and CPU) to its end, as the harness times a PyNN script from its start
+CLI_TIMED = ("import sys, time; from parsnn.cli import main; t = time.perf_counter(), time.process_time(); "
+             "rc = main(sys.argv[1:]); print(f'command clock {time.perf_counter() - t[0]:.6f} "
+             "{time.process_time() - t[1]:.6f}'); sys.exit(rc)")
 
 
 def run(a):
@@ -88,7 +93,7 @@ def _command(a, python: str, seed: int, partial: str) -> list:
     same configuration (Poisson background, as the example's ``input_type``) for ``--backend cli``."""
     config = ["--n-scaling", str(a.n_scaling), "--k-scaling", str(a.k_scaling), "--t-sim", str(a.t_sim)]
     if a.backend == "cli":
-        return [python, "-m", "parsnn", "run", "pd14", *config, "--bg", "poisson", "--seed", str(seed), "--no-progress"]
+        return [python, "-c", CLI_TIMED, "run", "pd14", *config, "--bg", "poisson", "--seed", str(seed), "--no-progress"]
     scratch = os.path.join(a.work, f"{a.backend}-seed{seed}-files")
     return [python, os.path.join(HERE, "pynn_vs_nest.py"), "--one", a.backend, os.path.abspath(RUNNER), str(seed),
             partial, "--nest-precision", "on_grid", "--", os.path.abspath(a.example_dir), *config, "--out", scratch]
@@ -108,10 +113,11 @@ def _cli_record(stdout: str, seed: int) -> dict:
         m = re.search(rf"^{label}\s+([0-9.]+) s", stdout, re.MULTILINE)
         if m:
             found[key] = float(m.group(1))
-    if len(found) != 2:
+    clock = re.search(r"^command clock ([0-9.]+) ([0-9.]+)", stdout, re.MULTILINE)
+    if len(found) != 2 or not clock:
         raise RuntimeError(f"parsnn run printed no build/simulate time:\n{stdout[-2000:]}")
     return {"seed": seed, "backend": "cli", "populations": {}, "cpu_build": float("nan"), "cpu_run": float("nan"),
-            **found}
+            "command_wall": float(clock.group(1)), "command_cpu": float(clock.group(2)), **found}
 
 
 def _load(work: str) -> dict:
@@ -132,8 +138,8 @@ def summarise(runs: dict, t_start: float) -> tuple[dict, dict]:
         for r in records:
             for what in ("build", "run", "cpu_build", "cpu_run", "process_wall", "process_cpu", "process_peak_mib"):
                 times.setdefault(backend, {}).setdefault(what, []).append(r[what])
-            times[backend].setdefault("build+run", []).append(r["build"] + r["run"])
-            times[backend].setdefault("cpu_build+run", []).append(r["cpu_build"] + r["cpu_run"])
+            times[backend].setdefault("build+run", []).append(r.get("command_wall", r["build"] + r["run"]))
+            times[backend].setdefault("cpu_build+run", []).append(r.get("command_cpu", r["cpu_build"] + r["cpu_run"]))
             for label, p in r["populations"].items():
                 s = pynn_vs_nest.population_stats(p, t_start)
                 for stat in STATS:
@@ -182,7 +188,7 @@ def report(a) -> str:
              f"Machine: {a.machine} ({platform.machine()}, {os.cpu_count()} cores), shared with other jobs while "
              "this ran: the CPU times are the fairer comparison. One process per run, 1 thread, 1 rank. "
              "pyNN.nest with spike_precision='on_grid' (iaf_psc_exp, poisson_generator: the models parsnn has).",
-             "", _load_line(runs), "", "Seeds: " + ", ".join(f"{b} {s}" for b, s in seeds.items()) + ". Commands: see the module docstring "
+             "", _load_line(runs), "", *([a.note, ""] if a.note else []), "Seeds: " + ", ".join(f"{b} {s}" for b, s in seeds.items()) + ". Commands: see the module docstring "
              "of analysis/pynn_potjans2014_vs_nest.py; each run's command is in its JSON record.", "",
              f"## Statistics (all cells recorded; after {a.t_start:g} ms; mean over seeds ± seed-to-seed sd)", "",
              "| population | statistic | parsnn | pyNN.nest | agree |", "|---|---|---|---|---|"]
@@ -194,8 +200,9 @@ def report(a) -> str:
                          f" | {'-' if ok is None else 'yes' if ok else 'NO'} |")
     lines += ["", "## Time (s; medians over the seeds)", "",
               "*build + run*: the script's start to the end of its run() (parsnn builds its engine inside run()); "
-              "for `parsnn run pd14` (cli) its own build and simulate times (the network description and the "
-              "partition before its build not counted); *process*: the whole child process (imports, the "
+              "for `parsnn run pd14` (cli) *build* and *run* are its own build and simulate times, *build + run* "
+              "the whole command after its import (network description, partition, build, simulation, summary); "
+              "*process*: the whole child process (imports, the "
               "example's text output, the harness's spike collection; cli: no output file, spikes only counted).",
               "", "| backend | seeds | build | run | build + run | CPU build + run | process wall | process CPU | "
               "peak MiB |", "|---|---|---|---|---|---|---|---|---|"]
@@ -209,7 +216,7 @@ def report(a) -> str:
         if num in med and den in med:
             n, p = med[num], med[den]
             lines.append(f"- {LABELS[num]} / {LABELS[den]}: build + run {n['build+run'] / p['build+run']:.3g}x wall"
-                         + (f", {n['cpu_build+run'] / p['cpu_build+run']:.3g}x CPU" if den != "cli" else "")
+                         + f", {n['cpu_build+run'] / p['cpu_build+run']:.3g}x CPU"
                          + f"; whole process {n['process_wall'] / p['process_wall']:.3g}x wall, "
                          f"{n['process_cpu'] / p['process_cpu']:.3g}x CPU (ratio of the medians).")
     return "\n".join(lines) + "\n"
@@ -233,6 +240,7 @@ def main(argv=None):
     p.add_argument("--work", required=True)
     p.add_argument("--t-start", type=float, default=200.0, help="start of the analysis window (ms)")
     p.add_argument("--machine", default=platform.node())
+    p.add_argument("--note", help="a paragraph added under the machine's load (e.g. a run that did not finish)")
     p.add_argument("--out", help="markdown file (default stdout); the numbers go next to it as .json")
     a = ap.parse_args(argv)
     if a.command == "run":
