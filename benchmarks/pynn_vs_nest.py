@@ -42,6 +42,9 @@ import pynn_vs_nest  # noqa: E402
 
 BACKENDS = ("parsnn", "nest", "cli")
 LABELS = {"parsnn": "parsnn.pynn", "nest": "pyNN.nest", "cli": "parsnn run pd14 (same configuration)"}
+#: the timings kept per backend ("build+run" / "cpu_build+run" where the source stores them: the cli's
+#: whole command; otherwise build + run)
+WHAT = ("build", "run", "cpu_build", "cpu_run", "build+run", "cpu_build+run")
 
 
 def from_records(records: list) -> dict:
@@ -66,8 +69,8 @@ def from_json(path: str) -> dict:
         entries = {name: data["times"]}
     else:                                                # pynn_vs_nest
         entries = {name: e["time"] for name, e in data.items() if not name.startswith("_")}
-    return {name: {b: {w: t[b][w] for w in ("build", "run", "cpu_build", "cpu_run") if w in t[b]}
-                   for b in BACKENDS if b in t} for name, t in entries.items()}
+    return {name: {b: {w: t[b][w] for w in WHAT if w in t[b]} for b in BACKENDS if b in t}
+            for name, t in entries.items()}
 
 
 def _stat(values) -> str:
@@ -87,7 +90,9 @@ def report(timings: dict, machine: str, note: str, sources: list) -> str:
              "From: " + ", ".join(sources) + ". Seconds, median [min-max] over the seeds; CPU: the process's own "
              "CPU time in that span (1 thread). *build*: the script's start to its first run() (parsnn: plus "
              "its engine build inside that run); *run*: the time inside run(); imports not counted.", "",
-             "| script | backend | seeds | build | run | build + run | CPU build + run | pyNN.nest / parsnn "
+             "`parsnn run pd14` (same configuration): its own build and simulate times; its *build + run* is the "
+             "whole command after its import (network description, partition, build, simulation).", "",
+             "| script | backend | seeds | build | run | build + run | CPU build + run | ratio of the medians "
              "(build + run, wall; CPU) |", "|---|---|---|---|---|---|---|---|"]
     for name, by_backend in timings.items():
         med = {}
@@ -95,12 +100,15 @@ def report(timings: dict, machine: str, note: str, sources: list) -> str:
             t = by_backend.get(b)
             if not t:
                 continue
-            total = np.add(t["build"], t["run"])
-            cpu = np.add(t["cpu_build"], t["cpu_run"]) if "cpu_build" in t else np.full(total.shape, np.nan)
+            total = np.asarray(t.get("build+run", np.add(t["build"], t["run"])), float)
+            cpu = np.asarray(t.get("cpu_build+run", np.add(t["cpu_build"], t["cpu_run"]) if "cpu_build" in t
+                                   else np.full(total.shape, np.nan)), float)
             med[b] = (float(np.median(total)), float(np.median(cpu)))
             ratio = ""
-            if b == "nest" and "parsnn" in med:
-                ratio = f"{med['nest'][0] / med['parsnn'][0]:.3g}x; {med['nest'][1] / med['parsnn'][1]:.3g}x"
+            if b != "parsnn" and "parsnn" in med:
+                num, den = ("nest", "parsnn") if b == "nest" else ("parsnn", b)
+                ratio = (f"{LABELS[num]} / {LABELS[den].split(' (')[0]}: {med[num][0] / med[den][0]:.3g}x; "
+                         f"{med[num][1] / med[den][1]:.3g}x")
             lines.append(f"| {name} | {LABELS[b]} | {total.size} | {_stat(t['build'])} | {_stat(t['run'])} | "
                          f"{_stat(total)} | {_stat(cpu)} | {ratio} |")
     return "\n".join(lines) + "\n"
