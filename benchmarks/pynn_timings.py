@@ -1,9 +1,9 @@
 """PyNN scripts, unchanged, on parsnn.pynn and on pyNN.nest: their build and run times side by side
 (issue 16's "its time side by side in benchmarks/").
 
-    python benchmarks/pynn_vs_nest.py run --seeds 3 --nest-python benchmarks/.venv-nest/bin/python \\
+    python benchmarks/pynn_timings.py run --seeds 3 --nest-python benchmarks/.venv-nest/bin/python \\
         --machine NAME --note "idle" --out benchmarks/results/pynn_vs_nest_NAME
-    python benchmarks/pynn_vs_nest.py table analysis/results/pynn/vs_nest_cpu_xeon_emr_kvm_2core.json \\
+    python benchmarks/pynn_timings.py table analysis/results/pynn/vs_nest_cpu_xeon_emr_kvm_2core.json \\
         analysis/results/pynn/potjans2014_vs_nest_n01_k01_multiplicity_xeon_emr_kvm_2core.json \\
         --machine NAME --note "loaded" --out benchmarks/results/pynn_vs_nest_NAME
 
@@ -153,7 +153,7 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="pynn-bench-") as work:
         records = pynn_vs_nest.run_all([s.strip() for s in a.scripts.split(",")], seeds, a.cache, work, "on_grid",
                                        a.nest_python)
-    write(from_records(records), a, [f"benchmarks/pynn_vs_nest.py run --seeds {a.seeds} --first-seed {a.first_seed}"])
+    write(from_records(records), a, [f"benchmarks/pynn_timings.py run --seeds {a.seeds} --first-seed {a.first_seed}"])
 
 
 if __name__ == "__main__":
