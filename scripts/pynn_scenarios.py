@@ -44,7 +44,8 @@ def main(argv=None):
     lines = ["# PyNN's system scenarios (test/system/scenarios) against parsnn.pynn",
              f"# PyNN scenarios from: {origin}; installed PyNN {scenarios.pynn_version()}",
              "# command: .venv/bin/python scripts/pynn_scenarios.py --out analysis/results/pynn/scenarios.txt",
-             "# module | scenario | outcome | reason (a skip: a feature parsnn does not have)"]
+             "# module | scenario | outcome | reason (a skip: the first feature parsnn does not have that the "
+             "scenario hits, then any other unsupported model its text names, 'also uses')"]
     lines += [" | ".join(r).rstrip() for r in rows]
     counts = {k: sum(r[2] == k for r in rows) for k in ("passed", "skipped", "failed")}
     lines.append(f"passed {counts['passed']}, skipped {counts['skipped']}, failed {counts['failed']} of {len(rows)}")

@@ -390,3 +390,34 @@ def test_bench_hpc_with_nest_tiny(tmp_path, bench_hpc):
     assert nest[0]["num_synapses"] == bench_hpc.synapses(0.01)[1] + 112      # plus the Poisson generator's
     assert nest[0]["script_is_v3_10"] == nest[0]["version"].startswith("3.10")
     assert "parsnn / NEST" in (tmp_path / "hpc_s0.01.md").read_text()
+
+
+def test_pynn_vs_nest_table(tmp_path, load_script):
+    """benchmarks/pynn_timings.py table: both analysis formats; medians, ranges and the ratios of the
+    medians (pyNN.nest / parsnn.pynn; parsnn.pynn / parsnn run pd14 from the whole command's times)."""
+    bench = load_script("benchmarks/pynn_timings.py")
+    examples = {"brunel": {"stats": {}, "time": {
+        "parsnn": {"build": [1.0, 2.0, 9.0], "run": [1.0, 1.0, 1.0], "cpu_build": [0.5, 0.5, 0.5], "cpu_run": [0.5] * 3},
+        "nest": {"build": [30.0, 40.0, 50.0], "run": [10.0] * 3, "cpu_build": [20.0] * 3, "cpu_run": [4.0] * 3}}}}
+    nan = float("nan")
+    potjans = {"config": {"n_scaling": 0.25, "k_scaling": 0.1, "t_sim": 1000.0}, "stats": {}, "times": {
+        "parsnn": {"build": [4.0], "run": [20.0], "cpu_build": [1.0], "cpu_run": [9.0], "build+run": [24.0],
+                   "cpu_build+run": [10.0]},
+        "cli": {"build": [2.0], "run": [20.0], "cpu_build": [nan], "cpu_run": [nan], "build+run": [25.0],
+                "cpu_build+run": [8.0]}}}
+    paths = []
+    for name, data in (("ex.json", examples), ("pd.json", potjans)):
+        paths.append(str(tmp_path / name))
+        with open(paths[-1], "w") as f:
+            json.dump(data, f)
+    out = tmp_path / "table"
+    bench.main(["table", *paths, "--machine", "m", "--note", "idle", "--out", str(out)])
+    text = (tmp_path / "table.md").read_text()
+    assert "Load: idle" in text
+    assert "| brunel | parsnn.pynn | 3 | 2 [1-9] | 1 [1-1] | 3 [2-10] | 1 [1-1] |  |" in text
+    assert "| brunel | pyNN.nest | 3 | 40 [30-50] | 10 [10-10] | 50 [40-60] | 24 [24-24] | " \
+           "pyNN.nest / parsnn.pynn: 16.7x; 24x |" in text
+    assert ("| Potjans2014 (n_scaling 0.25, K_scaling 0.1) | parsnn run pd14 (same configuration) | 1 | 2 | 20 | "
+            "25 | 8 | parsnn.pynn / parsnn run pd14: 0.96x; 1.25x |") in text
+    stored = json.loads((tmp_path / "table.json").read_text())
+    assert stored["times"]["brunel"]["nest"]["build"] == [30.0, 40.0, 50.0]

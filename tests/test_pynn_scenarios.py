@@ -69,3 +69,24 @@ def test_results_file_lists_every_scenario(request):
         listed = {tuple(c.strip() for c in line.split("|")[:2])
                   for line in f if "|" in line and not line.startswith("#")}
     assert listed == {(m, n) for m, n, _ in scenarios.scenarios(root)}
+
+
+def _uses_unsupported(sim):
+    """A scenario-like function naming three features parsnn.pynn refuses."""
+    sim.setup(timestep=0.1, spike_precision="off_grid")
+    cells = sim.Population(2, sim.IF_cond_exp())         # not sim.IF_cond_alpha(): comments are not read
+    sim.Projection(cells, cells, sim.AllToAllConnector(), sim.TsodyksMarkramSynapse(), receptor_type="excitatory")
+
+
+def test_skip_reason_names_every_unsupported_feature():
+    """A skip names the first refusal and every other unsupported feature the scenario's code names
+    (not its comments)."""
+    from parsnn.pynn.__main__ import install
+    install()
+    import parsnn.pynn as sim
+    assert scenarios.unsupported_features(_uses_unsupported, sim) == [
+        "spike_precision='off_grid'", "IF_cond_exp", "TsodyksMarkramSynapse"]
+    outcome, reason = scenarios.run_scenario(_uses_unsupported, sim)
+    assert outcome == "skipped"
+    assert reason.startswith("parsnn.pynn: setup(spike_precision='off_grid') is not supported")
+    assert reason.endswith("; the scenario also uses IF_cond_exp, TsodyksMarkramSynapse")

@@ -5,7 +5,8 @@ in PyNN's wheel, so :func:`fetch_source` downloads the sdist of the installed Py
 ``pip download``, into a cache directory) and extracts its ``test/system`` folder; nothing of
 PyNN is kept in parsnn's repository. :func:`scenarios` lists them and :func:`run_scenario` runs
 one, telling a pass, a skip (a feature parsnn does not have: PyNN's ``NotImplementedError`` or the
-scenario's own skip) and a failure apart. Used by ``tests/test_pynn_scenarios.py`` and
+scenario's own skip; the reason names the first refusal and every other unsupported model the
+scenario's text names, :func:`unsupported_features`) and a failure apart. Used by ``tests/test_pynn_scenarios.py`` and
 ``scripts/pynn_scenarios.py``. :func:`fetch_examples` extracts the sdist's ``examples/`` the same way
 (for ``analysis/pynn_vs_nest.py``).
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import io
 import os
 import pkgutil
 import shutil
@@ -20,6 +22,8 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import textwrap
+import tokenize
 
 
 class SourceUnavailable(RuntimeError):
@@ -136,18 +140,61 @@ def run_scenario(fn, sim) -> tuple:
                 os.chdir(cwd)
         return "passed", ""
     except NotImplementedError as e:
-        return "skipped", _first_line(e)
+        return "skipped", _skip_reason(fn, sim, _first_line(e))
     except BaseException as e:               # pytest's Skipped and Failed are BaseExceptions
         if isinstance(e, (KeyboardInterrupt, SystemExit)):
             raise
         if type(e).__name__ == "Skipped":
-            return "skipped", _first_line(e)
+            return "skipped", _skip_reason(fn, sim, _first_line(e))
         return "failed", f"{type(e).__name__}: {_first_line(e)}"
     finally:
         try:
             sim.end()
         except Exception:
             pass
+
+
+def unsupported_features(fn, sim) -> list:
+    """The features the source of scenario ``fn`` names that backend ``sim`` refuses, in order of first
+    appearance: the ``sim.X`` models it raises NotImplementedError for, and ``spike_precision='off_grid'``
+    (a scan of the function's own code, comments left out: helpers it calls are not looked into)."""
+    try:
+        tokens = [t for t in tokenize.generate_tokens(io.StringIO(textwrap.dedent(inspect.getsource(fn))).readline)
+                  if t.type in (tokenize.NAME, tokenize.OP, tokenize.STRING)]
+    except (OSError, TypeError, tokenize.TokenError):
+        return []
+    found = []
+    for a, b, c in zip(tokens, tokens[1:], tokens[2:]):
+        if a.string == "sim" and b.string == "." and c.type == tokenize.NAME and c.string not in found:
+            try:
+                getattr(sim, c.string)
+            except NotImplementedError:
+                found.append(c.string)
+            except AttributeError:
+                pass
+        elif (a.string, b.string, c.string.strip("'\"")) == ("spike_precision", "=", "off_grid"):
+            found.append("spike_precision='off_grid'")
+    return list(dict.fromkeys(found))
+
+
+def _simulators(fn) -> list:
+    """The simulators PyNN's own test suite runs scenario ``fn`` on (its ``run_with_simulators`` mark)."""
+    names = []
+    for mark in getattr(fn, "pytestmark", []):
+        if getattr(mark, "name", "") == "parametrize" and len(mark.args) > 1:
+            names += [p.id for p in mark.args[1] if getattr(p, "id", None)]
+    return names
+
+
+def _skip_reason(fn, sim, first: str) -> str:
+    """A skip's reason, made specific: the first refusal (or the scenario's own skip), every other feature
+    the scenario names that ``sim`` refuses, and PyNN's simulators for it when NEST is not among them."""
+    others = [f for f in unsupported_features(fn, sim) if f not in first]
+    reason = first + (f"; the scenario also uses {', '.join(others)}" if others else "")
+    simulators = _simulators(fn)
+    if simulators and "nest" not in simulators:
+        reason += f" (PyNN runs this scenario on {', '.join(simulators)} only)"
+    return reason
 
 
 def _first_line(e) -> str:
