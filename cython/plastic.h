@@ -61,6 +61,11 @@ typedef struct {
     int32_t start, end, cap;
 } parsnn_hist_t;
 
+/* synapses per chunk of a row in parsnn_row's three passes */
+#define PARSNN_ROW_CHUNK 256
+/* how many synapses ahead parsnn_row prefetches archive headers and entries (no effect on results) */
+#define PARSNN_ROW_PF 8
+
 /* entries of the facilitation table of a projection (see parsnn_plastic_tables) */
 #define PARSNN_FTAB_LEN 16384
 
@@ -315,7 +320,15 @@ static int parsnn_plastic_tables(parsnn_plastic_t *p)
  * (EventDeliveryManager::send_remote): the further mult - 1 updates find no post spike in their
  * window (t - d, t - d] and depress with the same Kminus, each new weight added to the ring.
  * ``model``, ``t16`` (uint16 targets), ``per_syn_d`` and, for mult == 1, ``mult`` are constants at
- * each call: one specialised loop per combination. */
+ * each call: one specialised loop per combination.
+ * The row goes in chunks of PARSNN_ROW_CHUNK synapses, each in three passes: (1) without branches,
+ * the list of synapses whose target spiked since t1 (about half of them at equal pre and post rates:
+ * a branch on it is mispredicted half the time); (2) their facilitation, prefetching the archive
+ * entries the synapses PARSNN_ROW_PF further in the list read; (3) every synapse in row order:
+ * depression, ring addition. Each weight gets the same operations in the same order as in one pass
+ * (facilitation only reads the archives, but for the access counters, whose sums do not depend on
+ * the order) and the ring entries receive their additions in row order: the results are bit for bit
+ * those of one pass. */
 static inline __attribute__((always_inline)) void
 parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, const uint16_t *dq, int64_t dc,
            int64_t t, int64_t t_last, double kplus, int64_t slot0, int64_t D, int64_t n, double *rex, double *rin,
@@ -328,16 +341,35 @@ parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, co
     const double *ftab = c->ftab;
     uint64_t mx = 0x7ff8dead0000beefULL;   /* the facilitation's pow memo: empty (a NaN no weight is) */
     double my = 0.0;
-    for (int64_t k = a; k < b; k++) {
-        const int64_t i = t16 ? (int64_t) tgt16[k] : (int64_t) tgt32[k];
-        const int64_t dd = per_syn_d ? (int64_t) dq[k - a] : dc;
-        parsnn_hist_t *hs = &hist[i];
-        const int64_t t1 = t_last - dd, t2 = t - dd;
-        double w = wp[k];
-        if (hs->newest > t1) {             /* post spikes since the last pre spike reached the dendrite */
+    int32_t fac[PARSNN_ROW_CHUNK];         /* the chunk's synapses (offsets) whose target spiked since t1 */
+#define PARSNN_TGT(k) (t16 ? (int64_t) tgt16[k] : (int64_t) tgt32[k])
+#define PARSNN_DD(k) (per_syn_d ? (int64_t) dq[(k) - a] : dc)
+    for (int64_t c0 = a; c0 < b; c0 += PARSNN_ROW_CHUNK) {
+        const int64_t c1 = (b - c0 > PARSNN_ROW_CHUNK) ? c0 + PARSNN_ROW_CHUNK : b;
+        /* pass 1, without branches: which synapses have post spikes since the last pre spike
+         * reached the dendrite (newest stamp > t1; INT64_MIN for an empty archive) */
+        int32_t nf = 0;
+        for (int64_t k = c0; k < c1; k++) {
+            if (k + PARSNN_ROW_PF < b)     /* the archive header of a later synapse */
+                __builtin_prefetch(&hist[PARSNN_TGT(k + PARSNN_ROW_PF)], 0, 3);
+            fac[nf] = (int32_t) (k - c0);
+            nf += hist[PARSNN_TGT(k)].newest > t_last - PARSNN_DD(k);
+        }
+        /* pass 2: their facilitation for the post spikes in (t1, t2], oldest first (each read counted) */
+        for (int32_t f = 0; f < nf; f++) {
+            if (f + PARSNN_ROW_PF < nf) {  /* the archive entries a later synapse of the list reads (heap */
+                const parsnn_hist_t *hp = &hist[PARSNN_TGT(c0 + fac[f + PARSNN_ROW_PF])];   /* arrays) */
+                __builtin_prefetch(hp->t + hp->end - 1, 0, 3);
+                __builtin_prefetch(hp->cnt + hp->end - 1, 1, 3);
+            }
+            const int64_t k = c0 + fac[f];
+            const int64_t dd = PARSNN_DD(k);
+            parsnn_hist_t *hs = &hist[PARSNN_TGT(k)];
+            const int64_t t1 = t_last - dd, t2 = t - dd;
             const int32_t start = hs->start;
             const int64_t *ht = hs->t;
             int32_t e = hs->end, s;
+            double w = wp[k];
             while (e > start && ht[e - 1] > t2)
                 e--;
             s = e;                         /* entries [s, e) lie in (t1, t2] */
@@ -349,25 +381,35 @@ parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, co
                 hs->cnt[j]++;
                 w = parsnn_facilitate(c, w, kp, model, &mx, &my);
             }
+            wp[k] = w;
         }
-        const double km = parsnn_k_value(p, i, t2);
-        int64_t slot = slot0 + dd;
-        if (slot >= D)
-            slot -= D;
-        w = parsnn_depress(c, w, km, model);
-        if (w > 0.0)
-            rex[slot * n + i] += w;
-        else
-            rin[slot * n + i] += w;
-        for (int64_t r = 1; r < mult; r++) {     /* the further spikes of the step: no post spike in */
-            w = parsnn_depress(c, w, km, model); /* (t - d, t - d], depression with the same Kminus */
+        /* pass 3, every synapse in row order: depression with Kminus just before t2, ring addition */
+        for (int64_t k = c0; k < c1; k++) {
+            const int64_t i = PARSNN_TGT(k);
+            const int64_t dd = PARSNN_DD(k);
+            const parsnn_hist_t *hs = &hist[i];
+            const int64_t t2 = t - dd;
+            const double km = (hs->kq_t == t2) ? hs->kq_v : parsnn_k_value(p, i, t2);
+            int64_t slot = slot0 + dd;
+            if (slot >= D)
+                slot -= D;
+            double w = parsnn_depress(c, wp[k], km, model);
             if (w > 0.0)
                 rex[slot * n + i] += w;
             else
                 rin[slot * n + i] += w;
+            for (int64_t r = 1; r < mult; r++) {     /* the further spikes of the step: no post spike in */
+                w = parsnn_depress(c, w, km, model); /* (t - d, t - d], depression with the same Kminus */
+                if (w > 0.0)
+                    rex[slot * n + i] += w;
+                else
+                    rin[slot * n + i] += w;
+            }
+            wp[k] = w;
         }
-        wp[k] = w;
     }
+#undef PARSNN_TGT
+#undef PARSNN_DD
 }
 
 /* parsnn_row specialised for the store's target width and for delays per synapse or per projection
