@@ -49,17 +49,21 @@
 #define PARSNN_STDP 1
 #define PARSNN_STDP_PL_HOM 2
 
-/* the post-spike history of one neuron: entries [start, end) of arrays of capacity cap; the fields
- * every synapse reads first, so that one history is one 64-byte cache line */
+/* the post-spike history of one neuron: entries [start, end) of arrays of capacity cap */
 typedef struct {
-    int64_t newest;      /* stamp of the newest entry (INT64_MIN: none) */
-    int64_t kq_t;        /* memo of the last Kminus query: its time (INT64_MIN: none) and value; */
-    double kq_v;         /*   valid for ever, as later entries are always later than any past query */
     int64_t *t;          /* spike stamps (steps), ascending */
     double *k;           /* Kminus just after each spike */
     int32_t *cnt;        /* access counters: synapses that have read the entry */
     int32_t start, end, cap;
 } parsnn_hist_t;
+
+/* what every synapse onto a neuron reads, dense (24 bytes per neuron, not the 64-byte line of its
+ * history's header): the newest archived stamp, and the memo of the last Kminus query */
+typedef struct {
+    int64_t newest;      /* stamp of the newest entry (INT64_MIN: none) */
+    int64_t kq_t;        /* memo of the last Kminus query: its time (INT64_MIN: none) and value; */
+    double kq_v;         /*   valid for ever, as later entries are always later than any past query */
+} parsnn_hq_t;
 
 /* synapses per chunk of a row in parsnn_row's three passes */
 #define PARSNN_ROW_CHUNK 256
@@ -73,6 +77,7 @@ typedef struct {
     /* per local neuron */
     int64_t n;
     parsnn_hist_t *hist;
+    parsnn_hq_t *hq;              /* newest stamp and Kminus memo (parsnn_hq_reset after setting the archives) */
     double *kminus;               /* Kminus after the last spike */
     int64_t *last_t;              /* stamp of the last spike */
     const double *tau_minus_inv;  /* 1 / tau_minus (1/ms) */
@@ -141,14 +146,13 @@ static int parsnn_hist_push(parsnn_hist_t *hs, int64_t t, double k, int32_t cnt)
         hs->end = len;
     }
     hs->t[hs->end] = t;
-    hs->newest = t;
     hs->k[hs->end] = k;
     hs->cnt[hs->end] = cnt;
     hs->end++;
     return 0;
 }
 
-/* n empty histories (zeroed; call parsnn_hist_free on each), one cache line each; NULL if out of memory. */
+/* n empty histories (zeroed; call parsnn_hist_free on each); NULL if out of memory. */
 static parsnn_hist_t *parsnn_hist_alloc(int64_t n)
 {
     void *m = NULL;
@@ -164,8 +168,17 @@ static void parsnn_hist_free(parsnn_hist_t *hs)
     free(hs->t); free(hs->k); free(hs->cnt);
     hs->t = NULL; hs->k = NULL; hs->cnt = NULL;
     hs->start = hs->end = hs->cap = 0;
-    hs->newest = hs->kq_t = INT64_MIN;
-    hs->kq_v = 0.0;
+}
+
+/* Every neuron's newest stamp from its archive, and no Kminus memo (after the archives were set). */
+static void parsnn_hq_reset(parsnn_plastic_t *p)
+{
+    for (int64_t i = 0; i < p->n; i++) {
+        const parsnn_hist_t *hs = &p->hist[i];
+        p->hq[i].newest = (hs->end > hs->start) ? hs->t[hs->end - 1] : INT64_MIN;
+        p->hq[i].kq_t = INT64_MIN;
+        p->hq[i].kq_v = 0.0;
+    }
 }
 
 /* Local neuron i spiked with stamp t (steps): NEST's ArchivingNode::set_spiketime. Prunes the
@@ -188,7 +201,10 @@ static int parsnn_archive_spike(parsnn_plastic_t *p, int64_t i, int64_t t)
     }
     p->kminus[i] = p->kminus[i] * exp((double) (p->last_t[i] - t) * p->h * p->tau_minus_inv[i]) + 1.0;
     p->last_t[i] = t;
-    return parsnn_hist_push(hs, t, p->kminus[i], 0);
+    if (parsnn_hist_push(hs, t, p->kminus[i], 0))
+        return -1;
+    p->hq[i].newest = t;
+    return 0;
 }
 
 /* The lag and the multiplicity of a spike code (cython/engine.pyx: (multiplicity - 1) << 48 |
@@ -215,17 +231,18 @@ static int parsnn_archive_spikes(parsnn_plastic_t *p, const uint64_t *codes, int
  * decayed to t (NEST's get_K_value); 0 without one. */
 static inline double parsnn_k_value(const parsnn_plastic_t *p, int64_t i, int64_t t)
 {
-    parsnn_hist_t *hs = &p->hist[i];
-    if (hs->kq_t == t)                 /* many spikes reach a neuron with the same t - d */
-        return hs->kq_v;
+    const parsnn_hist_t *hs = &p->hist[i];
+    parsnn_hq_t *q = &p->hq[i];
+    if (q->kq_t == t)                  /* many spikes reach a neuron with the same t - d */
+        return q->kq_v;
     double v = 0.0;
     for (int32_t j = hs->end - 1; j >= hs->start; j--)
         if (hs->t[j] < t) {
             v = hs->k[j] * exp((double) (hs->t[j] - t) * p->h * p->tau_minus_inv[i]);
             break;
         }
-    hs->kq_t = t;
-    hs->kq_v = v;
+    q->kq_t = t;
+    q->kq_v = v;
     return v;
 }
 
@@ -338,6 +355,7 @@ parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, co
     const uint16_t *tgt16 = (const uint16_t *) p->tgt;
     double *wp = p->w;
     parsnn_hist_t *hist = p->hist;
+    parsnn_hq_t *hq = p->hq;
     const double *ftab = c->ftab;
     uint64_t mx = 0x7ff8dead0000beefULL;   /* the facilitation's pow memo: empty (a NaN no weight is) */
     double my = 0.0;
@@ -350,15 +368,15 @@ parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, co
          * reached the dendrite (newest stamp > t1; INT64_MIN for an empty archive) */
         int32_t nf = 0;
         for (int64_t k = c0; k < c1; k++) {
-            if (k + PARSNN_ROW_PF < b)     /* the archive header of a later synapse */
-                __builtin_prefetch(&hist[PARSNN_TGT(k + PARSNN_ROW_PF)], 0, 3);
             fac[nf] = (int32_t) (k - c0);
-            nf += hist[PARSNN_TGT(k)].newest > t_last - PARSNN_DD(k);
+            nf += hq[PARSNN_TGT(k)].newest > t_last - PARSNN_DD(k);
         }
         /* pass 2: their facilitation for the post spikes in (t1, t2], oldest first (each read counted) */
         for (int32_t f = 0; f < nf; f++) {
-            if (f + PARSNN_ROW_PF < nf) {  /* the archive entries a later synapse of the list reads (heap */
-                const parsnn_hist_t *hp = &hist[PARSNN_TGT(c0 + fac[f + PARSNN_ROW_PF])];   /* arrays) */
+            if (f + 2 * PARSNN_ROW_PF < nf)       /* the archive header of a later synapse of the list */
+                __builtin_prefetch(&hist[PARSNN_TGT(c0 + fac[f + 2 * PARSNN_ROW_PF])], 0, 3);
+            if (f + PARSNN_ROW_PF < nf) {          /* and the entries it reads (heap arrays) */
+                const parsnn_hist_t *hp = &hist[PARSNN_TGT(c0 + fac[f + PARSNN_ROW_PF])];
                 __builtin_prefetch(hp->t + hp->end - 1, 0, 3);
                 __builtin_prefetch(hp->cnt + hp->end - 1, 1, 3);
             }
@@ -387,9 +405,8 @@ parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, co
         for (int64_t k = c0; k < c1; k++) {
             const int64_t i = PARSNN_TGT(k);
             const int64_t dd = PARSNN_DD(k);
-            const parsnn_hist_t *hs = &hist[i];
             const int64_t t2 = t - dd;
-            const double km = (hs->kq_t == t2) ? hs->kq_v : parsnn_k_value(p, i, t2);
+            const double km = (hq[i].kq_t == t2) ? hq[i].kq_v : parsnn_k_value(p, i, t2);
             int64_t slot = slot0 + dd;
             if (slot >= D)
                 slot -= D;
