@@ -70,7 +70,8 @@ _PLASTIC_ARRAYS = (
     ("ptr", np.int64), ("d", np.uint16), ("d_base", np.int64), ("dconst", np.int32), ("w", np.float64),
     ("kplus", np.float64), ("tlast", np.int64))
 
-#: bytes of one post-spike archive's header (one per local neuron) and of one projection's facilitation table
+#: bytes per local neuron of its post-spike archive's header and dense record (parsnn_hq_t), and of one
+#: projection's facilitation table
 PLASTIC_HIST_BYTES = sizeof(parsnn_hist_t) + sizeof(parsnn_hq_t)
 PLASTIC_FTAB_BYTES = PARSNN_FTAB_LEN * sizeof(double)
 
