@@ -49,17 +49,26 @@
 #define PARSNN_STDP 1
 #define PARSNN_STDP_PL_HOM 2
 
-/* the post-spike history of one neuron: entries [start, end) of arrays of capacity cap; the fields
- * every synapse reads first, so that one history is one 64-byte cache line */
+/* the post-spike history of one neuron: entries [start, end) of arrays of capacity cap */
 typedef struct {
-    int64_t newest;      /* stamp of the newest entry (INT64_MIN: none) */
-    int64_t kq_t;        /* memo of the last Kminus query: its time (INT64_MIN: none) and value; */
-    double kq_v;         /*   valid for ever, as later entries are always later than any past query */
     int64_t *t;          /* spike stamps (steps), ascending */
     double *k;           /* Kminus just after each spike */
     int32_t *cnt;        /* access counters: synapses that have read the entry */
     int32_t start, end, cap;
 } parsnn_hist_t;
+
+/* what every synapse onto a neuron reads, dense (24 bytes per neuron, not the 64-byte line of its
+ * history's header): the newest archived stamp, and the memo of the last Kminus query */
+typedef struct {
+    int64_t newest;      /* stamp of the newest entry (INT64_MIN: none) */
+    int64_t kq_t;        /* memo of the last Kminus query: its time (INT64_MIN: none) and value; */
+    double kq_v;         /*   valid for ever, as later entries are always later than any past query */
+} parsnn_hq_t;
+
+/* synapses per chunk of a row in parsnn_row's three passes */
+#define PARSNN_ROW_CHUNK 256
+/* how many synapses ahead parsnn_row prefetches archive headers and entries (no effect on results) */
+#define PARSNN_ROW_PF 8
 
 /* entries of the facilitation table of a projection (see parsnn_plastic_tables) */
 #define PARSNN_FTAB_LEN 16384
@@ -68,6 +77,7 @@ typedef struct {
     /* per local neuron */
     int64_t n;
     parsnn_hist_t *hist;
+    parsnn_hq_t *hq;              /* newest stamp and Kminus memo (parsnn_hq_reset after setting the archives) */
     double *kminus;               /* Kminus after the last spike */
     int64_t *last_t;              /* stamp of the last spike */
     const double *tau_minus_inv;  /* 1 / tau_minus (1/ms) */
@@ -136,14 +146,13 @@ static int parsnn_hist_push(parsnn_hist_t *hs, int64_t t, double k, int32_t cnt)
         hs->end = len;
     }
     hs->t[hs->end] = t;
-    hs->newest = t;
     hs->k[hs->end] = k;
     hs->cnt[hs->end] = cnt;
     hs->end++;
     return 0;
 }
 
-/* n empty histories (zeroed; call parsnn_hist_free on each), one cache line each; NULL if out of memory. */
+/* n empty histories (zeroed; call parsnn_hist_free on each); NULL if out of memory. */
 static parsnn_hist_t *parsnn_hist_alloc(int64_t n)
 {
     void *m = NULL;
@@ -159,8 +168,17 @@ static void parsnn_hist_free(parsnn_hist_t *hs)
     free(hs->t); free(hs->k); free(hs->cnt);
     hs->t = NULL; hs->k = NULL; hs->cnt = NULL;
     hs->start = hs->end = hs->cap = 0;
-    hs->newest = hs->kq_t = INT64_MIN;
-    hs->kq_v = 0.0;
+}
+
+/* Every neuron's newest stamp from its archive, and no Kminus memo (after the archives were set). */
+static void parsnn_hq_reset(parsnn_plastic_t *p)
+{
+    for (int64_t i = 0; i < p->n; i++) {
+        const parsnn_hist_t *hs = &p->hist[i];
+        p->hq[i].newest = (hs->end > hs->start) ? hs->t[hs->end - 1] : INT64_MIN;
+        p->hq[i].kq_t = INT64_MIN;
+        p->hq[i].kq_v = 0.0;
+    }
 }
 
 /* Local neuron i spiked with stamp t (steps): NEST's ArchivingNode::set_spiketime. Prunes the
@@ -183,7 +201,10 @@ static int parsnn_archive_spike(parsnn_plastic_t *p, int64_t i, int64_t t)
     }
     p->kminus[i] = p->kminus[i] * exp((double) (p->last_t[i] - t) * p->h * p->tau_minus_inv[i]) + 1.0;
     p->last_t[i] = t;
-    return parsnn_hist_push(hs, t, p->kminus[i], 0);
+    if (parsnn_hist_push(hs, t, p->kminus[i], 0))
+        return -1;
+    p->hq[i].newest = t;
+    return 0;
 }
 
 /* The lag and the multiplicity of a spike code (cython/engine.pyx: (multiplicity - 1) << 48 |
@@ -210,17 +231,18 @@ static int parsnn_archive_spikes(parsnn_plastic_t *p, const uint64_t *codes, int
  * decayed to t (NEST's get_K_value); 0 without one. */
 static inline double parsnn_k_value(const parsnn_plastic_t *p, int64_t i, int64_t t)
 {
-    parsnn_hist_t *hs = &p->hist[i];
-    if (hs->kq_t == t)                 /* many spikes reach a neuron with the same t - d */
-        return hs->kq_v;
+    const parsnn_hist_t *hs = &p->hist[i];
+    parsnn_hq_t *q = &p->hq[i];
+    if (q->kq_t == t)                  /* many spikes reach a neuron with the same t - d */
+        return q->kq_v;
     double v = 0.0;
     for (int32_t j = hs->end - 1; j >= hs->start; j--)
         if (hs->t[j] < t) {
             v = hs->k[j] * exp((double) (hs->t[j] - t) * p->h * p->tau_minus_inv[i]);
             break;
         }
-    hs->kq_t = t;
-    hs->kq_v = v;
+    q->kq_t = t;
+    q->kq_v = v;
     return v;
 }
 
@@ -315,7 +337,15 @@ static int parsnn_plastic_tables(parsnn_plastic_t *p)
  * (EventDeliveryManager::send_remote): the further mult - 1 updates find no post spike in their
  * window (t - d, t - d] and depress with the same Kminus, each new weight added to the ring.
  * ``model``, ``t16`` (uint16 targets), ``per_syn_d`` and, for mult == 1, ``mult`` are constants at
- * each call: one specialised loop per combination. */
+ * each call: one specialised loop per combination.
+ * The row goes in chunks of PARSNN_ROW_CHUNK synapses, each in three passes: (1) without branches,
+ * the list of synapses whose target spiked since t1 (about half of them at equal pre and post rates:
+ * a branch on it is mispredicted half the time); (2) their facilitation, prefetching the archive
+ * entries the synapses PARSNN_ROW_PF further in the list read; (3) every synapse in row order:
+ * depression, ring addition. Each weight gets the same operations in the same order as in one pass
+ * (facilitation only reads the archives, but for the access counters, whose sums do not depend on
+ * the order) and the ring entries receive their additions in row order: the results are bit for bit
+ * those of one pass. */
 static inline __attribute__((always_inline)) void
 parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, const uint16_t *dq, int64_t dc,
            int64_t t, int64_t t_last, double kplus, int64_t slot0, int64_t D, int64_t n, double *rex, double *rin,
@@ -325,19 +355,39 @@ parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, co
     const uint16_t *tgt16 = (const uint16_t *) p->tgt;
     double *wp = p->w;
     parsnn_hist_t *hist = p->hist;
+    parsnn_hq_t *hq = p->hq;
     const double *ftab = c->ftab;
     uint64_t mx = 0x7ff8dead0000beefULL;   /* the facilitation's pow memo: empty (a NaN no weight is) */
     double my = 0.0;
-    for (int64_t k = a; k < b; k++) {
-        const int64_t i = t16 ? (int64_t) tgt16[k] : (int64_t) tgt32[k];
-        const int64_t dd = per_syn_d ? (int64_t) dq[k - a] : dc;
-        parsnn_hist_t *hs = &hist[i];
-        const int64_t t1 = t_last - dd, t2 = t - dd;
-        double w = wp[k];
-        if (hs->newest > t1) {             /* post spikes since the last pre spike reached the dendrite */
+    int32_t fac[PARSNN_ROW_CHUNK];         /* the chunk's synapses (offsets) whose target spiked since t1 */
+#define PARSNN_TGT(k) (t16 ? (int64_t) tgt16[k] : (int64_t) tgt32[k])
+#define PARSNN_DD(k) (per_syn_d ? (int64_t) dq[(k) - a] : dc)
+    for (int64_t c0 = a; c0 < b; c0 += PARSNN_ROW_CHUNK) {
+        const int64_t c1 = (b - c0 > PARSNN_ROW_CHUNK) ? c0 + PARSNN_ROW_CHUNK : b;
+        /* pass 1, without branches: which synapses have post spikes since the last pre spike
+         * reached the dendrite (newest stamp > t1; INT64_MIN for an empty archive) */
+        int32_t nf = 0;
+        for (int64_t k = c0; k < c1; k++) {
+            fac[nf] = (int32_t) (k - c0);
+            nf += hq[PARSNN_TGT(k)].newest > t_last - PARSNN_DD(k);
+        }
+        /* pass 2: their facilitation for the post spikes in (t1, t2], oldest first (each read counted) */
+        for (int32_t f = 0; f < nf; f++) {
+            if (f + 2 * PARSNN_ROW_PF < nf)       /* the archive header of a later synapse of the list */
+                __builtin_prefetch(&hist[PARSNN_TGT(c0 + fac[f + 2 * PARSNN_ROW_PF])], 0, 3);
+            if (f + PARSNN_ROW_PF < nf) {          /* and the entries it reads (heap arrays) */
+                const parsnn_hist_t *hp = &hist[PARSNN_TGT(c0 + fac[f + PARSNN_ROW_PF])];
+                __builtin_prefetch(hp->t + hp->end - 1, 0, 3);
+                __builtin_prefetch(hp->cnt + hp->end - 1, 1, 3);
+            }
+            const int64_t k = c0 + fac[f];
+            const int64_t dd = PARSNN_DD(k);
+            parsnn_hist_t *hs = &hist[PARSNN_TGT(k)];
+            const int64_t t1 = t_last - dd, t2 = t - dd;
             const int32_t start = hs->start;
             const int64_t *ht = hs->t;
             int32_t e = hs->end, s;
+            double w = wp[k];
             while (e > start && ht[e - 1] > t2)
                 e--;
             s = e;                         /* entries [s, e) lie in (t1, t2] */
@@ -349,25 +399,34 @@ parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, co
                 hs->cnt[j]++;
                 w = parsnn_facilitate(c, w, kp, model, &mx, &my);
             }
+            wp[k] = w;
         }
-        const double km = parsnn_k_value(p, i, t2);
-        int64_t slot = slot0 + dd;
-        if (slot >= D)
-            slot -= D;
-        w = parsnn_depress(c, w, km, model);
-        if (w > 0.0)
-            rex[slot * n + i] += w;
-        else
-            rin[slot * n + i] += w;
-        for (int64_t r = 1; r < mult; r++) {     /* the further spikes of the step: no post spike in */
-            w = parsnn_depress(c, w, km, model); /* (t - d, t - d], depression with the same Kminus */
+        /* pass 3, every synapse in row order: depression with Kminus just before t2, ring addition */
+        for (int64_t k = c0; k < c1; k++) {
+            const int64_t i = PARSNN_TGT(k);
+            const int64_t dd = PARSNN_DD(k);
+            const int64_t t2 = t - dd;
+            const double km = (hq[i].kq_t == t2) ? hq[i].kq_v : parsnn_k_value(p, i, t2);
+            int64_t slot = slot0 + dd;
+            if (slot >= D)
+                slot -= D;
+            double w = parsnn_depress(c, wp[k], km, model);
             if (w > 0.0)
                 rex[slot * n + i] += w;
             else
                 rin[slot * n + i] += w;
+            for (int64_t r = 1; r < mult; r++) {     /* the further spikes of the step: no post spike in */
+                w = parsnn_depress(c, w, km, model); /* (t - d, t - d], depression with the same Kminus */
+                if (w > 0.0)
+                    rex[slot * n + i] += w;
+                else
+                    rin[slot * n + i] += w;
+            }
+            wp[k] = w;
         }
-        wp[k] = w;
     }
+#undef PARSNN_TGT
+#undef PARSNN_DD
 }
 
 /* parsnn_row specialised for the store's target width and for delays per synapse or per projection

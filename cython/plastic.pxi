@@ -7,11 +7,13 @@ cdef extern from "plastic.h" nogil:
         double* k
         int32_t* cnt
         int32_t start, end, cap
+    ctypedef struct parsnn_hq_t:
         int64_t newest, kq_t
         double kq_v
     ctypedef struct parsnn_plastic_t:
         int64_t n
         parsnn_hist_t* hist
+        parsnn_hq_t* hq
         double* kminus
         int64_t* last_t
         const double* tau_minus_inv
@@ -50,6 +52,7 @@ cdef extern from "plastic.h" nogil:
     int parsnn_plastic_tables(parsnn_plastic_t* p)
     int parsnn_hist_push(parsnn_hist_t* hs, int64_t t, double k, int32_t cnt)
     void parsnn_hist_free(parsnn_hist_t* hs)
+    void parsnn_hq_reset(parsnn_plastic_t* p)
     int parsnn_archive_spike(parsnn_plastic_t* p, int64_t i, int64_t t)
     int parsnn_archive_spikes(parsnn_plastic_t* p, const uint64_t* codes, int64_t nspk, const int32_t* g2l,
                               int64_t t0)
@@ -67,8 +70,9 @@ _PLASTIC_ARRAYS = (
     ("ptr", np.int64), ("d", np.uint16), ("d_base", np.int64), ("dconst", np.int32), ("w", np.float64),
     ("kplus", np.float64), ("tlast", np.int64))
 
-#: bytes of one post-spike archive's header (one per local neuron) and of one projection's facilitation table
-PLASTIC_HIST_BYTES = sizeof(parsnn_hist_t)
+#: bytes per local neuron of its post-spike archive's header and dense record (parsnn_hq_t), and of one
+#: projection's facilitation table
+PLASTIC_HIST_BYTES = sizeof(parsnn_hist_t) + sizeof(parsnn_hq_t)
 PLASTIC_FTAB_BYTES = PARSNN_FTAB_LEN * sizeof(double)
 
 
@@ -127,10 +131,12 @@ cdef class PlasticState:
         self.c.kplus = <double*> _data(a["kplus"])
         self.c.tlast = <int64_t*> _data(a["tlast"])
         self.c.hist = parsnn_hist_alloc(n)
-        if self.c.hist == NULL or parsnn_plastic_tables(&self.c) != 0:
+        self.c.hq = <parsnn_hq_t*> malloc(<size_t> max(n, 1) * sizeof(parsnn_hq_t))
+        if self.c.hist == NULL or self.c.hq == NULL or parsnn_plastic_tables(&self.c) != 0:
             raise MemoryError()
         for i in range(n):
             parsnn_hist_free(&self.c.hist[i])     # the empty state (no entries, no memo)
+        parsnn_hq_reset(&self.c)
 
     def history(self):
         """The archives as CSR over local neurons: (counts int64 [n], stamps int64, Kminus float64,
@@ -161,13 +167,15 @@ cdef class PlasticState:
                 if parsnn_hist_push(&self.c.hist[i], t[pos], k[pos], cnt[pos]) != 0:
                     raise MemoryError()
                 pos += 1
+        parsnn_hq_reset(&self.c)
 
     def _free(self):
         cdef int64_t i
         free(self.c.pre_k)
         free(self.c.pre_t)
         free(self.c.ftab)
-        self.c.pre_k, self.c.pre_t, self.c.pre_cap, self.c.ftab = NULL, NULL, 0, NULL
+        free(self.c.hq)
+        self.c.pre_k, self.c.pre_t, self.c.pre_cap, self.c.ftab, self.c.hq = NULL, NULL, 0, NULL, NULL
         if self.c.hist != NULL:
             for i in range(self.c.n):
                 parsnn_hist_free(&self.c.hist[i])
@@ -179,6 +187,7 @@ cdef class PlasticState:
         free(self.c.pre_k)
         free(self.c.pre_t)
         free(self.c.ftab)
+        free(self.c.hq)
         if self.c.hist != NULL:
             for i in range(self.c.n):
                 parsnn_hist_free(&self.c.hist[i])

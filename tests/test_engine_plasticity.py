@@ -322,3 +322,54 @@ def test_network_matches_nest(load_script):
     late = np.isin(w_n[0][on], sp_n["E"][1][sp_n["E"][0] > 400.0 - 1.0 - 1e-9])
     assert (~late).sum() > 5000 and np.abs(w_n[2] - fz.J).min() > 1e-3       # the weights moved
     np.testing.assert_allclose(w_p[2][op][~late], w_n[2][on][~late], rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("model,params", [
+    ("stdp_pl_synapse_hom", {"lambda": 0.1, "alpha": 0.0513, "mu": 0.4, "tau_plus": 15.0}),
+    ("stdp_synapse", {"lambda": 0.05, "mu_plus": 0.4, "mu_minus": 0.7, "alpha": 1.2, "Wmax": 60.0}),
+])
+@pytest.mark.parametrize("delays", ["one", "several"])
+def test_long_rows_follow_nests_algorithm_per_synapse(model, params, delays):
+    """Rows of 660 synapses (several of the kernel's chunks; multapses; one delay, or one per
+    synapse) from 3 sources onto 600 neurons, each forced to its own spike train: every final
+    weight is NEST's algorithm for its own pair of trains (rtol 1e-12), and 2 threads (each row split
+    in two) give the weights of 1 thread bit for bit."""
+    from mpi4py import MPI
+
+    import parsnn.network as pn
+    from parsnn.engine import Simulation
+    rng = np.random.default_rng(11)
+    n_src, n_post, tau_minus = 3, 600, 25.0
+    pre = [np.unique(np.round(rng.uniform(1.0, 250.0, 30), 1)).tolist() for _ in range(n_src)]
+    post = [np.unique(np.round(rng.uniform(1.0, 250.0, 12), 1)).tolist() for _ in range(n_post)]
+    choices = [0.5, 1.0, 1.5, 2.3] if delays == "several" else [1.5]
+    src, tgt, dly = [], [], []
+    for s in range(n_src):
+        for t in list(range(n_post)) + list(range(0, 120, 2)):     # 60 multapses per source
+            src.append(s)
+            tgt.append(t)
+            dly.append(choices[(7 * s + t) % len(choices)])
+    got = {}
+    for threads in (1, 2):
+        net = pn.Network(sc.H)
+        net.add_population("pre", n_src, "spike_generator", spike_times=pre)
+        net.add_population("kick", n_post, "spike_generator", spike_times=[[round(t - sc.H, 10) for t in p] for p in post])
+        net.add_population("n", n_post, "iaf_psc_delta", params=dict(tau_minus=tau_minus, t_ref=0.0, E_L=0.0,
+                                                                     V_reset=0.0, V_th=1000.0, V_m=0.0))
+        net.connect("kick", "n", pn.OneToOne(), weight=5000.0, delay=sc.H)
+        net.connect("pre", "n", pn.FromList(src, tgt, [20.0] * len(src), dly), synapse_model=model,
+                    synapse_params=params)
+        sim = Simulation(net, seed=1, comm=MPI.COMM_SELF, threads=threads)
+        sim.build()
+        sim.st.par_min_updates = sim.st.par_min_events = 0
+        sim.run(260.0)
+        got[threads] = sim.weights()["pre-n"]
+    s_ids, t_ids, w = got[1]
+    assert w.size == len(src) and np.array_equal(got[2][2].view(np.uint64), w.view(np.uint64))
+    delay_of = {(s, t): d for s, t, d in zip(src, tgt, dly)}
+    ref = {}
+    for s, t in set(zip(s_ids.tolist(), t_ids.tolist())):
+        ref[(s, t)] = sc.nest_rule(model, params, 20.0, delay_of[(s, t)], pre[s], post[t], tau_minus=tau_minus)[-1]
+    expect = np.array([ref[(s, t)] for s, t in zip(s_ids.tolist(), t_ids.tolist())])
+    np.testing.assert_allclose(w, expect, rtol=1e-12)
+    assert len(set(np.round(w, 9))) > 500           # the weights moved, each its own way
