@@ -26,6 +26,11 @@ cdef enum:
     R_A2A = 3
     R_O2O = 4
 
+cdef extern from "connect_draw.h" nogil:
+    int64_t px_delay_steps(double dms, double inv_h)
+    void px2_values(px2_stream* sv, int64_t cnt, int wk, int dk, const double* ws, const double* ds, double inv_h,
+                    float* wbuf, uint16_t* dbuf, int64_t* dext)
+
 cdef extern from *:
     """
     static inline void parsnn_prefetch_w(const void *p) { __builtin_prefetch(p, 1, 3); }
@@ -64,13 +69,8 @@ cdef inline int64_t _draw_source(pxs* ss, int rule, int64_t k, int64_t g, int64_
 
 
 cdef inline int64_t _delay_steps(double dms, double inv_h) noexcept nogil:
-    """Round a delay in ms to whole steps (at least 1); 65536 flags an overflow."""
-    cdef double x = floor(dms * inv_h + 0.5)
-    if x < 1.0:
-        return 1
-    if x > 65535.0:
-        return 65536
-    return <int64_t> x
+    """Round a delay in ms to whole steps (at least 1); 65536 flags an overflow (connect_draw.h)."""
+    return px_delay_steps(dms, inv_h)
 
 
 cdef int64_t _count_target(pxs* ss, int rule, int64_t g, int64_t nfix, int64_t src_off, int64_t n_src,
@@ -144,6 +144,24 @@ def count_by_source(int rule, const int64_t[::1] tgt_gids, const int64_t[::1] fi
     return total
 
 
+cdef void _draw_values(pxs* sv, int64_t cnt, const double* ws, const double* ds, int wk, int dk, double inv_h,
+                       float* wbuf, uint16_t* dbuf, int64_t* dext) noexcept nogil:
+    """The weights and delays of ``cnt`` synapses in draw order from the value stream ``sv`` (weight,
+    delay, weight, ...), as :func:`_draw_target` draws them; dext: running min and max delay."""
+    cdef int64_t k, dsteps, dmin = dext[0], dmax = dext[1]
+    cdef double wa = ws[0], wb = ws[1], wlo = ws[2], whi = ws[3], da = ds[0], db = ds[1], dlo = ds[2], dhi = ds[3]
+    if pxs is px2_stream:
+        px2_values(sv, cnt, wk, dk, ws, ds, inv_h, wbuf, dbuf, dext)      # the same draws, in C (connect_draw.h)
+        return
+    for k in range(cnt):
+        wbuf[k] = <float> s_draw(sv, wk, wa, wb, wlo, whi)
+        dsteps = _delay_steps(s_draw(sv, dk, da, db, dlo, dhi), inv_h)
+        dmin = dsteps if dsteps < dmin else dmin
+        dmax = dsteps if dsteps > dmax else dmax
+        dbuf[k] = <uint16_t> (dsteps if dsteps < 65536 else 65535)
+    dext[0], dext[1] = dmin, dmax
+
+
 cdef int64_t _draw_target(pxs* ss, pxs* sv, int rule, int64_t g, int64_t cnt0, int64_t src_off, int64_t n_src,
                           int64_t tgt_off, double p, double log1mp, bint allow_autapses, const double* ws,
                           const double* ds, int wk, int dk, double inv_h, uint64_t seed, uint64_t purpose_struct,
@@ -155,6 +173,12 @@ cdef int64_t _draw_target(pxs* ss, pxs* sv, int rule, int64_t g, int64_t cnt0, i
     cdef int64_t j, k, cnt, src, dsteps, n = 0
     s_init(ss, seed, purpose_struct, <uint64_t> g, 0)
     s_init(sv, seed, purpose_value, <uint64_t> g, 0)
+    if rule == R_FTN or rule == R_FI or rule == R_O2O:     # the streams are independent: one loop each
+        cnt = 1 if rule == R_O2O else cnt0
+        for k in range(cnt):
+            sbuf[k] = _draw_source(ss, rule, k, g, src_off, n_src, tgt_off, allow_autapses)
+        _draw_values(sv, cnt, ws, ds, wk, dk, inv_h, wbuf, dbuf, dext)
+        return cnt
     if rule == R_FTN or rule == R_FI or rule == R_O2O:
         cnt = 1 if rule == R_O2O else cnt0
         j = -1
@@ -371,31 +395,42 @@ def group_rows_by_delay(const int64_t[::1] ptr, tgt_t[::1] tgt, float[::1] w, ui
         raise MemoryError("out of memory sorting the synapse rows by delay")
 
 
-def delay_runs(const int64_t[::1] ptr, const uint16_t[::1] d):
+cdef inline int64_t _row_runs(const uint16_t* d, int64_t a, int64_t b) noexcept nogil:
+    """The number of runs of equal delay in d[a] .. d[b-1]."""
+    cdef int64_t q, n = 1 if b > a else 0
+    for q in range(a + 1, b):
+        n += d[q] != d[q - 1]
+    return n
+
+
+def delay_runs(const int64_t[::1] ptr, const uint16_t[::1] d, int threads=1):
     """The delay runs of rows grouped by delay (after :func:`group_rows_by_delay`): row r's
     synapses ptr[r] .. ptr[r+1] are the runs run_ptr[r] .. run_ptr[r+1], run k holding run_n[k]
     consecutive synapses of delay run_d[k] steps. Returns (run_ptr int64 [rows + 1], run_d uint16,
-    run_n uint32): the delays, stored once per run instead of once per synapse."""
+    run_n uint32): the delays, stored once per run instead of once per synapse. The rows are
+    scanned on ``threads`` threads (the result does not depend on it)."""
     cdef Py_ssize_t nrows = ptr.shape[0] - 1, r
-    cdef int64_t q, k = 0, total = 0, start
-    cdef int64_t[::1] run_ptr = np.zeros(nrows + 1, dtype=np.int64)
+    cdef int64_t q, k, start
+    cdef int nth = max(threads, 1)
+    run_ptr_arr = np.zeros(nrows + 1, dtype=np.int64)
+    cdef int64_t[::1] run_ptr = run_ptr_arr
     with nogil:
-        for r in range(nrows):
-            for q in range(ptr[r], ptr[r + 1]):
-                if q == ptr[r] or d[q] != d[q - 1]:
-                    total += 1
-            run_ptr[r + 1] = total
+        for r in prange(nrows, num_threads=nth, schedule="static"):
+            run_ptr[r + 1] = _row_runs(&d[0] if d.shape[0] else NULL, ptr[r], ptr[r + 1])
+    np.cumsum(run_ptr_arr, out=run_ptr_arr)
+    cdef int64_t total = run_ptr[nrows]
     run_d_arr = np.empty(total, dtype=np.uint16)
     run_n_arr = np.empty(total, dtype=np.uint32)
     cdef uint16_t[::1] run_d = run_d_arr
     cdef uint32_t[::1] run_n = run_n_arr
     with nogil:
-        for r in range(nrows):
+        for r in prange(nrows, num_threads=nth, schedule="static"):
+            k = run_ptr[r]
             start = ptr[r]
-            for q in range(ptr[r], ptr[r + 1] + 1):
-                if q > start and (q == ptr[r + 1] or d[q] != d[q - 1]):
+            for q in range(ptr[r] + 1, ptr[r + 1] + 1):
+                if q == ptr[r + 1] or d[q] != d[q - 1]:
                     run_d[k] = d[q - 1]
                     run_n[k] = <uint32_t> (q - start)
-                    k += 1
+                    k = k + 1
                     start = q
-    return np.asarray(run_ptr), run_d_arr, run_n_arr
+    return run_ptr_arr, run_d_arr, run_n_arr

@@ -373,3 +373,17 @@ def test_v2_truncated_normal_per_node():
 def test_unknown_scheme_is_refused():
     with pytest.raises(ValueError, match="scheme"):
         rng_kernels.draw_per_node(np.arange(3, dtype=np.int64), SPECS[0], SEED, PURPOSE, 3)
+
+
+@pytest.mark.parametrize("first_block", [0, 16, 1 << 20, (1 << 32) - 16, (1 << 32) + 48, (1 << 40) + 160])
+def test_v2_vector_kernels_give_the_reference_words(first_block):
+    """The x86-64 kernels (AVX-512, AVX2; whichever this CPU has) and the portable loop compute the
+    batch of 16 blocks of Philox4x32-10 that one block at a time gives, across the carry of the low
+    counter word too."""
+    key, fix = [0x9E3779B9, 0x12345678], [0xDEADBEEF, 0x0BADF00D]
+    expected = np.concatenate([rng_kernels.philox_block([b & 0xFFFFFFFF, b >> 32, *fix], key, 32)
+                               for b in range(first_block, first_block + 16)])
+    for kernel in (0, 1, 2):
+        words, best = rng_kernels.philox2_batch(first_block, fix, key, kernel)
+        np.testing.assert_array_equal(words, expected, err_msg=f"kernel {kernel}")
+    assert best in (0, 1, 2)

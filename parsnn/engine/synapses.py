@@ -191,7 +191,7 @@ def _write_block(block, ptr, tgt, w, dbuf, T: int, N: int, h: float, seed: int, 
         raise RuntimeError("internal error: pass 2 wrote a different number of synapses than pass 1 counted")
     t0 = time.perf_counter()
     connect_kernels.group_rows_by_delay(rows, tv, wv, dv, T)    # delivery then writes ring rows one delay at a time
-    piece = (s0 * T, *connect_kernels.delay_runs(rows, dv))
+    piece = (s0 * T, *connect_kernels.delay_runs(rows, dv, T))
     build_timers["group"] += time.perf_counter() - t0
     return (dmin, dmax), piece
 
