@@ -27,6 +27,12 @@ cdef enum:
     R_O2O = 4
 
 cdef extern from "connect_draw.h" nogil:
+    ctypedef struct px2_zcache:
+        double x[32]
+        uint32_t ok
+        uint64_t nb
+    void px2z_fill_portable(const uint32_t* buf, px2_zcache* z)
+    void px2z_fill(const uint32_t* buf, px2_zcache* z)
     int64_t px_delay_steps(double dms, double inv_h)
     void px2_values(px2_stream* sv, int64_t cnt, int wk, int dk, const double* ws, const double* ds, double inv_h,
                     float* wbuf, uint16_t* dbuf, int64_t* dext)
@@ -114,6 +120,20 @@ cdef int64_t _count_targets(pxs* scheme, int rule, const int64_t[::1] tgt_gids, 
         total += _count_target(&ss, rule, tgt_gids[i], fixed_counts[i] if fixed else 0, src_off, n_src, tgt_off,
                                p, log1mp, allow_autapses, seed, purpose_struct, per_source)
     return total
+
+
+def ziggurat_candidates(const uint32_t[::1] words, bint portable=False):
+    """The ziggurat's quick-path candidates of a v2 stream's buffer of 64 words (32 values, see
+    connect_draw.h): (x float64 [32], accepted bool [32]), computed by this CPU's kernel or by the
+    portable loop. For the tests: both must agree bit for bit."""
+    cdef px2_zcache z
+    if words.shape[0] != 64:
+        raise ValueError(f"words must hold 64 words, got {words.shape[0]}")
+    if portable:
+        px2z_fill_portable(&words[0], &z)
+    else:
+        px2z_fill(&words[0], &z)
+    return np.array([z.x[j] for j in range(32)]), np.array([(z.ok >> j) & 1 for j in range(32)], dtype=bool)
 
 
 def count_by_source(int rule, const int64_t[::1] tgt_gids, const int64_t[::1] fixed_counts,

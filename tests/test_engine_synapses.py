@@ -767,3 +767,36 @@ def test_wide_targets_give_the_same_network_and_spikes(monkeypatch, mixed_networ
     for k in va:
         assert np.array_equal(va[k][2], vb[k][2]), k
     assert narrow.st.n_events == wide.st.n_events > 0
+
+
+@pytest.mark.parametrize("delay", [1.5, Normal(1.5, 0.75, 0.1, math.inf)])
+def test_v2_weights_and_delays_are_the_streams_normals(delay):
+    """Every target's weights (and normal delays, redrawn below 0.1 ms) are the normals of its
+    value stream in draw order (weight, delay, weight, ...), as the reference generator
+    (rng stream_values 'normal', one ziggurat draw at a time) gives them: the build's batched
+    quick path draws the same numbers."""
+    from parsnn import _rng as rng_kernels
+    from parsnn.engine.streams import purpose
+    net = two_pops(30, 12)
+    k_in, seed, h = 700, 77, 0.1
+    net.connect("A", "B", FixedIndegree(k_in), weight=Normal(5.0, 40.0, -math.inf, math.inf), delay=delay,
+                name="AB")
+    src, tgt, w, d = synapses(build(net, seed=seed))
+    pv = purpose("proj", 0, "AB", "value")
+    normal_delays = isinstance(delay, Normal)
+    for g in (30, 35, 41):
+        normals = iter(rng_kernels.stream_values(seed, pv, g, 4 * k_in, "normal", scheme=2))
+        ref_w, ref_d = [], []
+        for _ in range(k_in):
+            ref_w.append(np.float32(5.0 + 40.0 * next(normals)))
+            if normal_delays:
+                x = 1.5 + 0.75 * next(normals)
+                while x < 0.1:
+                    x = 1.5 + 0.75 * next(normals)
+                ref_d.append(max(1, int(math.floor(x / h + 0.5))))
+            else:
+                ref_d.append(15)
+        mine = np.sort(np.rec.fromarrays([w[tgt == g], d[tgt == g]]), order=["f0", "f1"])
+        ref = np.sort(np.rec.fromarrays([np.array(ref_w, np.float32), np.array(ref_d, np.uint16)]), order=["f0", "f1"])
+        np.testing.assert_array_equal(mine["f0"].view(np.uint32), ref["f0"].view(np.uint32))
+        np.testing.assert_array_equal(mine["f1"], ref["f1"])
