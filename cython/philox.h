@@ -151,7 +151,8 @@ static inline int64_t px_poisson(px_stream *s, double lam)
  * counter word, which v1 always leaves 0, keeps these blocks apart from any v1 draw). Block b of
  * the stream has the counter (lo32(b), hi32(b), c2, c3); the stream's 32-bit words are the blocks'
  * words in order (block 0 word 0..3, block 1 word 0..3, ...). Blocks are computed PX2_LANES at a
- * time in a loop the compiler vectorises; the batch size does not change the sequence.
+ * time (x86-64: AVX-512 or AVX2 kernels with vpmuludq, else a portable loop the compiler vectorises); the
+ * batch size and the kernel do not change the sequence.
  *
  * Draws: 64-bit values are two words (first = low half); a uniform double has 53 bits of one
  * 64-bit value; an integer in [0, n) (n < 2^32) uses Lemire's unbiased multiply-shift with
