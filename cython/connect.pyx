@@ -12,7 +12,7 @@ import numpy as np
 cimport numpy as cnp
 from libc.math cimport floor, log, log1p
 from cython.parallel cimport prange, parallel
-from libc.stdlib cimport malloc, free
+from libc.stdlib cimport calloc, malloc, free
 
 include "philox.pxi"
 
@@ -25,6 +25,17 @@ cdef enum:
     R_PB = 2
     R_A2A = 3
     R_O2O = 4
+
+cdef extern from "connect_draw.h" nogil:
+    ctypedef struct px2_zcache:
+        double x[32]
+        uint32_t ok
+        uint64_t nb
+    void px2z_fill_portable(const uint32_t* buf, px2_zcache* z)
+    void px2z_fill(const uint32_t* buf, px2_zcache* z)
+    int64_t px_delay_steps(double dms, double inv_h)
+    void px2_values(px2_stream* sv, int64_t cnt, int wk, int dk, const double* ws, const double* ds, double inv_h,
+                    float* wbuf, uint16_t* dbuf, int64_t* dext)
 
 cdef extern from *:
     """
@@ -64,13 +75,8 @@ cdef inline int64_t _draw_source(pxs* ss, int rule, int64_t k, int64_t g, int64_
 
 
 cdef inline int64_t _delay_steps(double dms, double inv_h) noexcept nogil:
-    """Round a delay in ms to whole steps (at least 1); 65536 flags an overflow."""
-    cdef double x = floor(dms * inv_h + 0.5)
-    if x < 1.0:
-        return 1
-    if x > 65535.0:
-        return 65536
-    return <int64_t> x
+    """Round a delay in ms to whole steps (at least 1); 65536 flags an overflow (connect_draw.h)."""
+    return px_delay_steps(dms, inv_h)
 
 
 cdef int64_t _count_target(pxs* ss, int rule, int64_t g, int64_t nfix, int64_t src_off, int64_t n_src,
@@ -116,6 +122,20 @@ cdef int64_t _count_targets(pxs* scheme, int rule, const int64_t[::1] tgt_gids, 
     return total
 
 
+def ziggurat_candidates(const uint32_t[::1] words, bint portable=False):
+    """The ziggurat's quick-path candidates of a v2 stream's buffer of 64 words (32 values, see
+    connect_draw.h): (x float64 [32], accepted bool [32]), computed by this CPU's kernel or by the
+    portable loop. For the tests: both must agree bit for bit."""
+    cdef px2_zcache z
+    if words.shape[0] != 64:
+        raise ValueError(f"words must hold 64 words, got {words.shape[0]}")
+    if portable:
+        px2z_fill_portable(&words[0], &z)
+    else:
+        px2z_fill(&words[0], &z)
+    return np.array([z.x[j] for j in range(32)]), np.array([(z.ok >> j) & 1 for j in range(32)], dtype=bool)
+
+
 def count_by_source(int rule, const int64_t[::1] tgt_gids, const int64_t[::1] fixed_counts,
                     int64_t src_off, int64_t n_src, int64_t tgt_off, double p, bint allow_autapses,
                     uint64_t seed, uint64_t purpose_struct, int64_t[::1] per_source,
@@ -144,6 +164,24 @@ def count_by_source(int rule, const int64_t[::1] tgt_gids, const int64_t[::1] fi
     return total
 
 
+cdef void _draw_values(pxs* sv, int64_t cnt, const double* ws, const double* ds, int wk, int dk, double inv_h,
+                       float* wbuf, uint16_t* dbuf, int64_t* dext) noexcept nogil:
+    """The weights and delays of ``cnt`` synapses in draw order from the value stream ``sv`` (weight,
+    delay, weight, ...), as :func:`_draw_target` draws them; dext: running min and max delay."""
+    cdef int64_t k, dsteps, dmin = dext[0], dmax = dext[1]
+    cdef double wa = ws[0], wb = ws[1], wlo = ws[2], whi = ws[3], da = ds[0], db = ds[1], dlo = ds[2], dhi = ds[3]
+    if pxs is px2_stream:
+        px2_values(sv, cnt, wk, dk, ws, ds, inv_h, wbuf, dbuf, dext)      # the same draws, in C (connect_draw.h)
+        return
+    for k in range(cnt):
+        wbuf[k] = <float> s_draw(sv, wk, wa, wb, wlo, whi)
+        dsteps = _delay_steps(s_draw(sv, dk, da, db, dlo, dhi), inv_h)
+        dmin = dsteps if dsteps < dmin else dmin
+        dmax = dsteps if dsteps > dmax else dmax
+        dbuf[k] = <uint16_t> (dsteps if dsteps < 65536 else 65535)
+    dext[0], dext[1] = dmin, dmax
+
+
 cdef int64_t _draw_target(pxs* ss, pxs* sv, int rule, int64_t g, int64_t cnt0, int64_t src_off, int64_t n_src,
                           int64_t tgt_off, double p, double log1mp, bint allow_autapses, const double* ws,
                           const double* ds, int wk, int dk, double inv_h, uint64_t seed, uint64_t purpose_struct,
@@ -155,6 +193,12 @@ cdef int64_t _draw_target(pxs* ss, pxs* sv, int rule, int64_t g, int64_t cnt0, i
     cdef int64_t j, k, cnt, src, dsteps, n = 0
     s_init(ss, seed, purpose_struct, <uint64_t> g, 0)
     s_init(sv, seed, purpose_value, <uint64_t> g, 0)
+    if rule == R_FTN or rule == R_FI or rule == R_O2O:     # the streams are independent: one loop each
+        cnt = 1 if rule == R_O2O else cnt0
+        for k in range(cnt):
+            sbuf[k] = _draw_source(ss, rule, k, g, src_off, n_src, tgt_off, allow_autapses)
+        _draw_values(sv, cnt, ws, ds, wk, dk, inv_h, wbuf, dbuf, dext)
+        return cnt
     if rule == R_FTN or rule == R_FI or rule == R_O2O:
         cnt = 1 if rule == R_O2O else cnt0
         j = -1
@@ -201,38 +245,176 @@ cdef int64_t _draw_target(pxs* ss, pxs* sv, int rule, int64_t g, int64_t cnt0, i
     return n
 
 
+#: synapses drawn before they are written to their rows (per thread), and the number of source
+#: buckets they are first sorted into: each bucket's row ends then stay in cache while it is written
+DEF BATCH = 1 << 19
+DEF BUCKETS = 32
+
+ctypedef struct _entry:    # one drawn synapse, in bucket order
+    uint32_t src           # source index in its population
+    uint32_t tl
+    float w
+    uint32_t d
+
+ctypedef struct _scratch:
+    int64_t cap            # entries: BATCH + the most synapses of one target
+    int64_t* src
+    float* w
+    uint16_t* d
+    uint32_t* tl
+    _entry* sorted         # the same, in bucket order
+
+
+cdef void _scatter(int64_t n, const int64_t* src, const uint32_t* tls, const float* wv, const uint16_t* dv,
+                   int64_t* fill, tgt_t* out_tgt, float* out_w, uint16_t* out_d) noexcept nogil:
+    """Write n synapses, in order, to the next slots fill[src] of their rows (advancing them)."""
+    cdef int64_t q, s, pos
+    for q in range(n):
+        if q + 8 < n:       # the row slots a few synapses ahead may be cache misses: fetch them early
+            pos = fill[src[q + 8]]
+            parsnn_prefetch_w(&out_tgt[pos])
+            parsnn_prefetch_w(&out_w[pos])
+            parsnn_prefetch_w(&out_d[pos])
+        s = src[q]
+        pos = fill[s]
+        fill[s] = pos + 1
+        out_tgt[pos] = <tgt_t> tls[q]
+        out_w[pos] = wv[q]
+        out_d[pos] = dv[q]
+
+
+cdef void _scatter_entries(int64_t n, const _entry* e, int64_t src_off, int64_t* fill, tgt_t* out_tgt,
+                           float* out_w, uint16_t* out_d) noexcept nogil:
+    """:func:`_scatter` of entries in bucket order."""
+    cdef int64_t q, s, pos
+    fill = fill + src_off
+    for q in range(n):
+        if q + 8 < n:
+            pos = fill[e[q + 8].src]
+            parsnn_prefetch_w(&out_tgt[pos])
+            parsnn_prefetch_w(&out_w[pos])
+            parsnn_prefetch_w(&out_d[pos])
+        s = e[q].src
+        pos = fill[s]
+        fill[s] = pos + 1
+        out_tgt[pos] = <tgt_t> e[q].tl
+        out_w[pos] = e[q].w
+        out_d[pos] = <uint16_t> e[q].d
+
+
+cdef void _flush(_scratch* sc, int64_t n, int64_t src_off, int64_t n_src, int64_t* fill, tgt_t* out_tgt,
+                 float* out_w, uint16_t* out_d) noexcept nogil:
+    """Write the n drawn synapses of the scratch to their rows: sorted stably by source bucket first
+    (BUCKETS ranges of sources), so every row still receives its synapses in draw order."""
+    cdef int64_t q, pos, b, sh = 0
+    cdef int64_t start[BUCKETS + 1]
+    if n < 4 * BUCKETS * 64:
+        _scatter(n, sc.src, sc.tl, sc.w, sc.d, fill, out_tgt, out_w, out_d)
+        return
+    while ((n_src - 1) >> sh) >= BUCKETS:
+        sh += 1
+    for b in range(BUCKETS + 1):
+        start[b] = 0
+    for q in range(n):
+        start[((sc.src[q] - src_off) >> sh) + 1] += 1
+    for b in range(1, BUCKETS + 1):
+        start[b] += start[b - 1]
+    cdef int64_t j
+    for q in range(n):
+        j = sc.src[q] - src_off
+        b = j >> sh
+        pos = start[b]
+        start[b] = pos + 1
+        sc.sorted[pos].src = <uint32_t> j
+        sc.sorted[pos].tl = sc.tl[q]
+        sc.sorted[pos].w = sc.w[q]
+        sc.sorted[pos].d = sc.d[q]
+    _scatter_entries(n, sc.sorted, src_off, fill, out_tgt, out_w, out_d)
+
+
 cdef void _generate_targets(pxs* scheme, int rule, const int64_t[::1] tgt_gids,
                             const uint32_t[::1] tgt_local, const int64_t[::1] fixed_counts, int64_t a, int64_t b,
                             int64_t src_off, int64_t n_src, int64_t tgt_off, double p, bint allow_autapses,
                             const double* ws, const double* ds, int wk, int dk, double inv_h, uint64_t seed,
                             uint64_t purpose_struct, uint64_t purpose_value, int64_t* fill, tgt_t* out_tgt,
-                            float* out_w, uint16_t* out_d, int64_t* sbuf, float* wbuf, uint16_t* dbuf,
+                            float* out_w, uint16_t* out_d, _scratch* sc, int64_t one_target,
                             int64_t* dext) noexcept nogil:
-    """The synapses of the targets a .. b-1 (one thread's part), each target's first drawn into the
-    scratch (sbuf, wbuf, dbuf), then written to the slots fill[src] (the thread's own; advancing them).
+    """The synapses of the targets a .. b-1 (one thread's part), drawn target after target into the
+    thread's scratch ``sc`` (at most ``one_target`` per target), which is written to the slots
+    fill[src] (the thread's own; advancing them) whenever it could overflow, and at the end.
     ``scheme``: a null pointer whose type selects the realisation scheme's streams."""
     cdef pxs ss, sv
-    cdef int64_t i, q, n, src, pos
+    cdef int64_t i, q, m, n = 0
     cdef uint32_t tl
     cdef double log1mp = log1p(-p) if 0.0 < p < 1.0 else 0.0
     cdef bint fixed = rule == R_FTN or rule == R_FI
     for i in range(a, b):
-        n = _draw_target(&ss, &sv, rule, tgt_gids[i], fixed_counts[i] if fixed else 0, src_off, n_src, tgt_off, p,
+        if n + one_target > sc.cap:
+            _flush(sc, n, src_off, n_src, fill, out_tgt, out_w, out_d)
+            n = 0
+        m = _draw_target(&ss, &sv, rule, tgt_gids[i], fixed_counts[i] if fixed else 0, src_off, n_src, tgt_off, p,
                          log1mp, allow_autapses, ws, ds, wk, dk, inv_h, seed, purpose_struct, purpose_value,
-                         sbuf, wbuf, dbuf, dext)
+                         sc.src + n, sc.w + n, sc.d + n, dext)
         tl = tgt_local[i]
-        for q in range(n):
-            if q + 8 < n:       # the row slots a few synapses ahead are cache misses: fetch them early
-                pos = fill[sbuf[q + 8]]
-                parsnn_prefetch_w(&out_tgt[pos])
-                parsnn_prefetch_w(&out_w[pos])
-                parsnn_prefetch_w(&out_d[pos])
-            src = sbuf[q]
-            pos = fill[src]
-            fill[src] = pos + 1
-            out_tgt[pos] = <tgt_t> tl
-            out_w[pos] = wbuf[q]
-            out_d[pos] = dbuf[q]
+        for q in range(n, n + m):
+            sc.tl[q] = tl
+        n += m
+    _flush(sc, n, src_off, n_src, fill, out_tgt, out_w, out_d)
+
+
+cdef int _scratch_alloc(_scratch* sc, int64_t one_target) noexcept nogil:
+    """Allocate a thread's scratch; 1 when out of memory (then nothing to free but what is set)."""
+    sc.cap = BATCH + one_target
+    sc.src = <int64_t*> malloc(sc.cap * sizeof(int64_t))
+    sc.w = <float*> malloc(sc.cap * sizeof(float))
+    sc.d = <uint16_t*> malloc(sc.cap * sizeof(uint16_t))
+    sc.tl = <uint32_t*> malloc(sc.cap * sizeof(uint32_t))
+    sc.sorted = <_entry*> malloc(sc.cap * sizeof(_entry))
+    return sc.src == NULL or sc.w == NULL or sc.d == NULL or sc.tl == NULL or sc.sorted == NULL
+
+
+cdef void _scratch_free(_scratch* sc) noexcept nogil:
+    """Free a thread's scratch (free(NULL) does nothing)."""
+    free(sc.src)
+    free(sc.w)
+    free(sc.d)
+    free(sc.tl)
+    free(sc.sorted)
+    sc.cap = 0
+
+
+cdef class Scratch:
+    """The per-thread scratch of :func:`generate` (34 bytes x (2^19 + the most synapses of one
+    target) per thread), kept between calls: pass one to every :func:`generate` of a build so that
+    it is allocated (and its pages touched) once, not once per projection. Freed with the object."""
+    cdef _scratch* sc
+    cdef int n
+
+    def __cinit__(self, int threads):
+        self.n = max(threads, 1)
+        self.sc = <_scratch*> calloc(self.n, sizeof(_scratch))
+        if self.sc == NULL:
+            raise MemoryError("out of memory for the connection generation's scratch")
+
+    cdef int reserve(self, int threads, int64_t one_target) except -1:
+        """Make the first ``threads`` scratches hold BATCH + one_target synapses."""
+        cdef int th
+        if threads > self.n:
+            raise ValueError(f"this scratch serves {self.n} threads, not {threads}")
+        for th in range(threads):
+            if self.sc[th].cap < BATCH + one_target:
+                _scratch_free(&self.sc[th])
+                if _scratch_alloc(&self.sc[th], one_target):
+                    _scratch_free(&self.sc[th])
+                    raise MemoryError("out of memory for the connection generation's scratch")
+        return 0
+
+    def __dealloc__(self):
+        cdef int th
+        if self.sc != NULL:
+            for th in range(self.n):
+                _scratch_free(&self.sc[th])
+            free(self.sc)
 
 
 def generate(int rule, const int64_t[::1] tgt_gids, const uint32_t[::1] tgt_local,
@@ -240,7 +422,7 @@ def generate(int rule, const int64_t[::1] tgt_gids, const uint32_t[::1] tgt_loca
              double p, bint allow_autapses, wspec, dspec, double h,
              uint64_t seed, uint64_t purpose_struct, uint64_t purpose_value,
              int64_t[::1] fill, tgt_t[::1] out_tgt, float[::1] out_w, uint16_t[::1] out_d,
-             const int64_t[::1] tb, int scheme=1):
+             const int64_t[::1] tb, int scheme=1, Scratch scratch=None):
     """Pass 2: write this projection's synapses straight into the by-(source, thread) arrays.
 
     ``fill[th * N + gid]`` (N = len(fill) / T; one block per thread, so the threads never write
@@ -250,6 +432,7 @@ def generate(int rule, const int64_t[::1] tgt_gids, const uint32_t[::1] tgt_loca
     threads generate their targets in parallel, with the streams of realisation ``scheme`` (1 or
     2). Targets are rank-local indices (``out_tgt`` uint32, or uint16 when every index fits),
     weights float32, delays whole steps (rounded, at least 1).
+    ``scratch``: a :class:`Scratch` for at least T threads to reuse (else one for this call).
     Returns (min_delay, max_delay) in steps; max_delay 65536 flags a delay that does not fit in 16 bits."""
     cdef int64_t T = tb.shape[0] - 1, th
     cdef int64_t N = fill.shape[0] // max(T, 1)
@@ -260,11 +443,7 @@ def generate(int rule, const int64_t[::1] tgt_gids, const uint32_t[::1] tgt_loca
     cdef bint fixed = rule == R_FTN or rule == R_FI
     cdef int64_t[:, ::1] dext = np.zeros((max(T, 1), 8), dtype=np.int64)     # padded: one cache line per thread
     cdef int64_t cap = 1
-    cdef int64_t* sbuf
-    cdef float* wbuf
-    cdef uint16_t* dbuf
-    cdef int failed = 0
-    cdef int* failp = &failed
+    cdef _scratch* sc
     if scheme not in SCHEMES:
         raise ValueError(f"scheme must be 1 or 2, got {scheme}")
     if rule == R_A2A or rule == R_PB:
@@ -275,29 +454,22 @@ def generate(int rule, const int64_t[::1] tgt_gids, const uint32_t[::1] tgt_loca
     ds[0], ds[1], ds[2], ds[3] = dspec[1], dspec[2], dspec[3], dspec[4]
     for th in range(T):
         dext[th, 0] = 1 << 40
-    with nogil, parallel(num_threads=max(T, 1)):
-        sbuf = <int64_t*> malloc(cap * sizeof(int64_t))
-        wbuf = <float*> malloc(cap * sizeof(float))
-        dbuf = <uint16_t*> malloc(cap * sizeof(uint16_t))
-        if sbuf == NULL or wbuf == NULL or dbuf == NULL:
-            failp[0] = 1
-        else:
-            for th in prange(T, schedule="static", chunksize=1):
-                if scheme == 2:
-                    _generate_targets(<px2_stream*> NULL, rule, tgt_gids, tgt_local, fixed_counts, tb[th], tb[th + 1],
-                                      src_off, n_src, tgt_off, p, allow_autapses, ws, ds, wk, dk, inv_h, seed,
-                                      purpose_struct, purpose_value, &fill[th * N], &out_tgt[0], &out_w[0],
-                                      &out_d[0], sbuf, wbuf, dbuf, &dext[th, 0])
-                else:
-                    _generate_targets(<px_stream*> NULL, rule, tgt_gids, tgt_local, fixed_counts, tb[th], tb[th + 1],
-                                      src_off, n_src, tgt_off, p, allow_autapses, ws, ds, wk, dk, inv_h, seed,
-                                      purpose_struct, purpose_value, &fill[th * N], &out_tgt[0], &out_w[0],
-                                      &out_d[0], sbuf, wbuf, dbuf, &dext[th, 0])
-        free(sbuf)
-        free(wbuf)
-        free(dbuf)
-    if failed:
-        raise MemoryError("out of memory for the connection generation's scratch")
+    if scratch is None:
+        scratch = Scratch(T)
+    scratch.reserve(T, cap)
+    sc = scratch.sc
+    with nogil:
+        for th in prange(T, num_threads=max(T, 1), schedule="static", chunksize=1):
+            if scheme == 2:
+                _generate_targets(<px2_stream*> NULL, rule, tgt_gids, tgt_local, fixed_counts, tb[th], tb[th + 1],
+                                  src_off, n_src, tgt_off, p, allow_autapses, ws, ds, wk, dk, inv_h, seed,
+                                  purpose_struct, purpose_value, &fill[th * N], &out_tgt[0], &out_w[0],
+                                  &out_d[0], &sc[th], cap, &dext[th, 0])
+            else:
+                _generate_targets(<px_stream*> NULL, rule, tgt_gids, tgt_local, fixed_counts, tb[th], tb[th + 1],
+                                  src_off, n_src, tgt_off, p, allow_autapses, ws, ds, wk, dk, inv_h, seed,
+                                  purpose_struct, purpose_value, &fill[th * N], &out_tgt[0], &out_w[0],
+                                  &out_d[0], &sc[th], cap, &dext[th, 0])
     return int(np.min(dext[:, 0])), int(np.max(dext[:, 1]))
 
 
@@ -371,31 +543,42 @@ def group_rows_by_delay(const int64_t[::1] ptr, tgt_t[::1] tgt, float[::1] w, ui
         raise MemoryError("out of memory sorting the synapse rows by delay")
 
 
-def delay_runs(const int64_t[::1] ptr, const uint16_t[::1] d):
+cdef inline int64_t _row_runs(const uint16_t* d, int64_t a, int64_t b) noexcept nogil:
+    """The number of runs of equal delay in d[a] .. d[b-1]."""
+    cdef int64_t q, n = 1 if b > a else 0
+    for q in range(a + 1, b):
+        n += d[q] != d[q - 1]
+    return n
+
+
+def delay_runs(const int64_t[::1] ptr, const uint16_t[::1] d, int threads=1):
     """The delay runs of rows grouped by delay (after :func:`group_rows_by_delay`): row r's
     synapses ptr[r] .. ptr[r+1] are the runs run_ptr[r] .. run_ptr[r+1], run k holding run_n[k]
     consecutive synapses of delay run_d[k] steps. Returns (run_ptr int64 [rows + 1], run_d uint16,
-    run_n uint32): the delays, stored once per run instead of once per synapse."""
+    run_n uint32): the delays, stored once per run instead of once per synapse. The rows are
+    scanned on ``threads`` threads (the result does not depend on it)."""
     cdef Py_ssize_t nrows = ptr.shape[0] - 1, r
-    cdef int64_t q, k = 0, total = 0, start
-    cdef int64_t[::1] run_ptr = np.zeros(nrows + 1, dtype=np.int64)
+    cdef int64_t q, k, start
+    cdef int nth = max(threads, 1)
+    run_ptr_arr = np.zeros(nrows + 1, dtype=np.int64)
+    cdef int64_t[::1] run_ptr = run_ptr_arr
     with nogil:
-        for r in range(nrows):
-            for q in range(ptr[r], ptr[r + 1]):
-                if q == ptr[r] or d[q] != d[q - 1]:
-                    total += 1
-            run_ptr[r + 1] = total
+        for r in prange(nrows, num_threads=nth, schedule="static"):
+            run_ptr[r + 1] = _row_runs(&d[0] if d.shape[0] else NULL, ptr[r], ptr[r + 1])
+    np.cumsum(run_ptr_arr, out=run_ptr_arr)
+    cdef int64_t total = run_ptr[nrows]
     run_d_arr = np.empty(total, dtype=np.uint16)
     run_n_arr = np.empty(total, dtype=np.uint32)
     cdef uint16_t[::1] run_d = run_d_arr
     cdef uint32_t[::1] run_n = run_n_arr
     with nogil:
-        for r in range(nrows):
+        for r in prange(nrows, num_threads=nth, schedule="static"):
+            k = run_ptr[r]
             start = ptr[r]
-            for q in range(ptr[r], ptr[r + 1] + 1):
-                if q > start and (q == ptr[r + 1] or d[q] != d[q - 1]):
+            for q in range(ptr[r] + 1, ptr[r + 1] + 1):
+                if q == ptr[r + 1] or d[q] != d[q - 1]:
                     run_d[k] = d[q - 1]
                     run_n[k] = <uint32_t> (q - start)
-                    k += 1
+                    k = k + 1
                     start = q
-    return np.asarray(run_ptr), run_d_arr, run_n_arr
+    return run_ptr_arr, run_d_arr, run_n_arr

@@ -14,6 +14,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #define PX_M0 0xD2E7470EE14C6C93ULL
 #define PX_M1 0xCA5A826395121157ULL
@@ -93,7 +94,7 @@ static inline double px_normal(px_stream *s)
 /* distribution spec: kind 0 const(a), 1 normal(a=mean, b=std) redrawn until in [lo, hi],
  * 2 uniform [a, b); NAME(stream, kind, a, b, lo, hi) for the streams STREAM of one scheme */
 #define PX_DEFINE_DRAW(NAME, STREAM, UNIFORM, NORMAL)                                          \
-    static inline double NAME(STREAM *s, int kind, double a, double b, double lo, double hi)   \
+    static inline __attribute__((always_inline)) double NAME(STREAM *s, int kind, double a, double b, double lo, double hi)   \
     {                                                                                          \
         if (kind == 0) return a;                                                               \
         if (kind == 2) return a + (b - a) * UNIFORM(s);                                        \
@@ -150,7 +151,8 @@ static inline int64_t px_poisson(px_stream *s, double lam)
  * counter word, which v1 always leaves 0, keeps these blocks apart from any v1 draw). Block b of
  * the stream has the counter (lo32(b), hi32(b), c2, c3); the stream's 32-bit words are the blocks'
  * words in order (block 0 word 0..3, block 1 word 0..3, ...). Blocks are computed PX2_LANES at a
- * time in a loop the compiler vectorises; the batch size does not change the sequence.
+ * time (x86-64: AVX-512 or AVX2 kernels with vpmuludq, else a portable loop the compiler vectorises); the
+ * batch size and the kernel do not change the sequence.
  *
  * Draws: 64-bit values are two words (first = low half); a uniform double has 53 bits of one
  * 64-bit value; an integer in [0, n) (n < 2^32) uses Lemire's unbiased multiply-shift with
@@ -189,20 +191,12 @@ static inline void px2_block(const uint32_t ctr[4], const uint32_t key[2], uint3
 }
 
 /* PX2_LANES consecutive blocks b0 .. b0+PX2_LANES-1 of one stream into out (4 words per block,
- * in stream order). The lanes are independent: the loops vectorise (vpmuludq). */
-/* x86-64: one clone per vector width, chosen when the module is loaded (integer arithmetic only,
- * so every clone gives the same words) */
-#if defined(__x86_64__) && defined(__GNUC__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define PX2_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-#endif
-#endif
-#ifndef PX2_CLONES
-#define PX2_CLONES
-#endif
-
-static PX2_CLONES __attribute__((noinline)) void px2_blocks(uint64_t b0, uint32_t fix2, uint32_t fix3,
-                                                            uint32_t k0, uint32_t k1, uint32_t *restrict out)
+ * in stream order; b0 a multiple of PX2_LANES). The lanes are independent: the portable loop
+ * vectorises; on x86-64 the kernels below use vpmuludq explicitly (the compiler's form of the
+ * loop widens to 64 x 64-bit multiplies), chosen once by the CPU's features. Integer arithmetic
+ * only: every kernel gives the same words (tested). */
+static void px2_blocks_portable(uint64_t b0, uint32_t fix2, uint32_t fix3, uint32_t k0, uint32_t k1,
+                                uint32_t *restrict out)
 {
     #pragma omp simd
     for (int i = 0; i < PX2_LANES; ++i) {
@@ -211,6 +205,137 @@ static PX2_CLONES __attribute__((noinline)) void px2_blocks(uint64_t b0, uint32_
         PX2_ROUNDS(c0, c1, c2, c3, r0, r1);
         out[4 * i] = c0; out[4 * i + 1] = c1; out[4 * i + 2] = c2; out[4 * i + 3] = c3;
     }
+}
+
+/* x86-64 kernels of px2_blocks: explicit 32 x 32 -> 64-bit multiplies (vpmuludq) on NV
+ * independent vectors at once (the rounds' latency hides behind the other vectors' work). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(PX2_NO_VECTOR_KERNELS)
+#include <immintrin.h>
+#define PX2_X86_KERNELS 1
+
+__attribute__((target("avx512f"), noinline))
+static void px2_blocks_avx512(uint64_t b0, uint32_t fix2, uint32_t fix3, uint32_t k0, uint32_t k1, uint32_t *out)
+{
+    enum { NV = PX2_LANES / 16 };
+    __m512i c0[NV], c1[NV], c2[NV], c3[NV];
+    const __m512i m0 = _mm512_set1_epi64(PX2_M0), m1 = _mm512_set1_epi64(PX2_M1);
+    for (int v = 0; v < NV; ++v) {
+        /* b0 is a multiple of PX2_LANES: the low words of the counters do not carry */
+        c0[v] = _mm512_add_epi32(_mm512_set1_epi32((int)((uint32_t)b0 + 16u * v)),
+                                 _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+        c1[v] = _mm512_set1_epi32((int)(uint32_t)(b0 >> 32));
+        c2[v] = _mm512_set1_epi32((int)fix2);
+        c3[v] = _mm512_set1_epi32((int)fix3);
+    }
+    uint32_t r0 = k0, r1 = k1;
+    for (int r = 0; r < 10; ++r) {
+        const __m512i kk0 = _mm512_set1_epi32((int)r0), kk1 = _mm512_set1_epi32((int)r1);
+        for (int v = 0; v < NV; ++v) {
+            __m512i e0 = _mm512_mul_epu32(c0[v], m0), o0 = _mm512_mul_epu32(_mm512_srli_epi64(c0[v], 32), m0);
+            __m512i e1 = _mm512_mul_epu32(c2[v], m1), o1 = _mm512_mul_epu32(_mm512_srli_epi64(c2[v], 32), m1);
+            __m512i lo0 = _mm512_mask_blend_epi32((__mmask16)0xAAAA, e0, _mm512_slli_epi64(o0, 32));
+            __m512i hi0 = _mm512_mask_blend_epi32((__mmask16)0xAAAA, _mm512_srli_epi64(e0, 32), o0);
+            __m512i lo1 = _mm512_mask_blend_epi32((__mmask16)0xAAAA, e1, _mm512_slli_epi64(o1, 32));
+            __m512i hi1 = _mm512_mask_blend_epi32((__mmask16)0xAAAA, _mm512_srli_epi64(e1, 32), o1);
+            c0[v] = _mm512_ternarylogic_epi32(hi1, c1[v], kk0, 0x96);
+            c1[v] = lo1;
+            c2[v] = _mm512_ternarylogic_epi32(hi0, c3[v], kk1, 0x96);
+            c3[v] = lo0;
+        }
+        r0 += PX2_W0;
+        r1 += PX2_W1;
+    }
+    for (int v = 0; v < NV; ++v) {
+        __m512i l01 = _mm512_unpacklo_epi32(c0[v], c1[v]), h01 = _mm512_unpackhi_epi32(c0[v], c1[v]);
+        __m512i l23 = _mm512_unpacklo_epi32(c2[v], c3[v]), h23 = _mm512_unpackhi_epi32(c2[v], c3[v]);
+        __m512i q[4] = {_mm512_unpacklo_epi64(l01, l23), _mm512_unpackhi_epi64(l01, l23),
+                        _mm512_unpacklo_epi64(h01, h23), _mm512_unpackhi_epi64(h01, h23)};
+        /* q[j]'s 128-bit lane L holds block 4 L + j of this vector */
+        __m128i *o = (__m128i *)(out + 64 * v);
+        for (int L = 0; L < 4; ++L)
+            for (int j = 0; j < 4; ++j)
+                _mm_storeu_si128(o + 4 * L + j, _mm512_extracti32x4_epi32(q[j], L));
+    }
+}
+
+__attribute__((target("avx2"), noinline))
+static void px2_blocks_avx2(uint64_t b0, uint32_t fix2, uint32_t fix3, uint32_t k0, uint32_t k1, uint32_t *out)
+{
+    enum { NV = PX2_LANES / 8 };
+    __m256i c0[NV], c1[NV], c2[NV], c3[NV];
+    const __m256i m0 = _mm256_set1_epi64x((long long)PX2_M0), m1 = _mm256_set1_epi64x((long long)PX2_M1);
+    for (int v = 0; v < NV; ++v) {
+        c0[v] = _mm256_add_epi32(_mm256_set1_epi32((int)((uint32_t)b0 + 8u * v)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        c1[v] = _mm256_set1_epi32((int)(uint32_t)(b0 >> 32));
+        c2[v] = _mm256_set1_epi32((int)fix2);
+        c3[v] = _mm256_set1_epi32((int)fix3);
+    }
+    uint32_t r0 = k0, r1 = k1;
+    for (int r = 0; r < 10; ++r) {
+        const __m256i kk0 = _mm256_set1_epi32((int)r0), kk1 = _mm256_set1_epi32((int)r1);
+        for (int v = 0; v < NV; ++v) {
+            __m256i e0 = _mm256_mul_epu32(c0[v], m0), o0 = _mm256_mul_epu32(_mm256_srli_epi64(c0[v], 32), m0);
+            __m256i e1 = _mm256_mul_epu32(c2[v], m1), o1 = _mm256_mul_epu32(_mm256_srli_epi64(c2[v], 32), m1);
+            __m256i lo0 = _mm256_blend_epi32(e0, _mm256_slli_epi64(o0, 32), 0xAA);
+            __m256i hi0 = _mm256_blend_epi32(_mm256_srli_epi64(e0, 32), o0, 0xAA);
+            __m256i lo1 = _mm256_blend_epi32(e1, _mm256_slli_epi64(o1, 32), 0xAA);
+            __m256i hi1 = _mm256_blend_epi32(_mm256_srli_epi64(e1, 32), o1, 0xAA);
+            c0[v] = _mm256_xor_si256(_mm256_xor_si256(hi1, c1[v]), kk0);
+            c1[v] = lo1;
+            c2[v] = _mm256_xor_si256(_mm256_xor_si256(hi0, c3[v]), kk1);
+            c3[v] = lo0;
+        }
+        r0 += PX2_W0;
+        r1 += PX2_W1;
+    }
+    for (int v = 0; v < NV; ++v) {
+        __m256i l01 = _mm256_unpacklo_epi32(c0[v], c1[v]), h01 = _mm256_unpackhi_epi32(c0[v], c1[v]);
+        __m256i l23 = _mm256_unpacklo_epi32(c2[v], c3[v]), h23 = _mm256_unpackhi_epi32(c2[v], c3[v]);
+        __m256i q[4] = {_mm256_unpacklo_epi64(l01, l23), _mm256_unpackhi_epi64(l01, l23),
+                        _mm256_unpacklo_epi64(h01, h23), _mm256_unpackhi_epi64(h01, h23)};
+        __m128i *o = (__m128i *)(out + 32 * v);
+        for (int j = 0; j < 4; ++j) {
+            _mm_storeu_si128(o + j, _mm256_castsi256_si128(q[j]));
+            _mm_storeu_si128(o + 4 + j, _mm256_extracti128_si256(q[j], 1));
+        }
+    }
+}
+#endif
+
+/* the kernel of this CPU: 2 AVX-512, 1 AVX2, 0 portable (found on first use; a race only
+ * writes the same value twice) */
+static int px2_kernel_level = -1;
+
+static inline int px2_kernel(void)
+{
+#ifdef PX2_X86_KERNELS
+    if (px2_kernel_level < 0) {
+        __builtin_cpu_init();
+        px2_kernel_level = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
+    }
+    return px2_kernel_level;
+#else
+    return 0;
+#endif
+}
+
+/* the blocks with the kernel ``level`` (2 AVX-512, 1 AVX2, 0 portable; a level above the CPU's
+ * falls back to the best it has): for the tests, which compare every kernel's words */
+static inline void px2_blocks_with(int level, uint64_t b0, uint32_t fix2, uint32_t fix3, uint32_t k0, uint32_t k1,
+                                   uint32_t *out)
+{
+    if (level > px2_kernel())
+        level = px2_kernel();
+#ifdef PX2_X86_KERNELS
+    if (level == 2) { px2_blocks_avx512(b0, fix2, fix3, k0, k1, out); return; }
+    if (level == 1) { px2_blocks_avx2(b0, fix2, fix3, k0, k1, out); return; }
+#endif
+    px2_blocks_portable(b0, fix2, fix3, k0, k1, out);
+}
+
+static inline void px2_blocks(uint64_t b0, uint32_t fix2, uint32_t fix3, uint32_t k0, uint32_t k1, uint32_t *out)
+{
+    px2_blocks_with(2, b0, fix2, fix3, k0, k1, out);
 }
 
 typedef struct {
@@ -243,6 +368,14 @@ static inline uint32_t px2_next32(px2_stream *s)
 
 static inline uint64_t px2_next64(px2_stream *s)
 {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (s->pos <= 4 * PX2_LANES - 2) {      /* both words buffered: one load (first word = low half) */
+        uint64_t v;
+        memcpy(&v, &s->buf[s->pos], sizeof v);
+        s->pos += 2;
+        return v;
+    }
+#endif
     uint64_t lo = px2_next32(s);
     return lo | ((uint64_t)px2_next32(s) << 32);
 }
@@ -274,8 +407,8 @@ static inline uint64_t px2_below(px2_stream *s, uint64_t n)
     return m >> 32;
 }
 
-/* standard normal: the 256-layer ziggurat */
-static inline double px2_normal(px2_stream *s)
+/* standard normal: the 256-layer ziggurat (inlined: it sits in the build's innermost loops) */
+static inline __attribute__((always_inline)) double px2_normal(px2_stream *s)
 {
     for (;;) {
         uint64_t r = px2_next64(s);
@@ -283,7 +416,7 @@ static inline double px2_normal(px2_stream *s)
         r >>= 8;
         int neg = (int)(r & 1);
         uint64_t rabs = (r >> 1) & 0x000fffffffffffffULL;
-        double x = (double)rabs * px2_zig_wi[idx];
+        double x = (double)(int64_t)rabs * px2_zig_wi[idx];     /* 52 bits: exact either way, the signed form is faster */
         if (neg)
             x = -x;
         if (rabs < px2_zig_ki[idx])

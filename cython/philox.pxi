@@ -26,6 +26,9 @@ cdef extern from "philox.h" nogil:
         int pos
         uint32_t buf[64]
     void px2_block(const uint32_t* ctr, const uint32_t* key, uint32_t* out)
+    int px2_kernel()
+    void px2_blocks_with(int level, uint64_t b0, uint32_t fix2, uint32_t fix3, uint32_t k0, uint32_t k1,
+                         uint32_t* out)
     void px2_init(px2_stream* s, uint64_t seed, uint64_t purpose, uint64_t id, uint64_t extra)
     uint32_t px2_next32(px2_stream* s)
     uint64_t px2_next64(px2_stream* s)

@@ -37,6 +37,20 @@ def philox_block(counter, key, int bits=64):
     return np.array([o[0], o[1], o[2], o[3]], dtype=np.uint64)
 
 
+def philox2_batch(uint64_t first_block, fix, key, int kernel=2):
+    """Scheme v2's batch of 16 Philox4x32-10 blocks ``first_block`` .. +15 (a multiple of 16) with the
+    counter words 2, 3 ``fix`` and ``key``, as 64 words in stream order, computed by ``kernel``
+    (2 AVX-512, 1 AVX2, 0 portable loop; capped at what this CPU has). Returns (words, the kernel
+    this CPU would use). For the tests: every kernel must give the same words."""
+    if first_block % 16:
+        raise ValueError(f"first_block must be a multiple of 16, got {first_block}")
+    out = np.empty(64, dtype=np.uint32)
+    cdef uint32_t[::1] o = out
+    px2_blocks_with(kernel, first_block, <uint32_t> int(fix[0]), <uint32_t> int(fix[1]), <uint32_t> int(key[0]),
+                    <uint32_t> int(key[1]), &o[0])
+    return out, px2_kernel()
+
+
 cdef void _draw_nodes(pxs* scheme, const int64_t[::1] ids, int kind, double a, double b, double lo, double hi,
                       uint64_t seed, uint64_t purpose, double[::1] o) noexcept nogil:
     """o[i] = the first draw of stream (seed, purpose, ids[i]) of the scheme (selected by the type of the

@@ -767,3 +767,78 @@ def test_wide_targets_give_the_same_network_and_spikes(monkeypatch, mixed_networ
     for k in va:
         assert np.array_equal(va[k][2], vb[k][2]), k
     assert narrow.st.n_events == wide.st.n_events > 0
+
+
+@pytest.mark.parametrize("delay", [1.5, Normal(1.5, 0.75, 0.1, math.inf)])
+def test_v2_weights_and_delays_are_the_streams_normals(delay):
+    """Every target's weights (and normal delays, redrawn below 0.1 ms) are the normals of its
+    value stream in draw order (weight, delay, weight, ...), as the reference generator
+    (rng stream_values 'normal', one ziggurat draw at a time) gives them: the build's batched
+    quick path draws the same numbers."""
+    from parsnn import _rng as rng_kernels
+    from parsnn.engine.streams import purpose
+    net = two_pops(30, 12)
+    k_in, seed, h = 700, 77, 0.1
+    net.connect("A", "B", FixedIndegree(k_in), weight=Normal(5.0, 40.0, -math.inf, math.inf), delay=delay,
+                name="AB")
+    src, tgt, w, d = synapses(build(net, seed=seed))
+    pv = purpose("proj", 0, "AB", "value")
+    normal_delays = isinstance(delay, Normal)
+    for g in (30, 35, 41):
+        normals = iter(rng_kernels.stream_values(seed, pv, g, 4 * k_in, "normal", scheme=2))
+        ref_w, ref_d = [], []
+        for _ in range(k_in):
+            ref_w.append(np.float32(5.0 + 40.0 * next(normals)))
+            if normal_delays:
+                x = 1.5 + 0.75 * next(normals)
+                while x < 0.1:
+                    x = 1.5 + 0.75 * next(normals)
+                ref_d.append(max(1, int(math.floor(x / h + 0.5))))
+            else:
+                ref_d.append(15)
+        mine = np.sort(np.rec.fromarrays([w[tgt == g], d[tgt == g]]), order=["f0", "f1"])
+        ref = np.sort(np.rec.fromarrays([np.array(ref_w, np.float32), np.array(ref_d, np.uint16)]), order=["f0", "f1"])
+        np.testing.assert_array_equal(mine["f0"].view(np.uint32), ref["f0"].view(np.uint32))
+        np.testing.assert_array_equal(mine["f1"], ref["f1"])
+
+
+def _thread_table(net, seed, local, threads):
+    """(source gid, target gid, weight, delay steps, owner thread of the target) of every synapse
+    that a rank owning ``local`` builds on ``threads`` threads, in storage order."""
+    offsets = net.offsets()
+    pop_local = decomposition.population_ranges(net, local, offsets)
+    timers = {"count": 0.0, "group": 0.0}
+    ptr, tgt, w, runs = engine_synapses.generate_synapses(net, local, offsets, pop_local, seed, net.resolution,
+                                                           timers, threads=threads)[:4]
+    owner = decomposition.thread_owners(pop_local, local.size, threads)[0]
+    sub = np.repeat(np.arange(net.num_nodes * threads, dtype=np.int64), np.diff(ptr))
+    assert np.array_equal(owner[tgt], sub % threads)            # sub-row (g, th) holds thread th's targets
+    return sub // threads, local[tgt], w, runs.per_synapse(), owner[tgt]
+
+
+@pytest.mark.parametrize("nranks, threads", [(1, 2), (1, 3), (2, 1), (2, 2)])
+def test_batched_generation_is_rank_and_thread_invariant(nranks, threads):
+    """A network big enough that every thread writes its synapses in several batches, each sorted by
+    source bucket first: on any ranks x threads layout every source's sub-row holds exactly the
+    one-rank one-thread row's synapses onto its targets, in the same order (the delivery order)."""
+    net = two_pops(1500, 1200)
+    w, d = Normal(50.0, 5.0, 0.0, math.inf), Normal(1.5, 0.75, 0.1, math.inf)
+    net.connect("A", "B", FixedIndegree(700), weight=w, delay=d, name="AB")        # 840,000 synapses
+    net.connect("B", "B", FixedTotalNumber(300_000), weight=w, delay=d, name="BB")
+    net.connect("B", "A", FixedIndegree(3), weight=w, delay=d, name="BA")          # a small one: no batching
+    seed = 21
+    src_f, tgt_f, w_f, d_f, _ = _thread_table(net, seed, np.arange(net.num_nodes, dtype=np.int64), 1)
+    assert src_f.size == 1200 * 700 + 300_000 + 1500 * 3
+    rank_of = np.random.default_rng(nranks).integers(0, nranks, size=net.num_nodes)
+    total = 0
+    for r in range(nranks):
+        local, _ = decomposition.local_nodes(rank_of, r)
+        src, tgt, wr, dr, owner = _thread_table(net, seed, local, threads)
+        total += src.size
+        owner_of = np.full(net.num_nodes, -1)
+        owner_of[tgt] = owner
+        mine = np.flatnonzero(rank_of[tgt_f] == r)
+        order = mine[np.argsort(src_f[mine] * threads + owner_of[tgt_f[mine]], kind="stable")]
+        for a, b in ((src, src_f), (tgt, tgt_f), (wr, w_f), (dr, d_f)):
+            np.testing.assert_array_equal(a, b[order])
+    assert total == src_f.size

@@ -373,3 +373,37 @@ def test_v2_truncated_normal_per_node():
 def test_unknown_scheme_is_refused():
     with pytest.raises(ValueError, match="scheme"):
         rng_kernels.draw_per_node(np.arange(3, dtype=np.int64), SPECS[0], SEED, PURPOSE, 3)
+
+
+@pytest.mark.parametrize("first_block", [0, 16, 1 << 20, (1 << 32) - 16, (1 << 32) + 48, (1 << 40) + 160])
+def test_v2_vector_kernels_give_the_reference_words(first_block):
+    """The x86-64 kernels (AVX-512, AVX2; whichever this CPU has) and the portable loop compute the
+    batch of 16 blocks of Philox4x32-10 that one block at a time gives, across the carry of the low
+    counter word too."""
+    key, fix = [0x9E3779B9, 0x12345678], [0xDEADBEEF, 0x0BADF00D]
+    expected = np.concatenate([rng_kernels.philox_block([b & 0xFFFFFFFF, b >> 32, *fix], key, 32)
+                               for b in range(first_block, first_block + 16)])
+    for kernel in (0, 1, 2):
+        words, best = rng_kernels.philox2_batch(first_block, fix, key, kernel)
+        np.testing.assert_array_equal(words, expected, err_msg=f"kernel {kernel}")
+    assert best in (0, 1, 2)
+
+
+def test_ziggurat_candidates_of_the_vector_kernel_equal_the_portable_loop():
+    """The build's quick-path candidates for a whole buffer (connect_draw.h): the CPU's kernel
+    (AVX-512 where present) and the portable loop agree bit for bit, on stream words and on words
+    that put every value into the tail layer (index 0) or at the magnitude extremes."""
+    from parsnn import _connect as connect_kernels
+    gen = np.random.default_rng(5)
+    cases = [rng_kernels.stream_values(SEED, PURPOSE, i, 64, "raw", scheme=2) for i in range(20)]
+    cases.append(gen.integers(0, 2**32, 64, dtype=np.uint32) & np.uint32(0xFFFFFF00))          # index 0
+    cases.append(np.tile(np.array([0xFFFFFFFF, 0xFFFFFFFF], dtype=np.uint32), 32))              # largest magnitude
+    cases.append(np.tile(np.array([0x000001FF, 0], dtype=np.uint32), 32))                       # magnitude 0, negative
+    for words in cases:
+        x, ok = connect_kernels.ziggurat_candidates(words)
+        xp, okp = connect_kernels.ziggurat_candidates(words, portable=True)
+        np.testing.assert_array_equal(x.view(np.uint64), xp.view(np.uint64))
+        np.testing.assert_array_equal(ok, okp)
+    # on stream words almost every value is accepted at once, and accepted candidates are normals
+    x, ok = connect_kernels.ziggurat_candidates(cases[0])
+    assert ok.sum() >= 28 and np.all(np.abs(x[ok]) < 4)

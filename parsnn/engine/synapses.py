@@ -167,10 +167,10 @@ def _source_blocks(plans) -> list:
     return [(s0, s1, pls) for (s0, s1), pls in sorted(blocks.items())]
 
 
-def _write_block(block, ptr, tgt, w, dbuf, T: int, N: int, h: float, seed: int, build_timers: dict):
+def _write_block(block, ptr, tgt, w, dbuf, T: int, N: int, h: float, seed: int, build_timers: dict, scratch):
     """Pass 2 for one source block: draw its plans' synapses into their rows (``tgt``, ``w`` and,
     block-local, the delay scratch ``dbuf``), group every row by delay and take the delay runs
-    (seconds added to ``build_timers["group"]``).
+    (seconds added to ``build_timers["group"]``); ``scratch``: the connect kernels' per-thread scratch.
     Returns ((smallest, largest) delay, (first row, run_ptr, run_d, run_n))."""
     s0, s1, plans = block
     a, b = int(ptr[s0 * T]), int(ptr[s1 * T])
@@ -185,13 +185,13 @@ def _write_block(block, ptr, tgt, w, dbuf, T: int, N: int, h: float, seed: int, 
             lo, hi = connect_kernels.generate(pl["rule"], pl["tgt_gids"], pl["tgt_local"], pl["fixed"], pl["soff"],
                                               pl["nsrc"], pl["toff"], pl["p"], pl["autapses"], pl["wspec"],
                                               pl["dspec"], h, seed, pl["ps"], pl["pv"], fill, tv, wv, dv, pl["tb"],
-                                              pl["scheme"])
+                                              pl["scheme"], scratch)
         dmin, dmax = min(dmin, lo), max(dmax, hi)
     if not np.array_equal(fill.reshape(T, N).T.reshape(-1)[s0 * T:s1 * T], rows[1:]):
         raise RuntimeError("internal error: pass 2 wrote a different number of synapses than pass 1 counted")
     t0 = time.perf_counter()
     connect_kernels.group_rows_by_delay(rows, tv, wv, dv, T)    # delivery then writes ring rows one delay at a time
-    piece = (s0 * T, *connect_kernels.delay_runs(rows, dv))
+    piece = (s0 * T, *connect_kernels.delay_runs(rows, dv, T))
     build_timers["group"] += time.perf_counter() - t0
     return (dmin, dmax), piece
 
@@ -228,13 +228,14 @@ def generate_synapses(net, local: np.ndarray, offsets: dict, pop_local: dict, se
     sizes = [int(ptr[s1 * T] - ptr[s0 * T]) for s0, s1, _ in blocks]
     dbuf = np.empty(max(sizes, default=0), dtype=np.uint16)     # one block's delays at a time
     dmin, dmax, pieces = 1 << 40, 0, []
+    scratch = connect_kernels.Scratch(T)        # allocated once for all projections
     for block, size in zip(blocks, sizes):
         if size == 0:
             continue
-        (lo, hi), piece = _write_block(block, ptr, tgt, w, dbuf, T, N, h, seed, build_timers)
+        (lo, hi), piece = _write_block(block, ptr, tgt, w, dbuf, T, N, h, seed, build_timers, scratch)
         dmin, dmax = min(dmin, lo), max(dmax, hi)
         pieces.append(piece)
-    del dbuf
+    del dbuf, scratch
     t0 = time.perf_counter()
     runs = DelayRuns.from_blocks(N * T, pieces)
     build_timers["group"] += time.perf_counter() - t0
