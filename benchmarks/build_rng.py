@@ -1,16 +1,17 @@
 #!/usr/bin/env python
 """Build time of PD14 side by side: two parsnn checkouts (or realisation schemes, or thread counts),
-alternating under ``farm-bench``, medians of the build time each run prints.
+run alternately (A B A B ...), medians of the build time each run prints.
 
-    python benchmarks/build_rng.py --a "/work/wt/buildrng/.venv/bin" --b "/work/main/.venv/bin" \\
+    python benchmarks/build_rng.py --a "/path/to/branch/.venv/bin" --b "/path/to/main/.venv/bin" \\
         --ranks 2 --n-scaling 0.25 --runs 3 --label main_vs_branch --out benchmarks/results/build_rng_xeon.json
     python benchmarks/build_rng.py --a BIN --b BIN --a-args "--threads 2" --b-args "--threads 1" --ranks 1 ...
 
 ``--a`` / ``--b``: the ``bin`` folder of each checkout's venv (its ``mpiexec`` and ``parsnn``); ``--a-args`` /
 ``--b-args``: extra ``parsnn run`` options (e.g. ``--realisation v1``). Each run is ``mpiexec -n R parsnn run
-pd14 --n-scaling S --t-sim 1 --no-record --no-progress``; farm-bench alternates A and B and reports the whole
-process's wall and CPU seconds; the build seconds (max over ranks) are read from each run's summary. The
-result (appended as one entry under ``label`` in ``--out``) names the machine and the load average.
+pd14 --n-scaling S --t-sim 1 --no-record --no-progress``; A and B run in turn, each run's whole-process wall
+seconds (a monotonic clock around it) and CPU seconds (the operating system's accounting of the finished
+child, ``os.wait4``) are kept with the pair ratios; the build seconds (max over ranks) are read from each
+run's summary. The result (one entry under ``label`` in ``--out``) names the machine and the load average.
 """
 from __future__ import annotations
 
@@ -20,32 +21,35 @@ import os
 import platform
 import re
 import shlex
+import time
 import statistics
 import subprocess
 import tempfile
 
 
-def _command(bindir: str, ranks: int, n_scaling: float, extra: str, log: str) -> str:
-    """The shell-free farm-bench form of one parsnn run whose output goes to ``log``."""
-    run = (f"exec {bindir}/mpiexec -n {ranks} {bindir}/parsnn run pd14 --n-scaling {n_scaling} --t-sim 1 "
-           f"--no-record --no-progress {extra} >>{log} 2>&1")
-    return f"sh -c {shlex.quote(run)}"
+def _command(bindir: str, ranks: int, n_scaling: float, extra: str) -> list[str]:
+    """One parsnn run of PD14 (argument list)."""
+    return [f"{bindir}/mpiexec", "-n", str(ranks), f"{bindir}/parsnn", "run", "pd14", "--n-scaling", str(n_scaling),
+            "--t-sim", "1", "--no-record", "--no-progress", *shlex.split(extra)]
+
+
+def _timed(cmd: list[str], log: str) -> dict:
+    """Run ``cmd`` with its output appended to ``log``: whole-process wall and CPU seconds."""
+    with open(log, "a") as f:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT)
+        _, status, ru = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t0
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}); see {log}")
+    return {"wall": wall, "cpu": ru.ru_utime + ru.ru_stime}
 
 
 def _builds(log: str) -> list[float]:
     """The 'build time' seconds of every run in ``log``."""
     with open(log) as f:
         return [float(x) for x in re.findall(r"^build time\s+([0-9.]+) s", f.read(), re.M)]
-
-
-def _figures(report: str) -> dict:
-    """{row: median} of farm-bench's table (rows such as 'A wall s', 'A/B cpu')."""
-    out = {}
-    for line in report.splitlines():
-        m = re.match(r"^(A/B \w+|[AB] \w+ \w+)\s+([0-9.]+)\s+([0-9.]+)\s+([0-9.]+)\s*$", line)
-        if m:
-            out[m.group(1)] = float(m.group(3))
-    return out
 
 
 def main(argv=None) -> int:
@@ -60,22 +64,25 @@ def main(argv=None) -> int:
     ap.add_argument("--label", required=True)
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
+    cmd_a = _command(args.a, args.ranks, args.n_scaling, args.a_args)
+    cmd_b = _command(args.b, args.ranks, args.n_scaling, args.b_args)
+    load = os.getloadavg()
+    runs = {"A": [], "B": []}
     with tempfile.TemporaryDirectory() as tmp:
         la, lb = os.path.join(tmp, "a.log"), os.path.join(tmp, "b.log")
-        cmd = ["farm-bench", "-n", str(args.runs), "--warmup", "0", "--timeout", "3600",
-               "--vs", _command(args.b, args.ranks, args.n_scaling, args.b_args, lb), "--",
-               *shlex.split(_command(args.a, args.ranks, args.n_scaling, args.a_args, la))]
-        load = os.getloadavg()
-        report = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        for _ in range(args.runs):
+            runs["A"].append(_timed(cmd_a, la))
+            runs["B"].append(_timed(cmd_b, lb))
         build_a, build_b = _builds(la), _builds(lb)
-    entry = {"commands": {"A": _command(args.a, args.ranks, args.n_scaling, args.a_args, "LOG"),
-                          "B": _command(args.b, args.ranks, args.n_scaling, args.b_args, "LOG")},
-             "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores "
-                        f"(farm-bench's first line: {report.splitlines()[0] if report else ''})",
+    whole = {f"{k} {x}": statistics.median(r[x] for r in runs[k]) for k in runs for x in ("wall", "cpu")}
+    whole.update({f"A/B {x}": statistics.median(a[x] / b[x] for a, b in zip(runs["A"], runs["B"]))
+                  for x in ("wall", "cpu")})
+    entry = {"commands": {"A": " ".join(cmd_a), "B": " ".join(cmd_b)},
+             "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
              "load_average_before": load, "shared_machine": True,
              "build_seconds": {"A": build_a, "B": build_b,
                                "A_median": statistics.median(build_a), "B_median": statistics.median(build_b)},
-             "farm_bench_medians": _figures(report)}
+             "whole_process_runs": runs, "whole_process_medians": whole}
     entry["build_A_over_B"] = entry["build_seconds"]["A_median"] / entry["build_seconds"]["B_median"]
     results = json.load(open(args.out)) if os.path.exists(args.out) else {}
     results[args.label] = entry
