@@ -261,8 +261,7 @@ def predict(conn: Connectivity, ranks: int, machine=None, partition="round_robin
     if wl is None:
         wl = workload(conn, P, partition, rates, min_delay_steps)
     m = int(wl["min_delay_steps"]) if min_delay_steps is None else int(min_delay_steps)
-    h = wl["resolution"]
-    T = m * h * 1e-3                                                  # model seconds per interval
+    h, T = wl["resolution"], m * wl["resolution"] * 1e-3             # T: model seconds per interval
     rpn, nodes = node_layout(P, mach, ranks_per_node)
     _check_threads(mach, P, nthr, rpn)
     # ---- computation per rank, on its threads
