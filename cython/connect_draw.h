@@ -101,16 +101,8 @@ static inline __attribute__((always_inline)) double px2z_normal(px2_stream *s, p
         uint64_t r = (uint64_t)s->buf[2 * j] | ((uint64_t)s->buf[2 * j + 1] << 32);
         int idx = (int)(r & 0xff);
         int neg = (int)((r >> 8) & 1);
-        if (idx == 0) {                     /* the tail beyond r */
-            for (;;) {
-                double xx = -PX2_ZIG_INV_R * log1p(-px2_uniform(s));
-                double yy = -log1p(-px2_uniform(s));
-                if (yy + yy > xx * xx)
-                    return neg ? -(PX2_ZIG_R + xx) : PX2_ZIG_R + xx;
-            }
-        }
-        if ((px2_zig_fi[idx - 1] - px2_zig_fi[idx]) * px2_uniform(s) + px2_zig_fi[idx] < exp(-0.5 * x * x))
-            return x;                       /* in the wedge under the curve */
+        if (px2_zig_outside(s, idx, neg, &x))
+            return x;
     }
 }
 

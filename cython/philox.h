@@ -407,6 +407,26 @@ static inline uint64_t px2_below(px2_stream *s, uint64_t n)
     return m >> 32;
 }
 
+/* The ziggurat's rare cases, for a candidate x of layer idx (sign neg) that is not inside its layer's
+ * rectangle: the tail beyond r (idx 0: always accepts, *x = the tail value) or the wedge under the curve
+ * (accepts x or not). 1 if *x is the draw, 0 to try a new candidate. Shared by px2_normal and the build's
+ * batched draws (connect_draw.h), so both consume the stream alike. */
+static inline int px2_zig_outside(px2_stream *s, int idx, int neg, double *x)
+{
+    if (idx == 0) {                         /* the tail beyond r */
+        for (;;) {
+            double xx = -PX2_ZIG_INV_R * log1p(-px2_uniform(s));
+            double yy = -log1p(-px2_uniform(s));
+            if (yy + yy > xx * xx) {
+                *x = neg ? -(PX2_ZIG_R + xx) : PX2_ZIG_R + xx;
+                return 1;
+            }
+        }
+    }
+    /* in the wedge under the curve? */
+    return (px2_zig_fi[idx - 1] - px2_zig_fi[idx]) * px2_uniform(s) + px2_zig_fi[idx] < exp(-0.5 * *x * *x);
+}
+
 /* standard normal: the 256-layer ziggurat (inlined: it sits in the build's innermost loops) */
 static inline __attribute__((always_inline)) double px2_normal(px2_stream *s)
 {
@@ -421,16 +441,8 @@ static inline __attribute__((always_inline)) double px2_normal(px2_stream *s)
             x = -x;
         if (rabs < px2_zig_ki[idx])
             return x;                       /* inside the layer's rectangle: about 99 % */
-        if (idx == 0) {                     /* the tail beyond r */
-            for (;;) {
-                double xx = -PX2_ZIG_INV_R * log1p(-px2_uniform(s));
-                double yy = -log1p(-px2_uniform(s));
-                if (yy + yy > xx * xx)
-                    return neg ? -(PX2_ZIG_R + xx) : PX2_ZIG_R + xx;
-            }
-        }
-        if ((px2_zig_fi[idx - 1] - px2_zig_fi[idx]) * px2_uniform(s) + px2_zig_fi[idx] < exp(-0.5 * x * x))
-            return x;                       /* in the wedge under the curve */
+        if (px2_zig_outside(s, idx, neg, &x))
+            return x;
     }
 }
 
