@@ -84,6 +84,15 @@ cdef extern from "deliver_kernels.h" nogil:
                                const uint16_t* tgt, const float* w, const uint16_t* run_d, const uint32_t* run_n,
                                double* rex, double* rin, double mult)
 
+cdef extern from "poisson.h" nogil:
+    ctypedef struct parsnn_pchunk_t:
+        int64_t j0, j1
+        int64_t cnt[256]
+    void parsnn_pchunk_init(parsnn_pchunk_t* pc)
+    void parsnn_pchunk_fill(parsnn_pchunk_t* pc, uint64_t seed, const int64_t* pd_ptr, const int64_t* delay,
+                            const uint64_t* purpose, const double* lam, const int64_t* gids, int64_t i,
+                            int64_t end, int64_t t)
+
 cdef extern from "<sched.h>" nogil:
     int sched_yield()
 
@@ -344,16 +353,25 @@ cdef class EngineState:
 
 
 # ---------------------------------------------------------------------------------- update
-cdef inline void _poisson_input(EngineState st, int64_t i, int64_t t, double* wex, double* win) noexcept nogil:
+cdef inline void _poisson_input(EngineState st, int64_t i, int64_t end, int64_t t, parsnn_pchunk_t* pc,
+                                double* wex, double* win) noexcept nogil:
     """Add the Poisson input devices' spikes arriving at neuron i in step t (drawn for
-    their emission step t - delay) to *wex (weights >= 0) or *win (weights < 0)."""
-    cdef int64_t j
+    their emission step t - delay) to *wex (weights >= 0) or *win (weights < 0). The counts come
+    from ``pc``, filled for the next neurons up to ``end`` at once (cython/poisson.h, the same draws)."""
+    cdef int64_t j, k
     cdef double w
     cdef px_stream s
+    if st.pd_ptr[i + 1] > pc.j1:
+        parsnn_pchunk_fill(pc, st.seed, &st.pd_ptr[0], &st.pd_delay[0], &st.pd_purpose[0], &st.pd_lam[0],
+                           &st.gids[0], i, end, t)
     for j in range(st.pd_ptr[i], st.pd_ptr[i + 1]):
         if t >= st.pd_delay[j]:
-            px_init(&s, st.seed, st.pd_purpose[j], <uint64_t> st.gids[i], <uint64_t> (t - st.pd_delay[j]))
-            w = st.pd_w[j] * <double> px_poisson(&s, st.pd_lam[j])
+            if j < pc.j1:
+                k = pc.cnt[j - pc.j0]
+            else:       # a neuron with more devices than a chunk holds
+                px_init(&s, st.seed, st.pd_purpose[j], <uint64_t> st.gids[i], <uint64_t> (t - st.pd_delay[j]))
+                k = px_poisson(&s, st.pd_lam[j])
+            w = st.pd_w[j] * <double> k
             if st.pd_w[j] >= 0.0:
                 wex[0] = wex[0] + w
             else:
@@ -400,6 +418,8 @@ cdef int64_t _update_exp(EngineState st, int64_t start, int64_t end, int64_t pst
     cdef bint devices = pd[end] != pd[start]
     cdef int64_t i, k
     cdef double wex, win, v
+    cdef parsnn_pchunk_t pc     # the Poisson devices' counts of the next neurons
+    parsnn_pchunk_init(&pc)
     for i in range(start, end):
         k = (i - start) * stride
         wex = rex[i]
@@ -407,7 +427,7 @@ cdef int64_t _update_exp(EngineState st, int64_t start, int64_t end, int64_t pst
         rex[i] = 0.0
         rin[i] = 0.0
         if devices:
-            _poisson_input(st, i, t, &wex, &wex if st.one_ring else &win)
+            _poisson_input(st, i, end, t, &pc, &wex, &wex if st.one_ring else &win)
         v = V[i]
         if r[i] == 0:
             v = v * p22[k] + iex[i] * p21ex[k] + iin[i] * p21in[k] + ie[k] * p20[k]
@@ -444,13 +464,15 @@ cdef int64_t _update_delta(EngineState st, int64_t start, int64_t end, int64_t p
     cdef bint devices = pd[end] != pd[start]
     cdef int64_t i, k
     cdef double w, v
+    cdef parsnn_pchunk_t pc     # the Poisson devices' counts of the next neurons
+    parsnn_pchunk_init(&pc)
     for i in range(start, end):
         k = (i - start) * stride
         w = rex[i] + rin[i]
         rex[i] = 0.0
         rin[i] = 0.0
         if devices:
-            _poisson_input(st, i, t, &w, &w)      # one input sum for delta synapses
+            _poisson_input(st, i, end, t, &pc, &w, &w)      # one input sum for delta synapses
         v = V[i]
         if r[i] == 0:
             v = p20[k] * ie[k] + p22[k] * v + w
@@ -483,6 +505,8 @@ cdef int64_t _update_alpha(EngineState st, int64_t start, int64_t end, int64_t p
     cdef bint devices = pd[end] != pd[start]
     cdef int64_t i, k
     cdef double wex, win, v
+    cdef parsnn_pchunk_t pc     # the Poisson devices' counts of the next neurons
+    parsnn_pchunk_init(&pc)
     for i in range(start, end):
         k = pstart + (i - start) * stride
         wex = rex[i]
@@ -490,7 +514,7 @@ cdef int64_t _update_alpha(EngineState st, int64_t start, int64_t end, int64_t p
         rex[i] = 0.0
         rin[i] = 0.0
         if devices:
-            _poisson_input(st, i, t, &wex, &wex if st.one_ring else &win)
+            _poisson_input(st, i, end, t, &pc, &wex, &wex if st.one_ring else &win)
         v = V[i]
         if r[i] == 0:
             v = (st.p20[k] * st.ie[k] + st.p31ex[k] * dex[i] + st.p21ex[k] * iex[i] + st.p31in[k] * din[i]

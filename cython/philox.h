@@ -107,21 +107,31 @@ static inline double px_normal(px_stream *s)
 
 PX_DEFINE_DRAW(px_draw, px_stream, px_uniform, px_normal)
 
+/* px_poisson's inversion: means below PX_POISSON_SMALL, counts capped at PX_POISSON_KMAX */
+#define PX_POISSON_SMALL 10.0
+#define PX_POISSON_KMAX 1000
+
+/* the inversion of px_poisson for the uniform u on [0, 1) and a mean 0 < lam < PX_POISSON_SMALL
+ * (cython/poisson.h tabulates its sums F with the same operations) */
+static inline int64_t px_poisson_small(double u, double lam)
+{
+    double p = exp(-lam), F = p;
+    int64_t k = 0;
+    while (u > F && k < PX_POISSON_KMAX) {
+        k += 1;
+        p *= lam / (double)k;
+        F += p;
+    }
+    return k;
+}
+
 /* Poisson-distributed count with mean lam. Inversion for small means; PTRS
  * (Hoermann 1993, transformed rejection with squeeze) above. */
 static inline int64_t px_poisson(px_stream *s, double lam)
 {
     if (lam <= 0.0) return 0;
-    if (lam < 10.0) {
-        double p = exp(-lam), F = p, u = px_uniform(s);
-        int64_t k = 0;
-        while (u > F && k < 1000) {
-            k += 1;
-            p *= lam / (double)k;
-            F += p;
-        }
-        return k;
-    }
+    if (lam < PX_POISSON_SMALL)
+        return px_poisson_small(px_uniform(s), lam);
     double slam = sqrt(lam), loglam = log(lam);
     double b = 0.931 + 2.53 * slam;
     double a = -0.059 + 0.02483 * b;

@@ -7,6 +7,7 @@ value depends only on its key and id, never on the rank that computes it.
 """
 import numpy as np
 cimport numpy as cnp
+from cpython.mem cimport PyMem_Malloc, PyMem_Free
 
 include "philox.pxi"
 
@@ -129,3 +130,66 @@ def stream_values(uint64_t seed, uint64_t purpose, uint64_t id, Py_ssize_t n, st
         else:
             _values(<px_stream*> NULL, seed, purpose, id, extra, w, lam, bound, o)
     return out
+
+
+cdef extern from "poisson.h" nogil:
+    ctypedef struct parsnn_pinv_t:
+        double lam
+        int32_t len
+        double F[1000]
+    void parsnn_pinv_clear(parsnn_pinv_t* tb)
+    void parsnn_pinv_build(parsnn_pinv_t* tb, double lam)
+    int64_t parsnn_pinv_count(const parsnn_pinv_t* tb, double u)
+    int64_t px_poisson_small(double u, double lam)
+    void parsnn_poisson_batch(parsnn_pinv_t* tb, uint64_t seed, int64_t n, const uint64_t* purpose,
+                              const uint64_t* id, const uint64_t* extra, const double* lam, int64_t* cnt,
+                              double* u, double* c)
+
+
+def poisson_counts(uint64_t seed, const uint64_t[::1] purpose, const uint64_t[::1] ids, const uint64_t[::1] extra,
+                   const double[::1] lam, bint batched=True):
+    """The v1 Poisson count of each stream (seed, purpose[e], ids[e], extra[e]) with mean lam[e] (the first
+    draw of the stream, as the update's Poisson devices draw): ``batched`` by cython/poisson.h's kernel
+    (its inversion table follows the first mean), else one px_poisson per stream. For the tests: equal."""
+    cdef Py_ssize_t n = lam.shape[0], e
+    if not (purpose.shape[0] == ids.shape[0] == extra.shape[0] == n):
+        raise ValueError("purpose, ids, extra and lam must have one length")
+    out = np.zeros(n, dtype=np.int64)
+    cdef int64_t[::1] o = out
+    cdef double[::1] u = np.empty(max(n, 1), dtype=np.float64)
+    cdef double[::1] c = np.empty(max(n, 1), dtype=np.float64)
+    cdef parsnn_pinv_t* tb = <parsnn_pinv_t*> PyMem_Malloc(sizeof(parsnn_pinv_t))
+    cdef px_stream s
+    if tb == NULL:
+        raise MemoryError()
+    parsnn_pinv_clear(tb)
+    try:
+        with nogil:
+            if batched and n > 0:
+                parsnn_poisson_batch(tb, seed, n, &purpose[0], &ids[0], &extra[0], &lam[0], &o[0], &u[0], &c[0])
+            elif not batched:
+                for e in range(n):
+                    px_init(&s, seed, purpose[e], ids[e], extra[e])
+                    o[e] = px_poisson(&s, lam[e])
+    finally:
+        PyMem_Free(tb)
+    return out
+
+
+def poisson_inversion(const double[::1] u, double lam, bint table=True):
+    """px_poisson's inversion count for each uniform u[e] and the mean 0 < lam < 10: from the table of
+    cython/poisson.h (``table``; also returned, its sums F_0 .. F_{len-1}) or by px_poisson's own loop."""
+    cdef Py_ssize_t e
+    out = np.empty(u.shape[0], dtype=np.int64)
+    cdef int64_t[::1] o = out
+    cdef parsnn_pinv_t* tb = <parsnn_pinv_t*> PyMem_Malloc(sizeof(parsnn_pinv_t))
+    if tb == NULL:
+        raise MemoryError()
+    try:
+        parsnn_pinv_build(tb, lam)
+        for e in range(u.shape[0]):
+            o[e] = parsnn_pinv_count(tb, u[e]) if table else px_poisson_small(u[e], lam)
+        F = np.array([tb.F[e] for e in range(tb.len)])
+    finally:
+        PyMem_Free(tb)
+    return out, F

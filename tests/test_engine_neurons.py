@@ -503,3 +503,51 @@ def test_spike_times_set_between_runs_are_checked(times, message):
         sim.set_spike_times("n", [[12.0]] * 3)
     sim.run(10.0)
     assert np.asarray(sim.st.gen_step).tolist() == [9, 49, 119]       # the given times still hold
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_poisson_devices_drive_as_their_streams_say(threads):
+    """The Poisson input devices' counts (drawn a chunk of neurons at a time, cython/poisson.h) are
+    the first draws of their streams (seed, purpose, gid, t - delay): the membrane of iaf_psc_delta
+    neurons (no threshold in reach) follows v = p22 v + sum_j w_j k_j, with k_j from one px_poisson
+    per stream. 300 devices (more than a chunk of 256 entries holds for one neuron), per-neuron
+    rates with means 0, below 1, about 2, above 10 (the PTRS branch), mixed delays and signs."""
+    from mpi4py import MPI
+
+    import parsnn.network as pn
+    from parsnn import _rng as rng_kernels
+    from parsnn.engine import Simulation
+    from parsnn.engine.streams import purpose
+    n_dev, h, steps, tau_m, seed = 300, 0.1, 60, 10.0, 3
+    net = pn.Network(resolution=h)
+    net.add_population("n", 4, "iaf_psc_delta", params={"V_th": 1e9, "tau_m": tau_m, "V_m": -70.0})
+    devs = []
+    for k in range(n_dev):
+        rate = np.array([0.0, 3000.0 + k, 20856.0, 120000.0 - 7 * k]) if k % 3 else 5000.0 + 10 * k
+        w, d = (0.01 * (1 + k % 7)) * (-1 if k % 4 == 1 else 1), h * (1 + k % 5)
+        devs.append(net.add_poisson("n", rate=rate, weight=w, delay=d, name=f"p{k}"))
+    net.record_voltage("n", [0, 1, 2, 3], interval=h)
+    sim = Simulation(net, seed=seed, comm=MPI.COMM_SELF, threads=threads)
+    sim.run(steps * h)
+    times, ids, V = sim.voltages()["n"]
+    V = np.asarray(V, dtype=float)
+    assert V.shape == (steps, 4)
+    t = np.arange(steps, dtype=np.int64)
+    p22 = math.exp(-h / tau_m)
+    for i in range(4):
+        w_in = np.zeros(steps)
+        for k, dev in enumerate(devs):
+            rate = np.asarray(dev.rate, dtype=float)
+            lam = (rate[i] if rate.ndim else float(rate)) * h * 1e-3
+            delay = max(1, int(round(dev.delay / h)))
+            on = t[t >= delay]
+            cnt = rng_kernels.poisson_counts(seed, np.full(on.size, purpose("poisson_input", k, dev.name), np.uint64),
+                                             np.full(on.size, i, np.uint64), (on - delay).astype(np.uint64),
+                                             np.full(on.size, lam), batched=False)
+            w_in[on] += dev.weight * cnt
+        v, expect = 0.0, []
+        for s in range(steps):
+            v = p22 * v + w_in[s]
+            expect.append(v - 70.0)
+        np.testing.assert_allclose(V[:, i], expect, rtol=0, atol=1e-9)
+    assert np.ptp(V[:, 3]) > 100 and np.all(V[:, 0] != 0)      # the big means drive; neuron 0 only the fixed ones

@@ -407,3 +407,38 @@ def test_ziggurat_candidates_of_the_vector_kernel_equal_the_portable_loop():
     # on stream words almost every value is accepted at once, and accepted candidates are normals
     x, ok = connect_kernels.ziggurat_candidates(cases[0])
     assert ok.sum() >= 28 and np.all(np.abs(x[ok]) < 4)
+
+
+@pytest.mark.parametrize("means", ["hpc", "mixed", "two", "edge"])
+def test_poisson_batch_equals_one_draw_per_stream(means):
+    """cython/poisson.h's batched counts (the update's Poisson devices) equal px_poisson on each stream:
+    one mean (its table), means mixed over [0, 12) (PTRS above 10, zero means, table misses), two
+    alternating means, means at the ends of the inversion's range."""
+    rng = np.random.default_rng(11)
+    n = 100_000
+    lam = {"hpc": np.full(n, 20856.037200898867 * 1e-4), "mixed": rng.uniform(-1.0, 12.0, n),
+           "two": np.where(np.arange(n) % 2, 0.3, 7.5),
+           "edge": rng.choice([1e-300, 1e-9, 9.999999999, 10.0, 0.0], n)}[means]
+    pur = rng.integers(0, 2**63, n, dtype=np.uint64)
+    ids, extra = rng.integers(0, 2**40, n, dtype=np.uint64), rng.integers(0, 2**40, n, dtype=np.uint64)
+    a = rng_kernels.poisson_counts(SEED, pur, ids, extra, lam, batched=True)
+    b = rng_kernels.poisson_counts(SEED, pur, ids, extra, lam, batched=False)
+    np.testing.assert_array_equal(a, b)
+    assert a.max() > 0
+
+
+@pytest.mark.parametrize("lam", [1e-300, 1e-3, 1.0, 20856.037200898867 * 1e-4, 5.5, 9.999999999])
+def test_poisson_inversion_table_at_its_steps(lam):
+    """The inversion table gives px_poisson's loop's count for uniforms on, just below and just above
+    every cumulative sum F_k, at 0, below 1 and random; the table ends where F stops changing (a u
+    above its last sum: the loop's cap of 1000)."""
+    _, F = rng_kernels.poisson_inversion(np.zeros(1), lam)
+    u = np.concatenate([F, np.nextafter(F, 0.0), np.nextafter(F, 2.0), [0.0, 1.0 - 2.0**-53],
+                        np.random.default_rng(3).random(20_000)])
+    u = u[(u >= 0.0) & (u < 1.0)]
+    a, _ = rng_kernels.poisson_inversion(u, lam, table=True)
+    b, _ = rng_kernels.poisson_inversion(u, lam, table=False)
+    np.testing.assert_array_equal(a, b)
+    assert len(F) < 1000 and F[-1] == F[-2] and np.all(np.diff(F) >= 0)
+    if F[-1] < 1.0 - 2.0**-53:
+        assert a[u == 1.0 - 2.0**-53][0] == 1000
