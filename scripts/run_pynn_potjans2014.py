@@ -39,6 +39,9 @@ import sys
 
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "analysis"))
+from pynn_vs_nest import spike_columns  # noqa: E402
+
 BACKENDS = ("parsnn", "nest")
 
 
@@ -55,25 +58,11 @@ class TextSegmentWriter:
         per cell)."""
         with open(self.filename, "w") as f:
             if segment.spiketrains:
-                times, cells = _spike_columns(segment.spiketrains)
+                times, position, source = spike_columns(segment.spiketrains)
+                cells = source[position]
                 np.savetxt(f, np.column_stack([times, cells]), fmt=("%.1f", "%d"), delimiter="\t")
             for sig in segment.analogsignals:
                 np.savetxt(f, np.asarray(sig.magnitude), fmt="%.4f")
-
-
-def _spike_columns(trains):
-    """(times, cell index) of every spike in ``trains``, train by train in their order (a
-    SpikeTrainList still in multiplexed form is read from its arrays)."""
-    channels, annotations = getattr(trains, "_all_channel_ids", None), getattr(trains, "_annotations", {})
-    if getattr(trains, "_items", None) is None and channels is not None and "source_index" in annotations:
-        ids, times = trains.multiplexed
-        position = {c: k for k, c in enumerate(np.asarray(channels).tolist())}
-        pos = np.array([position[c] for c in np.asarray(ids).tolist()], dtype=np.int64)
-        order = np.argsort(pos, kind="stable")
-        return np.asarray(times.magnitude)[order], np.asarray(annotations["source_index"])[pos[order]]
-    times = [np.asarray(t.magnitude) for t in trains]
-    cells = [np.full(t.size, train.annotations.get("source_index", 0)) for t, train in zip(times, trains)]
-    return np.concatenate(times), np.concatenate(cells)
 
 
 def _masked_draws(words, highs, count):
