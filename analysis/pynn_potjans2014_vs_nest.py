@@ -92,11 +92,12 @@ def _command(a, python: str, seed: int, partial: str) -> list:
     """The child's command line: the example under pynn_vs_nest's harness, or ``parsnn run pd14`` on the
     same configuration (Poisson background, as the example's ``input_type``) for ``--backend cli``."""
     config = ["--n-scaling", str(a.n_scaling), "--k-scaling", str(a.k_scaling), "--t-sim", str(a.t_sim)]
+    extra = ["--pynn-connector-rng"] if getattr(a, "pynn_connector_rng", False) and a.backend == "parsnn" else []
     if a.backend == "cli":
         return [python, "-c", CLI_TIMED, "run", "pd14", *config, "--bg", "poisson", "--seed", str(seed), "--no-progress"]
     scratch = os.path.join(a.work, f"{a.backend}-seed{seed}-files")
     return [python, os.path.join(HERE, "pynn_vs_nest.py"), "--one", a.backend, os.path.abspath(RUNNER), str(seed),
-            partial, "--nest-precision", "on_grid", "--", os.path.abspath(a.example_dir), *config, "--out", scratch]
+            partial, "--nest-precision", "on_grid", "--", os.path.abspath(a.example_dir), *config, *extra, "--out", scratch]
 
 
 def _read(path: str) -> dict:
@@ -236,6 +237,9 @@ def main(argv=None):
     r.add_argument("--k-scaling", type=float, default=1.0)
     r.add_argument("--t-sim", type=float, default=1000.0)
     r.add_argument("--work", required=True, help="folder of the runs' JSON records")
+    r.add_argument("--pynn-connector-rng", action="store_true",
+                   help="parsnn: connect with PyNN's code and PyNN's default connector RNG, as pyNN.nest does "
+                        "(see scripts/run_pynn_potjans2014.py; slow)")
     p = sub.add_parser("report", help="write the comparison of the runs in --work")
     p.add_argument("--work", required=True)
     p.add_argument("--t-start", type=float, default=200.0, help="start of the analysis window (ms)")

@@ -105,6 +105,23 @@ def _patch(sim, backend: str, seed: int, record: dict, precision: str):
         state_module.State.build = timed_build
 
 
+def spike_columns(trains) -> tuple:
+    """(times ms, position of the train in ``trains``, source_index of each train) of every spike of a
+    Neo SpikeTrainList, train by train in their order; a list PyNN left in multiplexed form (arrays of
+    times and channel ids) is read from its arrays, without making a Neo SpikeTrain per cell."""
+    channels, annotations = getattr(trains, "_all_channel_ids", None), getattr(trains, "_annotations", None) or {}
+    if getattr(trains, "_items", None) is None and channels is not None:
+        ids, times = trains.multiplexed
+        position = {c: k for k, c in enumerate(np.asarray(channels).tolist())}
+        pos = np.array([position[c] for c in np.asarray(ids).tolist()], dtype=np.int64)
+        order = np.argsort(pos, kind="stable")
+        source = np.asarray(annotations.get("source_index", np.zeros(len(position), dtype=np.int64)))
+        return np.asarray(times.magnitude, dtype=float)[order], pos[order], source
+    times = [np.asarray(t.magnitude, dtype=float) for t in trains]
+    return (np.concatenate(times) if times else np.zeros(0), np.repeat(np.arange(len(times)), [t.size for t in times]),
+            np.array([t.annotations.get("source_index", 0) for t in trains], dtype=np.int64))
+
+
 def _spikes(populations) -> dict:
     """{label: {"n": recorded cells, "times": [...], "ids": [...]}} of the populations recording spikes."""
     out = {}
@@ -112,10 +129,13 @@ def _spikes(populations) -> dict:
         if not any(getattr(v, "name", v) == "spikes" and ids for v, ids in pop.recorder.recorded.items()):
             continue
         trains = pop.get_data("spikes").segments[-1].spiketrains
-        times = [np.asarray(st.magnitude, float) for st in trains]
-        out[pop.label] = {"n": len(trains), "t_stop": float(max([float(st.t_stop) for st in trains] or [0.0])),
-                          "times": np.concatenate(times).tolist() if times else [],
-                          "ids": np.repeat(np.arange(len(trains)), [t.size for t in times]).tolist()}
+        times, ids, _ = spike_columns(trains)
+        meta = getattr(trains, "_spiketrain_metadata", None) or {}
+        if getattr(trains, "_items", None) is None and "t_stop" in meta:
+            t_stop = float(meta["t_stop"].rescale("ms").magnitude) if hasattr(meta["t_stop"], "rescale") else float(meta["t_stop"])
+        else:
+            t_stop = max([float(st.t_stop) for st in trains] or [0.0])
+        out[pop.label] = {"n": len(trains), "t_stop": t_stop, "times": times.tolist(), "ids": ids.tolist()}
     return out
 
 

@@ -14,6 +14,16 @@ those streams are keyed by the setup seed and the projection's label and positio
 extended by the NumpyRNG seeds involved, e.g. "E->I rng=42") or the population's label (not by a
 NumpyRNG seed: for initial values only the setup seed counts). The realisation differs from ``pyNN.nest``'s (or any other
 backend's) for the same seeds: same distributions, different numbers.
+
+A connector made without an ``rng`` differs in more than its numbers: PyNN gives each such connector a
+new ``NumpyRNG(seed=151985012)`` (``pyNN.connectors._get_rng``), so on pyNN.nest (and any backend that
+connects with PyNN's own connector code) all of them draw the same random sequence, and the in- and
+out-degrees of the cells in different projections onto (from) one population are correlated (PyNN's
+examples/Potjans2014: in-degree correlation 0.29 on average over the pairs of projections at n_scaling 0.02). parsnn
+draws each projection from its own stream: independent degrees, as the models mean them. In
+Potjans2014 at K_scaling 0.1 the excitatory rates are then 5-13 % lower than on pyNN.nest; with
+pyNN.nest's very connections (``scripts/run_pynn_potjans2014.py --pynn-connector-rng``) they agree
+(analysis/results/pynn/potjans2014_*pynn_connector_rng*).
 """
 from __future__ import annotations
 

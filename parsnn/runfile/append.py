@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 
-import h5py
+from parsnn.runfile.lazy_h5py import h5py
 
 from parsnn.errors import ParameterError
 from parsnn.runfile import schema

@@ -34,7 +34,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 
-import h5py
+from parsnn.runfile.lazy_h5py import h5py
 import numpy as np
 
 import parsnn

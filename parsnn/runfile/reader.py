@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import json
 
-import h5py
+from parsnn.runfile.lazy_h5py import h5py
 import numpy as np
 
 from parsnn.runfile import schema, sonata

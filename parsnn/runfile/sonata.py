@@ -18,7 +18,7 @@ import json
 import os
 from contextlib import contextmanager
 
-import h5py
+from parsnn.runfile.lazy_h5py import h5py
 import numpy as np
 
 from parsnn.runfile import schema
@@ -31,9 +31,21 @@ __all__ = [
 ]
 
 SORTING_VALUES = {"none": 0, "by_id": 1, "by_time": 2}
-#: HDF5 enum type of the ``sorting`` attribute, exactly as libsonata expects it.
-SORTING_DTYPE = h5py.enum_dtype(SORTING_VALUES, basetype=np.uint8)
 _SORTING_NAMES = {v: k for k, v in SORTING_VALUES.items()}
+
+
+def sorting_dtype():
+    """HDF5 enum type of the ``sorting`` attribute, exactly as libsonata expects it (made when first
+    needed, so that importing this module does not load h5py)."""
+    return h5py.enum_dtype(SORTING_VALUES, basetype=np.uint8)
+
+
+def __getattr__(name):
+    """``SORTING_DTYPE``: :func:`sorting_dtype`, for code that names the constant."""
+    if name == "SORTING_DTYPE":
+        return sorting_dtype()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 DEFAULT_CHUNK = 1 << 20          # elements per read when streaming (8 MiB of float64)
 DEFAULT_STORAGE_CHUNK = 1 << 16  # HDF5 chunk length of the resizable spike datasets
@@ -87,7 +99,7 @@ def write_sorting_attr(group: h5py.Group, kind: str = "by_time") -> None:
     """Write the SONATA ``sorting`` attribute (enum ``none|by_id|by_time``, uint8 base) on ``group``."""
     if kind not in SORTING_VALUES:
         raise ValueError(f"sorting kind must be one of {sorted(SORTING_VALUES)}, got {kind!r}")
-    group.attrs.create(schema.SORTING, SORTING_VALUES[kind], dtype=SORTING_DTYPE)
+    group.attrs.create(schema.SORTING, SORTING_VALUES[kind], dtype=sorting_dtype())
 
 
 def read_sorting_attr(group: h5py.Group) -> str:
