@@ -93,10 +93,12 @@ cdef extern from "<sched.h>" nogil:
     int sched_yield()
 
 cdef extern from "team.h" nogil:
-    ctypedef struct parsnn_barrier:
+    ctypedef struct parsnn_team_sync:
         pass
-    void parsnn_barrier_init(parsnn_barrier* b, int n, int64_t spin_ns, int64_t yield_ns)
-    int64_t parsnn_barrier_wait(parsnn_barrier* b)
+    void parsnn_team_init(parsnn_team_sync* s, int n, int64_t spin_ns, int64_t yield_ns)
+    int64_t parsnn_team_arrive_wait(parsnn_team_sync* s)
+    int64_t parsnn_team_collect(parsnn_team_sync* s)
+    void parsnn_team_release(parsnn_team_sync* s)
 
 cnp.import_array()
 
@@ -132,7 +134,7 @@ cdef int64_t X_WINDOW = 1024
 #: does every thread's share in turn (the same result: the shares do not interact), saving the wake-up
 PAR_MIN_UPDATES = 4096
 PAR_MIN_EVENTS = 1024
-#: the thread team's barrier (cython/team.h): spin at most this long, then yield at most this long (ns)
+#: a waiting thread of the team (cython/team.h) spins at most this long, then yields at most this long (ns), then sleeps
 TEAM_SPIN_NS = 20000
 TEAM_YIELD_NS = 200000
 
@@ -283,7 +285,7 @@ cdef class EngineState:
     cdef public bint vector_update
     # smallest work (neuron updates, synaptic events) run as a parallel region (0: always)
     cdef public int64_t par_min_updates, par_min_events
-    # team: run the intervals on one persistent thread team (run_steps); its barriers spin for at most
+    # team: run the intervals on one persistent thread team (run_steps); a waiting thread spins for at most
     # team_spin_ns, then yield for at most team_yield_ns, then sleep (cython/team.h)
     cdef public bint team
     cdef public int64_t team_spin_ns, team_yield_ns
@@ -308,6 +310,7 @@ cdef class EngineState:
         self.par_min_updates = PAR_MIN_UPDATES
         self.par_min_events = PAR_MIN_EVENTS
         self.team = True
+        self.t_thread = np.zeros((1, 4))
         self.team_spin_ns = TEAM_SPIN_NS
         self.team_yield_ns = TEAM_YIELD_NS
 
@@ -1114,14 +1117,16 @@ cdef struct TeamCtl:
     int64_t t, t_stop, mm, rows
     bint pending
     int stop, err, nt
-    parsnn_barrier bar
+    parsnn_team_sync sync
 
 
 cdef void _team_thread(EngineState st, int th, TeamCtl* c) noexcept nogil:
-    """One thread of the persistent team (run_steps): the parallel regions of consecutive intervals,
-    with thread 0 alone doing the serial part (gather, record, exchange, sort) between two barriers.
-    Thread ``th`` of ``c.nt`` runs the shares th, th + nt, .. < T (nt < T when OpenMP gave fewer
-    threads). Stops as ``c.stop`` says (set by thread 0 before the second barrier)."""
+    """One thread of the persistent team (run_steps): the parallel regions of consecutive intervals.
+    The other threads arrive and wait for thread 0's release; thread 0 waits for their arrival, does
+    the serial part alone (gather, record, exchange, sort: every MPI call on this one thread) and
+    releases them (cython/team.h): one wait per thread and interval. Thread ``th`` of ``c.nt`` runs
+    the shares th, th + nt, .. < T (nt < T when OpenMP gave fewer threads). Stops as ``c.stop`` says
+    (set by thread 0 before the release)."""
     cdef int64_t k, rows
     cdef double w, c0
     while True:
@@ -1130,8 +1135,10 @@ cdef void _team_thread(EngineState st, int th, TeamCtl* c) noexcept nogil:
         while k < st.T:
             w += _thread_work(st, k, c.t, c.mm, c.pending)
             k += c.nt
-        st.t_thread[th, 2] += 1e-9 * <double> parsnn_barrier_wait(&c.bar)
-        if th == 0:
+        if th != 0:
+            st.t_thread[th, 2] += 1e-9 * <double> parsnn_team_arrive_wait(&c.sync)
+        else:
+            st.t_thread[0, 2] += 1e-9 * <double> parsnn_team_collect(&c.sync)
             c0 = _now()
             rows = _gather_spikes(st, c.t, c.mm)
             if rows and st.n_rec + rows > st.rec_step.shape[0]:
@@ -1146,7 +1153,7 @@ cdef void _team_thread(EngineState st, int th, TeamCtl* c) noexcept nogil:
                     c.stop = TEAM_END
                 elif _need_reserve(st):
                     c.stop = TEAM_RESERVE
-        st.t_thread[th, 2] += 1e-9 * <double> parsnn_barrier_wait(&c.bar)
+            parsnn_team_release(&c.sync)
         if c.stop != TEAM_RUN:
             return
 
@@ -1159,7 +1166,7 @@ cdef void _team_run(EngineState st, TeamCtl* c) noexcept nogil:
         th = omp_get_thread_num()
         if th == 0:
             c.nt = omp_get_num_threads()
-            parsnn_barrier_init(&c.bar, c.nt, st.team_spin_ns, st.team_yield_ns)
+            parsnn_team_init(&c.sync, c.nt, st.team_spin_ns, st.team_yield_ns)
     with parallel(num_threads=c.nt):
         _team_thread(st, omp_get_thread_num(), c)
 
@@ -1170,7 +1177,7 @@ def run_steps(EngineState st, int64_t t, int64_t t_stop):
     interval's spikes and the update of the next one share one parallel region (both touch only the
     thread's own neurons; delivery first, as in the plain order); the last delivery ends the call,
     so the state at return is complete. With T > 1 threads and enough neurons per interval
-    (st.par_min_updates) one persistent team runs the intervals (_team_thread: two barriers per
+    (st.par_min_updates) one persistent team runs the intervals (_team_thread: one meeting per
     interval instead of an OpenMP region); else one region per interval. When the recording buffers
     might not hold one more interval it calls ``st.reserve()`` to grow them (and ``st.reserve(rows)``
     when the multiplicities of an interval's recorded spikes need more rows). Returns ``t_stop``."""
@@ -1179,7 +1186,7 @@ def run_steps(EngineState st, int64_t t, int64_t t_stop):
     cdef int err
     cdef TeamCtl c
     cdef bint team = st.T > 1 and st.team and st.n_loc * st.m >= st.par_min_updates
-    if st.t_thread is None or st.t_thread.shape[0] != st.T:
+    if st.t_thread.shape[0] != st.T:
         st.t_thread = np.zeros((st.T, 4))
     # every i_in bit-zero (not -0.0) with one ring: it stays so in this call (ring_in holds zeros)
     st.iin_zero = st.one_ring and st.n_loc > 0 and not np.any(np.asarray(st.i_in).view(np.uint64))
