@@ -62,7 +62,8 @@ cimport numpy as cnp
 from libc.stdlib cimport qsort, malloc, free, realloc
 from libc.string cimport memcpy, memset
 from posix.time cimport clock_gettime, nanosleep, timespec, CLOCK_MONOTONIC
-from cython.parallel cimport prange
+from cython.parallel cimport prange, parallel
+from openmp cimport omp_get_thread_num, omp_get_num_threads
 from mpi4py cimport MPI
 from mpi4py cimport libmpi as mpi
 
@@ -75,6 +76,10 @@ cdef extern from "update.h" nogil:
                                       int32_t* r, double* rex, double* rin, double p22, double p21ex,
                                       double p21in, double p20, double p11ex, double p11in, double ie,
                                       double theta, double vreset, int32_t refr, int64_t* out)
+    int64_t parsnn_update_exp_uniform_1ring(int64_t start, int64_t end, double* V, double* iex, int32_t* r,
+                                            double* rex, double p22, double p21ex, double p21in, double p20,
+                                            double p11ex, double ie, double theta, double vreset, int32_t refr,
+                                            int64_t* out)
 
 cdef extern from "deliver_kernels.h" nogil:
     void parsnn_scatter_runs(int64_t a, int64_t b, int64_t r0, int64_t r1, int64_t slot0, int64_t D, int64_t n,
@@ -95,6 +100,14 @@ cdef extern from "poisson.h" nogil:
 
 cdef extern from "<sched.h>" nogil:
     int sched_yield()
+
+cdef extern from "team.h" nogil:
+    ctypedef struct parsnn_team_sync:
+        pass
+    void parsnn_team_init(parsnn_team_sync* s, int n, int64_t spin_ns, int64_t yield_ns)
+    int64_t parsnn_team_arrive_wait(parsnn_team_sync* s)
+    int64_t parsnn_team_collect(parsnn_team_sync* s)
+    void parsnn_team_release(parsnn_team_sync* s)
 
 cnp.import_array()
 
@@ -130,6 +143,9 @@ cdef int64_t X_WINDOW = 1024
 #: does every thread's share in turn (the same result: the shares do not interact), saving the wake-up
 PAR_MIN_UPDATES = 4096
 PAR_MIN_EVENTS = 1024
+#: a waiting thread of the team (cython/team.h) spins at most this long, then yields at most this long (ns), then sleeps
+TEAM_SPIN_NS = 20000
+TEAM_YIELD_NS = 200000
 
 
 cdef int _cmp_spike(const void* a, const void* b) noexcept nogil:
@@ -200,6 +216,9 @@ cdef class EngineState:
     # ring_ex takes every weight and ring_in is one slot of zeros [n_loc], read and never written
     cdef public double[::1] ring_ex, ring_in
     cdef public bint one_ring
+    # one_ring and every i_in +0.0 at the start of run_steps (it stays so): the update kernel that
+    # neither reads nor writes i_in and ring_in (update.h) gives the same bits
+    cdef public bint iin_zero
     # spikes of the current interval: codes ((k - 1) << 48) | (lag << 32) | gid (module docstring);
     # thread k writes from toff[k] * m on
     cdef public uint64_t[::1] spk
@@ -265,6 +284,9 @@ cdef class EngineState:
     cdef public int64_t[::1] n_fired          # spikes emitted by each local neuron (counted in the exchange)
     cdef public int32_t my_rank
     cdef public double t_update, t_exchange, t_deliver
+    # per thread (rows) and phase (seconds): 0 delivery, 1 update, 2 waiting for the other threads
+    # (wake-up and join of the parallel regions), 3 thread 0's serial part between regions
+    cdef public double[:, ::1] t_thread
     cdef public object reserve                # grows the recording buffers for one more interval
                                               # (reserve(rows): for that many more spike rows)
     # 1: segments with one parameter set and no Poisson devices use the vector kernel
@@ -272,6 +294,10 @@ cdef class EngineState:
     cdef public bint vector_update
     # smallest work (neuron updates, synaptic events) run as a parallel region (0: always)
     cdef public int64_t par_min_updates, par_min_events
+    # team: run the intervals on one persistent thread team (run_steps); a waiting thread spins for at most
+    # team_spin_ns, then yield for at most team_yield_ns, then sleep (cython/team.h)
+    cdef public bint team
+    cdef public int64_t team_spin_ns, team_yield_ns
     # iaf_psc_alpha (M_ALPHA): the derivatives of the currents and the extra propagators
     # (parsnn/neurons/iaf_psc_alpha.py says which array holds which propagator)
     cdef public double[::1] di_ex, di_in, p31ex, p31in, a21ex, a21in, psc_ex, psc_in
@@ -292,6 +318,10 @@ cdef class EngineState:
         self.T = 1
         self.par_min_updates = PAR_MIN_UPDATES
         self.par_min_events = PAR_MIN_EVENTS
+        self.team = True
+        self.t_thread = np.zeros((1, 4))
+        self.team_spin_ns = TEAM_SPIN_NS
+        self.team_yield_ns = TEAM_YIELD_NS
 
     def __dealloc__(self):
         free(self.xsend)
@@ -562,13 +592,18 @@ cdef void _update_thread(EngineState st, int64_t th, int64_t t0, int64_t m) noex
             if st.currents_on:    # this step's input current of neurons with time-varying currents (stride 1)
                 _ac_currents(st.currents, &st.ie[0], start, end, t)
             if model == M_EXP and stride == 0 and st.vector_update and st.pd_ptr[s1] == st.pd_ptr[s0]:
-                # one parameter set, no Poisson devices: the vectorized kernel of update.h
-                nf = parsnn_update_exp_uniform(start, end, &st.V[0], &st.i_ex[0], &st.i_in[0], &st.r[0],
-                                               &st.ring_ex[base], &st.ring_in[0 if st.one_ring else base],
-                                               st.p22[s0],
-                                               st.p21ex[s0], st.p21in[s0], st.p20[s0],
-                                               st.p11ex[s0], st.p11in[s0], st.ie[s0],
-                                               st.theta[s0], st.vreset[s0], st.refr[s0], fired)
+                # one parameter set, no Poisson devices: the vectorized kernels of update.h
+                if st.iin_zero:
+                    nf = parsnn_update_exp_uniform_1ring(start, end, &st.V[0], &st.i_ex[0], &st.r[0],
+                                                         &st.ring_ex[base], st.p22[s0], st.p21ex[s0],
+                                                         st.p21in[s0], st.p20[s0], st.p11ex[s0], st.ie[s0],
+                                                         st.theta[s0], st.vreset[s0], st.refr[s0], fired)
+                else:
+                    nf = parsnn_update_exp_uniform(start, end, &st.V[0], &st.i_ex[0], &st.i_in[0], &st.r[0],
+                                                   &st.ring_ex[base], &st.ring_in[0 if st.one_ring else base],
+                                                   st.p22[s0], st.p21ex[s0], st.p21in[s0], st.p20[s0],
+                                                   st.p11ex[s0], st.p11in[s0], st.ie[s0],
+                                                   st.theta[s0], st.vreset[s0], st.refr[s0], fired)
                 for j in range(nf):
                     nspk = _emit(st, fired[j], lag, out, nspk)
             elif model == M_EXP:
@@ -1022,22 +1057,24 @@ cdef void _prepare_delivery(EngineState st, int64_t t0, int64_t m) noexcept nogi
 
 
 # -------------------------------------------------------------------------------- step loop
-cdef void _thread_work(EngineState st, int64_t th, int64_t t0, int64_t m, bint deliver) noexcept nogil:
+cdef double _thread_work(EngineState st, int64_t th, int64_t t0, int64_t m, bint deliver) noexcept nogil:
     """Thread ``th``'s share of one parallel region: deliver the sorted spikes of the previous
-    interval (if ``deliver``) to its neurons, then update them for steps t0 .. t0+m-1. Thread 0
-    times both parts."""
-    cdef double c0 = 0.0, c1 = 0.0
-    if th == 0:
-        c0 = _now()
+    interval (if ``deliver``) to its neurons, then update them for steps t0 .. t0+m-1. Thread 0's
+    times go to st.t_deliver / st.t_update, every share's to st.t_thread. Returns the time taken."""
+    cdef double c0, c1, c2
+    c0 = _now()
     if deliver:
         _deliver_thread(st, th, st.d_t0, st.n_recv)
-    if th == 0:
-        c1 = _now()
-        st.t_deliver += c1 - c0
+    c1 = _now()
     if m > 0:
         _update_thread(st, th, t0, m)
+    c2 = _now()
     if th == 0:
-        st.t_update += _now() - c1
+        st.t_deliver += c1 - c0
+        st.t_update += c2 - c1
+    st.t_thread[th, 0] += c1 - c0
+    st.t_thread[th, 1] += c2 - c1
+    return c2 - c0
 
 
 cdef void _region(EngineState st, int64_t t0, int64_t m, bint deliver) noexcept nogil:
@@ -1045,6 +1082,7 @@ cdef void _region(EngineState st, int64_t t0, int64_t m, bint deliver) noexcept 
     of the previous interval, update of this one. Small work runs the shares in turn on one thread."""
     cdef int64_t th
     cdef double c0, c1
+    cdef double[1024] work
     if st.T == 1:
         _thread_work(st, 0, t0, m, deliver)
     elif st.n_loc * m < st.par_min_updates and (not deliver or st.d_events < st.par_min_events):
@@ -1058,8 +1096,103 @@ cdef void _region(EngineState st, int64_t t0, int64_t m, bint deliver) noexcept 
         st.t_deliver += c1 - c0
         st.t_update += _now() - c1
     else:
+        c0 = _now()
         for th in prange(st.T, num_threads=st.T, schedule="static", chunksize=1):
-            _thread_work(st, th, t0, m, deliver)
+            work[th] = _thread_work(st, th, t0, m, deliver)
+        c1 = _now()
+        for th in range(st.T):
+            st.t_thread[th, 2] += (c1 - c0) - work[th]
+
+
+cdef int _finish_interval(EngineState st, int64_t t, int64_t mm, int64_t rows, double c0) noexcept nogil:
+    """After the gather of the interval [t, t+mm) (started at ``c0``; ``rows``: its recorded spikes'
+    rows, reserved): record its spikes, exchange them and sort the received ones for the next region.
+    Returns 0 or the exchange's error."""
+    cdef double c1
+    cdef int err
+    if rows:
+        _record_spikes(st, t)
+    c1 = _now()
+    st.t_update += c1 - c0
+    err = _exchange(st)
+    if err:
+        return err
+    _prepare_delivery(st, t, mm)
+    st.t_exchange += _now() - c1
+    st.t_thread[0, 3] += _now() - c0
+    return 0
+
+
+cdef inline bint _need_reserve(EngineState st) noexcept nogil:
+    """Whether the recording buffers might not hold one more interval."""
+    return (st.n_rec + st.rec_need > st.rec_step.shape[0]
+            or st.n_vrows + st.v_rows_per_interval > st.v_buf.shape[0])
+
+
+#: why the thread team stopped (TeamCtl.stop)
+cdef enum:
+    TEAM_RUN = 0
+    TEAM_END = 1        # t_stop reached, or an exchange error (TeamCtl.err)
+    TEAM_RESERVE = 2    # the recording buffers must grow before the next interval
+    TEAM_ROWS = 3       # the interval's recorded spikes need TeamCtl.rows more rows (then record, exchange)
+
+
+cdef struct TeamCtl:
+    int64_t t, t_stop, mm, rows
+    bint pending
+    int stop, err, nt
+    parsnn_team_sync sync
+
+
+cdef void _team_thread(EngineState st, int th, TeamCtl* c) noexcept nogil:
+    """One thread of the persistent team (run_steps): the parallel regions of consecutive intervals.
+    The other threads arrive and wait for thread 0's release; thread 0 waits for their arrival, does
+    the serial part alone (gather, record, exchange, sort: every MPI call on this one thread) and
+    releases them (cython/team.h): one wait per thread and interval. Thread ``th`` of ``c.nt`` runs
+    the shares th, th + nt, .. < T (nt < T when OpenMP gave fewer threads). Stops as ``c.stop`` says
+    (set by thread 0 before the release)."""
+    cdef int64_t k, rows
+    cdef double w, c0
+    while True:
+        w = 0.0
+        k = th
+        while k < st.T:
+            w += _thread_work(st, k, c.t, c.mm, c.pending)
+            k += c.nt
+        if th != 0:
+            st.t_thread[th, 2] += 1e-9 * <double> parsnn_team_arrive_wait(&c.sync)
+        else:
+            st.t_thread[0, 2] += 1e-9 * <double> parsnn_team_collect(&c.sync)
+            c0 = _now()
+            rows = _gather_spikes(st, c.t, c.mm)
+            if rows and st.n_rec + rows > st.rec_step.shape[0]:
+                c.rows = rows
+                c.stop = TEAM_ROWS
+            else:
+                c.err = _finish_interval(st, c.t, c.mm, rows, c0)
+                c.pending = True
+                c.t += c.mm
+                c.mm = st.m if st.m < c.t_stop - c.t else c.t_stop - c.t
+                if c.err or c.t >= c.t_stop:
+                    c.stop = TEAM_END
+                elif _need_reserve(st):
+                    c.stop = TEAM_RESERVE
+            parsnn_team_release(&c.sync)
+        if c.stop != TEAM_RUN:
+            return
+
+
+cdef void _team_run(EngineState st, TeamCtl* c) noexcept nogil:
+    """Run the team on st.T OpenMP threads from c.t until c.stop says otherwise."""
+    cdef int th
+    c.stop = TEAM_RUN
+    with parallel(num_threads=st.T):
+        th = omp_get_thread_num()
+        if th == 0:
+            c.nt = omp_get_num_threads()
+            parsnn_team_init(&c.sync, c.nt, st.team_spin_ns, st.team_yield_ns)
+    with parallel(num_threads=c.nt):
+        _team_thread(st, omp_get_thread_num(), c)
 
 
 def run_steps(EngineState st, int64_t t, int64_t t_stop):
@@ -1067,39 +1200,47 @@ def run_steps(EngineState st, int64_t t, int64_t t_stop):
     until ``t_stop``: update, exchange (collective), deliver, record buffering. The delivery of an
     interval's spikes and the update of the next one share one parallel region (both touch only the
     thread's own neurons; delivery first, as in the plain order); the last delivery ends the call,
-    so the state at return is complete. When the recording buffers might not hold one more interval
-    it calls ``st.reserve()`` to grow them (and ``st.reserve(rows)`` when the multiplicities of
-    an interval's recorded spikes need more rows). Returns ``t_stop``."""
-    cdef int64_t mm, rows
-    cdef double c0, c1
-    cdef int err = 0
-    cdef bint pending = False
+    so the state at return is complete. With T > 1 threads and enough neurons per interval
+    (st.par_min_updates) one persistent team runs the intervals (_team_thread: one meeting per
+    interval instead of an OpenMP region); else one region per interval. When the recording buffers
+    might not hold one more interval it calls ``st.reserve()`` to grow them (and ``st.reserve(rows)``
+    when the multiplicities of an interval's recorded spikes need more rows). Returns ``t_stop``."""
+    cdef int64_t rows = 0
+    cdef double c0
+    cdef int err
+    cdef TeamCtl c
+    cdef bint team = st.T > 1 and st.team and st.n_loc * st.m >= st.par_min_updates
+    if st.t_thread.shape[0] != st.T:
+        st.t_thread = np.zeros((st.T, 4))
+    # every i_in bit-zero (not -0.0) with one ring: it stays so in this call (ring_in holds zeros)
+    st.iin_zero = st.one_ring and st.n_loc > 0 and not np.any(np.asarray(st.i_in).view(np.uint64))
+    c.t, c.t_stop, c.pending, c.err, c.stop = t, t_stop, False, 0, TEAM_RUN
     with nogil:
-        while t < t_stop:
-            mm = st.m if st.m < t_stop - t else t_stop - t
-            if (st.n_rec + st.rec_need > st.rec_step.shape[0]
-                    or st.n_vrows + st.v_rows_per_interval > st.v_buf.shape[0]):
+        while c.t < t_stop and not c.err:
+            c.mm = st.m if st.m < t_stop - c.t else t_stop - c.t
+            if _need_reserve(st):
                 with gil:
                     st.reserve()      # grow the recording buffers (every rank stays in the loop)
-            _region(st, t, mm, pending)
-            c0 = _now()
-            rows = _gather_spikes(st, t, mm)
-            if rows:
-                if st.n_rec + rows > st.rec_step.shape[0]:     # multiplicities beyond the reserve
-                    with gil:
-                        st.reserve(rows)
-                _record_spikes(st, t)
-            c1 = _now()
-            st.t_update += c1 - c0
-            err = _exchange(st)
-            if err:
-                break
-            _prepare_delivery(st, t, mm)
-            pending = True
-            st.t_exchange += _now() - c1
-            t += mm
-        if pending and not err:
-            _region(st, t, 0, True)
+            if team:
+                _team_run(st, &c)
+                if c.stop != TEAM_ROWS:
+                    continue
+                c0 = _now()        # the team stopped after the gather: make room, then finish the interval
+                rows = c.rows
+            else:
+                _region(st, c.t, c.mm, c.pending)
+                c0 = _now()
+                rows = _gather_spikes(st, c.t, c.mm)
+            if rows and st.n_rec + rows > st.rec_step.shape[0]:     # multiplicities beyond the reserve
+                with gil:
+                    st.reserve(rows)
+            c.err = _finish_interval(st, c.t, c.mm, rows, c0)
+            c.pending = True
+            c.t += c.mm
+        if c.pending and not c.err:
+            _region(st, c.t, 0, True)
+    err = c.err
+    t = c.t
     if st.plastic_on and st.plastic.out_of_memory:      # plastic hook: an archive or the traces' buffer could not grow
         raise MemoryError("out of memory for the postsynaptic spike archives or the plastic traces")
     if err == -1:

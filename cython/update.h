@@ -8,8 +8,11 @@
  * selects; spiking neurons are marked with r = -1 in the vector loop and
  * collected afterwards, block by block, only in blocks where one spiked.
  *
- * target_clones builds an AVX2 and a baseline x86-64 version and picks one
- * at load time, so the extension stays portable.
+ * target_clones builds an AVX-512, an AVX2 and a baseline x86-64 version and
+ * picks one at load time, so the extension stays portable; the versions differ
+ * only in the vector width (the same IEEE operations per lane, no contraction),
+ * so their results are bit-identical. With AVX-512's 32 vector registers the
+ * loop's constants stay in registers (AVX2's 16 spill some to the stack).
  */
 #ifndef PARSNN_UPDATE_H
 #define PARSNN_UPDATE_H
@@ -17,7 +20,7 @@
 #include <stdint.h>
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define PARSNN_CLONES __attribute__((target_clones("avx2", "default")))
+#define PARSNN_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
 #define PARSNN_CLONES
 #endif
@@ -53,6 +56,51 @@ static int64_t parsnn_update_exp_uniform(
             const int32_t rn = (ri == 0) ? 0 : ri - 1;
             iex[i] = x * p11ex + wex;
             iin[i] = y * p11in + win;
+            const int32_t s = v >= theta;
+            any |= s;
+            V[i] = s ? vreset : v;
+            r[i] = s ? -1 : rn;
+        }
+        if (any) {
+            for (int64_t i = b0; i < b1; i++) {
+                if (r[i] < 0) {
+                    r[i] = refr;
+                    out[n_out++] = i;
+                }
+            }
+        }
+    }
+    return n_out;
+}
+
+/* parsnn_update_exp_uniform for one ring (parsnn/engine/rings.py) while every i_in is +0.0: ring_in
+ * is a slot of +0.0 and i_in stays +0.0 (+0 x p11in + +0 = +0 for any finite p11in), so the full kernel's
+ * inhibitory term y * p21in is the constant zin = +0.0 * p21in in every step. This kernel adds that
+ * constant in the same place of the sum, so V is bit-identical (including the sign of an exact zero),
+ * and neither reads nor writes i_in and ring_in: 2 of the 6 arrays per neuron less memory traffic.
+ * The caller checks the precondition (one ring, every i_in of the segment bit-zero). */
+PARSNN_CLONES
+static int64_t parsnn_update_exp_uniform_1ring(
+        int64_t start, int64_t end,
+        double *restrict V, double *restrict iex, int32_t *restrict r, double *restrict rex,
+        double p22, double p21ex, double p21in, double p20, double p11ex, double ie,
+        double theta, double vreset, int32_t refr, int64_t *restrict out)
+{
+    int64_t n_out = 0;
+    const double drive = ie * p20;
+    const double zin = 0.0 * p21in;
+    for (int64_t b0 = start; b0 < end; b0 += PARSNN_UPD_BLOCK) {
+        const int64_t b1 = (end - b0 > PARSNN_UPD_BLOCK) ? b0 + PARSNN_UPD_BLOCK : end;
+        int32_t any = 0;
+        for (int64_t i = b0; i < b1; i++) {
+            const double wex = rex[i];
+            const double x = iex[i], v0 = V[i];
+            const int32_t ri = r[i];
+            rex[i] = 0.0;
+            const double vp = v0 * p22 + x * p21ex + zin + drive;
+            const double v = (ri == 0) ? vp : v0;
+            const int32_t rn = (ri == 0) ? 0 : ri - 1;
+            iex[i] = x * p11ex + wex;
             const int32_t s = v >= theta;
             any |= s;
             V[i] = s ? vreset : v;

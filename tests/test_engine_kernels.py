@@ -68,3 +68,58 @@ def test_block_edges_and_refractory_lengths(size, t_ref):
     assert len(spikes[0]) >= 2 * size
     assert len(np.unique(spikes[0])) > 1
     _assert_same(vec, sca)
+
+
+
+def _state_bits(sim: Simulation) -> dict:
+    """The neuron state arrays after a run as raw 64/32-bit patterns (so +0.0 and -0.0 differ)."""
+    return {a: np.asarray(getattr(sim.st, a)).copy().view(np.uint32) for a in ("V", "i_ex", "i_in", "r")}
+
+
+def _quiet_network(i_e: float) -> Network:
+    """iaf_psc_exp with equal synaptic time constants (one ring), V_m = E_L: population Q gets no
+    input (with I_e = 0 its V_m relative to E_L stays an exact zero), D spikes of both signs."""
+    net = Network(0.1)
+    params = dict(tau_syn_ex=0.5, tau_syn_in=0.5, I_e=i_e, V_m=-65.0, E_L=-65.0, V_th=-50.0, V_reset=-65.0)
+    net.add_population("Q", 70, "iaf_psc_exp", params=params)
+    net.add_population("D", 70, "iaf_psc_exp", params=params)
+    net.add_population("G", 70, "spike_generator", spike_times=[[1.0 + 0.3 * (i % 7), 4.0] for i in range(70)])
+    net.connect("G", "D", OneToOne(), weight=Uniform(-300.0, 300.0), delay=1.0)
+    net.record_spikes("D")
+    net.record_voltage("D", ids=list(range(0, 70, 5)), interval=0.1)
+    return net
+
+
+@pytest.mark.parametrize("i_e", [0.0, 300.0])
+def test_one_ring_kernel_keeps_every_bit_of_the_state(i_e):
+    # one ring and every i_in +0.0: the vector kernel that skips i_in and ring_in (update.h) runs; the
+    # state after the run equals the scalar kernel's bit for bit, the sign of an exact zero included
+    net = _quiet_network(i_e)
+    vec = _run(net, True, 20.0)
+    assert vec.st.one_ring and vec.st.iin_zero
+    sca = _run(net, False, 20.0)
+    _assert_same(vec, sca)
+    a, b = _state_bits(vec), _state_bits(sca)
+    for k in a:
+        assert np.array_equal(a[k], b[k]), k
+    assert not np.any(a["i_in"])                    # i_in stayed +0.0
+
+
+def test_nonzero_inhibitory_current_takes_the_full_kernel():
+    # a nonzero i_in (one ring) rules the shortcut out: the full vector kernel runs and still
+    # equals the scalar one bit for bit
+    net = pd14.build_network(n_scaling=0.02, record=True, record_voltage=20)
+    sims = []
+    for vector in (True, False):
+        sim = Simulation(net, seed=5, comm=MPI.COMM_SELF)
+        sim.build()
+        sim.st.vector_update = vector
+        i_in = np.asarray(sim.st.i_in)
+        i_in[:] = np.linspace(-30.0, 30.0, i_in.size)
+        sim.run(100.0)
+        sims.append(sim)
+    assert sims[0].st.one_ring and not sims[0].st.iin_zero
+    _assert_same(*sims)
+    a, b = _state_bits(sims[0]), _state_bits(sims[1])
+    for k in a:
+        assert np.array_equal(a[k], b[k]), k

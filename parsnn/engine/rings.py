@@ -10,7 +10,7 @@ order, so a result differs from ``per-receptor`` in the last bits only, and is s
 any ranks, threads and partition. Otherwise ``per-tau`` falls back to the two rings.
 
 With one ring the engine keeps ``ring_in`` as one slot of zeros (read, never written) and the
-inhibitory currents at zero; the update kernels are unchanged.
+inhibitory currents at zero; the vector kernel of iaf_psc_exp then skips them (cython/update.h).
 """
 from __future__ import annotations
 
