@@ -842,3 +842,18 @@ def test_batched_generation_is_rank_and_thread_invariant(nranks, threads):
         for a, b in ((src, src_f), (tgt, tgt_f), (wr, w_f), (dr, d_f)):
             np.testing.assert_array_equal(a, b[order])
     assert total == src_f.size
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_first_touch_writes_only_inside_the_arrays(threads):
+    """The build's page pre-touch writes zero bytes inside each array only (unaligned views, several
+    huge pages, an empty array), and refuses a strided one."""
+    from parsnn import _connect
+    buf = np.ones(5 * (1 << 21) + 12345, dtype=np.uint8)
+    inner = buf[777:-999]
+    small = np.ones(10, dtype=np.float32)
+    _connect.first_touch([inner, small, np.empty(0, np.uint16)], threads)
+    assert (buf[:777] == 1).all() and (buf[-999:] == 1).all()
+    assert set(np.unique(inner)) <= {0, 1} and inner[0] == 0 and small.view(np.uint8)[0] == 0
+    with pytest.raises(ValueError, match="C-contiguous"):
+        _connect.first_touch([buf[::2]], threads)
