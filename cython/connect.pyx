@@ -492,7 +492,8 @@ cdef class Scratch:
 
 
 def generate_plans(Plans plans, double h, uint64_t seed, int64_t[::1] fill, tgt_t[::1] out_tgt,
-                   float[::1] out_w, uint16_t[::1] out_d, int scheme=1, Scratch scratch=None):
+                   float[::1] out_w, uint16_t[::1] out_d, int scheme=1, Scratch scratch=None,
+                   const int64_t[::1] rows=None, int64_t[::1] nruns=None):
     """Pass 2 of every plan at once (plans of one source population), in one parallel region:
     write their synapses straight into the by-(source, thread) arrays.
 
@@ -504,8 +505,15 @@ def generate_plans(Plans plans, double h, uint64_t seed, int64_t[::1] fill, tgt_
     threads between plans. Targets are rank-local indices (``out_tgt`` uint32, or uint16 when
     every index fits), weights float32, delays whole steps (rounded, at least 1).
     ``scratch``: a :class:`Scratch` for at least T threads to reuse (else one for this call).
+    With ``rows`` (the sub-rows g * T + th of the plans' sources g = 0 .. nsrc-1, as positions in the
+    output arrays: [nsrc * T + 1]) each thread then sorts its own sub-rows by delay, as
+    :func:`group_rows_by_delay`, and puts their numbers of delay runs in ``nruns[r + 1]``
+    ([nsrc * T + 1]), without waiting for the others: the plans must then fill the rows.
     Returns (min_delay, max_delay) in steps; max_delay 65536 flags a delay that does not fit in 16 bits."""
     cdef int64_t T = plans.T, N = fill.shape[0] // plans.T
+    cdef int64_t nsrc = 0
+    cdef int failed = 0
+    cdef int* failp = &failed
     cdef int64_t cap = 1
     cdef int th, k
     cdef double inv_h = 1.0 / h
@@ -519,6 +527,12 @@ def generate_plans(Plans plans, double h, uint64_t seed, int64_t[::1] fill, tgt_
         if plans.p[k].tgt_local == NULL and plans.p[k].tb[T] > 0:
             raise ValueError("generate_plans needs every plan's tgt_local")
         cap = max(cap, plans.p[k].one_target)
+    if rows is not None:
+        nsrc = plans.p[0].n_src if plans.n else 0
+        if rows.shape[0] != nsrc * T + 1 or nruns is None or nruns.shape[0] != rows.shape[0]:
+            raise ValueError("rows and nruns need one entry per sub-row of the plans' sources, plus one")
+        if rows[nsrc * T] > out_d.shape[0]:
+            raise ValueError("rows reach beyond the output arrays")
     for th in range(T):
         dext[th, 0] = 1 << 40
     if scratch is None:
@@ -535,6 +549,12 @@ def generate_plans(Plans plans, double h, uint64_t seed, int64_t[::1] fill, tgt_
                 _generate_plans(<px_stream*> NULL, plans.p, plans.n, th, inv_h, seed, &fill[0] + th * N,
                                 &out_tgt[0] if out_tgt.shape[0] else NULL, &out_w[0] if out_w.shape[0] else NULL,
                                 &out_d[0] if out_d.shape[0] else NULL, &sc[th], &dext[th, 0])
+            if nsrc > 0 and _group_own_rows(&rows[0], nsrc, T, th, &out_tgt[0] if out_tgt.shape[0] else NULL,
+                                            &out_w[0] if out_w.shape[0] else NULL,
+                                            &out_d[0] if out_d.shape[0] else NULL, &nruns[0]):
+                failp[0] = 1
+    if failed:
+        raise MemoryError("out of memory sorting the synapse rows by delay")
     return int(np.min(dext[:, 0])), int(np.max(dext[:, 1]))
 
 
@@ -583,6 +603,35 @@ cdef void _group_row(int64_t a, int64_t b, tgt_t* tgt, float* w, uint16_t* d, tg
         tgt[a + q] = t2[q]
         w[a + q] = w2[q]
         d[a + q] = d2[q]
+
+
+cdef int _group_own_rows(const int64_t* rows, int64_t nsrc, int64_t T, int64_t th, tgt_t* tgt, float* w,
+                         uint16_t* d, int64_t* nruns) noexcept nogil:
+    """Thread th's sub-rows r = g * T + th (g < nsrc; synapses rows[r] .. rows[r+1]) sorted stably
+    by delay (:func:`group_rows_by_delay`) and their numbers of delay runs in nruns[r + 1].
+    Returns 1 when out of memory."""
+    cdef int64_t g, r, maxlen = 0
+    cdef int failed = 0
+    for g in range(nsrc):
+        r = g * T + th
+        if rows[r + 1] - rows[r] > maxlen:
+            maxlen = rows[r + 1] - rows[r]
+    cdef tgt_t* t2 = <tgt_t*> malloc(max(maxlen, 1) * sizeof(tgt_t))
+    cdef float* w2 = <float*> malloc(max(maxlen, 1) * sizeof(float))
+    cdef uint16_t* d2 = <uint16_t*> malloc(max(maxlen, 1) * sizeof(uint16_t))
+    cdef int64_t* start = <int64_t*> malloc(65537 * sizeof(int64_t))
+    if t2 == NULL or w2 == NULL or d2 == NULL or start == NULL:
+        failed = 1
+    else:
+        for g in range(nsrc):
+            r = g * T + th
+            _group_row(rows[r], rows[r + 1], tgt, w, d, t2, w2, d2, start)
+            nruns[r + 1] = _row_runs(d, rows[r], rows[r + 1])
+    free(t2)
+    free(w2)
+    free(d2)
+    free(start)
+    return failed
 
 
 def group_rows_by_delay(const int64_t[::1] ptr, tgt_t[::1] tgt, float[::1] w, uint16_t[::1] d, int threads=1):
@@ -638,13 +687,24 @@ def delay_runs(const int64_t[::1] ptr, const uint16_t[::1] d, int threads=1):
     run_n uint32): the delays, stored once per run instead of once per synapse. The rows are
     scanned on ``threads`` threads (the result does not depend on it)."""
     cdef Py_ssize_t nrows = ptr.shape[0] - 1, r
-    cdef int64_t q, k, start
     cdef int nth = max(threads, 1)
     run_ptr_arr = np.zeros(nrows + 1, dtype=np.int64)
     cdef int64_t[::1] run_ptr = run_ptr_arr
     with nogil:
         for r in prange(nrows, num_threads=nth, schedule="static"):
             run_ptr[r + 1] = _row_runs(&d[0] if d.shape[0] else NULL, ptr[r], ptr[r + 1])
+    return runs_of_counts(ptr, d, run_ptr_arr, threads)
+
+
+def runs_of_counts(const int64_t[::1] ptr, const uint16_t[::1] d, run_ptr_arr, int threads=1):
+    """:func:`delay_runs` of rows whose numbers of runs are known: ``run_ptr_arr`` (int64 [rows + 1])
+    holds row r's in entry r + 1 (entry 0 is 0) and becomes the run pointer, in place."""
+    cdef Py_ssize_t nrows = ptr.shape[0] - 1, r
+    cdef int64_t q, k, start
+    cdef int nth = max(threads, 1)
+    cdef int64_t[::1] run_ptr = run_ptr_arr
+    if run_ptr.shape[0] != nrows + 1 or run_ptr[0] != 0:
+        raise ValueError("run_ptr_arr needs one entry per row after a leading 0")
     np.cumsum(run_ptr_arr, out=run_ptr_arr)
     cdef int64_t total = run_ptr[nrows]
     run_d_arr = np.empty(total, dtype=np.uint16)
