@@ -10,7 +10,8 @@ RSS of each build.
     python benchmarks/build_phase_split.py --n-scaling 0.5 --threads 2 --pairs 5 --label L --out FILE.json
 
 The phases are the build's own functions, timed by wrapping them in this process: count (pass 1),
-generate (pass 2's kernels), group (sort by delay, delay runs), runs (concatenation of the runs),
+generate (pass 2's kernels; since the threads sort their own rows by delay right after drawing them,
+that sort too), group (the separate sort by delay and the delay runs), runs (concatenation of the runs),
 alloc (the synapse arrays), other (the rest of Simulation.build: Python between the kernels, neurons,
 routes, buffers). Run it with each checkout's own python to compare checkouts.
 """
@@ -63,9 +64,11 @@ def measure(n_scaling: float, threads: int) -> dict:
         pd14 = importlib.import_module("models.pd14")
     table = {p: [0.0, 0.0, 0.0, 0] for p in PHASES}
     _wrap(table, "count", synapses, "_count_plans")
-    _wrap(table, "generate", _connect, "generate")
-    for name in ("group_rows_by_delay", "delay_runs"):
-        _wrap(table, "group", _connect, name)
+    # pass 2's kernels (generate_plans also sorts each thread's rows by delay where it can)
+    _wrap(table, "generate", _connect, "generate_plans" if hasattr(_connect, "generate_plans") else "generate")
+    for name in ("group_rows_by_delay", "delay_runs", "runs_of_counts"):
+        if hasattr(_connect, name):
+            _wrap(table, "group", _connect, name)
     _wrap(table, "runs", synapses.DelayRuns, "from_blocks")
     sim = Simulation(pd14.build_network(n_scaling=n_scaling), seed=55, threads=threads)
     real_empty = np.empty
