@@ -7,13 +7,16 @@ and of all threads together, and the minor page faults; the pair ratios of the b
 wall ratio would be if the T threads always ran at once, the machine otherwise idle), and the peak
 RSS of each build.
 
-    python benchmarks/build_phase_split.py --n-scaling 0.5 --threads 2 --pairs 5 --label L --out FILE.json
+    python benchmarks/build_phase_split.py --n-scaling 0.5 --threads 2 --pairs 5 --label L --out FILE.json \\
+        [--base OTHER_CHECKOUT]
 
 The phases are the build's own functions, timed by wrapping them in this process: count (pass 1),
 generate (pass 2's kernels; since the threads sort their own rows by delay right after drawing them,
 that sort too), group (the separate sort by delay and the delay runs), runs (concatenation of the runs),
 alloc (the synapse arrays), other (the rest of Simulation.build: Python between the kernels, neurons,
-routes, buffers). Run it with each checkout's own python to compare checkouts.
+routes, buffers). ``--base``: a second checkout (a source tree with its kernels built, e.g. by ``git archive``
+of a commit and ``setup.py build_ext --inplace``), run with the same python in the same rounds (base 1,
+base T, this 1, this T), to compare the two.
 """
 from __future__ import annotations
 
@@ -92,12 +95,30 @@ def measure(n_scaling: float, threads: int) -> dict:
             "synapses": int(sim.num_synapses), "peak_rss_mb": round(sim.build_peak_rss / 2**20, 1)}
 
 
-def _one(n_scaling: float, threads: int) -> dict:
-    """One build in a fresh process."""
+def _one(n_scaling: float, threads: int, checkout: str) -> dict:
+    """One build in a fresh process, with the parsnn of ``checkout`` (a source tree with its kernels built)."""
     load = os.getloadavg()[0]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([checkout, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
     out = subprocess.run([sys.executable, __file__, "--n-scaling", str(n_scaling), "--one", str(threads)],
-                         check=True, capture_output=True, text=True).stdout
+                         check=True, capture_output=True, text=True, env=env, cwd=checkout).stdout
     return {**json.loads(out.strip().splitlines()[-1]), "loadavg_1min_before": load}
+
+
+def _summary(pairs: list, keys: tuple) -> dict:
+    """Medians over the pairs of every phase's figures, per thread count."""
+    return {key: {**{p: {m: statistics.median(pr[key]["phases"][p][m] for pr in pairs)
+                         for m in ("wall", "main_cpu", "all_cpu", "minflt")} for p in (*PHASES, "other", "build")},
+                  "peak_rss_mb": statistics.median(pr[key]["peak_rss_mb"] for pr in pairs)} for key in keys}
+
+
+def _entry(pairs: list, T: int, checkout: str) -> dict:
+    """The result of one checkout's pairs: medians per phase, pair ratios and their medians."""
+    entry = {"checkout": checkout, "medians": _summary(pairs, ("1", str(T))),
+             "wall_ratios": [p["wall_ratio"] for p in pairs],
+             "cpu_estimate_ratios": [p["cpu_estimate_ratio"] for p in pairs]}
+    entry["median_wall_ratio"] = statistics.median(entry["wall_ratios"])
+    entry["median_cpu_estimate_ratio"] = statistics.median(entry["cpu_estimate_ratios"])
+    return {**entry, "pairs": pairs}
 
 
 def main(argv=None) -> int:
@@ -107,35 +128,30 @@ def main(argv=None) -> int:
     ap.add_argument("--pairs", type=int, default=5)
     ap.add_argument("--label", default=None)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--base", default=None, help="another checkout (source tree, kernels built) to alternate with")
     ap.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)     # internal: one build, JSON out
     args = ap.parse_args(argv)
     if args.one is not None:
         print(json.dumps(measure(args.n_scaling, args.one)))
         return 0
-    pairs = []
-    for _ in range(args.pairs):
-        one, many = _one(args.n_scaling, 1), _one(args.n_scaling, args.threads)
-        b1, bt = one["phases"]["build"], many["phases"]["build"]
-        pairs.append({"1": one, str(args.threads): many, "wall_ratio": round(bt["wall"] / b1["wall"], 3),
-                      "cpu_estimate_ratio": round(bt["main_cpu"] / b1["all_cpu"], 3)})
-        print(json.dumps({k: pairs[-1][k] for k in ("wall_ratio", "cpu_estimate_ratio")}), b1, bt, flush=True)
-    summary = {}
-    for key in ("1", str(args.threads)):
-        summary[key] = {p: {m: statistics.median(pr[key]["phases"][p][m] for pr in pairs)
-                            for m in ("wall", "main_cpu", "all_cpu", "minflt")}
-                        for p in (*PHASES, "other", "build")}
-        summary[key]["peak_rss_mb"] = statistics.median(pr[key]["peak_rss_mb"] for pr in pairs)
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    checkouts = {"this": here, **({"base": os.path.abspath(args.base)} if args.base else {})}
+    pairs = {name: [] for name in checkouts}
+    for _ in range(args.pairs):               # base 1, base T, this 1, this T, base 1, ...
+        for name in sorted(checkouts):
+            one, many = _one(args.n_scaling, 1, checkouts[name]), _one(args.n_scaling, args.threads, checkouts[name])
+            b1, bt = one["phases"]["build"], many["phases"]["build"]
+            pairs[name].append({"1": one, str(args.threads): many, "wall_ratio": round(bt["wall"] / b1["wall"], 3),
+                                "cpu_estimate_ratio": round(bt["main_cpu"] / b1["all_cpu"], 3)})
+            print(name, json.dumps({k: pairs[name][-1][k] for k in ("wall_ratio", "cpu_estimate_ratio")}), flush=True)
     entry = {"command": " ".join([os.path.basename(sys.executable), *sys.argv]), "python": sys.executable,
              "n_scaling": args.n_scaling, "threads": args.threads,
              "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-             "shared_machine": True, "medians": summary,
-             "wall_ratios": [p["wall_ratio"] for p in pairs],
-             "cpu_estimate_ratios": [p["cpu_estimate_ratio"] for p in pairs],
-             "median_wall_ratio": statistics.median(p["wall_ratio"] for p in pairs),
-             "median_cpu_estimate_ratio": statistics.median(p["cpu_estimate_ratio"] for p in pairs),
-             "pairs": pairs}
-    print(json.dumps({k: entry[k] for k in ("median_wall_ratio", "median_cpu_estimate_ratio")}))
-    print(json.dumps(summary, indent=1))
+             "shared_machine": True, **{name: _entry(pairs[name], args.threads, checkouts[name]) for name in checkouts}}
+    for name in checkouts:
+        print(name, json.dumps({k: entry[name][k] for k in ("median_wall_ratio", "median_cpu_estimate_ratio",
+                                                            "wall_ratios", "cpu_estimate_ratios")}))
+        print(json.dumps(entry[name]["medians"], indent=1))
     if args.out:
         results = json.load(open(args.out)) if os.path.exists(args.out) else {}
         results[args.label or f"n{args.n_scaling}"] = entry
