@@ -13,7 +13,6 @@ cimport numpy as cnp
 from libc.math cimport floor, log, log1p
 from cython.parallel cimport prange, parallel
 from libc.stdlib cimport calloc, malloc, free
-from libc.stdint cimport uintptr_t
 
 include "philox.pxi"
 
@@ -723,48 +722,3 @@ def runs_of_counts(const int64_t[::1] ptr, const uint16_t[::1] d, run_ptr_arr, i
                     start = q
     return run_ptr_arr, run_d_arr, run_n_arr
 
-
-#: the span of memory one thread touches at a time in :func:`first_touch` (a transparent huge page)
-DEF TOUCH_SPAN = 1 << 21
-
-
-def first_touch(arrays, int threads=1):
-    """Map the pages of each (C-contiguous, freshly allocated) array in ``arrays`` before they are
-    written, on ``threads`` threads: thread th writes a zero byte into every 4 KiB page of the th-th
-    of T contiguous parts (each a whole number of 2 MiB spans), so the kernel clears the pages on all
-    threads at once, never two threads the same huge page, instead of page by page inside the build's
-    scattered writes, where both threads fault on the same pages. The contents are left undefined
-    (zeros where touched): every element must be written afterwards."""
-    cdef int nth = max(threads, 1), th
-    cdef char* base
-    cdef uintptr_t start, end, lo, span
-    cdef cnp.ndarray a
-    for a in arrays:
-        if not a.flags.c_contiguous:
-            raise ValueError("first_touch needs C-contiguous arrays")
-        if a.nbytes == 0:
-            continue
-        base = <char*> cnp.PyArray_DATA(a)
-        start = <uintptr_t> base
-        end = start + <uintptr_t> a.nbytes
-        lo = start & ~(<uintptr_t> (TOUCH_SPAN - 1))           # the huge page holding the first byte
-        span = (end - lo + <uintptr_t> nth * TOUCH_SPAN - 1) // (<uintptr_t> nth * TOUCH_SPAN) * TOUCH_SPAN
-        with nogil:
-            for th in prange(nth, num_threads=nth, schedule="static", chunksize=1):
-                _touch(lo + th * span, lo + (th + 1) * span, start, end)
-
-
-cdef void _touch(uintptr_t a, uintptr_t b, uintptr_t start, uintptr_t end) noexcept nogil:
-    """Write a zero byte into every 4 KiB page of [a, b) that lies in [start, end)."""
-    cdef uintptr_t q
-    if a < start:
-        a = start
-    if b > end:
-        b = end
-    if a >= b:
-        return
-    (<char*> a)[0] = 0
-    q = (a | 4095) + 1
-    while q < b:
-        (<char*> q)[0] = 0
-        q += 4096

@@ -845,21 +845,6 @@ def test_batched_generation_is_rank_and_thread_invariant(nranks, threads):
 
 
 @pytest.mark.parametrize("threads", [1, 2, 3])
-def test_first_touch_writes_only_inside_the_arrays(threads):
-    """The build's page pre-touch writes zero bytes inside each array only (unaligned views, several
-    huge pages, an empty array), and refuses a strided one."""
-    from parsnn import _connect
-    buf = np.ones(5 * (1 << 21) + 12345, dtype=np.uint8)
-    inner = buf[777:-999]
-    small = np.ones(10, dtype=np.float32)
-    _connect.first_touch([inner, small, np.empty(0, np.uint16)], threads)
-    assert (buf[:777] == 1).all() and (buf[-999:] == 1).all()
-    assert set(np.unique(inner)) <= {0, 1} and inner[0] == 0 and small.view(np.uint8)[0] == 0
-    with pytest.raises(ValueError, match="C-contiguous"):
-        _connect.first_touch([buf[::2]], threads)
-
-
-@pytest.mark.parametrize("threads", [1, 2, 3])
 def test_threads_sort_their_rows_as_the_separate_delay_sort(threads):
     """Pass 2 of a source population's projections in one parallel region, each thread then sorting
     its own sub-rows by delay and counting their runs (generate_plans with rows), gives the rows and

@@ -235,7 +235,6 @@ def generate_synapses(net, local: np.ndarray, offsets: dict, pop_local: dict, se
     blocks = _source_blocks(plans)
     sizes = [int(ptr[s1 * T] - ptr[s0 * T]) for s0, s1, _ in blocks]
     dbuf = np.empty(max(sizes, default=0), dtype=np.uint16)     # one block's delays at a time
-    connect_kernels.first_touch([tgt, w, dbuf], T)      # the pages mapped on all threads, one part each
     dmin, dmax, pieces = 1 << 40, 0, []
     scratch = connect_kernels.Scratch(T)        # allocated once for all projections
     for block, size in zip(blocks, sizes):
