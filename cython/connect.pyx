@@ -52,6 +52,73 @@ ctypedef fused tgt_t:
     uint16_t
     uint32_t
 
+ctypedef struct _plan:      # one projection onto the local targets, as the kernels read it
+    int rule
+    const int64_t* tgt_gids     # target gids
+    const uint32_t* tgt_local   # their local indices (NULL when only counting)
+    const int64_t* fixed        # synapses per target of a fixed-number rule (else NULL)
+    const int64_t* tb           # thread th's targets: tb[th] .. tb[th+1]-1
+    int64_t src_off, n_src, tgt_off, one_target
+    double p, log1mp
+    int autapses, wk, dk
+    uint64_t ps, pv
+    double ws[4]
+    double ds[4]
+
+
+cdef int _set_plan(_plan* P, int rule, const int64_t[::1] tgt_gids, const uint32_t[::1] tgt_local,
+                   const int64_t[::1] fixed_counts, int64_t src_off, int64_t n_src, int64_t tgt_off, double p,
+                   bint allow_autapses, uint64_t purpose_struct, uint64_t purpose_value, wspec, dspec,
+                   const int64_t[::1] tb, int64_t T) except -1:
+    """Fill P from a projection's arguments (the arrays must outlive P's use); ``tgt_local``,
+    ``wspec`` and ``dspec`` may be None when only counting."""
+    cdef bint fixed = rule == R_FTN or rule == R_FI
+    cdef int j
+    if tb.shape[0] != T + 1 or tb[0] != 0 or tb[T] != tgt_gids.shape[0]:
+        raise ValueError("the thread bounds tb must span the targets with T + 1 entries")
+    if fixed and fixed_counts.shape[0] < tgt_gids.shape[0]:
+        raise ValueError("fixed_counts must give every target's synapse number")
+    P.rule, P.src_off, P.n_src, P.tgt_off, P.p, P.autapses = rule, src_off, n_src, tgt_off, p, allow_autapses
+    P.log1mp = log1p(-p) if 0.0 < p < 1.0 else 0.0
+    P.ps, P.pv, P.wk, P.dk = purpose_struct, purpose_value, 0, 0
+    P.tgt_gids = &tgt_gids[0] if tgt_gids.shape[0] else NULL
+    P.tgt_local = &tgt_local[0] if tgt_local is not None and tgt_local.shape[0] else NULL
+    P.fixed = &fixed_counts[0] if fixed and fixed_counts.shape[0] else NULL
+    P.tb = &tb[0]
+    P.one_target = 1
+    if rule == R_A2A or rule == R_PB:
+        P.one_target = max(n_src, 1)
+    elif fixed and tgt_gids.shape[0]:
+        P.one_target = max(int(np.max(fixed_counts[:tgt_gids.shape[0]])), 1)
+    if wspec is not None:
+        P.wk, P.dk = wspec[0], dspec[0]
+        for j in range(4):
+            P.ws[j], P.ds[j] = wspec[j + 1], dspec[j + 1]
+    return 0
+
+
+cdef class Plans:
+    """Projections in the kernels' form, for :func:`count_plans` and :func:`generate_plans`: made
+    from the build's plan dicts (keys of :func:`parsnn.engine.synapses._projection_plan`), which
+    it keeps alive with their arrays."""
+    cdef _plan* p
+    cdef readonly int n, T
+    cdef list keep
+
+    def __cinit__(self, list plans, int threads):
+        cdef int k
+        self.n, self.T, self.keep = len(plans), max(threads, 1), list(plans)
+        self.p = <_plan*> calloc(max(self.n, 1), sizeof(_plan))
+        if self.p == NULL:
+            raise MemoryError("out of memory for the connection plans")
+        for k, pl in enumerate(plans):
+            _set_plan(&self.p[k], pl["rule"], pl["tgt_gids"], pl.get("tgt_local"), pl["fixed"], pl["soff"],
+                      pl["nsrc"], pl["toff"], pl["p"], pl["autapses"], pl["ps"], pl["pv"], pl.get("wspec"),
+                      pl.get("dspec"), pl["tb"], self.T)
+
+    def __dealloc__(self):
+        free(self.p)
+
 
 cdef inline int64_t _bern_next(pxs* s, int64_t j, double log1mp, int64_t n) noexcept nogil:
     """Index of the next Bernoulli success after j (geometric skip), or n when past the end."""
@@ -79,47 +146,64 @@ cdef inline int64_t _delay_steps(double dms, double inv_h) noexcept nogil:
     return px_delay_steps(dms, inv_h)
 
 
-cdef int64_t _count_target(pxs* ss, int rule, int64_t g, int64_t nfix, int64_t src_off, int64_t n_src,
-                           int64_t tgt_off, double p, double log1mp, bint allow_autapses, uint64_t seed,
-                           uint64_t purpose_struct, int64_t* per_source) noexcept nogil:
-    """Add target g's synapses to per_source[src] (the calling thread's own counts); returns their number.
-    ``ss``: the calling thread's structure stream (of the realisation scheme), restarted here."""
+cdef int64_t _count_target(pxs* ss, const _plan* P, int64_t i, uint64_t seed, int64_t* per_source) noexcept nogil:
+    """Add the synapses of P's target i to per_source[src] (the calling thread's own counts); returns
+    their number. ``ss``: the calling thread's structure stream (of the realisation scheme), restarted here."""
+    cdef int rule = P.rule
+    cdef int64_t g = P.tgt_gids[i], src_off = P.src_off, n_src = P.n_src
     cdef int64_t j, k, total = 0
+    cdef bint allow_autapses = P.autapses
     if rule == R_FTN or rule == R_FI or rule == R_O2O:
-        s_init(ss, seed, purpose_struct, <uint64_t> g, 0)
-        for k in range(1 if rule == R_O2O else nfix):
-            per_source[_draw_source(ss, rule, k, g, src_off, n_src, tgt_off, allow_autapses)] += 1
+        s_init(ss, seed, P.ps, <uint64_t> g, 0)
+        for k in range(1 if rule == R_O2O else P.fixed[i]):
+            per_source[_draw_source(ss, rule, k, g, src_off, n_src, P.tgt_off, allow_autapses)] += 1
             total += 1
-    elif rule == R_A2A or (rule == R_PB and p >= 1.0):
+    elif rule == R_A2A or (rule == R_PB and P.p >= 1.0):
         for j in range(n_src):
             if allow_autapses or src_off + j != g:
                 per_source[src_off + j] += 1
                 total += 1
-    elif rule == R_PB and p > 0.0:
-        s_init(ss, seed, purpose_struct, <uint64_t> g, 0)
-        j = _bern_next(ss, -1, log1mp, n_src)
+    elif rule == R_PB and P.p > 0.0:
+        s_init(ss, seed, P.ps, <uint64_t> g, 0)
+        j = _bern_next(ss, -1, P.log1mp, n_src)
         while j < n_src:
             if allow_autapses or src_off + j != g:
                 per_source[src_off + j] += 1
                 total += 1
-            j = _bern_next(ss, j, log1mp, n_src)
+            j = _bern_next(ss, j, P.log1mp, n_src)
     return total
 
 
-cdef int64_t _count_targets(pxs* scheme, int rule, const int64_t[::1] tgt_gids, const int64_t[::1] fixed_counts,
-                            int64_t a, int64_t b, int64_t src_off, int64_t n_src, int64_t tgt_off, double p,
-                            bint allow_autapses, uint64_t seed, uint64_t purpose_struct,
-                            int64_t* per_source) noexcept nogil:
-    """:func:`_count_target` for the targets a .. b-1 (one thread's part); returns their synapse number.
+cdef void _count_plans(pxs* scheme, const _plan* plans, int nplans, int th, uint64_t seed, int64_t* per_source,
+                       int64_t* totals) noexcept nogil:
+    """Thread th's part of pass 1: the targets it owns in every plan, in plan order, counted into
+    its own per_source block; totals[k] += plan k's synapses onto them.
     ``scheme``: a null pointer whose type selects the realisation scheme's streams."""
     cdef pxs ss
-    cdef int64_t i, total = 0
-    cdef double log1mp = log1p(-p) if 0.0 < p < 1.0 else 0.0
-    cdef bint fixed = rule == R_FTN or rule == R_FI
-    for i in range(a, b):
-        total += _count_target(&ss, rule, tgt_gids[i], fixed_counts[i] if fixed else 0, src_off, n_src, tgt_off,
-                               p, log1mp, allow_autapses, seed, purpose_struct, per_source)
-    return total
+    cdef int k
+    cdef int64_t i
+    for k in range(nplans):
+        for i in range(plans[k].tb[th], plans[k].tb[th + 1]):
+            totals[k] += _count_target(&ss, &plans[k], i, seed, per_source)
+
+
+def count_plans(Plans plans, uint64_t seed, int64_t[::1] per_source, int scheme=1):
+    """Pass 1 of every plan at once, in one parallel region: thread th counts its targets of all
+    plans into ``per_source[th * N + gid]`` (N = len(per_source) / T). Returns each plan's synapse
+    number (int64 array)."""
+    cdef int64_t T = plans.T, N = per_source.shape[0] // plans.T
+    cdef int th, k
+    tot = np.zeros((T, max(plans.n, 1) + 8), dtype=np.int64)       # padded rows: one block per thread
+    cdef int64_t[:, ::1] totals = tot
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme must be 1 or 2, got {scheme}")
+    with nogil:
+        for th in prange(T, num_threads=T, schedule="static", chunksize=1):
+            if scheme == 2:
+                _count_plans(<px2_stream*> NULL, plans.p, plans.n, th, seed, &per_source[0] + th * N, &totals[th, 0])
+            else:
+                _count_plans(<px_stream*> NULL, plans.p, plans.n, th, seed, &per_source[0] + th * N, &totals[th, 0])
+    return tot.sum(axis=0)[:plans.n]
 
 
 def ziggurat_candidates(const uint32_t[::1] words, bint portable=False):
@@ -140,28 +224,17 @@ def count_by_source(int rule, const int64_t[::1] tgt_gids, const int64_t[::1] fi
                     int64_t src_off, int64_t n_src, int64_t tgt_off, double p, bint allow_autapses,
                     uint64_t seed, uint64_t purpose_struct, int64_t[::1] per_source,
                     const int64_t[::1] tb, int scheme=1):
-    """Pass 1: add this projection's synapses onto the given targets to ``per_source[th * N + gid]``
+    """Pass 1 of one projection: add its synapses onto the given targets to ``per_source[th * N + gid]``
     (N = len(per_source) / T), where th is the thread that owns the target: thread th owns the
     targets tb[th] .. tb[th+1]-1 (T = len(tb) - 1; the threads count their targets in parallel,
-    each into its own block of counts).
+    each into its own block of counts); :func:`count_plans` with one plan.
 
     Replays exactly the source draws of :func:`generate` (the structure stream of realisation
     ``scheme``, 1 or 2), without drawing weights or delays. ``fixed_counts`` gives the number of
-    synapses per target for fixed_total_number / fixed_indegree."""
-    cdef int64_t T = tb.shape[0] - 1, th, total = 0
-    cdef int64_t* ps = &per_source[0]
-    cdef int64_t N = per_source.shape[0] // max(T, 1)
-    if scheme not in SCHEMES:
-        raise ValueError(f"scheme must be 1 or 2, got {scheme}")
-    with nogil:
-        for th in prange(T, num_threads=T, schedule="static", chunksize=1):
-            if scheme == 2:
-                total += _count_targets(<px2_stream*> NULL, rule, tgt_gids, fixed_counts, tb[th], tb[th + 1], src_off, n_src,
-                                        tgt_off, p, allow_autapses, seed, purpose_struct, ps + th * N)
-            else:
-                total += _count_targets(<px_stream*> NULL, rule, tgt_gids, fixed_counts, tb[th], tb[th + 1], src_off, n_src,
-                                        tgt_off, p, allow_autapses, seed, purpose_struct, ps + th * N)
-    return total
+    synapses per target for fixed_total_number / fixed_indegree. Returns their number."""
+    plan = dict(rule=rule, tgt_gids=tgt_gids, fixed=fixed_counts, soff=src_off, nsrc=n_src, toff=tgt_off, p=p,
+                autapses=allow_autapses, ps=purpose_struct, pv=0, tb=tb)
+    return int(count_plans(Plans([plan], tb.shape[0] - 1), seed, per_source, scheme)[0])
 
 
 cdef void _draw_values(pxs* sv, int64_t cnt, const double* ws, const double* ds, int wk, int dk, double inv_h,
@@ -332,34 +405,34 @@ cdef void _flush(_scratch* sc, int64_t n, int64_t src_off, int64_t n_src, int64_
     _scatter_entries(n, sc.sorted, src_off, fill, out_tgt, out_w, out_d)
 
 
-cdef void _generate_targets(pxs* scheme, int rule, const int64_t[::1] tgt_gids,
-                            const uint32_t[::1] tgt_local, const int64_t[::1] fixed_counts, int64_t a, int64_t b,
-                            int64_t src_off, int64_t n_src, int64_t tgt_off, double p, bint allow_autapses,
-                            const double* ws, const double* ds, int wk, int dk, double inv_h, uint64_t seed,
-                            uint64_t purpose_struct, uint64_t purpose_value, int64_t* fill, tgt_t* out_tgt,
-                            float* out_w, uint16_t* out_d, _scratch* sc, int64_t one_target,
-                            int64_t* dext) noexcept nogil:
-    """The synapses of the targets a .. b-1 (one thread's part), drawn target after target into the
-    thread's scratch ``sc`` (at most ``one_target`` per target), which is written to the slots
-    fill[src] (the thread's own; advancing them) whenever it could overflow, and at the end.
-    ``scheme``: a null pointer whose type selects the realisation scheme's streams."""
+cdef void _generate_plans(pxs* scheme, const _plan* plans, int nplans, int th, double inv_h, uint64_t seed,
+                          int64_t* fill, tgt_t* out_tgt, float* out_w, uint16_t* out_d, _scratch* sc,
+                          int64_t* dext) noexcept nogil:
+    """Thread th's part of pass 2: the synapses of its targets of every plan (all from the same
+    source population), plan after plan, target after target, drawn into the thread's scratch
+    ``sc``, which is written to the slots fill[src] (the thread's own; advancing them) whenever it
+    could overflow, and at the end. ``scheme``: a null pointer whose type selects the realisation
+    scheme's streams."""
     cdef pxs ss, sv
+    cdef const _plan* P
+    cdef int k
     cdef int64_t i, q, m, n = 0
     cdef uint32_t tl
-    cdef double log1mp = log1p(-p) if 0.0 < p < 1.0 else 0.0
-    cdef bint fixed = rule == R_FTN or rule == R_FI
-    for i in range(a, b):
-        if n + one_target > sc.cap:
-            _flush(sc, n, src_off, n_src, fill, out_tgt, out_w, out_d)
-            n = 0
-        m = _draw_target(&ss, &sv, rule, tgt_gids[i], fixed_counts[i] if fixed else 0, src_off, n_src, tgt_off, p,
-                         log1mp, allow_autapses, ws, ds, wk, dk, inv_h, seed, purpose_struct, purpose_value,
-                         sc.src + n, sc.w + n, sc.d + n, dext)
-        tl = tgt_local[i]
-        for q in range(n, n + m):
-            sc.tl[q] = tl
-        n += m
-    _flush(sc, n, src_off, n_src, fill, out_tgt, out_w, out_d)
+    for k in range(nplans):
+        P = &plans[k]
+        for i in range(P.tb[th], P.tb[th + 1]):
+            if n + P.one_target > sc.cap:
+                _flush(sc, n, P.src_off, P.n_src, fill, out_tgt, out_w, out_d)
+                n = 0
+            m = _draw_target(&ss, &sv, P.rule, P.tgt_gids[i], P.fixed[i] if P.fixed != NULL else 0, P.src_off,
+                             P.n_src, P.tgt_off, P.p, P.log1mp, P.autapses, P.ws, P.ds, P.wk, P.dk, inv_h, seed,
+                             P.ps, P.pv, sc.src + n, sc.w + n, sc.d + n, dext)
+            tl = P.tgt_local[i]
+            for q in range(n, n + m):
+                sc.tl[q] = tl
+            n += m
+    if nplans:
+        _flush(sc, n, plans[0].src_off, plans[0].n_src, fill, out_tgt, out_w, out_d)
 
 
 cdef int _scratch_alloc(_scratch* sc, int64_t one_target) noexcept nogil:
@@ -417,41 +490,48 @@ cdef class Scratch:
             free(self.sc)
 
 
-def generate(int rule, const int64_t[::1] tgt_gids, const uint32_t[::1] tgt_local,
-             const int64_t[::1] fixed_counts, int64_t src_off, int64_t n_src, int64_t tgt_off,
-             double p, bint allow_autapses, wspec, dspec, double h,
-             uint64_t seed, uint64_t purpose_struct, uint64_t purpose_value,
-             int64_t[::1] fill, tgt_t[::1] out_tgt, float[::1] out_w, uint16_t[::1] out_d,
-             const int64_t[::1] tb, int scheme=1, Scratch scratch=None):
-    """Pass 2: write this projection's synapses straight into the by-(source, thread) arrays.
+def generate_plans(Plans plans, double h, uint64_t seed, int64_t[::1] fill, tgt_t[::1] out_tgt,
+                   float[::1] out_w, uint16_t[::1] out_d, int scheme=1, Scratch scratch=None,
+                   const int64_t[::1] rows=None, int64_t[::1] nruns=None):
+    """Pass 2 of every plan at once (plans of one source population), in one parallel region:
+    write their synapses straight into the by-(source, thread) arrays.
 
     ``fill[th * N + gid]`` (N = len(fill) / T; one block per thread, so the threads never write
     the same cache line) is the next free slot of the sub-row of source gid onto thread th's
-    targets (initially its CSR start, as counted by :func:`count_by_source` with the same ``tb``),
-    so each sub-row holds its synapses in generation order (projection, target, draw); the
-    threads generate their targets in parallel, with the streams of realisation ``scheme`` (1 or
-    2). Targets are rank-local indices (``out_tgt`` uint32, or uint16 when every index fits),
-    weights float32, delays whole steps (rounded, at least 1).
+    targets (initially its CSR start, as counted by :func:`count_plans`), so each sub-row holds its
+    synapses in generation order (plan, target, draw); thread th generates its targets of every
+    plan, with the streams of realisation ``scheme`` (1 or 2), without waiting for the other
+    threads between plans. Targets are rank-local indices (``out_tgt`` uint32, or uint16 when
+    every index fits), weights float32, delays whole steps (rounded, at least 1).
     ``scratch``: a :class:`Scratch` for at least T threads to reuse (else one for this call).
+    With ``rows`` (the sub-rows g * T + th of the plans' sources g = 0 .. nsrc-1, as positions in the
+    output arrays: [nsrc * T + 1]) each thread then sorts its own sub-rows by delay, as
+    :func:`group_rows_by_delay`, and puts their numbers of delay runs in ``nruns[r + 1]``
+    ([nsrc * T + 1]), without waiting for the others: the plans must then fill the rows.
     Returns (min_delay, max_delay) in steps; max_delay 65536 flags a delay that does not fit in 16 bits."""
-    cdef int64_t T = tb.shape[0] - 1, th
-    cdef int64_t N = fill.shape[0] // max(T, 1)
-    cdef int wk = wspec[0], dk = dspec[0]
-    cdef double ws[4]
-    cdef double ds[4]
-    cdef double inv_h = 1.0 / h
-    cdef bint fixed = rule == R_FTN or rule == R_FI
-    cdef int64_t[:, ::1] dext = np.zeros((max(T, 1), 8), dtype=np.int64)     # padded: one cache line per thread
+    cdef int64_t T = plans.T, N = fill.shape[0] // plans.T
+    cdef int64_t nsrc = 0
+    cdef int failed = 0
+    cdef int* failp = &failed
     cdef int64_t cap = 1
+    cdef int th, k
+    cdef double inv_h = 1.0 / h
+    cdef int64_t[:, ::1] dext = np.zeros((T, 8), dtype=np.int64)     # padded: one cache line per thread
     cdef _scratch* sc
     if scheme not in SCHEMES:
         raise ValueError(f"scheme must be 1 or 2, got {scheme}")
-    if rule == R_A2A or rule == R_PB:
-        cap = max(n_src, 1)
-    elif fixed and fixed_counts.shape[0]:
-        cap = max(int(np.max(fixed_counts)), 1)
-    ws[0], ws[1], ws[2], ws[3] = wspec[1], wspec[2], wspec[3], wspec[4]
-    ds[0], ds[1], ds[2], ds[3] = dspec[1], dspec[2], dspec[3], dspec[4]
+    for k in range(plans.n):
+        if plans.p[k].src_off != plans.p[0].src_off or plans.p[k].n_src != plans.p[0].n_src:
+            raise ValueError("generate_plans takes plans of one source population")
+        if plans.p[k].tgt_local == NULL and plans.p[k].tb[T] > 0:
+            raise ValueError("generate_plans needs every plan's tgt_local")
+        cap = max(cap, plans.p[k].one_target)
+    if rows is not None:
+        nsrc = plans.p[0].n_src if plans.n else 0
+        if rows.shape[0] != nsrc * T + 1 or nruns is None or nruns.shape[0] != rows.shape[0]:
+            raise ValueError("rows and nruns need one entry per sub-row of the plans' sources, plus one")
+        if rows[nsrc * T] > out_d.shape[0]:
+            raise ValueError("rows reach beyond the output arrays")
     for th in range(T):
         dext[th, 0] = 1 << 40
     if scratch is None:
@@ -459,18 +539,37 @@ def generate(int rule, const int64_t[::1] tgt_gids, const uint32_t[::1] tgt_loca
     scratch.reserve(T, cap)
     sc = scratch.sc
     with nogil:
-        for th in prange(T, num_threads=max(T, 1), schedule="static", chunksize=1):
+        for th in prange(T, num_threads=T, schedule="static", chunksize=1):
             if scheme == 2:
-                _generate_targets(<px2_stream*> NULL, rule, tgt_gids, tgt_local, fixed_counts, tb[th], tb[th + 1],
-                                  src_off, n_src, tgt_off, p, allow_autapses, ws, ds, wk, dk, inv_h, seed,
-                                  purpose_struct, purpose_value, &fill[th * N], &out_tgt[0], &out_w[0],
-                                  &out_d[0], &sc[th], cap, &dext[th, 0])
+                _generate_plans(<px2_stream*> NULL, plans.p, plans.n, th, inv_h, seed, &fill[0] + th * N,
+                                &out_tgt[0] if out_tgt.shape[0] else NULL, &out_w[0] if out_w.shape[0] else NULL,
+                                &out_d[0] if out_d.shape[0] else NULL, &sc[th], &dext[th, 0])
             else:
-                _generate_targets(<px_stream*> NULL, rule, tgt_gids, tgt_local, fixed_counts, tb[th], tb[th + 1],
-                                  src_off, n_src, tgt_off, p, allow_autapses, ws, ds, wk, dk, inv_h, seed,
-                                  purpose_struct, purpose_value, &fill[th * N], &out_tgt[0], &out_w[0],
-                                  &out_d[0], &sc[th], cap, &dext[th, 0])
+                _generate_plans(<px_stream*> NULL, plans.p, plans.n, th, inv_h, seed, &fill[0] + th * N,
+                                &out_tgt[0] if out_tgt.shape[0] else NULL, &out_w[0] if out_w.shape[0] else NULL,
+                                &out_d[0] if out_d.shape[0] else NULL, &sc[th], &dext[th, 0])
+            if nsrc > 0 and _group_own_rows(&rows[0], nsrc, T, th, &out_tgt[0] if out_tgt.shape[0] else NULL,
+                                            &out_w[0] if out_w.shape[0] else NULL,
+                                            &out_d[0] if out_d.shape[0] else NULL, &nruns[0]):
+                failp[0] = 1
+    if failed:
+        raise MemoryError("out of memory sorting the synapse rows by delay")
     return int(np.min(dext[:, 0])), int(np.max(dext[:, 1]))
+
+
+def generate(int rule, const int64_t[::1] tgt_gids, const uint32_t[::1] tgt_local,
+             const int64_t[::1] fixed_counts, int64_t src_off, int64_t n_src, int64_t tgt_off,
+             double p, bint allow_autapses, wspec, dspec, double h,
+             uint64_t seed, uint64_t purpose_struct, uint64_t purpose_value,
+             int64_t[::1] fill, tgt_t[::1] out_tgt, float[::1] out_w, uint16_t[::1] out_d,
+             const int64_t[::1] tb, int scheme=1, Scratch scratch=None):
+    """Pass 2 of one projection (:func:`generate_plans` with one plan): thread th owns the
+    targets tb[th] .. tb[th+1]-1 (T = len(tb) - 1); ``fill`` as there, counted by
+    :func:`count_by_source` with the same ``tb``. Returns (min_delay, max_delay) in steps."""
+    plan = dict(rule=rule, tgt_gids=tgt_gids, tgt_local=tgt_local, fixed=fixed_counts, soff=src_off, nsrc=n_src,
+                toff=tgt_off, p=p, autapses=allow_autapses, ps=purpose_struct, pv=purpose_value, wspec=wspec,
+                dspec=dspec, tb=tb)
+    return generate_plans(Plans([plan], tb.shape[0] - 1), h, seed, fill, out_tgt, out_w, out_d, scheme, scratch)
 
 
 cdef void _group_row(int64_t a, int64_t b, tgt_t* tgt, float* w, uint16_t* d, tgt_t* t2, float* w2,
@@ -503,6 +602,35 @@ cdef void _group_row(int64_t a, int64_t b, tgt_t* tgt, float* w, uint16_t* d, tg
         tgt[a + q] = t2[q]
         w[a + q] = w2[q]
         d[a + q] = d2[q]
+
+
+cdef int _group_own_rows(const int64_t* rows, int64_t nsrc, int64_t T, int64_t th, tgt_t* tgt, float* w,
+                         uint16_t* d, int64_t* nruns) noexcept nogil:
+    """Thread th's sub-rows r = g * T + th (g < nsrc; synapses rows[r] .. rows[r+1]) sorted stably
+    by delay (:func:`group_rows_by_delay`) and their numbers of delay runs in nruns[r + 1].
+    Returns 1 when out of memory."""
+    cdef int64_t g, r, maxlen = 0
+    cdef int failed = 0
+    for g in range(nsrc):
+        r = g * T + th
+        if rows[r + 1] - rows[r] > maxlen:
+            maxlen = rows[r + 1] - rows[r]
+    cdef tgt_t* t2 = <tgt_t*> malloc(max(maxlen, 1) * sizeof(tgt_t))
+    cdef float* w2 = <float*> malloc(max(maxlen, 1) * sizeof(float))
+    cdef uint16_t* d2 = <uint16_t*> malloc(max(maxlen, 1) * sizeof(uint16_t))
+    cdef int64_t* start = <int64_t*> malloc(65537 * sizeof(int64_t))
+    if t2 == NULL or w2 == NULL or d2 == NULL or start == NULL:
+        failed = 1
+    else:
+        for g in range(nsrc):
+            r = g * T + th
+            _group_row(rows[r], rows[r + 1], tgt, w, d, t2, w2, d2, start)
+            nruns[r + 1] = _row_runs(d, rows[r], rows[r + 1])
+    free(t2)
+    free(w2)
+    free(d2)
+    free(start)
+    return failed
 
 
 def group_rows_by_delay(const int64_t[::1] ptr, tgt_t[::1] tgt, float[::1] w, uint16_t[::1] d, int threads=1):
@@ -558,13 +686,24 @@ def delay_runs(const int64_t[::1] ptr, const uint16_t[::1] d, int threads=1):
     run_n uint32): the delays, stored once per run instead of once per synapse. The rows are
     scanned on ``threads`` threads (the result does not depend on it)."""
     cdef Py_ssize_t nrows = ptr.shape[0] - 1, r
-    cdef int64_t q, k, start
     cdef int nth = max(threads, 1)
     run_ptr_arr = np.zeros(nrows + 1, dtype=np.int64)
     cdef int64_t[::1] run_ptr = run_ptr_arr
     with nogil:
         for r in prange(nrows, num_threads=nth, schedule="static"):
             run_ptr[r + 1] = _row_runs(&d[0] if d.shape[0] else NULL, ptr[r], ptr[r + 1])
+    return runs_of_counts(ptr, d, run_ptr_arr, threads)
+
+
+def runs_of_counts(const int64_t[::1] ptr, const uint16_t[::1] d, run_ptr_arr, int threads=1):
+    """:func:`delay_runs` of rows whose numbers of runs are known: ``run_ptr_arr`` (int64 [rows + 1])
+    holds row r's in entry r + 1 (entry 0 is 0) and becomes the run pointer, in place."""
+    cdef Py_ssize_t nrows = ptr.shape[0] - 1, r
+    cdef int64_t q, k, start
+    cdef int nth = max(threads, 1)
+    cdef int64_t[::1] run_ptr = run_ptr_arr
+    if run_ptr.shape[0] != nrows + 1 or run_ptr[0] != 0:
+        raise ValueError("run_ptr_arr needs one entry per row after a leading 0")
     np.cumsum(run_ptr_arr, out=run_ptr_arr)
     cdef int64_t total = run_ptr[nrows]
     run_d_arr = np.empty(total, dtype=np.uint16)
@@ -582,3 +721,4 @@ def delay_runs(const int64_t[::1] ptr, const uint16_t[::1] d, int threads=1):
                     k = k + 1
                     start = q
     return run_ptr_arr, run_d_arr, run_n_arr
+

@@ -842,3 +842,37 @@ def test_batched_generation_is_rank_and_thread_invariant(nranks, threads):
         for a, b in ((src, src_f), (tgt, tgt_f), (wr, w_f), (dr, d_f)):
             np.testing.assert_array_equal(a, b[order])
     assert total == src_f.size
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_threads_sort_their_rows_as_the_separate_delay_sort(threads):
+    """Pass 2 of a source population's projections in one parallel region, each thread then sorting
+    its own sub-rows by delay and counting their runs (generate_plans with rows), gives the rows and
+    runs of the separate passes (generate_plans, group_rows_by_delay, delay_runs)."""
+    from parsnn import _connect
+    net = two_pops(300, 400)
+    w, d = Normal(50.0, 5.0, 0.0, math.inf), Normal(1.5, 0.75, 0.1, math.inf)
+    net.connect("A", "B", FixedIndegree(90), weight=w, delay=d, name="AB")
+    net.connect("A", "B", PairwiseBernoulli(0.2), weight=w, delay=d, name="AB2")
+    net.connect("A", "A", FixedTotalNumber(20_000), weight=w, delay=d, name="AA")
+    offsets, local = net.offsets(), np.arange(net.num_nodes, dtype=np.int64)
+    pop_local = decomposition.population_ranges(net, local, offsets)
+    plans, per_source = engine_synapses._count_plans(net, local, offsets, pop_local, 7, 0.1, threads, 2)
+    ptr = np.concatenate([[0], np.cumsum(per_source.T.reshape(-1))]).astype(np.int64)
+    rows = ptr[:300 * threads + 1]            # the sources of A: the first rows
+    out = []
+    for fused in (True, False):
+        fill = ptr[:-1].reshape(net.num_nodes, threads).T.copy().reshape(-1)
+        tgt, wv, dv = np.empty(rows[-1], np.uint16), np.empty(rows[-1], np.float32), np.empty(rows[-1], np.uint16)
+        nruns = np.zeros(rows.size, np.int64)
+        _connect.generate_plans(_connect.Plans(plans, threads), 0.1, 7, fill, tgt, wv, dv, 2, None,
+                                rows if fused else None, nruns if fused else None)
+        if fused:
+            runs = _connect.runs_of_counts(rows, dv, nruns, threads)
+        else:
+            _connect.group_rows_by_delay(rows, tgt, wv, dv, threads)
+            runs = _connect.delay_runs(rows, dv, threads)
+        out.append((tgt, wv, dv, *runs))
+    assert len(np.unique(out[0][2])) > 5                  # several delays: the rows were really sorted
+    for a, b in zip(*out):
+        np.testing.assert_array_equal(a, b)

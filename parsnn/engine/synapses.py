@@ -11,6 +11,7 @@ how the other nodes are placed.
 """
 from __future__ import annotations
 
+import itertools
 import time
 
 import numpy as np
@@ -136,7 +137,8 @@ class DelayRuns:
 
 def _count_plans(net, local, offsets: dict, pop_local: dict, seed: int, h: float, T: int, scheme: int):
     """Pass 1: the plan of every static projection (with its synapse count and its sources' gid
-    range ``src``) and the synapse counts per (thread, source gid), shape (T, num_nodes)."""
+    range ``src``) and the synapse counts per (thread, source gid), shape (T, num_nodes); the
+    drawn projections are counted all at once, each thread its own targets of every projection."""
     plans = []
     per_source = np.zeros((T, net.num_nodes), dtype=np.int64)   # one block per thread: no shared cache lines
     for k, proj in enumerate(net.projections):
@@ -148,12 +150,14 @@ def _count_plans(net, local, offsets: dict, pop_local: dict, seed: int, h: float
             plan["count"] = int(plan["list_src"].size)
         else:
             plan = _projection_plan(net, k, proj, local, offsets, pop_local, seed, T, scheme)
-            plan["count"] = connect_kernels.count_by_source(
-                plan["rule"], plan["tgt_gids"], plan["fixed"], plan["soff"], plan["nsrc"], plan["toff"], plan["p"],
-                plan["autapses"], seed, plan["ps"], per_source.reshape(-1), plan["tb"], plan["scheme"])
         soff = offsets[proj.source]
         plan["src"] = (soff, soff + net.populations[proj.source].size)
         plans.append(plan)
+    drawn = [pl for pl in plans if "list_src" not in pl]
+    if drawn:
+        counts = connect_kernels.count_plans(connect_kernels.Plans(drawn, T), seed, per_source.reshape(-1), scheme)
+        for pl, c in zip(drawn, counts):
+            pl["count"] = int(c)
     return plans, per_source
 
 
@@ -170,28 +174,32 @@ def _source_blocks(plans) -> list:
 def _write_block(block, ptr, tgt, w, dbuf, T: int, N: int, h: float, seed: int, build_timers: dict, scratch):
     """Pass 2 for one source block: draw its plans' synapses into their rows (``tgt``, ``w`` and,
     block-local, the delay scratch ``dbuf``), group every row by delay and take the delay runs
-    (seconds added to ``build_timers["group"]``); ``scratch``: the connect kernels' per-thread scratch.
-    Returns ((smallest, largest) delay, (first row, run_ptr, run_d, run_n))."""
+    (seconds added to ``build_timers["group"]``; when every plan is drawn, each thread groups its own
+    rows right after drawing them, and only the runs' writing is timed); ``scratch``: the connect
+    kernels' per-thread scratch. Returns ((smallest, largest) delay, (first row, run_ptr, run_d, run_n))."""
     s0, s1, plans = block
     a, b = int(ptr[s0 * T]), int(ptr[s1 * T])
     rows = ptr[s0 * T:s1 * T + 1] - a                      # the block's rows, positions relative to a
     fill = ptr[:-1].reshape(N, T).T.reshape(-1) - a         # fill[th * N + g] = ptr[g*T+th] - a (a copy)
     tv, wv, dv = tgt[a:b], w[a:b], dbuf[:b - a]
     dmin, dmax = 1 << 40, 0
-    for pl in plans:
-        if "list_src" in pl:
-            lo, hi = _fill_from_list(pl, fill, N, tv, wv, dv)
-        else:
-            lo, hi = connect_kernels.generate(pl["rule"], pl["tgt_gids"], pl["tgt_local"], pl["fixed"], pl["soff"],
-                                              pl["nsrc"], pl["toff"], pl["p"], pl["autapses"], pl["wspec"],
-                                              pl["dspec"], h, seed, pl["ps"], pl["pv"], fill, tv, wv, dv, pl["tb"],
-                                              pl["scheme"], scratch)
-        dmin, dmax = min(dmin, lo), max(dmax, hi)
+    nruns = None
+    for listed, run in itertools.groupby(plans, key=lambda pl: "list_src" in pl):
+        run = list(run)               # consecutive drawn plans: one parallel region for all of them
+        if not listed and len(run) == len(plans):       # all drawn: the threads group their rows there too
+            nruns = np.zeros(rows.size, dtype=np.int64)
+        extents = ([_fill_from_list(pl, fill, N, tv, wv, dv) for pl in run] if listed else
+                   [connect_kernels.generate_plans(connect_kernels.Plans(run, T), h, seed, fill, tv, wv, dv,
+                                                   run[0]["scheme"], scratch, None if nruns is None else rows, nruns)])
+        dmin, dmax = min([dmin] + [lo for lo, _ in extents]), max([dmax] + [hi for _, hi in extents])
     if not np.array_equal(fill.reshape(T, N).T.reshape(-1)[s0 * T:s1 * T], rows[1:]):
         raise RuntimeError("internal error: pass 2 wrote a different number of synapses than pass 1 counted")
     t0 = time.perf_counter()
-    connect_kernels.group_rows_by_delay(rows, tv, wv, dv, T)    # delivery then writes ring rows one delay at a time
-    piece = (s0 * T, *connect_kernels.delay_runs(rows, dv, T))
+    if nruns is None:
+        connect_kernels.group_rows_by_delay(rows, tv, wv, dv, T)    # delivery then writes ring rows one delay at a time
+        piece = (s0 * T, *connect_kernels.delay_runs(rows, dv, T))
+    else:
+        piece = (s0 * T, *connect_kernels.runs_of_counts(rows, dv, nruns, T))
     build_timers["group"] += time.perf_counter() - t0
     return (dmin, dmax), piece
 

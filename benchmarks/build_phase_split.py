@@ -1,0 +1,164 @@
+#!/usr/bin/env python
+"""Where PD14's build time goes with 1 and T threads, per phase, on a machine that may be busy:
+alternating builds (1 thread, T threads, 1, T, ...), each in a fresh process, and for every phase
+its wall seconds, the CPU seconds of the main thread (the OpenMP master; serial work runs there)
+and of all threads together, and the minor page faults; the pair ratios of the build's wall time
+(T / 1) and of its CPU estimate (the main thread's CPU with T threads over all CPU with 1: what the
+wall ratio would be if the T threads always ran at once, the machine otherwise idle), and the peak
+RSS of each build.
+
+    python benchmarks/build_phase_split.py --n-scaling 0.5 --threads 2 --pairs 5 --label L --out FILE.json \\
+        [--base OTHER_CHECKOUT]
+
+The phases are the build's own functions, timed by wrapping them in this process: count (pass 1),
+generate (pass 2's kernels; since the threads sort their own rows by delay right after drawing them,
+that sort too), group (the separate sort by delay and the delay runs), runs (concatenation of the runs),
+alloc (the synapse arrays), other (the rest of Simulation.build: Python between the kernels, neurons,
+routes, buffers). ``--base``: a second checkout (a source tree with its kernels built, e.g. by ``git archive``
+of a commit and ``setup.py build_ext --inplace``), run with the same python in the same rounds (base 1,
+base T, this 1, this T), to compare the two.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+PHASES = ("count", "generate", "group", "runs", "alloc")
+
+
+def _clock() -> tuple:
+    """(wall, main-thread CPU, process CPU, minor page faults) now."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return time.perf_counter(), time.thread_time(), r.ru_utime + r.ru_stime, r.ru_minflt
+
+
+def _wrap(table: dict, name: str, owner, attr: str):
+    """Replace owner.attr by a function adding its (wall, main CPU, all CPU, faults) to table[name]."""
+    fn = getattr(owner, attr)
+
+    def timed(*args, **kwargs):
+        c0 = _clock()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            c1 = _clock()
+            table[name] = [a + (y - x) for a, x, y in zip(table[name], c0, c1)]
+    setattr(owner, attr, timed)
+
+
+def measure(n_scaling: float, threads: int) -> dict:
+    """One build in this process: per phase [wall, main-thread CPU, all-thread CPU, minor faults]."""
+    import importlib
+
+    import numpy as np
+
+    from parsnn import _connect
+    from parsnn.engine import Simulation, synapses
+    try:
+        pd14 = importlib.import_module("parsnn.models.pd14")
+    except ImportError:      # source tree
+        pd14 = importlib.import_module("models.pd14")
+    table = {p: [0.0, 0.0, 0.0, 0] for p in PHASES}
+    _wrap(table, "count", synapses, "_count_plans")
+    # pass 2's kernels (generate_plans also sorts each thread's rows by delay where it can)
+    _wrap(table, "generate", _connect, "generate_plans" if hasattr(_connect, "generate_plans") else "generate")
+    for name in ("group_rows_by_delay", "delay_runs", "runs_of_counts"):
+        if hasattr(_connect, name):
+            _wrap(table, "group", _connect, name)
+    _wrap(table, "runs", synapses.DelayRuns, "from_blocks")
+    sim = Simulation(pd14.build_network(n_scaling=n_scaling), seed=55, threads=threads)
+    real_empty = np.empty
+
+    def empty(shape, dtype=float, *a, **k):      # the synapse arrays: their allocation (lazy pages) only
+        c0 = _clock()
+        out = real_empty(shape, dtype, *a, **k)
+        c1 = _clock()
+        table["alloc"] = [s + (y - x) for s, x, y in zip(table["alloc"], c0, c1)]
+        return out
+    synapses.np = type("np_proxy", (), {"__getattr__": staticmethod(lambda n: getattr(np, n)),
+                                         "empty": staticmethod(empty)})()
+    c0 = _clock()
+    sim.build()
+    c1 = _clock()
+    total = [y - x for x, y in zip(c0, c1)]
+    other = [t - sum(table[p][i] for p in PHASES) for i, t in enumerate(total)]
+    phases = {p: {"wall": round(v[0], 3), "main_cpu": round(v[1], 3), "all_cpu": round(v[2], 3), "minflt": v[3]}
+              for p, v in {**table, "other": other, "build": total}.items()}
+    return {"threads": threads, "phases": phases, "timers": {k: round(v, 3) for k, v in sim.build_timers.items()},
+            "synapses": int(sim.num_synapses), "peak_rss_mb": round(sim.build_peak_rss / 2**20, 1)}
+
+
+def _one(n_scaling: float, threads: int, checkout: str) -> dict:
+    """One build in a fresh process, with the parsnn of ``checkout`` (a source tree with its kernels built)."""
+    load = os.getloadavg()[0]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([checkout, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
+    out = subprocess.run([sys.executable, __file__, "--n-scaling", str(n_scaling), "--one", str(threads)],
+                         check=True, capture_output=True, text=True, env=env, cwd=checkout).stdout
+    return {**json.loads(out.strip().splitlines()[-1]), "loadavg_1min_before": load}
+
+
+def _summary(pairs: list, keys: tuple) -> dict:
+    """Medians over the pairs of every phase's figures, per thread count."""
+    return {key: {**{p: {m: statistics.median(pr[key]["phases"][p][m] for pr in pairs)
+                         for m in ("wall", "main_cpu", "all_cpu", "minflt")} for p in (*PHASES, "other", "build")},
+                  "peak_rss_mb": statistics.median(pr[key]["peak_rss_mb"] for pr in pairs)} for key in keys}
+
+
+def _entry(pairs: list, T: int, checkout: str) -> dict:
+    """The result of one checkout's pairs: medians per phase, pair ratios and their medians."""
+    entry = {"checkout": checkout, "medians": _summary(pairs, ("1", str(T))),
+             "wall_ratios": [p["wall_ratio"] for p in pairs],
+             "cpu_estimate_ratios": [p["cpu_estimate_ratio"] for p in pairs]}
+    entry["median_wall_ratio"] = statistics.median(entry["wall_ratios"])
+    entry["median_cpu_estimate_ratio"] = statistics.median(entry["cpu_estimate_ratios"])
+    return {**entry, "pairs": pairs}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n-scaling", type=float, default=0.5)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--pairs", type=int, default=5)
+    ap.add_argument("--label", default=None)
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--base", default=None, help="another checkout (source tree, kernels built) to alternate with")
+    ap.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)     # internal: one build, JSON out
+    args = ap.parse_args(argv)
+    if args.one is not None:
+        print(json.dumps(measure(args.n_scaling, args.one)))
+        return 0
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    checkouts = {"this": here, **({"base": os.path.abspath(args.base)} if args.base else {})}
+    pairs = {name: [] for name in checkouts}
+    for _ in range(args.pairs):               # base 1, base T, this 1, this T, base 1, ...
+        for name in sorted(checkouts):
+            one, many = _one(args.n_scaling, 1, checkouts[name]), _one(args.n_scaling, args.threads, checkouts[name])
+            b1, bt = one["phases"]["build"], many["phases"]["build"]
+            pairs[name].append({"1": one, str(args.threads): many, "wall_ratio": round(bt["wall"] / b1["wall"], 3),
+                                "cpu_estimate_ratio": round(bt["main_cpu"] / b1["all_cpu"], 3)})
+            print(name, json.dumps({k: pairs[name][-1][k] for k in ("wall_ratio", "cpu_estimate_ratio")}), flush=True)
+    entry = {"command": " ".join([os.path.basename(sys.executable), *sys.argv]), "python": sys.executable,
+             "n_scaling": args.n_scaling, "threads": args.threads,
+             "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+             "shared_machine": True, **{name: _entry(pairs[name], args.threads, checkouts[name]) for name in checkouts}}
+    for name in checkouts:
+        print(name, json.dumps({k: entry[name][k] for k in ("median_wall_ratio", "median_cpu_estimate_ratio",
+                                                            "wall_ratios", "cpu_estimate_ratios")}))
+        print(json.dumps(entry[name]["medians"], indent=1))
+    if args.out:
+        results = json.load(open(args.out)) if os.path.exists(args.out) else {}
+        results[args.label or f"n{args.n_scaling}"] = entry
+        with open(args.out, "w") as f:
+            json.dump(results, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
