@@ -32,6 +32,8 @@
  *   update_uniform: branch-free with one parameter set for all neurons (PD14's neurons share their
  *                   parameters) and the threshold test fused into the loop, blocks of 64 neurons
  *                   (the design of parsnn's cython/update.h).
+ *   update_1ring:   the same with one input ring (no inhibitory current or second ring slot: the
+ *                   engine's one-ring kernel, PD14's default).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -372,6 +374,37 @@ int main(int argc, char **argv) {
     }
     double t_update_c = now() - t0;
     for (int64_t i = 0; i < n; i += 97) check += V[i] + (double)nspk_total_b + (double)nspk_total_c;
+    /* (d) as (c) with one input ring (cython/update.h's one-ring kernel): the inhibitory current stays
+     * zero, so neither it nor a second ring slot is read or written */
+    int64_t nspk_total_d = 0;
+    t0 = now();
+    for (int64_t t = 0; t < T; t++) {
+        int64_t base = (t % D) * n, nspk = 0;
+        double *restrict rex = ring_ex + base;
+        for (int64_t b0 = 0; b0 < n; b0 += 64) {
+            int64_t b1 = n - b0 > 64 ? b0 + 64 : n;
+            int32_t any = 0;
+            for (int64_t i = b0; i < b1; i++) {
+                double wex = rex[i], x = iex[i], v0 = V[i];
+                int32_t ri = r[i];
+                rex[i] = 0.0;
+                double vn = v0 * p22 + x * p21 + 0.0 * p21 + ie0 * p20;
+                double v = ri == 0 ? vn : v0;
+                int32_t rn = ri == 0 ? 0 : ri - 1;
+                iex[i] = x * p11 + wex;
+                int32_t sp = v >= theta;
+                any |= sp;
+                V[i] = sp ? vreset : v;
+                r[i] = sp ? -1 : rn;
+            }
+            if (any)
+                for (int64_t i = b0; i < b1; i++)
+                    if (r[i] < 0) { r[i] = 20; spk[nspk++] = ((uint64_t)t << 32) | (uint64_t)i; }
+        }
+        nspk_total_d += nspk;
+    }
+    double t_update_d = now() - t0;
+    for (int64_t i = 0; i < n; i += 97) check += V[i] + (double)nspk_total_d;
 
     printf("{\"neurons\": %lld, \"sources\": %lld, \"outdeg\": %lld, \"slots\": %lld, \"spikes_per_step\": %lld, "
            "\"ring_bytes\": %llu, \"synapse_bytes\": %llu, "
@@ -386,6 +419,7 @@ int main(int argc, char **argv) {
            "\"update_neuron_steps\": %lld, \"update_seconds\": %.6f, \"update_ns_per_neuron_step\": %.4f, "
            "\"update_spikes\": %lld, \"update_vec_seconds\": %.6f, \"update_vec_ns_per_neuron_step\": %.4f, "
            "\"update_uniform_seconds\": %.6f, \"update_uniform_ns_per_neuron_step\": %.4f, "
+           "\"update_1ring_seconds\": %.6f, \"update_1ring_ns_per_neuron_step\": %.4f, "
            "\"checksum\": %.6g}\n",
            (long long)n, (long long)S, (long long)K, (long long)D, (long long)rps,
            (unsigned long long)(2 * ring_n * sizeof(double)), (unsigned long long)(nsyn * 10),
@@ -399,6 +433,7 @@ int main(int argc, char **argv) {
            (unsigned long long)(nsyn * 6 + (size_t)nruns * 6 + ((size_t)S + 1) * 16),
            (long long)(n * T), t_update, 1e9 * t_update / ((double)n * (double)T),
            (long long)nspk_total, t_update_b, 1e9 * t_update_b / ((double)n * (double)T),
-           t_update_c, 1e9 * t_update_c / ((double)n * (double)T), check);
+           t_update_c, 1e9 * t_update_c / ((double)n * (double)T),
+           t_update_d, 1e9 * t_update_d / ((double)n * (double)T), check);
     return 0;
 }

@@ -123,8 +123,13 @@ def analyse(single: list[dict], multi: list[dict], procs: int, parsnn_result: di
         runs16 = [r["scatter_runs16_ns_per_event"] for r in rows]
         res[f"ns_event_runs16_{tag}proc"] = sum(runs16) / len(runs16) if min(runs16) > 0 else None
         res[f"ns_update_uniform_{tag}proc"] = _mean(rows, "update_uniform_ns_per_neuron_step")
-        res[f"ns_update_{tag}proc"] = min(res[f"ns_update_branchy_{tag}proc"], res[f"ns_update_vec_{tag}proc"],
-                                          res[f"ns_update_uniform_{tag}proc"])
+        # one input ring (the engine's one-ring kernel): probes from before session 9 lack it
+        res[f"ns_update_1ring_{tag}proc"] = (_mean(rows, "update_1ring_ns_per_neuron_step")
+                                            if "update_1ring_ns_per_neuron_step" in rows[0] else None)
+        res[f"ns_update_{tag}proc"] = min(x for x in (res[f"ns_update_branchy_{tag}proc"],
+                                                      res[f"ns_update_vec_{tag}proc"],
+                                                      res[f"ns_update_uniform_{tag}proc"],
+                                                      res[f"ns_update_1ring_{tag}proc"]) if x is not None)
     P = str(procs)
     res["prefetch_distance"] = single[0]["prefetch_distance"]
     best_event = min(x for x in (res[f"ns_event_random_{P}proc"], res[f"ns_event_sorted_{P}proc"],
@@ -189,6 +194,9 @@ def format_report(res: dict) -> str:
         f"1 core, {res[f'ns_update_vec_{P}proc']:.2f} per process with {P} at once",
         f"  iaf_psc_exp update, branch-free, one parameter set: {res['ns_update_uniform_1proc']:.2f} "
         f"ns/neuron-step on 1 core, {res[f'ns_update_uniform_{P}proc']:.2f} per process with {P} at once",
+        *([f"  the same with one input ring: {res['ns_update_1ring_1proc']:.2f} ns/neuron-step on 1 core, "
+           f"{res[f'ns_update_1ring_{P}proc']:.2f} per process with {P} at once"]
+          if res.get("ns_update_1ring_1proc") is not None else []),
         f"  PD14 workload {res['workload']['events_per_model_s']:.2g} events + "
         f"{res['workload']['updates_per_model_s']:.2g} updates per model second:",
         f"  RTF lower bound (faster update variant): 1 core {res['rtf_min_1core_random']:.2f} (random rows); "
