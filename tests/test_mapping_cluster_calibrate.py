@@ -380,3 +380,112 @@ def test_interleaved_runs_keep_their_order_and_leave_out_the_re_warms():
     # the rates count every spike over all the model time run (warm-ups included)
     assert spikes["spike_counts"]["S"] > 0
     assert spikes["rates"]["S"] == pytest.approx(spikes["spike_counts"]["S"] / 40 / 6e-3)
+
+
+#: the keys a measurement's spec gains for a run (warm-up, segments, wait policy, interleaving, threads)
+_RUN_KEYS = ("warmup_ms", "segments", "mpi_wait", "group", "rewarm_ms", "threads")
+
+
+def _outlier(rec: dict, factor: float) -> dict:
+    """A copy of a run record whose every timer and simulate time is ``factor`` x as long."""
+    perf = {k: ([x * factor for x in v] if k.startswith("timer_") or k == "simulate_seconds" else v)
+            for k, v in rec["perf"].items()}
+    return dict(rec, perf=perf)
+
+
+def _fake_machine(monkeypatch, batch: dict, outliers=()) -> list:
+    """measure.launch and measure.mpibench answering from the synthetic ``batch`` (by the jobs' specs), their
+    calls numbered in ``outliers`` (0 = the first launch or mpibench call) with every time 3x (a cold start);
+    noisebench from the batch too. Returns the list of calls (kind, ranks, jobs) as they happen."""
+    import copy
+    import json
+    from parsnn.machines import fingerprint
+    from parsnn.mapping.cluster import calibrate as cal
+    monkeypatch.setattr(fingerprint, "current_fingerprint", lambda date=False: dict(FP))
+    names = {json.dumps(v, sort_keys=True): k for k, v in cal.specs_p1(FP).items()}
+    calls = []
+
+    def launch(jobs, P, mpiexec=None, timeout=900.0):
+        """Run records of the synthetic batch for ``jobs`` on ``P`` ranks."""
+        calls.append(("launch", P, jobs))
+        out = []
+        for spec, _t in jobs:
+            base = json.dumps({k: v for k, v in spec.items() if k not in _RUN_KEYS}, sort_keys=True)
+            name = "null_P2" if P == 2 else names[base] + ("T2" if spec.get("threads", 1) == 2 else "")
+            rec = copy.deepcopy(batch["runs"][name])
+            out.append(_outlier(rec, 3.0) if len(calls) - 1 in outliers else rec)
+        return out
+
+    def mpibench(P, workdir, iterations=20000, mpiexec=None):
+        """The synthetic batch's mpibench results (3x the times for an outlier call)."""
+        calls.append(("mpibench", P, iterations))
+        f = 3.0 if len(calls) - 1 in outliers else 1.0
+        return {k: v * f for k, v in batch["mpibench"][2].items()}
+
+    monkeypatch.setattr(measure, "launch", launch)
+    monkeypatch.setattr(measure, "mpibench", mpibench)
+    monkeypatch.setattr(measure, "noisebench", lambda *a, **k: copy.deepcopy(batch["noisebench"]))
+    return calls
+
+
+#: the machine file's tables of fitted constants
+_FITTED = ("compute", "overhead", "collectives", "network", "threads", "noise")
+
+
+@pytest.fixture(scope="module")
+def truth_batch():
+    """Synthetic measurements made from :data:`TRUTH`."""
+    return _synthetic_batch(TRUTH)
+
+
+def test_warm_up_runs_first_and_is_left_out_of_the_constants(tmp_path, monkeypatch, truth_batch):
+    from parsnn.mapping.cluster.calibrate import WARM_UP_RUNS, calibrate
+    quiet = lambda *a: None
+    calls = _fake_machine(monkeypatch, truth_batch)
+    _, plain = calibrate("quick", repeats=1, out=str(tmp_path / "plain.toml"), log=quiet)
+    # the warm-up: before any measurement, the event-cost and update networks on 1 rank without segments, then
+    # mpibench on 2 ranks; the batch follows
+    assert calls[0][:2] == ("launch", 1) and calls[1][:2] == ("mpibench", 2)
+    assert len(calls[0][2]) == len(WARM_UP_RUNS) and all("segments" not in spec for spec, _t in calls[0][2])
+    assert calls[2][:2] == ("launch", 1) and all(spec.get("segments") for spec, _t in calls[2][2])
+    # a cold start (the warm-up's launch and mpibench 3x slower) changes no constant ...
+    _fake_machine(monkeypatch, truth_batch, outliers=(0, 1))
+    _, cold = calibrate("quick", repeats=1, out=str(tmp_path / "cold.toml"), log=quiet)
+    for table in _FITTED:
+        assert cold[table] == plain[table], table
+    # ... whereas the same outlier in the first measured launch does (the fake reaches the fit)
+    _fake_machine(monkeypatch, truth_batch, outliers=(2,))
+    _, hit = calibrate("quick", repeats=1, out=str(tmp_path / "hit.toml"), log=quiet)
+    assert hit["compute"]["update_ns"]["iaf_psc_exp"] > 2 * plain["compute"]["update_ns"]["iaf_psc_exp"]
+    assert plain["compute"]["update_ns"]["iaf_psc_exp"] == pytest.approx(TRUTH["update_ns_iaf_psc_exp"], rel=1e-3)
+    # without the warm-up, the first launch is the batch's: the cold start is in the constants
+    calls = _fake_machine(monkeypatch, truth_batch, outliers=(0,))
+    _, unwarmed = calibrate("quick", repeats=1, out=str(tmp_path / "unwarmed.toml"), log=quiet, warm=False)
+    assert all(spec.get("segments") for spec, _t in calls[0][2])
+    assert unwarmed["compute"]["update_ns"]["iaf_psc_exp"] > 2 * plain["compute"]["update_ns"]["iaf_psc_exp"]
+
+
+def test_machine_file_records_the_warm_up_and_round_trips(tmp_path, monkeypatch, truth_batch):
+    import tomllib
+    from parsnn.mapping.cluster.calibrate import WARM_UP_RUNS, calibrate, previous_batches
+    _fake_machine(monkeypatch, truth_batch)
+    path, data = calibrate("quick", repeats=1, out=str(tmp_path / "w.toml"), log=lambda *a: None)
+    with open(path, "rb") as f:
+        back = tomllib.load(f)
+    warm = back["calibration"]["warm_up"]
+    assert warm["ran"] is True and warm["runs"] == [n[:-3] for n in WARM_UP_RUNS] and warm["seconds"] >= 0
+    assert "after an untimed warm-up" in open(path).read().splitlines()[0]
+    assert back["calibration"]["command"] == "parsnn calibrate --quick"
+    assert len(back["calibration"]["machine_per_batch"]) == 1
+    m = load_machine(path)
+    assert m.data["compute"]["update_ns"] == pytest.approx(data["compute"]["update_ns"], rel=1e-5)
+    assert m.data["compute"]["scatter"] == pytest.approx(data["compute"]["scatter"], rel=1e-5)
+    assert m.data["overhead"] == pytest.approx(data["overhead"], rel=1e-5)
+    fits, _dates = previous_batches([path], dict(FP))                     # --merge reads it back
+    assert fits[0]["update_ns_iaf_psc_exp"] == pytest.approx(TRUTH["update_ns_iaf_psc_exp"], rel=1e-3)
+    _fake_machine(monkeypatch, truth_batch)
+    path, _ = calibrate("quick", repeats=1, out=str(tmp_path / "n.toml"), log=lambda *a: None, warm=False)
+    with open(path, "rb") as f:
+        back = tomllib.load(f)
+    assert back["calibration"]["warm_up"] == {"ran": False}
+    assert back["calibration"]["command"] == "parsnn calibrate --quick --no-warm-up"

@@ -36,6 +36,9 @@ def add_parser(subparsers):
     c.add_argument("--mpi-wait", choices=("poll", "yield", "sleep"), default=None,
                    help="how the calibration's engine runs wait for the spike exchange (parsnn run --mpi-wait): "
                         "calibrate with the runs' setting; default sleep (parsnn run's default), poll in --jobscript")
+    c.add_argument("--no-warm-up", dest="warm_up", action="store_false",
+                   help="skip the untimed warm-up before the first batch (the event-cost and update networks on 1 "
+                        "rank, MPI collectives on 2: about 10 s with --quick); only to measure what it changes")
     c.add_argument("--jobscript", default=None, metavar="FILE",
                    help="write a Slurm job script that runs this calibration (--quick, --ranks, --batches, "
                         "--mpi-wait) on one cluster node to FILE, instead of measuring here")
@@ -64,13 +67,15 @@ def command(args) -> int:
         return 0
     try:
         path, data = calibrate(mode, ranks, repeats, args.out, args.name, args.note, args.mpiexec, merge=args.merge,
-                               mpi_wait=args.mpi_wait or "sleep")
+                               mpi_wait=args.mpi_wait or "sleep", warm=args.warm_up)
     except ParameterError as e:
         report_error(e, once=False)
         return EXIT_BAD_INPUT
     comp, cal = data["compute"], data["calibration"]
     print(f"wrote {path} ({data['machine']['name']}: {data['machine']['description']})")
-    print(f"  {cal['batches']} batch(es) ({repeats} measured now: {', '.join(f'{s:.0f} s' for s in cal['seconds_per_batch'])}; "
+    warm = cal.get("warm_up") or {}
+    print(f"  {cal['batches']} batch(es) ({repeats} measured now: {', '.join(f'{s:.0f} s' for s in cal['seconds_per_batch'])}"
+          f"{', after a ' + format(warm['seconds'], '.0f') + ' s untimed warm-up' if warm.get('ran') else ''}; "
           f"{len(cal.get('per_segment') or [])} measuring segments in all); update "
           f"{comp['update_ns']['iaf_psc_exp']:.3f} ns/neuron step, event L2/L3/memory "
           f"{comp['event_ns']['l2']:.2f}/{comp['event_ns']['l3']:.2f}/{comp['event_ns']['memory']:.2f} ns, "

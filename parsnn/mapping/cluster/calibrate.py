@@ -89,6 +89,30 @@ def _timed(spec: dict, t: float, cfg: dict, mpi_wait: str, group: bool = False) 
     return [{**spec, "warmup_ms": cfg["warmup"] * t, "segments": cfg["segments"], "mpi_wait": mpi_wait, **extra}, t]
 
 
+#: the untimed warm-up before the first batch (:func:`warm_up`): the networks it runs (the event cost curve's
+#: and the update kernel's, whose constants drove the first of two consecutive quick calibrations'
+#: over-predictions: analysis/results/quick_calibration_terms_xeon_idle_s8_s9.md), each for ``share`` x its timed
+#: model time, then mpibench's collectives on 2 ranks for ``mpibench_iters`` iterations
+WARM_UP = {"quick": {"share": 0.5, "mpibench_iters": 1000}, "full": {"share": 0.5, "mpibench_iters": 2000}}
+WARM_UP_RUNS = ("longrows_P1", *INTERLEAVED)
+
+
+def warm_up(mode: str, workdir: str, fp: dict, mpiexec: str | None = None, log=print, mpi_wait: str = "sleep") -> dict:
+    """Run :data:`WARM_UP_RUNS` on 1 rank and mpibench on 2 ranks once, untimed, before any measurement
+    (first MPI start, the page cache of the Python modules and kernels, the networks' first memory
+    touches, the compiled micro-benchmarks): nothing it measures is kept. Returns what the machine file
+    records of it: ``ran``, ``seconds``, ``runs``, ``machine`` (:func:`measure.counters_between`)."""
+    cfg, w = MODES[mode], WARM_UP[mode]
+    specs = specs_p1(fp)
+    log(f"  warm-up (untimed): {', '.join(n[:-3] for n in WARM_UP_RUNS)} on 1 rank, mpibench on 2 ranks")
+    c0, t0 = measure.machine_counters(), time.time()
+    measure.launch([[{**specs[n], "mpi_wait": mpi_wait}, w["share"] * cfg["t"][_t_key(n)]] for n in WARM_UP_RUNS],
+                   1, mpiexec)
+    measure.mpibench(2, workdir, w["mpibench_iters"], mpiexec)
+    return {"ran": True, "seconds": round(time.time() - t0, 1), "runs": [n[:-3] for n in WARM_UP_RUNS],
+            "machine": measure.counters_between(c0, measure.machine_counters())}
+
+
 def measure_batch(mode: str, ranks: list[int], workdir: str, fp: dict, mpiexec: str | None = None,
                   log=print, mpi_wait: str = "sleep") -> dict:
     """One batch of measurements on the machine of fingerprint ``fp``: {'runs': run records by name,
@@ -96,7 +120,7 @@ def measure_batch(mode: str, ranks: list[int], workdir: str, fp: dict, mpiexec: 
     the engine runs wait in the exchange by ``mpi_wait`` (``parsnn run --mpi-wait``)."""
     cfg = MODES[mode]
     cores = int(fp["cores"])
-    t0 = time.time()
+    t0, c0 = time.time(), measure.machine_counters()
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     specs = specs_p1(fp)
     names = [n for n in specs if n not in INTERLEAVED] + [n for n in specs if n in INTERLEAVED]
@@ -125,7 +149,7 @@ def measure_batch(mode: str, ranks: list[int], workdir: str, fp: dict, mpiexec: 
         log(f"  PD14 0.1 on {P_over} ranks ({cores} cores: oversubscribed)")
         over = measure.launch([_timed(specs["pd14_P1"], cfg["over_t"], cfg, mpi_wait)], P_over, mpiexec)[0]
     return {"runs": runs, "mpibench": mb, "noisebench": nb, "oversubscribed": over, "seconds": time.time() - t0,
-            "started": started}
+            "started": started, "machine": measure.counters_between(c0, measure.machine_counters())}
 
 
 def cache_levels(fp: dict) -> tuple[float, float]:
@@ -283,12 +307,14 @@ def previous_segments(paths) -> list[dict]:
 
 
 def calibrate(mode: str = "quick", ranks=(1, 2), repeats: int = 2, out: str | None = None, name: str | None = None,
-              notes=(), mpiexec: str | None = None, log=print, merge=(), mpi_wait: str = "sleep") -> tuple[str, dict]:
+              notes=(), mpiexec: str | None = None, log=print, merge=(), mpi_wait: str = "sleep",
+              warm: bool = True) -> tuple[str, dict]:
     """Measure ``repeats`` batches (0: only ``merge``), fit each, write the machine file to ``out`` (default: the per-user
     calibration cache, keyed by the fingerprint); returns (path, the file's data). ``merge``: earlier
     calibration files of this machine whose batches join this one's (the constants are the median over
     all their measuring segments, the spread their range: drift between the calibrations is then in the
-    error bars). ``mpi_wait``: the exchange's wait policy of the engine runs (``parsnn run --mpi-wait``)."""
+    error bars). ``mpi_wait``: the exchange's wait policy of the engine runs (``parsnn run --mpi-wait``);
+    ``warm``: run :func:`warm_up` before the first batch (recorded in ``[calibration.warm_up]``)."""
     from parsnn.machines import fingerprint, load_machine
     from parsnn.partition.rates import BALANCE_MACHINE
     fp = fingerprint.current_fingerprint(date=True)
@@ -298,8 +324,10 @@ def calibrate(mode: str = "quick", ranks=(1, 2), repeats: int = 2, out: str | No
     if repeats + len(old_fits) < 1:
         from parsnn.errors import ParameterError
         raise ParameterError("--batches 0 needs at least one --merge file (nothing to measure or merge)")
-    batches, fits = [], []
+    batches, fits, warmed = [], [], {"ran": False}
     with tempfile.TemporaryDirectory(prefix="parsnn_calibrate_") as workdir:
+        if warm and repeats > 0:
+            warmed = warm_up(mode, workdir, fp, mpiexec, log, mpi_wait)
         for b in range(repeats):
             log(f"batch {b + 1} of {repeats} ({mode})")
             batch = measure_batch(mode, ranks, workdir, fp, mpiexec, log, mpi_wait)
@@ -313,7 +341,7 @@ def calibrate(mode: str = "quick", ranks=(1, 2), repeats: int = 2, out: str | No
     new_fits = [{k: v for k, v in f.items() if _number(v)} for f in fits]
     command = ("parsnn calibrate" + (" --quick" if mode == "quick" and repeats else "")
                + (f" --batches {repeats}" if not repeats else "") + "".join(f" --merge {p}" for p in merge)
-               + (f" --mpi-wait {mpi_wait}" if mpi_wait != "sleep" else ""))
+               + (f" --mpi-wait {mpi_wait}" if mpi_wait != "sleep" else "") + ("" if warm or not repeats else " --no-warm-up"))
     cal = {"command": command,
            "mode": mode, "batches": repeats + len(old_fits), "date": fp["date"], "ranks": ranks,
            "batch_dates": [*old_dates, *[bt["started"] for bt in batches]],
@@ -323,6 +351,7 @@ def calibrate(mode: str = "quick", ranks=(1, 2), repeats: int = 2, out: str | No
            "notes": [*notes, *auto],
            "mpi_wait": mpi_wait, "segments": MODES[mode]["segments"], "warmup": MODES[mode]["warmup"],
            "alltoall_int_us": {str(P): bt["mpibench"][P]["alltoall_int_us"] for bt in batches[-1:] for P in bt["mpibench"]},
+           "warm_up": warmed, "machine_per_batch": [bt.get("machine", {}) for bt in batches],
            "per_batch": [*old_fits, *new_fits],
            "per_segment": [*previous_segments(merge), *[x for f in fits for x in f["segment_fits"]]]}
     name = name or default_name(fp)
@@ -332,7 +361,8 @@ def calibrate(mode: str = "quick", ranks=(1, 2), repeats: int = 2, out: str | No
     path = out or fingerprint.default_calibration_path(fp)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     header = (f"Machine file written by `{cal['command']}` on {fp['date']} ({cal['batches']} batch(es)"
-              f"{', ' + str(len(old_fits)) + ' merged from earlier calibrations' if old_fits else ''}, parsnn "
+              f"{', ' + str(len(old_fits)) + ' merged from earlier calibrations' if old_fits else ''}"
+              f"{', after an untimed warm-up of ' + str(warmed['seconds']) + ' s' if warmed['ran'] else ''}, parsnn "
               f"{fp.get('parsnn_version')} {fp.get('parsnn_commit')}).\n"
               f"Constants: the median over every measuring segment of the batches; [spread]: smallest and largest "
               f"segment or batch value (the prediction's error bars come from the segments' constants);\n"

@@ -334,6 +334,44 @@ def busy_cores(dt=0.5) -> float:
         return 0.0
 
 
+#: /proc/vmstat counters of :func:`machine_counters`: transparent huge pages the kernel could not give a
+#: page fault (4-KiB pages instead) and direct compactions (page faults that waited for memory compaction)
+VMSTAT_KEYS = ("thp_fault_fallback", "compact_stall")
+
+
+def machine_counters() -> dict:
+    """The machine's cumulative counters now: ``t`` (monotonic seconds), ``steal_s`` (CPU time the
+    hypervisor gave other guests, /proc/stat; 0 outside a VM) and :data:`VMSTAT_KEYS`; the keys it
+    cannot read are left out (not Linux)."""
+    out = {"t": time.monotonic()}
+    try:
+        with open("/proc/stat") as f:
+            v = f.readline().split()
+        out["steal_s"] = (int(v[8]) if len(v) > 8 else 0) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError):
+        pass
+    try:
+        with open("/proc/vmstat") as f:
+            for line in f:
+                k, _, x = line.partition(" ")
+                if k in VMSTAT_KEYS:
+                    out[k] = int(x)
+    except (OSError, ValueError):
+        pass
+    return out
+
+
+def counters_between(a: dict, b: dict) -> dict:
+    """What happened between two :func:`machine_counters`: ``seconds``, ``steal_cores`` (cores' worth of
+    time stolen by the hypervisor, mean over the span) and the :data:`VMSTAT_KEYS` increments."""
+    dt = max(b["t"] - a["t"], 1e-9)
+    out = {"seconds": b["t"] - a["t"]}
+    if "steal_s" in a and "steal_s" in b:
+        out["steal_cores"] = (b["steal_s"] - a["steal_s"]) / dt
+    out.update({k: b[k] - a[k] for k in VMSTAT_KEYS if k in a and k in b})
+    return out
+
+
 def mpiexec_command(mpiexec: str | None = None) -> list[str]:
     """The launcher: ``mpiexec`` (a command line, e.g. 'srun --cpu-bind=cores'), else the mpiexec next
     to this Python (the project's venv), else the one on the PATH. ``-n P`` is appended by the caller."""
