@@ -14,7 +14,11 @@ in the range; and whether each calibration's point prediction lies inside the ot
 ranges (the range covering the calibration-to-calibration spread). Every number there comes from this
 command. The load of other processes before each step is recorded; a loaded machine says nothing about
 the model's accuracy. ``--use FILE`` (repeatable) predicts with existing machine files instead of
-calibrating (wall seconds then not measured).
+calibrating (wall seconds then not measured). The report's last table has one row per calibration (in the
+order they ran): its runs' median and largest error, its warm-up, the event cost curve and update
+constants that differed most between a first and a second calibration, and per batch the CPU time the
+hypervisor stole and the huge-page fallbacks. ``--no-warm-up`` calibrates without the untimed warm-up
+(``parsnn calibrate --no-warm-up``: the control).
 """
 from __future__ import annotations
 
@@ -30,15 +34,79 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import calibration_check as cc  # noqa: E402  (the run, prediction and load helpers)
 
 
-def calibrate(path: str) -> dict:
-    """``parsnn calibrate --quick --out path``: its wall seconds and the load before it."""
+def calibrate(path: str, warm: bool = True) -> dict:
+    """``parsnn calibrate --quick --out path`` (``--no-warm-up`` unless ``warm``): its wall seconds and the
+    load before it."""
     from parsnn.mapping.cluster.measure import busy_cores
     load = busy_cores(1.0)
     t0 = time.time()
-    subprocess.run([os.path.join(cc.BIN, "parsnn"), "calibrate", "--quick", "--out", path, "--overwrite"],
-                   check=True, capture_output=True, text=True, timeout=1800)
+    subprocess.run([os.path.join(cc.BIN, "parsnn"), "calibrate", "--quick", "--out", path, "--overwrite",
+                    *([] if warm else ["--no-warm-up"])], check=True, capture_output=True, text=True, timeout=1800)
     return {"path": os.path.relpath(path, os.path.dirname(cc.HERE)), "seconds": time.time() - t0,
             "busy_cores_before": load}
+
+
+#: the constants shown per calibration (their values differ most between a first and a second quick
+#: calibration, and the event cost curve carries most of the prediction's difference:
+#: analysis/results/quick_calibration_terms_xeon_idle_s8_s9.md)
+KEY_CONSTANTS = (("scatter ns_2", ("compute", "scatter", "ns_2")), ("ns_3", ("compute", "scatter", "ns_3")),
+                 ("ns_4", ("compute", "scatter", "ns_4")),
+                 ("update ns", ("compute", "update_ns", "iaf_psc_exp")))
+
+
+def describe_calibration(cal: dict) -> dict:
+    """What the report shows of one calibration file: its key constants, warm-up, and per batch the time
+    the hypervisor stole (cores) and the huge-page fallbacks (``machine_per_batch``; absent in old files)."""
+    import tomllib
+    with open(os.path.join(os.path.dirname(cc.HERE), cal["path"]), "rb") as f:
+        data = tomllib.load(f)
+    out = {}
+    for label, path in KEY_CONSTANTS:
+        d = data
+        for p in path:
+            d = d.get(p, {}) if isinstance(d, dict) else {}
+        out[label] = d if isinstance(d, (int, float)) else None
+    c = data.get("calibration") or {}
+    warm = c.get("warm_up") or {}
+    per = c.get("machine_per_batch") or []
+    return {"constants": out, "warm_up_s": warm.get("seconds") if warm.get("ran") else None,
+            "steal_cores": [b.get("steal_cores") for b in per], "thp_fault_fallback": [b.get("thp_fault_fallback") for b in per]}
+
+
+def per_calibration(rows: list[dict], cals: list[dict]) -> list[dict]:
+    """Per calibration index: its runs' errors (median, largest), how many within 25 %, and its file's figures."""
+    import statistics
+    out = []
+    for i, cal in enumerate(cals):
+        err = [r["error"] for r in rows if r["calibration"] == i]
+        out.append({"calibration": i, "median_error": statistics.median(err) if err else float("nan"),
+                    "max_abs_error": max((abs(e) for e in err), default=float("nan")),
+                    "within_25": sum(abs(e) <= 0.25 for e in err), "runs": len(err), **describe_calibration(cal)})
+    return out
+
+
+def _fmt(v, spec: str) -> str:
+    """``v`` formatted, or '-' when missing."""
+    return "-" if v is None else format(v, spec)
+
+
+def per_calibration_lines(res: dict) -> list[str]:
+    """The report's table per calibration index (first vs later calibrations)."""
+    pc = res.get("per_calibration") or []
+    if not pc:
+        return []
+    labels = [k for k, _p in KEY_CONSTANTS]
+    lines = ["", "Per calibration (in the order they ran; the first one is the one a cold machine would affect):", "",
+             "| calibration | wall s | warm-up s | median error | largest error | within 25 % | "
+             + " | ".join(labels) + " | steal (cores) per batch | THP fallbacks per batch |",
+             "|---|---|---|---|---|---|" + "---|" * len(labels) + "---|---|"]
+    for p, c in zip(pc, res["calibrations"]):
+        lines.append(f"| {p['calibration']} | {c['seconds']:.0f} | {_fmt(p['warm_up_s'], '.0f')} | "
+                     f"{100 * p['median_error']:+.0f} % | {100 * p['max_abs_error']:.0f} % | {p['within_25']} of {p['runs']} | "
+                     + " | ".join(_fmt(p["constants"][k], ".3g") for k in labels) + " | "
+                     + (", ".join(_fmt(x, ".3f") for x in p["steal_cores"]) or "-") + " | "
+                     + (", ".join(_fmt(x, "d") for x in p["thp_fault_fallback"]) or "-") + " |")
+    return lines
 
 
 def run_and_predict(args, cals: list[dict], workdir: str) -> list[dict]:
@@ -87,6 +155,7 @@ def markdown(res: dict) -> str:
                   f"{sum(r['inside'] for r in rows)} of {len(rows)}."]
     for line in res["cross"]:
         lines.append(f"- {line}")
+    lines += per_calibration_lines(res)
     return "\n".join(lines) + "\n"
 
 
@@ -114,6 +183,8 @@ def main(argv=None) -> int:
     ap.add_argument("--ranks", type=int, default=2)
     ap.add_argument("--t-sim", type=float, default=2000.0)
     ap.add_argument("--load", default="auto", help="the report's load label: auto (from the busy cores) or a word")
+    ap.add_argument("--no-warm-up", dest="warm", action="store_false",
+                    help="calibrate with parsnn calibrate --no-warm-up (the control: without the untimed warm-up)")
     ap.add_argument("--use", action="append", default=[], metavar="FILE",
                     help="predict with this machine file instead of calibrating (repeatable)")
     args = ap.parse_args(argv)
@@ -121,7 +192,7 @@ def main(argv=None) -> int:
     fp = fingerprint.current_fingerprint()
     cals = ([{"path": os.path.relpath(os.path.abspath(p), os.path.dirname(cc.HERE)), "seconds": float("nan"),
               "busy_cores_before": 0.0} for p in args.use] if args.use else
-            [calibrate(os.path.join(cc.RESULTS, f"calibration_quick_{args.name}_{i}.toml"))
+            [calibrate(os.path.join(cc.RESULTS, f"calibration_quick_{args.name}_{i}.toml"), args.warm)
              for i in range(args.calibrations)])
     with tempfile.TemporaryDirectory(prefix="parsnn_qpc_") as workdir:
         rows = run_and_predict(args, cals, workdir)
@@ -131,7 +202,8 @@ def main(argv=None) -> int:
            "machine": f"{fp.get('cpu_model')} ({fp.get('cores')} cores, fingerprint {fp.get('hash')})",
            "load": args.load if args.load != "auto" else ("loaded" if max(busy) >= cc.LOADED_CORES else "quiet"),
            "n_scaling": args.n_scaling, "ranks": args.ranks, "t_sim": args.t_sim, "runs": args.runs,
-           "calibrations": cals, "rows": rows, "cross": cross_coverage(rows, len(cals))}
+           "calibrations": cals, "rows": rows, "cross": cross_coverage(rows, len(cals)),
+           "per_calibration": per_calibration(rows, cals)}
     cc.save(os.path.join(cc.RESULTS, f"quick_predict_{args.name}"), res, markdown)
     return 0
 
