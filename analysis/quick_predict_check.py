@@ -17,8 +17,8 @@ the model's accuracy. ``--use FILE`` (repeatable) predicts with existing machine
 calibrating (wall seconds then not measured). The report's last table has one row per calibration (in the
 order they ran): its runs' median and largest error, its warm-up, the event cost curve and update
 constants that differed most between a first and a second calibration, and per batch the CPU time the
-hypervisor stole and the huge-page fallbacks. ``--no-warm-up`` calibrates without the untimed warm-up
-(``parsnn calibrate --no-warm-up``: the control).
+hypervisor stole, the huge-page fallbacks and the share of the event-cost networks' memory on huge pages.
+``--no-warm-up`` calibrates without the untimed warm-up (``parsnn calibrate --no-warm-up``: the control).
 """
 from __future__ import annotations
 
@@ -70,7 +70,8 @@ def describe_calibration(cal: dict) -> dict:
     warm = c.get("warm_up") or {}
     per = c.get("machine_per_batch") or []
     return {"constants": out, "warm_up_s": warm.get("seconds") if warm.get("ran") else None,
-            "steal_cores": [b.get("steal_cores") for b in per], "thp_fault_fallback": [b.get("thp_fault_fallback") for b in per]}
+            "steal_cores": [b.get("steal_cores") for b in per], "thp_fault_fallback": [b.get("thp_fault_fallback") for b in per],
+            "huge_page_share": [b.get("huge_page_share") for b in per]}
 
 
 def per_calibration(rows: list[dict], cals: list[dict]) -> list[dict]:
@@ -98,14 +99,15 @@ def per_calibration_lines(res: dict) -> list[str]:
     labels = [k for k, _p in KEY_CONSTANTS]
     lines = ["", "Per calibration (in the order they ran; the first one is the one a cold machine would affect):", "",
              "| calibration | wall s | warm-up s | median error | largest error | within 25 % | "
-             + " | ".join(labels) + " | steal (cores) per batch | THP fallbacks per batch |",
-             "|---|---|---|---|---|---|" + "---|" * len(labels) + "---|---|"]
+             + " | ".join(labels) + " | steal (cores) per batch | THP fallbacks per batch | huge-page share per batch |",
+             "|---|---|---|---|---|---|" + "---|" * len(labels) + "---|---|---|"]
     for p, c in zip(pc, res["calibrations"]):
         lines.append(f"| {p['calibration']} | {c['seconds']:.0f} | {_fmt(p['warm_up_s'], '.0f')} | "
                      f"{100 * p['median_error']:+.0f} % | {100 * p['max_abs_error']:.0f} % | {p['within_25']} of {p['runs']} | "
                      + " | ".join(_fmt(p["constants"][k], ".3g") for k in labels) + " | "
                      + (", ".join(_fmt(x, ".3f") for x in p["steal_cores"]) or "-") + " | "
-                     + (", ".join(_fmt(x, "d") for x in p["thp_fault_fallback"]) or "-") + " |")
+                     + (", ".join(_fmt(x, "d") for x in p["thp_fault_fallback"]) or "-") + " | "
+                     + (", ".join(_fmt(x, ".2f") for x in p["huge_page_share"]) or "-") + " |")
     return lines
 
 

@@ -380,6 +380,10 @@ def test_interleaved_runs_keep_their_order_and_leave_out_the_re_warms():
     # the rates count every spike over all the model time run (warm-ups included)
     assert spikes["spike_counts"]["S"] > 0
     assert spikes["rates"]["S"] == pytest.approx(spikes["spike_counts"]["S"] / 40 / 6e-3)
+    # the group's memory on huge pages, read once with every network built (what a batch records)
+    assert spikes["memory_pages"] == null["memory_pages"]
+    if spikes["memory_pages"]:                        # {} where /proc/self/smaps_rollup is missing (not Linux)
+        assert spikes["memory_pages"]["anon_kib"] >= spikes["memory_pages"]["anon_huge_kib"] >= 0
 
 
 #: the keys a measurement's spec gains for a run (warm-up, segments, wait policy, interleaving, threads)

@@ -148,8 +148,12 @@ def measure_batch(mode: str, ranks: list[int], workdir: str, fp: dict, mpiexec: 
     if P_over > cores:
         log(f"  PD14 0.1 on {P_over} ranks ({cores} cores: oversubscribed)")
         over = measure.launch([_timed(specs["pd14_P1"], cfg["over_t"], cfg, mpi_wait)], P_over, mpiexec)[0]
+    machine = measure.counters_between(c0, measure.machine_counters())
+    pages = runs.get(INTERLEAVED[0], {}).get("memory_pages") or {}
+    if pages.get("anon_kib"):               # the interleaved networks' memory on huge pages (share)
+        machine["huge_page_share"] = pages["anon_huge_kib"] / pages["anon_kib"]
     return {"runs": runs, "mpibench": mb, "noisebench": nb, "oversubscribed": over, "seconds": time.time() - t0,
-            "started": started, "machine": measure.counters_between(c0, measure.machine_counters())}
+            "started": started, "machine": machine}
 
 
 def cache_levels(fp: dict) -> tuple[float, float]:

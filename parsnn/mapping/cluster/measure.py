@@ -232,8 +232,10 @@ def run_interleaved(jobs: list, comm) -> list:
             snaps[i].append(_snapshot(sim))
             comm.Barrier()
             walls[i] += time.perf_counter() - t0
-    return [_record(spec, net, sim, snaps[i], walls[i], comm) for i, ((spec, _t), (net, sim)) in
+    pages = huge_page_kib()                 # rank 0's, with every network of the group built and run
+    recs = [_record(spec, net, sim, snaps[i], walls[i], comm) for i, ((spec, _t), (net, sim)) in
             enumerate(zip(jobs, built))]
+    return [r if r is None else {**r, "memory_pages": pages} for r in recs]
 
 
 def _build(spec: dict, comm):
@@ -359,6 +361,17 @@ def machine_counters() -> dict:
     except (OSError, ValueError):
         pass
     return out
+
+
+def huge_page_kib() -> dict:
+    """This process's anonymous memory now (/proc/self/smaps_rollup): ``anon_kib`` and ``anon_huge_kib`` (of it,
+    on transparent huge pages: a scatter into a ring on 4-KiB pages misses the TLB far more); {} if unreadable."""
+    try:
+        with open("/proc/self/smaps_rollup") as f:
+            kv = {k: v.split()[0] for k, _, v in (line.partition(":") for line in f) if v.strip()}
+        return {"anon_kib": int(kv["Anonymous"]), "anon_huge_kib": int(kv["AnonHugePages"])}
+    except (OSError, KeyError, ValueError, IndexError):
+        return {}
 
 
 def counters_between(a: dict, b: dict) -> dict:
