@@ -493,3 +493,16 @@ def test_machine_file_records_the_warm_up_and_round_trips(tmp_path, monkeypatch,
         back = tomllib.load(f)
     assert back["calibration"]["warm_up"] == {"ran": False}
     assert back["calibration"]["command"] == "parsnn calibrate --quick --no-warm-up"
+
+
+def test_no_warm_up_option_reaches_the_procedure(tmp_path, monkeypatch, truth_batch, capsys):
+    from parsnn.cli import main
+    from parsnn.mapping.cluster import calibrate as cal
+    seen = []
+    real = cal.calibrate
+    monkeypatch.setattr(cal, "calibrate", lambda *a, **k: seen.append(k["warm"]) or real(*a, **{**k, "log": lambda *x: None}))
+    _fake_machine(monkeypatch, truth_batch)
+    assert main(["calibrate", "--quick", "--batches", "1", "--out", str(tmp_path / "a.toml")]) == 0
+    assert "untimed warm-up" in capsys.readouterr().out
+    assert main(["calibrate", "--quick", "--batches", "1", "--no-warm-up", "--out", str(tmp_path / "b.toml")]) == 0
+    assert seen == [True, False] and "untimed warm-up" not in capsys.readouterr().out
