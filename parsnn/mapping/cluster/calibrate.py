@@ -9,8 +9,10 @@ constants at three sizes; machines with 2 cores or more),
 the null network on 2 ranks, mpibench at 2 ranks and every other asked rank count, noisebench launches,
 and, when a rank count above the cores is asked for, PD14 0.1 on that many ranks (the
 oversubscription constant). :func:`fit_batch` turns it into constants with
-:func:`~parsnn.mapping.cluster.calibration.fit_constants`; :func:`calibrate` runs the batches and
-writes the file (:mod:`~parsnn.mapping.cluster.machinefile`).
+:func:`~parsnn.mapping.cluster.calibration.fit_constants`; :func:`calibrate` runs :func:`warm_up` (the
+event-cost and update networks and MPI collectives once, untimed), then the batches, and writes the file
+(:mod:`~parsnn.mapping.cluster.machinefile`) with, per batch, the machine's state while it ran (time the
+hypervisor stole, huge-page counters, the event-cost networks' memory on huge pages).
 """
 from __future__ import annotations
 
