@@ -24,7 +24,7 @@ import time
 import numpy as np
 
 from parsnn.engine.footprint import RING_SLOT_BYTES
-from parsnn.mapping.cluster import calibration, measure, scatter
+from parsnn.mapping.cluster import calibration, measure, scatter, teambench
 from parsnn.mapping.cluster.machinefile import THREAD_RUNS, dump_toml, machine_data, median_fit
 
 #: per mode: model time (ms) of each 1-rank network, the null network on 2 ranks, mpibench
@@ -109,6 +109,10 @@ def measure_batch(mode: str, ranks: list[int], workdir: str, fp: dict, mpiexec: 
         recs = measure.launch([_timed({**specs[n], "threads": 2}, cfg["t"][_t_key(n)], cfg, mpi_wait, True)
                                for n in THREAD_RUNS], 1, mpiexec)
         runs.update({n + "T2": r for n, r in zip(THREAD_RUNS, recs)})
+    team = None
+    if cores >= 2:
+        log("  the thread team's meeting and the OpenMP region: inactive network, 1 x 1 vs 1 x 2 (teambench)")
+        team = teambench.launch(repeats=cfg.get("team_repeats", 5), t_sim_ms=cfg["t"]["null"] / 2)
     log("  null network on 2 ranks")
     runs["null_P2"] = measure.launch([_timed({"model": "null"}, cfg["null_P2"], cfg, mpi_wait)], 2, mpiexec)[0]
     mb = {}
@@ -124,8 +128,8 @@ def measure_batch(mode: str, ranks: list[int], workdir: str, fp: dict, mpiexec: 
     if P_over > cores:
         log(f"  PD14 0.1 on {P_over} ranks ({cores} cores: oversubscribed)")
         over = measure.launch([_timed(specs["pd14_P1"], cfg["over_t"], cfg, mpi_wait)], P_over, mpiexec)[0]
-    return {"runs": runs, "mpibench": mb, "noisebench": nb, "oversubscribed": over, "seconds": time.time() - t0,
-            "started": started}
+    return {"runs": runs, "mpibench": mb, "noisebench": nb, "oversubscribed": over, "team": team,
+            "seconds": time.time() - t0, "started": started}
 
 
 def cache_levels(fp: dict) -> tuple[float, float]:
@@ -176,6 +180,9 @@ def fit_batch(batch: dict, fp: dict, balance: dict) -> dict:
         c = median_fit(segs)
     else:
         segs, c = [], _fit_runs(batch, batch["runs"], fp, balance)
+    tc = teambench.constants(batch.get("team"))
+    if tc:        # the micro-benchmark's team and OpenMP region, rather than the scatter runs' untimed rest
+        c["thread_team_us"], c["thread_region_us"] = tc["thread_team_us"], tc["thread_omp_region_us"]
     nf = calibration.noise_constants(batch["noisebench"])
     c["sigma_rel"], c["sigma_us"] = nf["sigma_rel"], nf["sigma_us"]
     c["fit_version"] = FIT_VERSION
