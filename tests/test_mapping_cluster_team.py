@@ -148,3 +148,18 @@ def test_teambench_runs_the_engines_team_on_a_silent_network():
     assert {"thread_team_us", "thread_omp_region_us"} <= set(res)
     with pytest.raises(ValueError, match="threads"):
         teambench.measure(threads=1)
+
+
+def test_calibration_batch_runs_teambench_and_fits_its_constants(monkeypatch):
+    from parsnn.mapping.cluster import calibrate, measure
+    monkeypatch.setattr(measure, "launch", lambda specs, P, mpiexec=None: [{} for _ in specs])
+    monkeypatch.setattr(measure, "mpibench", lambda P, workdir, iters, mpiexec=None: {})
+    monkeypatch.setattr(measure, "noisebench", lambda launches, workdir, scale, mpiexec=None: [])
+    calls = []
+    fake = {"threads": 2, "median": {"one": {"untimed_us": 1.0}, "team": {"untimed_us": 2.5},
+                                     "region": {"untimed_us": 4.0}}}
+    monkeypatch.setattr(teambench, "launch", lambda **kw: calls.append(kw) or fake)
+    two = calibrate.measure_batch("quick", [2], "/tmp", {"cores": 2}, log=lambda *a: None)
+    one = calibrate.measure_batch("quick", [2], "/tmp", {"cores": 1}, log=lambda *a: None)
+    assert two["team"] is fake and len(calls) == 1 and one["team"] is None
+    assert teambench.constants(two["team"]) == {"thread_team_us": 1.5, "thread_omp_region_us": 3.0}

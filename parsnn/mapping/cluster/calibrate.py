@@ -92,7 +92,8 @@ def _timed(spec: dict, t: float, cfg: dict, mpi_wait: str, group: bool = False) 
 def measure_batch(mode: str, ranks: list[int], workdir: str, fp: dict, mpiexec: str | None = None,
                   log=print, mpi_wait: str = "sleep") -> dict:
     """One batch of measurements on the machine of fingerprint ``fp``: {'runs': run records by name,
-    'mpibench': {P: result}, 'noisebench': [...], 'oversubscribed': run record or None, 'seconds'};
+    'mpibench': {P: result}, 'noisebench': [...], 'oversubscribed': run record or None, 'team': the
+    :mod:`~parsnn.mapping.cluster.teambench` result (None on one core), 'seconds'};
     the engine runs wait in the exchange by ``mpi_wait`` (``parsnn run --mpi-wait``)."""
     cfg = MODES[mode]
     cores = int(fp["cores"])
