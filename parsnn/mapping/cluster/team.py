@@ -16,9 +16,11 @@ interval, on the critical path::
   network on 1 rank x 2 vs 1 x 1, :mod:`~parsnn.mapping.cluster.teambench`), everything the 2-thread
   meeting costs on that machine (its two line transfers included: such a file gives no ``[threads.team_line]``);
 - ``T x L(T)``: T - 1 arrivals, serialised on the counter's line when the threads finish together (the
-  balanced case: an upper bound; arrivals spread over more than L each are hidden behind the slowest
-  thread, which the model counts separately), plus one transfer of the generation word to the waiters
-  (read in parallel: one latency). ``L(T)`` is the mean core-to-core latency between two threads of a
+  balanced case; arrivals spread over more than L each are hidden behind the slowest thread, which the
+  model counts separately, so the term is then smaller), plus one transfer of the generation word to the
+  waiters (read in parallel: one latency). Not modelled: in cython/team.h the generation word the
+  waiters spin on shares the counter's cache line, so each arrival also invalidates the spinning
+  waiters' copies and their re-reads can slow the next arrival (more than T x L at large T). ``L(T)`` is the mean core-to-core latency between two threads of a
   team of T placed compactly (:func:`pair_latency_ns`, from the tiers ``[threads.team_line]``:
   ``threads_i`` cores within which a line moves in ``ns_i``, e.g. a CCX, a socket, a node);
 - ``wake(w)``: the waiters have waited ``w`` (thread 0's serial part): beyond ``TEAM_SPIN_US`` they are
