@@ -21,7 +21,8 @@ TRUTH = {"update_ns_iaf_psc_exp": 1.1, "update_ns_iaf_psc_exp_scalar": 3.2, "upd
          "pack_ns": 5.0, "record_ns": 29.0, "null1_update_us": 0.2, "null1_deliver_us": 0.15, "exchange_us": 0.7,
          "collective_call_us": 1.0, "shm_latency_us": 0.5, "shm_overhead_us": 0.3, "alltoall_fixed_us": 0.8,
          "alltoallv_fixed_us": 0.1, "sigma_rel": 0.06, "sigma_us": 1.3, "plastic_event_ns": 40.0,
-         "thread_update_efficiency": 0.9, "thread_deliver_efficiency": 0.8, "thread_region_us": 3.0}
+         "thread_update_efficiency": 0.9, "thread_deliver_efficiency": 0.8, "thread_region_us": 3.0,
+         "thread_team_us": 1.7}
 #: small networks (fast to build) and caches chosen so that the four event equations are independent
 SPECS = {"null_P1": {"model": "null"}, "spikes_P1": {"model": "spikes", "neurons": 200},
          "delta_P1": {"model": "delta", "neurons": 500}, "expscalar_P1": {"model": "expscalar", "neurons": 500},
@@ -122,7 +123,10 @@ def _synthetic_batch(t: dict) -> dict:
         wait = expected_max_normal(2) * math.hypot(t["sigma_rel"] * busy, t["sigma_us"])
         rank = {"compute_us": busy / 2, "scatter_us": busy / 2, "alltoall_us": 0.8 + wait}
         nb += [{"config": config, "launch": k, "alltoall_alone_us": 0.8, "per_rank": [rank, rank]} for k in range(2)]
-    return {"runs": runs, "mpibench": {2: mb}, "noisebench": nb, "oversubscribed": None}
+    # teambench's medians: the untimed rest per interval of 1 x 1, 1 x 2 with the team, 1 x 2 with OpenMP regions
+    team = {"threads": 2, "median": {"one": {"untimed_us": 0.4}, "team": {"untimed_us": 0.4 + t["thread_team_us"]},
+                                     "region": {"untimed_us": 0.4 + t["thread_region_us"]}}}
+    return {"runs": runs, "mpibench": {2: mb}, "noisebench": nb, "oversubscribed": None, "team": team}
 
 
 @pytest.fixture(scope="module")
@@ -405,6 +409,7 @@ def _fake_machine(monkeypatch, batch: dict, outliers=()) -> list:
     import json
     from parsnn.machines import fingerprint
     from parsnn.mapping.cluster import calibrate as cal
+    from parsnn.mapping.cluster import teambench
     monkeypatch.setattr(fingerprint, "current_fingerprint", lambda date=False: dict(FP))
     names = {json.dumps(v, sort_keys=True): k for k, v in cal.specs_p1(FP).items()}
     calls = []
@@ -429,6 +434,7 @@ def _fake_machine(monkeypatch, batch: dict, outliers=()) -> list:
     monkeypatch.setattr(measure, "launch", launch)
     monkeypatch.setattr(measure, "mpibench", mpibench)
     monkeypatch.setattr(measure, "noisebench", lambda *a, **k: copy.deepcopy(batch["noisebench"]))
+    monkeypatch.setattr(teambench, "launch", lambda **kw: None)     # the team's meeting: not measured here
     return calls
 
 

@@ -23,8 +23,9 @@ and rank (all times in seconds)::
     t_deliver[r] = o_del + (E_r / T + e(T) sqrt(E_r / T)) c_evt(ws_r / T, u_r) / e_del + Ep_r c_pl / (T e_del)
                    + S_r (c_spk + c_row f_mem(syn_r / T))
     t_pack[r]    = o_exch + copies_r c_pack + P c_peer + S_r c_cmp log2 min(P, S_r)
-    t_region     = region_us log2 T                                 (fork, join, barrier; in no timer)
-    busy[r]      = t_update[r] + t_deliver[r] + t_pack[r] + t_region
+    t_sync[r]    = team_us + T L(T) + wake(t_pack[r] + t_comm(P))    (the team's meeting; in no timer)
+                   or region_us log2 T + region_us_per_thread T       (one OpenMP region, small ranks)
+    busy[r]      = t_update[r] + t_deliver[r] + t_pack[r] + t_sync[r]
     compute      = max_r busy[r] + sigma e(P)                     (waiting for the slowest rank)
     t_comm(P)    = o_call + T_alltoall(P, B) + p_over T_alltoall(P, B_over)   (0 for P = 1)
     t_record[0]  = recorded spikes per interval x c_rec  (rank 0 gathers and writes them; 0 elsewhere)
@@ -35,8 +36,12 @@ and rank (all times in seconds)::
 
 with ``T`` the threads that run in parallel (1 when the interval's updates and events are below the
 engine's smallest parallel work, 4,096 neuron steps and 1,024 events: one thread then runs every
-share in turn), ``e_upd``, ``e_del`` and ``region_us`` the machine's thread constants
-(``[threads]``, measured by ``parsnn calibrate`` on 1 rank x 2 vs 1 x 1; every thread walks every
+share in turn), ``e_upd``, ``e_del``, ``team_us``, ``region_us`` the machine's thread constants
+(``[threads]``, measured by ``parsnn calibrate`` on 1 rank x 2 vs 1 x 1; the synchronisation: the engine's
+persistent team where a rank's neuron updates per interval reach 4,096 -- one meeting per interval, T - 1
+arrivals on one cache line and a wake, L(T) the mean core-to-core latency of the team
+(``[threads.team_line]``), wake() the waiters' spin / yield / futex phase after thread 0's serial part --
+else one OpenMP region per interval: :mod:`~parsnn.mapping.cluster.team`; every thread walks every
 received spike, so S_r c_spk is not shared; a thread's ring and synapses are 1/T of the rank's and
 its sub-rows 1/T as long, so more of its events are unprefetched: u_r min(1, T u_r);
 ``e(T) sqrt(E_r / T)`` is the slowest thread's Poisson excess of events),
@@ -105,6 +110,8 @@ The machine's constants are data (``parsnn/machines/*.toml``). The package, as t
 - :mod:`~parsnn.mapping.cluster.predict`: :func:`predict` gives one prediction, :func:`sweep` a
   strong-scaling curve and :func:`crossover` the rank count from which the exchange outweighs
   the computation;
+- :mod:`~parsnn.mapping.cluster.team`: the threads' synchronisation per interval (the team's meeting, the
+  OpenMP region); :mod:`~parsnn.mapping.cluster.teambench` measures both (an inactive network, 1 x 2 vs 1 x 1);
 - :mod:`~parsnn.mapping.cluster.layout`: :func:`best_layouts`, the best ranks per node x threads per
   node count;
 - :mod:`~parsnn.mapping.cluster.runs`: the inputs of a finished run (:func:`run_inputs`);

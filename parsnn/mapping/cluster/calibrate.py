@@ -26,7 +26,7 @@ import time
 import numpy as np
 
 from parsnn.engine.footprint import RING_SLOT_BYTES
-from parsnn.mapping.cluster import calibration, measure, scatter
+from parsnn.mapping.cluster import calibration, measure, scatter, teambench
 from parsnn.mapping.cluster.machinefile import THREAD_RUNS, dump_toml, machine_data, median_fit
 
 #: per mode: model time (ms) of each 1-rank network, the null network on 2 ranks, mpibench
@@ -118,7 +118,8 @@ def warm_up(mode: str, workdir: str, fp: dict, mpiexec: str | None = None, log=p
 def measure_batch(mode: str, ranks: list[int], workdir: str, fp: dict, mpiexec: str | None = None,
                   log=print, mpi_wait: str = "sleep") -> dict:
     """One batch of measurements on the machine of fingerprint ``fp``: {'runs': run records by name,
-    'mpibench': {P: result}, 'noisebench': [...], 'oversubscribed': run record or None, 'seconds'};
+    'mpibench': {P: result}, 'noisebench': [...], 'oversubscribed': run record or None, 'team': the
+    :mod:`~parsnn.mapping.cluster.teambench` result (None on one core), 'seconds'};
     the engine runs wait in the exchange by ``mpi_wait`` (``parsnn run --mpi-wait``)."""
     cfg = MODES[mode]
     cores = int(fp["cores"])
@@ -135,6 +136,10 @@ def measure_batch(mode: str, ranks: list[int], workdir: str, fp: dict, mpiexec: 
         recs = measure.launch([_timed({**specs[n], "threads": 2}, cfg["t"][_t_key(n)], cfg, mpi_wait, True)
                                for n in THREAD_RUNS], 1, mpiexec)
         runs.update({n + "T2": r for n, r in zip(THREAD_RUNS, recs)})
+    team = None
+    if cores >= 2:
+        log("  the thread team's meeting and the OpenMP region: inactive network, 1 x 1 vs 1 x 2 (teambench)")
+        team = teambench.launch(repeats=cfg.get("team_repeats", 5), t_sim_ms=cfg["t"]["null"] / 2)
     log("  null network on 2 ranks")
     runs["null_P2"] = measure.launch([_timed({"model": "null"}, cfg["null_P2"], cfg, mpi_wait)], 2, mpiexec)[0]
     mb = {}
@@ -154,8 +159,8 @@ def measure_batch(mode: str, ranks: list[int], workdir: str, fp: dict, mpiexec: 
     pages = runs.get(INTERLEAVED[0], {}).get("memory_pages") or {}
     if pages.get("anon_kib"):               # the interleaved networks' memory on huge pages (share)
         machine["huge_page_share"] = pages["anon_huge_kib"] / pages["anon_kib"]
-    return {"runs": runs, "mpibench": mb, "noisebench": nb, "oversubscribed": over, "seconds": time.time() - t0,
-            "started": started, "machine": machine}
+    return {"runs": runs, "mpibench": mb, "noisebench": nb, "oversubscribed": over, "team": team,
+            "seconds": time.time() - t0, "started": started, "machine": machine}
 
 
 def cache_levels(fp: dict) -> tuple[float, float]:
@@ -206,6 +211,9 @@ def fit_batch(batch: dict, fp: dict, balance: dict) -> dict:
         c = median_fit(segs)
     else:
         segs, c = [], _fit_runs(batch, batch["runs"], fp, balance)
+    tc = teambench.constants(batch.get("team"))
+    if tc:        # the micro-benchmark's team and OpenMP region, rather than the scatter runs' untimed rest
+        c["thread_team_us"], c["thread_region_us"] = tc["thread_team_us"], tc["thread_omp_region_us"]
     nf = calibration.noise_constants(batch["noisebench"])
     c["sigma_rel"], c["sigma_us"] = nf["sigma_rel"], nf["sigma_us"]
     c["fit_version"] = FIT_VERSION

@@ -71,14 +71,20 @@ def best_layouts(conn: Connectivity, nodes, machine=None, partition="round_robin
     return out
 
 
+#: how :func:`limiting_terms` names the threads' synchronisation per interval (``exchange_terms['threads_sync']``)
+SYNC_LABELS = {"team": "threads' team meeting (arrivals, wake)", "omp_region": "threads' OpenMP region (fork, join)",
+               "none": "threads' synchronisation"}
+
+
 def limiting_terms(p: dict, top: int = 3) -> list[dict]:
     """The largest parts of a prediction's critical path per interval, largest first: ``term`` and
     ``us`` and ``share`` of the critical path, from its slowest rank's update and deliver, the exchange's
-    own work (pack, sort), the threads' region, the imbalance and fluctuation, the collective (its
-    scheme) and its overflow, the exchange call."""
+    own work (pack, sort), the threads' synchronisation (the team's meeting or an OpenMP region), the
+    imbalance and fluctuation, the collective (its scheme) and its overflow, the exchange call."""
     x, ph = p["exchange_terms"], p["phases"]
+    sync = SYNC_LABELS.get(x.get("threads_sync", "omp_region"), SYNC_LABELS["omp_region"])
     terms = {"update (slowest rank)": ph["update_max"], "deliver (slowest rank)": ph["deliver_max"],
-             "pack and sort (exchange's own work)": x["pack_and_fixed"], "threads' parallel region": x["threads_region"],
+             "pack and sort (exchange's own work)": x["pack_and_fixed"], sync: x["threads_region"],
              "waiting for the slowest rank (imbalance, fluctuation)": max(0.0, p["compute_s"] - ph["update_max"]
                                                                            - ph["deliver_max"] - x["pack_and_fixed"]
                                                                            - x["threads_region"]),

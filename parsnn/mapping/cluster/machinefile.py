@@ -56,9 +56,14 @@ MEASURED = [
      "as update_efficiency, deliver timer minus the fixed and per-spike costs (every thread walks every spike), "
      "relative to the model's event cost for a thread's half ring"),
     (("threads", "region_us"), "thread_region_us",
-     "the scatter networks, 1 x 2 vs 1 x 1: wall time per interval outside the phase timers, 2 threads minus 1 "
-     "(the parallel region's fork, join and wait for the slower thread; the model scales it by log2 threads), "
-     "median over the networks"),
+     "the OpenMP region per interval (ranks below the engine's PAR_MIN_UPDATES): teambench (parsnn/mapping/cluster/"
+     "teambench.py), an inactive 8,192-neuron network on 1 rank x 2 threads with the team off vs 1 x 1, wall time per "
+     "interval outside the phase timers, median over the repeats (per log2 threads); calibrations without teambench: "
+     "the scatter networks' 1 x 2 vs 1 x 1 untimed rest, median over the networks"),
+    (("threads", "team_us"), "thread_team_us",
+     "the thread team's meeting per interval: teambench, the inactive network on 1 rank x 2 threads with the "
+     "engine's team vs 1 x 1, wall time per interval outside the phase timers, median over the repeats (its two "
+     "cache-line transfers and the wait for the slower thread included: no [threads.team_line])"),
     (("network", "shm", "latency_us"), "shm_latency_us", "mpibench (C, 2 ranks): half ping-pong minus overhead"),
     (("network", "shm", "overhead_us"), "shm_overhead_us", "mpibench (C, 2 ranks): burst of 64 Isend, per message"),
     (("collectives", "alltoall_fixed_us"), "alltoall_fixed_us",

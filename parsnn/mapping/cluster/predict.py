@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from parsnn.mapping.cluster import scatter
+from parsnn.mapping.cluster import scatter, team
 from parsnn.mapping.cluster.collectives import (best_exchange, exchange_collective, expected_max_normal,
                                                 neighbor_collective, node_layout)
 from parsnn.machines import Machine, load_machine
@@ -38,20 +38,33 @@ PAR_MIN_UPDATES, PAR_MIN_EVENTS = 4096, 1024
 
 def thread_terms(machine: Machine, T: int) -> dict:
     """The thread constants of ``machine`` for ``T`` threads per rank: ``update_efficiency`` and
-    ``deliver_efficiency`` (the work of one thread is (work / T) / efficiency) and ``region_s``
-    (the parallel region's fork, join and barrier per interval: ``[threads] region_us`` x log2 T,
-    a tree barrier, plus ``region_us_per_thread`` x T where the machine file gives it: a centralized
-    barrier, one contended cache-line transfer per arriving thread). T = 1: efficiencies 1, no region.
+    ``deliver_efficiency`` (the work of one thread is (work / T) / efficiency), ``region_s`` (one OpenMP
+    parallel region per interval: :func:`~parsnn.mapping.cluster.team.region_s`) and ``team_s`` (the
+    persistent team's meeting per interval before any wait beyond its spin phase:
+    :func:`~parsnn.mapping.cluster.team.team_s`). T = 1: efficiencies 1, no synchronisation.
     A ParameterError if T > 1 and the machine file has no ``[threads]`` table."""
     if T == 1:
-        return {"update_efficiency": 1.0, "deliver_efficiency": 1.0, "region_s": 0.0}
+        return {"update_efficiency": 1.0, "deliver_efficiency": 1.0, "region_s": 0.0, "team_s": 0.0}
     if "threads" not in machine.data:
         raise ParameterError(f"machine '{machine.name}' has no thread constants ([threads]): predict with "
                              f"--threads 1, or calibrate it (parsnn calibrate measures them)")
     return {"update_efficiency": float(machine._get("threads", "update_efficiency")),
             "deliver_efficiency": float(machine._get("threads", "deliver_efficiency")),
-            "region_s": machine.us("threads", "region_us") * math.log2(T)
-            + machine.us("threads", "region_us_per_thread", default=0.0) * T}
+            "region_s": team.region_s(machine, T), "team_s": team.team_s(machine, T)}
+
+
+def _sync_time(mach: Machine, wl: dict, P: int, m: int, par, nthr: int, serial) -> tuple[np.ndarray, np.ndarray]:
+    """(seconds per interval of every rank's thread synchronisation, whether it is the team's meeting):
+    the engine's team where a rank's neuron updates per interval reach ``PAR_MIN_UPDATES`` (its waiters
+    waited ``serial``, thread 0's serial part), one OpenMP region where only its events make the work
+    parallel (``par`` > 1), else nothing."""
+    neurons = sum(np.asarray(v, dtype=float) for v in wl["neurons"].values()) if wl["neurons"] else np.zeros(P)
+    is_team = (par > 1) & (neurons * m >= PAR_MIN_UPDATES)
+    serial = np.broadcast_to(np.asarray(serial, dtype=float), (P,))
+    t_par = np.maximum(par, 1).astype(int)
+    sync = np.array([team.team_s(mach, int(t), float(w)) if tm else (team.region_s(mach, int(t)) if t > 1 else 0.0)
+                     for t, w, tm in zip(t_par, serial, is_team)]) if nthr > 1 else np.zeros(P)
+    return sync, is_team
 
 
 #: the tables of size-dependent thread efficiencies: [threads.<name>] with points (<axis>_i, eff_i)
@@ -272,14 +285,15 @@ def predict(conn: Connectivity, ranks: int, machine=None, partition="round_robin
     delivery = _delivery_time(wl, mach, P, m, T, par, eff_del, min(rpn, mach.cores_per_node))
     dl = delivery["deliver"]
     pack = _pack_time(wl, mach, P, T)
-    region = np.where(par > 1, thr["region_s"], 0.0)
+    # ---- communication (once per rank, by thread 0; the other threads wait for it in the team)
+    comm_parts = _communication(wl, mach, P, T, rpn, nodes, exchange)
+    comm = comm_parts["seconds"]
+    region, is_team = _sync_time(mach, wl, P, m, par, nthr, pack + comm)
     busy = upd + dl + pack + region
     sigma = _fluctuation(mach, delivery["c_evt"], delivery["ev"], busy)
     e = expected_max_normal(P)
     compute = float(busy.max() + e * sigma.max())
-    # ---- communication, ranks sharing cores
-    comm_parts = _communication(wl, mach, P, T, rpn, nodes, exchange)
-    comm = comm_parts["seconds"]
+    # ---- ranks sharing cores
     over = P > mach.cores         # ranks beyond the cores (threads beyond them do not speed up: _parallel)
     if over:
         compute, extra = _oversubscribed(mach, P, busy, e * sigma.max())
@@ -306,6 +320,7 @@ def predict(conn: Connectivity, ranks: int, machine=None, partition="round_robin
                            "alltoall_rounds": x["rounds"], "block_words": x["block_words"],
                            "need_words": x["need_words"], "overflow_per_interval": x["overflow_per_interval"],
                            "overflow": x["overflow_s"], "threads_region": float(region.max()),
+                           "threads_sync": ("team" if is_team.any() else "omp_region") if float(region.max()) > 0 else "none",
                            "parallel_threads": float(par.max()),
                            "imbalance_and_fluctuation": float(compute - busy.mean())},
         "critical_path_s": critical, "compute_s": compute, "exchange_s": comm,
