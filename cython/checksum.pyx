@@ -20,23 +20,33 @@ cdef inline uint64_t _splitmix(uint64_t x) noexcept nogil:
 
 
 def hash_sums(const int64_t[::1] ptr, const tgt_t[::1] tgt, const uint32_t[::1] wbits,
-              const uint16_t[::1] run_d, const uint32_t[::1] run_n, const int64_t[::1] local_gids):
+              const uint16_t[::1] run_d, const uint32_t[::1] run_n, const int64_t[::1] local_gids,
+              const int64_t[::1] base=None):
     """(lane 1, lane 2): the wrapping sums of the synapse hashes of the CSR table (``ptr`` by source
     gid, ``tgt`` local target index (uint16 or uint32), ``wbits`` the float32 weights' bits, the
     delays in steps as runs in storage order: ``run_n[k]`` synapses of delay ``run_d[k]``,
-    ``local_gids`` the gid of every local index)."""
-    cdef Py_ssize_t src, j
-    cdef int64_t r = -1, left = 0
+    ``local_gids`` the gid of every local index). With ``base`` (B entries), ``ptr`` has B sub-rows
+    per source (parsnn.engine.synapses.TargetBlocks) and sub-row b's targets are relative to local
+    index base[b]."""
+    cdef Py_ssize_t row, src, j
+    cdef int64_t r = -1, left = 0, nb = 1, off = 0
+    cdef bint has_base = base is not None
     cdef uint64_t key, lane1 = 0, lane2 = 0, delay = 0
+    if has_base:
+        nb = base.shape[0]
+        if nb < 1 or (ptr.shape[0] - 1) % nb:
+            raise ValueError("ptr must hold len(base) sub-rows per source")
     with nogil:
-        for src in range(ptr.shape[0] - 1):
-            for j in range(ptr[src], ptr[src + 1]):
+        for row in range(ptr.shape[0] - 1):
+            src = row // nb
+            off = base[row % nb] if has_base else 0
+            for j in range(ptr[row], ptr[row + 1]):
                 while left == 0:
                     r += 1
                     left = run_n[r]
                     delay = run_d[r]
                 left -= 1
-                key = _splitmix((<uint64_t>src << 32) ^ <uint64_t>local_gids[tgt[j]])
+                key = _splitmix((<uint64_t>src << 32) ^ <uint64_t>local_gids[tgt[j] + off])
                 key = _splitmix(key ^ ((<uint64_t>wbits[j] << 16) | delay))
                 lane1 += key
                 lane2 += _splitmix(key ^ 0x5851F42D4C957F2DULL)

@@ -12,6 +12,7 @@ import numpy as np
 cimport numpy as cnp
 from libc.math cimport floor, log, log1p
 from cython.parallel cimport prange, parallel
+from openmp cimport omp_get_thread_num
 from libc.stdlib cimport calloc, malloc, free
 
 include "philox.pxi"
@@ -100,14 +101,20 @@ cdef int _set_plan(_plan* P, int rule, const int64_t[::1] tgt_gids, const uint32
 cdef class Plans:
     """Projections in the kernels' form, for :func:`count_plans` and :func:`generate_plans`: made
     from the build's plan dicts (keys of :func:`parsnn.engine.synapses._projection_plan`), which
-    it keeps alive with their arrays."""
+    it keeps alive with their arrays. ``threads``: the number of target parts (sub-row blocks, each
+    plan's ``tb`` has one more entry); ``nthreads``: the OpenMP threads that draw them (default
+    ``threads``; it must divide it: thread j draws the parts j * threads / nthreads onwards, one
+    thread's windows)."""
     cdef _plan* p
-    cdef readonly int n, T
+    cdef readonly int n, T, nth
     cdef list keep
 
-    def __cinit__(self, list plans, int threads):
+    def __cinit__(self, list plans, int threads, int nthreads=0):
         cdef int k
         self.n, self.T, self.keep = len(plans), max(threads, 1), list(plans)
+        self.nth = self.T if nthreads <= 0 else nthreads
+        if self.T % self.nth:
+            raise ValueError(f"{self.nth} threads cannot share {self.T} target parts evenly")
         self.p = <_plan*> calloc(max(self.n, 1), sizeof(_plan))
         if self.p == NULL:
             raise MemoryError("out of memory for the connection plans")
@@ -192,13 +199,13 @@ def count_plans(Plans plans, uint64_t seed, int64_t[::1] per_source, int scheme=
     plans into ``per_source[th * N + gid]`` (N = len(per_source) / T). Returns each plan's synapse
     number (int64 array)."""
     cdef int64_t T = plans.T, N = per_source.shape[0] // plans.T
-    cdef int th, k
+    cdef int th, k, nth = plans.nth, chunk = plans.T // plans.nth
     tot = np.zeros((T, max(plans.n, 1) + 8), dtype=np.int64)       # padded rows: one block per thread
     cdef int64_t[:, ::1] totals = tot
     if scheme not in SCHEMES:
         raise ValueError(f"scheme must be 1 or 2, got {scheme}")
     with nogil:
-        for th in prange(T, num_threads=T, schedule="static", chunksize=1):
+        for th in prange(T, num_threads=nth, schedule="static", chunksize=chunk):
             if scheme == 2:
                 _count_plans(<px2_stream*> NULL, plans.p, plans.n, th, seed, &per_source[0] + th * N, &totals[th, 0])
             else:
@@ -503,7 +510,7 @@ def generate_plans(Plans plans, double h, uint64_t seed, int64_t[::1] fill, tgt_
     plan, with the streams of realisation ``scheme`` (1 or 2), without waiting for the other
     threads between plans. Targets are rank-local indices (``out_tgt`` uint32, or uint16 when
     every index fits), weights float32, delays whole steps (rounded, at least 1).
-    ``scratch``: a :class:`Scratch` for at least T threads to reuse (else one for this call).
+    ``scratch``: a :class:`Scratch` for at least ``plans.nth`` threads to reuse (else one for this call).
     With ``rows`` (the sub-rows g * T + th of the plans' sources g = 0 .. nsrc-1, as positions in the
     output arrays: [nsrc * T + 1]) each thread then sorts its own sub-rows by delay, as
     :func:`group_rows_by_delay`, and puts their numbers of delay runs in ``nruns[r + 1]``
@@ -514,7 +521,7 @@ def generate_plans(Plans plans, double h, uint64_t seed, int64_t[::1] fill, tgt_
     cdef int failed = 0
     cdef int* failp = &failed
     cdef int64_t cap = 1
-    cdef int th, k
+    cdef int th, k, nth = plans.nth, chunk = plans.T // plans.nth
     cdef double inv_h = 1.0 / h
     cdef int64_t[:, ::1] dext = np.zeros((T, 8), dtype=np.int64)     # padded: one cache line per thread
     cdef _scratch* sc
@@ -535,19 +542,20 @@ def generate_plans(Plans plans, double h, uint64_t seed, int64_t[::1] fill, tgt_
     for th in range(T):
         dext[th, 0] = 1 << 40
     if scratch is None:
-        scratch = Scratch(T)
-    scratch.reserve(T, cap)
+        scratch = Scratch(nth)
+    scratch.reserve(nth, cap)
     sc = scratch.sc
     with nogil:
-        for th in prange(T, num_threads=T, schedule="static", chunksize=1):
+        # part th (a thread's window) on OpenMP thread th // chunk, in its scratch (flushed at the end of each part)
+        for th in prange(T, num_threads=nth, schedule="static", chunksize=chunk):
             if scheme == 2:
                 _generate_plans(<px2_stream*> NULL, plans.p, plans.n, th, inv_h, seed, &fill[0] + th * N,
                                 &out_tgt[0] if out_tgt.shape[0] else NULL, &out_w[0] if out_w.shape[0] else NULL,
-                                &out_d[0] if out_d.shape[0] else NULL, &sc[th], &dext[th, 0])
+                                &out_d[0] if out_d.shape[0] else NULL, &sc[omp_get_thread_num()], &dext[th, 0])
             else:
                 _generate_plans(<px_stream*> NULL, plans.p, plans.n, th, inv_h, seed, &fill[0] + th * N,
                                 &out_tgt[0] if out_tgt.shape[0] else NULL, &out_w[0] if out_w.shape[0] else NULL,
-                                &out_d[0] if out_d.shape[0] else NULL, &sc[th], &dext[th, 0])
+                                &out_d[0] if out_d.shape[0] else NULL, &sc[omp_get_thread_num()], &dext[th, 0])
             if nsrc > 0 and _group_own_rows(&rows[0], nsrc, T, th, &out_tgt[0] if out_tgt.shape[0] else NULL,
                                             &out_w[0] if out_w.shape[0] else NULL,
                                             &out_d[0] if out_d.shape[0] else NULL, &nruns[0]):

@@ -8,8 +8,12 @@
  * ahead are known (a second cursor walks the runs ahead), so their ring entries are prefetched:
  * the scatter is bound by cache misses into ring buffers far larger than the caches.
  *
- * Targets: uint32, or uint16 on a rank with at most 65536 local neurons (6 bytes per synapse with
- * the weight); the two kernels visit the synapses in the same order and add the same weights.
+ * Targets: uint32, or uint16 on a rank with at most 2 x 65536 local neurons (6 bytes per synapse
+ * with the weight); the two kernels visit the synapses in the same order and add the same weights.
+ * A thread's synapses of one source are nw consecutive sub-rows, one per window of its neurons
+ * (parsnn.engine.synapses.TargetBlocks): window j's runs are wr[j] .. wr[j+1]-1 and its targets are
+ * stored relative to local index wofs[j] (a rank of at most 65536 neurons: nw = 1, wofs[0] = 0).
+ * The kernel walks the windows as one row, so the prefetch runs on across them.
  *
  * Two ring schemes (parsnn.engine.rings): per receptor (rex for w >= 0, rin for w < 0) and
  * per time constant (one ring: rin == NULL, no sign branch).
@@ -37,21 +41,25 @@
 #define PARSNN_TGT_T uint32_t
 #endif
 
-/* Synapses a .. b-1 = runs r0 .. r1-1; slot0: the ring slot of the emission step; mult: the
- * spike's multiplicity (>= 1: the sign of w x mult is that of w). */
-static inline void PARSNN_SCATTER_NAME(int64_t a, int64_t b, int64_t r0, int64_t r1, int64_t slot0,
+/* Synapses a .. b-1 = runs wr[0] .. wr[nw]-1 (nw windows: see above); slot0: the ring slot of the
+ * emission step; mult: the spike's multiplicity (>= 1: the sign of w x mult is that of w). */
+static inline void PARSNN_SCATTER_NAME(int64_t a, int64_t b, const int64_t *restrict wr, int64_t nw,
+                                       const int64_t *restrict wofs, int64_t slot0,
                                        int64_t D, int64_t n, const PARSNN_TGT_T *restrict tgt,
                                        const float *restrict w, const uint16_t *restrict run_d,
                                        const uint32_t *restrict run_n, double *restrict rex,
                                        double *restrict rin, const double mult)
 {
-    int64_t q = a, p = a + PARSNN_PREFETCH, pr = r0, pend = a, pbase = 0;
+    const int64_t r0 = wr[0], r1 = wr[nw];
+    int64_t q = a, p = a + PARSNN_PREFETCH, pr = r0, pend = a, pbase = 0, cw = 0, pw = 0;
     for (int64_t r = r0; r < r1; r++) {
         int64_t slot = slot0 + run_d[r];      /* delays are < D: one wrap at most */
         if (slot >= D)
             slot -= D;
+        while (r >= wr[cw + 1])               /* the window of run r */
+            cw++;
         const int64_t qend = q + run_n[r];
-        double *ex = rex + slot * n;
+        double *ex = rex + slot * n + wofs[cw];
         if (rin == NULL) {
             for (; q < qend; q++, p++) {
                 if (p < b) {
@@ -59,7 +67,9 @@ static inline void PARSNN_SCATTER_NAME(int64_t a, int64_t b, int64_t r0, int64_t
                         int64_t ps = slot0 + run_d[pr];
                         if (ps >= D)
                             ps -= D;
-                        pbase = ps * n;
+                        while (pr >= wr[pw + 1])
+                            pw++;
+                        pbase = ps * n + wofs[pw];
                         pend += run_n[pr++];
                     }
                     __builtin_prefetch(rex + pbase + tgt[p], 1, 3);
@@ -67,14 +77,16 @@ static inline void PARSNN_SCATTER_NAME(int64_t a, int64_t b, int64_t r0, int64_t
                 ex[tgt[q]] += (double) w[q] * mult;
             }
         } else {
-            double *in = rin + slot * n;
+            double *in = rin + slot * n + wofs[cw];
             for (; q < qend; q++, p++) {
                 if (p < b) {
                     while (p >= pend) {
                         int64_t ps = slot0 + run_d[pr];
                         if (ps >= D)
                             ps -= D;
-                        pbase = ps * n;
+                        while (pr >= wr[pw + 1])
+                            pw++;
+                        pbase = ps * n + wofs[pw];
                         pend += run_n[pr++];
                     }
                     __builtin_prefetch(((w[p] >= 0.0f) ? rex : rin) + pbase + tgt[p], 1, 3);

@@ -24,16 +24,17 @@ additions up to their rounding, whose order NEST does not fix), a plastic synaps
 (cython/plastic.h), the spike record holds k rows (NEST's spike_recorder) and the spike counts
 count k (NEST's local spike counter).
 
-Synapse rows (cython/deliver.h, both widths in cython/deliver_kernels.h): target uint16 (syn_tgt16, when the rank has at most 65536 local
-neurons: tgt16) or uint32 (syn_tgt) + weight float32 per synapse, the delays once per run of equal
+Synapse rows (cython/deliver.h, both widths in cython/deliver_kernels.h): target uint16 (syn_tgt16, when the rank has at most 2 x 65536
+local neurons: tgt16; relative to the first neuron of its thread's window on a rank of more than
+65536: syn_base) or uint32 (syn_tgt) + weight float32 per synapse, the delays once per run of equal
 delay. Rings (parsnn/engine/rings.py): with one_ring, ring_ex takes every weight (one
 current per neuron: i_ex; i_in stays 0) and ring_in is one slot of zeros that the update kernels
 read; otherwise ring_ex takes the weights >= 0 and ring_in the others.
 
 Threads (OpenMP): thread k owns the k-th of T equal contiguous parts of every update segment
-(population) of the local neurons (st.owner[i]: the owner of neuron i) and the sub-row
-syn_ptr[g*T+k] .. syn_ptr[g*T+k+1] of every source g (its synapses onto those neurons, in the
-order of the source's whole row). Each thread updates its own neurons and walks all received
+(population) of the local neurons (st.owner[i]: the owner of neuron i) and the sub-rows
+syn_ptr[g*B+k*W] .. syn_ptr[g*B+k*W+W] of every source g (B = T x W: its synapses onto those
+neurons, window by window, in the order of the source's whole row). Each thread updates its own neurons and walks all received
 spikes in canonical order, scattering only into its own neurons' ring entries: no atomics and
 no floating-point sum shared between threads.
 
@@ -82,10 +83,12 @@ cdef extern from "update.h" nogil:
                                             int64_t* out)
 
 cdef extern from "deliver_kernels.h" nogil:
-    void parsnn_scatter_runs(int64_t a, int64_t b, int64_t r0, int64_t r1, int64_t slot0, int64_t D, int64_t n,
+    void parsnn_scatter_runs(int64_t a, int64_t b, const int64_t* wr, int64_t nw, const int64_t* wofs,
+                             int64_t slot0, int64_t D, int64_t n,
                              const uint32_t* tgt, const float* w, const uint16_t* run_d, const uint32_t* run_n,
                              double* rex, double* rin, double mult)
-    void parsnn_scatter_runs16(int64_t a, int64_t b, int64_t r0, int64_t r1, int64_t slot0, int64_t D, int64_t n,
+    void parsnn_scatter_runs16(int64_t a, int64_t b, const int64_t* wr, int64_t nw, const int64_t* wofs,
+                               int64_t slot0, int64_t D, int64_t n,
                                const uint16_t* tgt, const float* w, const uint16_t* run_d, const uint32_t* run_n,
                                double* rex, double* rin, double mult)
 
@@ -268,7 +271,12 @@ cdef class EngineState:
     # synapses grouped by source gid and, inside, by owning thread (see the module docstring); each
     # sub-row grouped by delay: sub-row k is the delay runs run_ptr[k] .. run_ptr[k+1] (run j:
     # run_n[j] synapses of delay run_d[j] steps), so the delay is not stored per synapse
+    # Sub-rows by (source, block): block th * syn_W + j is window j of thread th (syn_W = 1 on a rank of
+    # at most 65536 neurons); its targets are stored relative to local index syn_base[th * syn_W + j]
+    # (parsnn.engine.synapses.TargetBlocks), so row g is syn_ptr[g*B] .. syn_ptr[(g+1)*B], B = T * syn_W
     cdef public int64_t[::1] syn_ptr, run_ptr
+    cdef public int64_t syn_W
+    cdef public int64_t[::1] syn_base
     cdef public uint32_t[::1] syn_tgt          # targets when not tgt16 (else empty)
     cdef public uint16_t[::1] syn_tgt16        # targets when tgt16 (else empty)
     cdef public bint tgt16
@@ -316,6 +324,8 @@ cdef class EngineState:
         self.x_neighbor = False
         self.xsend_cap = self.xrecv_cap = self.osend_cap = self.orecv_cap = 0
         self.T = 1
+        self.syn_W = 1
+        self.syn_base = np.zeros(1, dtype=np.int64)
         self.par_min_updates = PAR_MIN_UPDATES
         self.par_min_events = PAR_MIN_EVENTS
         self.team = True
@@ -995,12 +1005,13 @@ cdef int _exchange_neighbor(EngineState st) noexcept nogil:
 cdef int64_t _deliver_thread(EngineState st, int64_t th, int64_t t0, int64_t nrecv) noexcept nogil:
     """Thread ``th``: scatter the sorted received spikes' sub-rows onto its own neurons; returns
     the number of synaptic events."""
-    cdef int64_t n = st.n_loc, D = st.D, T = st.T, k, g, a, b, s, slot0, events = 0
+    cdef int64_t n = st.n_loc, D = st.D, W = st.syn_W, B = st.T * st.syn_W, k, g, j, a, b, s, slot0, events = 0
     cdef uint64_t code
     cdef int64_t mult
     cdef const uint64_t* buf = &st.recvbuf[0]
     cdef const int64_t* ptr = &st.syn_ptr[0]
     cdef const int64_t* rptr = &st.run_ptr[0]
+    cdef const int64_t* wofs = &st.syn_base[th * W]                 # the thread's windows' first neurons
     cdef double* rex = &st.ring_ex[0]
     cdef double* rin = NULL if st.one_ring else &st.ring_in[0]      # NULL: one ring, no sign branch
     # one of the two: the rank's target width, fixed at build (the same sums either way)
@@ -1012,13 +1023,14 @@ cdef int64_t _deliver_thread(EngineState st, int64_t th, int64_t t0, int64_t nre
         s = t0 + _lag(code)                           # emission step
         slot0 = s % D                                 # its ring slot
         mult = _mult(code)                            # static targets receive weight x multiplicity
-        a = ptr[g * T + th]
-        b = ptr[g * T + th + 1]
+        j = g * B + th * W                            # the thread's first sub-row of g: W windows
+        a = ptr[j]
+        b = ptr[j + W]
         if tgt16 != NULL:
-            parsnn_scatter_runs16(a, b, rptr[g * T + th], rptr[g * T + th + 1], slot0, D, n, tgt16,
+            parsnn_scatter_runs16(a, b, &rptr[j], W, wofs, slot0, D, n, tgt16,
                                   &st.syn_w[0], &st.run_d[0], &st.run_n[0], rex, rin, <double> mult)
         else:
-            parsnn_scatter_runs(a, b, rptr[g * T + th], rptr[g * T + th + 1], slot0, D, n, tgt32,
+            parsnn_scatter_runs(a, b, &rptr[j], W, wofs, slot0, D, n, tgt32,
                                 &st.syn_w[0], &st.run_d[0], &st.run_n[0], rex, rin, <double> mult)
         events += b - a
         if st.plastic_on:    # plastic hook: the thread's plastic sub-rows of g, after its static sub-row (canonical order)
@@ -1030,7 +1042,7 @@ cdef int64_t _deliver_thread(EngineState st, int64_t th, int64_t t0, int64_t nre
 cdef void _prepare_delivery(EngineState st, int64_t t0, int64_t m) noexcept nogil:
     """Add the spike-generator spikes of the interval [t0, t0+m) to the received ones and sort them
     into canonical order; count the events they will cause (st.d_events) and the delivered spikes."""
-    cdef int64_t k, g, nrecv = st.n_recv, events = 0, T = st.T, pe
+    cdef int64_t k, g, nrecv = st.n_recv, events = 0, B = st.T * st.syn_W, pe
     cdef uint64_t* buf = &st.recvbuf[0]
     # spike generators: their spikes are known on every rank
     while st.gen_pos < st.gen_step.shape[0] and st.gen_step[st.gen_pos] < t0 + m:
@@ -1042,7 +1054,7 @@ cdef void _prepare_delivery(EngineState st, int64_t t0, int64_t m) noexcept nogi
         qsort(buf, nrecv, sizeof(uint64_t), _cmp_spike)
     for k in range(nrecv):
         g = <int64_t> (buf[k] & LOW32)
-        events += st.syn_ptr[(g + 1) * T] - st.syn_ptr[g * T]
+        events += st.syn_ptr[(g + 1) * B] - st.syn_ptr[g * B]
     if st.plastic_on:     # plastic hook: the sources' Kplus before each spike, advanced once here; plastic events
         pe = parsnn_plastic_prepare(&st.plastic.c, buf, nrecv, t0)
         if pe < 0:

@@ -27,6 +27,21 @@
 
 #define PARSNN_UPD_BLOCK 64
 
+/* The spike collection of a block [b0, b1) in which some neuron spiked (both kernels below): every
+ * neuron marked r = -1 by the vector loop gets its refractory count and its local index appended to
+ * out, ascending; returns the new number of spikes in out. */
+static inline int64_t parsnn_collect_spikes(int64_t b0, int64_t b1, int32_t *restrict r, int32_t refr,
+                                            int64_t *restrict out, int64_t n_out)
+{
+    for (int64_t i = b0; i < b1; i++) {
+        if (r[i] < 0) {
+            r[i] = refr;
+            out[n_out++] = i;
+        }
+    }
+    return n_out;
+}
+
 /* iaf_psc_exp, one parameter set for the whole segment [start, end), no
  * Poisson input devices. Ring slots rex/rin are read and cleared. Writes the
  * local indices of the neurons that spike, ascending, to out; returns their
@@ -61,14 +76,8 @@ static int64_t parsnn_update_exp_uniform(
             V[i] = s ? vreset : v;
             r[i] = s ? -1 : rn;
         }
-        if (any) {
-            for (int64_t i = b0; i < b1; i++) {
-                if (r[i] < 0) {
-                    r[i] = refr;
-                    out[n_out++] = i;
-                }
-            }
-        }
+        if (any)
+            n_out = parsnn_collect_spikes(b0, b1, r, refr, out, n_out);
     }
     return n_out;
 }
@@ -106,14 +115,8 @@ static int64_t parsnn_update_exp_uniform_1ring(
             V[i] = s ? vreset : v;
             r[i] = s ? -1 : rn;
         }
-        if (any) {
-            for (int64_t i = b0; i < b1; i++) {
-                if (r[i] < 0) {
-                    r[i] = refr;
-                    out[n_out++] = i;
-                }
-            }
-        }
+        if (any)
+            n_out = parsnn_collect_spikes(b0, b1, r, refr, out, n_out);
     }
     return n_out;
 }

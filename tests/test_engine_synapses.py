@@ -46,7 +46,7 @@ def synapses(sim):
     """(source gid, target gid, weight float32, delay steps) of every built synapse, in CSR order."""
     ptr, tgt, w, d = sim._syn_arrays
     assert ptr.dtype == np.int64 and w.dtype == np.float32 and d.dtype == np.uint16
-    assert tgt.dtype == engine_synapses.target_dtype(sim.local_gids.size)
+    assert tgt.dtype == engine_synapses.local_index_dtype(sim.local_gids.size)
     assert ptr.shape == (sim.num_nodes + 1,) and ptr[0] == 0 and np.all(np.diff(ptr) >= 0)
     assert ptr[-1] == tgt.size == w.size == d.size == sim.num_synapses
     src = np.repeat(np.arange(sim.num_nodes, dtype=np.int64), np.diff(ptr))
@@ -708,11 +708,17 @@ def test_delay_runs_store_each_run_of_equal_delay_once():
     assert perf["bytes_per_static_synapse"] == pytest.approx((6 * n_syn + 16 * n_rows + 6 * n_runs) / n_syn)
 
 
-def test_target_dtype_is_uint16_up_to_65536_local_neurons():
-    assert engine_synapses.target_dtype(65536) == np.uint16
-    assert engine_synapses.target_dtype(65537) == np.uint32
+def test_target_dtype_is_uint16_up_to_two_windows_of_65536_local_neurons():
+    """16-bit targets on a rank of up to 2 x 65536 neurons (relative to a window beyond 65536: full
+    PD14's 77,169 on one rank), read back as uint16 local indices only up to 65536."""
+    assert engine_synapses.target_dtype(65536) == engine_synapses.target_dtype(131072) == np.uint16
+    assert engine_synapses.target_dtype(131073) == np.uint32
+    assert engine_synapses.local_index_dtype(65536) == np.uint16
+    assert engine_synapses.local_index_dtype(65537) == np.uint32
     assert engine_synapses.static_synapse_bytes(38585) == engine_synapses.STATIC_SYNAPSE_BYTES == 6
-    assert engine_synapses.static_synapse_bytes(77169) == engine_synapses.STATIC_SYNAPSE_BYTES_WIDE == 8
+    assert engine_synapses.static_synapse_bytes(77169) == 6
+    assert engine_synapses.static_synapse_bytes(131073) == engine_synapses.STATIC_SYNAPSE_BYTES_WIDE == 8
+    assert engine_synapses.static_synapse_bytes(np.array([77169, 131073])).tolist() == [6, 8]
 
 
 def test_rows_hold_every_projection_in_projection_order(mixed_network):
@@ -736,37 +742,71 @@ def test_rows_hold_every_projection_in_projection_order(mixed_network):
         assert np.array_equal(d[row], cat[2][order]), g
 
 
+def _run_mixed(mixed_network, seed, rings, threads):
+    """The mixed network built on one rank with ``threads`` threads (parallel regions for any size)
+    and run for 150 ms."""
+    sim = Simulation(mixed_network(), seed=seed, comm=MPI.COMM_SELF, rings=rings, threads=threads)
+    sim.build()
+    sim.st.par_min_updates = sim.st.par_min_events = 0
+    sim.run(150.0)
+    return sim
+
+
 @pytest.mark.parametrize("rings,threads", [("per-tau", 1), ("per-receptor", 2)])
 def test_wide_targets_give_the_same_network_and_spikes(monkeypatch, mixed_network, rings, threads):
     """The uint32 fallback (a rank with more than 65536 neurons; forced here) stores the same synapses,
     with the same checksum, and delivers bit-identical spikes and voltages as 16-bit targets, with
     either ring scheme (both branches of both scatter kernels) and 1 or 2 threads."""
     from parsnn.engine import checkpoint as checkpointing
-
-    def run():
-        sim = Simulation(mixed_network(), seed=11, comm=MPI.COMM_SELF, rings=rings, threads=threads)
-        sim.build()
-        sim.st.par_min_updates = sim.st.par_min_events = 0
-        sim.run(150.0)
-        return sim
-
-    narrow = run()
+    narrow = _run_mixed(mixed_network, 11, rings, threads)
     monkeypatch.setattr(engine_synapses, "NARROW_MAX_LOCAL", 0)
-    wide = run()
+    wide = _run_mixed(mixed_network, 11, rings, threads)
     assert narrow.st.tgt16 and not wide.st.tgt16
     assert narrow._syn_table[1].dtype == np.uint16 and wide._syn_table[1].dtype == np.uint32
     for x, y in zip(narrow._syn_arrays, wide._syn_arrays):
         assert np.array_equal(x, y)
     assert checkpointing.connectivity_checksum(narrow) == checkpointing.connectivity_checksum(wide)
     assert narrow.static_synapse_bytes < wide.static_synapse_bytes
-    sa, sb = narrow.spikes(), wide.spikes()
+    _assert_same_activity(narrow, wide)
+
+
+def _assert_same_activity(a, b):
+    """Bit-identical spikes (more than 300) and voltages, and the same number of synaptic events."""
+    sa, sb = a.spikes(), b.spikes()
     assert sa.keys() == sb.keys() and sum(len(t) for t, _ in sa.values()) > 300
     for k in sa:
         assert np.array_equal(sa[k][0], sb[k][0]) and np.array_equal(sa[k][1], sb[k][1]), k
-    va, vb = narrow.voltages(), wide.voltages()
+    va, vb = a.voltages(), b.voltages()
     for k in va:
         assert np.array_equal(va[k][2], vb[k][2]), k
-    assert narrow.st.n_events == wide.st.n_events > 0
+    assert a.st.n_events == b.st.n_events > 0
+
+
+def _sorted_rows(sim):
+    """(source, target local index, delay, weight bits) of every static synapse, sorted."""
+    ptr, tgt, w, d = sim._syn_arrays
+    src = np.repeat(np.arange(ptr.size - 1), np.diff(ptr))
+    rows = np.stack([src, np.asarray(tgt, np.int64), np.asarray(d, np.int64), w.view(np.int32).astype(np.int64)])
+    return rows[:, np.lexsort(rows[::-1])]
+
+
+@pytest.mark.parametrize("threads,rings", [(1, "per-tau"), (2, "per-receptor"), (3, "per-tau")])
+def test_windows_give_the_same_network_and_spikes(monkeypatch, mixed_network, threads, rings):
+    """Targets relative to windows of each thread's neurons (synapses.TargetBlocks; here windows of
+    200 neurons, a test hook, so that the rank of 530 needs 2-3 per thread) store the same synapses,
+    with the same checksum, and deliver bit-identical spikes and voltages."""
+    from parsnn.engine import checkpoint as checkpointing
+    plain = _run_mixed(mixed_network, 7, rings, threads)
+    monkeypatch.setattr(engine_synapses, "NARROW_MAX_LOCAL", 200)
+    monkeypatch.setattr(engine_synapses, "NARROW_MAX_WINDOWS", 4)
+    windowed = _run_mixed(mixed_network, 7, rings, threads)
+    assert plain.st.syn_W == 1 and not np.any(plain.st.syn_base)
+    assert windowed.st.tgt16 and windowed.st.syn_W >= 2 and np.any(windowed.st.syn_base)
+    assert np.asarray(windowed._syn_table[1]).max() < 200 <= np.asarray(windowed._syn_arrays[1]).max()
+    assert np.array_equal(plain._syn_arrays[0], windowed._syn_arrays[0])
+    assert np.array_equal(_sorted_rows(plain), _sorted_rows(windowed))
+    assert checkpointing.connectivity_checksum(plain) == checkpointing.connectivity_checksum(windowed)
+    _assert_same_activity(plain, windowed)
 
 
 @pytest.mark.parametrize("delay", [1.5, Normal(1.5, 0.75, 0.1, math.inf)])
@@ -844,12 +884,16 @@ def test_batched_generation_is_rank_and_thread_invariant(nranks, threads):
     assert total == src_f.size
 
 
-@pytest.mark.parametrize("threads", [1, 2, 3])
-def test_threads_sort_their_rows_as_the_separate_delay_sort(threads):
+@pytest.mark.parametrize("threads,window", [(1, None), (2, None), (3, None), (2, 150)])
+def test_threads_sort_their_rows_as_the_separate_delay_sort(monkeypatch, threads, window):
     """Pass 2 of a source population's projections in one parallel region, each thread then sorting
     its own sub-rows by delay and counting their runs (generate_plans with rows), gives the rows and
-    runs of the separate passes (generate_plans, group_rows_by_delay, delay_runs)."""
+    runs of the separate passes (generate_plans, group_rows_by_delay, delay_runs); also with each
+    thread's targets in windows (a test hook: windows of 150 neurons, 4 sub-rows per thread)."""
     from parsnn import _connect
+    if window:
+        monkeypatch.setattr(engine_synapses, "NARROW_MAX_LOCAL", window)
+        monkeypatch.setattr(engine_synapses, "NARROW_MAX_WINDOWS", 8)
     net = two_pops(300, 400)
     w, d = Normal(50.0, 5.0, 0.0, math.inf), Normal(1.5, 0.75, 0.1, math.inf)
     net.connect("A", "B", FixedIndegree(90), weight=w, delay=d, name="AB")
@@ -857,15 +901,18 @@ def test_threads_sort_their_rows_as_the_separate_delay_sort(threads):
     net.connect("A", "A", FixedTotalNumber(20_000), weight=w, delay=d, name="AA")
     offsets, local = net.offsets(), np.arange(net.num_nodes, dtype=np.int64)
     pop_local = decomposition.population_ranges(net, local, offsets)
-    plans, per_source = engine_synapses._count_plans(net, local, offsets, pop_local, 7, 0.1, threads, 2)
+    blocks = engine_synapses.TargetBlocks(pop_local, local.size, threads)
+    B = blocks.base.size
+    assert blocks.W == (4 if window else 1)
+    plans, per_source = engine_synapses._count_plans(net, local, offsets, pop_local, 7, 0.1, blocks, threads, 2)
     ptr = np.concatenate([[0], np.cumsum(per_source.T.reshape(-1))]).astype(np.int64)
-    rows = ptr[:300 * threads + 1]            # the sources of A: the first rows
+    rows = ptr[:300 * B + 1]            # the sources of A: the first rows
     out = []
     for fused in (True, False):
-        fill = ptr[:-1].reshape(net.num_nodes, threads).T.copy().reshape(-1)
+        fill = ptr[:-1].reshape(net.num_nodes, B).T.copy().reshape(-1)
         tgt, wv, dv = np.empty(rows[-1], np.uint16), np.empty(rows[-1], np.float32), np.empty(rows[-1], np.uint16)
         nruns = np.zeros(rows.size, np.int64)
-        _connect.generate_plans(_connect.Plans(plans, threads), 0.1, 7, fill, tgt, wv, dv, 2, None,
+        _connect.generate_plans(_connect.Plans(plans, B, threads), 0.1, 7, fill, tgt, wv, dv, 2, None,
                                 rows if fused else None, nruns if fused else None)
         if fused:
             runs = _connect.runs_of_counts(rows, dv, nruns, threads)

@@ -43,9 +43,11 @@ _MASK64 = (1 << 64) - 1
 
 def _local_hash_sums(sim) -> tuple[int, int]:
     """The two lanes' sums (mod 2^64) of the hashes of this rank's synapses (Cython kernel)."""
-    ptr, tgt, weight, runs = sim._syn_table
+    _, tgt, weight, runs = sim._syn_table
+    ptr, blocks = sim._syn_blocks          # sub-rows by (source, block): targets relative to the block's base
     return checksum_kernels.hash_sums(np.ascontiguousarray(ptr, dtype=np.int64), tgt, weight.view(np.uint32),
-                                      runs.d, runs.n, np.ascontiguousarray(sim.local_gids, dtype=np.int64))
+                                      runs.d, runs.n, np.ascontiguousarray(sim.local_gids, dtype=np.int64),
+                                      np.ascontiguousarray(blocks.base, dtype=np.int64))
 
 
 def connectivity_checksum(sim) -> dict:

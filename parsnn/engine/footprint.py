@@ -10,10 +10,16 @@ from __future__ import annotations
 #: bytes per static synapse in a sub-row: uint16 local target + float32 weight (cython/deliver.h;
 #: the delays are stored once per run of equal delay, not per synapse: parsnn.engine.synapses.DelayRuns)
 STATIC_SYNAPSE_BYTES = 6
-#: bytes per static synapse on a rank with more than NARROW_MAX_LOCAL local neurons (uint32 targets)
+#: bytes per static synapse on a rank with more than NARROW_MAX_LOCAL x NARROW_MAX_WINDOWS local
+#: neurons (uint32 targets)
 STATIC_SYNAPSE_BYTES_WIDE = 8
-#: the largest local neuron count whose indices the 16-bit targets hold
+#: the neurons one window of 16-bit targets spans: a rank with at most this many stores its local
+#: indices; a larger one stores each target relative to its window's first neuron (a thread's
+#: neurons split into windows of at most this span: parsnn.engine.synapses.target_blocks)
 NARROW_MAX_LOCAL = 65536
+#: the most windows per thread with 16-bit targets (beyond: uint32 targets); every thread's neurons
+#: lie within the rank's, so a rank of at most NARROW_MAX_LOCAL x NARROW_MAX_WINDOWS neurons needs no more
+NARROW_MAX_WINDOWS = 2
 #: bytes per neuron and delay slot of one input ring buffer (float64; parsnn/engine/rings.py:
 #: one ring per neuron when its excitatory and inhibitory propagators agree, else two)
 RING_SLOT_BYTES = 8
@@ -21,8 +27,10 @@ RING_SLOT_BYTES = 8
 
 def static_synapse_bytes(n_local):
     """Bytes per static synapse (target + weight) on a rank with ``n_local`` local neurons (an int, or
-    a numpy array of per-rank counts: an array of bytes)."""
+    a numpy array of per-rank counts: an array of bytes): 16-bit targets up to NARROW_MAX_LOCAL x
+    NARROW_MAX_WINDOWS neurons, for any number of threads."""
+    limit = NARROW_MAX_LOCAL * NARROW_MAX_WINDOWS
     if isinstance(n_local, (int,)) or getattr(n_local, "ndim", 1) == 0:
-        return STATIC_SYNAPSE_BYTES if int(n_local) <= NARROW_MAX_LOCAL else STATIC_SYNAPSE_BYTES_WIDE
+        return STATIC_SYNAPSE_BYTES if int(n_local) <= limit else STATIC_SYNAPSE_BYTES_WIDE
     import numpy as np
-    return np.where(np.asarray(n_local) <= NARROW_MAX_LOCAL, STATIC_SYNAPSE_BYTES, STATIC_SYNAPSE_BYTES_WIDE)
+    return np.where(np.asarray(n_local) <= limit, STATIC_SYNAPSE_BYTES, STATIC_SYNAPSE_BYTES_WIDE)

@@ -45,6 +45,7 @@ def one_ring(scheme: str, st, comm) -> bool:
 
 def run_info(scheme: str, merged: bool, target_types=("uint32",)) -> dict:
     """The delivery scheme that ran, for the run file's run_info; ``target_types``: the stored
-    target index types of the ranks (uint16 on a rank with <= 65536 neurons, else uint32)."""
+    target types of the ranks (uint16 on a rank with <= 2 x 65536 neurons, else uint32:
+    parsnn.engine.synapses.target_dtype)."""
     return {"rings": scheme, "ring_buffers": 1 if merged else 2,
             "synapse_row": f"{' or '.join(target_types)} target + float32 weight per synapse, delay runs per sub-row"}

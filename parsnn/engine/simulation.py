@@ -158,7 +158,7 @@ class Simulation:
         self.build_timers["neurons"] += time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        syn_ptr, syn_tgt, syn_w, runs, dmin, dmax = synapses.generate_synapses(
+        syn_ptr, syn_tgt, syn_w, runs, dmin, dmax, blocks = synapses.generate_synapses(
             net, local, self.offsets, self.pop_local, self.seed, h, self.build_timers, self.threads, self.scheme)
         self.build_timers["connect"] += (time.perf_counter() - t0 - self.build_timers["count"]
                                          - self.build_timers["group"])
@@ -167,13 +167,15 @@ class Simulation:
                                                  self.threads, self.scheme)
         dmin, dmax = min(dmin, self.plastic.dmin), max(dmax, self.plastic.dmax)
         st.syn_ptr, st.syn_w = syn_ptr, syn_w
+        st.syn_W, st.syn_base = blocks.W, blocks.base          # the sub-row blocks: thread x window
         st.tgt16 = syn_tgt.dtype == np.uint16          # the scatter for the rank's target width
         st.syn_tgt = np.zeros(0, np.uint32) if st.tgt16 else syn_tgt
         st.syn_tgt16 = syn_tgt if st.tgt16 else np.zeros(0, np.uint16)
         st.run_ptr, st.run_d, st.run_n = runs.ptr, runs.d, runs.n
         self.static_synapse_bytes = int(syn_ptr.nbytes + syn_tgt.nbytes + syn_w.nbytes + runs.nbytes)
-        # per source: row g is syn_ptr[g*T] .. syn_ptr[(g+1)*T] (its threads' sub-rows one after the other)
-        syn_ptr = np.ascontiguousarray(syn_ptr[::self.threads])
+        # per source: row g is syn_ptr[g*B] .. syn_ptr[(g+1)*B] (its blocks' sub-rows one after the other)
+        self._syn_blocks = (syn_ptr, blocks)
+        syn_ptr = np.ascontiguousarray(syn_ptr[::blocks.base.size])
         self._syn_table = (syn_ptr, syn_tgt, syn_w, runs)
         self.num_local_synapses = int(syn_ptr[-1]) + self.plastic.num_local
 
@@ -198,10 +200,12 @@ class Simulation:
     @property
     def _syn_arrays(self):
         """The static synapses of this rank by source gid, for reading them back (tests, the
-        measured partition): (ptr, target local index (uint16 or uint32 as stored:
-        :func:`parsnn.engine.synapses.target_dtype`), weight, delay steps per synapse: expanded
-        from the delay runs, a new array)."""
+        measured partition): (ptr, target local index (uint16 on a rank of at most 65536 neurons, as
+        stored, else uint32: :func:`parsnn.engine.synapses.local_index_dtype`), weight, delay steps per
+        synapse: expanded from the delay runs, a new array)."""
         ptr, tgt, w, runs = self._syn_table
+        full, blocks = self._syn_blocks
+        tgt = blocks.local_targets(full, tgt).astype(synapses.local_index_dtype(self.local_gids.size), copy=False)
         return ptr, tgt, w, runs.per_synapse()
 
     def _setup_buffers(self, st, n: int, num_sources: int, num_generator_spikes: int):

@@ -2,8 +2,9 @@
 
 Every rank generates only the synapses onto its own neurons, with the Cython connect kernels
 (``parsnn._connect``), into one CSR table grouped by source gid: ``ptr[g]..ptr[g+1]`` are the
-synapses of source ``g`` (local target index uint16 on a rank with at most 65536 neurons, else
-uint32; weight float32: 6 or 8 bytes, :data:`STATIC_SYNAPSE_BYTES`), each row grouped by
+synapses of source ``g`` (target uint16 on a rank with at most 2 x 65536 neurons: the local index on
+a rank of at most 65536, else the index relative to its window, :func:`target_blocks`; else uint32;
+weight float32: 6 or 8 bytes, :data:`STATIC_SYNAPSE_BYTES`), each row grouped by
 delay and its delays stored once per run of equal delay (:class:`DelayRuns`), not per synapse. The
 draws of a projection come from the streams
 ``purpose("proj", k, name, "struct"|"value"|"split")``, so the table of a rank does not depend on
@@ -18,9 +19,9 @@ import numpy as np
 from mpi4py import MPI
 
 from parsnn import _connect as connect_kernels
-from parsnn.engine.decomposition import thread_parts
-from parsnn.engine.footprint import (NARROW_MAX_LOCAL, STATIC_SYNAPSE_BYTES, STATIC_SYNAPSE_BYTES_WIDE,  # noqa: F401
-                                     static_synapse_bytes)
+from parsnn.engine.decomposition import thread_owners, thread_parts
+from parsnn.engine.footprint import (NARROW_MAX_LOCAL, NARROW_MAX_WINDOWS, STATIC_SYNAPSE_BYTES,  # noqa: F401
+                                     STATIC_SYNAPSE_BYTES_WIDE, static_synapse_bytes)
 from parsnn.engine.streams import DEFAULT_REALISATION, REALISATIONS, purpose
 from parsnn.errors import ParameterError
 from parsnn.network import RULE_CODES, FixedIndegree, FixedTotalNumber, FromList, PairwiseBernoulli, dist_spec
@@ -40,10 +41,12 @@ def _fixed_counts(net, k: int, proj, tgt_gids: np.ndarray, toff: int, seed: int)
     return np.zeros(0, dtype=np.int64)
 
 
-def _list_plan(net, proj, local, offsets, pop_local, h: float, threads: int) -> dict:
+def _list_plan(net, proj, local, offsets, pop_local, h: float, threads: int, blocks=None) -> dict:
     """The synapses of an explicit list (FromList) onto the local neurons, in canonical order
     (source gid, target gid, list position): source gids, local target indices, weights, delay steps,
-    and the thread that owns each target (the part of the target population it falls in)."""
+    and the thread that owns each target (the part of the target population it falls in); with
+    ``blocks`` (:class:`TargetBlocks`) the target's block instead of its thread and its index
+    relative to the block's first neuron."""
     a, b = pop_local[proj.target]
     rule = proj.rule
     toff, soff = offsets[proj.target], offsets[proj.source]
@@ -55,8 +58,13 @@ def _list_plan(net, proj, local, offsets, pop_local, h: float, threads: int) -> 
     tl = tl[keep]
     order = np.lexsort((keep, tl, src))
     steps = np.floor(np.asarray(rule.delay, dtype=np.float64)[keep][order] / h + 0.5)
-    owner = np.searchsorted(a + thread_parts(b - a, threads), tl[order], side="right") - 1
-    return dict(rule=RULE_CODES[FromList], list_src=src[order], list_tgt=tl[order].astype(np.uint32),
+    tl = tl[order]
+    if blocks is None:
+        owner = np.searchsorted(a + thread_parts(b - a, threads), tl, side="right") - 1
+    else:
+        owner = blocks.block[tl].astype(np.int64)
+        tl = tl - blocks.base[owner]
+    return dict(rule=RULE_CODES[FromList], list_src=src[order], list_tgt=tl.astype(np.uint32),
                 list_th=owner.astype(np.int64),
                 list_w=np.asarray(rule.weight, dtype=np.float64)[keep][order].astype(np.float32),
                 list_d=np.clip(steps, 1, 65535).astype(np.uint16))
@@ -80,28 +88,83 @@ def _fill_from_list(pl: dict, fill: np.ndarray, num_nodes: int, tgt, w, d) -> tu
     return int(pl["list_d"].min()), int(pl["list_d"].max())
 
 
-def _projection_plan(net, k: int, proj, local, offsets, pop_local, seed: int, threads: int, scheme: int) -> dict:
+def _projection_plan(net, k: int, proj, local, offsets, pop_local, seed: int, threads: int, scheme: int,
+                     blocks=None) -> dict:
     """The connect kernels' arguments for projection ``k`` onto the local neurons; thread th
     generates the th-th part of them (:func:`parsnn.engine.decomposition.thread_parts`), the
-    neurons it owns; ``scheme``: the realisation scheme's code."""
+    neurons it owns; ``scheme``: the realisation scheme's code. With ``blocks``
+    (:class:`TargetBlocks`) the parts are the blocks (a thread's windows) and the stored targets
+    are relative to their block's first neuron."""
     a, b = pop_local[proj.target]
     tgt_gids = local[a:b]
     rule = proj.rule
     toff, soff = offsets[proj.target], offsets[proj.source]
+    tgt_local, tb = np.arange(a, b, dtype=np.uint32), thread_parts(b - a, threads)
+    if blocks is not None:
+        blk = blocks.block[a:b]
+        tb = np.searchsorted(blk, np.arange(blocks.base.size + 1), side="left").astype(np.int64)
+        tgt_local = (np.arange(a, b, dtype=np.int64) - blocks.base[blk]).astype(np.uint32)
     return dict(rule=RULE_CODES[type(rule)], tgt_gids=tgt_gids,
-                tgt_local=np.arange(a, b, dtype=np.uint32), fixed=_fixed_counts(net, k, proj, tgt_gids, toff, seed),
+                tgt_local=tgt_local, fixed=_fixed_counts(net, k, proj, tgt_gids, toff, seed),
                 soff=soff, nsrc=net.populations[proj.source].size, toff=toff,
                 p=float(rule.p) if isinstance(rule, PairwiseBernoulli) else 0.0,
                 autapses=bool(getattr(rule, "allow_autapses", True)),
                 ps=purpose("proj", k, proj.name, "struct"), pv=purpose("proj", k, proj.name, "value"),
                 wspec=dist_spec(proj.weight), dspec=dist_spec(proj.delay),
-                tb=thread_parts(b - a, threads), scheme=int(scheme))
+                tb=tb, scheme=int(scheme))
 
 
 def target_dtype(n_local: int) -> np.dtype:
-    """The stored target index of a rank with ``n_local`` neurons: uint16 when every local index
-    fits (``n_local <= NARROW_MAX_LOCAL``), else uint32. The delivery sums are the same either way."""
+    """The stored target of a rank with ``n_local`` neurons: uint16 when every thread's neurons fit in
+    at most NARROW_MAX_WINDOWS windows of NARROW_MAX_LOCAL (``n_local <= NARROW_MAX_LOCAL x
+    NARROW_MAX_WINDOWS``; :func:`target_blocks`), else uint32. The delivery sums are the same either way."""
+    return np.dtype(np.uint16) if int(n_local) <= NARROW_MAX_LOCAL * NARROW_MAX_WINDOWS else np.dtype(np.uint32)
+
+
+def local_index_dtype(n_local: int) -> np.dtype:
+    """The dtype in which targets are read back as local indices (:attr:`Simulation._syn_arrays`):
+    uint16 on a rank of at most NARROW_MAX_LOCAL neurons, else uint32."""
     return np.dtype(np.uint16) if int(n_local) <= NARROW_MAX_LOCAL else np.dtype(np.uint32)
+
+
+class TargetBlocks:
+    """How a rank's static sub-rows are split and what their targets store. Thread th owns the th-th
+    part of every population (:func:`parsnn.engine.decomposition.thread_owners`); its neurons, from
+    its first one on, are cut into ``W`` windows of NARROW_MAX_LOCAL neurons; block ``th * W + w``
+    (window w of thread th) starts at local index ``base[th * W + w]``, and a synapse stores its
+    target relative to its block's first neuron, so 16-bit targets hold any rank of at most
+    NARROW_MAX_LOCAL x NARROW_MAX_WINDOWS neurons. A rank of at most NARROW_MAX_LOCAL neurons (or one
+    too large for 16 bits) has one block per thread with base 0: the targets are local indices.
+    ``block[i]``: the block of local neuron i; ``dtype``: the stored target type."""
+
+    def __init__(self, pop_local: dict, n_local: int, threads: int):
+        T, n = int(threads), int(n_local)
+        owner, _ = thread_owners(pop_local, n, T)
+        self.dtype = target_dtype(n)
+        self.W, self.base, self.block = 1, np.zeros(T, dtype=np.int64), owner.astype(np.int64)
+        if n <= NARROW_MAX_LOCAL or self.dtype != np.uint16:
+            return
+        idx = np.arange(n, dtype=np.int64)
+        first = np.array([idx[owner == th].min(initial=n) for th in range(T)], dtype=np.int64)
+        last = np.array([idx[owner == th].max(initial=-1) for th in range(T)], dtype=np.int64)
+        W = int(max(1, (np.maximum(last - first + 1, 0) + NARROW_MAX_LOCAL - 1).max() // NARROW_MAX_LOCAL))
+        self.W = W
+        self.base = (np.minimum(first, n)[:, None] + NARROW_MAX_LOCAL * np.arange(W)[None, :]).reshape(-1)
+        self.block = owner * W + (idx - first[owner]) // NARROW_MAX_LOCAL
+
+    @property
+    def relative(self) -> bool:
+        """True when some block's targets are stored relative to a nonzero base."""
+        return bool(np.any(self.base))
+
+    def local_targets(self, ptr: np.ndarray, tgt: np.ndarray) -> np.ndarray:
+        """The local index of every stored target of the table with sub-row pointer ``ptr`` (one
+        entry per (source, block), plus one): ``tgt`` itself when no base is nonzero."""
+        if not self.relative:
+            return tgt
+        nb = self.base.size
+        per_row = np.tile(self.base, (ptr.size - 1) // nb)
+        return (np.repeat(per_row, np.diff(ptr)) + tgt).astype(np.uint32)
 
 
 class DelayRuns:
@@ -135,27 +198,31 @@ class DelayRuns:
         return np.repeat(self.d, self.n)
 
 
-def _count_plans(net, local, offsets: dict, pop_local: dict, seed: int, h: float, T: int, scheme: int):
+def _count_plans(net, local, offsets: dict, pop_local: dict, seed: int, h: float, blocks, threads: int,
+                 scheme: int):
     """Pass 1: the plan of every static projection (with its synapse count and its sources' gid
-    range ``src``) and the synapse counts per (thread, source gid), shape (T, num_nodes); the
-    drawn projections are counted all at once, each thread its own targets of every projection."""
+    range ``src``) and the synapse counts per (block, source gid), shape (B, num_nodes), B the
+    number of ``blocks`` (:class:`TargetBlocks`); the drawn projections are counted all at once on
+    ``threads`` threads, each thread its own blocks of every projection."""
     plans = []
-    per_source = np.zeros((T, net.num_nodes), dtype=np.int64)   # one block per thread: no shared cache lines
+    T = blocks.base.size
+    per_source = np.zeros((T, net.num_nodes), dtype=np.int64)   # one block per sub-row block: no shared cache lines
     for k, proj in enumerate(net.projections):
         if proj.plastic:          # built by parsnn.engine.plasticity
             continue
         if isinstance(proj.rule, FromList):
-            plan = _list_plan(net, proj, local, offsets, pop_local, h, T)
+            plan = _list_plan(net, proj, local, offsets, pop_local, h, threads, blocks)
             np.add.at(per_source, (plan["list_th"], plan["list_src"]), 1)
             plan["count"] = int(plan["list_src"].size)
         else:
-            plan = _projection_plan(net, k, proj, local, offsets, pop_local, seed, T, scheme)
+            plan = _projection_plan(net, k, proj, local, offsets, pop_local, seed, threads, scheme, blocks)
         soff = offsets[proj.source]
         plan["src"] = (soff, soff + net.populations[proj.source].size)
         plans.append(plan)
     drawn = [pl for pl in plans if "list_src" not in pl]
     if drawn:
-        counts = connect_kernels.count_plans(connect_kernels.Plans(drawn, T), seed, per_source.reshape(-1), scheme)
+        counts = connect_kernels.count_plans(connect_kernels.Plans(drawn, T, threads), seed, per_source.reshape(-1),
+                                             scheme)
         for pl, c in zip(drawn, counts):
             pl["count"] = int(c)
     return plans, per_source
@@ -171,8 +238,10 @@ def _source_blocks(plans) -> list:
     return [(s0, s1, pls) for (s0, s1), pls in sorted(blocks.items())]
 
 
-def _write_block(block, ptr, tgt, w, dbuf, T: int, N: int, h: float, seed: int, build_timers: dict, scratch):
-    """Pass 2 for one source block: draw its plans' synapses into their rows (``tgt``, ``w`` and,
+def _write_block(block, ptr, tgt, w, dbuf, T: int, N: int, h: float, seed: int, build_timers: dict, scratch,
+                 threads: int):
+    """Pass 2 for one source block (T sub-rows per source, drawn on ``threads`` threads): draw its
+    plans' synapses into their rows (``tgt``, ``w`` and,
     block-local, the delay scratch ``dbuf``), group every row by delay and take the delay runs
     (seconds added to ``build_timers["group"]``; when every plan is drawn, each thread groups its own
     rows right after drawing them, and only the runs' writing is timed); ``scratch``: the connect
@@ -189,17 +258,17 @@ def _write_block(block, ptr, tgt, w, dbuf, T: int, N: int, h: float, seed: int, 
         if not listed and len(run) == len(plans):       # all drawn: the threads group their rows there too
             nruns = np.zeros(rows.size, dtype=np.int64)
         extents = ([_fill_from_list(pl, fill, N, tv, wv, dv) for pl in run] if listed else
-                   [connect_kernels.generate_plans(connect_kernels.Plans(run, T), h, seed, fill, tv, wv, dv,
+                   [connect_kernels.generate_plans(connect_kernels.Plans(run, T, threads), h, seed, fill, tv, wv, dv,
                                                    run[0]["scheme"], scratch, None if nruns is None else rows, nruns)])
         dmin, dmax = min([dmin] + [lo for lo, _ in extents]), max([dmax] + [hi for _, hi in extents])
     if not np.array_equal(fill.reshape(T, N).T.reshape(-1)[s0 * T:s1 * T], rows[1:]):
         raise RuntimeError("internal error: pass 2 wrote a different number of synapses than pass 1 counted")
     t0 = time.perf_counter()
     if nruns is None:
-        connect_kernels.group_rows_by_delay(rows, tv, wv, dv, T)    # delivery then writes ring rows one delay at a time
-        piece = (s0 * T, *connect_kernels.delay_runs(rows, dv, T))
+        connect_kernels.group_rows_by_delay(rows, tv, wv, dv, threads)    # delivery then writes ring rows one delay at a time
+        piece = (s0 * T, *connect_kernels.delay_runs(rows, dv, threads))
     else:
-        piece = (s0 * T, *connect_kernels.runs_of_counts(rows, dv, nruns, T))
+        piece = (s0 * T, *connect_kernels.runs_of_counts(rows, dv, nruns, threads))
     build_timers["group"] += time.perf_counter() - t0
     return (dmin, dmax), piece
 
@@ -207,47 +276,52 @@ def _write_block(block, ptr, tgt, w, dbuf, T: int, N: int, h: float, seed: int, 
 def generate_synapses(net, local: np.ndarray, offsets: dict, pop_local: dict, seed: int, h: float,
                       build_timers: dict, threads: int = 1, scheme: int = REALISATIONS[DEFAULT_REALISATION]):
     """Static synapses onto the local neurons, grouped by source gid and, inside a source's row, by the
-    thread that owns the target (CSR over (gid, thread): ``ptr[g*T+th] .. ptr[g*T+th+1]``, T =
-    ``threads``; thread th owns the th-th part of every population's local neurons). Each sub-row keeps the order
+    block of the target (:class:`TargetBlocks`: the thread that owns it and, on a rank of more than
+    NARROW_MAX_LOCAL neurons, its window; CSR over (gid, block): ``ptr[g*B+b] .. ptr[g*B+b+1]``, B =
+    ``threads`` x windows; thread th owns the th-th part of every population's local neurons and
+    the blocks th*W .. th*W+W-1). Each sub-row keeps the order
     that the source's whole row has with one thread, so delivery sums in the same order.
 
     Pass 1 counts each source's synapses by replaying the source draws;
     pass 2 draws again and writes every synapse straight into its row, so
     no unsorted copy of the synapses ever exists; the draws are those of realisation ``scheme``
     (:data:`parsnn.engine.streams.REALISATIONS`). Targets are stored as :func:`target_dtype` of the
-    local neuron count (uint16 up to 65536 local neurons). Pass 2 runs one source population at a
+    local neuron count (uint16 up to 2 x 65536 local neurons), relative to their block's first
+    neuron. Pass 2 runs one source population at a
     time (the projections from it, in projection order: every row gets the same synapses in the same
     order as in one pass), grouping its rows by delay right away, so the per-synapse delays exist
     only for the largest source population's synapses, not for all. Adds the seconds spent counting
     and grouping to ``build_timers["count"]`` and ``["group"]``.
-    Returns (ptr, target local index, weight, :class:`DelayRuns` over the sub-rows, smallest delay,
-    largest delay)."""
-    T, N = int(threads), net.num_nodes
+    Returns (ptr, target (relative to its block), weight, :class:`DelayRuns` over the sub-rows,
+    smallest delay, largest delay, :class:`TargetBlocks`)."""
+    N = net.num_nodes
+    tblocks = TargetBlocks(pop_local, local.size, threads)
+    T = tblocks.base.size
     t0 = time.perf_counter()
-    plans, per_source = _count_plans(net, local, offsets, pop_local, seed, h, T, scheme)
+    plans, per_source = _count_plans(net, local, offsets, pop_local, seed, h, tblocks, int(threads), scheme)
     build_timers["count"] += time.perf_counter() - t0
     # ptr[g*T+th] .. ptr[g*T+th+1]: synapses of source g onto thread th
     ptr = np.concatenate([[0], np.cumsum(per_source.T.reshape(-1))]).astype(np.int64)
     del per_source
     total = int(ptr[-1])
-    tgt = np.empty(total, dtype=target_dtype(local.size))
+    tgt = np.empty(total, dtype=tblocks.dtype)
     w = np.empty(total, dtype=np.float32)
     blocks = _source_blocks(plans)
     sizes = [int(ptr[s1 * T] - ptr[s0 * T]) for s0, s1, _ in blocks]
     dbuf = np.empty(max(sizes, default=0), dtype=np.uint16)     # one block's delays at a time
     dmin, dmax, pieces = 1 << 40, 0, []
-    scratch = connect_kernels.Scratch(T)        # allocated once for all projections
+    scratch = connect_kernels.Scratch(int(threads))        # allocated once for all projections
     for block, size in zip(blocks, sizes):
         if size == 0:
             continue
-        (lo, hi), piece = _write_block(block, ptr, tgt, w, dbuf, T, N, h, seed, build_timers, scratch)
+        (lo, hi), piece = _write_block(block, ptr, tgt, w, dbuf, T, N, h, seed, build_timers, scratch, int(threads))
         dmin, dmax = min(dmin, lo), max(dmax, hi)
         pieces.append(piece)
     del dbuf, scratch
     t0 = time.perf_counter()
     runs = DelayRuns.from_blocks(N * T, pieces)
     build_timers["group"] += time.perf_counter() - t0
-    return ptr, tgt, w, runs, dmin, dmax
+    return ptr, tgt, w, runs, dmin, dmax, tblocks
 
 
 def delay_extent(comm, dmin: int, dmax: int, h: float) -> tuple[int, int]:

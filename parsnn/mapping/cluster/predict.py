@@ -140,7 +140,7 @@ def _delivery_time(wl: dict, machine: Machine, P: int, m: int, T: float, par=1.0
     sharing = np.minimum(float(rpn) * par, float(machine._get("machine", "cores_per_l3", default=1)))
     c_evt = scatter.event_cost(machine, ring_ws, f_np, sharing)
     # a received spike's synapse (sub-)row starts with a cache miss when the synapses of a thread
-    # (static_synapse_bytes each: 6 B, 8 B on a rank of more than 65536 neurons) do not fit in the
+    # (static_synapse_bytes each: 6 B, 8 B on a rank of more than 2 x 65536 neurons) do not fit in the
     # caches of its core
     l23 = machine.cache_levels()[1]
     local = sum(np.asarray(v, dtype=np.float64) for v in wl["neurons"].values()) if wl["neurons"] else np.zeros(P)

@@ -22,7 +22,7 @@ from parsnn.partition import Partition, make_map
 from parsnn.partition.metrics import counts_per_rank, nohit_probabilities
 from parsnn.partition.rates import neuron_rates
 
-#: bytes per static synapse, as the engine stores them on a rank of at most 65536 neurons
+#: bytes per static synapse, as the engine stores them on a rank of at most 2 x 65536 neurons
 #: (parsnn.engine.footprint: 8 on larger ranks, static_synapse_bytes)
 SYNAPSE_BYTES = STATIC_SYNAPSE_BYTES
 PREFETCH_DISTANCE = 128                  # cython/deliver.h: PARSNN_PREFETCH synapses ahead in a row
