@@ -84,10 +84,11 @@ cdef extern from "update.h" nogil:
 cdef extern from "deliver_kernels.h" nogil:
     void parsnn_scatter_runs(int64_t a, int64_t b, int64_t r0, int64_t r1, int64_t slot0, int64_t D, int64_t n,
                              const uint32_t* tgt, const float* w, const uint16_t* run_d, const uint32_t* run_n,
-                             double* rex, double* rin, double mult)
+                             double* rex, double* rin, double mult, int64_t pf)
     void parsnn_scatter_runs16(int64_t a, int64_t b, int64_t r0, int64_t r1, int64_t slot0, int64_t D, int64_t n,
                                const uint16_t* tgt, const float* w, const uint16_t* run_d, const uint32_t* run_n,
-                               double* rex, double* rin, double mult)
+                               double* rex, double* rin, double mult, int64_t pf)
+    int64_t PARSNN_PREFETCH
 
 cdef extern from "poisson.h" nogil:
     ctypedef struct parsnn_pchunk_t:
@@ -273,6 +274,8 @@ cdef class EngineState:
     cdef public uint16_t[::1] syn_tgt16        # targets when tgt16 (else empty)
     cdef public bint tgt16
     cdef public float[::1] syn_w
+    # prefetch distance of the static scatter in synapses (0: none; parsnn/engine/prefetch.py)
+    cdef public int64_t prefetch
     cdef public uint16_t[::1] run_d
     cdef public uint32_t[::1] run_n
     # spikes of virtual sources (spike generators) that have targets here: sorted (step, gid)
@@ -322,6 +325,7 @@ cdef class EngineState:
         self.t_thread = np.zeros((1, 4))
         self.team_spin_ns = TEAM_SPIN_NS
         self.team_yield_ns = TEAM_YIELD_NS
+        self.prefetch = PARSNN_PREFETCH
 
     def __dealloc__(self):
         free(self.xsend)
@@ -1016,10 +1020,10 @@ cdef int64_t _deliver_thread(EngineState st, int64_t th, int64_t t0, int64_t nre
         b = ptr[g * T + th + 1]
         if tgt16 != NULL:
             parsnn_scatter_runs16(a, b, rptr[g * T + th], rptr[g * T + th + 1], slot0, D, n, tgt16,
-                                  &st.syn_w[0], &st.run_d[0], &st.run_n[0], rex, rin, <double> mult)
+                                  &st.syn_w[0], &st.run_d[0], &st.run_n[0], rex, rin, <double> mult, st.prefetch)
         else:
             parsnn_scatter_runs(a, b, rptr[g * T + th], rptr[g * T + th + 1], slot0, D, n, tgt32,
-                                &st.syn_w[0], &st.run_d[0], &st.run_n[0], rex, rin, <double> mult)
+                                &st.syn_w[0], &st.run_d[0], &st.run_n[0], rex, rin, <double> mult, st.prefetch)
         events += b - a
         if st.plastic_on:    # plastic hook: the thread's plastic sub-rows of g, after its static sub-row (canonical order)
             events += parsnn_plastic_deliver(&st.plastic.c, k, g, s, slot0, D, n,
@@ -1054,6 +1058,51 @@ cdef void _prepare_delivery(EngineState st, int64_t t0, int64_t m) noexcept nogi
     st.d_events = events
     st.n_events += events
     st.n_delivered_spikes += nrecv
+
+
+cdef void _probe_thread(EngineState st, int64_t th, const int64_t* gids, const int64_t* slots, int64_t nspk,
+                        double* rex, double* rin, int64_t pf) noexcept nogil:
+    """Thread ``th`` of :func:`scatter_probe`: its sub-rows of the sources ``gids`` (emission ring
+    slots ``slots``) scattered with the engine's kernel into the scratch rings."""
+    cdef int64_t n = st.n_loc, D = st.D, T = st.T, k, g
+    cdef const int64_t* ptr = &st.syn_ptr[0]
+    cdef const int64_t* rptr = &st.run_ptr[0]
+    cdef const uint16_t* tgt16 = &st.syn_tgt16[0] if st.tgt16 else NULL
+    cdef const uint32_t* tgt32 = NULL if st.tgt16 else &st.syn_tgt[0]
+    for k in range(nspk):
+        g = gids[k]
+        if tgt16 != NULL:
+            parsnn_scatter_runs16(ptr[g * T + th], ptr[g * T + th + 1], rptr[g * T + th], rptr[g * T + th + 1],
+                                  slots[k], D, n, tgt16, &st.syn_w[0], &st.run_d[0], &st.run_n[0], rex, rin,
+                                  1.0, pf)
+        else:
+            parsnn_scatter_runs(ptr[g * T + th], ptr[g * T + th + 1], rptr[g * T + th], rptr[g * T + th + 1],
+                                slots[k], D, n, tgt32, &st.syn_w[0], &st.run_d[0], &st.run_n[0], rex, rin,
+                                1.0, pf)
+
+
+def scatter_probe(EngineState st, const int64_t[::1] gids, const int64_t[::1] slots, double[::1] rex,
+                  double[::1] rin, int64_t pf):
+    """Seconds the static delivery takes for the spikes of sources ``gids`` (emitted at ring slots
+    ``slots``) with prefetch distance ``pf``: the engine's kernel over the state's own rows, on its
+    T threads (each its sub-rows), into the scratch rings ``rex`` (D x n_loc) and ``rin`` (the same
+    size, or empty for one ring). The state is not changed (parsnn/engine/prefetch.py)."""
+    cdef int64_t th, nspk = gids.shape[0], T = st.T
+    cdef timespec t0, t1
+    if st.syn_w.shape[0] == 0 or nspk == 0:
+        return 0.0
+    if rex.shape[0] < st.D * st.n_loc or (rin.shape[0] and rin.shape[0] < st.D * st.n_loc) or slots.shape[0] < nspk:
+        raise ValueError("scatter_probe: scratch rings smaller than D x n_loc, or fewer slots than spikes")
+    cdef double* pin = &rin[0] if rin.shape[0] else NULL
+    with nogil:
+        clock_gettime(CLOCK_MONOTONIC, &t0)
+        if T == 1:
+            _probe_thread(st, 0, &gids[0], &slots[0], nspk, &rex[0], pin, pf)
+        else:
+            for th in prange(T, num_threads=T, schedule="static", chunksize=1):
+                _probe_thread(st, th, &gids[0], &slots[0], nspk, &rex[0], pin, pf)
+        clock_gettime(CLOCK_MONOTONIC, &t1)
+    return (t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec)
 
 
 # -------------------------------------------------------------------------------- step loop
