@@ -62,9 +62,10 @@ def check(value) -> str | int:
 
 
 def cache_path() -> str:
-    """The per-user cache file: $XDG_CACHE_HOME/parsnn/prefetch.json (~/.cache/parsnn/... by default)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "parsnn", "prefetch.json")
+    """The per-user cache file: $XDG_CACHE_HOME/parsnn/prefetch.json (~/.cache/parsnn/... by default),
+    beside the calibrations' directory (:func:`parsnn.machines.fingerprint.calibration_dir`)."""
+    from parsnn.machines.fingerprint import calibration_dir
+    return os.path.join(os.path.dirname(calibration_dir()), "prefetch.json")
 
 
 def size_class(ring_bytes: int, tgt16: bool, rings: int, processes: int) -> str:
