@@ -61,7 +61,7 @@ import numpy as np
 cimport numpy as cnp
 from libc.stdlib cimport qsort, malloc, free, realloc
 from libc.string cimport memcpy, memset
-from posix.time cimport clock_gettime, nanosleep, timespec, CLOCK_MONOTONIC
+from posix.time cimport clock_gettime, nanosleep, timespec, CLOCK_MONOTONIC, CLOCK_THREAD_CPUTIME_ID
 from cython.parallel cimport prange, parallel
 from openmp cimport omp_get_thread_num, omp_get_num_threads
 from mpi4py cimport MPI
@@ -1060,11 +1060,14 @@ cdef void _prepare_delivery(EngineState st, int64_t t0, int64_t m) noexcept nogi
     st.n_delivered_spikes += nrecv
 
 
-cdef void _probe_thread(EngineState st, int64_t th, const int64_t* gids, const int64_t* slots, int64_t nspk,
-                        double* rex, double* rin, int64_t pf) noexcept nogil:
+cdef double _probe_thread(EngineState st, int64_t th, const int64_t* gids, const int64_t* slots, int64_t nspk,
+                          double* rex, double* rin, int64_t pf) noexcept nogil:
     """Thread ``th`` of :func:`scatter_probe`: its sub-rows of the sources ``gids`` (emission ring
-    slots ``slots``) scattered with the engine's kernel into the scratch rings."""
+    slots ``slots``) scattered with the engine's kernel into the scratch rings; returns the
+    thread's CPU seconds."""
     cdef int64_t n = st.n_loc, D = st.D, T = st.T, k, g
+    cdef timespec c0, c1
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0)
     cdef const int64_t* ptr = &st.syn_ptr[0]
     cdef const int64_t* rptr = &st.run_ptr[0]
     cdef const uint16_t* tgt16 = &st.syn_tgt16[0] if st.tgt16 else NULL
@@ -1079,30 +1082,34 @@ cdef void _probe_thread(EngineState st, int64_t th, const int64_t* gids, const i
             parsnn_scatter_runs(ptr[g * T + th], ptr[g * T + th + 1], rptr[g * T + th], rptr[g * T + th + 1],
                                 slots[k], D, n, tgt32, &st.syn_w[0], &st.run_d[0], &st.run_n[0], rex, rin,
                                 1.0, pf)
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1)
+    return (c1.tv_sec - c0.tv_sec) + 1e-9 * (c1.tv_nsec - c0.tv_nsec)
 
 
 def scatter_probe(EngineState st, const int64_t[::1] gids, const int64_t[::1] slots, double[::1] rex,
                   double[::1] rin, int64_t pf):
-    """Seconds the static delivery takes for the spikes of sources ``gids`` (emitted at ring slots
-    ``slots``) with prefetch distance ``pf``: the engine's kernel over the state's own rows, on its
-    T threads (each its sub-rows), into the scratch rings ``rex`` (D x n_loc) and ``rin`` (the same
-    size, or empty for one ring). The state is not changed (parsnn/engine/prefetch.py)."""
+    """(wall seconds, CPU seconds of the busiest thread) the static delivery takes for the spikes of
+    sources ``gids`` (emitted at ring slots ``slots``) with prefetch distance ``pf``: the engine's
+    kernel over the state's own rows, on its T threads (each its sub-rows), into the scratch rings
+    ``rex`` (D x n_loc) and ``rin`` (the same size, or empty for one ring). The CPU time leaves out
+    the time other processes hold the core. The state is not changed (parsnn/engine/prefetch.py)."""
     cdef int64_t th, nspk = gids.shape[0], T = st.T
     cdef timespec t0, t1
+    cdef double[::1] cpu = np.zeros(max(T, 1))
     if st.syn_w.shape[0] == 0 or nspk == 0:
-        return 0.0
+        return 0.0, 0.0
     if rex.shape[0] < st.D * st.n_loc or (rin.shape[0] and rin.shape[0] < st.D * st.n_loc) or slots.shape[0] < nspk:
         raise ValueError("scatter_probe: scratch rings smaller than D x n_loc, or fewer slots than spikes")
     cdef double* pin = &rin[0] if rin.shape[0] else NULL
     with nogil:
         clock_gettime(CLOCK_MONOTONIC, &t0)
         if T == 1:
-            _probe_thread(st, 0, &gids[0], &slots[0], nspk, &rex[0], pin, pf)
+            cpu[0] = _probe_thread(st, 0, &gids[0], &slots[0], nspk, &rex[0], pin, pf)
         else:
             for th in prange(T, num_threads=T, schedule="static", chunksize=1):
-                _probe_thread(st, th, &gids[0], &slots[0], nspk, &rex[0], pin, pf)
+                cpu[th] = _probe_thread(st, th, &gids[0], &slots[0], nspk, &rex[0], pin, pf)
         clock_gettime(CLOCK_MONOTONIC, &t1)
-    return (t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec)
+    return (t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec), float(np.max(cpu))
 
 
 # -------------------------------------------------------------------------------- step loop

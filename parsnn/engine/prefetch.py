@@ -10,8 +10,8 @@ from the per-user cache (:func:`cache_path`: ``$XDG_CACHE_HOME/parsnn/prefetch.j
 ``~/.cache/parsnn/``) under this machine's fingerprint (:func:`parsnn.machines.fingerprint.machine_hash`)
 and the run's size class (:func:`size_class`); on a miss it measures each distance of
 :data:`CANDIDATES` with the engine's own kernel over the rank's own rows and a scratch ring of the
-run's size (:func:`measure`, a few tenths of a second), keeps the fastest (:func:`choose`) and
-stores it. Under MPI every rank measures at once and rank 0 decides and broadcasts, so every rank
+run's size (:func:`measure`, a few tenths of a second; thread CPU time, so that time the core spends
+on other processes does not count), keeps the fastest (:func:`choose`) and stores it. Under MPI every rank measures at once and rank 0 decides and broadcasts, so every rank
 uses the same distance. The run file records the distance and whether it was ``tuned``,
 ``cached``, ``given`` or ``default`` (no static synapse to measure).
 """
@@ -41,7 +41,7 @@ EVENTS_PER_TRIAL = 1 << 21
 #: spikes delivered from one ring slot in the synthetic sequence (sorted by source, as in a step)
 SPIKES_PER_SLOT = 32
 #: bumped when the measurement changes: older cache entries are then ignored
-TUNE_VERSION = 1
+TUNE_VERSION = 2
 SOURCES = ("tuned", "cached", "given", "default")
 
 
@@ -133,7 +133,8 @@ def spike_sequence(st, events: int = EVENTS_PER_TRIAL, seed: int = 1):
 
 
 def measure(st, comm, seq, candidates=CANDIDATES, rounds: int = ROUNDS) -> np.ndarray:
-    """Seconds of each trial [rounds, candidates] on this rank: the engine's scatter
+    """CPU seconds of each trial [rounds, candidates] on this rank (the busiest thread's: the time
+    other processes hold the core is left out, as it says nothing of the distance): the engine's scatter
     (``_engine.scatter_probe``) of the spike sequence ``seq`` (:func:`spike_sequence`, None: nothing
     here) with each distance, candidates in a rotated order per round, after one warm-up trial; the
     ranks start each trial together (collective)."""
@@ -152,7 +153,7 @@ def measure(st, comm, seq, candidates=CANDIDATES, rounds: int = ROUNDS) -> np.nd
             c = (j + r) % len(candidates)
             if comm.Get_size() > 1:
                 comm.Barrier()
-            times[r, c] = engine_kernels.scatter_probe(st, gids, slots, rex, rin, candidates[c])
+            times[r, c] = engine_kernels.scatter_probe(st, gids, slots, rex, rin, candidates[c])[1]
     return times
 
 
