@@ -8,8 +8,9 @@
 Every run is ``<checkout>/.venv/bin/mpiexec -n R <checkout>/.venv/bin/python
 <checkout>/benchmarks/parsnn_pd14.py --threads T`` (seed 55), plus the side's extra arguments. The runs alternate A B A B ..., the order
 within a pair swapping every pair (A B, B A, ...), so a drift in the machine's load falls on both sides.
-Reported: each run's RTF, build time and the engine timers of rank 0, the pair ratios RTF(A) / RTF(B)
-and their median; the machine (CPU model, cores) and the 1-minute load average before every run.
+Reported: each run's RTF, build time, CPU seconds of the timed run (summed over ranks; older
+checkouts: 0) and the engine timers of rank 0, the pair ratios RTF(A) / RTF(B) and CPU(A) / CPU(B)
+and their medians; the machine (CPU model, cores) and the 1-minute load average before every run.
 """
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ def run_one(side: tuple[str, int, int], args, extra: str = "") -> dict:
               if k.startswith("timer_")}
     return {"rtf": r["rtf"], "build_seconds": r["build_seconds"], "load1_before": load,
             "peak_rss_bytes_total": r.get("peak_rss_bytes_total"), "timers_rank0": timers,
-            "prefetch": r.get("prefetch")}
+            "prefetch": r.get("prefetch"), "cpu_seconds": sum(r.get("simulate_cpu_seconds") or [0.0])}
 
 
 def main(argv=None) -> int:
@@ -85,7 +86,11 @@ def main(argv=None) -> int:
            "b": {"checkout": sides["B"][0], "args": args.b_args, "ranks": sides["B"][1], "threads": sides["B"][2],
                  "median_rtf": statistics.median(r["rtf"] for r in runs["B"]), "runs": runs["B"]},
            "pair_ratios_rtf_a_over_b": ratios, "median_pair_ratio": statistics.median(ratios)}
-    print(json.dumps({k: res[k] for k in ("pair_ratios_rtf_a_over_b", "median_pair_ratio")}))
+    cpu = [a["cpu_seconds"] / b["cpu_seconds"] for a, b in zip(runs["A"], runs["B"]) if b["cpu_seconds"] > 0]
+    if cpu:     # CPU seconds of the timed run summed over ranks: time other processes hold the cores left out
+        res["pair_ratios_cpu_a_over_b"], res["median_pair_ratio_cpu"] = cpu, statistics.median(cpu)
+    print(json.dumps({k: res[k] for k in ("pair_ratios_rtf_a_over_b", "median_pair_ratio", "pair_ratios_cpu_a_over_b",
+                                          "median_pair_ratio_cpu") if k in res}))
     print("median RTF A", res["a"]["median_rtf"], "B", res["b"]["median_rtf"])
     if args.out:
         with open(args.out, "w") as f:

@@ -69,8 +69,9 @@ def main(argv=None) -> int:
         warm_s = time.perf_counter() - w0
     p0 = sim.performance()
     comm.Barrier()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     sim.run(args.t_sim)
+    cpu_s = comm.gather(time.process_time() - c0, root=0)     # this rank's CPU seconds (all its threads)
     comm.Barrier()
     sim_s = time.perf_counter() - t0
     p1 = sim.performance()
@@ -97,6 +98,7 @@ def main(argv=None) -> int:
             "warmup_seconds": warm_s,
             "simulate_seconds": sim_s,
             "simulate_seconds_engine": max(diff("simulate_seconds")),
+            "simulate_cpu_seconds": cpu_s,
             "rtf": sim_s / (args.t_sim * 1e-3),
             "peak_rss_bytes": [int(x) for x in p1["peak_rss_bytes"]],
             "peak_rss_bytes_total": int(sum(p1["peak_rss_bytes"])),

@@ -135,11 +135,12 @@ def test_choose_keeps_default_within_margin():
 @pytest.mark.parametrize("ranks,arg,source", [(1, "48", "given"), (2, "auto", "tuned")])
 def test_run_file_records_distance(run_cli, tmp_path, cache, ranks, arg, source):
     out = tmp_path / "r.h5"
-    run_cli(ranks, ["pd14", "--n-scaling", "0.02", "--t-sim", "50", "--no-progress", "--out", out,
-                    "--prefetch", arg])
+    proc = run_cli(ranks, ["pd14", "--n-scaling", "0.02", "--t-sim", "50", "--no-progress", "--out", out,
+                           "--prefetch", arg])
     with h5py.File(out, "r") as f:
         assert f[schema.META].attrs[schema.PREFETCH_SOURCE] == source
     info = RunFile(str(out)).prefetch
     assert info["source"] == source
     assert info["distance"] == (48 if arg != "auto" else json.loads(cache.read_text()).popitem()[1]["distance"])
     assert RunFile(str(out)).run_info["delivery"]["prefetch"]["distance"] == info["distance"]
+    assert f"delivery prefetch distance {info['distance']} ({source}" in proc.stdout + proc.stderr

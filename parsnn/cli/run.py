@@ -283,6 +283,11 @@ def format_summary(sim, perf) -> str:
         + f"  ({sum(perf['peak_rss_bytes']) / max(perf['num_synapses'], 1):.1f} bytes/synapse)",
         f"static synapse table: {perf['bytes_per_static_synapse']:.2f} bytes per synapse",
     ]
+    pf = sim.prefetch_info or {}
+    if pf:
+        lines.append(f"delivery prefetch distance {pf['distance']} ({pf['source']}"
+                     + (f" in {pf['tune_seconds']:.2f} s, not in the simulate time" if "tune_seconds" in pf else "")
+                     + ")")
     if sim.checkpoints_written:
         lines.append(f"checkpoint writes {max(perf['checkpoint_seconds']):.2f} s for {sim.checkpoints_written} "
                      "checkpoint(s) (not in the simulate time)")

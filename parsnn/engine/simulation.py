@@ -283,7 +283,7 @@ class Simulation:
         self.build()
         if self.prefetch_info is None:                 # collective: the same distance on every rank
             self.prefetch_info = prefetch_tuning.resolve(self.st, self.comm, self.prefetch_requested,
-                                                  self.size * self.threads)
+                                                         self.size * self.threads)
         if self.exchange_scheme == "neighbor" and self._graph is None and self.size > 1:
             self._graph = exchange_module.attach_graph(self.st, self.comm)     # freed by an earlier finish()
         if self.out is not None and self.writer is None and self.rank == 0:
