@@ -92,10 +92,15 @@ def main(argv=None) -> int:
     print(json.dumps({k: res[k] for k in ("pair_ratios_rtf_a_over_b", "median_pair_ratio", "pair_ratios_cpu_a_over_b",
                                           "median_pair_ratio_cpu") if k in res}))
     print("median RTF A", res["a"]["median_rtf"], "B", res["b"]["median_rtf"])
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump(res, f, indent=1)
+    write_json(args.out, res)
     return 0
+
+
+def write_json(path, res: dict):
+    """Write ``res`` to ``path`` (indented JSON), if a path is given."""
+    if path:
+        with open(path, "w") as f:
+            json.dump(res, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from ab_layouts import _cpu  # noqa: E402
+from ab_layouts import _cpu, write_json  # noqa: E402
 
 
 def tune_once(args) -> dict:
@@ -55,9 +55,7 @@ def main(argv=None) -> int:
         print(i, json.dumps(runs[-1]), flush=True)
     res = {"machine": _cpu(), "n_scaling": args.n_scaling, "ranks": args.ranks, "threads": args.threads,
            "chosen": [r["distance"] for r in runs], "runs": runs}
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump(res, f, indent=1)
+    write_json(args.out, res)
     return 0
 
 
