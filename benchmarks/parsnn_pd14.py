@@ -35,6 +35,8 @@ def main(argv=None) -> int:
     ap.add_argument("--bg", choices=["dc", "poisson"], default="dc")
     ap.add_argument("--partition", default="round_robin")
     ap.add_argument("--threads", type=int, default=1, help="OpenMP threads per rank (default 1)")
+    ap.add_argument("--prefetch", default=None, help="the delivery's prefetch distance: auto or N (default: the "
+                    "engine's default; older parsnn: no such argument)")
     ap.add_argument("--json-out", default=None)
     args = ap.parse_args(argv)
 
@@ -47,6 +49,8 @@ def main(argv=None) -> int:
     rank, size = comm.Get_rank(), comm.Get_size()
     net = pd14.build_network(n_scaling=args.n_scaling, k_scaling=args.k_scaling, bg=args.bg, record=False)
     kw = {"threads": args.threads} if args.threads != 1 else {}      # older parsnn: no threads argument
+    if args.prefetch is not None:                                     # older parsnn: no prefetch argument
+        kw["prefetch"] = args.prefetch if args.prefetch == "auto" else int(args.prefetch)
     sim = Simulation(net, seed=args.seed, comm=comm, partition=args.partition, out=None, keep_spikes=False,
                      progress=False, **kw)
     comm.Barrier()
@@ -65,8 +69,9 @@ def main(argv=None) -> int:
         warm_s = time.perf_counter() - w0
     p0 = sim.performance()
     comm.Barrier()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     sim.run(args.t_sim)
+    cpu_s = comm.gather(time.process_time() - c0, root=0)     # this rank's CPU seconds (all its threads)
     comm.Barrier()
     sim_s = time.perf_counter() - t0
     p1 = sim.performance()
@@ -85,6 +90,7 @@ def main(argv=None) -> int:
             "threads": args.threads,
             "n_scaling": args.n_scaling, "k_scaling": args.k_scaling, "bg": args.bg, "seed": args.seed,
             "partition": sim.partition_name,
+            "prefetch": getattr(sim, "prefetch_info", None),
             "num_neurons": p1["num_neurons"],
             "num_synapses": int(p1["num_synapses"]),
             "t_warmup_ms": args.warmup, "t_sim_ms": args.t_sim,
@@ -92,6 +98,7 @@ def main(argv=None) -> int:
             "warmup_seconds": warm_s,
             "simulate_seconds": sim_s,
             "simulate_seconds_engine": max(diff("simulate_seconds")),
+            "simulate_cpu_seconds": cpu_s,
             "rtf": sim_s / (args.t_sim * 1e-3),
             "peak_rss_bytes": [int(x) for x in p1["peak_rss_bytes"]],
             "peak_rss_bytes_total": int(sum(p1["peak_rss_bytes"])),

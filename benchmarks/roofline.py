@@ -80,10 +80,11 @@ def compile_probe(build_dir=None, cc=None) -> str:
     raise RuntimeError(f"compiling {SOURCE} failed:\n{r.stderr}")
 
 
-def run_probe(exe, procs=1, sizes=None, events=2e8, steps=4000, seed=12345, timeout=3600) -> list[dict]:
-    """Run ``procs`` copies at once (each with its own seed); return their JSON results."""
+def run_probe(exe, procs=1, sizes=None, events=2e8, steps=4000, seed=12345, timeout=3600, prefetch=128) -> list[dict]:
+    """Run ``procs`` copies at once (each with its own seed), the prefetching kernels ``prefetch``
+    synapses ahead; return their JSON results."""
     sizes = dict(FULL_SIZES if sizes is None else sizes)
-    args = [exe, "--events", f"{events:g}", "--steps", str(int(steps))]
+    args = [exe, "--events", f"{events:g}", "--steps", str(int(steps)), "--prefetch", str(int(prefetch))]
     for k, v in sizes.items():
         args += [f"--{k.replace('_', '-')}", str(int(v))]
     start_at = time.time() + 0.5 + 0.002 * sizes["sources"] * sizes["outdeg"] / 1e5 if procs > 1 else 0.0
@@ -181,7 +182,8 @@ def format_report(res: dict) -> str:
         f"{res['ns_event_prefetch_1proc']:.2f} ns/event on 1 core, "
         f"{res[f'ns_event_prefetch_{P}proc']:.2f} ns/event per process with {P} at once",
         f"  scatter-add, engine kernel (8-byte rows, delay runs, one ring of "
-        f"{s['runs1_ring_bytes'] / 2**20:.0f} MiB, prefetch): {res['ns_event_runs1_1proc']:.2f} ns/event on 1 core, "
+        f"{s['runs1_ring_bytes'] / 2**20:.0f} MiB, prefetch {res['prefetch_distance']} ahead, "
+        f"{res.get('prefetch_source', 'default')}): {res['ns_event_runs1_1proc']:.2f} ns/event on 1 core, "
         f"{res[f'ns_event_runs1_{P}proc']:.2f} ns/event per process with {P} at once",
         (f"  scatter-add, engine kernel with 16-bit targets (6-byte rows, "
          f"{s['runs16_synapse_bytes'] / 2**30:.2f} GiB): {res['ns_event_runs16_1proc']:.2f} ns/event on 1 core, "
@@ -224,17 +226,33 @@ def _busy_seconds():
         return None
 
 
-def probe(procs=2, events=2e8, steps=4000, small=False, parsnn_result=None, build_dir=None) -> dict:
+def prefetch_distance(requested="auto", parsnn_result: dict | None = None) -> tuple[int, str]:
+    """(distance, source) of the probe's prefetching kernels: ``requested`` if a number ("given"),
+    else the distance the parsnn run it is compared with used (its JSON's ``prefetch``: "parsnn
+    run, tuned|cached|given"), else the engine's default 128 ("default")."""
+    if requested != "auto":
+        return int(requested), "given"
+    info = (parsnn_result or {}).get("prefetch")
+    if isinstance(info, dict) and info.get("distance") is not None:
+        return int(info["distance"]), f"parsnn run, {info.get('source', '?')}"
+    return 128, "default"
+
+
+def probe(procs=2, events=2e8, steps=4000, small=False, parsnn_result=None, build_dir=None, prefetch="auto") -> dict:
+    """Compile and run the probe (alone, then ``procs`` at once) and analyse it; ``prefetch``: auto or
+    a distance (:func:`prefetch_distance`)."""
     import resource
     exe = compile_probe(build_dir)
+    pf, pf_source = prefetch_distance(prefetch, parsnn_result)
     sizes = SMALL_SIZES if small else FULL_SIZES
     ru = lambda: sum(getattr(resource.getrusage(resource.RUSAGE_CHILDREN), k) for k in ("ru_utime", "ru_stime"))  # noqa: E731
     b0, c0, w0 = _busy_seconds(), ru(), time.perf_counter()
-    single = run_probe(exe, 1, sizes, events, steps)
-    multi = run_probe(exe, procs, sizes, events, steps) if procs > 1 else single
+    single = run_probe(exe, 1, sizes, events, steps, prefetch=pf)
+    multi = run_probe(exe, procs, sizes, events, steps, prefetch=pf) if procs > 1 else single
     b1, c1, wall = _busy_seconds(), ru(), time.perf_counter() - w0
     res = analyse(single, multi, procs, parsnn_result)
     res["compiler"] = compiler_version()
+    res["prefetch_source"] = pf_source
     if b0 is not None and b1 is not None:
         # CPU used by other processes while the probe ran (also counts the probe's untimed set-up)
         res["foreign_cores"] = max(0.0, (b1 - b0) - (c1 - c0)) / wall
@@ -250,10 +268,13 @@ def main(argv=None) -> int:
     ap.add_argument("--small", action="store_true", help="tiny sizes (a smoke test, not a measurement)")
     ap.add_argument("--parsnn-result", default=None,
                     help="JSON of a bench_pd14.py run (results/pd14_full.json) or of parsnn_pd14.py")
+    ap.add_argument("--prefetch", default="auto",
+                    help="prefetch distance of the prefetching kernels: auto (the --parsnn-result run's, which "
+                         "the engine tuned for this machine; else 128) or N")
     ap.add_argument("--json-out", default=None)
     args = ap.parse_args(argv)
     pr = load_parsnn_result(args.parsnn_result) if args.parsnn_result else None
-    res = probe(args.procs, args.events, args.steps, args.small, pr)
+    res = probe(args.procs, args.events, args.steps, args.small, pr, prefetch=args.prefetch)
     print(format_report(res))
     if args.json_out:
         with open(args.json_out, "w") as f:

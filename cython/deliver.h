@@ -4,9 +4,11 @@
  * grouped by delay, as runs of equal delay (run_d[k]: the delay in steps, run_n[k]: the number of
  * synapses): the delay is stored once per run, not per synapse. The synapses are visited in their
  * stored order (grouped by delay, then target), so every ring entry receives its inputs in the
- * same order as the plain loop this replaces. The targets of the synapses PARSNN_PREFETCH places
- * ahead are known (a second cursor walks the runs ahead), so their ring entries are prefetched:
- * the scatter is bound by cache misses into ring buffers far larger than the caches.
+ * same order as the plain loop this replaces. The targets of the synapses pf places ahead are
+ * known (a second cursor walks the runs ahead), so their ring entries are prefetched: the scatter
+ * is bound by cache misses into ring buffers far larger than the caches. The distance pf is a
+ * run-time argument (parsnn/engine/prefetch.py tunes it per machine; PARSNN_PREFETCH is the
+ * default; 0: no prefetch); it changes only the time, never the sums.
  *
  * Targets: uint32, or uint16 on a rank with at most 2 x 65536 local neurons (6 bytes per synapse
  * with the weight); the two kernels visit the synapses in the same order and add the same weights.
@@ -42,16 +44,17 @@
 #endif
 
 /* Synapses a .. b-1 = runs wr[0] .. wr[nw]-1 (nw windows: see above); slot0: the ring slot of the
- * emission step; mult: the spike's multiplicity (>= 1: the sign of w x mult is that of w). */
+ * emission step; mult: the spike's multiplicity (>= 1: the sign of w x mult is that of w); pf: the
+ * prefetch distance in synapses (0: none). */
 static inline void PARSNN_SCATTER_NAME(int64_t a, int64_t b, const int64_t *restrict wr, int64_t nw,
                                        const int64_t *restrict wofs, int64_t slot0,
                                        int64_t D, int64_t n, const PARSNN_TGT_T *restrict tgt,
                                        const float *restrict w, const uint16_t *restrict run_d,
                                        const uint32_t *restrict run_n, double *restrict rex,
-                                       double *restrict rin, const double mult)
+                                       double *restrict rin, const double mult, const int64_t pf)
 {
     const int64_t r0 = wr[0], r1 = wr[nw];
-    int64_t q = a, p = a + PARSNN_PREFETCH, pr = r0, pend = a, pbase = 0, cw = 0, pw = 0;
+    int64_t q = a, p = (pf > 0) ? a + pf : b, pr = r0, pend = a, pbase = 0, cw = 0, pw = 0;
     for (int64_t r = r0; r < r1; r++) {
         int64_t slot = slot0 + run_d[r];      /* delays are < D: one wrap at most */
         if (slot >= D)

@@ -62,7 +62,7 @@ import numpy as np
 cimport numpy as cnp
 from libc.stdlib cimport qsort, malloc, free, realloc
 from libc.string cimport memcpy, memset
-from posix.time cimport clock_gettime, nanosleep, timespec, CLOCK_MONOTONIC
+from posix.time cimport clock_gettime, nanosleep, timespec, CLOCK_MONOTONIC, CLOCK_THREAD_CPUTIME_ID
 from cython.parallel cimport prange, parallel
 from openmp cimport omp_get_thread_num, omp_get_num_threads
 from mpi4py cimport MPI
@@ -86,11 +86,12 @@ cdef extern from "deliver_kernels.h" nogil:
     void parsnn_scatter_runs(int64_t a, int64_t b, const int64_t* wr, int64_t nw, const int64_t* wofs,
                              int64_t slot0, int64_t D, int64_t n,
                              const uint32_t* tgt, const float* w, const uint16_t* run_d, const uint32_t* run_n,
-                             double* rex, double* rin, double mult)
+                             double* rex, double* rin, double mult, int64_t pf)
     void parsnn_scatter_runs16(int64_t a, int64_t b, const int64_t* wr, int64_t nw, const int64_t* wofs,
                                int64_t slot0, int64_t D, int64_t n,
                                const uint16_t* tgt, const float* w, const uint16_t* run_d, const uint32_t* run_n,
-                               double* rex, double* rin, double mult)
+                               double* rex, double* rin, double mult, int64_t pf)
+    int64_t PARSNN_PREFETCH
 
 cdef extern from "poisson.h" nogil:
     ctypedef struct parsnn_pchunk_t:
@@ -281,6 +282,8 @@ cdef class EngineState:
     cdef public uint16_t[::1] syn_tgt16        # targets when tgt16 (else empty)
     cdef public bint tgt16
     cdef public float[::1] syn_w
+    # prefetch distance of the static scatter in synapses (0: none; parsnn/engine/prefetch.py)
+    cdef public int64_t prefetch
     cdef public uint16_t[::1] run_d
     cdef public uint32_t[::1] run_n
     # spikes of virtual sources (spike generators) that have targets here: sorted (step, gid)
@@ -332,6 +335,7 @@ cdef class EngineState:
         self.t_thread = np.zeros((1, 4))
         self.team_spin_ns = TEAM_SPIN_NS
         self.team_yield_ns = TEAM_YIELD_NS
+        self.prefetch = PARSNN_PREFETCH
 
     def __dealloc__(self):
         free(self.xsend)
@@ -1002,21 +1006,30 @@ cdef int _exchange_neighbor(EngineState st) noexcept nogil:
 
 
 # -------------------------------------------------------------------------------- delivery
+cdef inline int64_t _scatter_source(EngineState st, int64_t j, int64_t W, const int64_t* wofs, int64_t slot0,
+                                    double mult, double* rex, double* rin, int64_t pf) noexcept nogil:
+    """The W sub-rows from ``j`` (one thread's windows of one source, bases ``wofs``) scattered with
+    the static kernel of the rank's target width at ring slot ``slot0``; returns the synapses visited."""
+    cdef int64_t a = st.syn_ptr[j], b = st.syn_ptr[j + W]
+    if st.tgt16:
+        parsnn_scatter_runs16(a, b, &st.run_ptr[j], W, wofs, slot0, st.D, st.n_loc, &st.syn_tgt16[0],
+                              &st.syn_w[0], &st.run_d[0], &st.run_n[0], rex, rin, mult, pf)
+    else:
+        parsnn_scatter_runs(a, b, &st.run_ptr[j], W, wofs, slot0, st.D, st.n_loc, &st.syn_tgt[0],
+                            &st.syn_w[0], &st.run_d[0], &st.run_n[0], rex, rin, mult, pf)
+    return b - a
+
+
 cdef int64_t _deliver_thread(EngineState st, int64_t th, int64_t t0, int64_t nrecv) noexcept nogil:
     """Thread ``th``: scatter the sorted received spikes' sub-rows onto its own neurons; returns
     the number of synaptic events."""
-    cdef int64_t n = st.n_loc, D = st.D, W = st.syn_W, B = st.T * st.syn_W, k, g, j, a, b, s, slot0, events = 0
+    cdef int64_t n = st.n_loc, D = st.D, W = st.syn_W, B = st.T * st.syn_W, k, g, j, s, slot0, events = 0
     cdef uint64_t code
     cdef int64_t mult
     cdef const uint64_t* buf = &st.recvbuf[0]
-    cdef const int64_t* ptr = &st.syn_ptr[0]
-    cdef const int64_t* rptr = &st.run_ptr[0]
     cdef const int64_t* wofs = &st.syn_base[th * W]                 # the thread's windows' first neurons
     cdef double* rex = &st.ring_ex[0]
     cdef double* rin = NULL if st.one_ring else &st.ring_in[0]      # NULL: one ring, no sign branch
-    # one of the two: the rank's target width, fixed at build (the same sums either way)
-    cdef const uint16_t* tgt16 = &st.syn_tgt16[0] if st.tgt16 else NULL
-    cdef const uint32_t* tgt32 = NULL if st.tgt16 else &st.syn_tgt[0]
     for k in range(nrecv):
         code = buf[k]
         g = <int64_t> (code & LOW32)
@@ -1024,15 +1037,7 @@ cdef int64_t _deliver_thread(EngineState st, int64_t th, int64_t t0, int64_t nre
         slot0 = s % D                                 # its ring slot
         mult = _mult(code)                            # static targets receive weight x multiplicity
         j = g * B + th * W                            # the thread's first sub-row of g: W windows
-        a = ptr[j]
-        b = ptr[j + W]
-        if tgt16 != NULL:
-            parsnn_scatter_runs16(a, b, &rptr[j], W, wofs, slot0, D, n, tgt16,
-                                  &st.syn_w[0], &st.run_d[0], &st.run_n[0], rex, rin, <double> mult)
-        else:
-            parsnn_scatter_runs(a, b, &rptr[j], W, wofs, slot0, D, n, tgt32,
-                                &st.syn_w[0], &st.run_d[0], &st.run_n[0], rex, rin, <double> mult)
-        events += b - a
+        events += _scatter_source(st, j, W, wofs, slot0, <double> mult, rex, rin, st.prefetch)
         if st.plastic_on:    # plastic hook: the thread's plastic sub-rows of g, after its static sub-row (canonical order)
             events += parsnn_plastic_deliver(&st.plastic.c, k, g, s, slot0, D, n,
                                              rex, rex if st.one_ring else rin, th, mult)
@@ -1066,6 +1071,47 @@ cdef void _prepare_delivery(EngineState st, int64_t t0, int64_t m) noexcept nogi
     st.d_events = events
     st.n_events += events
     st.n_delivered_spikes += nrecv
+
+
+cdef double _probe_thread(EngineState st, int64_t th, const int64_t* gids, const int64_t* slots, int64_t nspk,
+                          double* rex, double* rin, int64_t pf) noexcept nogil:
+    """Thread ``th`` of :func:`scatter_probe`: its sub-rows of the sources ``gids`` (emission ring
+    slots ``slots``) scattered with the engine's kernel into the scratch rings; returns the
+    thread's CPU seconds."""
+    cdef int64_t W = st.syn_W, B = st.T * st.syn_W, k
+    cdef const int64_t* wofs = &st.syn_base[th * W]
+    cdef timespec c0, c1
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0)
+    for k in range(nspk):
+        _scatter_source(st, gids[k] * B + th * W, W, wofs, slots[k], 1.0, rex, rin, pf)
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1)
+    return (c1.tv_sec - c0.tv_sec) + 1e-9 * (c1.tv_nsec - c0.tv_nsec)
+
+
+def scatter_probe(EngineState st, const int64_t[::1] gids, const int64_t[::1] slots, double[::1] rex,
+                  double[::1] rin, int64_t pf):
+    """(wall seconds, CPU seconds of the busiest thread) the static delivery takes for the spikes of
+    sources ``gids`` (emitted at ring slots ``slots``) with prefetch distance ``pf``: the engine's
+    kernel over the state's own rows, on its T threads (each its sub-rows), into the scratch rings
+    ``rex`` (D x n_loc) and ``rin`` (the same size, or empty for one ring). The CPU time leaves out
+    the time other processes hold the core. The state is not changed (parsnn/engine/prefetch.py)."""
+    cdef int64_t th, nspk = gids.shape[0], T = st.T
+    cdef timespec t0, t1
+    cdef double[::1] cpu = np.zeros(max(T, 1))
+    if st.syn_w.shape[0] == 0 or nspk == 0:
+        return 0.0, 0.0
+    if rex.shape[0] < st.D * st.n_loc or (rin.shape[0] and rin.shape[0] < st.D * st.n_loc) or slots.shape[0] < nspk:
+        raise ValueError("scatter_probe: scratch rings smaller than D x n_loc, or fewer slots than spikes")
+    cdef double* pin = &rin[0] if rin.shape[0] else NULL
+    with nogil:
+        clock_gettime(CLOCK_MONOTONIC, &t0)
+        if T == 1:
+            cpu[0] = _probe_thread(st, 0, &gids[0], &slots[0], nspk, &rex[0], pin, pf)
+        else:
+            for th in prange(T, num_threads=T, schedule="static", chunksize=1):
+                cpu[th] = _probe_thread(st, th, &gids[0], &slots[0], nspk, &rex[0], pin, pf)
+        clock_gettime(CLOCK_MONOTONIC, &t1)
+    return (t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec), float(np.max(cpu))
 
 
 # -------------------------------------------------------------------------------- step loop

@@ -40,5 +40,15 @@ def positive_int(name):
     return _converter(name, int, lambda v: v >= 1, "an integer >= 1", "an integer >= 1")
 
 
+def prefetch(text):
+    """Converter for ``--prefetch``: ``auto`` or an integer in [0, 1024] (parsnn.engine.prefetch.check)."""
+    from parsnn.engine.prefetch import check
+    from parsnn.errors import ParameterError
+    try:
+        return check(text)
+    except ParameterError as e:
+        raise argparse.ArgumentTypeError(f"--{e}") from None
+
+
 #: Converter for ``--seed``: an integer in [0, 2^63).
 seed = _converter("--seed", int, lambda v: 0 <= v < 2**63, "an integer in [0, 2^63)", "an integer in [0, 2^63)")

@@ -33,6 +33,20 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MPIEXEC = os.path.join(os.path.dirname(sys.executable), "mpiexec")
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_user_cache(tmp_path_factory):
+    """The per-user cache ($XDG_CACHE_HOME: calibrations, the tuned prefetch distances) in a directory
+    of the test session, for this process and the runs it starts: the tests neither read what the
+    user's runs left there nor write to it."""
+    old = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg_cache"))
+    yield
+    if old is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = old
+
+
 def _run_cli(nranks, args, timeout=300, check=True, command="run"):
     """Run ``python -m parsnn COMMAND ARGS`` (default ``run``) on ``nranks`` ranks; returns the
     CompletedProcess."""

@@ -421,3 +421,18 @@ def test_pynn_vs_nest_table(tmp_path, load_script):
             "25 | 8 | parsnn.pynn / parsnn run pd14: 0.96x; 1.25x |") in text
     stored = json.loads((tmp_path / "table.json").read_text())
     assert stored["times"]["brunel"]["nest"]["build"] == [30.0, 40.0, 50.0]
+
+
+def test_roofline_prefetch_distance(roofline):
+    run = {"simulator": "parsnn", "prefetch": {"distance": 64, "source": "tuned"}}
+    assert roofline.prefetch_distance("auto", run) == (64, "parsnn run, tuned")
+    assert roofline.prefetch_distance("auto", None) == (128, "default")
+    assert roofline.prefetch_distance("32", run) == (32, "given")
+
+
+@pytest.mark.skipif(shutil.which(os.environ.get("CC", "cc")) is None, reason="no C compiler")
+def test_roofline_probe_uses_the_distance(tmp_path, roofline):
+    res = roofline.probe(procs=1, events=2e4, steps=5, small=True, build_dir=str(tmp_path), prefetch="32")
+    assert res["prefetch_distance"] == 32 and res["prefetch_source"] == "given"
+    assert all(r["prefetch_distance"] == 32 for r in res["raw"]["single"])
+    assert "prefetch 32 ahead, given" in roofline.format_report(res)

@@ -82,7 +82,11 @@ def test_metadata(run):
                                            "mpi_wait": "sleep", "mpi_wait_polls": 100},
                               "delivery": {"rings": "per-tau", "ring_buffers": 1 if sim.st.one_ring else 2,
                                            "synapse_row": "uint16 target + float32 weight per synapse, "
-                                                          "delay runs per sub-row"}}
+                                                          "delay runs per sub-row",
+                                           "prefetch": sim.prefetch_info}}
+        # the delivery's prefetch distance (parsnn.engine.prefetch): chosen at the first run
+        assert r.prefetch == {k: sim.prefetch_info[k] for k in ("distance", "source")}
+        assert r.prefetch["source"] in ("tuned", "cached") and r.prefetch["distance"] == sim.st.prefetch
         assert r.metadata["complete"] is True and r.metadata["num_ranks"] == 1
         assert r.population_sizes == {"E": 400, "I": 100}
 

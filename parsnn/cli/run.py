@@ -8,7 +8,7 @@ import warnings
 from parsnn import registry
 from parsnn.cli import stop
 from parsnn.cli.common import EXIT_BAD_INPUT, report_error, strategies
-from parsnn.options import nonnegative, positive_float, positive_int, seed
+from parsnn.options import nonnegative, positive_float, positive_int, prefetch as prefetch_option, seed
 from parsnn.cli.source import add_model_arguments, make_network
 from parsnn.engine.streams import DEFAULT_REALISATION, REALISATIONS
 
@@ -44,6 +44,11 @@ def add_parser(subparsers):
                    help=f"realisation scheme: how the seed becomes the network (default {DEFAULT_REALISATION}; "
                         "v1 rebuilds the networks of earlier parsnn versions; see ARCHITECTURE.md)")
     add_exchange_arguments(r)
+    r.add_argument("--prefetch", type=prefetch_option, default="auto", metavar="auto|N",
+                   help="prefetch distance of the static delivery in synapses ahead, 0-1024 (0: none); default "
+                        "auto: this machine's cached choice for the run's size, else measured at the first run "
+                        "(a fraction of a second) and cached in $XDG_CACHE_HOME/parsnn (results do not depend "
+                        "on it)")
     r.add_argument("--warmup", type=nonnegative("--warmup"), default=500.0,
                    help="ms excluded from the summary rates (default 500)")
     r.add_argument("--debug", action="store_true", help="print tracebacks")
@@ -166,7 +171,7 @@ def build_simulation(args, comm):
                      rings=getattr(args, "rings", "per-tau"),
                      realisation=getattr(args, "realisation", DEFAULT_REALISATION),
                      exchange=getattr(args, "exchange_scheme", "auto"), mpi_wait=getattr(args, "mpi_wait", "sleep"),
-                     mpi_wait_polls=getattr(args, "mpi_wait_polls", 100),
+                     mpi_wait_polls=getattr(args, "mpi_wait_polls", 100), prefetch=getattr(args, "prefetch", "auto"),
                      run_info={"argv": sys.argv, "command": "run", "cwd": os.getcwd(), **vars(args),
                                "partition_expected": None if expected is None else {k: expected[k] for k in (
                                    "seconds", "remote_deliveries_per_s", "bytes_per_rank_per_s", "cut_fraction",
@@ -278,6 +283,11 @@ def format_summary(sim, perf) -> str:
         + f"  ({sum(perf['peak_rss_bytes']) / max(perf['num_synapses'], 1):.1f} bytes/synapse)",
         f"static synapse table: {perf['bytes_per_static_synapse']:.2f} bytes per synapse",
     ]
+    pf = sim.prefetch_info or {}
+    if pf:
+        lines.append(f"delivery prefetch distance {pf['distance']} ({pf['source']}"
+                     + (f" in {pf['tune_seconds']:.2f} s, not in the simulate time" if "tune_seconds" in pf else "")
+                     + ")")
     if sim.checkpoints_written:
         lines.append(f"checkpoint writes {max(perf['checkpoint_seconds']):.2f} s for {sim.checkpoints_written} "
                      "checkpoint(s) (not in the simulate time)")

@@ -33,6 +33,7 @@ from parsnn.engine import checkpoint as checkpointing
 from parsnn.engine import currents
 from parsnn.engine import (decomposition, exchange as exchange_module, neurons, performance, plasticity, recording,
                            signals, streams, synapses)
+from parsnn.engine import prefetch as prefetch_tuning
 from parsnn.engine import rings as ring_schemes
 from parsnn.engine.streams import purpose
 from parsnn import neurons as neurons_registry
@@ -62,7 +63,10 @@ class Simulation:
     ``exchange`` (the spike exchange's scheme: ``"alltoall"``, ``"neighbor"`` or
     ``"auto"``, default), ``mpi_wait`` (how a rank waits in it: ``"poll"``, ``"yield"`` or
     ``"sleep"``, default) and ``mpi_wait_polls`` (tests before a wait backs off); see
-    :mod:`parsnn.engine.exchange`; the results do not depend on them. ``_exchange_block`` /
+    :mod:`parsnn.engine.exchange`; the results do not depend on them. ``prefetch``: the static
+    delivery's prefetch distance, ``"auto"`` (default: this machine's cached choice, else tuned at
+    the first run, :mod:`parsnn.engine.prefetch`) or an integer in [0, 1024] (0: none); the results
+    do not depend on it. ``_exchange_block`` /
     ``_exchange_adapt``: first exchange block size in words and whether it adapts (private: tests
     force the overflow round with them).
 
@@ -76,7 +80,7 @@ class Simulation:
                  summary_from_ms: float = 500.0, overwrite: bool = False, threads: int = 1,
                  rings: str = ring_schemes.DEFAULT, realisation: str = streams.DEFAULT_REALISATION,
                  exchange: str = "auto", mpi_wait: str = exchange_module.DEFAULT_WAIT,
-                 mpi_wait_polls: int = exchange_module.DEFAULT_WAIT_POLLS,
+                 mpi_wait_polls: int = exchange_module.DEFAULT_WAIT_POLLS, prefetch="auto",
                  _exchange_block: int | None = None, _exchange_adapt: bool = True):
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**63:
             raise ParameterError(f"seed must be an integer in [0, 2^63), got {seed!r}")
@@ -88,6 +92,7 @@ class Simulation:
         self.scheme = streams.scheme_code(realisation)
         self.realisation = realisation
         exchange_module.check_choices(exchange, mpi_wait, mpi_wait_polls)
+        self.prefetch_requested, self.prefetch_info = prefetch_tuning.check(prefetch), None
         net.validate()
         self.net = net
         self.threads = int(threads)
@@ -253,6 +258,7 @@ class Simulation:
         placed = np.asarray(self.rank_of)[np.asarray(self.rank_of) >= 0]     # -1: a node on no rank
         widths = {synapses.target_dtype(c).name for c in np.bincount(placed, minlength=self.size)}
         self.run_info["delivery"] = ring_schemes.run_info(self.rings, bool(self.st.one_ring), sorted(widths))
+        self.run_info["delivery"]["prefetch"] = self.prefetch_info
         self.run_info["exchange"] = {
             "scheme": exchange_module.SCHEMES[self.exchange_scheme], "requested": self.exchange_requested,
             "max_neighbours": self.max_neighbours, "decision": self.exchange_decision,
@@ -267,7 +273,8 @@ class Simulation:
         net = self.net
         self.writer = RunWriter.create(
             self.out, seed=self.seed, model=net.name, resolution=self.h, min_delay_ms=self.min_delay_steps * self.h,
-            description=net.describe(), realisation=self.realisation, **self.output_layout(),
+            description=net.describe(), realisation=self.realisation, prefetch=self.prefetch_info,
+            **self.output_layout(),
             spike_populations={name: net.populations[name].size for name in self.recorder.recorded_pops},
             voltage_reports=[(v.population, v.ids, net.steps(v.interval, "voltage recorder interval"))
                              for v in net.voltage_recorders])
@@ -278,6 +285,9 @@ class Simulation:
             raise ParameterError(f"t_sim must be > 0 ms, got {t_sim!r}")
         n_steps = self.net.steps(t_sim, "t_sim")
         self.build()
+        if self.prefetch_info is None:                 # collective: the same distance on every rank
+            self.prefetch_info = prefetch_tuning.resolve(self.st, self.comm, self.prefetch_requested,
+                                                         self.size * self.threads)
         if self.exchange_scheme == "neighbor" and self._graph is None and self.size > 1:
             self._graph = exchange_module.attach_graph(self.st, self.comm)     # freed by an earlier finish()
         if self.out is not None and self.writer is None and self.rank == 0:

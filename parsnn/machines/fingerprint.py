@@ -188,6 +188,14 @@ def fingerprint_hash(fp: dict) -> str:
     return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
+@lru_cache(maxsize=1)
+def machine_hash() -> str:
+    """:func:`fingerprint_hash` of this machine from the :data:`MATCH_KEYS` alone (no compiler, git or
+    engine digest: cheap inside an MPI run; the same hash as ``current_fingerprint()["hash"]``)."""
+    return fingerprint_hash({**_cpuinfo(), "cores": os.cpu_count() or 1, **_caches(), "memory_gib": _memory_gib(),
+                             "mpi_library": mpi_library()})
+
+
 def differences(fp: dict | None, here: dict | None = None) -> list[str]:
     """The :data:`MATCH_KEYS` on which a machine file's fingerprint ``fp`` and this machine's differ,
     as 'key: file value vs here value' (``here``: this machine's, by default)."""

@@ -128,6 +128,13 @@ class RunFile:
         return str(self._attr(schema.REALISATION, schema.UNRECORDED_REALISATION))
 
     @property
+    def prefetch(self) -> dict | None:
+        """The static delivery's prefetch distance and how it was chosen ({"distance", "source"};
+        None for files that do not say)."""
+        d = self._attr(schema.PREFETCH_DISTANCE)
+        return None if d is None else {"distance": int(d), "source": str(self._attr(schema.PREFETCH_SOURCE, ""))}
+
+    @property
     def num_ranks(self) -> int:
         """Number of MPI ranks of the run."""
         return int(self._attr(schema.NUM_RANKS))

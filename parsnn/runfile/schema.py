@@ -15,13 +15,16 @@ by :class:`parsnn.runfile.reader.RunFile` and :mod:`parsnn.runfile.sonata`::
     /parsnn                    attrs: schema_version, complete, version, seed, num_ranks, partition,
                                model, resolution, min_delay_ms, realisation, parameters (JSON of
                                Network.describe()), run (JSON of the run's settings), t_sim,
-                               t_flushed (model time up to which the data are written)
+                               t_flushed (model time up to which the data are written),
+                               prefetch_distance, prefetch_source (the static delivery's
+                               prefetch distance and tuned|cached|given|default)
     /parsnn/partition_map      int, the rank of every node (-1: virtual), attrs: strategy
     /parsnn/performance        attrs: build_seconds, simulate_seconds, rtf, peak_rss_bytes,
                                timer_<phase>, build_<phase>, spike_counts, ... (per-rank arrays)
 
 ``/weights`` (``--record-weights``) was added without a version bump: older readers ignore it;
-so was ``realisation`` (the scheme that turned the seed into the network, ``v1`` or ``v2``, see
+so were ``prefetch_distance`` / ``prefetch_source`` (:mod:`parsnn.engine.prefetch`; absent in older
+files) and ``realisation`` (the scheme that turned the seed into the network, ``v1`` or ``v2``, see
 :mod:`parsnn.engine.streams`): a file without it was built by ``v1``.
 ``spikes`` and ``report`` follow SONATA (readable by libsonata). Files written before the
 schema was versioned carry no ``schema_version``: they are version 1.
@@ -73,6 +76,8 @@ PARAMETERS = "parameters"             #: JSON of Network.describe()
 RUN = "run"                           #: JSON of the run's settings (command line)
 T_SIM = "t_sim"                       #: simulated model time (ms), written when the run finishes
 T_FLUSHED = "t_flushed"               #: model time (ms) up to which the data are written (each flush)
+PREFETCH_DISTANCE = "prefetch_distance"  #: static delivery's prefetch distance in synapses (0: none)
+PREFETCH_SOURCE = "prefetch_source"      #: how it was chosen: tuned, cached, given or default
 
 # attributes of datasets and population groups
 SIZE = "size"                         #: population size, on /spikes/<pop>

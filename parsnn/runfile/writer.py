@@ -36,13 +36,15 @@ class RunWriter:
     @classmethod
     def create(cls, path, *, seed: int, num_ranks: int, partition: str, model: str, resolution: float,
                min_delay_ms: float, description: dict, run_info: dict, partition_map: np.ndarray,
-               spike_populations: dict, voltage_reports, realisation: str) -> "RunWriter":
+               spike_populations: dict, voltage_reports, realisation: str,
+               prefetch: dict | None = None) -> "RunWriter":
         """Create (overwrite) the run file at ``path`` with its metadata.
 
         ``realisation``: the realisation scheme that built the network ("v1", "v2");
         ``description``: Network.describe(); ``run_info``: the run's settings; ``partition_map``:
         rank of every node; ``spike_populations``: {population: size} of the recorded populations;
-        ``voltage_reports``: (population, node ids, sampling interval in steps) of each V_m recorder."""
+        ``voltage_reports``: (population, node ids, sampling interval in steps) of each V_m recorder;
+        ``prefetch``: the delivery's prefetch distance and its source ({distance, source}; None: not recorded)."""
         f = h5py.File(path, "w")
         g = f.create_group(schema.META)
         g.attrs[schema.SCHEMA_VERSION_ATTR] = schema.SCHEMA_VERSION
@@ -55,6 +57,9 @@ class RunWriter:
         g.attrs[schema.RESOLUTION] = resolution
         g.attrs[schema.MIN_DELAY_MS] = min_delay_ms
         g.attrs[schema.REALISATION] = realisation
+        if prefetch is not None:
+            g.attrs[schema.PREFETCH_DISTANCE] = int(prefetch["distance"])
+            g.attrs[schema.PREFETCH_SOURCE] = str(prefetch["source"])
         g.attrs[schema.PARAMETERS] = json.dumps(description, default=json_default)
         g.attrs[schema.RUN] = json.dumps(run_info, default=json_default)
         g.create_dataset(schema.PARTITION_MAP, data=partition_map, compression="gzip", fletcher32=True)
