@@ -68,7 +68,9 @@ def extension(pyx: str) -> Extension:
         extra_compile_args=["-O3", "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math",
                             "-Wno-unused-function"] + OPENMP,
         extra_link_args=OPENMP,
-        libraries=["mpi"] if uses_mpi else [],
+        # libm named at link time: pow, exp and log bind to glibc's current symbol versions, not to the
+        # unversioned fallback (the oldest version's error-handling wrapper); the same values
+        libraries=(["mpi"] if uses_mpi else []) + ["m"],
         library_dirs=MPI_LIBDIRS if uses_mpi else [],
         runtime_library_dirs=RUNTIME_LIBDIRS if uses_mpi else [],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],

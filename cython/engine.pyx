@@ -82,6 +82,15 @@ cdef extern from "update.h" nogil:
                                             double p11ex, double ie, double theta, double vreset, int32_t refr,
                                             int64_t* out)
 
+cdef extern from "update_alpha.h" nogil:
+    ctypedef struct parsnn_alpha_par_t:
+        double p20, ie, p31ex, p21ex, p31in, p21in, p22, vmin, theta, vreset
+        double a21ex, p11ex, psc_ex, a21in, p11in, psc_in
+        int32_t refr
+    int64_t parsnn_update_alpha_uniform(int64_t start, int64_t end, double* V, double* iex, double* dex,
+                                        double* iin, double* din, int32_t* r, const double* wex,
+                                        const double* win, const parsnn_alpha_par_t* pp, int64_t* out)
+
 cdef extern from "deliver_kernels.h" nogil:
     void parsnn_scatter_runs(int64_t a, int64_t b, const int64_t* wr, int64_t nw, const int64_t* wofs,
                              int64_t slot0, int64_t D, int64_t n,
@@ -551,6 +560,8 @@ cdef int64_t _update_alpha(EngineState st, int64_t start, int64_t end, int64_t p
     cdef double wex, win, v
     cdef parsnn_pchunk_t pc     # the Poisson devices' counts of the next neurons
     parsnn_pchunk_init(&pc)
+    if stride == 0 and st.vector_update:
+        return _update_alpha_uniform(st, start, end, pstart, base, t, lag, out, nspk)
     for i in range(start, end):
         k = pstart + (i - start) * stride
         wex = rex[i]
@@ -578,6 +589,51 @@ cdef int64_t _update_alpha(EngineState st, int64_t start, int64_t end, int64_t p
             v = st.vreset[k]
             nspk = _emit(st, i, lag, out, nspk)
         V[i] = v
+    return nspk
+
+
+cdef enum:
+    ALPHA_BLOCK = 256           # neurons whose input _update_alpha_uniform forms before the vector kernel
+
+
+cdef int64_t _update_alpha_uniform(EngineState st, int64_t start, int64_t end, int64_t pstart, int64_t base,
+                                   int64_t t, int64_t lag, uint64_t* out, int64_t nspk) noexcept nogil:
+    """_update_alpha for one parameter set (at pstart): block by block, the scalar loop's input sums
+    (ring slot, then the Poisson devices), then update_alpha.h's vector kernel (the same operations:
+    bit-identical)."""
+    cdef double* rex = &st.ring_ex[base]
+    cdef double* rin = &st.ring_in[0 if st.one_ring else base]
+    cdef bint devices = st.pd_ptr[end] != st.pd_ptr[start]
+    cdef double wbx[ALPHA_BLOCK]
+    cdef double wbi[ALPHA_BLOCK]
+    cdef int64_t fired[ALPHA_BLOCK]
+    cdef int64_t i, b0, b1, j, nf
+    cdef double wex, win
+    cdef parsnn_pchunk_t pc
+    cdef parsnn_alpha_par_t c
+    c.p20, c.ie, c.p31ex, c.p21ex = st.p20[pstart], st.ie[pstart], st.p31ex[pstart], st.p21ex[pstart]
+    c.p31in, c.p21in, c.p22, c.vmin = st.p31in[pstart], st.p21in[pstart], st.p22[pstart], st.vmin[pstart]
+    c.theta, c.vreset, c.refr = st.theta[pstart], st.vreset[pstart], st.refr[pstart]
+    c.a21ex, c.p11ex, c.psc_ex = st.a21ex[pstart], st.p11ex[pstart], st.psc_ex[pstart]
+    c.a21in, c.p11in, c.psc_in = st.a21in[pstart], st.p11in[pstart], st.psc_in[pstart]
+    parsnn_pchunk_init(&pc)
+    b0 = start
+    while b0 < end:
+        b1 = b0 + ALPHA_BLOCK if end - b0 > ALPHA_BLOCK else end
+        for i in range(b0, b1):
+            wex = rex[i]
+            win = rin[i]
+            rex[i] = 0.0
+            rin[i] = 0.0
+            if devices:
+                _poisson_input(st, i, end, t, &pc, &wex, &wex if st.one_ring else &win)
+            wbx[i - b0] = wex
+            wbi[i - b0] = win
+        nf = parsnn_update_alpha_uniform(b0, b1, &st.V[0], &st.i_ex[0], &st.di_ex[0], &st.i_in[0], &st.di_in[0],
+                                         &st.r[0], wbx, wbi, &c, fired)
+        for j in range(nf):
+            nspk = _emit(st, fired[j], lag, out, nspk)
+        b0 = b1
     return nspk
 
 
