@@ -1,0 +1,96 @@
+#!/usr/bin/env python
+"""Why is the update of 1 rank x 2 threads slower per neuron than that of 2 ranks x 1 thread?
+
+A silent network (no synapses, no spikes: the update only) of N iaf_psc_exp neurons in K populations
+(K segments of the update), run on 1 rank x 2 threads and on 2 ranks x 1 thread, alternately; the
+engine's per-thread update timer (``EngineState.t_thread[:, 1]``) per 0.1 ms step, medians over the
+repeats. Thread k owns the k-th part of every population, so with K populations the two threads'
+neurons meet at 2K - 1 places in every state array (V_m, I_syn, refractory counters, the ring slot):
+cache lines written by both threads every step. If that false sharing is the cost, the 1 x 2 update
+grows with K while the 2 x 1 update (separate processes) does not.
+
+    python benchmarks/update_segments_probe.py --neurons 19296 --segments 1 8 32 --repeats 3 \\
+        --out benchmarks/results/update_segments_probe_xeon_idle_s10.json
+
+One run: ``python benchmarks/update_segments_probe.py --one T K N`` (under mpiexec for 2 x 1).
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def one(threads: int, segments: int, neurons: int, t_sim: float = 1000.0) -> None:
+    """Build and run the silent network; rank 0 prints a JSON line with the per-thread update
+    microseconds per step (the largest over the ranks' threads and their mean)."""
+    import numpy as np
+    from mpi4py import MPI
+    from parsnn.engine import Simulation
+    from parsnn.network import Network
+    net = Network(0.1, name="silent")
+    for k in range(segments):
+        net.add_population(f"P{k}", neurons // segments, "iaf_psc_exp", params={"I_e": 100.0})
+    net.metadata = {"model": "silent"}
+    comm = MPI.COMM_WORLD
+    sim = Simulation(net, seed=1, comm=comm, out=None, keep_spikes=False, threads=threads)
+    sim.build()
+    sim.run(50.0)
+    t0 = np.array(sim.st.t_thread)[:, 1].copy()
+    sim.run(t_sim)
+    per_thread = (np.array(sim.st.t_thread)[:, 1] - t0) / (t_sim / sim.h) * 1e6
+    every = comm.gather(per_thread.tolist(), root=0)
+    if comm.rank == 0:
+        flat = [u for rank in every for u in rank]
+        print(json.dumps({"update_us_per_step": flat, "max": max(flat), "mean": sum(flat) / len(flat),
+                          "neurons_per_thread": neurons // (threads * comm.size)}))
+
+
+def main(argv=None) -> int:
+    """Alternate the two layouts for every K; print and write the medians."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--neurons", type=int, default=19296)
+    ap.add_argument("--segments", type=int, nargs="+", default=[1, 8, 32])
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--one", type=int, nargs=3, metavar=("T", "K", "N"), help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a.one:
+        one(*a.one)
+        return 0
+    bindir = os.path.dirname(sys.executable)
+    layouts = {"1x2": (1, 2), "2x1": (2, 1)}
+    res = {"machine": _machine(), "neurons": a.neurons, "repeats": a.repeats, "runs": {}}
+    for K in a.segments:
+        for rep in range(a.repeats):
+            for name, (ranks, threads) in layouts.items():
+                cmd = [os.path.join(bindir, "mpiexec"), "-n", str(ranks), sys.executable, __file__,
+                       "--one", str(threads), str(K), str(a.neurons)]
+                line = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
+                res["runs"].setdefault(f"K={K} {name}", []).append(json.loads(line))
+    res["median_update_us_per_step"] = {k: statistics.median(r["mean"] for r in v) for k, v in res["runs"].items()}
+    for k, v in res["median_update_us_per_step"].items():
+        print(f"{k}: update {v:.2f} us per step per thread (median of {a.repeats})")
+    if a.out:
+        with open(a.out, "w") as f:
+            json.dump(res, f, indent=1)
+    return 0
+
+
+def _machine() -> str:
+    """CPU model, cores and the 1-minute load average now."""
+    model = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{model}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f} at {time.strftime('%Y-%m-%dT%H:%M:%S')}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
