@@ -313,16 +313,7 @@ def predict(conn: Connectivity, ranks: int, machine=None, partition="round_robin
                      "record": rec.tolist(), "threads_region": region.tolist(), "busy": busy.tolist()},
         "phases": {"update": float(upd.mean()), "deliver": float(dl.mean()), "exchange": float(exch.mean()),
                    "update_max": float(upd.max()), "deliver_max": float(dl.max()), "exchange_max": float(exch.max())},
-        "exchange_terms": {"scheme": x["scheme"], "neighbours": x["neighbours"],
-                           "alltoall_total": x["alltoall_total_s"], "neighbor_total": x["neighbor_total_s"],
-                           "pack_and_fixed": float(pack.max()), "collective_calls": calls,
-                           "alltoall_block": x["alltoall_s"], "alltoall_algorithm": x["algorithm"],
-                           "alltoall_rounds": x["rounds"], "block_words": x["block_words"],
-                           "need_words": x["need_words"], "overflow_per_interval": x["overflow_per_interval"],
-                           "overflow": x["overflow_s"], "threads_region": float(region.max()),
-                           "threads_sync": ("team" if is_team.any() else "omp_region") if float(region.max()) > 0 else "none",
-                           "parallel_threads": float(par.max()),
-                           "imbalance_and_fluctuation": float(compute - busy.mean())},
+        "exchange_terms": _exchange_terms(x, calls, pack, region, is_team, par, compute - busy.mean()),
         "critical_path_s": critical, "compute_s": compute, "exchange_s": comm,
         "rtf": critical / T, "exchange_fraction": comm / critical if critical > 0 else 0.0,
         "dominant": "exchange" if comm > critical - comm else "compute",
@@ -332,6 +323,22 @@ def predict(conn: Connectivity, ranks: int, machine=None, partition="round_robin
     out.update(_ranges(conn, P, mach, partition, rates, min_delay_steps, ranks_per_node, wl, t_sim_ms, flush_ms,
                        with_range, nthr, out, exchange))
     return out
+
+
+def _exchange_terms(x: dict, calls, pack, region, is_team, par, imbalance: float) -> dict:
+    """The prediction's ``exchange_terms``: the collective's parts ``x`` (:func:`_communication`), the
+    pack, the threads' synchronisation (``region`` per rank; team where ``is_team``), the parallel
+    threads and the imbalance plus fluctuation over the mean busy rank."""
+    sync = float(region.max())
+    return {"scheme": x["scheme"], "neighbours": x["neighbours"],
+            "alltoall_total": x["alltoall_total_s"], "neighbor_total": x["neighbor_total_s"],
+            "pack_and_fixed": float(pack.max()), "collective_calls": calls,
+            "alltoall_block": x["alltoall_s"], "alltoall_algorithm": x["algorithm"],
+            "alltoall_rounds": x["rounds"], "block_words": x["block_words"],
+            "need_words": x["need_words"], "overflow_per_interval": x["overflow_per_interval"],
+            "overflow": x["overflow_s"], "threads_region": sync,
+            "threads_sync": ("team" if is_team.any() else "omp_region") if sync > 0 else "none",
+            "parallel_threads": float(par.max()), "imbalance_and_fluctuation": float(imbalance)}
 
 
 def _machine(machine):
