@@ -19,8 +19,13 @@ def test_counters_between_gives_rates_and_increments():
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/smaps_rollup"), reason="needs Linux's smaps_rollup")
 def test_huge_page_kib_counts_this_process_memory():
+    import mmap
     before = measure.huge_page_kib()["anon_kib"]
-    x = np.ones(64 * 2 ** 20 // 8)                        # 64 MiB, touched
+    # 64 MiB of a fresh anonymous mapping, touched (a numpy array could reuse memory that earlier
+    # tests of this process freed and the allocator kept: no new resident memory)
+    buf = mmap.mmap(-1, 64 * 2 ** 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    x = np.frombuffer(buf, dtype=np.float64)
+    x[:] = 1.0
     after = measure.huge_page_kib()
     assert after["anon_kib"] - before >= 60 * 1024
     assert 0 <= after["anon_huge_kib"] <= after["anon_kib"]
