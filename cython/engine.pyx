@@ -1328,6 +1328,10 @@ def run_steps(EngineState st, int64_t t, int64_t t_stop):
     cdef bint team = st.T > 1 and st.team and st.n_loc * st.m >= st.par_min_updates
     if st.t_thread.shape[0] != st.T:
         st.t_thread = np.zeros((st.T, 4))
+    if st.segments.shape[0] and (st.seg_bounds is None or st.seg_bounds.shape[0] != st.segments.shape[0]
+                                 or st.seg_bounds.shape[1] != 2 * st.T):
+        raise ValueError("EngineState.seg_bounds must give every thread's range of every update segment "
+                         "(parsnn.engine.decomposition.segment_parts)")
     # every i_in bit-zero (not -0.0) with one ring: it stays so in this call (ring_in holds zeros)
     st.iin_zero = st.one_ring and st.n_loc > 0 and not np.any(np.asarray(st.i_in).view(np.uint64))
     c.t, c.t_stop, c.pending, c.err, c.stop = t, t_stop, False, 0, TEAM_RUN

@@ -13,7 +13,6 @@ import numpy as np
 
 from parsnn import _rng as rng_kernels
 from parsnn import neurons
-from parsnn.engine.decomposition import segment_parts
 from parsnn.engine.streams import DEFAULT_REALISATION, REALISATIONS, purpose
 from parsnn.network import Normal, Uniform, dist_spec
 
@@ -112,9 +111,6 @@ def build_neurons(st, net, local: np.ndarray, offsets: dict, pop_local: dict, se
     segments = [(a, b, code, 0 if all(np.all(p[a:b] == p[a]) for p in params) else 1)
                 for a, b, code in segments]
     st.segments = np.array(segments, dtype=np.int64).reshape(-1, 4)
-    # each thread's neurons of every segment (the owners are set before: decomposition.thread_owners)
-    T = int(st.T)
-    st.seg_bounds = segment_parts(np.asarray(st.segments), np.asarray(st.owner), T).reshape(-1, 2 * T)
     st.gids = local
     st.V, st.i_ex, st.i_in = x["V"], x["i_ex"], x["i_in"]
     st.r, st.refr = np.zeros(n, dtype=np.int32), x["refr"]
