@@ -213,6 +213,8 @@ cdef class EngineState:
     # segments of local neurons with one model: (start, end, model code, parameter stride);
     # stride 0 marks a segment whose parameters are all equal: read them at index start
     cdef public int64_t[:, ::1] segments
+    # seg_bounds[s, 2k], seg_bounds[s, 2k+1]: thread k's neurons of segment s (decomposition.segment_parts)
+    cdef public int64_t[:, ::1] seg_bounds
     cdef public int64_t[::1] gids            # local index -> gid (ascending)
     # neuron state and propagators
     cdef public double[::1] V, i_ex, i_in
@@ -652,8 +654,8 @@ cdef void _update_thread(EngineState st, int64_t th, int64_t t0, int64_t m) noex
         for seg in range(nseg):
             s0 = st.segments[seg, 0]
             s1 = st.segments[seg, 1]
-            start = s0 + (s1 - s0) * th // T          # this thread's part of the segment
-            end = s0 + (s1 - s0) * (th + 1) // T
+            start = st.seg_bounds[seg, 2 * th]         # this thread's part of the segment
+            end = st.seg_bounds[seg, 2 * th + 1]
             if start >= end:
                 continue
             model = st.segments[seg, 2]
@@ -1326,6 +1328,10 @@ def run_steps(EngineState st, int64_t t, int64_t t_stop):
     cdef bint team = st.T > 1 and st.team and st.n_loc * st.m >= st.par_min_updates
     if st.t_thread.shape[0] != st.T:
         st.t_thread = np.zeros((st.T, 4))
+    if st.segments.shape[0] and (st.seg_bounds is None or st.seg_bounds.shape[0] != st.segments.shape[0]
+                                 or st.seg_bounds.shape[1] != 2 * st.T):
+        raise ValueError("EngineState.seg_bounds must give every thread's range of every update segment "
+                         "(parsnn.engine.decomposition.segment_parts)")
     # every i_in bit-zero (not -0.0) with one ring: it stays so in this call (ring_in holds zeros)
     st.iin_zero = st.one_ring and st.n_loc > 0 and not np.any(np.asarray(st.i_in).view(np.uint64))
     c.t, c.t_stop, c.pending, c.err, c.stop = t, t_stop, False, 0, TEAM_RUN

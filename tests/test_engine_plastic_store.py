@@ -33,7 +33,8 @@ def reference(net, k, local, offsets, pop_local, T):
         pl = _list_plan(net, proj, local, offsets, pop_local, net.resolution, T)
         counts = np.bincount((pl["list_src"] - soff) * T + pl["list_th"], minlength=nsrc * T)
         ptr = np.concatenate([[0], np.cumsum(counts)])
-        return ptr, pl["list_tgt"], pl["list_w"].astype(np.float64), pl["list_d"]
+        order = np.lexsort((np.arange(counts.sum()), pl["list_th"], pl["list_src"]))    # by sub-row, stable
+        return ptr, pl["list_tgt"][order], pl["list_w"][order].astype(np.float64), pl["list_d"][order]
     ptr, tgt, w, d, _, _ = draw_projection(net, k, local, offsets, pop_local, SEED, net.resolution, T, SCHEME)
     ptr = ptr[soff * T:(soff + nsrc) * T + 1]
     w64 = w.astype(np.float64) if isinstance(proj.weight, (Normal, Uniform)) else np.full(tgt.size, float(proj.weight))

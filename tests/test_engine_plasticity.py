@@ -242,8 +242,10 @@ def test_one_plastic_projection_per_population_pair():
 
 def test_plastic_rows_are_split_by_owning_thread():
     """With 3 threads every plastic row is split into 3 sub-rows holding the synapses onto each
-    thread's own neurons, consecutive slices of the row, so the store (targets, weights, delays) is
-    the one of 1 thread; the sub-rows of an explicit list too."""
+    thread's own neurons, consecutive slices of the row, so every row holds the synapses (targets,
+    weights, delays) of 1 thread's, each thread's in the same order (the threads' parts are in
+    reverse order on every other population: decomposition.thread_owners); the sub-rows of an
+    explicit list too."""
     from mpi4py import MPI
 
     from parsnn import Network
@@ -262,9 +264,15 @@ def test_plastic_rows_are_split_by_owning_thread():
         sim.build()
         stores[threads] = sim
     one, three = stores[1].plastic.arrays, stores[3].plastic.arrays
-    for key in ("tgt", "w", "d"):
-        assert np.array_equal(one[key], three[key]), key
     owner = np.asarray(stores[3].st.owner)
+    assert np.array_equal(one["ptr"][one["row_off"]], three["ptr"][three["row_off"]])
+    for j, nsrc in enumerate(three["nsrc"]):
+        for s in range(nsrc):               # row s: 1 thread's synapses, grouped by owner (stable)
+            a, b = one["ptr"][one["row_off"][j] + s], one["ptr"][one["row_off"][j] + s + 1]
+            order = np.argsort(owner[one["tgt"][a:b].astype(np.int64)], kind="stable")
+            for key in ("tgt", "w"):
+                assert np.array_equal(one[key][a:b][order], three[key][a:b]), key
+    assert np.array_equal(np.sort(one["d"]), np.sort(three["d"]))
     ptr, row_off = three["ptr"], three["row_off"]
     for j, nsrc in enumerate(three["nsrc"]):
         for s in range(nsrc):

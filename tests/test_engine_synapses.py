@@ -889,7 +889,7 @@ def test_threads_sort_their_rows_as_the_separate_delay_sort(monkeypatch, threads
     """Pass 2 of a source population's projections in one parallel region, each thread then sorting
     its own sub-rows by delay and counting their runs (generate_plans with rows), gives the rows and
     runs of the separate passes (generate_plans, group_rows_by_delay, delay_runs); also with each
-    thread's targets in windows (a test hook: windows of 150 neurons, 4 sub-rows per thread)."""
+    thread's targets in windows (a test hook: windows of 150 neurons, 5 sub-rows per thread)."""
     from parsnn import _connect
     if window:
         monkeypatch.setattr(engine_synapses, "NARROW_MAX_LOCAL", window)
@@ -903,7 +903,8 @@ def test_threads_sort_their_rows_as_the_separate_delay_sort(monkeypatch, threads
     pop_local = decomposition.population_ranges(net, local, offsets)
     blocks = engine_synapses.TargetBlocks(pop_local, local.size, threads)
     B = blocks.base.size
-    assert blocks.W == (4 if window else 1)
+    # with a window: thread 0 owns A's first and B's second half (indices 0-699: 5 windows of 150)
+    assert blocks.W == (5 if window else 1)
     plans, per_source = engine_synapses._count_plans(net, local, offsets, pop_local, 7, 0.1, blocks, threads, 2)
     ptr = np.concatenate([[0], np.cumsum(per_source.T.reshape(-1))]).astype(np.int64)
     rows = ptr[:300 * B + 1]            # the sources of A: the first rows

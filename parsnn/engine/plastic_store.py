@@ -108,6 +108,10 @@ def count_projection(net, k: int, local, offsets: dict, pop_local: dict, seed: i
     soff, nsrc = offsets[proj.source], net.populations[proj.source].size
     if isinstance(proj.rule, FromList):
         pl = _list_plan(net, proj, local, offsets, pop_local, h, T)
+        # every source's synapses grouped by the owning thread (each thread's in the list's order):
+        # plastic_place fills the sub-rows (source, thread) one after the other
+        order = np.lexsort((np.arange(pl["list_src"].size), pl["list_th"], pl["list_src"]))
+        pl = dict(pl, **{key: pl[key][order] for key in ("list_src", "list_tgt", "list_th", "list_w", "list_d")})
         rows = np.bincount((pl["list_src"] - soff) * T + pl["list_th"], minlength=nsrc * T).astype(np.int64)
         one = pl["list_d"].size == 0 or int(pl["list_d"].min()) == int(pl["list_d"].max())
         return Counted(k, soff, nsrc, rows, listed=pl, one_delay=one and ONE_DELAY_ONCE)

@@ -160,6 +160,9 @@ class Simulation:
         self._collectively(neurons.build_neurons, st, net, local, self.offsets, self.pop_local, self.seed, h,
                            self.scheme)
         st.one_ring = ring_schemes.one_ring(self.rings, st, comm)
+        # each thread's neurons of every update segment, from the owners
+        st.seg_bounds = decomposition.segment_parts(np.asarray(st.segments), np.asarray(st.owner),
+                                                    self.threads).reshape(-1, 2 * self.threads)
         self.build_timers["neurons"] += time.perf_counter() - t0
 
         t0 = time.perf_counter()

@@ -19,7 +19,7 @@ import numpy as np
 from mpi4py import MPI
 
 from parsnn import _connect as connect_kernels
-from parsnn.engine.decomposition import thread_owners, thread_parts
+from parsnn.engine.decomposition import thread_owners
 from parsnn.engine.footprint import (NARROW_MAX_LOCAL, NARROW_MAX_WINDOWS, STATIC_SYNAPSE_BYTES,  # noqa: F401
                                      STATIC_SYNAPSE_BYTES_WIDE, static_synapse_bytes)
 from parsnn.engine.streams import DEFAULT_REALISATION, REALISATIONS, purpose
@@ -60,7 +60,7 @@ def _list_plan(net, proj, local, offsets, pop_local, h: float, threads: int, blo
     steps = np.floor(np.asarray(rule.delay, dtype=np.float64)[keep][order] / h + 0.5)
     tl = tl[order]
     if blocks is None:
-        owner = np.searchsorted(a + thread_parts(b - a, threads), tl, side="right") - 1
+        owner = thread_owners(pop_local, local.size, threads)[0][tl].astype(np.int64)
     else:
         owner = blocks.block[tl].astype(np.int64)
         tl = tl - blocks.base[owner]
@@ -91,19 +91,24 @@ def _fill_from_list(pl: dict, fill: np.ndarray, num_nodes: int, tgt, w, d) -> tu
 def _projection_plan(net, k: int, proj, local, offsets, pop_local, seed: int, threads: int, scheme: int,
                      blocks=None) -> dict:
     """The connect kernels' arguments for projection ``k`` onto the local neurons; thread th
-    generates the th-th part of them (:func:`parsnn.engine.decomposition.thread_parts`), the
-    neurons it owns; ``scheme``: the realisation scheme's code. With ``blocks``
-    (:class:`TargetBlocks`) the parts are the blocks (a thread's windows) and the stored targets
-    are relative to their block's first neuron."""
+    generates the synapses onto the neurons it owns (:func:`parsnn.engine.decomposition.thread_owners`),
+    ``tb[th] .. tb[th+1]-1`` of the targets, which are the population's local neurons grouped by
+    owner (each owner's in ascending order: the same synapses onto each target, whatever the order of
+    the targets); ``scheme``: the realisation scheme's code. With ``blocks`` (:class:`TargetBlocks`)
+    the parts are the blocks (a thread's windows) and the stored targets are relative to their
+    block's first neuron."""
     a, b = pop_local[proj.target]
-    tgt_gids = local[a:b]
     rule = proj.rule
     toff, soff = offsets[proj.target], offsets[proj.source]
-    tgt_local, tb = np.arange(a, b, dtype=np.uint32), thread_parts(b - a, threads)
+    blk = (thread_owners(pop_local, local.size, threads)[0] if blocks is None else blocks.block)[a:b]
+    nblk = threads if blocks is None else blocks.base.size
+    order = np.argsort(blk, kind="stable")
+    idx = a + order
+    tgt_gids = local[idx]
+    tb = np.searchsorted(blk[order], np.arange(nblk + 1), side="left").astype(np.int64)
+    tgt_local = idx.astype(np.uint32)
     if blocks is not None:
-        blk = blocks.block[a:b]
-        tb = np.searchsorted(blk, np.arange(blocks.base.size + 1), side="left").astype(np.int64)
-        tgt_local = (np.arange(a, b, dtype=np.int64) - blocks.base[blk]).astype(np.uint32)
+        tgt_local = (idx - blocks.base[blk[order]]).astype(np.uint32)
     return dict(rule=RULE_CODES[type(rule)], tgt_gids=tgt_gids,
                 tgt_local=tgt_local, fixed=_fixed_counts(net, k, proj, tgt_gids, toff, seed),
                 soff=soff, nsrc=net.populations[proj.source].size, toff=toff,
