@@ -446,6 +446,18 @@ cdef inline int64_t _emit_mult(EngineState st, int64_t i, int64_t lag, int64_t k
     return nspk + 1
 
 
+cdef inline void _take_input(EngineState st, double* rex, double* rin, int64_t i, int64_t end, int64_t t,
+                             parsnn_pchunk_t* pc, bint devices, double* wex, double* win) noexcept nogil:
+    """Neuron i's input of step t: its ring entries (read and cleared) plus, with ``devices``, its
+    Poisson devices' spikes (:func:`_poisson_input`; with one ring both signs go to *wex)."""
+    wex[0] = rex[i]
+    win[0] = rin[i]
+    rex[i] = 0.0
+    rin[i] = 0.0
+    if devices:
+        _poisson_input(st, i, end, t, pc, wex, wex if st.one_ring else win)
+
+
 cdef int64_t _update_exp(EngineState st, int64_t start, int64_t end, int64_t pstart, int64_t stride,
                          int64_t base, int64_t t, int64_t lag, uint64_t* out, int64_t nspk) noexcept nogil:
     """One step of the iaf_psc_exp neurons start..end-1 (NEST's update order).
@@ -477,12 +489,7 @@ cdef int64_t _update_exp(EngineState st, int64_t start, int64_t end, int64_t pst
     parsnn_pchunk_init(&pc)
     for i in range(start, end):
         k = (i - start) * stride
-        wex = rex[i]
-        win = rin[i]
-        rex[i] = 0.0
-        rin[i] = 0.0
-        if devices:
-            _poisson_input(st, i, end, t, &pc, &wex, &wex if st.one_ring else &win)
+        _take_input(st, rex, rin, i, end, t, &pc, devices, &wex, &win)
         v = V[i]
         if r[i] == 0:
             v = v * p22[k] + iex[i] * p21ex[k] + iin[i] * p21in[k] + ie[k] * p20[k]
@@ -566,12 +573,7 @@ cdef int64_t _update_alpha(EngineState st, int64_t start, int64_t end, int64_t p
         return _update_alpha_uniform(st, start, end, pstart, base, t, lag, out, nspk)
     for i in range(start, end):
         k = pstart + (i - start) * stride
-        wex = rex[i]
-        win = rin[i]
-        rex[i] = 0.0
-        rin[i] = 0.0
-        if devices:
-            _poisson_input(st, i, end, t, &pc, &wex, &wex if st.one_ring else &win)
+        _take_input(st, rex, rin, i, end, t, &pc, devices, &wex, &win)
         v = V[i]
         if r[i] == 0:
             v = (st.p20[k] * st.ie[k] + st.p31ex[k] * dex[i] + st.p21ex[k] * iex[i] + st.p31in[k] * din[i]
@@ -623,12 +625,7 @@ cdef int64_t _update_alpha_uniform(EngineState st, int64_t start, int64_t end, i
     while b0 < end:
         b1 = b0 + ALPHA_BLOCK if end - b0 > ALPHA_BLOCK else end
         for i in range(b0, b1):
-            wex = rex[i]
-            win = rin[i]
-            rex[i] = 0.0
-            rin[i] = 0.0
-            if devices:
-                _poisson_input(st, i, end, t, &pc, &wex, &wex if st.one_ring else &win)
+            _take_input(st, rex, rin, i, end, t, &pc, devices, &wex, &win)
             wbx[i - b0] = wex
             wbi[i - b0] = win
         nf = parsnn_update_alpha_uniform(b0, b1, &st.V[0], &st.i_ex[0], &st.di_ex[0], &st.i_in[0], &st.di_in[0],
