@@ -2,12 +2,12 @@
 """Side-by-side hpc_benchmark: parsnn (``parsnn run hpc_benchmark`` under mpiexec -n P) against NEST's own
 ``hpc_benchmark.py`` (P threads), in one harness run on one machine.
 
-    python benchmarks/bench_hpc.py [--scale 0.1] [--ranks 2] [--repeats 1] [--presim 50] [--t-sim 250]
+    python benchmarks/bench_hpc.py [--scale 0.1] [--ranks 2] [--parsnn-threads 1] [--repeats 1] [--presim 50] [--t-sim 250]
                                    [--seed 1] [--simulators parsnn nest] [--nest-python PY] [--nest-script PATH]
                                    [--out-dir benchmarks/results] [--note TEXT] [--no-wait]
     python benchmarks/bench_hpc.py --report-only [--scale S]      # rebuild OUT/hpc_s<S>.md from its JSON
 
-- parsnn: ``mpiexec -n P parsnn run hpc_benchmark --scale S --t-sim PRESIM+T --seed N --no-record
+- parsnn: ``mpiexec -n P/T parsnn run hpc_benchmark --threads T --scale S --t-sim PRESIM+T --seed N --no-record
   --no-progress --out TMP.h5`` (the run file's performance figures are read back);
 - NEST: NEST's ``pynest/examples/hpc_benchmark.py`` as NEST ships it (located at run time in the installed
   NEST package, or ``--nest-script``; not copied into parsnn: it is GPL-2+), with its own parameters set
@@ -70,8 +70,10 @@ def run_parsnn(args, mpiexec: str, log) -> dict:
     t_total = args.presim + args.t_sim
     with tempfile.TemporaryDirectory(prefix="bench_hpc_") as tmp:
         out = os.path.join(tmp, "run.h5")
-        cmd = [mpiexec, "-n", str(args.ranks), exe, "run", "hpc_benchmark", "--scale", repr(args.scale),
-               "--t-sim", repr(t_total), "--seed", str(args.seed), "--no-record", "--no-progress", "--out", out]
+        n_ranks = args.ranks // args.parsnn_threads
+        cmd = [mpiexec, "-n", str(n_ranks), exe, "run", "hpc_benchmark", "--scale", repr(args.scale),
+               "--t-sim", repr(t_total), "--seed", str(args.seed), "--threads", str(args.parsnn_threads),
+               "--no-record", "--no-progress", "--out", out]
         log("  $ " + " ".join([os.path.basename(mpiexec), *cmd[1:3], "parsnn", *cmd[4:-1]]) + " TMP.h5")
         proc, acc = bp.run_accounted(cmd, timeout=args.timeout)
         if proc.returncode != 0 or not os.path.exists(out):
@@ -83,7 +85,8 @@ def run_parsnn(args, mpiexec: str, log) -> dict:
     spikes = int(sum(perf["spike_counts"]))
     rss = [int(x) for x in perf["peak_rss_bytes"]]
     sim_s = float(max(perf["simulate_seconds"]))
-    return {"simulator": "parsnn", "ok": True, "processes": args.ranks, "threads": 1, "num_neurons": n_neurons,
+    return {"simulator": "parsnn", "ok": True, "processes": args.ranks // args.parsnn_threads,
+            "threads": args.parsnn_threads, "num_neurons": n_neurons,
             "num_synapses": int(perf["num_synapses"]), "build_seconds": float(max(perf["build_seconds"])),
             "simulate_seconds": sim_s, "rtf": sim_s / (t_total * 1e-3), "rtf_timed_phase": None,
             "peak_rss_bytes": rss, "peak_rss_bytes_total": sum(rss), "spikes": spikes,
@@ -172,7 +175,8 @@ def markdown(d: dict) -> str:
              f"Machine: {bp.describe_machine(m)}.", "",
              *([f"Note: {d['note']}", ""] if d.get("note") else []),
              f"Model time 0-{d['presim_ms'] + d['t_sim_ms']:g} ms (NEST: presimtime {d['presim_ms']:g} ms + simtime "
-             f"{d['t_sim_ms']:g} ms), seed {d['seed']}, no spike recording; parsnn {d['ranks']} ranks, NEST "
+             f"{d['t_sim_ms']:g} ms), seed {d['seed']}, no spike recording; {d['ranks']} cores: parsnn "
+             f"{d['ranks'] // d.get('parsnn_threads', 1)} ranks x {d.get('parsnn_threads', 1)} threads, NEST "
              f"{d['ranks']} threads; {d['repeats']} alternating repeat(s), medians. Command: `{d['command']}`", "",
              "| simulator | processes x threads | synapses | build (s) | RTF, 0-end | NEST's RTF of its timed phase "
              "| peak memory (GB) | bytes/synapse | mean rate (spikes/s) | runs (RTF) |",
@@ -213,6 +217,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                                  epilog=__doc__.split("\n\n", 1)[1])
     ap.add_argument("--scale", type=float, default=0.1, help="network size factor (x 11,250 neurons; default 0.1)")
     ap.add_argument("--ranks", type=int, default=2, help="parsnn MPI ranks = NEST threads (default 2)")
+    ap.add_argument("--parsnn-threads", type=int, default=1,
+                    help="parsnn's threads per rank T: it runs RANKS / T ranks x T threads (default 1)")
     ap.add_argument("--repeats", type=int, default=1, help="runs per simulator, alternating (default 1)")
     ap.add_argument("--presim", type=float, default=50.0, help="NEST's presimtime, ms (default 50, as shipped)")
     ap.add_argument("--t-sim", type=float, default=250.0, help="NEST's simtime, ms (default 250, as shipped)")
@@ -232,6 +238,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = ap.parse_args(argv)
     if args.ranks < 1 or args.repeats < 1:
         ap.error("--ranks and --repeats must be >= 1")
+    if args.parsnn_threads < 1 or args.ranks % args.parsnn_threads:
+        ap.error(f"--parsnn-threads must be >= 1 and divide --ranks ({args.ranks})")
     if not (args.scale > 0 and int(2250 * args.scale) >= 1):
         ap.error(f"--scale must leave the inhibitory population non-empty (>= {1 / 2250:.3g})")
     if args.presim <= 0 or args.t_sim <= 0:
@@ -265,7 +273,8 @@ def main(argv=None) -> int:
         n_neurons, n_syn = synapses(args.scale)
         log(f"bench_hpc: {bp.describe_machine(machine)}")
         log(f"== hpc_benchmark scale {args.scale:g}: {n_neurons:,} neurons, {n_syn:,} synapses; 0-"
-            f"{args.presim + args.t_sim:g} ms; parsnn {args.ranks} ranks, NEST {args.ranks} threads; {', '.join(sims)}")
+            f"{args.presim + args.t_sim:g} ms; parsnn {args.ranks // args.parsnn_threads} ranks x "
+            f"{args.parsnn_threads} threads, NEST {args.ranks} threads; {', '.join(sims)}")
         runs = []
         for rep in range(args.repeats):
             for sim in sims:
@@ -281,7 +290,8 @@ def main(argv=None) -> int:
                         f"others used {r.get('foreign_cores', 0):.2f} cores")
                 else:
                     log(f"  {sim}: FAILED\n{r.get('error', '')[-1500:]}")
-        d = {"scale": args.scale, "ranks": args.ranks, "repeats": args.repeats, "presim_ms": args.presim,
+        d = {"scale": args.scale, "ranks": args.ranks, "parsnn_threads": args.parsnn_threads,
+             "repeats": args.repeats, "presim_ms": args.presim,
              "t_sim_ms": args.t_sim, "seed": args.seed, "note": args.note, "machine": machine,
              "command": "python benchmarks/bench_hpc.py " + shlex.join(argv if argv is not None else sys.argv[1:]),
              "runs": runs, "finished": datetime.datetime.now().isoformat(timespec="seconds")}
