@@ -12,8 +12,9 @@ RSS of each build.
 
 The phases are the build's own functions, timed by wrapping them in this process: count (pass 1),
 generate (pass 2's kernels; since the threads sort their own rows by delay right after drawing them,
-that sort too), group (the separate sort by delay and the delay runs), runs (concatenation of the runs),
-alloc (the synapse arrays), other (the rest of Simulation.build: Python between the kernels, neurons,
+that sort too), touch (the synapse arrays' pages faulted in before pass 2, each thread its own part:
+the kernel zeroing fresh pages; without it that time is in generate), group (the separate sort by delay
+and the delay runs), runs (concatenation of the runs), alloc (the synapse arrays), other (the rest of Simulation.build: Python between the kernels, neurons,
 routes, buffers). ``--base``: a second checkout (a source tree with its kernels built, e.g. by ``git archive``
 of a commit and ``setup.py build_ext --inplace``), run with the same python in the same rounds (base 1,
 base T, this 1, this T), to compare the two.
@@ -30,7 +31,7 @@ import subprocess
 import sys
 import time
 
-PHASES = ("count", "generate", "group", "runs", "alloc")
+PHASES = ("count", "touch", "generate", "group", "runs", "alloc")
 
 
 def _clock() -> tuple:
@@ -67,6 +68,8 @@ def measure(n_scaling: float, threads: int) -> dict:
         pd14 = importlib.import_module("models.pd14")
     table = {p: [0.0, 0.0, 0.0, 0] for p in PHASES}
     _wrap(table, "count", synapses, "_count_plans")
+    if hasattr(_connect, "touch_pages"):
+        _wrap(table, "touch", _connect, "touch_pages")
     # pass 2's kernels (generate_plans also sorts each thread's rows by delay where it can)
     _wrap(table, "generate", _connect, "generate_plans" if hasattr(_connect, "generate_plans") else "generate")
     for name in ("group_rows_by_delay", "delay_runs", "runs_of_counts"):

@@ -14,6 +14,7 @@ from libc.math cimport floor, log, log1p
 from cython.parallel cimport prange, parallel
 from openmp cimport omp_get_thread_num
 from libc.stdlib cimport calloc, malloc, free
+from libc.stdint cimport uintptr_t
 
 include "philox.pxi"
 
@@ -211,6 +212,39 @@ def count_plans(Plans plans, uint64_t seed, int64_t[::1] per_source, int scheme=
             else:
                 _count_plans(<px_stream*> NULL, plans.p, plans.n, th, seed, &per_source[0] + th * N, &totals[th, 0])
     return tot.sum(axis=0)[:plans.n]
+
+
+DEF PAGE = 4096
+DEF HUGE = 2 << 20
+
+
+def touch_pages(cnp.ndarray arr, int threads=1):
+    """Fault in the pages of the contiguous array ``arr`` before the generation writes it, on
+    ``threads`` threads, each its own 2 MiB-aligned pieces (a write to one byte of every 4 KiB page;
+    its contents are then undefined, as after ``np.empty``). Without it the threads' first writes meet
+    in the same fresh (huge) pages: both fault one in at once, and the kernel zeroes it for each of
+    them before keeping one; here every page is zeroed once, and in parallel."""
+    cdef char* base
+    cdef uintptr_t a, b, lo, hi, q
+    cdef Py_ssize_t k, nchunks
+    if not arr.flags["C_CONTIGUOUS"]:
+        raise ValueError("touch_pages needs a contiguous array")
+    if arr.nbytes == 0:
+        return
+    base = <char*> cnp.PyArray_DATA(arr)
+    a = <uintptr_t> base
+    b = a + <uintptr_t> arr.nbytes
+    nchunks = <Py_ssize_t> ((b - 1) // HUGE - a // HUGE + 1)
+    with nogil:
+        for k in prange(nchunks, num_threads=max(threads, 1), schedule="static"):
+            lo = (a // HUGE + <uintptr_t> k) * HUGE
+            hi = lo + HUGE
+            lo = a if lo < a else lo
+            hi = b if hi > b else hi
+            q = lo
+            while q < hi:
+                base[q - a] = 0
+                q = (q // PAGE + 1) * PAGE
 
 
 def ziggurat_candidates(const uint32_t[::1] words, bint portable=False):

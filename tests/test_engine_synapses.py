@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import os
 import subprocess
 import sys
 import textwrap
@@ -924,3 +925,26 @@ def test_threads_sort_their_rows_as_the_separate_delay_sort(monkeypatch, threads
     assert len(np.unique(out[0][2])) > 5                  # several delays: the rows were really sorted
     for a, b in zip(*out):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_touch_pages_faults_in_the_whole_array(threads):
+    """touch_pages makes every page of a fresh array resident (the resident set grows by its size:
+    the generation then writes into pages that are already there), whatever the number of threads
+    and the array's offset in its first page; the array stays usable, and a strided array is refused."""
+    from parsnn import _connect
+    page = os.sysconf("SC_PAGE_SIZE")
+
+    def resident():
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * page
+    nbytes = 48 << 20
+    arr = np.empty(nbytes + 3, dtype=np.uint8)[3:]        # not page aligned
+    before = resident()
+    _connect.touch_pages(arr, threads)
+    assert resident() - before >= 0.95 * nbytes
+    arr[:] = 7
+    assert int(arr.sum()) == 7 * nbytes
+    _connect.touch_pages(np.empty(0, dtype=np.float32), threads)
+    with pytest.raises(ValueError, match="contiguous"):
+        _connect.touch_pages(np.empty(100, dtype=np.float32)[::2], threads)

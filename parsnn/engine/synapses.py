@@ -314,6 +314,8 @@ def generate_synapses(net, local: np.ndarray, offsets: dict, pop_local: dict, se
     blocks = _source_blocks(plans)
     sizes = [int(ptr[s1 * T] - ptr[s0 * T]) for s0, s1, _ in blocks]
     dbuf = np.empty(max(sizes, default=0), dtype=np.uint16)     # one block's delays at a time
+    for arr in (tgt, w, dbuf):     # faulted in before the threads write them: each page zeroed once, in parallel
+        connect_kernels.touch_pages(arr, int(threads))
     dmin, dmax, pieces = 1 << 40, 0, []
     scratch = connect_kernels.Scratch(int(threads))        # allocated once for all projections
     for block, size in zip(blocks, sizes):
