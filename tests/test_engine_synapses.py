@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import mmap
 import os
 import subprocess
 import sys
@@ -939,7 +940,8 @@ def test_touch_pages_faults_in_the_whole_array(threads):
         with open("/proc/self/statm") as f:
             return int(f.read().split()[1]) * page
     nbytes = 48 << 20
-    arr = np.empty(nbytes + 3, dtype=np.uint8)[3:]        # not page aligned
+    fresh = mmap.mmap(-1, nbytes + page)                  # private anonymous: no page resident yet
+    arr = np.frombuffer(fresh, dtype=np.uint8)[3:3 + nbytes]   # not page aligned
     before = resident()
     _connect.touch_pages(arr, threads)
     assert resident() - before >= 0.95 * nbytes
