@@ -227,9 +227,11 @@ cdef class EngineState:
     cdef public int64_t[::1] pd_ptr, pd_delay
     cdef public double[::1] pd_lam, pd_w
     cdef public uint64_t[::1] pd_purpose
-    # ring buffers [D * n_loc], slot-major; one_ring (parsnn/engine/rings.py, the per-tau scheme):
-    # ring_ex takes every weight and ring_in is one slot of zeros [n_loc], read and never written
+    # ring buffers [D * ring_n], slot-major: neuron i's entry of slot s at s * ring_n + i; ring_n >= n_loc,
+    # a whole number of cache lines (parsnn/engine/aligned.py); one_ring (parsnn/engine/rings.py, the
+    # per-tau scheme): ring_ex takes every weight and ring_in is one slot of zeros [n_loc], read and never written
     cdef public double[::1] ring_ex, ring_in
+    cdef public int64_t ring_n
     cdef public bint one_ring
     # one_ring and every i_in +0.0 at the start of run_steps (it stays so): the update kernel that
     # neither reads nor writes i_in and ring_in (update.h) gives the same bits
@@ -639,7 +641,7 @@ cdef int64_t _update_alpha_uniform(EngineState st, int64_t start, int64_t end, i
 cdef void _update_thread(EngineState st, int64_t th, int64_t t0, int64_t m) noexcept nogil:
     """Thread ``th``: update its neurons for steps t0 .. t0+m-1 (spikes into its part of st.spk,
     V_m samples of its neurons into the rows after st.n_vrows)."""
-    cdef int64_t n = st.n_loc, D = st.D, lo = st.toff[th], T = st.T
+    cdef int64_t n = st.ring_n, D = st.D, lo = st.toff[th], T = st.T
     cdef int64_t t, i, j, seg, s0, s1, start, end, model, stride, pstart, base, lag, nf, kk, row = st.n_vrows
     cdef int64_t nseg = st.segments.shape[0], nv = st.v_idx.shape[0], nspk = 0
     cdef uint64_t* out = &st.spk[lo * m]
@@ -1067,10 +1069,10 @@ cdef inline int64_t _scatter_source(EngineState st, int64_t j, int64_t W, const 
     the static kernel of the rank's target width at ring slot ``slot0``; returns the synapses visited."""
     cdef int64_t a = st.syn_ptr[j], b = st.syn_ptr[j + W]
     if st.tgt16:
-        parsnn_scatter_runs16(a, b, &st.run_ptr[j], W, wofs, slot0, st.D, st.n_loc, &st.syn_tgt16[0],
+        parsnn_scatter_runs16(a, b, &st.run_ptr[j], W, wofs, slot0, st.D, st.ring_n, &st.syn_tgt16[0],
                               &st.syn_w[0], &st.run_d[0], &st.run_n[0], rex, rin, mult, pf)
     else:
-        parsnn_scatter_runs(a, b, &st.run_ptr[j], W, wofs, slot0, st.D, st.n_loc, &st.syn_tgt[0],
+        parsnn_scatter_runs(a, b, &st.run_ptr[j], W, wofs, slot0, st.D, st.ring_n, &st.syn_tgt[0],
                             &st.syn_w[0], &st.run_d[0], &st.run_n[0], rex, rin, mult, pf)
     return b - a
 
@@ -1078,7 +1080,7 @@ cdef inline int64_t _scatter_source(EngineState st, int64_t j, int64_t W, const 
 cdef int64_t _deliver_thread(EngineState st, int64_t th, int64_t t0, int64_t nrecv) noexcept nogil:
     """Thread ``th``: scatter the sorted received spikes' sub-rows onto its own neurons; returns
     the number of synaptic events."""
-    cdef int64_t n = st.n_loc, D = st.D, W = st.syn_W, B = st.T * st.syn_W, k, g, j, s, slot0, events = 0
+    cdef int64_t n = st.ring_n, D = st.D, W = st.syn_W, B = st.T * st.syn_W, k, g, j, s, slot0, events = 0
     cdef uint64_t code
     cdef int64_t mult
     cdef const uint64_t* buf = &st.recvbuf[0]
@@ -1148,15 +1150,15 @@ def scatter_probe(EngineState st, const int64_t[::1] gids, const int64_t[::1] sl
     """(wall seconds, CPU seconds of the busiest thread) the static delivery takes for the spikes of
     sources ``gids`` (emitted at ring slots ``slots``) with prefetch distance ``pf``: the engine's
     kernel over the state's own rows, on its T threads (each its sub-rows), into the scratch rings
-    ``rex`` (D x n_loc) and ``rin`` (the same size, or empty for one ring). The CPU time leaves out
+    ``rex`` (D x ring_n) and ``rin`` (the same size, or empty for one ring). The CPU time leaves out
     the time other processes hold the core. The state is not changed (parsnn/engine/prefetch.py)."""
     cdef int64_t th, nspk = gids.shape[0], T = st.T
     cdef timespec t0, t1
     cdef double[::1] cpu = np.zeros(max(T, 1))
     if st.syn_w.shape[0] == 0 or nspk == 0:
         return 0.0, 0.0
-    if rex.shape[0] < st.D * st.n_loc or (rin.shape[0] and rin.shape[0] < st.D * st.n_loc) or slots.shape[0] < nspk:
-        raise ValueError("scatter_probe: scratch rings smaller than D x n_loc, or fewer slots than spikes")
+    if rex.shape[0] < st.D * st.ring_n or (rin.shape[0] and rin.shape[0] < st.D * st.ring_n) or slots.shape[0] < nspk:
+        raise ValueError("scatter_probe: scratch rings smaller than D x ring_n, or fewer slots than spikes")
     cdef double* pin = &rin[0] if rin.shape[0] else NULL
     with nogil:
         clock_gettime(CLOCK_MONOTONIC, &t0)
@@ -1329,6 +1331,10 @@ def run_steps(EngineState st, int64_t t, int64_t t_stop):
                                  or st.seg_bounds.shape[1] != 2 * st.T):
         raise ValueError("EngineState.seg_bounds must give every thread's range of every update segment "
                          "(parsnn.engine.decomposition.segment_parts)")
+    if (st.ring_n < st.n_loc or st.ring_ex.shape[0] < st.D * st.ring_n
+            or st.ring_in.shape[0] < (st.n_loc if st.one_ring else st.D * st.ring_n)):
+        raise ValueError("EngineState rings must hold D slots of ring_n >= n_loc entries (one slot of n_loc "
+                         "entries for ring_in with one ring)")
     # every i_in bit-zero (not -0.0) with one ring: it stays so in this call (ring_in holds zeros)
     st.iin_zero = st.one_ring and st.n_loc > 0 and not np.any(np.asarray(st.i_in).view(np.uint64))
     c.t, c.t_stop, c.pending, c.err, c.stop = t, t_stop, False, 0, TEAM_RUN
