@@ -62,6 +62,9 @@ import numpy as np
 cimport numpy as cnp
 from libc.stdlib cimport qsort, malloc, free, realloc
 from libc.string cimport memcpy, memset
+
+cdef extern from "<stdlib.h>" nogil:
+    int posix_memalign(void** p, size_t alignment, size_t size)
 from posix.time cimport clock_gettime, nanosleep, timespec, CLOCK_MONOTONIC, CLOCK_THREAD_CPUTIME_ID
 from cython.parallel cimport prange, parallel
 from openmp cimport omp_get_thread_num, omp_get_num_threads
@@ -311,6 +314,10 @@ cdef class EngineState:
     # per thread (rows) and phase (seconds): 0 delivery, 1 update, 2 waiting for the other threads
     # (wake-up and join of the parallel regions), 3 thread 0's serial part between regions
     cdef public double[:, ::1] t_thread
+    # cpu_timers (benchmarks only; default off): each thread's CPU seconds in the update, per share
+    # (t_update_cpu[th]); the time other processes hold the core is left out (loaded machine)
+    cdef public bint cpu_timers
+    cdef public double[::1] t_update_cpu
     cdef public object reserve                # grows the recording buffers for one more interval
                                               # (reserve(rows): for that many more spike rows)
     # 1: segments with one parameter set and no Poisson devices use the vector kernel
@@ -1177,12 +1184,18 @@ cdef double _thread_work(EngineState st, int64_t th, int64_t t0, int64_t m, bint
     interval (if ``deliver``) to its neurons, then update them for steps t0 .. t0+m-1. Thread 0's
     times go to st.t_deliver / st.t_update, every share's to st.t_thread. Returns the time taken."""
     cdef double c0, c1, c2
+    cdef timespec q0, q1
     c0 = _now()
     if deliver:
         _deliver_thread(st, th, st.d_t0, st.n_recv)
     c1 = _now()
+    if st.cpu_timers:
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &q0)
     if m > 0:
         _update_thread(st, th, t0, m)
+    if st.cpu_timers:
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &q1)
+        st.t_update_cpu[th] += (q1.tv_sec - q0.tv_sec) + 1e-9 * (q1.tv_nsec - q0.tv_nsec)
     c2 = _now()
     if th == 0:
         st.t_deliver += c1 - c0
@@ -1327,6 +1340,8 @@ def run_steps(EngineState st, int64_t t, int64_t t_stop):
     cdef bint team = st.T > 1 and st.team and st.n_loc * st.m >= st.par_min_updates
     if st.t_thread.shape[0] != st.T:
         st.t_thread = np.zeros((st.T, 4))
+    if st.cpu_timers and (st.t_update_cpu is None or st.t_update_cpu.shape[0] != st.T):
+        st.t_update_cpu = np.zeros(st.T)
     if st.segments.shape[0] and (st.seg_bounds is None or st.seg_bounds.shape[0] != st.segments.shape[0]
                                  or st.seg_bounds.shape[1] != 2 * st.T):
         raise ValueError("EngineState.seg_bounds must give every thread's range of every update segment "
