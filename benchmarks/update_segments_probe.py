@@ -15,7 +15,11 @@ did not. Since then the state is 64-byte aligned and the split points lie on lin
     python benchmarks/update_segments_probe.py --neurons 19296 --segments 1 8 32 --repeats 3 \\
         --out benchmarks/results/update_segments_probe_xeon_idle_s10.json
 
-One run: ``python benchmarks/update_segments_probe.py --one T K N`` (under mpiexec for 2 x 1).
+``--line-blind`` emulates the layout before session 11 on today's engine (for a comparison under
+the same load): split points at the equal split (not on line bounds) and every aligned array moved
+16 bytes off its line (as V_m, I_syn and r sat at 16-48 bytes mod 64), ring slot stride n_loc.
+
+One run: ``python benchmarks/update_segments_probe.py --one T K N [BLIND]`` (under mpiexec for 2 x 1).
 """
 import argparse
 import json
@@ -28,13 +32,29 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def one(threads: int, segments: int, neurons: int, t_sim: float = 1000.0) -> None:
+def _line_blind():
+    """Patch parsnn.engine.aligned and decomposition to the line-blind layout (``--line-blind``)."""
+    import numpy as np
+    from parsnn.engine import aligned, decomposition
+    aligned_empty = aligned.empty
+
+    def off_line(n, dtype):
+        dtype = np.dtype(dtype)
+        return aligned_empty(int(n) + 16 // dtype.itemsize, dtype)[16 // dtype.itemsize:]
+
+    aligned.empty, aligned.is_aligned, aligned.ring_stride = off_line, lambda a: True, int
+    decomposition.thread_owners.__defaults__ = (1,)
+
+
+def one(threads: int, segments: int, neurons: int, blind: int = 0, t_sim: float = 1000.0) -> None:
     """Build and run the silent network; rank 0 prints a JSON line with the per-thread update
     microseconds per step (the largest over the ranks' threads and their mean)."""
     import numpy as np
     from mpi4py import MPI
     from parsnn.engine import Simulation
     from parsnn.network import Network
+    if blind:
+        _line_blind()
     net = Network(0.1, name="silent")
     for k in range(segments):
         net.add_population(f"P{k}", neurons // segments, "iaf_psc_exp", params={"I_e": 100.0})
@@ -66,19 +86,20 @@ def main(argv=None) -> int:
     ap.add_argument("--segments", type=int, nargs="+", default=[1, 8, 32])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default=None)
-    ap.add_argument("--one", type=int, nargs=3, metavar=("T", "K", "N"), help=argparse.SUPPRESS)
+    ap.add_argument("--line-blind", action="store_true", help="the layout before session 11 (see above)")
+    ap.add_argument("--one", type=int, nargs="+", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.one:
         one(*a.one)
         return 0
     bindir = os.path.dirname(sys.executable)
     layouts = {"1x2": (1, 2), "2x1": (2, 1)}
-    res = {"machine": _machine(), "neurons": a.neurons, "repeats": a.repeats, "runs": {}}
+    res = {"machine": _machine(), "neurons": a.neurons, "repeats": a.repeats, "line_blind": a.line_blind, "runs": {}}
     for K in a.segments:
         for rep in range(a.repeats):
             for name, (ranks, threads) in (layouts.items() if rep % 2 == 0 else reversed(layouts.items())):
                 cmd = [os.path.join(bindir, "mpiexec"), "-n", str(ranks), sys.executable, __file__,
-                       "--one", str(threads), str(K), str(a.neurons)]
+                       "--one", str(threads), str(K), str(a.neurons), str(int(a.line_blind))]
                 line = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
                 res["runs"].setdefault(f"K={K} {name}", []).append(json.loads(line))
     res["median_update_us_per_step"] = {k: statistics.median(r["mean"] for r in v) for k, v in res["runs"].items()}
