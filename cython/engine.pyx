@@ -62,9 +62,6 @@ import numpy as np
 cimport numpy as cnp
 from libc.stdlib cimport qsort, malloc, free, realloc
 from libc.string cimport memcpy, memset
-
-cdef extern from "<stdlib.h>" nogil:
-    int posix_memalign(void** p, size_t alignment, size_t size)
 from posix.time cimport clock_gettime, nanosleep, timespec, CLOCK_MONOTONIC, CLOCK_THREAD_CPUTIME_ID
 from cython.parallel cimport prange, parallel
 from openmp cimport omp_get_thread_num, omp_get_num_threads
@@ -113,6 +110,9 @@ cdef extern from "poisson.h" nogil:
     void parsnn_pchunk_fill(parsnn_pchunk_t* pc, uint64_t seed, const int64_t* pd_ptr, const int64_t* delay,
                             const uint64_t* purpose, const double* lam, const int64_t* gids, int64_t i,
                             int64_t end, int64_t t)
+
+cdef extern from "<stdlib.h>" nogil:
+    int posix_memalign(void** p, size_t alignment, size_t size)
 
 cdef extern from "<sched.h>" nogil:
     int sched_yield()
