@@ -69,11 +69,18 @@ def test_no_cache_line_has_two_owning_threads(threads, sizes, first):
 
 
 def test_split_points_round_to_lines():
-    assert decomposition.thread_parts(100, 2).tolist() == [0, 50, 100]           # items = 1: equal parts
-    assert decomposition.thread_parts(100, 2, 0, 16).tolist() == [0, 48, 100]
-    assert decomposition.thread_parts(100, 2, 5, 16).tolist() == [0, 43, 100]    # absolute 48
-    assert decomposition.thread_parts(5, 2, 3, 16).tolist() == [0, 0, 5]         # no line bound inside
-    assert decomposition.thread_parts(10, 1, 3, 16).tolist() == [0, 10]
+    assert decomposition.thread_parts(100, 2).tolist() == [0, 50, 100]           # the equal split
+    owner, _ = decomposition.thread_owners(_ranges([100]), 100, 2)
+    assert np.flatnonzero(np.diff(owner)).tolist() == [47]                       # 50 -> 48 (nearer)
+    owner, _ = decomposition.thread_owners(_ranges([100], 5), 105, 2)
+    assert np.flatnonzero(np.diff(owner[5:])).tolist() == [42]                   # 55 -> 48
     # who owns the next population's first nodes: the thread of the last ones before them
     owner, _ = decomposition.thread_owners(_ranges([100, 3, 100]), 203, 2)
     assert owner[99] == owner[100] == owner[102] == owner[103]
+
+
+@pytest.mark.parametrize("threads", [2, 3, 4])
+@pytest.mark.parametrize("size", [3, 7, 20, 40, 1000])
+def test_many_populations_keep_the_threads_balanced(threads, size):
+    _, toff = decomposition.thread_owners(_ranges([size] * 200), 200 * size, threads)
+    assert np.ptp(np.diff(toff)) <= 2 * aligned.SPLIT_ITEMS         # within two lines of each other

@@ -255,7 +255,7 @@ def test_plastic_rows_are_split_by_owning_thread():
     for threads in (1, 3):
         net = Network(resolution=0.1)
         net.add_population("E", 60, "iaf_psc_alpha")     # threads 0, 1, 2: 16, 16, 28 neurons
-        net.add_population("F", 12, "iaf_psc_alpha")     # local 60 .. 71: thread 2 to 63, then thread 1
+        net.add_population("F", 12, "iaf_psc_alpha")     # local 60 .. 71: thread 2 to 63, then thread 0
         net.connect("E", "E", FixedIndegree(4), weight=10.0, delay=1.0, synapse_model="stdp_synapse",
                     synapse_params={"Wmax": 100.0})
         net.connect("E", "F", FromList([3, 3, 0, 5], [6, 1, 2, 1], [1.0, 2.0, 3.0, 4.0], [1.0, 1.5, 2.0, 1.0]),

@@ -32,54 +32,60 @@ def population_ranges(net, local: np.ndarray, offsets: dict) -> dict:
     return ranges
 
 
-def thread_parts(size: int, threads: int, start: int = 0, items: int = 1) -> np.ndarray:
-    """Bounds of the ``threads`` parts of the population whose local nodes are ``start`` ..
-    ``start + size - 1``: part j is ``parts[j] .. parts[j+1]-1`` of it (relative to ``start``). The
-    equal split (sizes differ by at most one) with every inner bound moved to the nearest multiple
-    of ``items`` in absolute local index (``start + bound``; a tie goes down), clamped to the
-    population: no run of ``items`` nodes that starts at a multiple of ``items`` (one cache line
-    of an aligned state array: :mod:`parsnn.engine.aligned`) is cut. A part may be empty (a
-    population of fewer than about ``items`` nodes per thread); :func:`thread_owners` says which
-    thread owns which part."""
-    parts = (np.arange(threads + 1, dtype=np.int64) * size) // threads
-    if items > 1 and threads > 1:
-        inner = parts[1:-1] + start
-        inner = ((inner + (items - 1) // 2) // items) * items      # nearest multiple, tie down
-        parts[1:-1] = np.clip(inner - start, 0, size)
-    return parts
+def thread_parts(size: int, threads: int) -> np.ndarray:
+    """Bounds of the ``threads`` equal parts of a population of ``size`` nodes: part j is
+    ``parts[j] .. parts[j+1]-1`` of it (sizes differ by at most one); :func:`thread_owners` moves
+    them onto cache-line bounds and says which thread owns which part."""
+    return (np.arange(threads + 1, dtype=np.int64) * size) // threads
 
 
-def _part_order(first: int, threads: int) -> list:
-    """Threads in the order they take a population's parts when ``first`` must take the first
-    non-empty one: 0, 1, ... for 0; T - 1, ..., 0 for T - 1; else first, first + 1, ... cyclically."""
-    if first == threads - 1:
-        return list(range(threads - 1, -1, -1))
-    return [(first + j) % threads for j in range(threads)]
+def _line_bound(e: int, pos: int, b: int, items: int, excess: int) -> int:
+    """The bound of a part that starts at ``pos`` and would end at ``e`` in the equal split: the
+    multiple of ``items`` just below or just above ``e`` (clamped to ``pos`` .. ``b``), whichever
+    leaves its owner's load nearer the goal (``excess``: the owner's load minus the goal if the part
+    ended at ``pos``; a tie goes down). Never an empty part when a line bound lies inside: the next
+    part would start with the same owner."""
+    down = e - e % items
+    up = down if down == e else down + items
+    down, up = min(max(down, pos), b), min(max(up, pos), b)
+    if down == pos:
+        return up
+    return down if abs(excess + down - pos) <= abs(excess + up - pos) else up
 
 
 def thread_owners(pop_local: dict, n: int, threads: int,
                   items: int = aligned.SPLIT_ITEMS) -> tuple[np.ndarray, np.ndarray]:
     """(owner thread of each of the ``n`` local nodes, first-node offsets ``toff`` of the threads'
-    spike buffers): every population's local nodes ``pop_local[p]`` are cut into ``threads``
-    equal parts at multiples of ``items`` (:func:`thread_parts`), so every projection's targets are
-    shared by all threads, and no cache line of an aligned state array holds two threads' nodes
-    inside a population. Where two populations meet (not on a line bound), the thread that owns
-    the last nodes of the one owns the first nodes of the next: thread k owns part k of the 1st
-    population, part ``threads - 1 - k`` of the 2nd (for 2 threads: the order alternates), and so
-    on, a population too small for every thread going whole to the thread before it. Two threads
-    then never write one line of the state arrays (false sharing:
-    ``benchmarks/update_segments_probe.py``). Who owns a node never changes a result, only the time."""
+    spike buffers): every population's local nodes ``pop_local[p]`` are cut into ``threads`` parts,
+    the equal split (:func:`thread_parts`) with every inner bound moved to a multiple of ``items``
+    in local index (less than one line), so every projection's targets are shared by all threads and
+    no cache line of an aligned state array (:mod:`parsnn.engine.aligned`) holds two threads' nodes
+    inside a population. Where two populations meet inside a line, the thread that owns the last
+    nodes of the one owns the first nodes of the next (for 2 threads the parts' order alternates);
+    the other parts go to the threads with the fewest nodes so far (ties: the lower thread), and each
+    bound moves down or up as keeps the threads' loads nearer equal. A population too small for every
+    thread leaves some without a part. Two threads then never write one line of the state arrays
+    (false sharing: ``benchmarks/update_segments_probe.py``). Who owns a node never changes a
+    result, only the time."""
     owner = np.zeros(n, dtype=np.int32)
-    last = 0
+    load = np.zeros(threads, dtype=np.int64)
+    last = -1                                   # the owner of the node before the population
     for a, b in pop_local.values():
         if a == b:
             continue
-        parts = a + thread_parts(b - a, threads, a, items)
-        order = iter(_part_order(last, threads))
-        for j in range(threads):
-            if parts[j + 1] > parts[j]:
-                last = next(order)
-                owner[parts[j]:parts[j + 1]] = last
+        goal = (int(load.sum()) + b - a) / threads      # every thread's load after it, ideally
+        free = sorted(range(threads), key=lambda k: (load[k], k))
+        if last >= 0 and a % items:             # its first line holds the previous node
+            free.remove(last)
+            free.insert(0, last)
+        pos, equal = a, a + thread_parts(b - a, threads)
+        for j in range(1, threads + 1):
+            end = b if j == threads else _line_bound(int(equal[j]), pos, b, items, load[free[0]] - goal)
+            if end > pos:
+                last = free.pop(0)
+                owner[pos:end] = last
+                load[last] += end - pos
+                pos = end
     toff = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=threads))]).astype(np.int64)
     return owner, toff
 
