@@ -111,6 +111,9 @@ cdef extern from "poisson.h" nogil:
                             const uint64_t* purpose, const double* lam, const int64_t* gids, int64_t i,
                             int64_t end, int64_t t)
 
+cdef extern from "<stdlib.h>" nogil:
+    int posix_memalign(void** p, size_t alignment, size_t size)
+
 cdef extern from "<sched.h>" nogil:
     int sched_yield()
 
@@ -227,9 +230,11 @@ cdef class EngineState:
     cdef public int64_t[::1] pd_ptr, pd_delay
     cdef public double[::1] pd_lam, pd_w
     cdef public uint64_t[::1] pd_purpose
-    # ring buffers [D * n_loc], slot-major; one_ring (parsnn/engine/rings.py, the per-tau scheme):
-    # ring_ex takes every weight and ring_in is one slot of zeros [n_loc], read and never written
+    # ring buffers [D * ring_n], slot-major: neuron i's entry of slot s at s * ring_n + i; ring_n >= n_loc,
+    # a whole number of cache lines (parsnn/engine/aligned.py); one_ring (parsnn/engine/rings.py, the
+    # per-tau scheme): ring_ex takes every weight and ring_in is one slot of zeros [n_loc], read and never written
     cdef public double[::1] ring_ex, ring_in
+    cdef public int64_t ring_n
     cdef public bint one_ring
     # one_ring and every i_in +0.0 at the start of run_steps (it stays so): the update kernel that
     # neither reads nor writes i_in and ring_in (update.h) gives the same bits
@@ -309,6 +314,10 @@ cdef class EngineState:
     # per thread (rows) and phase (seconds): 0 delivery, 1 update, 2 waiting for the other threads
     # (wake-up and join of the parallel regions), 3 thread 0's serial part between regions
     cdef public double[:, ::1] t_thread
+    # cpu_timers (benchmarks only; default off): each thread's CPU seconds in the update, per share
+    # (t_update_cpu[th]); the time other processes hold the core is left out (loaded machine)
+    cdef public bint cpu_timers
+    cdef public double[::1] t_update_cpu
     cdef public object reserve                # grows the recording buffers for one more interval
                                               # (reserve(rows): for that many more spike rows)
     # 1: segments with one parameter set and no Poisson devices use the vector kernel
@@ -639,7 +648,7 @@ cdef int64_t _update_alpha_uniform(EngineState st, int64_t start, int64_t end, i
 cdef void _update_thread(EngineState st, int64_t th, int64_t t0, int64_t m) noexcept nogil:
     """Thread ``th``: update its neurons for steps t0 .. t0+m-1 (spikes into its part of st.spk,
     V_m samples of its neurons into the rows after st.n_vrows)."""
-    cdef int64_t n = st.n_loc, D = st.D, lo = st.toff[th], T = st.T
+    cdef int64_t n = st.ring_n, D = st.D, lo = st.toff[th], T = st.T
     cdef int64_t t, i, j, seg, s0, s1, start, end, model, stride, pstart, base, lag, nf, kk, row = st.n_vrows
     cdef int64_t nseg = st.segments.shape[0], nv = st.v_idx.shape[0], nspk = 0
     cdef uint64_t* out = &st.spk[lo * m]
@@ -1067,10 +1076,10 @@ cdef inline int64_t _scatter_source(EngineState st, int64_t j, int64_t W, const 
     the static kernel of the rank's target width at ring slot ``slot0``; returns the synapses visited."""
     cdef int64_t a = st.syn_ptr[j], b = st.syn_ptr[j + W]
     if st.tgt16:
-        parsnn_scatter_runs16(a, b, &st.run_ptr[j], W, wofs, slot0, st.D, st.n_loc, &st.syn_tgt16[0],
+        parsnn_scatter_runs16(a, b, &st.run_ptr[j], W, wofs, slot0, st.D, st.ring_n, &st.syn_tgt16[0],
                               &st.syn_w[0], &st.run_d[0], &st.run_n[0], rex, rin, mult, pf)
     else:
-        parsnn_scatter_runs(a, b, &st.run_ptr[j], W, wofs, slot0, st.D, st.n_loc, &st.syn_tgt[0],
+        parsnn_scatter_runs(a, b, &st.run_ptr[j], W, wofs, slot0, st.D, st.ring_n, &st.syn_tgt[0],
                             &st.syn_w[0], &st.run_d[0], &st.run_n[0], rex, rin, mult, pf)
     return b - a
 
@@ -1078,7 +1087,7 @@ cdef inline int64_t _scatter_source(EngineState st, int64_t j, int64_t W, const 
 cdef int64_t _deliver_thread(EngineState st, int64_t th, int64_t t0, int64_t nrecv) noexcept nogil:
     """Thread ``th``: scatter the sorted received spikes' sub-rows onto its own neurons; returns
     the number of synaptic events."""
-    cdef int64_t n = st.n_loc, D = st.D, W = st.syn_W, B = st.T * st.syn_W, k, g, j, s, slot0, events = 0
+    cdef int64_t n = st.ring_n, D = st.D, W = st.syn_W, B = st.T * st.syn_W, k, g, j, s, slot0, events = 0
     cdef uint64_t code
     cdef int64_t mult
     cdef const uint64_t* buf = &st.recvbuf[0]
@@ -1148,15 +1157,15 @@ def scatter_probe(EngineState st, const int64_t[::1] gids, const int64_t[::1] sl
     """(wall seconds, CPU seconds of the busiest thread) the static delivery takes for the spikes of
     sources ``gids`` (emitted at ring slots ``slots``) with prefetch distance ``pf``: the engine's
     kernel over the state's own rows, on its T threads (each its sub-rows), into the scratch rings
-    ``rex`` (D x n_loc) and ``rin`` (the same size, or empty for one ring). The CPU time leaves out
+    ``rex`` (D x ring_n) and ``rin`` (the same size, or empty for one ring). The CPU time leaves out
     the time other processes hold the core. The state is not changed (parsnn/engine/prefetch.py)."""
     cdef int64_t th, nspk = gids.shape[0], T = st.T
     cdef timespec t0, t1
     cdef double[::1] cpu = np.zeros(max(T, 1))
     if st.syn_w.shape[0] == 0 or nspk == 0:
         return 0.0, 0.0
-    if rex.shape[0] < st.D * st.n_loc or (rin.shape[0] and rin.shape[0] < st.D * st.n_loc) or slots.shape[0] < nspk:
-        raise ValueError("scatter_probe: scratch rings smaller than D x n_loc, or fewer slots than spikes")
+    if rex.shape[0] < st.D * st.ring_n or (rin.shape[0] and rin.shape[0] < st.D * st.ring_n) or slots.shape[0] < nspk:
+        raise ValueError("scatter_probe: scratch rings smaller than D x ring_n, or fewer slots than spikes")
     cdef double* pin = &rin[0] if rin.shape[0] else NULL
     with nogil:
         clock_gettime(CLOCK_MONOTONIC, &t0)
@@ -1175,12 +1184,18 @@ cdef double _thread_work(EngineState st, int64_t th, int64_t t0, int64_t m, bint
     interval (if ``deliver``) to its neurons, then update them for steps t0 .. t0+m-1. Thread 0's
     times go to st.t_deliver / st.t_update, every share's to st.t_thread. Returns the time taken."""
     cdef double c0, c1, c2
+    cdef timespec q0, q1
     c0 = _now()
     if deliver:
         _deliver_thread(st, th, st.d_t0, st.n_recv)
     c1 = _now()
+    if st.cpu_timers:
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &q0)
     if m > 0:
         _update_thread(st, th, t0, m)
+    if st.cpu_timers:
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &q1)
+        st.t_update_cpu[th] += (q1.tv_sec - q0.tv_sec) + 1e-9 * (q1.tv_nsec - q0.tv_nsec)
     c2 = _now()
     if th == 0:
         st.t_deliver += c1 - c0
@@ -1325,10 +1340,16 @@ def run_steps(EngineState st, int64_t t, int64_t t_stop):
     cdef bint team = st.T > 1 and st.team and st.n_loc * st.m >= st.par_min_updates
     if st.t_thread.shape[0] != st.T:
         st.t_thread = np.zeros((st.T, 4))
+    if st.cpu_timers and (st.t_update_cpu is None or st.t_update_cpu.shape[0] != st.T):
+        st.t_update_cpu = np.zeros(st.T)
     if st.segments.shape[0] and (st.seg_bounds is None or st.seg_bounds.shape[0] != st.segments.shape[0]
                                  or st.seg_bounds.shape[1] != 2 * st.T):
         raise ValueError("EngineState.seg_bounds must give every thread's range of every update segment "
                          "(parsnn.engine.decomposition.segment_parts)")
+    if (st.ring_n < st.n_loc or st.ring_ex.shape[0] < st.D * st.ring_n
+            or st.ring_in.shape[0] < (st.n_loc if st.one_ring else st.D * st.ring_n)):
+        raise ValueError("EngineState rings must hold D slots of ring_n >= n_loc entries (one slot of n_loc "
+                         "entries for ring_in with one ring)")
     # every i_in bit-zero (not -0.0) with one ring: it stays so in this call (ring_in holds zeros)
     st.iin_zero = st.one_ring and st.n_loc > 0 and not np.any(np.asarray(st.i_in).view(np.uint64))
     c.t, c.t_stop, c.pending, c.err, c.stop = t, t_stop, False, 0, TEAM_RUN

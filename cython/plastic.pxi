@@ -131,7 +131,9 @@ cdef class PlasticState:
         self.c.kplus = <double*> _data(a["kplus"])
         self.c.tlast = <int64_t*> _data(a["tlast"])
         self.c.hist = parsnn_hist_alloc(n)
-        self.c.hq = <parsnn_hq_t*> malloc(<size_t> max(n, 1) * sizeof(parsnn_hq_t))
+        # line-aligned: with the threads' split points on 16-neuron bounds no line holds two threads' memos
+        if posix_memalign(<void**> &self.c.hq, 64, <size_t> max(n, 1) * sizeof(parsnn_hq_t)) != 0:
+            self.c.hq = NULL
         if self.c.hist == NULL or self.c.hq == NULL or parsnn_plastic_tables(&self.c) != 0:
             raise MemoryError()
         for i in range(n):

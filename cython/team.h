@@ -38,13 +38,16 @@ static inline void parsnn_pause(void)
  * A thread that finishes its share thus waits once per interval, not at two barriers. Waits go
  * through parsnn_team_await; thread 0 sleeps on the arrival count. */
 typedef struct {
+    /* line 1: thread 0's spin word, written by every arriving thread */
     int arrived;        /* threads 1 .. n-1 arrived in this generation: thread 0's futex word */
-    int gen;            /* generation: the others' futex word */
     int master_sleeps;  /* thread 0 is in (or about to enter) FUTEX_WAIT on arrived */
+    /* line 2: the waiters' spin word, written by thread 0 once per interval, and what the waiters
+     * read while they wait: no arrival invalidates the line the waiters spin on */
+    _Alignas(64) int gen;   /* generation: the others' futex word */
     int sleepers;       /* threads in FUTEX_WAIT on gen */
     int n;
     int64_t spin_ns, yield_ns;
-} parsnn_team_sync;
+} __attribute__((aligned(64))) parsnn_team_sync;
 
 static inline void parsnn_team_init(parsnn_team_sync *s, int n, int64_t spin_ns, int64_t yield_ns)
 {

@@ -114,7 +114,7 @@ def test_probe_leaves_the_state_alone():
     before = np.asarray(st.ring_ex).copy()
     gids, slots = prefetch.spike_sequence(st, events=20000)
     assert np.all(np.diff(np.asarray(st.syn_ptr))[gids] > 0) and np.all((slots >= 0) & (slots < st.D))
-    rex = np.zeros(st.D * st.n_loc)
+    rex = np.zeros(st.D * st.ring_n)
     wall, cpu = _engine.scatter_probe(st, gids, slots, rex, np.zeros(0), 64)
     assert wall > 0 and cpu > 0
     assert np.count_nonzero(rex) > 0

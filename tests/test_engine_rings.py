@@ -47,7 +47,7 @@ def test_one_ring_when_the_receptors_share_their_time_constant():
     ref, ref_spikes, ref_volts = _run(_network(), "per-receptor")
     assert sim.st.one_ring and not ref.st.one_ring
     assert np.asarray(sim.st.ring_in).size == sim.st.n_loc           # one slot of zeros
-    assert np.asarray(ref.st.ring_in).size == ref.st.n_loc * ref.st.D
+    assert np.asarray(ref.st.ring_in).size == ref.st.ring_n * ref.st.D
     assert not np.any(np.asarray(sim.st.ring_in)) and not np.any(np.asarray(sim.st.i_in))
     for pop in ("E", "A"):
         v, v_ref = volts[pop][2], ref_volts[pop][2]

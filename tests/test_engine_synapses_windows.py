@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from mpi4py import MPI
 
+from parsnn.engine.aligned import SPLIT_ITEMS
 from parsnn.engine.decomposition import thread_parts
 from parsnn.engine import Simulation
 from parsnn.engine import synapses as engine_synapses
@@ -36,7 +37,9 @@ def _check_blocks(blocks, pop_local, n, threads):
     for a, b in pop_local.values():
         for th in range(threads):           # a thread's windows follow each other along its part
             assert np.all(np.diff(blocks.block[a:b][owner[a:b] == th]) >= 0)
-        assert sorted(np.bincount(owner[a:b], minlength=threads)) == sorted(np.diff(thread_parts(b - a, threads)))
+        equal = np.diff(thread_parts(b - a, threads))        # each thread's part: less than a line off
+        got = np.bincount(owner[a:b], minlength=threads)
+        assert np.all(np.abs(np.sort(got) - np.sort(equal)) < 2 * SPLIT_ITEMS)
 
 
 @pytest.mark.parametrize("threads,windows", [(1, 2), (2, 2), (4, 2)])
@@ -50,20 +53,20 @@ def test_full_pd14_rank_needs_two_windows_per_thread(threads, windows):
 def test_blocks_of_small_and_single_population_ranks():
     small = engine_synapses.TargetBlocks(_ranges([30000, 8000]), 38000, 2)       # local indices, as before
     assert small.W == 1 and not small.relative and small.base.tolist() == [0, 0]
-    single = engine_synapses.TargetBlocks(_ranges([70000]), 70000, 2)            # two blocks of 35,000
-    assert single.W == 1 and single.base.tolist() == [0, 35000]
+    single = engine_synapses.TargetBlocks(_ranges([70000]), 70000, 2)            # two blocks of ~35,000
+    assert single.W == 1 and single.base.tolist() == [0, 34992]                  # cut on a 16-node line
     _check_blocks(single, _ranges([70000]), 70000, 2)
     wide = engine_synapses.TargetBlocks(_ranges([140000]), 140000, 2)            # beyond 2 x 65,536: uint32
     assert wide.dtype == np.uint32 and wide.W == 1 and not wide.relative
 
 
 def big_network() -> Network:
-    """70,000 neurons (E 56,000, I 14,000) with few synapses, driven by Poisson input: on one rank of
-    2 threads, each thread's neurons span fewer than 65,536 local indices."""
+    """70,000 neurons (E 56,008, I 13,992: I starts inside a 16-neuron line, so the thread that ends E
+    starts I) with few synapses, driven by Poisson input."""
     net = Network(0.1, name="big")
-    net.add_population("E", 56000, "iaf_psc_exp", params=dict(V_m=Uniform(-70, -55), tau_syn_ex=0.5,
+    net.add_population("E", 56008, "iaf_psc_exp", params=dict(V_m=Uniform(-70, -55), tau_syn_ex=0.5,
                                                               tau_syn_in=0.5))
-    net.add_population("I", 14000, "iaf_psc_exp", params=dict(V_m=Uniform(-70, -55)))
+    net.add_population("I", 13992, "iaf_psc_exp", params=dict(V_m=Uniform(-70, -55)))
     net.connect("E", "E", FixedIndegree(3), weight=Normal(80, 8, 0, 1e9), delay=Normal(1.5, 0.75, 0.1))
     net.connect("E", "I", FixedIndegree(3), weight=90.0, delay=1.0)
     net.connect("I", "E", FixedIndegree(2), weight=-200.0, delay=Uniform(0.5, 2.0))
@@ -109,7 +112,7 @@ def test_a_70000_neuron_rank_on_two_threads_stores_16bit_targets_like_two_ranks(
         st = sim.st
         assert st.n_loc == 70000 and st.tgt16 and st.syn_W == windows
         assert np.asarray(st.syn_base).tolist() == ([0, 65536, 28000, 93536] if threads == 2 else [0, 65536])
-        assert np.asarray(st.syn_tgt16).size == sim.num_local_synapses == 56000 * (3 + 2) + 14000 * 3
+        assert np.asarray(st.syn_tgt16).size == sim.num_local_synapses == 56008 * (3 + 2) + 13992 * 3
         sim.run(t_sim)
         spikes = sim.spikes()
         assert sum(v[0].size for v in spikes.values()) > 1000

@@ -11,11 +11,11 @@ Poisson draws, which are counter-based per step) is rebuilt from the seed; the s
 cursor is recomputed from the step.
 
 Ring buffers: the engine reads the input of step t from slot ``t % D`` (slot-major array
-``ring[slot * n_loc + i]``). A checkpoint at step T stores, per node, column k = the slot of step
-T + k (k = 0..D-1); restore puts column k back into slot ``(T + k) % D'`` of the new layout, so it
-does not depend on the D-rotation, the rank count or the local order. With one ring for both
-receptors (:mod:`parsnn.engine.rings`, per-tau) ``ring_in``, ``i_in`` and ``dI_in`` are stored as
-zeros and the totals in the ``_ex`` fields; restoring a two-ring checkpoint into a one-ring
+``ring[slot * ring_n + i]``, slot stride ``ring_n >= n_loc``: whole cache lines). A checkpoint at
+step T stores, per node, column k = the slot of step T + k (k = 0..D-1); restore puts column k
+back into slot ``(T + k) % D'`` of the new layout, so it does not depend on the D-rotation, the
+rank count or the local order. With one ring for both receptors (:mod:`parsnn.engine.rings`,
+per-tau) ``ring_in``, ``i_in`` and ``dI_in`` are stored as zeros and the totals in the ``_ex`` fields; restoring a two-ring checkpoint into a one-ring
 simulation adds the ``_in`` fields to the ``_ex`` ones (one ring is only used when both receptors
 share their propagators, so the sum decays as the two parts would), so either continues the other.
 
@@ -33,7 +33,7 @@ import time
 
 import numpy as np
 
-from parsnn.engine import plasticity
+from parsnn.engine import aligned, plasticity
 from parsnn import _checksum as checksum_kernels
 from parsnn.errors import ParameterError
 from parsnn.runfile import checkpoint as checkpoint_file
@@ -66,15 +66,15 @@ def connectivity_checksum(sim) -> dict:
 def _local_state(sim) -> dict:
     """This rank's per-node state, rows in local order; ring columns in future-step order."""
     st = sim.st
-    n, slots = int(st.n_loc), int(st.D)
+    n, slots, stride = int(st.n_loc), int(st.D), int(st.ring_n)
     order = (sim.t_steps + np.arange(slots)) % slots
     return {"V_m": np.asarray(st.V).copy(), "i_ex": np.asarray(st.i_ex).copy(),
             "i_in": np.asarray(st.i_in).copy(), "refractory": np.asarray(st.r).copy(),
             "n_fired": np.asarray(st.n_fired).copy(),
             "dI_ex": np.asarray(st.di_ex).copy(), "dI_in": np.asarray(st.di_in).copy(),
-            "ring_ex": np.asarray(st.ring_ex).reshape(slots, n)[order].T.copy(),
+            "ring_ex": np.asarray(st.ring_ex).reshape(slots, stride)[order, :n].T.copy(),
             "ring_in": (np.zeros((n, slots)) if st.one_ring
-                        else np.asarray(st.ring_in).reshape(slots, n)[order].T.copy())}
+                        else np.asarray(st.ring_in).reshape(slots, stride)[order, :n].T.copy())}
 
 
 def gather_state(sim) -> dict | None:
@@ -167,12 +167,14 @@ def _apply(sim, step: int, state: dict):
     st.di_ex = np.ascontiguousarray(state["dI_ex"], dtype=np.float64)
     st.di_in = np.ascontiguousarray(state["dI_in"], dtype=np.float64)
     order = (step + np.arange(slots)) % slots
+    stride = int(st.ring_n)
     for name in checkpoint_file.RING_FIELDS:
-        ring = np.zeros((slots, n), dtype=np.float64)
-        ring[order] = state[name].T
+        ring = aligned.zeros(slots * stride, np.float64).reshape(slots, stride)
+        ring[order, :n] = state[name].T
         setattr(st, name, ring.reshape(-1))
     if st.one_ring:
-        st.ring_in = np.zeros(n, dtype=np.float64)
+        st.ring_in = aligned.zeros(n, np.float64)
+    aligned.align_state(st)                # the restored neuron state: line-aligned, as built
     st.gen_pos = int(np.searchsorted(np.asarray(st.gen_step), step, side="left"))
     sim.t_steps = step
 

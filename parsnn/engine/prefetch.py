@@ -141,7 +141,7 @@ def measure(st, comm, seq, candidates=CANDIDATES, rounds: int = ROUNDS) -> np.nd
     here) with each distance, candidates in a rotated order per round, after one warm-up trial; the
     ranks start each trial together (collective)."""
     from parsnn import _engine as engine_kernels
-    size = int(st.D) * int(st.n_loc)
+    size = int(st.D) * int(st.ring_n)
     rex = np.empty(size if seq is not None else 0)
     rex[:] = 0.0                                       # touch every page before timing
     rin = np.zeros(0) if st.one_ring or seq is None else np.zeros(size)
@@ -197,7 +197,7 @@ def resolve(st, comm, requested, processes: int) -> dict:
         st.prefetch = requested
         return {"distance": requested, "source": "given"}
     rings = 1 if st.one_ring else 2
-    ring_bytes = comm.allreduce(int(st.D) * int(st.n_loc) * 8 * rings, op=MPI.MAX)
+    ring_bytes = comm.allreduce(int(st.D) * int(st.ring_n) * 8 * rings, op=MPI.MAX)
     tgt16 = bool(comm.allreduce(bool(st.tgt16), op=MPI.LAND))
     seq = spike_sequence(st)
     events = 0 if seq is None else int(sum(np.diff(np.asarray(st.syn_ptr)[::int(st.T) * int(st.syn_W)])[seq[0]]))

@@ -29,6 +29,7 @@ import numpy as np
 from mpi4py import MPI
 
 from parsnn import _engine as engine_kernels
+from parsnn.engine import aligned
 from parsnn.engine import checkpoint as checkpointing
 from parsnn.engine import currents
 from parsnn.engine import (decomposition, exchange as exchange_module, neurons, performance, plasticity, recording,
@@ -221,10 +222,12 @@ class Simulation:
         m = self.min_delay_steps
         st.n_loc, st.n_nodes, st.seed, st.m = n, self.num_nodes, self.seed, m
         st.purpose_source = purpose("poisson_source")
-        st.ring_ex = np.zeros(st.D * n, dtype=np.float64)
-        st.ring_in = np.zeros((1 if st.one_ring else st.D) * n, dtype=np.float64)
+        st.ring_n = aligned.ring_stride(n)            # every slot starts a cache line
+        st.ring_ex = aligned.zeros(st.D * st.ring_n, np.float64)
+        st.ring_in = aligned.zeros(n if st.one_ring else st.D * st.ring_n, np.float64)
         st.spk = np.zeros(max(n * m, 1), dtype=np.uint64)
-        st.fired = np.zeros(max(n, 1), dtype=np.int64)
+        st.fired = aligned.zeros(max(n, 1), np.int64)
+        aligned.align_state(st)                       # the neuron state the threads write: line-aligned
         st.t_nspk, st.t_nv, st.t_events = (np.zeros(self.threads, dtype=np.int64) for _ in range(3))
         st.t_update = st.t_exchange = st.t_deliver = 0.0
         self.exchange_scheme, self.max_neighbours, self.exchange_decision = exchange_module.choose_scheme(
