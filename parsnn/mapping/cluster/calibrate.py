@@ -84,11 +84,23 @@ def specs_p1(fp: dict) -> dict:
 INTERLEAVED = ("pd14_P1", *scatter.specs())
 
 
-def _timed(spec: dict, t: float, cfg: dict, mpi_wait: str, group: bool = False) -> list:
-    """[spec with the mode's warm-up, segments and the wait policy, t]: one job of a launch; ``group``:
-    interleaved with the launch's other grouped jobs, a re-warm before each segment."""
+def _timed(spec: dict, t: float, cfg: dict, mpi_wait: str, group: bool = False, segments: int | None = None) -> list:
+    """[spec with the mode's warm-up, segments (``segments``, default the mode's) and the wait policy, t]: one
+    job of a launch; ``group``: interleaved with the launch's other grouped jobs, a re-warm before each segment."""
     extra = {"group": "interleaved", "rewarm_ms": cfg["rewarm"] * t} if group else {}
-    return [{**spec, "warmup_ms": cfg["warmup"] * t, "segments": cfg["segments"], "mpi_wait": mpi_wait, **extra}, t]
+    return [{**spec, "warmup_ms": cfg["warmup"] * t, "segments": segments or cfg["segments"], "mpi_wait": mpi_wait,
+             **extra}, t]
+
+
+def interleaved_segments(cfg: dict) -> tuple[int, int]:
+    """(segments of the interleaved networks in a batch's first launch, in its last launch): the mode's segments
+    split in two. The event cost of one launch's segments agree with each other far better than with another
+    launch's (quick calibrations of sessions 8-10: batch 1 of analysis/results/calibration_quick_xeon_idle_s10_0.toml
+    2.41-2.49 ns per event at ns_2, batch 2 2.95-4.17; analysis/results/scatter_copy_spread_*.md), so a batch
+    measures them in two launches, at its start and at its end, and the segments' spread (the prediction's
+    range) covers the launch-to-launch and the within-batch drift."""
+    k = int(cfg["segments"])
+    return k - k // 2, k // 2
 
 
 #: the untimed warm-up before the first batch (:func:`warm_up`): the networks it runs (the event cost curve's
@@ -128,8 +140,9 @@ def measure_batch(mode: str, ranks: list[int], workdir: str, fp: dict, mpiexec: 
     specs = specs_p1(fp)
     names = [n for n in specs if n not in INTERLEAVED] + [n for n in specs if n in INTERLEAVED]
     log(f"  1-rank runs: {', '.join(n[:-3] for n in names)} (the last {len(INTERLEAVED)} interleaved)")
-    recs = measure.launch([_timed(specs[n], cfg["t"][_t_key(n)], cfg, mpi_wait, n in INTERLEAVED) for n in names],
-                          1, mpiexec)
+    first, last = interleaved_segments(cfg)
+    recs = measure.launch([_timed(specs[n], cfg["t"][_t_key(n)], cfg, mpi_wait, n in INTERLEAVED,
+                                  first if n in INTERLEAVED else None) for n in names], 1, mpiexec)
     runs = dict(zip(names, recs))
     if cores >= 2:
         log(f"  {', '.join(n[:-3] for n in THREAD_RUNS)} on 1 rank x 2 threads (interleaved)")
@@ -150,6 +163,11 @@ def measure_batch(mode: str, ranks: list[int], workdir: str, fp: dict, mpiexec: 
         mb[P] = measure.mpibench(P, workdir, iters, mpiexec)
     log(f"  noisebench: {cfg['noise_launches']} launches of each configuration")
     nb = measure.noisebench(cfg["noise_launches"], workdir, cfg["noise_scale"], mpiexec)
+    if last:
+        log(f"  {', '.join(n[:-3] for n in INTERLEAVED)} again on 1 rank (a second launch: {last} more segments)")
+        late = measure.launch([_timed(specs[n], cfg["t"][_t_key(n)], cfg, mpi_wait, True, last) for n in INTERLEAVED],
+                              1, mpiexec)
+        runs.update({n: measure.join_launches(runs[n], rec) for n, rec in zip(INTERLEAVED, late)})
     over = None
     P_over = max(ranks)
     if P_over > cores:
