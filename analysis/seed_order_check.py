@@ -110,6 +110,21 @@ def one_run(args, seed: int, workdir: str, tag: str) -> dict:
     return row
 
 
+#: a rank switched out involuntarily more often than this per second of its simulation shared its core with other
+#: processes (as analysis/quick_predict_check.py's DISTURBED_SWITCHES)
+DISTURBED_SWITCHES = 50
+
+
+def disturbed(r: dict) -> bool:
+    """Whether a run's rank was switched out more than :data:`DISTURBED_SWITCHES` times per second."""
+    return max(c["nivcsw"] / max(c["wall_s"], 1e-9) for c in r["cpu"]) > DISTURBED_SWITCHES
+
+
+def deliver_ns(r: dict) -> float:
+    """The delivery's ns per synaptic event, mean over ranks (deliver timer / the rank's events)."""
+    return float(np.mean([1e9 * d / max(1, e) for d, e in zip(r["deliver_s"], r["synaptic_events"])]))
+
+
 def _fmt(v) -> str:
     """``v`` with 2 decimals, or '-' when None."""
     return "-" if v is None else f"{v:.2f}"
@@ -138,16 +153,28 @@ def markdown(res: dict) -> str:
             f"{', '.join(_fmt(c['huge_share']) for c in r['cpu'])} | "
             f"{sum(r['synaptic_events']) / 1e6:.1f} | {r['spikes']:.0f} | {r['step_cv']:.3f} | {r['fano_1ms']:.2f} | "
             f"{r['events_step_max_over_mean']:.4f} |")
-    lines += ["", "Per seed (median over its runs):", "",
-              "| seed | runs | RTF | CPU s (sum of ranks) | update+deliver s (sum) | exchange s (sum) | pred. RTF |",
-              "|---|---|---|---|---|---|---|"]
-    for seed in sorted({r["seed"] for r in res["rows"]}):
-        rs = [r for r in res["rows"] if r["seed"] == seed]
-        med = lambda f: float(np.median([f(r) for r in rs]))   # noqa: E731
-        lines.append(f"| {seed} | {len(rs)} | {med(lambda r: r['rtf']):.3f} | "
-                     f"{med(lambda r: sum(c['user_s'] + c['sys_s'] for c in r['cpu'])):.2f} | "
-                     f"{med(lambda r: sum(r['update_s']) + sum(r['deliver_s'])):.2f} | "
-                     f"{med(lambda r: sum(r['exchange_s'])):.2f} | {med(lambda r: r['rtf_predicted']):.3f} |")
+    for title, rows in (("every run", res["rows"]),
+                        (f"undisturbed runs (every rank switched out involuntarily at most {DISTURBED_SWITCHES} times per "
+                         "second of its simulation)", [r for r in res["rows"] if not disturbed(r)])):
+        if not rows:
+            lines += ["", f"No {title.split(' (')[0]}."]
+            continue
+        lines += ["", f"Per seed, median over its {title}:", "",
+                  "| seed | runs | RTF | CPU s (sum of ranks) | update s (sum) | deliver ns per event | exchange s (sum) "
+                  "| pred. RTF |", "|---|---|---|---|---|---|---|---|"]
+        for seed in sorted({r["seed"] for r in rows}):
+            rs = [r for r in rows if r["seed"] == seed]
+            med = lambda f: float(np.median([f(r) for r in rs]))   # noqa: E731
+            lines.append(f"| {seed} | {len(rs)} | {med(lambda r: r['rtf']):.3f} | "
+                         f"{med(lambda r: sum(c['user_s'] + c['sys_s'] for c in r['cpu'])):.2f} | "
+                         f"{med(lambda r: sum(r['update_s'])):.3f} | {med(deliver_ns):.2f} | "
+                         f"{med(lambda r: sum(r['exchange_s'])):.2f} | {med(lambda r: r['rtf_predicted']):.3f} |")
+    pos = {}
+    for r in res["rows"]:
+        pos.setdefault("first of its order" if r["tag"].split("_")[1] == "0" else "later", []).append(r)
+    lines += ["", "By position (every run): " + "; ".join(
+        f"{k}: {len(v)} runs, median RTF {np.median([r['rtf'] for r in v]):.3f}, median deliver ns per event "
+        f"{np.median([deliver_ns(r) for r in v]):.2f}, {sum(not disturbed(r) for r in v)} undisturbed" for k, v in pos.items())]
     return "\n".join(lines) + "\n"
 
 

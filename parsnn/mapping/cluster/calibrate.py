@@ -7,8 +7,10 @@ and with Poisson background, Brunel A 0.5, shortrows, longrows, hpc_benchmark 0.
 without STDP, the scatter networks), three scatter networks again on 1 rank x 2 threads (the thread
 constants at three sizes; machines with 2 cores or more),
 the null network on 2 ranks, mpibench at 2 ranks and every other asked rank count, noisebench launches,
-and, when a rank count above the cores is asked for, PD14 0.1 on that many ranks (the
-oversubscription constant). :func:`fit_batch` turns it into constants with
+the interleaved networks (PD14 0.1 and the scatter networks: the update constant and the event cost curve)
+again in a second 1-rank launch (their measuring segments split between the batch's first launch and this one:
+:func:`interleaved_segments`), and, when a rank count above the cores is asked for, PD14 0.1 on that many
+ranks (the oversubscription constant). :func:`fit_batch` turns it into constants with
 :func:`~parsnn.mapping.cluster.calibration.fit_constants`; :func:`calibrate` runs :func:`warm_up` (the
 event-cost and update networks and MPI collectives once, untimed), then the batches, and writes the file
 (:mod:`~parsnn.mapping.cluster.machinefile`) with, per batch, the machine's state while it ran (time the
@@ -382,6 +384,7 @@ def calibrate(mode: str = "quick", ranks=(1, 2), repeats: int = 2, out: str | No
            "busy_cores_before_mean": sum(busy) / len(busy), "busy_cores_before_max": max(busy),
            "notes": [*notes, *auto],
            "mpi_wait": mpi_wait, "segments": MODES[mode]["segments"], "warmup": MODES[mode]["warmup"],
+           "interleaved_segments_per_launch": list(interleaved_segments(MODES[mode])),
            "alltoall_int_us": {str(P): bt["mpibench"][P]["alltoall_int_us"] for bt in batches[-1:] for P in bt["mpibench"]},
            "warm_up": warmed, "machine_per_batch": [bt.get("machine", {}) for bt in batches],
            "per_batch": [*old_fits, *new_fits],
