@@ -12,8 +12,8 @@ in an order rotated by i, so that with as many calibrations as seeds every seed 
 calibration once (the check before session 11 calibrated twice, then ran seeds 1, 2, 3: seed 1 always came
 first; ``--no-interleave`` does that). Each run goes through analysis/rusage_run.py (the same ``parsnn run``
 plus every rank's CPU seconds and involuntary context switches in its simulation: a run whose rank was
-switched out more than :data:`DISTURBED_SWITCHES` times per second of it is marked 'disturbed'). Every run is then predicted
-with every calibration and with ``parsnn calibrate --batches 0 --merge`` of them all (written to
+switched out more than :data:`DISTURBED_SWITCHES` times per second of it is marked 'disturbed'). Every run
+is then predicted with every calibration and with ``parsnn calibrate --batches 0 --merge`` of them all (written to
 calibration_quick_<NAME>_merged.toml; ``--no-merge``: not), as ``parsnn predict RUN.h5`` would (its own
 network, partition and measured rates). Writes analysis/results/quick_predict_<NAME>.{json,md}: per run and
 calibration the measured RTF, CPU seconds, switches, the predicted RTF and range, the error and whether the

@@ -76,6 +76,17 @@ def step_statistics(path: str) -> dict:
             "events_expected": float(events.sum())}
 
 
+def wait_until_quiet(stop: float) -> bool:
+    """Wait until other processes keep fewer than ``cc.LOADED_CORES`` cores busy (over 1 s); False when the time
+    ``stop`` passes first."""
+    from parsnn.mapping.cluster.measure import busy_cores
+    while time.time() < stop:
+        if busy_cores(1.0) < cc.LOADED_CORES:
+            return True
+        time.sleep(2.0)
+    return False
+
+
 def one_run(args, seed: int, workdir: str, tag: str) -> dict:
     """One PD14 run (seed ``seed``), its figures and prediction."""
     from parsnn.mapping.cluster.measure import busy_cores
@@ -226,6 +237,9 @@ def main(argv=None) -> int:
     ap.add_argument("--n-scaling", type=float, default=0.25)
     ap.add_argument("--ranks", type=int, default=2)
     ap.add_argument("--t-sim", type=float, default=2000.0)
+    ap.add_argument("--wait-quiet", type=float, default=0.0, metavar="SECONDS",
+                    help="start a run only when other processes keep fewer than 0.3 cores busy; give up (and report "
+                         "the runs so far) SECONDS after the start")
     ap.add_argument("--pool", nargs="+", metavar="JSON",
                     help="run nothing: pool the runs of these result files (this script's or quick_predict_check's)")
     args = ap.parse_args(argv)
@@ -245,8 +259,11 @@ def main(argv=None) -> int:
             subprocess.run([os.path.join(cc.BIN, "parsnn"), "calibrate", "--quick", "--out",
                             os.path.join(wd, "cal.toml"), "--overwrite"], check=True, capture_output=True, timeout=1800)
             calib = f"`parsnn calibrate --quick` ({time.time() - t0:.0f} s), then the first run at once"
+        stop = time.time() + args.wait_quiet
         for o, order in enumerate(args.orders):
             for k, seed in enumerate(int(s) for s in order.split(",")):
+                if args.wait_quiet and not wait_until_quiet(stop):
+                    break
                 rows.append(one_run(args, seed, wd, f"{o}_{k}_{seed}"))
                 print(json.dumps({x: rows[-1][x] for x in ("tag", "rtf", "rtf_predicted", "busy_cores_before")}),
                       flush=True)
