@@ -512,3 +512,38 @@ def test_no_warm_up_option_reaches_the_procedure(tmp_path, monkeypatch, truth_ba
     assert "untimed warm-up" in capsys.readouterr().out
     assert main(["calibrate", "--quick", "--batches", "1", "--no-warm-up", "--out", str(tmp_path / "b.toml")]) == 0
     assert seen == [True, False] and "untimed warm-up" not in capsys.readouterr().out
+
+
+def test_join_launches_keeps_both_launches_segments_and_sums_them():
+    seg = lambda upd, ev, steps: {"perf": {"timer_update": [upd], "timer_deliver": [2 * upd], "simulate_seconds": [3 * upd],
+                                           "synaptic_events": [ev]}, "delivered_spikes": [ev // 10],
+                                  "intervals": steps, "t_sim_ms": steps * 0.1}
+    rec = lambda segs, wall: {"spec": {"model": "scatter"}, "perf": {"num_local_neurons": [7], **measure.add_figures(segs)["perf"]},
+                              "segments": segs, "wall_s": wall, "rates": {"S": 5.0}}
+    a, b = rec([seg(0.1, 100, 10), seg(0.2, 200, 10)], 1.0), rec([seg(0.4, 300, 20)], 2.0)
+    j = measure.join_launches(a, b)
+    # the segments of the first launch, then the later one's; the totals their sum; the rest the first's
+    assert [s["perf"]["synaptic_events"][0] for s in j["segments"]] == [100, 200, 300]
+    assert j["perf"]["synaptic_events"] == [600] and j["perf"]["timer_update"] == pytest.approx([0.7])
+    assert j["intervals"] == 40 and j["t_sim_ms"] == pytest.approx(4.0) and j["delivered_spikes"] == [60]
+    assert j["perf"]["rtf"] == pytest.approx(2.1 / 4e-3) and j["perf"]["num_local_neurons"] == [7]
+    assert j["launches"] == 2 and j["wall_s"] == 3.0 and j["rates"] == {"S": 5.0}
+    # records without segments (one figure per launch): the first's figures, the launches counted
+    plain = measure.join_launches({"perf": {"timer_update": [0.1]}}, {"perf": {"timer_update": [9.0]}})
+    assert plain["perf"]["timer_update"] == [0.1] and plain["launches"] == 2
+
+
+def test_a_batch_measures_the_interleaved_networks_in_two_launches(tmp_path, monkeypatch, truth_batch):
+    from parsnn.mapping.cluster.calibrate import INTERLEAVED, MODES, calibrate, interleaved_segments
+    calls = _fake_machine(monkeypatch, truth_batch)
+    calibrate("quick", repeats=1, out=str(tmp_path / "two.toml"), log=lambda *a: None, warm=False)
+    first, last = interleaved_segments(MODES["quick"])
+    assert first + last == MODES["quick"]["segments"] and first >= last >= 1
+    main = calls[0][2]
+    # the batch's first launch: every 1-rank network, the interleaved ones with the first share of the segments
+    segs = {spec.get("group"): spec["segments"] for spec, _t in main}
+    assert segs == {None: MODES["quick"]["segments"], "interleaved": first}
+    # the batch's last launch (after mpibench and noisebench): the interleaved networks alone, the rest of the segments
+    late = [c for c in calls if c[0] == "launch" and c[1] == 1][-1][2]
+    assert len(late) == len(INTERLEAVED) and all(s["group"] == "interleaved" and s["segments"] == last for s, _t in late)
+    assert [c[0] for c in calls].index("mpibench") < calls.index([c for c in calls if c[2] is late][0])

@@ -7,8 +7,10 @@ and with Poisson background, Brunel A 0.5, shortrows, longrows, hpc_benchmark 0.
 without STDP, the scatter networks), three scatter networks again on 1 rank x 2 threads (the thread
 constants at three sizes; machines with 2 cores or more),
 the null network on 2 ranks, mpibench at 2 ranks and every other asked rank count, noisebench launches,
-and, when a rank count above the cores is asked for, PD14 0.1 on that many ranks (the
-oversubscription constant). :func:`fit_batch` turns it into constants with
+the interleaved networks (PD14 0.1 and the scatter networks: the update constant and the event cost curve)
+again in a second 1-rank launch (their measuring segments split between the batch's first launch and this one:
+:func:`interleaved_segments`), and, when a rank count above the cores is asked for, PD14 0.1 on that many
+ranks (the oversubscription constant). :func:`fit_batch` turns it into constants with
 :func:`~parsnn.mapping.cluster.calibration.fit_constants`; :func:`calibrate` runs :func:`warm_up` (the
 event-cost and update networks and MPI collectives once, untimed), then the batches, and writes the file
 (:mod:`~parsnn.mapping.cluster.machinefile`) with, per batch, the machine's state while it ran (time the
@@ -84,11 +86,23 @@ def specs_p1(fp: dict) -> dict:
 INTERLEAVED = ("pd14_P1", *scatter.specs())
 
 
-def _timed(spec: dict, t: float, cfg: dict, mpi_wait: str, group: bool = False) -> list:
-    """[spec with the mode's warm-up, segments and the wait policy, t]: one job of a launch; ``group``:
-    interleaved with the launch's other grouped jobs, a re-warm before each segment."""
+def _timed(spec: dict, t: float, cfg: dict, mpi_wait: str, group: bool = False, segments: int | None = None) -> list:
+    """[spec with the mode's warm-up, segments (``segments``, default the mode's) and the wait policy, t]: one
+    job of a launch; ``group``: interleaved with the launch's other grouped jobs, a re-warm before each segment."""
     extra = {"group": "interleaved", "rewarm_ms": cfg["rewarm"] * t} if group else {}
-    return [{**spec, "warmup_ms": cfg["warmup"] * t, "segments": cfg["segments"], "mpi_wait": mpi_wait, **extra}, t]
+    return [{**spec, "warmup_ms": cfg["warmup"] * t, "segments": segments or cfg["segments"], "mpi_wait": mpi_wait,
+             **extra}, t]
+
+
+def interleaved_segments(cfg: dict) -> tuple[int, int]:
+    """(segments of the interleaved networks in a batch's first launch, in its last launch): the mode's segments
+    split in two. The event cost of one launch's segments agree with each other far better than with another
+    launch's (quick calibrations of sessions 8-10: batch 1 of analysis/results/calibration_quick_xeon_idle_s10_0.toml
+    2.41-2.49 ns per event at ns_2, batch 2 2.95-4.17; analysis/results/scatter_copy_spread_*.md), so a batch
+    measures them in two launches, at its start and at its end, and the segments' spread (the prediction's
+    range) covers the launch-to-launch and the within-batch drift."""
+    k = int(cfg["segments"])
+    return k - k // 2, k // 2
 
 
 #: the untimed warm-up before the first batch (:func:`warm_up`): the networks it runs (the event cost curve's
@@ -128,8 +142,9 @@ def measure_batch(mode: str, ranks: list[int], workdir: str, fp: dict, mpiexec: 
     specs = specs_p1(fp)
     names = [n for n in specs if n not in INTERLEAVED] + [n for n in specs if n in INTERLEAVED]
     log(f"  1-rank runs: {', '.join(n[:-3] for n in names)} (the last {len(INTERLEAVED)} interleaved)")
-    recs = measure.launch([_timed(specs[n], cfg["t"][_t_key(n)], cfg, mpi_wait, n in INTERLEAVED) for n in names],
-                          1, mpiexec)
+    first, last = interleaved_segments(cfg)
+    recs = measure.launch([_timed(specs[n], cfg["t"][_t_key(n)], cfg, mpi_wait, n in INTERLEAVED,
+                                  first if n in INTERLEAVED else None) for n in names], 1, mpiexec)
     runs = dict(zip(names, recs))
     if cores >= 2:
         log(f"  {', '.join(n[:-3] for n in THREAD_RUNS)} on 1 rank x 2 threads (interleaved)")
@@ -150,6 +165,11 @@ def measure_batch(mode: str, ranks: list[int], workdir: str, fp: dict, mpiexec: 
         mb[P] = measure.mpibench(P, workdir, iters, mpiexec)
     log(f"  noisebench: {cfg['noise_launches']} launches of each configuration")
     nb = measure.noisebench(cfg["noise_launches"], workdir, cfg["noise_scale"], mpiexec)
+    if last:
+        log(f"  {', '.join(n[:-3] for n in INTERLEAVED)} again on 1 rank (a second launch: {last} more segments)")
+        late = measure.launch([_timed(specs[n], cfg["t"][_t_key(n)], cfg, mpi_wait, True, last) for n in INTERLEAVED],
+                              1, mpiexec)
+        runs.update({n: measure.join_launches(runs[n], rec) for n, rec in zip(INTERLEAVED, late)})
     over = None
     P_over = max(ranks)
     if P_over > cores:
@@ -364,6 +384,7 @@ def calibrate(mode: str = "quick", ranks=(1, 2), repeats: int = 2, out: str | No
            "busy_cores_before_mean": sum(busy) / len(busy), "busy_cores_before_max": max(busy),
            "notes": [*notes, *auto],
            "mpi_wait": mpi_wait, "segments": MODES[mode]["segments"], "warmup": MODES[mode]["warmup"],
+           "interleaved_segments_per_launch": list(interleaved_segments(MODES[mode])),
            "alltoall_int_us": {str(P): bt["mpibench"][P]["alltoall_int_us"] for bt in batches[-1:] for P in bt["mpibench"]},
            "warm_up": warmed, "machine_per_batch": [bt.get("machine", {}) for bt in batches],
            "per_batch": [*old_fits, *new_fits],

@@ -259,6 +259,20 @@ def add_figures(figs: list[dict]) -> dict:
             "intervals": int(sum(f["intervals"] for f in figs)), "t_sim_ms": t_ms}
 
 
+def join_launches(first: dict, later: dict) -> dict:
+    """One run record of a network measured in two launches (the same spec, each with its own segments): the
+    segments of both in order, the figures their sum (:func:`add_figures`), everything else the first's;
+    ``launches`` counts the launches joined. Records without segments keep the first's figures."""
+    segs = (first.get("segments") or []) + (later.get("segments") or [])
+    out = {**first, "launches": first.get("launches", 1) + later.get("launches", 1),
+           "wall_s": first.get("wall_s", 0.0) + later.get("wall_s", 0.0)}
+    if not segs:
+        return out
+    total = add_figures(segs)
+    return {**out, "perf": {**first["perf"], **total["perf"]}, "segments": segs, "t_sim_ms": total["t_sim_ms"],
+            "delivered_spikes": total["delivered_spikes"], "intervals": total["intervals"]}
+
+
 def run_spec(spec: dict, t_sim: float, comm) -> dict | None:
     """Build and run one spec for ``t_sim`` ms on ``comm``; its run record on rank 0 (None elsewhere).
 
