@@ -547,3 +547,9 @@ def test_a_batch_measures_the_interleaved_networks_in_two_launches(tmp_path, mon
     late = [c for c in calls if c[0] == "launch" and c[1] == 1][-1][2]
     assert len(late) == len(INTERLEAVED) and all(s["group"] == "interleaved" and s["segments"] == last for s, _t in late)
     assert [c[0] for c in calls].index("mpibench") < calls.index([c for c in calls if c[2] is late][0])
+    # the two launches together simulate each interleaved network's model time once, as one launch would (the
+    # thread constants compare a network's 1-thread record, joined over both, with its 2-thread record of one)
+    from parsnn.mapping.cluster.calibrate import _t_key
+    once = sum(MODES["quick"]["t"][_t_key(n)] for n in INTERLEAVED)
+    both = sum(t for spec, t in main if spec.get("group") == "interleaved") + sum(t for _s, t in late)
+    assert both == pytest.approx(once)

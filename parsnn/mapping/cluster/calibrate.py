@@ -87,11 +87,16 @@ INTERLEAVED = ("pd14_P1", *scatter.specs())
 
 
 def _timed(spec: dict, t: float, cfg: dict, mpi_wait: str, group: bool = False, segments: int | None = None) -> list:
-    """[spec with the mode's warm-up, segments (``segments``, default the mode's) and the wait policy, t]: one
-    job of a launch; ``group``: interleaved with the launch's other grouped jobs, a re-warm before each segment."""
+    """[spec with the mode's warm-up, segments (``segments``, default the mode's) and the wait policy, model
+    time]: one job of a launch; ``group``: interleaved with the launch's other grouped jobs, a re-warm before each
+    segment. With fewer ``segments`` than the mode's, the model time shrinks in proportion (segments as long as
+    in a full launch), so the launches of :func:`interleaved_segments` together simulate ``t`` once, as one
+    launch would: :func:`~parsnn.mapping.cluster.calibration.thread_constants` compares records of equal
+    model time."""
     extra = {"group": "interleaved", "rewarm_ms": cfg["rewarm"] * t} if group else {}
-    return [{**spec, "warmup_ms": cfg["warmup"] * t, "segments": segments or cfg["segments"], "mpi_wait": mpi_wait,
-             **extra}, t]
+    k = int(segments or cfg["segments"])
+    return [{**spec, "warmup_ms": cfg["warmup"] * t, "segments": k, "mpi_wait": mpi_wait, **extra},
+            t * k / int(cfg["segments"])]
 
 
 def interleaved_segments(cfg: dict) -> tuple[int, int]:
