@@ -19,7 +19,12 @@ did not. Since then the state is 64-byte aligned and the split points lie on lin
 the same load): split points at the equal split (not on line bounds) and every aligned array moved
 16 bytes off its line (as V_m, I_syn and r sat at 16-48 bytes mod 64), ring slot stride n_loc.
 
-One run: ``python benchmarks/update_segments_probe.py --one T K N [BLIND]`` (under mpiexec for 2 x 1).
+``--thread-major`` (session 11, lead) gives each thread a contiguous block of whole populations instead
+(thread k owns the k-th run of populations, cut at the population bound nearest k n / T): the threads'
+neurons meet at one place in all. Not the engine's layout: a probe of what the meeting places cost.
+
+One run: ``python benchmarks/update_segments_probe.py --one T K N [MODE]`` (under mpiexec for 2 x 1; MODE 0:
+the engine's layout, 1: line-blind, 2: thread-major).
 """
 import argparse
 import json
@@ -46,6 +51,22 @@ def _line_blind():
     decomposition.thread_owners.__defaults__ = (1,)
 
 
+def _thread_major():
+    """Patch decomposition.thread_owners to whole populations in one contiguous block per thread
+    (``--thread-major``)."""
+    import numpy as np
+    from parsnn.engine import decomposition
+
+    def owners(pop_local, n, threads, items=16):
+        owner = np.zeros(n, dtype=np.int32)
+        bounds = sorted(b for a, b in pop_local.values() if b > a)
+        for k in range(1, threads):
+            owner[min(bounds, key=lambda b: abs(b - k * n / threads)):] = k
+        toff = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=threads))]).astype(np.int64)
+        return owner, toff
+    decomposition.thread_owners = owners
+
+
 def one(threads: int, segments: int, neurons: int, blind: int = 0, t_sim: float = 1000.0) -> None:
     """Build and run the silent network; rank 0 prints a JSON line with the per-thread update
     microseconds per step (the largest over the ranks' threads and their mean)."""
@@ -53,8 +74,10 @@ def one(threads: int, segments: int, neurons: int, blind: int = 0, t_sim: float 
     from mpi4py import MPI
     from parsnn.engine import Simulation
     from parsnn.network import Network
-    if blind:
+    if blind == 1:
         _line_blind()
+    elif blind == 2:
+        _thread_major()
     net = Network(0.1, name="silent")
     for k in range(segments):
         net.add_population(f"P{k}", neurons // segments, "iaf_psc_exp", params={"I_e": 100.0})
@@ -87,6 +110,7 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default=None)
     ap.add_argument("--line-blind", action="store_true", help="the layout before session 11 (see above)")
+    ap.add_argument("--thread-major", action="store_true", help="whole populations, one block per thread (see above)")
     ap.add_argument("--one", type=int, nargs="+", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.one:
@@ -94,12 +118,14 @@ def main(argv=None) -> int:
         return 0
     bindir = os.path.dirname(sys.executable)
     layouts = {"1x2": (1, 2), "2x1": (2, 1)}
-    res = {"machine": _machine(), "neurons": a.neurons, "repeats": a.repeats, "line_blind": a.line_blind, "runs": {}}
+    mode = 2 if a.thread_major else int(a.line_blind)
+    res = {"machine": _machine(), "neurons": a.neurons, "repeats": a.repeats, "line_blind": a.line_blind,
+           "thread_major": a.thread_major, "runs": {}}
     for K in a.segments:
         for rep in range(a.repeats):
             for name, (ranks, threads) in (layouts.items() if rep % 2 == 0 else reversed(layouts.items())):
                 cmd = [os.path.join(bindir, "mpiexec"), "-n", str(ranks), sys.executable, __file__,
-                       "--one", str(threads), str(K), str(a.neurons), str(int(a.line_blind))]
+                       "--one", str(threads), str(K), str(a.neurons), str(mode)]
                 line = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
                 res["runs"].setdefault(f"K={K} {name}", []).append(json.loads(line))
     res["median_update_us_per_step"] = {k: statistics.median(r["mean"] for r in v) for k, v in res["runs"].items()}
