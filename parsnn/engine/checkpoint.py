@@ -15,9 +15,10 @@ Ring buffers: the engine reads the input of step t from slot ``t % D`` (slot-maj
 step T stores, per node, column k = the slot of step T + k (k = 0..D-1); restore puts column k
 back into slot ``(T + k) % D'`` of the new layout, so it does not depend on the D-rotation, the
 rank count or the local order. With one ring for both receptors (:mod:`parsnn.engine.rings`,
-per-tau) ``ring_in``, ``i_in`` and ``dI_in`` are stored as zeros and the totals in the ``_ex`` fields; restoring a two-ring checkpoint into a one-ring
-simulation adds the ``_in`` fields to the ``_ex`` ones (one ring is only used when both receptors
-share their propagators, so the sum decays as the two parts would), so either continues the other.
+per-tau) ``ring_in``, ``i_in`` and ``dI_in`` are stored as zeros and the totals in the ``_ex``
+fields; restoring a two-ring checkpoint into a one-ring simulation adds the ``_in`` fields to the
+``_ex`` ones (one ring is only used when both receptors share their propagators, so the sum decays
+as the two parts would), so either continues the other.
 
 Connectivity checksum (:func:`connectivity_checksum`): every synapse (source gid, target gid,
 float32 weight bits, delay in steps) is hashed with splitmix64 (``mix(mix(src << 32 ^ tgt) ^
