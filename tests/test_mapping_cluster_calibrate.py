@@ -533,6 +533,20 @@ def test_join_launches_keeps_both_launches_segments_and_sums_them():
     assert plain["perf"]["timer_update"] == [0.1] and plain["launches"] == 2
 
 
+def test_a_one_segment_launch_is_joined_with_its_figures():
+    """An odd segment count splits into launches of k and 1 segments: the one-segment launch's record keeps
+    its segment, so joining counts its model time and events (they were dropped when such a record had no
+    segment list)."""
+    from mpi4py import MPI
+    spec = {"model": "scatter", "targets": 2000, "warmup_ms": 2.0}
+    one = measure.run_spec({**spec, "segments": 1}, 5.0, MPI.COMM_SELF)
+    two = measure.run_spec({**spec, "segments": 2}, 10.0, MPI.COMM_SELF)
+    assert len(one["segments"]) == 1 and one["segments"][0]["t_sim_ms"] == pytest.approx(one["t_sim_ms"])
+    j = measure.join_launches(two, one)
+    assert len(j["segments"]) == 3 and j["t_sim_ms"] == pytest.approx(15.0)
+    assert j["perf"]["synaptic_events"][0] == two["perf"]["synaptic_events"][0] + one["perf"]["synaptic_events"][0]
+
+
 def test_a_batch_measures_the_interleaved_networks_in_two_launches(tmp_path, monkeypatch, truth_batch):
     from parsnn.mapping.cluster.calibrate import INTERLEAVED, MODES, calibrate, interleaved_segments
     calls = _fake_machine(monkeypatch, truth_batch)

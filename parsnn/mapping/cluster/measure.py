@@ -262,7 +262,9 @@ def add_figures(figs: list[dict]) -> dict:
 def join_launches(first: dict, later: dict) -> dict:
     """One run record of a network measured in two launches (the same spec, each with its own segments): the
     segments of both in order, the figures their sum (:func:`add_figures`), everything else the first's;
-    ``launches`` counts the launches joined. Records without segments keep the first's figures."""
+    ``launches`` counts the launches joined. Every record :func:`run_spec` makes has its segments (one when
+    it ran in one segment), so a one-segment launch is joined too; records without segments keep the
+    first's figures."""
     segs = (first.get("segments") or []) + (later.get("segments") or [])
     out = {**first, "launches": first.get("launches", 1) + later.get("launches", 1),
            "wall_s": first.get("wall_s", 0.0) + later.get("wall_s", 0.0)}
@@ -308,7 +310,7 @@ def _record(spec: dict, net, sim, snaps: list, wall: float, comm) -> dict | None
             "rank_of": sim.rank_of.tolist(), "spike_counts": counts,
             "rates": {k: c / net.populations[k].size / (t_all * 1e-3) for k, c in counts.items()},
             "perf": perf, "delivered_spikes": total["delivered_spikes"], "intervals": total["intervals"],
-            "segments": segs if K > 1 else [], "description": net.describe(), "mpi4py_calls": calls,
+            "segments": segs, "description": net.describe(), "mpi4py_calls": calls,
             "started": _dt.datetime.now().isoformat(timespec="seconds")}
 
 
