@@ -21,6 +21,13 @@ def load(path, max_switches):
     return out
 
 
+def _corr(x, y):
+    """Pearson correlation."""
+    mx, my = st.mean(x), st.mean(y)
+    sxy = sum((a - mx) * (b - my) for a, b in zip(x, y))
+    return sxy / (sum((a - mx) ** 2 for a in x) * sum((b - my) ** 2 for b in y)) ** 0.5
+
+
 def main():
     """Command-line entry."""
     ap = argparse.ArgumentParser()
@@ -59,6 +66,12 @@ def main():
     print("slower/faster vCPU per window: median %.3f, 90th pct %.3f, max %.3f; > 1.2x in %.0f %%, > 1.5x in %.0f %%"
           % (st.median(q), q[int(0.9 * (len(q) - 1))], q[-1], 100 * sum(x > 1.2 for x in q) / len(q),
              100 * sum(x > 1.5 for x in q) / len(q)))
+    print("correlation of the two vCPUs' window medians: %.2f" % _corr(meds[0], meds[1]))
+    for k, path in enumerate((a.v0, a.v1)):
+        rows = [line.split() for line in open(path)]
+        print("vCPU%d: correlation of a sample's CPU ns with its involuntary switches: %.2f (mean %.1f switches per sample)"
+              % (k, _corr([float(r[1]) for r in rows], [float(r[3]) for r in rows]),
+                 sum(float(r[3]) for r in rows) / len(rows)))
     print(f"longest run of windows with the same vCPU > 1.2x slower: {longest} windows ({longest * a.window:.0f} s)")
 
 
