@@ -52,6 +52,10 @@ def test_threads_give_the_serial_spikes_and_voltages(serial, mixed_network, thre
     _assert_same(serial, sim, f"1x{threads}")
     assert sim.st.n_events == serial.st.n_events
     assert np.array_equal(np.asarray(sim.st.n_fired), np.asarray(serial.st.n_fired))
+    # every thread counts the events it delivered (EngineState.t_events): together all the rank's events
+    per_thread = np.asarray(sim.st.t_events)
+    assert per_thread.size == threads and np.all(per_thread > 0) and per_thread.sum() == sim.st.n_events
+    assert np.asarray(serial.st.t_events).tolist() == [serial.st.n_events]
 
 
 def test_threads_give_the_serial_network_under_v1(mixed_network):
