@@ -32,15 +32,16 @@ def _fixed_cut(fraction: float):
     return owners
 
 
-def _measured_cut(sim, fired: np.ndarray, seconds: float) -> list:
-    """The engine's cut points with every population's measured mean rate in place of the expected."""
+def _measured_cut(sim, fired: np.ndarray, seconds: float, thread_owners) -> list:
+    """The engine's cut points (``thread_owners``: the engine's rule) with every population's measured
+    mean rate in place of the expected."""
     from parsnn.engine import decomposition
     from parsnn.partition.rates import population_costs
     rates = {name: fired[a:b].sum() / max(b - a, 1) / seconds for name, (a, b) in sim.pop_local.items()}
     cost = population_costs(sim.conn, rates)
     weight = {n: float(c) for n, c, v in zip(sim.conn.names, cost, sim.conn.virtual) if not v}
     pl = decomposition.PopulationRanges(dict(sim.pop_local), weight)
-    return decomposition.thread_owners(pl, int(sim.st.n_loc), sim.threads)[1].tolist()
+    return thread_owners(pl, int(sim.st.n_loc), sim.threads)[1].tolist()
 
 
 def main(argv=None) -> int:
@@ -56,6 +57,7 @@ def main(argv=None) -> int:
     from parsnn.engine import Simulation, decomposition
     from parsnn.engine import synapses as engine_synapses
     from parsnn.models import pd14
+    engine_rule = decomposition.thread_owners
     if args.cut is not None:
         if args.threads != 2:
             ap.error("--cut needs --threads 2")
@@ -76,7 +78,8 @@ def main(argv=None) -> int:
     tt, ev = np.asarray(st.t_thread) - tt0, np.asarray(st.t_events) - ev0
     out = {"n_scaling": args.n_scaling, "t_sim_ms": args.t_sim, "threads": T, "cut": args.cut,
            "toff": np.asarray(st.toff).tolist(), "toff_with_measured_rates":
-               _measured_cut(sim, np.asarray(st.n_fired) - f0, args.t_sim * 1e-3),
+               _measured_cut(sim, np.asarray(st.n_fired) - f0, args.t_sim * 1e-3,
+                                                          engine_rule),
            "wall_s": wall, "process_cpu_s": cpu, "prefetch": getattr(sim, "prefetch_info", None),
            "deliver_s": tt[:, 0].tolist(), "update_s": tt[:, 1].tolist(), "wait_s": tt[:, 2].tolist(),
            "serial_s": tt[:, 3].tolist(), "deliver_cpu_s": np.asarray(st.t_deliver_cpu).tolist(),
