@@ -102,6 +102,8 @@ def test_population_ranges_carry_the_expected_work(mixed_network):
     assert set(ranges.weight) == set(ranges) and all(v > 0 for v in ranges.weight.values())
     from parsnn.connectivity import Connectivity
     assert ranges.weight == decomposition.node_weights(Connectivity.from_network(net))
+    plain = decomposition.population_ranges(net, local, net.offsets(), weighted=False)
+    assert plain == ranges and plain.weight == {}
 
 
 @pytest.mark.parametrize("threads", [2, 3, 4])

@@ -42,9 +42,9 @@ def node_weights(conn) -> dict:
     return {name: float(c) for name, c, v in zip(conn.names, cost, conn.virtual) if not v}
 
 
-def population_ranges(net, local: np.ndarray, offsets: dict, conn=None) -> PopulationRanges:
+def population_ranges(net, local: np.ndarray, offsets: dict, conn=None, weighted: bool = True) -> PopulationRanges:
     """:class:`PopulationRanges` of the local nodes, weighted by :func:`node_weights` of ``conn``
-    (default: the Connectivity of ``net``)."""
+    (default: the Connectivity of ``net``); ``weighted=False``: no weights (one thread needs none)."""
     ranges = {}
     for name, pop in net.populations.items():
         if pop.is_virtual:
@@ -52,6 +52,8 @@ def population_ranges(net, local: np.ndarray, offsets: dict, conn=None) -> Popul
         off = offsets[name]
         a, b = np.searchsorted(local, [off, off + pop.size])
         ranges[name] = (int(a), int(b))
+    if not weighted:
+        return PopulationRanges(ranges)
     if conn is None:
         from parsnn.connectivity import Connectivity
         conn = Connectivity.from_network(net)

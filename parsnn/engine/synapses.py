@@ -352,7 +352,7 @@ def projection_synapses(net, k: int, seed: int, scheme: int = REALISATIONS[DEFAU
     proj = net.projections[k]
     offsets = net.offsets()
     local = np.arange(net.num_nodes, dtype=np.int64)
-    pop_local = population_ranges(net, local, offsets)
+    pop_local = population_ranges(net, local, offsets, weighted=False)     # one thread
     if isinstance(proj.rule, FromList):
         plan = _list_plan(net, proj, local, offsets, pop_local, net.resolution, 1)
         return (plan["list_src"] - offsets[proj.source], plan["list_tgt"].astype(np.int64) - offsets[proj.target],
