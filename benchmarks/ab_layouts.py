@@ -9,7 +9,9 @@ Every run is ``<checkout>/.venv/bin/mpiexec -n R <checkout>/.venv/bin/python
 <checkout>/benchmarks/parsnn_pd14.py --threads T`` (seed 55), plus the side's extra arguments. The runs alternate A B A B ..., the order
 within a pair swapping every pair (A B, B A, ...), so a drift in the machine's load falls on both sides.
 Reported: each run's RTF, build time, CPU seconds of the timed run (summed over ranks; older
-checkouts: 0) and the engine timers of rank 0, the pair ratios RTF(A) / RTF(B) and CPU(A) / CPU(B)
+checkouts: 0), the engine timers of rank 0, per rank and thread the seconds in delivery, update,
+waiting at the team's meetings and the serial part, and the synaptic events delivered (older
+checkouts: null), the pair ratios RTF(A) / RTF(B) and CPU(A) / CPU(B)
 and their medians; the machine (CPU model, cores) and the 1-minute load average before every run.
 """
 from __future__ import annotations
@@ -58,7 +60,8 @@ def run_one(side: tuple[str, int, int], args, extra: str = "") -> dict:
               if k.startswith("timer_")}
     return {"rtf": r["rtf"], "build_seconds": r["build_seconds"], "load1_before": load,
             "peak_rss_bytes_total": r.get("peak_rss_bytes_total"), "timers_rank0": timers,
-            "prefetch": r.get("prefetch"), "cpu_seconds": sum(r.get("simulate_cpu_seconds") or [0.0])}
+            "prefetch": r.get("prefetch"), "cpu_seconds": sum(r.get("simulate_cpu_seconds") or [0.0]),
+            "thread_timers": r.get("thread_timers")}
 
 
 def main(argv=None) -> int:

@@ -3,7 +3,7 @@
 
     mpiexec -n P python benchmarks/parsnn_pd14.py [--n-scaling 1] [--k-scaling 1] [--t-sim 1000]
                                                   [--warmup 500] [--seed 55] [--bg dc] [--threads T]
-                                                  [--json-out FILE]
+                                                  [--json-out FILE] [--cpu-timers]
 
 ``--t-sim`` is the model time of the *timed* phase, after ``--warmup`` ms. No spikes are recorded.
 Rank 0 prints one JSON object (and writes it to ``--json-out``) with:
@@ -14,7 +14,11 @@ Rank 0 prints one JSON object (and writes it to ``--json-out``) with:
 - ``peak_rss_bytes``: per rank (``ru_maxrss``) and ``peak_rss_bytes_total`` (sum over ranks);
 - ``synaptic_events``: events delivered during the timed phase, summed over ranks (exact count);
 - ``timers``: the engine's per-rank phase timers (``timer_*``) for the timed phase only, and the
-  build sub-phase timers (``build_*``), one value per rank.
+  build sub-phase timers (``build_*``), one value per rank;
+- ``thread_timers``: per rank, per thread of the timed phase: seconds in delivery, update, waiting at
+  the team's meetings, thread 0's serial part, the synaptic events it delivered, and with
+  ``--cpu-timers`` its CPU seconds in delivery and update (not counting the time other processes
+  hold the core).
 """
 from __future__ import annotations
 
@@ -23,6 +27,25 @@ import json
 import os
 import sys
 import time
+
+
+def _thread_figures(sim, before=None) -> list:
+    """Per thread of this rank: seconds in delivery, update, waiting at the team's meetings, thread 0's
+    serial part, and the synaptic events it delivered (EngineState.t_thread, t_events), minus ``before``."""
+    import numpy as np
+    st = sim.st
+    tt = np.asarray(st.t_thread, dtype=float).copy()
+    ev = np.asarray(getattr(st, "t_events", np.zeros(tt.shape[0])), dtype=float).copy()
+    rows = [dict(deliver_s=float(r[0]), update_s=float(r[1]), wait_s=float(r[2]), serial_s=float(r[3]),
+                 events=float(e)) for r, e in zip(tt, ev)]
+    for key, arr in (("deliver_cpu_s", "t_deliver_cpu"), ("update_cpu_s", "t_update_cpu")):
+        cpu = getattr(st, arr, None) if st.cpu_timers else None
+        if cpu is not None and len(cpu) == len(rows):
+            for r, c in zip(rows, np.asarray(cpu)):
+                r[key] = float(c)
+    if before:
+        rows = [{k: v - b.get(k, 0.0) for k, v in r.items()} for r, b in zip(rows, before)]
+    return rows
 
 
 def main(argv=None) -> int:
@@ -38,6 +61,8 @@ def main(argv=None) -> int:
     ap.add_argument("--prefetch", default=None, help="the delivery's prefetch distance: auto or N (default: the "
                     "engine's default; older parsnn: no such argument)")
     ap.add_argument("--json-out", default=None)
+    ap.add_argument("--cpu-timers", action="store_true",
+                    help="also each thread's CPU seconds in delivery and update (thread_timers; a few clock reads per interval)")
     args = ap.parse_args(argv)
 
     from mpi4py import MPI
@@ -55,6 +80,7 @@ def main(argv=None) -> int:
                      progress=False, **kw)
     comm.Barrier()
     sim.build()
+    sim.st.cpu_timers = bool(args.cpu_timers)
     comm.Barrier()
     if rank == 0:
         print(f"parsnn_pd14: {sim.num_synapses:,} synapses on {size} rank(s), build "
@@ -68,6 +94,7 @@ def main(argv=None) -> int:
         comm.Barrier()
         warm_s = time.perf_counter() - w0
     p0 = sim.performance()
+    th0 = _thread_figures(sim)
     comm.Barrier()
     t0, c0 = time.perf_counter(), time.process_time()
     sim.run(args.t_sim)
@@ -75,6 +102,7 @@ def main(argv=None) -> int:
     comm.Barrier()
     sim_s = time.perf_counter() - t0
     p1 = sim.performance()
+    threads_fig = comm.gather(_thread_figures(sim, th0), root=0)
 
     if rank == 0:
         def diff(key):
@@ -108,6 +136,7 @@ def main(argv=None) -> int:
             "remote_deliveries": int(sum(diff("remote_deliveries"))) if "remote_deliveries" in p1 else None,
             "min_delay_ms": p1.get("min_delay_ms"),
             "timers": timers,
+            "thread_timers": threads_fig,
         }
         text = json.dumps(out, indent=1)
         if args.json_out:

@@ -243,7 +243,7 @@ cdef class EngineState:
     # thread k writes from toff[k] * m on
     cdef public uint64_t[::1] spk
     cdef public int64_t n_spk
-    cdef public int64_t[::1] t_nspk, t_nv, t_events     # per thread: spikes, V_m rows, events
+    cdef public int64_t[::1] t_nspk, t_nv, t_events     # per thread: spikes, V_m rows, events delivered
     cdef public int64_t[::1] fired                       # scratch of the vector kernel [n_loc]
     # spike recording
     cdef public uint8_t[::1] rec_mask
@@ -315,9 +315,10 @@ cdef class EngineState:
     # (wake-up and join of the parallel regions), 3 thread 0's serial part between regions
     cdef public double[:, ::1] t_thread
     # cpu_timers (benchmarks only; default off): each thread's CPU seconds in the update, per share
-    # (t_update_cpu[th]); the time other processes hold the core is left out (loaded machine)
+    # (t_update_cpu[th]) and in the delivery (t_deliver_cpu[th]); the time other processes hold the
+    # core is left out (loaded machine)
     cdef public bint cpu_timers
-    cdef public double[::1] t_update_cpu
+    cdef public double[::1] t_update_cpu, t_deliver_cpu
     cdef public object reserve                # grows the recording buffers for one more interval
                                               # (reserve(rows): for that many more spike rows)
     # 1: segments with one parameter set and no Poisson devices use the vector kernel
@@ -1187,7 +1188,12 @@ cdef double _thread_work(EngineState st, int64_t th, int64_t t0, int64_t m, bint
     cdef timespec q0, q1
     c0 = _now()
     if deliver:
-        _deliver_thread(st, th, st.d_t0, st.n_recv)
+        if st.cpu_timers:
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &q0)
+        st.t_events[th] += _deliver_thread(st, th, st.d_t0, st.n_recv)
+        if st.cpu_timers:
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &q1)
+            st.t_deliver_cpu[th] += (q1.tv_sec - q0.tv_sec) + 1e-9 * (q1.tv_nsec - q0.tv_nsec)
     c1 = _now()
     if st.cpu_timers:
         clock_gettime(CLOCK_THREAD_CPUTIME_ID, &q0)
@@ -1217,7 +1223,7 @@ cdef void _region(EngineState st, int64_t t0, int64_t m, bint deliver) noexcept 
         c0 = _now()
         if deliver:
             for th in range(st.T):
-                _deliver_thread(st, th, st.d_t0, st.n_recv)
+                st.t_events[th] += _deliver_thread(st, th, st.d_t0, st.n_recv)
         c1 = _now()
         for th in range(st.T):
             _update_thread(st, th, t0, m)
@@ -1340,8 +1346,12 @@ def run_steps(EngineState st, int64_t t, int64_t t_stop):
     cdef bint team = st.T > 1 and st.team and st.n_loc * st.m >= st.par_min_updates
     if st.t_thread.shape[0] != st.T:
         st.t_thread = np.zeros((st.T, 4))
+    if st.t_events.shape[0] != st.T:
+        st.t_events = np.zeros(st.T, dtype=np.int64)
     if st.cpu_timers and (st.t_update_cpu is None or st.t_update_cpu.shape[0] != st.T):
         st.t_update_cpu = np.zeros(st.T)
+    if st.cpu_timers and (st.t_deliver_cpu is None or st.t_deliver_cpu.shape[0] != st.T):
+        st.t_deliver_cpu = np.zeros(st.T)
     if st.segments.shape[0] and (st.seg_bounds is None or st.seg_bounds.shape[0] != st.segments.shape[0]
                                  or st.seg_bounds.shape[1] != 2 * st.T):
         raise ValueError("EngineState.seg_bounds must give every thread's range of every update segment "

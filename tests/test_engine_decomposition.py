@@ -47,36 +47,63 @@ def _ranges(sizes, first=0):
 @pytest.mark.parametrize("threads", [1, 2, 3, 4])
 @pytest.mark.parametrize("sizes", SIZES)
 @pytest.mark.parametrize("first", [0, 5])
-def test_no_cache_line_has_two_owning_threads(threads, sizes, first):
+def test_each_thread_owns_one_block_cut_on_lines(threads, sizes, first):
     pop_local = _ranges(sizes, first)                # first > 0: the populations start off a line
     n = first + sum(sizes)
     owner, toff = decomposition.thread_owners(pop_local, n, threads)
     items = aligned.SPLIT_ITEMS
     assert items == 16                                # int32 refractory counters: 16 in a 64-byte line
-    for line in range(first // items, -(-n // items)):
-        assert np.unique(owner[max(line * items, first):(line + 1) * items]).size == 1
-    assert np.array_equal(np.diff(toff), np.bincount(owner[first:], minlength=threads)
-                          + np.bincount(owner[:first], minlength=threads))
+    assert toff[0] == 0 and toff[-1] == n and np.all(np.diff(toff) >= 0)
+    assert np.array_equal(owner, np.repeat(np.arange(threads), np.diff(toff)))     # thread-major blocks
+    assert all(c % items == 0 for c in toff[1:-1] if c < n)                         # cuts on line bounds
+    for line in range(-(-n // items)):                # so no cache line has two owning threads
+        assert np.unique(owner[line * items:(line + 1) * items]).size == 1
+    # equal weights: every cut is the line bound nearest k n / T, so every block within a line of n / T
+    assert np.all(np.abs(np.diff(toff) - n / threads) <= items)
     segments = np.array([(a, b, 0, 0) for a, b in pop_local.values()], dtype=np.int64)
     bounds = decomposition.segment_parts(segments, owner, threads)    # each thread's nodes contiguous
     for (a, b), bd in zip(pop_local.values(), bounds):
-        sizes_here = np.diff(bd, axis=1).ravel()
-        assert sizes_here.sum() == b - a
-        if b - a >= items * threads:                 # every thread a part, at most a line off equal
-            assert np.all(np.abs(sizes_here - (b - a) / threads) <= items)
-        elif b > a and a // items == (b - 1) // items:     # inside one line: whole to one thread
-            assert np.count_nonzero(sizes_here) == 1
+        assert np.diff(bd, axis=1).sum() == b - a
+        for k in range(threads):
+            assert np.all(owner[bd[k, 0]:bd[k, 1]] == k)
 
 
-def test_split_points_round_to_lines():
-    assert decomposition.thread_parts(100, 2).tolist() == [0, 50, 100]           # the equal split
+def test_cuts_round_to_the_nearest_line():
     owner, _ = decomposition.thread_owners(_ranges([100]), 100, 2)
     assert np.flatnonzero(np.diff(owner)).tolist() == [47]                       # 50 -> 48 (nearer)
     owner, _ = decomposition.thread_owners(_ranges([100], 5), 105, 2)
-    assert np.flatnonzero(np.diff(owner[5:])).tolist() == [42]                   # 55 -> 48
-    # who owns the next population's first nodes: the thread of the last ones before them
-    owner, _ = decomposition.thread_owners(_ranges([100, 3, 100]), 203, 2)
-    assert owner[99] == owner[100] == owner[102] == owner[103]
+    assert np.flatnonzero(np.diff(owner)).tolist() == [47]                       # 52.5 -> 48
+    _, toff = decomposition.thread_owners(_ranges([8]), 8, 2)                    # less than a line
+    assert toff.tolist() == [0, 0, 8] or toff.tolist() == [0, 8, 8]
+    _, toff = decomposition.thread_owners(_ranges([40]), 40, 4)                 # more threads than lines
+    assert toff[0] == 0 and toff[-1] == 40 and np.all(np.diff(toff) >= 0)
+
+
+def test_cuts_balance_the_weights():
+    """A hand-made rank: 64 nodes weighing 3 then 64 weighing 1 (total 256). Two threads: the line
+    bound nearest the half weight 128 is 48 (144), not 64 (the node count's half, 192); three
+    threads: 85.3 and 170.7 -> 32 (96, not 16: 48 or 48: 144) and 64 (192, not 48: 144 or 80: 208)."""
+    pop_local = decomposition.PopulationRanges({"a": (0, 64), "b": (64, 128)}, {"a": 3.0, "b": 1.0})
+    _, toff = decomposition.thread_owners(pop_local, 128, 2)
+    assert toff.tolist() == [0, 48, 128]
+    _, toff = decomposition.thread_owners(pop_local, 128, 3)
+    assert toff.tolist() == [0, 32, 64, 128]
+    _, toff = decomposition.thread_owners(dict(pop_local), 128, 2)               # no weights: node count
+    assert toff.tolist() == [0, 64, 128]
+    # a population that weighs nothing still counts its nodes alike when nothing weighs
+    zero = decomposition.PopulationRanges({"a": (0, 64)}, {"a": 0.0})
+    assert decomposition.thread_owners(zero, 64, 2)[1].tolist() == [0, 32, 64]
+
+
+def test_population_ranges_carry_the_expected_work(mixed_network):
+    net = mixed_network()
+    local = np.arange(net.offsets()["G"], dtype=np.int64)
+    ranges = decomposition.population_ranges(net, local, net.offsets())
+    assert set(ranges.weight) == set(ranges) and all(v > 0 for v in ranges.weight.values())
+    from parsnn.connectivity import Connectivity
+    assert ranges.weight == decomposition.node_weights(Connectivity.from_network(net))
+    plain = decomposition.population_ranges(net, local, net.offsets(), weighted=False)
+    assert plain == ranges and plain.weight == {}
 
 
 @pytest.mark.parametrize("threads", [2, 3, 4])

@@ -244,8 +244,7 @@ def test_plastic_rows_are_split_by_owning_thread():
     """With 3 threads every plastic row is split into 3 sub-rows holding the synapses onto each
     thread's own neurons, consecutive slices of the row, so every row holds the synapses (targets,
     weights, delays) of 1 thread's, each thread's in the same order (the threads' parts are cut on
-    16-neuron lines, the thread ending one population starting the next:
-    decomposition.thread_owners); the sub-rows of an explicit list too."""
+    16-neuron lines: decomposition.thread_owners); the sub-rows of an explicit list too."""
     from mpi4py import MPI
 
     from parsnn import Network
@@ -254,11 +253,11 @@ def test_plastic_rows_are_split_by_owning_thread():
     stores = {}
     for threads in (1, 3):
         net = Network(resolution=0.1)
-        net.add_population("E", 60, "iaf_psc_alpha")     # threads 0, 1, 2: 16, 16, 28 neurons
-        net.add_population("F", 12, "iaf_psc_alpha")     # local 60 .. 71: thread 2 to 63, then thread 0
+        net.add_population("E", 36, "iaf_psc_alpha")     # 3 threads: blocks cut at 16 or 32 and at 48
+        net.add_population("F", 36, "iaf_psc_alpha")     # local 36 .. 71: F's 1, 2 on thread 1, 14 on 2
         net.connect("E", "E", FixedIndegree(4), weight=10.0, delay=1.0, synapse_model="stdp_synapse",
                     synapse_params={"Wmax": 100.0})
-        net.connect("E", "F", FromList([3, 3, 0, 5], [6, 1, 2, 1], [1.0, 2.0, 3.0, 4.0], [1.0, 1.5, 2.0, 1.0]),
+        net.connect("E", "F", FromList([3, 3, 0, 5], [14, 1, 2, 1], [1.0, 2.0, 3.0, 4.0], [1.0, 1.5, 2.0, 1.0]),
                     synapse_model="stdp_synapse", synapse_params={"Wmax": 100.0})
         sim = Simulation(net, seed=1, comm=MPI.COMM_SELF, threads=threads)
         sim.build()

@@ -795,16 +795,16 @@ def _sorted_rows(sim):
 @pytest.mark.parametrize("threads,rings", [(1, "per-tau"), (2, "per-receptor"), (3, "per-tau")])
 def test_windows_give_the_same_network_and_spikes(monkeypatch, mixed_network, threads, rings):
     """Targets relative to windows of each thread's neurons (synapses.TargetBlocks; here windows of
-    200 neurons, a test hook, so that the rank of 530 needs 2-3 per thread) store the same synapses,
+    100 neurons, a test hook, so that the rank of 530 needs 2-6 per thread) store the same synapses,
     with the same checksum, and deliver bit-identical spikes and voltages."""
     from parsnn.engine import checkpoint as checkpointing
     plain = _run_mixed(mixed_network, 7, rings, threads)
-    monkeypatch.setattr(engine_synapses, "NARROW_MAX_LOCAL", 200)
-    monkeypatch.setattr(engine_synapses, "NARROW_MAX_WINDOWS", 4)
+    monkeypatch.setattr(engine_synapses, "NARROW_MAX_LOCAL", 100)
+    monkeypatch.setattr(engine_synapses, "NARROW_MAX_WINDOWS", 6)
     windowed = _run_mixed(mixed_network, 7, rings, threads)
     assert plain.st.syn_W == 1 and not np.any(plain.st.syn_base)
     assert windowed.st.tgt16 and windowed.st.syn_W >= 2 and np.any(windowed.st.syn_base)
-    assert np.asarray(windowed._syn_table[1]).max() < 200 <= np.asarray(windowed._syn_arrays[1]).max()
+    assert np.asarray(windowed._syn_table[1]).max() < 100 <= np.asarray(windowed._syn_arrays[1]).max()
     assert np.array_equal(plain._syn_arrays[0], windowed._syn_arrays[0])
     assert np.array_equal(_sorted_rows(plain), _sorted_rows(windowed))
     assert checkpointing.connectivity_checksum(plain) == checkpointing.connectivity_checksum(windowed)
@@ -891,7 +891,7 @@ def test_threads_sort_their_rows_as_the_separate_delay_sort(monkeypatch, threads
     """Pass 2 of a source population's projections in one parallel region, each thread then sorting
     its own sub-rows by delay and counting their runs (generate_plans with rows), gives the rows and
     runs of the separate passes (generate_plans, group_rows_by_delay, delay_runs); also with each
-    thread's targets in windows (a test hook: windows of 150 neurons, 5 sub-rows per thread)."""
+    thread's targets in windows (a test hook: windows of 150 neurons, 3 sub-rows per thread)."""
     from parsnn import _connect
     if window:
         monkeypatch.setattr(engine_synapses, "NARROW_MAX_LOCAL", window)
@@ -905,8 +905,8 @@ def test_threads_sort_their_rows_as_the_separate_delay_sort(monkeypatch, threads
     pop_local = decomposition.population_ranges(net, local, offsets)
     blocks = engine_synapses.TargetBlocks(pop_local, local.size, threads)
     B = blocks.base.size
-    # with a window: thread 0 owns A's first and B's second half (indices 0-699: 5 windows of 150)
-    assert blocks.W == (5 if window else 1)
+    # with a window: each thread owns one block of about 350 of the 700 neurons: 3 windows of 150
+    assert blocks.W == (3 if window else 1)
     plans, per_source = engine_synapses._count_plans(net, local, offsets, pop_local, 7, 0.1, blocks, threads, 2)
     ptr = np.concatenate([[0], np.cumsum(per_source.T.reshape(-1))]).astype(np.int64)
     rows = ptr[:300 * B + 1]            # the sources of A: the first rows

@@ -52,6 +52,10 @@ def test_threads_give_the_serial_spikes_and_voltages(serial, mixed_network, thre
     _assert_same(serial, sim, f"1x{threads}")
     assert sim.st.n_events == serial.st.n_events
     assert np.array_equal(np.asarray(sim.st.n_fired), np.asarray(serial.st.n_fired))
+    # every thread counts the events it delivered (EngineState.t_events): together all the rank's events
+    per_thread = np.asarray(sim.st.t_events)
+    assert per_thread.size == threads and np.all(per_thread > 0) and per_thread.sum() == sim.st.n_events
+    assert np.asarray(serial.st.t_events).tolist() == [serial.st.n_events]
 
 
 def test_threads_give_the_serial_network_under_v1(mixed_network):
@@ -71,14 +75,16 @@ def test_synapse_rows_are_split_by_owning_thread(serial, mixed_network):
     st, T = sim.st, 3
     ptr, tgt = np.asarray(st.syn_ptr), np.asarray(st.syn_tgt16 if st.tgt16 else st.syn_tgt)
     assert st.tgt16 and tgt.size == sim.num_local_synapses      # 530 local neurons: 16-bit targets
-    owner = np.asarray(st.owner)
-    # every population (E 400, I 100, P 30) is split into three parts at multiples of 16 (one cache
-    # line of the int32 state; decomposition.thread_owners): I starts on a line, so the least loaded
-    # thread takes its first part; P starts inside I's last line, so thread 2 continues there
-    assert np.array_equal(owner[:400], np.repeat([0, 1, 2], [128, 128, 144]))
-    assert np.array_equal(owner[400:500], np.repeat([0, 1, 2], [32, 32, 36]))
-    assert np.array_equal(owner[500:], np.repeat([2, 0, 1], [12, 16, 2]))
-    assert np.asarray(st.toff).tolist() == [0, 176, 338, 530]
+    owner, toff = np.asarray(st.owner), np.asarray(st.toff)
+    # thread-major (decomposition.thread_owners): thread k owns the one block toff[k] .. toff[k+1]-1,
+    # cut on 16-node lines (one cache line of the int32 state) where the expected work (update plus
+    # incoming events, sim.pop_local.weight) is nearest k / 3 of the total
+    assert toff[0] == 0 and toff[-1] == 530 and np.all(toff[1:-1] % 16 == 0)
+    assert np.array_equal(owner, np.repeat(np.arange(T), np.diff(toff)))
+    work = np.concatenate([np.full(b - a, sim.pop_local.weight[name]) for name, (a, b) in sim.pop_local.items()])
+    per_thread = np.add.reduceat(work, toff[:-1])
+    assert np.all(np.abs(per_thread - work.sum() / T) <= 16 * work.max())         # within a line's work
+    assert toff.tolist() == [0, 176, 352, 530]      # pinned (here the same cuts as by node count)
     assert ptr.size == sim.num_nodes * T + 1
     for g in range(sim.num_nodes):
         for th in range(T):

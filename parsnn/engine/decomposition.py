@@ -2,7 +2,9 @@
 
 The neuron->rank map (``rank_of``, from :func:`parsnn.partition.make_map`) is global and the same
 on every rank; a rank keeps only its local node ids (ascending), the global->local index map and,
-for every population, the slice of its local nodes that belongs to it.
+for every population, the slice of its local nodes that belongs to it. Inside a rank, each of its
+threads owns one contiguous block of the local nodes, the blocks cut to balance the expected work
+(:func:`thread_owners`).
 """
 from __future__ import annotations
 
@@ -19,9 +21,30 @@ def local_nodes(rank_of: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray]
     return local, g2l
 
 
-def population_ranges(net, local: np.ndarray, offsets: dict) -> dict:
-    """{population: (a, b)}: ``local[a:b]`` are the local nodes of each simulated (not virtual)
-    population, in the order of ``net.populations``."""
+class PopulationRanges(dict):
+    """{population: (a, b)}: ``local[a:b]`` are the rank's local nodes of each simulated population,
+    in the order of ``net.populations``; ``weight`` {population: expected work of one of its nodes}
+    (:func:`node_weights`), which :func:`thread_owners` balances between the threads. A plain dict
+    in its place weighs every node alike."""
+
+    def __init__(self, ranges: dict, weight: dict | None = None):
+        super().__init__(ranges)
+        self.weight = dict(weight or {})
+
+
+def node_weights(conn) -> dict:
+    """{population: expected work of one node per model second} of the Connectivity ``conn``: its
+    update plus its expected incoming synaptic events (in-degree x the sources' expected rates), with
+    the partitioner's weights (:func:`parsnn.partition.rates.population_costs`); known before any
+    step is simulated, the same on every rank."""
+    from parsnn.partition.rates import population_costs
+    cost = population_costs(conn)
+    return {name: float(c) for name, c, v in zip(conn.names, cost, conn.virtual) if not v}
+
+
+def population_ranges(net, local: np.ndarray, offsets: dict, conn=None, weighted: bool = True) -> PopulationRanges:
+    """:class:`PopulationRanges` of the local nodes, weighted by :func:`node_weights` of ``conn``
+    (default: the Connectivity of ``net``); ``weighted=False``: no weights (one thread needs none)."""
     ranges = {}
     for name, pop in net.populations.items():
         if pop.is_virtual:
@@ -29,64 +52,48 @@ def population_ranges(net, local: np.ndarray, offsets: dict) -> dict:
         off = offsets[name]
         a, b = np.searchsorted(local, [off, off + pop.size])
         ranges[name] = (int(a), int(b))
-    return ranges
+    if not weighted:
+        return PopulationRanges(ranges)
+    if conn is None:
+        from parsnn.connectivity import Connectivity
+        conn = Connectivity.from_network(net)
+    return PopulationRanges(ranges, node_weights(conn))
 
 
-def thread_parts(size: int, threads: int) -> np.ndarray:
-    """Bounds of the ``threads`` equal parts of a population of ``size`` nodes: part j is
-    ``parts[j] .. parts[j+1]-1`` of it (sizes differ by at most one); :func:`thread_owners` moves
-    them onto cache-line bounds and says which thread owns which part."""
-    return (np.arange(threads + 1, dtype=np.int64) * size) // threads
-
-
-def _line_bound(e: int, pos: int, b: int, items: int, excess: int) -> int:
-    """The bound of a part that starts at ``pos`` and would end at ``e`` in the equal split: the
-    multiple of ``items`` just below or just above ``e`` (clamped to ``pos`` .. ``b``), whichever
-    leaves its owner's load nearer the goal (``excess``: the owner's load minus the goal if the part
-    ended at ``pos``; a tie goes down). Never an empty part when a line bound lies inside: the next
-    part would start with the same owner."""
-    down = e - e % items
-    up = down if down == e else down + items
-    down, up = min(max(down, pos), b), min(max(up, pos), b)
-    if down == pos:
-        return up
-    return down if abs(excess + down - pos) <= abs(excess + up - pos) else up
+def _weights(pop_local: dict, n: int) -> np.ndarray:
+    """The work of each of the ``n`` local nodes: its population's weight (``pop_local.weight``;
+    1 without one, or when no node weighs anything)."""
+    per_pop = getattr(pop_local, "weight", {})
+    w = np.ones(n)
+    for name, (a, b) in pop_local.items():
+        w[a:b] = per_pop.get(name, 1.0)
+    if not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
+        w[:] = 1.0
+    return w
 
 
 def thread_owners(pop_local: dict, n: int, threads: int,
                   items: int = aligned.SPLIT_ITEMS) -> tuple[np.ndarray, np.ndarray]:
     """(owner thread of each of the ``n`` local nodes, first-node offsets ``toff`` of the threads'
-    spike buffers): every population's local nodes ``pop_local[p]`` are cut into ``threads`` parts,
-    the equal split (:func:`thread_parts`) with every inner bound moved to a multiple of ``items``
-    in local index (less than one line), so every projection's targets are shared by all threads and
-    no cache line of an aligned state array (:mod:`parsnn.engine.aligned`) holds two threads' nodes
-    inside a population. Where two populations meet inside a line, the thread that owns the last
-    nodes of the one owns the first nodes of the next (for 2 threads the parts' order alternates);
-    the other parts go to the threads with the fewest nodes so far (ties: the lower thread), and each
-    bound moves down or up as keeps the threads' loads nearer equal. A population too small for every
-    thread leaves some without a part. Two threads then never write one line of the state arrays
-    (false sharing: ``benchmarks/update_segments_probe.py``). Who owns a node never changes a
-    result, only the time."""
-    owner = np.zeros(n, dtype=np.int32)
-    load = np.zeros(threads, dtype=np.int64)
-    last = -1                                   # the owner of the node before the population
-    for a, b in pop_local.values():
-        if a == b:
-            continue
-        goal = (int(load.sum()) + b - a) / threads      # every thread's load after it, ideally
-        free = sorted(range(threads), key=lambda k: (load[k], k))
-        if last >= 0 and a % items:             # its first line holds the previous node
-            free.remove(last)
-            free.insert(0, last)
-        pos, equal = a, a + thread_parts(b - a, threads)
-        for j in range(1, threads + 1):
-            end = b if j == threads else _line_bound(int(equal[j]), pos, b, items, load[free[0]] - goal)
-            if end > pos:
-                last = free.pop(0)
-                owner[pos:end] = last
-                load[last] += end - pos
-                pos = end
-    toff = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=threads))]).astype(np.int64)
+    spike buffers): thread k owns one contiguous block, ``toff[k] .. toff[k+1]-1`` (thread-major),
+    cut where the nodes' cumulated weight (:func:`_weights`: update plus expected synaptic events,
+    :func:`node_weights`) is nearest k / threads of the total, among the multiples of ``items`` in
+    local index: no cache line of an aligned state array (:mod:`parsnn.engine.aligned`) holds two
+    threads' nodes, and the threads' parts meet at threads - 1 places only (a meeting place inside a
+    population costs time in the update: ``benchmarks/results/idle_xeon_s11_layouts/README.md``).
+    A thread may own no node (a rank of few nodes). Who owns a node never changes a result, only the
+    time."""
+    w = _weights(pop_local, n)
+    cum = np.concatenate([[0.0], np.cumsum(w)])              # cum[i]: the weight of nodes 0 .. i-1
+    lines = np.arange(0, n + items, items)
+    lines[-1] = n                                              # the candidate cuts: line bounds and n
+    toff = np.zeros(threads + 1, dtype=np.int64)
+    toff[threads] = n
+    for k in range(1, threads):
+        goal = cum[n] * k / threads
+        cut = int(lines[np.argmin(np.abs(cum[lines] - goal))])    # a tie goes to the lower cut
+        toff[k] = min(max(cut, toff[k - 1]), n)
+    owner = np.repeat(np.arange(threads, dtype=np.int32), np.diff(toff))
     return owner, toff
 
 

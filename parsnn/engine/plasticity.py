@@ -7,7 +7,7 @@ initial weight is kept exactly, a drawn one is the float32 draw), target local i
 rank with at most 65,536 local nodes, else uint32) and delay (uint16 steps, kept once per
 projection if all its synapses have one); :mod:`parsnn.engine.plastic_store` draws it without a
 second copy of the synapses. Each row is split into one sub-row per thread (the synapses onto the neurons
-the thread owns: the k-th part of every population, as for static rows); rows are in target order,
+the thread owns: the k-th block of the local neurons, as for static rows); rows are in target order,
 so the sub-rows are consecutive slices and the store is the same for any number of threads, only
 the row pointer has T entries per row. Each (projection, source) has one Kplus and one last spike time; each local
 neuron with plastic inputs has a post-spike archive, its Kminus (time constant ``tau_minus``, a

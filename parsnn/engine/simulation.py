@@ -106,7 +106,8 @@ class Simulation:
         self.rank, self.size = self.comm.Get_rank(), self.comm.Get_size()
         self.out = out
         self._refuse_existing_output(overwrite)
-        self.partition_name, self.rank_of = make_map(Connectivity.from_network(net), self.size, partition)
+        self.conn = Connectivity.from_network(net)
+        self.partition_name, self.rank_of = make_map(self.conn, self.size, partition)
         self.keep_spikes = (out is None) if keep_spikes is None else keep_spikes
         self.progress = progress
         self.flush_ms = float(flush_ms)
@@ -152,7 +153,7 @@ class Simulation:
         t0 = time.perf_counter()
         local, g2l = decomposition.local_nodes(self.rank_of, self.rank)
         self.local_gids = local
-        self.pop_local = decomposition.population_ranges(net, local, self.offsets)
+        self.pop_local = decomposition.population_ranges(net, local, self.offsets, self.conn)
         st.owner, st.toff = decomposition.thread_owners(self.pop_local, local.size, self.threads)
         self.build_timers["place"] += time.perf_counter() - t0
 

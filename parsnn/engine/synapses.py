@@ -134,7 +134,7 @@ def local_index_dtype(n_local: int) -> np.dtype:
 
 class TargetBlocks:
     """How a rank's static sub-rows are split and what their targets store. Thread th owns the th-th
-    part of every population (:func:`parsnn.engine.decomposition.thread_owners`); its neurons, from
+    block of the local neurons (:func:`parsnn.engine.decomposition.thread_owners`); its neurons, from
     its first one on, are cut into ``W`` windows of NARROW_MAX_LOCAL neurons; block ``th * W + w``
     (window w of thread th) starts at local index ``base[th * W + w]``, and a synapse stores its
     target relative to its block's first neuron, so 16-bit targets hold any rank of at most
@@ -283,7 +283,7 @@ def generate_synapses(net, local: np.ndarray, offsets: dict, pop_local: dict, se
     """Static synapses onto the local neurons, grouped by source gid and, inside a source's row, by the
     block of the target (:class:`TargetBlocks`: the thread that owns it and, on a rank of more than
     NARROW_MAX_LOCAL neurons, its window; CSR over (gid, block): ``ptr[g*B+b] .. ptr[g*B+b+1]``, B =
-    ``threads`` x windows; thread th owns the th-th part of every population's local neurons and
+    ``threads`` x windows; thread th owns the th-th block of the local neurons and
     the blocks th*W .. th*W+W-1). Each sub-row keeps the order
     that the source's whole row has with one thread, so delivery sums in the same order.
 
@@ -352,7 +352,7 @@ def projection_synapses(net, k: int, seed: int, scheme: int = REALISATIONS[DEFAU
     proj = net.projections[k]
     offsets = net.offsets()
     local = np.arange(net.num_nodes, dtype=np.int64)
-    pop_local = population_ranges(net, local, offsets)
+    pop_local = population_ranges(net, local, offsets, weighted=False)     # one thread
     if isinstance(proj.rule, FromList):
         plan = _list_plan(net, proj, local, offsets, pop_local, net.resolution, 1)
         return (plan["list_src"] - offsets[proj.source], plan["list_tgt"].astype(np.int64) - offsets[proj.target],
