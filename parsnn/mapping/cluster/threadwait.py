@@ -15,8 +15,9 @@ of every thread (:func:`slot_counts`, :func:`slot_work`). Its fluctuation from i
   proportion cancels in the wait, one that hits the populations of one thread does not;
 - which neurons of a population spike: each event goes to thread k with its share ``p_k`` of the
   rank's events ``E`` (multinomial): ``c^2 E (diag p - p p^T)``;
-- machine noise, independent per core: ``(sigma_rel w_k)^2 + sigma_us^2`` (the machine file's
-  ``[noise]``, measured between ranks; used for threads as an assumption).
+- machine noise, independent per core: ``(sigma_rel w_k)^2 + sigma_us^2`` (:func:`noise_constants`:
+  the machine file's relative ``[noise] sigma_rel``, measured between ranks on the same cores, used for
+  threads as an assumption; no absolute part unless ``[threads] sigma_us`` gives one).
 
 ``c`` is a thread's seconds per event. For two threads ``D = w_1 - w_0`` is normal and the wait is
 ``E[max(0, D)] = d Phi(d / s) + s phi(d / s)`` (:func:`expected_wait`), averaged over the measured
@@ -183,9 +184,11 @@ def rank_threads(conn: Connectivity, wl: dict, machine, m: int, T: float, nthr: 
 
 def noise_constants(machine) -> tuple[float, float]:
     """(relative, absolute us) noise of one thread's work per interval: ``[threads] sigma_rel`` /
-    ``sigma_us`` where the machine file gives them, else the relative ``[noise] sigma_rel`` (measured
-    between ranks) and no absolute part: the team's meeting (``team_us``, measured on an inactive network)
-    already holds the wait that the absolute noise of near-zero work causes."""
-    th = machine.data.get("threads") or {}
-    rel = th.get("sigma_rel", (machine.data.get("noise") or {}).get("sigma_rel", 0.0))
-    return float(rel), float(th.get("sigma_us", 0.0))
+    ``sigma_us`` where the machine file gives them, else the machine's relative ``[noise] sigma_rel``
+    (measured by noisebench between two ranks on the same two cores; that a core's relative noise is the
+    same for a thread as for a rank is an assumption) and no absolute part: the team's meeting on an
+    inactive network (``team_us``, wait for the other thread included) measured about 1 us where
+    ``[noise] sigma_us`` (fitted for MPI ranks at 17 us and 3 ms of work) would make a thread wait
+    e(2) sigma_us, several us."""
+    th, noise = machine.data.get("threads") or {}, machine.data.get("noise") or {}
+    return float(th.get("sigma_rel", noise.get("sigma_rel", 0.0))), float(th.get("sigma_us", 0.0))
