@@ -63,12 +63,20 @@ def slot_counts(conn: Connectivity, rank_of: np.ndarray, P: int, T: int) -> np.n
             if not conn.virtual[s]:
                 ranges[conn.names[s]] = (pos, pos + c)
             pos += c
-        owner = decomposition.thread_owners(ranges, pos, T)[0] if T > 1 else np.zeros(pos, dtype=np.int32)
+        owner = decomposition.thread_owners(_weighted(ranges, conn), pos, T)[0] if T > 1 else np.zeros(pos, np.int32)
         for s, name in enumerate(conn.names):
             if name in ranges:
                 a, b = ranges[name]
                 out[s, r * T:(r + 1) * T] = np.bincount(owner[a:b], minlength=T)[:T]
     return out
+
+
+def _weighted(ranges: dict, conn: Connectivity):
+    """The rank's population ranges as the engine hands them to its owner rule: with every population's
+    expected work per node where the engine weighs nodes (``decomposition.PopulationRanges`` and
+    ``node_weights``, when present), else the plain {population: (a, b)}."""
+    make, weights = getattr(decomposition, "PopulationRanges", None), getattr(decomposition, "node_weights", None)
+    return make(ranges, weights(conn)) if make is not None and weights is not None else ranges
 
 
 def slot_work(conn: Connectivity, counts: np.ndarray, pop_spikes_per_s: np.ndarray, plastic: np.ndarray) -> dict:
