@@ -128,3 +128,24 @@ def test_interval_spike_counts_of_a_run_file(tmp_path, mixed_network):
         if name in rec:
             assert x[:, s].sum() == rec[name]
     assert cluster.run_inputs(path)["interval_counts"].shape == x.shape
+
+
+def test_fit_sigma_rel_by_hand():
+    # two networks: 3 us and 5 us outside the timers with 2 threads (beyond 1 thread), the meeting 1 us,
+    # thread 0 works 20 us and 40 us: sigma = (wait - 1) sqrt(pi) -> 2 sqrt(pi) / 20, 4 sqrt(pi) / 40
+    c = {"thread_team_us": 1.0, "thread_wait_us_1": 3.0, "thread_work_us_1": 20.0,
+         "thread_wait_us_2": 5.0, "thread_work_us_2": 40.0, "thread_wait_us_3": 0.5, "thread_work_us_3": 10.0}
+    assert threadwait.fit_sigma_rel(c) == pytest.approx(0.1 * math.sqrt(math.pi))      # median of 0.1, 0.1, 0
+    assert threadwait.fit_sigma_rel({"thread_wait_us_1": 3.0, "thread_work_us_1": 20.0}) is None
+    # the fitted value makes the model give back the measured wait: E[max(0, D)] = sigma / sqrt(pi)
+    sigma = 0.1 * math.sqrt(math.pi) * 20.0
+    assert threadwait.expected_wait([20.0, 20.0], sigma ** 2 * np.eye(2)) == pytest.approx(2.0)
+
+
+def test_noise_constants_prefer_the_measured_thread_noise(tmp_path):
+    m = _threaded_machine(tmp_path)
+    assert threadwait.noise_constants(m) == (0.0, 0.0)
+    m.data["noise"] = {"sigma_rel": 0.1, "sigma_us": 8.0}
+    assert threadwait.noise_constants(m) == (0.1, 0.0)        # no absolute part from the ranks' noise
+    m.data["threads"]["sigma_rel"] = 0.05
+    assert threadwait.noise_constants(m) == (0.05, 0.0)

@@ -192,7 +192,8 @@ def rank_threads(conn: Connectivity, wl: dict, machine, m: int, T: float, nthr: 
 
 def noise_constants(machine) -> tuple[float, float]:
     """(relative, absolute us) noise of one thread's work per interval: ``[threads] sigma_rel`` /
-    ``sigma_us`` where the machine file gives them, else the machine's relative ``[noise] sigma_rel``
+    ``sigma_us`` where the machine file gives them (``parsnn calibrate`` measures ``sigma_rel``:
+    :func:`fit_sigma_rel`), else the machine's relative ``[noise] sigma_rel``
     (measured by noisebench between two ranks on the same two cores; that a core's relative noise is the
     same for a thread as for a rank is an assumption) and no absolute part: the team's meeting on an
     inactive network (``team_us``, wait for the other thread included) measured about 1 us where
@@ -200,3 +201,19 @@ def noise_constants(machine) -> tuple[float, float]:
     e(2) sigma_us, several us."""
     th, noise = machine.data.get("threads") or {}, machine.data.get("noise") or {}
     return float(th.get("sigma_rel", noise.get("sigma_rel", 0.0))), float(th.get("sigma_us", 0.0))
+
+
+def fit_sigma_rel(c: dict) -> float | None:
+    """The threads' relative noise measured by a calibration (``c``: its fitted constants): on each
+    scatter network on 1 rank x 2 threads vs 1 x 1 (``thread_wait_us_i``: the wall time per interval
+    outside the timers, 2 threads minus 1; ``thread_work_us_i``: thread 0's work per interval) the wait
+    beyond the team's meeting (``thread_team_us``) is E[max(0, D)] for two threads of equal expected
+    work, sigma / sqrt(pi) (:func:`expected_wait`), so sigma_rel = wait sqrt(pi) / work; the median over
+    the networks (a negative wait counts as 0). None without those keys."""
+    team = c.get("thread_team_us")
+    pts = [(c[k], c["thread_work_us_" + k[15:]]) for k in c
+           if k.startswith("thread_wait_us_") and "thread_work_us_" + k[15:] in c]
+    pts = [(w, x) for w, x in pts if x == x and w == w and x > 0]
+    if team is None or not pts:
+        return None
+    return float(np.median([max(0.0, w - team) * math.sqrt(math.pi) / x for w, x in pts]))
