@@ -19,6 +19,7 @@ from it (``--load auto``) or from ``--load``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -231,6 +232,8 @@ def main(argv=None) -> int:
     ap.add_argument("--report-only", action="store_true", help="rewrite the .md from the saved .json")
     ap.add_argument("--cases", default=None, help="comma list of N:P:T (PD14 n_scaling : ranks : threads) to "
                                                   "run instead of the six default cases")
+    ap.add_argument("--keep", default=None, help="write the run files into this directory (kept) instead of a "
+                                                 "temporary one")
     ap.add_argument("--runs", nargs="+", default=None,
                     help="predict these finished PD14 run files instead of running (their load unknown: nan)")
     ap.add_argument("--load", default="auto",
@@ -263,7 +266,8 @@ def main(argv=None) -> int:
         rows = [compare_row({**from_run_file(f), "busy_cores_before": float("nan")}, 0, machine, args.foreign)
                 for f in args.runs]
     else:
-        with tempfile.TemporaryDirectory(prefix="parsnn_check_") as wd:
+        with (tempfile.TemporaryDirectory(prefix="parsnn_check_") if args.keep is None
+              else contextlib.nullcontext(args.keep)) as wd:
             for rep in range(args.repeats):
                 for n, P, T in cases:
                     rows.append(check_row(n, P, T, rep, wd, machine, args.foreign))
