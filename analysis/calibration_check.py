@@ -2,6 +2,7 @@
 """Check a calibration against measured runs on the same machine, in one batch.
 
     python analysis/calibration_check.py --machine-file M.toml [--calibrate] [--name NAME] [--repeats 1] [--load auto]
+                                         [--cases N:P:T,...] [--keep DIR] [--runs RUN.h5 ...]
 
 ``--calibrate`` first runs ``parsnn calibrate --quick --out M.toml`` (one batch with it); then PD14
 n_scaling 0.1 and 0.25 on 1 rank x 1 thread, 2 ranks x 1 thread and 1 rank x 2 threads (``parsnn run``,
@@ -11,8 +12,11 @@ predicts each run (its own network, partition map and measured rates) with the c
 epyc_zen5_kvm_2core_2026_11_22 file (another machine). Writes
 analysis/results/calibration_check_<NAME>.{json,md}; every number there comes from this command.
 Besides the RTF, every row compares the model's phases with the run's phase timers, per min-delay
-interval and averaged over the ranks: update, deliver, exchange and other (the wall time outside
-those three timers: recording, the threads' parallel region, the wait for the last flush).
+interval and averaged over the ranks: update, deliver, exchange, record (the flushes of recorded
+data) and other (the wall time outside those four timers: the threads' meeting or parallel region and
+thread 0's wait for the slowest thread). ``--cases`` runs only the given PD14 n_scaling : ranks :
+threads; ``--keep DIR`` keeps the run files; ``--runs`` predicts finished run files instead of
+running (their load before the run is unknown: nan).
 The load of other processes before each run is recorded; the report's label (quiet / loaded) comes
 from it (``--load auto``) or from ``--load``.
 """
