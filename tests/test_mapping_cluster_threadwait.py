@@ -149,3 +149,21 @@ def test_noise_constants_prefer_the_measured_thread_noise(tmp_path):
     assert threadwait.noise_constants(m) == (0.1, 0.0)        # no absolute part from the ranks' noise
     m.data["threads"]["sigma_rel"] = 0.05
     assert threadwait.noise_constants(m) == (0.05, 0.0)
+
+
+def test_slot_counts_match_a_built_simulation(mixed_network):
+    # the engine's own owner map of a built rank (2 threads): the model counts the same neurons per
+    # population and thread
+    from mpi4py import MPI
+
+    from parsnn.engine import Simulation
+    net = mixed_network(record=False)
+    sim = Simulation(net, seed=5, comm=MPI.COMM_SELF, threads=2)
+    sim.build()
+    owner = np.asarray(sim.st.owner)
+    conn = Connectivity.from_network(net)
+    got = threadwait.slot_counts(conn, np.asarray(sim.rank_of), 1, 2)
+    for s, name in enumerate(conn.names):
+        if name in sim.pop_local:
+            a, b = sim.pop_local[name]
+            assert got[s].tolist() == np.bincount(owner[a:b], minlength=2).tolist(), name
