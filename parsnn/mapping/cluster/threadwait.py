@@ -150,9 +150,10 @@ def rank_threads(conn: Connectivity, wl: dict, machine, m: int, T: float, nthr: 
     slowest of the rank's ``nthr`` threads (seconds per interval), from the owner map: ``update``,
     ``deliver``, ``wait`` (arrays over ranks) and ``threads`` ({'update', 'deliver'}: P x nthr). On ranks
     whose threads do not run in parallel (``par`` 1: one thread runs every share in turn) ``update``,
-    ``deliver`` and ``wait`` are 0 (the caller keeps the rank's whole work). ``delivery``: the rank's delivery parts from the cost model
-    (``c_evt``, ``spikes_part``); ``interval_counts``: the populations' spike counts in every interval
-    (intervals x S, populations as ``conn.names``; None: Poisson counts of the rates)."""
+    ``deliver`` and ``wait`` are 0 (the caller keeps the rank's whole work). ``delivery``: the rank's
+    delivery parts from the cost model (``c_evt``, ``spikes_part``); ``interval_counts``: the
+    populations' spike counts in every interval (intervals x S, populations as ``conn.names``; None:
+    Poisson counts of the rates)."""
     from parsnn.mapping.cluster.workload import _neurons_per_model, plastic_projections
     P = int(wl["ranks"])
     counts = slot_counts(conn, wl["rank_of"], P, nthr)
