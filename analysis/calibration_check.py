@@ -2,6 +2,7 @@
 """Check a calibration against measured runs on the same machine, in one batch.
 
     python analysis/calibration_check.py --machine-file M.toml [--calibrate] [--name NAME] [--repeats 1] [--load auto]
+                                         [--cases N:P:T,...] [--keep DIR] [--runs RUN.h5 ...]
 
 ``--calibrate`` first runs ``parsnn calibrate --quick --out M.toml`` (one batch with it); then PD14
 n_scaling 0.1 and 0.25 on 1 rank x 1 thread, 2 ranks x 1 thread and 1 rank x 2 threads (``parsnn run``,
@@ -11,14 +12,18 @@ predicts each run (its own network, partition map and measured rates) with the c
 epyc_zen5_kvm_2core_2026_11_22 file (another machine). Writes
 analysis/results/calibration_check_<NAME>.{json,md}; every number there comes from this command.
 Besides the RTF, every row compares the model's phases with the run's phase timers, per min-delay
-interval and averaged over the ranks: update, deliver, exchange and other (the wall time outside
-those three timers: recording, the threads' parallel region, the wait for the last flush).
+interval and averaged over the ranks: update, deliver, exchange, record (the flushes of recorded
+data) and other (the wall time outside those four timers: the threads' meeting or parallel region and
+thread 0's wait for the slowest thread). ``--cases`` runs only the given PD14 n_scaling : ranks :
+threads; ``--keep DIR`` keeps the run files; ``--runs`` predicts finished run files instead of
+running (their load before the run is unknown: nan).
 The load of other processes before each run is recorded; the report's label (quiet / loaded) comes
 from it (``--load auto``) or from ``--load``.
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -33,7 +38,9 @@ FOREIGN = "epyc_zen5_kvm_2core_2026_11_22"
 #: (PD14 n_scaling, ranks, threads per rank)
 CASES = [(0.1, 1, 1), (0.1, 2, 1), (0.1, 1, 2), (0.25, 1, 1), (0.25, 2, 1), (0.25, 1, 2)]
 #: the phases compared per row (us per interval, mean over ranks)
-PHASES = ("update", "deliver", "exchange", "other")
+PHASES = ("update", "deliver", "exchange", "record", "other")
+#: the phases with an engine timer of their own (``timer_<phase>``); 'other' is the wall time outside them
+TIMED = PHASES[:4]
 #: a phase counts towards "within 25 %" when it is at least this share of the measured interval
 PHASE_MIN_SHARE = 0.10
 #: other processes' busy cores before a run above which ``--load auto`` labels the check 'loaded'
@@ -49,31 +56,37 @@ def measure(n_scaling: float, P: int, workdir: str, t_sim: float = 1000.0, threa
     subprocess.run([os.path.join(BIN, "mpiexec"), "-n", str(P), os.path.join(BIN, "parsnn"), "run", "pd14",
                     "--n-scaling", str(n_scaling), "--t-sim", str(t_sim), "--no-progress", "--seed", "55",
                     "--threads", str(threads), "--out", out, "--overwrite"], check=True, capture_output=True, text=True, timeout=900)
+    return {**from_run_file(out), "busy_cores_before": load, "started": started}
+
+
+def from_run_file(path: str) -> dict:
+    """A finished run's path, PD14 n_scaling, ranks, threads, measured RTF and phases (:func:`measured_phases`)."""
     from parsnn.runfile import RunFile
-    with RunFile(out) as run:
-        perf, t_sim_ms = run.performance, run.t_sim
-    return {"path": out, "rtf": float(perf["rtf"]), "busy_cores_before": load, "started": started,
-            "phases_us": measured_phases(perf, t_sim_ms)}
+    with RunFile(path) as run:
+        perf, t_sim_ms, info, P = run.performance, run.t_sim, run.run_info, run.num_ranks
+    return {"path": path, "rtf": float(perf["rtf"]), "phases_us": measured_phases(perf, t_sim_ms),
+            "n_scaling": info.get("n_scaling"), "ranks": int(P), "threads": int(info.get("threads") or 1)}
 
 
 def measured_phases(perf: dict, t_sim_ms: float) -> dict:
-    """The run's phases in us per min-delay interval, mean over ranks: its update, deliver and exchange
-    timers, and 'other' (simulate_seconds minus those three: recording, the parallel region, waits)."""
+    """The run's phases in us per min-delay interval, mean over ranks: its update, deliver, exchange and
+    record (the flushes of recorded data) timers, and 'other' (simulate_seconds minus those four: the
+    threads' meeting or parallel region and thread 0's wait for the slowest thread)."""
     import numpy as np
     n = max(1.0, round(float(t_sim_ms) / float(np.ravel(perf["min_delay_ms"])[0])))
-    out = {ph: float(np.mean(perf[f"timer_{ph}"])) / n * 1e6 for ph in PHASES[:3]}
+    out = {ph: float(np.mean(perf.get(f"timer_{ph}", 0.0))) / n * 1e6 for ph in TIMED}
     out["other"] = float(np.mean(perf["simulate_seconds"])) / n * 1e6 - sum(out.values())
     return out
 
 
 def predicted_phases(p: dict) -> dict:
     """The prediction's phases in us per interval, mean over ranks, as :func:`measured_phases`: 'other' is
-    the critical path minus each rank's update, deliver and exchange timers."""
+    the critical path minus each rank's update, deliver, exchange and record times (the threads' meeting
+    and wait for the slowest thread)."""
     import numpy as np
     pr = p["per_rank"]
-    out = {ph: float(np.mean(pr[ph])) * 1e6 for ph in PHASES[:3]}
-    out["other"] = float(np.mean(p["critical_path_s"] - np.asarray(pr["update"]) - np.asarray(pr["deliver"])
-                                 - np.asarray(pr["exchange"]))) * 1e6
+    out = {ph: float(np.mean(pr[ph])) * 1e6 for ph in TIMED}
+    out["other"] = float(np.mean(p["critical_path_s"] - sum(np.asarray(pr[ph]) for ph in TIMED))) * 1e6
     return out
 
 
@@ -99,7 +112,7 @@ def predict(path: str, machine, threads: int = 1) -> dict | None:
     inp = cluster.run_inputs(path)
     try:
         return cluster.predict(inp["connectivity"], inp["ranks"], machine, inp["rank_of"], rates=inp["rates"],
-                               t_sim_ms=inp["t_sim_ms"], threads=threads)
+                               t_sim_ms=inp["t_sim_ms"], threads=threads, interval_counts=inp.get("interval_counts"))
     except ParameterError:
         return None
 
@@ -160,7 +173,8 @@ def markdown(res: dict) -> str:
          + (" Rows with more than one thread per rank are predicted with the calibration's [threads] constants."
             if any(r.get("threads", 1) > 1 for r in res["rows"]) else ""), "",
          "Phase errors: the prediction against the run's phase timers, us per min-delay interval, mean over the "
-         "ranks (update, deliver, exchange; 'other' is the wall time outside them). In parentheses: phases below "
+         "ranks (update, deliver, exchange, record; 'other' is the wall time outside them: the threads' meeting "
+         "and thread 0's wait for the slowest thread). In parentheses: phases below "
          f"{100 * PHASE_MIN_SHARE:.0f} % of the measured interval (not counted).", "",
          "| PD14 n_scaling | ranks x threads | measured RTF | predicted RTF (range) | error | inside range | "
          "phase errors | foreign prediction | foreign error | busy before |", "|---|---|---|---|---|---|---|---|---|---|"]
@@ -190,14 +204,20 @@ def markdown(res: dict) -> str:
 def check_row(n: float, P: int, T: int, rep: int, wd: str, machine, foreign) -> dict:
     """One PD14 run (n_scaling ``n``, ``P`` ranks x ``T`` threads) measured and predicted with ``machine``
     and the ``foreign`` file: RTFs, errors, phases measured and predicted, their errors."""
-    m = measure(n, P, wd, threads=T)
+    return compare_row(measure(n, P, wd, threads=T), rep, machine, foreign)
+
+
+def compare_row(m: dict, rep: int, machine, foreign) -> dict:
+    """The row of a measured run ``m`` (:func:`measure` or :func:`from_run_file` with
+    ``busy_cores_before``) predicted with ``machine`` and the ``foreign`` file."""
+    n, P, T = m["n_scaling"], m["ranks"], m["threads"]
     p, q = predict(m["path"], machine, T), predict(m["path"], foreign, T)
     pred = predicted_phases(p)
     return {"n_scaling": n, "ranks": P, "threads": T, "repeat": rep, "rtf_measured": m["rtf"],
             "rtf_predicted": p["rtf"], "rtf_range": p["rtf_range"], "error": (p["rtf"] - m["rtf"]) / m["rtf"],
             "rtf_foreign": None if q is None else q["rtf"],
             "error_foreign": None if q is None else (q["rtf"] - m["rtf"]) / m["rtf"],
-            "busy_cores_before": m["busy_cores_before"], "started": m["started"],
+            "busy_cores_before": m["busy_cores_before"], "started": m.get("started"), "run_file": m["path"],
             "phases_measured_us": m["phases_us"], "phases_predicted_us": pred,
             "phase_errors": phase_errors(pred, m["phases_us"]),
             "workload": p["workload"]}
@@ -214,6 +234,12 @@ def main(argv=None) -> int:
     ap.add_argument("--foreign", default=FOREIGN,
                     help=f"a second machine file (name or path) to predict the same runs with (default {FOREIGN})")
     ap.add_argument("--report-only", action="store_true", help="rewrite the .md from the saved .json")
+    ap.add_argument("--cases", default=None, help="comma list of N:P:T (PD14 n_scaling : ranks : threads) to "
+                                                  "run instead of the six default cases")
+    ap.add_argument("--keep", default=None, help="write the run files into this directory (kept) instead of a "
+                                                 "temporary one")
+    ap.add_argument("--runs", nargs="+", default=None,
+                    help="predict these finished PD14 run files instead of running (their load unknown: nan)")
     ap.add_argument("--load", default="auto",
                     help="the report's label for the machine's load: auto (from the busy cores before the runs: "
                          f"'loaded' from {LOADED_CORES}, else 'quiet') or any word, e.g. idle, loaded")
@@ -238,11 +264,18 @@ def main(argv=None) -> int:
     from parsnn.machines import fingerprint, load_machine
     machine = load_machine(args.machine_file)
     rows = []
-    with tempfile.TemporaryDirectory(prefix="parsnn_check_") as wd:
-        for rep in range(args.repeats):
-            for n, P, T in CASES:
-                rows.append(check_row(n, P, T, rep, wd, machine, args.foreign))
-                print(json.dumps(rows[-1]))
+    cases = CASES if args.cases is None else [
+        (float(n), int(P), int(T)) for n, P, T in (c.split(":") for c in args.cases.split(","))]
+    if args.runs:
+        rows = [compare_row({**from_run_file(f), "busy_cores_before": float("nan")}, 0, machine, args.foreign)
+                for f in args.runs]
+    else:
+        with (tempfile.TemporaryDirectory(prefix="parsnn_check_") if args.keep is None
+              else contextlib.nullcontext(args.keep)) as wd:
+            for rep in range(args.repeats):
+                for n, P, T in cases:
+                    rows.append(check_row(n, P, T, rep, wd, machine, args.foreign))
+                    print(json.dumps(rows[-1]))
     res = {"machine": machine.name, "machine_file": args.machine_file,
            "command": "python analysis/calibration_check.py " + " ".join(argv if argv is not None else sys.argv[1:]),
            "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),

@@ -22,7 +22,7 @@ TRUTH = {"update_ns_iaf_psc_exp": 1.1, "update_ns_iaf_psc_exp_scalar": 3.2, "upd
          "collective_call_us": 1.0, "shm_latency_us": 0.5, "shm_overhead_us": 0.3, "alltoall_fixed_us": 0.8,
          "alltoallv_fixed_us": 0.1, "sigma_rel": 0.06, "sigma_us": 1.3, "plastic_event_ns": 40.0,
          "thread_update_efficiency": 0.9, "thread_deliver_efficiency": 0.8, "thread_region_us": 3.0,
-         "thread_team_us": 1.7}
+         "thread_team_us": 1.7, "thread_sigma_rel": 0.08}
 #: small networks (fast to build) and caches chosen so that the four event equations are independent
 SPECS = {"null_P1": {"model": "null"}, "spikes_P1": {"model": "spikes", "neurons": 200},
          "delta_P1": {"model": "delta", "neurons": 500}, "expscalar_P1": {"model": "expscalar", "neurons": 500},
@@ -87,7 +87,8 @@ def _two_threads(one: dict, t: dict, ratio: float = 1.0) -> dict:
     """The 1-rank x 2-thread record of ``one`` with the thread constants of ``t``: thread 0's update and
     event work are half of one thread's over the efficiency (the event work also times ``ratio``, the
     model's event cost of a thread's half ring over the whole ring's); the wall time outside the timers
-    grows by the region cost per interval."""
+    grows by the team's meeting and thread 0's wait for the other thread per interval: sigma / sqrt(pi)
+    for relative noise sigma = thread_sigma_rel x thread 0's work."""
     n, S = one["intervals"], one["delivered_spikes"][0]
     o_upd, o_del, c_spk = t["null1_update_us"] * 1e-6, t["null1_deliver_us"] * 1e-6, t["spike_ns"] * 1e-9
     p1 = one["perf"]
@@ -97,7 +98,9 @@ def _two_threads(one: dict, t: dict, ratio: float = 1.0) -> dict:
     untimed = p1["simulate_seconds"][0] - sum(p1[f"timer_{k}"][0] for k in ("update", "deliver", "exchange",
                                                                             "record"))
     perf = dict(p1, timer_update=[upd], timer_deliver=[dl])
-    perf["simulate_seconds"] = [untimed + t["thread_region_us"] * 1e-6 * n
+    wait = t["thread_team_us"] * 1e-6 * n + t["thread_sigma_rel"] * (upd - o_upd * n + dl - o_del * n - S * c_spk) \
+        / math.sqrt(math.pi)
+    perf["simulate_seconds"] = [untimed + wait
                                 + sum(perf[f"timer_{k}"][0] for k in ("update", "deliver", "exchange", "record"))]
     return dict(one, perf=perf, threads=2, spec=dict(one["spec"], threads=2))
 

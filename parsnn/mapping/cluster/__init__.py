@@ -19,13 +19,15 @@ and rank (all times in seconds)::
 
     t_update[r]  = o_upd + m * (sum_model n_r,model c_upd,model + n_r,poisson_inputs c_poisson) / (T e_upd)
                    (iaf_psc_exp: the vectorized kernel's cost for populations with one parameter
-                   set and no Poisson input devices, the scalar kernel's for the others)
-    t_deliver[r] = o_del + (E_r / T + e(T) sqrt(E_r / T)) c_evt(ws_r / T, u_r) / e_del + Ep_r c_pl / (T e_del)
-                   + S_r (c_spk + c_row f_mem(syn_r / T))
+                   set and no Poisson input devices, the scalar kernel's for the others; T > 1:
+                   thread 0's own neurons, n_r,k, instead of n_r / T)
+    t_deliver[r] = o_del + (E_r / T) c_evt(ws_r / T, u_r) / e_del + Ep_r c_pl / (T e_del)
+                   + S_r (c_spk + c_row f_mem(syn_r / T))     (T > 1: thread 0's events E_r,0 for E_r / T)
+    t_wait[r]    = E[max_k w_r,k] - E[w_r,0]   (T > 1: thread 0 waits for the slowest thread; in no timer)
     t_pack[r]    = o_exch + copies_r c_pack + P c_peer + S_r c_cmp log2 min(P, S_r)
     t_sync[r]    = team_us + T L(T) + wake(t_pack[r] + t_comm(P))    (the team's meeting; in no timer)
                    or region_us log2 T + region_us_per_thread T       (one OpenMP region, small ranks)
-    busy[r]      = t_update[r] + t_deliver[r] + t_pack[r] + t_sync[r]
+    busy[r]      = t_update[r] + t_deliver[r] + t_pack[r] + t_sync[r] + t_wait[r]
     compute      = max_r busy[r] + sigma e(P)                     (waiting for the slowest rank)
     t_comm(P)    = o_call + T_alltoall(P, B) + p_over T_alltoall(P, B_over)   (0 for P = 1)
     t_record[0]  = recorded spikes per interval x c_rec  (rank 0 gathers and writes them; 0 elsewhere)
@@ -44,7 +46,10 @@ arrivals on one cache line and a wake, L(T) the mean core-to-core latency of the
 else one OpenMP region per interval: :mod:`~parsnn.mapping.cluster.team`; every thread walks every
 received spike, so S_r c_spk is not shared; a thread's ring and synapses are 1/T of the rank's and
 its sub-rows 1/T as long, so more of its events are unprefetched: u_r min(1, T u_r);
-``e(T) sqrt(E_r / T)`` is the slowest thread's Poisson excess of events),
+``w_r,k`` thread k's update + delivery, its neurons and events E_r,k from the engine's owner map
+(:func:`parsnn.engine.decomposition.thread_owners`), its fluctuation from the source populations' spike
+counts per interval (measured in a run file, else Poisson), which neurons spike (multinomial) and the
+relative machine noise: :mod:`~parsnn.mapping.cluster.threadwait`),
 ``E_r`` the expected synaptic events delivered on rank r in the interval
 (sum over incoming projections of synapses x source rate x m h), ``Ep_r`` those
 through plastic synapses (each also updates its weight from the target's spike
@@ -112,6 +117,8 @@ The machine's constants are data (``parsnn/machines/*.toml``). The package, as t
   the computation;
 - :mod:`~parsnn.mapping.cluster.team`: the threads' synchronisation per interval (the team's meeting, the
   OpenMP region); :mod:`~parsnn.mapping.cluster.teambench` measures both (an inactive network, 1 x 2 vs 1 x 1);
+- :mod:`~parsnn.mapping.cluster.threadwait`: every thread's work from the owner map and thread 0's wait
+  for the slowest thread;
 - :mod:`~parsnn.mapping.cluster.layout`: :func:`best_layouts`, the best ranks per node x threads per
   node count;
 - :mod:`~parsnn.mapping.cluster.runs`: the inputs of a finished run (:func:`run_inputs`);

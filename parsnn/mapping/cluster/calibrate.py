@@ -28,7 +28,7 @@ import time
 import numpy as np
 
 from parsnn.engine.footprint import RING_SLOT_BYTES
-from parsnn.mapping.cluster import calibration, measure, scatter, teambench
+from parsnn.mapping.cluster import calibration, measure, scatter, teambench, threadwait
 from parsnn.mapping.cluster.machinefile import THREAD_RUNS, dump_toml, machine_data, median_fit
 
 #: per mode: model time (ms) of each 1-rank network, the null network on 2 ranks, mpibench
@@ -208,7 +208,8 @@ def _thread_points(runs: dict, c: dict, machine) -> dict:
         each.append(t)
         out.update({f"thread_update_n_{i}": t["thread_update_n"], f"thread_update_eff_{i}": t["thread_update_efficiency"],
                     f"thread_deliver_mib_{i}": t["thread_deliver_mib"],
-                    f"thread_deliver_eff_{i}": t["thread_deliver_efficiency"]})
+                    f"thread_deliver_eff_{i}": t["thread_deliver_efficiency"],
+                    f"thread_wait_us_{i}": t["thread_wait_us"], f"thread_work_us_{i}": t["thread_work_us"]})
     if each:
         out.update(median_fit([{k: t[k] for k in ("thread_update_efficiency", "thread_deliver_efficiency",
                                                    "thread_region_us")} for t in each]))
@@ -239,6 +240,9 @@ def fit_batch(batch: dict, fp: dict, balance: dict) -> dict:
     tc = teambench.constants(batch.get("team"))
     if tc:        # the micro-benchmark's team and OpenMP region, rather than the scatter runs' untimed rest
         c["thread_team_us"], c["thread_region_us"] = tc["thread_team_us"], tc["thread_omp_region_us"]
+        sig = threadwait.fit_sigma_rel(c)
+        if sig is not None:
+            c["thread_sigma_rel"] = sig
     nf = calibration.noise_constants(batch["noisebench"])
     c["sigma_rel"], c["sigma_us"] = nf["sigma_rel"], nf["sigma_us"]
     c["fit_version"] = FIT_VERSION

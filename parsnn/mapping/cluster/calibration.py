@@ -119,7 +119,10 @@ def thread_constants(one: dict, two: dict, c: dict, machine=None) -> dict:
     update and the delivery (thread 0's timer; 1 = perfect: the T-thread share is 1/T of the work;
     every thread walks every received spike, so the per-spike cost is not shared) and ``thread_region_us``:
     the wall time per interval outside the phase timers with T threads minus that with one (the
-    parallel region's fork and join and the wait for the slower thread), per log2 T.
+    parallel region's fork and join and the wait for the slower thread), per log2 T; the same difference
+    unscaled (``thread_wait_us``) and thread 0's work per interval with T threads (``thread_work_us``:
+    its update and delivery timers minus their fixed and per-spike costs), from which
+    :func:`parsnn.mapping.cluster.threadwait.fit_sigma_rel` measures the threads' noise.
 
     With ``machine`` (a :class:`~parsnn.machines.Machine` of the constants fitted so far), the delivery
     efficiency is the model's own: the 1-thread work scaled by the event cost the model gives a thread
@@ -149,6 +152,8 @@ def thread_constants(one: dict, two: dict, c: dict, machine=None) -> dict:
     return {"thread_update_efficiency": eff(work(one, "update"), work(two, "update")),
             "thread_deliver_efficiency": eff(work(one, "deliver") * ratio, work(two, "deliver")),
             "thread_region_us": float((untimed(two) - untimed(one)) / n / math.log2(T) * 1e6),
+            "thread_wait_us": float((untimed(two) - untimed(one)) / n * 1e6),
+            "thread_work_us": float((work(two, "update") + work(two, "deliver")) / n * 1e6),
             "thread_update_n": float(np.sum(one["perf"]["num_local_neurons"]) * one["min_delay_steps"]),
             "thread_deliver_mib": float(ws / T / 2 ** 20),
             "thread_runs_rtf": [float(one["perf"]["rtf"]), float(two["perf"]["rtf"])]}

@@ -64,6 +64,11 @@ MEASURED = [
      "the thread team's meeting per interval: teambench, the inactive network on 1 rank x 2 threads with the "
      "engine's team vs 1 x 1, wall time per interval outside the phase timers, median over the repeats (its two "
      "cache-line transfers and the wait for the slower thread included: no [threads.team_line])"),
+    (("threads", "sigma_rel"), "thread_sigma_rel",
+     "the threads' relative noise per interval: the scatter networks on 1 rank x 2 threads vs 1 x 1, the wall time "
+     "per interval outside the timers beyond team_us is thread 0's wait for the slower thread, sigma / sqrt(pi) for "
+     "equal expected work: sigma_rel = wait sqrt(pi) / thread 0's work, median over the networks "
+     "(parsnn.mapping.cluster.threadwait.fit_sigma_rel)"),
     (("network", "shm", "latency_us"), "shm_latency_us", "mpibench (C, 2 ranks): half ping-pong minus overhead"),
     (("network", "shm", "overhead_us"), "shm_overhead_us", "mpibench (C, 2 ranks): burst of 64 Isend, per message"),
     (("collectives", "alltoall_fixed_us"), "alltoall_fixed_us",

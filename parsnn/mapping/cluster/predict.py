@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from parsnn.mapping.cluster import scatter, team
+from parsnn.mapping.cluster import scatter, team, threadwait
 from parsnn.mapping.cluster.collectives import (best_exchange, exchange_collective, expected_max_normal,
                                                 neighbor_collective, node_layout)
 from parsnn.machines import Machine, load_machine
@@ -127,7 +127,8 @@ def _delivery_time(wl: dict, machine: Machine, P: int, m: int, T: float, par=1.0
     with its parts: events ``ev`` and received
     spikes ``sp`` per interval, plastic events ``pev`` among the events, ring bytes a thread writes
     ``ring_ws``, unprefetched event fraction
-    ``f_np`` (the first 128 synapses of every sub-row) and seconds per event ``c_evt``."""
+    ``f_np`` (the first 128 synapses of every sub-row), seconds per event ``c_evt`` and the per-spike
+    part ``spikes_part`` (every thread walks every received spike)."""
     ev = wl["events_per_s"] * T
     sp = wl["spikes_in_per_s"] * T
     # ring bytes written in one interval (emission steps x the spread of the delays), a thread's share
@@ -147,16 +148,15 @@ def _delivery_time(wl: dict, machine: Machine, P: int, m: int, T: float, par=1.0
     syn_bytes = np.maximum(static_synapse_bytes(local) * wl["synapses"] / par, 1.0)
     row_miss = machine.ns("row_miss_ns", default=0.0) * (1.0 - np.minimum(1.0, l23 / syn_bytes))
     e_thr = np.where(par > 1, eff, 1.0)
-    # the region ends with the slowest thread: the expected largest Poisson fluctuation of its events
-    par = par * np.ones(P)
-    e_max = {t: expected_max_normal(int(t)) for t in np.unique(par)}
-    slowest = np.array([e_max[t] for t in par])
-    events = (ev / par + slowest * np.sqrt(ev / par)) * c_evt / e_thr
+    # thread 0's share of the events (the wait for the slowest thread: threadwait, on top)
+    events = ev / par * c_evt / e_thr
     # a plastic event also updates its weight (archive lookups, exp()): plastic_event_ns on top
     pev = wl.get("plastic_events_per_s", 0.0 * ev) * T
     plastic = pev / par * machine.ns("plastic_event_ns", default=0.0) / e_thr
-    dl = machine.us("overhead", "deliver_us") + events + plastic + sp * (machine.ns("spike_ns") + row_miss)
-    return {"deliver": dl, "ev": ev, "pev": pev, "sp": sp, "ring_ws": ring_ws, "f_np": f_np, "c_evt": c_evt}
+    spikes_part = sp * (machine.ns("spike_ns") + row_miss)
+    dl = machine.us("overhead", "deliver_us") + events + plastic + spikes_part
+    return {"deliver": dl, "ev": ev, "pev": pev, "sp": sp, "ring_ws": ring_ws, "f_np": f_np, "c_evt": c_evt,
+            "spikes_part": spikes_part}
 
 
 def _pack_time(wl: dict, machine: Machine, P: int, T: float):
@@ -233,7 +233,7 @@ def _workload_summary(wl: dict, T: float, delivery: dict, busy: np.ndarray) -> d
 def predict(conn: Connectivity, ranks: int, machine=None, partition="round_robin", rates=None,
             min_delay_steps: int | None = None, ranks_per_node: int | None = None, wl: dict | None = None,
             t_sim_ms: float | None = None, flush_ms: float = 1000.0, with_range: bool = True,
-            threads: int = 1, exchange: str = "auto") -> dict:
+            threads: int = 1, exchange: str = "auto", interval_counts=None) -> dict:
     """Predicted per-phase times per min-delay interval, critical path and RTF, for ``ranks`` ranks of
     ``threads`` OpenMP threads each (update and delivery on the threads, the exchange once per rank;
     ``exchange``: the scheme, ``auto`` the cheaper as the engine's ``--exchange auto``).
@@ -256,6 +256,11 @@ def predict(conn: Connectivity, ranks: int, machine=None, partition="round_robin
     ``t_sim_ms`` (None: a long run) and ``flush_ms`` (the simulation's recording flush period)
     say how many of rank 0's recording flushes the other ranks wait for in an exchange: all but
     the last, which ends the run.
+
+    With ``threads`` > 1 every thread's work follows from the engine's owner map and thread 0 waits for
+    the slowest one (:func:`~parsnn.mapping.cluster.threadwait.rank_threads`; ``per_rank['threads_wait']``,
+    outside every timer); ``interval_counts`` (intervals x S, populations in the order of ``conn.names``):
+    the populations' spike counts in every min-delay interval of a run (None: Poisson).
 
     ``machine``: a :class:`~parsnn.machines.Machine`, a shipped name or a TOML path; None: the
     calibration of the machine this runs on (:func:`parsnn.machines.fingerprint.resolve_machine`;
@@ -284,12 +289,16 @@ def predict(conn: Connectivity, ranks: int, machine=None, partition="round_robin
     upd = _update_time(wl, mach, P, m, par, eff_upd)
     delivery = _delivery_time(wl, mach, P, m, T, par, eff_del, min(rpn, mach.cores_per_node))
     dl = delivery["deliver"]
+    wait = np.zeros(P)              # thread 0's wait for the slowest thread (in no timer)
+    if nthr > 1:
+        tw = threadwait.rank_threads(conn, wl, mach, m, T, nthr, par, eff_upd, eff_del, delivery, interval_counts)
+        upd, dl, wait = np.where(par > 1, tw["update"], upd), np.where(par > 1, tw["deliver"], dl), tw["wait"]
     pack = _pack_time(wl, mach, P, T)
     # ---- communication (once per rank, by thread 0; the other threads wait for it in the team)
     comm_parts = _communication(wl, mach, P, T, rpn, nodes, exchange)
     comm = comm_parts["seconds"]
     region, is_team = _sync_time(mach, wl, P, m, par, nthr, pack + comm)
-    busy = upd + dl + pack + region
+    busy = upd + dl + pack + region + wait
     sigma = _fluctuation(mach, delivery["c_evt"], delivery["ev"], busy)
     e = expected_max_normal(P)
     compute = float(busy.max() + e * sigma.max())
@@ -303,17 +312,19 @@ def predict(conn: Connectivity, ranks: int, machine=None, partition="round_robin
     rec = np.zeros(P)
     rec[0] = wl.get("recorded_spikes_per_s", 0.0) * T * mach.ns("record_ns", default=0.0)
     critical = compute + comm + float(rec[0])
-    exch = _exchange_timers(critical, upd, dl, rec, region, t_sim_ms, flush_ms)
+    exch = _exchange_timers(critical, upd, dl, rec, region + wait, t_sim_ms, flush_ms)
     x, calls = comm_parts["collective"], comm_parts["calls"]
     out = {
         "machine": mach.name, "model": wl.get("model", ""), "ranks": P, "threads": nthr, "nodes": nodes, "ranks_per_node": rpn,
         "partition": wl.get("strategy", ""), "min_delay_steps": m, "interval_ms": m * h,
         "intervals_per_model_s": 1.0 / T,
         "per_rank": {"update": upd.tolist(), "deliver": dl.tolist(), "exchange": exch.tolist(),
-                     "record": rec.tolist(), "threads_region": region.tolist(), "busy": busy.tolist()},
+                     "record": rec.tolist(), "threads_region": region.tolist(), "threads_wait": wait.tolist(),
+                     "busy": busy.tolist()},
         "phases": {"update": float(upd.mean()), "deliver": float(dl.mean()), "exchange": float(exch.mean()),
                    "update_max": float(upd.max()), "deliver_max": float(dl.max()), "exchange_max": float(exch.max())},
-        "exchange_terms": _exchange_terms(x, calls, pack, region, is_team, par, compute - busy.mean()),
+        "exchange_terms": {**_exchange_terms(x, calls, pack, region, is_team, par, compute - busy.mean()),
+                           "threads_wait": float(wait.max())},
         "critical_path_s": critical, "compute_s": compute, "exchange_s": comm,
         "rtf": critical / T, "exchange_fraction": comm / critical if critical > 0 else 0.0,
         "dominant": "exchange" if comm > critical - comm else "compute",
@@ -321,7 +332,7 @@ def predict(conn: Connectivity, ranks: int, machine=None, partition="round_robin
         "workload": _workload_summary(wl, T, delivery, busy),
     }
     out.update(_ranges(conn, P, mach, partition, rates, min_delay_steps, ranks_per_node, wl, t_sim_ms, flush_ms,
-                       with_range, nthr, out, exchange))
+                       with_range, nthr, out, exchange, interval_counts))
     return out
 
 
@@ -390,7 +401,7 @@ def batch_machines(mach: Machine) -> list[Machine] | None:
 
 
 def _ranges(conn, P, mach, partition, rates, min_delay_steps, ranks_per_node, wl, t_sim_ms, flush_ms,
-            with_range, threads, point: dict, exchange="auto") -> dict:
+            with_range, threads, point: dict, exchange="auto", interval_counts=None) -> dict:
     """``rtf_range`` and ``critical_path_s_range``: the smallest and largest of the point prediction
     ``point`` and the predictions with each calibration segment's or batch's constants (:func:`batch_machines`), or,
     for a file without per-batch constants, with every constant at its low / high bound
@@ -399,7 +410,8 @@ def _ranges(conn, P, mach, partition, rates, min_delay_steps, ranks_per_node, wl
     if not machines:
         return {"rtf_range": None, "critical_path_s_range": None}
     ps = [point] + [predict(conn, P, b, partition, rates, min_delay_steps, ranks_per_node, wl, t_sim_ms,
-                            flush_ms, with_range=False, threads=threads, exchange=exchange) for b in machines]
+                            flush_ms, with_range=False, threads=threads, exchange=exchange, interval_counts=interval_counts)
+          for b in machines]
     rtf = [float(p["rtf"]) for p in ps]
     crit = [float(p["critical_path_s"]) for p in ps]
     return {"rtf_range": [min(rtf), max(rtf)], "critical_path_s_range": [min(crit), max(crit)]}

@@ -22,7 +22,8 @@ def run_inputs(f) -> dict:
     """What the model needs from a finished run (a path, an open h5py.File or a RunFile): its
     :class:`~parsnn.connectivity.Connectivity` (``connectivity``), partition map, model time and measured population rates -- from the engine's
     spike counts (every population, recorded or not), else from the recorded spikes, else none
-    (``rates`` None: the expected rates). ``rates_from`` says which."""
+    (``rates`` None: the expected rates). ``rates_from`` says which. ``interval_counts``: the populations' spike
+    counts per interval (:func:`interval_spike_counts`, None without recorded spikes)."""
     run = _read_run_file(f)
     conn, t_sim_ms = run["connectivity"], run["t_sim_ms"]
     t_s = t_sim_ms * 1e-3
@@ -40,4 +41,30 @@ def run_inputs(f) -> dict:
                 rates[name] = n / sizes[name] / t_s
                 source = "recorded_spikes"
     return {"connectivity": conn, "rank_of": run["rank_of"], "ranks": run["ranks"],
-            "t_sim_ms": t_sim_ms, "rates": rates or None, "rates_from": source}
+            "t_sim_ms": t_sim_ms, "rates": rates or None, "rates_from": source,
+            "interval_counts": interval_spike_counts(f)}
+
+
+def interval_spike_counts(f):
+    """The populations' spike counts in every min-delay interval of the run (intervals x populations, in
+    the order of the run's connectivity) from the recorded spikes (a path, an open h5py.File or a
+    RunFile); a population without recorded spikes gets Poisson counts of its mean count per interval
+    (from the engine's spike counts; fixed seed). None without recorded spikes or min delay."""
+    import numpy as np
+    from parsnn.runfile import RunFile
+    with RunFile(f, allow_incomplete=True) as run:
+        perf, t_sim, names = run.performance, run.t_sim, run.connectivity().names
+        rec = run.recorded_spike_counts()
+        md = perf.get("min_delay_ms")
+        if not rec or md is None or not t_sim:
+            return None
+        h = float(np.ravel(md)[0])
+        n = int(round(float(t_sim) / h))
+        x = np.zeros((n, len(names)))
+        counts = run.spike_counts() or {}
+        rng = np.random.default_rng(0)
+        for s, name in enumerate(names):
+            # a spike of step t has the time (t + 1) x resolution: interval i holds (i m + 1 .. (i + 1) m) x res
+            x[:, s] = (run.step_counts(name, run.resolution, n, h) if name in rec
+                       else rng.poisson(float(counts.get(name, 0)) / max(n, 1), n))
+    return x

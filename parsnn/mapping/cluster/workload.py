@@ -211,7 +211,8 @@ def workload(conn: Connectivity, ranks: int, partition="round_robin", rates=None
     own rank included), ``ring_neurons`` (neurons with ring buffers), ``ring_slot_bytes`` (ring bytes per
     neuron and delay slot: :func:`ring_slot_bytes`); the P x P matrices ``spikes_to_per_s`` (spikes from
     r needing delivery on q, r != q) and ``route_probability`` (r routes spikes to q: neighbours of
-    the neighbourhood exchange); and ``min_delay_steps``, ``max_delay_steps``."""
+    the neighbourhood exchange); ``rank_of`` (the node->rank map used), ``population_spikes_per_s`` (the
+    spikes each population emits, network-wide); and ``min_delay_steps``, ``max_delay_steps``."""
     P = int(ranks)
     if P < 1:
         raise ParameterError(f"ranks must be >= 1, got {ranks}")
@@ -246,4 +247,5 @@ def workload(conn: Connectivity, ranks: int, partition="round_robin", rates=None
         "num_neurons": int(conn.sizes[~conn.virtual].sum()), "num_synapses": work["num_synapses"],
         "spikes_per_s": float(Rtot.sum()), "events_total_per_s": float(work["events"].sum()),
         "recorded_spikes_per_s": float(sum(Rtot[index[n]] for n in desc.get("spike_recorder", []) if n in index)),
+        "rank_of": rank_of, "population_spikes_per_s": Rtot,
     }

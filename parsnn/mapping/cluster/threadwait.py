@@ -1,0 +1,220 @@
+"""The wait for the slowest thread of a rank, per min-delay interval: the team's meeting (or the OpenMP
+region's join) starts when the last thread finishes its share, so thread 0, whose timers the engine
+reports, waits ``E[max_k w_k] - E[w_0]`` beyond its own update and delivery, outside every timer.
+
+``w_k`` is thread k's work in one interval (its update and its delivery). Its mean follows from the
+owner map (which thread owns which neurons: :func:`parsnn.engine.decomposition.thread_owners`, called,
+not copied, so the model follows the engine's rule): the neurons, Poisson inputs and synaptic events
+of every thread (:func:`slot_counts`, :func:`slot_work`). Its fluctuation from interval to interval
+(:func:`work_covariance`) has three parts, as seconds squared:
+
+- the source populations' spike counts per interval ``x_i`` (measured: a run's counts in every interval,
+  :func:`parsnn.mapping.cluster.runs.interval_spike_counts`; else Poisson, covariance ``C = diag`` of the
+  mean counts): thread k receives ``R[s, k]`` events per spike of population s, so its work moves by
+  ``c (x_i - mean) R`` in interval i (covariance ``c^2 R^T C R``); a fluctuation that all threads share in
+  proportion cancels in the wait, one that hits the populations of one thread does not;
+- which neurons of a population spike: each event goes to thread k with its share ``p_k`` of the
+  rank's events ``E`` (multinomial): ``c^2 E (diag p - p p^T)``;
+- machine noise, independent per core: ``(sigma_rel w_k)^2 + sigma_us^2`` (:func:`noise_constants`:
+  the machine file's relative ``[noise] sigma_rel``, measured between ranks on the same cores, used for
+  threads as an assumption; no absolute part unless ``[threads] sigma_us`` gives one).
+
+``c`` is a thread's seconds per event. For two threads ``D = w_1 - w_0`` is normal and the wait is
+``E[max(0, D)] = d Phi(d / s) + s phi(d / s)`` (:func:`expected_wait`), averaged over the measured
+intervals' shifts of ``d`` where there are counts (bursts are rare and large: not a normal variable);
+for more threads the counts enter through their covariance and the expectation is taken over a fixed
+set of normal draws (deterministic).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from parsnn.connectivity import Connectivity
+from parsnn.engine import decomposition
+
+#: normal draws per rank for the wait of more than two threads (fixed seed: the prediction is deterministic)
+WAIT_DRAWS = 2048
+
+
+def placed_counts(conn: Connectivity, rank_of: np.ndarray, P: int) -> np.ndarray:
+    """n[s, r]: nodes of population s placed on rank r (virtual populations included: they hold local
+    indices on the rank, as :func:`parsnn.engine.decomposition.local_nodes` gives them)."""
+    rank_of = np.asarray(rank_of)
+    out = np.zeros((len(conn.names), P), dtype=np.int64)
+    for s in range(len(conn.names)):
+        part = rank_of[int(conn.offsets[s]):int(conn.offsets[s]) + int(conn.sizes[s])]
+        out[s] = np.bincount(part[part >= 0], minlength=P)[:P]
+    return out
+
+
+def slot_counts(conn: Connectivity, rank_of: np.ndarray, P: int, T: int) -> np.ndarray:
+    """n[s, r T + k]: neurons of population s on rank r that thread k owns, by the engine's owner map
+    (:func:`~parsnn.engine.decomposition.thread_owners` of the rank's population ranges; a rank's local
+    nodes are its gids ascending, so every population is one contiguous range)."""
+    placed = placed_counts(conn, rank_of, P)
+    order = np.argsort(np.asarray(conn.offsets), kind="stable")
+    out = np.zeros((len(conn.names), P * T), dtype=np.int64)
+    for r in range(P):
+        pos, ranges = 0, {}
+        for s in order:
+            c = int(placed[s, r])
+            if not conn.virtual[s]:
+                ranges[conn.names[s]] = (pos, pos + c)
+            pos += c
+        owner = decomposition.thread_owners(_weighted(ranges, conn), pos, T)[0] if T > 1 else np.zeros(pos, np.int32)
+        for s, name in enumerate(conn.names):
+            if name in ranges:
+                a, b = ranges[name]
+                out[s, r * T:(r + 1) * T] = np.bincount(owner[a:b], minlength=T)[:T]
+    return out
+
+
+def _weighted(ranges: dict, conn: Connectivity):
+    """The rank's population ranges as the engine hands them to its owner rule: with every population's
+    expected work per node where the engine weighs nodes (``decomposition.PopulationRanges`` and
+    ``node_weights``, when present), else the plain {population: (a, b)}."""
+    make, weights = getattr(decomposition, "PopulationRanges", None), getattr(decomposition, "node_weights", None)
+    return make(ranges, weights(conn)) if make is not None and weights is not None else ranges
+
+
+def slot_work(conn: Connectivity, counts: np.ndarray, pop_spikes_per_s: np.ndarray, plastic: np.ndarray) -> dict:
+    """Per slot (a rank's thread; ``counts`` from :func:`slot_counts`) and model second: synaptic events
+    ``events``, plastic ones ``plastic_events``, and ``row[s, j]``: the expected targets on slot j of one
+    spike of population s (``pop_spikes_per_s[s]``: the spikes population s emits per second;
+    ``plastic``: per projection, its synapses are plastic)."""
+    K = conn.expected_synapses()
+    sizes = np.maximum(conn.sizes.astype(float), 1.0)
+    row = np.zeros((len(conn.names), counts.shape[1]))
+    row_pl = np.zeros_like(row)
+    for j in range(K.size):
+        s, t = conn.src[j], conn.tgt[j]
+        if conn.virtual[t]:
+            continue
+        add = K[j] / sizes[s] * counts[t] / sizes[t]
+        row[s] += add
+        if plastic[j]:
+            row_pl[s] += add
+    r = np.asarray(pop_spikes_per_s, dtype=float)
+    return {"row": row, "events": r @ row, "plastic_events": r @ row_pl}
+
+
+def work_covariance(row: np.ndarray, C, events: np.ndarray, c_evt: float, work: np.ndarray,
+                    sigma_rel: float = 0.0, sigma_us: float = 0.0) -> np.ndarray:
+    """T x T covariance (seconds^2) of the threads' work per interval on one rank (see the module's
+    equation): ``row`` (S x T) events per spike of each population on each thread, ``C`` (S x S) the
+    populations' spike count covariance per interval (None: left out, e.g. given as measured shifts to
+    :func:`expected_wait`), ``events`` (T) the threads' events per interval,
+    ``c_evt`` seconds per event of a thread, ``work`` (T) the threads' mean work (s), machine noise
+    ``sigma_rel`` (relative) and ``sigma_us`` (absolute, microseconds)."""
+    events = np.asarray(events, dtype=float)
+    E = float(events.sum())
+    p = events / E if E > 0 else np.zeros_like(events)
+    cov = c_evt ** 2 * ((0.0 if C is None else row.T @ C @ row) + E * (np.diag(p) - np.outer(p, p)))
+    noise = (sigma_rel * np.asarray(work, dtype=float)) ** 2 + (sigma_us * 1e-6) ** 2
+    return cov + np.diag(noise)
+
+
+def expected_wait(mean: np.ndarray, cov: np.ndarray, shifts: np.ndarray | None = None) -> float:
+    """E[max_k w_k] - E[w_0] (seconds) for normal thread works ``w`` of means ``mean`` (T) and covariance
+    ``cov`` (T x T): thread 0's wait for the slowest thread. ``shifts`` (intervals x T, zero mean): measured
+    moves of the means from interval to interval, averaged over (two threads; for more, their covariance
+    is added to ``cov``). Exact for two threads; for more, over :data:`WAIT_DRAWS` fixed draws. 0 for one
+    thread."""
+    mean = np.asarray(mean, dtype=float)
+    T = mean.size
+    if T < 2:
+        return 0.0
+    cov = np.asarray(cov, dtype=float)
+    if T == 2:
+        d = mean[1] - mean[0] + (np.zeros(1) if shifts is None else np.asarray(shifts)[:, 1] - np.asarray(shifts)[:, 0])
+        s = math.sqrt(max(0.0, cov[0, 0] + cov[1, 1] - 2.0 * cov[0, 1]))
+        if s <= 0.0:
+            return float(np.mean(np.maximum(0.0, d)))
+        z = d / s
+        from scipy.special import ndtr
+        return float(np.mean(d * ndtr(z) + s * np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)))
+    if shifts is not None and len(shifts) > 1:
+        cov = cov + np.cov(np.asarray(shifts, dtype=float), rowvar=False)
+    lam, vec = np.linalg.eigh(cov)
+    L = vec * np.sqrt(np.maximum(lam, 0.0))
+    z = np.random.default_rng(0).standard_normal((WAIT_DRAWS, T))
+    w = mean + z @ L.T
+    return float(np.mean(np.max(w - w[:, :1], axis=1)))
+
+
+def rank_threads(conn: Connectivity, wl: dict, machine, m: int, T: float, nthr: int, par, eff_upd, eff_del,
+                 delivery: dict, interval_counts=None) -> dict:
+    """Thread 0's update and delivery on every rank (what the engine's timers hold) and its wait for the
+    slowest of the rank's ``nthr`` threads (seconds per interval), from the owner map: ``update``,
+    ``deliver``, ``wait`` (arrays over ranks) and ``threads`` ({'update', 'deliver'}: P x nthr). On ranks
+    whose threads do not run in parallel (``par`` 1: one thread runs every share in turn) ``update``,
+    ``deliver`` and ``wait`` are 0 (the caller keeps the rank's whole work). ``delivery``: the rank's
+    delivery parts from the cost model (``c_evt``, ``spikes_part``); ``interval_counts``: the
+    populations' spike counts in every interval (intervals x S, populations as ``conn.names``; None:
+    Poisson counts of the rates)."""
+    from parsnn.mapping.cluster.workload import _neurons_per_model, plastic_projections
+    P = int(wl["ranks"])
+    counts = slot_counts(conn, wl["rank_of"], P, nthr)
+    rates = np.asarray(wl["population_spikes_per_s"], dtype=float)
+    desc = conn.description or {}
+    plastic = plastic_projections(desc) if desc else np.zeros(conn.src.size, dtype=bool)
+    work = slot_work(conn, counts, rates, plastic)
+    models, pois = _neurons_per_model(desc, conn, counts, P * nthr)
+    upd = sum(m * n * machine.update_cost(k) for k, n in models.items()) + np.zeros(P * nthr)
+    upd = (upd + m * pois * machine.ns("poisson_input_ns", default=0.0)).reshape(P, nthr)
+    ev, pev = (work["events"] * T).reshape(P, nthr), (work["plastic_events"] * T).reshape(P, nthr)
+    x = None if interval_counts is None else np.asarray(interval_counts, dtype=float)
+    C = np.diag(rates * T) if x is None else None
+    x = None if x is None else x - x.mean(axis=0)
+    sig_rel, sig_us = noise_constants(machine)
+    out = {"update": np.zeros(P), "deliver": np.zeros(P), "wait": np.zeros(P),
+           "threads": {"update": np.zeros((P, nthr)), "deliver": np.zeros((P, nthr))}}
+    e_upd, e_del, par = (np.broadcast_to(np.asarray(x, dtype=float), (P,)) for x in (eff_upd, eff_del, par))
+    done = {}                 # ranks alike (same thread counts, event cost, spikes) wait alike
+    for r in range(P):
+        c = float(delivery["c_evt"][r]) / e_del[r]
+        u = machine.us("overhead", "update_us") + upd[r] / e_upd[r]
+        d = (machine.us("overhead", "deliver_us") + ev[r] * c + float(delivery["spikes_part"][r])
+             + pev[r] * machine.ns("plastic_event_ns", default=0.0) / e_del[r])
+        out["threads"]["update"][r], out["threads"]["deliver"][r] = u, d
+        if par[r] <= 1:
+            continue
+        out["update"][r], out["deliver"][r] = u[0], d[0]
+        key = (counts[:, r * nthr:(r + 1) * nthr].tobytes(), round(c * 1e12), round(float(d[0]) * 1e9))
+        if key not in done:
+            row = work["row"][:, r * nthr:(r + 1) * nthr]
+            cov = work_covariance(row, C, ev[r], c, u + d, sig_rel, sig_us)
+            done[key] = expected_wait(u + d, cov, None if x is None else c * (x @ row))
+        out["wait"][r] = done[key]
+    return out
+
+
+def noise_constants(machine) -> tuple[float, float]:
+    """(relative, absolute us) noise of one thread's work per interval: ``[threads] sigma_rel`` /
+    ``sigma_us`` where the machine file gives them (``parsnn calibrate`` measures ``sigma_rel``:
+    :func:`fit_sigma_rel`), else the machine's relative ``[noise] sigma_rel``
+    (measured by noisebench between two ranks on the same two cores; that a core's relative noise is the
+    same for a thread as for a rank is an assumption) and no absolute part: the team's meeting on an
+    inactive network (``team_us``, wait for the other thread included) measured about 1 us where
+    ``[noise] sigma_us`` (fitted for MPI ranks at 17 us and 3 ms of work) would make a thread wait
+    e(2) sigma_us, several us."""
+    th, noise = machine.data.get("threads") or {}, machine.data.get("noise") or {}
+    return float(th.get("sigma_rel", noise.get("sigma_rel", 0.0))), float(th.get("sigma_us", 0.0))
+
+
+def fit_sigma_rel(c: dict) -> float | None:
+    """The threads' relative noise measured by a calibration (``c``: its fitted constants): on each
+    scatter network on 1 rank x 2 threads vs 1 x 1 (``thread_wait_us_i``: the wall time per interval
+    outside the timers, 2 threads minus 1; ``thread_work_us_i``: thread 0's work per interval) the wait
+    beyond the team's meeting (``thread_team_us``) is E[max(0, D)] for two threads of equal expected
+    work, sigma / sqrt(pi) (:func:`expected_wait`), so sigma_rel = wait sqrt(pi) / work; the median over
+    the networks (a negative wait counts as 0). None without those keys."""
+    team = c.get("thread_team_us")
+    pts = [(c[k], c["thread_work_us_" + k[15:]]) for k in c
+           if k.startswith("thread_wait_us_") and "thread_work_us_" + k[15:] in c]
+    pts = [(w, x) for w, x in pts if x == x and w == w and x > 0]
+    if team is None or not pts:
+        return None
+    return float(np.median([max(0.0, w - team) * math.sqrt(math.pi) / x for w, x in pts]))
