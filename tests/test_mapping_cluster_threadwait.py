@@ -62,25 +62,35 @@ def _thread_major(pop_local, n, threads, items=None):
     return owner, np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=threads))]).astype(np.int64)
 
 
+def _split(pop_local, n, threads, items=None):
+    """An owner rule for the test: every population cut into ``threads`` equal consecutive parts."""
+    owner = np.zeros(n, dtype=np.int32)
+    for a, b in pop_local.values():
+        owner[a:b] = (np.arange(b - a) * threads) // max(1, b - a)
+    return owner, np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=threads))]).astype(np.int64)
+
+
 def test_slot_counts_are_the_engine_owner_map():
     conn = Connectivity.from_network(_two_pops(n=1000))
     rank_of = np.arange(2000) % 2                                   # round robin on 2 ranks
     got = threadwait.slot_counts(conn, rank_of, 2, 2)
     for r in range(2):
-        owner, _ = decomposition.thread_owners({"X": (0, 500), "B": (500, 1000)}, 1000, 2)
+        ranges = decomposition.PopulationRanges({"X": (0, 500), "B": (500, 1000)}, decomposition.node_weights(conn))
+        owner, _ = decomposition.thread_owners(ranges, 1000, 2)
         assert got[0, 2 * r:2 * r + 2].tolist() == np.bincount(owner[:500], minlength=2).tolist()
         assert got[1, 2 * r:2 * r + 2].tolist() == np.bincount(owner[500:], minlength=2).tolist()
     assert got.sum() == 2000 and threadwait.slot_counts(conn, rank_of, 2, 1).tolist() == [[500, 500], [500, 500]]
 
 
 def test_wait_follows_the_owner_map(tmp_path, monkeypatch):
-    # X's spikes all land on B. With the engine's rule every population is split between the threads:
+    # X's spikes all land on B. With every population split between the threads (an owner rule patched in):
     # the events fluctuate alike on both, thread 0 waits only for the multinomial split (sqrt(E / 2π)).
     # Thread-major (X to thread 0, B to thread 1): thread 1 holds every event, thread 0 waits for all of
     # them (1 ns each, no fluctuation left that could make thread 1 the faster one).
     m = _threaded_machine(tmp_path)
     conn = Connectivity.from_network(_two_pops())
     E = 4096 * 8 * 100.0 * 1e-4                                     # events per interval
+    monkeypatch.setattr(decomposition, "thread_owners", _split)
     split = predict(conn, 1, m, threads=2)
     assert split["per_rank"]["threads_wait"][0] == pytest.approx(math.sqrt(E / (2 * math.pi)) * 1e-9, rel=1e-6)
     assert split["phases"]["deliver"] == pytest.approx(E / 2 * 1e-9, rel=1e-3)
@@ -102,8 +112,8 @@ def test_measured_interval_counts_enter_the_wait(tmp_path, monkeypatch):
     x = np.array([[0.0, 0.0], [0.0, 0.0], [0.0, 0.0], [40.0, 0.0]])
     got = predict(conn, 1, m, threads=2, interval_counts=x)
     assert got["per_rank"]["threads_wait"][0] == pytest.approx(80e-9, rel=1e-6)
-    # with the engine's split rule the same burst lands half on each thread: only the multinomial part
-    monkeypatch.undo()
+    # with every population split in halves the same burst lands half on each thread: only the multinomial part
+    monkeypatch.setattr(decomposition, "thread_owners", _split)
     even = predict(conn, 1, m, threads=2, interval_counts=x)
     assert even["per_rank"]["threads_wait"][0] == pytest.approx(math.sqrt(80.0 / (2 * math.pi)) * 1e-9, rel=1e-3)
 

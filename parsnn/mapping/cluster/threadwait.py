@@ -73,10 +73,8 @@ def slot_counts(conn: Connectivity, rank_of: np.ndarray, P: int, T: int) -> np.n
 
 def _weighted(ranges: dict, conn: Connectivity):
     """The rank's population ranges as the engine hands them to its owner rule: with every population's
-    expected work per node where the engine weighs nodes (``decomposition.PopulationRanges`` and
-    ``node_weights``, when present), else the plain {population: (a, b)}."""
-    make, weights = getattr(decomposition, "PopulationRanges", None), getattr(decomposition, "node_weights", None)
-    return make(ranges, weights(conn)) if make is not None and weights is not None else ranges
+    expected work per node (:func:`parsnn.engine.decomposition.node_weights`)."""
+    return decomposition.PopulationRanges(ranges, decomposition.node_weights(conn))
 
 
 def slot_work(conn: Connectivity, counts: np.ndarray, pop_spikes_per_s: np.ndarray, plastic: np.ndarray) -> dict:
