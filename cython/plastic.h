@@ -49,16 +49,22 @@
 #define PARSNN_STDP 1
 #define PARSNN_STDP_PL_HOM 2
 
-/* the post-spike history of one neuron: entries [start, end) of arrays of capacity cap */
+/* an entry of a post-spike history: what facilitation reads and counts, on one cache line */
 typedef struct {
-    int64_t *t;          /* spike stamps (steps), ascending */
+    int64_t t;           /* spike stamp (steps) */
+    int32_t cnt;         /* access counter: synapses that have read the entry */
+    int32_t unused;
+} parsnn_hent_t;
+
+/* the post-spike history of one neuron: entries [start, end) of arrays of capacity cap (32 bytes) */
+typedef struct {
+    parsnn_hent_t *e;    /* stamps ascending, with their access counters */
     double *k;           /* Kminus just after each spike */
-    int32_t *cnt;        /* access counters: synapses that have read the entry */
     int32_t start, end, cap;
 } parsnn_hist_t;
 
-/* what every synapse onto a neuron reads, dense (24 bytes per neuron, not the 64-byte line of its
- * history's header): the newest archived stamp, and the memo of the last Kminus query */
+/* what every synapse onto a neuron reads, dense (24 bytes per neuron, apart from its history's
+ * 32-byte header): the newest archived stamp, and the memo of the last Kminus query */
 typedef struct {
     int64_t newest;      /* stamp of the newest entry (INT64_MIN: none) */
     int64_t kq_t;        /* memo of the last Kminus query: its time (INT64_MIN: none) and value; */
@@ -126,33 +132,31 @@ static int parsnn_hist_push(parsnn_hist_t *hs, int64_t t, double k, int32_t cnt)
     if (hs->end == hs->cap) {
         int32_t len = hs->end - hs->start;
         if (hs->start > 0 && len <= hs->cap / 2) {          /* compact in place */
-            memmove(hs->t, hs->t + hs->start, (size_t) len * sizeof(int64_t));
+            memmove(hs->e, hs->e + hs->start, (size_t) len * sizeof(parsnn_hent_t));
             memmove(hs->k, hs->k + hs->start, (size_t) len * sizeof(double));
-            memmove(hs->cnt, hs->cnt + hs->start, (size_t) len * sizeof(int32_t));
         } else {                                            /* grow */
             int32_t cap = hs->cap ? 2 * hs->cap : 8;
-            int64_t *t2 = (int64_t *) malloc((size_t) cap * sizeof(int64_t));
+            parsnn_hent_t *e2 = (parsnn_hent_t *) malloc((size_t) cap * sizeof(parsnn_hent_t));
             double *k2 = (double *) malloc((size_t) cap * sizeof(double));
-            int32_t *c2 = (int32_t *) malloc((size_t) cap * sizeof(int32_t));
-            if (!t2 || !k2 || !c2) {
-                free(t2); free(k2); free(c2);
+            if (!e2 || !k2) {
+                free(e2); free(k2);
                 return -1;
             }
             if (len) {
-                memcpy(t2, hs->t + hs->start, (size_t) len * sizeof(int64_t));
+                memcpy(e2, hs->e + hs->start, (size_t) len * sizeof(parsnn_hent_t));
                 memcpy(k2, hs->k + hs->start, (size_t) len * sizeof(double));
-                memcpy(c2, hs->cnt + hs->start, (size_t) len * sizeof(int32_t));
             }
-            free(hs->t); free(hs->k); free(hs->cnt);
-            hs->t = t2; hs->k = k2; hs->cnt = c2;
+            free(hs->e); free(hs->k);
+            hs->e = e2; hs->k = k2;
             hs->cap = cap;
         }
         hs->start = 0;
         hs->end = len;
     }
-    hs->t[hs->end] = t;
+    hs->e[hs->end].t = t;
+    hs->e[hs->end].cnt = cnt;
+    hs->e[hs->end].unused = 0;
     hs->k[hs->end] = k;
-    hs->cnt[hs->end] = cnt;
     hs->end++;
     return 0;
 }
@@ -170,8 +174,8 @@ static parsnn_hist_t *parsnn_hist_alloc(int64_t n)
 
 static void parsnn_hist_free(parsnn_hist_t *hs)
 {
-    free(hs->t); free(hs->k); free(hs->cnt);
-    hs->t = NULL; hs->k = NULL; hs->cnt = NULL;
+    free(hs->e); free(hs->k);
+    hs->e = NULL; hs->k = NULL;
     hs->start = hs->end = hs->cap = 0;
 }
 
@@ -180,7 +184,7 @@ static void parsnn_hq_reset(parsnn_plastic_t *p)
 {
     for (int64_t i = 0; i < p->n; i++) {
         const parsnn_hist_t *hs = &p->hist[i];
-        p->hq[i].newest = (hs->end > hs->start) ? hs->t[hs->end - 1] : INT64_MIN;
+        p->hq[i].newest = (hs->end > hs->start) ? hs->e[hs->end - 1].t : INT64_MIN;
         p->hq[i].kq_t = INT64_MIN;
         p->hq[i].kq_v = 0.0;
     }
@@ -199,7 +203,7 @@ static int parsnn_archive_spike(parsnn_plastic_t *p, int64_t i, int64_t t)
     parsnn_hist_t *hs = &p->hist[i];
     const int64_t keep = (int64_t) p->max_delay[i] + p->min_delay;
     while (hs->end - hs->start > 1) {
-        if (hs->cnt[hs->start] >= n_in && t - hs->t[hs->start + 1] > keep)
+        if (hs->e[hs->start].cnt >= n_in && t - hs->e[hs->start + 1].t > keep)
             hs->start++;
         else
             break;
@@ -242,8 +246,8 @@ static inline double parsnn_k_value(const parsnn_plastic_t *p, int64_t i, int64_
         return q->kq_v;
     double v = 0.0;
     for (int32_t j = hs->end - 1; j >= hs->start; j--)
-        if (hs->t[j] < t) {
-            v = hs->k[j] * exp((double) (hs->t[j] - t) * p->h * p->tau_minus_inv[i]);
+        if (hs->e[j].t < t) {
+            v = hs->k[j] * exp((double) (hs->e[j].t - t) * p->h * p->tau_minus_inv[i]);
             break;
         }
     q->kq_t = t;
@@ -402,26 +406,25 @@ parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, co
                 __builtin_prefetch(&hist[PARSNN_TGT(c0 + fac[f + 2 * PARSNN_ROW_PF])], 0, 3);
             if (f + PARSNN_ROW_PF < nf) {          /* and the entries it reads (heap arrays) */
                 const parsnn_hist_t *hp = &hist[PARSNN_TGT(c0 + fac[f + PARSNN_ROW_PF])];
-                __builtin_prefetch(hp->t + hp->end - 1, 0, 3);
-                __builtin_prefetch(hp->cnt + hp->end - 1, 1, 3);
+                __builtin_prefetch(hp->e + hp->end - 1, 1, 3);
             }
             const int64_t k = c0 + fac[f];
             const int64_t dd = PARSNN_DD(k);
             parsnn_hist_t *hs = &hist[PARSNN_TGT(k)];
             const int64_t t1 = t_last - dd, t2 = t - dd;
             const int32_t start = hs->start;
-            const int64_t *ht = hs->t;
+            parsnn_hent_t *he = hs->e;
             int32_t e = hs->end, s;
             double w = wp[k];
-            while (e > start && ht[e - 1] > t2)
+            while (e > start && he[e - 1].t > t2)
                 e--;
             s = e;                         /* entries [s, e) lie in (t1, t2] */
-            while (s > start && ht[s - 1] > t1)
+            while (s > start && he[s - 1].t > t1)
                 s--;
             for (int32_t j = s; j < e; j++) {
-                const int64_t m = ht[j] + dd - t_last;       /* >= 1 */
+                const int64_t m = he[j].t + dd - t_last;     /* >= 1 */
                 const double kp = kplus * (m < PARSNN_FTAB_LEN ? ftab[m] : parsnn_fexp(c, m, model));
-                hs->cnt[j]++;
+                he[j].cnt++;
                 w = parsnn_facilitate(c, w, kp, model, &mx, &my);
             }
             wp[k] = w;
