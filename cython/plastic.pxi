@@ -2,10 +2,12 @@
 # in plastic.h, the build in parsnn/engine/plasticity.py.
 
 cdef extern from "plastic.h" nogil:
+    ctypedef struct parsnn_hent_t:
+        int64_t t
+        int32_t cnt
     ctypedef struct parsnn_hist_t:
-        int64_t* t
+        parsnn_hent_t* e
         double* k
-        int32_t* cnt
         int32_t start, end, cap
     ctypedef struct parsnn_hq_t:
         int64_t newest, kq_t
@@ -154,9 +156,9 @@ cdef class PlasticState:
         total = 0
         for i in range(self.c.n):
             for j in range(self.c.hist[i].start, self.c.hist[i].end):
-                t[total] = self.c.hist[i].t[j]
+                t[total] = self.c.hist[i].e[j].t
                 k[total] = self.c.hist[i].k[j]
-                cnt[total] = self.c.hist[i].cnt[j]
+                cnt[total] = self.c.hist[i].e[j].cnt
                 total += 1
         return counts, t, k, cnt
 
