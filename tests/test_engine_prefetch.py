@@ -107,17 +107,6 @@ def test_resolve_tunes_then_reuses_then_retunes_on_another_machine(cache, monkey
     assert prefetch.resolve(sim.st, MPI.COMM_SELF, 16, 1) == {"distance": 16, "source": "given"}
 
 
-def test_the_size_class_counts_one_threads_ring():
-    # one rank of 2 threads scatters each thread into half the rank's ring slots: the class of 2 ranks x 1
-    net = pd14.build_network(n_scaling=0.02)
-    one, two = Simulation(net, comm=MPI.COMM_SELF), Simulation(net, comm=MPI.COMM_SELF, threads=2)
-    one.build()
-    two.build()
-    whole = int(one.st.D) * int(one.st.ring_n) * 8 * (1 if one.st.one_ring else 2)
-    assert prefetch.thread_ring_bytes(one.st) == whole
-    assert prefetch.thread_ring_bytes(two.st) == int(two.st.D) * int(two.st.ring_n) * 8 * (1 if two.st.one_ring else 2) // 2
-
-
 def test_probe_leaves_the_state_alone():
     sim = Simulation(pd14.build_network(n_scaling=0.02), comm=MPI.COMM_SELF)
     sim.build()

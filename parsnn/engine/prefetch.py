@@ -71,21 +71,10 @@ def cache_path() -> str:
 
 
 def size_class(ring_bytes: int, tgt16: bool, rings: int, processes: int) -> str:
-    """The size class a distance is cached for: ring working set per thread (nearest power of two
-    of its bytes, :func:`thread_ring_bytes`), stored target width, ring count, and processes x threads
-    sharing the machine."""
+    """The size class a distance is cached for: ring working set per process (nearest power of two
+    of its bytes), stored target width, ring count, and processes x threads sharing the machine."""
     ring = int(round(math.log2(max(int(ring_bytes), 1))))
     return f"ring2^{ring}-{'u16' if tgt16 else 'u32'}-{rings}ring-p{processes}"
-
-
-def thread_ring_bytes(st) -> int:
-    """The ring bytes one thread of this rank scatters into: the rank's rings over its threads (each
-    thread owns one contiguous block of the local neurons, :func:`parsnn.engine.decomposition.thread_owners`,
-    and writes only their ring slots), so 1 rank x 2 threads falls in the size class of 2 ranks x 1
-    thread of the same network (PD14 0.25 on the idle Xeon VM: 1 x 2 ran 0.90x as long with 2 x 1's
-    distance, 0, as with 128: ``benchmarks/results/idle_xeon_s12/ab_n0.25_1x2_prefetch0_vs_128.json``)."""
-    rings = 1 if st.one_ring else 2
-    return int(st.D) * int(st.ring_n) * 8 * rings // max(1, int(st.T))
 
 
 def cache_key(machine: str, size: str) -> str:
@@ -208,7 +197,7 @@ def resolve(st, comm, requested, processes: int) -> dict:
         st.prefetch = requested
         return {"distance": requested, "source": "given"}
     rings = 1 if st.one_ring else 2
-    ring_bytes = comm.allreduce(thread_ring_bytes(st), op=MPI.MAX)
+    ring_bytes = comm.allreduce(int(st.D) * int(st.ring_n) * 8 * rings, op=MPI.MAX)
     tgt16 = bool(comm.allreduce(bool(st.tgt16), op=MPI.LAND))
     seq = spike_sequence(st)
     events = 0 if seq is None else int(sum(np.diff(np.asarray(st.syn_ptr)[::int(st.T) * int(st.syn_W)])[seq[0]]))
