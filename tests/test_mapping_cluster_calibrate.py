@@ -8,7 +8,7 @@ import pytest
 
 from parsnn.connectivity import Connectivity
 from parsnn.machines import Machine, load_machine
-from parsnn.mapping.cluster import calibration, measure, predict, scatter
+from parsnn.mapping.cluster import calibration, measure, predict, scatter, threadwait
 from parsnn.mapping.cluster.calibrate import fit_batch
 from parsnn.mapping.cluster.collectives import expected_max_normal
 from parsnn.mapping.cluster.machinefile import MEASURED, THREAD_RUNS, dump_toml, machine_data
@@ -85,16 +85,18 @@ def _record(name: str, spec: dict, t: dict) -> dict:
 
 def _two_threads(one: dict, t: dict, ratio: float = 1.0) -> dict:
     """The 1-rank x 2-thread record of ``one`` with the thread constants of ``t``: thread 0's update and
-    event work are half of one thread's over the efficiency (the event work also times ``ratio``, the
+    event work are its share of one thread's (its neurons' and its events' share under the engine's owner
+    map, ``threadwait.record_shares``) over the efficiency (the event work also times ``ratio``, the
     model's event cost of a thread's half ring over the whole ring's); the wall time outside the timers
     grows by the team's meeting and thread 0's wait for the other thread per interval: sigma / sqrt(pi)
     for relative noise sigma = thread_sigma_rel x thread 0's work."""
     n, S = one["intervals"], one["delivered_spikes"][0]
     o_upd, o_del, c_spk = t["null1_update_us"] * 1e-6, t["null1_deliver_us"] * 1e-6, t["spike_ns"] * 1e-9
     p1 = one["perf"]
-    upd = o_upd * n + (p1["timer_update"][0] - o_upd * n) / (2 * t["thread_update_efficiency"])
+    share_u, share_d = threadwait.record_shares(one, 2)
+    upd = o_upd * n + (p1["timer_update"][0] - o_upd * n) * share_u / t["thread_update_efficiency"]
     ev = p1["timer_deliver"][0] - o_del * n - S * c_spk
-    dl = o_del * n + S * c_spk + ev * ratio / (2 * t["thread_deliver_efficiency"])
+    dl = o_del * n + S * c_spk + ev * ratio * share_d / t["thread_deliver_efficiency"]
     untimed = p1["simulate_seconds"][0] - sum(p1[f"timer_{k}"][0] for k in ("update", "deliver", "exchange",
                                                                             "record"))
     perf = dict(p1, timer_update=[upd], timer_deliver=[dl])

@@ -177,3 +177,17 @@ def test_slot_counts_match_a_built_simulation(mixed_network):
         if name in sim.pop_local:
             a, b = sim.pop_local[name]
             assert got[s].tolist() == np.bincount(owner[a:b], minlength=2).tolist(), name
+
+
+def test_record_shares_follow_the_owner_map(monkeypatch):
+    # X (firing) -> B (silent), 4096 neurons each, on one rank: thread 0's share of the neurons and of the
+    # events, which its timers hold; with every population split in halves 1/2 and 1/2, with X wholly on
+    # thread 0 and B on thread 1 still 1/2 of the neurons but none of the events (all land on B)
+    net = _two_pops()
+    rec = {"description": net.describe(), "rank_of": [0] * net.num_nodes, "rates": {"X": 100.0, "B": 0.0}}
+    monkeypatch.setattr(decomposition, "thread_owners", _split)
+    assert threadwait.record_shares(rec, 2) == pytest.approx((0.5, 0.5))
+    monkeypatch.setattr(decomposition, "thread_owners", _thread_major)
+    assert threadwait.record_shares(rec, 2) == pytest.approx((0.5, 0.0))
+    # nothing fired: the events' share falls back to 1/T
+    assert threadwait.record_shares({**rec, "rates": {}}, 2) == pytest.approx((0.5, 0.5))

@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from parsnn.mapping.cluster import scatter
+from parsnn.mapping.cluster import scatter, threadwait
 from parsnn.mapping.cluster.collectives import expected_max_normal
 from parsnn.connectivity import Connectivity, require
 from parsnn.mapping.cluster.workload import plastic_projections, ring_working_set, workload
@@ -116,8 +116,9 @@ def thread_constants(one: dict, two: dict, c: dict, machine=None) -> dict:
     """The thread constants from one network run on 1 rank x 1 thread (``one``) and 1 rank x T threads
     (``two``, same network and model time), with the constants ``c`` fitted so far (fixed costs per
     interval ``null1_update_us`` / ``null1_deliver_us``, ``spike_ns``): thread efficiencies of the
-    update and the delivery (thread 0's timer; 1 = perfect: the T-thread share is 1/T of the work;
-    every thread walks every received spike, so the per-spike cost is not shared) and ``thread_region_us``:
+    update and the delivery (thread 0's timer against its share of the 1-thread work: its neurons' and
+    its events' share under the engine's owner map, :func:`~parsnn.mapping.cluster.threadwait.record_shares`;
+    1 = perfect; every thread walks every received spike, so the per-spike cost is not shared) and ``thread_region_us``:
     the wall time per interval outside the phase timers with T threads minus that with one (the
     parallel region's fork and join and the wait for the slower thread), per log2 T; the same difference
     unscaled (``thread_wait_us``) and thread 0's work per interval with T threads (``thread_work_us``:
@@ -149,8 +150,9 @@ def thread_constants(one: dict, two: dict, c: dict, machine=None) -> dict:
         """a / (T b), NaN unless both are positive (nothing measurable)."""
         return float(a / (T * b)) if a > 0 and b > 0 else float("nan")
     ws, ratio = thread_event_ratio(one, T, machine)
-    return {"thread_update_efficiency": eff(work(one, "update"), work(two, "update")),
-            "thread_deliver_efficiency": eff(work(one, "deliver") * ratio, work(two, "deliver")),
+    share_u, share_d = threadwait.record_shares(one, T) if "description" in one else (1.0 / T, 1.0 / T)
+    return {"thread_update_efficiency": eff(work(one, "update") * share_u * T, work(two, "update")),
+            "thread_deliver_efficiency": eff(work(one, "deliver") * ratio * share_d * T, work(two, "deliver")),
             "thread_region_us": float((untimed(two) - untimed(one)) / n / math.log2(T) * 1e6),
             "thread_wait_us": float((untimed(two) - untimed(one)) / n * 1e6),
             "thread_work_us": float((work(two, "update") + work(two, "deliver")) / n * 1e6),

@@ -98,6 +98,22 @@ def slot_work(conn: Connectivity, counts: np.ndarray, pop_spikes_per_s: np.ndarr
     return {"row": row, "events": r @ row, "plastic_events": r @ row_pl}
 
 
+def record_shares(res: dict, T: int) -> tuple[float, float]:
+    """(thread 0's share of the neurons, its share of the synaptic events) of the network of a 1-rank run
+    record ``res`` (its description, ``rank_of`` and measured ``rates``) under the engine's owner map
+    with ``T`` threads: the parts of the update and the delivery that thread 0's timers hold (1/T each
+    when every population is split evenly; not so with one block per thread)."""
+    conn = Connectivity.from_description(res["description"])
+    counts = slot_counts(conn, np.asarray(res["rank_of"]), 1, T)
+    neurons = counts[~np.asarray(conn.virtual, dtype=bool)].sum(axis=0).astype(float)
+    rates = res.get("rates") or {}
+    spikes = np.array([float(rates.get(name, 0.0)) * float(conn.sizes[s]) for s, name in enumerate(conn.names)])
+    events = slot_work(conn, counts, spikes, np.zeros(conn.src.size, dtype=bool))["events"]
+    share_u = neurons[0] / neurons.sum() if neurons.sum() > 0 else 1.0 / T
+    share_d = events[0] / events.sum() if events.sum() > 0 else 1.0 / T
+    return float(share_u), float(share_d)
+
+
 def work_covariance(row: np.ndarray, C, events: np.ndarray, c_evt: float, work: np.ndarray,
                     sigma_rel: float = 0.0, sigma_us: float = 0.0) -> np.ndarray:
     """T x T covariance (seconds^2) of the threads' work per interval on one rank (see the module's
