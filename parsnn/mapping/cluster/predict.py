@@ -282,17 +282,7 @@ def predict(conn: Connectivity, ranks: int, machine=None, partition="round_robin
     h, T = wl["resolution"], m * wl["resolution"] * 1e-3             # T: model seconds per interval
     rpn, nodes = node_layout(P, mach, ranks_per_node)
     _check_threads(mach, P, nthr, rpn)
-    # ---- computation per rank, on its threads
-    thr = thread_terms(mach, nthr)
-    par = _parallel(wl, P, m, T, nthr, mach.cores)
-    eff_upd, eff_del = _efficiencies(mach, wl, P, m, par, thr) if nthr > 1 else (1.0, 1.0)
-    upd = _update_time(wl, mach, P, m, par, eff_upd)
-    delivery = _delivery_time(wl, mach, P, m, T, par, eff_del, min(rpn, mach.cores_per_node))
-    dl = delivery["deliver"]
-    wait = np.zeros(P)              # thread 0's wait for the slowest thread (in no timer)
-    if nthr > 1:
-        tw = threadwait.rank_threads(conn, wl, mach, m, T, nthr, par, eff_upd, eff_del, delivery, interval_counts)
-        upd, dl, wait = np.where(par > 1, tw["update"], upd), np.where(par > 1, tw["deliver"], dl), tw["wait"]
+    par, upd, dl, delivery, wait = _computation(conn, wl, mach, P, m, T, nthr, rpn, interval_counts)
     pack = _pack_time(wl, mach, P, T)
     # ---- communication (once per rank, by thread 0; the other threads wait for it in the team)
     comm_parts = _communication(wl, mach, P, T, rpn, nodes, exchange)
@@ -334,6 +324,25 @@ def predict(conn: Connectivity, ranks: int, machine=None, partition="round_robin
     out.update(_ranges(conn, P, mach, partition, rates, min_delay_steps, ranks_per_node, wl, t_sim_ms, flush_ms,
                        with_range, nthr, out, exchange, interval_counts))
     return out
+
+
+def _computation(conn: Connectivity, wl: dict, mach: Machine, P: int, m: int, T: float, nthr: int, rpn: int,
+                 interval_counts) -> tuple:
+    """The computation of every rank on its threads, seconds per interval: (threads running in parallel
+    ``par``, update, delivery, the delivery's parts (:func:`_delivery_time`), thread 0's wait for the
+    slowest thread, in no timer (:func:`~parsnn.mapping.cluster.threadwait.rank_threads`; 0 on one
+    thread)); update and delivery are thread 0's, what the engine's timers hold."""
+    thr = thread_terms(mach, nthr)
+    par = _parallel(wl, P, m, T, nthr, mach.cores)
+    eff_upd, eff_del = _efficiencies(mach, wl, P, m, par, thr) if nthr > 1 else (1.0, 1.0)
+    upd = _update_time(wl, mach, P, m, par, eff_upd)
+    delivery = _delivery_time(wl, mach, P, m, T, par, eff_del, min(rpn, mach.cores_per_node))
+    dl = delivery["deliver"]
+    wait = np.zeros(P)
+    if nthr > 1:
+        tw = threadwait.rank_threads(conn, wl, mach, m, T, nthr, par, eff_upd, eff_del, delivery, interval_counts)
+        upd, dl, wait = np.where(par > 1, tw["update"], upd), np.where(par > 1, tw["deliver"], dl), tw["wait"]
+    return par, upd, dl, delivery, wait
 
 
 def _exchange_terms(x: dict, calls, pack, region, is_team, par, imbalance: float) -> dict:
