@@ -24,15 +24,15 @@ import atexit
 import json
 import os
 import statistics as st
-import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
 BIN = os.path.dirname(sys.executable)
 REPORTED = "/sys/module/page_reporting/parameters/reported_kib"
+sys.path.insert(0, HERE)
+import rusage_run  # noqa: E402  (the launch with every rank's CPU time)
 
 
 def _read(path: str) -> str:
@@ -70,23 +70,10 @@ def apply(cond: str) -> tuple[dict, callable]:
 def one_run(args, env: dict, workdir: str, tag: str) -> dict:
     """One PD14 launch and its figures."""
     from parsnn.mapping.cluster.measure import busy_cores
-    from parsnn.runfile import RunFile
     out, ru = os.path.join(workdir, f"pd14_{tag}.h5"), os.path.join(workdir, f"rusage_{tag}")
     load = busy_cores(1.0)
     rep0 = int(_read(REPORTED) or -1)
-    t0 = time.time()
-    subprocess.run([os.path.join(BIN, "mpiexec"), "-n", str(args.ranks), sys.executable,
-                    os.path.join(HERE, "rusage_run.py"), "run", "pd14", "--n-scaling", str(args.n_scaling),
-                    "--t-sim", str(args.t_sim), "--seed", str(args.seed), "--no-progress", "--out", out,
-                    "--overwrite"], check=True, capture_output=True, text=True, timeout=1800,
-                   env=dict(env, PARSNN_RUSAGE_OUT=ru))
-    wall = time.time() - t0
-    with RunFile(out) as run:
-        perf = run.performance
-    cpu = []
-    for r in range(args.ranks):
-        with open(f"{ru}.{r}") as f:
-            cpu.append(json.load(f))
+    wall, perf, cpu = rusage_run.launch_pd14(BIN, args.ranks, args.n_scaling, args.t_sim, args.seed, out, ru, env)
     os.remove(out)
     deliver = [float(x) for x in perf["timer_deliver"]]
     return {"tag": tag, "busy_cores_before": load, "launch_wall_s": wall, "rtf": float(perf["rtf"]),

@@ -49,6 +49,28 @@ def _last_cpu() -> int | None:
         return None
 
 
+def launch_pd14(bin_dir: str, ranks: int, n_scaling: float, t_sim: float, seed: int, out: str, ru: str,
+                env: dict | None = None) -> tuple[float, dict, list[dict]]:
+    """One ``parsnn run pd14`` launch on ``ranks`` ranks through this wrapper (``bin_dir``: the venv's bin with
+    its mpiexec; run file ``out``, rusage files ``ru.<rank>``): (launch wall seconds, the run file's
+    performance, every rank's rusage record)."""
+    import subprocess
+    from parsnn.runfile import RunFile
+    t0 = time.time()
+    subprocess.run([os.path.join(bin_dir, "mpiexec"), "-n", str(ranks), sys.executable, os.path.abspath(__file__),
+                    "run", "pd14", "--n-scaling", str(n_scaling), "--t-sim", str(t_sim), "--seed", str(seed),
+                    "--no-progress", "--out", out, "--overwrite"], check=True, capture_output=True, text=True,
+                   timeout=1800, env=dict(env if env is not None else os.environ, PARSNN_RUSAGE_OUT=ru))
+    wall = time.time() - t0
+    with RunFile(out) as run:
+        perf = run.performance
+    cpu = []
+    for r in range(ranks):
+        with open(f"{ru}.{r}") as f:
+            cpu.append(json.load(f))
+    return wall, perf, cpu
+
+
 def main() -> int:
     """Patch ``Simulation.run``, then run the parsnn command line."""
     from parsnn.engine import simulation

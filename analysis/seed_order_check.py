@@ -33,6 +33,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import calibration_check as cc  # noqa: E402  (paths, prediction and save helpers)
+import rusage_run  # noqa: E402  (the launch with every rank's CPU time)
 
 DEFAULT_MACHINE = os.path.join(cc.RESULTS, "calibration_quick_xeon_idle_s10_0.toml")
 
@@ -90,23 +91,10 @@ def wait_until_quiet(stop: float) -> bool:
 def one_run(args, seed: int, workdir: str, tag: str) -> dict:
     """One PD14 run (seed ``seed``), its figures and prediction."""
     from parsnn.mapping.cluster.measure import busy_cores
-    from parsnn.runfile import RunFile
     out = os.path.join(workdir, f"pd14_{tag}.h5")
     ru = os.path.join(workdir, f"rusage_{tag}")
     load = busy_cores(1.0)
-    env = dict(os.environ, PARSNN_RUSAGE_OUT=ru)
-    t0 = time.time()
-    subprocess.run([os.path.join(cc.BIN, "mpiexec"), "-n", str(args.ranks), sys.executable,
-                    os.path.join(cc.HERE, "rusage_run.py"), "run", "pd14", "--n-scaling", str(args.n_scaling),
-                    "--t-sim", str(args.t_sim), "--seed", str(seed), "--no-progress", "--out", out, "--overwrite"],
-                   check=True, capture_output=True, text=True, timeout=1800, env=env)
-    wall = time.time() - t0
-    with RunFile(out) as run:
-        perf = run.performance
-    cpu = []
-    for r in range(args.ranks):
-        with open(f"{ru}.{r}") as f:
-            cpu.append(json.load(f))
+    wall, perf, cpu = rusage_run.launch_pd14(cc.BIN, args.ranks, args.n_scaling, args.t_sim, seed, out, ru)
     p = cc.predict(out, args.machine)
     row = {"tag": tag, "seed": seed, "busy_cores_before": load, "launch_wall_s": wall,
            "rtf": float(perf["rtf"]), "simulate_s": perf["simulate_seconds"].tolist(),
