@@ -187,7 +187,8 @@ def merge_calibrations(cals: list[dict], name: str) -> dict:
 
 def calibrate_and_run(args, workdir: str) -> tuple[list[dict], list[dict]]:
     """(calibrations, runs): calibration i, then the seeds in :func:`rotation` order i, for every i (or, with
-    ``--use``, the given machine files and the seeds once); each run knows its position after its calibration."""
+    ``--use``, the given machine files and the seeds once); each run knows its position after its calibration.
+    ``--foreign`` files join the calibrations afterwards (:func:`foreign_entry`)."""
     seeds = list(range(1, args.runs + 1))
     if args.use:
         cals = [{"path": os.path.relpath(os.path.abspath(p), os.path.dirname(cc.HERE)), "seconds": float("nan"),
@@ -200,6 +201,16 @@ def calibrate_and_run(args, workdir: str) -> tuple[list[dict], list[dict]]:
         for k, s in enumerate(rotation(seeds, i) if args.interleave or i == args.calibrations - 1 else []):
             runs.append(dict(run_once(args, s, workdir, f"{i}_{s}"), after_calibration=i, position=k))
     return cals, runs
+
+
+def foreign_entry(path: str) -> dict:
+    """A machine file measured elsewhere, as a calibration entry labelled 'foreign <stem> (<its fingerprint>)'."""
+    import tomllib
+    with open(path, "rb") as f:
+        fp = tomllib.load(f).get("fingerprint") or {}
+    stem = os.path.splitext(os.path.basename(path))[0]
+    return {"path": os.path.relpath(os.path.abspath(path), os.path.dirname(cc.HERE)), "seconds": float("nan"),
+            "busy_cores_before": 0.0, "label": f"foreign {stem} ({fp.get('hash', 'no fingerprint')})"}
 
 
 def _label(c: dict, i: int):
@@ -298,6 +309,9 @@ def main(argv=None) -> int:
                     help="do not also predict with the merge of the calibrations")
     ap.add_argument("--use", action="append", default=[], metavar="FILE",
                     help="predict with this machine file instead of calibrating (repeatable)")
+    ap.add_argument("--foreign", action="append", default=[], metavar="FILE",
+                    help="also predict every run with this machine file (another machine's calibration: how wrong "
+                         "a foreign one is; repeatable)")
     args = ap.parse_args(argv)
     from parsnn.machines import fingerprint
     fp = fingerprint.current_fingerprint()
@@ -306,6 +320,7 @@ def main(argv=None) -> int:
         merged = args.merge and not args.use and len(cals) > 1
         if merged:
             cals.append(merge_calibrations(cals, args.name))
+        cals += [foreign_entry(f) for f in args.foreign]
         rows = predict_runs(runs, cals)
     busy = [r["busy_cores_before"] for r in rows] + [c["busy_cores_before"] for c in cals]
     res = {"name": args.name, "command": "python analysis/quick_predict_check.py " + " ".join(argv or sys.argv[1:]),
