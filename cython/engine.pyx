@@ -55,8 +55,13 @@ leave it.
 
 Waiting (``set_wait``): W_POLL calls the blocking collectives (MPICH busy-polls inside); W_YIELD and
 W_SLEEP start the non-blocking ones and test them: ``wait_polls`` tests, then a sched_yield between
-tests (W_YIELD), or as many yields and then nanosleeps of 1, 2, 4 .. 64 us (W_SLEEP), so that a rank
-waiting for a slower one leaves its core to other work.
+tests (W_YIELD), or yields for as long as one short sleep costs on this machine and then nanosleeps of
+1, 2, 4 .. 64 us (W_SLEEP), so that a rank waiting for a slower one leaves its core to other work.
+W_SLEEP's yield budget (``wait_yield_ns``) is the measured cost of a 1 us nanosleep (``set_wait``):
+a wait then costs at most about twice what the best choice would have cost, whatever the machine's
+wake-up latency (20 us on one VM here, where 100 yields, about 15 us, ended most waits in a sleep).
+While the step loop runs, the calling thread's timer slack is 1 ns (prctl), so that a sleep is not
+stretched by the kernel's default 50 us slack; it is restored when the loop returns.
 """
 import numpy as np
 cimport numpy as cnp
@@ -117,6 +122,11 @@ cdef extern from "<stdlib.h>" nogil:
 cdef extern from "<sched.h>" nogil:
     int sched_yield()
 
+cdef extern from "<sys/prctl.h>" nogil:
+    int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)
+    int PR_SET_TIMERSLACK
+    int PR_GET_TIMERSLACK
+
 cdef extern from "team.h" nogil:
     ctypedef struct parsnn_team_sync:
         pass
@@ -150,6 +160,33 @@ cdef enum:
 WAIT_MODES = {"poll": W_POLL, "yield": W_YIELD, "sleep": W_SLEEP}
 #: longest nanosleep of W_SLEEP (ns)
 cdef long SLEEP_MAX_NS = 64000
+#: bounds of W_SLEEP's yield budget (ns; the measured cost of a short sleep is clipped to them)
+cdef int64_t YIELD_MIN_NS = 2000, YIELD_MAX_NS = 200000
+
+
+cdef int64_t _sleep_cost_ns() noexcept nogil:
+    """The median wall time of 9 nanosleeps of 1 us with a timer slack of 1 ns (the step loop's), in ns;
+    the caller's timer slack is restored."""
+    cdef timespec ts
+    cdef double c[9]
+    cdef double t0, x
+    cdef int i, j
+    cdef int old = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0)
+    prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0)
+    ts.tv_sec = 0
+    ts.tv_nsec = 1000
+    for i in range(9):
+        t0 = _now()
+        nanosleep(&ts, NULL)
+        x = _now() - t0
+        j = i
+        while j > 0 and c[j - 1] > x:      # insertion sort
+            c[j] = c[j - 1]
+            j -= 1
+        c[j] = x
+    if old > 0:
+        prctl(PR_SET_TIMERSLACK, <unsigned long> old, 0, 0, 0)
+    return <int64_t> (1e9 * c[4])
 #: tag of the neighbourhood exchange's overflow messages (on its own communicator)
 cdef int OVERFLOW_TAG = 7
 
@@ -275,6 +312,8 @@ cdef class EngineState:
     # waiting: W_POLL / W_YIELD / W_SLEEP, tests before backing off; counters of yields and sleeps
     cdef public int wait_mode
     cdef public int64_t wait_polls, n_wait_yields, n_wait_sleeps
+    # W_SLEEP: yield for at most wait_yield_ns (the measured cost of a short sleep, sleep_cost_ns)
+    cdef public int64_t wait_yield_ns, sleep_cost_ns
     # neighbourhood exchange: graph communicator, in/out neighbour ranks (edge order), per-edge
     # blocks (words), displacements, largest need in the window; out_edge[r]: edge of rank r or -1
     cdef public bint x_neighbor
@@ -390,6 +429,8 @@ cdef class EngineState:
         self.wait_mode = WAIT_MODES[mode]
         self.wait_polls = polls
         self.n_wait_yields = self.n_wait_sleeps = 0
+        self.sleep_cost_ns = _sleep_cost_ns() if self.wait_mode == W_SLEEP else 0
+        self.wait_yield_ns = min(max(self.sleep_cost_ns, YIELD_MIN_NS), YIELD_MAX_NS)
 
     def set_neighbors(self, graph_comm, sources, destinations):
         """Exchange by MPI_Neighbor_alltoallv over the distributed-graph communicator ``graph_comm``
@@ -799,6 +840,7 @@ cdef int _wait(EngineState st, int n, mpi.MPI_Request* reqs) noexcept nogil:
     cdef int flag = 0, err
     cdef int64_t k = 0
     cdef long ns = 1000
+    cdef double t_yield = 0.0
     cdef timespec ts
     if n == 0:
         return 0
@@ -811,7 +853,9 @@ cdef int _wait(EngineState st, int n, mpi.MPI_Request* reqs) noexcept nogil:
         k += 1
         if k <= st.wait_polls:
             continue
-        if st.wait_mode == W_YIELD or k <= 2 * st.wait_polls:
+        if k == st.wait_polls + 1:
+            t_yield = _now()
+        if st.wait_mode == W_YIELD or 1e9 * (_now() - t_yield) < st.wait_yield_ns:
             sched_yield()
             st.n_wait_yields += 1
         else:
@@ -1341,7 +1385,7 @@ def run_steps(EngineState st, int64_t t, int64_t t_stop):
     when the multiplicities of an interval's recorded spikes need more rows). Returns ``t_stop``."""
     cdef int64_t rows = 0
     cdef double c0
-    cdef int err
+    cdef int err, slack
     cdef TeamCtl c
     cdef bint team = st.T > 1 and st.team and st.n_loc * st.m >= st.par_min_updates
     if st.t_thread.shape[0] != st.T:
@@ -1363,6 +1407,9 @@ def run_steps(EngineState st, int64_t t, int64_t t_stop):
     # every i_in bit-zero (not -0.0) with one ring: it stays so in this call (ring_in holds zeros)
     st.iin_zero = st.one_ring and st.n_loc > 0 and not np.any(np.asarray(st.i_in).view(np.uint64))
     c.t, c.t_stop, c.pending, c.err, c.stop = t, t_stop, False, 0, TEAM_RUN
+    slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) if st.wait_mode == W_SLEEP else -1
+    if slack > 0:
+        prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0)     # sleeps in the exchange wait as asked (module docstring)
     with nogil:
         while c.t < t_stop and not c.err:
             c.mm = st.m if st.m < t_stop - c.t else t_stop - c.t
@@ -1387,6 +1434,8 @@ def run_steps(EngineState st, int64_t t, int64_t t_stop):
             c.t += c.mm
         if c.pending and not c.err:
             _region(st, c.t, 0, True)
+    if slack > 0:
+        prctl(PR_SET_TIMERSLACK, <unsigned long> slack, 0, 0, 0)
     err = c.err
     t = c.t
     if st.plastic_on and st.plastic.out_of_memory:      # plastic hook: an archive or the traces' buffer could not grow

@@ -3,6 +3,8 @@
 Each test compares a distributed run on COMM_WORLD with the serial reference
 computed on COMM_SELF by every rank, so the same test checks 2 and 3 ranks.
 """
+import os
+
 import numpy as np
 import pytest
 from mpi4py import MPI
@@ -196,6 +198,27 @@ def test_schemes_and_wait_policies_give_the_serial_spikes(serial, mixed_network,
     assert (rounds > 100) == (block == 2 and comm.size > 1)
     if wait == "poll" or comm.size == 1:
         assert sim.st.n_wait_yields == sim.st.n_wait_sleeps == 0
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/timerslack_ns"), reason="needs Linux's /proc timer slack")
+@pytest.mark.parametrize("wait", ["sleep", "poll"])
+def test_sleep_wait_budget_is_the_measured_sleep_cost_and_the_timer_slack_comes_back(mixed_network, wait):
+    """``sleep`` measures what a 1 us nanosleep costs here (at least 1 us), yields for that long (clipped to
+    2-200 us) before sleeping and says so in run_info; the step loop's 1 ns timer slack is undone when it
+    returns. ``poll`` measures nothing."""
+    def slack():
+        with open("/proc/self/timerslack_ns") as f:
+            return int(f.read())
+    before = slack()
+    sim = Simulation(mixed_network(), seed=SEED, comm=MPI.COMM_WORLD, mpi_wait=wait)
+    sim.run(20.0)
+    info = sim.output_layout()["run_info"]["exchange"]
+    if wait == "sleep":
+        assert info["sleep_cost_us"] >= 1.0
+        assert info["mpi_wait_yield_us"] == min(max(info["sleep_cost_us"], 2.0), 200.0)
+    else:
+        assert info["sleep_cost_us"] is None and info["mpi_wait_yield_us"] is None
+    assert slack() == before
 
 
 def test_neighbor_graph_follows_the_routes():

@@ -24,9 +24,10 @@ Two per-run choices (:func:`setup_exchange`):
 - the **wait policy** (``mpi_wait``): ``poll`` calls the blocking collective (MPICH busy-polls
   inside it); ``yield`` starts the non-blocking one and tests it, :data:`DEFAULT_WAIT_POLLS` times,
   then with a ``sched_yield`` between tests; ``sleep`` (the default: the best of the three on the
-  loaded test machine, ``benchmarks/mpi_wait_pd14.py``) yields as many times and then sleeps between
-  tests (1 to 64 us, doubling). A rank that waits for a slower one then leaves its core to other
-  work on a shared machine.
+  loaded test machine, ``benchmarks/mpi_wait_pd14.py``) yields for as long as one short sleep costs on
+  this machine (measured when the wait is set; run_info ``sleep_cost_us``, ``mpi_wait_yield_us``) and
+  then sleeps between tests (1 to 64 us, doubling, with a 1 ns timer slack during the step loop). A
+  rank that waits for a slower one then leaves its core to other work on a shared machine.
 """
 from __future__ import annotations
 

@@ -271,7 +271,9 @@ class Simulation:
             "max_neighbours": self.max_neighbours, "decision": self.exchange_decision,
             "adaptive": bool(self._exchange_adapt),
             "first_block_words": int(self._exchange_block or exchange_module.DEFAULT_BLOCK),
-            "mpi_wait": self.mpi_wait, "mpi_wait_polls": self.mpi_wait_polls}
+            "mpi_wait": self.mpi_wait, "mpi_wait_polls": self.mpi_wait_polls,
+            "mpi_wait_yield_us": self.st.wait_yield_ns / 1e3 if self.mpi_wait == "sleep" else None,
+            "sleep_cost_us": self.st.sleep_cost_ns / 1e3 if self.mpi_wait == "sleep" else None}
         return {"num_ranks": self.size, "partition": self.partition_name, "partition_map": self.rank_of,
                 "run_info": self.run_info}
 
