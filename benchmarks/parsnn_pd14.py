@@ -60,6 +60,8 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=1, help="OpenMP threads per rank (default 1)")
     ap.add_argument("--prefetch", default=None, help="the delivery's prefetch distance: auto or N (default: the "
                     "engine's default; older parsnn: no such argument)")
+    ap.add_argument("--mpi-wait", default=None, choices=["poll", "yield", "sleep"],
+                    help="how a rank waits in the exchange (default: the engine's; older parsnn: no such argument)")
     ap.add_argument("--json-out", default=None)
     ap.add_argument("--cpu-timers", action="store_true",
                     help="also each thread's CPU seconds in delivery and update (thread_timers; a few clock reads per interval)")
@@ -76,6 +78,8 @@ def main(argv=None) -> int:
     kw = {"threads": args.threads} if args.threads != 1 else {}      # older parsnn: no threads argument
     if args.prefetch is not None:                                     # older parsnn: no prefetch argument
         kw["prefetch"] = args.prefetch if args.prefetch == "auto" else int(args.prefetch)
+    if args.mpi_wait is not None:
+        kw["mpi_wait"] = args.mpi_wait
     sim = Simulation(net, seed=args.seed, comm=comm, partition=args.partition, out=None, keep_spikes=False,
                      progress=False, **kw)
     comm.Barrier()
@@ -118,6 +122,7 @@ def main(argv=None) -> int:
             "threads": args.threads,
             "n_scaling": args.n_scaling, "k_scaling": args.k_scaling, "bg": args.bg, "seed": args.seed,
             "partition": sim.partition_name,
+            "mpi_wait": getattr(sim, "mpi_wait", None),
             "prefetch": getattr(sim, "prefetch_info", None),
             "num_neurons": p1["num_neurons"],
             "num_synapses": int(p1["num_synapses"]),
