@@ -116,8 +116,9 @@ def thread_constants(one: dict, two: dict, c: dict, machine=None) -> dict:
     """The thread constants from one network run on 1 rank x 1 thread (``one``) and 1 rank x T threads
     (``two``, same network and model time), with the constants ``c`` fitted so far (fixed costs per
     interval ``null1_update_us`` / ``null1_deliver_us``, ``spike_ns``): thread efficiencies of the
-    update and the delivery (thread 0's timer against its share of the 1-thread work: its neurons' and
-    its events' share under the engine's owner map, :func:`~parsnn.mapping.cluster.threadwait.record_shares`;
+    update and the delivery (thread 0's timer against its share of the 1-thread work: its neurons' update
+    work (weighed by their models' update costs on ``machine``) and its events' share under the engine's
+    owner map, :func:`~parsnn.mapping.cluster.threadwait.record_shares`;
     1 = perfect; every thread walks every received spike, so the per-spike cost is not shared) and ``thread_region_us``:
     the wall time per interval outside the phase timers with T threads minus that with one (the
     parallel region's fork and join and the wait for the slower thread), per log2 T; the same difference
@@ -150,7 +151,7 @@ def thread_constants(one: dict, two: dict, c: dict, machine=None) -> dict:
         """a / (T b), NaN unless both are positive (nothing measurable)."""
         return float(a / (T * b)) if a > 0 and b > 0 else float("nan")
     ws, ratio = thread_event_ratio(one, T, machine)
-    share_u, share_d = threadwait.record_shares(one, T) if "description" in one else (1.0 / T, 1.0 / T)
+    share_u, share_d = threadwait.record_shares(one, T, machine) if "description" in one else (1.0 / T, 1.0 / T)
     return {"thread_update_efficiency": eff(work(one, "update") * share_u * T, work(two, "update")),
             "thread_deliver_efficiency": eff(work(one, "deliver") * ratio * share_d * T, work(two, "deliver")),
             "thread_region_us": float((untimed(two) - untimed(one)) / n / math.log2(T) * 1e6),

@@ -50,7 +50,7 @@ MEASURED = [
      "int (the engine's counting, header and copies around its one call per interval)"),
     (("threads", "update_efficiency"), "thread_update_efficiency",
      "the scatter networks 8k, 32k, 128k on 1 rank x 2 threads vs 1 x 1 in one batch: update timer (thread 0's "
-     "share) minus the fixed cost, 1-thread time / (2 x 2-thread time), median over the networks (used where "
+     "share: its neurons at their models' update costs, the Poisson sources all on thread 0) minus the fixed cost, 1-thread time / (2 x 2-thread time), median over the networks (used where "
      "[threads.update] has no points)"),
     (("threads", "deliver_efficiency"), "thread_deliver_efficiency",
      "as update_efficiency, deliver timer minus the fixed and per-spike costs (every thread walks every spike), "

@@ -98,14 +98,34 @@ def slot_work(conn: Connectivity, counts: np.ndarray, pop_spikes_per_s: np.ndarr
     return {"row": row, "events": r @ row, "plastic_events": r @ row_pl}
 
 
-def record_shares(res: dict, T: int) -> tuple[float, float]:
-    """(thread 0's share of the neurons, its share of the synaptic events) of the network of a 1-rank run
-    record ``res`` (its description, ``rank_of`` and measured ``rates``) under the engine's owner map
+def slot_update_work(conn: Connectivity, counts: np.ndarray, machine, m: int = 1) -> np.ndarray:
+    """Seconds of neuron updates per interval of ``m`` steps of every slot (``counts`` from
+    :func:`slot_counts`): its neurons at their model's update cost on ``machine`` (the vectorized or the
+    scalar iaf_psc_exp kernel as the engine picks it) plus its Poisson input draws; no fixed cost."""
+    from parsnn.mapping.cluster.workload import _neurons_per_model
+    models, pois = _neurons_per_model(conn.description or {}, conn, counts, counts.shape[1])
+    upd = sum(m * n * machine.update_cost(k) for k, n in models.items()) + np.zeros(counts.shape[1])
+    return upd + m * pois * machine.ns("poisson_input_ns", default=0.0)
+
+
+def record_shares(res: dict, T: int, machine=None) -> tuple[float, float]:
+    """(thread 0's share of the update work, its share of the synaptic events) of the network of a 1-rank
+    run record ``res`` (its description, ``rank_of`` and measured ``rates``) under the engine's owner map
     with ``T`` threads: the parts of the update and the delivery that thread 0's timers hold (1/T each
-    when every population is split evenly; not so with one block per thread)."""
+    when every population is split evenly; not so with one block per thread). With ``machine``, the update
+    share weighs every neuron by its model's update cost there (:func:`slot_update_work`, as the
+    prediction gives thread 0's update: a Poisson source costs some 25 iaf_psc_exp updates, and the
+    scatter networks put all of theirs on thread 0); without one, or without a cost for one of the
+    models, every neuron weighs alike."""
+    from parsnn.errors import ParameterError
     conn = Connectivity.from_description(res["description"])
     counts = slot_counts(conn, np.asarray(res["rank_of"]), 1, T)
     neurons = counts[~np.asarray(conn.virtual, dtype=bool)].sum(axis=0).astype(float)
+    if machine is not None:
+        try:
+            neurons = slot_update_work(conn, counts, machine)
+        except ParameterError:
+            pass
     rates = res.get("rates") or {}
     spikes = np.array([float(rates.get(name, 0.0)) * float(conn.sizes[s]) for s, name in enumerate(conn.names)])
     events = slot_work(conn, counts, spikes, np.zeros(conn.src.size, dtype=bool))["events"]
@@ -168,16 +188,14 @@ def rank_threads(conn: Connectivity, wl: dict, machine, m: int, T: float, nthr: 
     delivery parts from the cost model (``c_evt``, ``spikes_part``); ``interval_counts``: the
     populations' spike counts in every interval (intervals x S, populations as ``conn.names``; None:
     Poisson counts of the rates)."""
-    from parsnn.mapping.cluster.workload import _neurons_per_model, plastic_projections
+    from parsnn.mapping.cluster.workload import plastic_projections
     P = int(wl["ranks"])
     counts = slot_counts(conn, wl["rank_of"], P, nthr)
     rates = np.asarray(wl["population_spikes_per_s"], dtype=float)
     desc = conn.description or {}
     plastic = plastic_projections(desc) if desc else np.zeros(conn.src.size, dtype=bool)
     work = slot_work(conn, counts, rates, plastic)
-    models, pois = _neurons_per_model(desc, conn, counts, P * nthr)
-    upd = sum(m * n * machine.update_cost(k) for k, n in models.items()) + np.zeros(P * nthr)
-    upd = (upd + m * pois * machine.ns("poisson_input_ns", default=0.0)).reshape(P, nthr)
+    upd = slot_update_work(conn, counts, machine, m).reshape(P, nthr)
     ev, pev = (work["events"] * T).reshape(P, nthr), (work["plastic_events"] * T).reshape(P, nthr)
     x = None if interval_counts is None else np.asarray(interval_counts, dtype=float)
     C = np.diag(rates * T) if x is None else None
