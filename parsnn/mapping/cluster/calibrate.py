@@ -49,11 +49,12 @@ MODES = {
              "null_P2": 2000.0, "mpibench_iters": 20000, "callbench_n": 20000, "noise_launches": 3,
              "noise_scale": 1.0, "over_t": 1000.0, "warmup": 0.1, "segments": 6, "rewarm": 0.02},
 }
-#: the 1-rank calibration networks: run name -> spec
+#: the 1-rank calibration networks: run name -> spec (``record_file``: the run writes its recorded spikes to a
+#: file as ``parsnn run --out`` does, for the record constants: :mod:`~parsnn.mapping.cluster.recordcost`)
 SPECS_P1 = {"null_P1": {"model": "null"}, "spikes_P1": {"model": "spikes"}, "delta_P1": {"model": "delta"},
-            "expscalar_P1": {"model": "expscalar"}, "pd14_P1": {"model": "pd14", "n_scaling": 0.1},
+            "expscalar_P1": {"model": "expscalar"}, "pd14_P1": {"model": "pd14", "n_scaling": 0.1, "record_file": True},
             "pd14_poisson_P1": {"model": "pd14", "n_scaling": 0.1, "bg": "poisson"},
-            "brunel_P1": {"model": "brunel", "regime": "A", "scale": 0.5},
+            "brunel_P1": {"model": "brunel", "regime": "A", "scale": 0.5, "record_file": True},
             "shortrows_P1": {"model": "shortrows", "row": 64, "rate": 250.0},
             "longrows_P1": {"model": "longrows", "row": 2048, "sources": 200, "rate": 250.0},
             "hpc_P1": {"model": "hpc_benchmark", "scale": 0.05},

@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from parsnn.mapping.cluster import scatter, threadwait
+from parsnn.mapping.cluster import recordcost, scatter, threadwait
 from parsnn.mapping.cluster.collectives import expected_max_normal
 from parsnn.connectivity import Connectivity, require
 from parsnn.mapping.cluster.workload import plastic_projections, ring_working_set, workload
@@ -316,13 +316,6 @@ def event_costs(spk1: dict, runs: list[tuple[str, dict]], o_del: float, full: di
             "event_ns_l2": c2 * 1e9, "event_ns_l3": c3 * 1e9, "event_ns_memory": cm * 1e9}
 
 
-def record_cost(br1: dict) -> float:
-    """ns per recorded spike on rank 0 (gather, sort, write): the record timer of Brunel A 0.5 on
-    1 rank over its delivered spikes (every neuron is recorded and has targets, so on 1 rank the
-    spikes delivered are the spikes recorded)."""
-    return float(_per_rank(br1, "timer_record")[0] / float(np.sum(br1["delivered_spikes"])) * 1e9)
-
-
 def fit_constants(mb: dict, runs: dict, full: dict | None = None, full_connectivity: Connectivity | None = None,
                   cache_levels: tuple[float, float] = THIS_MACHINE_CACHES) -> dict:
     """Every per-operation constant of this machine, in the order of the calibration file.
@@ -342,7 +335,7 @@ def fit_constants(mb: dict, runs: dict, full: dict | None = None, full_connectiv
     ev = event_costs(runs["spikes_P1"], eq_runs, o_del, full, full_connectivity, cache_levels)
     for k in ("spike_ns", "event_fit", "event_ns_memory_no_prefetch"):
         c[k] = ev[k]
-    c["record_ns"] = record_cost(runs["brunel_P1"])
+    c.update(recordcost.record_costs(runs["pd14_P1"], runs["brunel_P1"]))
     for k in ("event_ns_l2", "event_ns_l3", "event_ns_memory"):
         c[k] = ev[k]
     if "hpc_P1" in runs and "hpcstatic_P1" in runs:

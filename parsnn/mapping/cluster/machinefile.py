@@ -41,7 +41,12 @@ MEASURED = [
     (("compute", "spike_ns"), "spike_ns", "'spikes' network (one synapse per spike), 1 rank, minus an L2 event"),
     (("compute", "compare_ns"), "compare_ns", "mpibench (C): libc qsort of uint64 per comparison"),
     (("compute", "pack_ns"), "pack_ns", "exchange timer of PD14 0.1 and Brunel A 0.5 on 1 rank (two equations)"),
-    (("compute", "record_ns"), "record_ns", "Brunel A 0.5, 1 rank: record timer per recorded spike"),
+    (("compute", "record_ns"), "record_ns",
+     "PD14 0.1 and Brunel A 0.5, 1 rank: record timer = flushes x recorded populations x record_flush_us + "
+     "recorded spikes x record_ns, solved from the two (parsnn.mapping.cluster.recordcost)"),
+    (("compute", "record_flush_us"), "record_flush_us",
+     "PD14 0.1 (8 recorded populations) and Brunel A 0.5 (2), 1 rank: the record timer's fixed cost per "
+     "recorded population and flush, solved with record_ns"),
     (("overhead", "update_us"), "null1_update_us", "null network (nothing fires, 1 step per interval), 1 rank"),
     (("overhead", "deliver_us"), "null1_deliver_us", "null network, 1 rank"),
     (("overhead", "exchange_us"), "exchange_us", "exchange timer of PD14 0.1 and Brunel A 0.5 on 1 rank"),
