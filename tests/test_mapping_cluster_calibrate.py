@@ -606,3 +606,16 @@ def test_a_batch_measures_the_interleaved_networks_in_two_launches(tmp_path, mon
     once = sum(MODES["quick"]["t"][_t_key(n)] for n in INTERLEAVED)
     both = sum(t for spec, t in main if spec.get("group") == "interleaved") + sum(t for _s, t in late)
     assert both == pytest.approx(once)
+
+
+def test_batches_before_fit_version_5_drop_the_redefined_constants():
+    # version 4 measured record_ns in memory (fixed cost included) and the update's thread efficiencies
+    # against thread 0's share of the neurons: merged into a version-5 calibration they are left out
+    from parsnn.mapping.cluster.calibrate import FIT_VERSION, _current_meaning
+    old = {"fit_version": 4, "record_ns": 41.0, "thread_update_efficiency": 0.56, "thread_update_eff_1": 0.54,
+           "thread_update_n_1": 10500.0, "thread_deliver_eff_1": 0.8, "spike_ns": 16.0}
+    got = _current_meaning(dict(old))
+    assert got == {"fit_version": FIT_VERSION, "thread_update_n_1": 10500.0, "thread_deliver_eff_1": 0.8,
+                   "spike_ns": 16.0}
+    new = {**old, "fit_version": FIT_VERSION}
+    assert _current_meaning(dict(new)) == new
