@@ -144,6 +144,11 @@ was the critical path minus each rank's timers, which on rank 1 also held rank 0
 ends without waiting for it). It is now the threads' meeting and wait (calibration_check.predicted_phases);
 with the record's fixed cost this had made rank 1's 'other' several us.
 
+Not changed, found on the way: ``threads.sigma_rel`` (0 in the s12b file) is fitted from the same scatter
+networks as if both threads had equal expected work (threadwait.fit_sigma_rel); with 67-94 % of the update
+on thread 0, thread 0 is the slower thread and hardly ever waits, so the fit sees no wait whatever the noise.
+A network whose threads' expected work is equal (e.g. one population) would measure it.
+
 Not changed: the delivery's 1 x 2 errors (+43 % / +12 %) follow its 1 x 1 errors (+42 % / +7 %): the event
 cost, not the thread terms; the 1 x 2 'other' (-26 % / +72 %) is the team's meeting plus thread 0's wait."""
 

@@ -114,7 +114,7 @@ def record_shares(res: dict, T: int, machine=None) -> tuple[float, float]:
     with ``T`` threads: the parts of the update and the delivery that thread 0's timers hold (1/T each
     when every population is split evenly; not so with one block per thread). With ``machine``, the update
     share weighs every neuron by its model's update cost there (:func:`slot_update_work`, as the
-    prediction gives thread 0's update: a Poisson source costs some 25 iaf_psc_exp updates, and the
+    prediction gives thread 0's update: a Poisson source costs ~28 iaf_psc_exp updates on the Xeon, and the
     scatter networks put all of theirs on thread 0); without one, or without a cost for one of the
     models, every neuron weighs alike."""
     from parsnn.errors import ParameterError
