@@ -2,8 +2,10 @@
 """Re-predict the measured runs of a calibration check with the session-13 cost model terms, without
 re-measuring them.
 
-    python analysis/cal13_repredict.py [--check NAME] [--runs-dir DIR] [--record-json F | --measure-record F]
-                                       [--out NAME]
+    python analysis/cal13_repredict.py [--check NAME] [--runs-dir DIR] [--make-runs]
+                                       [--record-json F | --measure-record F] [--out NAME]
+
+(``--make-runs`` the first time: it makes the six PD14 run files in ``--runs-dir``, default /tmp/cal13_runs.)
 
 The check's json (analysis/results/calibration_check_<NAME>.json) holds the measured phases of its six PD14
 runs; its machine file (.toml) the calibration's constants. The runs' inputs (network, partition, measured
