@@ -104,12 +104,13 @@ MEASURED += [entry for i, run in enumerate(THREAD_RUNS, start=1) for entry in (
     (("threads", "update", f"n_{i}"), f"thread_update_n_{i}", f"neuron updates per interval of {run[:-3]} (1 rank)"),
     (("threads", "update", f"eff_{i}"), f"thread_update_eff_{i}",
      f"{run[:-3]} on 1 rank x 2 threads vs 1 x 1 in one batch: update timer minus the fixed cost, "
-     "1-thread time / (2 x 2-thread time)"),
+     "1-thread time x thread 0's share of it (its neurons at their models' update costs) / 2-thread time"),
     (("threads", "deliver", f"mib_{i}"), f"thread_deliver_mib_{i}",
      f"ring MiB one of 2 threads writes per interval in {run[:-3]}"),
     (("threads", "deliver", f"eff_{i}"), f"thread_deliver_eff_{i}",
-     f"{run[:-3]} on 1 x 2 vs 1 x 1: deliver timer minus the fixed and per-spike costs, 1-thread time scaled by "
-     "the model's event cost for a thread's half ring over the whole ring's, / (2 x 2-thread time)"))]
+     f"{run[:-3]} on 1 x 2 vs 1 x 1: deliver timer minus the fixed and per-spike costs, 1-thread time x thread "
+     "0's share of the events, scaled by the model's event cost for a thread's half ring over the whole ring's, "
+     "/ 2-thread time"))]
 
 #: (path, value, why) of the constants a calibration does not measure
 ASSUMED = [
