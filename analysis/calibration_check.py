@@ -81,12 +81,13 @@ def measured_phases(perf: dict, t_sim_ms: float) -> dict:
 
 def predicted_phases(p: dict) -> dict:
     """The prediction's phases in us per interval, mean over ranks, as :func:`measured_phases`: 'other' is
-    the critical path minus each rank's update, deliver, exchange and record times (the threads' meeting
-    and wait for the slowest thread)."""
+    each rank's time in no timer, the threads' meeting (or parallel region) and thread 0's wait for the
+    slowest thread. (Until session 13 it was the critical path minus each rank's timers, which on a rank
+    other than 0 also held rank 0's last flush: that rank's run ends without waiting for it.)"""
     import numpy as np
     pr = p["per_rank"]
     out = {ph: float(np.mean(pr[ph])) * 1e6 for ph in TIMED}
-    out["other"] = float(np.mean(p["critical_path_s"] - sum(np.asarray(pr[ph]) for ph in TIMED))) * 1e6
+    out["other"] = float(np.mean(np.asarray(pr["threads_region"]) + np.asarray(pr["threads_wait"]))) * 1e6
     return out
 
 

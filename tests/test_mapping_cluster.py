@@ -6,7 +6,7 @@ import pytest
 
 from parsnn.errors import ParameterError
 from parsnn.mapping import cluster
-from parsnn.mapping.cluster import calibration, collectives
+from parsnn.mapping.cluster import calibration, collectives, recordcost
 from parsnn.mapping.cluster import (PREDICTION_KEYS, available_machines, crossover, expected_max_normal,
                                     load_machine, predict, sweep, workload)
 from parsnn.network import FixedIndegree, FixedTotalNumber, Network, OneToOne
@@ -443,6 +443,39 @@ def test_record_wait_lands_in_other_ranks_exchange_except_after_the_last_flush(t
     assert ex[0][1] - ex[2][1] == pytest.approx(rec0 / 4)                      # 3 of 4 flushes waited for
 
 
+def test_record_flush_costs_per_recorded_population_and_flush(tmp_path):
+    # 1 us per recorded spike and 500 us per recorded population and flush; 64 neurons at 10/s, m = 1 step
+    path = tmp_path / "rec.toml"
+    path.write_text(SIMPLE.format(cpn=4096, upd=0.0, evt=0.0, ovh=0.0)
+                    .replace("peer_ns = 0.0", "peer_ns = 0.0\nrecord_ns = 1000.0\nrecord_flush_us = 500.0"))
+    m = load_machine(str(path))
+    desc = _net(rate=10.0).describe()
+    spikes = 64 * 10.0 * 1e-4 * 1e-6                    # recorded spikes per interval x 1 us
+    for pops, t_sim, flushes in ((1, None, 1e-4), (1, 1000.0, 1e-4), (1, 250.0, 4e-4), (1, 1500.0, 2e-4 / 1.5)):
+        desc["spike_recorder"] = ["A"] * pops
+        p = predict(Connectivity.from_description(desc), 1, m, t_sim_ms=t_sim)
+        # flushes per interval: one per flush_ms (1 s) in a long run, else ceil(t_sim / 1 s) over the run
+        assert p["per_rank"]["record"][0] == pytest.approx(spikes + 500e-6 * flushes), t_sim
+    # nothing recorded: no flush cost either
+    desc["spike_recorder"] = []
+    assert predict(Connectivity.from_description(desc), 1, m)["per_rank"]["record"][0] == 0.0
+
+
+def test_record_costs_separate_the_fixed_part():
+    # PD14-like: 8 populations, 4 flushes, 10,000 spikes; Brunel-like: 2 populations, 1 flush, 10^6 spikes
+    def rec(pops, t_sim, spikes, F=1.5e-3, c=30e-9):
+        return {"description": {"spike_recorder": [f"P{i}" for i in range(pops)]}, "t_sim_ms": t_sim,
+                "delivered_spikes": [spikes], "perf": {"timer_record": [recordcost.record_flushes(
+                    {"t_sim_ms": t_sim}) * pops * F + spikes * c]}}
+    assert recordcost.record_flushes({"t_sim_ms": 4000.0}) == 4 == recordcost.record_flushes({"t_sim_ms": 3500.0})
+    assert recordcost.record_flushes({"t_sim_ms": 100.0}) == 1
+    got = recordcost.record_costs(rec(8, 4000.0, 1e4), rec(2, 1000.0, 1e6))
+    assert got["record_flush_us"] == pytest.approx(1500.0) and got["record_ns"] == pytest.approx(30.0)
+    # runs that cannot separate them (a negative fixed part): Brunel's ratio, no fixed term
+    bad = recordcost.record_costs(rec(8, 1000.0, 1e4, F=0.0, c=10e-9), rec(2, 1000.0, 1e6, F=0.0, c=30e-9))
+    assert bad == {"record_ns": pytest.approx(30.0), "record_flush_us": 0.0}
+
+
 def test_noise_constants_from_noisebench_output():
     e2 = expected_max_normal(2)
 
@@ -549,7 +582,7 @@ def test_event_fit_recovers_known_costs(c_l2):
 
 def test_record_and_yield_fits_by_hand():
     br1 = {"perf": {"timer_record": [0.4]}, "delivered_spikes": [1e7]}
-    assert calibration.record_cost(br1) == pytest.approx(40.0)
+    assert recordcost.record_cost(br1) == pytest.approx(40.0)
     # 3 ranks on 2 cores: one extra rank on the busiest core; measured 130 us per 0.1 ms interval vs 100 predicted
     res = {"perf": {"rtf": 1.3}, "min_delay_steps": 1, "ranks": 3}
     assert calibration.oversubscription_yield_us(res, 100e-6, cores=2) == pytest.approx(30.0)

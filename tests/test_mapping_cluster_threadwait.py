@@ -13,7 +13,7 @@ from parsnn.mapping.cluster import threadwait
 from parsnn.mapping.cluster.predict import predict
 from parsnn.network import FixedIndegree, Network
 
-from test_mapping_cluster import _threaded_machine
+from test_mapping_cluster import SIMPLE, _threaded_machine
 
 
 def test_expected_wait_by_hand():
@@ -191,3 +191,28 @@ def test_record_shares_follow_the_owner_map(monkeypatch):
     assert threadwait.record_shares(rec, 2) == pytest.approx((0.5, 0.0))
     # nothing fired: the events' share falls back to 1/T
     assert threadwait.record_shares({**rec, "rates": {}}, 2) == pytest.approx((0.5, 0.5))
+
+
+def test_record_shares_weigh_the_update_by_each_model_cost(monkeypatch, tmp_path):
+    # 1,000 Poisson sources (24 ns per update) -> 1,000 iaf_psc_exp targets (1 ns): with the sources all on
+    # thread 0 (one block per thread, as in the calibration's scatter networks) thread 0's timer holds
+    # 24/25 of the update work, not the 1/2 of the neurons; without a machine every neuron weighs alike
+    net = Network(0.1, name="sb")
+    net.add_population("S", 1000, "poisson_source", params={"rate": 20.0})
+    net.add_population("B", 1000, "iaf_psc_exp")
+    net.connect("S", "B", FixedIndegree(8), weight=1.0, delay=0.1)
+    rec = {"description": net.describe(), "rank_of": [0] * net.num_nodes, "rates": {"S": 20.0, "B": 0.0}}
+    path = tmp_path / "m.toml"
+    path.write_text(SIMPLE.format(cpn=2, upd=1.0, evt=1.0, ovh=0.0).replace("poisson_source = 1.0",
+                                                                            "poisson_source = 24.0"))
+    m = cluster.load_machine(str(path))
+    monkeypatch.setattr(decomposition, "thread_owners", _thread_major)
+    assert threadwait.record_shares(rec, 2) == pytest.approx((0.5, 0.0))
+    assert threadwait.record_shares(rec, 2, m) == pytest.approx((24.0 / 25.0, 0.0))
+    # the prediction's thread 0 update is the same work: slot_update_work of the owner map's counts
+    conn = Connectivity.from_description(rec["description"])
+    work = threadwait.slot_update_work(conn, threadwait.slot_counts(conn, np.zeros(2000, dtype=int), 1, 2), m, 3)
+    assert work == pytest.approx([3 * 1000 * 24e-9, 3 * 1000 * 1e-9])
+    # split halves: each thread half of either population, 1/2 however the models cost
+    monkeypatch.setattr(decomposition, "thread_owners", _split)
+    assert threadwait.record_shares(rec, 2, m)[0] == pytest.approx(0.5)

@@ -30,7 +30,8 @@ and rank (all times in seconds)::
     busy[r]      = t_update[r] + t_deliver[r] + t_pack[r] + t_sync[r] + t_wait[r]
     compute      = max_r busy[r] + sigma e(P)                     (waiting for the slowest rank)
     t_comm(P)    = o_call + T_alltoall(P, B) + p_over T_alltoall(P, B_over)   (0 for P = 1)
-    t_record[0]  = recorded spikes per interval x c_rec  (rank 0 gathers and writes them; 0 elsewhere)
+    t_record[0]  = recorded spikes per interval x c_rec + flushes per interval x recorded populations x c_flush
+                   (rank 0 gathers and writes them; 0 elsewhere: :mod:`~parsnn.mapping.cluster.recordcost`)
     critical     = compute + t_comm(P) + t_record[0];   RTF = critical / (m h)
     exchange timer of rank r = critical - t_update[r] - t_deliver[r] - t_record[r]
                                (r > 0: minus t_record[0] x 1/flushes of the run -- the

@@ -49,11 +49,12 @@ MODES = {
              "null_P2": 2000.0, "mpibench_iters": 20000, "callbench_n": 20000, "noise_launches": 3,
              "noise_scale": 1.0, "over_t": 1000.0, "warmup": 0.1, "segments": 6, "rewarm": 0.02},
 }
-#: the 1-rank calibration networks: run name -> spec
+#: the 1-rank calibration networks: run name -> spec (``record_file``: the run writes its recorded spikes to a
+#: file as ``parsnn run --out`` does, for the record constants: :mod:`~parsnn.mapping.cluster.recordcost`)
 SPECS_P1 = {"null_P1": {"model": "null"}, "spikes_P1": {"model": "spikes"}, "delta_P1": {"model": "delta"},
-            "expscalar_P1": {"model": "expscalar"}, "pd14_P1": {"model": "pd14", "n_scaling": 0.1},
+            "expscalar_P1": {"model": "expscalar"}, "pd14_P1": {"model": "pd14", "n_scaling": 0.1, "record_file": True},
             "pd14_poisson_P1": {"model": "pd14", "n_scaling": 0.1, "bg": "poisson"},
-            "brunel_P1": {"model": "brunel", "regime": "A", "scale": 0.5},
+            "brunel_P1": {"model": "brunel", "regime": "A", "scale": 0.5, "record_file": True},
             "shortrows_P1": {"model": "shortrows", "row": 64, "rate": 250.0},
             "longrows_P1": {"model": "longrows", "row": 2048, "sources": 200, "rate": 250.0},
             "hpc_P1": {"model": "hpc_benchmark", "scale": 0.05},
@@ -275,8 +276,15 @@ def default_name(fp: dict) -> str:
 #: constants agree; before: 16 B) in the event fit, and the event cost curve ``[compute.scatter]``; 4 = every
 #: constant the median over measuring segments after a warm-up, the delivery's thread efficiency relative
 #: to the model's event cost for a thread's share of the ring (before: the timers' ratio), and thread
-#: efficiencies at several sizes (``[threads.update]``, ``[threads.deliver]``)
-FIT_VERSION = 4
+#: efficiencies at several sizes (``[threads.update]``, ``[threads.deliver]``); 5 = the update's thread
+#: efficiency against thread 0's share of the update work at each model's cost (before: of the neurons), the
+#: record timer with a run file written, split into ``record_flush_us`` and ``record_ns`` (before: in memory,
+#: Brunel's timer over its spikes)
+FIT_VERSION = 5
+
+#: the constants a batch of an earlier :data:`FIT_VERSION` measured in another meaning (dropped when merged)
+_REDEFINED = {5: ("record_ns", "thread_update_efficiency",
+                  *(f"thread_update_eff_{i}" for i in range(1, len(THREAD_RUNS) + 1)))}
 
 
 def _current_meaning(batch: dict) -> dict:
@@ -285,10 +293,15 @@ def _current_meaning(batch: dict) -> dict:
     batch's null network on 2 ranks (exchange timer minus the C Alltoall of one int), or dropped. Before
     version 3 the event costs were fitted with 16-B ring slots and there is no ``[compute.scatter]``
     curve: they are kept as they are (such batches come from other engine code, whose fingerprint
-    differs, so ``--merge`` refuses them unless the engine did not change)."""
+    differs, so ``--merge`` refuses them unless the engine did not change). Before version 5 the record
+    cost and the update's thread efficiencies meant something else (:data:`_REDEFINED`): dropped."""
     version = batch.get("fit_version", 1)
     if version >= FIT_VERSION:
         return batch
+    for v, keys in _REDEFINED.items():
+        if version < v:
+            for k in keys:
+                batch.pop(k, None)
     if version < 2:
         batch.pop("collective_call_us", None)
         need = ("null2_exchange_us", "alltoall_fixed_us", "shm_latency_us", "shm_overhead_us")

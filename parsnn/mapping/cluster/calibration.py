@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from parsnn.mapping.cluster import scatter, threadwait
+from parsnn.mapping.cluster import recordcost, scatter, threadwait
 from parsnn.mapping.cluster.collectives import expected_max_normal
 from parsnn.connectivity import Connectivity, require
 from parsnn.mapping.cluster.workload import plastic_projections, ring_working_set, workload
@@ -116,8 +116,9 @@ def thread_constants(one: dict, two: dict, c: dict, machine=None) -> dict:
     """The thread constants from one network run on 1 rank x 1 thread (``one``) and 1 rank x T threads
     (``two``, same network and model time), with the constants ``c`` fitted so far (fixed costs per
     interval ``null1_update_us`` / ``null1_deliver_us``, ``spike_ns``): thread efficiencies of the
-    update and the delivery (thread 0's timer against its share of the 1-thread work: its neurons' and
-    its events' share under the engine's owner map, :func:`~parsnn.mapping.cluster.threadwait.record_shares`;
+    update and the delivery (thread 0's timer against its share of the 1-thread work: its neurons' update
+    work (weighed by their models' update costs on ``machine``) and its events' share under the engine's
+    owner map, :func:`~parsnn.mapping.cluster.threadwait.record_shares`;
     1 = perfect; every thread walks every received spike, so the per-spike cost is not shared) and ``thread_region_us``:
     the wall time per interval outside the phase timers with T threads minus that with one (the
     parallel region's fork and join and the wait for the slower thread), per log2 T; the same difference
@@ -150,7 +151,7 @@ def thread_constants(one: dict, two: dict, c: dict, machine=None) -> dict:
         """a / (T b), NaN unless both are positive (nothing measurable)."""
         return float(a / (T * b)) if a > 0 and b > 0 else float("nan")
     ws, ratio = thread_event_ratio(one, T, machine)
-    share_u, share_d = threadwait.record_shares(one, T) if "description" in one else (1.0 / T, 1.0 / T)
+    share_u, share_d = threadwait.record_shares(one, T, machine) if "description" in one else (1.0 / T, 1.0 / T)
     return {"thread_update_efficiency": eff(work(one, "update") * share_u * T, work(two, "update")),
             "thread_deliver_efficiency": eff(work(one, "deliver") * ratio * share_d * T, work(two, "deliver")),
             "thread_region_us": float((untimed(two) - untimed(one)) / n / math.log2(T) * 1e6),
@@ -315,13 +316,6 @@ def event_costs(spk1: dict, runs: list[tuple[str, dict]], o_del: float, full: di
             "event_ns_l2": c2 * 1e9, "event_ns_l3": c3 * 1e9, "event_ns_memory": cm * 1e9}
 
 
-def record_cost(br1: dict) -> float:
-    """ns per recorded spike on rank 0 (gather, sort, write): the record timer of Brunel A 0.5 on
-    1 rank over its delivered spikes (every neuron is recorded and has targets, so on 1 rank the
-    spikes delivered are the spikes recorded)."""
-    return float(_per_rank(br1, "timer_record")[0] / float(np.sum(br1["delivered_spikes"])) * 1e9)
-
-
 def fit_constants(mb: dict, runs: dict, full: dict | None = None, full_connectivity: Connectivity | None = None,
                   cache_levels: tuple[float, float] = THIS_MACHINE_CACHES) -> dict:
     """Every per-operation constant of this machine, in the order of the calibration file.
@@ -341,7 +335,7 @@ def fit_constants(mb: dict, runs: dict, full: dict | None = None, full_connectiv
     ev = event_costs(runs["spikes_P1"], eq_runs, o_del, full, full_connectivity, cache_levels)
     for k in ("spike_ns", "event_fit", "event_ns_memory_no_prefetch"):
         c[k] = ev[k]
-    c["record_ns"] = record_cost(runs["brunel_P1"])
+    c.update(recordcost.record_costs(runs["pd14_P1"], runs["brunel_P1"]))
     for k in ("event_ns_l2", "event_ns_l3", "event_ns_memory"):
         c[k] = ev[k]
     if "hpc_P1" in runs and "hpcstatic_P1" in runs:

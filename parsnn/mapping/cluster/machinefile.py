@@ -41,7 +41,12 @@ MEASURED = [
     (("compute", "spike_ns"), "spike_ns", "'spikes' network (one synapse per spike), 1 rank, minus an L2 event"),
     (("compute", "compare_ns"), "compare_ns", "mpibench (C): libc qsort of uint64 per comparison"),
     (("compute", "pack_ns"), "pack_ns", "exchange timer of PD14 0.1 and Brunel A 0.5 on 1 rank (two equations)"),
-    (("compute", "record_ns"), "record_ns", "Brunel A 0.5, 1 rank: record timer per recorded spike"),
+    (("compute", "record_ns"), "record_ns",
+     "PD14 0.1 and Brunel A 0.5, 1 rank: record timer = flushes x recorded populations x record_flush_us + "
+     "recorded spikes x record_ns, solved from the two (parsnn.mapping.cluster.recordcost)"),
+    (("compute", "record_flush_us"), "record_flush_us",
+     "PD14 0.1 (8 recorded populations) and Brunel A 0.5 (2), 1 rank: the record timer's fixed cost per "
+     "recorded population and flush, solved with record_ns"),
     (("overhead", "update_us"), "null1_update_us", "null network (nothing fires, 1 step per interval), 1 rank"),
     (("overhead", "deliver_us"), "null1_deliver_us", "null network, 1 rank"),
     (("overhead", "exchange_us"), "exchange_us", "exchange timer of PD14 0.1 and Brunel A 0.5 on 1 rank"),
@@ -50,7 +55,7 @@ MEASURED = [
      "int (the engine's counting, header and copies around its one call per interval)"),
     (("threads", "update_efficiency"), "thread_update_efficiency",
      "the scatter networks 8k, 32k, 128k on 1 rank x 2 threads vs 1 x 1 in one batch: update timer (thread 0's "
-     "share) minus the fixed cost, 1-thread time / (2 x 2-thread time), median over the networks (used where "
+     "share: its neurons at their models' update costs, the Poisson sources all on thread 0) minus the fixed cost, 1-thread time / (2 x 2-thread time), median over the networks (used where "
      "[threads.update] has no points)"),
     (("threads", "deliver_efficiency"), "thread_deliver_efficiency",
      "as update_efficiency, deliver timer minus the fixed and per-spike costs (every thread walks every spike), "
@@ -99,12 +104,13 @@ MEASURED += [entry for i, run in enumerate(THREAD_RUNS, start=1) for entry in (
     (("threads", "update", f"n_{i}"), f"thread_update_n_{i}", f"neuron updates per interval of {run[:-3]} (1 rank)"),
     (("threads", "update", f"eff_{i}"), f"thread_update_eff_{i}",
      f"{run[:-3]} on 1 rank x 2 threads vs 1 x 1 in one batch: update timer minus the fixed cost, "
-     "1-thread time / (2 x 2-thread time)"),
+     "1-thread time x thread 0's share of it (its neurons at their models' update costs) / 2-thread time"),
     (("threads", "deliver", f"mib_{i}"), f"thread_deliver_mib_{i}",
      f"ring MiB one of 2 threads writes per interval in {run[:-3]}"),
     (("threads", "deliver", f"eff_{i}"), f"thread_deliver_eff_{i}",
-     f"{run[:-3]} on 1 x 2 vs 1 x 1: deliver timer minus the fixed and per-spike costs, 1-thread time scaled by "
-     "the model's event cost for a thread's half ring over the whole ring's, / (2 x 2-thread time)"))]
+     f"{run[:-3]} on 1 x 2 vs 1 x 1: deliver timer minus the fixed and per-spike costs, 1-thread time x thread "
+     "0's share of the events, scaled by the model's event cost for a thread's half ring over the whole ring's, "
+     "/ 2-thread time"))]
 
 #: (path, value, why) of the constants a calibration does not measure
 ASSUMED = [

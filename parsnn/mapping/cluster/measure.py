@@ -235,18 +235,37 @@ def run_interleaved(jobs: list, comm) -> list:
     pages = huge_page_kib()                 # rank 0's, with every network of the group built and run
     recs = [_record(spec, net, sim, snaps[i], walls[i], comm) for i, ((spec, _t), (net, sim)) in
             enumerate(zip(jobs, built))]
+    for _net, sim in built:
+        _drop_output(sim)
     return [r if r is None else {**r, "memory_pages": pages} for r in recs]
 
 
 def _build(spec: dict, comm):
-    """(network, built Simulation) of a spec."""
+    """(network, built Simulation) of a spec; with ``record_file`` in the spec the run writes its recorded
+    spikes to a run file in the temporary directory, as ``parsnn run --out`` does (its flushes then cost
+    what a run's do: :mod:`~parsnn.mapping.cluster.recordcost`), removed by :func:`_drop_output`."""
     from parsnn.engine import Simulation
     net = calibration_network(spec)
-    sim = Simulation(net, seed=55, comm=comm, partition=spec.get("partition", "round_robin"), out=None,
+    out = None
+    if spec.get("record_file"):
+        fd, out = tempfile.mkstemp(suffix=".h5", prefix="parsnn_calib_rec_") if comm.Get_rank() == 0 else (None, None)
+        if fd is not None:
+            os.close(fd)
+        out = comm.bcast(out, root=0)
+    sim = Simulation(net, seed=55, comm=comm, partition=spec.get("partition", "round_robin"), out=out,
                      keep_spikes=True, threads=int(spec.get("threads", 1)),
-                     mpi_wait=spec.get("mpi_wait", "sleep"))
+                     mpi_wait=spec.get("mpi_wait", "sleep"), overwrite=out is not None)
     sim.build()
     return net, sim
+
+
+def _drop_output(sim) -> None:
+    """Close and remove a calibration run's file (``record_file``), if it wrote one."""
+    if sim.out is None:
+        return
+    sim.close()
+    if sim.rank == 0 and os.path.exists(sim.out):
+        os.remove(sim.out)
 
 
 def add_figures(figs: list[dict]) -> dict:
@@ -285,7 +304,9 @@ def run_spec(spec: dict, t_sim: float, comm) -> dict | None:
     net, sim = _build(spec, comm)
     comm.Barrier()
     snaps, wall = _run_segments(sim, spec, t_sim, comm)
-    return _record(spec, net, sim, snaps, wall, comm)
+    rec = _record(spec, net, sim, snaps, wall, comm)
+    _drop_output(sim)
+    return rec
 
 
 def _record(spec: dict, net, sim, snaps: list, wall: float, comm) -> dict | None:

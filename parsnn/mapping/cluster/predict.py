@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from parsnn.mapping.cluster import scatter, team, threadwait
+from parsnn.mapping.cluster import recordcost, scatter, team, threadwait
 from parsnn.mapping.cluster.collectives import (best_exchange, exchange_collective, expected_max_normal,
                                                 neighbor_collective, node_layout)
 from parsnn.machines import Machine, load_machine
@@ -297,10 +297,11 @@ def predict(conn: Connectivity, ranks: int, machine=None, partition="round_robin
     if over:
         compute, extra = _oversubscribed(mach, P, busy, e * sigma.max())
         comm += extra
-    # ---- spike recording: rank 0 gathers and writes every recorded spike (amortised per interval);
+    # ---- spike recording: rank 0 gathers and writes every recorded spike, a fixed cost per recorded
+    # population and flush (:mod:`~parsnn.mapping.cluster.recordcost`; amortised per interval);
     # the other ranks wait for it in their next exchange
     rec = np.zeros(P)
-    rec[0] = wl.get("recorded_spikes_per_s", 0.0) * T * mach.ns("record_ns", default=0.0)
+    rec[0] = recordcost.record_time(wl, mach, T, t_sim_ms, flush_ms)
     critical = compute + comm + float(rec[0])
     exch = _exchange_timers(critical, upd, dl, rec, region + wait, t_sim_ms, flush_ms)
     x, calls = comm_parts["collective"], comm_parts["calls"]

@@ -55,57 +55,100 @@ def slot_counts(conn: Connectivity, rank_of: np.ndarray, P: int, T: int) -> np.n
     nodes are its gids ascending, so every population is one contiguous range)."""
     placed = placed_counts(conn, rank_of, P)
     order = np.argsort(np.asarray(conn.offsets), kind="stable")
-    out = np.zeros((len(conn.names), P * T), dtype=np.int64)
-    for r in range(P):
-        pos, ranges = 0, {}
-        for s in order:
-            c = int(placed[s, r])
-            if not conn.virtual[s]:
-                ranges[conn.names[s]] = (pos, pos + c)
-            pos += c
-        owner = decomposition.thread_owners(_weighted(ranges, conn), pos, T)[0] if T > 1 else np.zeros(pos, np.int32)
-        for s, name in enumerate(conn.names):
-            if name in ranges:
-                a, b = ranges[name]
-                out[s, r * T:(r + 1) * T] = np.bincount(owner[a:b], minlength=T)[:T]
+    weights = decomposition.node_weights(conn)
+    return np.concatenate([rank_slot_counts(conn, placed, r, T, order, weights) for r in range(P)], axis=1) \
+        if P > 0 else np.zeros((len(conn.names), 0), dtype=np.int64)
+
+
+def rank_slot_counts(conn: Connectivity, placed: np.ndarray, r: int, T: int, order=None, weights=None) -> np.ndarray:
+    """n[s, k]: neurons of population s on rank r that thread k owns (S x T; ``placed`` from
+    :func:`placed_counts`, ``order`` the populations by offset, ``weights`` the engine's
+    :func:`~parsnn.engine.decomposition.node_weights`; both computed when not given). Only the populations
+    placed on the rank are visited: a rank of a large sheet holds few of them."""
+    order = np.argsort(np.asarray(conn.offsets), kind="stable") if order is None else order
+    weights = decomposition.node_weights(conn) if weights is None else weights
+    pos, ranges = 0, {}
+    for s in order[placed[order, r] > 0]:
+        c = int(placed[s, r])
+        if not conn.virtual[s]:
+            ranges[conn.names[s]] = (pos, pos + c)
+        pos += c
+    owner = (decomposition.thread_owners(decomposition.PopulationRanges(ranges, weights), pos, T)[0] if T > 1
+             else np.zeros(pos, np.int32))
+    out = np.zeros((len(conn.names), T), dtype=np.int64)
+    index = {name: i for i, name in enumerate(conn.names)}
+    for name, (a, b) in ranges.items():
+        out[index[name]] = np.bincount(owner[a:b], minlength=T)[:T]
     return out
 
 
-def _weighted(ranges: dict, conn: Connectivity):
-    """The rank's population ranges as the engine hands them to its owner rule: with every population's
-    expected work per node (:func:`parsnn.engine.decomposition.node_weights`)."""
-    return decomposition.PopulationRanges(ranges, decomposition.node_weights(conn))
+def row_matrices(conn: Connectivity, plastic: np.ndarray):
+    """(M, M_plastic), sparse S x S: ``M[s, t]`` the expected synapses from one neuron of population s onto
+    one neuron of population t (virtual targets left out), ``M_plastic`` those of plastic projections: the
+    expected targets on slot j of one spike of s are ``(M @ counts)[s, j]``."""
+    from scipy import sparse
+    K = conn.expected_synapses()
+    sizes = np.maximum(conn.sizes.astype(float), 1.0)
+    src, tgt = np.asarray(conn.src), np.asarray(conn.tgt)
+    keep = ~np.asarray(conn.virtual, dtype=bool)[tgt]
+    val = np.where(keep, K / sizes[src] / sizes[tgt], 0.0)
+    S = len(conn.names)
+    M = sparse.csr_matrix((val, (src, tgt)), shape=(S, S))
+    Mp = sparse.csr_matrix((np.where(np.asarray(plastic, dtype=bool), val, 0.0), (src, tgt)), shape=(S, S))
+    return M, Mp
 
 
-def slot_work(conn: Connectivity, counts: np.ndarray, pop_spikes_per_s: np.ndarray, plastic: np.ndarray) -> dict:
+def slot_work(conn: Connectivity, counts: np.ndarray, pop_spikes_per_s: np.ndarray, plastic: np.ndarray,
+              matrices=None) -> dict:
     """Per slot (a rank's thread; ``counts`` from :func:`slot_counts`) and model second: synaptic events
     ``events``, plastic ones ``plastic_events``, and ``row[s, j]``: the expected targets on slot j of one
     spike of population s (``pop_spikes_per_s[s]``: the spikes population s emits per second;
-    ``plastic``: per projection, its synapses are plastic)."""
-    K = conn.expected_synapses()
-    sizes = np.maximum(conn.sizes.astype(float), 1.0)
-    row = np.zeros((len(conn.names), counts.shape[1]))
-    row_pl = np.zeros_like(row)
-    for j in range(K.size):
-        s, t = conn.src[j], conn.tgt[j]
-        if conn.virtual[t]:
-            continue
-        add = K[j] / sizes[s] * counts[t] / sizes[t]
-        row[s] += add
-        if plastic[j]:
-            row_pl[s] += add
+    ``plastic``: per projection, its synapses are plastic; ``matrices``: :func:`row_matrices`, made if not
+    given)."""
+    M, Mp = row_matrices(conn, plastic) if matrices is None else matrices
+    c = np.asarray(counts, dtype=float)
+    row, row_pl = np.asarray(M @ c), np.asarray(Mp @ c)
     r = np.asarray(pop_spikes_per_s, dtype=float)
     return {"row": row, "events": r @ row, "plastic_events": r @ row_pl}
 
 
-def record_shares(res: dict, T: int) -> tuple[float, float]:
-    """(thread 0's share of the neurons, its share of the synaptic events) of the network of a 1-rank run
-    record ``res`` (its description, ``rank_of`` and measured ``rates``) under the engine's owner map
+def population_update_costs(conn: Connectivity, machine, m: int = 1) -> np.ndarray:
+    """Seconds of neuron updates per interval of ``m`` steps of one neuron of each population on ``machine``:
+    its model's update cost (the vectorized or the scalar iaf_psc_exp kernel as the engine picks it) plus
+    one Poisson draw per step and Poisson input device; 0 for virtual populations."""
+    from parsnn.mapping.cluster.workload import _neurons_per_model
+    S = len(conn.names)
+    models, pois = _neurons_per_model(conn.description or {}, conn, np.eye(S), S)
+    cost = sum(n * machine.update_cost(k) for k, n in models.items()) + np.zeros(S)
+    return m * (cost + pois * machine.ns("poisson_input_ns", default=0.0))
+
+
+def slot_update_work(conn: Connectivity, counts: np.ndarray, machine, m: int = 1, costs=None) -> np.ndarray:
+    """Seconds of neuron updates per interval of ``m`` steps of every slot (``counts`` from
+    :func:`slot_counts`): its neurons at their model's update cost on ``machine``
+    (:func:`population_update_costs`, or ``costs`` given for ``m``) plus its Poisson input draws; no fixed cost."""
+    costs = population_update_costs(conn, machine, m) if costs is None else costs
+    return costs @ np.asarray(counts, dtype=float)
+
+
+def record_shares(res: dict, T: int, machine=None) -> tuple[float, float]:
+    """(thread 0's share of the update work, its share of the synaptic events) of the network of a 1-rank
+    run record ``res`` (its description, ``rank_of`` and measured ``rates``) under the engine's owner map
     with ``T`` threads: the parts of the update and the delivery that thread 0's timers hold (1/T each
-    when every population is split evenly; not so with one block per thread)."""
+    when every population is split evenly; not so with one block per thread). With ``machine``, the update
+    share weighs every neuron by its model's update cost there (:func:`slot_update_work`, as the
+    prediction gives thread 0's update: a Poisson source costs ~28 iaf_psc_exp updates on the Xeon, and the
+    scatter networks put all of theirs on thread 0); without one, or without a cost for one of the
+    models, every neuron weighs alike."""
+    from parsnn.errors import ParameterError
     conn = Connectivity.from_description(res["description"])
     counts = slot_counts(conn, np.asarray(res["rank_of"]), 1, T)
     neurons = counts[~np.asarray(conn.virtual, dtype=bool)].sum(axis=0).astype(float)
+    if machine is not None:
+        try:
+            neurons = slot_update_work(conn, counts, machine)
+        except ParameterError:
+            pass
     rates = res.get("rates") or {}
     spikes = np.array([float(rates.get(name, 0.0)) * float(conn.sizes[s]) for s, name in enumerate(conn.names)])
     events = slot_work(conn, counts, spikes, np.zeros(conn.src.size, dtype=bool))["events"]
@@ -118,14 +161,19 @@ def work_covariance(row: np.ndarray, C, events: np.ndarray, c_evt: float, work: 
                     sigma_rel: float = 0.0, sigma_us: float = 0.0) -> np.ndarray:
     """T x T covariance (seconds^2) of the threads' work per interval on one rank (see the module's
     equation): ``row`` (S x T) events per spike of each population on each thread, ``C`` (S x S) the
-    populations' spike count covariance per interval (None: left out, e.g. given as measured shifts to
-    :func:`expected_wait`), ``events`` (T) the threads' events per interval,
+    populations' spike count covariance per interval (a vector: its diagonal; None: left out, e.g.
+    given as measured shifts to :func:`expected_wait`), ``events`` (T) the threads' events per interval,
     ``c_evt`` seconds per event of a thread, ``work`` (T) the threads' mean work (s), machine noise
     ``sigma_rel`` (relative) and ``sigma_us`` (absolute, microseconds)."""
     events = np.asarray(events, dtype=float)
     E = float(events.sum())
     p = events / E if E > 0 else np.zeros_like(events)
-    cov = c_evt ** 2 * ((0.0 if C is None else row.T @ C @ row) + E * (np.diag(p) - np.outer(p, p)))
+    if C is None:
+        counts_part = 0.0
+    else:
+        C = np.asarray(C, dtype=float)
+        counts_part = row.T @ (C[:, None] * row) if C.ndim == 1 else row.T @ C @ row
+    cov = c_evt ** 2 * (counts_part + E * (np.diag(p) - np.outer(p, p)))
     noise = (sigma_rel * np.asarray(work, dtype=float)) ** 2 + (sigma_us * 1e-6) ** 2
     return cov + np.diag(noise)
 
@@ -168,38 +216,39 @@ def rank_threads(conn: Connectivity, wl: dict, machine, m: int, T: float, nthr: 
     delivery parts from the cost model (``c_evt``, ``spikes_part``); ``interval_counts``: the
     populations' spike counts in every interval (intervals x S, populations as ``conn.names``; None:
     Poisson counts of the rates)."""
-    from parsnn.mapping.cluster.workload import _neurons_per_model, plastic_projections
+    import hashlib
+    from parsnn.mapping.cluster.workload import plastic_projections
     P = int(wl["ranks"])
-    counts = slot_counts(conn, wl["rank_of"], P, nthr)
+    placed = placed_counts(conn, wl["rank_of"], P)
+    order, weights = np.argsort(np.asarray(conn.offsets), kind="stable"), decomposition.node_weights(conn)
     rates = np.asarray(wl["population_spikes_per_s"], dtype=float)
     desc = conn.description or {}
-    plastic = plastic_projections(desc) if desc else np.zeros(conn.src.size, dtype=bool)
-    work = slot_work(conn, counts, rates, plastic)
-    models, pois = _neurons_per_model(desc, conn, counts, P * nthr)
-    upd = sum(m * n * machine.update_cost(k) for k, n in models.items()) + np.zeros(P * nthr)
-    upd = (upd + m * pois * machine.ns("poisson_input_ns", default=0.0)).reshape(P, nthr)
-    ev, pev = (work["events"] * T).reshape(P, nthr), (work["plastic_events"] * T).reshape(P, nthr)
+    mats = row_matrices(conn, plastic_projections(desc) if desc else np.zeros(conn.src.size, dtype=bool))
+    costs = population_update_costs(conn, machine, m)
     x = None if interval_counts is None else np.asarray(interval_counts, dtype=float)
-    C = np.diag(rates * T) if x is None else None
+    C = rates * T if x is None else None                     # Poisson counts: the diagonal of the covariance
     x = None if x is None else x - x.mean(axis=0)
     sig_rel, sig_us = noise_constants(machine)
     out = {"update": np.zeros(P), "deliver": np.zeros(P), "wait": np.zeros(P),
            "threads": {"update": np.zeros((P, nthr)), "deliver": np.zeros((P, nthr))}}
-    e_upd, e_del, par = (np.broadcast_to(np.asarray(x, dtype=float), (P,)) for x in (eff_upd, eff_del, par))
+    e_upd, e_del, par = (np.broadcast_to(np.asarray(v, dtype=float), (P,)) for v in (eff_upd, eff_del, par))
     done = {}                 # ranks alike (same thread counts, event cost, spikes) wait alike
     for r in range(P):
+        counts = rank_slot_counts(conn, placed, r, nthr, order, weights)
+        work = slot_work(conn, counts, rates, None, mats)
+        ev, pev = work["events"] * T, work["plastic_events"] * T
         c = float(delivery["c_evt"][r]) / e_del[r]
-        u = machine.us("overhead", "update_us") + upd[r] / e_upd[r]
-        d = (machine.us("overhead", "deliver_us") + ev[r] * c + float(delivery["spikes_part"][r])
-             + pev[r] * machine.ns("plastic_event_ns", default=0.0) / e_del[r])
+        u = machine.us("overhead", "update_us") + slot_update_work(conn, counts, machine, m, costs) / e_upd[r]
+        d = (machine.us("overhead", "deliver_us") + ev * c + float(delivery["spikes_part"][r])
+             + pev * machine.ns("plastic_event_ns", default=0.0) / e_del[r])
         out["threads"]["update"][r], out["threads"]["deliver"][r] = u, d
         if par[r] <= 1:
             continue
         out["update"][r], out["deliver"][r] = u[0], d[0]
-        key = (counts[:, r * nthr:(r + 1) * nthr].tobytes(), round(c * 1e12), round(float(d[0]) * 1e9))
+        key = (hashlib.sha1(counts.tobytes()).hexdigest(), round(c * 1e12), round(float(d[0]) * 1e9))
         if key not in done:
-            row = work["row"][:, r * nthr:(r + 1) * nthr]
-            cov = work_covariance(row, C, ev[r], c, u + d, sig_rel, sig_us)
+            row = work["row"]
+            cov = work_covariance(row, C, ev, c, u + d, sig_rel, sig_us)
             done[key] = expected_wait(u + d, cov, None if x is None else c * (x @ row))
         out["wait"][r] = done[key]
     return out

@@ -247,5 +247,6 @@ def workload(conn: Connectivity, ranks: int, partition="round_robin", rates=None
         "num_neurons": int(conn.sizes[~conn.virtual].sum()), "num_synapses": work["num_synapses"],
         "spikes_per_s": float(Rtot.sum()), "events_total_per_s": float(work["events"].sum()),
         "recorded_spikes_per_s": float(sum(Rtot[index[n]] for n in desc.get("spike_recorder", []) if n in index)),
+        "recorded_populations": sum(1 for n in desc.get("spike_recorder", []) if n in index),
         "rank_of": rank_of, "population_spikes_per_s": Rtot,
     }
