@@ -15,6 +15,7 @@ from cython.parallel cimport prange, parallel
 from openmp cimport omp_get_thread_num
 from libc.stdlib cimport calloc, malloc, free
 from libc.stdint cimport uintptr_t
+from posix.time cimport clock_gettime, timespec, CLOCK_THREAD_CPUTIME_ID
 
 include "philox.pxi"
 
@@ -47,6 +48,40 @@ cdef extern from *:
 
 #: realisation schemes (parsnn.engine.streams.REALISATIONS): 1 = v1, 2 = v2
 SCHEMES = (1, 2)
+
+#: per-OpenMP-thread CPU seconds of the build's parallel phases (count, generate, group), one cache
+#: line per thread: each thread adds to its own row only (read with :func:`thread_cpu_seconds`)
+DEF CPU_THREADS = 64
+DEF CPU_PHASES = 3
+cdef double _thread_cpu[CPU_THREADS][8]
+PH_COUNT, PH_GENERATE, PH_GROUP = 0, 1, 2
+
+
+cdef inline double _tcpu() noexcept nogil:
+    """The calling thread's CPU seconds."""
+    cdef timespec ts
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return ts.tv_sec + 1e-9 * ts.tv_nsec
+
+
+cdef inline void _tcpu_add(int phase, double t0) noexcept nogil:
+    """Add the calling thread's CPU seconds since t0 to its counter of ``phase``."""
+    cdef int th = omp_get_thread_num()
+    if th < CPU_THREADS:
+        _thread_cpu[th][phase] += _tcpu() - t0
+
+
+def thread_cpu_seconds(int threads, bint reset=False):
+    """The CPU seconds each of the first ``threads`` OpenMP threads spent in the build's parallel
+    phases since the last reset: float64 array [threads, 3] (count, generate, group); ``reset``
+    then zeroes the counters."""
+    cdef int th, ph
+    out = np.array([[_thread_cpu[th][ph] for ph in range(CPU_PHASES)] for th in range(min(threads, CPU_THREADS))])
+    if reset:
+        for th in range(CPU_THREADS):
+            for ph in range(CPU_PHASES):
+                _thread_cpu[th][ph] = 0.0
+    return out
 
 # the stored target index: uint16 on a rank with <= 65536 local neurons, else uint32
 # (parsnn.engine.synapses.target_dtype); the kernels that write or move targets take either
@@ -201,16 +236,19 @@ def count_plans(Plans plans, uint64_t seed, int64_t[::1] per_source, int scheme=
     number (int64 array)."""
     cdef int64_t T = plans.T, N = per_source.shape[0] // plans.T
     cdef int th, k, nth = plans.nth, chunk = plans.T // plans.nth
+    cdef double t0
     tot = np.zeros((T, max(plans.n, 1) + 8), dtype=np.int64)       # padded rows: one block per thread
     cdef int64_t[:, ::1] totals = tot
     if scheme not in SCHEMES:
         raise ValueError(f"scheme must be 1 or 2, got {scheme}")
     with nogil:
         for th in prange(T, num_threads=nth, schedule="static", chunksize=chunk):
+            t0 = _tcpu()
             if scheme == 2:
                 _count_plans(<px2_stream*> NULL, plans.p, plans.n, th, seed, &per_source[0] + th * N, &totals[th, 0])
             else:
                 _count_plans(<px_stream*> NULL, plans.p, plans.n, th, seed, &per_source[0] + th * N, &totals[th, 0])
+            _tcpu_add(0, t0)
     return tot.sum(axis=0)[:plans.n]
 
 
@@ -556,7 +594,7 @@ def generate_plans(Plans plans, double h, uint64_t seed, int64_t[::1] fill, tgt_
     cdef int* failp = &failed
     cdef int64_t cap = 1
     cdef int th, k, nth = plans.nth, chunk = plans.T // plans.nth
-    cdef double inv_h = 1.0 / h
+    cdef double inv_h = 1.0 / h, t0
     cdef int64_t[:, ::1] dext = np.zeros((T, 8), dtype=np.int64)     # padded: one cache line per thread
     cdef _scratch* sc
     if scheme not in SCHEMES:
@@ -582,6 +620,7 @@ def generate_plans(Plans plans, double h, uint64_t seed, int64_t[::1] fill, tgt_
     with nogil:
         # part th (a thread's window) on OpenMP thread th // chunk, in its scratch (flushed at the end of each part)
         for th in prange(T, num_threads=nth, schedule="static", chunksize=chunk):
+            t0 = _tcpu()
             if scheme == 2:
                 _generate_plans(<px2_stream*> NULL, plans.p, plans.n, th, inv_h, seed, &fill[0] + th * N,
                                 &out_tgt[0] if out_tgt.shape[0] else NULL, &out_w[0] if out_w.shape[0] else NULL,
@@ -590,10 +629,13 @@ def generate_plans(Plans plans, double h, uint64_t seed, int64_t[::1] fill, tgt_
                 _generate_plans(<px_stream*> NULL, plans.p, plans.n, th, inv_h, seed, &fill[0] + th * N,
                                 &out_tgt[0] if out_tgt.shape[0] else NULL, &out_w[0] if out_w.shape[0] else NULL,
                                 &out_d[0] if out_d.shape[0] else NULL, &sc[omp_get_thread_num()], &dext[th, 0])
+            _tcpu_add(1, t0)
+            t0 = _tcpu()
             if nsrc > 0 and _group_own_rows(&rows[0], nsrc, T, th, &out_tgt[0] if out_tgt.shape[0] else NULL,
                                             &out_w[0] if out_w.shape[0] else NULL,
                                             &out_d[0] if out_d.shape[0] else NULL, &nruns[0]):
                 failp[0] = 1
+            _tcpu_add(2, t0)
     if failed:
         raise MemoryError("out of memory sorting the synapse rows by delay")
     return int(np.min(dext[:, 0])), int(np.max(dext[:, 1]))
@@ -690,6 +732,7 @@ def group_rows_by_delay(const int64_t[::1] ptr, tgt_t[::1] tgt, float[::1] w, ui
     cdef int64_t* start
     cdef int failed = 0
     cdef int* failp = &failed
+    cdef double t0
     for r in range(nrows):
         if ptr[r + 1] - ptr[r] > maxlen:
             maxlen = ptr[r + 1] - ptr[r]
@@ -703,8 +746,10 @@ def group_rows_by_delay(const int64_t[::1] ptr, tgt_t[::1] tgt, float[::1] w, ui
         if t2 == NULL or w2 == NULL or d2 == NULL or start == NULL:
             failp[0] = 1
         else:
+            t0 = _tcpu()
             for r in prange(nrows, schedule="dynamic", chunksize=4096):
                 _group_row(ptr[r], ptr[r + 1], &tgt[0], &w[0], &d[0], t2, w2, d2, start)
+            _tcpu_add(2, t0)
         free(t2)
         free(w2)
         free(d2)
