@@ -422,8 +422,8 @@ def generate_synapses(net, local: np.ndarray, offsets: dict, pop_local: dict, se
         if any("list_src" in pl for pl in block[2]):
             (lo, hi), piece = _write_block(block, ptr, tgt, w, dbuf, T, N, h, seed, build_timers, scratch, int(threads))
         else:
-            (lo, hi), piece = _write_split(block, groups[block[:2]], starts, ptr, tgt, w, dbuf, T, h, seed, build_timers,
-                                           scratch, int(threads))
+            (lo, hi), piece = _write_split(block, groups[block[:2]], starts, ptr, tgt, w, dbuf, T, h, seed,
+                                           build_timers, scratch, int(threads))
         dmin, dmax = min(dmin, lo), max(dmax, hi)
         pieces.append(piece)
     del dbuf, scratch
