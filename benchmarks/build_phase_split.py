@@ -11,8 +11,8 @@ RSS of each build.
         [--base OTHER_CHECKOUT]
 
 The phases are the build's own functions, timed by wrapping them in this process: count (pass 1),
-generate (pass 2's kernels; since the threads sort their own rows by delay right after drawing them,
-that sort too), touch (the synapse arrays' pages faulted in before pass 2, each thread its own part:
+generate (pass 2's kernels; with the owner split, where the threads sort their own rows by delay
+right after drawing them, that sort too; with the split by synapse count, generate_units only), touch (the synapse arrays' pages faulted in before pass 2, each thread its own part:
 the kernel zeroing fresh pages; without it that time is in generate), group (the separate sort by delay
 and the delay runs), runs (concatenation of the runs), alloc (the synapse arrays), other (the rest of Simulation.build: Python between the kernels, neurons,
 routes, buffers). ``--base``: a second checkout (a source tree with its kernels built, e.g. by ``git archive``
@@ -67,12 +67,14 @@ def measure(n_scaling: float, threads: int) -> dict:
     except ImportError:      # source tree
         pd14 = importlib.import_module("models.pd14")
     table = {p: [0.0, 0.0, 0.0, 0] for p in PHASES}
-    _wrap(table, "count", synapses, "_count_plans")
+    _wrap(table, "count", synapses, "_count_chunked" if hasattr(synapses, "_count_chunked") else "_count_plans")
     if hasattr(_connect, "touch_pages"):
         _wrap(table, "touch", _connect, "touch_pages")
     # pass 2's kernels (generate_plans also sorts each thread's rows by delay where it can)
     _wrap(table, "generate", _connect, "generate_plans" if hasattr(_connect, "generate_plans") else "generate")
-    for name in ("group_rows_by_delay", "delay_runs", "runs_of_counts"):
+    if hasattr(_connect, "generate_units"):          # pass 2 split by synapse count
+        _wrap(table, "generate", _connect, "generate_units")
+    for name in ("group_rows_by_delay", "delay_runs", "runs_of_counts", "group_rows_split"):
         if hasattr(_connect, name):
             _wrap(table, "group", _connect, name)
     _wrap(table, "runs", synapses.DelayRuns, "from_blocks")

@@ -15,6 +15,7 @@ from cython.parallel cimport prange, parallel
 from openmp cimport omp_get_thread_num
 from libc.stdlib cimport calloc, malloc, free
 from libc.stdint cimport uintptr_t
+from posix.time cimport clock_gettime, timespec, CLOCK_THREAD_CPUTIME_ID
 
 include "philox.pxi"
 
@@ -47,6 +48,40 @@ cdef extern from *:
 
 #: realisation schemes (parsnn.engine.streams.REALISATIONS): 1 = v1, 2 = v2
 SCHEMES = (1, 2)
+
+#: per-OpenMP-thread CPU seconds of the build's parallel phases (count, generate, group), one cache
+#: line per thread: each thread adds to its own row only (read with :func:`thread_cpu_seconds`)
+DEF CPU_THREADS = 64
+DEF CPU_PHASES = 3
+cdef double _thread_cpu[CPU_THREADS][8]
+PH_COUNT, PH_GENERATE, PH_GROUP = 0, 1, 2
+
+
+cdef inline double _tcpu() noexcept nogil:
+    """The calling thread's CPU seconds."""
+    cdef timespec ts
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+    return ts.tv_sec + 1e-9 * ts.tv_nsec
+
+
+cdef inline void _tcpu_add(int phase, double t0) noexcept nogil:
+    """Add the calling thread's CPU seconds since t0 to its counter of ``phase``."""
+    cdef int th = omp_get_thread_num()
+    if th < CPU_THREADS:
+        _thread_cpu[th][phase] += _tcpu() - t0
+
+
+def thread_cpu_seconds(int threads, bint reset=False):
+    """The CPU seconds each of the first ``threads`` OpenMP threads spent in the build's parallel
+    phases since the last reset: float64 array [threads, 3] (count, generate, group); ``reset``
+    then zeroes the counters."""
+    cdef int th, ph
+    out = np.array([[_thread_cpu[th][ph] for ph in range(CPU_PHASES)] for th in range(min(threads, CPU_THREADS))])
+    if reset:
+        for th in range(CPU_THREADS):
+            for ph in range(CPU_PHASES):
+                _thread_cpu[th][ph] = 0.0
+    return out
 
 # the stored target index: uint16 on a rank with <= 65536 local neurons, else uint32
 # (parsnn.engine.synapses.target_dtype); the kernels that write or move targets take either
@@ -201,16 +236,19 @@ def count_plans(Plans plans, uint64_t seed, int64_t[::1] per_source, int scheme=
     number (int64 array)."""
     cdef int64_t T = plans.T, N = per_source.shape[0] // plans.T
     cdef int th, k, nth = plans.nth, chunk = plans.T // plans.nth
+    cdef double t0
     tot = np.zeros((T, max(plans.n, 1) + 8), dtype=np.int64)       # padded rows: one block per thread
     cdef int64_t[:, ::1] totals = tot
     if scheme not in SCHEMES:
         raise ValueError(f"scheme must be 1 or 2, got {scheme}")
     with nogil:
         for th in prange(T, num_threads=nth, schedule="static", chunksize=chunk):
+            t0 = _tcpu()
             if scheme == 2:
                 _count_plans(<px2_stream*> NULL, plans.p, plans.n, th, seed, &per_source[0] + th * N, &totals[th, 0])
             else:
                 _count_plans(<px_stream*> NULL, plans.p, plans.n, th, seed, &per_source[0] + th * N, &totals[th, 0])
+            _tcpu_add(0, t0)
     return tot.sum(axis=0)[:plans.n]
 
 
@@ -556,7 +594,7 @@ def generate_plans(Plans plans, double h, uint64_t seed, int64_t[::1] fill, tgt_
     cdef int* failp = &failed
     cdef int64_t cap = 1
     cdef int th, k, nth = plans.nth, chunk = plans.T // plans.nth
-    cdef double inv_h = 1.0 / h
+    cdef double inv_h = 1.0 / h, t0
     cdef int64_t[:, ::1] dext = np.zeros((T, 8), dtype=np.int64)     # padded: one cache line per thread
     cdef _scratch* sc
     if scheme not in SCHEMES:
@@ -582,6 +620,7 @@ def generate_plans(Plans plans, double h, uint64_t seed, int64_t[::1] fill, tgt_
     with nogil:
         # part th (a thread's window) on OpenMP thread th // chunk, in its scratch (flushed at the end of each part)
         for th in prange(T, num_threads=nth, schedule="static", chunksize=chunk):
+            t0 = _tcpu()
             if scheme == 2:
                 _generate_plans(<px2_stream*> NULL, plans.p, plans.n, th, inv_h, seed, &fill[0] + th * N,
                                 &out_tgt[0] if out_tgt.shape[0] else NULL, &out_w[0] if out_w.shape[0] else NULL,
@@ -590,10 +629,13 @@ def generate_plans(Plans plans, double h, uint64_t seed, int64_t[::1] fill, tgt_
                 _generate_plans(<px_stream*> NULL, plans.p, plans.n, th, inv_h, seed, &fill[0] + th * N,
                                 &out_tgt[0] if out_tgt.shape[0] else NULL, &out_w[0] if out_w.shape[0] else NULL,
                                 &out_d[0] if out_d.shape[0] else NULL, &sc[omp_get_thread_num()], &dext[th, 0])
+            _tcpu_add(1, t0)
+            t0 = _tcpu()
             if nsrc > 0 and _group_own_rows(&rows[0], nsrc, T, th, &out_tgt[0] if out_tgt.shape[0] else NULL,
                                             &out_w[0] if out_w.shape[0] else NULL,
                                             &out_d[0] if out_d.shape[0] else NULL, &nruns[0]):
                 failp[0] = 1
+            _tcpu_add(2, t0)
     if failed:
         raise MemoryError("out of memory sorting the synapse rows by delay")
     return int(np.min(dext[:, 0])), int(np.max(dext[:, 1]))
@@ -690,6 +732,7 @@ def group_rows_by_delay(const int64_t[::1] ptr, tgt_t[::1] tgt, float[::1] w, ui
     cdef int64_t* start
     cdef int failed = 0
     cdef int* failp = &failed
+    cdef double t0
     for r in range(nrows):
         if ptr[r + 1] - ptr[r] > maxlen:
             maxlen = ptr[r + 1] - ptr[r]
@@ -703,8 +746,10 @@ def group_rows_by_delay(const int64_t[::1] ptr, tgt_t[::1] tgt, float[::1] w, ui
         if t2 == NULL or w2 == NULL or d2 == NULL or start == NULL:
             failp[0] = 1
         else:
+            t0 = _tcpu()
             for r in prange(nrows, schedule="dynamic", chunksize=4096):
                 _group_row(ptr[r], ptr[r + 1], &tgt[0], &w[0], &d[0], t2, w2, d2, start)
+            _tcpu_add(2, t0)
         free(t2)
         free(w2)
         free(d2)
@@ -764,3 +809,181 @@ def runs_of_counts(const int64_t[::1] ptr, const uint16_t[::1] d, run_ptr_arr, i
                     start = q
     return run_ptr_arr, run_d_arr, run_n_arr
 
+
+
+# ---- generation split by synapse count: chunks of (plan, block, target range) units -------------
+# Chunk c is a contiguous piece of a source population's sequence of (block b, plan k, targets
+# i0 .. i1-1), in block-major, then plan, then target order; the chunks hold about equal numbers of
+# synapses. Every chunk counts its synapses per (block, source) into its own block of counts, so
+# after pass 1 each chunk knows where in every sub-row its synapses go (after those of the chunks
+# before it); in pass 2 it writes them there through its own cursors, whatever thread owns the
+# targets: the rows are those of the owner-split build, bit for bit.
+
+cdef void _count_units(pxs* scheme, const _plan* plans, const int64_t* units, int64_t u0, int64_t u1,
+                       uint64_t seed, int64_t* counts, int64_t N, int64_t* totals) noexcept nogil:
+    """Chunk's pass 1: the units u0 .. u1-1 (rows of 4: plan, block, i0, i1) counted into
+    counts[b * N + gid] (the chunk's own counts); totals[k] += plan k's synapses in them."""
+    cdef pxs ss
+    cdef int64_t u, k, b, i
+    for u in range(u0, u1):
+        k, b = units[4 * u], units[4 * u + 1]
+        for i in range(units[4 * u + 2], units[4 * u + 3]):
+            totals[k] += _count_target(&ss, &plans[k], i, seed, counts + b * N)
+
+
+def count_units(Plans plans, const int64_t[:, ::1] units, const int64_t[::1] uoff, uint64_t seed,
+                int64_t[::1] counts, int scheme=1):
+    """Pass 1 split in chunks: chunk c (on thread c) counts the units uoff[c] .. uoff[c+1]-1 (rows
+    of ``units``: plan index, block, first target, end target) into ``counts[(c * B + b) * N + gid]``
+    (B = plans.T blocks, C = len(uoff) - 1 chunks, N = len(counts) / (C * B)). Returns each plan's
+    synapse number (int64 array)."""
+    cdef int64_t C = uoff.shape[0] - 1, B = plans.T
+    cdef int64_t N = counts.shape[0] // max(C * B, 1)
+    cdef int c
+    cdef double t0
+    tot = np.zeros((max(C, 1), max(plans.n, 1) + 8), dtype=np.int64)
+    cdef int64_t[:, ::1] totals = tot
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme must be 1 or 2, got {scheme}")
+    if units.shape[0] and (units.shape[1] != 4 or uoff[C] > units.shape[0]):
+        raise ValueError("units must be rows of (plan, block, i0, i1) covering uoff")
+    if C < 1 or counts.shape[0] != C * B * N:
+        raise ValueError("counts needs one block of B x N counts per chunk")
+    with nogil:
+        for c in prange(C, num_threads=C, schedule="static", chunksize=1):
+            t0 = _tcpu()
+            if scheme == 2:
+                _count_units(<px2_stream*> NULL, plans.p, &units[0, 0] if units.shape[0] else NULL, uoff[c],
+                             uoff[c + 1], seed, &counts[0] + c * B * N, N, &totals[c, 0])
+            else:
+                _count_units(<px_stream*> NULL, plans.p, &units[0, 0] if units.shape[0] else NULL, uoff[c],
+                             uoff[c + 1], seed, &counts[0] + c * B * N, N, &totals[c, 0])
+            _tcpu_add(0, t0)
+    return tot.sum(axis=0)[:plans.n]
+
+
+cdef void _generate_units(pxs* scheme, const _plan* plans, const int64_t* units, int64_t u0, int64_t u1,
+                          double inv_h, uint64_t seed, int64_t* fill, int64_t N, tgt_t* out_tgt, float* out_w,
+                          uint16_t* out_d, _scratch* sc, int64_t* dext) noexcept nogil:
+    """Chunk's pass 2: the synapses of the units u0 .. u1-1 drawn into the scratch ``sc`` and
+    written to the slots fill[b * N + src] (the chunk's own cursors; advancing them), the scratch
+    flushed whenever it could overflow, when the block changes, and at the end."""
+    cdef pxs ss, sv
+    cdef const _plan* P = NULL
+    cdef int64_t u, k, b, cur = -1, i, q, m, n = 0
+    cdef uint32_t tl
+    for u in range(u0, u1):
+        k, b = units[4 * u], units[4 * u + 1]
+        P = &plans[k]
+        if b != cur:
+            if n:
+                _flush(sc, n, P.src_off, P.n_src, fill + cur * N, out_tgt, out_w, out_d)
+            n, cur = 0, b
+        for i in range(units[4 * u + 2], units[4 * u + 3]):
+            if n + P.one_target > sc.cap:
+                _flush(sc, n, P.src_off, P.n_src, fill + b * N, out_tgt, out_w, out_d)
+                n = 0
+            m = _draw_target(&ss, &sv, P.rule, P.tgt_gids[i], P.fixed[i] if P.fixed != NULL else 0, P.src_off,
+                             P.n_src, P.tgt_off, P.p, P.log1mp, P.autapses, P.ws, P.ds, P.wk, P.dk, inv_h, seed,
+                             P.ps, P.pv, sc.src + n, sc.w + n, sc.d + n, dext)
+            tl = P.tgt_local[i]
+            for q in range(n, n + m):
+                sc.tl[q] = tl
+            n += m
+    if n:
+        _flush(sc, n, P.src_off, P.n_src, fill + cur * N, out_tgt, out_w, out_d)
+
+
+def generate_units(Plans plans, const int64_t[:, ::1] units, const int64_t[::1] uoff, double h, uint64_t seed,
+                   int64_t[::1] fill, tgt_t[::1] out_tgt, float[::1] out_w, uint16_t[::1] out_d, int scheme=1,
+                   Scratch scratch=None):
+    """Pass 2 split in chunks (plans of one source population): chunk c (on thread c) draws the
+    units uoff[c] .. uoff[c+1]-1 (as :func:`count_units`) and writes each synapse to the slot
+    ``fill[(c * B + b) * N + src]`` of its sub-row (advanced): the chunk's cursors, which start
+    where the chunks before it end (from :func:`count_units`' counts). Returns (min_delay,
+    max_delay) in steps; max_delay 65536 flags a delay that does not fit in 16 bits."""
+    cdef int64_t C = uoff.shape[0] - 1, B = plans.T
+    cdef int64_t N = fill.shape[0] // max(C * B, 1)
+    cdef int64_t cap = 1
+    cdef int c, k
+    cdef double inv_h = 1.0 / h, t0
+    cdef int64_t[:, ::1] dext = np.zeros((max(C, 1), 8), dtype=np.int64)
+    cdef _scratch* sc
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme must be 1 or 2, got {scheme}")
+    if C < 1 or fill.shape[0] != C * B * N:
+        raise ValueError("fill needs one block of B x N cursors per chunk")
+    if units.shape[0] and (units.shape[1] != 4 or uoff[C] > units.shape[0]):
+        raise ValueError("units must be rows of (plan, block, i0, i1) covering uoff")
+    for k in range(plans.n):
+        if plans.p[k].src_off != plans.p[0].src_off or plans.p[k].n_src != plans.p[0].n_src:
+            raise ValueError("generate_units takes plans of one source population")
+        if plans.p[k].tgt_local == NULL and plans.p[k].tb[B] > 0:
+            raise ValueError("generate_units needs every plan's tgt_local")
+        cap = max(cap, plans.p[k].one_target)
+    for c in range(C):
+        dext[c, 0] = 1 << 40
+    if scratch is None:
+        scratch = Scratch(C)
+    scratch.reserve(C, cap)
+    sc = scratch.sc
+    with nogil:
+        for c in prange(C, num_threads=C, schedule="static", chunksize=1):
+            t0 = _tcpu()
+            if scheme == 2:
+                _generate_units(<px2_stream*> NULL, plans.p, &units[0, 0] if units.shape[0] else NULL, uoff[c],
+                                uoff[c + 1], inv_h, seed, &fill[0] + c * B * N, N,
+                                &out_tgt[0] if out_tgt.shape[0] else NULL, &out_w[0] if out_w.shape[0] else NULL,
+                                &out_d[0] if out_d.shape[0] else NULL, &sc[omp_get_thread_num()], &dext[c, 0])
+            else:
+                _generate_units(<px_stream*> NULL, plans.p, &units[0, 0] if units.shape[0] else NULL, uoff[c],
+                                uoff[c + 1], inv_h, seed, &fill[0] + c * B * N, N,
+                                &out_tgt[0] if out_tgt.shape[0] else NULL, &out_w[0] if out_w.shape[0] else NULL,
+                                &out_d[0] if out_d.shape[0] else NULL, &sc[omp_get_thread_num()], &dext[c, 0])
+            _tcpu_add(1, t0)
+    return int(np.min(dext[:, 0])), int(np.max(dext[:, 1]))
+
+
+def group_rows_split(const int64_t[::1] ptr, tgt_t[::1] tgt, float[::1] w, uint16_t[::1] d, int64_t[::1] nruns,
+                     const int64_t[::1] rbounds):
+    """:func:`group_rows_by_delay` and the rows' numbers of delay runs (in ``nruns[r + 1]``, as
+    :func:`generate_plans` with rows) in one pass, the rows cut in chunks: chunk c (on thread c)
+    takes rows rbounds[c] .. rbounds[c+1]-1 (cut where the synapses balance)."""
+    cdef int64_t C = rbounds.shape[0] - 1
+    cdef int c
+    cdef int64_t r, maxlen
+    cdef tgt_t* t2
+    cdef float* w2
+    cdef uint16_t* d2
+    cdef int64_t* start
+    cdef int failed = 0
+    cdef int* failp = &failed
+    cdef double t0
+    if C < 1 or rbounds[0] != 0 or rbounds[C] != ptr.shape[0] - 1 or nruns.shape[0] != ptr.shape[0]:
+        raise ValueError("rbounds must cut the rows 0 .. len(ptr)-1; nruns needs one entry per row plus one")
+    if ptr.shape[0] < 2 or ptr[ptr.shape[0] - 1] == 0:
+        return
+    with nogil:
+        for c in prange(C, num_threads=C, schedule="static", chunksize=1):
+            t0 = _tcpu()
+            maxlen = 1
+            for r in range(rbounds[c], rbounds[c + 1]):
+                if ptr[r + 1] - ptr[r] > maxlen:
+                    maxlen = ptr[r + 1] - ptr[r]
+            t2 = <tgt_t*> malloc(maxlen * sizeof(tgt_t))
+            w2 = <float*> malloc(maxlen * sizeof(float))
+            d2 = <uint16_t*> malloc(maxlen * sizeof(uint16_t))
+            start = <int64_t*> malloc(65537 * sizeof(int64_t))
+            if t2 == NULL or w2 == NULL or d2 == NULL or start == NULL:
+                failp[0] = 1
+            else:
+                for r in range(rbounds[c], rbounds[c + 1]):
+                    _group_row(ptr[r], ptr[r + 1], &tgt[0], &w[0], &d[0], t2, w2, d2, start)
+                    nruns[r + 1] = _row_runs(&d[0], ptr[r], ptr[r + 1])
+            free(t2)
+            free(w2)
+            free(d2)
+            free(start)
+            _tcpu_add(2, t0)
+    if failed:
+        raise MemoryError("out of memory sorting the synapse rows by delay")

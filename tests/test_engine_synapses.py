@@ -950,3 +950,72 @@ def test_touch_pages_faults_in_the_whole_array(threads):
     _connect.touch_pages(np.empty(0, dtype=np.float32), threads)
     with pytest.raises(ValueError, match="contiguous"):
         _connect.touch_pages(np.empty(100, dtype=np.float32)[::2], threads)
+
+
+@pytest.mark.parametrize("threads,window", [(1, None), (2, None), (3, None), (2, 150)])
+def test_split_by_synapse_count_writes_the_owner_split_rows(monkeypatch, threads, window):
+    """The build that cuts each source population's generation into chunks of equal expected synapse
+    numbers (each chunk writing through its own cursors, :func:`engine_synapses._write_split`) stores
+    exactly the table of the owner split (each thread drawing the targets it owns and sorting its own
+    sub-rows, :func:`engine_synapses._write_block`): the same synapses in the same order in every
+    sub-row and the same delay runs, with uneven and random per-target counts; also with windows."""
+    from parsnn import _connect
+    if window:
+        monkeypatch.setattr(engine_synapses, "NARROW_MAX_LOCAL", window)
+        monkeypatch.setattr(engine_synapses, "NARROW_MAX_WINDOWS", 8)
+    net = two_pops(300, 400)
+    w, d = Normal(50.0, 5.0, 0.0, math.inf), Normal(1.5, 0.75, 0.1, math.inf)
+    net.connect("A", "B", FixedIndegree(90), weight=w, delay=d, name="AB")
+    net.connect("A", "B", PairwiseBernoulli(0.2), weight=w, delay=d, name="AB2")
+    net.connect("A", "A", FixedTotalNumber(20_000), weight=w, delay=d, name="AA")
+    net.connect("B", "A", PairwiseBernoulli(0.05), weight=w, delay=d, name="BA")
+    offsets, local = net.offsets(), np.arange(net.num_nodes, dtype=np.int64)
+    pop_local = decomposition.population_ranges(net, local, offsets)
+    timers = {"count": 0.0, "group": 0.0}
+    ptr, tgt, wv, runs, _, _, blocks = engine_synapses.generate_synapses(net, local, offsets, pop_local, 7, 0.1,
+                                                                         timers, threads, 2)
+    B, N = blocks.base.size, net.num_nodes
+    plans, per_source = engine_synapses._count_plans(net, local, offsets, pop_local, 7, 0.1, blocks, threads, 2)
+    ref_ptr = np.concatenate([[0], np.cumsum(per_source.T.reshape(-1))]).astype(np.int64)
+    np.testing.assert_array_equal(ptr, ref_ptr)
+    ref_t, ref_w = np.empty_like(tgt), np.empty_like(wv)
+    dbuf = np.empty(ref_t.size, np.uint16)
+    pieces, scratch = [], _connect.Scratch(threads)
+    for block in engine_synapses._source_blocks(plans):
+        pieces.append(engine_synapses._write_block(block, ref_ptr, ref_t, ref_w, dbuf, B, N, 0.1, 7, dict(timers),
+                                                   scratch, threads)[1])
+    ref_runs = engine_synapses.DelayRuns.from_blocks(N * B, pieces)
+    units = engine_synapses._chunk_units([pl for pl in plans if pl["src"] == (0, 300)], B, threads, False)[1]
+    assert units.size == threads + 1                       # one chunk per thread
+    np.testing.assert_array_equal(tgt, ref_t)
+    np.testing.assert_array_equal(wv.view(np.uint32), ref_w.view(np.uint32))
+    for a, b in ((runs.ptr, ref_runs.ptr), (runs.d, ref_runs.d), (runs.n, ref_runs.n)):
+        np.testing.assert_array_equal(a, b)
+    assert len(np.unique(runs.d)) > 5                      # several delays: the rows were really sorted
+
+
+def test_chunks_hold_equal_expected_synapses():
+    """_chunk_units cuts a source population's (block, plan, target) sequence into contiguous chunks
+    whose expected synapse numbers differ by at most one target's; every target of every plan and
+    block is in exactly one chunk, in sequence order."""
+    net = two_pops(300, 400)
+    net.connect("A", "B", FixedIndegree(90), name="AB")
+    net.connect("A", "A", FixedIndegree(10), name="AA")
+    offsets, local = net.offsets(), np.arange(net.num_nodes, dtype=np.int64)
+    pop_local = decomposition.population_ranges(net, local, offsets)
+    blocks = engine_synapses.TargetBlocks(pop_local, local.size, 2)
+    plans, _ = engine_synapses._count_plans(net, local, offsets, pop_local, 7, 0.1, blocks, 2, 2)
+    units, uoff = engine_synapses._chunk_units(plans, 2, 3, False)
+    work = [sum(int(plans[j]["fixed"][i0:i1].sum()) + (i1 - i0) for j, _, i0, i1 in units[uoff[c]:uoff[c + 1]])
+            for c in range(3)]
+    assert sum(work) == 300 * 10 + 400 * 90 + 700 and max(work) - min(work) <= 2 * 91
+    seen = {(j, b): [] for j in range(2) for b in range(2)}
+    for j, b, i0, i1 in units:
+        seen[(j, b)].append((i0, i1))
+    for (j, b), spans in seen.items():
+        lo, hi = plans[j]["tb"][b], plans[j]["tb"][b + 1]
+        assert (spans[0][0], spans[-1][1]) == (lo, hi) if hi > lo else spans == []
+        assert all(x[1] == y[0] for x, y in zip(spans, spans[1:]))
+    assert sum(hi - lo for _, _, lo, hi in units) == 700
+    order = [(b, j) for j, b, _, _ in units]
+    assert order == sorted(order)                          # block-major, then plan order

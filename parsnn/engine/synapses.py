@@ -24,7 +24,8 @@ from parsnn.engine.footprint import (NARROW_MAX_LOCAL, NARROW_MAX_WINDOWS, STATI
                                      STATIC_SYNAPSE_BYTES_WIDE, static_synapse_bytes)
 from parsnn.engine.streams import DEFAULT_REALISATION, REALISATIONS, purpose
 from parsnn.errors import ParameterError
-from parsnn.network import RULE_CODES, FixedIndegree, FixedTotalNumber, FromList, PairwiseBernoulli, dist_spec
+from parsnn.network import (RULE_CODES, FixedIndegree, FixedTotalNumber, FromList, OneToOne, PairwiseBernoulli,
+                            dist_spec)
 
 
 def _fixed_counts(net, k: int, proj, tgt_gids: np.ndarray, toff: int, seed: int) -> np.ndarray:
@@ -203,21 +204,63 @@ class DelayRuns:
         return np.repeat(self.d, self.n)
 
 
-def _count_plans(net, local, offsets: dict, pop_local: dict, seed: int, h: float, blocks, threads: int,
-                 scheme: int):
+def _expected_synapses(pl: dict) -> np.ndarray:
+    """Each target's expected number of synapses in a drawn plan, plus 1 for the per-target work:
+    the weights by which the generation is cut into chunks (exact for the fixed-number rules)."""
+    n, rule = pl["tgt_gids"].size, pl["rule"]
+    if pl["fixed"].size:
+        return pl["fixed"][:n].astype(np.float64) + 1.0
+    per = {RULE_CODES[PairwiseBernoulli]: pl["p"] * pl["nsrc"], RULE_CODES[OneToOne]: 1.0}.get(rule, float(pl["nsrc"]))
+    return np.full(n, per + 1.0)
+
+
+def _chunk_units(gplans: list, B: int, C: int, by_owner: bool):
+    """A source population's drawn plans cut into C chunks: the sequence of units (block b, plan j,
+    its targets of block b), block-major then in plan order, cut into C contiguous pieces of about
+    equal expected synapse numbers (``by_owner``: chunk c the blocks of thread c instead). Returns
+    (units int64 [n, 4] of rows (plan j, block b, first target, end target), uoff [C + 1]): chunk c
+    has units uoff[c] .. uoff[c+1]-1, in sequence order."""
+    per_chunk = [[] for _ in range(C)]
+    if by_owner:
+        for b in range(B):
+            for j, pl in enumerate(gplans):
+                per_chunk[b * C // B].append((j, b, int(pl["tb"][b]), int(pl["tb"][b + 1])))
+    else:
+        seq = [(b, j) for b in range(B) for j in range(len(gplans))]
+        weights = [_expected_synapses(pl) for pl in gplans]
+        parts = [weights[j][gplans[j]["tb"][b]:gplans[j]["tb"][b + 1]] for b, j in seq]
+        cum = np.cumsum(np.concatenate([np.zeros(0)] + parts))
+        edges = np.concatenate([[0], np.cumsum([p.size for p in parts])])
+        cuts = np.concatenate([[0], np.searchsorted(cum, cum[-1] * np.arange(1, C) / C, side="right")
+                               if cum.size else np.zeros(C - 1, np.int64), [edges[-1]]])
+        for (b, j), e0, e1 in zip(seq, edges[:-1], edges[1:]):
+            t0 = int(gplans[j]["tb"][b]) - int(e0)
+            for c in range(C):
+                lo, hi = max(int(e0), int(cuts[c])), min(int(e1), int(cuts[c + 1]))
+                if lo < hi:
+                    per_chunk[c].append((j, b, t0 + lo, t0 + hi))
+    uoff = np.concatenate([[0], np.cumsum([len(u) for u in per_chunk])]).astype(np.int64)
+    units = np.array([u for us in per_chunk for u in us], dtype=np.int64).reshape(-1, 4)
+    return units, uoff
+
+
+def _count_chunked(net, local, offsets: dict, pop_local: dict, seed: int, h: float, blocks, threads: int,
+                   scheme: int):
     """Pass 1: the plan of every static projection (with its synapse count and its sources' gid
-    range ``src``) and the synapse counts per (block, source gid), shape (B, num_nodes), B the
-    number of ``blocks`` (:class:`TargetBlocks`); the drawn projections are counted all at once on
-    ``threads`` threads, each thread its own blocks of every projection."""
+    range ``src``), the synapse counts per (block, source gid), shape (B, num_nodes), B the number
+    of ``blocks`` (:class:`TargetBlocks`), and the same per generation chunk, shape (C, B, num_nodes),
+    C = ``threads``; ``groups``: {source gid range: (its drawn plans, units, uoff)} (:func:`_chunk_units`;
+    a source population with an explicit list is cut by owner, its list counted in the totals only).
+    The drawn projections are counted all at once on ``threads`` threads, each its own chunks."""
     plans = []
-    T = blocks.base.size
-    per_source = np.zeros((T, net.num_nodes), dtype=np.int64)   # one block per sub-row block: no shared cache lines
+    T, C = blocks.base.size, int(threads)
+    per_list = np.zeros((T, net.num_nodes), dtype=np.int64)
     for k, proj in enumerate(net.projections):
         if proj.plastic:          # built by parsnn.engine.plasticity
             continue
         if isinstance(proj.rule, FromList):
             plan = _list_plan(net, proj, local, offsets, pop_local, h, threads, blocks)
-            np.add.at(per_source, (plan["list_th"], plan["list_src"]), 1)
+            np.add.at(per_list, (plan["list_th"], plan["list_src"]), 1)
             plan["count"] = int(plan["list_src"].size)
         else:
             plan = _projection_plan(net, k, proj, local, offsets, pop_local, seed, threads, scheme, blocks)
@@ -225,11 +268,30 @@ def _count_plans(net, local, offsets: dict, pop_local: dict, seed: int, h: float
         plan["src"] = (soff, soff + net.populations[proj.source].size)
         plans.append(plan)
     drawn = [pl for pl in plans if "list_src" not in pl]
+    listed = {pl["src"] for pl in plans if "list_src" in pl}
+    groups, all_units, index = {}, [], {id(pl): i for i, pl in enumerate(drawn)}
+    for key in sorted({pl["src"] for pl in drawn}):
+        gplans = [pl for pl in drawn if pl["src"] == key]
+        units, uoff = _chunk_units(gplans, T, C, key in listed)
+        groups[key] = (gplans, units, uoff)
+        gidx = np.array([index[id(pl)] for pl in gplans], dtype=np.int64)
+        all_units.append([np.column_stack([gidx[units[uoff[c]:uoff[c + 1], 0]], units[uoff[c]:uoff[c + 1], 1:]])
+                          for c in range(C)])
+    counts = np.zeros((C, T, net.num_nodes), dtype=np.int64)
     if drawn:
-        counts = connect_kernels.count_plans(connect_kernels.Plans(drawn, T, threads), seed, per_source.reshape(-1),
-                                             scheme)
-        for pl, c in zip(drawn, counts):
+        per_c = [np.concatenate([g[c] for g in all_units]).reshape(-1, 4) for c in range(C)]
+        uoff = np.concatenate([[0], np.cumsum([u.shape[0] for u in per_c])]).astype(np.int64)
+        got = connect_kernels.count_units(connect_kernels.Plans(drawn, T, threads), np.ascontiguousarray(
+            np.concatenate(per_c)), uoff, seed, counts.reshape(-1), scheme)
+        for pl, c in zip(drawn, got):
             pl["count"] = int(c)
+    return plans, counts.sum(axis=0) + per_list, counts, groups
+
+
+def _count_plans(net, local, offsets: dict, pop_local: dict, seed: int, h: float, blocks, threads: int,
+                 scheme: int):
+    """Pass 1 (:func:`_count_chunked`): the plans and the synapse counts per (block, source gid)."""
+    plans, per_source, _, _ = _count_chunked(net, local, offsets, pop_local, seed, h, blocks, threads, scheme)
     return plans, per_source
 
 
@@ -278,6 +340,38 @@ def _write_block(block, ptr, tgt, w, dbuf, T: int, N: int, h: float, seed: int, 
     return (dmin, dmax), piece
 
 
+def _write_split(block, group, starts, ptr, tgt, w, dbuf, T: int, h: float, seed: int, build_timers: dict,
+                 scratch, threads: int):
+    """Pass 2 for one source block with no explicit list, split in chunks of about equal synapse
+    numbers (``group``: its drawn plans, units and uoff, :func:`_chunk_units`), chunk c on thread c
+    writing through its own cursors ``starts[c]`` (shape (C, T, num_nodes): where chunk c's synapses
+    of every sub-row begin); then the rows grouped by delay and their runs, the rows cut where the
+    synapses balance (seconds added to ``build_timers["group"]``). Returns as :func:`_write_block`."""
+    s0, s1, _ = block
+    gplans, units, uoff = group
+    C = starts.shape[0]
+    keep = np.array([pl["count"] > 0 for pl in gplans], dtype=bool)[units[:, 0]]     # plans with no synapse: no units
+    chunk = np.repeat(np.arange(C), np.diff(uoff))[keep]
+    units, uoff = units[keep], np.concatenate([[0], np.cumsum(np.bincount(chunk, minlength=C))]).astype(np.int64)
+    a, b = int(ptr[s0 * T]), int(ptr[s1 * T])
+    rows = ptr[s0 * T:s1 * T + 1] - a
+    fill = (starts - a).reshape(-1)                        # a copy: the chunks' cursors relative to a
+    tv, wv, dv = tgt[a:b], w[a:b], dbuf[:b - a]
+    dmin, dmax = connect_kernels.generate_units(connect_kernels.Plans(gplans, T, threads), units, uoff, h, seed, fill,
+                                                tv, wv, dv, gplans[0]["scheme"], scratch)
+    ends = fill.reshape(starts.shape)[:, :, s0:s1]
+    if not (np.array_equal(ends[:-1], starts[1:, :, s0:s1] - a) and np.array_equal(ends[-1].T.reshape(-1), rows[1:])):
+        raise RuntimeError("internal error: pass 2 wrote a different number of synapses than pass 1 counted")
+    t0 = time.perf_counter()
+    nrows = rows.size - 1
+    rb = np.concatenate([[0], np.minimum(np.searchsorted(rows, rows[-1] * np.arange(1, C) / C), nrows), [nrows]])
+    nruns = np.zeros(rows.size, dtype=np.int64)
+    connect_kernels.group_rows_split(rows, tv, wv, dv, nruns, np.maximum.accumulate(rb).astype(np.int64))
+    piece = (s0 * T, *connect_kernels.runs_of_counts(rows, dv, nruns, threads))
+    build_timers["group"] += time.perf_counter() - t0
+    return (dmin, dmax), piece
+
+
 def generate_synapses(net, local: np.ndarray, offsets: dict, pop_local: dict, seed: int, h: float,
                       build_timers: dict, threads: int = 1, scheme: int = REALISATIONS[DEFAULT_REALISATION]):
     """Static synapses onto the local neurons, grouped by source gid and, inside a source's row, by the
@@ -303,11 +397,15 @@ def generate_synapses(net, local: np.ndarray, offsets: dict, pop_local: dict, se
     tblocks = TargetBlocks(pop_local, local.size, threads)
     T = tblocks.base.size
     t0 = time.perf_counter()
-    plans, per_source = _count_plans(net, local, offsets, pop_local, seed, h, tblocks, int(threads), scheme)
+    plans, per_source, counts, groups = _count_chunked(net, local, offsets, pop_local, seed, h, tblocks, int(threads),
+                                                       scheme)
     build_timers["count"] += time.perf_counter() - t0
     # ptr[g*T+th] .. ptr[g*T+th+1]: synapses of source g onto thread th
     ptr = np.concatenate([[0], np.cumsum(per_source.T.reshape(-1))]).astype(np.int64)
     del per_source
+    # starts[c, b, g]: where chunk c's synapses of source g onto block b begin (after the chunks before it)
+    starts = ptr[:-1].reshape(N, T).T[None, :, :] + np.cumsum(counts, axis=0) - counts
+    del counts
     total = int(ptr[-1])
     tgt = np.empty(total, dtype=tblocks.dtype)
     w = np.empty(total, dtype=np.float32)
@@ -321,7 +419,11 @@ def generate_synapses(net, local: np.ndarray, offsets: dict, pop_local: dict, se
     for block, size in zip(blocks, sizes):
         if size == 0:
             continue
-        (lo, hi), piece = _write_block(block, ptr, tgt, w, dbuf, T, N, h, seed, build_timers, scratch, int(threads))
+        if any("list_src" in pl for pl in block[2]):
+            (lo, hi), piece = _write_block(block, ptr, tgt, w, dbuf, T, N, h, seed, build_timers, scratch, int(threads))
+        else:
+            (lo, hi), piece = _write_split(block, groups[block[:2]], starts, ptr, tgt, w, dbuf, T, h, seed,
+                                           build_timers, scratch, int(threads))
         dmin, dmax = min(dmin, lo), max(dmax, hi)
         pieces.append(piece)
     del dbuf, scratch
