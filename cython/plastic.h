@@ -127,10 +127,6 @@ typedef struct {
      * synapse's until its first update) and pow's value pw_y[q] for it; in the ftab block */
     uint64_t *pw_x;
     double *pw_y;
-    /* ktab[m] = exp((double) (-m) * h * tau_minus_inv[i]) for 0 <= m < PARSNN_FTAB_LEN, by the very
-     * expression of parsnn_k_value (so equal bit for bit), when all neurons have one tau_minus; else
-     * NULL (in the ftab block) */
-    const double *ktab;
 } parsnn_plastic_t;
 
 /* Append an entry to a history, growing it if needed; 0 on success, -1 if out of memory. */
@@ -262,9 +258,7 @@ static inline double parsnn_k_value(const parsnn_plastic_t *p, int64_t i, int64_
     double v = 0.0;
     for (int32_t j = hs->end - 1; j >= hs->start; j--)
         if (hs->e[j].t < t) {
-            const int64_t m = t - hs->e[j].t;      /* >= 1 */
-            v = hs->k[j] * ((p->ktab && m < PARSNN_FTAB_LEN) ? p->ktab[m]
-                                                             : exp((double) (-m) * p->h * p->tau_minus_inv[i]));
+            v = hs->k[j] * exp((double) (hs->e[j].t - t) * p->h * p->tau_minus_inv[i]);
             break;
         }
     q->kq_t = t;
@@ -350,21 +344,11 @@ static int parsnn_plastic_tables(parsnn_plastic_t *p)
 {
     const int64_t np = p->n_proj > 0 ? p->n_proj : 1;
     free(p->ftab);
-    p->ftab = (double *) malloc((size_t) (np * (PARSNN_FTAB_LEN + 2) + PARSNN_FTAB_LEN) * sizeof(double));
-    p->ktab = NULL;
+    p->ftab = (double *) malloc((size_t) np * (PARSNN_FTAB_LEN + 2) * sizeof(double));
     if (!p->ftab)
         return -1;
     p->pw_x = (uint64_t *) (p->ftab + np * PARSNN_FTAB_LEN);
     p->pw_y = p->ftab + np * (PARSNN_FTAB_LEN + 1);
-    int one_tau = p->n > 0;               /* one tau_minus (bit for bit) for all neurons: the Kminus table */
-    for (int64_t i = 1; i < p->n && one_tau; i++)
-        one_tau = memcmp(&p->tau_minus_inv[i], &p->tau_minus_inv[0], sizeof(double)) == 0;
-    if (one_tau) {
-        double *kt = p->ftab + np * (PARSNN_FTAB_LEN + 2);
-        for (int64_t m = 0; m < PARSNN_FTAB_LEN; m++)
-            kt[m] = exp((double) (-m) * p->h * p->tau_minus_inv[0]);
-        p->ktab = kt;
-    }
     for (int64_t q = 0; q < p->n_proj; q++) {
         /* the argument of the facilitation's pow for the first synapse's weight, by the rule's expression */
         const int64_t a = p->ptr[p->row_off[q]], b = p->ptr[p->row_off[q] + p->nsrc[q] * p->T];
