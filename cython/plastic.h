@@ -425,8 +425,9 @@ parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, co
             nf += hq[PARSNN_TGT(k)].newest > t_last - PARSNN_DD(k);
         }
         /* pass 2: their facilitation for the post spikes in (t1, t2], oldest first (each read counted).
-         * When the window holds the newest entry only (newest <= t2, the one before it <= t1: most
-         * synapses), the stamp and the count are in hq and pend; else the history is searched. */
+         * When the entry before the newest is <= t1, the window holds the newest entry only (if
+         * newest <= t2: its stamp and count are in hq and pend) or nothing (newest > t2); else the
+         * history is searched. */
         for (int32_t f = 0; f < nf; f++) {
             const int64_t k = c0 + fac[f];
             const int64_t dd = PARSNN_DD(k);
@@ -434,11 +435,13 @@ parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, co
             const int64_t t1 = t_last - dd, t2 = t - dd;
             const parsnn_hq_t *qi = &hq[i];
             double w = wp[k];
-            if (__builtin_expect(qi->newest <= t2 && qi->prev <= t1, 1)) {
-                const int64_t m = qi->newest + dd - t_last;  /* >= 1 */
-                const double kp = kplus * (m < PARSNN_FTAB_LEN ? ftab[m] : parsnn_fexp(c, m, model));
-                pend[i]++;
-                w = parsnn_facilitate(c, w, kp, model, &mx, &my);
+            if (__builtin_expect(qi->prev <= t1, 1)) {
+                if (qi->newest <= t2) {
+                    const int64_t m = qi->newest + dd - t_last;  /* >= 1 */
+                    const double kp = kplus * (m < PARSNN_FTAB_LEN ? ftab[m] : parsnn_fexp(c, m, model));
+                    pend[i]++;
+                    w = parsnn_facilitate(c, w, kp, model, &mx, &my);
+                }                                  /* else the window is empty: nothing to read */
             } else {
                 parsnn_hist_t *hs = &hist[i];
                 const int32_t start = hs->start;
