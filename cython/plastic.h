@@ -63,18 +63,20 @@ typedef struct {
     int32_t start, end, cap;
 } parsnn_hist_t;
 
-/* what every synapse onto a neuron reads, dense (24 bytes per neuron, apart from its history's
- * 32-byte header): the newest archived stamp, and the memo of the last Kminus query */
+/* what every synapse onto a neuron reads, dense (32 bytes per neuron, apart from its history's
+ * 32-byte header): the newest archived stamp and the one before it, and the memo of the last Kminus
+ * query. With newest and prev, a facilitation whose window holds the newest entry only (the common
+ * case) needs neither the history's header nor its entries: it counts its read in the neuron's pend
+ * (parsnn_plastic_t; the newest entry's access counter is e[end - 1].cnt + pend[i]). */
 typedef struct {
     int64_t newest;      /* stamp of the newest entry (INT64_MIN: none) */
+    int64_t prev;        /* stamp of the entry before it (INT64_MIN: none; see parsnn_archive_spike) */
     int64_t kq_t;        /* memo of the last Kminus query: its time (INT64_MIN: none) and value; */
     double kq_v;         /*   valid for ever, as later entries are always later than any past query */
 } parsnn_hq_t;
 
 /* synapses per chunk of a row in parsnn_row's three passes */
 #define PARSNN_ROW_CHUNK 256
-/* how many synapses ahead parsnn_row prefetches archive headers and entries (no effect on results) */
-#define PARSNN_ROW_PF 8
 
 /* entries of the facilitation table of a projection (see parsnn_plastic_tables) */
 #define PARSNN_FTAB_LEN 16384
@@ -83,7 +85,8 @@ typedef struct {
     /* per local neuron */
     int64_t n;
     parsnn_hist_t *hist;
-    parsnn_hq_t *hq;              /* newest stamp and Kminus memo (parsnn_hq_reset after setting the archives) */
+    parsnn_hq_t *hq;              /* newest stamps and Kminus memo (parsnn_hq_reset after setting the archives) */
+    int32_t *pend;                /* reads of the newest entry not yet added to its counter (parsnn_hq_t) */
     double *kminus;               /* Kminus after the last spike */
     int64_t *last_t;              /* stamp of the last spike */
     const double *tau_minus_inv;  /* 1 / tau_minus (1/ms) */
@@ -185,6 +188,8 @@ static void parsnn_hq_reset(parsnn_plastic_t *p)
     for (int64_t i = 0; i < p->n; i++) {
         const parsnn_hist_t *hs = &p->hist[i];
         p->hq[i].newest = (hs->end > hs->start) ? hs->e[hs->end - 1].t : INT64_MIN;
+        p->hq[i].prev = (hs->end - hs->start > 1) ? hs->e[hs->end - 2].t : INT64_MIN;
+        p->pend[i] = 0;
         p->hq[i].kq_t = INT64_MIN;
         p->hq[i].kq_v = 0.0;
     }
@@ -202,6 +207,10 @@ static int parsnn_archive_spike(parsnn_plastic_t *p, int64_t i, int64_t t)
     }
     parsnn_hist_t *hs = &p->hist[i];
     const int64_t keep = (int64_t) p->max_delay[i] + p->min_delay;
+    if (hs->end > hs->start) {         /* the newest entry's pending reads into its counter */
+        hs->e[hs->end - 1].cnt += p->pend[i];
+        p->pend[i] = 0;
+    }
     while (hs->end - hs->start > 1) {
         if (hs->e[hs->start].cnt >= n_in && t - hs->e[hs->start + 1].t > keep)
             hs->start++;
@@ -212,6 +221,8 @@ static int parsnn_archive_spike(parsnn_plastic_t *p, int64_t i, int64_t t)
     p->last_t[i] = t;
     if (parsnn_hist_push(hs, t, p->kminus[i], 0))
         return -1;
+    /* pruning never removes the newest entry, so the entry before the new one is the old newest */
+    p->hq[i].prev = p->hq[i].newest;
     p->hq[i].newest = t;
     return 0;
 }
@@ -281,6 +292,17 @@ static inline parsnn_proj_t parsnn_proj(const parsnn_plastic_t *p, int64_t q)
     return c;
 }
 
+/* The facilitation's pow without glibc's errno wrapper: on x86-64 glibc, __pow_finite is the entry
+ * of the very __ieee754_pow that pow() calls and whose value pow() returns unchanged (it only sets
+ * errno), so the bits are the same; the wrapper was about a sixth of pow's instructions. Elsewhere,
+ * or with -DPARSNN_NO_POW_FINITE, pow() itself. */
+#if defined(__x86_64__) && defined(__GLIBC__) && !defined(PARSNN_NO_POW_FINITE)
+__asm__(".symver parsnn_pow_core,__pow_finite@GLIBC_2.15");
+extern double parsnn_pow_core(double, double);
+#else
+#define parsnn_pow_core pow
+#endif
+
 /* pow(x, y) through a memo of two entries: the projection's fixed one (c->pw_x, c->pw_y: the pow of
  * its initial weight) and the last argument and result (*mx, *my); pow is a pure function, so the
  * result is the same bits. In a row, many synapses still have the initial weight when they are
@@ -294,7 +316,7 @@ static inline double parsnn_pow_memo(const parsnn_proj_t *c, double x, double y,
         return c->pw_y;
     if (bits != *mx) {
         *mx = bits;
-        *my = pow(x, y);
+        *my = parsnn_pow_core(x, y);
     }
     return *my;
 }
@@ -369,8 +391,9 @@ static int parsnn_plastic_tables(parsnn_plastic_t *p)
  * each call: one specialised loop per combination.
  * The row goes in chunks of PARSNN_ROW_CHUNK synapses, each in three passes: (1) without branches,
  * the list of synapses whose target spiked since t1 (about half of them at equal pre and post rates:
- * a branch on it is mispredicted half the time); (2) their facilitation, prefetching the archive
- * entries the synapses PARSNN_ROW_PF further in the list read; (3) every synapse in row order:
+ * a branch on it is mispredicted half the time); (2) their facilitation, from the target's dense
+ * record alone when the window holds its newest entry only (its line is still in cache from pass 1),
+ * else from its history; (3) every synapse in row order:
  * depression, ring addition. Each weight gets the same operations in the same order as in one pass
  * (facilitation only reads the archives, but for the access counters, whose sums do not depend on
  * the order) and the ring entries receive their additions in row order: the results are bit for bit
@@ -385,6 +408,7 @@ parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, co
     double *wp = p->w;
     parsnn_hist_t *hist = p->hist;
     parsnn_hq_t *hq = p->hq;
+    int32_t *pend = p->pend;
     const double *ftab = c->ftab;
     uint64_t mx = 0x7ff8dead0000beefULL;   /* the facilitation's pow memo: empty (a NaN no weight is) */
     double my = 0.0;
@@ -400,32 +424,40 @@ parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, co
             fac[nf] = (int32_t) (k - c0);
             nf += hq[PARSNN_TGT(k)].newest > t_last - PARSNN_DD(k);
         }
-        /* pass 2: their facilitation for the post spikes in (t1, t2], oldest first (each read counted) */
+        /* pass 2: their facilitation for the post spikes in (t1, t2], oldest first (each read counted).
+         * When the entry before the newest is <= t1, the window holds the newest entry only (if
+         * newest <= t2: its stamp and count are in hq and pend) or nothing (newest > t2); else the
+         * history is searched. */
         for (int32_t f = 0; f < nf; f++) {
-            if (f + 2 * PARSNN_ROW_PF < nf)       /* the archive header of a later synapse of the list */
-                __builtin_prefetch(&hist[PARSNN_TGT(c0 + fac[f + 2 * PARSNN_ROW_PF])], 0, 3);
-            if (f + PARSNN_ROW_PF < nf) {          /* and the entries it reads (heap arrays) */
-                const parsnn_hist_t *hp = &hist[PARSNN_TGT(c0 + fac[f + PARSNN_ROW_PF])];
-                __builtin_prefetch(hp->e + hp->end - 1, 1, 3);
-            }
             const int64_t k = c0 + fac[f];
             const int64_t dd = PARSNN_DD(k);
-            parsnn_hist_t *hs = &hist[PARSNN_TGT(k)];
+            const int64_t i = PARSNN_TGT(k);
             const int64_t t1 = t_last - dd, t2 = t - dd;
-            const int32_t start = hs->start;
-            parsnn_hent_t *he = hs->e;
-            int32_t e = hs->end, s;
+            const parsnn_hq_t *qi = &hq[i];
             double w = wp[k];
-            while (e > start && he[e - 1].t > t2)
-                e--;
-            s = e;                         /* entries [s, e) lie in (t1, t2] */
-            while (s > start && he[s - 1].t > t1)
-                s--;
-            for (int32_t j = s; j < e; j++) {
-                const int64_t m = he[j].t + dd - t_last;     /* >= 1 */
-                const double kp = kplus * (m < PARSNN_FTAB_LEN ? ftab[m] : parsnn_fexp(c, m, model));
-                he[j].cnt++;
-                w = parsnn_facilitate(c, w, kp, model, &mx, &my);
+            if (__builtin_expect(qi->prev <= t1, 1)) {
+                if (qi->newest <= t2) {
+                    const int64_t m = qi->newest + dd - t_last;  /* >= 1 */
+                    const double kp = kplus * (m < PARSNN_FTAB_LEN ? ftab[m] : parsnn_fexp(c, m, model));
+                    pend[i]++;
+                    w = parsnn_facilitate(c, w, kp, model, &mx, &my);
+                }                                  /* else the window is empty: nothing to read */
+            } else {
+                parsnn_hist_t *hs = &hist[i];
+                const int32_t start = hs->start;
+                parsnn_hent_t *he = hs->e;
+                int32_t e = hs->end, s;
+                while (e > start && he[e - 1].t > t2)
+                    e--;
+                s = e;                         /* entries [s, e) lie in (t1, t2] */
+                while (s > start && he[s - 1].t > t1)
+                    s--;
+                for (int32_t j = s; j < e; j++) {
+                    const int64_t m = he[j].t + dd - t_last;     /* >= 1 */
+                    const double kp = kplus * (m < PARSNN_FTAB_LEN ? ftab[m] : parsnn_fexp(c, m, model));
+                    he[j].cnt++;
+                    w = parsnn_facilitate(c, w, kp, model, &mx, &my);
+                }
             }
             wp[k] = w;
         }
