@@ -25,7 +25,9 @@ def network(name):
         row = int(row or 2048)
         return measure.calibration_network({"model": "scatter", "targets": int(base[7:-1]) * 1000, "row": row,
                                             "sources": 2500 * 2048 // row})
-    return measure.calibration_network({"model": "pd14", "n_scaling": float(name.split("_")[1])})
+    # pd14_N: PD14 at n_scaling N with DC background (as the calibration); pd14p_N: with Poisson background
+    return measure.calibration_network({"model": "pd14", "n_scaling": float(name.split("_")[1]),
+                                        "bg": "poisson" if name.startswith("pd14p") else "dc"})
 
 
 def rows(st):
