@@ -17,7 +17,28 @@ from parsnn.engine.simulation import Simulation
 from parsnn.mapping.cluster import measure
 
 
+def sg_scatter(targets, row, t_ms=1500.0, rate=20.0, seed=7):
+    """The scatter network with spike_generator sources (Poisson times at ``rate``, drawn here, for ``t_ms``)
+    instead of poisson_source devices: no source update in the update phase."""
+    from parsnn.network import FixedTotalNumber, Network, Normal
+    n_s = 2500 * 2048 // row
+    rng = np.random.default_rng(seed)
+    steps = int(t_ms / 0.1)
+    times = [np.unique(rng.integers(1, steps, rng.poisson(rate * t_ms * 1e-3))) * 0.1 for _ in range(n_s)]
+    times = [[round(float(x), 1) for x in t] for t in times]
+    net = Network(0.1, name="scatter")
+    net.add_population("S", n_s, "spike_generator", spike_times=times)
+    net.add_population("T", targets, "iaf_psc_exp")
+    net.connect("S", "T", FixedTotalNumber(n_s * row), weight=1e-3, delay=Normal(1.5, 0.75, 0.1))
+    net.metadata = {"model": "scatter", "expected_rates": {"T": 0.0}}
+    return net
+
+
 def network(name):
+    if name.startswith("sgscatter"):
+        # sgscatterNk_rROW: as scatterNk_rROW with spike_generator sources (sg_scatter)
+        base, _, row = name.partition("_r")
+        return sg_scatter(int(base[9:-1]) * 1000, int(row or 2048))
     if name.startswith("scatter"):
         # scatterNk[_rROW]: the calibration's scatter network into N x 1000 targets; with _rROW, rows of ROW
         # synapses from 2500 x 2048 / ROW sources (the same synapses in all)
