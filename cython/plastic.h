@@ -63,14 +63,18 @@ typedef struct {
     int32_t start, end, cap;
 } parsnn_hist_t;
 
-/* what every synapse onto a neuron reads, dense (32 bytes per neuron, apart from its history's
- * 32-byte header): the newest archived stamp and the one before it, and the memo of the last Kminus
- * query. With newest and prev, a facilitation whose window holds the newest entry only (the common
- * case) needs neither the history's header nor its entries: it counts its read in the neuron's pend
- * (parsnn_plastic_t; the newest entry's access counter is e[end - 1].cnt + pend[i]). */
+/* what every synapse onto a neuron reads, dense (48 bytes per neuron, apart from its history's
+ * 32-byte header): the three newest archived stamps, the reads of the two newest entries not yet
+ * added to their access counters, and the memo of the last Kminus query. A facilitation whose window
+ * holds only the newest entry, or the two newest, or nothing (the common cases) needs neither the
+ * history's header nor its entries: it counts its reads in pn and pp (the newest entry's access
+ * counter is e[end - 1].cnt + pn, the one before it e[end - 2].cnt + pp). */
 typedef struct {
     int64_t newest;      /* stamp of the newest entry (INT64_MIN: none) */
-    int64_t prev;        /* stamp of the entry before it (INT64_MIN: none; see parsnn_archive_spike) */
+    int64_t prev;        /* stamp of the entry before it, e[end - 2] (INT64_MIN: none) */
+    int64_t prev2;       /* an upper bound of the older entries' stamps: e[end - 3]'s stamp, or, after
+                          * pruning, of an entry pruned before it (INT64_MIN: none) */
+    int32_t pn, pp;      /* reads of the newest entry and of the one before it not yet counted in e[] */
     int64_t kq_t;        /* memo of the last Kminus query: its time (INT64_MIN: none) and value; */
     double kq_v;         /*   valid for ever, as later entries are always later than any past query */
 } parsnn_hq_t;
@@ -85,8 +89,8 @@ typedef struct {
     /* per local neuron */
     int64_t n;
     parsnn_hist_t *hist;
-    parsnn_hq_t *hq;              /* newest stamps and Kminus memo (parsnn_hq_reset after setting the archives) */
-    int32_t *pend;                /* reads of the newest entry not yet added to its counter (parsnn_hq_t) */
+    parsnn_hq_t *hq;              /* newest stamps, pending reads and Kminus memo (parsnn_hq_reset after
+                                   * setting the archives) */
     double *kminus;               /* Kminus after the last spike */
     int64_t *last_t;              /* stamp of the last spike */
     const double *tau_minus_inv;  /* 1 / tau_minus (1/ms) */
@@ -189,7 +193,9 @@ static void parsnn_hq_reset(parsnn_plastic_t *p)
         const parsnn_hist_t *hs = &p->hist[i];
         p->hq[i].newest = (hs->end > hs->start) ? hs->e[hs->end - 1].t : INT64_MIN;
         p->hq[i].prev = (hs->end - hs->start > 1) ? hs->e[hs->end - 2].t : INT64_MIN;
-        p->pend[i] = 0;
+        p->hq[i].prev2 = (hs->end - hs->start > 2) ? hs->e[hs->end - 3].t : INT64_MIN;
+        p->hq[i].pn = 0;
+        p->hq[i].pp = 0;
         p->hq[i].kq_t = INT64_MIN;
         p->hq[i].kq_v = 0.0;
     }
@@ -207,10 +213,13 @@ static int parsnn_archive_spike(parsnn_plastic_t *p, int64_t i, int64_t t)
     }
     parsnn_hist_t *hs = &p->hist[i];
     const int64_t keep = (int64_t) p->max_delay[i] + p->min_delay;
-    if (hs->end > hs->start) {         /* the newest entry's pending reads into its counter */
-        hs->e[hs->end - 1].cnt += p->pend[i];
-        p->pend[i] = 0;
-    }
+    parsnn_hq_t *q = &p->hq[i];
+    if (hs->end > hs->start)           /* the two newest entries' pending reads into their counters */
+        hs->e[hs->end - 1].cnt += q->pn;
+    if (hs->end - hs->start > 1)
+        hs->e[hs->end - 2].cnt += q->pp;
+    q->pn = 0;
+    q->pp = 0;
     while (hs->end - hs->start > 1) {
         if (hs->e[hs->start].cnt >= n_in && t - hs->e[hs->start + 1].t > keep)
             hs->start++;
@@ -221,9 +230,11 @@ static int parsnn_archive_spike(parsnn_plastic_t *p, int64_t i, int64_t t)
     p->last_t[i] = t;
     if (parsnn_hist_push(hs, t, p->kminus[i], 0))
         return -1;
-    /* pruning never removes the newest entry, so the entry before the new one is the old newest */
-    p->hq[i].prev = p->hq[i].newest;
-    p->hq[i].newest = t;
+    /* pruning never removes the newest entry, so the entry before the new one is the old newest;
+     * the old prev is e[end - 3] or was pruned (then every remaining older entry is older still) */
+    q->prev2 = q->prev;
+    q->prev = q->newest;
+    q->newest = t;
     return 0;
 }
 
@@ -408,7 +419,6 @@ parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, co
     double *wp = p->w;
     parsnn_hist_t *hist = p->hist;
     parsnn_hq_t *hq = p->hq;
-    int32_t *pend = p->pend;
     const double *ftab = c->ftab;
     uint64_t mx = 0x7ff8dead0000beefULL;   /* the facilitation's pow memo: empty (a NaN no weight is) */
     double my = 0.0;
@@ -425,23 +435,28 @@ parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, co
             nf += hq[PARSNN_TGT(k)].newest > t_last - PARSNN_DD(k);
         }
         /* pass 2: their facilitation for the post spikes in (t1, t2], oldest first (each read counted).
-         * When the entry before the newest is <= t1, the window holds the newest entry only (if
-         * newest <= t2: its stamp and count are in hq and pend) or nothing (newest > t2); else the
-         * history is searched. */
+         * When the third newest stamp is <= t1, the window holds at most the two newest entries, whose
+         * stamps are in hq and whose reads are counted there (pp, pn); else the history is searched. */
         for (int32_t f = 0; f < nf; f++) {
             const int64_t k = c0 + fac[f];
             const int64_t dd = PARSNN_DD(k);
             const int64_t i = PARSNN_TGT(k);
             const int64_t t1 = t_last - dd, t2 = t - dd;
-            const parsnn_hq_t *qi = &hq[i];
+            parsnn_hq_t *qi = &hq[i];
             double w = wp[k];
-            if (__builtin_expect(qi->prev <= t1, 1)) {
-                if (qi->newest <= t2) {
+            if (__builtin_expect(qi->prev2 <= t1, 1)) {
+                if (qi->prev > t1 && qi->prev <= t2) {
+                    const int64_t m = qi->prev + dd - t_last;    /* >= 1 */
+                    const double kp = kplus * (m < PARSNN_FTAB_LEN ? ftab[m] : parsnn_fexp(c, m, model));
+                    qi->pp++;
+                    w = parsnn_facilitate(c, w, kp, model, &mx, &my);
+                }
+                if (qi->newest <= t2) {                          /* newest > t1: pass 1 */
                     const int64_t m = qi->newest + dd - t_last;  /* >= 1 */
                     const double kp = kplus * (m < PARSNN_FTAB_LEN ? ftab[m] : parsnn_fexp(c, m, model));
-                    pend[i]++;
+                    qi->pn++;
                     w = parsnn_facilitate(c, w, kp, model, &mx, &my);
-                }                                  /* else the window is empty: nothing to read */
+                }                                  /* else nothing more in the window */
             } else {
                 parsnn_hist_t *hs = &hist[i];
                 const int32_t start = hs->start;

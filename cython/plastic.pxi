@@ -10,13 +10,13 @@ cdef extern from "plastic.h" nogil:
         double* k
         int32_t start, end, cap
     ctypedef struct parsnn_hq_t:
-        int64_t newest, prev, kq_t
+        int64_t newest, prev, prev2, kq_t
+        int32_t pn, pp
         double kq_v
     ctypedef struct parsnn_plastic_t:
         int64_t n
         parsnn_hist_t* hist
         parsnn_hq_t* hq
-        int32_t* pend
         double* kminus
         int64_t* last_t
         const double* tau_minus_inv
@@ -75,7 +75,7 @@ _PLASTIC_ARRAYS = (
 
 #: bytes per local neuron of its post-spike archive's header and dense record (parsnn_hq_t), and of one
 #: projection's facilitation table
-PLASTIC_HIST_BYTES = sizeof(parsnn_hist_t) + sizeof(parsnn_hq_t) + sizeof(int32_t)
+PLASTIC_HIST_BYTES = sizeof(parsnn_hist_t) + sizeof(parsnn_hq_t)
 PLASTIC_FTAB_BYTES = PARSNN_FTAB_LEN * sizeof(double)
 
 
@@ -137,10 +137,7 @@ cdef class PlasticState:
         # line-aligned: with the threads' split points on 16-neuron bounds no line holds two threads' memos
         if posix_memalign(<void**> &self.c.hq, 64, <size_t> max(n, 1) * sizeof(parsnn_hq_t)) != 0:
             self.c.hq = NULL
-        if posix_memalign(<void**> &self.c.pend, 64, <size_t> max(n, 1) * sizeof(int32_t)) != 0:
-            self.c.pend = NULL
-        if (self.c.hist == NULL or self.c.hq == NULL or self.c.pend == NULL
-                or parsnn_plastic_tables(&self.c) != 0):
+        if self.c.hist == NULL or self.c.hq == NULL or parsnn_plastic_tables(&self.c) != 0:
             raise MemoryError()
         for i in range(n):
             parsnn_hist_free(&self.c.hist[i])     # the empty state (no entries, no memo)
@@ -164,8 +161,10 @@ cdef class PlasticState:
                 k[total] = self.c.hist[i].k[j]
                 cnt[total] = self.c.hist[i].e[j].cnt
                 total += 1
-            if counts[i] > 0:                      # the newest entry's reads counted in pend
-                cnt[total - 1] += self.c.pend[i]
+            if counts[i] > 0:                      # the two newest entries' reads counted in hq
+                cnt[total - 1] += self.c.hq[i].pn
+            if counts[i] > 1:
+                cnt[total - 2] += self.c.hq[i].pp
         return counts, t, k, cnt
 
     def set_history(self, counts, t, k, cnt):
@@ -185,9 +184,7 @@ cdef class PlasticState:
         free(self.c.pre_t)
         free(self.c.ftab)
         free(self.c.hq)
-        free(self.c.pend)
         self.c.pre_k, self.c.pre_t, self.c.pre_cap, self.c.ftab, self.c.hq = NULL, NULL, 0, NULL, NULL
-        self.c.pend = NULL
         if self.c.hist != NULL:
             for i in range(self.c.n):
                 parsnn_hist_free(&self.c.hist[i])
@@ -200,7 +197,6 @@ cdef class PlasticState:
         free(self.c.pre_t)
         free(self.c.ftab)
         free(self.c.hq)
-        free(self.c.pend)
         if self.c.hist != NULL:
             for i in range(self.c.n):
                 parsnn_hist_free(&self.c.hist[i])

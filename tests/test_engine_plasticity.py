@@ -380,3 +380,30 @@ def test_long_rows_follow_nests_algorithm_per_synapse(model, params, delays):
     expect = np.array([ref[(s, t)] for s, t in zip(s_ids.tolist(), t_ids.tolist())])
     np.testing.assert_allclose(w, expect, rtol=1e-12)
     assert len(set(np.round(w, 9))) > 500           # the weights moved, each its own way
+
+
+@pytest.mark.parametrize("t_sim,kicks,pre,stamps", [
+    (15.0, [2.9, 5.9], [10.0], [30, 60]),                 # one pre spike reads both post spikes
+    (25.0, [2.9, 5.9, 11.9], [10.0, 20.0], [60, 120]),    # then one more post spike and one more read
+])
+def test_archive_access_counts(t_sim, kicks, pre, stamps):
+    """Every synapse's reads of the post spikes in its window are counted in the archive (also the
+    reads of the newest entries, held apart until the next post spike), and fully read old entries
+    are pruned: history() gives each kept entry's stamp and 3 reads, one per synapse."""
+    from mpi4py import MPI
+
+    import parsnn.network as pn
+    from parsnn.engine import Simulation
+    net = pn.Network(0.1)
+    net.add_population("pre", 3, "spike_generator", spike_times=[pre] * 3)
+    net.add_population("kick", 1, "spike_generator", spike_times=[kicks])
+    net.add_population("n", 1, "iaf_psc_delta", params=dict(t_ref=0.0, E_L=0.0, V_reset=0.0, V_th=1000.0, V_m=0.0))
+    net.connect("kick", "n", pn.AllToAll(), weight=5000.0, delay=0.1)
+    net.connect("pre", "n", pn.AllToAll(), weight=10.0, delay=1.5, synapse_model="stdp_synapse")
+    net.record_spikes(["n"])
+    sim = Simulation(net, seed=1, comm=MPI.COMM_SELF)
+    sim.run(t_sim)
+    assert sim.spikes()["n"][0].size == len(kicks)
+    counts, t, _, reads = sim.plastic.state.history()
+    assert counts.tolist() == [len(stamps)]
+    assert t.tolist() == stamps and reads.tolist() == [3] * len(stamps)
