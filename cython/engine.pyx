@@ -1373,6 +1373,38 @@ cdef void _team_run(EngineState st, TeamCtl* c) noexcept nogil:
         _team_thread(st, omp_get_thread_num(), c)
 
 
+cdef int _loop(EngineState st, TeamCtl* cp, int64_t t_stop, bint team) except -1:
+    """run_steps' interval loop (its docstring); may call back into Python to grow the recording buffers
+    (an exception there propagates)."""
+    cdef int64_t rows = 0
+    cdef double c0
+    with nogil:
+        while cp.t < t_stop and not cp.err:
+            cp.mm = st.m if st.m < t_stop - cp.t else t_stop - cp.t
+            if _need_reserve(st):
+                with gil:
+                    st.reserve()      # grow the recording buffers (every rank stays in the loop)
+            if team:
+                _team_run(st, cp)
+                if cp.stop != TEAM_ROWS:
+                    continue
+                c0 = _now()        # the team stopped after the gather: make room, then finish the interval
+                rows = cp.rows
+            else:
+                _region(st, cp.t, cp.mm, cp.pending)
+                c0 = _now()
+                rows = _gather_spikes(st, cp.t, cp.mm)
+            if rows and st.n_rec + rows > st.rec_step.shape[0]:     # multiplicities beyond the reserve
+                with gil:
+                    st.reserve(rows)
+            cp.err = _finish_interval(st, cp.t, cp.mm, rows, c0)
+            cp.pending = True
+            cp.t += cp.mm
+        if cp.pending and not cp.err:
+            _region(st, cp.t, 0, True)
+    return 0
+
+
 def run_steps(EngineState st, int64_t t, int64_t t_stop):
     """Advance from step ``t`` interval by interval (min-delay long; the last one ends at ``t_stop``)
     until ``t_stop``: update, exchange (collective), deliver, record buffering. The delivery of an
@@ -1383,8 +1415,6 @@ def run_steps(EngineState st, int64_t t, int64_t t_stop):
     interval instead of an OpenMP region); else one region per interval. When the recording buffers
     might not hold one more interval it calls ``st.reserve()`` to grow them (and ``st.reserve(rows)``
     when the multiplicities of an interval's recorded spikes need more rows). Returns ``t_stop``."""
-    cdef int64_t rows = 0
-    cdef double c0
     cdef int err, slack
     cdef TeamCtl c
     cdef bint team = st.T > 1 and st.team and st.n_loc * st.m >= st.par_min_updates
@@ -1410,32 +1440,11 @@ def run_steps(EngineState st, int64_t t, int64_t t_stop):
     slack = prctl(PR_GET_TIMERSLACK, 0, 0, 0, 0) if st.wait_mode == W_SLEEP else -1
     if slack > 0:
         prctl(PR_SET_TIMERSLACK, 1, 0, 0, 0)     # sleeps in the exchange wait as asked (module docstring)
-    with nogil:
-        while c.t < t_stop and not c.err:
-            c.mm = st.m if st.m < t_stop - c.t else t_stop - c.t
-            if _need_reserve(st):
-                with gil:
-                    st.reserve()      # grow the recording buffers (every rank stays in the loop)
-            if team:
-                _team_run(st, &c)
-                if c.stop != TEAM_ROWS:
-                    continue
-                c0 = _now()        # the team stopped after the gather: make room, then finish the interval
-                rows = c.rows
-            else:
-                _region(st, c.t, c.mm, c.pending)
-                c0 = _now()
-                rows = _gather_spikes(st, c.t, c.mm)
-            if rows and st.n_rec + rows > st.rec_step.shape[0]:     # multiplicities beyond the reserve
-                with gil:
-                    st.reserve(rows)
-            c.err = _finish_interval(st, c.t, c.mm, rows, c0)
-            c.pending = True
-            c.t += c.mm
-        if c.pending and not c.err:
-            _region(st, c.t, 0, True)
-    if slack > 0:
-        prctl(PR_SET_TIMERSLACK, <unsigned long> slack, 0, 0, 0)
+    try:
+        _loop(st, &c, t_stop, team)
+    finally:
+        if slack > 0:
+            prctl(PR_SET_TIMERSLACK, <unsigned long> slack, 0, 0, 0)
     err = c.err
     t = c.t
     if st.plastic_on and st.plastic.out_of_memory:      # plastic hook: an archive or the traces' buffer could not grow

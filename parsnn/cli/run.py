@@ -77,8 +77,9 @@ def add_exchange_arguments(parser):
                              "and why")
     parser.add_argument("--mpi-wait", choices=exchange.WAIT_CHOICES, default=exchange.DEFAULT_WAIT,
                         help="how a rank waits for the exchange: poll (MPICH's blocking call, busy), yield (test, then "
-                             "sched_yield between tests) or sleep (default: test, yield, then sleep 1-64 us between "
-                             "tests): yield and sleep leave the core to other work")
+                             "sched_yield between tests) or sleep (default: test, yield for as long as one short sleep "
+                             "costs on this machine, then sleep 1-64 us between tests): yield and sleep leave the core "
+                             "to other work")
     parser.add_argument("--mpi-wait-polls", type=nonnegative("--mpi-wait-polls", int),
                         default=exchange.DEFAULT_WAIT_POLLS, metavar="N",
                         help=f"tests before a yield/sleep wait backs off (default {exchange.DEFAULT_WAIT_POLLS})")
