@@ -484,6 +484,28 @@ cdef void _flush(_scratch* sc, int64_t n, int64_t src_off, int64_t n_src, int64_
     _scatter_entries(n, sc.sorted, src_off, fill, out_tgt, out_w, out_d)
 
 
+cdef inline int64_t _draw_targets(pxs* ss, pxs* sv, const _plan* P, int64_t i0, int64_t i1, double inv_h,
+                                  uint64_t seed, int64_t n, int64_t* fill, tgt_t* out_tgt, float* out_w,
+                                  uint16_t* out_d, _scratch* sc, int64_t* dext) noexcept nogil:
+    """The synapses of targets i0 .. i1-1 of plan P drawn into the scratch ``sc`` after its ``n`` entries,
+    the scratch written to the slots ``fill[src]`` (advancing them) whenever it could overflow; returns the
+    entries left in the scratch."""
+    cdef int64_t i, q, m
+    cdef uint32_t tl
+    for i in range(i0, i1):
+        if n + P.one_target > sc.cap:
+            _flush(sc, n, P.src_off, P.n_src, fill, out_tgt, out_w, out_d)
+            n = 0
+        m = _draw_target(ss, sv, P.rule, P.tgt_gids[i], P.fixed[i] if P.fixed != NULL else 0, P.src_off,
+                         P.n_src, P.tgt_off, P.p, P.log1mp, P.autapses, P.ws, P.ds, P.wk, P.dk, inv_h, seed,
+                         P.ps, P.pv, sc.src + n, sc.w + n, sc.d + n, dext)
+        tl = P.tgt_local[i]
+        for q in range(n, n + m):
+            sc.tl[q] = tl
+        n += m
+    return n
+
+
 cdef void _generate_plans(pxs* scheme, const _plan* plans, int nplans, int th, double inv_h, uint64_t seed,
                           int64_t* fill, tgt_t* out_tgt, float* out_w, uint16_t* out_d, _scratch* sc,
                           int64_t* dext) noexcept nogil:
@@ -495,21 +517,11 @@ cdef void _generate_plans(pxs* scheme, const _plan* plans, int nplans, int th, d
     cdef pxs ss, sv
     cdef const _plan* P
     cdef int k
-    cdef int64_t i, q, m, n = 0
-    cdef uint32_t tl
+    cdef int64_t n = 0
     for k in range(nplans):
         P = &plans[k]
-        for i in range(P.tb[th], P.tb[th + 1]):
-            if n + P.one_target > sc.cap:
-                _flush(sc, n, P.src_off, P.n_src, fill, out_tgt, out_w, out_d)
-                n = 0
-            m = _draw_target(&ss, &sv, P.rule, P.tgt_gids[i], P.fixed[i] if P.fixed != NULL else 0, P.src_off,
-                             P.n_src, P.tgt_off, P.p, P.log1mp, P.autapses, P.ws, P.ds, P.wk, P.dk, inv_h, seed,
-                             P.ps, P.pv, sc.src + n, sc.w + n, sc.d + n, dext)
-            tl = P.tgt_local[i]
-            for q in range(n, n + m):
-                sc.tl[q] = tl
-            n += m
+        n = _draw_targets(&ss, &sv, P, P.tb[th], P.tb[th + 1], inv_h, seed, n, fill, out_tgt, out_w, out_d, sc,
+                          dext)
     if nplans:
         _flush(sc, n, plans[0].src_off, plans[0].n_src, fill, out_tgt, out_w, out_d)
 
@@ -870,8 +882,7 @@ cdef void _generate_units(pxs* scheme, const _plan* plans, const int64_t* units,
     flushed whenever it could overflow, when the block changes, and at the end."""
     cdef pxs ss, sv
     cdef const _plan* P = NULL
-    cdef int64_t u, k, b, cur = -1, i, q, m, n = 0
-    cdef uint32_t tl
+    cdef int64_t u, k, b, cur = -1, n = 0
     for u in range(u0, u1):
         k, b = units[4 * u], units[4 * u + 1]
         P = &plans[k]
@@ -879,17 +890,8 @@ cdef void _generate_units(pxs* scheme, const _plan* plans, const int64_t* units,
             if n:
                 _flush(sc, n, P.src_off, P.n_src, fill + cur * N, out_tgt, out_w, out_d)
             n, cur = 0, b
-        for i in range(units[4 * u + 2], units[4 * u + 3]):
-            if n + P.one_target > sc.cap:
-                _flush(sc, n, P.src_off, P.n_src, fill + b * N, out_tgt, out_w, out_d)
-                n = 0
-            m = _draw_target(&ss, &sv, P.rule, P.tgt_gids[i], P.fixed[i] if P.fixed != NULL else 0, P.src_off,
-                             P.n_src, P.tgt_off, P.p, P.log1mp, P.autapses, P.ws, P.ds, P.wk, P.dk, inv_h, seed,
-                             P.ps, P.pv, sc.src + n, sc.w + n, sc.d + n, dext)
-            tl = P.tgt_local[i]
-            for q in range(n, n + m):
-                sc.tl[q] = tl
-            n += m
+        n = _draw_targets(&ss, &sv, P, units[4 * u + 2], units[4 * u + 3], inv_h, seed, n, fill + b * N, out_tgt,
+                          out_w, out_d, sc, dext)
     if n:
         _flush(sc, n, P.src_off, P.n_src, fill + cur * N, out_tgt, out_w, out_d)
 
