@@ -105,7 +105,8 @@ def test_fit_curve_recovers_the_points_and_the_row_costs_of_synthetic_runs():
              **{f"ns_{i}": v for i, v in enumerate([2.0, 3.0, 6.5, 11.0], start=1)},
              **{f"d0_ns_{i}": v for i, v in enumerate([1.7, 2.6, 5.5, 10.0], start=1)},
              **{f"row_mib_{j}": ws[n] for j, n in enumerate(rows, start=1)},
-             "row_ns_1": 1800.0, "row_ns_2": 2600.0, "d0_row_ns_1": 1100.0, "d0_row_ns_2": 2000.0,
+             **{f"row_ns_{j}": 1200.0 + 700.0 * j for j in range(1, len(rows) + 1)},
+             **{f"d0_row_ns_{j}": 600.0 + 500.0 * j for j in range(1, len(rows) + 1)},
              "distance": 128, "no_prefetch_ns": 60.0}
     m = _curve_machine(curve=truth)
     o_del, c_spk = 0.05e-6, 9e-9

@@ -54,7 +54,7 @@ from parsnn.mapping.cluster.workload import PREFETCH_DISTANCE, ring_working_set,
 SCATTER_TARGETS = (2000, 8000, 32000, 128000)
 #: the scatter networks measured again with rows of :data:`LONG_ROW` synapses (half the sources, the same
 #: synapses): the per-row cost R(ws) at their working sets
-ROW_TARGETS = (8000, 32000)
+ROW_TARGETS = (2000, 8000, 32000)
 ROW, LONG_ROW = 2048, 4096
 #: the prefetch distances the curve is measured at (``parsnn.engine.prefetch``: the tuner's candidates lie
 #: between them or above; the first one is the curve's ``ns_i``, the others' ``d<D>_ns_i``)
