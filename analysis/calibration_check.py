@@ -113,7 +113,8 @@ def predict(path: str, machine, threads: int = 1) -> dict | None:
     inp = cluster.run_inputs(path)
     try:
         return cluster.predict(inp["connectivity"], inp["ranks"], machine, inp["rank_of"], rates=inp["rates"],
-                               t_sim_ms=inp["t_sim_ms"], threads=threads, interval_counts=inp.get("interval_counts"))
+                               t_sim_ms=inp["t_sim_ms"], threads=threads, interval_counts=inp.get("interval_counts"),
+                               prefetch_distance=inp.get("prefetch_distance"))
     except ParameterError:
         return None
 

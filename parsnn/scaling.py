@@ -215,7 +215,8 @@ def _predicted(run, row: dict, machine, label: dict) -> dict:
     scheme = str((run.run_info.get("exchange") or {}).get("scheme", "alltoall"))      # the scheme the run used
     p = cluster.predict(inp["connectivity"], row["ranks"], machine, inp["rank_of"], rates=inp["rates"],
                         t_sim_ms=row["t_sim_ms"], threads=row.get("threads", 1),
-                        exchange="neighbor" if scheme.startswith("neighbor") else "alltoall")
+                        exchange="neighbor" if scheme.startswith("neighbor") else "alltoall",
+                        prefetch_distance=inp.get("prefetch_distance"))
     per_run = p["intervals_per_model_s"] * row["t_sim_ms"] * 1e-3
     out = {"predicted_rtf": p["rtf"], "predicted_rtf_range": p["rtf_range"], "predicted_machine": p["machine"],
            "predicted_machine_match": label.get("machine_match"), "predicted_rates_from": inp["rates_from"],

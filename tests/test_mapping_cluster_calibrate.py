@@ -53,7 +53,10 @@ def _record(name: str, spec: dict, t: dict) -> dict:
     sizes = {p["name"]: p["size"] for p in conn.description["populations"]}
     if name == "spikes_P1":           # one synapse per spike of the Poisson sources
         E = S = sizes["S"] * 500.0 * T
-    N = float(sum(sizes.values()))
+    if name.startswith("scatter"):    # spike_generator sources: the workload has no events for them
+        S = sizes["S"] * conn.metadata["expected_rates"]["S"] * T
+        E = S * spec["row"]
+    N = float(sum(p["size"] for p, v in zip(conn.description["populations"], conn.virtual) if not v))
     c = {k: v * (1e-9 if "_ns" in k else 1e-6) for k, v in t.items() if "_ns" in k or "_us" in k}
     per_step = {"pd14_P1": N * c["update_ns_iaf_psc_exp"], "delta_P1": N * c["update_ns_iaf_psc_delta"],
                 "expscalar_P1": N * c["update_ns_iaf_psc_exp_scalar"],
@@ -61,8 +64,8 @@ def _record(name: str, spec: dict, t: dict) -> dict:
                 "brunel_P1": N * (c["update_ns_iaf_psc_delta"] + c["poisson_input_ns"]),
                 "spikes_P1": sizes.get("T", 0) * c["update_ns_iaf_psc_exp"]
                 + sizes.get("S", 0) * c["update_ns_poisson_source"]}.get(name, 0.0)
-    if name.startswith("scatter"):    # Poisson sources and their targets (the thread constants' update)
-        per_step = sizes["T"] * c["update_ns_iaf_psc_exp"] + sizes["S"] * c["update_ns_poisson_source"]
+    if name.startswith("scatter"):    # their targets (the thread constants' update; spike generators are not updated)
+        per_step = sizes["T"] * c["update_ns_iaf_psc_exp"]
     f2, f3, fm = calibration.cache_fractions(CACHES, ws)
     u = float(wl["events_unprefetched_per_s"][0] / wl["events_per_s"][0]) if wl["events_per_s"][0] > 0 else 0.0
     c_evt = (f2 * c["event_ns_l2"] + f3 * c["event_ns_l3"] + fm * (1 - u) * c["event_ns_memory"]
@@ -81,7 +84,7 @@ def _record(name: str, spec: dict, t: dict) -> dict:
             "rtf": 1.0, "simulate_seconds": [1.0]}
     if name == "null_P1":
         perf["timer_exchange"] = [c["exchange_us"] * intervals]
-    return {"spec": spec, "ranks": 1, "t_sim_ms": T_SIM, "min_delay_steps": m, "rank_of": [0] * int(N),
+    return {"spec": spec, "ranks": 1, "t_sim_ms": T_SIM, "min_delay_steps": m, "rank_of": np.repeat(np.where(conn.virtual, -1, 0), conn.sizes).tolist(),
             "rates": None, "perf": perf, "delivered_spikes": [S], "intervals": intervals,
             "description": conn.description, "busy_cores_before": 0.0, "spike_counts": spike_counts}
 
@@ -182,9 +185,11 @@ def test_machine_file_from_batches_round_trips_with_spread_and_sources(tmp_path,
     assert sources["oversubscription.yield_us"].startswith("assumed")
     assert all(".".join(path) in sources for path, _key, _how in MEASURED)
     assert sources["compute.peer_ns"].startswith("assumed")
-    # the event cost curve: the scatter networks and 'longrows', rising with the ring working set
+    # the event cost curve: the scatter networks, rising with the ring working set, at two prefetch distances,
+    # with the per-row cost (0 here: the synthetic event cost does not depend on the row)
     cur = scatter.curve(m)
-    assert len(cur["mib"]) == len(scatter.SCATTER_TARGETS) + 1 and cur["mib"] == sorted(cur["mib"])
+    assert len(cur["mib"]) == len(scatter.SCATTER_TARGETS) and cur["mib"] == sorted(cur["mib"])
+    assert cur["distance"] == 128 and list(cur["other"]) == [0] and cur["row_ns"] == [0.0] * len(scatter.ROW_TARGETS)
     assert cur["ns"][-1] > cur["ns"][0]
     assert "compute.scatter.mib_1" not in m.data["spread"]       # the same in every batch: no error bar
     low, high = m.bounds()
@@ -615,7 +620,17 @@ def test_batches_before_fit_version_5_drop_the_redefined_constants():
     old = {"fit_version": 4, "record_ns": 41.0, "thread_update_efficiency": 0.56, "thread_update_eff_1": 0.54,
            "thread_update_n_1": 10500.0, "thread_deliver_eff_1": 0.8, "spike_ns": 16.0}
     got = _current_meaning(dict(old))
-    assert got == {"fit_version": FIT_VERSION, "thread_update_n_1": 10500.0, "thread_deliver_eff_1": 0.8,
-                   "spike_ns": 16.0}
+    # (version 6 redefined the delivery's thread efficiencies too: dropped as well)
+    assert got == {"fit_version": FIT_VERSION, "thread_update_n_1": 10500.0, "spike_ns": 16.0}
     new = {**old, "fit_version": FIT_VERSION}
     assert _current_meaning(dict(new)) == new
+
+
+def test_batches_before_fit_version_6_drop_the_event_cost_curve():
+    # version 5's curve came from scatter networks with poisson_source devices at the tuner's distance, and its
+    # points carried the per-row cost: merged into a version-6 calibration, it is left out (not mixed)
+    from parsnn.mapping.cluster.calibrate import FIT_VERSION, _current_meaning
+    old = {"fit_version": 5, "scatter_mib_1": 0.87, "scatter_ns_1": 1.96, "scatter_no_prefetch_ns": 51.2,
+           "thread_deliver_efficiency": 0.9, "thread_update_efficiency": 0.8, "spike_ns": 16.0}
+    assert _current_meaning(dict(old)) == {"fit_version": FIT_VERSION, "thread_update_efficiency": 0.8,
+                                           "spike_ns": 16.0}

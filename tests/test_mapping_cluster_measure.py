@@ -32,3 +32,40 @@ def test_huge_page_kib_counts_this_process_memory():
     assert x.sum() > 0
     c = measure.machine_counters()
     assert c["t"] > 0 and c.get("steal_s", 0.0) >= 0.0
+
+
+def test_scatter_network_has_pre_drawn_poisson_sources():
+    net = measure.calibration_network({"model": "scatter", "targets": 300, "sources": 40, "row": 16})
+    src = net.populations["S"]
+    assert src.model == "spike_generator" and len(src.spike_times) == 40
+    n = sum(len(t) for t in src.spike_times)
+    expect = 40 * 20.0 * measure.SCATTER_SPAN_MS * 1e-3
+    assert abs(n - expect) < 5 * np.sqrt(expect)                      # Poisson at 20 Hz
+    assert all(list(t) == sorted(set(t)) and (not t or 0 < t[0] and t[-1] < measure.SCATTER_SPAN_MS)
+               for t in src.spike_times)
+    again = measure.calibration_network({"model": "scatter", "targets": 300, "sources": 40, "row": 16})
+    assert again.populations["S"].spike_times == src.spike_times      # the same spikes in every calibration
+
+
+def test_interleaved_specs_at_two_distances_share_one_build(monkeypatch):
+    from mpi4py import MPI
+    builds = []
+    real = measure._build
+    monkeypatch.setattr(measure, "_build", lambda spec, comm: builds.append(spec) or real(spec, comm))
+    base = {"model": "scatter", "targets": 300, "sources": 40, "row": 64, "group": "g", "segments": 2,
+            "warmup_ms": 2.0, "rewarm_ms": 1.0}
+    from parsnn.engine import Simulation
+    seen, run = [], Simulation.run
+
+    def spy(self, t):
+        out = run(self, t)
+        seen.append(int(self.st.prefetch))                 # the distance that segment delivered with
+        return out
+    monkeypatch.setattr(Simulation, "run", spy)
+    recs = measure.run_interleaved([({**base, "prefetch": 128}, 20.0), ({**base, "prefetch": 0}, 20.0)], MPI.COMM_SELF)
+    assert len(builds) == 1
+    # warm-ups, then per segment: re-warm and segment of each spec in turn, each at its own distance
+    assert seen == [128, 0] + [128, 128, 0, 0] * 2
+    assert [r["prefetch"]["distance"] for r in recs] == [128, 0]
+    for r in recs:
+        assert r["perf"]["synaptic_events"][0] > 0 and len(r["segments"]) == 2

@@ -63,45 +63,61 @@ def test_a_larger_network_pays_more_per_event_with_the_curve_not_with_nominal_ca
     assert per_event(curved, 0.25) > 1.3 * per_event(curved, 0.1)
 
 
-def _scatter_record(spec: dict, machine: Machine, o_del: float, c_spk: float, t_ms: float = 200.0) -> dict:
-    """A 1-rank run record of a calibration network whose deliver timer follows the curve model exactly."""
+#: a curve of fit version 6: per event at rows without end, per row, at prefetch distances 128 and 0
+CURVE6 = {"mib_1": 1.0, "ns_1": 1.5, "mib_2": 8.0, "ns_2": 3.0, "mib_3": 64.0, "ns_3": 6.0,
+          "row_mib_1": 4.0, "row_ns_1": 1000.0, "row_mib_2": 16.0, "row_ns_2": 2000.0,
+          "d0_ns_1": 1.2, "d0_ns_2": 2.4, "d0_ns_3": 5.0, "d0_row_ns_1": 600.0, "d0_row_ns_2": 1400.0,
+          "distance": 128, "no_prefetch_ns": 60.0}
+
+
+def _scatter_record(name: str, spec: dict, machine: Machine, o_del: float, c_spk: float, t_ms: float = 200.0) -> dict:
+    """A 1-rank run record of a calibration network whose deliver timer follows the machine's event cost
+    exactly: the scatter networks' events and spikes from their spike_generator sources (the workload has
+    none for them), rows of ``row``, at the spec's prefetch distance; 'shortrows' at the curve's last point."""
     net = measure.calibration_network(spec)
     conn = Connectivity.from_network(net)
     wl = workload(conn, 1)
     T = t_ms * 1e-3
     intervals = int(round(t_ms / 0.1 / wl["min_delay_steps"]))
-    E, S = float(wl["events_per_s"][0] * T), float(wl["spikes_in_per_s"][0] * T)
-    u = float(wl["events_unprefetched_per_s"][0] / wl["events_per_s"][0])
-    c = float(scatter.event_cost(machine, ring_working_set(wl)[0], u))
+    if name.startswith("scatter"):
+        S = net.populations["S"].size * net.metadata["expected_rates"]["S"] * T
+        E = S * spec["row"]
+        c = float(scatter.event_cost(machine, ring_working_set(wl)[0], 0.0, 1, spec["row"], spec["prefetch"]))
+    else:
+        E, S = float(wl["events_per_s"][0] * T), float(wl["spikes_in_per_s"][0] * T)
+        c = 60e-9
     deliver = o_del * intervals + S * c_spk + E * c
     return {"spec": spec, "ranks": 1, "t_sim_ms": t_ms, "rank_of": [0] * conn.num_nodes, "rates": None,
             "description": conn.description, "intervals": intervals, "delivered_spikes": [S],
-            "perf": {"timer_deliver": [deliver], "synaptic_events": [E]}}
+            "perf": {"timer_deliver": [deliver], "synaptic_events": [E]},
+            "prefetch": {"distance": spec.get("prefetch", 128), "source": "given"}}
 
 
-def test_fit_curve_recovers_the_points_of_synthetic_runs():
-    specs = {**scatter.specs(), "longrows_P1": {"model": "longrows", "row": 2048, "sources": 200, "targets": 400000},
-             "shortrows_P1": {"model": "shortrows", "row": 64, "sources": 2000, "targets": 400000}}
-    ws = {}
-    for name, spec in specs.items():
-        wl = workload(Connectivity.from_network(measure.calibration_network(spec)), 1)
-        ws[name] = float(ring_working_set(wl)[0]) / 2 ** 20
+def test_fit_curve_recovers_the_points_and_the_row_costs_of_synthetic_runs():
+    specs = {**scatter.specs(), "shortrows_P1": {"model": "shortrows", "row": 64, "sources": 2000, "targets": 400000}}
+    ws = {name: float(ring_working_set(workload(Connectivity.from_network(measure.calibration_network(spec)), 1))[0])
+          / 2 ** 20 for name, spec in specs.items()}
     names = [scatter.run_name(n) for n in scatter.SCATTER_TARGETS]
-    assert [ws[n] for n in names] == sorted(ws[n] for n in names) and ws["longrows_P1"] > ws[names[-1]]
-    # a true curve through exactly those working sets
-    true_ns = [2.0, 3.0, 6.5, 11.0, 14.0]
-    truth = {**{f"mib_{i}": ws[n] for i, n in enumerate([*names, "longrows_P1"], start=1)},
-             **{f"ns_{i}": v for i, v in enumerate(true_ns, start=1)}, "no_prefetch_ns": 70.0}
+    assert [ws[n] for n in names] == sorted(ws[n] for n in names)
+    rows = [scatter.run_name(n) for n in scatter.ROW_TARGETS]
+    # a true curve through exactly those working sets: per event, per row (at the ROW_TARGETS), at 128 and 0
+    truth = {**{f"mib_{i}": ws[n] for i, n in enumerate(names, start=1)},
+             **{f"ns_{i}": v for i, v in enumerate([2.0, 3.0, 6.5, 11.0], start=1)},
+             **{f"d0_ns_{i}": v for i, v in enumerate([1.7, 2.6, 5.5, 10.0], start=1)},
+             **{f"row_mib_{j}": ws[n] for j, n in enumerate(rows, start=1)},
+             **{f"row_ns_{j}": 1200.0 + 700.0 * j for j in range(1, len(rows) + 1)},
+             **{f"d0_row_ns_{j}": 600.0 + 500.0 * j for j in range(1, len(rows) + 1)},
+             "distance": 128, "no_prefetch_ns": 60.0}
     m = _curve_machine(curve=truth)
     o_del, c_spk = 0.05e-6, 9e-9
-    runs = {name: _scatter_record(spec, m, o_del, c_spk) for name, spec in specs.items()}
+    runs = {name: _scatter_record(name, spec, m, o_del, c_spk) for name, spec in specs.items()}
     fit = scatter.fit_curve(runs, o_del, c_spk)
-    for i, v in enumerate(true_ns, start=1):
-        assert fit[f"scatter_ns_{i}"] == pytest.approx(v, rel=1e-6), i
-        assert fit[f"scatter_mib_{i}"] == pytest.approx(truth[f"mib_{i}"], rel=1e-9)
-    assert fit["scatter_no_prefetch_ns"] == pytest.approx(70.0, rel=1e-6)
-    # a missing run: no curve (the machine file then keeps the cache-level model)
+    for k, v in truth.items():
+        assert fit["scatter_" + k] == pytest.approx(v, rel=1e-6), k
+    # a missing run (a row length, or a point): no curve (the machine file then keeps the cache-level model)
     assert scatter.fit_curve({k: v for k, v in runs.items() if k != names[0]}, o_del, c_spk) == {}
+    long_row = scatter.run_name(scatter.ROW_TARGETS[0], scatter.LONG_ROW)
+    assert scatter.fit_curve({k: v for k, v in runs.items() if k != long_row}, o_del, c_spk) == {}
 
 
 def _two_rings_net(tau_in: float) -> Network:

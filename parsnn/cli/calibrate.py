@@ -83,7 +83,12 @@ def command(args) -> int:
     sc = comp.get("scatter") or {}
     pts = sorted((sc[k], sc["ns_" + k[4:]]) for k in sc if k.startswith("mib_") and "ns_" + k[4:] in sc)
     if pts:
-        print("  event cost by ring working set: " + ", ".join(f"{w:.3g} MiB {c:.2f} ns" for w, c in pts))
+        print("  event cost by ring working set: " + ", ".join(f"{w:.3g} MiB {c:.2f} ns" for w, c in pts)
+              + (f" (prefetch distance {sc['distance']:.0f}, rows without end)" if "distance" in sc else ""))
+    for pre, at in (("", "distance %.0f" % sc.get("distance", 128)), ("d0_", "distance 0")):
+        rows = sorted((sc[k], sc[pre + "row_ns_" + k[8:]]) for k in sc if k.startswith("row_mib_") and pre + "row_ns_" + k[8:] in sc)
+        if rows:
+            print(f"  cost per row ({at}): " + ", ".join(f"{w:.3g} MiB {c:.0f} ns" for w, c in rows))
     for n in cal["notes"]:
         print(f"  note: {n}")
     hint = "" if args.out is None else f" --machine {path}"

@@ -65,8 +65,10 @@ prefetched: the engine prefetches the entry 128 synapses ahead within a row, so
 the first min(L, 128) synapses of a row of L synapses on the rank are not
 (L: the expected synapses of a source on rank r, given that it has any there).
 c_evt(ws, u): with a measured curve (``[compute.scatter]``, :mod:`~parsnn.mapping.cluster.scatter`:
-the cost per event at several working sets, interpolated in log ws, plus the unprefetched events'
-extra cost as far as the curve has reached the memory-bound cost); without one, from the nominal
+the cost per event at several working sets, interpolated in log ws, at the engine's prefetch distance
+(:mod:`~parsnn.mapping.cluster.distance`), plus a measured per-row cost over the (sub-)row's events,
+fit version 6; before it, plus the unprefetched events' extra cost as far as the curve has reached the
+memory-bound cost); without one, from the nominal
 caches: the cost moves from ``event_ns.l2`` to ``l3`` to ``memory`` as ws_r outgrows the
 caches of a core, the memory-served share of the unprefetched events costing
 ``event_ns.memory_no_prefetch``. ``sigma e(P)`` is the expected maximum over P ranks

@@ -116,7 +116,8 @@ def interleaved_segments(cfg: dict) -> tuple[int, int]:
 #: over-predictions: analysis/results/quick_calibration_terms_xeon_idle_s8_s9.md), each for ``share`` x its timed
 #: model time, then mpibench's collectives on 2 ranks for ``mpibench_iters`` iterations
 WARM_UP = {"quick": {"share": 0.5, "mpibench_iters": 1000}, "full": {"share": 0.5, "mpibench_iters": 2000}}
-WARM_UP_RUNS = ("longrows_P1", *INTERLEAVED)
+#: (one of the networks the scatter runs share at their distances: :func:`~parsnn.mapping.cluster.measure.run_interleaved`)
+WARM_UP_RUNS = ("longrows_P1", *(n for n in INTERLEAVED if SPECS_P1[n].get("prefetch") in (None, scatter.CURVE_DISTANCES[0])))
 
 
 def warm_up(mode: str, workdir: str, fp: dict, mpiexec: str | None = None, log=print, mpi_wait: str = "sleep") -> dict:
@@ -279,12 +280,19 @@ def default_name(fp: dict) -> str:
 #: efficiencies at several sizes (``[threads.update]``, ``[threads.deliver]``); 5 = the update's thread
 #: efficiency against thread 0's share of the update work at each model's cost (before: of the neurons), the
 #: record timer with a run file written, split into ``record_flush_us`` and ``record_ns`` (before: in memory,
-#: Brunel's timer over its spikes)
-FIT_VERSION = 5
+#: Brunel's timer over its spikes); 6 = the event cost curve ``[compute.scatter]`` measured on scatter networks with
+#: spike_generator sources (before: poisson_source devices, updated every step), at prefetch distances 128 and 0
+#: (``d0_ns_i``; before: whatever the tuner chose), with a per-row cost (``row_ns_j``, from rows of 2,048 and
+#: 4,096) taken out of its points (before: the unprefetched share x miss(ws)), and the delivery's thread
+#: efficiency against that cost
+FIT_VERSION = 6
 
 #: the constants a batch of an earlier :data:`FIT_VERSION` measured in another meaning (dropped when merged)
 _REDEFINED = {5: ("record_ns", "thread_update_efficiency",
-                  *(f"thread_update_eff_{i}" for i in range(1, len(THREAD_RUNS) + 1)))}
+                  *(f"thread_update_eff_{i}" for i in range(1, len(THREAD_RUNS) + 1))),
+              6: ("thread_deliver_efficiency", *(f"thread_deliver_eff_{i}" for i in range(1, len(THREAD_RUNS) + 1)))}
+#: prefixes of the constants an earlier :data:`FIT_VERSION` measured in another meaning (dropped when merged)
+_REDEFINED_PREFIX = {6: ("scatter_",)}
 
 
 def _current_meaning(batch: dict) -> dict:
@@ -294,7 +302,9 @@ def _current_meaning(batch: dict) -> dict:
     version 3 the event costs were fitted with 16-B ring slots and there is no ``[compute.scatter]``
     curve: they are kept as they are (such batches come from other engine code, whose fingerprint
     differs, so ``--merge`` refuses them unless the engine did not change). Before version 5 the record
-    cost and the update's thread efficiencies meant something else (:data:`_REDEFINED`): dropped."""
+    cost and the update's thread efficiencies meant something else (:data:`_REDEFINED`): dropped; before version 6
+    the event cost curve and the delivery's thread efficiencies did (:data:`_REDEFINED_PREFIX`): dropped, so a
+    merge with such a batch has the curve of the newer batches alone."""
     version = batch.get("fit_version", 1)
     if version >= FIT_VERSION:
         return batch
@@ -302,6 +312,10 @@ def _current_meaning(batch: dict) -> dict:
         if version < v:
             for k in keys:
                 batch.pop(k, None)
+    for v, prefixes in _REDEFINED_PREFIX.items():
+        if version < v:
+            for k in [k for k in batch if k.startswith(prefixes)]:
+                batch.pop(k)
     if version < 2:
         batch.pop("collective_call_us", None)
         need = ("null2_exchange_us", "alltoall_fixed_us", "shm_latency_us", "shm_overhead_us")

@@ -29,7 +29,7 @@ import numpy as np
 from parsnn.mapping.cluster import recordcost, scatter, threadwait
 from parsnn.mapping.cluster.collectives import expected_max_normal
 from parsnn.connectivity import Connectivity, require
-from parsnn.mapping.cluster.workload import plastic_projections, ring_working_set, workload
+from parsnn.mapping.cluster.workload import PREFETCH_DISTANCE, plastic_projections, ring_working_set, workload
 
 #: (L2 of a core, L2 + its L3 share) in bytes of the machine the runs were measured on, as written
 #: into epyc_zen5_kvm_2core_2026_11_22.toml (lscpu: 1 MiB L2 per core, 32 MiB L3 shared by 2 cores)
@@ -164,16 +164,20 @@ def thread_constants(one: dict, two: dict, c: dict, machine=None) -> dict:
 
 def thread_event_ratio(one: dict, T: int, machine=None) -> tuple[float, float]:
     """(ring bytes the 1-rank run record ``one`` writes per interval, the model's event cost for one of
-    ``T`` threads writing 1/T of that ring (sharing the cache beyond L2, its unprefetched share T times
-    larger) over the event cost with one thread: :func:`parsnn.mapping.cluster.scatter.event_cost` on
-    ``machine``; 1 without a machine or events)."""
-    ws, wl = scatter.record_workload(one)
-    if machine is None or wl["events_per_s"][0] <= 0:
+    ``T`` threads writing 1/T of that ring (sharing the cache beyond L2, sub-rows 1/T of the run's rows, its
+    unprefetched share T times larger) over the event cost with one thread, at the run's prefetch distance:
+    :func:`parsnn.mapping.cluster.scatter.event_cost` on ``machine``; 1 without a machine or events). The rows
+    and the unprefetched share come from the record's events per delivered spike (the workload has no events
+    for spike_generator sources, which the scatter networks use)."""
+    ws, _wl = scatter.record_workload(one)
+    row = scatter.record_row(one)
+    if machine is None or row <= 0:
         return ws, 1.0
-    u = float(wl["events_unprefetched_per_s"][0] / wl["events_per_s"][0])
+    u = min(row, PREFETCH_DISTANCE) / row
+    d = scatter.record_distance(one)
     sharing = min(T, int(machine._get("machine", "cores_per_l3", default=1)))
-    return ws, float(scatter.event_cost(machine, ws / T, min(1.0, u * T), sharing)
-                     / scatter.event_cost(machine, ws, u, 1))
+    return ws, float(scatter.event_cost(machine, ws / T, min(1.0, u * T), sharing, row / T, d)
+                     / scatter.event_cost(machine, ws, u, 1, row, d))
 
 
 def segment_runs(runs: dict, j: int) -> dict:
@@ -564,10 +568,11 @@ def write_machine_toml(c: dict, yield_us: float, path: str, git: str):
 
 
 def predict_record(res: dict, machine) -> dict:
-    """The model's prediction for a run record (its description, partition map, measured rates, min delay)."""
+    """The model's prediction for a run record (its description, partition map, measured rates, min delay, the
+    prefetch distance it ran at)."""
     from parsnn.mapping.cluster.predict import predict
     conn = Connectivity.from_description(res["description"])
     rank_of = np.asarray(res["rank_of"])
     wl = workload(conn, res["ranks"], rank_of, rates=res["rates"], min_delay_steps=res["min_delay_steps"])
     return predict(conn, res["ranks"], machine, rank_of, rates=res["rates"], wl=wl, t_sim_ms=res["t_sim_ms"],
-                   with_range=False)
+                   with_range=False, prefetch_distance=(res.get("prefetch") or {}).get("distance"))

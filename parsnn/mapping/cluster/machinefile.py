@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from parsnn.mapping.cluster.scatter import SCATTER_TARGETS
+from parsnn.mapping.cluster.scatter import CURVE_DISTANCES, LONG_ROW, ROW, ROW_TARGETS, SCATTER_TARGETS
 
 #: (path in the machine file, key of the fitted constants, how it is measured). Every constant of
 #: the cost model that a calibration measures; the others are in :data:`ASSUMED`.
@@ -85,16 +85,24 @@ MEASURED = [
      "PD14 0.1 on cores + 1 ranks: wall time per interval above the prediction without it"),
 ]
 
-MEASURED += [entry for i in range(1, len(SCATTER_TARGETS) + 2) for entry in (
+_AT = {"": f"prefetch distance {CURVE_DISTANCES[0]}", **{f"d{d}_": f"prefetch distance {d}" for d in CURVE_DISTANCES[1:]}}
+MEASURED += [entry for i in range(1, len(SCATTER_TARGETS) + 1) for entry in (
     (("compute", "scatter", f"mib_{i}"), f"scatter_mib_{i}",
-     "ring bytes written per interval (MiB) of " + (f"the scatter network with {SCATTER_TARGETS[i - 1]:,} targets"
-                                                    if i <= len(SCATTER_TARGETS) else "'longrows'")),
-    (("compute", "scatter", f"ns_{i}"), f"scatter_ns_{i}",
-     "ns per event at mib_" + str(i) + ": deliver timer minus the per-interval and per-spike costs, over the "
-     "events (1 rank), corrected for the unprefetched share" + ("" if i <= len(SCATTER_TARGETS) else
-                                                                 " (the memory-bound cost)")))]
+     f"ring bytes written per interval (MiB) of the scatter network with {SCATTER_TARGETS[i - 1]:,} targets"),
+    *((("compute", "scatter", f"{p}ns_{i}"), f"scatter_{p}ns_{i}",
+       f"ns per event at mib_{i}, {at}: deliver timer minus the per-interval and per-spike costs, over the events "
+       f"(1 rank; spike_generator sources, rows of {ROW:,}), minus the per-row cost over the row") for p, at in _AT.items()))]
+MEASURED += [entry for j in range(1, len(ROW_TARGETS) + 1) for entry in (
+    (("compute", "scatter", f"row_mib_{j}"), f"scatter_row_mib_{j}",
+     f"ring MiB per interval of the scatter network with {ROW_TARGETS[j - 1]:,} targets (per-row cost)"),
+    *((("compute", "scatter", f"{p}row_ns_{j}"), f"scatter_{p}row_ns_{j}",
+       f"ns per row at row_mib_{j}, {at}: that network with rows of {ROW:,} and of {LONG_ROW:,} synapses "
+       "(same synapses), c = c_inf + R / row solved for R") for p, at in _AT.items()))]
+MEASURED.append((("compute", "scatter", "distance"), "scatter_distance",
+                 "the prefetch distance of ns_i and row_ns_j (the engine's default); d<D>_: at distance D"))
 MEASURED.append((("compute", "scatter", "no_prefetch_ns"), "scatter_no_prefetch_ns",
-                 "'shortrows' (rows of 64 synapses into the largest ring, none prefetched), 1 rank: ns per event"))
+                 "'shortrows' (rows of 64 synapses into the largest ring, none prefetched), 1 rank: ns per event "
+                 "(fit version 6: not used by the model, kept for comparison)"))
 
 #: the 1-rank calibration runs measured again on 1 rank x 2 threads (name + "T2"): the thread efficiencies
 #: at their sizes (``[threads.update]`` / ``[threads.deliver]``, point i = the i-th run)

@@ -9,6 +9,8 @@ into a ring of ``targets`` neurons: the event cost at one working set), ``hpc_be
 (NEST's hpc_benchmark at a small scale, with STDP on E->E or, ``static``, without), ``delta`` and
 ``expscalar`` (update kernels alone), ``null`` (nothing fires: the fixed cost per interval); a spec's
 ``threads`` (default 1) runs it on that many OpenMP threads per rank (the thread constants), its
+``prefetch`` with that prefetch distance (default ``auto``: the engine's tuner; the record's ``prefetch``
+says which distance ran), its
 ``mpi_wait`` with that exchange wait policy (``parsnn run --mpi-wait``), its ``warmup_ms`` and
 ``segments`` (:func:`run_spec`) leave out a warm-up and split the measured time into segments, its
 ``group`` runs it interleaved with the next specs of that group (:func:`run_interleaved`, after a
@@ -54,17 +56,41 @@ def _poisson_rows(spec: dict, name: str, row_default: int):
     return net
 
 
+#: model time (ms) the scatter networks' spike_generator sources have spikes for (their Poisson times are
+#: drawn when the network is made): more than any calibration mode runs one network (warm-up, segments, re-warms)
+SCATTER_SPAN_MS = 4000.0
+
+
+def _poisson_times(n: int, rate_hz: float, span_ms: float, h: float, seed: int) -> list:
+    """``n`` sequences of Poisson spike times (``rate_hz``, on the grid ``h``, in (0, ``span_ms``)), one per
+    source, drawn with numpy (a fixed seed: every calibration's scatter network has the same spikes)."""
+    rng = np.random.default_rng(seed)
+    steps = int(span_ms / h)
+    counts = rng.poisson(rate_hz * span_ms * 1e-3, n)
+    owner = np.repeat(np.arange(n), counts)
+    step = rng.integers(1, steps, counts.sum())
+    key = np.unique(owner.astype(np.int64) * steps + step)           # sorted, one spike per step and source
+    src, step = key // steps, key % steps
+    cuts = np.searchsorted(src, np.arange(1, n))
+    return [np.round(t * h, 1).tolist() for t in np.split(step.astype(float), cuts)]
+
+
 def _scatter(spec: dict):
-    """Poisson sources whose long rows (``row`` synapses, default 2,048: mostly prefetched) scatter into
-    ``targets`` neurons through PD14's excitatory delays (normal, 1.5 +- 0.75 ms, at least 0.1 ms): the
-    event cost at one ring working set (:mod:`parsnn.mapping.cluster.scatter`). The targets never fire."""
+    """Sources whose long rows (``row`` synapses, default 2,048: mostly prefetched) scatter into ``targets``
+    neurons through PD14's excitatory delays (normal, 1.5 +- 0.75 ms, at least 0.1 ms): the event cost at one
+    ring working set (:mod:`parsnn.mapping.cluster.scatter`). The targets never fire. The sources are
+    spike_generators with Poisson times (``rate``, default 20 Hz) drawn beforehand, so the update phase between
+    the deliveries does nothing for them (poisson_source devices, updated every step, raised the measured cost
+    per event by 1.07-1.23x: analysis/results/ev18_delivery_m167_s13.md); ``seed`` (default 7) draws them."""
     from parsnn.network import FixedTotalNumber, Network, Normal
     n_s, n_t, row = spec.get("sources", 2500), spec.get("targets", 8000), spec.get("row", 2048)
     net = Network(0.1, name="scatter")
-    net.add_population("S", n_s, "poisson_source", params={"rate": float(spec.get("rate", 20.0))})
+    times = _poisson_times(n_s, float(spec.get("rate", 20.0)), SCATTER_SPAN_MS, 0.1, int(spec.get("seed", 7)))
+    net.add_population("S", n_s, "spike_generator", spike_times=times)
     net.add_population("T", n_t, "iaf_psc_exp")
     net.connect("S", "T", FixedTotalNumber(n_s * row), weight=1e-3, delay=Normal(1.5, 0.75, 0.1))
-    net.metadata = {"model": "scatter", "expected_rates": {"T": 0.0}}
+    rate = sum(len(t) for t in times) / n_s / (SCATTER_SPAN_MS * 1e-3)         # the drawn times' mean rate
+    net.metadata = {"model": "scatter", "expected_rates": {"S": rate, "T": 0.0}}
     return net
 
 
@@ -212,17 +238,20 @@ def run_interleaved(jobs: list, comm) -> list:
     up first, then segment 1 of each in turn, segment 2 of each, ..., each segment after the spec's
     re-warm (``rewarm_ms``: its caches refilled after the others ran); a load burst of a few seconds then
     hits one segment of every network rather than every segment of one (the median over segments
-    leaves it out). Records as :func:`run_spec`."""
-    built = [_build(spec, comm) for spec, _t in jobs]
+    leaves it out). Records as :func:`run_spec`. Specs that differ only in their ``prefetch`` distance share one
+    built network (:func:`_build_shared`), each of its segments (and warm-ups) at its own distance."""
+    built = _build_shared([spec for spec, _t in jobs], comm)
     plans = [_plan(sim, spec, float(t)) for (spec, t), (_net, sim) in zip(jobs, built)]
-    for (_net, sim), (warm, _K, _seg, _rw) in zip(built, plans):
+    for (spec, _t), (_net, sim), (warm, _K, _seg, _rw) in zip(jobs, built, plans):
         if warm > 0:
+            _at_distance(sim, spec)
             sim.run(warm * sim.h)
     snaps, walls = [[] for _ in jobs], [0.0] * len(jobs)
     for k in range(max(p[1] for p in plans)):
         for i, ((_net, sim), (_warm, K, seg, rewarm)) in enumerate(zip(built, plans)):
             if k >= K:
                 continue
+            _at_distance(sim, jobs[i][0])
             if rewarm > 0:
                 sim.run(rewarm * sim.h)
             comm.Barrier()
@@ -240,6 +269,35 @@ def run_interleaved(jobs: list, comm) -> list:
     return [r if r is None else {**r, "memory_pages": pages} for r in recs]
 
 
+#: spec keys that do not change the network or its Simulation (how it is run, or its prefetch distance)
+_RUN_KEYS = ("prefetch", "group", "warmup_ms", "rewarm_ms", "segments")
+
+
+def _build_shared(specs: list, comm) -> list:
+    """(network, built Simulation) of every spec, one build for the specs that differ only in :data:`_RUN_KEYS`
+    (the scatter networks at two prefetch distances: half the builds)."""
+    seen, out = {}, []
+    for spec in specs:
+        key = json.dumps({k: v for k, v in spec.items() if k not in _RUN_KEYS}, sort_keys=True)
+        if key not in seen:
+            seen[key] = _build(spec, comm)
+        out.append(seen[key])
+    return out
+
+
+def _at_distance(sim, spec: dict) -> None:
+    """Deliver with the spec's ``prefetch`` distance from now on (if it gives one): the engine's distance is
+    resolved at the first run (``Simulation.prefetch_requested``), then ``st.prefetch``."""
+    if "prefetch" not in spec:
+        return
+    d = int(spec["prefetch"])
+    if sim.prefetch_info is None:
+        sim.prefetch_requested = d
+    else:
+        sim.st.prefetch = d
+        sim.prefetch_info = {"distance": d, "source": "given"}
+
+
 def _build(spec: dict, comm):
     """(network, built Simulation) of a spec; with ``record_file`` in the spec the run writes its recorded
     spikes to a run file in the temporary directory, as ``parsnn run --out`` does (its flushes then cost
@@ -254,7 +312,8 @@ def _build(spec: dict, comm):
         out = comm.bcast(out, root=0)
     sim = Simulation(net, seed=55, comm=comm, partition=spec.get("partition", "round_robin"), out=out,
                      keep_spikes=True, threads=int(spec.get("threads", 1)),
-                     mpi_wait=spec.get("mpi_wait", "sleep"), overwrite=out is not None)
+                     mpi_wait=spec.get("mpi_wait", "sleep"), overwrite=out is not None,
+                     prefetch=spec.get("prefetch", "auto"))
     sim.build()
     return net, sim
 
@@ -332,6 +391,7 @@ def _record(spec: dict, net, sim, snaps: list, wall: float, comm) -> dict | None
             "rates": {k: c / net.populations[k].size / (t_all * 1e-3) for k, c in counts.items()},
             "perf": perf, "delivered_spikes": total["delivered_spikes"], "intervals": total["intervals"],
             "segments": segs, "description": net.describe(), "mpi4py_calls": calls,
+            "prefetch": {"distance": int(spec["prefetch"]), "source": "given"} if "prefetch" in spec else sim.prefetch_info,
             "started": _dt.datetime.now().isoformat(timespec="seconds")}
 
 

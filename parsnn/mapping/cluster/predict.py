@@ -16,6 +16,7 @@ import math
 import numpy as np
 
 from parsnn.mapping.cluster import recordcost, scatter, team, threadwait
+from parsnn.mapping.cluster.distance import engine_distance
 from parsnn.mapping.cluster.collectives import (best_exchange, exchange_collective, expected_max_normal,
                                                 neighbor_collective, node_layout)
 from parsnn.machines import Machine, load_machine
@@ -28,7 +29,7 @@ from parsnn.mapping.cluster.workload import ring_working_set, workload
 PREDICTION_KEYS = ("machine", "model", "ranks", "threads", "nodes", "ranks_per_node", "partition", "min_delay_steps",
                    "interval_ms", "intervals_per_model_s", "per_rank", "phases", "exchange_terms",
                    "critical_path_s", "compute_s", "exchange_s", "rtf", "exchange_fraction", "dominant",
-                   "oversubscribed", "workload", "rtf_range", "critical_path_s_range")
+                   "oversubscribed", "prefetch", "workload", "rtf_range", "critical_path_s_range")
 #: phases reported per rank (seconds per interval), as the engine's timers
 PHASES = ("update", "exchange", "deliver")
 #: the engine's smallest work for a parallel region (cython/engine.pyx PAR_MIN_UPDATES, PAR_MIN_EVENTS):
@@ -120,15 +121,16 @@ def _update_time(wl: dict, machine: Machine, P: int, m: int, par=1.0, eff=1.0) -
 
 
 def _delivery_time(wl: dict, machine: Machine, P: int, m: int, T: float, par=1.0, eff=1.0,
-                   rpn: int = 1) -> dict:
+                   rpn: int = 1, distance=None) -> dict:
     """Delivery phase of every rank (``deliver``; thread 0's share with ``par`` threads of efficiency
     ``eff``: each thread walks every received spike and scatters its sub-row, 1/par of the row, into
     its own neurons' ring slots, 1/par of the ring; ``rpn`` ranks of the node scatter at the same time)
     with its parts: events ``ev`` and received
     spikes ``sp`` per interval, plastic events ``pev`` among the events, ring bytes a thread writes
     ``ring_ws``, unprefetched event fraction
-    ``f_np`` (the first 128 synapses of every sub-row), seconds per event ``c_evt`` and the per-spike
-    part ``spikes_part`` (every thread walks every received spike)."""
+    ``f_np`` (the first 128 synapses of every sub-row), a thread's sub-row ``row`` (events per received spike
+    / par), seconds per event ``c_evt`` at the engine's prefetch ``distance`` and the per-spike part
+    ``spikes_part`` (every thread walks every received spike)."""
     ev = wl["events_per_s"] * T
     sp = wl["spikes_in_per_s"] * T
     # ring bytes written in one interval (emission steps x the spread of the delays), a thread's share
@@ -139,7 +141,9 @@ def _delivery_time(wl: dict, machine: Machine, P: int, m: int, T: float, par=1.0
     f_np = np.minimum(1.0, f_np * par)
     # the cores scattering at once on a node (its ranks x their parallel threads) share the cache beyond L2
     sharing = np.minimum(float(rpn) * par, float(machine._get("machine", "cores_per_l3", default=1)))
-    c_evt = scatter.event_cost(machine, ring_ws, f_np, sharing)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        row = np.where(sp > 0, ev / np.maximum(sp, 1e-300), 0.0) / par
+    c_evt = scatter.event_cost(machine, ring_ws, f_np, sharing, row, distance)
     # a received spike's synapse (sub-)row starts with a cache miss when the synapses of a thread
     # (static_synapse_bytes each: 6 B, 8 B on a rank of more than 2 x 65536 neurons) do not fit in the
     # caches of its core
@@ -155,7 +159,7 @@ def _delivery_time(wl: dict, machine: Machine, P: int, m: int, T: float, par=1.0
     plastic = pev / par * machine.ns("plastic_event_ns", default=0.0) / e_thr
     spikes_part = sp * (machine.ns("spike_ns") + row_miss)
     dl = machine.us("overhead", "deliver_us") + events + plastic + spikes_part
-    return {"deliver": dl, "ev": ev, "pev": pev, "sp": sp, "ring_ws": ring_ws, "f_np": f_np, "c_evt": c_evt,
+    return {"deliver": dl, "ev": ev, "pev": pev, "sp": sp, "ring_ws": ring_ws, "f_np": f_np, "row": row, "c_evt": c_evt,
             "spikes_part": spikes_part}
 
 
@@ -233,7 +237,7 @@ def _workload_summary(wl: dict, T: float, delivery: dict, busy: np.ndarray) -> d
 def predict(conn: Connectivity, ranks: int, machine=None, partition="round_robin", rates=None,
             min_delay_steps: int | None = None, ranks_per_node: int | None = None, wl: dict | None = None,
             t_sim_ms: float | None = None, flush_ms: float = 1000.0, with_range: bool = True,
-            threads: int = 1, exchange: str = "auto", interval_counts=None) -> dict:
+            threads: int = 1, exchange: str = "auto", interval_counts=None, prefetch_distance=None) -> dict:
     """Predicted per-phase times per min-delay interval, critical path and RTF, for ``ranks`` ranks of
     ``threads`` OpenMP threads each (update and delivery on the threads, the exchange once per rank;
     ``exchange``: the scheme, ``auto`` the cheaper as the engine's ``--exchange auto``).
@@ -261,6 +265,9 @@ def predict(conn: Connectivity, ranks: int, machine=None, partition="round_robin
     the slowest one (:func:`~parsnn.mapping.cluster.threadwait.rank_threads`; ``per_rank['threads_wait']``,
     outside every timer); ``interval_counts`` (intervals x S, populations in the order of ``conn.names``):
     the populations' spike counts in every min-delay interval of a run (None: Poisson).
+    ``prefetch_distance``: the engine's prefetch distance of the run (a run file's, :func:`run_inputs`); None:
+    the tuner's cached choice on this machine, else the default (:mod:`~parsnn.mapping.cluster.distance`;
+    ``prefetch`` in the result says which).
 
     ``machine``: a :class:`~parsnn.machines.Machine`, a shipped name or a TOML path; None: the
     calibration of the machine this runs on (:func:`parsnn.machines.fingerprint.resolve_machine`;
@@ -282,7 +289,8 @@ def predict(conn: Connectivity, ranks: int, machine=None, partition="round_robin
     h, T = wl["resolution"], m * wl["resolution"] * 1e-3             # T: model seconds per interval
     rpn, nodes = node_layout(P, mach, ranks_per_node)
     _check_threads(mach, P, nthr, rpn)
-    par, upd, dl, delivery, wait = _computation(conn, wl, mach, P, m, T, nthr, rpn, interval_counts)
+    pf = engine_distance(wl, mach, P * nthr, prefetch_distance)
+    par, upd, dl, delivery, wait = _computation(conn, wl, mach, P, m, T, nthr, rpn, interval_counts, pf["distance"])
     pack = _pack_time(wl, mach, P, T)
     # ---- communication (once per rank, by thread 0; the other threads wait for it in the team)
     comm_parts = _communication(wl, mach, P, T, rpn, nodes, exchange)
@@ -319,25 +327,26 @@ def predict(conn: Connectivity, ranks: int, machine=None, partition="round_robin
         "critical_path_s": critical, "compute_s": compute, "exchange_s": comm,
         "rtf": critical / T, "exchange_fraction": comm / critical if critical > 0 else 0.0,
         "dominant": "exchange" if comm > critical - comm else "compute",
-        "oversubscribed": over,
+        "oversubscribed": over, "prefetch": pf,
         "workload": _workload_summary(wl, T, delivery, busy),
     }
     out.update(_ranges(conn, P, mach, partition, rates, min_delay_steps, ranks_per_node, wl, t_sim_ms, flush_ms,
-                       with_range, nthr, out, exchange, interval_counts))
+                       with_range, nthr, out, exchange, interval_counts, pf["distance"]))
     return out
 
 
 def _computation(conn: Connectivity, wl: dict, mach: Machine, P: int, m: int, T: float, nthr: int, rpn: int,
-                 interval_counts) -> tuple:
+                 interval_counts, distance=None) -> tuple:
     """The computation of every rank on its threads, seconds per interval: (threads running in parallel
     ``par``, update, delivery, the delivery's parts (:func:`_delivery_time`), thread 0's wait for the
     slowest thread, in no timer (:func:`~parsnn.mapping.cluster.threadwait.rank_threads`; 0 on one
-    thread)); update and delivery are thread 0's, what the engine's timers hold."""
+    thread)); update and delivery are thread 0's, what the engine's timers hold; ``distance``: the engine's
+    prefetch distance."""
     thr = thread_terms(mach, nthr)
     par = _parallel(wl, P, m, T, nthr, mach.cores)
     eff_upd, eff_del = _efficiencies(mach, wl, P, m, par, thr) if nthr > 1 else (1.0, 1.0)
     upd = _update_time(wl, mach, P, m, par, eff_upd)
-    delivery = _delivery_time(wl, mach, P, m, T, par, eff_del, min(rpn, mach.cores_per_node))
+    delivery = _delivery_time(wl, mach, P, m, T, par, eff_del, min(rpn, mach.cores_per_node), distance)
     dl = delivery["deliver"]
     wait = np.zeros(P)
     if nthr > 1:
@@ -411,7 +420,7 @@ def batch_machines(mach: Machine) -> list[Machine] | None:
 
 
 def _ranges(conn, P, mach, partition, rates, min_delay_steps, ranks_per_node, wl, t_sim_ms, flush_ms,
-            with_range, threads, point: dict, exchange="auto", interval_counts=None) -> dict:
+            with_range, threads, point: dict, exchange="auto", interval_counts=None, distance=None) -> dict:
     """``rtf_range`` and ``critical_path_s_range``: the smallest and largest of the point prediction
     ``point`` and the predictions with each calibration segment's or batch's constants (:func:`batch_machines`), or,
     for a file without per-batch constants, with every constant at its low / high bound
@@ -420,7 +429,8 @@ def _ranges(conn, P, mach, partition, rates, min_delay_steps, ranks_per_node, wl
     if not machines:
         return {"rtf_range": None, "critical_path_s_range": None}
     ps = [point] + [predict(conn, P, b, partition, rates, min_delay_steps, ranks_per_node, wl, t_sim_ms,
-                            flush_ms, with_range=False, threads=threads, exchange=exchange, interval_counts=interval_counts)
+                            flush_ms, with_range=False, threads=threads, exchange=exchange, interval_counts=interval_counts,
+                            prefetch_distance=distance)
           for b in machines]
     rtf = [float(p["rtf"]) for p in ps]
     crit = [float(p["critical_path_s"]) for p in ps]

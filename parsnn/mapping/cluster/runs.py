@@ -8,14 +8,18 @@ from __future__ import annotations
 def _read_run_file(f) -> dict:
     """The fields of a run file (a path, an open h5py.File or a RunFile) the cost model uses: ``connectivity``,
     ``t_sim_ms``, ``rank_of``, ``ranks``, ``spike_counts`` (the engine's per-population counts,
-    None if absent) and ``recorded_spikes`` ({population: recorded spikes}, {} without recorded spikes)."""
+    None if absent), ``recorded_spikes`` ({population: recorded spikes}, {} without recorded spikes) and
+    ``prefetch_distance`` (the delivery's prefetch distance the run used, its ``run_info.delivery.prefetch``;
+    None in a file written before it was recorded)."""
     from parsnn.runfile import RunFile
     with RunFile(f, allow_incomplete=True) as run:
         if run.t_sim is None:
             raise KeyError(f"{run.path}: no t_sim (the run did not finish)")
         counts = run.performance.get("spike_counts")
+        pf = ((run.run_info or {}).get("delivery") or {}).get("prefetch") or {}
         return {"connectivity": run.connectivity(), "t_sim_ms": run.t_sim, "rank_of": run.partition_map,
-                "ranks": run.num_ranks, "spike_counts": counts, "recorded_spikes": run.recorded_spike_counts()}
+                "ranks": run.num_ranks, "spike_counts": counts, "recorded_spikes": run.recorded_spike_counts(),
+                "prefetch_distance": None if pf.get("distance") is None else int(pf["distance"])}
 
 
 def run_inputs(f) -> dict:
@@ -23,7 +27,8 @@ def run_inputs(f) -> dict:
     :class:`~parsnn.connectivity.Connectivity` (``connectivity``), partition map, model time and measured population rates -- from the engine's
     spike counts (every population, recorded or not), else from the recorded spikes, else none
     (``rates`` None: the expected rates). ``rates_from`` says which. ``interval_counts``: the populations' spike
-    counts per interval (:func:`interval_spike_counts`, None without recorded spikes)."""
+    counts per interval (:func:`interval_spike_counts`, None without recorded spikes); ``prefetch_distance``: the
+    run's prefetch distance (None if the file does not say), for ``predict(..., prefetch_distance=)``."""
     run = _read_run_file(f)
     conn, t_sim_ms = run["connectivity"], run["t_sim_ms"]
     t_s = t_sim_ms * 1e-3
@@ -42,7 +47,7 @@ def run_inputs(f) -> dict:
                 source = "recorded_spikes"
     return {"connectivity": conn, "rank_of": run["rank_of"], "ranks": run["ranks"],
             "t_sim_ms": t_sim_ms, "rates": rates or None, "rates_from": source,
-            "interval_counts": interval_spike_counts(f)}
+            "interval_counts": interval_spike_counts(f), "prefetch_distance": run["prefetch_distance"]}
 
 
 def interval_spike_counts(f):
