@@ -253,6 +253,8 @@ def _pair_counters(units: np.ndarray, uoff: np.ndarray, B: int, nsrc: int):
     C = uoff.size - 1
     chunk = np.repeat(np.arange(C, dtype=np.int64), np.diff(uoff))
     key = chunk * B + units[:, 1]
+    if np.any(np.diff(key) < 0):
+        raise RuntimeError("internal error: a chunk's units are not in block order")
     new = np.concatenate([[True], key[1:] != key[:-1]]) if key.size else np.zeros(0, dtype=bool)
     out = units.copy()
     out[:, 1] = (np.cumsum(new) - 1) * nsrc
