@@ -190,8 +190,9 @@ cdef inline int64_t _delay_steps(double dms, double inv_h) noexcept nogil:
 
 
 cdef int64_t _count_target(pxs* ss, const _plan* P, int64_t i, uint64_t seed, int64_t* per_source) noexcept nogil:
-    """Add the synapses of P's target i to per_source[src] (the calling thread's own counts); returns
-    their number. ``ss``: the calling thread's structure stream (of the realisation scheme), restarted here."""
+    """Add the synapses of P's target i to per_source[src - P.src_off] (the calling thread's own counts,
+    indexed by the source's index in its population); returns their number. ``ss``: the calling
+    thread's structure stream (of the realisation scheme), restarted here."""
     cdef int rule = P.rule
     cdef int64_t g = P.tgt_gids[i], src_off = P.src_off, n_src = P.n_src
     cdef int64_t j, k, total = 0
@@ -199,19 +200,19 @@ cdef int64_t _count_target(pxs* ss, const _plan* P, int64_t i, uint64_t seed, in
     if rule == R_FTN or rule == R_FI or rule == R_O2O:
         s_init(ss, seed, P.ps, <uint64_t> g, 0)
         for k in range(1 if rule == R_O2O else P.fixed[i]):
-            per_source[_draw_source(ss, rule, k, g, src_off, n_src, P.tgt_off, allow_autapses)] += 1
+            per_source[_draw_source(ss, rule, k, g, src_off, n_src, P.tgt_off, allow_autapses) - src_off] += 1
             total += 1
     elif rule == R_A2A or (rule == R_PB and P.p >= 1.0):
         for j in range(n_src):
             if allow_autapses or src_off + j != g:
-                per_source[src_off + j] += 1
+                per_source[j] += 1
                 total += 1
     elif rule == R_PB and P.p > 0.0:
         s_init(ss, seed, P.ps, <uint64_t> g, 0)
         j = _bern_next(ss, -1, P.log1mp, n_src)
         while j < n_src:
             if allow_autapses or src_off + j != g:
-                per_source[src_off + j] += 1
+                per_source[j] += 1
                 total += 1
             j = _bern_next(ss, j, P.log1mp, n_src)
     return total
@@ -227,7 +228,7 @@ cdef void _count_plans(pxs* scheme, const _plan* plans, int nplans, int th, uint
     cdef int64_t i
     for k in range(nplans):
         for i in range(plans[k].tb[th], plans[k].tb[th + 1]):
-            totals[k] += _count_target(&ss, &plans[k], i, seed, per_source)
+            totals[k] += _count_target(&ss, &plans[k], i, seed, per_source + plans[k].src_off)
 
 
 def count_plans(Plans plans, uint64_t seed, int64_t[::1] per_source, int scheme=1):
@@ -417,17 +418,17 @@ ctypedef struct _scratch:
     _entry* sorted         # the same, in bucket order
 
 
-cdef void _scatter(int64_t n, const int64_t* src, const uint32_t* tls, const float* wv, const uint16_t* dv,
-                   int64_t* fill, tgt_t* out_tgt, float* out_w, uint16_t* out_d) noexcept nogil:
-    """Write n synapses, in order, to the next slots fill[src] of their rows (advancing them)."""
+cdef void _scatter(int64_t n, const int64_t* src, int64_t src_off, const uint32_t* tls, const float* wv,
+                   const uint16_t* dv, int64_t* fill, tgt_t* out_tgt, float* out_w, uint16_t* out_d) noexcept nogil:
+    """Write n synapses, in order, to the next slots fill[src - src_off] of their rows (advancing them)."""
     cdef int64_t q, s, pos
     for q in range(n):
         if q + 8 < n:       # the row slots a few synapses ahead may be cache misses: fetch them early
-            pos = fill[src[q + 8]]
+            pos = fill[src[q + 8] - src_off]
             parsnn_prefetch_w(&out_tgt[pos])
             parsnn_prefetch_w(&out_w[pos])
             parsnn_prefetch_w(&out_d[pos])
-        s = src[q]
+        s = src[q] - src_off
         pos = fill[s]
         fill[s] = pos + 1
         out_tgt[pos] = <tgt_t> tls[q]
@@ -435,11 +436,10 @@ cdef void _scatter(int64_t n, const int64_t* src, const uint32_t* tls, const flo
         out_d[pos] = dv[q]
 
 
-cdef void _scatter_entries(int64_t n, const _entry* e, int64_t src_off, int64_t* fill, tgt_t* out_tgt,
-                           float* out_w, uint16_t* out_d) noexcept nogil:
-    """:func:`_scatter` of entries in bucket order."""
+cdef void _scatter_entries(int64_t n, const _entry* e, int64_t* fill, tgt_t* out_tgt, float* out_w,
+                           uint16_t* out_d) noexcept nogil:
+    """:func:`_scatter` of entries in bucket order (their sources already relative to the population)."""
     cdef int64_t q, s, pos
-    fill = fill + src_off
     for q in range(n):
         if q + 8 < n:
             pos = fill[e[q + 8].src]
@@ -456,12 +456,13 @@ cdef void _scatter_entries(int64_t n, const _entry* e, int64_t src_off, int64_t*
 
 cdef void _flush(_scratch* sc, int64_t n, int64_t src_off, int64_t n_src, int64_t* fill, tgt_t* out_tgt,
                  float* out_w, uint16_t* out_d) noexcept nogil:
-    """Write the n drawn synapses of the scratch to their rows: sorted stably by source bucket first
-    (BUCKETS ranges of sources), so every row still receives its synapses in draw order."""
+    """Write the n drawn synapses of the scratch to their rows (the slots fill[src - src_off]): sorted
+    stably by source bucket first (BUCKETS ranges of sources), so every row still receives its synapses
+    in draw order."""
     cdef int64_t q, pos, b, sh = 0
     cdef int64_t start[BUCKETS + 1]
     if n < 4 * BUCKETS * 64:
-        _scatter(n, sc.src, sc.tl, sc.w, sc.d, fill, out_tgt, out_w, out_d)
+        _scatter(n, sc.src, src_off, sc.tl, sc.w, sc.d, fill, out_tgt, out_w, out_d)
         return
     while ((n_src - 1) >> sh) >= BUCKETS:
         sh += 1
@@ -481,14 +482,14 @@ cdef void _flush(_scratch* sc, int64_t n, int64_t src_off, int64_t n_src, int64_
         sc.sorted[pos].tl = sc.tl[q]
         sc.sorted[pos].w = sc.w[q]
         sc.sorted[pos].d = sc.d[q]
-    _scatter_entries(n, sc.sorted, src_off, fill, out_tgt, out_w, out_d)
+    _scatter_entries(n, sc.sorted, fill, out_tgt, out_w, out_d)
 
 
 cdef inline int64_t _draw_targets(pxs* ss, pxs* sv, const _plan* P, int64_t i0, int64_t i1, double inv_h,
                                   uint64_t seed, int64_t n, int64_t* fill, tgt_t* out_tgt, float* out_w,
                                   uint16_t* out_d, _scratch* sc, int64_t* dext) noexcept nogil:
     """The synapses of targets i0 .. i1-1 of plan P drawn into the scratch ``sc`` after its ``n`` entries,
-    the scratch written to the slots ``fill[src]`` (advancing them) whenever it could overflow; returns the
+    the scratch written to the slots ``fill[src - P.src_off]`` (advancing them) whenever it could overflow; returns the
     entries left in the scratch."""
     cdef int64_t i, q, m
     cdef uint32_t tl
@@ -518,6 +519,8 @@ cdef void _generate_plans(pxs* scheme, const _plan* plans, int nplans, int th, d
     cdef const _plan* P
     cdef int k
     cdef int64_t n = 0
+    if nplans:
+        fill = fill + plans[0].src_off           # the kernels index the cursors by the source's index in its population
     for k in range(nplans):
         P = &plans[k]
         n = _draw_targets(&ss, &sv, P, P.tb[th], P.tb[th + 1], inv_h, seed, n, fill, out_tgt, out_w, out_d, sc,
@@ -823,77 +826,93 @@ def runs_of_counts(const int64_t[::1] ptr, const uint16_t[::1] d, run_ptr_arr, i
 
 
 
-# ---- generation split by synapse count: chunks of (plan, block, target range) units -------------
+# ---- generation split by synapse count: chunks of (plan, cursors, target range) units --------------
 # Chunk c is a contiguous piece of a source population's sequence of (block b, plan k, targets
 # i0 .. i1-1), in block-major, then plan, then target order; the chunks hold about equal numbers of
-# synapses. Every chunk counts its synapses per (block, source) into its own block of counts, so
-# after pass 1 each chunk knows where in every sub-row its synapses go (after those of the chunks
-# before it); in pass 2 it writes them there through its own cursors, whatever thread owns the
-# targets: the rows are those of the owner-split build, bit for bit.
+# synapses. Every chunk counts its synapses per (block, source) into its own counts, so after pass 1
+# each chunk knows where in every sub-row its synapses go (after those of the chunks before it); in
+# pass 2 it writes them there through its own cursors, whatever thread owns the targets: the rows are
+# those of the owner-split build, bit for bit. A chunk touches a contiguous range of blocks, so the
+# population has at most B + C - 1 (chunk, block) pairs, each with one counter (cursor) per source of
+# the population: a unit names the first of its pair's counters (``units[u, 1]``, an offset into the
+# flat counts or cursors), and source j of the population (gid src_off + j) is that offset + j.
+
+cdef int _check_units(Plans plans, const int64_t[:, ::1] units, const int64_t[::1] uoff, int64_t ncursors) except -1:
+    """ValueError unless every unit of ``uoff``'s range names a plan, a target range of it and a pair
+    of counters inside the ``ncursors`` counters (or cursors)."""
+    cdef int64_t C = uoff.shape[0] - 1, u, k
+    if C < 1 or uoff[0] != 0 or (units.shape[0] and units.shape[1] != 4) or uoff[C] > units.shape[0]:
+        raise ValueError("units must be rows of (plan, first counter, i0, i1) covering uoff")
+    for u in range(uoff[C]):
+        k = units[u, 0]
+        if not (0 <= k < plans.n and 0 <= units[u, 2] <= units[u, 3] <= plans.p[k].tb[plans.T]
+                and 0 <= units[u, 1] and units[u, 1] + plans.p[k].n_src <= ncursors):
+            raise ValueError(f"unit {u} names a plan, targets or counters that do not exist")
+    return 0
+
 
 cdef void _count_units(pxs* scheme, const _plan* plans, const int64_t* units, int64_t u0, int64_t u1,
-                       uint64_t seed, int64_t* counts, int64_t N, int64_t* totals) noexcept nogil:
-    """Chunk's pass 1: the units u0 .. u1-1 (rows of 4: plan, block, i0, i1) counted into
-    counts[b * N + gid] (the chunk's own counts); totals[k] += plan k's synapses in them."""
+                       uint64_t seed, int64_t* counts, int64_t* totals) noexcept nogil:
+    """Chunk's pass 1: the units u0 .. u1-1 (rows of 4: plan, first counter, i0, i1) counted into
+    counts[first counter + j] (j: the source's index in its population; the chunk's own counters);
+    totals[k] += plan k's synapses in them."""
     cdef pxs ss
-    cdef int64_t u, k, b, i
+    cdef int64_t u, k, i
+    cdef int64_t* cnt
     for u in range(u0, u1):
-        k, b = units[4 * u], units[4 * u + 1]
+        k, cnt = units[4 * u], counts + units[4 * u + 1]
         for i in range(units[4 * u + 2], units[4 * u + 3]):
-            totals[k] += _count_target(&ss, &plans[k], i, seed, counts + b * N)
+            totals[k] += _count_target(&ss, &plans[k], i, seed, cnt)
 
 
 def count_units(Plans plans, const int64_t[:, ::1] units, const int64_t[::1] uoff, uint64_t seed,
                 int64_t[::1] counts, int scheme=1):
     """Pass 1 split in chunks: chunk c (on thread c) counts the units uoff[c] .. uoff[c+1]-1 (rows
-    of ``units``: plan index, block, first target, end target) into ``counts[(c * B + b) * N + gid]``
-    (B = plans.T blocks, C = len(uoff) - 1 chunks, N = len(counts) / (C * B)). Returns each plan's
-    synapse number (int64 array)."""
-    cdef int64_t C = uoff.shape[0] - 1, B = plans.T
-    cdef int64_t N = counts.shape[0] // max(C * B, 1)
+    of ``units``: plan index, first counter, first target, end target) into ``counts[first counter +
+    j]``, j the source's index in its population (C = len(uoff) - 1 chunks; no two chunks may share a
+    counter). Returns each plan's synapse number (int64 array)."""
+    cdef int64_t C = uoff.shape[0] - 1
     cdef int c
     cdef double t0
-    tot = np.zeros((max(C, 1), max(plans.n, 1) + 8), dtype=np.int64)
-    cdef int64_t[:, ::1] totals = tot
     if scheme not in SCHEMES:
         raise ValueError(f"scheme must be 1 or 2, got {scheme}")
-    if units.shape[0] and (units.shape[1] != 4 or uoff[C] > units.shape[0]):
-        raise ValueError("units must be rows of (plan, block, i0, i1) covering uoff")
-    if C < 1 or counts.shape[0] != C * B * N:
-        raise ValueError("counts needs one block of B x N counts per chunk")
+    _check_units(plans, units, uoff, counts.shape[0])
+    tot = np.zeros((max(C, 1), max(plans.n, 1) + 8), dtype=np.int64)
+    cdef int64_t[:, ::1] totals = tot
+    cdef int64_t* cp = &counts[0] if counts.shape[0] else NULL
     with nogil:
         for c in prange(C, num_threads=C, schedule="static", chunksize=1):
             t0 = _tcpu()
             if scheme == 2:
                 _count_units(<px2_stream*> NULL, plans.p, &units[0, 0] if units.shape[0] else NULL, uoff[c],
-                             uoff[c + 1], seed, &counts[0] + c * B * N, N, &totals[c, 0])
+                             uoff[c + 1], seed, cp, &totals[c, 0])
             else:
                 _count_units(<px_stream*> NULL, plans.p, &units[0, 0] if units.shape[0] else NULL, uoff[c],
-                             uoff[c + 1], seed, &counts[0] + c * B * N, N, &totals[c, 0])
+                             uoff[c + 1], seed, cp, &totals[c, 0])
             _tcpu_add(0, t0)
     return tot.sum(axis=0)[:plans.n]
 
 
 cdef void _generate_units(pxs* scheme, const _plan* plans, const int64_t* units, int64_t u0, int64_t u1,
-                          double inv_h, uint64_t seed, int64_t* fill, int64_t N, tgt_t* out_tgt, float* out_w,
+                          double inv_h, uint64_t seed, int64_t* fill, tgt_t* out_tgt, float* out_w,
                           uint16_t* out_d, _scratch* sc, int64_t* dext) noexcept nogil:
     """Chunk's pass 2: the synapses of the units u0 .. u1-1 drawn into the scratch ``sc`` and
-    written to the slots fill[b * N + src] (the chunk's own cursors; advancing them), the scratch
-    flushed whenever it could overflow, when the block changes, and at the end."""
+    written to the slots fill[first cursor + j] (the chunk's own cursors; advancing them), the scratch
+    flushed whenever it could overflow, when the pair of cursors (the block) changes, and at the end."""
     cdef pxs ss, sv
     cdef const _plan* P = NULL
-    cdef int64_t u, k, b, cur = -1, n = 0
+    cdef int64_t u, k, off, cur = -1, n = 0
     for u in range(u0, u1):
-        k, b = units[4 * u], units[4 * u + 1]
+        k, off = units[4 * u], units[4 * u + 1]
         P = &plans[k]
-        if b != cur:
+        if off != cur:
             if n:
-                _flush(sc, n, P.src_off, P.n_src, fill + cur * N, out_tgt, out_w, out_d)
-            n, cur = 0, b
-        n = _draw_targets(&ss, &sv, P, units[4 * u + 2], units[4 * u + 3], inv_h, seed, n, fill + b * N, out_tgt,
+                _flush(sc, n, P.src_off, P.n_src, fill + cur, out_tgt, out_w, out_d)
+            n, cur = 0, off
+        n = _draw_targets(&ss, &sv, P, units[4 * u + 2], units[4 * u + 3], inv_h, seed, n, fill + off, out_tgt,
                           out_w, out_d, sc, dext)
     if n:
-        _flush(sc, n, P.src_off, P.n_src, fill + cur * N, out_tgt, out_w, out_d)
+        _flush(sc, n, P.src_off, P.n_src, fill + cur, out_tgt, out_w, out_d)
 
 
 def generate_units(Plans plans, const int64_t[:, ::1] units, const int64_t[::1] uoff, double h, uint64_t seed,
@@ -901,45 +920,42 @@ def generate_units(Plans plans, const int64_t[:, ::1] units, const int64_t[::1] 
                    Scratch scratch=None):
     """Pass 2 split in chunks (plans of one source population): chunk c (on thread c) draws the
     units uoff[c] .. uoff[c+1]-1 (as :func:`count_units`) and writes each synapse to the slot
-    ``fill[(c * B + b) * N + src]`` of its sub-row (advanced): the chunk's cursors, which start
-    where the chunks before it end (from :func:`count_units`' counts). Returns (min_delay,
-    max_delay) in steps; max_delay 65536 flags a delay that does not fit in 16 bits."""
+    ``fill[first cursor + j]`` of its sub-row (advanced), j its source's index in the population: the
+    chunk's cursors, which start where the chunks before it end (from :func:`count_units`' counts).
+    Returns (min_delay, max_delay) in steps; max_delay 65536 flags a delay that does not fit in 16 bits."""
     cdef int64_t C = uoff.shape[0] - 1, B = plans.T
-    cdef int64_t N = fill.shape[0] // max(C * B, 1)
     cdef int64_t cap = 1
     cdef int c, k
     cdef double inv_h = 1.0 / h, t0
-    cdef int64_t[:, ::1] dext = np.zeros((max(C, 1), 8), dtype=np.int64)
     cdef _scratch* sc
     if scheme not in SCHEMES:
         raise ValueError(f"scheme must be 1 or 2, got {scheme}")
-    if C < 1 or fill.shape[0] != C * B * N:
-        raise ValueError("fill needs one block of B x N cursors per chunk")
-    if units.shape[0] and (units.shape[1] != 4 or uoff[C] > units.shape[0]):
-        raise ValueError("units must be rows of (plan, block, i0, i1) covering uoff")
+    _check_units(plans, units, uoff, fill.shape[0])
     for k in range(plans.n):
         if plans.p[k].src_off != plans.p[0].src_off or plans.p[k].n_src != plans.p[0].n_src:
             raise ValueError("generate_units takes plans of one source population")
         if plans.p[k].tgt_local == NULL and plans.p[k].tb[B] > 0:
             raise ValueError("generate_units needs every plan's tgt_local")
         cap = max(cap, plans.p[k].one_target)
+    cdef int64_t[:, ::1] dext = np.zeros((C, 8), dtype=np.int64)
     for c in range(C):
         dext[c, 0] = 1 << 40
     if scratch is None:
         scratch = Scratch(C)
     scratch.reserve(C, cap)
     sc = scratch.sc
+    cdef int64_t* fp = &fill[0] if fill.shape[0] else NULL
     with nogil:
         for c in prange(C, num_threads=C, schedule="static", chunksize=1):
             t0 = _tcpu()
             if scheme == 2:
                 _generate_units(<px2_stream*> NULL, plans.p, &units[0, 0] if units.shape[0] else NULL, uoff[c],
-                                uoff[c + 1], inv_h, seed, &fill[0] + c * B * N, N,
+                                uoff[c + 1], inv_h, seed, fp,
                                 &out_tgt[0] if out_tgt.shape[0] else NULL, &out_w[0] if out_w.shape[0] else NULL,
                                 &out_d[0] if out_d.shape[0] else NULL, &sc[omp_get_thread_num()], &dext[c, 0])
             else:
                 _generate_units(<px_stream*> NULL, plans.p, &units[0, 0] if units.shape[0] else NULL, uoff[c],
-                                uoff[c + 1], inv_h, seed, &fill[0] + c * B * N, N,
+                                uoff[c + 1], inv_h, seed, fp,
                                 &out_tgt[0] if out_tgt.shape[0] else NULL, &out_w[0] if out_w.shape[0] else NULL,
                                 &out_d[0] if out_d.shape[0] else NULL, &sc[omp_get_thread_num()], &dext[c, 0])
             _tcpu_add(1, t0)

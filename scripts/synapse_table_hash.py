@@ -5,7 +5,8 @@ Unlike scripts/connectivity_checksum.py (a sum over synapses, blind to their ord
 the order of the synapses inside a row changes: two checkouts that print the same hashes for a layout
 built the same rows in the same order.
 
-    mpiexec -n R python scripts/synapse_table_hash.py --n-scaling 0.1 --threads T [--seed 55]
+    mpiexec -n R python scripts/synapse_table_hash.py --n-scaling 0.1 --threads T [--seed 55] [--partition S]
+    mpiexec -n R python scripts/synapse_table_hash.py --model multicolumn --grid 3 --threads T   # n_scaling: per column
 
 To compare with another checkout, run it with PYTHONPATH pointing at that source tree (kernels built).
 """
@@ -27,12 +28,17 @@ def main(argv=None) -> int:
     ap.add_argument("--n-scaling", type=float, default=0.1)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=55)
+    ap.add_argument("--model", choices=("pd14", "multicolumn"), default="pd14")
+    ap.add_argument("--grid", type=int, default=3, help="multicolumn: a KxK sheet (--n-scaling per column)")
+    ap.add_argument("--partition", default="round_robin", help="the placement strategy (Simulation's default)")
     args = ap.parse_args(argv)
     try:
-        pd14 = importlib.import_module("parsnn.models.pd14")
+        model = importlib.import_module(f"parsnn.models.{args.model}")
     except ImportError:      # source tree
-        pd14 = importlib.import_module("models.pd14")
-    sim = Simulation(pd14.build_network(n_scaling=args.n_scaling), seed=args.seed, threads=args.threads)
+        model = importlib.import_module(f"models.{args.model}")
+    net = (model.build_network(n_scaling=args.n_scaling) if args.model == "pd14" else
+           model.build_network(grid=args.grid, n_scaling=args.n_scaling))
+    sim = Simulation(net, seed=args.seed, threads=args.threads, partition=args.partition)
     sim.build()
     _, tgt, w, runs = sim._syn_table
     ptr, blocks = sim._syn_blocks
@@ -42,7 +48,7 @@ def main(argv=None) -> int:
     comm = MPI.COMM_WORLD
     tables = comm.gather({"rank": comm.rank, "synapses": int(np.asarray(tgt).size), "sha256": h.hexdigest()})
     if comm.rank == 0:
-        print(json.dumps({"n_scaling": args.n_scaling, "ranks": comm.size, "threads": args.threads,
+        print(json.dumps({"model": args.model, "partition": args.partition, "n_scaling": args.n_scaling, "ranks": comm.size, "threads": args.threads,
                           "seed": args.seed, "tables": tables}))
     return 0
 

@@ -1019,3 +1019,41 @@ def test_chunks_hold_equal_expected_synapses():
     assert sum(hi - lo for _, _, lo, hi in units) == 700
     order = [(b, j) for j, b, _, _ in units]
     assert order == sorted(order)                          # block-major, then plan order
+
+
+@pytest.mark.parametrize("threads", [3, 8])
+def test_split_build_bookkeeping_does_not_scale_with_all_nodes_times_threads(threads):
+    """The split build's counters (one per source of a population for each (chunk, block) pair of
+    the population's chunks: at most B + C - 1 pairs, :func:`engine_synapses._pair_counters`) cover
+    only the source populations that project onto the rank, not threads x blocks x every node of the
+    network; the peak of the build's Python-side arrays (tracemalloc) beyond its results is a few
+    times the sub-row pointers, not C x B x num_nodes counters (the old layout: 8 x 8 x 200,700
+    int64 in two arrays, 206 MB, at 8 threads; 2 x C = 6 times the pointers at 3)."""
+    import tracemalloc
+    net = two_pops(300, 400)
+    net.add_population("Z", 200_000)                # no projection from or onto it
+    w, d = Normal(50.0, 5.0, 0.0, math.inf), Normal(1.5, 0.75, 0.1, math.inf)
+    net.connect("A", "B", FixedIndegree(90), weight=w, delay=d, name="AB")
+    net.connect("B", "A", PairwiseBernoulli(0.05), weight=w, delay=d, name="BA")
+    offsets, local = net.offsets(), np.arange(net.num_nodes, dtype=np.int64)
+    pop_local = decomposition.population_ranges(net, local, offsets)
+    blocks = engine_synapses.TargetBlocks(pop_local, local.size, threads)
+    B, C, N = blocks.base.size, threads, net.num_nodes
+    _, rowlen, counts, groups = engine_synapses._count_chunked(net, local, offsets, pop_local, 7, 0.1, blocks,
+                                                              threads, 2)
+    assert set(groups) == {(0, 300), (300, 700)}
+    assert all(g["pair_block"].size <= B + C - 1 for g in groups.values())
+    assert counts.size <= (B + C - 1) * 700
+    per_row = rowlen[1:].reshape(N, B)
+    assert int(per_row[:300].sum()) == 400 * 90 and not per_row[700:].any()     # A's rows hold AB; Z has none
+    timers = {"count": 0.0, "group": 0.0}
+    tracemalloc.start()
+    try:
+        ptr, tgt, wv, runs, _, _, _ = engine_synapses.generate_synapses(net, local, offsets, pop_local, 7, 0.1,
+                                                                        timers, threads, 2)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    results = ptr.nbytes + tgt.nbytes + wv.nbytes + runs.nbytes
+    # the old layout's counters and cursors alone: 2 x C x B x N int64 = 2 x C x ptr.nbytes >= 6 x ptr.nbytes
+    assert peak - results < 4 * ptr.nbytes, (peak - results) / ptr.nbytes

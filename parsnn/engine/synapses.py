@@ -244,23 +244,53 @@ def _chunk_units(gplans: list, B: int, C: int, by_owner: bool):
     return units, uoff
 
 
+def _pair_counters(units: np.ndarray, uoff: np.ndarray, B: int, nsrc: int):
+    """The (chunk, block) pairs of a source population's chunked units (:func:`_chunk_units`; C =
+    len(uoff) - 1 chunks, B blocks): each chunk covers a contiguous range of blocks, so there are at
+    most B + C - 1 pairs, in chunk then block order, each with ``nsrc`` counters (one per source of
+    the population). Returns (the units with column 1 the first counter of their pair, pair x nsrc;
+    each pair's block; each pair's chunk)."""
+    C = uoff.size - 1
+    chunk = np.repeat(np.arange(C, dtype=np.int64), np.diff(uoff))
+    key = chunk * B + units[:, 1]
+    if np.any(np.diff(key) < 0):
+        raise RuntimeError("internal error: a chunk's units are not in block order")
+    new = np.concatenate([[True], key[1:] != key[:-1]]) if key.size else np.zeros(0, dtype=bool)
+    out = units.copy()
+    out[:, 1] = (np.cumsum(new) - 1) * nsrc
+    return out, units[new, 1].copy(), chunk[new]
+
+
+def _add_pairs(per_row: np.ndarray, key: tuple, group: dict, counts: np.ndarray):
+    """Add a source population's pair counts (``counts``, its counters from ``group["base"]`` on) to the
+    synapse numbers of its sub-rows ``per_row[gid, block]`` (a loop over its few pairs)."""
+    s0, s1 = key
+    cnt = counts[group["base"]:group["base"] + group["pair_block"].size * (s1 - s0)].reshape(-1, s1 - s0)
+    for i, b in enumerate(group["pair_block"]):
+        per_row[s0:s1, b] += cnt[i]
+
+
 def _count_chunked(net, local, offsets: dict, pop_local: dict, seed: int, h: float, blocks, threads: int,
                    scheme: int):
     """Pass 1: the plan of every static projection (with its synapse count and its sources' gid
-    range ``src``), the synapse counts per (block, source gid), shape (B, num_nodes), B the number
-    of ``blocks`` (:class:`TargetBlocks`), and the same per generation chunk, shape (C, B, num_nodes),
-    C = ``threads``; ``groups``: {source gid range: (its drawn plans, units, uoff)} (:func:`_chunk_units`;
-    a source population with an explicit list is cut by owner, its list counted in the totals only).
-    The drawn projections are counted all at once on ``threads`` threads, each its own chunks."""
+    range ``src``); ``rowlen``: the synapse number of every sub-row g * B + b after a leading 0 (int64
+    [num_nodes * B + 1], B the number of ``blocks``, :class:`TargetBlocks`); ``counts``: the counters
+    of every drawn source population's (chunk, block) pairs, C = ``threads`` chunks
+    (:func:`_pair_counters`: at most (B + C - 1) x its size, not C x B x num_nodes); ``groups``:
+    {source gid range: {plans, units, uoff, pair_block, pair_chunk, base (its first counter)}}
+    (:func:`_chunk_units`; a source population with an explicit list is cut by owner, its list counted
+    in ``rowlen`` only). The drawn projections are counted all at once on ``threads`` threads, each its
+    own chunks."""
     plans = []
-    T, C = blocks.base.size, int(threads)
-    per_list = np.zeros((T, net.num_nodes), dtype=np.int64)
+    B, C, N = blocks.base.size, int(threads), net.num_nodes
+    rowlen = np.zeros(N * B + 1, dtype=np.int64)
+    per_row = rowlen[1:].reshape(N, B)
     for k, proj in enumerate(net.projections):
         if proj.plastic:          # built by parsnn.engine.plasticity
             continue
         if isinstance(proj.rule, FromList):
             plan = _list_plan(net, proj, local, offsets, pop_local, h, threads, blocks)
-            np.add.at(per_list, (plan["list_th"], plan["list_src"]), 1)
+            np.add.at(per_row, (plan["list_src"], plan["list_th"]), 1)
             plan["count"] = int(plan["list_src"].size)
         else:
             plan = _projection_plan(net, k, proj, local, offsets, pop_local, seed, threads, scheme, blocks)
@@ -269,30 +299,35 @@ def _count_chunked(net, local, offsets: dict, pop_local: dict, seed: int, h: flo
         plans.append(plan)
     drawn = [pl for pl in plans if "list_src" not in pl]
     listed = {pl["src"] for pl in plans if "list_src" in pl}
-    groups, all_units, index = {}, [], {id(pl): i for i, pl in enumerate(drawn)}
+    groups, all_units, index, base = {}, [], {id(pl): i for i, pl in enumerate(drawn)}, 0
     for key in sorted({pl["src"] for pl in drawn}):
         gplans = [pl for pl in drawn if pl["src"] == key]
-        units, uoff = _chunk_units(gplans, T, C, key in listed)
-        groups[key] = (gplans, units, uoff)
+        units, uoff = _chunk_units(gplans, B, C, key in listed)
+        units, pair_block, pair_chunk = _pair_counters(units, uoff, B, key[1] - key[0])
+        groups[key] = dict(plans=gplans, units=units, uoff=uoff, pair_block=pair_block, pair_chunk=pair_chunk,
+                           base=base)
         gidx = np.array([index[id(pl)] for pl in gplans], dtype=np.int64)
-        all_units.append([np.column_stack([gidx[units[uoff[c]:uoff[c + 1], 0]], units[uoff[c]:uoff[c + 1], 1:]])
-                          for c in range(C)])
-    counts = np.zeros((C, T, net.num_nodes), dtype=np.int64)
+        all_units.append([np.column_stack([gidx[u[:, 0]], u[:, 1] + base, u[:, 2:]])
+                          for u in (units[uoff[c]:uoff[c + 1]] for c in range(C))])
+        base += pair_block.size * (key[1] - key[0])
+    counts = np.zeros(base, dtype=np.int64)
     if drawn:
         per_c = [np.concatenate([g[c] for g in all_units]).reshape(-1, 4) for c in range(C)]
         uoff = np.concatenate([[0], np.cumsum([u.shape[0] for u in per_c])]).astype(np.int64)
-        got = connect_kernels.count_units(connect_kernels.Plans(drawn, T, threads), np.ascontiguousarray(
-            np.concatenate(per_c)), uoff, seed, counts.reshape(-1), scheme)
+        got = connect_kernels.count_units(connect_kernels.Plans(drawn, B, threads), np.ascontiguousarray(
+            np.concatenate(per_c)), uoff, seed, counts, scheme)
         for pl, c in zip(drawn, got):
             pl["count"] = int(c)
-    return plans, counts.sum(axis=0) + per_list, counts, groups
+    for key, group in groups.items():
+        _add_pairs(per_row, key, group, counts)
+    return plans, rowlen, counts, groups
 
 
 def _count_plans(net, local, offsets: dict, pop_local: dict, seed: int, h: float, blocks, threads: int,
                  scheme: int):
-    """Pass 1 (:func:`_count_chunked`): the plans and the synapse counts per (block, source gid)."""
-    plans, per_source, _, _ = _count_chunked(net, local, offsets, pop_local, seed, h, blocks, threads, scheme)
-    return plans, per_source
+    """Pass 1 (:func:`_count_chunked`): the plans and the synapse counts per (block, source gid), (B, num_nodes)."""
+    plans, rowlen, _, _ = _count_chunked(net, local, offsets, pop_local, seed, h, blocks, threads, scheme)
+    return plans, rowlen[1:].reshape(net.num_nodes, blocks.base.size).T
 
 
 def _source_blocks(plans) -> list:
@@ -340,16 +375,35 @@ def _write_block(block, ptr, tgt, w, dbuf, T: int, N: int, h: float, seed: int, 
     return (dmin, dmax), piece
 
 
-def _write_split(block, group, starts, ptr, tgt, w, dbuf, T: int, h: float, seed: int, build_timers: dict,
+def _pair_starts(key: tuple, group: dict, counts: np.ndarray, ptr: np.ndarray, B: int):
+    """A source population's pair counters (``counts`` from ``group["base"]`` on) turned, in place, into
+    its chunks' cursors: where in every sub-row (``ptr``) each pair's synapses begin, after those of
+    the earlier chunks' pairs of the same block. Returns (the cursors (pairs x sources, a view), the
+    pairs in block then chunk order, each sub-row's end (sources x B, a view))."""
+    s0, s1 = key
+    cur = counts[group["base"]:group["base"] + group["pair_block"].size * (s1 - s0)].reshape(-1, s1 - s0)
+    order = np.lexsort((group["pair_chunk"], group["pair_block"]))
+    row_start = ptr[:-1].reshape(-1, B)[s0:s1]
+    prev, run = -1, None
+    for i in order:                  # a few pairs (at most B + C - 1): a vector over the sources each
+        b = group["pair_block"][i]
+        if b != prev:
+            prev, run = b, row_start[:, b].copy()
+        run, cur[i] = run + cur[i], run
+    return cur, order, ptr[1:].reshape(-1, B)[s0:s1]
+
+
+def _write_split(block, group, counts, ptr, tgt, w, dbuf, T: int, h: float, seed: int, build_timers: dict,
                  scratch, threads: int):
     """Pass 2 for one source block with no explicit list, split in chunks of about equal synapse
-    numbers (``group``: its drawn plans, units and uoff, :func:`_chunk_units`), chunk c on thread c
-    writing through its own cursors ``starts[c]`` (shape (C, T, num_nodes): where chunk c's synapses
-    of every sub-row begin); then the rows grouped by delay and their runs, the rows cut where the
+    numbers (``group``: its drawn plans, units and pairs, :func:`_count_chunked`), chunk c on thread c
+    writing through its own cursors (its pairs' counters in ``counts``, made cursors here,
+    :func:`_pair_starts`); then the rows grouped by delay and their runs, the rows cut where the
     synapses balance (seconds added to ``build_timers["group"]``). Returns as :func:`_write_block`."""
     s0, s1, _ = block
-    gplans, units, uoff = group
-    C = starts.shape[0]
+    gplans, units, uoff = group["plans"], group["units"], group["uoff"]
+    C = uoff.size - 1
+    starts, order, row_end = _pair_starts((s0, s1), group, counts, ptr, T)
     keep = np.array([pl["count"] > 0 for pl in gplans], dtype=bool)[units[:, 0]]     # plans with no synapse: no units
     chunk = np.repeat(np.arange(C), np.diff(uoff))[keep]
     units, uoff = units[keep], np.concatenate([[0], np.cumsum(np.bincount(chunk, minlength=C))]).astype(np.int64)
@@ -359,8 +413,10 @@ def _write_split(block, group, starts, ptr, tgt, w, dbuf, T: int, h: float, seed
     tv, wv, dv = tgt[a:b], w[a:b], dbuf[:b - a]
     dmin, dmax = connect_kernels.generate_units(connect_kernels.Plans(gplans, T, threads), units, uoff, h, seed, fill,
                                                 tv, wv, dv, gplans[0]["scheme"], scratch)
-    ends = fill.reshape(starts.shape)[:, :, s0:s1]
-    if not (np.array_equal(ends[:-1], starts[1:, :, s0:s1] - a) and np.array_equal(ends[-1].T.reshape(-1), rows[1:])):
+    ends, pb = fill.reshape(starts.shape), group["pair_block"]
+    nxt = list(order[1:]) + [None]
+    if not all(np.array_equal(ends[i], (starts[j] if j is not None and pb[j] == pb[i] else row_end[:, pb[i]]) - a)
+               for i, j in zip(order, nxt)):
         raise RuntimeError("internal error: pass 2 wrote a different number of synapses than pass 1 counted")
     t0 = time.perf_counter()
     nrows = rows.size - 1
@@ -397,15 +453,11 @@ def generate_synapses(net, local: np.ndarray, offsets: dict, pop_local: dict, se
     tblocks = TargetBlocks(pop_local, local.size, threads)
     T = tblocks.base.size
     t0 = time.perf_counter()
-    plans, per_source, counts, groups = _count_chunked(net, local, offsets, pop_local, seed, h, tblocks, int(threads),
-                                                       scheme)
+    plans, rowlen, counts, groups = _count_chunked(net, local, offsets, pop_local, seed, h, tblocks, int(threads),
+                                                   scheme)
     build_timers["count"] += time.perf_counter() - t0
-    # ptr[g*T+th] .. ptr[g*T+th+1]: synapses of source g onto thread th
-    ptr = np.concatenate([[0], np.cumsum(per_source.T.reshape(-1))]).astype(np.int64)
-    del per_source
-    # starts[c, b, g]: where chunk c's synapses of source g onto block b begin (after the chunks before it)
-    starts = ptr[:-1].reshape(N, T).T[None, :, :] + np.cumsum(counts, axis=0) - counts
-    del counts
+    # ptr[g*T+th] .. ptr[g*T+th+1]: synapses of source g onto block th (the counts summed in place)
+    ptr = np.cumsum(rowlen, out=rowlen)
     total = int(ptr[-1])
     tgt = np.empty(total, dtype=tblocks.dtype)
     w = np.empty(total, dtype=np.float32)
@@ -422,11 +474,11 @@ def generate_synapses(net, local: np.ndarray, offsets: dict, pop_local: dict, se
         if any("list_src" in pl for pl in block[2]):
             (lo, hi), piece = _write_block(block, ptr, tgt, w, dbuf, T, N, h, seed, build_timers, scratch, int(threads))
         else:
-            (lo, hi), piece = _write_split(block, groups[block[:2]], starts, ptr, tgt, w, dbuf, T, h, seed,
+            (lo, hi), piece = _write_split(block, groups[block[:2]], counts, ptr, tgt, w, dbuf, T, h, seed,
                                            build_timers, scratch, int(threads))
         dmin, dmax = min(dmin, lo), max(dmax, hi)
         pieces.append(piece)
-    del dbuf, scratch
+    del dbuf, scratch, counts
     t0 = time.perf_counter()
     runs = DelayRuns.from_blocks(N * T, pieces)
     build_timers["group"] += time.perf_counter() - t0
