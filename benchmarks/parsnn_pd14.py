@@ -62,6 +62,8 @@ def main(argv=None) -> int:
                     "engine's default; older parsnn: no such argument)")
     ap.add_argument("--mpi-wait", default=None, choices=["poll", "yield", "sleep"],
                     help="how a rank waits in the exchange (default: the engine's; older parsnn: no such argument)")
+    ap.add_argument("--thread-owners", default=None, choices=("major", "split"),
+                    help="the owner rule of the threads (default: the engine's; older parsnn: no such argument)")
     ap.add_argument("--json-out", default=None)
     ap.add_argument("--cpu-timers", action="store_true",
                     help="also each thread's CPU seconds in delivery and update (thread_timers; a few clock reads per interval)")
@@ -80,6 +82,8 @@ def main(argv=None) -> int:
         kw["prefetch"] = args.prefetch if args.prefetch == "auto" else int(args.prefetch)
     if args.mpi_wait is not None:
         kw["mpi_wait"] = args.mpi_wait
+    if args.thread_owners is not None:
+        kw["thread_owners"] = args.thread_owners
     sim = Simulation(net, seed=args.seed, comm=comm, partition=args.partition, out=None, keep_spikes=False,
                      progress=False, **kw)
     comm.Barrier()
@@ -123,6 +127,7 @@ def main(argv=None) -> int:
             "n_scaling": args.n_scaling, "k_scaling": args.k_scaling, "bg": args.bg, "seed": args.seed,
             "partition": sim.partition_name,
             "mpi_wait": getattr(sim, "mpi_wait", None),
+            "thread_owners": getattr(sim, "thread_owners", None),
             "prefetch": getattr(sim, "prefetch_info", None),
             "num_neurons": p1["num_neurons"],
             "num_synapses": int(p1["num_synapses"]),

@@ -57,6 +57,8 @@ def main():
     ap.add_argument("--out", help="JSON file to write")
     ap.add_argument("--ranks", default="1,2,3")
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--thread-owners", default=None, choices=("major", "split"),
+                    help="run with --thread-owners (same keys)")
     ap.add_argument("--threads", type=int, default=None,
                     help="run with --threads T (same keys: compare against a run without threads)")
     ap.add_argument("--realisation", default=None, choices=("v1", "v2"),
@@ -81,6 +83,8 @@ def main():
                            "--seed", str(args.seed), "--partition", part, "--no-progress", "--out", path]
                     if args.threads is not None:
                         cmd += ["--threads", str(args.threads)]
+                    if args.thread_owners is not None:
+                        cmd += ["--thread-owners", args.thread_owners]
                     if args.realisation is not None:
                         cmd += ["--realisation", args.realisation]
                     proc = subprocess.run(cmd, capture_output=True, text=True)

@@ -5,6 +5,7 @@ import pytest
 
 from parsnn.engine import aligned, decomposition
 from parsnn.engine.streams import purpose
+from parsnn.errors import ParameterError
 
 
 def test_local_nodes_and_population_ranges(mixed_network):
@@ -93,6 +94,27 @@ def test_cuts_balance_the_weights():
     # a population that weighs nothing still counts its nodes alike when nothing weighs
     zero = decomposition.PopulationRanges({"a": (0, 64)}, {"a": 0.0})
     assert decomposition.thread_owners(zero, 64, 2)[1].tolist() == [0, 32, 64]
+
+
+def test_split_rule_shares_every_population():
+    """Rule "split": each population cut into one part per thread on 16-node lines (a population
+    starting inside a line continues with the thread owning that line); toff: the spike buffers'
+    offsets (the threads' node counts); each thread's nodes of a population one contiguous range."""
+    ranges = {"a": (0, 100), "b": (100, 1000), "c": (1000, 1010), "d": (1010, 4000)}
+    pop_local = decomposition.PopulationRanges(ranges, {k: 1.0 for k in ranges}, "split")
+    owner, toff = decomposition.thread_owners(pop_local, 4000, 2)
+    assert toff.tolist() == [0, int(np.sum(owner == 0)), 4000]
+    for name, (a, b) in ranges.items():
+        part = owner[a:b]
+        if b - a >= 32:
+            assert abs(int(np.sum(part == 0)) - (b - a) / 2) <= 16, name
+        assert np.count_nonzero(np.diff(part)) <= 1, name             # one range per thread
+    inner = [i for i in np.flatnonzero(np.diff(owner)) + 1 if i not in (100, 1000, 1010)]
+    assert all(i % aligned.SPLIT_ITEMS == 0 for i in inner)
+    major = decomposition.thread_owners(decomposition.PopulationRanges(ranges, {k: 1.0 for k in ranges}), 4000, 2)[0]
+    assert np.count_nonzero(np.diff(major)) == 1                        # the default: one block per thread
+    with pytest.raises(ParameterError, match="thread_owners"):
+        decomposition.PopulationRanges(ranges, None, "rows")
 
 
 def test_population_ranges_carry_the_expected_work(mixed_network):

@@ -58,6 +58,26 @@ def test_threads_give_the_serial_spikes_and_voltages(serial, mixed_network, thre
     assert np.asarray(serial.st.t_events).tolist() == [serial.st.n_events]
 
 
+@pytest.mark.parametrize("threads", [2, 3])
+def test_split_owners_give_the_serial_spikes_and_share_every_population(serial, mixed_network, threads):
+    """thread_owners="split": every population shared by the threads (each about 1/T of it), every
+    spike's sub-rows shared alike; the spikes and V_m are the serial ones, bit for bit."""
+    sim = _run(mixed_network(), threads=threads, thread_owners="split")
+    _assert_same(serial, sim, f"1x{threads} split")
+    assert sim.st.n_events == serial.st.n_events
+    owner = np.asarray(sim.st.owner)
+    for name, (a, b) in sim.pop_local.items():
+        counts = np.bincount(owner[a:b], minlength=threads)
+        assert np.all(np.abs(counts - (b - a) / threads) <= 16), (name, counts)     # within a line
+    assert np.asarray(sim.st.toff).tolist() == [0, *np.cumsum(np.bincount(owner, minlength=threads)).tolist()]
+    assert sim.output_layout()["run_info"]["thread_owners"] == "split"
+
+
+def test_bad_owner_rule_is_refused(mixed_network):
+    with pytest.raises(ParameterError, match="thread_owners"):
+        Simulation(mixed_network(), seed=SEED, comm=MPI.COMM_SELF, threads=2, thread_owners="rows")
+
+
 def test_threads_give_the_serial_network_under_v1(mixed_network):
     """The old realisation scheme stays layout-independent too: 1 x 1 and 1 x 3 threads simulate the
     same spikes and voltages, and its network differs from v2's."""
@@ -135,6 +155,16 @@ def test_ranks_x_threads_under_every_partition(serial, mixed_network, strategy, 
     net = mixed_network()
     part = partition(Connectivity.from_network(net), comm.size, strategy)
     _assert_same(serial, _run(net, comm, partition=part, threads=threads), f"{comm.size}x{threads} {strategy}")
+
+
+@pytest.mark.mpi
+@pytest.mark.parametrize("strategy", ["round_robin", "population"])
+def test_ranks_x_split_owners(serial, mixed_network, strategy):
+    comm = MPI.COMM_WORLD
+    net = mixed_network()
+    part = partition(Connectivity.from_network(net), comm.size, strategy)
+    _assert_same(serial, _run(net, comm, partition=part, threads=2, thread_owners="split"),
+                 f"{comm.size}x2 split {strategy}")
 
 
 @pytest.mark.mpi

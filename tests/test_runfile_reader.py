@@ -73,11 +73,11 @@ def test_metadata(run):
         assert r.seed == 7 and r.num_ranks == 1 and r.partition == "round_robin"
         assert r.resolution == 0.1 and r.t_sim == T_SIM
         assert r.description == json.loads(g.attrs["parameters"]) == sim.net.describe()
-        # the given settings, and what the engine adds: its thread count, exchange and delivery scheme
+        # the given settings, and what the engine adds: its thread count and owner rule, exchange and delivery scheme
         info = dict(r.run_info, exchange=dict(r.run_info["exchange"]))
         sleep_us = info["exchange"].pop("sleep_cost_us")        # measured by the run: what a 1 us sleep cost
         assert sleep_us >= 1.0 and info["exchange"].pop("mpi_wait_yield_us") == min(max(sleep_us, 2.0), 200.0)
-        assert info == {"command": "run", "t_sim": T_SIM, "threads": 1,
+        assert info == {"command": "run", "t_sim": T_SIM, "threads": 1, "thread_owners": "major",
                               "exchange": {"scheme": "alltoall_fixed_block", "requested": "auto",
                                            "max_neighbours": 0, "adaptive": True, "first_block_words": 32,
                                            "decision": {"by": "rule", "reason": "one rank: no exchange",

@@ -10,6 +10,7 @@ from parsnn.cli import stop
 from parsnn.cli.common import EXIT_BAD_INPUT, report_error, strategies
 from parsnn.options import nonnegative, positive_float, positive_int, prefetch as prefetch_option, seed
 from parsnn.cli.source import add_model_arguments, make_network
+from parsnn.engine.decomposition import OWNER_RULES
 from parsnn.engine.streams import DEFAULT_REALISATION, REALISATIONS
 
 
@@ -36,6 +37,9 @@ def add_parser(subparsers):
                    help="OpenMP threads per rank for the build and the step loop (default 1; results do not "
                         "depend on it; idle threads spin at most GOMP_SPINCOUNT=10000 unless OMP_WAIT_POLICY "
                         "or GOMP_SPINCOUNT is set)")
+    r.add_argument("--thread-owners", choices=OWNER_RULES, default=OWNER_RULES[0],
+                   help="which thread owns which of a rank's neurons: major (default: one contiguous block per "
+                        "thread) or split (every population shared by all threads); results do not depend on it")
     r.add_argument("--rings", choices=("per-tau", "per-receptor"), default="per-tau",
                    help="input ring buffers: one per synaptic time constant when the excitatory and inhibitory "
                         "currents share it (default per-tau: half the ring memory; results differ from "
@@ -173,6 +177,7 @@ def build_simulation(args, comm):
                      realisation=getattr(args, "realisation", DEFAULT_REALISATION),
                      exchange=getattr(args, "exchange_scheme", "auto"), mpi_wait=getattr(args, "mpi_wait", "sleep"),
                      mpi_wait_polls=getattr(args, "mpi_wait_polls", 100), prefetch=getattr(args, "prefetch", "auto"),
+                     thread_owners=getattr(args, "thread_owners", OWNER_RULES[0]),
                      run_info={"argv": sys.argv, "command": "run", "cwd": os.getcwd(), **vars(args),
                                "partition_expected": None if expected is None else {k: expected[k] for k in (
                                    "seconds", "remote_deliveries_per_s", "bytes_per_rank_per_s", "cut_fraction",

@@ -11,6 +11,17 @@ from __future__ import annotations
 import numpy as np
 
 from parsnn.engine import aligned
+from parsnn.errors import ParameterError
+
+#: the owner rules of :func:`thread_owners` (``Simulation(thread_owners=...)``; the first is the default)
+OWNER_RULES = ("major", "split")
+
+
+def check_owner_rule(rule) -> str:
+    """``rule`` if it names an owner rule of :data:`OWNER_RULES`, else ParameterError."""
+    if rule not in OWNER_RULES:
+        raise ParameterError(f"thread_owners must be one of {', '.join(OWNER_RULES)}, got {rule!r}")
+    return rule
 
 
 def local_nodes(rank_of: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray]:
@@ -25,11 +36,13 @@ class PopulationRanges(dict):
     """{population: (a, b)}: ``local[a:b]`` are the rank's local nodes of each simulated population,
     in the order of ``net.populations``; ``weight`` {population: expected work of one of its nodes}
     (:func:`node_weights`), which :func:`thread_owners` balances between the threads. A plain dict
-    in its place weighs every node alike."""
+    in its place weighs every node alike. ``rule``: the owner rule of :func:`thread_owners`
+    (:data:`OWNER_RULES`; a plain dict: "major")."""
 
-    def __init__(self, ranges: dict, weight: dict | None = None):
+    def __init__(self, ranges: dict, weight: dict | None = None, rule: str = OWNER_RULES[0]):
         super().__init__(ranges)
         self.weight = dict(weight or {})
+        self.rule = check_owner_rule(rule)
 
 
 def node_weights(conn) -> dict:
@@ -42,9 +55,11 @@ def node_weights(conn) -> dict:
     return {name: float(c) for name, c, v in zip(conn.names, cost, conn.virtual) if not v}
 
 
-def population_ranges(net, local: np.ndarray, offsets: dict, conn=None, weighted: bool = True) -> PopulationRanges:
+def population_ranges(net, local: np.ndarray, offsets: dict, conn=None, weighted: bool = True,
+                      rule: str = OWNER_RULES[0]) -> PopulationRanges:
     """:class:`PopulationRanges` of the local nodes, weighted by :func:`node_weights` of ``conn``
-    (default: the Connectivity of ``net``); ``weighted=False``: no weights (one thread needs none)."""
+    (default: the Connectivity of ``net``); ``weighted=False``: no weights (one thread needs none);
+    ``rule``: the owner rule (:func:`thread_owners`)."""
     ranges = {}
     for name, pop in net.populations.items():
         if pop.is_virtual:
@@ -53,11 +68,11 @@ def population_ranges(net, local: np.ndarray, offsets: dict, conn=None, weighted
         a, b = np.searchsorted(local, [off, off + pop.size])
         ranges[name] = (int(a), int(b))
     if not weighted:
-        return PopulationRanges(ranges)
+        return PopulationRanges(ranges, rule=rule)
     if conn is None:
         from parsnn.connectivity import Connectivity
         conn = Connectivity.from_network(net)
-    return PopulationRanges(ranges, node_weights(conn))
+    return PopulationRanges(ranges, node_weights(conn), rule)
 
 
 def _weights(pop_local: dict, n: int) -> np.ndarray:
@@ -72,6 +87,58 @@ def _weights(pop_local: dict, n: int) -> np.ndarray:
     return w
 
 
+def thread_parts(size: int, threads: int) -> np.ndarray:
+    """Bounds of the ``threads`` equal parts of a population of ``size`` nodes: part j is
+    ``parts[j] .. parts[j+1]-1`` of it (sizes differ by at most one)."""
+    return (np.arange(threads + 1, dtype=np.int64) * size) // threads
+
+
+def _line_bound(e: int, pos: int, b: int, items: int, excess: int) -> int:
+    """The bound of a part that starts at ``pos`` and would end at ``e`` in the equal split: the
+    multiple of ``items`` just below or just above ``e`` (clamped to ``pos`` .. ``b``), whichever
+    leaves its owner's load nearer the goal (``excess``: the owner's load minus the goal if the part
+    ended at ``pos``; a tie goes down)."""
+    down = e - e % items
+    up = down if down == e else down + items
+    down, up = min(max(down, pos), b), min(max(up, pos), b)
+    if down == pos:
+        return up
+    return down if abs(excess + down - pos) <= abs(excess + up - pos) else up
+
+
+def split_owners(pop_local: dict, n: int, threads: int,
+                 items: int = aligned.SPLIT_ITEMS) -> tuple[np.ndarray, np.ndarray]:
+    """The owner rule "split" (the engine's rule of sessions 5-11): every population's local nodes
+    cut into ``threads`` equal parts, inner bounds on multiples of ``items``; where two populations meet inside a line
+    the thread owning the last nodes of the one owns the first nodes of the next; the other parts
+    go to the threads with the fewest nodes so far. Every source's row is then shared about equally
+    by all threads in every interval; under "major" (:func:`thread_owners`) the threads' shares of a
+    spike's events follow its population, so the interval's slower thread changes with which
+    populations fired (``benchmarks/results/layout13_loaded_zen5/README.md``).
+    Returns (owner, toff) as :func:`thread_owners`, ``toff`` the threads' spike-buffer offsets."""
+    owner = np.zeros(n, dtype=np.int32)
+    load = np.zeros(threads, dtype=np.int64)
+    last = -1                                   # the owner of the node before the population
+    for a, b in pop_local.values():
+        if a == b:
+            continue
+        goal = (int(load.sum()) + b - a) / threads
+        free = sorted(range(threads), key=lambda k: (load[k], k))
+        if last >= 0 and a % items:             # its first line holds the previous node
+            free.remove(last)
+            free.insert(0, last)
+        pos, equal = a, a + thread_parts(b - a, threads)
+        for j in range(1, threads + 1):
+            end = b if j == threads else _line_bound(int(equal[j]), pos, b, items, load[free[0]] - goal)
+            if end > pos:
+                last = free.pop(0)
+                owner[pos:end] = last
+                load[last] += end - pos
+                pos = end
+    toff = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=threads))]).astype(np.int64)
+    return owner, toff
+
+
 def thread_owners(pop_local: dict, n: int, threads: int,
                   items: int = aligned.SPLIT_ITEMS) -> tuple[np.ndarray, np.ndarray]:
     """(owner thread of each of the ``n`` local nodes, first-node offsets ``toff`` of the threads'
@@ -82,7 +149,9 @@ def thread_owners(pop_local: dict, n: int, threads: int,
     threads' nodes, and the threads' parts meet at threads - 1 places only (a meeting place inside a
     population costs time in the update: ``benchmarks/results/idle_xeon_s11_layouts/README.md``).
     A thread may own no node (a rank of few nodes). Who owns a node never changes a result, only the
-    time."""
+    time. This is the rule "major"; ``pop_local.rule`` "split": :func:`split_owners`."""
+    if getattr(pop_local, "rule", OWNER_RULES[0]) == "split":
+        return split_owners(pop_local, n, threads, items)
     w = _weights(pop_local, n)
     cum = np.concatenate([[0.0], np.cumsum(w)])              # cum[i]: the weight of nodes 0 .. i-1
     lines = np.arange(0, n + items, items)

@@ -67,7 +67,10 @@ class Simulation:
     :mod:`parsnn.engine.exchange`; the results do not depend on them. ``prefetch``: the static
     delivery's prefetch distance, ``"auto"`` (default: this machine's cached choice, else tuned at
     the first run, :mod:`parsnn.engine.prefetch`) or an integer in [0, 1024] (0: none); the results
-    do not depend on it. ``_exchange_block`` /
+    do not depend on it. ``thread_owners``: which thread owns which local node,
+    :data:`parsnn.engine.decomposition.OWNER_RULES`: ``"major"`` (default, one contiguous block per
+    thread) or ``"split"`` (every population shared by all threads); the results do not depend on
+    it. ``_exchange_block`` /
     ``_exchange_adapt``: first exchange block size in words and whether it adapts (private: tests
     force the overflow round with them).
 
@@ -82,6 +85,7 @@ class Simulation:
                  rings: str = ring_schemes.DEFAULT, realisation: str = streams.DEFAULT_REALISATION,
                  exchange: str = "auto", mpi_wait: str = exchange_module.DEFAULT_WAIT,
                  mpi_wait_polls: int = exchange_module.DEFAULT_WAIT_POLLS, prefetch="auto",
+                 thread_owners: str = decomposition.OWNER_RULES[0],
                  _exchange_block: int | None = None, _exchange_adapt: bool = True):
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**63:
             raise ParameterError(f"seed must be an integer in [0, 2^63), got {seed!r}")
@@ -94,6 +98,7 @@ class Simulation:
         self.realisation = realisation
         exchange_module.check_choices(exchange, mpi_wait, mpi_wait_polls)
         self.prefetch_requested, self.prefetch_info = prefetch_tuning.check(prefetch), None
+        self.thread_owners = decomposition.check_owner_rule(thread_owners)
         net.validate()
         self.net = net
         self.threads = int(threads)
@@ -153,7 +158,8 @@ class Simulation:
         t0 = time.perf_counter()
         local, g2l = decomposition.local_nodes(self.rank_of, self.rank)
         self.local_gids = local
-        self.pop_local = decomposition.population_ranges(net, local, self.offsets, self.conn)
+        self.pop_local = decomposition.population_ranges(net, local, self.offsets, self.conn,
+                                                         rule=self.thread_owners)
         st.owner, st.toff = decomposition.thread_owners(self.pop_local, local.size, self.threads)
         self.build_timers["place"] += time.perf_counter() - t0
 
@@ -262,6 +268,7 @@ class Simulation:
         """How this simulation runs, as the run file records it: num_ranks, partition (strategy),
         partition_map (rank of every node) and run_info (the settings, with threads and exchange)."""
         self.run_info["threads"] = self.threads
+        self.run_info["thread_owners"] = self.thread_owners
         placed = np.asarray(self.rank_of)[np.asarray(self.rank_of) >= 0]     # -1: a node on no rank
         widths = {synapses.target_dtype(c).name for c in np.bincount(placed, minlength=self.size)}
         self.run_info["delivery"] = ring_schemes.run_info(self.rings, bool(self.st.one_ring), sorted(widths))
