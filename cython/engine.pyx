@@ -31,8 +31,9 @@ delay. Rings (parsnn/engine/rings.py): with one_ring, ring_ex takes every weight
 current per neuron: i_ex; i_in stays 0) and ring_in is one slot of zeros that the update kernels
 read; otherwise ring_ex takes the weights >= 0 and ring_in the others.
 
-Threads (OpenMP): thread k owns the k-th of T equal contiguous parts of every update segment
-(population) of the local neurons (st.owner[i]: the owner of neuron i) and the sub-rows
+Threads (OpenMP): thread k owns the local neurons parsnn/engine/decomposition.py gives it (the
+owner rule: "major", one contiguous block per thread, by default; "split", a part of every
+population), contiguous within every update segment (st.owner[i]: the owner of neuron i), and the sub-rows
 syn_ptr[g*B+k*W] .. syn_ptr[g*B+k*W+W] of every source g (B = T x W: its synapses onto those
 neurons, window by window, in the order of the source's whole row). Each thread updates its own neurons and walks all received
 spikes in canonical order, scattering only into its own neurons' ring entries: no atomics and
@@ -245,7 +246,7 @@ cdef class EngineState:
     # sizes
     cdef public int64_t n_loc, D, n_nodes, m
     cdef public uint64_t seed, purpose_source
-    # threads: thread k owns part k of every segment (owner[i]: the thread of local neuron i);
+    # threads: thread k owns one contiguous part of every segment, maybe empty (owner[i]: the thread of local neuron i);
     # toff[k]: neurons owned by the threads before k (its spikes are written from toff[k] * m on)
     cdef public int64_t T
     cdef public int32_t[::1] owner
