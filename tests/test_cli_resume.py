@@ -155,8 +155,8 @@ def _same_weights(a, b):
 
 
 def test_resume_records_weights(run_cli, tmp_path):
-    """``resume --record-weights [--record-weights-every]`` on other layouts (1 x 2 and 2 x 2 ranks x
-    threads) continues the weight snapshots of the uninterrupted 1 x 1 run bit for bit: into a new
+    """``resume --record-weights [--record-weights-every]`` on other layouts (1 x 2 under the owner rule
+    "split", and 2 x 2 ranks x threads) continues the weight snapshots of the uninterrupted 1 x 1 run bit for bit: into a new
     file, or with --append into the interrupted run's /weights (a second --append from the same
     checkpoint first drops the snapshots after it). The network is silent from 5 to 50 ms and bursts
     at 55-60 ms."""
@@ -165,9 +165,10 @@ def test_resume_records_weights(run_cli, tmp_path):
     every = ["--record-weights", "--record-weights-every", 20]
     run_cli(1, [*HPC, "--t-sim", 70, "--out", full, *every])
     run_cli(1, [*HPC, "--t-sim", 50, "--out", part, *every, "--checkpoint", ckpt])
-    run_cli(1, [ckpt, "--t-sim", 70, "--out", new, "--record-weights", "--threads", 2, "--no-progress"],
-            command="resume")
+    run_cli(1, [ckpt, "--t-sim", 70, "--out", new, "--record-weights", "--threads", 2, "--thread-owners", "split",
+                "--no-progress"], command="resume")
     with RunFile(full) as a, RunFile(new) as c:
+        assert (a.run_info["thread_owners"], c.run_info["thread_owners"]) == ("major", "split")
         assert a.weight_times()["E-E"].tolist() == [20.0, 40.0, 60.0, 70.0]
         assert c.weight_times()["E-E"].tolist() == [70.0]
         assert _same_weights(a.weights()["E-E"], c.weights()["E-E"])

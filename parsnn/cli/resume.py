@@ -21,11 +21,12 @@ from parsnn.cli import stop
 from parsnn.cli.common import EXIT_BAD_INPUT, report_error, strategies
 from parsnn.cli.run import (_check_output_path, add_checkpoint_arguments, add_weight_arguments, build_simulation,
                             finish, run_recording_weights, setup_checkpoints)
+from parsnn.engine.decomposition import OWNER_RULES
 from parsnn.runfile.schema import UNRECORDED_REALISATION
 from parsnn.options import positive_float, positive_int
 
 #: options of the new command that replace the stored run's
-_OVERRIDES = ("t_sim", "out", "overwrite", "partition", "threads", "no_progress", "debug", "checkpoint",
+_OVERRIDES = ("t_sim", "out", "overwrite", "partition", "threads", "thread_owners", "no_progress", "debug", "checkpoint",
               "checkpoint_every", "flush_every", "record_weights", "record_weights_every", "command")
 
 
@@ -48,6 +49,9 @@ def add_parser(subparsers):
                    help="neuron->rank placement of the continued run (default round_robin)")
     r.add_argument("--threads", type=positive_int("--threads"), default=1, metavar="T",
                    help="OpenMP threads per rank of the continued run (default 1; any number continues exactly)")
+    r.add_argument("--thread-owners", choices=OWNER_RULES, default=OWNER_RULES[0],
+                   help="which thread owns which of a rank's neurons in the continued run: major (default) or "
+                        "split, as for 'parsnn run'; results do not depend on it")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.add_argument("--debug", action="store_true", help="print tracebacks")
     add_weight_arguments(r)
