@@ -14,8 +14,12 @@ The phases are the build's own functions, timed by wrapping them in this process
 generate (pass 2's kernels; with the owner split, where the threads sort their own rows by delay
 right after drawing them, that sort too; with the split by synapse count, generate_units only), touch (the synapse arrays' pages faulted in before pass 2, each thread its own part:
 the kernel zeroing fresh pages; without it that time is in generate), group (the separate sort by delay
-and the delay runs), runs (concatenation of the runs), alloc (the synapse arrays), other (the rest of Simulation.build: Python between the kernels, neurons,
-routes, buffers). ``--base``: a second checkout (a source tree with its kernels built, e.g. by ``git archive``
+and the delay runs), runs (concatenation of the runs), alloc (the synapse arrays), buffers (the ring buffers and
+the rest of the run's state, Simulation._setup_buffers), other (the rest of Simulation.build: Python between the
+kernels, neurons, routes). Per phase also the minor faults of the main thread alone (``main_minflt``: pages
+first touched serially; the rest were touched by the other threads), and after the build the process's
+resident, anonymous and anonymous huge-page memory (/proc/self/smaps_rollup: how much of it the kernel
+backs with 2 MiB pages). ``--base``: a second checkout (a source tree with its kernels built, e.g. by ``git archive``
 of a commit and ``setup.py build_ext --inplace``), run with the same python in the same rounds (base 1,
 base T, this 1, this T), to compare the two.
 """
@@ -31,13 +35,25 @@ import subprocess
 import sys
 import time
 
-PHASES = ("count", "touch", "generate", "group", "runs", "alloc")
+PHASES = ("count", "touch", "generate", "group", "runs", "alloc", "buffers")
+METRICS = ("wall", "main_cpu", "all_cpu", "minflt", "main_minflt")
 
 
 def _clock() -> tuple:
-    """(wall, main-thread CPU, process CPU, minor page faults) now."""
+    """(wall, main-thread CPU, process CPU, minor page faults, those of the main thread) now."""
     r = resource.getrusage(resource.RUSAGE_SELF)
-    return time.perf_counter(), time.thread_time(), r.ru_utime + r.ru_stime, r.ru_minflt
+    return (time.perf_counter(), time.thread_time(), r.ru_utime + r.ru_stime, r.ru_minflt,
+            resource.getrusage(resource.RUSAGE_THREAD).ru_minflt)
+
+
+def _smaps() -> dict:
+    """This process's resident and anonymous huge-page memory now, MiB (/proc/self/smaps_rollup; {} elsewhere)."""
+    try:
+        with open("/proc/self/smaps_rollup") as f:
+            kib = {ln.split(":")[0]: int(ln.split()[1]) for ln in f if ln.split()[-1:] == ["kB"]}
+    except OSError:
+        return {}
+    return {k: round(kib.get(k, 0) / 1024, 1) for k in ("Rss", "Anonymous", "AnonHugePages")}
 
 
 def _wrap(table: dict, name: str, owner, attr: str):
@@ -66,7 +82,7 @@ def measure(n_scaling: float, threads: int) -> dict:
         pd14 = importlib.import_module("parsnn.models.pd14")
     except ImportError:      # source tree
         pd14 = importlib.import_module("models.pd14")
-    table = {p: [0.0, 0.0, 0.0, 0] for p in PHASES}
+    table = {p: [0.0, 0.0, 0.0, 0, 0] for p in PHASES}
     _wrap(table, "count", synapses, "_count_chunked" if hasattr(synapses, "_count_chunked") else "_count_plans")
     if hasattr(_connect, "touch_pages"):
         _wrap(table, "touch", _connect, "touch_pages")
@@ -78,6 +94,7 @@ def measure(n_scaling: float, threads: int) -> dict:
         if hasattr(_connect, name):
             _wrap(table, "group", _connect, name)
     _wrap(table, "runs", synapses.DelayRuns, "from_blocks")
+    _wrap(table, "buffers", Simulation, "_setup_buffers")     # ring buffers and the rest of the run's state
     sim = Simulation(pd14.build_network(n_scaling=n_scaling), seed=55, threads=threads)
     real_empty = np.empty
 
@@ -94,10 +111,11 @@ def measure(n_scaling: float, threads: int) -> dict:
     c1 = _clock()
     total = [y - x for x, y in zip(c0, c1)]
     other = [t - sum(table[p][i] for p in PHASES) for i, t in enumerate(total)]
-    phases = {p: {"wall": round(v[0], 3), "main_cpu": round(v[1], 3), "all_cpu": round(v[2], 3), "minflt": v[3]}
+    phases = {p: {m: (round(x, 3) if isinstance(x, float) else x) for m, x in zip(METRICS, v)}
               for p, v in {**table, "other": other, "build": total}.items()}
     return {"threads": threads, "phases": phases, "timers": {k: round(v, 3) for k, v in sim.build_timers.items()},
-            "synapses": int(sim.num_synapses), "peak_rss_mb": round(sim.build_peak_rss / 2**20, 1)}
+            "synapses": int(sim.num_synapses), "peak_rss_mb": round(sim.build_peak_rss / 2**20, 1),
+            "smaps_after_build_mb": _smaps()}
 
 
 def _one(n_scaling: float, threads: int, checkout: str) -> dict:
@@ -112,7 +130,7 @@ def _one(n_scaling: float, threads: int, checkout: str) -> dict:
 def _summary(pairs: list, keys: tuple) -> dict:
     """Medians over the pairs of every phase's figures, per thread count."""
     return {key: {**{p: {m: statistics.median(pr[key]["phases"][p][m] for pr in pairs)
-                         for m in ("wall", "main_cpu", "all_cpu", "minflt")} for p in (*PHASES, "other", "build")},
+                         for m in METRICS} for p in (*PHASES, "other", "build")},
                   "peak_rss_mb": statistics.median(pr[key]["peak_rss_mb"] for pr in pairs)} for key in keys}
 
 

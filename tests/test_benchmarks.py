@@ -436,3 +436,38 @@ def test_roofline_probe_uses_the_distance(tmp_path, roofline):
     assert res["prefetch_distance"] == 32 and res["prefetch_source"] == "given"
     assert all(r["prefetch_distance"] == 32 for r in res["raw"]["single"])
     assert "prefetch 32 ahead, given" in roofline.format_report(res)
+
+
+def test_build_phase_split_one_build_per_thread_counts():
+    """benchmarks/build_phase_split.py --one (a tiny PD14 build in a fresh process): every phase with its
+    figures; the main thread's faults a part of the process's in every timed phase; the resident memory after the build read from /proc/self/smaps_rollup."""
+    import subprocess
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "build_phase_split.py"), "--n-scaling",
+                          "0.02", "--one", "2"], check=True, capture_output=True, text=True, cwd=ROOT).stdout
+    res = json.loads(out.strip().splitlines()[-1])
+    phases = res["phases"]
+    timed = ("count", "touch", "generate", "group", "runs", "alloc", "buffers")
+    assert set(phases) == {*timed, "other", "build"} and res["threads"] == 2 and res["synapses"] > 0
+    for p in timed:
+        assert 0 <= phases[p]["main_minflt"] <= phases[p]["minflt"], p
+    assert 0 < phases["generate"]["minflt"] <= phases["build"]["minflt"]
+    assert phases["build"]["main_cpu"] <= phases["build"]["all_cpu"] + 0.01
+    if os.path.exists("/proc/self/smaps_rollup"):
+        smaps = res["smaps_after_build_mb"]
+        assert 0 < smaps["Anonymous"] <= smaps["Rss"] and 0 <= smaps["AnonHugePages"] <= smaps["Anonymous"]
+
+
+def test_cold_touch_probe_rows():
+    """benchmarks/cold_touch_probe.py in a fresh process: one row per (round, wait, threads); its first
+    8 MiB are fresh memory, faulted in by the touch (at least one fault per 2 MiB, at most one per
+    4 KiB page plus a few); later ones may reuse freed memory (fewer faults, never more)."""
+    import subprocess
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "cold_touch_probe.py"), "--mib", "8",
+                          "--threads", "1,2", "--waits", "0", "--rounds", "2"], check=True, capture_output=True,
+                         text=True, cwd=ROOT).stdout
+    rows = [json.loads(ln) for ln in out.strip().splitlines()]
+    assert [(r["round"], r["threads"]) for r in rows] == [(0, 1), (0, 2), (1, 1), (1, 2)]
+    assert 4 <= rows[0]["minflt"] and all(0 <= r["minflt"] <= 8 * 256 + 64 for r in rows)
+    assert all(r["wall"] >= 0 and 0 <= r["main_cpu"] <= r["all_cpu"] + 0.01 for r in rows)
+    if os.path.exists("/proc/stat"):
+        assert all(len(r["machine_busy_idle_steal_per_cpu"]) == os.cpu_count() for r in rows)
