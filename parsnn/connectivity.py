@@ -50,7 +50,7 @@ class Connectivity:
     p: np.ndarray              # float64 [J]: p (PairwiseBernoulli)
     autapses: np.ndarray       # bool [J]
     resolution: float = 0.1
-    source_rates: dict = field(default_factory=dict)   # rate sources (poisson_source): rate (spikes/s)
+    source_rates: dict = field(default_factory=dict)   # rate sources (poisson_source, spike_generator): spikes/s
     metadata: dict = field(default_factory=dict)       # the model's metadata (name, parameters, ...)
     description: dict = field(default_factory=dict)    # Network.describe() it was made from ({}: none)
 
@@ -124,7 +124,7 @@ class Connectivity:
             elif p.get("spikes"):            # a spike_generator's spikes (Network.describe)
                 sp = p["spikes"]
                 last = float(sp.get("last_ms", 0.0))
-                rates[p["name"]] = sp["count"] / max(int(p["size"]), 1) / (last * 1e-3) if last > 0 else 0.0
+                rates[p["name"]] = sp["count"] / max(int(p["size"]), 1) / max(last * 1e-3, 1.0)
         return cls._make(names, sizes, [neurons.get(p["model"]).virtual for p in d["populations"]],
                          [p["model"] for p in d["populations"]], rows, float(d.get("resolution", 0.1)), rates,
                          dict(d.get("metadata") or {}), d)
@@ -172,8 +172,9 @@ def _described(params: dict, key: str, default):
 
 def _generator_rate(spike_times, size: int) -> float:
     """Mean rate (spikes/s) of a spike_generator population from its spike times (one sequence of ms per node):
-    its spikes over its nodes and the model time up to its last spike (0 without spikes); the same as
+    its spikes over its nodes and over the first second or the model time up to its last spike, whichever is
+    longer (a poisson_source's rate is its mean over the first second); the same as
     :meth:`Connectivity.from_description` gives from the population's described ``spikes``."""
     n = sum(len(t) for t in spike_times)
     last = max((float(max(t)) for t in spike_times if len(t)), default=0.0)
-    return n / max(int(size), 1) / (last * 1e-3) if n and last > 0 else 0.0
+    return n / max(int(size), 1) / max(last * 1e-3, 1.0)

@@ -715,23 +715,23 @@ def test_first_flush_cost_recovered_and_amortised_over_the_run(tmp_path):
 
 
 def test_spike_generator_spikes_are_delivered_work(mixed_network):
-    # the generators' known spikes (7 in 3 nodes up to 180 ms) are delivered by every rank with targets,
+    # the generators' known spikes (6 in 4 nodes up to 2 s) are delivered by every rank with targets,
     # not sent by any: events from them, no exchange; a run file's description gives the same rate
     net = Network(0.1, name="gen")
-    net.add_population("G", 4, "spike_generator", spike_times=[[10.0, 20.0], [30.0], [], [40.0, 50.0, 200.0]])
+    net.add_population("G", 4, "spike_generator", spike_times=[[10.0, 20.0], [30.0], [], [40.0, 50.0, 2000.0]])
     net.add_population("T", 100, "iaf_psc_exp")
     net.connect("G", "T", FixedIndegree(2), weight=1.0, delay=1.0)
     conn = Connectivity.from_network(net)
-    rate = 6 / 4 / 0.2
+    rate = 6 / 4 / 2.0
     assert conn.source_rates["G"] == pytest.approx(rate)
     assert Connectivity.from_description(net.describe()).source_rates["G"] == pytest.approx(rate)
     from parsnn.mapping.cluster.workload import workload
     for P in (1, 2):
         wl = workload(conn, P, rates={"T": 0.0})
-        assert wl["generator_spikes_per_s"] == pytest.approx(6 / 0.2)
+        assert wl["generator_spikes_per_s"] == pytest.approx(6 / 2.0)
         assert wl["events_per_s"].sum() == pytest.approx(200 * rate)         # 200 synapses x the rate
         assert wl["spikes_out_per_s"].sum() == 0.0 and wl["copies_per_s"].sum() == 0.0
     # a rate given for the population wins; the mixed network's generator counts too
     assert workload(conn, 1, rates={"T": 0.0, "G": 1.0})["events_per_s"][0] == pytest.approx(200.0)
     mixed = Connectivity.from_network(mixed_network())
-    assert mixed.source_rates["G"] == pytest.approx(6 / 3 / 0.18)
+    assert mixed.source_rates["G"] == pytest.approx(6 / 3 / 1.0)      # by 180 ms: over the first second
