@@ -50,7 +50,7 @@ class Connectivity:
     p: np.ndarray              # float64 [J]: p (PairwiseBernoulli)
     autapses: np.ndarray       # bool [J]
     resolution: float = 0.1
-    source_rates: dict = field(default_factory=dict)   # rate sources (poisson_source): rate (spikes/s)
+    source_rates: dict = field(default_factory=dict)   # rate sources (poisson_source, spike_generator): spikes/s
     metadata: dict = field(default_factory=dict)       # the model's metadata (name, parameters, ...)
     description: dict = field(default_factory=dict)    # Network.describe() it was made from ({}: none)
 
@@ -98,6 +98,8 @@ class Connectivity:
             model = neurons.get(p.model)
             if model.source_rate is not None:
                 rates[p.name] = model.source_rate({key: p.param(key) for key in model.parameters})
+            elif p.spike_times is not None:
+                rates[p.name] = _generator_rate(p.spike_times, p.size)
         return cls._make(names, sizes, [p.is_virtual for p in pops], [p.model for p in pops], rows,
                          float(net.resolution), rates, dict(net.metadata), net.describe())
 
@@ -119,6 +121,10 @@ class Connectivity:
                 prm = p.get("params", {})
                 rates[p["name"]] = model.source_rate({key: _described(prm, key, default)
                                                       for key, (default, _, _) in model.parameters.items()})
+            elif p.get("spikes"):            # a spike_generator's spikes (Network.describe)
+                sp = p["spikes"]
+                last = float(sp.get("last_ms", 0.0))
+                rates[p["name"]] = sp["count"] / max(int(p["size"]), 1) / max(last * 1e-3, 1.0)
         return cls._make(names, sizes, [neurons.get(p["model"]).virtual for p in d["populations"]],
                          [p["model"] for p in d["populations"]], rows, float(d.get("resolution", 0.1)), rates,
                          dict(d.get("metadata") or {}), d)
@@ -163,3 +169,12 @@ def _described(params: dict, key: str, default):
         return default
     return v.get("mean", default) if isinstance(v, dict) else v
 
+
+def _generator_rate(spike_times, size: int) -> float:
+    """Mean rate (spikes/s) of a spike_generator population from its spike times (one sequence of ms per node):
+    its spikes over its nodes and over the first second or the model time up to its last spike, whichever is
+    longer (a poisson_source's rate is its mean over the first second); the same as
+    :meth:`Connectivity.from_description` gives from the population's described ``spikes``."""
+    n = sum(len(t) for t in spike_times)
+    last = max((float(max(t)) for t in spike_times if len(t)), default=0.0)
+    return n / max(int(size), 1) / max(last * 1e-3, 1.0)

@@ -536,7 +536,8 @@ class Network:
         return {
             "name": self.name, "resolution": self.resolution,
             "populations": [{"name": p.name, "size": int(p.size), "model": p.model,
-                             "params": {k: enc(v) for k, v in p.params.items()}} for p in self.populations.values()],
+                             "params": {k: enc(v) for k, v in p.params.items()}, **_described_spikes(p)}
+                            for p in self.populations.values()],
             "projections": [{"name": q.name, "source": q.source, "target": q.target,
                              "rule": type(q.rule).__name__,
                              "rule_args": q.rule.describe() if hasattr(q.rule, "describe") else dict(q.rule.__dict__),
@@ -549,3 +550,12 @@ class Network:
             "spike_recorder": list(self.spike_recorder.populations) if self.spike_recorder else [],
             "metadata": self.metadata,
         }
+
+
+def _described_spikes(pop) -> dict:
+    """A spike_generator population's spikes in its description (``spikes``: their count and the last one's
+    time in ms; the cost model's rate of the population), {} for the others."""
+    if pop.spike_times is None:
+        return {}
+    last = max((float(max(t)) for t in pop.spike_times if len(t)), default=0.0)
+    return {"spikes": {"count": int(sum(len(t) for t in pop.spike_times)), "last_ms": last}}

@@ -49,7 +49,8 @@ def test_populations_as_gid_ranges():
 
 def test_source_rate_is_the_mean_over_the_first_second():
     conn = Connectivity.from_network(_net())
-    assert conn.source_rates == {"S": pytest.approx(40.0 * 500.0 / 1000.0)}
+    # a spike generator's: its spikes over its nodes and the first second (2 spikes, 2 nodes, by 2 ms)
+    assert conn.source_rates == {"S": pytest.approx(40.0 * 500.0 / 1000.0), "G": pytest.approx(1.0)}
 
 
 def test_from_description_equals_from_network():

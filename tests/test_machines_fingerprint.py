@@ -104,3 +104,20 @@ def test_uncalibrated_neuron_model_takes_its_assumed_ratio(name):
     base, ratio, source = neurons.get("iaf_psc_alpha").assumed_update_cost
     assert source.startswith("assumed")
     assert machine.update_cost("iaf_psc_alpha") == pytest.approx(ratio * machine.update_cost(base), rel=1e-12)
+
+
+def test_older_fit_versions_say_what_they_predict_with(fake_machine):
+    # a calibration of fit version 5 predicts with its superseded delivery formula and says so, with how to
+    # recalibrate; version 6 lacks the version-7 terms; today's version says nothing
+    from parsnn.mapping.cluster.calibrate import FIT_VERSION
+    path = _machine_file(fake_machine / "v.toml", FAKE)
+
+    def with_batches(versions):
+        m = load_machine(path)
+        m.data["calibration"] = {"per_batch": [{"fit_version": v} for v in versions]}
+        return fingerprint.label(m)["machine_note"]
+    old = with_batches([5, 6])
+    assert "fit version 5" in old and "delivery formula is superseded" in old and "parsnn calibrate --quick" in old
+    six = with_batches([6])
+    assert "fit version 6" in six and "first recording flush" in six and "superseded" not in six
+    assert with_batches([FIT_VERSION]) == "" and with_batches([]) == ""

@@ -688,3 +688,50 @@ def test_engine_choice_keeps_alltoall_when_every_rank_is_a_neighbour():
     m.data.setdefault("collectives", {}).update({"neighbor_fixed_us": 0.0, "neighbor_edge_us": 0.0})
     two = collectives.engine_choice(m, 2, 1, 0, 0, 2, 1)
     assert two["neighbor_us"] < two["alltoall_us"] and two["scheme"] == "alltoall"
+
+
+def test_first_flush_cost_recovered_and_amortised_over_the_run(tmp_path):
+    # records whose warm-up flush cost 3 ms per population more than a later flush of as many spikes
+    # (later flushes: 500 us per population + 1 us per spike): the fit recovers 3,000 us, pooled over both
+    later = lambda pops, spikes: pops * 500e-6 + spikes * 1e-6           # noqa: E731
+    recs = [{"first_flush": [{"seconds": later(8, 400) + 8 * 3e-3, "spikes": 400, "populations": 8},
+                             {"seconds": later(8, 300) + 8 * 3e-3, "spikes": 300, "populations": 8}]},
+            {"first_flush": [{"seconds": later(2, 9000) + 2 * 3e-3, "spikes": 9000, "populations": 2}]}]
+    assert recordcost.first_flush_cost(recs, 500.0, 1000.0) == pytest.approx(3000.0)
+    assert recordcost.first_flush_cost([{"first_flush": []}, {}], 500.0, 1000.0) is None
+    cheaper = [{"first_flush": [{"seconds": later(8, 400) - 1e-3, "spikes": 400, "populations": 8}]}]
+    assert recordcost.first_flush_cost(cheaper, 500.0, 1000.0) == 0.0
+    # the prediction: once per run, over its intervals (m = 1 step of 0.1 ms); nothing in a long run
+    path = tmp_path / "rec.toml"
+    path.write_text(SIMPLE.format(cpn=4096, upd=0.0, evt=0.0, ovh=0.0).replace(
+        "peer_ns = 0.0", "peer_ns = 0.0\nrecord_ns = 0.0\nrecord_flush_us = 0.0\nrecord_first_us = 3000.0"))
+    desc = _net(rate=10.0).describe()
+    desc["spike_recorder"] = ["A", "A"]
+    conn = Connectivity.from_description(desc)
+    for t_sim in (1000.0, 4000.0):
+        p = predict(conn, 1, load_machine(str(path)), t_sim_ms=t_sim)
+        assert p["per_rank"]["record"][0] == pytest.approx(2 * 3e-3 / (t_sim / 0.1)), t_sim
+    assert predict(conn, 1, load_machine(str(path)))["per_rank"]["record"][0] == 0.0
+
+
+def test_spike_generator_spikes_are_delivered_work(mixed_network):
+    # the generators' known spikes (6 in 4 nodes up to 2 s) are delivered by every rank with targets,
+    # not sent by any: events from them, no exchange; a run file's description gives the same rate
+    net = Network(0.1, name="gen")
+    net.add_population("G", 4, "spike_generator", spike_times=[[10.0, 20.0], [30.0], [], [40.0, 50.0, 2000.0]])
+    net.add_population("T", 100, "iaf_psc_exp")
+    net.connect("G", "T", FixedIndegree(2), weight=1.0, delay=1.0)
+    conn = Connectivity.from_network(net)
+    rate = 6 / 4 / 2.0
+    assert conn.source_rates["G"] == pytest.approx(rate)
+    assert Connectivity.from_description(net.describe()).source_rates["G"] == pytest.approx(rate)
+    from parsnn.mapping.cluster.workload import workload
+    for P in (1, 2):
+        wl = workload(conn, P, rates={"T": 0.0})
+        assert wl["generator_spikes_per_s"] == pytest.approx(6 / 2.0)
+        assert wl["events_per_s"].sum() == pytest.approx(200 * rate)         # 200 synapses x the rate
+        assert wl["spikes_out_per_s"].sum() == 0.0 and wl["copies_per_s"].sum() == 0.0
+    # a rate given for the population wins; the mixed network's generator counts too
+    assert workload(conn, 1, rates={"T": 0.0, "G": 1.0})["events_per_s"][0] == pytest.approx(200.0)
+    mixed = Connectivity.from_network(mixed_network())
+    assert mixed.source_rates["G"] == pytest.approx(6 / 3 / 1.0)      # by 180 ms: over the first second

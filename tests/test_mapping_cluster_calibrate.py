@@ -53,9 +53,10 @@ def _record(name: str, spec: dict, t: dict) -> dict:
     sizes = {p["name"]: p["size"] for p in conn.description["populations"]}
     if name == "spikes_P1":           # one synapse per spike of the Poisson sources
         E = S = sizes["S"] * 500.0 * T
-    if name.startswith("scatter"):    # spike_generator sources: the workload has no events for them
+    if name.startswith("scatter"):    # spike_generator sources at their drawn rate, rows of spec["row"]
         S = sizes["S"] * conn.metadata["expected_rates"]["S"] * T
         E = S * spec["row"]
+        assert float(wl["events_per_s"][0] * T) == pytest.approx(E, rel=0.02)    # the workload has their events
     N = float(sum(p["size"] for p, v in zip(conn.description["populations"], conn.virtual) if not v))
     c = {k: v * (1e-9 if "_ns" in k else 1e-6) for k, v in t.items() if "_ns" in k or "_us" in k}
     per_step = {"pd14_P1": N * c["update_ns_iaf_psc_exp"], "delta_P1": N * c["update_ns_iaf_psc_delta"],
@@ -68,6 +69,7 @@ def _record(name: str, spec: dict, t: dict) -> dict:
         per_step = sizes["T"] * c["update_ns_iaf_psc_exp"]
     f2, f3, fm = calibration.cache_fractions(CACHES, ws)
     u = float(wl["events_unprefetched_per_s"][0] / wl["events_per_s"][0]) if wl["events_per_s"][0] > 0 else 0.0
+    u = 0.0 if name.startswith("scatter") else u      # the scatter curve's truth: no unprefetched share
     c_evt = (f2 * c["event_ns_l2"] + f3 * c["event_ns_l3"] + fm * (1 - u) * c["event_ns_memory"]
              + fm * u * c["event_ns_memory_no_prefetch"])
     deliver = c["null1_deliver_us"] * intervals + (S * (c["spike_ns"] + c["event_ns_l2"]) if name == "spikes_P1"
@@ -634,3 +636,28 @@ def test_batches_before_fit_version_6_drop_the_event_cost_curve():
            "thread_deliver_efficiency": 0.9, "thread_update_efficiency": 0.8, "spike_ns": 16.0}
     assert _current_meaning(dict(old)) == {"fit_version": FIT_VERSION, "thread_update_efficiency": 0.8,
                                            "spike_ns": 16.0}
+
+
+def test_wait_sigma_us_recovers_the_engines_own_wait():
+    # a 2-rank PD14 record whose exchange timers are the model's with [noise] wait_us = 7 us (rank 1 also waited
+    # for rank 0's 10 ms of recording): the fit, with the model without it, finds 7 us; a record that waited
+    # no longer than the model says gives 0
+    import copy as _copy
+    from parsnn.machines import Machine, load_machine
+    base = load_machine("epyc_zen5_kvm_2core_2026_11_22")
+    data = _copy.deepcopy(base.data)
+    data.setdefault("noise", {})["wait_us"] = 7.0
+    for key in ("record_ns", "record_flush_us", "record_first_us"):
+        data["compute"][key] = 0.0
+    truth = Machine(name="truth", data=data)
+    net = measure.calibration_network({"model": "pd14", "n_scaling": 0.02})
+    conn = Connectivity.from_network(net)
+    rank_of = np.where(np.repeat(conn.virtual, conn.sizes), -1, np.arange(conn.num_nodes) % 2)
+    res = {"description": conn.description, "rank_of": rank_of.tolist(), "ranks": 2, "rates": None,
+           "min_delay_steps": 1, "t_sim_ms": 400.0, "intervals": 4000, "prefetch": None}
+    pred = calibration.predict_record(res, truth)
+    exch = np.asarray(pred["per_rank"]["exchange"]) * 4000 + np.array([0.0, 0.01])
+    res["perf"] = {"timer_exchange": exch.tolist(), "timer_record": [0.01, 0.0]}
+    assert calibration.wait_sigma_us(res, base) == pytest.approx(7.0, rel=1e-9)
+    res["perf"]["timer_exchange"] = (exch * 0.5).tolist()
+    assert calibration.wait_sigma_us(res, base) == 0.0

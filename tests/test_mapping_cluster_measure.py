@@ -69,3 +69,16 @@ def test_interleaved_specs_at_two_distances_share_one_build(monkeypatch):
     assert [r["prefetch"]["distance"] for r in recs] == [128, 0]
     for r in recs:
         assert r["perf"]["synaptic_events"][0] > 0 and len(r["segments"]) == 2
+
+
+def test_record_runs_keep_their_first_flush():
+    # a calibration run that writes a run file keeps its warm-up's flush (the first append to its datasets:
+    # recordcost.first_flush_cost); a run without a file or warm-up keeps none; launches join theirs
+    from mpi4py import MPI
+    spec = {"model": "brunel", "regime": "A", "scale": 0.02, "warmup_ms": 20.0, "segments": 2}
+    rec = measure.run_spec({**spec, "record_file": True}, 20.0, MPI.COMM_SELF)
+    (first,) = rec["first_flush"]
+    assert first["populations"] == 2 and first["spikes"] > 0 and first["seconds"] > 0
+    assert measure.run_spec(spec, 20.0, MPI.COMM_SELF)["first_flush"] == []
+    joined = measure.join_launches(rec, rec)
+    assert joined["first_flush"] == [first, first]

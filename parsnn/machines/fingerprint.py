@@ -264,13 +264,46 @@ def label(machine) -> dict:
         return {"machine_match": OTHER, "machine_fingerprint": fp.get("hash"),
                 "machine_note": f"'{machine.name}' was calibrated on another machine ({'; '.join(diff)}): "
                                 f"the prediction is for that machine, not for this one"}
-    note = ""
+    notes = []
     here = current_fingerprint()
     if fp.get("engine_digest") and here.get("engine_digest") and fp["engine_digest"] != here["engine_digest"]:
-        note = (f"'{machine.name}' is this machine, calibrated with other engine code (parsnn "
-                f"{fp.get('parsnn_commit')}, running {here.get('parsnn_commit')}): recalibrate if the engine's "
-                f"speed changed")
-    return {"machine_match": THIS, "machine_fingerprint": fp.get("hash"), "machine_note": note}
+        notes.append(f"'{machine.name}' is this machine, calibrated with other engine code (parsnn "
+                     f"{fp.get('parsnn_commit')}, running {here.get('parsnn_commit')}): recalibrate if the engine's "
+                     f"speed changed")
+    notes.append(fit_version_note(machine))
+    return {"machine_match": THIS, "machine_fingerprint": fp.get("hash"), "machine_note": "; ".join(n for n in notes if n)}
+
+
+#: the fit version (:data:`parsnn.mapping.cluster.calibrate.FIT_VERSION`) from which the delivery's event cost
+#: curve is today's (spike_generator scatter networks, a per-row cost taken out of its points)
+DELIVERY_FIT_VERSION = 6
+RECALIBRATE = "`parsnn calibrate --quick` (about 2 minutes) or `parsnn calibrate` (about 10)"
+
+
+def fit_version(machine) -> int | None:
+    """The oldest fit version of a calibration file's batches (``[calibration] per_batch``; a batch without one
+    is version 1), None for a file without batches (written by hand or before batches)."""
+    per = (machine.data.get("calibration") or {}).get("per_batch") or []
+    versions = [int(b.get("fit_version", 1)) for b in per if isinstance(b, dict)]
+    return min(versions) if versions else None
+
+
+def fit_version_note(machine) -> str:
+    """What a calibration file of an older fit version predicts with: before
+    :data:`DELIVERY_FIT_VERSION` its delivery formula is superseded (the prediction still uses it); before
+    today's version it lacks the later terms; '' for a current file or one without batches."""
+    from parsnn.mapping.cluster.calibrate import FIT_VERSION
+    v = fit_version(machine)
+    if v is None or v >= FIT_VERSION:
+        return ""
+    if v < DELIVERY_FIT_VERSION:
+        return (f"'{machine.name}' has fit version {v}: its delivery formula is superseded (its event cost curve "
+                f"[compute.scatter] was measured on poisson_source scatter networks, without the per-row cost, "
+                f"before fit version {DELIVERY_FIT_VERSION}) and the prediction still uses it, as well as none of "
+                f"the terms of later versions; recalibrate: {RECALIBRATE}")
+    return (f"'{machine.name}' has fit version {v} (today's: {FIT_VERSION}): the prediction leaves out the terms it "
+            f"did not measure (version 7: a run's first recording flush, the engine's own wait between ranks); "
+            f"recalibrate for them: {RECALIBRATE}")
 
 
 def resolve_machine(name_or_path=None):

@@ -31,6 +31,7 @@ and rank (all times in seconds)::
     compute      = max_r busy[r] + sigma e(P)                     (waiting for the slowest rank)
     t_comm(P)    = o_call + T_alltoall(P, B) + p_over T_alltoall(P, B_over)   (0 for P = 1)
     t_record[0]  = recorded spikes per interval x c_rec + flushes per interval x recorded populations x c_flush
+                   + recorded populations x c_first / intervals of the run (its first flush)
                    (rank 0 gathers and writes them; 0 elsewhere: :mod:`~parsnn.mapping.cluster.recordcost`)
     critical     = compute + t_comm(P) + t_record[0];   RTF = critical / (m h)
     exchange timer of rank r = critical - t_update[r] - t_deliver[r] - t_record[r]
@@ -78,7 +79,9 @@ the delivery work that differs between ranks (c_evt^2 E_r: a spike's synapses
 split at random over the ranks; the spike count itself is common to all ranks),
 and machine noise, measured without the simulator (``noise.sigma_rel`` x busy and
 ``noise.sigma_us``: two ranks doing identical fixed work per interval, the wait of
-the faster one; parsnn/machines/bench/noisebench.c).
+the faster one; parsnn/machines/bench/noisebench.c), and the engine's own fluctuation
+beyond it (``noise.wait_us``, absolute: PD14 0.1 on 2 ranks, its exchange timers above
+the model's; :func:`~parsnn.mapping.cluster.calibration.wait_sigma_us`).
 
 Communication (LogGP/Hockney terms: latency alpha, CPU overhead o per message and
 side, time per byte beta; shared-memory values within a node, network values

@@ -6,7 +6,7 @@ A batch (:func:`measure_batch`) is: one 1-rank launch running the calibration ne
 and with Poisson background, Brunel A 0.5, shortrows, longrows, hpc_benchmark 0.05 with and
 without STDP, the scatter networks), three scatter networks again on 1 rank x 2 threads (the thread
 constants at three sizes; machines with 2 cores or more),
-the null network on 2 ranks, mpibench at 2 ranks and every other asked rank count, noisebench launches,
+the null network and PD14 0.1 on 2 ranks (the engine's own wait between ranks), mpibench at 2 ranks and every other asked rank count, noisebench launches,
 the interleaved networks (PD14 0.1 and the scatter networks: the update constant and the event cost curve)
 again in a second 1-rank launch (their measuring segments split between the batch's first launch and this one:
 :func:`interleaved_segments`), and, when a rank count above the cores is asked for, PD14 0.1 on that many
@@ -60,6 +60,11 @@ SPECS_P1 = {"null_P1": {"model": "null"}, "spikes_P1": {"model": "spikes"}, "del
             "hpc_P1": {"model": "hpc_benchmark", "scale": 0.05},
             "hpcstatic_P1": {"model": "hpc_benchmark", "scale": 0.05, "static": True},
             **scatter.specs()}
+
+
+#: the 2-rank engine run of a batch (with the null network): the engine's own wait between ranks beyond
+#: noisebench's (``[noise] wait_us``: :func:`~parsnn.mapping.cluster.calibration.wait_sigma_us`)
+SPEC_P2 = {"model": "pd14", "n_scaling": 0.1}
 
 
 def _t_key(name: str) -> str:
@@ -162,8 +167,10 @@ def measure_batch(mode: str, ranks: list[int], workdir: str, fp: dict, mpiexec: 
     if cores >= 2:
         log("  the thread team's meeting and the OpenMP region: inactive network, 1 x 1 vs 1 x 2 (teambench)")
         team = teambench.launch(repeats=cfg.get("team_repeats", 5), t_sim_ms=cfg["t"]["null"] / 2)
-    log("  null network on 2 ranks")
-    runs["null_P2"] = measure.launch([_timed({"model": "null"}, cfg["null_P2"], cfg, mpi_wait)], 2, mpiexec)[0]
+    log("  null network and PD14 0.1 on 2 ranks")
+    runs["null_P2"], runs["pd14_P2"] = measure.launch(
+        [_timed({"model": "null"}, cfg["null_P2"], cfg, mpi_wait),
+         _timed(dict(SPEC_P2), cfg["t"]["pd14"], cfg, mpi_wait)], 2, mpiexec)
     mb = {}
     for P in sorted({2, *[p for p in ranks if p >= 2]}):
         log(f"  mpibench on {P} ranks")
@@ -231,7 +238,8 @@ def _fit_runs(batch: dict, runs: dict, fp: dict, balance: dict) -> dict:
 def fit_batch(batch: dict, fp: dict, balance: dict) -> dict:
     """The constants of one batch (keys of :data:`~parsnn.mapping.cluster.machinefile.MEASURED`): the
     median over its measuring segments (each fitted on its own; ``segment_fits``: their numbers, with
-    the batch's noise constants), with ``yield_us`` fitted on the oversubscribed run when there is one."""
+    the batch's noise constants), with ``yield_us`` fitted on the oversubscribed run when there is one and
+    ``wait_sigma_us`` on PD14 0.1 on 2 ranks (:data:`SPEC_P2`)."""
     from parsnn.machines import Machine
     K = calibration.n_segments(batch["runs"])
     if K > 1:
@@ -249,7 +257,8 @@ def fit_batch(batch: dict, fp: dict, balance: dict) -> dict:
     c["sigma_rel"], c["sigma_us"] = nf["sigma_rel"], nf["sigma_us"]
     c["fit_version"] = FIT_VERSION
     c["noise_fit"] = {k: v for k, v in nf.items() if k != "launches"}
-    over = batch.get("oversubscribed")
+    c.update(_engine_wait(batch, c, fp, balance))
+    over = batch.get("oversubscribed")         # (its yield_us with wait_sigma_us in the model)
     if over is not None:
         data = machine_data([c], fp, "batch", "", balance, {})
         data["oversubscription"]["yield_us"] = 0.0
@@ -264,6 +273,17 @@ def fit_batch(batch: dict, fp: dict, balance: dict) -> dict:
 def _number(v) -> bool:
     """An int or float (not a bool)."""
     return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _engine_wait(batch: dict, c: dict, fp: dict, balance: dict) -> dict:
+    """{'wait_sigma_us': ...} from the batch's PD14 0.1 on 2 ranks (:data:`SPEC_P2`) and its constants ``c``
+    (:func:`~parsnn.mapping.cluster.calibration.wait_sigma_us`); {} for a batch without that run."""
+    from parsnn.machines import Machine
+    two = batch["runs"].get("pd14_P2")
+    if two is None:
+        return {}
+    data = machine_data([{k: v for k, v in c.items() if _number(v)}], fp, "batch", "", balance, {})
+    return {"wait_sigma_us": calibration.wait_sigma_us(two, Machine(name="batch", data=data))}
 
 
 def default_name(fp: dict) -> str:
@@ -284,8 +304,10 @@ def default_name(fp: dict) -> str:
 #: spike_generator sources (before: poisson_source devices, updated every step), at prefetch distances 128 and 0
 #: (``d0_ns_i``; before: whatever the tuner chose), with a per-row cost (``row_ns_j``, from rows of 2,048 and
 #: 4,096) taken out of its points (before: the unprefetched share x miss(ws)), and the delivery's thread
-#: efficiency against that cost
-FIT_VERSION = 6
+#: efficiency against that cost; 7 = a run's first flush (``record_first_us``, from the warm-up's flush of the
+#: record runs) and the engine's own wait between ranks (``[noise] wait_us``, from PD14 0.1 on 2 ranks); the
+#: other constants as in 6 (files of version 6 predict without the two terms)
+FIT_VERSION = 7
 
 #: the constants a batch of an earlier :data:`FIT_VERSION` measured in another meaning (dropped when merged)
 _REDEFINED = {5: ("record_ns", "thread_update_efficiency",

@@ -21,6 +21,7 @@ analysis/results/cost_model_calibration.json); :func:`noise_constants` the machi
 """
 from __future__ import annotations
 
+import copy
 import json
 import math
 
@@ -340,6 +341,9 @@ def fit_constants(mb: dict, runs: dict, full: dict | None = None, full_connectiv
     for k in ("spike_ns", "event_fit", "event_ns_memory_no_prefetch"):
         c[k] = ev[k]
     c.update(recordcost.record_costs(runs["pd14_P1"], runs["brunel_P1"]))
+    first = recordcost.first_flush_cost([runs["pd14_P1"], runs["brunel_P1"]], c["record_flush_us"], c["record_ns"])
+    if first is not None:
+        c["record_first_us"] = first
     for k in ("event_ns_l2", "event_ns_l3", "event_ns_memory"):
         c[k] = ev[k]
     if "hpc_P1" in runs and "hpcstatic_P1" in runs:
@@ -413,6 +417,43 @@ def noise_constants(nb: list[dict]) -> dict:
     out["sigma_rel"] = float(math.sqrt(rel2))
     out["sigma_us"] = float(math.sqrt(max(0.0, ss ** 2 - rel2 * bs ** 2)))
     return out
+
+
+def wait_sigma_us(res: dict, machine) -> float:
+    """The engine's own fluctuation between ranks beyond noisebench's, us per interval (``[noise] wait_us``),
+    from a run record on 2 ranks (PD14 0.1) and the batch's ``machine`` (its ``wait_us`` unset): the mean
+    exchange timer over the ranks (less rank 0's record timer, which the other ranks wait for in their next
+    exchange) above the model's, w, is e(P) x (sigma' - sigma) for the model's sigma
+    (:func:`~parsnn.mapping.cluster.predict.predict`: compute = max busy + e(P) sigma), and
+    sigma'^2 = sigma^2 + wait_us^2; 0 when the engine waited no longer than the model says. The engine waits
+    by its wait policy (sleep by default: tests, yields, then sleeps), noisebench in MPICH's blocking call:
+    the engine's wait also holds its wake-ups and the work that varies with the interval's spikes. Absolute,
+    not relative to the work: on the idle Zen 5 checks of session 14 the value fitted at PD14 0.1 predicts
+    the 0.25 run's 2-rank exchange at -3 % / -22 %, a relative one at +89 % / +58 %
+    (analysis/model18_wait_form.py)."""
+    pred = predict_record(res, _without_record(machine))
+    P, n = int(res["ranks"]), float(res["intervals"])
+    exch = _per_rank(res, "timer_exchange")
+    rec0 = float(_per_rank(res, "timer_record")[0])
+    measured = (float(exch.sum()) - (P - 1) * rec0) / P / n
+    busy = np.asarray(pred["per_rank"]["busy"], dtype=float)
+    e = expected_max_normal(P)
+    w = measured - float(np.mean(pred["per_rank"]["exchange"]))
+    if w <= 0 or e <= 0:
+        return 0.0
+    sigma = max(0.0, (float(pred["compute_s"]) - float(busy.max())) / e)
+    return float(math.sqrt((sigma + w / e) ** 2 - sigma ** 2) * 1e6)
+
+
+def _without_record(machine):
+    """``machine`` with no recording cost (the in-memory flushes of a calibration run are measured, not
+    predicted) and no ``[noise] wait_us``."""
+    from parsnn.machines import Machine
+    data = copy.deepcopy(machine.data)
+    for key in ("record_ns", "record_flush_us", "record_first_us"):
+        data.setdefault("compute", {})[key] = 0.0
+    data.setdefault("noise", {})["wait_us"] = 0.0
+    return Machine(name=machine.name, data=data)
 
 
 def oversubscription_yield_us(res: dict, predicted_critical_s: float, cores: int) -> float:

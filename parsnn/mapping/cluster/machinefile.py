@@ -47,6 +47,9 @@ MEASURED = [
     (("compute", "record_flush_us"), "record_flush_us",
      "PD14 0.1 (8 recorded populations) and Brunel A 0.5 (2), 1 rank: the record timer's fixed cost per "
      "recorded population and flush, solved with record_ns"),
+    (("compute", "record_first_us"), "record_first_us",
+     "PD14 0.1 and Brunel A 0.5, 1 rank: the warm-up's flush (a run's first: the first append to every "
+     "population's datasets) above a later flush of as many spikes, per recorded population (pooled)"),
     (("overhead", "update_us"), "null1_update_us", "null network (nothing fires, 1 step per interval), 1 rank"),
     (("overhead", "deliver_us"), "null1_deliver_us", "null network, 1 rank"),
     (("overhead", "exchange_us"), "exchange_us", "exchange timer of PD14 0.1 and Brunel A 0.5 on 1 rank"),
@@ -81,6 +84,10 @@ MEASURED = [
     (("collectives", "alltoallv_fixed_us"), "alltoallv_fixed_us", "mpibench (C, 2 ranks): MPI_Alltoallv, counts 0"),
     (("noise", "sigma_rel"), "sigma_rel", "noisebench (C, 2 ranks, identical fixed work per interval): long interval"),
     (("noise", "sigma_us"), "sigma_us", "noisebench: short interval"),
+    (("noise", "wait_us"), "wait_sigma_us",
+     "PD14 0.1 on 2 ranks x 1 thread: the mean exchange timer (less rank 0's record timer) above the model's, as "
+     "extra fluctuation per interval (us), added to noisebench's in quadrature (the engine's wait policy and "
+     "spike-dependent work; parsnn.mapping.cluster.calibration.wait_sigma_us)"),
     (("oversubscription", "yield_us"), "yield_us",
      "PD14 0.1 on cores + 1 ranks: wall time per interval above the prediction without it"),
 ]
@@ -135,6 +142,8 @@ ASSUMED = [
     (("collectives", "bruck_round_us"), 0.3, "assumed: not measurable on 2 ranks"),
     (("collectives", "bruck_block_ns"), 2.0, "assumed: not measurable on 2 ranks"),
 ]
+#: the constants a batch measures since fit version 7 (0 in a file whose batches did not)
+SINCE_VERSION_7 = ("record_first_us", "wait_sigma_us")
 #: yield_us when no rank count above the cores was measured (the 2026-11-22 Zen 5 calibration's value)
 DEFAULT_YIELD_US = 14.5
 
@@ -211,6 +220,10 @@ def machine_data(batches: list[dict], fp: dict, name: str, description: str, bal
                 _put(data, path, DEFAULT_YIELD_US)
                 sources[dotted] = ("assumed: no rank count above the cores was measured (pass --ranks with "
                                    f"one); {DEFAULT_YIELD_US} us is the 2026-11-22 Zen 5 guest's value")
+            elif key in SINCE_VERSION_7:
+                _put(data, path, 0.0)
+                sources[dotted] = ("not measured (batches of fit version 6 or older, or no run measured it): 0, "
+                                   "the prediction leaves the term out")
             continue
         v = med[key]
         if v < 0.0:

@@ -217,12 +217,14 @@ def _plan(sim, spec: dict, t_sim: float) -> tuple[int, int, int, int]:
     return steps(spec.get("warmup_ms", 0.0)), K, max(m, steps(t_sim) // K // m * m), steps(spec.get("rewarm_ms", 0.0))
 
 
-def _run_segments(sim, spec: dict, t_sim: float, comm) -> tuple[list, float]:
+def _run_segments(sim, spec: dict, t_sim: float, comm) -> tuple[list, float, list]:
     """Run ``sim`` (built) for the spec's warm-up and then ``t_sim`` ms in its segments (:func:`_plan`);
-    (this rank's snapshots before and after each segment, flat; wall seconds of the segments)."""
+    (this rank's snapshots before and after each segment, flat; wall seconds of the segments; the warm-up's
+    flush, :func:`first_flush`)."""
     warm, K, seg, _ = _plan(sim, spec, t_sim)
     if warm > 0:
         sim.run(warm * sim.h)
+    first = first_flush(sim) if warm > 0 else []
     chain = [_snapshot(sim)]
     comm.Barrier()
     t0 = time.perf_counter()
@@ -230,7 +232,17 @@ def _run_segments(sim, spec: dict, t_sim: float, comm) -> tuple[list, float]:
         sim.run(seg * sim.h)
         chain.append(_snapshot(sim))
     comm.Barrier()
-    return [x for k in range(K) for x in (chain[k], chain[k + 1])], time.perf_counter() - t0
+    return [x for k in range(K) for x in (chain[k], chain[k + 1])], time.perf_counter() - t0, first
+
+
+def first_flush(sim) -> list:
+    """[{seconds, spikes, populations}]: the record timer, the recorded spikes and populations of a run
+    that wrote one flush to its run file so far (the warm-up's: the first append to its datasets,
+    :func:`~parsnn.mapping.cluster.recordcost.first_flush_cost`); [] without a run file or off rank 0."""
+    if sim.out is None or sim.rank != 0:
+        return []
+    return [{"seconds": float(sim.timers["record"]), "spikes": int(sum(sim.recorder.counts_all.values())),
+             "populations": len(sim.recorder.recorded_pops)}]
 
 
 def run_interleaved(jobs: list, comm) -> list:
@@ -246,6 +258,7 @@ def run_interleaved(jobs: list, comm) -> list:
         if warm > 0:
             _at_distance(sim, spec)
             sim.run(warm * sim.h)
+    firsts = [first_flush(sim) if plan[0] > 0 else [] for (_net, sim), plan in zip(built, plans)]
     snaps, walls = [[] for _ in jobs], [0.0] * len(jobs)
     for k in range(max(p[1] for p in plans)):
         for i, ((_net, sim), (_warm, K, seg, rewarm)) in enumerate(zip(built, plans)):
@@ -262,7 +275,7 @@ def run_interleaved(jobs: list, comm) -> list:
             comm.Barrier()
             walls[i] += time.perf_counter() - t0
     pages = huge_page_kib()                 # rank 0's, with every network of the group built and run
-    recs = [_record(spec, net, sim, snaps[i], walls[i], comm) for i, ((spec, _t), (net, sim)) in
+    recs = [_record(spec, net, sim, snaps[i], walls[i], comm, firsts[i]) for i, ((spec, _t), (net, sim)) in
             enumerate(zip(jobs, built))]
     for _net, sim in built:
         _drop_output(sim)
@@ -345,7 +358,8 @@ def join_launches(first: dict, later: dict) -> dict:
     first's figures."""
     segs = (first.get("segments") or []) + (later.get("segments") or [])
     out = {**first, "launches": first.get("launches", 1) + later.get("launches", 1),
-           "wall_s": first.get("wall_s", 0.0) + later.get("wall_s", 0.0)}
+           "wall_s": first.get("wall_s", 0.0) + later.get("wall_s", 0.0),
+           "first_flush": (first.get("first_flush") or []) + (later.get("first_flush") or [])}
     if not segs:
         return out
     total = add_figures(segs)
@@ -362,15 +376,16 @@ def run_spec(spec: dict, t_sim: float, comm) -> dict | None:
     own figures being their sum."""
     net, sim = _build(spec, comm)
     comm.Barrier()
-    snaps, wall = _run_segments(sim, spec, t_sim, comm)
-    rec = _record(spec, net, sim, snaps, wall, comm)
+    snaps, wall, first = _run_segments(sim, spec, t_sim, comm)
+    rec = _record(spec, net, sim, snaps, wall, comm, first)
     _drop_output(sim)
     return rec
 
 
-def _record(spec: dict, net, sim, snaps: list, wall: float, comm) -> dict | None:
+def _record(spec: dict, net, sim, snaps: list, wall: float, comm, first: list | None = None) -> dict | None:
     """The run record (rank 0; None elsewhere) of a run whose measured segments lie between this rank's
-    snapshots ``snaps`` (flat: before and after each segment)."""
+    snapshots ``snaps`` (flat: before and after each segment); ``first``: its warm-up's flush
+    (:func:`first_flush`), kept as ``first_flush``."""
     perf = sim.performance()
     spikes = sim.spikes()
     calls = mpi4py_call_costs(comm, spec.get("callbench_n", 20000)) if spec.get("callbench") else None
@@ -391,6 +406,7 @@ def _record(spec: dict, net, sim, snaps: list, wall: float, comm) -> dict | None
             "rates": {k: c / net.populations[k].size / (t_all * 1e-3) for k, c in counts.items()},
             "perf": perf, "delivered_spikes": total["delivered_spikes"], "intervals": total["intervals"],
             "segments": segs, "description": net.describe(), "mpi4py_calls": calls,
+            "first_flush": list(first or []),
             "prefetch": {"distance": int(spec["prefetch"]), "source": "given"} if "prefetch" in spec else sim.prefetch_info,
             "started": _dt.datetime.now().isoformat(timespec="seconds")}
 

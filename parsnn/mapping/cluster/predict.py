@@ -176,10 +176,14 @@ def _pack_time(wl: dict, machine: Machine, P: int, T: float):
 
 def _fluctuation(machine: Machine, c_evt: np.ndarray, ev: np.ndarray, busy: np.ndarray) -> np.ndarray:
     """Standard deviation of every rank's work per interval: Poisson delivery work, plus machine
-    noise (relative to the rank's work, and absolute)."""
+    noise (relative to the rank's work, and absolute: noisebench's ``sigma_rel``, ``sigma_us``) and the
+    engine's own beyond it (``wait_us``, absolute: its wait policy's wake-ups, the work that varies with
+    the interval's spikes; :func:`~parsnn.mapping.cluster.calibration.wait_sigma_us`; 0 in files before
+    fit version 7)."""
     noise_abs = machine.us("noise", "sigma_us", default=0.0)
     noise_rel = float(machine._get("noise", "sigma_rel", default=0.0))
-    return np.sqrt(c_evt ** 2 * ev + (noise_rel * busy) ** 2 + noise_abs ** 2)
+    wait_abs = machine.us("noise", "wait_us", default=0.0)
+    return np.sqrt(c_evt ** 2 * ev + (noise_rel * busy) ** 2 + noise_abs ** 2 + wait_abs ** 2)
 
 
 def _communication(wl: dict, machine: Machine, P: int, T: float, rpn: int, nodes: int, exchange: str = "auto") -> dict:

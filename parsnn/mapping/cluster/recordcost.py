@@ -5,11 +5,17 @@ plus a cost per recorded spike::
 
     t_record[0] per interval = flushes per interval x recorded populations x record_flush_us
                                + recorded spikes per interval x record_ns
+                               + recorded populations x record_first_us / intervals of the run
 
-``parsnn calibrate`` measures both (:func:`record_costs`); :func:`record_time` predicts with them. A
+The last term is the run's first flush, the first append to every population's (empty) datasets, which
+costs more than a later one (``record_first_us`` more per population: the writer allocates their first
+chunks and chunk indexes; a ``parsnn run`` of 1 s flushes once, so its record timer is that first flush).
+``parsnn calibrate`` measures all three (:func:`record_costs`: the later flushes of its measuring segments;
+:func:`first_flush_cost`: the warm-up's flush, its runs' first); :func:`record_time` predicts with them. A
 run flushes at the end of every ``Simulation.run`` call and every ``flush_ms`` of model time inside it.
 Machine files without ``record_flush_us`` (before session 13) have a ``record_ns`` that holds the fixed
-part in Brunel's ratio; they predict without the fixed term.
+part in Brunel's ratio; they predict without the fixed term; files without ``record_first_us`` (before
+fit version 7) without the first flush's.
 """
 from __future__ import annotations
 
@@ -60,6 +66,33 @@ def record_costs(pd1: dict, br1: dict) -> dict:
     return {"record_ns": float(per_spike * 1e9), "record_flush_us": float(fixed * 1e6)}
 
 
+def first_flush_cost(records, record_flush_us: float, record_ns: float) -> float | None:
+    """us per recorded population that a run's first flush costs beyond a later flush of as many spikes
+    (:func:`record_costs`' equation), pooled over the run records ``records`` that measured one (their
+    ``first_flush``: a list of {seconds, spikes, populations}, the warm-up's flush of each launch:
+    :func:`parsnn.mapping.cluster.measure.first_flush`); 0 when the first flush was not dearer, None
+    when no record measured one."""
+    seconds = later = pops = 0.0
+    for res in records:
+        for f in (res or {}).get("first_flush") or []:
+            if int(f.get("populations", 0)) <= 0:
+                continue
+            seconds += float(f["seconds"])
+            later += f["populations"] * record_flush_us * 1e-6 + f["spikes"] * record_ns * 1e-9
+            pops += f["populations"]
+    if pops == 0:
+        return None
+    return max(0.0, (seconds - later) / pops * 1e6)
+
+
+def first_flushes_per_interval(interval_s: float, t_sim_ms: float | None) -> float:
+    """A run's first flush per min-delay interval of ``interval_s`` seconds: one in a run of ``t_sim_ms``
+    (ms), none per interval in a long run (None)."""
+    if t_sim_ms is None or t_sim_ms <= 0:
+        return 0.0
+    return interval_s * 1e3 / float(t_sim_ms)
+
+
 def flushes_per_interval(interval_s: float, t_sim_ms: float | None, flush_ms: float) -> float:
     """Flushes per min-delay interval of ``interval_s`` seconds of model time: in a run of ``t_sim_ms``,
     ceil(t_sim / flush_ms) flushes (the last at its end) over its intervals; in a long run (None) one
@@ -77,4 +110,6 @@ def record_time(wl: dict, machine, interval_s: float, t_sim_ms: float | None, fl
     if pops == 0:
         return float(spikes)
     fixed = machine.us("compute", "record_flush_us", default=0.0)
-    return float(spikes + pops * fixed * flushes_per_interval(interval_s, t_sim_ms, flush_ms))
+    first = machine.us("compute", "record_first_us", default=0.0)
+    return float(spikes + pops * fixed * flushes_per_interval(interval_s, t_sim_ms, flush_ms)
+                 + pops * first * first_flushes_per_interval(interval_s, t_sim_ms))

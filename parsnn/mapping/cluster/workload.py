@@ -130,10 +130,25 @@ def _placement(conn: Connectivity, P: int, partition) -> tuple[str, np.ndarray]:
     return strategy, np.ascontiguousarray(rank_of, dtype=np.int64)
 
 
+def generator_spikes(conn: Connectivity, rates=None) -> np.ndarray:
+    """Spikes per second of every population's spike_generators (S; 0 for the others): known on every rank
+    (not exchanged) and delivered by every rank that hosts targets. Their rate: ``rates`` (a dict) if it
+    names the population, else the connectivity's (:attr:`~parsnn.connectivity.Connectivity.source_rates`,
+    from a network's spike times), else the model's expected rate (its metadata), else 0."""
+    from parsnn import registry
+    known = registry.expected_rates(conn.metadata)
+    known.update(conn.source_rates)
+    if isinstance(rates, dict):
+        known.update({k: float(v) for k, v in rates.items()})
+    return np.array([float(known.get(n, 0.0)) * float(size) if v else 0.0
+                     for n, size, v in zip(conn.names, conn.sizes, conn.virtual)])
+
+
 def _rank_traffic(conn: Connectivity, rank_of: np.ndarray, P: int, rates) -> tuple[np.ndarray, ...]:
     """(counts, hit, R): neurons of each population on each rank (S x P), the probability that a
     spike of a population has a target on a rank (S x P), and the spikes per second each
-    population emits from each rank (S x P), from the partition metrics."""
+    population emits from each rank (S x P), from the partition metrics (spike generators emit from
+    no rank: :func:`generator_spikes`)."""
     r = neuron_rates(conn, rates).copy()
     r[rank_of < 0] = 0.0
     counts = counts_per_rank(conn, rank_of, P)                         # S x P
@@ -205,7 +220,8 @@ def workload(conn: Connectivity, ranks: int, partition="round_robin", rates=None
     :func:`parsnn.partition.metrics.expected_metrics` (None: the model's expected rates).
 
     Returns numpy arrays over ranks: ``neurons`` ({model: count}), ``poisson_inputs``,
-    ``events_per_s`` (synaptic events delivered), ``plastic_events_per_s`` (those of them through
+    ``events_per_s`` (synaptic events delivered, spike generators' included: :func:`generator_spikes`),
+    ``plastic_events_per_s`` (those of them through
     plastic synapses), ``spikes_in_per_s`` (distinct spikes
     received, own included), ``spikes_out_per_s``, ``copies_per_s`` (spike words packed,
     own rank included), ``ring_neurons`` (neurons with ring buffers), ``ring_slot_bytes`` (ring bytes per
@@ -220,7 +236,8 @@ def workload(conn: Connectivity, ranks: int, partition="round_robin", rates=None
     strategy, rank_of = _placement(conn, P, partition)
     counts, hit, R = _rank_traffic(conn, rank_of, P, rates)
     Rtot = R.sum(axis=1)
-    work = _synaptic_work(conn, counts, hit, Rtot, P)
+    gen = generator_spikes(conn, rates)
+    work = _synaptic_work(conn, counts, hit, Rtot + gen, P)
     spikes_out = R.sum(axis=0)
     to = R.T @ hit                                                     # [r, q]
     np.fill_diagonal(to, 0.0)
@@ -248,5 +265,5 @@ def workload(conn: Connectivity, ranks: int, partition="round_robin", rates=None
         "spikes_per_s": float(Rtot.sum()), "events_total_per_s": float(work["events"].sum()),
         "recorded_spikes_per_s": float(sum(Rtot[index[n]] for n in desc.get("spike_recorder", []) if n in index)),
         "recorded_populations": sum(1 for n in desc.get("spike_recorder", []) if n in index),
-        "rank_of": rank_of, "population_spikes_per_s": Rtot,
+        "rank_of": rank_of, "population_spikes_per_s": Rtot, "generator_spikes_per_s": float(gen.sum()),
     }
