@@ -36,7 +36,8 @@ owner rule: "major", one contiguous block per thread, by default; "split", a par
 population), contiguous within every update segment (st.owner[i]: the owner of neuron i), and the sub-rows
 syn_ptr[r*B+k*W] .. syn_ptr[r*B+k*W+W] of every source g, r = syn_row[g] its compact row (B = T x W: its
 synapses onto those neurons, window by window, in the order of the source's whole row; only the sources
-with synapses on the rank have rows, the others map to an empty last row: parsnn/engine/source_rows.py). Each thread updates its own neurons and walks all received
+with synapses on the rank have rows, the others map to an empty last row: parsnn/engine/source_rows.py).
+Each thread updates its own neurons and walks all received
 spikes in canonical order, scattering only into its own neurons' ring entries: no atomics and
 no floating-point sum shared between threads.
 
