@@ -22,7 +22,7 @@ sim = Simulation(network(name), seed=55, comm=MPI.COMM_WORLD, prefetch=128)
 sim.build()
 st = sim.st
 gids, slots = prefetch.spike_sequence(st, events=1 << 19)
-ev = int(np.diff(np.asarray(st.syn_ptr)[::int(st.T) * int(st.syn_W)])[gids].sum())
+ev = int(prefetch.source_row_lengths(st)[gids].sum())
 size = int(st.D) * int(st.ring_n)
 rex = np.zeros(size)
 rin = np.zeros(0) if st.one_ring else np.zeros(size)

@@ -40,7 +40,8 @@ def main():
         sim.run(a.t)
         st = sim.st
         B = int(st.T) * int(st.syn_W)
-        ptr, rptr = np.asarray(st.syn_ptr)[::B], np.asarray(st.run_ptr)[::B]
+        srows = sim._syn_blocks[2]                       # compact source rows: spread over all gids
+        ptr, rptr = srows.by_gid(st.syn_ptr, B)[::B], srows.by_gid(st.run_ptr, B)[::B]
         lens, nruns = np.diff(ptr), np.diff(rptr)
         # spikes per source gid from the recorded spikes
         counts = np.zeros(lens.size)

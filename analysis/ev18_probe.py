@@ -85,7 +85,7 @@ def main():
         sim.build()
         st = sim.st
         seq = prefetch.spike_sequence(st)
-        ev = int(np.diff(np.asarray(st.syn_ptr)[::int(st.T) * int(st.syn_W)])[seq[0]].sum())
+        ev = int(prefetch.source_row_lengths(st)[seq[0]].sum())
         cands = (0, 128)
         t = prefetch.measure(st, comm, seq, cands, a.rounds)
         med = np.median(t, axis=0) * 1e9 / ev

@@ -29,7 +29,7 @@ local, _ = decomposition.local_nodes(rank_of, rank)
 pop_local = decomposition.population_ranges(net, local, offsets, conn)
 blocks = es.TargetBlocks(pop_local, local.size, threads)
 B, C, N = blocks.base.size, threads, net.num_nodes
-_, rowlen, counts, groups = es._count_chunked(net, local, offsets, pop_local, 55, net.resolution, blocks, threads,
+_, _, rowlen, counts, groups = es._count_chunked(net, local, offsets, pop_local, 55, net.resolution, blocks, threads,
                                               REALISATIONS[DEFAULT_REALISATION])
 S = sum(k[1] - k[0] for k, g in groups.items() if g["pair_block"].size)     # populations with synapses here
 print(json.dumps({"model": model, "args": sys.argv[1:], "ranks": ranks, "rank": rank, "threads": threads, "B": B,

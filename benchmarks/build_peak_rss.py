@@ -11,7 +11,7 @@ from parsnn.engine import Simulation, synapses as es
 pd14 = importlib.import_module("models.pd14")
 sim = Simulation(pd14.build_network(n_scaling=n_scaling), seed=55, threads=threads)
 sim.build()
-ptr, blocks = sim._syn_blocks
+ptr, blocks = sim._syn_blocks[:2]           # sub-row pointers (compact source rows since session 15)
 B, C, N = blocks.base.size, threads, sim.num_nodes
 out = {"tree": es.__file__, "n_scaling": n_scaling, "threads": threads, "B": B, "N": N,
        "peak_rss_mb": round(sim.build_peak_rss / 2**20, 1), "build_s": round(sim.build_seconds, 2),

@@ -83,7 +83,8 @@ def step_pointers(steps: np.ndarray):
 def per_step_events(st, ids, step_ptr, T: int) -> np.ndarray:
     """[T, steps]: the events each thread of this rank delivers in every replayed step."""
     syn_ptr, W, B = np.asarray(st.syn_ptr), st.syn_W, T * st.syn_W
-    rl = np.stack([syn_ptr[ids * B + k * W + W] - syn_ptr[ids * B + k * W] for k in range(T)])
+    r = np.asarray(st.syn_row)[ids]                      # the sources' compact rows (parsnn.engine.source_rows)
+    rl = np.stack([syn_ptr[r * B + k * W + W] - syn_ptr[r * B + k * W] for k in range(T)])
     cs = np.concatenate([np.zeros((T, 1), np.int64), np.cumsum(rl, axis=1)], axis=1)
     return cs[:, step_ptr[1:]] - cs[:, step_ptr[:-1]]
 
@@ -141,6 +142,7 @@ def main(argv=None) -> int:
         print(json.dumps({k: res[k] for k in ("events_per_unit", "step_max_over_mean", "total_max_over_mean")}),
               flush=True)
     arrays = [np.asarray(x) for x in (st.syn_ptr, st.run_ptr, st.syn_tgt16, st.syn_w, st.run_d, st.run_n, st.syn_base)]
+    rows = np.ascontiguousarray(np.asarray(st.syn_row)[ids], dtype=ids.dtype)    # the probe indexes rows, not gids
     toff = np.asarray(st.toff)
     lo, hi = np.ascontiguousarray(toff[:T]), np.ascontiguousarray(toff[1:T + 1])
     with tempfile.TemporaryDirectory() as tmp:
@@ -151,7 +153,7 @@ def main(argv=None) -> int:
                 for mode in a.modes.split(","):
                     p = Probe(*[x.ctypes.data for x in arrays[:6]], T * st.syn_W, st.syn_W, arrays[6].ctypes.data,
                               st.D, ring.ctypes.data, n_th.ctypes.data, rofs.ctypes.data, lo.ctypes.data,
-                              hi.ctypes.data, step_ptr.ctypes.data, ns, ids.ctypes.data, s0, a.pf, int(update))
+                              hi.ctypes.data, step_ptr.ctypes.data, ns, rows.ctypes.data, s0, a.pf, int(update))
                     ev, cpu = np.zeros(T, np.int64), np.zeros(T)
                     comm.Barrier()
                     w0 = time.perf_counter()

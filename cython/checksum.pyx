@@ -21,24 +21,27 @@ cdef inline uint64_t _splitmix(uint64_t x) noexcept nogil:
 
 def hash_sums(const int64_t[::1] ptr, const tgt_t[::1] tgt, const uint32_t[::1] wbits,
               const uint16_t[::1] run_d, const uint32_t[::1] run_n, const int64_t[::1] local_gids,
-              const int64_t[::1] base=None):
+              const int64_t[::1] base=None, const int64_t[::1] sources=None):
     """(lane 1, lane 2): the wrapping sums of the synapse hashes of the CSR table (``ptr`` by source
     gid, ``tgt`` local target index (uint16 or uint32), ``wbits`` the float32 weights' bits, the
     delays in steps as runs in storage order: ``run_n[k]`` synapses of delay ``run_d[k]``,
     ``local_gids`` the gid of every local index). With ``base`` (B entries), ``ptr`` has B sub-rows
     per source (parsnn.engine.synapses.TargetBlocks) and sub-row b's targets are relative to local
-    index base[b]."""
+    index base[b]. With ``sources`` (one gid per row of B sub-rows: the compact rows of
+    parsnn.engine.source_rows), row r holds the synapses of source ``sources[r]`` instead of r's."""
     cdef Py_ssize_t row, src, j
     cdef int64_t r = -1, left = 0, nb = 1, off = 0
-    cdef bint has_base = base is not None
+    cdef bint has_base = base is not None, has_sources = sources is not None
     cdef uint64_t key, lane1 = 0, lane2 = 0, delay = 0
     if has_base:
         nb = base.shape[0]
         if nb < 1 or (ptr.shape[0] - 1) % nb:
             raise ValueError("ptr must hold len(base) sub-rows per source")
+    if has_sources and sources.shape[0] != (ptr.shape[0] - 1) // nb:
+        raise ValueError("sources needs one gid per row of ptr")
     with nogil:
         for row in range(ptr.shape[0] - 1):
-            src = row // nb
+            src = sources[row // nb] if has_sources else row // nb
             off = base[row % nb] if has_base else 0
             for j in range(ptr[row], ptr[row + 1]):
                 while left == 0:

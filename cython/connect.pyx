@@ -512,15 +512,13 @@ cdef void _generate_plans(pxs* scheme, const _plan* plans, int nplans, int th, d
                           int64_t* dext) noexcept nogil:
     """Thread th's part of pass 2: the synapses of its targets of every plan (all from the same
     source population), plan after plan, target after target, drawn into the thread's scratch
-    ``sc``, which is written to the slots fill[src] (the thread's own; advancing them) whenever it
-    could overflow, and at the end. ``scheme``: a null pointer whose type selects the realisation
-    scheme's streams."""
+    ``sc``, which is written to the slots fill[src - src_off] (the thread's own, indexed by the source's
+    index in its population; advancing them) whenever it could overflow, and at the end. ``scheme``: a
+    null pointer whose type selects the realisation scheme's streams."""
     cdef pxs ss, sv
     cdef const _plan* P
     cdef int k
     cdef int64_t n = 0
-    if nplans:
-        fill = fill + plans[0].src_off           # the kernels index the cursors by the source's index in its population
     for k in range(nplans):
         P = &plans[k]
         n = _draw_targets(&ss, &sv, P, P.tb[th], P.tb[th + 1], inv_h, seed, n, fill, out_tgt, out_w, out_d, sc,
@@ -586,12 +584,13 @@ cdef class Scratch:
 
 def generate_plans(Plans plans, double h, uint64_t seed, int64_t[::1] fill, tgt_t[::1] out_tgt,
                    float[::1] out_w, uint16_t[::1] out_d, int scheme=1, Scratch scratch=None,
-                   const int64_t[::1] rows=None, int64_t[::1] nruns=None):
+                   const int64_t[::1] rows=None, int64_t[::1] nruns=None, int64_t fill_first=0):
     """Pass 2 of every plan at once (plans of one source population), in one parallel region:
     write their synapses straight into the by-(source, thread) arrays.
 
-    ``fill[th * N + gid]`` (N = len(fill) / T; one block per thread, so the threads never write
-    the same cache line) is the next free slot of the sub-row of source gid onto thread th's
+    ``fill[th * N + gid - fill_first]`` (N = len(fill) / T; one block per thread, so the threads never
+    write the same cache line; ``fill_first``: the gid of the first source it covers, the plans' first
+    source for a fill over their sources only) is the next free slot of the sub-row of source gid onto thread th's
     targets (initially its CSR start, as counted by :func:`count_plans`), so each sub-row holds its
     synapses in generation order (plan, target, draw); thread th generates its targets of every
     plan, with the streams of realisation ``scheme`` (1 or 2), without waiting for the other
@@ -604,7 +603,7 @@ def generate_plans(Plans plans, double h, uint64_t seed, int64_t[::1] fill, tgt_
     ([nsrc * T + 1]), without waiting for the others: the plans must then fill the rows.
     Returns (min_delay, max_delay) in steps; max_delay 65536 flags a delay that does not fit in 16 bits."""
     cdef int64_t T = plans.T, N = fill.shape[0] // plans.T
-    cdef int64_t nsrc = 0
+    cdef int64_t nsrc = 0, shift = 0
     cdef int failed = 0
     cdef int* failp = &failed
     cdef int64_t cap = 1
@@ -620,6 +619,10 @@ def generate_plans(Plans plans, double h, uint64_t seed, int64_t[::1] fill, tgt_
         if plans.p[k].tgt_local == NULL and plans.p[k].tb[T] > 0:
             raise ValueError("generate_plans needs every plan's tgt_local")
         cap = max(cap, plans.p[k].one_target)
+    if plans.n:
+        shift = plans.p[0].src_off - fill_first        # the cursors of the plans' sources start at fill[th * N + shift]
+        if shift < 0 or shift + plans.p[0].n_src > N:
+            raise ValueError("fill does not cover the plans' sources")
     if rows is not None:
         nsrc = plans.p[0].n_src if plans.n else 0
         if rows.shape[0] != nsrc * T + 1 or nruns is None or nruns.shape[0] != rows.shape[0]:
@@ -637,11 +640,11 @@ def generate_plans(Plans plans, double h, uint64_t seed, int64_t[::1] fill, tgt_
         for th in prange(T, num_threads=nth, schedule="static", chunksize=chunk):
             t0 = _tcpu()
             if scheme == 2:
-                _generate_plans(<px2_stream*> NULL, plans.p, plans.n, th, inv_h, seed, &fill[0] + th * N,
+                _generate_plans(<px2_stream*> NULL, plans.p, plans.n, th, inv_h, seed, &fill[0] + th * N + shift,
                                 &out_tgt[0] if out_tgt.shape[0] else NULL, &out_w[0] if out_w.shape[0] else NULL,
                                 &out_d[0] if out_d.shape[0] else NULL, &sc[omp_get_thread_num()], &dext[th, 0])
             else:
-                _generate_plans(<px_stream*> NULL, plans.p, plans.n, th, inv_h, seed, &fill[0] + th * N,
+                _generate_plans(<px_stream*> NULL, plans.p, plans.n, th, inv_h, seed, &fill[0] + th * N + shift,
                                 &out_tgt[0] if out_tgt.shape[0] else NULL, &out_w[0] if out_w.shape[0] else NULL,
                                 &out_d[0] if out_d.shape[0] else NULL, &sc[omp_get_thread_num()], &dext[th, 0])
             _tcpu_add(1, t0)

@@ -34,8 +34,10 @@ read; otherwise ring_ex takes the weights >= 0 and ring_in the others.
 Threads (OpenMP): thread k owns the local neurons parsnn/engine/decomposition.py gives it (the
 owner rule: "major", one contiguous block per thread, by default; "split", a part of every
 population), contiguous within every update segment (st.owner[i]: the owner of neuron i), and the sub-rows
-syn_ptr[g*B+k*W] .. syn_ptr[g*B+k*W+W] of every source g (B = T x W: its synapses onto those
-neurons, window by window, in the order of the source's whole row). Each thread updates its own neurons and walks all received
+syn_ptr[r*B+k*W] .. syn_ptr[r*B+k*W+W] of every source g, r = syn_row[g] its compact row (B = T x W: its
+synapses onto those neurons, window by window, in the order of the source's whole row; only the sources
+with synapses on the rank have rows, the others map to an empty last row: parsnn/engine/source_rows.py).
+Each thread updates its own neurons and walks all received
 spikes in canonical order, scattering only into its own neurons' ring entries: no atomics and
 no floating-point sum shared between threads.
 
@@ -330,8 +332,10 @@ cdef class EngineState:
     # run_n[j] synapses of delay run_d[j] steps), so the delay is not stored per synapse
     # Sub-rows by (source, block): block th * syn_W + j is window j of thread th (syn_W = 1 on a rank of
     # at most 65536 neurons); its targets are stored relative to local index syn_base[th * syn_W + j]
-    # (parsnn.engine.synapses.TargetBlocks), so row g is syn_ptr[g*B] .. syn_ptr[(g+1)*B], B = T * syn_W
+    # (parsnn.engine.synapses.TargetBlocks), so source g's row is syn_ptr[r*B] .. syn_ptr[(r+1)*B], B = T * syn_W,
+    # r = syn_row[g] its compact row (parsnn.engine.source_rows: rows only for sources with synapses here)
     cdef public int64_t[::1] syn_ptr, run_ptr
+    cdef public int32_t[::1] syn_row
     cdef public int64_t syn_W
     cdef public int64_t[::1] syn_base
     cdef public uint32_t[::1] syn_tgt          # targets when not tgt16 (else empty)
@@ -390,6 +394,7 @@ cdef class EngineState:
         self.T = 1
         self.syn_W = 1
         self.syn_base = np.zeros(1, dtype=np.int64)
+        self.syn_row = np.zeros(0, dtype=np.int32)
         self.par_min_updates = PAR_MIN_UPDATES
         self.par_min_events = PAR_MIN_EVENTS
         self.team = True
@@ -1146,7 +1151,7 @@ cdef int64_t _deliver_thread(EngineState st, int64_t th, int64_t t0, int64_t nre
         s = t0 + _lag(code)                           # emission step
         slot0 = s % D                                 # its ring slot
         mult = _mult(code)                            # static targets receive weight x multiplicity
-        j = g * B + th * W                            # the thread's first sub-row of g: W windows
+        j = st.syn_row[g] * B + th * W                # the thread's first sub-row of g's compact row: W windows
         events += _scatter_source(st, j, W, wofs, slot0, <double> mult, rex, rin, st.prefetch)
         if st.plastic_on:    # plastic hook: the thread's plastic sub-rows of g, after its static sub-row (canonical order)
             events += parsnn_plastic_deliver(&st.plastic.c, k, g, s, slot0, D, n,
@@ -1157,7 +1162,7 @@ cdef int64_t _deliver_thread(EngineState st, int64_t th, int64_t t0, int64_t nre
 cdef void _prepare_delivery(EngineState st, int64_t t0, int64_t m) noexcept nogil:
     """Add the spike-generator spikes of the interval [t0, t0+m) to the received ones and sort them
     into canonical order; count the events they will cause (st.d_events) and the delivered spikes."""
-    cdef int64_t k, g, nrecv = st.n_recv, events = 0, B = st.T * st.syn_W, pe
+    cdef int64_t k, r, nrecv = st.n_recv, events = 0, B = st.T * st.syn_W, pe
     cdef uint64_t* buf = &st.recvbuf[0]
     # spike generators: their spikes are known on every rank
     while st.gen_pos < st.gen_step.shape[0] and st.gen_step[st.gen_pos] < t0 + m:
@@ -1168,8 +1173,8 @@ cdef void _prepare_delivery(EngineState st, int64_t t0, int64_t m) noexcept nogi
     if nrecv > 1:
         qsort(buf, nrecv, sizeof(uint64_t), _cmp_spike)
     for k in range(nrecv):
-        g = <int64_t> (buf[k] & LOW32)
-        events += st.syn_ptr[(g + 1) * B] - st.syn_ptr[g * B]
+        r = st.syn_row[<int64_t> (buf[k] & LOW32)]    # the source's compact row
+        events += st.syn_ptr[(r + 1) * B] - st.syn_ptr[r * B]
     if st.plastic_on:     # plastic hook: the sources' Kplus before each spike, advanced once here; plastic events
         pe = parsnn_plastic_prepare(&st.plastic.c, buf, nrecv, t0)
         if pe < 0:
@@ -1193,7 +1198,7 @@ cdef double _probe_thread(EngineState st, int64_t th, const int64_t* gids, const
     cdef timespec c0, c1
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c0)
     for k in range(nspk):
-        _scatter_source(st, gids[k] * B + th * W, W, wofs, slots[k], 1.0, rex, rin, pf)
+        _scatter_source(st, st.syn_row[gids[k]] * B + th * W, W, wofs, slots[k], 1.0, rex, rin, pf)
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &c1)
     return (c1.tv_sec - c0.tv_sec) + 1e-9 * (c1.tv_nsec - c0.tv_nsec)
 

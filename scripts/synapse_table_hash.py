@@ -3,7 +3,10 @@
 weights, delay-run pointers, run delays, run lengths, block bases), printed by rank 0 as JSON.
 Unlike scripts/connectivity_checksum.py (a sum over synapses, blind to their order), it changes when
 the order of the synapses inside a row changes: two checkouts that print the same hashes for a layout
-built the same rows in the same order.
+built the same rows in the same order. The pointers are hashed as the content they describe, spread
+over all nodes (sub-row and delay-run pointers [num_nodes x blocks + 1], sub-row b of gid g at g x
+blocks + b: parsnn.engine.source_rows.SourceRows.by_gid), not as stored (compact rows, only the
+sources with synapses on the rank), so the hashes compare with those of the all-nodes layout.
 
     mpiexec -n R python scripts/synapse_table_hash.py --n-scaling 0.1 --threads T [--seed 55] [--partition S]
     mpiexec -n R python scripts/synapse_table_hash.py --model multicolumn --grid 3 --threads T   # n_scaling: per column
@@ -40,10 +43,15 @@ def main(argv=None) -> int:
            model.build_network(grid=args.grid, n_scaling=args.n_scaling))
     sim = Simulation(net, seed=args.seed, threads=args.threads, partition=args.partition)
     sim.build()
-    _, tgt, w, runs = sim._syn_table
-    ptr, blocks = sim._syn_blocks
+    tgt, w, runs = getattr(sim, "_syn_store", None) or sim._syn_table[1:]
+    ptr, blocks, *rows = sim._syn_blocks
+    B = blocks.base.size
+    if rows:        # compact source rows: the pointers spread over all nodes (what they describe)
+        ptr, run_ptr = rows[0].by_gid(ptr, B), rows[0].by_gid(runs.ptr, B)
+    else:
+        run_ptr = runs.ptr
     h = hashlib.sha256()
-    for a in (ptr, tgt, w, runs.ptr, runs.d, runs.n, blocks.base):
+    for a in (ptr, tgt, w, run_ptr, runs.d, runs.n, blocks.base):
         h.update(np.ascontiguousarray(a).tobytes())
     comm = MPI.COMM_WORLD
     tables = comm.gather({"rank": comm.rank, "synapses": int(np.asarray(tgt).size), "sha256": h.hexdigest()})

@@ -659,8 +659,9 @@ def _emulated_rank(net, seed, rank_of, rank, scheme=2):
     local, _ = decomposition.local_nodes(np.asarray(rank_of), rank)
     pop_local = decomposition.population_ranges(net, local, offsets)
     timers = {"count": 0.0, "group": 0.0}
-    ptr, tgt, w, runs = engine_synapses.generate_synapses(net, local, offsets, pop_local, seed, net.resolution,
-                                                           timers, scheme=scheme)[:4]
+    ptr, tgt, w, runs, *_, rows = engine_synapses.generate_synapses(net, local, offsets, pop_local, seed,
+                                                                     net.resolution, timers, scheme=scheme)
+    ptr = rows.by_gid(ptr, 1)
     assert ptr.shape == (net.num_nodes + 1,)
     return ptr, local[tgt], w, runs.per_synapse()
 
@@ -694,7 +695,8 @@ def test_target_centric_generation_is_layout_independent(nranks, realisation):
 def test_delay_runs_store_each_run_of_equal_delay_once():
     """The delays of rows grouped by delay are stored per run (delay, length), row by row; expanded
     they give back every synapse's delay; a network's static table is 6 bytes per synapse (uint16
-    target + weight) plus the row pointers and 14 bytes per run, and there are fewer runs than synapses."""
+    target + weight) plus the row pointers, 14 bytes per run and the 4-byte gid -> row index per node, and there
+    are fewer runs than synapses."""
     ptr = np.array([0, 3, 3, 7, 8], dtype=np.int64)
     d = np.array([2, 2, 5, 1, 1, 1, 1, 9], dtype=np.uint16)
     runs = engine_synapses.DelayRuns(ptr, d)
@@ -707,7 +709,10 @@ def test_delay_runs_store_each_run_of_equal_delay_once():
     n_syn, n_rows, n_runs = tgt.size, np.asarray(sim.st.syn_ptr).size, runs.d.size
     assert n_syn > 4000 and n_runs < n_syn / 3
     assert tgt.dtype == np.uint16 and engine_synapses.STATIC_SYNAPSE_BYTES == 6
-    assert perf["bytes_per_static_synapse"] == pytest.approx((6 * n_syn + 16 * n_rows + 6 * n_runs) / n_syn)
+    n_nodes = sim.net.num_nodes
+    assert np.asarray(sim.st.syn_row).size == n_nodes          # the gid -> compact row index: 4 bytes a node
+    assert perf["bytes_per_static_synapse"] == pytest.approx((6 * n_syn + 16 * n_rows + 6 * n_runs + 4 * n_nodes)
+                                                             / n_syn)
 
 
 def test_target_dtype_is_uint16_up_to_two_windows_of_65536_local_neurons():
@@ -850,8 +855,9 @@ def _thread_table(net, seed, local, threads):
     offsets = net.offsets()
     pop_local = decomposition.population_ranges(net, local, offsets)
     timers = {"count": 0.0, "group": 0.0}
-    ptr, tgt, w, runs = engine_synapses.generate_synapses(net, local, offsets, pop_local, seed, net.resolution,
-                                                           timers, threads=threads)[:4]
+    ptr, tgt, w, runs, *_, rows = engine_synapses.generate_synapses(net, local, offsets, pop_local, seed,
+                                                                     net.resolution, timers, threads=threads)
+    ptr = rows.by_gid(ptr, threads)
     owner = decomposition.thread_owners(pop_local, local.size, threads)[0]
     sub = np.repeat(np.arange(net.num_nodes * threads, dtype=np.int64), np.diff(ptr))
     assert np.array_equal(owner[tgt], sub % threads)            # sub-row (g, th) holds thread th's targets
@@ -972,24 +978,24 @@ def test_split_by_synapse_count_writes_the_owner_split_rows(monkeypatch, threads
     offsets, local = net.offsets(), np.arange(net.num_nodes, dtype=np.int64)
     pop_local = decomposition.population_ranges(net, local, offsets)
     timers = {"count": 0.0, "group": 0.0}
-    ptr, tgt, wv, runs, _, _, blocks = engine_synapses.generate_synapses(net, local, offsets, pop_local, 7, 0.1,
-                                                                         timers, threads, 2)
+    ptr, tgt, wv, runs, _, _, blocks, rows = engine_synapses.generate_synapses(net, local, offsets, pop_local, 7,
+                                                                               0.1, timers, threads, 2)
     B, N = blocks.base.size, net.num_nodes
     plans, per_source = engine_synapses._count_plans(net, local, offsets, pop_local, 7, 0.1, blocks, threads, 2)
     ref_ptr = np.concatenate([[0], np.cumsum(per_source.T.reshape(-1))]).astype(np.int64)
-    np.testing.assert_array_equal(ptr, ref_ptr)
+    np.testing.assert_array_equal(rows.by_gid(ptr, B), ref_ptr)
     ref_t, ref_w = np.empty_like(tgt), np.empty_like(wv)
     dbuf = np.empty(ref_t.size, np.uint16)
     pieces, scratch = [], _connect.Scratch(threads)
     for block in engine_synapses._source_blocks(plans):
-        pieces.append(engine_synapses._write_block(block, ref_ptr, ref_t, ref_w, dbuf, B, N, 0.1, 7, dict(timers),
-                                                   scratch, threads)[1])
+        pieces.append(engine_synapses._write_block(block, block[0], ref_ptr, ref_t, ref_w, dbuf, B, 0.1, 7,
+                                                   dict(timers), scratch, threads)[1])     # every node a row
     ref_runs = engine_synapses.DelayRuns.from_blocks(N * B, pieces)
     units = engine_synapses._chunk_units([pl for pl in plans if pl["src"] == (0, 300)], B, threads, False)[1]
     assert units.size == threads + 1                       # one chunk per thread
     np.testing.assert_array_equal(tgt, ref_t)
     np.testing.assert_array_equal(wv.view(np.uint32), ref_w.view(np.uint32))
-    for a, b in ((runs.ptr, ref_runs.ptr), (runs.d, ref_runs.d), (runs.n, ref_runs.n)):
+    for a, b in ((rows.by_gid(runs.ptr, B), ref_runs.ptr), (runs.d, ref_runs.d), (runs.n, ref_runs.n)):
         np.testing.assert_array_equal(a, b)
     assert len(np.unique(runs.d)) > 5                      # several delays: the rows were really sorted
 
@@ -1039,21 +1045,24 @@ def test_split_build_bookkeeping_does_not_scale_with_all_nodes_times_threads(thr
     pop_local = decomposition.population_ranges(net, local, offsets)
     blocks = engine_synapses.TargetBlocks(pop_local, local.size, threads)
     B, C, N = blocks.base.size, threads, net.num_nodes
-    _, rowlen, counts, groups = engine_synapses._count_chunked(net, local, offsets, pop_local, 7, 0.1, blocks,
-                                                              threads, 2)
+    _, rows, rowlen, counts, groups = engine_synapses._count_chunked(net, local, offsets, pop_local, 7, 0.1, blocks,
+                                                                    threads, 2)
     assert set(groups) == {(0, 300), (300, 700)}
     assert all(g["pair_block"].size <= B + C - 1 for g in groups.values())
     assert counts.size <= (B + C - 1) * 700
-    per_row = rowlen[1:].reshape(N, B)
-    assert int(per_row[:300].sum()) == 400 * 90 and not per_row[700:].any()     # A's rows hold AB; Z has none
+    assert rows.ranges == [(0, 300), (300, 700)] and rowlen.size == 701 * B + 1     # Z has no rows
+    per_row = rowlen[1:].reshape(701, B)
+    assert int(per_row[:300].sum()) == 400 * 90 and not per_row[700:].any()     # A's rows hold AB; the last is empty
     timers = {"count": 0.0, "group": 0.0}
     tracemalloc.start()
     try:
-        ptr, tgt, wv, runs, _, _, _ = engine_synapses.generate_synapses(net, local, offsets, pop_local, 7, 0.1,
-                                                                        timers, threads, 2)
+        ptr, tgt, wv, runs, _, _, _, rows = engine_synapses.generate_synapses(net, local, offsets, pop_local, 7, 0.1,
+                                                                              timers, threads, 2)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    results = ptr.nbytes + tgt.nbytes + wv.nbytes + runs.nbytes
-    # the old layout's counters and cursors alone: 2 x C x B x N int64 = 2 x C x ptr.nbytes >= 6 x ptr.nbytes
-    assert peak - results < 4 * ptr.nbytes, (peak - results) / ptr.nbytes
+    results = ptr.nbytes + tgt.nbytes + wv.nbytes + runs.nbytes + rows.nbytes
+    # the old layout's counters and cursors alone: 2 x C x B x N int64 = 2 x C x the all-nodes pointers
+    # (N x B + 1 int64) >= 6 x those; its pointers alone: 2 x them
+    all_nodes_ptr = (N * B + 1) * 8
+    assert peak - results < all_nodes_ptr, (peak - results) / all_nodes_ptr

@@ -59,8 +59,10 @@ def test_from_list_synapses_exact_and_layout_independent():
         rows = []
         for r in range(nranks):
             local = np.flatnonzero(rank_of == r).astype(np.int64)
-            ptr, tgt, ww, runs = generate_synapses(net, local, offsets, population_ranges(net, local, offsets),
-                                                   1, 0.1, {"count": 0.0, "group": 0.0})[:4]
+            ptr, tgt, ww, runs, *_, srows = generate_synapses(net, local, offsets,
+                                                              population_ranges(net, local, offsets), 1, 0.1,
+                                                              {"count": 0.0, "group": 0.0})
+            ptr = srows.by_gid(ptr, 1)
             dd = runs.per_synapse()
             src = np.repeat(np.arange(net.num_nodes), np.diff(ptr))
             rows += [(int(a), int(local[b]) - 5, float(c), int(e)) for a, b, c, e in zip(src, tgt, ww, dd)]

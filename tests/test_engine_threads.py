@@ -105,10 +105,13 @@ def test_synapse_rows_are_split_by_owning_thread(serial, mixed_network):
     per_thread = np.add.reduceat(work, toff[:-1])
     assert np.all(np.abs(per_thread - work.sum() / T) <= 16 * work.max())         # within a line's work
     assert toff.tolist() == [0, 176, 352, 530]      # pinned (here the same cuts as by node count)
-    assert ptr.size == sim.num_nodes * T + 1
+    row = np.asarray(st.syn_row)        # gid -> compact row (the sources with synapses here; else the empty last row)
+    R = (ptr.size - 1) // T - 1         # rows of sources with synapses here; row R: the empty one
+    assert row.size == sim.num_nodes and (ptr.size - 1) % T == 0 and row.max() <= R
+    assert ptr[-1] == ptr[-1 - T]       # the last row is empty
     for g in range(sim.num_nodes):
         for th in range(T):
-            sub = tgt[ptr[g * T + th]:ptr[g * T + th + 1]]
+            sub = tgt[ptr[row[g] * T + th]:ptr[row[g] * T + th + 1]]
             assert np.all(owner[sub] == th)
     # the whole table is the serial one; every row keeps its serial order per target thread
     p1, t1, w1, d1 = serial._syn_arrays

@@ -44,11 +44,12 @@ _MASK64 = (1 << 64) - 1
 
 def _local_hash_sums(sim) -> tuple[int, int]:
     """The two lanes' sums (mod 2^64) of the hashes of this rank's synapses (Cython kernel)."""
-    _, tgt, weight, runs = sim._syn_table
-    ptr, blocks = sim._syn_blocks          # sub-rows by (source, block): targets relative to the block's base
+    tgt, weight, runs = sim._syn_store
+    ptr, blocks, rows = sim._syn_blocks    # sub-rows by (compact source row, block), targets relative to a base
+    sources = np.append(rows.gids(), 0)     # the gid of every compact row (the last, empty row: any)
     return checksum_kernels.hash_sums(np.ascontiguousarray(ptr, dtype=np.int64), tgt, weight.view(np.uint32),
                                       runs.d, runs.n, np.ascontiguousarray(sim.local_gids, dtype=np.int64),
-                                      np.ascontiguousarray(blocks.base, dtype=np.int64))
+                                      np.ascontiguousarray(blocks.base, dtype=np.int64), sources)
 
 
 def connectivity_checksum(sim) -> dict:

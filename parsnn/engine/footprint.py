@@ -20,6 +20,11 @@ NARROW_MAX_LOCAL = 65536
 #: the most windows per thread with 16-bit targets (beyond: uint32 targets); every thread's neurons
 #: lie within the rank's, so a rank of at most NARROW_MAX_LOCAL x NARROW_MAX_WINDOWS neurons needs no more
 NARROW_MAX_WINDOWS = 2
+#: bytes per entry of the sub-row pointers and of the delay-run pointers (int64; two arrays of (rows + 1) x
+#: blocks + 1 entries: parsnn.engine.source_rows, only the sources with synapses on the rank have rows)
+ROW_POINTER_BYTES = 8
+#: bytes per node of the network of the gid -> compact source row index (int32, parsnn.engine.source_rows)
+SOURCE_INDEX_BYTES = 4
 #: bytes per neuron and delay slot of one input ring buffer (float64; parsnn/engine/rings.py:
 #: one ring per neuron when its excitatory and inhibitory propagators agree, else two)
 RING_SLOT_BYTES = 8
@@ -34,3 +39,12 @@ def static_synapse_bytes(n_local):
         return STATIC_SYNAPSE_BYTES if int(n_local) <= limit else STATIC_SYNAPSE_BYTES_WIDE
     import numpy as np
     return np.where(np.asarray(n_local) <= limit, STATIC_SYNAPSE_BYTES, STATIC_SYNAPSE_BYTES_WIDE)
+
+
+def row_pointer_bytes(num_nodes, source_rows, blocks):
+    """Bytes of a rank's static-table bookkeeping besides the synapses and runs: the gid -> row index
+    (SOURCE_INDEX_BYTES x all nodes) and the sub-row and delay-run pointers (ROW_POINTER_BYTES x
+    ((source_rows + 1) x blocks + 1) each), ``source_rows`` the sources with synapses on the rank (those of
+    the populations with a synapse there), ``blocks`` the sub-rows per source (threads x target windows).
+    Ints or numpy arrays (per rank)."""
+    return SOURCE_INDEX_BYTES * num_nodes + 2 * ROW_POINTER_BYTES * ((source_rows + 1) * blocks + 1)

@@ -115,13 +115,18 @@ def cache_store(key: str, entry: dict, path: str | None = None):
         pass
 
 
+def source_row_lengths(st) -> np.ndarray:
+    """The static synapses of every source gid on this rank (int64 [num_nodes]; a new array): its compact
+    row's length (parsnn.engine.source_rows; sources without rows: the empty last row)."""
+    B = int(st.T) * int(st.syn_W)                      # sub-rows per source: threads x target windows
+    return np.diff(np.asarray(st.syn_ptr)[::B])[np.asarray(st.syn_row)]
+
+
 def spike_sequence(st, events: int = EVENTS_PER_TRIAL, seed: int = 1):
     """(source gids, ring slots) of a synthetic delivery of about ``events`` synaptic events on this
     rank: sources with static synapses here, drawn uniformly, :data:`SPIKES_PER_SLOT` per ring slot
     sorted by gid, the slots advancing by one step as in the step loop. None if there are no rows."""
-    B = int(st.T) * int(st.syn_W)                      # sub-rows per source: threads x target windows
-    ptr = np.asarray(st.syn_ptr)[::B]
-    lengths = np.diff(ptr)
+    lengths = source_row_lengths(st)
     sources = np.flatnonzero(lengths > 0)
     if sources.size == 0:
         return None
@@ -200,7 +205,7 @@ def resolve(st, comm, requested, processes: int) -> dict:
     ring_bytes = comm.allreduce(int(st.D) * int(st.ring_n) * 8 * rings, op=MPI.MAX)
     tgt16 = bool(comm.allreduce(bool(st.tgt16), op=MPI.LAND))
     seq = spike_sequence(st)
-    events = 0 if seq is None else int(sum(np.diff(np.asarray(st.syn_ptr)[::int(st.T) * int(st.syn_W)])[seq[0]]))
+    events = 0 if seq is None else int(source_row_lengths(st)[seq[0]].sum())
     any_rows = comm.allreduce(seq is not None, op=MPI.LOR)
     size = size_class(ring_bytes, tgt16, rings, processes)
     info = {"size_class": size}

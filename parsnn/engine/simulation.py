@@ -174,7 +174,7 @@ class Simulation:
         self.build_timers["neurons"] += time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        syn_ptr, syn_tgt, syn_w, runs, dmin, dmax, blocks = synapses.generate_synapses(
+        syn_ptr, syn_tgt, syn_w, runs, dmin, dmax, blocks, rows = synapses.generate_synapses(
             net, local, self.offsets, self.pop_local, self.seed, h, self.build_timers, self.threads, self.scheme)
         self.build_timers["connect"] += (time.perf_counter() - t0 - self.build_timers["count"]
                                          - self.build_timers["group"])
@@ -182,24 +182,24 @@ class Simulation:
         self.plastic = plasticity.PlasticSynapses(net, local, self.offsets, self.pop_local, self.seed, h,
                                                  self.threads, self.scheme)
         dmin, dmax = min(dmin, self.plastic.dmin), max(dmax, self.plastic.dmax)
-        st.syn_ptr, st.syn_w = syn_ptr, syn_w
+        st.syn_ptr, st.syn_w, st.syn_row = syn_ptr, syn_w, rows.index      # rows.index: gid -> compact row
         st.syn_W, st.syn_base = blocks.W, blocks.base          # the sub-row blocks: thread x window
         st.tgt16 = syn_tgt.dtype == np.uint16          # the scatter for the rank's target width
         st.syn_tgt = np.zeros(0, np.uint32) if st.tgt16 else syn_tgt
         st.syn_tgt16 = syn_tgt if st.tgt16 else np.zeros(0, np.uint16)
         st.run_ptr, st.run_d, st.run_n = runs.ptr, runs.d, runs.n
-        self.static_synapse_bytes = int(syn_ptr.nbytes + syn_tgt.nbytes + syn_w.nbytes + runs.nbytes)
-        # per source: row g is syn_ptr[g*B] .. syn_ptr[(g+1)*B] (its blocks' sub-rows one after the other)
-        self._syn_blocks = (syn_ptr, blocks)
-        syn_ptr = np.ascontiguousarray(syn_ptr[::blocks.base.size])
-        self._syn_table = (syn_ptr, syn_tgt, syn_w, runs)
+        self.static_synapse_bytes = int(syn_ptr.nbytes + syn_tgt.nbytes + syn_w.nbytes + runs.nbytes + rows.nbytes)
+        # per compact row r: syn_ptr[r*B] .. syn_ptr[(r+1)*B] (its blocks' sub-rows one after the other)
+        self._syn_blocks = (syn_ptr, blocks, rows)
+        self._syn_store = (syn_tgt, syn_w, runs)
         self.num_local_synapses = int(syn_ptr[-1]) + self.plastic.num_local
 
         t0 = time.perf_counter()
         self.min_delay_steps, self.max_delay_steps = synapses.delay_extent(comm, dmin, dmax, h)
         st.D = max(self.max_delay_steps, 1) + 1
         self.num_synapses = comm.allreduce(self.num_local_synapses, op=MPI.SUM)
-        has_targets = (np.diff(syn_ptr) > 0) | self.plastic.has_targets     # plastic hook: their sources too
+        has_targets = self.plastic.has_targets.copy()           # plastic hook: their sources too
+        has_targets[rows.gids()[np.diff(syn_ptr[::blocks.base.size])[:rows.count] > 0]] = True
         num_sources = exchange_module.build_routes(st, comm, self.rank_of, has_targets, g2l, local.size)
         self.build_timers["routes"] += time.perf_counter() - t0
 
@@ -214,13 +214,22 @@ class Simulation:
         self.build_peak_rss = performance.peak_rss_bytes()
 
     @property
+    def _syn_table(self):
+        """The static table by source gid, for reading it back: (ptr [num_nodes + 1], row g the synapses
+        ptr[g] .. ptr[g+1] (a new array), targets as stored, weights, :class:`~parsnn.engine.synapses.DelayRuns`)."""
+        ptr, blocks, rows = self._syn_blocks
+        B = blocks.base.size
+        by_gid = np.ascontiguousarray(rows.by_gid(ptr, B)[::B])
+        return (by_gid, *self._syn_store)
+
+    @property
     def _syn_arrays(self):
         """The static synapses of this rank by source gid, for reading them back (tests, the
         measured partition): (ptr, target local index (uint16 on a rank of at most 65536 neurons, as
         stored, else uint32: :func:`parsnn.engine.synapses.local_index_dtype`), weight, delay steps per
         synapse: expanded from the delay runs, a new array)."""
         ptr, tgt, w, runs = self._syn_table
-        full, blocks = self._syn_blocks
+        full, blocks, _ = self._syn_blocks
         tgt = blocks.local_targets(full, tgt).astype(synapses.local_index_dtype(self.local_gids.size), copy=False)
         return ptr, tgt, w, runs.per_synapse()
 

@@ -20,6 +20,7 @@ from mpi4py import MPI
 
 from parsnn import _connect as connect_kernels
 from parsnn.engine.decomposition import thread_owners
+from parsnn.engine.source_rows import SourceRows
 from parsnn.engine.footprint import (NARROW_MAX_LOCAL, NARROW_MAX_WINDOWS, STATIC_SYNAPSE_BYTES,  # noqa: F401
                                      STATIC_SYNAPSE_BYTES_WIDE, static_synapse_bytes)
 from parsnn.engine.streams import DEFAULT_REALISATION, REALISATIONS, purpose
@@ -71,14 +72,14 @@ def _list_plan(net, proj, local, offsets, pop_local, h: float, threads: int, blo
                 list_d=np.clip(steps, 1, 65535).astype(np.uint16))
 
 
-def _fill_from_list(pl: dict, fill: np.ndarray, num_nodes: int, tgt, w, d) -> tuple[int, int]:
-    """Write a FromList plan's synapses into their sub-rows (``fill[th * num_nodes + g]``: the next
-    free position of source g's sub-row for thread th; each sub-row keeps the plan's order) and
-    advance ``fill``; returns the (smallest, largest) delay in steps."""
+def _fill_from_list(pl: dict, fill: np.ndarray, nsrc: int, tgt, w, d, first: int = 0) -> tuple[int, int]:
+    """Write a FromList plan's synapses into their sub-rows (``fill[th * nsrc + g - first]``: the next
+    free position of source g's sub-row for block th, the sources ``first`` .. ``first + nsrc - 1``;
+    each sub-row keeps the plan's order) and advance ``fill``; returns the (smallest, largest) delay in steps."""
     src = pl["list_src"]
     if src.size == 0:
         return 1 << 40, 0
-    key = pl["list_th"] * num_nodes + src
+    key = pl["list_th"] * nsrc + (src - first)
     order = np.argsort(key, kind="stable")
     key = key[order]
     starts = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
@@ -261,36 +262,36 @@ def _pair_counters(units: np.ndarray, uoff: np.ndarray, B: int, nsrc: int):
     return out, units[new, 1].copy(), chunk[new]
 
 
-def _add_pairs(per_row: np.ndarray, key: tuple, group: dict, counts: np.ndarray):
+def _add_pairs(per_row: np.ndarray, key: tuple, group: dict, counts: np.ndarray, r0: int):
     """Add a source population's pair counts (``counts``, its counters from ``group["base"]`` on) to the
-    synapse numbers of its sub-rows ``per_row[gid, block]`` (a loop over its few pairs)."""
+    synapse numbers of its sub-rows ``per_row[row, block]``, its sources' compact rows from ``r0`` on
+    (:class:`parsnn.engine.source_rows.SourceRows`; a loop over its few pairs)."""
     s0, s1 = key
     cnt = counts[group["base"]:group["base"] + group["pair_block"].size * (s1 - s0)].reshape(-1, s1 - s0)
     for i, b in enumerate(group["pair_block"]):
-        per_row[s0:s1, b] += cnt[i]
+        per_row[r0:r0 + s1 - s0, b] += cnt[i]
 
 
 def _count_chunked(net, local, offsets: dict, pop_local: dict, seed: int, h: float, blocks, threads: int,
                    scheme: int):
     """Pass 1: the plan of every static projection (with its synapse count and its sources' gid
-    range ``src``); ``rowlen``: the synapse number of every sub-row g * B + b after a leading 0 (int64
-    [num_nodes * B + 1], B the number of ``blocks``, :class:`TargetBlocks`); ``counts``: the counters
+    range ``src``); ``rows``: the sources with rows here (:class:`parsnn.engine.source_rows.SourceRows`:
+    those of the source populations with a synapse on this rank); ``rowlen``: the synapse number of
+    every sub-row r * B + b of compact row r after a leading 0 (int64 [(rows.count + 1) * B + 1], the last
+    row empty, B the number of ``blocks``, :class:`TargetBlocks`); ``counts``: the counters
     of every drawn source population's (chunk, block) pairs, C = ``threads`` chunks
     (:func:`_pair_counters`: at most (B + C - 1) x its size, not C x B x num_nodes); ``groups``:
     {source gid range: {plans, units, uoff, pair_block, pair_chunk, base (its first counter)}}
     (:func:`_chunk_units`; a source population with an explicit list is cut by owner, its list counted
     in ``rowlen`` only). The drawn projections are counted all at once on ``threads`` threads, each its
-    own chunks."""
+    own chunks. Returns (plans, rows, rowlen, counts, groups)."""
     plans = []
     B, C, N = blocks.base.size, int(threads), net.num_nodes
-    rowlen = np.zeros(N * B + 1, dtype=np.int64)
-    per_row = rowlen[1:].reshape(N, B)
     for k, proj in enumerate(net.projections):
         if proj.plastic:          # built by parsnn.engine.plasticity
             continue
         if isinstance(proj.rule, FromList):
             plan = _list_plan(net, proj, local, offsets, pop_local, h, threads, blocks)
-            np.add.at(per_row, (plan["list_src"], plan["list_th"]), 1)
             plan["count"] = int(plan["list_src"].size)
         else:
             plan = _projection_plan(net, k, proj, local, offsets, pop_local, seed, threads, scheme, blocks)
@@ -318,16 +319,24 @@ def _count_chunked(net, local, offsets: dict, pop_local: dict, seed: int, h: flo
             np.concatenate(per_c)), uoff, seed, counts, scheme)
         for pl, c in zip(drawn, got):
             pl["count"] = int(c)
+    rows = SourceRows({pl["src"] for pl in plans if pl["count"]}, N)      # sources with synapses here
+    rowlen = np.zeros((rows.count + 1) * B + 1, dtype=np.int64)
+    per_row = rowlen[1:].reshape(rows.count + 1, B)
+    for pl in plans:
+        if "list_src" in pl:
+            np.add.at(per_row, (rows.index[pl["list_src"]], pl["list_th"]), 1)
     for key, group in groups.items():
-        _add_pairs(per_row, key, group, counts)
-    return plans, rowlen, counts, groups
+        if key in rows.ranges:
+            _add_pairs(per_row, key, group, counts, rows.row(key[0]))
+    return plans, rows, rowlen, counts, groups
 
 
 def _count_plans(net, local, offsets: dict, pop_local: dict, seed: int, h: float, blocks, threads: int,
                  scheme: int):
     """Pass 1 (:func:`_count_chunked`): the plans and the synapse counts per (block, source gid), (B, num_nodes)."""
-    plans, rowlen, _, _ = _count_chunked(net, local, offsets, pop_local, seed, h, blocks, threads, scheme)
-    return plans, rowlen[1:].reshape(net.num_nodes, blocks.base.size).T
+    plans, rows, rowlen, _, _ = _count_chunked(net, local, offsets, pop_local, seed, h, blocks, threads, scheme)
+    B = blocks.base.size
+    return plans, np.diff(rows.by_gid(np.cumsum(rowlen), B)).reshape(net.num_nodes, B).T
 
 
 def _source_blocks(plans) -> list:
@@ -340,18 +349,20 @@ def _source_blocks(plans) -> list:
     return [(s0, s1, pls) for (s0, s1), pls in sorted(blocks.items())]
 
 
-def _write_block(block, ptr, tgt, w, dbuf, T: int, N: int, h: float, seed: int, build_timers: dict, scratch,
+def _write_block(block, r0: int, ptr, tgt, w, dbuf, T: int, h: float, seed: int, build_timers: dict, scratch,
                  threads: int):
-    """Pass 2 for one source block (T sub-rows per source, drawn on ``threads`` threads): draw its
+    """Pass 2 for one source block (T sub-rows per source, its sources' compact rows from ``r0`` on,
+    drawn on ``threads`` threads): draw its
     plans' synapses into their rows (``tgt``, ``w`` and,
     block-local, the delay scratch ``dbuf``), group every row by delay and take the delay runs
     (seconds added to ``build_timers["group"]``; when every plan is drawn, each thread groups its own
     rows right after drawing them, and only the runs' writing is timed); ``scratch``: the connect
     kernels' per-thread scratch. Returns ((smallest, largest) delay, (first row, run_ptr, run_d, run_n))."""
     s0, s1, plans = block
-    a, b = int(ptr[s0 * T]), int(ptr[s1 * T])
-    rows = ptr[s0 * T:s1 * T + 1] - a                      # the block's rows, positions relative to a
-    fill = ptr[:-1].reshape(N, T).T.reshape(-1) - a         # fill[th * N + g] = ptr[g*T+th] - a (a copy)
+    ns = s1 - s0
+    a, b = int(ptr[r0 * T]), int(ptr[(r0 + ns) * T])
+    rows = ptr[r0 * T:(r0 + ns) * T + 1] - a               # the block's rows, positions relative to a
+    fill = rows[:-1].reshape(ns, T).T.copy().reshape(-1)    # fill[th * ns + g - s0]: sub-row (g, th) (a copy)
     tv, wv, dv = tgt[a:b], w[a:b], dbuf[:b - a]
     dmin, dmax = 1 << 40, 0
     nruns = None
@@ -359,56 +370,60 @@ def _write_block(block, ptr, tgt, w, dbuf, T: int, N: int, h: float, seed: int, 
         run = list(run)               # consecutive drawn plans: one parallel region for all of them
         if not listed and len(run) == len(plans):       # all drawn: the threads group their rows there too
             nruns = np.zeros(rows.size, dtype=np.int64)
-        extents = ([_fill_from_list(pl, fill, N, tv, wv, dv) for pl in run] if listed else
+        extents = ([_fill_from_list(pl, fill, ns, tv, wv, dv, s0) for pl in run] if listed else
                    [connect_kernels.generate_plans(connect_kernels.Plans(run, T, threads), h, seed, fill, tv, wv, dv,
-                                                   run[0]["scheme"], scratch, None if nruns is None else rows, nruns)])
+                                                   run[0]["scheme"], scratch, None if nruns is None else rows, nruns,
+                                                   s0)])
         dmin, dmax = min([dmin] + [lo for lo, _ in extents]), max([dmax] + [hi for _, hi in extents])
-    if not np.array_equal(fill.reshape(T, N).T.reshape(-1)[s0 * T:s1 * T], rows[1:]):
+    if not np.array_equal(fill.reshape(T, ns).T.reshape(-1), rows[1:]):
         raise RuntimeError("internal error: pass 2 wrote a different number of synapses than pass 1 counted")
     t0 = time.perf_counter()
     if nruns is None:
         connect_kernels.group_rows_by_delay(rows, tv, wv, dv, threads)    # delivery then writes ring rows one delay at a time
-        piece = (s0 * T, *connect_kernels.delay_runs(rows, dv, threads))
+        piece = (r0 * T, *connect_kernels.delay_runs(rows, dv, threads))
     else:
-        piece = (s0 * T, *connect_kernels.runs_of_counts(rows, dv, nruns, threads))
+        piece = (r0 * T, *connect_kernels.runs_of_counts(rows, dv, nruns, threads))
     build_timers["group"] += time.perf_counter() - t0
     return (dmin, dmax), piece
 
 
-def _pair_starts(key: tuple, group: dict, counts: np.ndarray, ptr: np.ndarray, B: int):
+def _pair_starts(key: tuple, group: dict, counts: np.ndarray, ptr: np.ndarray, B: int, r0: int):
     """A source population's pair counters (``counts`` from ``group["base"]`` on) turned, in place, into
     its chunks' cursors: where in every sub-row (``ptr``) each pair's synapses begin, after those of
-    the earlier chunks' pairs of the same block. Returns (the cursors (pairs x sources, a view), the
+    the earlier chunks' pairs of the same block; the sources' compact rows start at ``r0``. Returns
+    (the cursors (pairs x sources, a view), the
     pairs in block then chunk order, each sub-row's end (sources x B, a view))."""
     s0, s1 = key
     cur = counts[group["base"]:group["base"] + group["pair_block"].size * (s1 - s0)].reshape(-1, s1 - s0)
     order = np.lexsort((group["pair_chunk"], group["pair_block"]))
-    row_start = ptr[:-1].reshape(-1, B)[s0:s1]
+    row_start = ptr[:-1].reshape(-1, B)[r0:r0 + s1 - s0]
     prev, run = -1, None
     for i in order:                  # a few pairs (at most B + C - 1): a vector over the sources each
         b = group["pair_block"][i]
         if b != prev:
             prev, run = b, row_start[:, b].copy()
         run, cur[i] = run + cur[i], run
-    return cur, order, ptr[1:].reshape(-1, B)[s0:s1]
+    return cur, order, ptr[1:].reshape(-1, B)[r0:r0 + s1 - s0]
 
 
-def _write_split(block, group, counts, ptr, tgt, w, dbuf, T: int, h: float, seed: int, build_timers: dict,
-                 scratch, threads: int):
+def _write_split(block, r0: int, group, counts, ptr, tgt, w, dbuf, T: int, h: float, seed: int,
+                 build_timers: dict, scratch, threads: int):
     """Pass 2 for one source block with no explicit list, split in chunks of about equal synapse
-    numbers (``group``: its drawn plans, units and pairs, :func:`_count_chunked`), chunk c on thread c
+    numbers (``group``: its drawn plans, units and pairs, :func:`_count_chunked`; its sources' compact
+    rows from ``r0`` on), chunk c on thread c
     writing through its own cursors (its pairs' counters in ``counts``, made cursors here,
     :func:`_pair_starts`); then the rows grouped by delay and their runs, the rows cut where the
     synapses balance (seconds added to ``build_timers["group"]``). Returns as :func:`_write_block`."""
     s0, s1, _ = block
     gplans, units, uoff = group["plans"], group["units"], group["uoff"]
     C = uoff.size - 1
-    starts, order, row_end = _pair_starts((s0, s1), group, counts, ptr, T)
+    starts, order, row_end = _pair_starts((s0, s1), group, counts, ptr, T, r0)
     keep = np.array([pl["count"] > 0 for pl in gplans], dtype=bool)[units[:, 0]]     # plans with no synapse: no units
     chunk = np.repeat(np.arange(C), np.diff(uoff))[keep]
     units, uoff = units[keep], np.concatenate([[0], np.cumsum(np.bincount(chunk, minlength=C))]).astype(np.int64)
-    a, b = int(ptr[s0 * T]), int(ptr[s1 * T])
-    rows = ptr[s0 * T:s1 * T + 1] - a
+    r1 = r0 + s1 - s0
+    a, b = int(ptr[r0 * T]), int(ptr[r1 * T])
+    rows = ptr[r0 * T:r1 * T + 1] - a
     fill = (starts - a).reshape(-1)                        # a copy: the chunks' cursors relative to a
     tv, wv, dv = tgt[a:b], w[a:b], dbuf[:b - a]
     dmin, dmax = connect_kernels.generate_units(connect_kernels.Plans(gplans, T, threads), units, uoff, h, seed, fill,
@@ -423,7 +438,7 @@ def _write_split(block, group, counts, ptr, tgt, w, dbuf, T: int, h: float, seed
     rb = np.concatenate([[0], np.minimum(np.searchsorted(rows, rows[-1] * np.arange(1, C) / C), nrows), [nrows]])
     nruns = np.zeros(rows.size, dtype=np.int64)
     connect_kernels.group_rows_split(rows, tv, wv, dv, nruns, np.maximum.accumulate(rb).astype(np.int64))
-    piece = (s0 * T, *connect_kernels.runs_of_counts(rows, dv, nruns, threads))
+    piece = (r0 * T, *connect_kernels.runs_of_counts(rows, dv, nruns, threads))
     build_timers["group"] += time.perf_counter() - t0
     return (dmin, dmax), piece
 
@@ -432,7 +447,9 @@ def generate_synapses(net, local: np.ndarray, offsets: dict, pop_local: dict, se
                       build_timers: dict, threads: int = 1, scheme: int = REALISATIONS[DEFAULT_REALISATION]):
     """Static synapses onto the local neurons, grouped by source gid and, inside a source's row, by the
     block of the target (:class:`TargetBlocks`: the thread that owns it and, on a rank of more than
-    NARROW_MAX_LOCAL neurons, its window; CSR over (gid, block): ``ptr[g*B+b] .. ptr[g*B+b+1]``, B =
+    NARROW_MAX_LOCAL neurons, its window; CSR over (compact source row, block): ``ptr[r*B+b] ..
+    ptr[r*B+b+1]``, r = ``rows.index[g]`` (:class:`parsnn.engine.source_rows.SourceRows`: only the sources of
+    populations with synapses here have rows, a last empty row for the others), B =
     ``threads`` x windows; thread th owns the th-th block of the local neurons and
     the blocks th*W .. th*W+W-1). Each sub-row keeps the order
     that the source's whole row has with one thread, so delivery sums in the same order.
@@ -448,41 +465,42 @@ def generate_synapses(net, local: np.ndarray, offsets: dict, pop_local: dict, se
     only for the largest source population's synapses, not for all. Adds the seconds spent counting
     and grouping to ``build_timers["count"]`` and ``["group"]``.
     Returns (ptr, target (relative to its block), weight, :class:`DelayRuns` over the sub-rows,
-    smallest delay, largest delay, :class:`TargetBlocks`)."""
-    N = net.num_nodes
+    smallest delay, largest delay, :class:`TargetBlocks`, :class:`~parsnn.engine.source_rows.SourceRows`)."""
     tblocks = TargetBlocks(pop_local, local.size, threads)
     T = tblocks.base.size
     t0 = time.perf_counter()
-    plans, rowlen, counts, groups = _count_chunked(net, local, offsets, pop_local, seed, h, tblocks, int(threads),
-                                                   scheme)
+    plans, rows, rowlen, counts, groups = _count_chunked(net, local, offsets, pop_local, seed, h, tblocks,
+                                                         int(threads), scheme)
     build_timers["count"] += time.perf_counter() - t0
-    # ptr[g*T+th] .. ptr[g*T+th+1]: synapses of source g onto block th (the counts summed in place)
+    # ptr[r*T+th] .. ptr[r*T+th+1]: synapses of compact row r onto block th (the counts summed in place)
     ptr = np.cumsum(rowlen, out=rowlen)
     total = int(ptr[-1])
     tgt = np.empty(total, dtype=tblocks.dtype)
     w = np.empty(total, dtype=np.float32)
     blocks = _source_blocks(plans)
-    sizes = [int(ptr[s1 * T] - ptr[s0 * T]) for s0, s1, _ in blocks]
+    first = [rows.row(s0) for s0, _, _ in blocks]             # each block's first compact row
+    sizes = [int(ptr[(r0 + s1 - s0) * T] - ptr[r0 * T]) for r0, (s0, s1, _) in zip(first, blocks)]
     dbuf = np.empty(max(sizes, default=0), dtype=np.uint16)     # one block's delays at a time
     for arr in (tgt, w, dbuf):     # faulted in before the threads write them: each page zeroed once, in parallel
         connect_kernels.touch_pages(arr, int(threads))
     dmin, dmax, pieces = 1 << 40, 0, []
     scratch = connect_kernels.Scratch(int(threads))        # allocated once for all projections
-    for block, size in zip(blocks, sizes):
+    for block, r0, size in zip(blocks, first, sizes):
         if size == 0:
             continue
         if any("list_src" in pl for pl in block[2]):
-            (lo, hi), piece = _write_block(block, ptr, tgt, w, dbuf, T, N, h, seed, build_timers, scratch, int(threads))
+            (lo, hi), piece = _write_block(block, r0, ptr, tgt, w, dbuf, T, h, seed, build_timers, scratch,
+                                           int(threads))
         else:
-            (lo, hi), piece = _write_split(block, groups[block[:2]], counts, ptr, tgt, w, dbuf, T, h, seed,
+            (lo, hi), piece = _write_split(block, r0, groups[block[:2]], counts, ptr, tgt, w, dbuf, T, h, seed,
                                            build_timers, scratch, int(threads))
         dmin, dmax = min(dmin, lo), max(dmax, hi)
         pieces.append(piece)
     del dbuf, scratch, counts
     t0 = time.perf_counter()
-    runs = DelayRuns.from_blocks(N * T, pieces)
+    runs = DelayRuns.from_blocks((rows.count + 1) * T, pieces)
     build_timers["group"] += time.perf_counter() - t0
-    return ptr, tgt, w, runs, dmin, dmax, tblocks
+    return ptr, tgt, w, runs, dmin, dmax, tblocks, rows
 
 
 def delay_extent(comm, dmin: int, dmax: int, h: float) -> tuple[int, int]:
