@@ -4,9 +4,10 @@
  * parsnn_poisson_batch(tb, seed, n, purpose, id, extra, lam, cnt, u, c) gives cnt[e] = px_poisson of
  * the stream (seed, purpose[e], id[e], extra[e]) with mean lam[e], bit for bit, for n draws at once:
  *   pass 1, for the draws by inversion (means in (0, 10): one uniform, the first word of the
- *           stream's first block): the Philox blocks of all n streams one after the other,
- *           independent of each other, so the processor overlaps them (the per-draw path waited
- *           for each block, then for exp(), then for the branches of the inversion's loop);
+ *           stream's first block): the Philox blocks of all n streams, independent of each other:
+ *           8 to an AVX-512 vector where the CPU has it (parsnn_px_uniforms_avx512), else one after
+ *           the other, which the processor overlaps (the per-draw path waited for each block, then
+ *           for exp(), then for the branches of the inversion's loop);
  *   pass 2: the inversion with a table of px_poisson's cumulative sums F_k (parsnn_pinv_t) for one
  *           mean: exp(-lam) and the products once per mean instead of once per draw, and the
  *           counts without branches (vectorised over the draws).
@@ -82,34 +83,187 @@ static inline void parsnn_count_above(const double *restrict u, double *restrict
         c[e] += (u[e] > f) ? 1.0 : 0.0;
 }
 
+/* The first uniforms of n v1 streams, u[e] = (parsnn_px_first(seed, purpose[e], id[e], extra[e]) >> 11) * 2^-53,
+ * each from its own Philox4x64-10 block: the blocks are independent, so on x86-64 with AVX-512 (F and DQ)
+ * they run 8 to a vector (parsnn_px_uniforms_avx512: 64 x 64 -> 128-bit products from four 32 x 32 -> 64-bit
+ * vpmuludq; integer arithmetic, then an exact conversion: the same bits as the scalar path, tested);
+ * elsewhere one block after the other (parsnn_px_uniforms_scalar). */
+static void parsnn_px_uniforms_scalar(uint64_t seed, int64_t n, const uint64_t *purpose, const uint64_t *id,
+                                      const uint64_t *extra, double *restrict u)
+{
+    for (int64_t e = 0; e < n; e++)
+        u[e] = (double) (parsnn_px_first(seed, purpose[e], id[e], extra[e]) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+#if defined(PX2_X86_KERNELS) && !defined(PARSNN_NO_PX_VECTOR)
+#define PARSNN_PX_VECTOR 1
+#ifndef PARSNN_PX_V
+#define PARSNN_PX_V 4                 /* independent vectors of 8 blocks in flight */
+#endif
+
+/* m x c = hi 2^64 + lo for 64-bit lanes c and a constant m (its halves mlo, mhi broadcast) */
+__attribute__((target("avx512f,avx512dq"), always_inline))
+static inline void parsnn_px_mul512(__m512i c, __m512i mlo, __m512i mhi, __m512i *hi, __m512i *lo)
+{
+    const __m512i chi = _mm512_srli_epi64(c, 32);
+    const __m512i ll = _mm512_mul_epu32(c, mlo), lh = _mm512_mul_epu32(c, mhi);
+    const __m512i hl = _mm512_mul_epu32(chi, mlo), hh = _mm512_mul_epu32(chi, mhi);
+    const __m512i t1 = _mm512_add_epi64(hl, _mm512_srli_epi64(ll, 32));            /* < 2^64: no carry */
+    const __m512i t2 = _mm512_add_epi64(lh, _mm512_and_si512(t1, _mm512_set1_epi64(0xFFFFFFFFLL)));
+    *hi = _mm512_add_epi64(_mm512_add_epi64(hh, _mm512_srli_epi64(t1, 32)), _mm512_srli_epi64(t2, 32));
+    *lo = _mm512_mask_blend_epi32((__mmask16) 0xAAAA, ll, _mm512_slli_epi64(t2, 32));
+}
+
+__attribute__((target("avx512f,avx512dq"), noinline))
+static void parsnn_px_uniforms_avx512(uint64_t seed, int64_t n, const uint64_t *purpose, const uint64_t *id,
+                                      const uint64_t *extra, double *restrict u)
+{
+    const __m512i m0lo = _mm512_set1_epi64((long long) (PX_M0 & 0xFFFFFFFFULL)), m0hi = _mm512_set1_epi64((long long) (PX_M0 >> 32));
+    const __m512i m1lo = _mm512_set1_epi64((long long) (PX_M1 & 0xFFFFFFFFULL)), m1hi = _mm512_set1_epi64((long long) (PX_M1 >> 32));
+    const __m512d scale = _mm512_set1_pd(1.0 / 9007199254740992.0);
+    int64_t e = 0;
+    for (; e + 8 * PARSNN_PX_V <= n; e += 8 * PARSNN_PX_V) {
+        __m512i c0[PARSNN_PX_V], c1[PARSNN_PX_V], c2[PARSNN_PX_V], c3[PARSNN_PX_V], k1[PARSNN_PX_V];
+        __m512i k0 = _mm512_set1_epi64((long long) seed);
+        for (int v = 0; v < PARSNN_PX_V; v++) {      /* counter (0, id, extra, 0), key (seed, purpose): */
+            __m512i hi1, lo1;                        /* round 1 (c0 = c3 = 0: M0 c0 = 0) */
+            k1[v] = _mm512_loadu_si512((const void *) (purpose + e + 8 * v));
+            parsnn_px_mul512(_mm512_loadu_si512((const void *) (extra + e + 8 * v)), m1lo, m1hi, &hi1, &lo1);
+            c0[v] = _mm512_ternarylogic_epi64(hi1, _mm512_loadu_si512((const void *) (id + e + 8 * v)), k0, 0x96);
+            c1[v] = lo1;
+            c2[v] = k1[v];
+            c3[v] = _mm512_setzero_si512();
+            k1[v] = _mm512_add_epi64(k1[v], _mm512_set1_epi64((long long) PX_W1));
+        }
+        k0 = _mm512_add_epi64(k0, _mm512_set1_epi64((long long) PX_W0));
+        for (int r = 1; r < 9; r++) {                /* px_block's rounds 2 .. 9 */
+            for (int v = 0; v < PARSNN_PX_V; v++) {
+                __m512i hi0, lo0, hi1, lo1;
+                parsnn_px_mul512(c0[v], m0lo, m0hi, &hi0, &lo0);
+                parsnn_px_mul512(c2[v], m1lo, m1hi, &hi1, &lo1);
+                c0[v] = _mm512_ternarylogic_epi64(hi1, c1[v], k0, 0x96);
+                c1[v] = lo1;
+                c2[v] = _mm512_ternarylogic_epi64(hi0, c3[v], k1[v], 0x96);
+                c3[v] = lo0;
+                k1[v] = _mm512_add_epi64(k1[v], _mm512_set1_epi64((long long) PX_W1));
+            }
+            k0 = _mm512_add_epi64(k0, _mm512_set1_epi64((long long) PX_W0));
+        }
+        for (int v = 0; v < PARSNN_PX_V; v++) {      /* round 10, word 0 only; word 0 >> 11 < 2^53: exact */
+            __m512i hi1, lo1;
+            parsnn_px_mul512(c2[v], m1lo, m1hi, &hi1, &lo1);
+            c0[v] = _mm512_ternarylogic_epi64(hi1, c1[v], k0, 0x96);
+            _mm512_storeu_pd(u + e + 8 * v, _mm512_mul_pd(_mm512_cvtepu64_pd(_mm512_srli_epi64(c0[v], 11)), scale));
+        }
+    }
+    parsnn_px_uniforms_scalar(seed, n - e, purpose + e, id + e, extra + e, u + e);
+}
+
+/* c[e] = the number of k < K with u[e] > F[k], 8 draws per vector (parsnn_table_counts_with) */
+__attribute__((target("avx512f,avx512dq"), noinline))
+static void parsnn_table_counts_avx512(const double *F, int32_t K, int64_t n, const double *restrict u,
+                                       double *restrict c)
+{
+    const __m512d one = _mm512_set1_pd(1.0);
+    int64_t e = 0;
+    for (; e + 16 <= n; e += 16) {
+        const __m512d ua = _mm512_loadu_pd(u + e), ub = _mm512_loadu_pd(u + e + 8);
+        __m512d ca = _mm512_setzero_pd(), cb = _mm512_setzero_pd();
+        for (int32_t k = 0; k < K; k++) {
+            const __m512d f = _mm512_set1_pd(F[k]);
+            ca = _mm512_mask_add_pd(ca, _mm512_cmp_pd_mask(ua, f, _CMP_GT_OQ), ca, one);
+            cb = _mm512_mask_add_pd(cb, _mm512_cmp_pd_mask(ub, f, _CMP_GT_OQ), cb, one);
+        }
+        _mm512_storeu_pd(c + e, ca);
+        _mm512_storeu_pd(c + e + 8, cb);
+    }
+    for (; e < n; e++) {
+        double ce = 0.0;
+        for (int32_t k = 0; k < K; k++)
+            ce += (u[e] > F[k]) ? 1.0 : 0.0;
+        c[e] = ce;
+    }
+}
+#endif
+
+/* the kernel of parsnn_px_uniforms on this CPU: 2 AVX-512 (F and DQ), 0 scalar (found on first use) */
+static int parsnn_px_level = -1;
+
+static inline int parsnn_px_kernel(void)
+{
+#ifdef PARSNN_PX_VECTOR
+    if (parsnn_px_level < 0) {
+        __builtin_cpu_init();
+        parsnn_px_level = (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq")) ? 2 : 0;
+    }
+    return parsnn_px_level;
+#else
+    return 0;
+#endif
+}
+
+/* parsnn_px_uniforms with the kernel ``level`` (2 AVX-512, else scalar; capped at this CPU's) */
+static inline void parsnn_px_uniforms_with(int level, uint64_t seed, int64_t n, const uint64_t *purpose,
+                                           const uint64_t *id, const uint64_t *extra, double *restrict u)
+{
+#ifdef PARSNN_PX_VECTOR
+    if (level >= 2 && parsnn_px_kernel() >= 2) {
+        parsnn_px_uniforms_avx512(seed, n, purpose, id, extra, u);
+        return;
+    }
+#endif
+    (void) level;
+    parsnn_px_uniforms_scalar(seed, n, purpose, id, extra, u);
+}
+
+/* c[e] = the number of k < K with u[e] > F[k], K = the number of F[k] < umax (k < len): pass 2 of
+ * parsnn_poisson_batch. Level 2 (AVX-512): 8 draws per vector, their counts kept in a register over the
+ * k loop; else one pass over c per k. Comparisons and additions of 1.0: the same counts either way. */
+static inline void parsnn_table_counts_with(int level, const parsnn_pinv_t *tb, int64_t n, const double *restrict u,
+                                            double *restrict c, double umax)
+{
+    int32_t K = 0;
+    while (K < tb->len && tb->F[K] < umax)
+        K++;
+#ifdef PARSNN_PX_VECTOR
+    if (level >= 2 && parsnn_px_kernel() >= 2) {
+        parsnn_table_counts_avx512(tb->F, K, n, u, c);
+        return;
+    }
+#endif
+    (void) level;
+    for (int64_t e = 0; e < n; e++)
+        c[e] = 0.0;
+    for (int32_t k = 0; k < K; k++)
+        parsnn_count_above(u, c, n, tb->F[k]);
+}
+
 /* cnt[e] = px_poisson(stream (seed, purpose[e], id[e], extra[e]), lam[e]) for e < n; u: scratch of n
  * doubles, c another; tb: the inversion table, rebuilt for the batch's first mean in (0, 10) if it has another.
  * The table's counts without branches: F is non-decreasing, so the first k with u <= F[k] is the
  * number of k < len with u > F[k] (len of them: u is above every sum, the cap); the k loop stops at
  * the first F[k] >= the batch's largest u, beyond which no u is above. */
-static void parsnn_poisson_batch(parsnn_pinv_t *tb, uint64_t seed, int64_t n, const uint64_t *purpose,
-                                 const uint64_t *id, const uint64_t *extra, const double *lam,
-                                 int64_t *restrict cnt, double *restrict u, double *restrict c)
+static void parsnn_poisson_batch_with(int level, parsnn_pinv_t *tb, uint64_t seed, int64_t n, const uint64_t *purpose,
+                                      const uint64_t *id, const uint64_t *extra, const double *lam,
+                                      int64_t *restrict cnt, double *restrict u, double *restrict c)
 {
     double umax = 0.0;
     int first = 1;
-    for (int64_t e = 0; e < n; e++) {               /* pass 1: the uniforms of the table's inversions */
+    parsnn_px_uniforms_with(level, seed, n, purpose, id, extra, u);    /* pass 1: every stream's uniform, */
+    for (int64_t e = 0; e < n; e++) {               /* kept for the table's inversions */
         const double l = lam[e];
-        u[e] = 0.0;
         if (l > 0.0 && l < PX_POISSON_SMALL) {
             if (first && (tb->len == 0 || tb->lam != l))
                 parsnn_pinv_build(tb, l);           /* the table follows the batch's first mean */
             first = 0;
             if (l == tb->lam) {
-                u[e] = (double) (parsnn_px_first(seed, purpose[e], id[e], extra[e]) >> 11) * (1.0 / 9007199254740992.0);
                 umax = u[e] > umax ? u[e] : umax;
+                continue;
             }
         }
+        u[e] = 0.0;
     }
-    for (int64_t e = 0; e < n; e++)                 /* pass 2: the table's counts */
-        c[e] = 0.0;
-    for (int32_t k = 0; k < tb->len && tb->F[k] < umax; k++)
-        parsnn_count_above(u, c, n, tb->F[k]);
+    parsnn_table_counts_with(level, tb, n, u, c, umax);                /* pass 2: the table's counts */
     for (int64_t e = 0; e < n; e++) {               /* pass 3: the cap, the other means */
         const double l = lam[e];
         if (l <= 0.0) {
@@ -125,6 +279,14 @@ static void parsnn_poisson_batch(parsnn_pinv_t *tb, uint64_t seed, int64_t n, co
             cnt[e] = px_poisson(&s, l);
         }
     }
+}
+
+/* parsnn_poisson_batch with this CPU's kernel of pass 1 */
+static inline void parsnn_poisson_batch(parsnn_pinv_t *tb, uint64_t seed, int64_t n, const uint64_t *purpose,
+                                        const uint64_t *id, const uint64_t *extra, const double *lam,
+                                        int64_t *restrict cnt, double *restrict u, double *restrict c)
+{
+    parsnn_poisson_batch_with(2, tb, seed, n, purpose, id, extra, lam, cnt, u, c);
 }
 
 /* counts of the Poisson input devices of a run of neurons, for the update (engine.pyx _poisson_input) */

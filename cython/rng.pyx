@@ -141,16 +141,37 @@ cdef extern from "poisson.h" nogil:
     void parsnn_pinv_build(parsnn_pinv_t* tb, double lam)
     int64_t parsnn_pinv_count(const parsnn_pinv_t* tb, double u)
     int64_t px_poisson_small(double u, double lam)
-    void parsnn_poisson_batch(parsnn_pinv_t* tb, uint64_t seed, int64_t n, const uint64_t* purpose,
-                              const uint64_t* id, const uint64_t* extra, const double* lam, int64_t* cnt,
-                              double* u, double* c)
+    void parsnn_poisson_batch_with(int level, parsnn_pinv_t* tb, uint64_t seed, int64_t n, const uint64_t* purpose,
+                                   const uint64_t* id, const uint64_t* extra, const double* lam, int64_t* cnt,
+                                   double* u, double* c)
+    int parsnn_px_kernel()
+    void parsnn_px_uniforms_with(int level, uint64_t seed, int64_t n, const uint64_t* purpose, const uint64_t* id,
+                                 const uint64_t* extra, double* u)
+
+
+def first_uniforms(uint64_t seed, const uint64_t[::1] purpose, const uint64_t[::1] ids, const uint64_t[::1] extra,
+                   int kernel=2):
+    """The first uniform of each v1 stream (seed, purpose[e], ids[e], extra[e]) (px_uniform's first value), as
+    the Poisson devices' batches compute them (cython/poisson.h): by ``kernel`` 2 (AVX-512, 8 blocks per
+    vector) or 0 (one block after the other), capped at what this CPU has. Returns (u, the kernel this CPU
+    would use). For the tests: both kernels must give the same bits."""
+    cdef Py_ssize_t n = ids.shape[0]
+    if not (purpose.shape[0] == extra.shape[0] == n):
+        raise ValueError("purpose, ids and extra must have one length")
+    out = np.empty(n, dtype=np.float64)
+    cdef double[::1] o = out
+    if n > 0:
+        with nogil:
+            parsnn_px_uniforms_with(kernel, seed, n, &purpose[0], &ids[0], &extra[0], &o[0])
+    return out, parsnn_px_kernel()
 
 
 def poisson_counts(uint64_t seed, const uint64_t[::1] purpose, const uint64_t[::1] ids, const uint64_t[::1] extra,
-                   const double[::1] lam, bint batched=True):
+                   const double[::1] lam, bint batched=True, int kernel=2):
     """The v1 Poisson count of each stream (seed, purpose[e], ids[e], extra[e]) with mean lam[e] (the first
     draw of the stream, as the update's Poisson devices draw): ``batched`` by cython/poisson.h's kernel
-    (its inversion table follows the first mean), else one px_poisson per stream. For the tests: equal."""
+    (its inversion table follows the first mean; its uniforms by ``kernel``, as first_uniforms), else one
+    px_poisson per stream. For the tests: equal."""
     cdef Py_ssize_t n = lam.shape[0], e
     if not (purpose.shape[0] == ids.shape[0] == extra.shape[0] == n):
         raise ValueError("purpose, ids, extra and lam must have one length")
@@ -166,7 +187,8 @@ def poisson_counts(uint64_t seed, const uint64_t[::1] purpose, const uint64_t[::
     try:
         with nogil:
             if batched and n > 0:
-                parsnn_poisson_batch(tb, seed, n, &purpose[0], &ids[0], &extra[0], &lam[0], &o[0], &u[0], &c[0])
+                parsnn_poisson_batch_with(kernel, tb, seed, n, &purpose[0], &ids[0], &extra[0], &lam[0], &o[0],
+                                          &u[0], &c[0])
             elif not batched:
                 for e in range(n):
                     px_init(&s, seed, purpose[e], ids[e], extra[e])

@@ -427,6 +427,42 @@ def test_poisson_batch_equals_one_draw_per_stream(means):
     assert a.max() > 0
 
 
+@pytest.mark.parametrize("n", [1, 7, 16, 31, 32, 33, 256, 1000])
+def test_poisson_first_uniforms_vector_equals_scalar(n):
+    """The Poisson batches' first uniforms of n v1 streams: the AVX-512 kernel (8 blocks per vector, on a
+    CPU that has it; a remainder of the batch on the scalar path) gives the scalar path's bits, and both
+    are (word 0 of px_block(counter (0, id, extra, 0), key (seed, purpose)) >> 11) * 2^-53; arbitrary
+    64-bit purposes, ids and extras (the products' carries are exercised by the top bits)."""
+    rng = np.random.default_rng(n)
+    pur, ids, extra = (rng.integers(0, 2**64, n, dtype=np.uint64, endpoint=False) for _ in range(3))
+    ids[: min(n, 4)] = np.array([0, 2**64 - 1, 2**63, 1], dtype=np.uint64)[: min(n, 4)]
+    u2, level = rng_kernels.first_uniforms(SEED, pur, ids, extra, kernel=2)
+    u0, _ = rng_kernels.first_uniforms(SEED, pur, ids, extra, kernel=0)
+    np.testing.assert_array_equal(u2.view(np.uint64), u0.view(np.uint64))
+    ref = [(int(rng_kernels.philox_block([0, int(i), int(x), 0], [SEED, int(p)])[0]) >> 11) * 2.0**-53
+           for p, i, x in zip(pur, ids, extra)]
+    np.testing.assert_array_equal(u0, np.array(ref))
+    assert level in (0, 2)
+
+
+@pytest.mark.parametrize("means", ["hpc", "mixed"])
+def test_poisson_batch_kernels_agree(means):
+    """The batched counts are the same with the vector kernels (passes 1 and 2) and the scalar ones, and
+    equal one px_poisson per stream, in batches of the engine's chunk size and with a remainder."""
+    rng = np.random.default_rng(5)
+    for n in (256, 1001):
+        lam = (np.full(n, 20856.037200898867 * 1e-4) if means == "hpc"
+               else np.where(rng.random(n) < 0.9, 2.0856, rng.uniform(-1.0, 12.0, n)))
+        pur = np.full(n, 77, dtype=np.uint64)
+        ids, extra = rng.integers(0, 2**40, n, dtype=np.uint64), rng.integers(0, 2**40, n, dtype=np.uint64)
+        a = rng_kernels.poisson_counts(SEED, pur, ids, extra, lam, batched=True, kernel=2)
+        b = rng_kernels.poisson_counts(SEED, pur, ids, extra, lam, batched=True, kernel=0)
+        c = rng_kernels.poisson_counts(SEED, pur, ids, extra, lam, batched=False)
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
+        assert a.max() >= 5
+
+
 @pytest.mark.parametrize("lam", [1e-300, 1e-3, 1.0, 20856.037200898867 * 1e-4, 5.5, 9.999999999])
 def test_poisson_inversion_table_at_its_steps(lam):
     """The inversion table gives px_poisson's loop's count for uniforms on, just below and just above
