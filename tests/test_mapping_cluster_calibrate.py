@@ -661,3 +661,110 @@ def test_wait_sigma_us_recovers_the_engines_own_wait():
     assert calibration.wait_sigma_us(res, base) == pytest.approx(7.0, rel=1e-9)
     res["perf"]["timer_exchange"] = (exch * 0.5).tolist()
     assert calibration.wait_sigma_us(res, base) == 0.0
+
+
+def test_wait_constants_recover_an_absolute_and_a_relative_part():
+    # fit version 8: x^2 = wait_us^2 + (wait_rel busy)^2 through points of several sizes
+    pts = [(b, math.hypot(3.0, 0.4 * b)) for b in (14.0, 23.0, 60.0)]
+    got = calibration.wait_constants(pts)
+    assert got["wait_us"] == pytest.approx(3.0, rel=1e-9) and got["wait_rel"] == pytest.approx(0.4, rel=1e-9)
+    # a wait that does not grow with the work is absolute, one proportional to it relative
+    flat = calibration.wait_constants([(10.0, 5.0), (40.0, 5.0)])
+    assert flat["wait_us"] == pytest.approx(5.0) and flat["wait_rel"] == pytest.approx(0.0, abs=1e-6)
+    prop = calibration.wait_constants([(10.0, 2.0), (40.0, 8.0)])
+    assert prop["wait_us"] == pytest.approx(0.0, abs=1e-6) and prop["wait_rel"] == pytest.approx(0.2)
+    # a wait that shrinks with the work: no negative square, the better one-term fit (absolute here)
+    down = calibration.wait_constants([(10.0, 6.0), (40.0, 4.0)])
+    assert down["wait_rel"] == 0.0 and down["wait_us"] == pytest.approx(math.sqrt((36.0 + 16.0) / 2))
+    # one point: all relative; none: nothing
+    assert calibration.wait_constants([(20.0, 5.0)]) == {"wait_us": 0.0, "wait_rel": pytest.approx(0.25)}
+    assert calibration.wait_constants([]) == {}
+
+
+def _two_rank_record(n_scaling: float, truth) -> dict:
+    """A 2-rank PD14 record whose exchange timers are ``truth``'s prediction (no recording)."""
+    net = measure.calibration_network({"model": "pd14", "n_scaling": n_scaling})
+    conn = Connectivity.from_network(net)
+    rank_of = np.where(np.repeat(conn.virtual, conn.sizes), -1, np.arange(conn.num_nodes) % 2)
+    res = {"description": conn.description, "rank_of": rank_of.tolist(), "ranks": 2, "rates": None,
+           "min_delay_steps": 1, "t_sim_ms": 400.0, "intervals": 4000, "prefetch": None}
+    pred = calibration.predict_record(res, truth)
+    res["perf"] = {"timer_exchange": (np.asarray(pred["per_rank"]["exchange"]) * 4000).tolist(),
+                   "timer_record": [0.0, 0.0]}
+    return res
+
+
+def test_engine_wait_fits_both_parts_on_two_sizes():
+    # two 2-rank records of different sizes whose exchange timers are the model's with wait_us = 2 us and
+    # wait_rel = 0.3: the batch fit (calibrate._engine_wait, through wait_residual and wait_constants) finds both
+    import copy as _copy
+    from parsnn.mapping.cluster import calibrate
+    s15 = load_machine("analysis/results/calibration_check_zen5_idle_2026_12_02_s15.toml")
+    c = dict(s15.data["calibration"]["per_batch"][0])
+    fp, balance = s15.data["fingerprint"], s15.data.get("balance", {})
+    base = Machine(name="batch", data=machine_data([c], fp, "batch", "", balance, {}))
+    data = _copy.deepcopy(base.data)
+    data["noise"].update(wait_us=2.0, wait_rel=0.3)
+    for key in ("record_ns", "record_flush_us", "record_first_us"):
+        data["compute"][key] = 0.0
+    truth = Machine(name="truth", data=data)
+    small, large = _two_rank_record(0.02, truth), _two_rank_record(0.06, truth)
+    rs, rl = calibration.wait_residual(small, base), calibration.wait_residual(large, base)
+    assert rl["busy_us"] > 2 * rs["busy_us"] and rl["x_us"] > rs["x_us"] > 2.0
+    got = calibration.wait_constants([(rs["busy_us"], rs["x_us"]), (rl["busy_us"], rl["x_us"])])
+    assert got["wait_us"] == pytest.approx(2.0, rel=0.05) and got["wait_rel"] == pytest.approx(0.3, rel=0.02)
+    # through the batch fit: the runs under WAIT_RUNS' 2-rank names
+    runs = dict(zip([n[:-3] + "_P2" for n in calibrate.WAIT_RUNS], (small, large)))
+    out = calibrate._engine_wait({"runs": runs}, c, fp, balance)
+    assert out["wait_sigma_us"] == pytest.approx(got["wait_us"], rel=1e-9)
+    assert out["wait_rel"] == pytest.approx(got["wait_rel"], rel=1e-9)
+    assert out["wait_busy_us_2"] == pytest.approx(rl["busy_us"]) and out["wait_x_us_1"] == pytest.approx(rs["x_us"])
+    # a batch of fit version 7 (PD14 0.1 on 2 ranks alone): wait_us alone, as then
+    old = calibrate._engine_wait({"runs": {"pd14_P2": small}}, c, fp, balance)
+    assert set(old) == {"wait_sigma_us"} and old["wait_sigma_us"] == pytest.approx(rs["x_us"], rel=1e-9)
+    assert calibrate._engine_wait({"runs": {}}, c, fp, balance) == {}
+
+
+def test_wait_rel_in_the_prediction_and_old_files_unchanged():
+    # [noise] wait_rel adds (wait_rel busy) in quadrature: a larger network waits more in absolute terms; a file
+    # without it (fit version 7 and older) predicts exactly as before
+    import copy as _copy
+    from parsnn.mapping.cluster.predict import predict as _predict
+    old = load_machine("analysis/results/calibration_check_zen5_idle_2026_12_02_s15.toml")
+    assert "wait_rel" not in old.data["noise"]
+    data = _copy.deepcopy(old.data)
+    data["noise"]["wait_rel"] = 0.0
+    zero = Machine(name="zero", data=data)
+    rel = _copy.deepcopy(data)
+    rel["noise"]["wait_rel"] = 0.3
+    rel = Machine(name="rel", data=rel)
+    extra = []
+    for n in (0.02, 0.06):
+        conn = Connectivity.from_network(measure.calibration_network({"model": "pd14", "n_scaling": n}))
+        p_old = _predict(conn, 2, old, t_sim_ms=1000.0, with_range=False)
+        p_zero = _predict(conn, 2, zero, t_sim_ms=1000.0, with_range=False)
+        p_rel = _predict(conn, 2, rel, t_sim_ms=1000.0, with_range=False)
+        assert p_old["per_rank"]["exchange"] == p_zero["per_rank"]["exchange"] and p_old["rtf"] == p_zero["rtf"]
+        busy = max(p_old["per_rank"]["busy"])
+        sig0 = (p_old["compute_s"] - busy) / expected_max_normal(2)
+        sig1 = (p_rel["compute_s"] - busy) / expected_max_normal(2)
+        assert sig1 == pytest.approx(math.hypot(sig0, 0.3 * busy), rel=0.02)
+        extra.append(np.mean(p_rel["per_rank"]["exchange"]) - np.mean(p_old["per_rank"]["exchange"]))
+    assert extra[1] > 1.5 * extra[0] > 0
+
+
+def test_fit_version_8_labels_version_7_files():
+    from parsnn.machines.fingerprint import fit_version, fit_version_note
+    from parsnn.mapping.cluster.calibrate import FIT_VERSION
+    m = load_machine("analysis/results/calibration_check_zen5_idle_2026_12_02_s15.toml")
+    assert FIT_VERSION == 8 and fit_version(m) == 7
+    note = fit_version_note(m)
+    assert "fit version 7" in note and "version 8" in note and "recalibrate" in note
+
+
+def test_batches_before_fit_version_8_drop_the_absolute_wait():
+    # version 7's wait_sigma_us was all of the engine's wait, fitted on PD14 0.1: merged into a version-8
+    # calibration it is left out (the absolute part of version 8's two-part fit means something else)
+    from parsnn.mapping.cluster.calibrate import FIT_VERSION, _current_meaning
+    got = _current_meaning({"fit_version": 7, "wait_sigma_us": 1.6, "sigma_us": 1.7})
+    assert got == {"fit_version": FIT_VERSION, "sigma_us": 1.7}

@@ -302,7 +302,8 @@ def fit_version_note(machine) -> str:
                 f"before fit version {DELIVERY_FIT_VERSION}) and the prediction still uses it, as well as none of "
                 f"the terms of later versions; recalibrate: {RECALIBRATE}")
     return (f"'{machine.name}' has fit version {v} (today's: {FIT_VERSION}): the prediction leaves out the terms it "
-            f"did not measure (version 7: a run's first recording flush, the engine's own wait between ranks); "
+            f"did not measure (version 7: a run's first recording flush, the engine's own wait between ranks, "
+            f"absolute; version 8: that wait also relative to the work, fitted on the 2-rank scatter networks); "
             f"recalibrate for them: {RECALIBRATE}")
 
 

@@ -62,8 +62,11 @@ SPECS_P1 = {"null_P1": {"model": "null"}, "spikes_P1": {"model": "spikes"}, "del
             **scatter.specs()}
 
 
-#: the 2-rank engine run of a batch (with the null network): the engine's own wait between ranks beyond
-#: noisebench's (``[noise] wait_us``: :func:`~parsnn.mapping.cluster.calibration.wait_sigma_us`)
+#: the 2-rank engine runs of a batch (with the null network): the engine's own wait between ranks beyond
+#: noisebench's (``[noise] wait_us`` and ``wait_rel``: :func:`~parsnn.mapping.cluster.calibration.wait_constants`),
+#: from two sizes of the scatter networks (their 1-rank specs, :data:`WAIT_RUNS`); fit version 7 used PD14 0.1
+#: (:data:`SPEC_P2`), which the calibration check validates and so no longer fits
+WAIT_RUNS = ("scatter8k_P1", "scatter32k_P1")
 SPEC_P2 = {"model": "pd14", "n_scaling": 0.1}
 
 
@@ -167,10 +170,11 @@ def measure_batch(mode: str, ranks: list[int], workdir: str, fp: dict, mpiexec: 
     if cores >= 2:
         log("  the thread team's meeting and the OpenMP region: inactive network, 1 x 1 vs 1 x 2 (teambench)")
         team = teambench.launch(repeats=cfg.get("team_repeats", 5), t_sim_ms=cfg["t"]["null"] / 2)
-    log("  null network and PD14 0.1 on 2 ranks")
-    runs["null_P2"], runs["pd14_P2"] = measure.launch(
-        [_timed({"model": "null"}, cfg["null_P2"], cfg, mpi_wait),
-         _timed(dict(SPEC_P2), cfg["t"]["pd14"], cfg, mpi_wait)], 2, mpiexec)
+    log(f"  null network and {', '.join(n[:-3] for n in WAIT_RUNS)} on 2 ranks")
+    recs = measure.launch([_timed({"model": "null"}, cfg["null_P2"], cfg, mpi_wait)]
+                          + [_timed(specs[n], cfg["t"][_t_key(n)], cfg, mpi_wait) for n in WAIT_RUNS], 2, mpiexec)
+    runs["null_P2"] = recs[0]
+    runs.update({n[:-3] + "_P2": r for n, r in zip(WAIT_RUNS, recs[1:])})
     mb = {}
     for P in sorted({2, *[p for p in ranks if p >= 2]}):
         log(f"  mpibench on {P} ranks")
@@ -239,7 +243,7 @@ def fit_batch(batch: dict, fp: dict, balance: dict) -> dict:
     """The constants of one batch (keys of :data:`~parsnn.mapping.cluster.machinefile.MEASURED`): the
     median over its measuring segments (each fitted on its own; ``segment_fits``: their numbers, with
     the batch's noise constants), with ``yield_us`` fitted on the oversubscribed run when there is one and
-    ``wait_sigma_us`` on PD14 0.1 on 2 ranks (:data:`SPEC_P2`)."""
+    ``wait_sigma_us`` and ``wait_rel`` on the scatter networks on 2 ranks (:data:`WAIT_RUNS`)."""
     from parsnn.machines import Machine
     K = calibration.n_segments(batch["runs"])
     if K > 1:
@@ -276,14 +280,26 @@ def _number(v) -> bool:
 
 
 def _engine_wait(batch: dict, c: dict, fp: dict, balance: dict) -> dict:
-    """{'wait_sigma_us': ...} from the batch's PD14 0.1 on 2 ranks (:data:`SPEC_P2`) and its constants ``c``
-    (:func:`~parsnn.mapping.cluster.calibration.wait_sigma_us`); {} for a batch without that run."""
+    """{'wait_sigma_us', 'wait_rel', 'wait_points'} from the batch's 2-rank runs of :data:`WAIT_RUNS` and its
+    constants ``c`` (:func:`~parsnn.mapping.cluster.calibration.wait_residual` per run: the busiest rank's busy time
+    and the extra fluctuation its exchange timer shows, fitted by
+    :func:`~parsnn.mapping.cluster.calibration.wait_constants`); a batch of fit version 7 (PD14 0.1 on 2 ranks,
+    ``pd14_P2``) gives ``wait_sigma_us`` alone, as then; {} for a batch without either."""
     from parsnn.machines import Machine
-    two = batch["runs"].get("pd14_P2")
-    if two is None:
+    two = [batch["runs"][n[:-3] + "_P2"] for n in WAIT_RUNS if n[:-3] + "_P2" in batch["runs"]]
+    old = batch["runs"].get("pd14_P2")
+    if not two and old is None:
         return {}
     data = machine_data([{k: v for k, v in c.items() if _number(v)}], fp, "batch", "", balance, {})
-    return {"wait_sigma_us": calibration.wait_sigma_us(two, Machine(name="batch", data=data))}
+    m = Machine(name="batch", data=data)
+    if not two:
+        return {"wait_sigma_us": calibration.wait_sigma_us(old, m)}
+    res = [calibration.wait_residual(r, m) for r in two]
+    fit = calibration.wait_constants([(r["busy_us"], r["x_us"]) for r in res])
+    out = {"wait_sigma_us": fit.get("wait_us", 0.0), "wait_rel": fit.get("wait_rel", 0.0)}
+    for i, r in enumerate(res, start=1):
+        out[f"wait_busy_us_{i}"], out[f"wait_x_us_{i}"] = r["busy_us"], r["x_us"]
+    return out
 
 
 def default_name(fp: dict) -> str:
@@ -306,13 +322,17 @@ def default_name(fp: dict) -> str:
 #: 4,096) taken out of its points (before: the unprefetched share x miss(ws)), and the delivery's thread
 #: efficiency against that cost; 7 = a run's first flush (``record_first_us``, from the warm-up's flush of the
 #: record runs) and the engine's own wait between ranks (``[noise] wait_us``, from PD14 0.1 on 2 ranks); the
-#: other constants as in 6 (files of version 6 predict without the two terms)
-FIT_VERSION = 7
+#: other constants as in 6 (files of version 6 predict without the two terms); 8 = the engine's own wait between
+#: ranks as x^2 = wait_us^2 + (wait_rel busy)^2 (``[noise] wait_rel`` new), fitted on the scatter networks 8k and
+#: 32k on 2 ranks (:data:`WAIT_RUNS`; before: wait_us alone, from PD14 0.1 on 2 ranks); files of version 7
+#: predict with their wait_us alone, as before
+FIT_VERSION = 8
 
 #: the constants a batch of an earlier :data:`FIT_VERSION` measured in another meaning (dropped when merged)
 _REDEFINED = {5: ("record_ns", "thread_update_efficiency",
                   *(f"thread_update_eff_{i}" for i in range(1, len(THREAD_RUNS) + 1))),
-              6: ("thread_deliver_efficiency", *(f"thread_deliver_eff_{i}" for i in range(1, len(THREAD_RUNS) + 1)))}
+              6: ("thread_deliver_efficiency", *(f"thread_deliver_eff_{i}" for i in range(1, len(THREAD_RUNS) + 1))),
+              8: ("wait_sigma_us",)}
 #: prefixes of the constants an earlier :data:`FIT_VERSION` measured in another meaning (dropped when merged)
 _REDEFINED_PREFIX = {6: ("scatter_",)}
 

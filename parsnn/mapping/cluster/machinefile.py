@@ -85,9 +85,13 @@ MEASURED = [
     (("noise", "sigma_rel"), "sigma_rel", "noisebench (C, 2 ranks, identical fixed work per interval): long interval"),
     (("noise", "sigma_us"), "sigma_us", "noisebench: short interval"),
     (("noise", "wait_us"), "wait_sigma_us",
-     "PD14 0.1 on 2 ranks x 1 thread: the mean exchange timer (less rank 0's record timer) above the model's, as "
-     "extra fluctuation per interval (us), added to noisebench's in quadrature (the engine's wait policy and "
-     "spike-dependent work; parsnn.mapping.cluster.calibration.wait_sigma_us)"),
+     "the 2-rank calibration networks (scatter8k and scatter32k on 2 ranks x 1 thread; fit version 7: PD14 0.1): "
+     "the mean exchange timer above the model's as extra fluctuation per interval x, fitted as x^2 = wait_us^2 + "
+     "(wait_rel busy)^2 over the networks; the absolute part (us), added to noisebench's in quadrature (the engine's "
+     "wait policy and spike-dependent work; parsnn.mapping.cluster.calibration.wait_constants)"),
+    (("noise", "wait_rel"), "wait_rel",
+     "the 2-rank calibration networks (as wait_us): the part of the engine's own fluctuation relative to a rank's "
+     "busy time per interval (fit version 8; parsnn.mapping.cluster.calibration.wait_constants)"),
     (("oversubscription", "yield_us"), "yield_us",
      "PD14 0.1 on cores + 1 ranks: wall time per interval above the prediction without it"),
 ]
@@ -142,8 +146,8 @@ ASSUMED = [
     (("collectives", "bruck_round_us"), 0.3, "assumed: not measurable on 2 ranks"),
     (("collectives", "bruck_block_ns"), 2.0, "assumed: not measurable on 2 ranks"),
 ]
-#: the constants a batch measures since fit version 7 (0 in a file whose batches did not)
-SINCE_VERSION_7 = ("record_first_us", "wait_sigma_us")
+#: the constants a batch measures since fit version 7 (0 in a file whose batches did not); ``wait_rel`` since 8
+SINCE_VERSION_7 = ("record_first_us", "wait_sigma_us", "wait_rel")
 #: yield_us when no rank count above the cores was measured (the 2026-11-22 Zen 5 calibration's value)
 DEFAULT_YIELD_US = 14.5
 

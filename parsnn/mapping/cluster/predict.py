@@ -177,13 +177,17 @@ def _pack_time(wl: dict, machine: Machine, P: int, T: float):
 def _fluctuation(machine: Machine, c_evt: np.ndarray, ev: np.ndarray, busy: np.ndarray) -> np.ndarray:
     """Standard deviation of every rank's work per interval: Poisson delivery work, plus machine
     noise (relative to the rank's work, and absolute: noisebench's ``sigma_rel``, ``sigma_us``) and the
-    engine's own beyond it (``wait_us``, absolute: its wait policy's wake-ups, the work that varies with
-    the interval's spikes; :func:`~parsnn.mapping.cluster.calibration.wait_sigma_us`; 0 in files before
-    fit version 7)."""
+    engine's own beyond it (``[noise] wait_us``, absolute, and ``wait_rel``, relative to the rank's busy time:
+    its wait policy's wake-ups, the work that varies with the interval's spikes;
+    :func:`~parsnn.mapping.cluster.calibration.wait_constants`). Files before fit version 7 have neither (0),
+    files of version 7 only ``wait_us`` (fitted on PD14 0.1 on 2 ranks); version 8 fits both on the 2-rank
+    calibration networks."""
     noise_abs = machine.us("noise", "sigma_us", default=0.0)
     noise_rel = float(machine._get("noise", "sigma_rel", default=0.0))
     wait_abs = machine.us("noise", "wait_us", default=0.0)
-    return np.sqrt(c_evt ** 2 * ev + (noise_rel * busy) ** 2 + noise_abs ** 2 + wait_abs ** 2)
+    wait_rel = float(machine._get("noise", "wait_rel", default=0.0))
+    return np.sqrt(c_evt ** 2 * ev + (noise_rel * busy) ** 2 + noise_abs ** 2 + wait_abs ** 2
+                   + (wait_rel * busy) ** 2)
 
 
 def _communication(wl: dict, machine: Machine, P: int, T: float, rpn: int, nodes: int, exchange: str = "auto") -> dict:
