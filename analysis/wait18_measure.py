@@ -6,7 +6,10 @@ sizes (PD14 0.1 / 0.25, the calibration's scatter networks, Brunel A 0.5), measu
 predicted with ``[noise] wait_us`` = 0 (MACHINE's constants), their difference w and the extra fluctuation it
 implies (sigma_x, us: e(2) (sqrt(sigma^2 + x^2) - sigma) = w), and x / busy. Load logged.
 
-    python analysis/wait18_measure.py MACHINE.toml OUT.json [quick|full]
+    python analysis/wait18_measure.py MACHINE.toml OUT.json [quick|full] [sleep|poll|yield]
+
+(the wait policy: 'sleep', the engine's default, as the calibration runs; 'poll' to see how much of the excess
+is the sleeping rank's wake-up)
 """
 import json
 import os
@@ -29,15 +32,16 @@ RUNS = {"pd14_0.1": ({"model": "pd14", "n_scaling": 0.1}, "pd14"),
 def main():
     mach, out = load_machine(sys.argv[1]), sys.argv[2]
     cfg = MODES[sys.argv[3] if len(sys.argv) > 3 else "quick"]
+    wait = sys.argv[4] if len(sys.argv) > 4 else "sleep"
     names = list(RUNS)
     load0, t0, c0 = os.getloadavg()[0], time.time(), time.process_time()
-    recs = measure.launch([_timed(RUNS[n][0], cfg["t"][RUNS[n][1]], cfg, "sleep") for n in names], 2)
+    recs = measure.launch([_timed(RUNS[n][0], cfg["t"][RUNS[n][1]], cfg, wait) for n in names], 2)
     rows = {}
     for n, rec in zip(names, recs):
         rows[n] = {"residual": calibration.wait_residual(rec, mach), "busy_cores_before": rec.get("busy_cores_before"),
                    "intervals": rec["intervals"]}
         print(n, json.dumps(rows[n]["residual"]))
-    res = {"machine": sys.argv[1], "load1_before": load0, "load1_after": os.getloadavg()[0],
+    res = {"machine": sys.argv[1], "mpi_wait": wait, "load1_before": load0, "load1_after": os.getloadavg()[0],
            "wall_s": time.time() - t0, "runs": rows}
     with open(out, "w") as f:
         json.dump(res, f, indent=1)
