@@ -26,6 +26,7 @@ RUNS = {"pd14_0.1": ({"model": "pd14", "n_scaling": 0.1}, "pd14"),
         "pd14_0.25": ({"model": "pd14", "n_scaling": 0.25}, "pd14"),
         "scatter8k": ({"model": "scatter", "targets": 8000, "row": 2048, "sources": 2500, "prefetch": 128}, "scatter"),
         "scatter32k": ({"model": "scatter", "targets": 32000, "row": 2048, "sources": 2500, "prefetch": 128}, "scatter"),
+        "scatter128k": ({"model": "scatter", "targets": 128000, "row": 2048, "sources": 2500, "prefetch": 128}, "scatter"),
         "brunel_A0.5": ({"model": "brunel", "regime": "A", "scale": 0.5}, "brunel")}
 
 

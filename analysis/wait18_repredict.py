@@ -4,7 +4,7 @@ engine wait (x^2 = wait_us^2 + (wait_rel busy)^2, ``[noise] wait_rel``) against 
 The checks' run files are gone, so PD14 on 2 ranks x 1 thread is predicted with the model's expected rates (as
 analysis/model18_wait_form.py) and each check's own machine file: 'before' as committed (fit version 7, or 6
 without a wait term), 'after' the same file with its wait_us / wait_rel replaced by a version-8 fit on the 2-rank
-scatter networks (scatter8k, scatter32k: the calibration networks of ``parsnn calibrate``, not PD14) from a
+scatter networks (scatter8k, scatter32k, scatter128k: the calibration networks of ``parsnn calibrate``, not PD14) from a
 residual file of analysis/wait18_measure.py measured on this machine. Only the 2-rank rows change (1-rank rows
 have no wait between ranks: e(1) = 0). The committed prediction (measured rates) is shown beside.
 
@@ -26,16 +26,16 @@ CHECKS = ["analysis/results/calibration_check_zen5_idle_2026_12_02_s14",
           "analysis/results/calibration_check_zen5_idle_2026_12_02_s14b",
           "analysis/results/calibration_check_zen5_idle_2026_12_02_s15",
           "analysis/results/model18_s15/calibration_check_model18_b"]
-FIT_ON = ("scatter8k", "scatter32k")
+FIT_ON = ("scatter8k", "scatter32k", "scatter128k")     # (those a residual file has)
 CONNS = {}
 
 
 def fit(paths):
-    """Version 8's (wait_us, wait_rel) from the residual files' scatter8k / scatter32k points (all files pooled)."""
+    """Version 8's (wait_us, wait_rel) from the residual files' scatter points (all files pooled)."""
     pts = []
     for p in paths:
         runs = json.load(open(p))["runs"]
-        pts += [(runs[n]["residual"]["busy_us"], runs[n]["residual"]["x_us"]) for n in FIT_ON]
+        pts += [(runs[n]["residual"]["busy_us"], runs[n]["residual"]["x_us"]) for n in FIT_ON if n in runs]
     return calibration.wait_constants(pts), pts
 
 

@@ -80,8 +80,8 @@ split at random over the ranks; the spike count itself is common to all ranks),
 and machine noise, measured without the simulator (``noise.sigma_rel`` x busy and
 ``noise.sigma_us``: two ranks doing identical fixed work per interval, the wait of
 the faster one; parsnn/machines/bench/noisebench.c), and the engine's own fluctuation
-beyond it, ``noise.wait_us``^2 + (``noise.wait_rel`` x busy)^2 (fit version 8: the scatter networks 8k and
-32k on 2 ranks, their exchange timers above the model's, one equation per size:
+beyond it, ``noise.wait_us``^2 + (``noise.wait_rel`` x busy)^2 (fit version 8: the scatter networks 8k,
+32k and 128k on 2 ranks, their exchange timers above the model's, one equation per size:
 :func:`~parsnn.mapping.cluster.calibration.wait_constants`; version 7: ``wait_us`` alone, from PD14 0.1
 on 2 ranks).
 

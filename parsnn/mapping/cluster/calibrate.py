@@ -64,9 +64,10 @@ SPECS_P1 = {"null_P1": {"model": "null"}, "spikes_P1": {"model": "spikes"}, "del
 
 #: the 2-rank engine runs of a batch (with the null network): the engine's own wait between ranks beyond
 #: noisebench's (``[noise] wait_us`` and ``wait_rel``: :func:`~parsnn.mapping.cluster.calibration.wait_constants`),
-#: from two sizes of the scatter networks (their 1-rank specs, :data:`WAIT_RUNS`); fit version 7 used PD14 0.1
-#: (:data:`SPEC_P2`), which the calibration check validates and so no longer fits
-WAIT_RUNS = ("scatter8k_P1", "scatter32k_P1")
+#: from three sizes of the scatter networks (their 1-rank specs, :data:`WAIT_RUNS`: busy 14 to 54 us per interval
+#: on the Zen 5 guest, around PD14 0.1 and 0.25's 14 and 32 us); fit version 7 used PD14 0.1 (:data:`SPEC_P2`),
+#: which the calibration check validates and so no longer fits
+WAIT_RUNS = ("scatter8k_P1", "scatter32k_P1", "scatter128k_P1")
 SPEC_P2 = {"model": "pd14", "n_scaling": 0.1}
 
 
@@ -323,8 +324,8 @@ def default_name(fp: dict) -> str:
 #: efficiency against that cost; 7 = a run's first flush (``record_first_us``, from the warm-up's flush of the
 #: record runs) and the engine's own wait between ranks (``[noise] wait_us``, from PD14 0.1 on 2 ranks); the
 #: other constants as in 6 (files of version 6 predict without the two terms); 8 = the engine's own wait between
-#: ranks as x^2 = wait_us^2 + (wait_rel busy)^2 (``[noise] wait_rel`` new), fitted on the scatter networks 8k and
-#: 32k on 2 ranks (:data:`WAIT_RUNS`; before: wait_us alone, from PD14 0.1 on 2 ranks); files of version 7
+#: ranks as x^2 = wait_us^2 + (wait_rel busy)^2 (``[noise] wait_rel`` new), fitted on the scatter networks 8k,
+#: 32k and 128k on 2 ranks (:data:`WAIT_RUNS`; before: wait_us alone, from PD14 0.1 on 2 ranks); files of version 7
 #: predict with their wait_us alone, as before
 FIT_VERSION = 8
 

@@ -85,7 +85,7 @@ MEASURED = [
     (("noise", "sigma_rel"), "sigma_rel", "noisebench (C, 2 ranks, identical fixed work per interval): long interval"),
     (("noise", "sigma_us"), "sigma_us", "noisebench: short interval"),
     (("noise", "wait_us"), "wait_sigma_us",
-     "the 2-rank calibration networks (scatter8k and scatter32k on 2 ranks x 1 thread; fit version 7: PD14 0.1): "
+     "the 2-rank calibration networks (scatter8k, scatter32k and scatter128k on 2 ranks x 1 thread; fit version 7: PD14 0.1): "
      "the mean exchange timer above the model's as extra fluctuation per interval x, fitted as x^2 = wait_us^2 + "
      "(wait_rel busy)^2 over the networks; the absolute part (us), added to noisebench's in quadrature (the engine's "
      "wait policy and spike-dependent work; parsnn.mapping.cluster.calibration.wait_constants)"),
