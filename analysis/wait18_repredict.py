@@ -9,6 +9,7 @@ residual file of analysis/wait18_measure.py measured on this machine. Only the 2
 have no wait between ranks: e(1) = 0). The committed prediction (measured rates) is shown beside.
 
     python analysis/wait18_repredict.py RESIDUALS.json [RESIDUALS.json ...] > OUT.md
+    python analysis/wait18_repredict.py VERSION8_MACHINE.toml > OUT.md
 """
 import copy
 import json
@@ -31,7 +32,11 @@ CONNS = {}
 
 
 def fit(paths):
-    """Version 8's (wait_us, wait_rel) from the residual files' scatter points (all files pooled)."""
+    """Version 8's (wait_us, wait_rel) from the residual files' scatter points (all files pooled), or as a version-8
+    machine file (one path ending in .toml) has them (``[noise] wait_us``, ``wait_rel``: what `parsnn calibrate` fitted)."""
+    if len(paths) == 1 and paths[0].endswith(".toml"):
+        noise = load_machine(paths[0]).data["noise"]
+        return {"wait_us": float(noise["wait_us"]), "wait_rel": float(noise["wait_rel"])}, []
     pts = []
     for p in paths:
         runs = json.load(open(p))["runs"]

@@ -33,6 +33,7 @@ done
 say "wait18_repredict"
 $PY analysis/wait18_repredict.py $OUT/idle_residuals_sleep_1.json $OUT/idle_residuals_sleep_2.json \
     $OUT/idle_residuals_sleep_3.json > $OUT/idle_repredict.md 2>> "$LOG"
+$PY analysis/wait18_repredict.py analysis/results/calibration_check_$NAME.toml > $OUT/idle_repredict_with_calibration.md 2>> "$LOG"
 # 4. the new calibration's wait constants and points (per batch)
 $PY - >> "$LOG" 2>&1 <<PYEOF
 import tomllib
