@@ -5,13 +5,14 @@
 #     bash analysis/results/wait18_s16/quiet_check.sh
 # Writes: analysis/results/calibration_check_zen5_idle_2026_12_03_s16.{toml,json,md} (the one-batch check with
 # the new model), analysis/results/wait18_s16/idle_*.{json,log,md} (the 2-rank residuals by size, sleep vs
-# poll; the committed checks re-predicted with the idle version-8 wait). About 5-6 minutes idle.
+# poll; the committed checks re-predicted with the idle version-8 wait). About 2.5 minutes (2 min 22 s at load 0.3-1.7).
 set -u
 cd "$(dirname "$0")/../../.."
 PY=.venv/bin/python
 OUT=analysis/results/wait18_s16
-NAME=zen5_idle_2026_12_03_s16
-LOG=$OUT/idle_quiet_check.log
+NAME=${NAME:-zen5_idle_2026_12_03_s16}   # (NAME=... PREFIX=... for a smoke test under another name)
+P=${PREFIX:-idle}
+LOG=$OUT/${P}_quiet_check.log
 : > "$LOG"
 say() { echo "$(date -u +%FT%TZ) load1=$(cut -d' ' -f1 /proc/loadavg) $*" | tee -a "$LOG"; }
 
@@ -26,14 +27,14 @@ say "calibration_check done (rc $?)"
 for i in 1 2 3; do
     for w in sleep poll; do
         say "wait18_measure $w $i"
-        $PY analysis/wait18_measure.py analysis/results/calibration_check_$NAME.toml $OUT/idle_residuals_${w}_$i.json quick $w >> "$LOG" 2>&1
+        $PY analysis/wait18_measure.py analysis/results/calibration_check_$NAME.toml $OUT/${P}_residuals_${w}_$i.json quick $w >> "$LOG" 2>&1
     done
 done
 # 3. the committed Zen 5 checks re-predicted with the version-8 wait fitted on the idle scatter residuals (sleep)
 say "wait18_repredict"
-$PY analysis/wait18_repredict.py $OUT/idle_residuals_sleep_1.json $OUT/idle_residuals_sleep_2.json \
-    $OUT/idle_residuals_sleep_3.json > $OUT/idle_repredict.md 2>> "$LOG"
-$PY analysis/wait18_repredict.py analysis/results/calibration_check_$NAME.toml > $OUT/idle_repredict_with_calibration.md 2>> "$LOG"
+$PY analysis/wait18_repredict.py $OUT/${P}_residuals_sleep_1.json $OUT/${P}_residuals_sleep_2.json \
+    $OUT/${P}_residuals_sleep_3.json > $OUT/${P}_repredict.md 2>> "$LOG"
+$PY analysis/wait18_repredict.py analysis/results/calibration_check_$NAME.toml > $OUT/${P}_repredict_with_calibration.md 2>> "$LOG"
 # 4. the new calibration's wait constants and points (per batch)
 $PY - >> "$LOG" 2>&1 <<PYEOF
 import tomllib
