@@ -118,6 +118,11 @@ cdef extern from "poisson.h" nogil:
     void parsnn_pchunk_fill(parsnn_pchunk_t* pc, uint64_t seed, const int64_t* pd_ptr, const int64_t* delay,
                             const uint64_t* purpose, const double* lam, const int64_t* gids, int64_t i,
                             int64_t end, int64_t t)
+    void parsnn_pone_input(parsnn_pchunk_t* pc, uint64_t seed, const int64_t* pd_ptr, const int64_t* delay,
+                           const uint64_t* purpose, const double* lam, const double* pw, const int64_t* gids,
+                           int64_t i, int64_t n, int64_t t, double* rex, double* rin, int one_ring,
+                           double* wbx, double* wbi)
+    int parsnn_pone_block(const int64_t* pd_ptr, int64_t i, int64_t n)
 
 cdef extern from "<stdlib.h>" nogil:
     int posix_memalign(void** p, size_t alignment, size_t size)
@@ -681,10 +686,15 @@ cdef int64_t _update_alpha_uniform(EngineState st, int64_t start, int64_t end, i
     b0 = start
     while b0 < end:
         b1 = b0 + ALPHA_BLOCK if end - b0 > ALPHA_BLOCK else end
-        for i in range(b0, b1):
-            _take_input(st, rex, rin, i, end, t, &pc, devices, &wex, &win)
-            wbx[i - b0] = wex
-            wbi[i - b0] = win
+        if devices and parsnn_pone_block(&st.pd_ptr[0], b0, b1 - b0):
+            # one Poisson device per neuron (hpc_benchmark): the same inputs without the per-neuron loop
+            parsnn_pone_input(&pc, st.seed, &st.pd_ptr[0], &st.pd_delay[0], &st.pd_purpose[0], &st.pd_lam[0],
+                              &st.pd_w[0], &st.gids[0], b0, b1 - b0, t, rex, rin, st.one_ring, wbx, wbi)
+        else:
+            for i in range(b0, b1):
+                _take_input(st, rex, rin, i, end, t, &pc, devices, &wex, &win)
+                wbx[i - b0] = wex
+                wbi[i - b0] = win
         nf = parsnn_update_alpha_uniform(b0, b1, &st.V[0], &st.i_ex[0], &st.di_ex[0], &st.i_in[0], &st.di_in[0],
                                          &st.r[0], wbx, wbi, &c, fired)
         for j in range(nf):

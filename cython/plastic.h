@@ -63,9 +63,11 @@ typedef struct {
     int32_t start, end, cap;
 } parsnn_hist_t;
 
-/* what every synapse onto a neuron reads, dense (48 bytes per neuron, apart from its history's
- * 32-byte header): the three newest archived stamps, the reads of the two newest entries not yet
- * added to their access counters, and the memo of the last Kminus query. A facilitation whose window
+/* what every synapse onto a neuron reads, dense (64 bytes per neuron, one cache line, apart from its
+ * history's 32-byte header): the three newest archived stamps, the reads of the two newest entries not yet
+ * added to their access counters, the memo of the last Kminus query, and what a Kminus query after the
+ * newest entry needs (its Kminus, the neuron's 1 / tau_minus): such a query (the common one) reads
+ * neither the history's header nor its arrays (parsnn_k_value). A facilitation whose window
  * holds only the newest entry, or the two newest, or nothing (the common cases) needs neither the
  * history's header nor its entries: it counts its reads in pn and pp (the newest entry's access
  * counter is e[end - 1].cnt + pn, the one before it e[end - 2].cnt + pp). */
@@ -77,7 +79,12 @@ typedef struct {
     int32_t pn, pp;      /* reads of the newest entry and of the one before it not yet counted in e[] */
     int64_t kq_t;        /* memo of the last Kminus query: its time (INT64_MIN: none) and value; */
     double kq_v;         /*   valid for ever, as later entries are always later than any past query */
+    double knew;         /* Kminus of the newest entry (hist k[end - 1]; 0 without one) */
+    double tmi;          /* the neuron's tau_minus_inv */
 } parsnn_hq_t;
+
+/* entries of the Kminus decay table (see parsnn_plastic_tables) */
+#define PARSNN_KTAB_LEN 16384
 
 /* synapses per chunk of a row in parsnn_row's three passes */
 #define PARSNN_ROW_CHUNK 256
@@ -131,6 +138,11 @@ typedef struct {
      * synapse's until its first update) and pow's value pw_y[q] for it; in the ftab block */
     uint64_t *pw_x;
     double *pw_y;
+    /* ktab[j] = exp((double) (-j) * h * tmi) for the one value tmi (bits: ktab_tmi) of tau_minus_inv of the
+     * first neuron with plastic inputs, by the very expression of parsnn_k_value (so equal bit for bit); a
+     * neuron with another tau_minus_inv, or j >= PARSNN_KTAB_LEN, calls exp(); in the ftab block */
+    double *ktab;
+    uint64_t ktab_tmi;
 } parsnn_plastic_t;
 
 /* Append an entry to a history, growing it if needed; 0 on success, -1 if out of memory. */
@@ -198,6 +210,8 @@ static void parsnn_hq_reset(parsnn_plastic_t *p)
         p->hq[i].pp = 0;
         p->hq[i].kq_t = INT64_MIN;
         p->hq[i].kq_v = 0.0;
+        p->hq[i].knew = (hs->end > hs->start) ? hs->k[hs->end - 1] : 0.0;
+        p->hq[i].tmi = p->tau_minus_inv[i];
     }
 }
 
@@ -235,6 +249,7 @@ static int parsnn_archive_spike(parsnn_plastic_t *p, int64_t i, int64_t t)
     q->prev2 = q->prev;
     q->prev = q->newest;
     q->newest = t;
+    q->knew = p->kminus[i];           /* the k of the entry just pushed */
     return 0;
 }
 
@@ -259,7 +274,11 @@ static int parsnn_archive_spikes(parsnn_plastic_t *p, const uint64_t *codes, int
 }
 
 /* Kminus of neuron i at time t (steps): the trace of its last archived spike strictly before t,
- * decayed to t (NEST's get_K_value); 0 without one. */
+ * decayed to t (NEST's get_K_value); 0 without one. When that spike is the newest entry (the common
+ * case: the neuron has not spiked in (t - 1, now]), from the dense record alone: its stamp and Kminus
+ * (hq's newest, knew: the history's e[end - 1].t, k[end - 1]) and the factor exp((double) (stamp - t) * h
+ * * tau_minus_inv) from the table (ktab: the same expression, so the same bits) or from exp(); else the
+ * history is searched as before. */
 static inline double parsnn_k_value(const parsnn_plastic_t *p, int64_t i, int64_t t)
 {
     const parsnn_hist_t *hs = &p->hist[i];
@@ -267,11 +286,19 @@ static inline double parsnn_k_value(const parsnn_plastic_t *p, int64_t i, int64_
     if (q->kq_t == t)                  /* many spikes reach a neuron with the same t - d */
         return q->kq_v;
     double v = 0.0;
-    for (int32_t j = hs->end - 1; j >= hs->start; j--)
-        if (hs->e[j].t < t) {
-            v = hs->k[j] * exp((double) (hs->e[j].t - t) * p->h * p->tau_minus_inv[i]);
-            break;
-        }
+    if (q->newest < t && q->newest != INT64_MIN) {
+        const int64_t m = t - q->newest;                 /* >= 1 */
+        uint64_t bits;
+        memcpy(&bits, &q->tmi, sizeof bits);
+        v = q->knew * ((m < PARSNN_KTAB_LEN && bits == p->ktab_tmi) ? p->ktab[m]
+                       : exp((double) (q->newest - t) * p->h * q->tmi));
+    } else {
+        for (int32_t j = hs->end - 1; j >= hs->start; j--)
+            if (hs->e[j].t < t) {
+                v = hs->k[j] * exp((double) (hs->e[j].t - t) * p->h * p->tau_minus_inv[i]);
+                break;
+            }
+    }
     q->kq_t = t;
     q->kq_v = v;
     return v;
@@ -366,11 +393,23 @@ static int parsnn_plastic_tables(parsnn_plastic_t *p)
 {
     const int64_t np = p->n_proj > 0 ? p->n_proj : 1;
     free(p->ftab);
-    p->ftab = (double *) malloc((size_t) np * (PARSNN_FTAB_LEN + 2) * sizeof(double));
+    p->ftab = (double *) malloc((size_t) (np * (PARSNN_FTAB_LEN + 2) + PARSNN_KTAB_LEN) * sizeof(double));
     if (!p->ftab)
         return -1;
     p->pw_x = (uint64_t *) (p->ftab + np * PARSNN_FTAB_LEN);
     p->pw_y = p->ftab + np * (PARSNN_FTAB_LEN + 1);
+    p->ktab = p->ftab + np * (PARSNN_FTAB_LEN + 2);
+    {   /* the Kminus table for the tau_minus_inv of the first neuron with plastic inputs (none: a NaN) */
+        double tmi = NAN;
+        for (int64_t i = 0; i < p->n; i++)
+            if (p->n_incoming[i] > 0) {
+                tmi = p->tau_minus_inv[i];
+                break;
+            }
+        memcpy(&p->ktab_tmi, &tmi, sizeof tmi);
+        for (int64_t j = 0; j < PARSNN_KTAB_LEN; j++)
+            p->ktab[j] = exp((double) (-j) * p->h * tmi);
+    }
     for (int64_t q = 0; q < p->n_proj; q++) {
         /* the argument of the facilitation's pow for the first synapse's weight, by the rule's expression */
         const int64_t a = p->ptr[p->row_off[q]], b = p->ptr[p->row_off[q] + p->nsrc[q] * p->T];

@@ -250,6 +250,25 @@ static void parsnn_poisson_batch_with(int level, parsnn_pinv_t *tb, uint64_t see
     double umax = 0.0;
     int first = 1;
     parsnn_px_uniforms_with(level, seed, n, purpose, id, extra, u);    /* pass 1: every stream's uniform, */
+    if (n > 0 && lam[0] > 0.0 && lam[0] < PX_POISSON_SMALL) {
+        /* one mean in (0, 10) for the whole batch (hpc_benchmark's drive once every delay has passed):
+         * the general passes below without their branches, the same operations on the same values */
+        const double l0 = lam[0];
+        int one = 1;
+        for (int64_t e = 1; e < n; e++)
+            one &= (lam[e] == l0);
+        if (one) {
+            if (tb->len == 0 || tb->lam != l0)
+                parsnn_pinv_build(tb, l0);
+            for (int64_t e = 0; e < n; e++)
+                umax = u[e] > umax ? u[e] : umax;
+            parsnn_table_counts_with(level, tb, n, u, c, umax);
+            const double len = (double) tb->len;
+            for (int64_t e = 0; e < n; e++)
+                cnt[e] = (c[e] == len) ? PX_POISSON_KMAX : (int64_t) c[e];
+            return;
+        }
+    }
     for (int64_t e = 0; e < n; e++) {               /* kept for the table's inversions */
         const double l = lam[e];
         if (l > 0.0 && l < PX_POISSON_SMALL) {
@@ -329,6 +348,54 @@ static void parsnn_pchunk_fill(parsnn_pchunk_t *pc, uint64_t seed, const int64_t
     parsnn_poisson_batch(&pc->tb, seed, j1 - j0, purpose + j0, pc->id, pc->extra, pc->lam, pc->cnt, pc->u, pc->c);
     pc->j0 = j0;
     pc->j1 = j1;
+}
+
+/* The inputs of step t of the neurons i .. i+n-1 (n <= PARSNN_PCHUNK) that have one Poisson device entry
+ * each (entry pd_ptr[i] + e of neuron i + e; the caller checked it, parsnn_pone_block): for each, in
+ * _take_input's order, wbx[e] = rex[i + e] and wbi[e] = rin[i + e] (both then cleared) plus the device's
+ * weight times its count (_poisson_input: count 0 before its delay has passed, no addition then;
+ * weights >= 0 into wbx, others into wbi, or wbx with one ring). The counts are those of
+ * parsnn_pchunk_fill for the same neurons, and pc holds them as it does (j0, j1): the same bits, without
+ * the general fill's bookkeeping and the per-neuron loop over device entries. */
+static void parsnn_pone_input(parsnn_pchunk_t *pc, uint64_t seed, const int64_t *pd_ptr, const int64_t *delay,
+                              const uint64_t *purpose, const double *lam, const double *pw, const int64_t *gids,
+                              int64_t i, int64_t n, int64_t t, double *rex, double *rin, int one_ring,
+                              double *restrict wbx, double *restrict wbi)
+{
+    const int64_t j0 = pd_ptr[i];
+    const int64_t *dl = delay + j0;
+    const double *pwj = pw + j0;
+    for (int64_t e = 0; e < n; e++) {
+        pc->extra[e] = (uint64_t) (t - dl[e]);
+        pc->lam[e] = (t >= dl[e]) ? lam[j0 + e] : 0.0;
+    }
+    parsnn_poisson_batch(&pc->tb, seed, n, purpose + j0, (const uint64_t *) (gids + i), pc->extra, pc->lam,
+                         pc->cnt, pc->u, pc->c);
+    pc->j0 = j0;
+    pc->j1 = j0 + n;
+    for (int64_t e = 0; e < n; e++) {
+        double wex = rex[i + e], win = rin[i + e];
+        rex[i + e] = 0.0;
+        rin[i + e] = 0.0;
+        if (t >= dl[e]) {
+            const double w = pwj[e] * (double) pc->cnt[e];
+            if (pwj[e] >= 0.0 || one_ring)
+                wex = wex + w;
+            else
+                win = win + w;
+        }
+        wbx[e] = wex;
+        wbi[e] = win;
+    }
+}
+
+/* 1 if each of the neurons i .. i+n-1 has exactly one Poisson device entry (n <= PARSNN_PCHUNK), else 0 */
+static inline int parsnn_pone_block(const int64_t *pd_ptr, int64_t i, int64_t n)
+{
+    int one = n <= PARSNN_PCHUNK;
+    for (int64_t e = 0; e < n; e++)
+        one &= (pd_ptr[i + e + 1] - pd_ptr[i + e] == 1);
+    return one;
 }
 
 #endif

@@ -170,3 +170,33 @@ def test_alpha_vector_kernel_is_bit_identical_to_scalar(size, t_ref, tau_in, v_m
         assert np.array_equal(x.view(np.uint32), y.view(np.uint32)), a
     if v_min > -np.inf:     # the clip was reached (V_m relative to E_L = V_min - E_L)
         assert np.min(sims[0].voltages()["N"][2]) <= v_min + 1e-9
+
+
+@pytest.mark.parametrize("rings", ["per-tau", "per-receptor"])
+@pytest.mark.parametrize("size,weight,delay", [(1, 60.0, 0.5), (255, 45.0, 1.5), (256, -40.0, 0.1),
+                                               (257, 45.0, 2.0), (600, -40.0, 1.0)])
+def test_alpha_one_poisson_device_per_neuron_is_bit_identical_to_scalar(size, weight, delay, rings):
+    # one Poisson device per neuron (hpc_benchmark's drive): _update_alpha_uniform forms a block's inputs
+    # at once (poisson.h's parsnn_pone_input: no draws before the delay, then one mean for the whole batch);
+    # with vector_update off, the scalar loop's per-neuron _poisson_input. The same spikes, V_m and state.
+    net = Network(0.1)
+    net.add_population("N", size, "iaf_psc_alpha", params=dict(
+        C_m=250.0, tau_m=10.0, tau_syn_ex=0.5, tau_syn_in=0.5 if rings == "per-tau" else 1.5, t_ref=2.0,
+        E_L=-65.0, V_th=-50.0, V_reset=-65.0, I_e=900.0 if weight < 0 else 0.0, V_m=Uniform(-70.0, -50.5)))
+    net.add_poisson("N", rate=9000.0 if weight > 0 else 2000.0, weight=weight, delay=delay)
+    net.record_spikes("N")
+    net.record_voltage("N", ids=list(range(0, size, max(1, size // 7))), interval=0.1)
+    sims = []
+    for vector in (True, False):
+        sim = Simulation(net, seed=3, comm=MPI.COMM_SELF, rings=rings)
+        sim.build()
+        sim.st.vector_update = vector
+        sim.run(80.0)
+        sims.append(sim)
+    assert np.all(np.diff(np.asarray(sims[0].st.pd_ptr)) == 1)
+    spikes = sims[0].spikes()["N"]
+    assert len(spikes[0]) >= size // 2
+    _assert_same(*sims)
+    for a in ("V", "i_ex", "i_in", "di_ex", "di_in", "r"):
+        x, y = np.asarray(getattr(sims[0].st, a)), np.asarray(getattr(sims[1].st, a))
+        assert np.array_equal(x.view(np.uint32), y.view(np.uint32)), a
