@@ -117,6 +117,10 @@ def count_projection(net, k: int, local, offsets: dict, pop_local: dict, seed: i
         return Counted(k, soff, nsrc, rows, listed=pl, one_delay=one and ONE_DELAY_ONCE)
     plan = _projection_plan(net, k, proj, local, offsets, pop_local, seed, T, scheme)
     blocks = _blocks(plan)
+    weight = None if isinstance(proj.weight, (Normal, Uniform)) else float(proj.weight)
+    one_delay = ONE_DELAY_ONCE and not isinstance(proj.delay, (Normal, Uniform))
+    if not blocks:          # no target here: every sub-row empty, read-only zeros that take no memory
+        return Counted(k, soff, nsrc, np.broadcast_to(np.int64(0), (nsrc * T,)), weight=weight, one_delay=one_delay)
     expected = (plan["tb"][-1] - plan["tb"][0]) * _expected_indegree(plan)
     keep = len(blocks) * nsrc * T * 4 <= KEEP_COUNTS_BYTES * max(expected, 1.0)
     per_source = np.zeros(T * nsrc, dtype=np.int64)       # over the projection's sources only, not all nodes
@@ -126,9 +130,7 @@ def count_projection(net, k: int, local, offsets: dict, pop_local: dict, seed: i
         c = _block_counts(block, seed, per_source, T)
         rows += c
         counted.append((block, c.astype(np.int32) if keep else None))
-    weight = None if isinstance(proj.weight, (Normal, Uniform)) else float(proj.weight)
-    return Counted(k, soff, nsrc, rows, blocks=counted, weight=weight,
-                   one_delay=ONE_DELAY_ONCE and not isinstance(proj.delay, (Normal, Uniform)))
+    return Counted(k, soff, nsrc, rows, blocks=counted, weight=weight, one_delay=one_delay)
 
 
 def allocate(counted: list[Counted], n: int) -> dict:

@@ -10,8 +10,10 @@ PD14 on one rank. Terms (int64 = 8 B, T threads, N all nodes):
   scratch   the per-(thread, source) count / cursor array of pass 1 and 2: old 8 T N, new 8 T nsrc (largest
             plastic source population); one at a time.
   bounds    the counted sub-row lengths of every plastic projection (8 (nsrc T) each, kept until the store
-            is built) plus the store's sub-row bounds (8 (nsrc T + 1)); old also a list of per-projection
-            bound arrays before their concatenation (a third copy at the peak).
+            is built; new: none for a projection without a target on the rank, upper bound: counted as having
+            none only if its target population has no node here) plus the store's sub-row bounds
+            (8 (nsrc T + 1)); old also a list of per-projection bound arrays before their concatenation (a
+            third copy at the peak).
   kept_ptr  the store's sub-row bounds (as the kernels read them; unchanged), of which on projections with no
             target on the rank (every rank keeps (nsrc T + 1) bounds for every plastic projection).
 Prints one JSON line."""
@@ -46,7 +48,7 @@ rows = sum(size[p.source] * T for p in plastic)
 rows_nonlocal = sum(size[p.source] * T for p in plastic if p.target not in local_pops)
 ptr = 8 * (rows + len(plastic))
 old = {"scratch": 8 * T * N, "bounds": 8 * rows + 2 * ptr}
-new = {"scratch": 8 * T * nsrc_max, "bounds": 8 * rows + ptr}
+new = {"scratch": 8 * T * nsrc_max, "bounds": 8 * (rows - rows_nonlocal) + ptr}   # no counted lengths without targets
 print(json.dumps({"model": model, "args": sys.argv[1:], "num_nodes": N, "ranks": ranks, "rank0_local": hi, "threads": T,
                   "plastic_projections": len(plastic), "on_rank": sum(p.target in local_pops for p in plastic),
                   "nsrc_max": nsrc_max, "old_MB": {k: round(v / 1e6, 2) for k, v in old.items()},

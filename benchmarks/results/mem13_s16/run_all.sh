@@ -9,7 +9,7 @@ mkdir -p "$OUT"
 PY=.venv/bin/python
 { $PY $D/plastic_build_memory.py pd14 1.0 64
   $PY $D/plastic_build_memory.py multicolumn 32 0.25 64 2; } > "$OUT/plastic_build_memory.jsonl"
-for spec in "hpc 0.02 1" "sheet 8 2"; do
+for spec in "hpc 0.02 1" "sheet 8 2"; do  # old vs new, alternating
   for T in 1 8 64; do
     for impl in old new; do
       set -- $spec
