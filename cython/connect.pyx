@@ -219,22 +219,23 @@ cdef int64_t _count_target(pxs* ss, const _plan* P, int64_t i, uint64_t seed, in
 
 
 cdef void _count_plans(pxs* scheme, const _plan* plans, int nplans, int th, uint64_t seed, int64_t* per_source,
-                       int64_t* totals) noexcept nogil:
+                       int64_t* totals, int64_t first) noexcept nogil:
     """Thread th's part of pass 1: the targets it owns in every plan, in plan order, counted into
-    its own per_source block; totals[k] += plan k's synapses onto them.
+    its own per_source block (source gid g at per_source[g - first]); totals[k] += plan k's synapses onto them.
     ``scheme``: a null pointer whose type selects the realisation scheme's streams."""
     cdef pxs ss
     cdef int k
     cdef int64_t i
     for k in range(nplans):
         for i in range(plans[k].tb[th], plans[k].tb[th + 1]):
-            totals[k] += _count_target(&ss, &plans[k], i, seed, per_source + plans[k].src_off)
+            totals[k] += _count_target(&ss, &plans[k], i, seed, per_source + (plans[k].src_off - first))
 
 
-def count_plans(Plans plans, uint64_t seed, int64_t[::1] per_source, int scheme=1):
+def count_plans(Plans plans, uint64_t seed, int64_t[::1] per_source, int scheme=1, int64_t first=0):
     """Pass 1 of every plan at once, in one parallel region: thread th counts its targets of all
-    plans into ``per_source[th * N + gid]`` (N = len(per_source) / T). Returns each plan's synapse
-    number (int64 array)."""
+    plans into ``per_source[th * N + gid - first]`` (N = len(per_source) / T; ``first``: the gid of the
+    first source it covers, e.g. the plans' first source for counts over their sources only, T x their
+    number instead of T x all nodes). Returns each plan's synapse number (int64 array)."""
     cdef int64_t T = plans.T, N = per_source.shape[0] // plans.T
     cdef int th, k, nth = plans.nth, chunk = plans.T // plans.nth
     cdef double t0
@@ -242,13 +243,19 @@ def count_plans(Plans plans, uint64_t seed, int64_t[::1] per_source, int scheme=
     cdef int64_t[:, ::1] totals = tot
     if scheme not in SCHEMES:
         raise ValueError(f"scheme must be 1 or 2, got {scheme}")
+    for k in range(plans.n):
+        if plans.p[k].tb[T] > plans.p[k].tb[0] and (plans.p[k].src_off < first or
+                                                    plans.p[k].src_off - first + plans.p[k].n_src > N):
+            raise ValueError("per_source does not cover the plans' sources")
     with nogil:
         for th in prange(T, num_threads=nth, schedule="static", chunksize=chunk):
             t0 = _tcpu()
             if scheme == 2:
-                _count_plans(<px2_stream*> NULL, plans.p, plans.n, th, seed, &per_source[0] + th * N, &totals[th, 0])
+                _count_plans(<px2_stream*> NULL, plans.p, plans.n, th, seed, &per_source[0] + th * N, &totals[th, 0],
+                             first)
             else:
-                _count_plans(<px_stream*> NULL, plans.p, plans.n, th, seed, &per_source[0] + th * N, &totals[th, 0])
+                _count_plans(<px_stream*> NULL, plans.p, plans.n, th, seed, &per_source[0] + th * N, &totals[th, 0],
+                             first)
             _tcpu_add(0, t0)
     return tot.sum(axis=0)[:plans.n]
 
@@ -303,7 +310,7 @@ def ziggurat_candidates(const uint32_t[::1] words, bint portable=False):
 def count_by_source(int rule, const int64_t[::1] tgt_gids, const int64_t[::1] fixed_counts,
                     int64_t src_off, int64_t n_src, int64_t tgt_off, double p, bint allow_autapses,
                     uint64_t seed, uint64_t purpose_struct, int64_t[::1] per_source,
-                    const int64_t[::1] tb, int scheme=1):
+                    const int64_t[::1] tb, int scheme=1, int64_t first=0):
     """Pass 1 of one projection: add its synapses onto the given targets to ``per_source[th * N + gid]``
     (N = len(per_source) / T), where th is the thread that owns the target: thread th owns the
     targets tb[th] .. tb[th+1]-1 (T = len(tb) - 1; the threads count their targets in parallel,
@@ -311,10 +318,11 @@ def count_by_source(int rule, const int64_t[::1] tgt_gids, const int64_t[::1] fi
 
     Replays exactly the source draws of :func:`generate` (the structure stream of realisation
     ``scheme``, 1 or 2), without drawing weights or delays. ``fixed_counts`` gives the number of
-    synapses per target for fixed_total_number / fixed_indegree. Returns their number."""
+    synapses per target for fixed_total_number / fixed_indegree. ``first``: as in :func:`count_plans`
+    (the gid at per_source[0]). Returns their number."""
     plan = dict(rule=rule, tgt_gids=tgt_gids, fixed=fixed_counts, soff=src_off, nsrc=n_src, toff=tgt_off, p=p,
                 autapses=allow_autapses, ps=purpose_struct, pv=0, tb=tb)
-    return int(count_plans(Plans([plan], tb.shape[0] - 1), seed, per_source, scheme)[0])
+    return int(count_plans(Plans([plan], tb.shape[0] - 1), seed, per_source, scheme, first)[0])
 
 
 cdef void _draw_values(pxs* sv, int64_t cnt, const double* ws, const double* ds, int wk, int dk, double inv_h,
@@ -664,14 +672,15 @@ def generate(int rule, const int64_t[::1] tgt_gids, const uint32_t[::1] tgt_loca
              double p, bint allow_autapses, wspec, dspec, double h,
              uint64_t seed, uint64_t purpose_struct, uint64_t purpose_value,
              int64_t[::1] fill, tgt_t[::1] out_tgt, float[::1] out_w, uint16_t[::1] out_d,
-             const int64_t[::1] tb, int scheme=1, Scratch scratch=None):
+             const int64_t[::1] tb, int scheme=1, Scratch scratch=None, int64_t fill_first=0):
     """Pass 2 of one projection (:func:`generate_plans` with one plan): thread th owns the
-    targets tb[th] .. tb[th+1]-1 (T = len(tb) - 1); ``fill`` as there, counted by
+    targets tb[th] .. tb[th+1]-1 (T = len(tb) - 1); ``fill`` and ``fill_first`` as there, counted by
     :func:`count_by_source` with the same ``tb``. Returns (min_delay, max_delay) in steps."""
     plan = dict(rule=rule, tgt_gids=tgt_gids, tgt_local=tgt_local, fixed=fixed_counts, soff=src_off, nsrc=n_src,
                 toff=tgt_off, p=p, autapses=allow_autapses, ps=purpose_struct, pv=purpose_value, wspec=wspec,
                 dspec=dspec, tb=tb)
-    return generate_plans(Plans([plan], tb.shape[0] - 1), h, seed, fill, out_tgt, out_w, out_d, scheme, scratch)
+    return generate_plans(Plans([plan], tb.shape[0] - 1), h, seed, fill, out_tgt, out_w, out_d, scheme, scratch,
+                          fill_first=fill_first)
 
 
 cdef void _group_row(int64_t a, int64_t b, tgt_t* tgt, float* w, uint16_t* d, tgt_t* t2, float* w2,

@@ -127,3 +127,43 @@ def test_store_layouts_simulate_alike(monkeypatch, mixed):
         for x, y in zip(weights[key], weights2[key]):
             assert np.array_equal(x, y)
 
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_build_scratch_covers_the_projection_sources_only(monkeypatch, mixed, threads):
+    """Passes 1 and 2 count and place through a scratch of T x the projection's sources (not T x all
+    nodes, issue 13), and the kernels refuse a scratch that does not cover the sources."""
+    seen = []
+    count, draw = plastic_store.count_plan, plastic_store.draw_plan
+
+    def counting(plan, seed, per_source, first=0):
+        seen.append(("count", per_source.size, plan["nsrc"], first, plan["soff"]))
+        if plan["nsrc"] > 1 and plan["tb"][-1] > plan["tb"][0]:
+            with pytest.raises(ValueError, match="cover"):
+                count(plan, seed, np.zeros(per_source.size - threads, np.int64), first)
+        return count(plan, seed, per_source, first)
+
+    def drawing(plan, seed, h, fill, *args, first=0):
+        seen.append(("draw", fill.size, plan["nsrc"], first, plan["soff"]))
+        return draw(plan, seed, h, fill, *args, first=first)
+
+    monkeypatch.setattr(plastic_store, "count_plan", counting)
+    monkeypatch.setattr(plastic_store, "draw_plan", drawing)
+    net = mixed(big=300)
+    check_store(net, np.arange(0, net.num_nodes, 2, dtype=np.int64), threads)
+    assert {kind for kind, *_ in seen} == {"count", "draw"}
+    for kind, size, nsrc, first, soff in seen:
+        assert (size, first) == (threads * nsrc, soff), kind
+        assert size < threads * net.num_nodes
+
+
+def test_store_row_bounds_are_the_counted_ones(mixed):
+    """allocate writes every projection's sub-row bounds in place: the cumulated counts after its
+    first synapse, and row_off the start of its bounds."""
+    net = mixed()
+    c1 = plastic_store.Counted(0, 0, 2, np.array([1, 0, 3, 2], dtype=np.int64))
+    c2 = plastic_store.Counted(1, 5, 1, np.array([4, 0], dtype=np.int64), one_delay=False)
+    a = plastic_store.allocate([c1, c2], net.num_nodes)
+    assert list(a["ptr"]) == [0, 1, 1, 4, 6, 6, 10, 10]
+    assert list(a["row_off"]) == [0, 5] and list(a["syn_off"]) == [0, 6, 10]
+    assert a["w"].size == 10 and a["d"].size == 4 and list(a["d_base"]) == [0, 6]

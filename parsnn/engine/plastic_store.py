@@ -94,11 +94,11 @@ def _blocks(plan: dict) -> list[dict]:
 
 
 def _block_counts(block: dict, seed: int, per_source: np.ndarray, T: int) -> np.ndarray:
-    """The synapses of a block per sub-row (source s, thread th at s * T + th; int64)."""
+    """The synapses of a block per sub-row (source s, thread th at s * T + th; int64); ``per_source``:
+    a scratch of T x the projection's sources (int64), thread th's counts of source s at th * nsrc + s."""
     per_source[:] = 0
-    count_plan(block, seed, per_source)
-    soff, nsrc = block["soff"], block["nsrc"]
-    return per_source.reshape(T, -1)[:, soff:soff + nsrc].T.reshape(-1).copy()
+    count_plan(block, seed, per_source, block["soff"])
+    return per_source.reshape(T, block["nsrc"]).T.reshape(-1).copy()
 
 
 def count_projection(net, k: int, local, offsets: dict, pop_local: dict, seed: int, h: float, T: int,
@@ -117,18 +117,20 @@ def count_projection(net, k: int, local, offsets: dict, pop_local: dict, seed: i
         return Counted(k, soff, nsrc, rows, listed=pl, one_delay=one and ONE_DELAY_ONCE)
     plan = _projection_plan(net, k, proj, local, offsets, pop_local, seed, T, scheme)
     blocks = _blocks(plan)
+    weight = None if isinstance(proj.weight, (Normal, Uniform)) else float(proj.weight)
+    one_delay = ONE_DELAY_ONCE and not isinstance(proj.delay, (Normal, Uniform))
+    if not blocks:          # no target here: every sub-row empty, read-only zeros that take no memory
+        return Counted(k, soff, nsrc, np.broadcast_to(np.int64(0), (nsrc * T,)), weight=weight, one_delay=one_delay)
     expected = (plan["tb"][-1] - plan["tb"][0]) * _expected_indegree(plan)
     keep = len(blocks) * nsrc * T * 4 <= KEEP_COUNTS_BYTES * max(expected, 1.0)
-    per_source = np.zeros(T * net.num_nodes, dtype=np.int64)
+    per_source = np.zeros(T * nsrc, dtype=np.int64)       # over the projection's sources only, not all nodes
     rows = np.zeros(nsrc * T, dtype=np.int64)
     counted = []
     for block in blocks:
         c = _block_counts(block, seed, per_source, T)
         rows += c
         counted.append((block, c.astype(np.int32) if keep else None))
-    weight = None if isinstance(proj.weight, (Normal, Uniform)) else float(proj.weight)
-    return Counted(k, soff, nsrc, rows, blocks=counted, weight=weight,
-                   one_delay=ONE_DELAY_ONCE and not isinstance(proj.delay, (Normal, Uniform)))
+    return Counted(k, soff, nsrc, rows, blocks=counted, weight=weight, one_delay=one_delay)
 
 
 def allocate(counted: list[Counted], n: int) -> dict:
@@ -138,12 +140,17 @@ def allocate(counted: list[Counted], n: int) -> dict:
     n_incoming, max_delay."""
     sizes = [int(c.rows.sum()) for c in counted]
     syn_off = np.cumsum([0] + sizes).astype(np.int64)
-    ptrs = [np.concatenate([[0], np.cumsum(c.rows)]).astype(np.int64) + off for c, off in zip(counted, syn_off)]
+    row_off = np.cumsum([0] + [c.rows.size + 1 for c in counted]).astype(np.int64)
+    ptr = np.empty(int(row_off[-1]), dtype=np.int64)       # written in place: no second copy of the bounds
+    for c, off, r0 in zip(counted, syn_off, row_off):
+        seg = ptr[r0:r0 + c.rows.size + 1]
+        seg[0] = 0
+        np.cumsum(c.rows, out=seg[1:])
+        seg += off
     stored_d = [0 if c.one_delay else s for c, s in zip(counted, sizes)]
     d_start = np.cumsum([0] + stored_d)[:-1]
     total = int(syn_off[-1])
-    return {"ptr": np.concatenate(ptrs) if ptrs else np.zeros(0, np.int64),
-            "row_off": np.cumsum([0] + [p.size for p in ptrs])[:-1].astype(np.int64), "syn_off": syn_off,
+    return {"ptr": ptr, "row_off": row_off[:-1].copy(), "syn_off": syn_off,
             "tgt": np.empty(total, dtype=np.uint16 if n <= UINT16_NODES else np.uint32),
             "w": np.empty(total, dtype=np.float64), "d": np.empty(int(sum(stored_d)), dtype=np.uint16),
             "d_base": (syn_off[:-1] - d_start).astype(np.int64), "dconst": np.zeros(len(counted), dtype=np.int32),
@@ -165,7 +172,7 @@ def fill_store(store: dict, j: int, c: Counted, num_nodes: int, seed: int, h: fl
         if pl["list_d"].size:
             lo, hi = int(pl["list_d"].min()), int(pl["list_d"].max())
     else:
-        per_source = np.zeros(T * num_nodes, dtype=np.int64)
+        per_source = np.zeros(T * c.nsrc, dtype=np.int64)   # thread th's cursor of source s at th * nsrc + s
         scratch = (np.empty(0, np.uint32), np.empty(0, np.float32), np.empty(0, np.uint16))
         for block, counts in c.blocks:
             counts = (_block_counts(block, seed, per_source, T) if counts is None else counts).astype(np.int64)
@@ -176,8 +183,8 @@ def fill_store(store: dict, j: int, c: Counted, num_nodes: int, seed: int, h: fl
                 scratch = (np.empty(nb, np.uint32), np.empty(nb, np.float32), np.empty(nb, np.uint16))
             # the block's synapses one sub-row after the other: sub-row (s, th) from its start here
             start = np.concatenate([[0], np.cumsum(counts)[:-1]])
-            per_source.reshape(T, -1)[:, c.soff:c.soff + c.nsrc] = start.reshape(c.nsrc, T).T
-            b_lo, b_hi = draw_plan(block, seed, h, per_source, *(x[:nb] for x in scratch))
+            per_source.reshape(T, c.nsrc)[:] = start.reshape(c.nsrc, T).T
+            b_lo, b_hi = draw_plan(block, seed, h, per_source, *(x[:nb] for x in scratch), first=c.soff)
             lo, hi = min(lo, b_lo), max(hi, b_hi)
             engine_kernels.plastic_place(counts, fill, *(x[:nb] for x in scratch), *args)
     if not np.array_equal(fill, store["ptr"][a + 1:a + c.nsrc * T + 1]):

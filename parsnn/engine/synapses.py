@@ -555,20 +555,21 @@ def draw_projection(net, k: int, local, offsets: dict, pop_local: dict, seed: in
     return ptr, tgt, w, d, lo, hi
 
 
-def count_plan(plan: dict, seed: int, per_source: np.ndarray) -> int:
+def count_plan(plan: dict, seed: int, per_source: np.ndarray, first: int = 0) -> int:
     """Pass 1 of a :func:`_projection_plan` (any subset of its targets): adds its synapses to
-    ``per_source[th * N + gid]`` (see ``parsnn._connect.count_by_source``); returns their number."""
+    ``per_source[th * N + gid - first]`` (N = len(per_source) / T; see ``parsnn._connect.count_by_source``);
+    returns their number."""
     return connect_kernels.count_by_source(plan["rule"], plan["tgt_gids"], plan["fixed"], plan["soff"], plan["nsrc"],
                                            plan["toff"], plan["p"], plan["autapses"], seed, plan["ps"], per_source,
-                                           plan["tb"], plan["scheme"])
+                                           plan["tb"], plan["scheme"], first)
 
 
 def draw_plan(plan: dict, seed: int, h: float, fill: np.ndarray, tgt: np.ndarray, w: np.ndarray,
-              d: np.ndarray) -> tuple[int, int]:
+              d: np.ndarray, first: int = 0) -> tuple[int, int]:
     """Pass 2 of a :func:`_projection_plan` (any subset of its targets): writes its synapses into
-    ``tgt``, ``w``, ``d`` at the slots ``fill[th * N + gid]`` (advanced; see
+    ``tgt``, ``w``, ``d`` at the slots ``fill[th * N + gid - first]`` (advanced; see
     ``parsnn._connect.generate``); returns the (smallest, largest) delay in steps."""
     return connect_kernels.generate(plan["rule"], plan["tgt_gids"], plan["tgt_local"], plan["fixed"], plan["soff"],
                                     plan["nsrc"], plan["toff"], plan["p"], plan["autapses"], plan["wspec"],
                                     plan["dspec"], h, seed, plan["ps"], plan["pv"], fill, tgt, w, d, plan["tb"],
-                                    plan["scheme"])
+                                    plan["scheme"], fill_first=first)
