@@ -1,6 +1,5 @@
 """Peak memory of building one rank's plastic store (parsnn.engine.plasticity.PlasticSynapses), with
-the store code of this tree ("new") or of main ea5746c ("old": old_plastic_store.py beside this
-script, a copy of `git show ea5746c:parsnn/engine/plastic_store.py`; the kernels' new ``first``
+the store code of this tree ("new") or of main ea5746c ("old": `git show ea5746c:parsnn/engine/plastic_store.py`, read at run time; the kernels' new ``first``
 arguments default to the old behaviour). One process per call; prints one JSON line.
 
     .venv/bin/python benchmarks/results/mem13_s16/build_peak.py CASE SCALE THREADS RANKS IMPL
@@ -49,7 +48,12 @@ def main():
     from parsnn.engine import plasticity
     from parsnn.engine.decomposition import population_ranges
     if impl == "old":
-        spec = importlib.util.spec_from_file_location("old_plastic_store", HERE / "old_plastic_store.py")
+        # main ea5746c's plastic_store.py, read from git (not kept as a copy beside this script)
+        import subprocess, tempfile
+        src = subprocess.check_output(["git", "-C", str(HERE), "show", "ea5746c:parsnn/engine/plastic_store.py"])
+        old_path = Path(tempfile.mkdtemp()) / "old_plastic_store.py"
+        old_path.write_bytes(src)
+        spec = importlib.util.spec_from_file_location("old_plastic_store", old_path)
         mod = importlib.util.module_from_spec(spec)
         sys.modules["old_plastic_store"] = mod
         spec.loader.exec_module(mod)
