@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from parsnn.machines import load_machine
-from parsnn.mapping.cluster import calibration, measure
+from parsnn.mapping.cluster import measure, waitfit
 from parsnn.mapping.cluster.calibrate import MODES, _timed
 
 RUNS = {"pd14_0.1": ({"model": "pd14", "n_scaling": 0.1}, "pd14"),
@@ -39,7 +39,7 @@ def main():
     recs = measure.launch([_timed(RUNS[n][0], cfg["t"][RUNS[n][1]], cfg, wait) for n in names], 2)
     rows = {}
     for n, rec in zip(names, recs):
-        rows[n] = {"residual": calibration.wait_residual(rec, mach), "busy_cores_before": rec.get("busy_cores_before"),
+        rows[n] = {"residual": waitfit.wait_residual(rec, mach), "busy_cores_before": rec.get("busy_cores_before"),
                    "intervals": rec["intervals"]}
         print(n, json.dumps(rows[n]["residual"]))
     res = {"machine": sys.argv[1], "mpi_wait": wait, "load1_before": load0, "load1_after": os.getloadavg()[0],

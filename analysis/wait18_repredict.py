@@ -19,7 +19,7 @@ import numpy as np
 
 from parsnn.connectivity import Connectivity
 from parsnn.machines import Machine, load_machine
-from parsnn.mapping.cluster import calibration
+from parsnn.mapping.cluster import waitfit
 from parsnn.mapping.cluster.measure import calibration_network
 from parsnn.mapping.cluster.predict import predict
 
@@ -41,7 +41,7 @@ def fit(paths):
     for p in paths:
         runs = json.load(open(p))["runs"]
         pts += [(runs[n]["residual"]["busy_us"], runs[n]["residual"]["x_us"]) for n in FIT_ON if n in runs]
-    return calibration.wait_constants(pts), pts
+    return waitfit.wait_constants(pts), pts
 
 
 def prediction(mach, n_scaling):

@@ -8,7 +8,7 @@ import pytest
 
 from parsnn.connectivity import Connectivity
 from parsnn.machines import Machine, load_machine
-from parsnn.mapping.cluster import calibration, measure, predict, scatter, threadwait
+from parsnn.mapping.cluster import calibration, measure, predict, scatter, threadwait, waitfit
 from parsnn.mapping.cluster.calibrate import fit_batch
 from parsnn.mapping.cluster.collectives import expected_max_normal
 from parsnn.mapping.cluster.machinefile import MEASURED, THREAD_RUNS, dump_toml, machine_data
@@ -658,27 +658,27 @@ def test_wait_sigma_us_recovers_the_engines_own_wait():
     pred = calibration.predict_record(res, truth)
     exch = np.asarray(pred["per_rank"]["exchange"]) * 4000 + np.array([0.0, 0.01])
     res["perf"] = {"timer_exchange": exch.tolist(), "timer_record": [0.01, 0.0]}
-    assert calibration.wait_sigma_us(res, base) == pytest.approx(7.0, rel=1e-9)
+    assert waitfit.wait_sigma_us(res, base) == pytest.approx(7.0, rel=1e-9)
     res["perf"]["timer_exchange"] = (exch * 0.5).tolist()
-    assert calibration.wait_sigma_us(res, base) == 0.0
+    assert waitfit.wait_sigma_us(res, base) == 0.0
 
 
 def test_wait_constants_recover_an_absolute_and_a_relative_part():
     # fit version 8: x^2 = wait_us^2 + (wait_rel busy)^2 through points of several sizes
     pts = [(b, math.hypot(3.0, 0.4 * b)) for b in (14.0, 23.0, 60.0)]
-    got = calibration.wait_constants(pts)
+    got = waitfit.wait_constants(pts)
     assert got["wait_us"] == pytest.approx(3.0, rel=1e-9) and got["wait_rel"] == pytest.approx(0.4, rel=1e-9)
     # a wait that does not grow with the work is absolute, one proportional to it relative
-    flat = calibration.wait_constants([(10.0, 5.0), (40.0, 5.0)])
+    flat = waitfit.wait_constants([(10.0, 5.0), (40.0, 5.0)])
     assert flat["wait_us"] == pytest.approx(5.0) and flat["wait_rel"] == pytest.approx(0.0, abs=1e-6)
-    prop = calibration.wait_constants([(10.0, 2.0), (40.0, 8.0)])
+    prop = waitfit.wait_constants([(10.0, 2.0), (40.0, 8.0)])
     assert prop["wait_us"] == pytest.approx(0.0, abs=1e-6) and prop["wait_rel"] == pytest.approx(0.2)
     # a wait that shrinks with the work: no negative square, the better one-term fit (absolute here)
-    down = calibration.wait_constants([(10.0, 6.0), (40.0, 4.0)])
+    down = waitfit.wait_constants([(10.0, 6.0), (40.0, 4.0)])
     assert down["wait_rel"] == 0.0 and down["wait_us"] == pytest.approx(math.sqrt((36.0 + 16.0) / 2))
     # one point: all relative; none: nothing
-    assert calibration.wait_constants([(20.0, 5.0)]) == {"wait_us": 0.0, "wait_rel": pytest.approx(0.25)}
-    assert calibration.wait_constants([]) == {}
+    assert waitfit.wait_constants([(20.0, 5.0)]) == {"wait_us": 0.0, "wait_rel": pytest.approx(0.25)}
+    assert waitfit.wait_constants([]) == {}
 
 
 def _two_rank_record(n_scaling: float, truth) -> dict:
@@ -709,9 +709,9 @@ def test_engine_wait_fits_both_parts_on_two_sizes():
         data["compute"][key] = 0.0
     truth = Machine(name="truth", data=data)
     small, large = _two_rank_record(0.02, truth), _two_rank_record(0.06, truth)
-    rs, rl = calibration.wait_residual(small, base), calibration.wait_residual(large, base)
+    rs, rl = waitfit.wait_residual(small, base), waitfit.wait_residual(large, base)
     assert rl["busy_us"] > 2 * rs["busy_us"] and rl["x_us"] > rs["x_us"] > 2.0
-    got = calibration.wait_constants([(rs["busy_us"], rs["x_us"]), (rl["busy_us"], rl["x_us"])])
+    got = waitfit.wait_constants([(rs["busy_us"], rs["x_us"]), (rl["busy_us"], rl["x_us"])])
     assert got["wait_us"] == pytest.approx(2.0, rel=0.05) and got["wait_rel"] == pytest.approx(0.3, rel=0.02)
     # through the batch fit: the runs under WAIT_RUNS' 2-rank names
     runs = dict(zip([n[:-3] + "_P2" for n in calibrate.WAIT_RUNS], (small, large)))

@@ -82,7 +82,7 @@ and machine noise, measured without the simulator (``noise.sigma_rel`` x busy an
 the faster one; parsnn/machines/bench/noisebench.c), and the engine's own fluctuation
 beyond it, ``noise.wait_us``^2 + (``noise.wait_rel`` x busy)^2 (fit version 8: the scatter networks 8k,
 32k and 128k on 2 ranks, their exchange timers above the model's, one equation per size:
-:func:`~parsnn.mapping.cluster.calibration.wait_constants`; version 7: ``wait_us`` alone, from PD14 0.1
+:func:`~parsnn.mapping.cluster.waitfit.wait_constants`; version 7: ``wait_us`` alone, from PD14 0.1
 on 2 ranks).
 
 Communication (LogGP/Hockney terms: latency alpha, CPU overhead o per message and

@@ -28,7 +28,7 @@ import time
 import numpy as np
 
 from parsnn.engine.footprint import RING_SLOT_BYTES
-from parsnn.mapping.cluster import calibration, measure, scatter, teambench, threadwait
+from parsnn.mapping.cluster import calibration, measure, scatter, teambench, threadwait, waitfit
 from parsnn.mapping.cluster.machinefile import THREAD_RUNS, dump_toml, machine_data, median_fit
 
 #: per mode: model time (ms) of each 1-rank network, the null network on 2 ranks, mpibench
@@ -63,7 +63,7 @@ SPECS_P1 = {"null_P1": {"model": "null"}, "spikes_P1": {"model": "spikes"}, "del
 
 
 #: the 2-rank engine runs of a batch (with the null network): the engine's own wait between ranks beyond
-#: noisebench's (``[noise] wait_us`` and ``wait_rel``: :func:`~parsnn.mapping.cluster.calibration.wait_constants`),
+#: noisebench's (``[noise] wait_us`` and ``wait_rel``: :func:`~parsnn.mapping.cluster.waitfit.wait_constants`),
 #: from three sizes of the scatter networks (their 1-rank specs, :data:`WAIT_RUNS`: busy 14 to 54 us per interval
 #: on the Zen 5 guest, around PD14 0.1 and 0.25's 14 and 32 us); fit version 7 used PD14 0.1 (:data:`SPEC_P2`),
 #: which the calibration check validates and so no longer fits
@@ -282,9 +282,9 @@ def _number(v) -> bool:
 
 def _engine_wait(batch: dict, c: dict, fp: dict, balance: dict) -> dict:
     """{'wait_sigma_us', 'wait_rel', 'wait_points'} from the batch's 2-rank runs of :data:`WAIT_RUNS` and its
-    constants ``c`` (:func:`~parsnn.mapping.cluster.calibration.wait_residual` per run: the busiest rank's busy time
+    constants ``c`` (:func:`~parsnn.mapping.cluster.waitfit.wait_residual` per run: the busiest rank's busy time
     and the extra fluctuation its exchange timer shows, fitted by
-    :func:`~parsnn.mapping.cluster.calibration.wait_constants`); a batch of fit version 7 (PD14 0.1 on 2 ranks,
+    :func:`~parsnn.mapping.cluster.waitfit.wait_constants`); a batch of fit version 7 (PD14 0.1 on 2 ranks,
     ``pd14_P2``) gives ``wait_sigma_us`` alone, as then; {} for a batch without either."""
     from parsnn.machines import Machine
     two = [batch["runs"][n[:-3] + "_P2"] for n in WAIT_RUNS if n[:-3] + "_P2" in batch["runs"]]
@@ -294,9 +294,9 @@ def _engine_wait(batch: dict, c: dict, fp: dict, balance: dict) -> dict:
     data = machine_data([{k: v for k, v in c.items() if _number(v)}], fp, "batch", "", balance, {})
     m = Machine(name="batch", data=data)
     if not two:
-        return {"wait_sigma_us": calibration.wait_sigma_us(old, m)}
-    res = [calibration.wait_residual(r, m) for r in two]
-    fit = calibration.wait_constants([(r["busy_us"], r["x_us"]) for r in res])
+        return {"wait_sigma_us": waitfit.wait_sigma_us(old, m)}
+    res = [waitfit.wait_residual(r, m) for r in two]
+    fit = waitfit.wait_constants([(r["busy_us"], r["x_us"]) for r in res])
     out = {"wait_sigma_us": fit.get("wait_us", 0.0), "wait_rel": fit.get("wait_rel", 0.0)}
     for i, r in enumerate(res, start=1):
         out[f"wait_busy_us_{i}"], out[f"wait_x_us_{i}"] = r["busy_us"], r["x_us"]

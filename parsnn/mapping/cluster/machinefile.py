@@ -88,10 +88,10 @@ MEASURED = [
      "the 2-rank calibration networks (scatter8k, scatter32k and scatter128k on 2 ranks x 1 thread; fit version 7: PD14 0.1): "
      "the mean exchange timer above the model's as extra fluctuation per interval x, fitted as x^2 = wait_us^2 + "
      "(wait_rel busy)^2 over the networks; the absolute part (us), added to noisebench's in quadrature (the engine's "
-     "wait policy and spike-dependent work; parsnn.mapping.cluster.calibration.wait_constants)"),
+     "wait policy and spike-dependent work; parsnn.mapping.cluster.waitfit.wait_constants)"),
     (("noise", "wait_rel"), "wait_rel",
      "the 2-rank calibration networks (as wait_us): the part of the engine's own fluctuation relative to a rank's "
-     "busy time per interval (fit version 8; parsnn.mapping.cluster.calibration.wait_constants)"),
+     "busy time per interval (fit version 8; parsnn.mapping.cluster.waitfit.wait_constants)"),
     (("oversubscription", "yield_us"), "yield_us",
      "PD14 0.1 on cores + 1 ranks: wall time per interval above the prediction without it"),
 ]

@@ -179,7 +179,7 @@ def _fluctuation(machine: Machine, c_evt: np.ndarray, ev: np.ndarray, busy: np.n
     noise (relative to the rank's work, and absolute: noisebench's ``sigma_rel``, ``sigma_us``) and the
     engine's own beyond it (``[noise] wait_us``, absolute, and ``wait_rel``, relative to the rank's busy time:
     its wait policy's wake-ups, the work that varies with the interval's spikes;
-    :func:`~parsnn.mapping.cluster.calibration.wait_constants`). Files before fit version 7 have neither (0),
+    :func:`~parsnn.mapping.cluster.waitfit.wait_constants`). Files before fit version 7 have neither (0),
     files of version 7 only ``wait_us`` (fitted on PD14 0.1 on 2 ranks); version 8 fits both on the 2-rank
     calibration networks."""
     noise_abs = machine.us("noise", "sigma_us", default=0.0)
