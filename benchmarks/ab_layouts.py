@@ -12,7 +12,8 @@ Reported: each run's RTF, build time, CPU seconds of the timed run (summed over 
 checkouts: 0), the engine timers of rank 0, per rank and thread the seconds in delivery, update,
 waiting at the team's meetings and the serial part, and the synaptic events delivered (older
 checkouts: null), the pair ratios RTF(A) / RTF(B) and CPU(A) / CPU(B)
-and their medians; the machine (CPU model, cores) and the 1-minute load average before every run.
+and their medians; the machine (CPU model, cores), the 1-minute load average before every run and the
+host's steal time during it (``host_steal_ms``, :mod:`parsnn.machines.steal`; whole run, build included).
 """
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ import platform
 import statistics
 import subprocess
 import tempfile
+
+from parsnn.machines.steal import StealMeter
 
 
 def _side(spec: str) -> tuple[str, int, int]:
@@ -47,6 +50,7 @@ def run_one(side: tuple[str, int, int], args, extra: str = "") -> dict:
     """One parsnn_pd14.py run of ``side``; its JSON result with the load average before it."""
     path, ranks, threads = side
     load = os.getloadavg()[0]
+    steal = StealMeter()
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "r.json")
         cmd = [os.path.join(path, ".venv/bin/mpiexec"), "-n", str(ranks), os.path.join(path, ".venv/bin/python"),
@@ -54,6 +58,7 @@ def run_one(side: tuple[str, int, int], args, extra: str = "") -> dict:
                "--t-sim", str(args.t_sim), "--warmup", str(args.warmup), "--bg", "dc", "--threads", str(threads),
                "--json-out", out, *extra.split()]
         subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=path)
+        stolen = steal.ms()
         with open(out) as f:
             r = json.load(f)
     timers = {k: v[0] if isinstance(v, list) else v for k, v in r.get("timers", {}).items()
@@ -61,7 +66,7 @@ def run_one(side: tuple[str, int, int], args, extra: str = "") -> dict:
     return {"rtf": r["rtf"], "build_seconds": r["build_seconds"], "load1_before": load,
             "peak_rss_bytes_total": r.get("peak_rss_bytes_total"), "timers_rank0": timers,
             "prefetch": r.get("prefetch"), "cpu_seconds": sum(r.get("simulate_cpu_seconds") or [0.0]),
-            "thread_timers": r.get("thread_timers")}
+            "thread_timers": r.get("thread_timers"), "host_steal_ms": stolen}
 
 
 def main(argv=None) -> int:
@@ -81,7 +86,8 @@ def main(argv=None) -> int:
     for p in range(args.pairs):
         for s in ("AB" if p % 2 == 0 else "BA"):
             runs[s].append(run_one(sides[s], args, args.a_args if s == "A" else args.b_args))
-            print(s, p, json.dumps({k: runs[s][-1][k] for k in ("rtf", "build_seconds", "load1_before")}), flush=True)
+            print(s, p, json.dumps({k: runs[s][-1][k] for k in ("rtf", "build_seconds", "load1_before")}),
+                  "steal ms", runs[s][-1]["host_steal_ms"]["total"], flush=True)
     ratios = [a["rtf"] / b["rtf"] for a, b in zip(runs["A"], runs["B"])]
     res = {"machine": _cpu(), "n_scaling": args.n_scaling, "t_sim_ms": args.t_sim, "warmup_ms": args.warmup,
            "a": {"checkout": sides["A"][0], "args": args.a_args, "ranks": sides["A"][1], "threads": sides["A"][2],

@@ -19,7 +19,8 @@ the rest of the run's state, Simulation._setup_buffers), other (the rest of Simu
 kernels, neurons, routes). Per phase also the minor faults of the main thread alone (``main_minflt``: pages
 first touched serially; the rest were touched by the other threads), and after the build the process's
 resident, anonymous and anonymous huge-page memory (/proc/self/smaps_rollup: how much of it the kernel
-backs with 2 MiB pages). ``--base``: a second checkout (a source tree with its kernels built, e.g. by ``git archive``
+backs with 2 MiB pages), and the host's steal time during the build's process (``host_steal_ms``,
+:mod:`parsnn.machines.steal`). ``--base``: a second checkout (a source tree with its kernels built, e.g. by ``git archive``
 of a commit and ``setup.py build_ext --inplace``), run with the same python in the same rounds (base 1,
 base T, this 1, this T), to compare the two.
 """
@@ -120,11 +121,13 @@ def measure(n_scaling: float, threads: int) -> dict:
 
 def _one(n_scaling: float, threads: int, checkout: str) -> dict:
     """One build in a fresh process, with the parsnn of ``checkout`` (a source tree with its kernels built)."""
+    from parsnn.machines.steal import StealMeter     # here, not at the top: a --base checkout's child may lack it
     load = os.getloadavg()[0]
+    steal = StealMeter()
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([checkout, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep))
     out = subprocess.run([sys.executable, __file__, "--n-scaling", str(n_scaling), "--one", str(threads)],
                          check=True, capture_output=True, text=True, env=env, cwd=checkout).stdout
-    return {**json.loads(out.strip().splitlines()[-1]), "loadavg_1min_before": load}
+    return {**json.loads(out.strip().splitlines()[-1]), "loadavg_1min_before": load, "host_steal_ms": steal.ms()}
 
 
 def _summary(pairs: list, keys: tuple) -> dict:
