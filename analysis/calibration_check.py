@@ -272,6 +272,8 @@ def main(argv=None) -> int:
         rows = [compare_row({**from_run_file(f), "busy_cores_before": float("nan")}, 0, machine, args.foreign)
                 for f in args.runs]
     else:
+        if args.keep is not None:
+            os.makedirs(args.keep, exist_ok=True)   # parsnn run does not make its output's folder
         with (tempfile.TemporaryDirectory(prefix="parsnn_check_") if args.keep is None
               else contextlib.nullcontext(args.keep)) as wd:
             for rep in range(args.repeats):
