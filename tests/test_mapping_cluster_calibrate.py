@@ -757,9 +757,20 @@ def test_fit_version_8_labels_version_7_files():
     from parsnn.machines.fingerprint import fit_version, fit_version_note
     from parsnn.mapping.cluster.calibrate import FIT_VERSION
     m = load_machine("analysis/results/calibration_check_zen5_idle_2026_12_02_s15.toml")
-    assert FIT_VERSION == 8 and fit_version(m) == 7
+    assert FIT_VERSION >= 8 and fit_version(m) == 7
     note = fit_version_note(m)
     assert "fit version 7" in note and "version 8" in note and "recalibrate" in note
+
+
+def test_batches_before_fit_version_9_drop_the_delivery_thread_efficiency():
+    # version 8 fitted the delivery's thread efficiency against the curve read at the shared working set;
+    # version 9's sharing rule (scatter.shared_cost) gives it another meaning: merged, it is left out
+    from parsnn.mapping.cluster.calibrate import FIT_VERSION, _current_meaning
+    old = {"fit_version": 8, "thread_deliver_efficiency": 1.2, "thread_deliver_eff_1": 1.1,
+           "thread_deliver_mib_1": 1.7, "thread_update_efficiency": 1.0, "wait_rel": 0.2}
+    assert FIT_VERSION == 9
+    assert _current_meaning(dict(old)) == {"fit_version": FIT_VERSION, "thread_deliver_mib_1": 1.7,
+                                           "thread_update_efficiency": 1.0, "wait_rel": 0.2}
 
 
 def test_batches_before_fit_version_8_drop_the_absolute_wait():

@@ -42,6 +42,40 @@ def test_event_cost_adds_the_per_row_cost_over_the_row():
     assert scatter.event_cost(m, 8 * MIB, 0.7, 1, 4000.0) == scatter.event_cost(m, 8 * MIB, 0.0, 1, 4000.0)
 
 
+def _versioned(version, l2_kib=2048.0) -> Machine:
+    """The CURVE6 machine with a private L2 of ``l2_kib`` and one calibration batch of fit ``version``."""
+    m = _machine()
+    data = copy.deepcopy(m.data)
+    data["machine"]["l2_kib_per_core"] = l2_kib
+    data.setdefault("calibration", {})["per_batch"] = [{"fit_version": version}]
+    return Machine(name=f"curve6_v{version}", data=data, path=m.path, inherited=m.inherited)
+
+
+def test_sharing_charges_only_the_events_beyond_a_cores_own_l2():
+    new, old = _versioned(9), _versioned(8)
+    assert scatter.split_sharing(new) and not scatter.split_sharing(old)
+    cost = lambda m, ws, k: float(scatter.event_cost(m, ws, 0.0, k, 1e12))      # rows without end: the curve
+    # one core, or a working set inside the L2: no sharing effect under either rule
+    for m in (new, old):
+        assert cost(m, 4 * MIB, 1) == pytest.approx(cost(old, 4 * MIB, 1))
+        assert cost(m, 1.5 * MIB, 2) == pytest.approx(cost(m, 1.5 * MIB, 1))
+    # 2 cores of 4 MiB each, L2 2 MiB: before version 9 the curve is read at x = 2 + 2 x 2 = 6 MiB
+    ws, l2, x = 4 * MIB, 2 * MIB, 6 * MIB
+    y = lambda w: float(np.interp(np.log(w), np.log([1 * MIB, 8 * MIB, 64 * MIB]), [1.5, 3.0, 6.0]))
+    assert cost(old, ws, 2) == pytest.approx(y(x) * 1e-9)
+    # version 9: half of a core's writes hit its own L2 at y(l2); the rest costs an event beyond the L2 at x
+    # (h(x) = 1/3 of the one-core writes at x hit the L2)
+    beyond = (y(x) - y(l2) / 3) / (1 - 1 / 3)
+    assert cost(new, ws, 2) == pytest.approx((0.5 * y(l2) + 0.5 * beyond) * 1e-9)
+    # between alone and the earlier reading; the per-row cost is read the same way
+    assert cost(new, ws, 1) < cost(new, ws, 2) < cost(old, ws, 2)
+    row = lambda m: float(scatter.event_cost(m, ws, 0.0, 2, 4000.0)) - cost(m, ws, 2)
+    assert 0 < row(new) < row(old)
+    # the further beyond the L2, the less the L2's hits matter: the two readings approach each other
+    gap = lambda w: cost(old, w, 2) - cost(new, w, 2)
+    assert gap(4 * MIB) > gap(16 * MIB) > gap(48 * MIB) > 0
+
+
 def test_event_cost_at_the_engines_prefetch_distance():
     m = _machine()
     at = lambda d: float(scatter.event_cost(m, 8 * MIB, 0.0, 1, 4000.0, d))

@@ -303,7 +303,9 @@ def fit_version_note(machine) -> str:
                 f"the terms of later versions; recalibrate: {RECALIBRATE}")
     return (f"'{machine.name}' has fit version {v} (today's: {FIT_VERSION}): the prediction leaves out the terms it "
             f"did not measure (version 7: a run's first recording flush, the engine's own wait between ranks, "
-            f"absolute; version 8: that wait also relative to the work, fitted on the 2-rank scatter networks); "
+            f"absolute; version 8: that wait also relative to the work, fitted on the 2-rank scatter networks; "
+            f"version 9: ranks and threads sharing the cache beyond L2 charged for their events beyond their own L2 only, "
+            f"where earlier files keep charging them at the shared working set); "
             f"recalibrate for them: {RECALIBRATE}")
 
 

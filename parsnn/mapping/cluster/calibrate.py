@@ -326,14 +326,18 @@ def default_name(fp: dict) -> str:
 #: other constants as in 6 (files of version 6 predict without the two terms); 8 = the engine's own wait between
 #: ranks as x^2 = wait_us^2 + (wait_rel busy)^2 (``[noise] wait_rel`` new), fitted on the scatter networks 8k,
 #: 32k and 128k on 2 ranks (:data:`WAIT_RUNS`; before: wait_us alone, from PD14 0.1 on 2 ranks); files of version 7
-#: predict with their wait_us alone, as before
-FIT_VERSION = 8
+#: predict with their wait_us alone, as before; 9 = cores sharing the cache beyond L2 are charged only for their
+#: events beyond their own L2 (:func:`parsnn.mapping.cluster.scatter.shared_cost`; before: the curve read at the
+#: shared working set), and the delivery's thread efficiency is fitted against that cost; files of version 8
+#: predict with the earlier reading, as before
+FIT_VERSION = 9
 
 #: the constants a batch of an earlier :data:`FIT_VERSION` measured in another meaning (dropped when merged)
 _REDEFINED = {5: ("record_ns", "thread_update_efficiency",
                   *(f"thread_update_eff_{i}" for i in range(1, len(THREAD_RUNS) + 1))),
               6: ("thread_deliver_efficiency", *(f"thread_deliver_eff_{i}" for i in range(1, len(THREAD_RUNS) + 1))),
-              8: ("wait_sigma_us",)}
+              8: ("wait_sigma_us",),
+              9: ("thread_deliver_efficiency", *(f"thread_deliver_eff_{i}" for i in range(1, len(THREAD_RUNS) + 1)))}
 #: prefixes of the constants an earlier :data:`FIT_VERSION` measured in another meaning (dropped when merged)
 _REDEFINED_PREFIX = {6: ("scatter_",)}
 

@@ -39,9 +39,20 @@ distance, and the event cost with a share ``u`` of unprefetched events is::
 
 (such files still load and predict with it). The points are measured with one
 core busy; when ``k`` cores (ranks x threads of a node, at most the cores sharing an L3) scatter at once,
-each keeps its private L2 (``l2_kib_per_core``) and they share the rest: the curve is read at
-``min(ws, l2) + k max(0, ws - l2)`` (:func:`shared_working_set`). A machine file without the table keeps
-the cache-level model (:meth:`parsnn.machines.Machine.event_cost`).
+each keeps its private L2 (``l2_kib_per_core``) and they share the rest, as one core would at
+``x = min(ws, l2) + k max(0, ws - l2)`` (:func:`shared_working_set`). Fit version 9 and later
+(:data:`SPLIT_FIT_VERSION`; :func:`shared_cost`): only the events beyond a core's own L2 see the shared cache.
+A share ``h(ws) = min(1, l2 / ws)`` of a core's ring writes hits its L2 at the curve's cost there, ``y(min(ws,
+l2))``; the rest costs what an event beyond the L2 costs on the one-core curve at ``x``,
+``m(x) = (y(x) - h(x) y(l2)) / (1 - h(x))`` (at least ``y(x)``), so::
+
+    y_k(ws) = h(ws) y(min(ws, l2)) + (1 - h(ws)) m(x)        (y: c_d and R_d alike; y_1 = y)
+
+Before version 9 the curve was read at ``x`` alone, which also charged each core the L2 hit rate of the
+larger working set ``x``: on the Xeon m167 guest (L2 2 MiB) PD14 0.25 on 2 x 1 came out +28 % to +40 % in its
+delivery (analysis/results/sharing19/). Files of earlier versions keep that reading (their thread efficiencies
+were fitted against it). A machine file without the table keeps the cache-level model
+(:meth:`parsnn.machines.Machine.event_cost`).
 """
 from __future__ import annotations
 
@@ -63,6 +74,9 @@ CURVE_DISTANCES = (128, 0)
 #: is measured on rows of 2,048 and 4,096 synapses; a row of L < 128 pays its start, not 2,048 / L of it)
 ROW_MIN = 128
 _FIT_ITERATIONS = 30
+#: the fit version (:data:`parsnn.mapping.cluster.calibrate.FIT_VERSION`) from which cores sharing the cache
+#: beyond L2 are charged by :func:`shared_cost` (before: the curve read at :func:`shared_working_set`)
+SPLIT_FIT_VERSION = 9
 
 
 def _suffix(row: int, distance: int) -> str:
@@ -264,10 +278,36 @@ def shared_working_set(machine, ring_bytes, sharing=1.0) -> np.ndarray:
     return np.where(k > 1.0, np.minimum(ws, l2) + k * np.maximum(ws - l2, 0.0), ws)
 
 
+def split_sharing(machine) -> bool:
+    """Whether ``machine``'s delivery is charged for sharing by :func:`shared_cost`: every batch of its
+    ``[calibration] per_batch`` that states a fit version states :data:`SPLIT_FIT_VERSION` or later (a machine
+    without batches, or being fitted, does too)."""
+    per = (machine.data.get("calibration") or {}).get("per_batch") or []
+    known = [int(b["fit_version"]) for b in per if isinstance(b, dict) and "fit_version" in b]
+    return not known or min(known) >= SPLIT_FIT_VERSION
+
+
+def shared_cost(machine, ring_bytes, sharing, pts_ws, pts_y, split=True) -> np.ndarray:
+    """The one-core curve ``(pts_ws, pts_y)`` read for ``sharing`` cores scattering at once into their own rings
+    of ``ring_bytes`` each (the module docstring: ``y_k``; ``split`` False: ``y`` at :func:`shared_working_set`,
+    the reading before fit version 9)."""
+    ws = np.maximum(np.asarray(ring_bytes, dtype=float), 1.0)
+    x = np.maximum(shared_working_set(machine, ws, sharing), 1.0)
+    y_x = _interp_log(x, pts_ws, pts_y)
+    if not split:
+        return y_x
+    l2 = float(machine.cache_levels()[0])
+    a = _interp_log(np.minimum(ws, l2), pts_ws, pts_y)
+    h_own, h_x = np.minimum(1.0, l2 / ws), np.minimum(1.0, l2 / x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        beyond = np.maximum((y_x - h_x * a) / (1.0 - h_x), y_x)
+    return np.where(h_x >= 1.0, _interp_log(ws, pts_ws, pts_y), h_own * a + (1.0 - h_own) * beyond)
+
+
 def event_cost(machine, ring_bytes, unprefetched=0.0, sharing=1.0, row=None, distance=None) -> np.ndarray:
     """Seconds per synaptic event when an interval writes ``ring_bytes`` of the ring, with ``sharing`` cores
     (ranks x threads, at most the cores per L3) scattering at once into the shared cache
-    (:func:`shared_working_set`), rows of ``row`` events per received spike (a thread's sub-row) and the
+    (:func:`shared_cost`), rows of ``row`` events per received spike (a thread's sub-row) and the
     engine's prefetch distance ``distance`` (None: :data:`PREFETCH_DISTANCE`): the measured curve plus the
     per-row cost over the row (see the module docstring). A file before fit version 6 (no per-row cost) gives
     the curve plus the unprefetched share ``unprefetched`` x miss(ws) x (no_prefetch_ns - ns_K); without a
@@ -285,6 +325,7 @@ def event_cost(machine, ring_bytes, unprefetched=0.0, sharing=1.0, row=None, dis
         extra = u * _miss(c, ns) * max(0.0, cur["no_prefetch_ns"] - ns[-1]) if "row_ns" not in cur else 0.0
         return (c + extra) * 1e-9
     ns, row_ns = _at_distance(cur, distance)
-    c = _interp_log(ws, axis, ns)
-    r = _interp_log(ws, np.array(cur["row_mib"]) * 2 ** 20, row_ns)
+    split = split_sharing(machine)
+    c = shared_cost(machine, ring_bytes, sharing, axis, ns, split)
+    r = shared_cost(machine, ring_bytes, sharing, np.array(cur["row_mib"]) * 2 ** 20, row_ns, split)
     return (c + r / np.maximum(np.asarray(row, dtype=float), ROW_MIN)) * 1e-9
