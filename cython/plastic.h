@@ -143,6 +143,8 @@ typedef struct {
      * neuron with another tau_minus_inv, or j >= PARSNN_KTAB_LEN, calls exp(); in the ftab block */
     double *ktab;
     uint64_t ktab_tmi;
+    /* how stdp_pl_synapse_hom's facilitation computes w^mu (PARSNN_POWER_*; parsnn_wpow) */
+    int32_t power;
 } parsnn_plastic_t;
 
 /* Append an entry to a history, growing it if needed; 0 on success, -1 if out of memory. */
@@ -304,6 +306,37 @@ static inline double parsnn_k_value(const parsnn_plastic_t *p, int64_t i, int64_
     return v;
 }
 
+/* How the facilitation of stdp_pl_synapse_hom computes w^mu: the C library's pow (as NEST calls it), or,
+ * for mu = 0.4, the fifth root of w^2 by Newton's method (parsnn_root25; every other rule and mu keeps pow) */
+#define PARSNN_POWER_LIBM 0
+#define PARSNN_POWER_NEWTON 1
+
+/* pow(x, 0.4) for x in [2^-500, 2^500): the root y of y^5 = x^2, i.e. x^(2/5): a first guess from the exponent
+ * bits (log2 x read off the bits, times 0.4), three Newton steps y <- 0.8 y + 0.2 x^2 / y^4 and a last one as a
+ * correction, y + 0.2 (x^2 / y^4 - y), whose roundings are scaled by 0.2; then the double 0.4, which is 2/5 +
+ * PARSNN_MU04_DELTA, by y (1 + delta ln x) (ln x from the bits: a 9 % error in a term of at most 1e-14 y). Only
+ * IEEE multiplications, divisions, additions and exact conversions (the build keeps -ffp-contract=off): the same
+ * bits on every machine, library and vector width; within a few ulp of the exact value (tests/test_engine_plasticity.py). */
+#define PARSNN_MU04_DELTA 2.2204460492503132e-17
+static inline double parsnn_root25(double x)
+{
+    const double a = x * x;
+    const int64_t B = (int64_t) 1023 << 52;
+    uint64_t bx;
+    memcpy(&bx, &x, sizeof bx);
+    const int64_t by = B + (int64_t) ((double) ((int64_t) bx - B) * 0.4);
+    double y;
+    memcpy(&y, &by, sizeof y);
+    for (int it = 0; it < 3; it++) {
+        const double y2 = y * y, y4 = y2 * y2;
+        y = 0.8 * y + 0.2 * (a / y4);
+    }
+    const double y2 = y * y, y4 = y2 * y2;
+    y = y + 0.2 * (a / y4 - y);
+    const double lnx = (double) ((int64_t) bx - B) * 0x1.62e42fefa39efp-53;     /* (bits - B) 2^-52 ln 2 */
+    return y + y * (PARSNN_MU04_DELTA * lnx);
+}
+
 /* The constants of projection q, hoisted out of the synapse loop (the loop stores through
  * pointers the compiler cannot prove distinct from the parameter arrays). */
 typedef struct {
@@ -311,7 +344,15 @@ typedef struct {
     const double *ftab;
     uint64_t pw_x;     /* a fixed entry of the facilitation's pow memo (parsnn_plastic_t's pw_x, pw_y) */
     double pw_y;
+    int32_t newton;    /* the facilitation's w^mu by parsnn_root25 (parsnn_newton_power) */
 } parsnn_proj_t;
+
+/* Whether projection q's facilitation takes w^mu from parsnn_root25: the store's power scheme is
+ * PARSNN_POWER_NEWTON, the rule stdp_pl_synapse_hom and mu exactly 0.4. */
+static inline int32_t parsnn_newton_power(const parsnn_plastic_t *p, int64_t q)
+{
+    return p->power == PARSNN_POWER_NEWTON && p->model[q] == PARSNN_STDP_PL_HOM && p->mu_plus[q] == 0.4;
+}
 
 static inline parsnn_proj_t parsnn_proj(const parsnn_plastic_t *p, int64_t q)
 {
@@ -327,6 +368,7 @@ static inline parsnn_proj_t parsnn_proj(const parsnn_plastic_t *p, int64_t q)
     c.ftab = p->ftab + q * PARSNN_FTAB_LEN;
     c.pw_x = p->pw_x[q];
     c.pw_y = p->pw_y[q];
+    c.newton = parsnn_newton_power(p, q);
     return c;
 }
 
@@ -341,6 +383,13 @@ extern double parsnn_pow_core(double, double);
 #define parsnn_pow_core pow
 #endif
 
+/* The facilitation's x^y: parsnn_root25 where the projection takes it (y is then 0.4) and x is in its range
+ * [2^-500, 2^500) (x^2 neither underflows nor overflows), else the library's pow. */
+static inline double parsnn_wpow(int32_t newton, double x, double y)
+{
+    return (newton && x >= 0x1p-500 && x < 0x1p500) ? parsnn_root25(x) : parsnn_pow_core(x, y);
+}
+
 /* pow(x, y) through a memo of two entries: the projection's fixed one (c->pw_x, c->pw_y: the pow of
  * its initial weight) and the last argument and result (*mx, *my); pow is a pure function, so the
  * result is the same bits. In a row, many synapses still have the initial weight when they are
@@ -354,7 +403,7 @@ static inline double parsnn_pow_memo(const parsnn_proj_t *c, double x, double y,
         return c->pw_y;
     if (bits != *mx) {
         *mx = bits;
-        *my = parsnn_pow_core(x, y);
+        *my = parsnn_wpow(c->newton, x, y);
     }
     return *my;
 }
@@ -416,7 +465,7 @@ static int parsnn_plastic_tables(parsnn_plastic_t *p)
         const double w0 = (a < b) ? p->w[a] : 0.0;
         const double x0 = (p->model[q] == PARSNN_STDP) ? 1.0 - (w0 / p->wmax[q]) : w0;
         memcpy(&p->pw_x[q], &x0, sizeof x0);
-        p->pw_y[q] = pow(x0, p->mu_plus[q]);
+        p->pw_y[q] = parsnn_wpow(parsnn_newton_power(p, q), x0, p->mu_plus[q]);
     }
     for (int64_t q = 0; q < p->n_proj; q++) {
         const parsnn_proj_t c = parsnn_proj(p, q);

@@ -50,7 +50,11 @@ cdef extern from "plastic.h" nogil:
         int64_t* pre_t
         int64_t pre_cap
         double* ftab
+        int32_t power
     enum: PARSNN_FTAB_LEN
+    enum: PARSNN_POWER_LIBM
+    enum: PARSNN_POWER_NEWTON
+    double parsnn_wpow(int32_t newton, double x, double y)
     parsnn_hist_t* parsnn_hist_alloc(int64_t n)
     int parsnn_plastic_tables(parsnn_plastic_t* p)
     int parsnn_hist_push(parsnn_hist_t* hs, int64_t t, double k, int32_t cnt)
@@ -72,6 +76,22 @@ _PLASTIC_ARRAYS = (
     ("alpha", np.float64), ("mu_plus", np.float64), ("mu_minus", np.float64), ("wmax", np.float64),
     ("ptr", np.int64), ("d", np.uint16), ("d_base", np.int64), ("dconst", np.int32), ("w", np.float64),
     ("kplus", np.float64), ("tlast", np.int64))
+
+#: the kernel's codes of the ways stdp_pl_synapse_hom's facilitation computes w^mu (parsnn.engine.plasticity)
+WEIGHT_POWERS = {"libm": PARSNN_POWER_LIBM, "newton": PARSNN_POWER_NEWTON}
+
+
+def weight_power(const double[::1] x, double mu, str scheme):
+    """The facilitation's x^mu for every x as the kernel computes it under ``scheme`` (WEIGHT_POWERS) for a
+    stdp_pl_synapse_hom projection of exponent ``mu`` (for tests)."""
+    cdef int32_t newton = WEIGHT_POWERS[scheme] == PARSNN_POWER_NEWTON and mu == 0.4
+    cdef Py_ssize_t i
+    out = np.empty(x.shape[0])
+    cdef double[::1] o = out
+    for i in range(x.shape[0]):
+        o[i] = parsnn_wpow(newton, x[i], mu)
+    return out
+
 
 #: bytes per local neuron of its post-spike archive's header and dense record (parsnn_hq_t), and of one
 #: projection's facilitation table
@@ -95,9 +115,10 @@ cdef class PlasticState:
     def __cinit__(self):
         memset(&self.c, 0, sizeof(parsnn_plastic_t))
 
-    def setup(self, int64_t n, double h, int64_t min_delay, dict arrays, int64_t threads=1):
+    def setup(self, int64_t n, double h, int64_t min_delay, dict arrays, int64_t threads=1, int power=0):
         """Point the kernel at ``arrays`` (the names of _PLASTIC_ARRAYS; converted to their dtypes)
-        for ``n`` local neurons whose rows are split into ``threads`` sub-rows; empty histories."""
+        for ``n`` local neurons whose rows are split into ``threads`` sub-rows; empty histories.
+        ``power``: how stdp_pl_synapse_hom's facilitation computes w^mu (WEIGHT_POWERS' codes)."""
         cdef int64_t i
         self._free()
         self.arrays = {name: np.ascontiguousarray(arrays[name], dtype=dt) for name, dt in _PLASTIC_ARRAYS}
@@ -106,6 +127,9 @@ cdef class PlasticState:
             raise ValueError(f"the plastic targets must be a contiguous uint16 or uint32 array, got {tgt.dtype}")
         self.arrays["tgt"] = tgt
         a = self.arrays
+        if power not in (PARSNN_POWER_LIBM, PARSNN_POWER_NEWTON):
+            raise ValueError(f"unknown weight power code {power}")
+        self.c.power = power
         self.c.n, self.c.h, self.c.min_delay, self.c.T = n, h, min_delay, threads
         self.c.n_proj = a["soff"].shape[0]
         self.c.kminus = <double*> _data(a["kminus"])

@@ -327,7 +327,7 @@ def test_network_matches_nest(load_script):
     np.testing.assert_array_equal(w_p[0][op], w_n[0][on])
     np.testing.assert_array_equal(w_p[1][op], w_n[1][on])
     late = np.isin(w_n[0][on], sp_n["E"][1][sp_n["E"][0] > 400.0 - 1.0 - 1e-9])
-    assert (~late).sum() > 5000 and np.abs(w_n[2] - fz.J).min() > 1e-3       # the weights moved
+    assert (~late).sum() > 5000 and np.median(np.abs(w_n[2] - fz.J)) > 1e-3   # the weights moved
     np.testing.assert_allclose(w_p[2][op][~late], w_n[2][on][~late], rtol=0, atol=1e-9)
 
 

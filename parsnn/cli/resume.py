@@ -22,6 +22,7 @@ from parsnn.cli.common import EXIT_BAD_INPUT, report_error, strategies
 from parsnn.cli.run import (_check_output_path, add_checkpoint_arguments, add_weight_arguments, build_simulation,
                             finish, run_recording_weights, setup_checkpoints)
 from parsnn.engine.decomposition import OWNER_RULES
+from parsnn.engine.plasticity import UNRECORDED_WEIGHT_POWER
 from parsnn.runfile.schema import UNRECORDED_REALISATION
 from parsnn.options import positive_float, positive_int
 
@@ -87,6 +88,8 @@ def stored_arguments(args, comm):
         setattr(run_args, key, getattr(args, key))
     if "realisation" not in settings:       # written before the scheme was stored: v1 built it
         run_args.realisation = UNRECORDED_REALISATION
+    if "weight_power" not in settings:      # written before it was stored: the library's pow ran
+        run_args.weight_power = UNRECORDED_WEIGHT_POWER
     run_args.resumed_from = args.checkpoint_file
     if args.append:
         run_args.out = args.out or _stored_output(settings, args.checkpoint_file)

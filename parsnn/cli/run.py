@@ -11,6 +11,7 @@ from parsnn.cli.common import EXIT_BAD_INPUT, report_error, strategies
 from parsnn.options import nonnegative, positive_float, positive_int, prefetch as prefetch_option, seed
 from parsnn.cli.source import add_model_arguments, make_network
 from parsnn.engine.decomposition import OWNER_RULES
+from parsnn.engine.plasticity import DEFAULT_WEIGHT_POWER, WEIGHT_POWERS
 from parsnn.engine.streams import DEFAULT_REALISATION, REALISATIONS
 
 
@@ -47,6 +48,10 @@ def add_parser(subparsers):
     r.add_argument("--realisation", choices=tuple(REALISATIONS), default=DEFAULT_REALISATION,
                    help=f"realisation scheme: how the seed becomes the network (default {DEFAULT_REALISATION}; "
                         "v1 rebuilds the networks of earlier parsnn versions; see ARCHITECTURE.md)")
+    r.add_argument("--weight-power", choices=WEIGHT_POWERS, default=DEFAULT_WEIGHT_POWER,
+                   help="how stdp_pl_synapse_hom's facilitation computes w^mu: newton (default: for mu = 0.4, the "
+                        "fifth root of w^2 by Newton's method, the same bits on every machine) or libm (the C "
+                        "library's pow, as NEST and parsnn before it); the weights differ in their last bits")
     add_exchange_arguments(r)
     r.add_argument("--prefetch", type=prefetch_option, default="auto", metavar="auto|N",
                    help="prefetch distance of the static delivery in synapses ahead, 0-1024 (0: none); default "
@@ -178,6 +183,7 @@ def build_simulation(args, comm):
                      exchange=getattr(args, "exchange_scheme", "auto"), mpi_wait=getattr(args, "mpi_wait", "sleep"),
                      mpi_wait_polls=getattr(args, "mpi_wait_polls", 100), prefetch=getattr(args, "prefetch", "auto"),
                      thread_owners=getattr(args, "thread_owners", OWNER_RULES[0]),
+                     weight_power=getattr(args, "weight_power", DEFAULT_WEIGHT_POWER),
                      run_info={"argv": sys.argv, "command": "run", "cwd": os.getcwd(), **vars(args),
                                "partition_expected": None if expected is None else {k: expected[k] for k in (
                                    "seconds", "remote_deliveries_per_s", "bytes_per_rank_per_s", "cut_fraction",

@@ -132,6 +132,12 @@ def _check(sim, ckpt, path: str) -> str | None:
                                            resolution=sim.h, realisation=sim.realisation)
     if ckpt.num_nodes != sim.num_nodes:
         problems.append(f"number of nodes: checkpoint {ckpt.num_nodes}, this network {sim.num_nodes}")
+    if sim.plastic.active:
+        recorded = ((ckpt.run_info or {}).get("plasticity") or {}).get("weight_power",
+                                                                      plasticity.UNRECORDED_WEIGHT_POWER)
+        if recorded != sim.weight_power:
+            problems.append(f"weight power: the checkpoint's run computed the facilitation's w^mu with {recorded}, "
+                            f"this simulation with {sim.weight_power} (continue with weight_power={recorded!r})")
     if problems:
         return f"checkpoint '{path}' does not belong to this simulation: " + "; ".join(problems)
     return None

@@ -16,6 +16,15 @@ are in ``cython/plastic.h`` (see there for the rule and the call sites).
 
 :func:`weights` returns the weights in a layout-independent order; :func:`local_state` and
 :func:`apply_state` carry the dynamic state through a checkpoint.
+
+*Weight power* (``weight_power``, :data:`WEIGHT_POWERS`): how stdp_pl_synapse_hom's facilitation computes
+w^mu. ``newton`` (the default): for mu = 0.4 (hpc_benchmark's), the fifth root of w^2 by Newton's method in
+plain IEEE arithmetic (``parsnn_root25`` in cython/plastic.h): within a few ulp of the exact value, the same
+bits on every machine and C library, about 2.5x cheaper than glibc's pow; any other mu, and stdp_synapse,
+keep pow. ``libm``: the C library's pow for every mu, as NEST calls it (on the same machine, NEST's bits; the
+arithmetic of parsnn before session 19). The two give weights a few ulp apart per facilitation, so spikes may
+differ after long runs; each is the same for any ranks, threads and partition. The run file records the one
+used (``run_info["plasticity"]``).
 """
 from __future__ import annotations
 
@@ -26,15 +35,31 @@ from parsnn import synapses as synapse_models
 from parsnn.engine import plastic_store
 from parsnn.engine.neurons import draw_parameter
 from parsnn.engine.streams import DEFAULT_REALISATION, REALISATIONS
+from parsnn.errors import ParameterError
+
+#: the ways stdp_pl_synapse_hom's facilitation computes w^mu (Simulation's ``weight_power``; module docstring)
+WEIGHT_POWERS = tuple(engine_kernels.WEIGHT_POWERS)
+DEFAULT_WEIGHT_POWER = "newton"
+#: the weight power of a run or checkpoint that names none (written before it was recorded)
+UNRECORDED_WEIGHT_POWER = "libm"
+
+
+def check_weight_power(name) -> str:
+    """The weight power's name, or ParameterError naming the allowed ones."""
+    if name not in WEIGHT_POWERS:
+        raise ParameterError(f"weight_power must be one of {', '.join(WEIGHT_POWERS)}, got {name!r}")
+    return name
 
 
 class PlasticSynapses:
     """The plastic projections of a network on one rank: their indices, the store and the traces."""
 
     def __init__(self, net, local: np.ndarray, offsets: dict, pop_local: dict, seed: int, h: float,
-                 threads: int = 1, scheme: int = REALISATIONS[DEFAULT_REALISATION]):
+                 threads: int = 1, scheme: int = REALISATIONS[DEFAULT_REALISATION],
+                 weight_power: str = DEFAULT_WEIGHT_POWER):
         self.net, self.local, self.offsets, self.h, self.threads = net, local, offsets, h, int(threads)
         self.scheme = scheme            # realisation scheme of the draws (parsnn.engine.streams)
+        self.weight_power = check_weight_power(weight_power)
         self.projections = [k for k, proj in enumerate(net.projections) if proj.plastic]
         self.dmin, self.dmax = 1 << 40, 0
         self.has_targets = np.zeros(net.num_nodes, dtype=bool)
@@ -89,7 +114,8 @@ class PlasticSynapses:
         if not self.active:
             return
         state = engine_kernels.PlasticState()
-        state.setup(self.local.size, self.h, min_delay_steps, self.arrays, self.threads)
+        state.setup(self.local.size, self.h, min_delay_steps, self.arrays, self.threads,
+                    engine_kernels.WEIGHT_POWERS[self.weight_power])
         self.state = state
         self.arrays = state.arrays           # the kernel works in these (converted) arrays
         st.plastic = state

@@ -70,7 +70,9 @@ class Simulation:
     do not depend on it. ``thread_owners``: which thread owns which local node,
     :data:`parsnn.engine.decomposition.OWNER_RULES`: ``"major"`` (default, one contiguous block per
     thread) or ``"split"`` (every population shared by all threads); the results do not depend on
-    it. ``_exchange_block`` /
+    it. ``weight_power``: how stdp_pl_synapse_hom's facilitation computes w^mu, ``"newton"`` (default: for
+    mu = 0.4, Newton's fifth root of w^2, the same bits everywhere) or ``"libm"`` (the C library's pow, as
+    NEST); see :mod:`parsnn.engine.plasticity`: the weights differ in their last bits. ``_exchange_block`` /
     ``_exchange_adapt``: first exchange block size in words and whether it adapts (private: tests
     force the overflow round with them).
 
@@ -86,6 +88,7 @@ class Simulation:
                  exchange: str = "auto", mpi_wait: str = exchange_module.DEFAULT_WAIT,
                  mpi_wait_polls: int = exchange_module.DEFAULT_WAIT_POLLS, prefetch="auto",
                  thread_owners: str = decomposition.OWNER_RULES[0],
+                 weight_power: str = plasticity.DEFAULT_WEIGHT_POWER,
                  _exchange_block: int | None = None, _exchange_adapt: bool = True):
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**63:
             raise ParameterError(f"seed must be an integer in [0, 2^63), got {seed!r}")
@@ -94,6 +97,7 @@ class Simulation:
         if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not 1 <= threads <= 1024:
             raise ParameterError(f"threads must be an integer in [1, 1024], got {threads!r}")
         self.rings = ring_schemes.check_scheme(rings)
+        self.weight_power = plasticity.check_weight_power(weight_power)
         self.scheme = streams.scheme_code(realisation)
         self.realisation = realisation
         exchange_module.check_choices(exchange, mpi_wait, mpi_wait_polls)
@@ -180,8 +184,10 @@ class Simulation:
                                          - self.build_timers["group"])
         # plastic hook: the plastic synapses onto the local neurons (parsnn.engine.plasticity)
         self.plastic = plasticity.PlasticSynapses(net, local, self.offsets, self.pop_local, self.seed, h,
-                                                 self.threads, self.scheme)
+                                                 self.threads, self.scheme, self.weight_power)
         dmin, dmax = min(dmin, self.plastic.dmin), max(dmax, self.plastic.dmax)
+        if self.plastic.active:         # recorded in the run file and any checkpoint
+            self.run_info["plasticity"] = {"weight_power": self.weight_power}
         st.syn_ptr, st.syn_w, st.syn_row = syn_ptr, syn_w, rows.index      # rows.index: gid -> compact row
         st.syn_W, st.syn_base = blocks.W, blocks.base          # the sub-row blocks: thread x window
         st.tgt16 = syn_tgt.dtype == np.uint16          # the scatter for the rank's target width

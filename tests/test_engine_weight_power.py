@@ -1,0 +1,141 @@
+"""The facilitation's w^mu of stdp_pl_synapse_hom (parsnn.engine.plasticity, "weight power"): for mu = 0.4 the
+fifth root of w^2 by Newton's method (cython/plastic.h parsnn_root25) against an independent implementation of
+the same IEEE operations, the exact value and the C library's pow; the library's pow outside its range and for
+any other mu; the Simulation option and its record. No timing."""
+import decimal
+import math
+
+import numpy as np
+import pytest
+from mpi4py import MPI
+
+from parsnn import _engine as engine_kernels
+from parsnn.engine import Simulation, plasticity
+from parsnn.errors import ParameterError
+
+import plastic_scenarios as sc
+
+B = 1023 << 52
+DELTA = 2.2204460492503132e-17                   # the double 0.4 minus 2/5
+LN2_2M52 = float.fromhex("0x1.62e42fefa39efp-53")  # 2^-52 ln 2
+
+
+def root25(x):
+    """parsnn_root25's operations in numpy (IEEE double, elementwise; C's truncating conversions)."""
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    a = x * x
+    bx = x.view(np.int64)
+    y = (B + ((bx - B).astype(np.float64) * 0.4).astype(np.int64)).view(np.float64)
+    for _ in range(3):
+        y2 = y * y
+        y4 = y2 * y2
+        y = 0.8 * y + 0.2 * (a / y4)
+    y2 = y * y
+    y4 = y2 * y2
+    y = y + 0.2 * (a / y4 - y)
+    return y + y * (DELTA * ((bx - B).astype(np.float64) * LN2_2M52))
+
+
+def _weights(n=200_000, seed=1):
+    rng = np.random.default_rng(seed)
+    return np.concatenate([rng.uniform(1e-3, 1e4, n), 10.0 ** rng.uniform(-150, 150, n // 10),
+                           [45.61, 1.0, 2.0, 0.5, 2.0 ** -500, 2.0 ** 500 * (1 - 2 ** -53)]])
+
+
+def _libm(x, mu):
+    """The C library's pow, as Python's math.pow calls it (numpy's power may use its own vector code)."""
+    out = np.empty(len(x))
+    for i, v in enumerate(x):
+        try:
+            out[i] = math.pow(float(v), mu)
+        except ValueError:                          # math.pow raises where C's pow returns NaN
+            out[i] = np.nan
+    return out
+
+
+def _ulps(a, b):
+    return np.abs(np.asarray(a).view(np.int64) - np.asarray(b).view(np.int64))
+
+
+def test_newton_power_is_the_documented_operations_bit_for_bit():
+    x = _weights()
+    got = engine_kernels.weight_power(x, 0.4, "newton")
+    assert np.array_equal(got.view(np.int64), root25(x).view(np.int64))
+
+
+def test_newton_power_is_within_three_ulp_of_the_exact_value_and_four_of_pow():
+    x = _weights()
+    newton = engine_kernels.weight_power(x, 0.4, "newton")
+    libm = engine_kernels.weight_power(x, 0.4, "libm")
+    assert np.array_equal(libm, _libm(x, 0.4))
+    d = _ulps(newton, libm)
+    assert d.max() <= 4 and (d == 0).mean() > 0.5
+    decimal.getcontext().prec = 50
+    mu = decimal.Decimal(0.4)                        # the double 0.4, not 2/5
+    rng = np.random.default_rng(2)
+    for i in rng.choice(x.size, 600, replace=False):
+        exact = decimal.Decimal(float(x[i])) ** mu
+        err = abs(decimal.Decimal(float(newton[i])) - exact) / decimal.Decimal(math.ulp(float(newton[i])))
+        assert err <= 3, (x[i], newton[i], err)
+
+
+def test_outside_its_range_and_for_any_other_mu_the_library_pow():
+    x = np.array([0.0, 2.0 ** -501, 1e-160, 2.0 ** 500, 1e160, np.inf, 5e-324])
+    assert np.array_equal(engine_kernels.weight_power(x, 0.4, "newton"), _libm(x, 0.4))
+    assert np.isnan(engine_kernels.weight_power(np.array([np.nan, -1.0]), 0.4, "newton")).all()
+    w = _weights(20_000)
+    for mu in (0.5, 0.4000000000000001, 1.0):
+        assert np.array_equal(engine_kernels.weight_power(w, mu, "newton"), _libm(w, mu))
+
+
+def _run(weight_power, threads=1):
+    sim = Simulation(sc.plastic_network(), seed=3, comm=MPI.COMM_SELF, weight_power=weight_power, threads=threads)
+    sim.run(150.0)
+    return sim
+
+
+def test_the_simulation_option_changes_the_last_bits_of_the_power_law_weights_only():
+    newton, libm = _run("newton"), _run("libm")
+    wn, wl = newton.weights(), libm.weights()
+    assert newton.output_layout()["run_info"]["plasticity"] == {"weight_power": "newton"}
+    assert libm.output_layout()["run_info"]["plasticity"] == {"weight_power": "libm"}
+    pl = "E-E"                                       # stdp_pl_synapse_hom, mu 0.4
+    assert wn[pl][2].size > 1000 and np.abs(wn[pl][2] - 45.61).max() > 1e-3      # the weights moved
+    np.testing.assert_allclose(wn[pl][2], wl[pl][2], rtol=1e-12)
+    assert not np.array_equal(wn[pl][2], wl[pl][2])  # in their last bits
+    for key in ("E-I", "G-E"):                       # stdp_synapse: the library's pow either way
+        assert np.array_equal(wn[key][2], wl[key][2])
+    # the same for 2 threads (rank and partition invariance: tests/test_engine_plasticity.py, default scheme)
+    assert np.array_equal(_run("newton", threads=2).weights()[pl][2], wn[pl][2])
+
+
+def test_a_bad_weight_power_is_refused_before_building():
+    with pytest.raises(ParameterError, match="weight_power must be one of libm, newton"):
+        Simulation(sc.plastic_network(), comm=MPI.COMM_SELF, weight_power="fast")
+    assert plasticity.DEFAULT_WEIGHT_POWER == "newton" and plasticity.UNRECORDED_WEIGHT_POWER == "libm"
+
+
+def test_a_checkpoint_continues_only_with_the_weight_power_it_ran_with(tmp_path):
+    path = str(tmp_path / "c.h5")
+    sim = Simulation(sc.plastic_network(), seed=3, comm=MPI.COMM_SELF, weight_power="libm")
+    sim.run(50.0)
+    sim.checkpoint(path)
+    other = Simulation(sc.plastic_network(), seed=3, comm=MPI.COMM_SELF)          # the default, newton
+    with pytest.raises(ParameterError, match="weight power: the checkpoint's run computed .* with libm, this "
+                                             "simulation with newton"):
+        other.restore(path)
+    same = Simulation(sc.plastic_network(), seed=3, comm=MPI.COMM_SELF, weight_power="libm")
+    assert same.restore(path) == pytest.approx(50.0)
+    # a checkpoint that recorded none (written before the weight power existed) ran the library's pow
+    import dataclasses
+
+    from parsnn.runfile import checkpoint as checkpoint_file
+    ckpt = checkpoint_file.read(path)
+    assert ckpt.run_info["plasticity"] == {"weight_power": "libm"}
+    old = str(tmp_path / "old.h5")
+    checkpoint_file.write(old, dataclasses.replace(ckpt, run_info={k: v for k, v in ckpt.run_info.items()
+                                                                   if k != "plasticity"}))
+    with pytest.raises(ParameterError, match="with libm, this simulation with newton"):
+        Simulation(sc.plastic_network(), seed=3, comm=MPI.COMM_SELF).restore(old)
+    assert Simulation(sc.plastic_network(), seed=3, comm=MPI.COMM_SELF,
+                      weight_power="libm").restore(old) == pytest.approx(50.0)
