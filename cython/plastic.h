@@ -311,29 +311,43 @@ static inline double parsnn_k_value(const parsnn_plastic_t *p, int64_t i, int64_
 #define PARSNN_POWER_LIBM 0
 #define PARSNN_POWER_NEWTON 1
 
-/* pow(x, 0.4) for x in [2^-500, 2^500): the root y of y^5 = x^2, i.e. x^(2/5): a first guess from the exponent
- * bits (log2 x read off the bits, times 0.4), three Newton steps y <- 0.8 y + 0.2 x^2 / y^4 and a last one as a
- * correction, y + 0.2 (x^2 / y^4 - y), whose roundings are scaled by 0.2; then the double 0.4, which is 2/5 +
- * PARSNN_MU04_DELTA, by y (1 + delta ln x) (ln x from the bits: a 9 % error in a term of at most 1e-14 y). Only
- * IEEE multiplications, divisions, additions and exact conversions (the build keeps -ffp-contract=off): the same
- * bits on every machine, library and vector width; within a few ulp of the exact value (tests/test_engine_plasticity.py). */
+/* pow(x, 0.4) for x in [2^-500, 2^500): the root y of y^5 = x^2, i.e. x^(2/5). With x = 2^e m (m in [1, 2)) and
+ * 2e = 5q + r (r in 0..4), a first guess 2^q 2^(r/5) P(m), P a quartic for m^0.4 (relative error 1.1e-5); one
+ * Newton step y <- 0.8 y + 0.2 x^2 / y^4 and a second as a correction, y + 0.2 (x^2 / y^4 - y), whose roundings
+ * are scaled by 0.2; then the double 0.4, which is 2/5 + PARSNN_MU04_DELTA, by y (1 + delta ln x) (ln x from
+ * the bits: a 9 % error in a term of at most 1e-14 y). Only IEEE multiplications, divisions, additions and exact
+ * conversions (the build keeps -ffp-contract=off): the same bits on every machine, library and vector width;
+ * within 2 ulp of the exact value (tests/test_engine_weight_power.py). */
 #define PARSNN_MU04_DELTA 2.2204460492503132e-17
+static const double parsnn_root25_c5[5] = {0x1p+0, 0x1.2611186bae675p+0, 0x1.51cb453b9536cp+0,
+                                           0x1.8406003b2ae5cp+0, 0x1.bdb8cdadbe120p+0};     /* 2^(r/5) */
 static inline double parsnn_root25(double x)
 {
     const double a = x * x;
-    const int64_t B = (int64_t) 1023 << 52;
     uint64_t bx;
     memcpy(&bx, &x, sizeof bx);
-    const int64_t by = B + (int64_t) ((double) ((int64_t) bx - B) * 0.4);
-    double y;
-    memcpy(&y, &by, sizeof y);
-    for (int it = 0; it < 3; it++) {
+    const int64_t t = 2 * ((int64_t) (bx >> 52) - 1023);
+    int64_t q = t / 5, r = t % 5;
+    if (r < 0) {
+        r += 5;
+        q -= 1;
+    }
+    const uint64_t mb = (bx & 0x000FFFFFFFFFFFFFULL) | 0x3FF0000000000000ULL, sb = (uint64_t) (q + 1023) << 52;
+    double m, sc;
+    memcpy(&m, &mb, sizeof m);
+    memcpy(&sc, &sb, sizeof sc);
+    const double p = 0x1.b7f797fa301ccp-2 + m * (0x1.9dec508445d16p-1 + m * (-0x1.43a493f49101bp-2
+                     + m * (0x1.6bae9f99c70e2p-4 + m * -0x1.6292e5e67aa53p-7)));
+    double y = sc * parsnn_root25_c5[r] * p;
+    {
         const double y2 = y * y, y4 = y2 * y2;
         y = 0.8 * y + 0.2 * (a / y4);
     }
-    const double y2 = y * y, y4 = y2 * y2;
-    y = y + 0.2 * (a / y4 - y);
-    const double lnx = (double) ((int64_t) bx - B) * 0x1.62e42fefa39efp-53;     /* (bits - B) 2^-52 ln 2 */
+    {
+        const double y2 = y * y, y4 = y2 * y2;
+        y = y + 0.2 * (a / y4 - y);
+    }
+    const double lnx = (double) ((int64_t) bx - ((int64_t) 1023 << 52)) * 0x1.62e42fefa39efp-53;  /* (bits - B) 2^-52 ln 2 */
     return y + y * (PARSNN_MU04_DELTA * lnx);
 }
 
