@@ -197,7 +197,10 @@ def test_slurm_script_requeues_and_the_next_allocation_appends(tmp_path, run_cli
     a requeue; the script's second execution (the requeued job) appends to the output file, which
     then equals an uninterrupted run's."""
     mpiexec = os.path.join(os.path.dirname(sys.executable), "mpiexec")
-    path = _script(tmp_path, "slurm", options=("--no-progress", "--flush-every", "100"), run_options=("--record-v", "2"))
+    # 10 s of model time: long enough that the signal comes while it runs (2 s took 0.24 s on a fast machine
+    # with the prefetch distance cached by an earlier test, and the stop then came after the run's end)
+    path = _script(tmp_path, "slurm", options=("--no-progress", "--flush-every", "100"), run_options=("--record-v", "2"),
+                   t_sim=10000.0)
     fake = tmp_path / "bin"
     log = tmp_path / "scontrol.txt"
     _fake(fake, "srun", f'shift\nexec {mpiexec} -n 2 "$@"')          # drop --cpu-bind=cores
@@ -211,7 +214,7 @@ def test_slurm_script_requeues_and_the_next_allocation_appends(tmp_path, run_cli
     while "built" not in err.read_text():
         assert job.poll() is None and time.time() < deadline, err.read_text()
         time.sleep(0.1)
-    time.sleep(0.5)
+    time.sleep(0.1)
     job.send_signal(10)                                                 # SIGUSR1
     out, _ = job.communicate(timeout=120)
     assert job.returncode == 3, err.read_text()
@@ -220,7 +223,7 @@ def test_slurm_script_requeues_and_the_next_allocation_appends(tmp_path, run_cli
     assert second.returncode == 0, second.stderr
     assert "resumed from" in second.stderr
     ref = str(tmp_path / "ref.h5")
-    run_cli(2, ["brunel", "--scale", "0.05", "--record-v", "2", "--seed", "9", "--t-sim", 2000, "--out", ref,
+    run_cli(2, ["brunel", "--scale", "0.05", "--record-v", "2", "--seed", "9", "--t-sim", 10000, "--out", ref,
                 "--no-progress"])
     import h5py
     import numpy as np
