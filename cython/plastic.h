@@ -347,7 +347,8 @@ static inline double parsnn_root25(double x)
         const double y2 = y * y, y4 = y2 * y2;
         y = y + 0.2 * (a / y4 - y);
     }
-    const double lnx = (double) ((int64_t) bx - ((int64_t) 1023 << 52)) * 0x1.62e42fefa39efp-53;  /* (bits - B) 2^-52 ln 2 */
+    /* ln x from the bits: (bits - B) 2^-52 ln 2 */
+    const double lnx = (double) ((int64_t) bx - ((int64_t) 1023 << 52)) * 0x1.62e42fefa39efp-53;
     return y + y * (PARSNN_MU04_DELTA * lnx);
 }
 

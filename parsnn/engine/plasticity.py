@@ -22,9 +22,9 @@ w^mu. ``newton`` (the default): for mu = 0.4 (hpc_benchmark's), the fifth root o
 plain IEEE arithmetic (``parsnn_root25`` in cython/plastic.h): within 1.3 ulp of the exact value, the same
 bits on every machine and C library, 5.6 against glibc's 9.7 ns per call (benchmarks/results/pow19); any other
 mu, and stdp_synapse, keep pow. ``libm``: the C library's pow for every mu, as NEST calls it (on the same
-machine, NEST's bits; the arithmetic of parsnn before session 19). The two give weights up to 1 ulp apart per facilitation, so spikes may
-differ after long runs; each is the same for any ranks, threads and partition. The run file records the one
-used (``run_info["plasticity"]``).
+machine, NEST's bits; the arithmetic of parsnn before session 19). The two give weights up to 1 ulp apart per
+facilitation, so spikes may differ after long runs; each is the same for any ranks, threads and partition.
+The run file records the one used (``run_info["plasticity"]``).
 """
 from __future__ import annotations
 
