@@ -305,7 +305,9 @@ def fit_version_note(machine) -> str:
             f"did not measure (version 7: a run's first recording flush, the engine's own wait between ranks, "
             f"absolute; version 8: that wait also relative to the work, fitted on the 2-rank scatter networks; "
             f"version 9: ranks and threads sharing the cache beyond L2 charged for their events beyond their own L2 only, "
-            f"where earlier files keep charging them at the shared working set); "
+            f"where earlier files keep charging them at the shared working set; version 10: the event cost curve "
+            f"measured one network at a time, where earlier files' curves, measured with all networks built at once, "
+            f"are 7-13 % dearer per event on the Xeon m167 guest); "
             f"recalibrate for them: {RECALIBRATE}")
 
 

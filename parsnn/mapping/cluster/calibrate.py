@@ -7,9 +7,9 @@ and with Poisson background, Brunel A 0.5, shortrows, longrows, hpc_benchmark 0.
 without STDP, the scatter networks), three scatter networks again on 1 rank x 2 threads (the thread
 constants at three sizes; machines with 2 cores or more),
 the null network and PD14 0.1 on 2 ranks (the engine's own wait between ranks), mpibench at 2 ranks and every other asked rank count, noisebench launches,
-the interleaved networks (PD14 0.1 and the scatter networks: the update constant and the event cost curve)
-again in a second 1-rank launch (their measuring segments split between the batch's first launch and this one:
-:func:`interleaved_segments`), and, when a rank count above the cores is asked for, PD14 0.1 on that many
+the :data:`INTERLEAVED` networks (PD14 0.1 and the scatter networks: the update constant and the event cost
+curve) again in a second 1-rank launch (their measuring segments split between the batch's first launch and this
+one: :func:`interleaved_segments`), and, when a rank count above the cores is asked for, PD14 0.1 on that many
 ranks (the oversubscription constant). :func:`fit_batch` turns it into constants with
 :func:`~parsnn.mapping.cluster.calibration.fit_constants`; :func:`calibrate` runs :func:`warm_up` (the
 event-cost and update networks and MPI collectives once, untimed), then the batches, and writes the file
@@ -90,20 +90,38 @@ def specs_p1(fp: dict) -> dict:
             for k, v in SPECS_P1.items()}
 
 
-#: the 1-rank runs measured interleaved (their segments in turn, each after a re-warm): those whose constants
+def _network_key(spec: dict) -> str:
+    """What identifies a spec's network and Simulation (everything but how it is run: ``measure._RUN_KEYS``)."""
+    import json
+    return json.dumps({k: v for k, v in spec.items() if k not in measure._RUN_KEYS}, sort_keys=True)
+
+
+def _by_network(specs: dict) -> tuple:
+    """The names of ``specs``, those of one network (:func:`_network_key`) next to each other, in the order of
+    their first appearance."""
+    keys = {n: _network_key(s) for n, s in specs.items()}
+    return tuple(n for k in dict.fromkeys(keys.values()) for n in specs if keys[n] == k)
+
+
+#: the 1-rank runs measured in both launches of a batch (:func:`interleaved_segments`), those whose constants
 #: move a prediction most between calibrations (the update kernel, the event cost curve; see
-#: analysis/results/calibration_terms_s7_quick_vs_check.md)
-INTERLEAVED = ("pd14_P1", *scatter.specs())
+#: analysis/results/calibration_terms_s7_quick_vs_check.md). Since fit version 10 each network is measured on its
+#: own: the specs of one network (a scatter network at its two prefetch distances) share one build and take their
+#: segments in turn, each after a re-warm, with no other network built. Before, all of them were built at once and
+#: took their segments in turn, which raised the cost per event of the 2k-32k networks by a median of 7-13 % on the
+#: Xeon m167 guest against the same networks measured one at a time (analysis/results/scatter_structure20/), and
+#: PD14's delivery was predicted up to 37 % too slow (the calibration checks of sessions 19 and 20).
+INTERLEAVED = ("pd14_P1", *_by_network(scatter.specs()))
 
 
 def _timed(spec: dict, t: float, cfg: dict, mpi_wait: str, group: bool = False, segments: int | None = None) -> list:
     """[spec with the mode's warm-up, segments (``segments``, default the mode's) and the wait policy, model
-    time]: one job of a launch; ``group``: interleaved with the launch's other grouped jobs, a re-warm before each
-    segment. With fewer ``segments`` than the mode's, the model time shrinks in proportion (segments as long as
+    time]: one job of a launch; ``group``: interleaved with the launch's adjacent jobs of the same network
+    (:func:`_network_key`: the scatter networks' prefetch distances, on one build), a re-warm before each segment. With fewer ``segments`` than the mode's, the model time shrinks in proportion (segments as long as
     in a full launch), so the launches of :func:`interleaved_segments` together simulate ``t`` once, as one
     launch would: :func:`~parsnn.mapping.cluster.calibration.thread_constants` compares records of equal
     model time."""
-    extra = {"group": "interleaved", "rewarm_ms": cfg["rewarm"] * t} if group else {}
+    extra = {"group": _network_key(spec), "rewarm_ms": cfg["rewarm"] * t} if group else {}
     k = int(segments or cfg["segments"])
     return [{**spec, "warmup_ms": cfg["warmup"] * t, "segments": k, "mpi_wait": mpi_wait, **extra},
             t * k / int(cfg["segments"])]
@@ -156,14 +174,15 @@ def measure_batch(mode: str, ranks: list[int], workdir: str, fp: dict, mpiexec: 
     t0, c0 = time.time(), measure.machine_counters()
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     specs = specs_p1(fp)
-    names = [n for n in specs if n not in INTERLEAVED] + [n for n in specs if n in INTERLEAVED]
-    log(f"  1-rank runs: {', '.join(n[:-3] for n in names)} (the last {len(INTERLEAVED)} interleaved)")
+    names = [n for n in specs if n not in INTERLEAVED] + [n for n in INTERLEAVED if n in specs]
+    log(f"  1-rank runs: {', '.join(n[:-3] for n in names)} (the last {len(INTERLEAVED)} in both launches, "
+        f"a network's prefetch distances interleaved)")
     first, last = interleaved_segments(cfg)
     recs = measure.launch([_timed(specs[n], cfg["t"][_t_key(n)], cfg, mpi_wait, n in INTERLEAVED,
                                   first if n in INTERLEAVED else None) for n in names], 1, mpiexec)
     runs = dict(zip(names, recs))
     if cores >= 2:
-        log(f"  {', '.join(n[:-3] for n in THREAD_RUNS)} on 1 rank x 2 threads (interleaved)")
+        log(f"  {', '.join(n[:-3] for n in THREAD_RUNS)} on 1 rank x 2 threads")
         recs = measure.launch([_timed({**specs[n], "threads": 2}, cfg["t"][_t_key(n)], cfg, mpi_wait, True)
                                for n in THREAD_RUNS], 1, mpiexec)
         runs.update({n + "T2": r for n, r in zip(THREAD_RUNS, recs)})
@@ -195,8 +214,8 @@ def measure_batch(mode: str, ranks: list[int], workdir: str, fp: dict, mpiexec: 
         log(f"  PD14 0.1 on {P_over} ranks ({cores} cores: oversubscribed)")
         over = measure.launch([_timed(specs["pd14_P1"], cfg["over_t"], cfg, mpi_wait)], P_over, mpiexec)[0]
     machine = measure.counters_between(c0, measure.machine_counters())
-    pages = runs.get(INTERLEAVED[0], {}).get("memory_pages") or {}
-    if pages.get("anon_kib"):               # the interleaved networks' memory on huge pages (share)
+    pages = next((runs[n]["memory_pages"] for n in INTERLEAVED if (runs.get(n) or {}).get("memory_pages")), {})
+    if pages.get("anon_kib"):               # the first scatter network's memory on huge pages (share)
         machine["huge_page_share"] = pages["anon_huge_kib"] / pages["anon_kib"]
     return {"runs": runs, "mpibench": mb, "noisebench": nb, "oversubscribed": over, "team": team,
             "seconds": time.time() - t0, "started": started, "machine": machine}
@@ -329,17 +348,20 @@ def default_name(fp: dict) -> str:
 #: predict with their wait_us alone, as before; 9 = cores sharing the cache beyond L2 are charged only for their
 #: events beyond their own L2 (:func:`parsnn.mapping.cluster.scatter.shared_cost`; before: the curve read at the
 #: shared working set), and the delivery's thread efficiency is fitted against that cost; files of version 8
-#: predict with the earlier reading, as before
-FIT_VERSION = 9
+#: predict with the earlier reading, as before; 10 = the networks of :data:`INTERLEAVED` measured one at a time
+#: (before: all built at once, their segments in turn: events 7-13 % dearer on the Xeon m167); merged, an
+#: earlier batch's event cost curve and the thread efficiencies fitted against it are left out
+FIT_VERSION = 10
 
 #: the constants a batch of an earlier :data:`FIT_VERSION` measured in another meaning (dropped when merged)
 _REDEFINED = {5: ("record_ns", "thread_update_efficiency",
                   *(f"thread_update_eff_{i}" for i in range(1, len(THREAD_RUNS) + 1))),
               6: ("thread_deliver_efficiency", *(f"thread_deliver_eff_{i}" for i in range(1, len(THREAD_RUNS) + 1))),
               8: ("wait_sigma_us",),
-              9: ("thread_deliver_efficiency", *(f"thread_deliver_eff_{i}" for i in range(1, len(THREAD_RUNS) + 1)))}
+              9: ("thread_deliver_efficiency", *(f"thread_deliver_eff_{i}" for i in range(1, len(THREAD_RUNS) + 1))),
+              10: ("thread_deliver_efficiency", *(f"thread_deliver_eff_{i}" for i in range(1, len(THREAD_RUNS) + 1)))}
 #: prefixes of the constants an earlier :data:`FIT_VERSION` measured in another meaning (dropped when merged)
-_REDEFINED_PREFIX = {6: ("scatter_",)}
+_REDEFINED_PREFIX = {6: ("scatter_",), 10: ("scatter_",)}
 
 
 def _current_meaning(batch: dict) -> dict:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import gc
 import json
 import os
 import shlex
@@ -428,6 +429,7 @@ def worker(jobs: list, out: str):
         while group is not None and j < len(jobs) and jobs[j][0].get("group") == group:
             j += 1
         records += run_interleaved(jobs[i:j], comm) if j - i > 1 else [run_spec(jobs[i][0], float(jobs[i][1]), comm)]
+        gc.collect()                        # this group's networks gone before the next one is built
         i = j
     if comm.Get_rank() == 0:
         with open(out, "w") as f:
