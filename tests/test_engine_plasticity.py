@@ -407,3 +407,39 @@ def test_archive_access_counts(t_sim, kicks, pre, stamps):
     counts, t, _, reads = sim.plastic.state.history()
     assert counts.tolist() == [len(stamps)]
     assert t.tolist() == stamps and reads.tolist() == [3] * len(stamps)
+
+
+def test_a_plastic_projection_with_no_synapse_on_the_rank_is_not_stored():
+    """A rank whose nodes receive none of a plastic projection's synapses keeps nothing of it (no sub-row bounds,
+    source traces or facilitation table: on a large sheet every rank would otherwise keep every projection's
+    bounds); its weights and traces still come out of the gathers, from the ranks that hold them, as empty or zero."""
+    from mpi4py import MPI
+    from parsnn.engine import decomposition, plasticity
+    from plastic_scenarios import plastic_network
+    net = plastic_network()
+    offsets = net.offsets()
+    everything = np.arange(net.num_nodes, dtype=np.int64)
+    only_e = np.arange(offsets["E"], offsets["E"] + net.populations["E"].size, dtype=np.int64)
+    stores = {}
+    for name, local in (("all", everything), ("E", only_e)):
+        pop_local = decomposition.population_ranges(net, local, offsets, weighted=False)
+        stores[name] = plasticity.PlasticSynapses(net, local, offsets, pop_local, 7, 0.1)
+    full, e = stores["all"], stores["E"]
+    keys = {k: plasticity.weight_key(net.projections[k]) for k in full.all_projections}
+    assert sorted(keys.values()) == ["E-E", "E-I", "G-E"] and e.all_projections == full.all_projections
+    assert [keys[k] for k in e.projections] == ["E-E", "G-E"] and e.active     # E-I: no target here
+    # the kept projections are stored exactly as on the rank that has them all
+    for j, k in enumerate(e.projections):
+        jf = full.projections.index(k)
+        assert np.array_equal(e.row_ptr(j) - e.row_ptr(j)[0], full.row_ptr(jf) - full.row_ptr(jf)[0])
+        assert np.array_equal(e.local_weights(j)[2], full.local_weights(jf)[2])
+    nsrc_e = net.populations["E"].size
+    assert e.arrays["ptr"].size == full.arrays["ptr"].size - (nsrc_e + 1)          # E-I's bounds are gone
+    assert e.arrays["kplus"].size == full.arrays["kplus"].size - nsrc_e
+    assert e.memory()["per_projection"] < full.memory()["per_projection"]
+    e.attach(type("St", (), {})(), 10)                 # the kernel's store with two projections
+    got = plasticity.gather_weights(e, MPI.COMM_SELF)
+    assert set(got) == set(keys.values()) and all(x.size == 0 for x in got["E-I"])
+    assert got["E-E"][2].size == full.local_weights(full.projections.index(e.projections[0]))[2].size
+    traces = plasticity._source_traces(e, MPI.COMM_SELF)
+    assert traces["E-I"][0].shape == (nsrc_e,) and not np.any(traces["E-I"][0])

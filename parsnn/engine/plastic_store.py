@@ -49,7 +49,7 @@ class Counted:
     thread th at s * T + th); ``blocks`` the per-block plans with their counts (None: count
     again); ``listed`` the plan of an explicit list instead; ``weight`` the weight of every
     synapse (float64) if the projection has one, else None; ``one_delay`` whether all its synapses
-    have one delay (not stored per synapse)."""
+    have one delay (not stored per synapse); ``empty``: no synapse onto this rank (the store leaves it out)."""
     k: int
     soff: int
     nsrc: int
@@ -58,6 +58,7 @@ class Counted:
     listed: dict | None = None
     weight: float | None = None
     one_delay: bool = True
+    empty: bool = False
 
 
 def _expected_indegree(plan: dict) -> float:
@@ -114,13 +115,14 @@ def count_projection(net, k: int, local, offsets: dict, pop_local: dict, seed: i
         pl = dict(pl, **{key: pl[key][order] for key in ("list_src", "list_tgt", "list_th", "list_w", "list_d")})
         rows = np.bincount((pl["list_src"] - soff) * T + pl["list_th"], minlength=nsrc * T).astype(np.int64)
         one = pl["list_d"].size == 0 or int(pl["list_d"].min()) == int(pl["list_d"].max())
-        return Counted(k, soff, nsrc, rows, listed=pl, one_delay=one and ONE_DELAY_ONCE)
+        return Counted(k, soff, nsrc, rows, listed=pl, one_delay=one and ONE_DELAY_ONCE, empty=pl["list_src"].size == 0)
     plan = _projection_plan(net, k, proj, local, offsets, pop_local, seed, T, scheme)
     blocks = _blocks(plan)
     weight = None if isinstance(proj.weight, (Normal, Uniform)) else float(proj.weight)
     one_delay = ONE_DELAY_ONCE and not isinstance(proj.delay, (Normal, Uniform))
     if not blocks:          # no target here: every sub-row empty, read-only zeros that take no memory
-        return Counted(k, soff, nsrc, np.broadcast_to(np.int64(0), (nsrc * T,)), weight=weight, one_delay=one_delay)
+        return Counted(k, soff, nsrc, np.broadcast_to(np.int64(0), (nsrc * T,)), weight=weight, one_delay=one_delay,
+                       empty=True)
     expected = (plan["tb"][-1] - plan["tb"][0]) * _expected_indegree(plan)
     keep = len(blocks) * nsrc * T * 4 <= KEEP_COUNTS_BYTES * max(expected, 1.0)
     per_source = np.zeros(T * nsrc, dtype=np.int64)       # over the projection's sources only, not all nodes

@@ -60,12 +60,16 @@ class PlasticSynapses:
         self.net, self.local, self.offsets, self.h, self.threads = net, local, offsets, h, int(threads)
         self.scheme = scheme            # realisation scheme of the draws (parsnn.engine.streams)
         self.weight_power = check_weight_power(weight_power)
-        self.projections = [k for k, proj in enumerate(net.projections) if proj.plastic]
+        # every plastic projection of the network (the same list on every rank), and the store's: those with a
+        # synapse onto this rank (a projection with none keeps no sub-row bounds, source traces or facilitation
+        # table here; its sources' spikes never reach its rows)
+        self.all_projections = [k for k, proj in enumerate(net.projections) if proj.plastic]
         self.dmin, self.dmax = 1 << 40, 0
         self.has_targets = np.zeros(net.num_nodes, dtype=bool)
         T = self.threads
-        counted = [plastic_store.count_projection(net, k, local, offsets, pop_local, seed, h, T, scheme)
-                   for k in self.projections]
+        counted = [c for c in (plastic_store.count_projection(net, k, local, offsets, pop_local, seed, h, T, scheme)
+                               for k in self.all_projections) if not c.empty]
+        self.projections = [c.k for c in counted]
         a = plastic_store.allocate(counted, local.size)
         for j, c in enumerate(counted):
             lo, hi = plastic_store.fill_store(a, j, c, net.num_nodes, seed, h, T)
@@ -76,8 +80,9 @@ class PlasticSynapses:
 
     @property
     def active(self) -> bool:
-        """True if the network has plastic projections."""
-        return bool(self.projections)
+        """True if the network has plastic projections (on any rank: every rank then runs the plastic hooks,
+        which are empty where it has none, and takes part in the gathers)."""
+        return bool(self.all_projections)
 
     def _parameters(self, k) -> dict:
         """The kernel's parameters of projection k (stdp_pl_synapse_hom's mu as mu_plus)."""
@@ -155,15 +160,15 @@ class PlasticSynapses:
         return int(self.arrays["tgt"].size)
 
     def row_ptr(self, j: int) -> np.ndarray:
-        """The pointer over the whole rows (all threads' sub-rows) of the j-th plastic projection:
-        nsrc + 1 positions in the store."""
+        """The pointer over the whole rows (all threads' sub-rows) of the j-th plastic projection of the store
+        (``projections[j]``): nsrc + 1 positions in the store."""
         a, T = self.arrays, self.threads
         nsrc = int(a["nsrc"][j])
         return a["ptr"][a["row_off"][j]:a["row_off"][j] + nsrc * T + 1:T]
 
     def local_weights(self, j: int):
-        """(source population-local ids, target gids, weights) of the j-th plastic projection's
-        local synapses, in row order."""
+        """(source population-local ids, target gids, weights) of the local synapses of the store's j-th plastic
+        projection (``projections[j]``), in row order."""
         a = self.arrays
         nsrc = int(a["nsrc"][j])
         ptr = self.row_ptr(j)
@@ -182,46 +187,52 @@ def gather_weights(plastic: PlasticSynapses, comm, root: int | None = None) -> d
     sorted by (source, target) (a stable sort: multapses, which share a rank and a row, keep their
     generation order), the same for any layout; on every rank, or only on rank ``root`` (None
     elsewhere) (collective)."""
-    out = {}
     net = plastic.net
-    for j, k in enumerate(plastic.projections):
-        proj = net.projections[k]
+    mine = {}
+    for j, k in enumerate(plastic.projections):            # this rank's (projections with a synapse here)
         src, tgt, w = plastic.local_weights(j)
-        tgt = tgt - plastic.offsets[proj.target]
-        if comm.Get_size() == 1:
-            parts = [(src, tgt, w)]
-        elif root is None:
-            parts = comm.allgather((src, tgt, w))
-        else:
-            parts = comm.gather((src, tgt, w), root=root)
-            if comm.Get_rank() != root:
-                continue
-        src, tgt, w = (np.concatenate([p[i] for p in parts]) for i in range(3))
+        mine[k] = (src, tgt - plastic.offsets[net.projections[k].target], w)
+    if comm.Get_size() == 1:
+        parts = [mine]
+    elif root is None:
+        parts = comm.allgather(mine)
+    else:
+        parts = comm.gather(mine, root=root)
+        if comm.Get_rank() != root:
+            return None
+    out = {}
+    none = (np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float64))
+    for k in plastic.all_projections:
+        got = [p[k] for p in parts if k in p] or [none]        # in rank order
+        src, tgt, w = (np.concatenate([g[i] for g in got]) for i in range(3))
         order = np.lexsort((tgt, src))
-        out[weight_key(proj)] = (src[order], tgt[order], w[order].copy())
-    return None if root is not None and comm.Get_rank() != root else out
+        out[weight_key(net.projections[k])] = (src[order], tgt[order], w[order].copy())
+    return out
 
 
 def _source_traces(plastic: PlasticSynapses, comm) -> dict:
     """{projection key: (Kplus, last spike stamp)} per source, taken from the ranks that hold the
     source's row (the others never saw its spikes); on rank 0, None elsewhere (collective)."""
     a = plastic.arrays
-    mine = []
-    for j, k in enumerate(plastic.projections):
+    mine = {}
+    for j, k in enumerate(plastic.projections):            # this rank's (projections with a synapse here)
         nsrc = int(a["nsrc"][j])
         rows = plastic.row_ptr(j)
         sl = slice(int(a["src_off"][j]), int(a["src_off"][j]) + nsrc)
-        mine.append((np.diff(rows) > 0, a["kplus"][sl], a["tlast"][sl]))
+        mine[k] = (np.diff(rows) > 0, a["kplus"][sl], a["tlast"][sl])
     parts = comm.gather(mine, root=0) if comm.Get_size() > 1 else [mine]
     if comm.Get_rank() != 0:
         return None
     out = {}
-    for j, k in enumerate(plastic.projections):
-        kplus, tlast = np.zeros_like(mine[j][1]), np.zeros_like(mine[j][2])
+    net = plastic.net
+    for k in plastic.all_projections:
+        nsrc = net.populations[net.projections[k].source].size
+        kplus, tlast = np.zeros(nsrc), np.zeros(nsrc, dtype=np.int64)
         for part in parts:
-            has, kp, tl = part[j]
-            kplus[has], tlast[has] = kp[has], tl[has]
-        out[weight_key(plastic.net.projections[k])] = (kplus, tlast)
+            if k in part:
+                has, kp, tl = part[k]
+                kplus[has], tlast[has] = kp[has], tl[has]
+        out[weight_key(net.projections[k])] = (kplus, tlast)
     return out
 
 
