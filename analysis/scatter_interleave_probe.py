@@ -4,7 +4,8 @@ turn after a re-warm: parsnn.mapping.cluster.measure.run_interleaved) against th
 (measure.run_spec, one network built and run at a time, the same warm-up and segments) and per network (its two
 prefetch distances interleaved, one build, no other network built). One rank.
 Prints, per network: ns per event (deliver timer over events, no per-interval or per-spike costs subtracted)
-by each protocol. Usage: python analysis/scatter_interleave_probe.py [--rounds 2] [--warmup-ms W] [--rewarm-ms R] [--out FILE.json]
+by each protocol. Usage:
+    python analysis/scatter_interleave_probe.py [--rounds 2] [--warmup-ms W] [--rewarm-ms R] [--out FILE.json]
 """
 import argparse
 import gc

@@ -117,7 +117,8 @@ INTERLEAVED = ("pd14_P1", *_by_network(scatter.specs()))
 def _timed(spec: dict, t: float, cfg: dict, mpi_wait: str, group: bool = False, segments: int | None = None) -> list:
     """[spec with the mode's warm-up, segments (``segments``, default the mode's) and the wait policy, model
     time]: one job of a launch; ``group``: interleaved with the launch's adjacent jobs of the same network
-    (:func:`_network_key`: the scatter networks' prefetch distances, on one build), a re-warm before each segment. With fewer ``segments`` than the mode's, the model time shrinks in proportion (segments as long as
+    (:func:`_network_key`: the scatter networks' prefetch distances, on one build), a re-warm before each
+    segment. With fewer ``segments`` than the mode's, the model time shrinks in proportion (segments as long as
     in a full launch), so the launches of :func:`interleaved_segments` together simulate ``t`` once, as one
     launch would: :func:`~parsnn.mapping.cluster.calibration.thread_constants` compares records of equal
     model time."""
