@@ -69,7 +69,7 @@ def apply(cond: str) -> tuple[dict, callable]:
 
 def one_run(args, env: dict, workdir: str, tag: str) -> dict:
     """One PD14 launch and its figures."""
-    from parsnn.mapping.cluster.measure import busy_cores
+    from parsnn.machines.counters import busy_cores
     out, ru = os.path.join(workdir, f"pd14_{tag}.h5"), os.path.join(workdir, f"rusage_{tag}")
     load = busy_cores(1.0)
     rep0 = int(_read(REPORTED) or -1)

@@ -28,6 +28,7 @@ import time
 import numpy as np
 
 from parsnn.engine.footprint import RING_SLOT_BYTES
+from parsnn.machines import counters
 from parsnn.mapping.cluster import calibration, measure, scatter, teambench, threadwait, waitfit
 from parsnn.mapping.cluster.machinefile import THREAD_RUNS, dump_toml, machine_data, median_fit
 
@@ -152,16 +153,16 @@ def warm_up(mode: str, workdir: str, fp: dict, mpiexec: str | None = None, log=p
     """Run :data:`WARM_UP_RUNS` on 1 rank and mpibench on 2 ranks once, untimed, before any measurement
     (first MPI start, the page cache of the Python modules and kernels, the networks' first memory
     touches, the compiled micro-benchmarks): nothing it measures is kept. Returns what the machine file
-    records of it: ``ran``, ``seconds``, ``runs``, ``machine`` (:func:`measure.counters_between`)."""
+    records of it: ``ran``, ``seconds``, ``runs``, ``machine`` (:func:`parsnn.machines.counters.counters_between`)."""
     cfg, w = MODES[mode], WARM_UP[mode]
     specs = specs_p1(fp)
     log(f"  warm-up (untimed): {', '.join(n[:-3] for n in WARM_UP_RUNS)} on 1 rank, mpibench on 2 ranks")
-    c0, t0 = measure.machine_counters(), time.time()
+    c0, t0 = counters.machine_counters(), time.time()
     measure.launch([[{**specs[n], "mpi_wait": mpi_wait}, w["share"] * cfg["t"][_t_key(n)]] for n in WARM_UP_RUNS],
                    1, mpiexec)
     measure.mpibench(2, workdir, w["mpibench_iters"], mpiexec)
     return {"ran": True, "seconds": round(time.time() - t0, 1), "runs": [n[:-3] for n in WARM_UP_RUNS],
-            "machine": measure.counters_between(c0, measure.machine_counters())}
+            "machine": counters.counters_between(c0, counters.machine_counters())}
 
 
 def measure_batch(mode: str, ranks: list[int], workdir: str, fp: dict, mpiexec: str | None = None,
@@ -172,7 +173,7 @@ def measure_batch(mode: str, ranks: list[int], workdir: str, fp: dict, mpiexec: 
     the engine runs wait in the exchange by ``mpi_wait`` (``parsnn run --mpi-wait``)."""
     cfg = MODES[mode]
     cores = int(fp["cores"])
-    t0, c0 = time.time(), measure.machine_counters()
+    t0, c0 = time.time(), counters.machine_counters()
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     specs = specs_p1(fp)
     names = [n for n in specs if n not in INTERLEAVED] + [n for n in INTERLEAVED if n in specs]
@@ -214,7 +215,7 @@ def measure_batch(mode: str, ranks: list[int], workdir: str, fp: dict, mpiexec: 
     if P_over > cores:
         log(f"  PD14 0.1 on {P_over} ranks ({cores} cores: oversubscribed)")
         over = measure.launch([_timed(specs["pd14_P1"], cfg["over_t"], cfg, mpi_wait)], P_over, mpiexec)[0]
-    machine = measure.counters_between(c0, measure.machine_counters())
+    machine = counters.counters_between(c0, counters.machine_counters())
     pages = next((runs[n]["memory_pages"] for n in INTERLEAVED if (runs.get(n) or {}).get("memory_pages")), {})
     if pages.get("anon_kib"):               # the first scatter network's memory on huge pages (share)
         machine["huge_page_share"] = pages["anon_huge_kib"] / pages["anon_kib"]
