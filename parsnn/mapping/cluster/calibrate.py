@@ -19,6 +19,7 @@ hypervisor stole, huge-page counters, the event-cost networks' memory on huge pa
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import math
 import os
 import tomllib
@@ -93,7 +94,6 @@ def specs_p1(fp: dict) -> dict:
 
 def _network_key(spec: dict) -> str:
     """What identifies a spec's network and Simulation (everything but how it is run: ``measure._RUN_KEYS``)."""
-    import json
     return json.dumps({k: v for k, v in spec.items() if k not in measure._RUN_KEYS}, sort_keys=True)
 
 
@@ -356,12 +356,11 @@ def default_name(fp: dict) -> str:
 FIT_VERSION = 10
 
 #: the constants a batch of an earlier :data:`FIT_VERSION` measured in another meaning (dropped when merged)
+#: the delivery's thread efficiencies, fitted against the event cost curve (redefined whenever the curve's meaning is)
+_THREAD_DELIVER = ("thread_deliver_efficiency", *(f"thread_deliver_eff_{i}" for i in range(1, len(THREAD_RUNS) + 1)))
 _REDEFINED = {5: ("record_ns", "thread_update_efficiency",
                   *(f"thread_update_eff_{i}" for i in range(1, len(THREAD_RUNS) + 1))),
-              6: ("thread_deliver_efficiency", *(f"thread_deliver_eff_{i}" for i in range(1, len(THREAD_RUNS) + 1))),
-              8: ("wait_sigma_us",),
-              9: ("thread_deliver_efficiency", *(f"thread_deliver_eff_{i}" for i in range(1, len(THREAD_RUNS) + 1))),
-              10: ("thread_deliver_efficiency", *(f"thread_deliver_eff_{i}" for i in range(1, len(THREAD_RUNS) + 1)))}
+              6: _THREAD_DELIVER, 8: ("wait_sigma_us",), 9: _THREAD_DELIVER, 10: _THREAD_DELIVER}
 #: prefixes of the constants an earlier :data:`FIT_VERSION` measured in another meaning (dropped when merged)
 _REDEFINED_PREFIX = {6: ("scatter_",), 10: ("scatter_",)}
 
