@@ -133,3 +133,21 @@ def test_population_ranges_carry_the_expected_work(mixed_network):
 def test_many_populations_keep_the_threads_balanced(threads, size):
     _, toff = decomposition.thread_owners(_ranges([size] * 200), 200 * size, threads)
     assert np.ptp(np.diff(toff)) <= 2 * aligned.SPLIT_ITEMS         # within two lines of each other
+
+
+def test_threads_balance_plastic_work_not_events(populations):
+    # hpc_benchmark's layout: E (plastic inputs from E) first, I after it, equal in-degrees and rates; one block
+    # per thread. Counting events alone would cut at the middle of the nodes; a plastic event weighs its weight
+    # update too, so thread 0 owns fewer E nodes than half of all (benchmarks/results/hpc_threads21/)
+    from parsnn.connectivity import Connectivity
+    from parsnn.network import FixedIndegree
+    net = populations(800, 200)
+    net.connect("A", "A", FixedIndegree(80), weight=1.0, synapse_model="stdp_pl_synapse_hom")
+    net.connect("A", "B", FixedIndegree(80), weight=1.0)
+    net.connect("B", "A", FixedIndegree(20), weight=-1.0)
+    net.connect("B", "B", FixedIndegree(20), weight=-1.0)
+    w = decomposition.node_weights(Connectivity.from_network(net))
+    assert w["A"] - w["B"] == pytest.approx(80 * 5.0 * 1e-7)       # 80 plastic inputs at the default 5 spikes/s
+    _, toff = decomposition.thread_owners(decomposition.PopulationRanges({"A": (0, 800), "B": (800, 1000)}, w), 1000, 2)
+    cum = np.concatenate([[0.0], np.cumsum(np.repeat([w["A"], w["B"]], [800, 200]))])
+    assert toff[1] < 500 and abs(cum[toff[1]] - cum[-1] / 2) <= aligned.SPLIT_ITEMS * w["A"]

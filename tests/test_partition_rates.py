@@ -3,7 +3,7 @@ import pytest
 
 from parsnn.connectivity import Connectivity
 from parsnn.network import FixedIndegree
-from parsnn.partition.rates import population_costs
+from parsnn.partition.rates import plastic_projections, population_costs
 
 
 def test_costs_count_updates_and_events(populations):
@@ -13,3 +13,27 @@ def test_costs_count_updates_and_events(populations):
     upd = 4.5e-9 * 1e4
     assert c[0] == pytest.approx(upd)
     assert c[1] == pytest.approx(upd + 11e-9 * 5 * 4.0)
+
+
+def test_plastic_events_weigh_their_weight_update(populations):
+    # the same in-degree through stdp_synapse and through static synapses: the plastic target population's
+    # events cost plastic_event_s more each ([balance] of the partitioner's machine), the static one's as before
+    net = populations(10, 20, 20)
+    net.connect("A", "B", FixedIndegree(5), weight=1.0, synapse_model="stdp_synapse")
+    net.connect("A", "C", FixedIndegree(5), weight=1.0)
+    conn = Connectivity.from_network(net)
+    assert plastic_projections(conn).tolist() == [True, False]
+    c = population_costs(conn, rates={"A": 4.0, "B": 1.0, "C": 1.0})
+    upd = 4.5e-9 * 1e4
+    assert c[2] == pytest.approx(upd + 11e-9 * 5 * 4.0)
+    assert c[1] == pytest.approx(upd + (11e-9 + 1e-7) * 5 * 4.0)
+
+
+def test_a_connectivity_without_description_has_no_plastic_projection(populations):
+    net = populations(10, 20)
+    net.connect("A", "B", FixedIndegree(5), weight=1.0, synapse_model="stdp_synapse")
+    conn = Connectivity.from_network(net)
+    conn.description = {}
+    assert plastic_projections(conn).tolist() == [False]
+    conn.description = {"projections": []}
+    assert plastic_projections(conn).tolist() == [False]

@@ -147,12 +147,14 @@ class Machine:
     def balance_costs(self) -> dict:
         """The weights of a partitioner's load balance (``[balance]``; only their ratio matters):
         ``update_s`` seconds per neuron update per step of ``update_step_ms`` (scale it by
-        resolution / update_step_ms for another step) and ``event_s`` seconds per synaptic event.
-        The values are the machine file's, as written (no unit conversion), so that a partitioner
+        resolution / update_step_ms for another step), ``event_s`` seconds per synaptic event and
+        ``plastic_event_s`` seconds an event through a plastic synapse costs on top of that (0 when
+        the file has none). The values are the machine file's, as written (no unit conversion), so that a partitioner
         reading them computes exactly what it computed with its own constants."""
         return {"update_s": float(self._get("balance", "update_s")),
                 "update_step_ms": float(self._get("balance", "update_step_ms")),
-                "event_s": float(self._get("balance", "event_s"))}
+                "event_s": float(self._get("balance", "event_s")),
+                "plastic_event_s": float(self._get("balance", "plastic_event_s", default=0.0))}
 
     def sources(self) -> dict:
         """Where the machine's figures come from (the ``[sources]`` table)."""

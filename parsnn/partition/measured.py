@@ -84,7 +84,7 @@ def measured_metrics(sim) -> dict:
     pairs = comm.allreduce(len(dst), op=MPI.SUM)
     rd = np.asarray(perf["remote_deliveries"], dtype=float)
     steps = (window[1] - window[0]) / sim.h
-    update_s, update_step_ms, event_s = balance_costs()
+    update_s, update_step_ms, event_s, _ = balance_costs()   # (the run's events are not split by plasticity)
     cost = (np.asarray(perf["num_local_neurons"]) * steps * update_s * sim.h / update_step_ms
             + np.asarray(perf["synaptic_events"]) * event_s)
     wall = np.asarray(perf["timer_update"]) + np.asarray(perf["timer_deliver"])

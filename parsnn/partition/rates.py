@@ -5,8 +5,9 @@ poisson_source populations, 0 for spike generators (they are never sent), else `
 
 Costs (for the balance of the placement strategies and of the metrics) come from the one cost
 model, :mod:`parsnn.mapping.cluster`: the ``[balance]`` weights of a machine description
-(:meth:`parsnn.machines.Machine.balance_costs`; seconds per neuron update per step and per
-synaptic event; only their ratio matters for the balance).
+(:meth:`parsnn.machines.Machine.balance_costs`; seconds per neuron update per step, per
+synaptic event and, on top of that, per event through a plastic synapse; only their ratios matter
+for the balance).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from functools import lru_cache
 import numpy as np
 
 from parsnn import registry
+from parsnn import synapses as synapse_models
 from parsnn.connectivity import Connectivity
 from parsnn.errors import ParameterError
 
@@ -65,24 +67,44 @@ def population_mean_rates(conn: Connectivity, rates=None) -> np.ndarray:
 
 
 @lru_cache(maxsize=None)
-def balance_costs(machine: str = BALANCE_MACHINE) -> tuple[float, float, float]:
+def balance_costs(machine: str = BALANCE_MACHINE) -> tuple[float, float, float, float]:
     """(seconds per neuron update per step of ``update_step_ms``, ``update_step_ms``, seconds per
-    synaptic event): the load-balance weights of the cost model's machine description ``machine``."""
+    synaptic event, seconds a plastic synapse's event costs on top of it): the load-balance weights
+    of the cost model's machine description ``machine``."""
     from parsnn.machines import load_machine
     b = load_machine(machine).balance_costs()
-    return b["update_s"], b["update_step_ms"], b["event_s"]
+    return b["update_s"], b["update_step_ms"], b["event_s"], b["plastic_event_s"]
+
+
+def plastic_projections(conn: Connectivity) -> np.ndarray:
+    """Boolean per projection of ``conn``: its synapse model (in ``conn.description``) is plastic;
+    all False without a description."""
+    projections = (conn.description or {}).get("projections", [])
+    if not projections:
+        return np.zeros(conn.src.size, dtype=bool)
+    if len(projections) != conn.src.size:
+        raise ValueError(f"the description has {len(projections)} projections, the connectivity {conn.src.size}")
+    return synapse_models.plastic_mask(projections)
 
 
 def population_costs(conn: Connectivity, rates=None) -> np.ndarray:
     """Expected compute cost of one neuron of every population, in seconds of
-    wall time per second of model time: updates plus incoming synaptic events."""
-    update_s, update_step_ms, event_s = balance_costs()
+    wall time per second of model time: updates plus incoming synaptic events, the events through
+    plastic synapses (the projections' synapse models in ``conn.description``) at their extra
+    weight update cost as well."""
+    update_s, update_step_ms, event_s, plastic_s = balance_costs()
     pr = population_mean_rates(conn, rates)
     steps_per_s = 1000.0 / conn.resolution
     upd = update_s * (conn.resolution / update_step_ms) * steps_per_s   # per neuron per model second
     K = conn.expected_synapses()
+    rate_in = K * pr[conn.src]                       # events per model second of each projection
     events = np.zeros(len(conn.names))
-    np.add.at(events, conn.tgt, K * pr[conn.src])
+    np.add.at(events, conn.tgt, rate_in)
     cost = upd + event_s * events / conn.sizes
+    plastic = plastic_projections(conn)
+    if plastic.any():
+        extra = np.zeros(len(conn.names))
+        np.add.at(extra, conn.tgt[plastic], rate_in[plastic])
+        cost = cost + plastic_s * extra / conn.sizes
     cost[conn.virtual] = 0.0
     return cost

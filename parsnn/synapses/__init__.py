@@ -13,6 +13,8 @@ import numbers
 from dataclasses import dataclass, field
 from typing import Callable
 
+import numpy as np
+
 from parsnn.catalog import Catalog
 from parsnn.errors import ParameterError
 
@@ -42,6 +44,12 @@ class SynapseModel:
 _CATALOG = Catalog("synapse model", SynapseModel)
 STATIC = "static_synapse"
 register, names, get = _CATALOG.register, _CATALOG.names, _CATALOG.get
+
+
+def plastic_mask(projections) -> np.ndarray:
+    """Boolean per projection of a network description's projection list (``Network.describe()
+    ["projections"]``, or a run file's): its synapse model is plastic."""
+    return np.array([get(q.get("synapse_model", STATIC)).plastic for q in projections], dtype=bool)
 
 
 def values(model: SynapseModel, params: dict) -> dict:

@@ -539,6 +539,12 @@ sigma_us = {sigma_us:.3f}
 update_s = 4.5e-9
 update_step_ms = 0.1
 event_s = 11e-9
+# plastic_event_s: what an event through a plastic synapse (stdp_synapse, stdp_pl_synapse_hom) costs on top of a
+# static one. hpc_benchmark scale 1 on 1 rank x 2 threads (Xeon m167 guest, session 21): the two threads' delivery
+# timers under two owner cuts give a static event ~1.0 ns and a plastic one ~9.9 ns, 8.9-9.0 static events extra
+# (benchmarks/results/hpc_threads21/; compute.plastic_event_ns's ratio 9.20 agrees): 9 x event_s, rounded.
+# Networks without plastic synapses are weighed as before
+plastic_event_s = 1e-7
 
 [sources]
 "compute.plastic_event_ns" = "assumed: the ratio plastic / static event cost (9.20) measured on xeon_emr_kvm_2core_2026_12_01 by analysis/plastic_event_cost.py, times this file's event_ns.l2 (1.977 ns); not measured on this machine"

@@ -110,8 +110,7 @@ def _scalar_exp_populations(desc: dict) -> set:
 def plastic_projections(desc: dict) -> np.ndarray:
     """Boolean per projection of the description: its synapse model is plastic (its events pay the
     weight update, ``compute.plastic_event_ns`` of the machine, on top of a static event)."""
-    return np.array([synapse_models.get(q.get("synapse_model", synapse_models.STATIC)).plastic
-                     for q in desc.get("projections", [])], dtype=bool)
+    return synapse_models.plastic_mask(desc.get("projections", []))
 
 
 def _placement(conn: Connectivity, P: int, partition) -> tuple[str, np.ndarray]:
