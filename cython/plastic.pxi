@@ -234,7 +234,7 @@ ctypedef fused plastic_tgt_t:
 
 def plastic_place(const int64_t[::1] counts, int64_t[::1] fill, const uint32_t[::1] btgt, const float[::1] bw,
                   const uint16_t[::1] bd, plastic_tgt_t[::1] tgt, double[::1] w, uint16_t[::1] d, int64_t d_base,
-                  bint one_weight, double weight, int32_t[::1] n_incoming, int32_t[::1] max_delay):
+                  bint one_weight, double weight, int32_t[::1] n_incoming, int32_t[::1] max_delay, int T=1):
     """Move a block of drawn synapses to their places in the plastic store (parsnn.engine.plastic_store).
 
     The block holds, one sub-row after the other, counts[r] synapses of every sub-row r (targets
@@ -242,23 +242,38 @@ def plastic_place(const int64_t[::1] counts, int64_t[::1] fill, const uint32_t[:
     fill[r] .. (advanced): targets into ``tgt`` (uint16 or uint32), weights into ``w`` as float64
     (all ``weight`` if ``one_weight``), delays into d[slot - d_base] unless ``d`` is empty (the
     projection keeps one delay). Adds each synapse to its target's count (n_incoming) and largest
-    delay (max_delay)."""
-    cdef int64_t r, q, src = 0, pos, nrows = counts.shape[0]
+    delay (max_delay). Sub-row r = s * T + th holds synapses onto thread th's targets only: ``T``
+    threads place them, thread th its own sub-rows, so no two threads write one slot or one
+    target's count (the first touch of the store's pages is shared too); the result does not
+    depend on T."""
+    cdef int64_t r, q, src, pos, nrows = counts.shape[0]
     cdef int64_t total = 0
+    cdef int th
     cdef uint32_t i
     cdef bint keep_d = d.shape[0] > 0
+    if T < 1:
+        raise ValueError(f"plastic_place: T must be at least 1, got {T}")
     if fill.shape[0] < nrows:
         raise ValueError("plastic_place: fewer slots than sub-rows")
+    cdef int64_t[::1] start = np.empty(nrows + 1, dtype=np.int64)     # sub-row r's first synapse in the block
+    start[0] = 0
     for r in range(nrows):
+        if counts[r] < 0:
+            raise ValueError("plastic_place: a negative count")
         total += counts[r]
+        start[r + 1] = total
         if fill[r] < 0 or fill[r] + counts[r] > tgt.shape[0] or fill[r] + counts[r] > w.shape[0] or (
                 keep_d and (fill[r] - d_base < 0 or fill[r] + counts[r] - d_base > d.shape[0])):
             raise ValueError("plastic_place: a sub-row runs past the store")
     if total > btgt.shape[0] or total > bw.shape[0] or total > bd.shape[0]:
         raise ValueError("plastic_place: the block is shorter than its counts")
-    with nogil:
-        for r in range(nrows):
+    if total == 0:
+        return
+    for th in prange(T, nogil=True, num_threads=T, schedule="static", chunksize=1):
+        r = th
+        while r < nrows:
             pos = fill[r]
+            src = start[r]
             for q in range(counts[r]):
                 i = btgt[src]
                 tgt[pos] = <plastic_tgt_t> i
@@ -268,6 +283,7 @@ def plastic_place(const int64_t[::1] counts, int64_t[::1] fill, const uint32_t[:
                 n_incoming[i] += 1
                 if bd[src] > max_delay[i]:
                     max_delay[i] = bd[src]
-                pos += 1
-                src += 1
+                pos = pos + 1
+                src = src + 1
             fill[r] = pos
+            r = r + T

@@ -16,8 +16,8 @@ Build, without a second copy of the synapses:
 3. :func:`fill_store` draws each block again with the static build's kernel
    (``synapses.draw_plan``: the same synapses, weights and delays in the same order as a static
    projection or :func:`parsnn.engine.synapses.draw_projection`) into a scratch of one block, from
-   where ``_engine.plastic_place`` moves them to their slots (blocks come in target order, so each
-   sub-row is filled in target order, as one pass over all targets would).
+   where ``_engine.plastic_place`` moves them to their slots, each thread its own sub-rows (blocks come in
+   target order, so each sub-row is filled in target order, as one pass over all targets would).
 
 A block's counts are kept from pass 1 when they take little memory beside the synapses
 (:data:`KEEP_COUNTS_BYTES` per synapse), else the block is counted again before it is drawn.
@@ -170,7 +170,7 @@ def fill_store(store: dict, j: int, c: Counted, num_nodes: int, seed: int, h: fl
     lo, hi = 1 << 40, 0
     if c.listed is not None:
         pl = c.listed
-        engine_kernels.plastic_place(c.rows, fill, pl["list_tgt"], pl["list_w"], pl["list_d"], *args)
+        engine_kernels.plastic_place(c.rows, fill, pl["list_tgt"], pl["list_w"], pl["list_d"], *args, T=T)
         if pl["list_d"].size:
             lo, hi = int(pl["list_d"].min()), int(pl["list_d"].max())
     else:
@@ -188,7 +188,7 @@ def fill_store(store: dict, j: int, c: Counted, num_nodes: int, seed: int, h: fl
             per_source.reshape(T, c.nsrc)[:] = start.reshape(c.nsrc, T).T
             b_lo, b_hi = draw_plan(block, seed, h, per_source, *(x[:nb] for x in scratch), first=c.soff)
             lo, hi = min(lo, b_lo), max(hi, b_hi)
-            engine_kernels.plastic_place(counts, fill, *(x[:nb] for x in scratch), *args)
+            engine_kernels.plastic_place(counts, fill, *(x[:nb] for x in scratch), *args, T=T)
     if not np.array_equal(fill, store["ptr"][a + 1:a + c.nsrc * T + 1]):
         raise RuntimeError("internal error: the plastic synapses drawn differ from the ones counted")
     if c.one_delay and hi > 0:
