@@ -68,7 +68,7 @@ stretched by the kernel's default 50 us slack; it is restored when the loop retu
 """
 import numpy as np
 cimport numpy as cnp
-from libc.stdlib cimport qsort, malloc, free, realloc
+from libc.stdlib cimport qsort, malloc, calloc, free, realloc
 from libc.string cimport memcpy, memset
 from posix.time cimport clock_gettime, nanosleep, timespec, CLOCK_MONOTONIC, CLOCK_THREAD_CPUTIME_ID
 from cython.parallel cimport prange, parallel

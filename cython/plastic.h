@@ -145,6 +145,9 @@ typedef struct {
     uint64_t ktab_tmi;
     /* how stdp_pl_synapse_hom's facilitation computes w^mu (PARSNN_POWER_*; parsnn_wpow) */
     int32_t power;
+    /* facilitations so far (post spikes read by a plastic synapse), thread th's at fac[th * 8] (one cache line
+     * each); NULL: not counted */
+    int64_t *fac;
 } parsnn_plastic_t;
 
 /* Append an entry to a history, growing it if needed; 0 on success, -1 if out of memory. */
@@ -495,7 +498,7 @@ static int parsnn_plastic_tables(parsnn_plastic_t *p)
 /* The synapses a .. b-1 of one (sub-)row of projection c at a presynaptic spike with stamp t
  * (the source's previous one: t_last, Kplus before this one: kplus): each weight gets
  * facilitation for the target's archived post spikes in (t_last - d, t - d] (each read is
- * counted), then depression with Kminus just before t - d, and is added to the ring slot of
+ * counted, in the archive and in *nfac), then depression with Kminus just before t - d, and is added to the ring slot of
  * step s + d (slot0 = s % D; ring_ex for w > 0, else ring_in, as NEST's alpha and exp neurons
  * split them). The delays are dq[0 .. b-a) (per_syn_d) or all dc. A spike of multiplicity mult is
  * mult spikes of the same step, as NEST unrolls an event's multiplicity for plastic synapses
@@ -515,7 +518,7 @@ static int parsnn_plastic_tables(parsnn_plastic_t *p)
 static inline __attribute__((always_inline)) void
 parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, const uint16_t *dq, int64_t dc,
            int64_t t, int64_t t_last, double kplus, int64_t slot0, int64_t D, int64_t n, double *rex, double *rin,
-           const int64_t mult, const int model, const int t16, const int per_syn_d)
+           const int64_t mult, const int model, const int t16, const int per_syn_d, int64_t *nfac)
 {
     const uint32_t *tgt32 = (const uint32_t *) p->tgt;
     const uint16_t *tgt16 = (const uint16_t *) p->tgt;
@@ -526,6 +529,7 @@ parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, co
     uint64_t mx = 0x7ff8dead0000beefULL;   /* the facilitation's pow memo: empty (a NaN no weight is) */
     double my = 0.0;
     int32_t fac[PARSNN_ROW_CHUNK];         /* the chunk's synapses (offsets) whose target spiked since t1 */
+    int64_t nread = 0;                     /* facilitations: post spikes read */
 #define PARSNN_TGT(k) (t16 ? (int64_t) tgt16[k] : (int64_t) tgt32[k])
 #define PARSNN_DD(k) (per_syn_d ? (int64_t) dq[(k) - a] : dc)
     for (int64_t c0 = a; c0 < b; c0 += PARSNN_ROW_CHUNK) {
@@ -552,12 +556,14 @@ parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, co
                     const int64_t m = qi->prev + dd - t_last;    /* >= 1 */
                     const double kp = kplus * (m < PARSNN_FTAB_LEN ? ftab[m] : parsnn_fexp(c, m, model));
                     qi->pp++;
+                    nread++;
                     w = parsnn_facilitate(c, w, kp, model, &mx, &my);
                 }
                 if (qi->newest <= t2) {                          /* newest > t1: pass 1 */
                     const int64_t m = qi->newest + dd - t_last;  /* >= 1 */
                     const double kp = kplus * (m < PARSNN_FTAB_LEN ? ftab[m] : parsnn_fexp(c, m, model));
                     qi->pn++;
+                    nread++;
                     w = parsnn_facilitate(c, w, kp, model, &mx, &my);
                 }                                  /* else nothing more in the window */
             } else {
@@ -574,6 +580,7 @@ parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, co
                     const int64_t m = he[j].t + dd - t_last;     /* >= 1 */
                     const double kp = kplus * (m < PARSNN_FTAB_LEN ? ftab[m] : parsnn_fexp(c, m, model));
                     he[j].cnt++;
+                    nread++;
                     w = parsnn_facilitate(c, w, kp, model, &mx, &my);
                 }
             }
@@ -603,6 +610,7 @@ parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, co
             wp[k] = w;
         }
     }
+    *nfac += nread;
 #undef PARSNN_TGT
 #undef PARSNN_DD
 }
@@ -612,18 +620,18 @@ parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, co
 static inline __attribute__((always_inline)) void
 parsnn_row_layout(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, const uint16_t *dq,
                   int64_t dc, int64_t t, int64_t t_last, double kplus, int64_t slot0, int64_t D, int64_t n,
-                  double *rex, double *rin, const int64_t mult, const int model)
+                  double *rex, double *rin, const int64_t mult, const int model, int64_t *nfac)
 {
     if (p->tgt16) {
         if (dq)
-            parsnn_row(p, c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, mult, model, 1, 1);
+            parsnn_row(p, c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, mult, model, 1, 1, nfac);
         else
-            parsnn_row(p, c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, mult, model, 1, 0);
+            parsnn_row(p, c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, mult, model, 1, 0, nfac);
     } else {
         if (dq)
-            parsnn_row(p, c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, mult, model, 0, 1);
+            parsnn_row(p, c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, mult, model, 0, 1, nfac);
         else
-            parsnn_row(p, c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, mult, model, 0, 0);
+            parsnn_row(p, c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, mult, model, 0, 0, nfac);
     }
 }
 
@@ -688,12 +696,12 @@ static int64_t parsnn_plastic_prepare(parsnn_plastic_t *p, const uint64_t *codes
  * its sub-row of every plastic projection from g: updates each synapse's weight and adds it to the
  * ring slot of step s + d (ring_ex for w > 0, else ring_in, as NEST's alpha and exp neurons split
  * them), mult times for a spike of multiplicity mult (parsnn_row), with the source's traces noted
- * by parsnn_plastic_prepare. slot0 = s % D; the rings have n columns. Returns the number of synapses
- * visited. */
+ * by parsnn_plastic_prepare. slot0 = s % D; the rings have n columns. Adds the facilitations (post
+ * spikes read) to p->fac[th * 8]. Returns the number of synapses visited. */
 static int64_t parsnn_plastic_deliver(parsnn_plastic_t *p, int64_t k, int64_t g, int64_t s, int64_t slot0,
                                       int64_t D, int64_t n, double *rex, double *rin, int64_t th, int64_t mult)
 {
-    int64_t events = 0;
+    int64_t events = 0, nfac = 0;
     const int64_t t = s + 1, P = p->n_proj;
     for (int64_t q = 0; q < P; q++) {
         const int64_t src = g - p->soff[q];
@@ -710,16 +718,18 @@ static int64_t parsnn_plastic_deliver(parsnn_plastic_t *p, int64_t k, int64_t g,
         const uint16_t *dq = dc ? NULL : p->d + (a - p->d_base[q]);
         if (mult == 1) {
             if (p->model[q] == PARSNN_STDP)
-                parsnn_row_layout(p, &c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, 1, PARSNN_STDP);
+                parsnn_row_layout(p, &c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, 1, PARSNN_STDP, &nfac);
             else
-                parsnn_row_layout(p, &c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, 1, PARSNN_STDP_PL_HOM);
+                parsnn_row_layout(p, &c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, 1, PARSNN_STDP_PL_HOM, &nfac);
         } else if (p->model[q] == PARSNN_STDP) {
-            parsnn_row_layout(p, &c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, mult, PARSNN_STDP);
+            parsnn_row_layout(p, &c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, mult, PARSNN_STDP, &nfac);
         } else {
-            parsnn_row_layout(p, &c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, mult, PARSNN_STDP_PL_HOM);
+            parsnn_row_layout(p, &c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, mult, PARSNN_STDP_PL_HOM, &nfac);
         }
         events += b - a;
     }
+    if (p->fac)
+        p->fac[th * 8] += nfac;
     return events;
 }
 

@@ -51,6 +51,7 @@ cdef extern from "plastic.h" nogil:
         int64_t pre_cap
         double* ftab
         int32_t power
+        int64_t* fac
     enum: PARSNN_FTAB_LEN
     enum: PARSNN_POWER_LIBM
     enum: PARSNN_POWER_NEWTON
@@ -161,7 +162,8 @@ cdef class PlasticState:
         # line-aligned: with the threads' split points on 16-neuron bounds no line holds two threads' memos
         if posix_memalign(<void**> &self.c.hq, 64, <size_t> max(n, 1) * sizeof(parsnn_hq_t)) != 0:
             self.c.hq = NULL
-        if self.c.hist == NULL or self.c.hq == NULL or parsnn_plastic_tables(&self.c) != 0:
+        self.c.fac = <int64_t*> calloc(<size_t> max(threads, 1) * 8, sizeof(int64_t))  # one line per thread
+        if self.c.hist == NULL or self.c.hq == NULL or self.c.fac == NULL or parsnn_plastic_tables(&self.c) != 0:
             raise MemoryError()
         for i in range(n):
             parsnn_hist_free(&self.c.hist[i])     # the empty state (no entries, no memo)
@@ -191,6 +193,15 @@ cdef class PlasticState:
                 cnt[total - 2] += self.c.hq[i].pp
         return counts, t, k, cnt
 
+    def facilitations(self):
+        """Facilitations since :meth:`setup`, over all threads: post spikes read by a plastic synapse (each
+        archived post spike is read once by every plastic synapse onto its neuron whose source spikes after it)."""
+        cdef int64_t th, total = 0
+        if self.c.fac != NULL:
+            for th in range(self.c.T):
+                total += self.c.fac[th * 8]
+        return int(total)
+
     def set_history(self, counts, t, k, cnt):
         """Replace the archives by the CSR arrays of :meth:`history`."""
         cdef int64_t i, j, pos = 0
@@ -208,7 +219,8 @@ cdef class PlasticState:
         free(self.c.pre_t)
         free(self.c.ftab)
         free(self.c.hq)
-        self.c.pre_k, self.c.pre_t, self.c.pre_cap, self.c.ftab, self.c.hq = NULL, NULL, 0, NULL, NULL
+        free(self.c.fac)
+        self.c.pre_k, self.c.pre_t, self.c.pre_cap, self.c.ftab, self.c.hq, self.c.fac = NULL, NULL, 0, NULL, NULL, NULL
         if self.c.hist != NULL:
             for i in range(self.c.n):
                 parsnn_hist_free(&self.c.hist[i])
@@ -221,6 +233,7 @@ cdef class PlasticState:
         free(self.c.pre_t)
         free(self.c.ftab)
         free(self.c.hq)
+        free(self.c.fac)
         if self.c.hist != NULL:
             for i in range(self.c.n):
                 parsnn_hist_free(&self.c.hist[i])

@@ -443,3 +443,35 @@ def test_a_plastic_projection_with_no_synapse_on_the_rank_is_not_stored():
     assert got["E-E"][2].size == full.local_weights(full.projections.index(e.projections[0]))[2].size
     traces = plasticity._source_traces(e, MPI.COMM_SELF)
     assert traces["E-I"][0].shape == (nsrc_e,) and not np.any(traces["E-I"][0])
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_facilitations_count_the_post_spikes_read(threads):
+    """Post spikes every ms onto 3 neurons, one plastic synapse each from a source spiking every 10 ms (delay 1.5 ms):
+    every post spike up to the last pre spike's time minus the dendritic delay is read once by its synapse (NEST's
+    window (t_last - d, t - d] from t_last = 0), the later ones not yet; the same on any number of threads, and
+    in the run's performance figures. A network without plastic synapses counts none."""
+    from mpi4py import MPI
+
+    import parsnn.network as pn
+    from parsnn.engine import Simulation
+    net = pn.Network(0.1)
+    net.add_population("pre", 1, "spike_generator", spike_times=[[10.0 * k for k in range(1, 51)]])
+    net.add_population("kick", 1, "spike_generator", spike_times=[[k - 0.1 for k in range(1, 501)]])
+    net.add_population("n", 3, "iaf_psc_delta", params=dict(t_ref=0.0, E_L=0.0, V_reset=0.0, V_th=1000.0, V_m=0.0))
+    net.connect("kick", "n", pn.AllToAll(), weight=5000.0, delay=0.1)
+    net.connect("pre", "n", pn.AllToAll(), weight=10.0, delay=1.5, synapse_model="stdp_synapse")
+    net.record_spikes(["n"])
+    sim = Simulation(net, seed=1, comm=MPI.COMM_SELF, threads=threads)
+    sim.run(505.0)
+    post = sim.spikes()["n"][0]
+    assert post.size == 1500
+    assert sim.plastic.facilitations == int(np.count_nonzero(post <= 500.0 - 1.5)) == 3 * 498
+    assert sim.performance()["plastic_facilitations"] == [3 * 498]
+    static = pn.Network(0.1)
+    static.add_population("pre", 1, "spike_generator", spike_times=[[1.0]])
+    static.add_population("n", 1, "iaf_psc_delta")
+    static.connect("pre", "n", pn.AllToAll(), weight=10.0, delay=1.5)
+    s2 = Simulation(static, seed=1, comm=MPI.COMM_SELF, threads=threads)
+    s2.run(5.0)
+    assert s2.plastic.facilitations == 0 and s2.performance()["plastic_facilitations"] == [0]

@@ -55,6 +55,7 @@ def collect(sim) -> dict:
         "num_local_synapses": sim.num_local_synapses,
         "static_synapse_bytes": sim.static_synapse_bytes,
         "synaptic_events": int(sim.st.n_events),
+        "plastic_facilitations": int(sim.plastic.facilitations),
         "remote_deliveries": int(sim.st.n_remote_sends),
         **{f"timer_{k}": v for k, v in sim.timers.items()},
         **{f"build_{k}": v for k, v in sim.build_timers.items()},

@@ -159,6 +159,16 @@ class PlasticSynapses:
         """Plastic synapses on this rank."""
         return int(self.arrays["tgt"].size)
 
+    @property
+    def facilitations(self) -> int:
+        """Facilitations on this rank since the kernel's store was attached: post spikes read by a plastic
+        synapse (0 without plastic synapses). Each archived post spike is read once by every plastic
+        synapse onto its neuron whose source spikes after it, so in a stationary run about plastic
+        synapses x the target's rate per second; at a run's start, with empty archives, fewer
+        (analysis/results/plastic_cost21/)."""
+        state = getattr(self, "state", None)
+        return state.facilitations() if state is not None else 0
+
     def row_ptr(self, j: int) -> np.ndarray:
         """The pointer over the whole rows (all threads' sub-rows) of the j-th plastic projection of the store
         (``projections[j]``): nsrc + 1 positions in the store."""
