@@ -187,10 +187,10 @@ def mpi4py_call_costs(comm, n=20000) -> dict:
 
 def _snapshot(sim) -> dict:
     """This rank's cumulative counters of a built Simulation: phase timers, simulate seconds, synaptic
-    events, delivered spikes, steps (differenced between the segments of a calibration run)."""
+    events, delivered spikes, facilitations, steps (differenced between the segments of a calibration run)."""
     return {**{f"timer_{k}": float(v) for k, v in sim.timers.items()}, "simulate_seconds": float(sim.simulate_seconds),
             "synaptic_events": int(sim.st.n_events), "delivered_spikes": int(sim.st.n_delivered_spikes),
-            "steps": int(sim.t_steps)}
+            "plastic_facilitations": int(sim.plastic.facilitations), "steps": int(sim.t_steps)}
 
 
 def segment_figures(per_rank: list[list[dict]], k0: int, k1: int, h: float, m: int) -> dict:
@@ -205,6 +205,7 @@ def segment_figures(per_rank: list[list[dict]], k0: int, k1: int, h: float, m: i
     perf = {k: diff(k) for k in per_rank[0][k0] if k.startswith("timer_")}
     perf["simulate_seconds"] = diff("simulate_seconds")
     perf["synaptic_events"] = diff("synaptic_events")
+    perf["plastic_facilitations"] = diff("plastic_facilitations")
     t_ms = steps * h
     perf["rtf"] = max(perf["simulate_seconds"]) / (t_ms * 1e-3) if t_ms > 0 else float("nan")
     return {"perf": perf, "delivered_spikes": diff("delivered_spikes"), "intervals": steps // m, "t_sim_ms": t_ms}
