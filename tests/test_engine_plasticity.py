@@ -127,21 +127,28 @@ def test_weights_match_nest(model, params, delay):
     assert len(set(np.round(nest_w, 9))) > 5          # the weight moves
 
 
+def _post_every_ms(n_post: int):
+    """``n_post`` neurons "n" kicked to spike at 1, 2, .., 500 ms, each with one stdp_synapse (delay 1.5 ms) from a
+    source "pre" spiking every 10 ms (10 .. 500 ms); spikes of "n" recorded."""
+    import parsnn.network as pn
+    net = pn.Network(0.1)
+    net.add_population("pre", 1, "spike_generator", spike_times=[[10.0 * k for k in range(1, 51)]])
+    net.add_population("kick", 1, "spike_generator", spike_times=[[k - 0.1 for k in range(1, 501)]])
+    net.add_population("n", n_post, "iaf_psc_delta",
+                       params=dict(t_ref=0.0, E_L=0.0, V_reset=0.0, V_th=1000.0, V_m=0.0))
+    net.connect("kick", "n", pn.AllToAll(), weight=5000.0, delay=0.1)
+    net.connect("pre", "n", pn.AllToAll(), weight=10.0, delay=1.5, synapse_model="stdp_synapse")
+    net.record_spikes(["n"])
+    return net
+
+
 def test_archive_stays_bounded():
     """500 post spikes (one per ms) and a pre spike every 10 ms: the archive keeps only the entries
     a later read can need (NEST's pruning), not the whole history."""
     from mpi4py import MPI
 
-    import parsnn.network as pn
     from parsnn.engine import Simulation
-    net = pn.Network(0.1)
-    net.add_population("pre", 1, "spike_generator", spike_times=[[10.0 * k for k in range(1, 51)]])
-    net.add_population("kick", 1, "spike_generator", spike_times=[[k - 0.1 for k in range(1, 501)]])
-    net.add_population("n", 1, "iaf_psc_delta", params=dict(t_ref=0.0, E_L=0.0, V_reset=0.0, V_th=1000.0, V_m=0.0))
-    net.connect("kick", "n", pn.AllToAll(), weight=5000.0, delay=0.1)
-    net.connect("pre", "n", pn.AllToAll(), weight=10.0, delay=1.5, synapse_model="stdp_synapse")
-    net.record_spikes(["n"])
-    sim = Simulation(net, seed=1, comm=MPI.COMM_SELF)
+    sim = Simulation(_post_every_ms(1), seed=1, comm=MPI.COMM_SELF)
     sim.run(505.0)
     assert sim.spikes()["n"][0].size == 500
     counts, t, _, reads = sim.plastic.state.history()
@@ -455,14 +462,7 @@ def test_facilitations_count_the_post_spikes_read(threads):
 
     import parsnn.network as pn
     from parsnn.engine import Simulation
-    net = pn.Network(0.1)
-    net.add_population("pre", 1, "spike_generator", spike_times=[[10.0 * k for k in range(1, 51)]])
-    net.add_population("kick", 1, "spike_generator", spike_times=[[k - 0.1 for k in range(1, 501)]])
-    net.add_population("n", 3, "iaf_psc_delta", params=dict(t_ref=0.0, E_L=0.0, V_reset=0.0, V_th=1000.0, V_m=0.0))
-    net.connect("kick", "n", pn.AllToAll(), weight=5000.0, delay=0.1)
-    net.connect("pre", "n", pn.AllToAll(), weight=10.0, delay=1.5, synapse_model="stdp_synapse")
-    net.record_spikes(["n"])
-    sim = Simulation(net, seed=1, comm=MPI.COMM_SELF, threads=threads)
+    sim = Simulation(_post_every_ms(3), seed=1, comm=MPI.COMM_SELF, threads=threads)
     sim.run(505.0)
     post = sim.spikes()["n"][0]
     assert post.size == 1500
