@@ -301,6 +301,17 @@ def test_cli_predict_json(capsys):
     assert [o["ranks"] for o in out] == [1, 4] and out[0]["min_delay_steps"] == 15
 
 
+def test_cli_predict_warns_that_plastic_events_are_predicted_too_fast(capsys):
+    # a network with plastic synapses gets the note on the plastic event cost (analysis/results/plastic_cost21/);
+    # one with none does not
+    from parsnn.cli import main
+    from parsnn.mapping.cluster.report import PLASTIC_NOTE
+    assert main(["predict", "hpc_benchmark", "--scale", "0.05", "--ranks", "2", "--machine", "jureca_dc"]) == 0
+    assert PLASTIC_NOTE in capsys.readouterr().out
+    assert main(["predict", "hpc_benchmark", "--scale", "0.05", "--static", "--ranks", "2", "--machine", "jureca_dc"]) == 0
+    assert "plastic synapses" not in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("strategy", ["round_robin", "graph"])
 def test_cli_predict_from_a_run_file(tmp_path, capsys, strategy, mixed_network):
     # a finished run predicted at other rank counts: its own description, re-partitioned, with its measured

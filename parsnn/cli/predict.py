@@ -92,7 +92,7 @@ def command(args) -> int:
                 print(f"note: {note}")
         else:
             print(cluster.format_table(curve))
-        for line in cluster.report.notes(machine, label):
+        for line in cluster.report.notes(machine, label, curve):
             print(line)
     for msg in skipped:
         print(f"not predicted: {msg}", file=sys.stderr if args.json else sys.stdout)

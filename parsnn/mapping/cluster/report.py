@@ -72,10 +72,21 @@ def format_limits(rows: list[dict]) -> str:
                      for p in rows)
 
 
-def notes(machine, label: dict) -> list[str]:
+#: what a prediction with plastic synapses does not know (the note :func:`notes` adds)
+PLASTIC_NOTE = ("plastic synapses: their cost per event (compute.plastic_event_ns) comes from hpc_benchmark's first ~100 ms "
+                "(measured by parsnn calibrate, or assumed from such a measurement), before most post spikes are "
+                "archived; later in a run a plastic event costs several times more, "
+                "and hpc_benchmark at scale 1 ran 31-44 % slower than predicted on the machine that showed it "
+                "(analysis/results/plastic_cost21/): this prediction is likely too fast")
+
+
+def notes(machine, label: dict, curve=()) -> list[str]:
     """Lines after the table: which machine the prediction is for (when it is not simply this
-    machine's calibration) and what the RTF range means."""
+    machine's calibration), what the RTF range means, and, when a predicted layout delivers plastic
+    events (``curve``: the predictions), :data:`PLASTIC_NOTE`."""
     out = []
+    if any(float((p.get("workload") or {}).get("plastic_events_per_interval_mean", 0.0)) > 0 for p in curve):
+        out.append(f"note: {PLASTIC_NOTE}")
     if label.get("machine_note"):
         out.append(f"note: {label['machine_note']}")
     cal = machine.data.get("calibration") or {}
