@@ -6,7 +6,7 @@ the per-node workloads of published NEST weak-scaling experiments, beside what t
 
 Per configuration (CONFIGS): a fixed number of neurons per node, nodes 1, 2, 4, ...; the network is
 hpc_benchmark at scale = neurons / 11,250 (in-degree 11,250 at every size, STDP on E->E), placed round
-robin on one parsnn rank per core (plastic networks run with one thread per rank), predicted by
+robin on one parsnn rank per core and on 2 ranks per node of cores / 2 threads (NEST's layout), predicted by
 :func:`parsnn.mapping.cluster.predict` with the machine file's constants at uniform rates of 5 and
 10 spikes/s (hpc_benchmark is asynchronous-irregular at large scale; NEST's example asks for a rate
 below 10/s; the rate in the published runs is not given in the sources read). Writes OUT.json (every
@@ -24,6 +24,12 @@ import sys
 NEURONS_PER_SCALE = 11250
 RATES = (5.0, 10.0)
 
+
+def LAYOUTS(cores: int) -> list[tuple[int, int]]:
+    """(ranks per node, threads per rank) predicted per node count: one rank per core, and NEST's published
+    layout, 2 ranks per node of cores / 2 threads each."""
+    return [(cores, 1), (2, cores // 2)]
+
 #: the published NEST experiments whose per-node workload is predicted here
 PUBLISHED = {
     "jureca_cm": {
@@ -35,13 +41,24 @@ PUBLISHED = {
         "machine": "jureca_2015_haswell", "neurons_per_node": 250000, "nodes": [1, 2, 4, 8, 16, 32],
     },
     "jureca_dc": {
-        "source": "NEST documentation, 'NEST performance benchmarks' (NEST 3.8 on JURECA-DC), "
-                  "https://nest-simulator.readthedocs.io/en/latest/benchmark_results.html",
+        "source": "NEST performance benchmarks, NEST 3.8 and 3.9 on JURECA-DC (https://github.com/nest/performance-benchmarks, "
+                  "commit 8070360: source/v3.8_benchmark_results.rst and v3.9_benchmark_results.rst with their figures "
+                  "source/_static/img/hpc_benchmark_NEST-v3.8.png and hpc_benchmark.png; shown in NEST's documentation, "
+                  "https://nest-simulator.readthedocs.io/en/latest/benchmark_results.html)",
         "verified": "hpc_benchmark weak scaling, 2 MPI processes x 64 threads per node, largest network ~5.8 million "
-                    "neurons and ~65 billion synapses, min delay 1.5 ms, mean of 3 runs",
-        "not_verified": "node counts and times are in the figure only; the neurons per node used here (181,250 = 5.8M / "
-                        "32) ASSUME that the largest point is 32 nodes",
-        "machine": "jureca_dc", "neurons_per_node": 181250, "nodes": [1, 2, 4, 8, 16, 32],
+                    "neurons and ~65 billion synapses, min delay 1.5 ms, mean of 3 runs with different seeds, error bars "
+                    "the standard deviation; the RTFs (state propagation, the figures' right panels) read off the PNGs "
+                    "by analysis/results/hpc_benchmark/nest_published/read_nest_figure.py (nest_hpc_benchmark_jureca_dc_rtf.csv "
+                    "there): NEST 3.8 at 1-64 nodes, NEST 3.9 at 4-64",
+        "not_verified": "the neurons per node (90,625 = 5.8M / 64) ASSUME that the largest network is the figures' largest "
+                        "point (64 nodes) and that the network grows in proportion to the nodes, as the page says; the rate "
+                        "of the runs is not given",
+        "machine": "jureca_dc", "neurons_per_node": 90625, "nodes": [1, 2, 4, 8, 16, 32, 64],
+        #: nodes -> (RTF, lower, upper end of the error bar), read off the figures (csv above)
+        "nest_rtf": {"NEST 3.8": {1: (8.05, 7.89, 8.21), 2: (8.21, 8.05, 8.37), 4: (8.92, 8.75, 9.08), 8: (10.78, 10.40, 11.16),
+                                  16: (14.92, 14.43, 15.41), 32: (25.39, 24.47, 26.31), 64: (38.95, 37.81, 40.08)},
+                     "NEST 3.9": {4: (8.89, 8.73, 9.05), 8: (10.35, 10.19, 10.51), 32: (25.39, 25.04, 25.74),
+                                  64: (40.44, 37.59, 43.28)}},
     },
 }
 #: the largest NEST run of Kunkel et al. 2014 (verified from press coverage, not from the paper's figure)
@@ -65,17 +82,21 @@ def predict_config(name: str, cfg: dict, rates=RATES) -> list[dict]:
     from parsnn.mapping.cluster import predict, workload
     from parsnn.models import hpc_benchmark
     machine = load_machine(cfg["machine"])
-    rpn = machine.cores_per_node
+    cores = machine.cores_per_node
     out = []
     for nodes in cfg["nodes"]:
-        P = nodes * rpn
         scale = cfg["neurons_per_node"] * nodes / NEURONS_PER_SCALE
         conn = Connectivity.from_network(hpc_benchmark.build_network(scale=scale, record=False))
-        for rate in rates:
+        for rpn, threads in LAYOUTS(cores):
+          if threads > 1 and not machine.data.get("threads"):
+              continue                   # no [threads] constants in the file: one rank per core only
+          P = nodes * rpn
+          for rate in rates:
             r = {"E": rate, "I": rate}
             wl = workload(conn, P, "round_robin", r)
-            p = predict(conn, P, machine, "round_robin", r, ranks_per_node=rpn, wl=wl)
+            p = predict(conn, P, machine, "round_robin", r, ranks_per_node=rpn, wl=wl, threads=threads)
             out.append({"config": name, "machine": machine.name, "nodes": nodes, "ranks": P, "ranks_per_node": rpn,
+                        "threads": threads,
                         "scale": scale, "neurons": int(conn.sizes.sum()), "synapses": float(wl["num_synapses"]),
                         "rate_hz": rate, "rtf": p["rtf"], "rtf_range": p["rtf_range"],
                         "seconds_per_model_second": p["rtf"], "phases_us": {k: v * 1e6 for k, v in p["phases"].items()},
@@ -86,7 +107,8 @@ def predict_config(name: str, cfg: dict, rates=RATES) -> list[dict]:
                         "plastic_us": p["workload"]["plastic_events_per_interval_mean"]
                         * machine.ns("plastic_event_ns", default=0.0) * 1e6,
                         "events_per_interval_mean": p["workload"]["events_per_interval_mean"]})
-            print(f"{name}: {nodes} nodes, {P} ranks, {rate:g}/s: RTF {p['rtf']:.2f}", file=sys.stderr, flush=True)
+            print(f"{name}: {nodes} nodes, {P} ranks x {threads} threads, {rate:g}/s: RTF {p['rtf']:.2f}", file=sys.stderr,
+                  flush=True)
     return out
 
 
@@ -114,28 +136,37 @@ def markdown(results: list[dict]) -> str:
     lines = ["# hpc_benchmark weak scaling: parsnn cost-model PREDICTION beside published NEST experiments", "",
              "**These are predictions of the cost model, not measurements**: parsnn has not run on these machines. "
              "Made by `python analysis/hpc_weak_scaling_prediction.py`; every prediction with its phases is in the "
-             "JSON beside this file. One parsnn rank per core (plastic networks run one thread per rank), round-robin "
-             "placement, hpc_benchmark with STDP on E->E (in-degree 11,250 at every size), uniform rates 5 and "
+             "JSON beside this file. Two layouts: one parsnn rank per core, and NEST's 2 ranks per node with the node's "
+             "other cores as threads; round-robin placement, hpc_benchmark with STDP on E->E (in-degree 11,250 at every size), uniform rates 5 and "
              "10 spikes/s. RTF = wall-clock seconds per second of model time (lower is faster).", ""]
     for name, cfg in PUBLISHED.items():
         rs = [r for r in results if r["config"] == name]
         lines += [f"## {name}: {cfg['neurons_per_node']:,} neurons per node on `{cfg['machine']}`", "",
                   f"Published NEST experiment: {cfg['source']}. Verified: {cfg['verified']}. Not verified: "
                   f"{cfg['not_verified']}.", "",
-                  "| nodes | ranks | neurons | synapses | parsnn predicted RTF at 5/s (range) | at 10/s (range) "
-                  "| update / deliver (plastic part) / exchange at 10/s, us per 1.5 ms interval | NEST published |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "| nodes | ranks (1 per core) | neurons | synapses | parsnn predicted RTF, 1 rank per core, at 5/s (range) "
+                  "| at 10/s (range) | 2 ranks x cores/2 threads per node (NEST's layout), at 5/s | at 10/s "
+                  "| update / deliver (plastic part) / exchange, 1 rank per core at 10/s, us per 1.5 ms interval "
+                  "| NEST published RTF (error bar) |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for nodes in cfg["nodes"]:
-            a = next(r for r in rs if r["nodes"] == nodes and r["rate_hz"] == 5.0)
-            b = next(r for r in rs if r["nodes"] == nodes and r["rate_hz"] == 10.0)
+            a = next(r for r in rs if r["nodes"] == nodes and r["rate_hz"] == 5.0 and r["threads"] == 1)
+            b = next(r for r in rs if r["nodes"] == nodes and r["rate_hz"] == 10.0 and r["threads"] == 1)
+            a2 = next((r for r in rs if r["nodes"] == nodes and r["rate_hz"] == 5.0 and r["threads"] > 1), None)
+            b2 = next((r for r in rs if r["nodes"] == nodes and r["rate_hz"] == 10.0 and r["threads"] > 1), None)
 
             def f(r):
+                if r is None:
+                    return "no [threads] constants"
                 rng = r["rtf_range"]
                 return f"{r['rtf']:.2f}" + (f" ({rng[0]:.2f}-{rng[1]:.2f})" if rng else "")
             ph = b["phases_us"]
+            nest = "; ".join(f"{v}: {t[nodes][0]:.1f} ({t[nodes][1]:.1f}-{t[nodes][2]:.1f})"
+                             for v, t in cfg.get("nest_rtf", {}).items() if nodes in t) or "figure only (not read)"
             lines.append(f"| {nodes} | {a['ranks']} | {a['neurons']:,} | {a['synapses']:.3g} | {f(a)} | {f(b)} | "
+                         f"{f(a2)} | {f(b2)} | "
                          f"{ph['update_max']:.0f} / {ph['deliver_max']:.0f} ({b['plastic_us']:.0f}) / "
-                         f"{ph['exchange_max']:.0f} | figure only (not read) |")
+                         f"{ph['exchange_max']:.0f} | {nest} |")
         lines.append("")
     lines += ["## The K computer (Kunkel et al. 2014)", "", f"Published: {K_COMPUTER['source']}. Verified: "
               f"{K_COMPUTER['verified']}. Derived: {K_COMPUTER['derived']}. Not predicted here: there is no K-like "
@@ -160,6 +191,11 @@ def markdown(results: list[dict]) -> str:
               "- The plastic events dominate the prediction (the 'plastic part' column: about 85 % of the delivery "
               "phase on one node), and their constant is the least certain one: assumed from a plastic/static ratio "
               "measured on today's main (before the work on plastic delivery with threads) on a loaded 2-core guest.",
+              "- Session 21 found that a plastic event's cost in parsnn grows over a run's first ~400 ms (facilitations per "
+              "event, weights leaving their initial value, archives: analysis/results/plastic_cost21/README.md) and that "
+              "the cost model under-predicted hpc_benchmark at scale 1 on a 2-core Xeon by 31-44 % with its own "
+              "calibration; the plastic constant of these files is an older assumed ratio, so the plastic part here may "
+              "be off by a factor of ~2 either way.",
               "- The rate of the published runs is not in the sources read; the prediction brackets it with 5 and "
               "10 spikes/s, and its time is nearly proportional to the rate (delivery and Poisson input dominate).",
               "- NEST's published times include its own spike delivery (a plastic event there also reads the "
