@@ -21,6 +21,7 @@ from parsnn.mapping.cluster.collectives import route_probabilities
 from parsnn.partition import Partition, make_map
 from parsnn.partition.metrics import counts_per_rank, nohit_probabilities
 from parsnn.partition.rates import neuron_rates
+from parsnn.partition.rates import plastic_projections as conn_plastic_projections
 
 #: bytes per static synapse, as the engine stores them on a rank of at most 2 x 65536 neurons
 #: (parsnn.engine.footprint: 8 on larger ranks, static_synapse_bytes)
@@ -165,7 +166,7 @@ def _synaptic_work(conn: Connectivity, counts: np.ndarray, hit: np.ndarray, Rtot
     prate = Rtot / sizes
     # synaptic events delivered on each rank: synapses x mean source rate, split by target placement
     K = conn.expected_synapses()
-    plastic = plastic_projections(conn.description) if conn.description else np.zeros(K.size, dtype=bool)
+    plastic = conn_plastic_projections(conn)
     events = np.zeros(P)
     plastic_events = np.zeros(P)
     synapses = np.zeros(P)
