@@ -355,6 +355,137 @@ static inline double parsnn_root25(double x)
     return y + y * (PARSNN_MU04_DELTA * lnx);
 }
 
+/* stdp_pl_synapse_hom's facilitation w + lambda w^0.4 kp, with w^0.4 by parsnn_root25, for a batch of weights x[j] and
+ * decayed Kplus values kp[j] into out[j] (parsnn_pass2_batched): lane by lane the same IEEE operations as parsnn_facilitate
+ * and parsnn_root25 (the same bits; tests/test_engine_weight_power.py), without branches, so the compiler vectorizes the
+ * loop. The exponent's two quantities come from a table (parsnn_root25_tab, filled by parsnn_root25_init): the first
+ * guess's scale 2^q 2^(r/5) (parsnn_root25's product sc * c5[r], exact: sc is a power of two) and (e - 1023) 2^52, from
+ * which ln x's integer (bits - B) is formed as (e - 1023) 2^52 + (m - 1) 2^52: both terms are exact, so the one rounding of
+ * their sum is the conversion's. Returns the number of weights outside [2^-500, 2^500), whose values are to be replaced
+ * (parsnn_fac_apply). Built for AVX-512, AVX2 and baseline x86-64, one chosen at run time (parsnn_fac_level). */
+typedef struct {
+    double sc, eb;
+} parsnn_r25e_t;
+static parsnn_r25e_t parsnn_root25_tab[2048];
+
+static void parsnn_root25_init(void)
+{
+    for (int64_t e = 0; e < 2048; e++) {
+        const int64_t t = 2 * (e - 1023);
+        int64_t q = t / 5, r = t % 5;
+        if (r < 0) {
+            r += 5;
+            q -= 1;
+        }
+        double sc = 1.0;               /* exponents whose scale is no normal double: outside the range */
+        if (q + 1023 > 0 && q + 1023 < 2047) {
+            const uint64_t sb = (uint64_t) (q + 1023) << 52;
+            memcpy(&sc, &sb, sizeof sc);
+        }
+        parsnn_root25_tab[e].sc = sc * parsnn_root25_c5[r];
+        parsnn_root25_tab[e].eb = (double) (e - 1023) * 0x1p52;
+    }
+}
+
+static inline __attribute__((always_inline)) int32_t
+parsnn_fac_batch_body(const double *restrict x, const double *restrict kp, double *restrict out, int32_t n, double lambda)
+{
+    int32_t nbad = 0;
+    for (int32_t j = 0; j < n; j++) {
+        const double xv = x[j];
+        const double a = xv * xv;
+        uint64_t bx;
+        memcpy(&bx, &xv, sizeof bx);
+        const parsnn_r25e_t *te = &parsnn_root25_tab[(bx >> 52) & 0x7FF];
+        const uint64_t mb = (bx & 0x000FFFFFFFFFFFFFULL) | 0x3FF0000000000000ULL;
+        double m;
+        memcpy(&m, &mb, sizeof m);
+        const double p = 0x1.b7f797fa301ccp-2 + m * (0x1.9dec508445d16p-1 + m * (-0x1.43a493f49101bp-2
+                         + m * (0x1.6bae9f99c70e2p-4 + m * -0x1.6292e5e67aa53p-7)));
+        double y = te->sc * p;
+        {
+            const double y2 = y * y, y4 = y2 * y2;
+            y = 0.8 * y + 0.2 * (a / y4);
+        }
+        {
+            const double y2 = y * y, y4 = y2 * y2;
+            y = y + 0.2 * (a / y4 - y);
+        }
+        const double lnx = (te->eb + (m - 1.0) * 0x1p52) * 0x1.62e42fefa39efp-53;
+        y = y + y * (PARSNN_MU04_DELTA * lnx);
+        out[j] = xv + (lambda * y * kp[j]);
+        nbad += !(xv >= 0x1p-500 && xv < 0x1p500);
+    }
+    return nbad;
+}
+
+static int32_t parsnn_fac_batch_base(const double *restrict x, const double *restrict kp, double *restrict out, int32_t n,
+                                     double lambda)
+{
+    return parsnn_fac_batch_body(x, kp, out, n, lambda);
+}
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define PARSNN_FAC_X86 1
+__attribute__((target("avx2"), noinline))
+static int32_t parsnn_fac_batch_avx2(const double *restrict x, const double *restrict kp, double *restrict out, int32_t n,
+                                     double lambda)
+{
+    return parsnn_fac_batch_body(x, kp, out, n, lambda);
+}
+
+__attribute__((target("avx512f"), noinline))
+static int32_t parsnn_fac_batch_avx512(const double *restrict x, const double *restrict kp, double *restrict out,
+                                       int32_t n, double lambda)
+{
+    return parsnn_fac_batch_body(x, kp, out, n, lambda);
+}
+#endif
+
+/* Which facilitation pass 2 runs for stdp_pl_synapse_hom with the Newton power: -1 the loop synapse by synapse (for tests),
+ * 0, 1, 2 the batched pass with the baseline, AVX2 or AVX-512 kernel; the best this CPU has unless set
+ * (parsnn_fac_set_level). Every level gives the same bits. */
+static int parsnn_fac_level = -2;
+
+/* the best kernel of this CPU */
+static int parsnn_fac_best(void)
+{
+#ifdef PARSNN_FAC_X86
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
+#else
+    return 0;
+#endif
+}
+
+/* Set the level (-1 .. the best this CPU has; anything else: the best); returns the level now in force. */
+static int parsnn_fac_set_level(int level)
+{
+    const int best = parsnn_fac_best();
+    parsnn_fac_level = (level >= -1 && level <= best) ? level : best;
+    return parsnn_fac_level;
+}
+
+static inline int parsnn_fac_get_level(void)
+{
+    if (parsnn_fac_level == -2)        /* a race only writes the same value twice */
+        parsnn_fac_level = parsnn_fac_best();
+    return parsnn_fac_level;
+}
+
+static inline int32_t parsnn_fac_batch(const double *restrict x, const double *restrict kp, double *restrict out, int32_t n,
+                                       double lambda)
+{
+#ifdef PARSNN_FAC_X86
+    const int level = parsnn_fac_get_level();
+    if (level == 2)
+        return parsnn_fac_batch_avx512(x, kp, out, n, lambda);
+    if (level == 1)
+        return parsnn_fac_batch_avx2(x, kp, out, n, lambda);
+#endif
+    return parsnn_fac_batch_base(x, kp, out, n, lambda);
+}
+
 /* The constants of projection q, hoisted out of the synapse loop (the loop stores through
  * pointers the compiler cannot prove distinct from the parameter arrays). */
 typedef struct {
@@ -466,6 +597,7 @@ static int parsnn_plastic_tables(parsnn_plastic_t *p)
     p->pw_x = (uint64_t *) (p->ftab + np * PARSNN_FTAB_LEN);
     p->pw_y = p->ftab + np * (PARSNN_FTAB_LEN + 1);
     p->ktab = p->ftab + np * (PARSNN_FTAB_LEN + 2);
+    parsnn_root25_init();
     {   /* the Kminus table for the tau_minus_inv of the first neuron with plastic inputs (none: a NaN) */
         double tmi = NAN;
         for (int64_t i = 0; i < p->n; i++)
@@ -495,6 +627,167 @@ static int parsnn_plastic_tables(parsnn_plastic_t *p)
     return 0;
 }
 
+/* Kplus decayed to a post spike m >= 1 steps after the last pre spike reached the dendrite: kplus exp(-m h / tau_plus) */
+static inline double parsnn_kp(const parsnn_proj_t *c, const double *ftab, double kplus, int64_t m, const int model)
+{
+    return kplus * (m < PARSNN_FTAB_LEN ? ftab[m] : parsnn_fexp(c, m, model));
+}
+
+/* The entries [*s, e) of a history whose stamps lie in (t1, t2]; returns e. */
+static inline int32_t parsnn_hist_window(const parsnn_hist_t *hs, int64_t t1, int64_t t2, int32_t *s)
+{
+    const int32_t start = hs->start;
+    const parsnn_hent_t *he = hs->e;
+    int32_t e = hs->end, b;
+    while (e > start && he[e - 1].t > t2)
+        e--;
+    b = e;
+    while (b > start && he[b - 1].t > t1)
+        b--;
+    *s = b;
+    return e;
+}
+
+/* A weight's facilitation from a history searched for the post spikes in (t1, t2], oldest first, each read counted in the
+ * entry's access counter and in *nread (parsnn_row's pass 2 when the window may hold older entries than the dense
+ * record's) */
+static inline double parsnn_fac_history(const parsnn_proj_t *c, parsnn_hist_t *hs, double w, int64_t dd, int64_t t_last,
+                                        int64_t t1, int64_t t2, double kplus, const int model, uint64_t *mx, double *my,
+                                        int64_t *nread)
+{
+    parsnn_hent_t *he = hs->e;
+    int32_t s;
+    const int32_t e = parsnn_hist_window(hs, t1, t2, &s);
+    for (int32_t j = s; j < e; j++) {
+        he[j].cnt++;
+        (*nread)++;
+        w = parsnn_facilitate(c, w, parsnn_kp(c, c->ftab, kplus, he[j].t + dd - t_last, model), model, mx, my);
+    }
+    return w;
+}
+
+/* parsnn_fac_batch and, for its weights outside parsnn_root25's range (nbad of them), parsnn_facilitate's value with pow */
+static inline void parsnn_fac_apply(const parsnn_proj_t *c, const double *x, const double *kp, double *out, int32_t n)
+{
+    if (n > 0 && parsnn_fac_batch(x, kp, out, n, c->lambda))
+        for (int32_t j = 0; j < n; j++)
+            if (!(x[j] >= 0x1p-500 && x[j] < 0x1p500))
+                out[j] = x[j] + (c->lambda * parsnn_pow_core(x[j], c->mu_plus) * kp[j]);
+}
+
+/* parsnn_fac_apply for a projection of facilitation constant lam and exponent mu (= 0.4; tests) */
+static void parsnn_fac_apply_l(double lam, double mu, const double *x, const double *kp, double *out, int32_t n)
+{
+    parsnn_proj_t c;
+    memset(&c, 0, sizeof c);
+    c.lambda = lam;
+    c.mu_plus = mu;
+    parsnn_fac_apply(&c, x, kp, out, n);
+}
+
+/* decayed Kplus values of the post spikes after a synapse's first in parsnn_pass2_batched (a synapse whose spikes would
+ * overflow them is facilitated at once) */
+#define PARSNN_KPX (4 * PARSNN_ROW_CHUNK)
+
+/* a synapse's target and delay in parsnn_row and its pass 2 (their t16, per_syn_d, tgt16, tgt32, dq, a, dc) */
+#define PARSNN_TGT(k) (t16 ? (int64_t) tgt16[k] : (int64_t) tgt32[k])
+#define PARSNN_DD(k) (per_syn_d ? (int64_t) dq[(k) - a] : dc)
+
+/* parsnn_row's pass 2 for stdp_pl_synapse_hom with w^0.4 by parsnn_root25 (c->newton), batched, with the bits of the loop
+ * synapse by synapse (the other rules' pass 2, and this one's at parsnn_fac_level -1). A first loop finds each listed
+ * synapse's post spikes in (t1, t2], counts the reads and notes their decayed Kplus values, oldest first: without branches
+ * when the window holds only entries of the dense record (at most prev and newest), else from the history. The
+ * facilitations then go in rounds: the r-th post spike of every synapse that has one, as one vectorized batch
+ * (parsnn_fac_apply). Each weight gets the operations of parsnn_facilitate in the same order. The branches on each
+ * synapse's window, mispredicted about as often as taken, and the memo of the loop synapse by synapse are gone: on
+ * hpc_benchmark at scale 1 the pass is 5-10 % of the whole run faster (benchmarks/results/pass2_batch22/). */
+static inline __attribute__((always_inline)) void
+parsnn_pass2_batched(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t c0, const int32_t *fac,
+                     int32_t nf, const uint16_t *dq, int64_t dc, int64_t t, int64_t t_last, double kplus, const int t16,
+                     const int per_syn_d, int64_t *nread)
+{
+    const uint32_t *tgt32 = (const uint32_t *) p->tgt;
+    const uint16_t *tgt16 = (const uint16_t *) p->tgt;
+    const double *ftab = c->ftab;
+    parsnn_hq_t *hq = p->hq;
+    double *wp = p->w;
+    uint64_t mx = 0x7ff8dead0000beefULL;
+    double my = 0.0;
+    int32_t off[PARSNN_ROW_CHUNK], ne[PARSNN_ROW_CHUNK], eoff[PARSNN_ROW_CHUNK], sel[PARSNN_ROW_CHUNK];
+    double kp0[PARSNN_ROW_CHUNK], wa[PARSNN_ROW_CHUNK], wb[PARSNN_ROW_CHUNK], wc[PARSNN_ROW_CHUNK], kps[PARSNN_ROW_CHUNK];
+    double kpx[PARSNN_KPX + PARSNN_ROW_CHUNK + 1];   /* the dense record adds at most one per synapse and writes one ahead */
+    int32_t n = 0, nx = 0, maxne = 0;
+    for (int32_t f = 0; f < nf; f++) {
+        const int64_t k = c0 + fac[f];
+        const int64_t dd = PARSNN_DD(k);
+        const int64_t i = PARSNN_TGT(k);
+        const int64_t t1 = t_last - dd, t2 = t - dd;
+        parsnn_hq_t *qi = &hq[i];
+        int32_t cnt;
+        const int32_t x0 = nx;
+        if (__builtin_expect(qi->prev2 <= t1, 1)) {
+            /* without branches: the window holds prev (e1) and/or newest (e2; newest > t1 by pass 1) */
+            const int32_t e1 = (qi->prev > t1) & (qi->prev <= t2), e2 = qi->newest <= t2;
+            const int64_t sa = e1 ? qi->prev : qi->newest;
+            qi->pp += e1;
+            qi->pn += e2;
+            kp0[n] = parsnn_kp(c, ftab, kplus, sa + dd - t_last, PARSNN_STDP_PL_HOM);
+            kpx[nx] = parsnn_kp(c, ftab, kplus, qi->newest + dd - t_last, PARSNN_STDP_PL_HOM);
+            cnt = e1 + e2;
+            nx += cnt >> 1;
+        } else {
+            parsnn_hist_t *hs = &p->hist[i];
+            parsnn_hent_t *he = hs->e;
+            int32_t s;
+            const int32_t e = parsnn_hist_window(hs, t1, t2, &s);
+            if (nx + (e - s) > PARSNN_KPX) {                 /* not listed: facilitated at once */
+                wp[k] = parsnn_fac_history(c, hs, wp[k], dd, t_last, t1, t2, kplus, PARSNN_STDP_PL_HOM, &mx, &my, nread);
+                continue;
+            }
+            for (int32_t j = s; j < e; j++) {
+                he[j].cnt++;
+                const double kp = parsnn_kp(c, ftab, kplus, he[j].t + dd - t_last, PARSNN_STDP_PL_HOM);
+                if (j == s)
+                    kp0[n] = kp;
+                else
+                    kpx[nx++] = kp;
+            }
+            cnt = e - s;
+        }
+        off[n] = fac[f];                   /* listed if it has a post spike in its window */
+        ne[n] = cnt;
+        eoff[n] = x0;
+        wa[n] = wp[k];
+        maxne = cnt > maxne ? cnt : maxne;
+        n += cnt > 0;
+        *nread += cnt;
+    }
+    parsnn_fac_apply(c, wa, kp0, wb, n);                     /* round 0: every listed synapse's first post spike */
+    int32_t na = 0;                                          /* the synapses with a further post spike: sel[0 .. na) */
+    if (maxne > 1)
+        for (int32_t j = 0; j < n; j++) {
+            sel[na] = j;
+            na += ne[j] > 1;
+        }
+    for (int32_t r = 1; na > 0; r++) {                       /* round r: their (r + 1)-th post spike */
+        for (int32_t j = 0; j < na; j++) {
+            wa[j] = wb[sel[j]];
+            kps[j] = kpx[eoff[sel[j]] + r - 1];
+        }
+        parsnn_fac_apply(c, wa, kps, wc, na);
+        int32_t nb = 0;
+        for (int32_t j = 0; j < na; j++) {
+            const int32_t q = sel[j];
+            wb[q] = wc[j];
+            sel[nb] = q;
+            nb += ne[q] > r + 1;
+        }
+        na = nb;
+    }
+    for (int32_t j = 0; j < n; j++)
+        wp[c0 + off[j]] = wb[j];
+}
+
 /* The synapses a .. b-1 of one (sub-)row of projection c at a presynaptic spike with stamp t
  * (the source's previous one: t_last, Kplus before this one: kplus): each weight gets
  * facilitation for the target's archived post spikes in (t_last - d, t - d] (each read is
@@ -509,8 +802,9 @@ static int parsnn_plastic_tables(parsnn_plastic_t *p)
  * The row goes in chunks of PARSNN_ROW_CHUNK synapses, each in three passes: (1) without branches,
  * the list of synapses whose target spiked since t1 (about half of them at equal pre and post rates:
  * a branch on it is mispredicted half the time); (2) their facilitation, from the target's dense
- * record alone when the window holds its newest entry only (its line is still in cache from pass 1),
- * else from its history; (3) every synapse in row order:
+ * record alone when the window holds its newest entries only (its line is still in cache from pass 1),
+ * else from its history (batched for stdp_pl_synapse_hom with the Newton power: parsnn_pass2_batched);
+ * (3) every synapse in row order:
  * depression, ring addition. Each weight gets the same operations in the same order as in one pass
  * (facilitation only reads the archives, but for the access counters, whose sums do not depend on
  * the order) and the ring entries receive their additions in row order: the results are bit for bit
@@ -530,8 +824,6 @@ parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, co
     double my = 0.0;
     int32_t fac[PARSNN_ROW_CHUNK];         /* the chunk's synapses (offsets) whose target spiked since t1 */
     int64_t nread = 0;                     /* facilitations: post spikes read */
-#define PARSNN_TGT(k) (t16 ? (int64_t) tgt16[k] : (int64_t) tgt32[k])
-#define PARSNN_DD(k) (per_syn_d ? (int64_t) dq[(k) - a] : dc)
     for (int64_t c0 = a; c0 < b; c0 += PARSNN_ROW_CHUNK) {
         const int64_t c1 = (b - c0 > PARSNN_ROW_CHUNK) ? c0 + PARSNN_ROW_CHUNK : b;
         /* pass 1, without branches: which synapses have post spikes since the last pre spike
@@ -544,47 +836,34 @@ parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, co
         /* pass 2: their facilitation for the post spikes in (t1, t2], oldest first (each read counted).
          * When the third newest stamp is <= t1, the window holds at most the two newest entries, whose
          * stamps are in hq and whose reads are counted there (pp, pn); else the history is searched. */
-        for (int32_t f = 0; f < nf; f++) {
-            const int64_t k = c0 + fac[f];
-            const int64_t dd = PARSNN_DD(k);
-            const int64_t i = PARSNN_TGT(k);
-            const int64_t t1 = t_last - dd, t2 = t - dd;
-            parsnn_hq_t *qi = &hq[i];
-            double w = wp[k];
-            if (__builtin_expect(qi->prev2 <= t1, 1)) {
-                if (qi->prev > t1 && qi->prev <= t2) {
-                    const int64_t m = qi->prev + dd - t_last;    /* >= 1 */
-                    const double kp = kplus * (m < PARSNN_FTAB_LEN ? ftab[m] : parsnn_fexp(c, m, model));
-                    qi->pp++;
-                    nread++;
-                    w = parsnn_facilitate(c, w, kp, model, &mx, &my);
+        if (model == PARSNN_STDP_PL_HOM && c->newton && parsnn_fac_get_level() >= 0) {
+            parsnn_pass2_batched(p, c, a, c0, fac, nf, dq, dc, t, t_last, kplus, t16, per_syn_d, &nread);
+        } else {
+            for (int32_t f = 0; f < nf; f++) {
+                const int64_t k = c0 + fac[f];
+                const int64_t dd = PARSNN_DD(k);
+                const int64_t i = PARSNN_TGT(k);
+                const int64_t t1 = t_last - dd, t2 = t - dd;
+                parsnn_hq_t *qi = &hq[i];
+                double w = wp[k];
+                if (__builtin_expect(qi->prev2 <= t1, 1)) {
+                    if (qi->prev > t1 && qi->prev <= t2) {
+                        qi->pp++;
+                        nread++;
+                        const double kp = parsnn_kp(c, ftab, kplus, qi->prev + dd - t_last, model);
+                        w = parsnn_facilitate(c, w, kp, model, &mx, &my);
+                    }
+                    if (qi->newest <= t2) {                          /* newest > t1: pass 1 */
+                        qi->pn++;
+                        nread++;
+                        const double kp = parsnn_kp(c, ftab, kplus, qi->newest + dd - t_last, model);
+                        w = parsnn_facilitate(c, w, kp, model, &mx, &my);
+                    }                                  /* else nothing more in the window */
+                } else {
+                    w = parsnn_fac_history(c, &hist[i], w, dd, t_last, t1, t2, kplus, model, &mx, &my, &nread);
                 }
-                if (qi->newest <= t2) {                          /* newest > t1: pass 1 */
-                    const int64_t m = qi->newest + dd - t_last;  /* >= 1 */
-                    const double kp = kplus * (m < PARSNN_FTAB_LEN ? ftab[m] : parsnn_fexp(c, m, model));
-                    qi->pn++;
-                    nread++;
-                    w = parsnn_facilitate(c, w, kp, model, &mx, &my);
-                }                                  /* else nothing more in the window */
-            } else {
-                parsnn_hist_t *hs = &hist[i];
-                const int32_t start = hs->start;
-                parsnn_hent_t *he = hs->e;
-                int32_t e = hs->end, s;
-                while (e > start && he[e - 1].t > t2)
-                    e--;
-                s = e;                         /* entries [s, e) lie in (t1, t2] */
-                while (s > start && he[s - 1].t > t1)
-                    s--;
-                for (int32_t j = s; j < e; j++) {
-                    const int64_t m = he[j].t + dd - t_last;     /* >= 1 */
-                    const double kp = kplus * (m < PARSNN_FTAB_LEN ? ftab[m] : parsnn_fexp(c, m, model));
-                    he[j].cnt++;
-                    nread++;
-                    w = parsnn_facilitate(c, w, kp, model, &mx, &my);
-                }
+                wp[k] = w;
             }
-            wp[k] = w;
         }
         /* pass 3, every synapse in row order: depression with Kminus just before t2, ring addition */
         for (int64_t k = c0; k < c1; k++) {

@@ -56,6 +56,11 @@ cdef extern from "plastic.h" nogil:
     enum: PARSNN_POWER_LIBM
     enum: PARSNN_POWER_NEWTON
     double parsnn_wpow(int32_t newton, double x, double y)
+    void parsnn_root25_init()
+    int parsnn_fac_set_level(int level)
+    int parsnn_fac_get_level()
+    void parsnn_fac_apply_lambda "parsnn_fac_apply_l" (double lam, double mu, const double* x, const double* kp, double* out,
+                                                       int32_t n)
     parsnn_hist_t* parsnn_hist_alloc(int64_t n)
     int parsnn_plastic_tables(parsnn_plastic_t* p)
     int parsnn_hist_push(parsnn_hist_t* hs, int64_t t, double k, int32_t cnt)
@@ -91,6 +96,29 @@ def weight_power(const double[::1] x, double mu, str scheme):
     cdef double[::1] o = out
     for i in range(x.shape[0]):
         o[i] = parsnn_wpow(newton, x[i], mu)
+    return out
+
+
+def facilitation_level(level=None):
+    """The facilitation pass stdp_pl_synapse_hom's Newton power runs in this process (cython/plastic.h parsnn_fac_level):
+    -1 the loop synapse by synapse, 0, 1, 2 the batched pass with the baseline, AVX2 or AVX-512 kernel. With ``level``,
+    sets it first (a level this CPU lacks, or None with nothing set yet: the best it has). Every level gives the same
+    bits; for tests and benchmarks."""
+    if level is not None:
+        return parsnn_fac_set_level(int(level))
+    return parsnn_fac_get_level()
+
+
+def facilitation_batch(const double[::1] x, const double[::1] kp, double lam):
+    """stdp_pl_synapse_hom's facilitation x + lam x^0.4 kp of every x as the batched pass computes it (at the current
+    facilitation_level's kernel; Newton power; outside its range the library's pow), for tests."""
+    if x.shape[0] != kp.shape[0]:
+        raise ValueError("x and kp differ in length")
+    parsnn_root25_init()
+    out = np.empty(x.shape[0])
+    cdef double[::1] o = out
+    if x.shape[0]:
+        parsnn_fac_apply_lambda(lam, 0.4, &x[0], &kp[0], &o[0], <int32_t> x.shape[0])
     return out
 
 

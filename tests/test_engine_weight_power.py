@@ -149,3 +149,88 @@ def test_a_checkpoint_continues_only_with_the_weight_power_it_ran_with(tmp_path)
         Simulation(sc.plastic_network(), seed=3, comm=MPI.COMM_SELF).restore(old)
     assert Simulation(sc.plastic_network(), seed=3, comm=MPI.COMM_SELF,
                       weight_power="libm").restore(old) == pytest.approx(50.0)
+
+
+# The batched facilitation of stdp_pl_synapse_hom with the Newton power (cython/plastic.h parsnn_pass2_batched):
+# every kernel level and the loop synapse by synapse give the same bits.
+
+def _levels():
+    """The facilitation levels this CPU runs: -1 (loop synapse by synapse) .. the best batched kernel."""
+    best = engine_kernels.facilitation_level(99)       # an unknown level sets the best
+    return list(range(-1, best + 1))
+
+
+@pytest.fixture
+def restore_level():
+    before = engine_kernels.facilitation_level()
+    yield
+    engine_kernels.facilitation_level(before)
+
+
+def test_the_batched_facilitation_is_the_rules_operations_bit_for_bit(restore_level):
+    x = _weights(20_000)
+    x = np.concatenate([x, [0.0, 2.0 ** -501, 1e-160, 2.0 ** 500, np.inf]])          # outside the root's range
+    kp = np.random.default_rng(4).uniform(0.0, 3.0, x.size)
+    inside = (x >= 2.0 ** -500) & (x < 2.0 ** 500)
+    with np.errstate(all="ignore"):                       # the root's operations outside its range: discarded
+        want = np.where(inside, x + (0.1 * root25(x) * kp), x + (0.1 * _libm(x, 0.4) * kp))
+    assert (~inside).sum() == 5
+    for level in _levels()[1:]:
+        assert engine_kernels.facilitation_level(level) == level
+        for n in (1, 7, 13, 256, x.size):                 # vector bodies and remainders
+            got = engine_kernels.facilitation_batch(x[-n:], kp[-n:], 0.1)
+            assert np.array_equal(got.view(np.int64), want[-n:].view(np.int64)), (level, n)
+
+
+def _forced_network(seed=5):
+    """Plastic synapses (stdp_pl_synapse_hom, mu 0.4) from 40 spike generators onto 25 neurons forced to spike at
+    random times, at rates from a tenth to ten times the sources': windows with 0 to many post spikes, from the dense
+    record and from the history; per-synapse delays; a projection of weights 1e-160 (below the root's range: the library's pow)."""
+    import parsnn.network as pn
+    rng = np.random.default_rng(seed)
+
+    def trains(n, lo, hi):
+        return [sorted({round(float(t), 1) for t in rng.uniform(5.0, 195.0, rng.integers(lo, hi + 1))})
+                for _ in range(n)]
+    net = pn.Network(0.1)
+    net.add_population("pre", 40, "spike_generator", spike_times=trains(40, 2, 8))
+    net.add_population("kick", 25, "spike_generator", spike_times=[[round(t - 0.1, 1) for t in tr]
+                                                                   for tr in trains(25, 0, 40)])
+    net.add_population("n", 25, "iaf_psc_delta", params=dict(tau_minus=20.0, t_ref=0.0, E_L=0.0, V_reset=0.0,
+                                                             V_th=1000.0, V_m=0.0))
+    net.connect("kick", "n", pn.OneToOne(), weight=5000.0, delay=0.1)
+    params = {"lambda": 0.1, "alpha": 0.0513, "mu": 0.4, "tau_plus": 15.0}
+    net.connect("pre", "n", pn.AllToAll(), weight=pn.Uniform(5.0, 60.0), delay=pn.Uniform(0.5, 3.0),
+                synapse_model="stdp_pl_synapse_hom", synapse_params=params)
+    net.add_population("tiny", 5, "spike_generator", spike_times=trains(5, 2, 8))
+    net.connect("tiny", "n", pn.AllToAll(), weight=1e-160, delay=1.0, synapse_model="stdp_pl_synapse_hom",
+                synapse_params=params)
+    net.record_spikes(["n"])
+    return net
+
+
+def test_the_batched_pass_gives_the_bits_of_the_loop_synapse_by_synapse(restore_level):
+    runs = {}
+    for level in _levels():
+        engine_kernels.facilitation_level(level)
+        for name, net in (("forced", _forced_network()), ("network", sc.plastic_network())):
+            sim = Simulation(net, seed=3, comm=MPI.COMM_SELF)
+            sim.run(200.0)
+            runs[level, name] = (sim.weights(), sim.spikes(), sim.performance()["plastic_facilitations"])
+    for (level, name), (w, s, fac) in runs.items():
+        w1, s1, fac1 = runs[-1, name]
+        assert sorted(w) == sorted(w1) and sorted(s) == sorted(s1)
+        for key in w1:
+            for a, b in zip(w[key], w1[key]):
+                assert np.array_equal(np.asarray(a).view(np.int64) if np.asarray(a).dtype == np.float64 else a,
+                                      np.asarray(b).view(np.int64) if np.asarray(b).dtype == np.float64 else b), \
+                    (level, name, key)
+        for key in s1:
+            assert all(np.array_equal(a, b) for a, b in zip(s[key], s1[key])), (level, name, key)
+        assert fac == fac1
+    w, _, fac = runs[-1, "forced"]
+    assert np.sum(fac) > 500                                    # post spikes read
+    moved = w["pre-n"][2]
+    assert moved.size == 1000 and np.unique(moved).size > 900   # the weights went their own ways
+    tiny = w["tiny-n"][2]
+    assert tiny.size == 125 and (tiny > 1e-100).sum() > 100     # facilitated from 1e-160 with the library's pow
