@@ -53,6 +53,9 @@ class Connectivity:
     source_rates: dict = field(default_factory=dict)   # rate sources (poisson_source, spike_generator): spikes/s
     metadata: dict = field(default_factory=dict)       # the model's metadata (name, parameters, ...)
     description: dict = field(default_factory=dict)    # Network.describe() it was made from ({}: none)
+    # facilitations (post spikes read by plastic synapses) per plastic event measured in the run it was read from
+    # (parsnn.mapping.cluster.runs.run_inputs); None: the cost model's stationary estimate (workload)
+    facilitation_ratio: float | None = None
 
     @property
     def num_nodes(self) -> int:

@@ -310,6 +310,17 @@ def test_cli_predict_warns_that_plastic_events_are_predicted_too_fast(capsys):
     assert PLASTIC_NOTE in capsys.readouterr().out
     assert main(["predict", "hpc_benchmark", "--scale", "0.05", "--static", "--ranks", "2", "--machine", "jureca_dc"]) == 0
     assert "plastic synapses" not in capsys.readouterr().out
+    # a machine file with a cost per facilitation (fit version 11) gets the note of that model instead
+    import copy
+
+    from parsnn.machines import Machine
+    from parsnn.mapping.cluster.report import PLASTIC_FACILITATION_NOTE, notes
+    base = load_machine("jureca_dc")
+    data = copy.deepcopy(base.data)
+    data["compute"]["facilitation_ns"] = 6.0
+    curve = [{"workload": {"plastic_events_per_interval_mean": 1.0}}]
+    assert f"note: {PLASTIC_FACILITATION_NOTE}" in notes(Machine(name="fac", data=data), {}, curve)
+    assert f"note: {PLASTIC_NOTE}" in notes(base, {}, curve)
 
 
 @pytest.mark.parametrize("strategy", ["round_robin", "graph"])
@@ -746,3 +757,56 @@ def test_spike_generator_spikes_are_delivered_work(mixed_network):
     assert workload(conn, 1, rates={"T": 0.0, "G": 1.0})["events_per_s"][0] == pytest.approx(200.0)
     mixed = Connectivity.from_network(mixed_network())
     assert mixed.source_rates["G"] == pytest.approx(6 / 3 / 1.0)      # by 180 ms: over the first second
+
+
+def test_facilitations_pay_facilitation_ns_per_post_spike_read(tmp_path):
+    # hpc_benchmark: E -> E plastic with in-degree = out-degree 9,000 and E firing at one expected rate, so in the
+    # stationary state every plastic event reads one post spike on average (facilitations = plastic events)
+    from parsnn.mapping.cluster.measure import calibration_network
+    conn = Connectivity.from_network(calibration_network({"model": "hpc_benchmark", "scale": 0.02}))
+    wl = workload(conn, 2)
+    assert wl["facilitations_per_s"] == pytest.approx(wl["plastic_events_per_s"], rel=1e-9)
+    assert wl["facilitations_per_s"].sum() > 0
+    # a run's measured ratio (early in a run the archives are still filling) replaces the stationary one
+    conn.facilitation_ratio = 0.25
+    early = workload(conn, 2)
+    assert early["facilitations_per_s"] == pytest.approx(0.25 * early["plastic_events_per_s"], rel=1e-12)
+    path = tmp_path / "fac.toml"
+    path.write_text(SIMPLE.format(cpn=4096, upd=1.0, evt=1.0, ovh=0.0).replace(
+        "spike_ns = 0.0", "spike_ns = 0.0\nplastic_event_ns = 5.0\nfacilitation_ns = 20.0"))
+    m_fac, m_plain = load_machine(str(path)), _machine(tmp_path)
+    T = predict(conn, 2, m_plain)["interval_ms"] * 1e-3
+    extra = [a - b for a, b in zip(predict(conn, 2, m_fac, wl=early)["per_rank"]["deliver"],
+                                   predict(conn, 2, m_plain, wl=early)["per_rank"]["deliver"])]
+    assert extra == pytest.approx(list(early["plastic_events_per_s"] * T * (5e-9 + 0.25 * 20e-9)), rel=1e-9)
+    # on 1 rank x 2 threads every thread's delivery pays it too (a machine file with thread constants)
+    import copy
+
+    from parsnn.machines import Machine
+    base = load_machine("xeon_emr_kvm_2core_2026_12_01")
+    with_fac = copy.deepcopy(base.data)
+    with_fac["compute"]["facilitation_ns"] = 20.0
+    wl1 = workload(conn, 1)
+    a = predict(conn, 1, Machine(name="fac", data=with_fac), wl=wl1, threads=2)
+    b = predict(conn, 1, base, wl=wl1, threads=2)
+    T1 = a["interval_ms"] * 1e-3
+    pev = float(wl1["plastic_events_per_s"][0] * T1)
+    assert a["per_rank"]["deliver"][0] > b["per_rank"]["deliver"][0] + 0.25 * 20e-9 * pev / 2 * 0.5
+
+
+def test_a_run_file_gives_its_facilitations_per_plastic_event(run_cli, tmp_path):
+    from parsnn.mapping.cluster.runs import run_inputs
+    from parsnn.runfile import RunFile
+    out = tmp_path / "hpc.h5"
+    run_cli(1, ["hpc_benchmark", "--scale", "0.02", "--t-sim", "40", "--seed", "2", "--out", out, "--no-progress"])
+    run = run_inputs(str(out))
+    conn = run["connectivity"]
+    with RunFile(str(out)) as f:
+        fac = int(np.sum(f.performance["plastic_facilitations"]))
+        counts = f.performance["spike_counts"]
+    names = [p["name"] for p in conn.description["populations"]]
+    e_spikes = float(counts[names.index("E")])
+    assert fac > 0 and e_spikes > 0
+    # plastic events: E spikes x the E -> E synapses per E neuron (9,000)
+    assert conn.facilitation_ratio == pytest.approx(fac / (e_spikes * 9000), rel=1e-9)
+    assert 0.0 < conn.facilitation_ratio < 1.0               # 40 ms: the archives are still filling

@@ -792,3 +792,44 @@ def test_batches_before_fit_version_8_drop_the_absolute_wait():
     from parsnn.mapping.cluster.calibrate import FIT_VERSION, _current_meaning
     got = _current_meaning({"fit_version": 7, "wait_sigma_us": 1.6, "sigma_us": 1.7})
     assert got == {"fit_version": FIT_VERSION, "sigma_us": 1.7}
+
+
+def _plastic_segments(a_ns, b_ns, ratios, c_event_ns=2.0, o_del=1e-6):
+    """A plastic hpc run record with one segment per facilitation ratio, deliver timers following
+    a x plastic events + b x facilitations on top of c_event per event, and its static twin."""
+    conn = Connectivity.from_network(measure.calibration_network({"model": "hpc_benchmark", "scale": 0.01}))
+    desc = conn.description
+    n_e = conn.sizes[conn.index("E")]
+    n_i = conn.sizes[conn.index("I")]
+    counts = {"E": 100.0 * n_e, "I": 100.0 * n_i}
+    ev_per_e, ev_per_i = 9000 + 2250 * n_i / n_e, 2250 * (n_e + n_i) / n_i     # E -> E + E -> I; I -> both
+    e_total = counts["E"] * ev_per_e + counts["I"] * ev_per_i
+    plastic = {"description": desc, "spike_counts": counts, "intervals": 50 * len(ratios),
+               "perf": {"synaptic_events": [e_total]}}
+    pev_total = calibration.plastic_events(plastic)                    # the events' plastic share, as the fit takes it
+    segs = []
+    for r in ratios:
+        ev = e_total / len(ratios)
+        pev = pev_total / len(ratios)
+        d = o_del * 50 + c_event_ns * 1e-9 * ev + a_ns * 1e-9 * pev + b_ns * 1e-9 * r * pev
+        segs.append({"perf": {"timer_deliver": [d], "synaptic_events": [ev], "plastic_facilitations": [r * pev]},
+                     "intervals": 50, "delivered_spikes": [0], "t_sim_ms": 10.0})
+    plastic["segments"] = segs
+    plastic["perf"]["timer_deliver"] = [sum(sg["perf"]["timer_deliver"][0] for sg in segs)]
+    static = {"description": desc, "intervals": 200,
+              "perf": {"synaptic_events": [1e8], "timer_deliver": [o_del * 200 + c_event_ns * 1e-9 * 1e8]}}
+    return plastic, static
+
+
+def test_the_plastic_cost_per_event_and_per_facilitation_are_fitted_across_segments():
+    plastic, static = _plastic_segments(4.0, 6.0, [0.05, 0.4, 0.7, 0.9])
+    ff = calibration.facilitation_fit(plastic, static, 1e-6)
+    assert ff["plastic_event_ns"] == pytest.approx(4.0, rel=1e-6)
+    assert ff["facilitation_ns"] == pytest.approx(6.0, rel=1e-6)
+    assert ff["facilitation_fit"]["facilitations_per_plastic_event"] == pytest.approx([0.05, 0.4, 0.7, 0.9])
+    # segments alike in facilitations per event, or one segment, or no segments: no fit
+    assert calibration.facilitation_fit(*_plastic_segments(4.0, 6.0, [0.5, 0.55, 0.6]), 1e-6) is None
+    assert calibration.facilitation_fit(*_plastic_segments(4.0, 6.0, [0.5]), 1e-6) is None
+    assert calibration.facilitation_fit(None, static, 1e-6) is None
+    # a fit without a positive cost per facilitation is refused
+    assert calibration.facilitation_fit(*_plastic_segments(4.0, -1.0, [0.05, 0.9]), 1e-6) is None

@@ -21,7 +21,7 @@ and rank (all times in seconds)::
                    (iaf_psc_exp: the vectorized kernel's cost for populations with one parameter
                    set and no Poisson input devices, the scalar kernel's for the others; T > 1:
                    thread 0's own neurons, n_r,k, instead of n_r / T)
-    t_deliver[r] = o_del + (E_r / T) c_evt(ws_r / T, u_r) / e_del + Ep_r c_pl / (T e_del)
+    t_deliver[r] = o_del + (E_r / T) c_evt(ws_r / T, u_r) / e_del + Ep_r (c_pl + f_r c_f) / (T e_del)
                    + S_r (c_spk + c_row f_mem(syn_r / T))     (T > 1: thread 0's events E_r,0 for E_r / T)
     t_wait[r]    = E[max_k w_r,k] - E[w_r,0]   (T > 1: thread 0 waits for the slowest thread; in no timer)
     t_pack[r]    = o_exch + copies_r c_pack + P c_peer + S_r c_cmp log2 min(P, S_r)
@@ -55,7 +55,9 @@ relative machine noise: :mod:`~parsnn.mapping.cluster.threadwait`),
 ``E_r`` the expected synaptic events delivered on rank r in the interval
 (sum over incoming projections of synapses x source rate x m h), ``Ep_r`` those
 through plastic synapses (each also updates its weight from the target's spike
-archive: ``compute.plastic_event_ns`` = c_pl on top of a static event), ``S_r`` the
+archive: ``compute.plastic_event_ns`` = c_pl on top of a static event, plus ``compute.facilitation_ns`` = c_f per
+post spike it reads, f_r per plastic event: a run file's count, else the stationary estimate; c_pl + f_r c_f in
+all), ``S_r`` the
 distinct spikes it receives (each rank's spikes arrive sorted, so the sort
 merges min(P, S_r) runs; a row whose rank's synapses, SYNAPSE_BYTES each (the engine's,
 :mod:`parsnn.engine.footprint`), outgrow the caches starts with a miss, c_row), ``ws_r`` the

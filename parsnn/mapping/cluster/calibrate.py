@@ -273,6 +273,13 @@ def fit_batch(batch: dict, fp: dict, balance: dict) -> dict:
         c = median_fit(segs)
     else:
         segs, c = [], _fit_runs(batch, batch["runs"], fp, balance)
+    # the plastic cost per plastic event and per facilitation, fitted across the segments (one value for all of them)
+    ff = calibration.facilitation_fit(batch["runs"].get("hpc_P1"), batch["runs"].get("hpcstatic_P1"),
+                                      c["null1_deliver_us"] * 1e-6)
+    if ff is not None:
+        for f in (c, *segs):
+            f["plastic_event_ns"], f["facilitation_ns"] = ff["plastic_event_ns"], ff["facilitation_ns"]
+        c["facilitation_fit"] = ff["facilitation_fit"]
     tc = teambench.constants(batch.get("team"))
     if tc:        # the micro-benchmark's team and OpenMP region, rather than the scatter runs' untimed rest
         c["thread_team_us"], c["thread_region_us"] = tc["thread_team_us"], tc["thread_omp_region_us"]
@@ -352,15 +359,19 @@ def default_name(fp: dict) -> str:
 #: shared working set), and the delivery's thread efficiency is fitted against that cost; files of version 8
 #: predict with the earlier reading, as before; 10 = the networks of :data:`INTERLEAVED` measured one at a time
 #: (before: all built at once, their segments in turn: events 7-13 % dearer on the Xeon m167); merged, an
-#: earlier batch's event cost curve and the thread efficiencies fitted against it are left out
-FIT_VERSION = 10
+#: earlier batch's event cost curve and the thread efficiencies fitted against it are left out; 11 = a plastic event's
+#: cost as ``plastic_event_ns`` per plastic event plus ``facilitation_ns`` per facilitation, fitted together across the
+#: plastic run's segments (:func:`~parsnn.mapping.cluster.calibration.facilitation_fit`; before: plastic_event_ns alone,
+#: per segment); merged, an earlier batch's plastic_event_ns is left out
+FIT_VERSION = 11
 
 #: the constants a batch of an earlier :data:`FIT_VERSION` measured in another meaning (dropped when merged)
 #: the delivery's thread efficiencies, fitted against the event cost curve (redefined whenever the curve's meaning is)
 _THREAD_DELIVER = ("thread_deliver_efficiency", *(f"thread_deliver_eff_{i}" for i in range(1, len(THREAD_RUNS) + 1)))
 _REDEFINED = {5: ("record_ns", "thread_update_efficiency",
                   *(f"thread_update_eff_{i}" for i in range(1, len(THREAD_RUNS) + 1))),
-              6: _THREAD_DELIVER, 8: ("wait_sigma_us",), 9: _THREAD_DELIVER, 10: _THREAD_DELIVER}
+              6: _THREAD_DELIVER, 8: ("wait_sigma_us",), 9: _THREAD_DELIVER, 10: _THREAD_DELIVER,
+              11: ("plastic_event_ns",)}
 #: prefixes of the constants an earlier :data:`FIT_VERSION` measured in another meaning (dropped when merged)
 _REDEFINED_PREFIX = {6: ("scatter_",), 10: ("scatter_",)}
 

@@ -390,6 +390,48 @@ def plastic_event_cost(plastic: dict, static: dict, o_del: float) -> dict:
         "events_static": e_static, "events_plastic_run": e_plastic, "plastic_events": n_plastic}}
 
 
+#: the least spread of facilitations per plastic event over the plastic run's segments for :func:`facilitation_fit`
+FACILITATION_RATIO_SPREAD = 0.2
+
+
+def facilitation_fit(plastic: dict | None, static: dict | None, o_del: float) -> dict | None:
+    """``plastic_event_ns`` and ``facilitation_ns`` fitted together (least squares) over the measuring segments of the
+    plastic hpc_benchmark run (``plastic``, each segment with its facilitation count): a segment's deliver timer minus
+    ``o_del`` seconds per interval and its events at the static run's cost per event (its whole run) = a x its plastic
+    events + b x its facilitations. A plastic event's cost grows with the post spikes it reads, and a run's segments
+    differ in that (the archives fill in its first ~200 ms: analysis/results/plastic_cost22/README.md). None when
+    there are fewer than 2 segments with plastic events, their facilitations per plastic event spread by less than
+    :data:`FACILITATION_RATIO_SPREAD`, or the fit gives a < 0 or b <= 0 (the per-segment ``plastic_event_ns`` of
+    :func:`plastic_event_cost` then stays, and no ``facilitation_ns``)."""
+    if not plastic or not static or len(plastic.get("segments") or []) < 2:
+        return None
+    e_static = float(np.sum(static["perf"]["synaptic_events"]))
+    e_total = float(np.sum(plastic["perf"]["synaptic_events"]))
+    if e_static <= 0 or e_total <= 0:
+        return None
+    c_event = (static["perf"]["timer_deliver"][0] - o_del * static["intervals"]) / e_static
+    share = plastic_events(plastic) / e_total
+    rows = []
+    for sg in plastic["segments"]:
+        ev = float(np.sum(sg["perf"]["synaptic_events"]))
+        pev, fac = ev * share, float(np.sum(sg["perf"].get("plastic_facilitations", 0)))
+        if pev > 0:
+            extra = sg["perf"]["timer_deliver"][0] - o_del * sg["intervals"] - c_event * ev
+            rows.append((pev, fac, extra))
+    if len(rows) < 2:
+        return None
+    A = np.array([[r[0], r[1]] for r in rows])
+    ratios = A[:, 1] / A[:, 0]
+    if ratios.max() - ratios.min() < FACILITATION_RATIO_SPREAD:
+        return None
+    (a, b), *_ = np.linalg.lstsq(A, np.array([r[2] for r in rows]), rcond=None)
+    if not (np.isfinite(a) and np.isfinite(b) and a >= 0.0 and b > 0.0):
+        return None
+    return {"plastic_event_ns": float(a) * 1e9, "facilitation_ns": float(b) * 1e9,
+            "facilitation_fit": {"segments": len(rows), "static_event_ns": c_event * 1e9,
+                                 "facilitations_per_plastic_event": [float(x) for x in ratios]}}
+
+
 def noise_constants(nb: list[dict]) -> dict:
     """sigma_rel and sigma_us from the noisebench launches: the mean wait of a rank in the Alltoall
     above the Alltoall alone is E[max of the 2 ranks' work] - mean = e(2) sigma; sigma^2 =

@@ -37,7 +37,12 @@ MEASURED = [
      "event fit (as l2): 'shortrows', rows of 64 synapses into a 160 MB ring (not prefetched)"),
     (("compute", "plastic_event_ns"), "plastic_event_ns",
      "hpc_benchmark scale 0.05 on 1 rank with STDP on E->E and without (--static): the plastic run's deliver "
-     "timer above its events at the static run's cost per event, per plastic event"),
+     "timer above its events at the static run's cost per event, per plastic event (fit version 11: fitted with "
+     "facilitation_ns across the plastic run's segments when they differ enough in facilitations per plastic event)"),
+    (("compute", "facilitation_ns"), "facilitation_ns",
+     "hpc_benchmark scale 0.05 on 1 rank, plastic and static, fitted with plastic_event_ns across the plastic run's "
+     "segments: its deliver timer above its events at the static run's cost = a x plastic events + b x facilitations "
+     "(post spikes read by plastic synapses)"),
     (("compute", "spike_ns"), "spike_ns", "'spikes' network (one synapse per spike), 1 rank, minus an L2 event"),
     (("compute", "compare_ns"), "compare_ns", "mpibench (C): libc qsort of uint64 per comparison"),
     (("compute", "pack_ns"), "pack_ns", "exchange timer of PD14 0.1 and Brunel A 0.5 on 1 rank (two equations)"),
@@ -224,6 +229,11 @@ def machine_data(batches: list[dict], fp: dict, name: str, description: str, bal
                 _put(data, path, DEFAULT_YIELD_US)
                 sources[dotted] = ("assumed: no rank count above the cores was measured (pass --ranks with "
                                    f"one); {DEFAULT_YIELD_US} us is the 2026-11-22 Zen 5 guest's value")
+            elif key == "facilitation_ns":
+                _put(data, path, 0.0)
+                sources[dotted] = ("not measured (the plastic run's segments did not differ enough in facilitations "
+                                   "per plastic event, or batches of fit version 10 or older): 0, plastic_event_ns "
+                                   "alone")
             elif key in SINCE_VERSION_7:
                 _put(data, path, 0.0)
                 sources[dotted] = ("not measured (batches of fit version 6 or older, or no run measured it): 0, "

@@ -23,7 +23,7 @@ from parsnn.machines import Machine, load_machine
 from parsnn.connectivity import Connectivity, require
 from parsnn.errors import ParameterError
 from parsnn.engine.footprint import static_synapse_bytes
-from parsnn.mapping.cluster.workload import ring_working_set, workload
+from parsnn.mapping.cluster.workload import plastic_event_cost_ns, ring_working_set, workload
 
 #: keys of the dict returned by :func:`predict`
 PREDICTION_KEYS = ("machine", "model", "ranks", "threads", "nodes", "ranks_per_node", "partition", "min_delay_steps",
@@ -154,9 +154,10 @@ def _delivery_time(wl: dict, machine: Machine, P: int, m: int, T: float, par=1.0
     e_thr = np.where(par > 1, eff, 1.0)
     # thread 0's share of the events (the wait for the slowest thread: threadwait, on top)
     events = ev / par * c_evt / e_thr
-    # a plastic event also updates its weight (archive lookups, exp()): plastic_event_ns on top
+    # a plastic event also updates its weight (archive lookups, facilitations): plastic_event_ns, and facilitation_ns per
+    # post spike it reads, on top
     pev = wl.get("plastic_events_per_s", 0.0 * ev) * T
-    plastic = pev / par * machine.ns("plastic_event_ns", default=0.0) / e_thr
+    plastic = pev / par * plastic_event_cost_ns(machine, wl) / e_thr
     spikes_part = sp * (machine.ns("spike_ns") + row_miss)
     dl = machine.us("overhead", "deliver_us") + events + plastic + spikes_part
     return {"deliver": dl, "ev": ev, "pev": pev, "sp": sp, "ring_ws": ring_ws, "f_np": f_np, "row": row, "c_evt": c_evt,

@@ -73,20 +73,33 @@ def format_limits(rows: list[dict]) -> str:
 
 
 #: what a prediction with plastic synapses does not know (the note :func:`notes` adds)
-PLASTIC_NOTE = ("plastic synapses: their cost per event (compute.plastic_event_ns) comes from hpc_benchmark's first ~100 ms "
+PLASTIC_NOTE = ("plastic synapses: their cost per event (compute.plastic_event_ns, no cost per facilitation in this machine "
+                "file) comes from hpc_benchmark's first ~100 ms "
                 "(measured by parsnn calibrate, or assumed from such a measurement), before most post spikes are "
                 "archived; later in a run a plastic event costs several times more, "
                 "and hpc_benchmark at scale 1 ran 31-44 % slower than predicted on the machine that showed it "
                 "(analysis/results/plastic_cost21/): this prediction is likely too fast")
 
 
+#: the note for a machine file with ``compute.facilitation_ns`` (fit version 11 on)
+PLASTIC_FACILITATION_NOTE = (
+    "plastic synapses: a plastic event costs compute.plastic_event_ns plus compute.facilitation_ns per post spike "
+    "it reads, both fitted over hpc_benchmark's first ~100 ms at scale 0.05 (parsnn calibrate); the post spikes "
+    "read per plastic event are the run file's, else the stationary estimate (every post spike read once by each "
+    "plastic synapse onto the neuron). On the machine that measured it, hpc_benchmark at scale 1 came out within "
+    "-10 % .. +17 % of its RTF, its delivery 12-18 % too fast (analysis/results/plastic_cost22/): the cost per "
+    "post spike read still grows as the archives lengthen in long runs")
+
+
 def notes(machine, label: dict, curve=()) -> list[str]:
     """Lines after the table: which machine the prediction is for (when it is not simply this
     machine's calibration), what the RTF range means, and, when a predicted layout delivers plastic
-    events (``curve``: the predictions), :data:`PLASTIC_NOTE`."""
+    events (``curve``: the predictions), :data:`PLASTIC_FACILITATION_NOTE` if the machine file has a cost per
+    facilitation, else :data:`PLASTIC_NOTE`."""
     out = []
     if any(float((p.get("workload") or {}).get("plastic_events_per_interval_mean", 0.0)) > 0 for p in curve):
-        out.append(f"note: {PLASTIC_NOTE}")
+        fac = machine.ns("facilitation_ns", default=0.0) > 0
+        out.append(f"note: {PLASTIC_FACILITATION_NOTE if fac else PLASTIC_NOTE}")
     if label.get("machine_note"):
         out.append(f"note: {label['machine_note']}")
     cal = machine.data.get("calibration") or {}

@@ -5,19 +5,24 @@ The run file is read through :class:`parsnn.runfile.RunFile`, in :func:`_read_ru
 """
 from __future__ import annotations
 
+import numpy as np
+
 def _read_run_file(f) -> dict:
     """The fields of a run file (a path, an open h5py.File or a RunFile) the cost model uses: ``connectivity``,
     ``t_sim_ms``, ``rank_of``, ``ranks``, ``spike_counts`` (the engine's per-population counts,
     None if absent), ``recorded_spikes`` ({population: recorded spikes}, {} without recorded spikes) and
     ``prefetch_distance`` (the delivery's prefetch distance the run used, its ``run_info.delivery.prefetch``;
-    None in a file written before it was recorded)."""
+    None in a file written before it was recorded), ``facilitations`` (post spikes read by plastic synapses, all
+    ranks; None in a file written before they were counted)."""
     from parsnn.runfile import RunFile
     with RunFile(f, allow_incomplete=True) as run:
         if run.t_sim is None:
             raise KeyError(f"{run.path}: no t_sim (the run did not finish)")
         counts = run.performance.get("spike_counts")
+        fac = run.performance.get("plastic_facilitations")
         pf = ((run.run_info or {}).get("delivery") or {}).get("prefetch") or {}
         return {"connectivity": run.connectivity(), "t_sim_ms": run.t_sim, "rank_of": run.partition_map,
+                "facilitations": None if fac is None else int(np.sum(fac)),
                 "ranks": run.num_ranks, "spike_counts": counts, "recorded_spikes": run.recorded_spike_counts(),
                 "prefetch_distance": None if pf.get("distance") is None else int(pf["distance"])}
 
@@ -45,9 +50,27 @@ def run_inputs(f) -> dict:
             if name in sizes:
                 rates[name] = n / sizes[name] / t_s
                 source = "recorded_spikes"
+    if source == "spike_counts" and run["facilitations"] is not None:
+        conn.facilitation_ratio = facilitation_ratio(conn, counts, run["facilitations"])
     return {"connectivity": conn, "rank_of": run["rank_of"], "ranks": run["ranks"],
             "t_sim_ms": t_sim_ms, "rates": rates or None, "rates_from": source,
             "interval_counts": interval_spike_counts(f), "prefetch_distance": run["prefetch_distance"]}
+
+
+def facilitation_ratio(conn, spike_counts, facilitations: int) -> float | None:
+    """Facilitations per plastic event of a run: its counted facilitations over the events its populations' spike
+    counts (in the order of the description's populations) send through plastic synapses (expected synapses per
+    source neuron); None without plastic events."""
+    from parsnn.mapping.cluster.workload import plastic_projections
+    K = conn.expected_synapses()
+    plastic = plastic_projections(conn.description)
+    index = {p["name"]: i for i, p in enumerate(conn.description.get("populations", []))}
+    events = 0.0
+    for j in range(K.size):
+        name = conn.names[conn.src[j]]
+        if plastic[j] and name in index:
+            events += float(spike_counts[index[name]]) * K[j] / max(float(conn.sizes[conn.src[j]]), 1.0)
+    return float(facilitations) / events if events > 0 else None
 
 
 def interval_spike_counts(f):

@@ -217,7 +217,7 @@ def rank_threads(conn: Connectivity, wl: dict, machine, m: int, T: float, nthr: 
     populations' spike counts in every interval (intervals x S, populations as ``conn.names``; None:
     Poisson counts of the rates)."""
     import hashlib
-    from parsnn.mapping.cluster.workload import plastic_projections
+    from parsnn.mapping.cluster.workload import plastic_event_cost_ns, plastic_projections
     P = int(wl["ranks"])
     placed = placed_counts(conn, wl["rank_of"], P)
     order, weights = np.argsort(np.asarray(conn.offsets), kind="stable"), decomposition.node_weights(conn)
@@ -233,6 +233,7 @@ def rank_threads(conn: Connectivity, wl: dict, machine, m: int, T: float, nthr: 
            "threads": {"update": np.zeros((P, nthr)), "deliver": np.zeros((P, nthr))}}
     e_upd, e_del, par = (np.broadcast_to(np.asarray(v, dtype=float), (P,)) for v in (eff_upd, eff_del, par))
     done = {}                 # ranks alike (same thread counts, event cost, spikes) wait alike
+    pl_ns = np.broadcast_to(plastic_event_cost_ns(machine, wl), (P,))
     for r in range(P):
         counts = rank_slot_counts(conn, placed, r, nthr, order, weights)
         work = slot_work(conn, counts, rates, None, mats)
@@ -240,7 +241,7 @@ def rank_threads(conn: Connectivity, wl: dict, machine, m: int, T: float, nthr: 
         c = float(delivery["c_evt"][r]) / e_del[r]
         u = machine.us("overhead", "update_us") + slot_update_work(conn, counts, machine, m, costs) / e_upd[r]
         d = (machine.us("overhead", "deliver_us") + ev * c + float(delivery["spikes_part"][r])
-             + pev * machine.ns("plastic_event_ns", default=0.0) / e_del[r])
+             + pev * float(pl_ns[r]) / e_del[r])
         out["threads"]["update"][r], out["threads"]["deliver"][r] = u, d
         if par[r] <= 1:
             continue

@@ -108,6 +108,36 @@ def _scalar_exp_populations(desc: dict) -> set:
 
 
 
+def _facilitations(conn: Connectivity, R: np.ndarray, plastic_events: np.ndarray) -> np.ndarray:
+    """Facilitations per second on every rank (post spikes read by a plastic synapse: each spike of a neuron is read
+    once by every plastic synapse onto it, at that synapse's next presynaptic spike). Stationary: the plastic synapses
+    onto each population's neurons on the rank times their rate (``R``: S x P, the spikes each population emits from
+    each rank); a run's measured count where the connectivity carries it (``conn.facilitation_ratio``, facilitations per
+    plastic event: early in a run the archives are still filling and the reads lag the post spikes), as that ratio
+    times the rank's plastic events."""
+    if conn.facilitation_ratio is not None:
+        return np.asarray(plastic_events, dtype=float) * float(conn.facilitation_ratio)
+    K = conn.expected_synapses()
+    plastic = conn_plastic_projections(conn)
+    sizes = np.maximum(conn.sizes.astype(float), 1.0)
+    fac = np.zeros(R.shape[1])
+    for j in range(K.size):
+        t = conn.tgt[j]
+        if plastic[j] and not conn.virtual[t]:
+            fac += K[j] / sizes[t] * R[t]
+    return fac
+
+
+def plastic_event_cost_ns(machine, wl: dict) -> np.ndarray:
+    """ns a plastic event costs on top of a static one on every rank: ``compute.plastic_event_ns`` plus
+    ``compute.facilitation_ns`` (0 in machine files without it) times the rank's facilitations per plastic event."""
+    pev = np.asarray(wl.get("plastic_events_per_s", 0.0), dtype=float)
+    fac = np.asarray(wl.get("facilitations_per_s", 0.0 * pev), dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(pev > 0, fac / np.maximum(pev, 1e-300), 0.0)
+    return machine.ns("plastic_event_ns", default=0.0) + ratio * machine.ns("facilitation_ns", default=0.0)
+
+
 def plastic_projections(desc: dict) -> np.ndarray:
     """Boolean per projection of the description: its synapse model is plastic (its events pay the
     weight update, ``compute.plastic_event_ns`` of the machine, on top of a static event)."""
@@ -222,7 +252,8 @@ def workload(conn: Connectivity, ranks: int, partition="round_robin", rates=None
     Returns numpy arrays over ranks: ``neurons`` ({model: count}), ``poisson_inputs``,
     ``events_per_s`` (synaptic events delivered, spike generators' included: :func:`generator_spikes`),
     ``plastic_events_per_s`` (those of them through
-    plastic synapses), ``spikes_in_per_s`` (distinct spikes
+    plastic synapses), ``facilitations_per_s`` (post spikes read by plastic synapses: :func:`_facilitations`),
+    ``spikes_in_per_s`` (distinct spikes
     received, own included), ``spikes_out_per_s``, ``copies_per_s`` (spike words packed,
     own rank included), ``ring_neurons`` (neurons with ring buffers), ``ring_slot_bytes`` (ring bytes per
     neuron and delay slot: :func:`ring_slot_bytes`); the P x P matrices ``spikes_to_per_s`` (spikes from
@@ -243,6 +274,7 @@ def workload(conn: Connectivity, ranks: int, partition="round_robin", rates=None
     np.fill_diagonal(to, 0.0)
     own = np.einsum("sr,sr->r", R, hit)
     copies = to.sum(axis=1) + own
+    facilitations = _facilitations(conn, R, work["plastic_events"])
     models, pois = _neurons_per_model(desc, conn, counts, P)
     dmin, dmax = _min_max_delay(desc, conn)
     dsyn = dmin
@@ -256,6 +288,7 @@ def workload(conn: Connectivity, ranks: int, partition="round_robin", rates=None
         "model": desc.get("metadata", {}).get("model") or desc.get("name", ""),
         "neurons": models, "poisson_inputs": pois, "events_per_s": work["events"],
         "plastic_events_per_s": work["plastic_events"],
+        "facilitations_per_s": facilitations,
         "spikes_in_per_s": work["spikes_in"], "spikes_out_per_s": spikes_out, "copies_per_s": copies,
         "spikes_to_per_s": to, "route_probability": route_probabilities(counts, hit), "ring_neurons": n_ring.astype(float), "synapses": work["synapses"],
         "events_unprefetched_per_s": work["unprefetched"],
