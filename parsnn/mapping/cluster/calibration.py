@@ -29,7 +29,7 @@ import numpy as np
 from parsnn.mapping.cluster import recordcost, scatter, threadwait
 from parsnn.mapping.cluster.collectives import expected_max_normal
 from parsnn.connectivity import Connectivity, require
-from parsnn.mapping.cluster.workload import PREFETCH_DISTANCE, plastic_projections, ring_working_set, workload
+from parsnn.mapping.cluster.workload import PREFETCH_DISTANCE, ring_working_set, spike_events, workload
 
 #: (L2 of a core, L2 + its L3 share) in bytes of the machine the runs were measured on, as written
 #: into epyc_zen5_kvm_2core_2026_11_22.toml (lscpu: 1 MiB L2 per core, 32 MiB L3 shared by 2 cores)
@@ -354,18 +354,8 @@ def fit_constants(mb: dict, runs: dict, full: dict | None = None, full_connectiv
 def plastic_events(res: dict) -> float:
     """Events of a run record delivered through plastic synapses: its delivered events
     (``synaptic_events``, exact) times the plastic projections' share of the events that its
-    spike counts and the projections' expected out-degrees give."""
-    conn = Connectivity.from_description(res["description"])
-    K = conn.expected_synapses()
-    is_plastic = plastic_projections(res["description"])
-    spikes = res["spike_counts"]
-    plastic = total = 0.0
-    for j in range(K.size):
-        s = conn.src[j]
-        ev = spikes.get(conn.names[s], 0) * K[j] / max(float(conn.sizes[s]), 1.0)
-        total += ev
-        if is_plastic[j]:
-            plastic += ev
+    spike counts and the projections' expected out-degrees give (:func:`~parsnn.mapping.cluster.workload.spike_events`)."""
+    plastic, total = spike_events(Connectivity.from_description(res["description"]), res["spike_counts"])
     return float(np.sum(res["perf"]["synaptic_events"])) * (plastic / total if total > 0 else 0.0)
 
 

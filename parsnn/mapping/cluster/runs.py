@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+
 def _read_run_file(f) -> dict:
     """The fields of a run file (a path, an open h5py.File or a RunFile) the cost model uses: ``connectivity``,
     ``t_sim_ms``, ``rank_of``, ``ranks``, ``spike_counts`` (the engine's per-population counts,
@@ -59,17 +60,11 @@ def run_inputs(f) -> dict:
 
 def facilitation_ratio(conn, spike_counts, facilitations: int) -> float | None:
     """Facilitations per plastic event of a run: its counted facilitations over the events its populations' spike
-    counts (in the order of the description's populations) send through plastic synapses (expected synapses per
-    source neuron); None without plastic events."""
-    from parsnn.mapping.cluster.workload import plastic_projections
-    K = conn.expected_synapses()
-    plastic = plastic_projections(conn.description)
-    index = {p["name"]: i for i, p in enumerate(conn.description.get("populations", []))}
-    events = 0.0
-    for j in range(K.size):
-        name = conn.names[conn.src[j]]
-        if plastic[j] and name in index:
-            events += float(spike_counts[index[name]]) * K[j] / max(float(conn.sizes[conn.src[j]]), 1.0)
+    counts (in the order of the description's populations) send through plastic synapses; None without plastic
+    events."""
+    from parsnn.mapping.cluster.workload import spike_events
+    names = [p["name"] for p in conn.description.get("populations", [])]
+    events, _ = spike_events(conn, dict(zip(names, spike_counts)))
     return float(facilitations) / events if events > 0 else None
 
 

@@ -128,6 +128,21 @@ def _facilitations(conn: Connectivity, R: np.ndarray, plastic_events: np.ndarray
     return fac
 
 
+def spike_events(conn: Connectivity, spike_counts: dict) -> tuple[float, float]:
+    """(events through plastic synapses, all events) that the populations' spike counts ({population: spikes}) send:
+    per projection, the source population's spikes x its expected synapses per source neuron."""
+    K = conn.expected_synapses()
+    is_plastic = plastic_projections(conn.description)
+    plastic = total = 0.0
+    for j in range(K.size):
+        s = conn.src[j]
+        ev = float(spike_counts.get(conn.names[s], 0)) * K[j] / max(float(conn.sizes[s]), 1.0)
+        total += ev
+        if is_plastic[j]:
+            plastic += ev
+    return plastic, total
+
+
 def plastic_event_cost_ns(machine, wl: dict) -> np.ndarray:
     """ns a plastic event costs on top of a static one on every rank: ``compute.plastic_event_ns`` plus
     ``compute.facilitation_ns`` (0 in machine files without it) times the rank's facilitations per plastic event."""
