@@ -810,3 +810,36 @@ def test_a_run_file_gives_its_facilitations_per_plastic_event(run_cli, tmp_path)
     # plastic events: E spikes x the E -> E synapses per E neuron (9,000)
     assert conn.facilitation_ratio == pytest.approx(fac / (e_spikes * 9000), rel=1e-9)
     assert 0.0 < conn.facilitation_ratio < 1.0               # 40 ms: the archives are still filling
+
+
+def test_iaf_psc_alpha_with_one_poisson_device_per_neuron_has_its_own_update_cost(tmp_path):
+    # hpc_benchmark's neurons: the engine draws their one Poisson input inside the alpha kernel; the cost model charges
+    # the calibrated 'iaf_psc_alpha_pone' cost (input included) and counts no separate Poisson input for them
+    import copy
+
+    from parsnn.machines import Machine
+    from parsnn.mapping.cluster.measure import calibration_network
+    conn = Connectivity.from_network(calibration_network({"model": "hpc_benchmark", "scale": 0.02}))
+    wl = workload(conn, 2)
+    assert set(wl["neurons"]) == {"iaf_psc_alpha_pone"} and wl["poisson_inputs"].sum() == 0.0
+    assert wl["neurons"]["iaf_psc_alpha_pone"].sum() == conn.sizes[~conn.virtual].sum()
+    # two devices per neuron take the engine's general path: the kernel plus two Poisson inputs
+    two = Network(0.1)
+    two.add_population("A", 100, "iaf_psc_alpha")
+    two.add_poisson("A", rate=1000.0, weight=1.0, delay=1.0)
+    two.add_poisson("A", rate=1000.0, weight=-1.0, delay=1.0)
+    wl2 = workload(Connectivity.from_network(two), 1)
+    assert set(wl2["neurons"]) == {"iaf_psc_alpha"} and wl2["poisson_inputs"].sum() == 200.0
+    # a machine file without the constant: the alpha kernel's cost plus one Poisson input
+    base = load_machine("xeon_emr_kvm_2core_2026_12_01")
+    assert base.update_cost("iaf_psc_alpha_pone") == pytest.approx(
+        base.update_cost("iaf_psc_alpha") + base.ns("poisson_input_ns"), rel=1e-12)
+    data = copy.deepcopy(base.data)
+    data["compute"]["update_ns"]["iaf_psc_alpha_pone"] = 11.0
+    m = Machine(name="pone", data=data)
+    assert m.update_cost("iaf_psc_alpha_pone") == pytest.approx(11e-9)
+    a, b = predict(conn, 2, m, wl=wl), predict(conn, 2, base, wl=wl)
+    steps = a["min_delay_steps"]
+    diff = np.array(a["per_rank"]["update"]) - np.array(b["per_rank"]["update"])
+    want = steps * wl["neurons"]["iaf_psc_alpha_pone"] * (11e-9 - base.update_cost("iaf_psc_alpha_pone"))
+    assert diff == pytest.approx(want, rel=1e-6)

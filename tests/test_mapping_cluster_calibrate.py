@@ -23,10 +23,12 @@ TRUTH = {"update_ns_iaf_psc_exp": 1.1, "update_ns_iaf_psc_exp_scalar": 3.2, "upd
          "collective_call_us": 1.0, "shm_latency_us": 0.5, "shm_overhead_us": 0.3, "alltoall_fixed_us": 0.8,
          "alltoallv_fixed_us": 0.1, "sigma_rel": 0.06, "sigma_us": 1.3, "plastic_event_ns": 40.0,
          "thread_update_efficiency": 0.9, "thread_deliver_efficiency": 0.8, "thread_region_us": 3.0,
-         "thread_team_us": 1.7, "thread_sigma_rel": 0.08}
+         "thread_team_us": 1.7, "thread_sigma_rel": 0.08, "update_ns_iaf_psc_alpha": 2.2,
+         "update_ns_iaf_psc_alpha_pone": 11.0}
 #: small networks (fast to build) and caches chosen so that the four event equations are independent
 SPECS = {"null_P1": {"model": "null"}, "spikes_P1": {"model": "spikes", "neurons": 200},
          "delta_P1": {"model": "delta", "neurons": 500}, "expscalar_P1": {"model": "expscalar", "neurons": 500},
+         "alpha_P1": {"model": "alpha", "neurons": 500}, "alphapoisson_P1": {"model": "alphapoisson", "neurons": 500},
          "pd14_P1": {"model": "pd14", "n_scaling": 0.02}, "pd14_poisson_P1": {"model": "pd14", "n_scaling": 0.02,
                                                                               "bg": "poisson"},
          "brunel_P1": {"model": "brunel", "regime": "A", "scale": 0.05},
@@ -62,6 +64,7 @@ def _record(name: str, spec: dict, t: dict) -> dict:
     c = {k: v * (1e-9 if "_ns" in k else 1e-6) for k, v in t.items() if "_ns" in k or "_us" in k}
     per_step = {"pd14_P1": N * c["update_ns_iaf_psc_exp"], "delta_P1": N * c["update_ns_iaf_psc_delta"],
                 "expscalar_P1": N * c["update_ns_iaf_psc_exp_scalar"],
+                "alpha_P1": N * c["update_ns_iaf_psc_alpha"], "alphapoisson_P1": N * c["update_ns_iaf_psc_alpha_pone"],
                 "pd14_poisson_P1": N * (c["update_ns_iaf_psc_exp_scalar"] + c["poisson_input_ns"]),
                 "brunel_P1": N * (c["update_ns_iaf_psc_delta"] + c["poisson_input_ns"]),
                 "spikes_P1": sizes.get("T", 0) * c["update_ns_iaf_psc_exp"]

@@ -40,12 +40,14 @@ from parsnn.mapping.cluster.machinefile import THREAD_RUNS, dump_toml, machine_d
 #: on its own (the constants are the median over the segments of every batch); the :data:`INTERLEAVED`
 #: runs take their segments in turn, each after a re-warm of ``rewarm`` x its time
 MODES = {
-    "quick": {"t": {"null": 400.0, "spikes": 300.0, "delta": 300.0, "expscalar": 300.0, "pd14": 400.0,
+    "quick": {"t": {"null": 400.0, "spikes": 300.0, "delta": 300.0, "expscalar": 300.0, "alpha": 300.0,
+                    "alphapoisson": 150.0, "pd14": 400.0,
                     "pd14_poisson": 150.0, "brunel": 400.0, "shortrows": 120.0, "longrows": 100.0,
                     "hpc": 100.0, "hpcstatic": 100.0, "scatter": 120.0},
               "null_P2": 400.0, "mpibench_iters": 5000, "callbench_n": 5000, "noise_launches": 2,
               "noise_scale": 0.2, "over_t": 300.0, "warmup": 0.15, "segments": 4, "rewarm": 0.03},
-    "full": {"t": {"null": 2000.0, "spikes": 1000.0, "delta": 1000.0, "expscalar": 1000.0, "pd14": 1000.0,
+    "full": {"t": {"null": 2000.0, "spikes": 1000.0, "delta": 1000.0, "expscalar": 1000.0, "alpha": 1000.0,
+                   "alphapoisson": 300.0, "pd14": 1000.0,
                    "pd14_poisson": 300.0, "brunel": 1000.0, "shortrows": 300.0, "longrows": 300.0,
                    "hpc": 100.0, "hpcstatic": 100.0, "scatter": 400.0},
              "null_P2": 2000.0, "mpibench_iters": 20000, "callbench_n": 20000, "noise_launches": 3,
@@ -54,7 +56,8 @@ MODES = {
 #: the 1-rank calibration networks: run name -> spec (``record_file``: the run writes its recorded spikes to a
 #: file as ``parsnn run --out`` does, for the record constants: :mod:`~parsnn.mapping.cluster.recordcost`)
 SPECS_P1 = {"null_P1": {"model": "null"}, "spikes_P1": {"model": "spikes"}, "delta_P1": {"model": "delta"},
-            "expscalar_P1": {"model": "expscalar"}, "pd14_P1": {"model": "pd14", "n_scaling": 0.1, "record_file": True},
+            "expscalar_P1": {"model": "expscalar"}, "alpha_P1": {"model": "alpha"},
+            "alphapoisson_P1": {"model": "alphapoisson"}, "pd14_P1": {"model": "pd14", "n_scaling": 0.1, "record_file": True},
             "pd14_poisson_P1": {"model": "pd14", "n_scaling": 0.1, "bg": "poisson"},
             "brunel_P1": {"model": "brunel", "regime": "A", "scale": 0.5, "record_file": True},
             "shortrows_P1": {"model": "shortrows", "row": 64, "rate": 250.0},
@@ -362,7 +365,9 @@ def default_name(fp: dict) -> str:
 #: earlier batch's event cost curve and the thread efficiencies fitted against it are left out; 11 = a plastic event's
 #: cost as ``plastic_event_ns`` per plastic event plus ``facilitation_ns`` per facilitation, fitted together across the
 #: plastic run's segments (:func:`~parsnn.mapping.cluster.calibration.facilitation_fit`; before: plastic_event_ns alone,
-#: per segment); merged, an earlier batch's plastic_event_ns is left out
+#: per segment), and the iaf_psc_alpha kernel's update measured, without input and with one Poisson input device per
+#: neuron (before: assumed from the scalar iaf_psc_exp kernel's, and the Poisson input measured on Brunel's delta
+#: neurons); merged, an earlier batch's plastic_event_ns is left out
 FIT_VERSION = 11
 
 #: the constants a batch of an earlier :data:`FIT_VERSION` measured in another meaning (dropped when merged)

@@ -25,6 +25,10 @@ MEASURED = [
     (("compute", "update_ns", "iaf_psc_exp_scalar"), "update_ns_iaf_psc_exp_scalar",
      "10,000 iaf_psc_exp with one I_e each (scalar kernel), no input, 1 rank"),
     (("compute", "update_ns", "iaf_psc_delta"), "update_ns_iaf_psc_delta", "10,000 iaf_psc_delta, no input, 1 rank"),
+    (("compute", "update_ns", "iaf_psc_alpha"), "update_ns_iaf_psc_alpha", "10,000 iaf_psc_alpha, no input, 1 rank"),
+    (("compute", "update_ns", "iaf_psc_alpha_pone"), "update_ns_iaf_psc_alpha_pone",
+     "10,000 iaf_psc_alpha with one Poisson input device each (hpc_benchmark's rate and weight: the engine's "
+     "one-device path), never firing, 1 rank: kernel and input together"),
     (("compute", "update_ns", "poisson_source"), "update_ns_poisson_source",
      "'spikes' network (2,000 poisson_source at 500/s), 1 rank, minus its iaf_psc_exp targets"),
     (("compute", "poisson_input_ns"), "poisson_input_ns",

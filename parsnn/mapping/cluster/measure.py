@@ -156,6 +156,16 @@ def calibration_network(spec: dict):
         # one I_e per neuron, so the engine takes its scalar iaf_psc_exp kernel
         n = spec.get("neurons", 10000)
         return _quiet_population("expscalar", n, "iaf_psc_exp", {"I_e": list(np.linspace(0.0, 1.0, n))})
+    if model == "alpha":
+        return _quiet_population("alpha", spec.get("neurons", 10000), "iaf_psc_alpha")
+    if model == "alphapoisson":
+        # one Poisson input device per neuron at hpc_benchmark's rate and weight (the engine's one-device path of the
+        # iaf_psc_alpha kernel); a threshold never reached, so the update alone
+        from parsnn.models.hpc_benchmark import derived
+        d = derived(1.0)
+        net = _quiet_population("alphapoisson", spec.get("neurons", 10000), "iaf_psc_alpha", {"V_th": 1e9})
+        net.add_poisson("A", rate=d["poisson_rate"], weight=d["J_E"], delay=d["delay"], name="ext->A")
+        return net
     if model == "null":
         return _quiet_population("null", spec.get("neurons", 2), "iaf_psc_exp")
     raise ValueError(f"unknown calibration network '{model}'")

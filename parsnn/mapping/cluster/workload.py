@@ -237,21 +237,35 @@ def _synaptic_work(conn: Connectivity, counts: np.ndarray, hit: np.ndarray, Rtot
             "num_synapses": float(K.sum()), "plastic_events": plastic_events}
 
 
+def _one_device_alpha_populations(desc: dict) -> set:
+    """iaf_psc_alpha populations with exactly one Poisson input device per neuron (one ``add_poisson`` onto them):
+    the engine draws their inputs on its one-device path inside the kernel (``parsnn_pone_input``; hpc_benchmark)."""
+    alpha = {p["name"] for p in desc.get("populations", []) if p.get("model") == "iaf_psc_alpha"}
+    devices = {}
+    for d in desc.get("poisson_inputs", []):
+        devices[d["target"]] = devices.get(d["target"], 0) + 1
+    return {name for name in alpha if devices.get(name) == 1}
+
+
 def _neurons_per_model(desc: dict, conn: Connectivity, counts: np.ndarray, P: int) -> tuple[dict, np.ndarray]:
     """({neuron model: neurons on each rank}, Poisson input devices on each rank); iaf_psc_exp
-    populations that the engine cannot update with its vectorized kernel count as 'iaf_psc_exp_scalar'."""
+    populations that the engine cannot update with its vectorized kernel count as 'iaf_psc_exp_scalar',
+    iaf_psc_alpha populations with one Poisson input device per neuron as 'iaf_psc_alpha_pone' (kernel and input in
+    one cost: their devices are not counted as Poisson inputs)."""
     scalar = _scalar_exp_populations(desc)
+    pone = _one_device_alpha_populations(desc)
     models = {}
     for s, name in enumerate(conn.names):
         if conn.virtual[s]:
             continue
-        key = conn.models[s] + ("_scalar" if name in scalar else "")
+        key = conn.models[s] + ("_scalar" if name in scalar else "_pone" if name in pone else "")
         models.setdefault(key, np.zeros(P))
         models[key] += counts[s]
     pois = np.zeros(P)
     index = {n: i for i, n in enumerate(conn.names)}
     for d in desc.get("poisson_inputs", []):
-        pois += counts[index[d["target"]]]
+        if d["target"] not in pone:
+            pois += counts[index[d["target"]]]
     return models, pois
 
 
