@@ -159,12 +159,11 @@ def calibration_network(spec: dict):
     if model == "alpha":
         return _quiet_population("alpha", spec.get("neurons", 10000), "iaf_psc_alpha")
     if model == "alphapoisson":
-        # one Poisson input device per neuron at hpc_benchmark's rate and weight (the engine's one-device path of the
-        # iaf_psc_alpha kernel); a threshold never reached, so the update alone
-        from parsnn.models.hpc_benchmark import derived
-        d = derived(1.0)
+        # one Poisson input device per neuron with hpc_benchmark's drive (its description, through the registry: the
+        # engine's one-device path of the iaf_psc_alpha kernel); a threshold never reached, so the update alone
+        drive = _registered_network("hpc_benchmark", {"scale": 0.02, "static": True}).poisson_inputs[0]
         net = _quiet_population("alphapoisson", spec.get("neurons", 10000), "iaf_psc_alpha", {"V_th": 1e9})
-        net.add_poisson("A", rate=d["poisson_rate"], weight=d["J_E"], delay=d["delay"], name="ext->A")
+        net.add_poisson("A", rate=drive.rate, weight=drive.weight, delay=drive.delay, name="ext->A")
         return net
     if model == "null":
         return _quiet_population("null", spec.get("neurons", 2), "iaf_psc_exp")
