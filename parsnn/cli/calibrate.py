@@ -80,6 +80,9 @@ def command(args) -> int:
           f"{comp['update_ns']['iaf_psc_exp']:.3f} ns/neuron step, event L2/L3/memory "
           f"{comp['event_ns']['l2']:.2f}/{comp['event_ns']['l3']:.2f}/{comp['event_ns']['memory']:.2f} ns, "
           f"noise {100 * data['noise']['sigma_rel']:.1f} %")
+    if comp.get("facilitation_ns"):
+        print(f"  plastic synapses: {comp['plastic_event_ns']:.2f} ns per plastic event + {comp['facilitation_ns']:.2f} ns "
+              f"per post spike it reads (fitted across the plastic run's segments)")
     sc = comp.get("scatter") or {}
     pts = sorted((sc[k], sc["ns_" + k[4:]]) for k in sc if k.startswith("mib_") and "ns_" + k[4:] in sc)
     if pts:
