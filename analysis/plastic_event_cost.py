@@ -5,7 +5,7 @@ costs above a static one (the weight update from the target's spike archive, the
     python analysis/plastic_event_cost.py [--scale 0.05] [--t-sim 100] [--repeats 5] --out FILE.json
 
 The same runs and fit as ``parsnn calibrate`` (its ``hpc_P1`` / ``hpcstatic_P1`` networks,
-:func:`parsnn.mapping.cluster.calibration.plastic_event_cost`): NEST's hpc_benchmark at a small scale on
+:func:`parsnn.mapping.cluster.plasticcost.plastic_event_cost`): NEST's hpc_benchmark at a small scale on
 1 rank, with STDP on E->E and with static E->E synapses (``--static``), alternating, each repeat with
 the null network for the per-interval deliver cost. Per repeat: the static run's deliver time per
 event, the extra per plastic event, and their ratio (the ratio is what carries over between machines
@@ -31,14 +31,14 @@ def main(argv=None) -> int:
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
     from parsnn.machines import fingerprint
-    from parsnn.mapping.cluster import calibration, measure
+    from parsnn.mapping.cluster import measure, plasticcost
     fits = []
     for rep in range(args.repeats):
         jobs = [[{"model": "null"}, 500.0], [{"model": "hpc_benchmark", "scale": args.scale}, args.t_sim],
                 [{"model": "hpc_benchmark", "scale": args.scale, "static": True}, args.t_sim]]
         null, plastic, static = measure.launch(jobs, 1, timeout=3600)
         o_del = null["perf"]["timer_deliver"][0] / null["intervals"]
-        c = calibration.plastic_event_cost(plastic, static, o_del)
+        c = plasticcost.plastic_event_cost(plastic, static, o_del)
         c.update(repeat=rep, rates_plastic=plastic["rates"], rates_static=static["rates"],
                  ratio_to_static_event=c["plastic_event_ns"] / c["plastic_fit"]["static_event_ns"],
                  busy_cores_before=plastic["busy_cores_before"], started=plastic["started"])

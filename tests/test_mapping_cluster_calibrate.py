@@ -9,7 +9,7 @@ import pytest
 
 from parsnn.connectivity import Connectivity
 from parsnn.machines import Machine, load_machine
-from parsnn.mapping.cluster import calibration, measure, predict, scatter, threadwait, waitfit
+from parsnn.mapping.cluster import calibration, measure, plasticcost, predict, scatter, threadwait, waitfit
 from parsnn.mapping.cluster.calibrate import fit_batch
 from parsnn.mapping.cluster.collectives import expected_max_normal
 from parsnn.mapping.cluster.machinefile import MEASURED, THREAD_RUNS, dump_toml, machine_data
@@ -298,7 +298,7 @@ def test_plastic_event_cost_without_events_is_not_a_number():
     rec = {"perf": {"synaptic_events": [0], "timer_deliver": [1e-3]}, "intervals": 10, "spike_counts": {},
            "description": Connectivity.from_network(measure.calibration_network(
                {"model": "hpc_benchmark", "scale": 0.01})).description}
-    c = calibration.plastic_event_cost(rec, rec, 0.0)
+    c = plasticcost.plastic_event_cost(rec, rec, 0.0)
     assert math.isnan(c["plastic_event_ns"])
 
 
@@ -809,7 +809,7 @@ def _plastic_segments(a_ns, b_ns, ratios, c_event_ns=2.0, o_del=1e-6):
     e_total = counts["E"] * ev_per_e + counts["I"] * ev_per_i
     plastic = {"description": desc, "spike_counts": counts, "intervals": 50 * len(ratios),
                "perf": {"synaptic_events": [e_total]}}
-    pev_total = calibration.plastic_events(plastic)                    # the events' plastic share, as the fit takes it
+    pev_total = plasticcost.plastic_events(plastic)                    # the events' plastic share, as the fit takes it
     segs = []
     for r in ratios:
         ev = e_total / len(ratios)
@@ -826,13 +826,13 @@ def _plastic_segments(a_ns, b_ns, ratios, c_event_ns=2.0, o_del=1e-6):
 
 def test_the_plastic_cost_per_event_and_per_facilitation_are_fitted_across_segments():
     plastic, static = _plastic_segments(4.0, 6.0, [0.05, 0.4, 0.7, 0.9])
-    ff = calibration.facilitation_fit(plastic, static, 1e-6)
+    ff = plasticcost.facilitation_fit(plastic, static, 1e-6)
     assert ff["plastic_event_ns"] == pytest.approx(4.0, rel=1e-6)
     assert ff["facilitation_ns"] == pytest.approx(6.0, rel=1e-6)
     assert ff["facilitation_fit"]["facilitations_per_plastic_event"] == pytest.approx([0.05, 0.4, 0.7, 0.9])
     # segments alike in facilitations per event, or one segment, or no segments: no fit
-    assert calibration.facilitation_fit(*_plastic_segments(4.0, 6.0, [0.5, 0.55, 0.6]), 1e-6) is None
-    assert calibration.facilitation_fit(*_plastic_segments(4.0, 6.0, [0.5]), 1e-6) is None
-    assert calibration.facilitation_fit(None, static, 1e-6) is None
+    assert plasticcost.facilitation_fit(*_plastic_segments(4.0, 6.0, [0.5, 0.55, 0.6]), 1e-6) is None
+    assert plasticcost.facilitation_fit(*_plastic_segments(4.0, 6.0, [0.5]), 1e-6) is None
+    assert plasticcost.facilitation_fit(None, static, 1e-6) is None
     # a fit without a positive cost per facilitation is refused
-    assert calibration.facilitation_fit(*_plastic_segments(4.0, -1.0, [0.05, 0.9]), 1e-6) is None
+    assert plasticcost.facilitation_fit(*_plastic_segments(4.0, -1.0, [0.05, 0.9]), 1e-6) is None

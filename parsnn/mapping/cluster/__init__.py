@@ -21,7 +21,7 @@ and rank (all times in seconds)::
                    (iaf_psc_exp: the vectorized kernel's cost for populations with one parameter
                    set and no Poisson input devices, the scalar kernel's for the others; T > 1:
                    thread 0's own neurons, n_r,k, instead of n_r / T)
-    t_deliver[r] = o_del + (E_r / T) c_evt(ws_r / T, u_r) / e_del + Ep_r (c_pl + f_r c_f) / (T e_del)
+    t_deliver[r] = o_del + (E_r / T) c_evt(ws_r / T, u_r) / e_del + Ep_r (c_pl + f_r c_f) / (T e_del)  (plasticcost)
                    + S_r (c_spk + c_row f_mem(syn_r / T))     (T > 1: thread 0's events E_r,0 for E_r / T)
     t_wait[r]    = E[max_k w_r,k] - E[w_r,0]   (T > 1: thread 0 waits for the slowest thread; in no timer)
     t_pack[r]    = o_exch + copies_r c_pack + P c_peer + S_r c_cmp log2 min(P, S_r)

@@ -30,7 +30,7 @@ import numpy as np
 
 from parsnn.engine.footprint import RING_SLOT_BYTES
 from parsnn.machines import counters
-from parsnn.mapping.cluster import calibration, measure, scatter, teambench, threadwait, waitfit
+from parsnn.mapping.cluster import calibration, measure, plasticcost, scatter, teambench, threadwait, waitfit
 from parsnn.mapping.cluster.machinefile import THREAD_RUNS, dump_toml, machine_data, median_fit
 
 #: per mode: model time (ms) of each 1-rank network, the null network on 2 ranks, mpibench
@@ -277,7 +277,7 @@ def fit_batch(batch: dict, fp: dict, balance: dict) -> dict:
     else:
         segs, c = [], _fit_runs(batch, batch["runs"], fp, balance)
     # the plastic cost per plastic event and per facilitation, fitted across the segments (one value for all of them)
-    ff = calibration.facilitation_fit(batch["runs"].get("hpc_P1"), batch["runs"].get("hpcstatic_P1"),
+    ff = plasticcost.facilitation_fit(batch["runs"].get("hpc_P1"), batch["runs"].get("hpcstatic_P1"),
                                       c["null1_deliver_us"] * 1e-6)
     if ff is not None:
         for f in (c, *segs):
@@ -364,7 +364,7 @@ def default_name(fp: dict) -> str:
 #: (before: all built at once, their segments in turn: events 7-13 % dearer on the Xeon m167); merged, an
 #: earlier batch's event cost curve and the thread efficiencies fitted against it are left out; 11 = a plastic event's
 #: cost as ``plastic_event_ns`` per plastic event plus ``facilitation_ns`` per facilitation, fitted together across the
-#: plastic run's segments (:func:`~parsnn.mapping.cluster.calibration.facilitation_fit`; before: plastic_event_ns alone,
+#: plastic run's segments (:func:`~parsnn.mapping.cluster.plasticcost.facilitation_fit`; before: plastic_event_ns alone,
 #: per segment), and the iaf_psc_alpha kernel's update measured, without input and with one Poisson input device per
 #: neuron (before: assumed from the scalar iaf_psc_exp kernel's, and the Poisson input measured on Brunel's delta
 #: neurons); merged, an earlier batch's plastic_event_ns is left out

@@ -26,10 +26,10 @@ import math
 
 import numpy as np
 
-from parsnn.mapping.cluster import recordcost, scatter, threadwait
+from parsnn.mapping.cluster import plasticcost, recordcost, scatter, threadwait
 from parsnn.mapping.cluster.collectives import expected_max_normal
 from parsnn.connectivity import Connectivity, require
-from parsnn.mapping.cluster.workload import PREFETCH_DISTANCE, ring_working_set, spike_events, workload
+from parsnn.mapping.cluster.workload import PREFETCH_DISTANCE, ring_working_set, workload
 
 #: (L2 of a core, L2 + its L3 share) in bytes of the machine the runs were measured on, as written
 #: into epyc_zen5_kvm_2core_2026_11_22.toml (lscpu: 1 MiB L2 per core, 32 MiB L3 shared by 2 cores)
@@ -353,80 +353,9 @@ def fit_constants(mb: dict, runs: dict, full: dict | None = None, full_connectiv
     for k in ("event_ns_l2", "event_ns_l3", "event_ns_memory"):
         c[k] = ev[k]
     if "hpc_P1" in runs and "hpcstatic_P1" in runs:
-        c.update(plastic_event_cost(runs["hpc_P1"], runs["hpcstatic_P1"], o_del))
+        c.update(plasticcost.plastic_event_cost(runs["hpc_P1"], runs["hpcstatic_P1"], o_del))
     c.update(scatter.fit_curve(runs, o_del, c["spike_ns"] * 1e-9))
     return c
-
-
-def plastic_events(res: dict) -> float:
-    """Events of a run record delivered through plastic synapses: its delivered events
-    (``synaptic_events``, exact) times the plastic projections' share of the events that its
-    spike counts and the projections' expected out-degrees give (:func:`~parsnn.mapping.cluster.workload.spike_events`)."""
-    plastic, total = spike_events(Connectivity.from_description(res["description"]), res["spike_counts"])
-    return float(np.sum(res["perf"]["synaptic_events"])) * (plastic / total if total > 0 else 0.0)
-
-
-def plastic_event_cost(plastic: dict, static: dict, o_del: float) -> dict:
-    """ns a plastic event costs above a static one (``plastic_event_ns``): the weight update from
-    the target's spike archive, the source's trace, the wider row. From the same network on 1 rank
-    with plastic (``plastic``) and static (``static``) E->E synapses (hpc_benchmark): the static
-    run's deliver timer per event (minus the per-interval cost ``o_del`` seconds) is the cost of any
-    event; what the plastic run's deliver timer holds beyond its events at that cost, per plastic event."""
-    def base(res):
-        """Deliver timer minus the fixed per-interval cost, seconds."""
-        return res["perf"]["timer_deliver"][0] - o_del * res["intervals"]
-    e_static = float(np.sum(static["perf"]["synaptic_events"]))
-    e_plastic = float(np.sum(plastic["perf"]["synaptic_events"]))
-    n_plastic = plastic_events(plastic)
-    if e_static <= 0 or n_plastic <= 0:        # nothing fired: no equation (combine() skips a NaN)
-        return {"plastic_event_ns": float("nan"), "plastic_fit": {"events_static": e_static, "plastic_events": n_plastic}}
-    c_event = base(static) / e_static
-    extra = (base(plastic) - c_event * e_plastic) / n_plastic
-    return {"plastic_event_ns": extra * 1e9, "plastic_fit": {
-        "static_event_ns": c_event * 1e9, "plastic_run_event_ns": base(plastic) / e_plastic * 1e9,
-        "events_static": e_static, "events_plastic_run": e_plastic, "plastic_events": n_plastic}}
-
-
-#: the least spread of facilitations per plastic event over the plastic run's segments for :func:`facilitation_fit`
-FACILITATION_RATIO_SPREAD = 0.2
-
-
-def facilitation_fit(plastic: dict | None, static: dict | None, o_del: float) -> dict | None:
-    """``plastic_event_ns`` and ``facilitation_ns`` fitted together (least squares) over the measuring segments of the
-    plastic hpc_benchmark run (``plastic``, each segment with its facilitation count): a segment's deliver timer minus
-    ``o_del`` seconds per interval and its events at the static run's cost per event (its whole run) = a x its plastic
-    events + b x its facilitations. A plastic event's cost grows with the post spikes it reads, and a run's segments
-    differ in that (the archives fill in its first ~200 ms: analysis/results/plastic_cost22/README.md). None when
-    there are fewer than 2 segments with plastic events, their facilitations per plastic event spread by less than
-    :data:`FACILITATION_RATIO_SPREAD`, or the fit gives a < 0 or b <= 0 (the per-segment ``plastic_event_ns`` of
-    :func:`plastic_event_cost` then stays, and no ``facilitation_ns``)."""
-    if not plastic or not static or len(plastic.get("segments") or []) < 2:
-        return None
-    e_static = float(np.sum(static["perf"]["synaptic_events"]))
-    e_total = float(np.sum(plastic["perf"]["synaptic_events"]))
-    if e_static <= 0 or e_total <= 0:
-        return None
-    c_event = (static["perf"]["timer_deliver"][0] - o_del * static["intervals"]) / e_static
-    share = plastic_events(plastic) / e_total
-    rows = []
-    for sg in plastic["segments"]:
-        ev = float(np.sum(sg["perf"]["synaptic_events"]))
-        pev, fac = ev * share, float(np.sum(sg["perf"].get("plastic_facilitations", 0)))
-        if pev > 0:
-            extra = sg["perf"]["timer_deliver"][0] - o_del * sg["intervals"] - c_event * ev
-            rows.append((pev, fac, extra))
-    if len(rows) < 2:
-        return None
-    A = np.array([[r[0], r[1]] for r in rows])
-    ratios = A[:, 1] / A[:, 0]
-    if ratios.max() - ratios.min() < FACILITATION_RATIO_SPREAD:
-        return None
-    (a, b), *_ = np.linalg.lstsq(A, np.array([r[2] for r in rows]), rcond=None)
-    if not (np.isfinite(a) and np.isfinite(b) and a >= 0.0 and b > 0.0):
-        return None
-    return {"plastic_event_ns": float(a) * 1e9, "facilitation_ns": float(b) * 1e9,
-            "facilitation_fit": {"segments": len(rows), "static_event_ns": c_event * 1e9,
-                                 "facilitations_per_plastic_event": [float(x) for x in ratios]}}
 
 
 def noise_constants(nb: list[dict]) -> dict:

@@ -23,7 +23,8 @@ from parsnn.machines import Machine, load_machine
 from parsnn.connectivity import Connectivity, require
 from parsnn.errors import ParameterError
 from parsnn.engine.footprint import static_synapse_bytes
-from parsnn.mapping.cluster.workload import plastic_event_cost_ns, ring_working_set, workload
+from parsnn.mapping.cluster.plasticcost import plastic_event_cost_ns
+from parsnn.mapping.cluster.workload import ring_working_set, workload
 
 #: keys of the dict returned by :func:`predict`
 PREDICTION_KEYS = ("machine", "model", "ranks", "threads", "nodes", "ranks_per_node", "partition", "min_delay_steps",

@@ -217,7 +217,8 @@ def rank_threads(conn: Connectivity, wl: dict, machine, m: int, T: float, nthr: 
     populations' spike counts in every interval (intervals x S, populations as ``conn.names``; None:
     Poisson counts of the rates)."""
     import hashlib
-    from parsnn.mapping.cluster.workload import plastic_event_cost_ns, plastic_projections
+    from parsnn.mapping.cluster.plasticcost import plastic_event_cost_ns
+    from parsnn.mapping.cluster.workload import plastic_projections
     P = int(wl["ranks"])
     placed = placed_counts(conn, wl["rank_of"], P)
     order, weights = np.argsort(np.asarray(conn.offsets), kind="stable"), decomposition.node_weights(conn)

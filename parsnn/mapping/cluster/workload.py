@@ -143,16 +143,6 @@ def spike_events(conn: Connectivity, spike_counts: dict) -> tuple[float, float]:
     return plastic, total
 
 
-def plastic_event_cost_ns(machine, wl: dict) -> np.ndarray:
-    """ns a plastic event costs on top of a static one on every rank: ``compute.plastic_event_ns`` plus
-    ``compute.facilitation_ns`` (0 in machine files without it) times the rank's facilitations per plastic event."""
-    pev = np.asarray(wl.get("plastic_events_per_s", 0.0), dtype=float)
-    fac = np.asarray(wl.get("facilitations_per_s", 0.0 * pev), dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(pev > 0, fac / np.maximum(pev, 1e-300), 0.0)
-    return machine.ns("plastic_event_ns", default=0.0) + ratio * machine.ns("facilitation_ns", default=0.0)
-
-
 def plastic_projections(desc: dict) -> np.ndarray:
     """Boolean per projection of the description: its synapse model is plastic (its events pay the
     weight update, ``compute.plastic_event_ns`` of the machine, on top of a static event)."""
