@@ -406,6 +406,21 @@ def test_thread_efficiency_interpolates_in_log_size():
     assert thread_efficiency(m, "update", [1e4, 1e6], 0.55) == pytest.approx([0.55, 0.55])
 
 
+def test_update_thread_efficiency_is_read_at_the_ranks_neurons_for_any_min_delay():
+    # the calibration networks (min delay one step) measure the efficiency at their neuron count; a network of
+    # 15-step intervals (hpc_benchmark) must read it at its neurons, not at neurons x 15 (session 23: its 1 x 2
+    # update came out 36 % too fast from the large network's superlinear point)
+    from parsnn.mapping.cluster.predict import _efficiencies
+    m = Machine(name="t", data={"threads": {"update": {"n_1": 8000.0, "eff_1": 0.8, "n_2": 128000.0, "eff_2": 1.4},
+                                            "deliver": {"mib_1": 1.0, "eff_1": 1.0, "mib_2": 16.0, "eff_2": 0.6}}})
+    wl = {"neurons": {"iaf_psc_alpha": np.array([8000.0, 128000.0])}, "ring_slot_bytes": 8, "max_delay_steps": 40,
+          "min_synaptic_delay_steps": 15, "ring_neurons": np.array([8000.0, 128000.0])}
+    thr = {"update_efficiency": 1.0, "deliver_efficiency": 1.0}
+    for steps in (1, 15):
+        upd, _ = _efficiencies(m, wl, 2, steps, np.array([2.0, 2.0]), thr)
+        assert upd == pytest.approx([0.8, 1.4])
+
+
 def test_calibration_jobscript_has_the_wait_policy(tmp_path, capsys):
     from parsnn.cli import main
     out = tmp_path / "cal.sbatch"

@@ -131,7 +131,7 @@ def thread_constants(one: dict, two: dict, c: dict, machine=None) -> dict:
     (1/T of the ring, shared cache; :func:`parsnn.mapping.cluster.scatter.event_cost`) over the 1-thread
     event cost, so that the prediction does not count the smaller rings twice. Also returned: the sizes
     at which they were measured, as :func:`parsnn.mapping.cluster.predict.thread_efficiency` reads them
-    (``thread_update_n``: neuron updates per interval; ``thread_deliver_mib``: ring MiB per thread)."""
+    (``thread_update_n``: neurons of the rank; ``thread_deliver_mib``: ring MiB per thread)."""
     T = int(two.get("threads") or two["spec"].get("threads", 2))
     n = float(one["intervals"])
     S = float(np.sum(one["delivered_spikes"]))
@@ -157,7 +157,7 @@ def thread_constants(one: dict, two: dict, c: dict, machine=None) -> dict:
             "thread_region_us": float((untimed(two) - untimed(one)) / n / math.log2(T) * 1e6),
             "thread_wait_us": float((untimed(two) - untimed(one)) / n * 1e6),
             "thread_work_us": float((work(two, "update") + work(two, "deliver")) / n * 1e6),
-            "thread_update_n": float(np.sum(one["perf"]["num_local_neurons"]) * one["min_delay_steps"]),
+            "thread_update_n": float(np.sum(one["perf"]["num_local_neurons"])),
             "thread_deliver_mib": float(ws / T / 2 ** 20),
             "thread_runs_rtf": [float(one["perf"]["rtf"]), float(two["perf"]["rtf"])]}
 

@@ -129,7 +129,7 @@ MEASURED.append((("compute", "scatter", "no_prefetch_ns"), "scatter_no_prefetch_
 #: (the scatter networks, not PD14: PD14 runs on 2 threads validate the thread terms, none fits them)
 THREAD_RUNS = ("scatter8k_P1", "scatter32k_P1", "scatter128k_P1")
 MEASURED += [entry for i, run in enumerate(THREAD_RUNS, start=1) for entry in (
-    (("threads", "update", f"n_{i}"), f"thread_update_n_{i}", f"neuron updates per interval of {run[:-3]} (1 rank)"),
+    (("threads", "update", f"n_{i}"), f"thread_update_n_{i}", f"neurons of {run[:-3]} (1 rank; min delay one step, so also its neuron updates per interval)"),
     (("threads", "update", f"eff_{i}"), f"thread_update_eff_{i}",
      f"{run[:-3]} on 1 rank x 2 threads vs 1 x 1 in one batch: update timer minus the fixed cost, "
      "1-thread time x thread 0's share of it (its neurons at their models' update costs) / 2-thread time"),

@@ -74,8 +74,8 @@ THREAD_CURVES = {"update": "n", "deliver": "mib"}
 
 
 def thread_efficiency(machine: Machine, phase: str, size, default: float) -> np.ndarray:
-    """The thread efficiency of ``phase`` ('update' or 'deliver') at ``size`` (per rank: the neuron updates
-    of an interval for the update, the ring bytes one thread writes in an interval, in MiB, for the
+    """The thread efficiency of ``phase`` ('update' or 'deliver') at ``size`` (per rank: its neurons for the
+    update, the ring bytes one thread writes in an interval, in MiB, for the
     delivery) from the machine file's measured points ``[threads.<phase>]`` (``n_i`` or ``mib_i`` and
     ``eff_i``, several calibration networks on 1 rank x 2 threads vs 1 x 1): linear in log size between
     the points, constant beyond the ends; ``default`` (the scalar efficiency) without two points."""
@@ -92,11 +92,15 @@ def thread_efficiency(machine: Machine, phase: str, size, default: float) -> np.
 
 
 def _efficiencies(mach: Machine, wl: dict, P: int, m: int, par, thr: dict) -> tuple[np.ndarray, np.ndarray]:
-    """(update, delivery) thread efficiency of every rank at its size (:func:`thread_efficiency`: its neuron
-    updates per interval; the ring MiB each of its ``par`` threads writes per interval), from the scalar
-    ones of :func:`thread_terms` ``thr`` where the machine file has no size-dependent points."""
+    """(update, delivery) thread efficiency of every rank at its size (:func:`thread_efficiency`: its
+    neurons, whose state the threads' update sweeps every step, so the same size for any min delay; the ring
+    MiB each of its ``par`` threads writes per interval), from the scalar ones of :func:`thread_terms`
+    ``thr`` where the machine file has no size-dependent points. (Before session 23 the update's size was
+    the neuron updates per interval, neurons x min-delay steps: the same for the calibration networks,
+    whose min delay is one step, but hpc_benchmark's 15 steps read the efficiency of a network 15x larger,
+    beyond the L2, and its 1 x 2 update came out 36 % too fast: analysis/results/thread_update23/.)"""
     local = sum(np.asarray(v, dtype=float) for v in wl["neurons"].values()) if wl["neurons"] else np.zeros(P)
-    return (thread_efficiency(mach, "update", local * m, thr["update_efficiency"]),
+    return (thread_efficiency(mach, "update", local, thr["update_efficiency"]),
             thread_efficiency(mach, "deliver", ring_working_set(wl, m) / par / 2 ** 20, thr["deliver_efficiency"]))
 
 
