@@ -62,7 +62,7 @@ def main(argv=None) -> int:
                     "engine's default; older parsnn: no such argument)")
     ap.add_argument("--mpi-wait", default=None, choices=["poll", "yield", "sleep"],
                     help="how a rank waits in the exchange (default: the engine's; older parsnn: no such argument)")
-    ap.add_argument("--thread-owners", default=None, choices=("major", "split"),
+    ap.add_argument("--thread-owners", default=None, choices=("major", "split", "mixed"),
                     help="the owner rule of the threads (default: the engine's; older parsnn: no such argument)")
     ap.add_argument("--json-out", default=None)
     ap.add_argument("--cpu-timers", action="store_true",

@@ -168,7 +168,7 @@ def test_resume_records_weights(run_cli, tmp_path):
     run_cli(1, [ckpt, "--t-sim", 70, "--out", new, "--record-weights", "--threads", 2, "--thread-owners", "split",
                 "--no-progress"], command="resume")
     with RunFile(full) as a, RunFile(new) as c:
-        assert (a.run_info["thread_owners"], c.run_info["thread_owners"]) == ("major", "split")
+        assert (a.run_info["thread_owners"], c.run_info["thread_owners"]) == ("mixed", "split")
         assert a.weight_times()["E-E"].tolist() == [20.0, 40.0, 60.0, 70.0]
         assert c.weight_times()["E-E"].tolist() == [70.0]
         assert _same_weights(a.weights()["E-E"], c.weights()["E-E"])

@@ -117,6 +117,39 @@ def test_split_rule_shares_every_population():
         decomposition.PopulationRanges(ranges, None, "rows")
 
 
+def test_mixed_rule_deals_blocks_so_every_source_falls_on_every_thread():
+    """Rule "mixed": two populations of equal weight, each driven by its own source population (orthogonal
+    fluctuation vectors). "major" gives each thread one population, so every burst of a source lands on one
+    thread; "mixed" deals the 4 x T blocks so that each thread holds about 1/T of both, at the price of meeting
+    places; with a meeting place dearer than the whole variance it keeps "major"'s deal."""
+    ranges = {"a": (0, 1024), "b": (1024, 2048)}
+    fl = {"a": np.array([1.0, 0.0]), "b": np.array([0.0, 1.0])}
+    major = decomposition.thread_owners(decomposition.PopulationRanges(ranges, {"a": 1.0, "b": 1.0}), 2048, 2)[0]
+    for T in (2, 4):
+        pl = decomposition.PopulationRanges(ranges, {"a": 1.0, "b": 1.0}, "mixed", fl, meeting_events=0.0)
+        owner, toff = decomposition.thread_owners(pl, 2048, T)
+        assert toff.tolist() == [0, *np.cumsum(np.bincount(owner, minlength=T)).tolist()]
+        for name, (a, b) in ranges.items():
+            share = np.bincount(owner[a:b], minlength=T) / (b - a)
+            assert np.all(np.abs(share - 1 / T) <= 0.26 / T), (T, name, share)     # a block (1/4 of a thread) at most
+        cuts = np.flatnonzero(np.diff(owner)) + 1
+        assert np.all(cuts % aligned.SPLIT_ITEMS == 0)                             # blocks on lines
+    dear = decomposition.PopulationRanges(ranges, {"a": 1.0, "b": 1.0}, "mixed", fl, meeting_events=1e9)
+    assert np.array_equal(decomposition.thread_owners(dear, 2048, 2)[0], major)
+    plain = decomposition.PopulationRanges(ranges, {"a": 1.0, "b": 1.0}, "mixed")      # no vectors: "major"'s deal
+    assert np.array_equal(decomposition.thread_owners(plain, 2048, 2)[0], major)
+
+
+def test_split_segments_cut_where_the_owner_changes():
+    seg = np.array([[0, 10, 1, 0], [10, 20, 2, 1]])
+    owner = np.array([0] * 4 + [1] * 8 + [0] * 8)
+    out = decomposition.split_segments(seg, owner)
+    assert out.tolist() == [[0, 4, 1, 0], [4, 10, 1, 0], [10, 12, 2, 1], [12, 20, 2, 1]]
+    assert decomposition.segment_parts(out, owner, 2).shape == (4, 2, 2)
+    with pytest.raises(ValueError, match="not contiguous"):
+        decomposition.segment_parts(seg, np.array([0] * 4 + [1] * 4 + [0] * 12), 2)
+
+
 def test_population_ranges_carry_the_expected_work(mixed_network):
     net = mixed_network()
     local = np.arange(net.offsets()["G"], dtype=np.int64)

@@ -266,7 +266,7 @@ def test_plastic_rows_are_split_by_owning_thread():
                     synapse_params={"Wmax": 100.0})
         net.connect("E", "F", FromList([3, 3, 0, 5], [14, 1, 2, 1], [1.0, 2.0, 3.0, 4.0], [1.0, 1.5, 2.0, 1.0]),
                     synapse_model="stdp_synapse", synapse_params={"Wmax": 100.0})
-        sim = Simulation(net, seed=1, comm=MPI.COMM_SELF, threads=threads)
+        sim = Simulation(net, seed=1, comm=MPI.COMM_SELF, threads=threads, thread_owners="major")   # the cuts above
         sim.build()
         stores[threads] = sim
     one, three = stores[1].plastic.arrays, stores[3].plastic.arrays

@@ -59,6 +59,27 @@ def test_threads_give_the_serial_spikes_and_voltages(serial, mixed_network, thre
 
 
 @pytest.mark.parametrize("threads", [2, 3])
+def test_mixed_owners_give_the_serial_spikes(serial, mixed_network, threads, monkeypatch):
+    """thread_owners="mixed": blocks dealt to the threads (a thread may own several parts of a population, its update
+    segments cut there); the spikes and V_m are the serial ones, bit for bit. Meeting places cost nothing here, so
+    that the small network's deal is not "major"'s (with their cost it is)."""
+    import parsnn.partition.rates as rates
+    monkeypatch.setattr(rates, "thread_meeting_events", lambda *a: 0.0)
+    sim = _run(mixed_network(), threads=threads, thread_owners="mixed")
+    _assert_same(serial, sim, f"1x{threads} mixed")
+    assert sim.st.n_events == serial.st.n_events
+    owner = np.asarray(sim.st.owner)
+    runs = owner[np.concatenate([[0], np.flatnonzero(owner[1:] != owner[:-1]) + 1])]
+    assert np.bincount(runs).max() >= 2                                   # a thread owns two separate parts
+    assert np.asarray(sim.st.toff).tolist() == [0, *np.cumsum(np.bincount(owner, minlength=threads)).tolist()]
+    seg = np.asarray(sim.st.segments)
+    assert seg[0, 0] == 0 and np.all(seg[1:, 0] == seg[:-1, 1])           # the segments still tile the nodes
+    for s0, s1, _, _ in seg:
+        assert np.unique(owner[s0:s1]).size == 1                         # one owner per segment
+    assert sim.pop_local.fluctuation and sim.output_layout()["run_info"]["thread_owners"] == "mixed"
+
+
+@pytest.mark.parametrize("threads", [2, 3])
 def test_split_owners_give_the_serial_spikes_and_share_every_population(serial, mixed_network, threads):
     """thread_owners="split": every population shared by the threads (each about 1/T of it), every
     spike's sub-rows shared alike; the spikes and V_m are the serial ones, bit for bit."""
@@ -161,13 +182,16 @@ def test_ranks_x_threads_under_every_partition(serial, mixed_network, strategy, 
 
 
 @pytest.mark.mpi
+@pytest.mark.parametrize("rule", ["split", "mixed"])
 @pytest.mark.parametrize("strategy", ["round_robin", "population"])
-def test_ranks_x_split_owners(serial, mixed_network, strategy):
+def test_ranks_x_split_owners(serial, mixed_network, strategy, rule, monkeypatch):
+    import parsnn.partition.rates as rates
+    monkeypatch.setattr(rates, "thread_meeting_events", lambda *a: 0.0)     # "mixed": not "major"'s deal
     comm = MPI.COMM_WORLD
     net = mixed_network()
     part = partition(Connectivity.from_network(net), comm.size, strategy)
-    _assert_same(serial, _run(net, comm, partition=part, threads=2, thread_owners="split"),
-                 f"{comm.size}x2 split {strategy}")
+    _assert_same(serial, _run(net, comm, partition=part, threads=2, thread_owners=rule),
+                 f"{comm.size}x2 {rule} {strategy}")
 
 
 @pytest.mark.mpi

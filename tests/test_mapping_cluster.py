@@ -629,7 +629,8 @@ def test_machine_toml_round_trip(tmp_path):
 def test_balance_costs_are_the_partitioners():
     # the weights the partitioner balances with (parsnn.partition.rates.balance_costs): unchanged values
     b = load_machine("epyc_zen5_kvm_2core_2026_11_22").balance_costs()
-    assert b == {"update_s": 4.5e-9, "update_step_ms": 0.1, "event_s": 11e-9, "plastic_event_s": 1e-7}
+    assert b == {"update_s": 4.5e-9, "update_step_ms": 0.1, "event_s": 11e-9, "plastic_event_s": 1e-7,
+                 "thread_meeting_events": 200.0}
     assert load_machine("jureca_dc").balance_costs() == b           # inherited, not scaled
 
 

@@ -161,12 +161,17 @@ def test_noise_constants_prefer_the_measured_thread_noise(tmp_path):
     assert threadwait.noise_constants(m) == (0.05, 0.0)
 
 
-def test_slot_counts_match_a_built_simulation(mixed_network):
+@pytest.mark.parametrize("free_meetings", [False, True])
+def test_slot_counts_match_a_built_simulation(mixed_network, monkeypatch, free_meetings):
     # the engine's own owner map of a built rank (2 threads): the model counts the same neurons per
-    # population and thread
+    # population and thread; with meeting places free, the default rule "mixed" deals the blocks otherwise than
+    # "major" in this network (a thread owns two parts of E), and the model follows
     from mpi4py import MPI
 
+    import parsnn.partition.rates as rates
     from parsnn.engine import Simulation
+    if free_meetings:
+        monkeypatch.setattr(rates, "thread_meeting_events", lambda *a: 0.0)
     net = mixed_network(record=False)
     sim = Simulation(net, seed=5, comm=MPI.COMM_SELF, threads=2)
     sim.build()
@@ -177,6 +182,7 @@ def test_slot_counts_match_a_built_simulation(mixed_network):
         if name in sim.pop_local:
             a, b = sim.pop_local[name]
             assert got[s].tolist() == np.bincount(owner[a:b], minlength=2).tolist(), name
+    assert (np.count_nonzero(np.diff(owner)) > 1) == free_meetings         # the dealt map, or "major"'s one cut
 
 
 def test_record_shares_follow_the_owner_map(monkeypatch):

@@ -77,7 +77,7 @@ def test_metadata(run):
         info = dict(r.run_info, exchange=dict(r.run_info["exchange"]))
         sleep_us = info["exchange"].pop("sleep_cost_us")        # measured by the run: what a 1 us sleep cost
         assert sleep_us >= 1.0 and info["exchange"].pop("mpi_wait_yield_us") == min(max(sleep_us, 2.0), 200.0)
-        assert info == {"command": "run", "t_sim": T_SIM, "threads": 1, "thread_owners": "major",
+        assert info == {"command": "run", "t_sim": T_SIM, "threads": 1, "thread_owners": "mixed",
                               "exchange": {"scheme": "alltoall_fixed_block", "requested": "auto",
                                            "max_neighbours": 0, "adaptive": True, "first_block_words": 32,
                                            "decision": {"by": "rule", "reason": "one rank: no exchange",

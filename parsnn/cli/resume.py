@@ -51,8 +51,8 @@ def add_parser(subparsers):
     r.add_argument("--threads", type=positive_int("--threads"), default=1, metavar="T",
                    help="OpenMP threads per rank of the continued run (default 1; any number continues exactly)")
     r.add_argument("--thread-owners", choices=OWNER_RULES, default=OWNER_RULES[0],
-                   help="which thread owns which of a rank's neurons in the continued run: major (default) or "
-                        "split, as for 'parsnn run'; results do not depend on it")
+                   help="which thread owns which of a rank's neurons in the continued run: mixed (default), "
+                        "major or split, as for 'parsnn run'; results do not depend on it")
     r.add_argument("--no-progress", action="store_true", help="no progress bar")
     r.add_argument("--debug", action="store_true", help="print tracebacks")
     add_weight_arguments(r)

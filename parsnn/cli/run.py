@@ -39,7 +39,8 @@ def add_parser(subparsers):
                         "depend on it; idle threads spin at most GOMP_SPINCOUNT=10000 unless OMP_WAIT_POLICY "
                         "or GOMP_SPINCOUNT is set)")
     r.add_argument("--thread-owners", choices=OWNER_RULES, default=OWNER_RULES[0],
-                   help="which thread owns which of a rank's neurons: major (default: one contiguous block per "
+                   help="which thread owns which of a rank's neurons: mixed (default: 4 blocks per thread dealt so "
+                        "that every population's spikes fall on all threads), major (one contiguous block per "
                         "thread) or split (every population shared by all threads); results do not depend on it")
     r.add_argument("--rings", choices=("per-tau", "per-receptor"), default="per-tau",
                    help="input ring buffers: one per synaptic time constant when the excitatory and inhibitory "

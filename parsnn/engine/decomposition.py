@@ -2,9 +2,10 @@
 
 The neuron->rank map (``rank_of``, from :func:`parsnn.partition.make_map`) is global and the same
 on every rank; a rank keeps only its local node ids (ascending), the global->local index map and,
-for every population, the slice of its local nodes that belongs to it. Inside a rank, each of its
-threads owns one contiguous block of the local nodes, the blocks cut to balance the expected work
-(:func:`thread_owners`).
+for every population, the slice of its local nodes that belongs to it. Inside a rank, its threads own
+blocks of the local nodes cut to balance the expected work (:func:`thread_owners`): by default (rule
+"mixed", :func:`mixed_owners`) four per thread, dealt so that each source population's events fall on
+every thread alike; "major" one block per thread; "split" a part of every population per thread.
 """
 from __future__ import annotations
 
@@ -14,7 +15,11 @@ from parsnn.engine import aligned
 from parsnn.errors import ParameterError
 
 #: the owner rules of :func:`thread_owners` (``Simulation(thread_owners=...)``; the first is the default)
-OWNER_RULES = ("major", "split")
+OWNER_RULES = ("mixed", "major", "split")
+#: blocks per thread the rule "mixed" deals out (:func:`mixed_owners`)
+MIXED_BLOCKS = 4
+#: swaps whose exact cost :func:`mixed_owners` weighs in each round (the ones that lower the variance most)
+SWAP_CANDIDATES = 32
 
 
 def check_owner_rule(rule) -> str:
@@ -37,12 +42,18 @@ class PopulationRanges(dict):
     in the order of ``net.populations``; ``weight`` {population: expected work of one of its nodes}
     (:func:`node_weights`), which :func:`thread_owners` balances between the threads. A plain dict
     in its place weighs every node alike. ``rule``: the owner rule of :func:`thread_owners`
-    (:data:`OWNER_RULES`; a plain dict: "major")."""
+    (:data:`OWNER_RULES`; a plain dict: "major"). For the rule "mixed": ``fluctuation`` {population:
+    vector} (:func:`parsnn.partition.rates.population_fluctuations`) and ``meeting_events``, what a meeting place
+    costs (:func:`parsnn.partition.rates.thread_meeting_events`)."""
 
-    def __init__(self, ranges: dict, weight: dict | None = None, rule: str = OWNER_RULES[0]):
+    def __init__(self, ranges: dict, weight: dict | None = None, rule: str = "major",
+                 fluctuation: dict | None = None, meeting_events: float = 0.0):
         super().__init__(ranges)
         self.weight = dict(weight or {})
         self.rule = check_owner_rule(rule)
+        self.fluctuation = dict(fluctuation or {})
+        self.meeting_events = float(meeting_events)
+        self.memo = {}
 
 
 def node_weights(conn) -> dict:
@@ -72,7 +83,10 @@ def population_ranges(net, local: np.ndarray, offsets: dict, conn=None, weighted
     if conn is None:
         from parsnn.connectivity import Connectivity
         conn = Connectivity.from_network(net)
-    return PopulationRanges(ranges, node_weights(conn), rule)
+    if rule != "mixed":
+        return PopulationRanges(ranges, node_weights(conn), rule)
+    from parsnn.partition.rates import population_fluctuations, thread_meeting_events
+    return PopulationRanges(ranges, node_weights(conn), rule, population_fluctuations(conn), thread_meeting_events())
 
 
 def _weights(pop_local: dict, n: int) -> np.ndarray:
@@ -149,9 +163,25 @@ def thread_owners(pop_local: dict, n: int, threads: int,
     threads' nodes, and the threads' parts meet at threads - 1 places only (a meeting place inside a
     population costs time in the update: ``benchmarks/results/idle_xeon_s11_layouts/README.md``).
     A thread may own no node (a rank of few nodes). Who owns a node never changes a result, only the
-    time. This is the rule "major"; ``pop_local.rule`` "split": :func:`split_owners`."""
-    if getattr(pop_local, "rule", OWNER_RULES[0]) == "split":
+    time. This is the rule "major"; ``pop_local.rule`` "split": :func:`split_owners`, "mixed":
+    :func:`mixed_owners`."""
+    rule = getattr(pop_local, "rule", "major")
+    if rule == "split":
         return split_owners(pop_local, n, threads, items)
+    if rule == "mixed":
+        memo = getattr(pop_local, "memo", None)         # the deal's search, once per build
+        key = (int(n), int(threads), int(items))
+        if memo is not None and key in memo:
+            return memo[key][0].copy(), memo[key][1].copy()
+        owner, toff = mixed_owners(pop_local, n, threads, items)
+        if memo is not None:
+            memo[key] = (owner.copy(), toff.copy())
+        return owner, toff
+    return _blocks(pop_local, n, threads, items)
+
+
+def _blocks(pop_local: dict, n: int, threads: int, items: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rule "major" (:func:`thread_owners`): ``threads`` contiguous blocks of equal weight."""
     w = _weights(pop_local, n)
     cum = np.concatenate([[0.0], np.cumsum(w)])              # cum[i]: the weight of nodes 0 .. i-1
     lines = np.arange(0, n + items, items)
@@ -164,6 +194,99 @@ def thread_owners(pop_local: dict, n: int, threads: int,
         toff[k] = min(max(cut, toff[k - 1]), n)
     owner = np.repeat(np.arange(threads, dtype=np.int32), np.diff(toff))
     return owner, toff
+
+
+def _meetings(g: np.ndarray) -> int:
+    """Places where consecutive blocks (non-empty, in local order) have different threads."""
+    return int(np.count_nonzero(g[1:] != g[:-1]))
+
+
+def mixed_owners(pop_local: dict, n: int, threads: int,
+                 items: int = aligned.SPLIT_ITEMS) -> tuple[np.ndarray, np.ndarray]:
+    """The owner rule "mixed": the local nodes cut into :data:`MIXED_BLOCKS` x ``threads`` contiguous blocks of
+    equal weight (as "major" cuts them into ``threads``, on multiples of ``items``) and dealt to the threads,
+    :data:`MIXED_BLOCKS` each, so that every source population's events fall about equally on every thread in
+    each interval, with few places where two threads' nodes meet. Under "major" a thread's events follow the
+    populations it holds, and the populations fire together: PD14 0.25 on 1 x 2 waits ~13 % of its time at the
+    team's meetings (``benchmarks/results/idle_xeon_s23/README.md``); "split" balances every interval but makes
+    2 x populations meeting places, which cost more in the update than it saves. Here the deal minimises
+    sqrt(J) + ``pop_local.meeting_events`` x meeting places, J = sum over threads of the squared distance of the
+    thread's fluctuation vector (``pop_local.fluctuation``: :func:`parsnn.partition.rates.population_fluctuations`,
+    summed over its nodes) from the threads' mean: the variance of the threads' events per interval around
+    their mean (independent Poisson spike counts), in events squared. From "major"'s deal, the best swap of
+    two blocks of different threads is made while one lowers it. Only the time depends on it, never a result.
+    Returns (owner, toff) as :func:`thread_owners`; "major"'s own deal (:func:`_blocks`) where the dealt one
+    costs no less, or there is nothing to deal (one thread, no fluctuation vectors)."""
+    T = int(threads)
+    fl = getattr(pop_local, "fluctuation", None) or {}
+    if T < 2 or not fl or n == 0:
+        return _blocks(pop_local, n, T, items)
+    B = MIXED_BLOCKS * T
+    blk, _ = _blocks(pop_local, n, B, items)
+    X = len(next(iter(fl.values())))
+    e = np.zeros((B, X))                                     # each block's fluctuation vector
+    for name, (a, b) in pop_local.items():
+        if name in fl and b > a:
+            e += np.bincount(blk[a:b], minlength=B)[:, None] * np.asarray(fl[name], dtype=float)[None, :]
+    live = np.flatnonzero(np.bincount(blk, minlength=B))     # blocks with nodes, in local order
+    g = (np.arange(B) // MIXED_BLOCKS).astype(np.int64)      # "major"'s deal
+    mu = float(getattr(pop_local, "meeting_events", 0.0))
+
+    def cost(gl):
+        E = np.zeros((T, X))
+        np.add.at(E, gl, e)
+        J = float(np.sum((E - E.mean(axis=0)) ** 2))
+        return np.sqrt(J) + mu * _meetings(gl[live])
+
+    best = cost(g)
+    i, j = np.triu_indices(B, 1)
+    d = e[j] - e[i]                                          # a swap's change of thread g[i]'s vector
+    dd = np.einsum("px,px->p", d, d)
+    for _ in range(2 * B):
+        E = np.zeros((T, X))
+        np.add.at(E, g, e)
+        J = float(np.sum((E - E.mean(axis=0)) ** 2))
+        cand = np.flatnonzero(g[i] != g[j])
+        if cand.size == 0:
+            break
+        # J after each swap (the mean does not move), then the exact cost of the most promising ones
+        dJ = 2.0 * np.einsum("px,px->p", d[cand], E[g[i[cand]]] - E[g[j[cand]]]) + 2.0 * dd[cand]
+        top = cand[np.argsort(np.sqrt(np.maximum(J + dJ, 0.0)), kind="stable")[:SWAP_CANDIDATES]]
+        costs = []
+        for c in top:
+            gl = g.copy()
+            gl[i[c]], gl[j[c]] = g[j[c]], g[i[c]]
+            costs.append(cost(gl))
+        k = int(np.argmin(costs))
+        if not costs[k] < best * (1 - 1e-9):
+            break
+        c = top[k]
+        g[i[c]], g[j[c]] = g[j[c]], g[i[c]]
+        best = float(costs[k])
+    major = _blocks(pop_local, n, T, items)
+    E = np.zeros((T, X))
+    for name, (a, b) in pop_local.items():
+        if name in fl and b > a:
+            E += np.bincount(major[0][a:b], minlength=T)[:, None] * np.asarray(fl[name], dtype=float)[None, :]
+    if np.sqrt(float(np.sum((E - E.mean(axis=0)) ** 2))) + mu * _meetings(major[0]) <= best:
+        return major                                         # nothing better than "major"'s own deal
+    owner = g[blk].astype(np.int32)
+    toff = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=T))]).astype(np.int64)
+    return owner, toff
+
+
+def split_segments(segments: np.ndarray, owner: np.ndarray) -> np.ndarray:
+    """The update segments (rows (start, end, model, stride)) cut where the owner thread changes inside one, so that
+    every thread's nodes of a segment are one range (:func:`segment_parts`; the rule "mixed" may give a thread two
+    parts of a population). The same rows where no owner changes inside a segment."""
+    seg = np.asarray(segments, dtype=np.int64).reshape(-1, 4)
+    own = np.asarray(owner)
+    out = []
+    for s0, s1, model, stride in seg:
+        cuts = s0 + 1 + np.flatnonzero(own[s0 + 1:s1] != own[s0:s1 - 1]) if s1 - s0 > 1 else np.zeros(0, np.int64)
+        bounds = [s0, *cuts.tolist(), s1]
+        out += [(a, b, model, stride) for a, b in zip(bounds[:-1], bounds[1:])]
+    return np.array(out, dtype=np.int64).reshape(-1, 4)
 
 
 def segment_parts(segments: np.ndarray, owner: np.ndarray, threads: int) -> np.ndarray:

@@ -68,7 +68,8 @@ class Simulation:
     delivery's prefetch distance, ``"auto"`` (default: this machine's cached choice, else tuned at
     the first run, :mod:`parsnn.engine.prefetch`) or an integer in [0, 1024] (0: none); the results
     do not depend on it. ``thread_owners``: which thread owns which local node,
-    :data:`parsnn.engine.decomposition.OWNER_RULES`: ``"major"`` (default, one contiguous block per
+    :data:`parsnn.engine.decomposition.OWNER_RULES`: ``"mixed"`` (default, four blocks per thread dealt so
+    that every source population's events fall on all threads alike), ``"major"`` (one contiguous block per
     thread) or ``"split"`` (every population shared by all threads); the results do not depend on
     it. ``weight_power``: how stdp_pl_synapse_hom's facilitation computes w^mu, ``"newton"`` (default: for
     mu = 0.4, Newton's fifth root of w^2, the same bits everywhere) or ``"libm"`` (the C library's pow, as
@@ -172,7 +173,8 @@ class Simulation:
         self._collectively(neurons.build_neurons, st, net, local, self.offsets, self.pop_local, self.seed, h,
                            self.scheme)
         st.one_ring = ring_schemes.one_ring(self.rings, st, comm)
-        # each thread's neurons of every update segment, from the owners
+        # each thread's neurons of every update segment, from the owners (segments cut where the owner changes)
+        st.segments = decomposition.split_segments(st.segments, st.owner)
         st.seg_bounds = decomposition.segment_parts(np.asarray(st.segments), np.asarray(st.owner),
                                                     self.threads).reshape(-1, 2 * self.threads)
         self.build_timers["neurons"] += time.perf_counter() - t0

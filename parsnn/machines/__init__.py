@@ -153,12 +153,14 @@ class Machine:
         ``update_s`` seconds per neuron update per step of ``update_step_ms`` (scale it by
         resolution / update_step_ms for another step), ``event_s`` seconds per synaptic event and
         ``plastic_event_s`` seconds an event through a plastic synapse costs on top of that (0 when
-        the file has none). The values are the machine file's, as written (no unit conversion), so that a partitioner
+        the file has none), ``thread_meeting_events`` what a place where two threads' neurons meet costs per
+        interval, in events (0 when the file has none; the owner rule "mixed"). The values are the machine file's, as written (no unit conversion), so that a partitioner
         reading them computes exactly what it computed with its own constants."""
         return {"update_s": float(self._get("balance", "update_s")),
                 "update_step_ms": float(self._get("balance", "update_step_ms")),
                 "event_s": float(self._get("balance", "event_s")),
-                "plastic_event_s": float(self._get("balance", "plastic_event_s", default=0.0))}
+                "plastic_event_s": float(self._get("balance", "plastic_event_s", default=0.0)),
+                "thread_meeting_events": float(self._get("balance", "thread_meeting_events", default=0.0))}
 
     def sources(self) -> dict:
         """Where the machine's figures come from (the ``[sources]`` table)."""

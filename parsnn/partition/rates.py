@@ -108,3 +108,35 @@ def population_costs(conn: Connectivity, rates=None) -> np.ndarray:
         cost = cost + plastic_s * extra / conn.sizes
     cost[conn.virtual] = 0.0
     return cost
+
+
+def thread_meeting_events(machine: str = BALANCE_MACHINE) -> float:
+    """What one more place where two threads' neurons meet in a rank's local order costs per min-delay interval,
+    in synaptic events (``[balance] thread_meeting_events`` of the machine description; 0 without one): the owner
+    rule "mixed" weighs the meeting places it makes against the waits it saves
+    (:func:`parsnn.engine.decomposition.mixed_owners`)."""
+    from parsnn.machines import load_machine
+    return float(load_machine(machine).balance_costs().get("thread_meeting_events", 0.0))
+
+
+def population_fluctuations(conn: Connectivity, rates=None, interval_ms: float | None = None) -> dict:
+    """{population: vector over the source populations}: how the synaptic events onto one neuron of the population
+    fluctuate from one interval of ``interval_ms`` (default: the resolution) to the next, per source population X:
+    X's events per spike onto the neuron (its projections' expected synapses / (N_X N_Y), an event through a plastic
+    synapse weighed as ``1 + plastic_event_s / event_s`` static ones) times the standard deviation of X's spike count
+    in an interval (Poisson: the square root of its expected spikes). For a set of neurons the vector sums over them;
+    the squared distance between two threads' sums is the variance of the difference of their events per interval
+    (independent Poisson counts), which :func:`parsnn.engine.decomposition.mixed_owners` makes small. Virtual
+    populations (devices) are left out as targets; as sources they count at their rates."""
+    _, _, event_s, plastic_s = balance_costs()
+    pr = population_mean_rates(conn, rates)
+    dt = (conn.resolution if interval_ms is None else float(interval_ms)) * 1e-3
+    K = conn.expected_synapses() * np.where(plastic_projections(conn), 1.0 + plastic_s / event_s, 1.0)
+    S = len(conn.names)
+    F = np.zeros((S, S))
+    np.add.at(F, (conn.src, conn.tgt), K)
+    sizes = np.maximum(np.asarray(conn.sizes, dtype=float), 1.0)
+    F /= sizes[:, None] * sizes[None, :]                               # [X, Y]: events per X spike per Y neuron
+    sd = np.sqrt(np.maximum(pr * np.asarray(conn.sizes, dtype=float) * dt, 0.0))     # spike count sd per interval
+    return {name: F[:, y] * sd for y, name in enumerate(conn.names) if not conn.virtual[y]}
+

@@ -513,6 +513,9 @@ event_s = 11e-9
 # (benchmarks/results/hpc_threads21/; compute.plastic_event_ns's ratio 9.20 agrees): 9 x event_s, rounded.
 # Networks without plastic synapses are weighed as before
 plastic_event_s = 1e-7
+# thread_meeting_events: what one more place where two threads' neurons meet costs per interval, in events (the
+# owner rule "mixed"; PD14 0.25 on 1 x 2, Xeon m167 guest, session 23: benchmarks/results/idle_xeon_s23/README.md)
+thread_meeting_events = 200
 
 [sources]
 "compute.plastic_event_ns" = "assumed: the ratio plastic / static event cost (9.20) measured on xeon_emr_kvm_2core_2026_12_01 by analysis/plastic_event_cost.py, times this file's event_ns.l2 (1.977 ns); not measured on this machine"

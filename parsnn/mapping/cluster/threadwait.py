@@ -55,26 +55,41 @@ def slot_counts(conn: Connectivity, rank_of: np.ndarray, P: int, T: int) -> np.n
     nodes are its gids ascending, so every population is one contiguous range)."""
     placed = placed_counts(conn, rank_of, P)
     order = np.argsort(np.asarray(conn.offsets), kind="stable")
-    weights = decomposition.node_weights(conn)
-    return np.concatenate([rank_slot_counts(conn, placed, r, T, order, weights) for r in range(P)], axis=1) \
+    weights, deal = decomposition.node_weights(conn), owner_inputs(conn)
+    return np.concatenate([rank_slot_counts(conn, placed, r, T, order, weights, deal) for r in range(P)], axis=1) \
         if P > 0 else np.zeros((len(conn.names), 0), dtype=np.int64)
 
 
-def rank_slot_counts(conn: Connectivity, placed: np.ndarray, r: int, T: int, order=None, weights=None) -> np.ndarray:
+def owner_inputs(conn: Connectivity) -> dict:
+    """What the engine's default owner rule (:data:`parsnn.engine.decomposition.OWNER_RULES`, first) needs
+    beyond the nodes' weights, as :func:`parsnn.engine.decomposition.population_ranges` gives it: for "mixed"
+    the populations' fluctuation vectors and the cost of a meeting place."""
+    if decomposition.OWNER_RULES[0] != "mixed":
+        return {}
+    from parsnn.partition.rates import population_fluctuations, thread_meeting_events
+    return {"fluctuation": population_fluctuations(conn), "meeting_events": thread_meeting_events()}
+
+
+def rank_slot_counts(conn: Connectivity, placed: np.ndarray, r: int, T: int, order=None, weights=None,
+                     deal=None) -> np.ndarray:
     """n[s, k]: neurons of population s on rank r that thread k owns (S x T; ``placed`` from
     :func:`placed_counts`, ``order`` the populations by offset, ``weights`` the engine's
-    :func:`~parsnn.engine.decomposition.node_weights`; both computed when not given). Only the populations
-    placed on the rank are visited: a rank of a large sheet holds few of them."""
+    :func:`~parsnn.engine.decomposition.node_weights`, ``deal`` :func:`owner_inputs`; all computed when not
+    given), under the engine's default owner rule. Only the populations placed on the rank are visited: a rank
+    of a large sheet holds few of them."""
     order = np.argsort(np.asarray(conn.offsets), kind="stable") if order is None else order
     weights = decomposition.node_weights(conn) if weights is None else weights
+    deal = owner_inputs(conn) if deal is None else deal
     pos, ranges = 0, {}
     for s in order[placed[order, r] > 0]:
         c = int(placed[s, r])
         if not conn.virtual[s]:
             ranges[conn.names[s]] = (pos, pos + c)
         pos += c
-    owner = (decomposition.thread_owners(decomposition.PopulationRanges(ranges, weights), pos, T)[0] if T > 1
-             else np.zeros(pos, np.int32))
+    rule = decomposition.PopulationRanges(ranges, weights, decomposition.OWNER_RULES[0],
+                                          {k: v for k, v in deal.get("fluctuation", {}).items() if k in ranges},
+                                          deal.get("meeting_events", 0.0))
+    owner = decomposition.thread_owners(rule, pos, T)[0] if T > 1 else np.zeros(pos, np.int32)
     out = np.zeros((len(conn.names), T), dtype=np.int64)
     index = {name: i for i, name in enumerate(conn.names)}
     for name, (a, b) in ranges.items():
@@ -222,6 +237,7 @@ def rank_threads(conn: Connectivity, wl: dict, machine, m: int, T: float, nthr: 
     P = int(wl["ranks"])
     placed = placed_counts(conn, wl["rank_of"], P)
     order, weights = np.argsort(np.asarray(conn.offsets), kind="stable"), decomposition.node_weights(conn)
+    deal = owner_inputs(conn)
     rates = np.asarray(wl["population_spikes_per_s"], dtype=float)
     desc = conn.description or {}
     mats = row_matrices(conn, plastic_projections(desc) if desc else np.zeros(conn.src.size, dtype=bool))
@@ -236,7 +252,7 @@ def rank_threads(conn: Connectivity, wl: dict, machine, m: int, T: float, nthr: 
     done = {}                 # ranks alike (same thread counts, event cost, spikes) wait alike
     pl_ns = np.broadcast_to(plastic_event_cost_ns(machine, wl), (P,))
     for r in range(P):
-        counts = rank_slot_counts(conn, placed, r, nthr, order, weights)
+        counts = rank_slot_counts(conn, placed, r, nthr, order, weights, deal)
         work = slot_work(conn, counts, rates, None, mats)
         ev, pev = work["events"] * T, work["plastic_events"] * T
         c = float(delivery["c_evt"][r]) / e_del[r]
