@@ -223,35 +223,31 @@ def mixed_owners(pop_local: dict, n: int, threads: int,
         return _blocks(pop_local, n, T, items)
     B = MIXED_BLOCKS * T
     blk, _ = _blocks(pop_local, n, B, items)
-    X = len(next(iter(fl.values())))
-    e = np.zeros((B, X))                                     # each block's fluctuation vector
-    for name, (a, b) in pop_local.items():
-        if name in fl and b > a:
-            e += np.bincount(blk[a:b], minlength=B)[:, None] * np.asarray(fl[name], dtype=float)[None, :]
+    e = _vectors(pop_local, fl, blk, B)                      # each block's fluctuation vector
     live = np.flatnonzero(np.bincount(blk, minlength=B))     # blocks with nodes, in local order
     g = (np.arange(B) // MIXED_BLOCKS).astype(np.int64)      # "major"'s deal
     mu = float(getattr(pop_local, "meeting_events", 0.0))
 
-    def cost(gl):
-        E = np.zeros((T, X))
+    def sums(gl):
+        E = np.zeros((T, e.shape[1]))
         np.add.at(E, gl, e)
-        J = float(np.sum((E - E.mean(axis=0)) ** 2))
-        return np.sqrt(J) + mu * _meetings(gl[live])
+        return E
+
+    def cost(gl):
+        return _spread(sums(gl)) + mu * _meetings(gl[live])
 
     best = cost(g)
     i, j = np.triu_indices(B, 1)
     d = e[j] - e[i]                                          # a swap's change of thread g[i]'s vector
     dd = np.einsum("px,px->p", d, d)
     for _ in range(2 * B):
-        E = np.zeros((T, X))
-        np.add.at(E, g, e)
-        J = float(np.sum((E - E.mean(axis=0)) ** 2))
         cand = np.flatnonzero(g[i] != g[j])
         if cand.size == 0:
             break
         # J after each swap (the mean does not move), then the exact cost of the most promising ones
+        E = sums(g)
         dJ = 2.0 * np.einsum("px,px->p", d[cand], E[g[i[cand]]] - E[g[j[cand]]]) + 2.0 * dd[cand]
-        top = cand[np.argsort(np.sqrt(np.maximum(J + dJ, 0.0)), kind="stable")[:SWAP_CANDIDATES]]
+        top = cand[np.argsort(np.maximum(_spread(E) ** 2 + dJ, 0.0), kind="stable")[:SWAP_CANDIDATES]]
         costs = []
         for c in top:
             gl = g.copy()
@@ -264,15 +260,27 @@ def mixed_owners(pop_local: dict, n: int, threads: int,
         g[i[c]], g[j[c]] = g[j[c]], g[i[c]]
         best = float(costs[k])
     major = _blocks(pop_local, n, T, items)
-    E = np.zeros((T, X))
-    for name, (a, b) in pop_local.items():
-        if name in fl and b > a:
-            E += np.bincount(major[0][a:b], minlength=T)[:, None] * np.asarray(fl[name], dtype=float)[None, :]
-    if np.sqrt(float(np.sum((E - E.mean(axis=0)) ** 2))) + mu * _meetings(major[0]) <= best:
+    if _spread(_vectors(pop_local, fl, major[0], T)) + mu * _meetings(major[0]) <= best:
         return major                                         # nothing better than "major"'s own deal
     owner = g[blk].astype(np.int32)
     toff = np.concatenate([[0], np.cumsum(np.bincount(owner, minlength=T))]).astype(np.int64)
     return owner, toff
+
+
+def _vectors(pop_local: dict, fl: dict, part: np.ndarray, k: int) -> np.ndarray:
+    """[k, X]: the sums of the fluctuation vectors ``fl`` over the nodes of each of the ``k`` parts (``part[i]``: the
+    part of local node i)."""
+    X = len(next(iter(fl.values())))
+    out = np.zeros((k, X))
+    for name, (a, b) in pop_local.items():
+        if name in fl and b > a:
+            out += np.bincount(part[a:b], minlength=k)[:, None] * np.asarray(fl[name], dtype=float)[None, :]
+    return out
+
+
+def _spread(E: np.ndarray) -> float:
+    """sqrt of the summed squared distances of the rows of ``E`` from their mean."""
+    return float(np.sqrt(np.sum((E - E.mean(axis=0)) ** 2)))
 
 
 def split_segments(segments: np.ndarray, owner: np.ndarray) -> np.ndarray:
