@@ -154,8 +154,9 @@ class Machine:
         resolution / update_step_ms for another step), ``event_s`` seconds per synaptic event and
         ``plastic_event_s`` seconds an event through a plastic synapse costs on top of that (0 when
         the file has none), ``thread_meeting_events`` what a place where two threads' neurons meet costs per
-        interval, in events (0 when the file has none; the owner rule "mixed"). The values are the machine file's, as written (no unit conversion), so that a partitioner
-        reading them computes exactly what it computed with its own constants."""
+        interval, in events (0 when the file has none; the owner rule "mixed"). The values are the machine
+        file's, as written (no unit conversion), so that a partitioner reading them computes exactly what it
+        computed with its own constants."""
         return {"update_s": float(self._get("balance", "update_s")),
                 "update_step_ms": float(self._get("balance", "update_step_ms")),
                 "event_s": float(self._get("balance", "event_s")),
