@@ -224,6 +224,7 @@ def mixed_owners(pop_local: dict, n: int, threads: int,
     B = MIXED_BLOCKS * T
     blk, _ = _blocks(pop_local, n, B, items)
     e = _vectors(pop_local, fl, blk, B)                      # each block's fluctuation vector
+    e = e[:, np.any(e != 0.0, axis=0)]                       # only the sources that reach the rank
     live = np.flatnonzero(np.bincount(blk, minlength=B))     # blocks with nodes, in local order
     g = (np.arange(B) // MIXED_BLOCKS).astype(np.int64)      # "major"'s deal
     mu = float(getattr(pop_local, "meeting_events", 0.0))
@@ -238,15 +239,17 @@ def mixed_owners(pop_local: dict, n: int, threads: int,
 
     best = cost(g)
     i, j = np.triu_indices(B, 1)
-    d = e[j] - e[i]                                          # a swap's change of thread g[i]'s vector
-    dd = np.einsum("px,px->p", d, d)
+    G = e @ e.T                                              # the blocks' inner products: B x B, whatever X
+    dd = G[i, i] + G[j, j] - 2.0 * G[i, j]                   # |e_j - e_i|^2, a swap's change of a thread's vector
     for _ in range(2 * B):
         cand = np.flatnonzero(g[i] != g[j])
         if cand.size == 0:
             break
         # J after each swap (the mean does not move), then the exact cost of the most promising ones
         E = sums(g)
-        dJ = 2.0 * np.einsum("px,px->p", d[cand], E[g[i[cand]]] - E[g[j[cand]]]) + 2.0 * dd[cand]
+        M = e @ E.T                                          # B x T
+        ic, jc, ti, tj = i[cand], j[cand], g[i[cand]], g[j[cand]]
+        dJ = 2.0 * ((M[jc, ti] - M[jc, tj]) - (M[ic, ti] - M[ic, tj])) + 2.0 * dd[cand]
         top = cand[np.argsort(np.maximum(_spread(E) ** 2 + dJ, 0.0), kind="stable")[:SWAP_CANDIDATES]]
         costs = []
         for c in top:
