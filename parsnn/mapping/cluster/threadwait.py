@@ -258,7 +258,7 @@ def rank_threads(conn: Connectivity, wl: dict, machine, m: int, T: float, nthr: 
         c = float(delivery["c_evt"][r]) / e_del[r]
         u = machine.us("overhead", "update_us") + slot_update_work(conn, counts, machine, m, costs) / e_upd[r]
         d = (machine.us("overhead", "deliver_us") + ev * c + float(delivery["spikes_part"][r])
-             + pev * float(pl_ns[r]) / e_del[r])
+             + pev * float(pl_ns[r]))             # the plastic extra: no thread efficiency (predict._delivery_time)
         out["threads"]["update"][r], out["threads"]["deliver"][r] = u, d
         if par[r] <= 1:
             continue
