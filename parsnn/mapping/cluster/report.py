@@ -86,9 +86,9 @@ PLASTIC_FACILITATION_NOTE = (
     "plastic synapses: a plastic event costs compute.plastic_event_ns plus compute.facilitation_ns per post spike "
     "it reads, both fitted over hpc_benchmark's first ~100 ms at scale 0.05 (parsnn calibrate); the post spikes "
     "read per plastic event are the run file's, else the stationary estimate (every post spike read once by each "
-    "plastic synapse onto the neuron). On the machine that measured it, hpc_benchmark at scale 1 came out 5-21 % "
-    "too fast, its delivery 13-18 % (analysis/results/plastic_cost22/): the cost per post spike read still grows "
-    "as the archives lengthen in long runs")
+    "plastic synapse onto the neuron). On the machine that measured it, hpc_benchmark at scale 1 over 0-200 ms came "
+    "out 2-9 % too fast, its delivery 11-12 % (analysis/results/calibration23/): a plastic event's cost still grows "
+    "as the postsynaptic archives lengthen, so long runs come out faster still (analysis/results/plastic_ws23/)")
 
 
 def notes(machine, label: dict, curve=()) -> list[str]:
