@@ -146,7 +146,8 @@ typedef struct {
     /* how stdp_pl_synapse_hom's facilitation computes w^mu (PARSNN_POWER_*; parsnn_wpow) */
     int32_t power;
     /* facilitations so far (post spikes read by a plastic synapse), thread th's at fac[th * 8] (one cache line
-     * each); NULL: not counted */
+     * each), and its history windows at fac[th * 8 + 1] (facilitation windows that may hold older entries than
+     * the dense record's two newest, so the history's arrays are searched); NULL: not counted */
     int64_t *fac;
 } parsnn_plastic_t;
 
@@ -704,7 +705,7 @@ static void parsnn_fac_apply_l(double lam, double mu, const double *x, const dou
 static inline __attribute__((always_inline)) void
 parsnn_pass2_batched(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t c0, const int32_t *fac,
                      int32_t nf, const uint16_t *dq, int64_t dc, int64_t t, int64_t t_last, double kplus, const int t16,
-                     const int per_syn_d, int64_t *nread)
+                     const int per_syn_d, int64_t *nread, int64_t *nhist)
 {
     const uint32_t *tgt32 = (const uint32_t *) p->tgt;
     const uint16_t *tgt16 = (const uint16_t *) p->tgt;
@@ -740,6 +741,7 @@ parsnn_pass2_batched(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int
             parsnn_hent_t *he = hs->e;
             int32_t s;
             const int32_t e = parsnn_hist_window(hs, t1, t2, &s);
+            (*nhist)++;
             if (nx + (e - s) > PARSNN_KPX) {                 /* not listed: facilitated at once */
                 wp[k] = parsnn_fac_history(c, hs, wp[k], dd, t_last, t1, t2, kplus, PARSNN_STDP_PL_HOM, &mx, &my, nread);
                 continue;
@@ -791,8 +793,8 @@ parsnn_pass2_batched(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int
 /* The synapses a .. b-1 of one (sub-)row of projection c at a presynaptic spike with stamp t
  * (the source's previous one: t_last, Kplus before this one: kplus): each weight gets
  * facilitation for the target's archived post spikes in (t_last - d, t - d] (each read is
- * counted, in the archive and in *nfac), then depression with Kminus just before t - d, and is added to the ring slot of
- * step s + d (slot0 = s % D; ring_ex for w > 0, else ring_in, as NEST's alpha and exp neurons
+ * counted, in the archive and in cnt[0]; a window searched in the history counted in cnt[1]), then
+ * depression with Kminus just before t - d, and is added to the ring slot of step s + d (slot0 = s % D; ring_ex for w > 0, else ring_in, as NEST's alpha and exp neurons
  * split them). The delays are dq[0 .. b-a) (per_syn_d) or all dc. A spike of multiplicity mult is
  * mult spikes of the same step, as NEST unrolls an event's multiplicity for plastic synapses
  * (EventDeliveryManager::send_remote): the further mult - 1 updates find no post spike in their
@@ -812,7 +814,7 @@ parsnn_pass2_batched(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int
 static inline __attribute__((always_inline)) void
 parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, const uint16_t *dq, int64_t dc,
            int64_t t, int64_t t_last, double kplus, int64_t slot0, int64_t D, int64_t n, double *rex, double *rin,
-           const int64_t mult, const int model, const int t16, const int per_syn_d, int64_t *nfac)
+           const int64_t mult, const int model, const int t16, const int per_syn_d, int64_t *cnt)
 {
     const uint32_t *tgt32 = (const uint32_t *) p->tgt;
     const uint16_t *tgt16 = (const uint16_t *) p->tgt;
@@ -823,7 +825,7 @@ parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, co
     uint64_t mx = 0x7ff8dead0000beefULL;   /* the facilitation's pow memo: empty (a NaN no weight is) */
     double my = 0.0;
     int32_t fac[PARSNN_ROW_CHUNK];         /* the chunk's synapses (offsets) whose target spiked since t1 */
-    int64_t nread = 0;                     /* facilitations: post spikes read */
+    int64_t nread = 0, nhist = 0;          /* facilitations (post spikes read), history windows */
     for (int64_t c0 = a; c0 < b; c0 += PARSNN_ROW_CHUNK) {
         const int64_t c1 = (b - c0 > PARSNN_ROW_CHUNK) ? c0 + PARSNN_ROW_CHUNK : b;
         /* pass 1, without branches: which synapses have post spikes since the last pre spike
@@ -837,7 +839,7 @@ parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, co
          * When the third newest stamp is <= t1, the window holds at most the two newest entries, whose
          * stamps are in hq and whose reads are counted there (pp, pn); else the history is searched. */
         if (model == PARSNN_STDP_PL_HOM && c->newton && parsnn_fac_get_level() >= 0) {
-            parsnn_pass2_batched(p, c, a, c0, fac, nf, dq, dc, t, t_last, kplus, t16, per_syn_d, &nread);
+            parsnn_pass2_batched(p, c, a, c0, fac, nf, dq, dc, t, t_last, kplus, t16, per_syn_d, &nread, &nhist);
         } else {
             for (int32_t f = 0; f < nf; f++) {
                 const int64_t k = c0 + fac[f];
@@ -860,6 +862,7 @@ parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, co
                         w = parsnn_facilitate(c, w, kp, model, &mx, &my);
                     }                                  /* else nothing more in the window */
                 } else {
+                    nhist++;
                     w = parsnn_fac_history(c, &hist[i], w, dd, t_last, t1, t2, kplus, model, &mx, &my, &nread);
                 }
                 wp[k] = w;
@@ -889,7 +892,8 @@ parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, co
             wp[k] = w;
         }
     }
-    *nfac += nread;
+    cnt[0] += nread;
+    cnt[1] += nhist;
 #undef PARSNN_TGT
 #undef PARSNN_DD
 }
@@ -899,18 +903,18 @@ parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, co
 static inline __attribute__((always_inline)) void
 parsnn_row_layout(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, const uint16_t *dq,
                   int64_t dc, int64_t t, int64_t t_last, double kplus, int64_t slot0, int64_t D, int64_t n,
-                  double *rex, double *rin, const int64_t mult, const int model, int64_t *nfac)
+                  double *rex, double *rin, const int64_t mult, const int model, int64_t *cnt)
 {
     if (p->tgt16) {
         if (dq)
-            parsnn_row(p, c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, mult, model, 1, 1, nfac);
+            parsnn_row(p, c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, mult, model, 1, 1, cnt);
         else
-            parsnn_row(p, c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, mult, model, 1, 0, nfac);
+            parsnn_row(p, c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, mult, model, 1, 0, cnt);
     } else {
         if (dq)
-            parsnn_row(p, c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, mult, model, 0, 1, nfac);
+            parsnn_row(p, c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, mult, model, 0, 1, cnt);
         else
-            parsnn_row(p, c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, mult, model, 0, 0, nfac);
+            parsnn_row(p, c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, mult, model, 0, 0, cnt);
     }
 }
 
@@ -976,11 +980,12 @@ static int64_t parsnn_plastic_prepare(parsnn_plastic_t *p, const uint64_t *codes
  * ring slot of step s + d (ring_ex for w > 0, else ring_in, as NEST's alpha and exp neurons split
  * them), mult times for a spike of multiplicity mult (parsnn_row), with the source's traces noted
  * by parsnn_plastic_prepare. slot0 = s % D; the rings have n columns. Adds the facilitations (post
- * spikes read) to p->fac[th * 8]. Returns the number of synapses visited. */
+ * spikes read) to p->fac[th * 8], the history windows to p->fac[th * 8 + 1]. Returns the number of synapses
+ * visited. */
 static int64_t parsnn_plastic_deliver(parsnn_plastic_t *p, int64_t k, int64_t g, int64_t s, int64_t slot0,
                                       int64_t D, int64_t n, double *rex, double *rin, int64_t th, int64_t mult)
 {
-    int64_t events = 0, nfac = 0;
+    int64_t events = 0, cnt[2] = {0, 0};    /* facilitations, history windows */
     const int64_t t = s + 1, P = p->n_proj;
     for (int64_t q = 0; q < P; q++) {
         const int64_t src = g - p->soff[q];
@@ -997,18 +1002,20 @@ static int64_t parsnn_plastic_deliver(parsnn_plastic_t *p, int64_t k, int64_t g,
         const uint16_t *dq = dc ? NULL : p->d + (a - p->d_base[q]);
         if (mult == 1) {
             if (p->model[q] == PARSNN_STDP)
-                parsnn_row_layout(p, &c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, 1, PARSNN_STDP, &nfac);
+                parsnn_row_layout(p, &c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, 1, PARSNN_STDP, cnt);
             else
-                parsnn_row_layout(p, &c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, 1, PARSNN_STDP_PL_HOM, &nfac);
+                parsnn_row_layout(p, &c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, 1, PARSNN_STDP_PL_HOM, cnt);
         } else if (p->model[q] == PARSNN_STDP) {
-            parsnn_row_layout(p, &c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, mult, PARSNN_STDP, &nfac);
+            parsnn_row_layout(p, &c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, mult, PARSNN_STDP, cnt);
         } else {
-            parsnn_row_layout(p, &c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, mult, PARSNN_STDP_PL_HOM, &nfac);
+            parsnn_row_layout(p, &c, a, b, dq, dc, t, t_last, kplus, slot0, D, n, rex, rin, mult, PARSNN_STDP_PL_HOM, cnt);
         }
         events += b - a;
     }
-    if (p->fac)
-        p->fac[th * 8] += nfac;
+    if (p->fac) {
+        p->fac[th * 8] += cnt[0];
+        p->fac[th * 8 + 1] += cnt[1];
+    }
     return events;
 }
 

@@ -230,6 +230,16 @@ cdef class PlasticState:
                 total += self.c.fac[th * 8]
         return int(total)
 
+    def history_windows(self):
+        """Facilitation windows since :meth:`setup`, over all threads, that may hold older post spikes than the dense
+        record's two newest, so that the neuron's history was searched (cython/plastic.h: the common window needs
+        the dense record alone). Their share of the plastic events grows while the archives fill."""
+        cdef int64_t th, total = 0
+        if self.c.fac != NULL:
+            for th in range(self.c.T):
+                total += self.c.fac[th * 8 + 1]
+        return int(total)
+
     def set_history(self, counts, t, k, cnt):
         """Replace the archives by the CSR arrays of :meth:`history`."""
         cdef int64_t i, j, pos = 0

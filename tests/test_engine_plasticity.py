@@ -468,6 +468,10 @@ def test_facilitations_count_the_post_spikes_read(threads):
     assert post.size == 1500
     assert sim.plastic.facilitations == int(np.count_nonzero(post <= 500.0 - 1.5)) == 3 * 498
     assert sim.performance()["plastic_facilitations"] == [3 * 498]
+    # every window after the first pre spike holds 10 post spikes: more than the dense record's two newest, so the
+    # history is searched: one history window per synapse and pre spike (the first, from t_last = 0, too)
+    assert sim.plastic.history_windows == 3 * 50                 # 50 pre spikes (10 .. 500 ms), 3 synapses
+    assert sim.performance()["plastic_history_windows"] == [3 * 50]
     static = pn.Network(0.1)
     static.add_population("pre", 1, "spike_generator", spike_times=[[1.0]])
     static.add_population("n", 1, "iaf_psc_delta")
@@ -475,3 +479,4 @@ def test_facilitations_count_the_post_spikes_read(threads):
     s2 = Simulation(static, seed=1, comm=MPI.COMM_SELF, threads=threads)
     s2.run(5.0)
     assert s2.plastic.facilitations == 0 and s2.performance()["plastic_facilitations"] == [0]
+    assert s2.plastic.history_windows == 0 and s2.performance()["plastic_history_windows"] == [0]

@@ -216,9 +216,12 @@ def test_the_batched_pass_gives_the_bits_of_the_loop_synapse_by_synapse(restore_
         for name, net in (("forced", _forced_network()), ("network", sc.plastic_network())):
             sim = Simulation(net, seed=3, comm=MPI.COMM_SELF)
             sim.run(200.0)
-            runs[level, name] = (sim.weights(), sim.spikes(), sim.performance()["plastic_facilitations"])
-    for (level, name), (w, s, fac) in runs.items():
-        w1, s1, fac1 = runs[-1, name]
+            perf = sim.performance()
+            runs[level, name] = (sim.weights(), sim.spikes(), perf["plastic_facilitations"],
+                                 perf["plastic_history_windows"])
+    for (level, name), (w, s, fac, hist) in runs.items():
+        w1, s1, fac1, hist1 = runs[-1, name]
+        assert hist == hist1                                    # the history windows counted alike on every path
         assert sorted(w) == sorted(w1) and sorted(s) == sorted(s1)
         for key in w1:
             for a, b in zip(w[key], w1[key]):
@@ -228,8 +231,8 @@ def test_the_batched_pass_gives_the_bits_of_the_loop_synapse_by_synapse(restore_
         for key in s1:
             assert all(np.array_equal(a, b) for a, b in zip(s[key], s1[key])), (level, name, key)
         assert fac == fac1
-    w, _, fac = runs[-1, "forced"]
-    assert np.sum(fac) > 500                                    # post spikes read
+    w, _, fac, hist = runs[-1, "forced"]
+    assert np.sum(fac) > 500 and 0 < np.sum(hist) < np.sum(fac)  # post spikes read; some windows searched the history
     moved = w["pre-n"][2]
     assert moved.size == 1000 and np.unique(moved).size > 900   # the weights went their own ways
     tiny = w["tiny-n"][2]

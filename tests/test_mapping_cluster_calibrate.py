@@ -321,7 +321,7 @@ def test_median_and_spread_over_segments_and_batches():
 def test_segment_figures_difference_the_snapshots():
     snap = lambda t, upd, ev, sp, steps: {"timer_update": upd, "timer_deliver": 2 * upd, "simulate_seconds": t,
                                           "synaptic_events": ev, "delivered_spikes": sp, "steps": steps,
-                                          "plastic_facilitations": 3 * ev}
+                                          "plastic_facilitations": 3 * ev, "plastic_history_windows": ev // 10}
     ranks = [[snap(1.0, 0.1, 100, 10, 50), snap(1.5, 0.3, 400, 40, 150), snap(2.5, 0.4, 500, 45, 250)],
              [snap(1.1, 0.2, 120, 12, 50), snap(1.8, 0.3, 300, 30, 150), snap(2.6, 0.6, 700, 70, 250)]]
     seg = measure.segment_figures(ranks, 0, 1, 0.1, 5)
@@ -329,6 +329,7 @@ def test_segment_figures_difference_the_snapshots():
     assert seg["perf"]["timer_deliver"] == pytest.approx([0.4, 0.2])
     assert seg["perf"]["synaptic_events"] == [300, 180] and seg["delivered_spikes"] == [30, 18]
     assert seg["perf"]["plastic_facilitations"] == [900, 540]
+    assert seg["perf"]["plastic_history_windows"] == [30, 18]
     assert seg["intervals"] == 20 and seg["t_sim_ms"] == pytest.approx(10.0)
     assert seg["perf"]["rtf"] == pytest.approx(0.7 / 0.01)          # the slowest rank's seconds per model second
     whole = measure.segment_figures(ranks, 0, 2, 0.1, 5)

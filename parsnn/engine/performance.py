@@ -56,6 +56,7 @@ def collect(sim) -> dict:
         "static_synapse_bytes": sim.static_synapse_bytes,
         "synaptic_events": int(sim.st.n_events),
         "plastic_facilitations": int(sim.plastic.facilitations),
+        "plastic_history_windows": int(sim.plastic.history_windows),
         "remote_deliveries": int(sim.st.n_remote_sends),
         **{f"timer_{k}": v for k, v in sim.timers.items()},
         **{f"build_{k}": v for k, v in sim.build_timers.items()},

@@ -169,6 +169,16 @@ class PlasticSynapses:
         state = getattr(self, "state", None)
         return state.facilitations() if state is not None else 0
 
+    @property
+    def history_windows(self) -> int:
+        """Facilitation windows on this rank since the kernel's store was attached that searched the target's
+        post-spike history (the window may hold older spikes than the two newest, which the dense record holds; 0
+        without plastic synapses). Each costs misses on the history's arrays: on hpc_benchmark at scale 1 about 31 ns,
+        and their share of the plastic events rises from 0 to ~0.12 over the first 400 ms, which is most of why a
+        plastic event's cost grows with the run's age (analysis/results/plastic_ws23/README.md)."""
+        state = getattr(self, "state", None)
+        return state.history_windows() if state is not None else 0
+
     def row_ptr(self, j: int) -> np.ndarray:
         """The pointer over the whole rows (all threads' sub-rows) of the j-th plastic projection of the store
         (``projections[j]``): nsrc + 1 positions in the store."""

@@ -199,7 +199,8 @@ def _snapshot(sim) -> dict:
     events, delivered spikes, facilitations, steps (differenced between the segments of a calibration run)."""
     return {**{f"timer_{k}": float(v) for k, v in sim.timers.items()}, "simulate_seconds": float(sim.simulate_seconds),
             "synaptic_events": int(sim.st.n_events), "delivered_spikes": int(sim.st.n_delivered_spikes),
-            "plastic_facilitations": int(sim.plastic.facilitations), "steps": int(sim.t_steps)}
+            "plastic_facilitations": int(sim.plastic.facilitations),
+            "plastic_history_windows": int(sim.plastic.history_windows), "steps": int(sim.t_steps)}
 
 
 def segment_figures(per_rank: list[list[dict]], k0: int, k1: int, h: float, m: int) -> dict:
@@ -215,6 +216,7 @@ def segment_figures(per_rank: list[list[dict]], k0: int, k1: int, h: float, m: i
     perf["simulate_seconds"] = diff("simulate_seconds")
     perf["synaptic_events"] = diff("synaptic_events")
     perf["plastic_facilitations"] = diff("plastic_facilitations")
+    perf["plastic_history_windows"] = diff("plastic_history_windows")
     t_ms = steps * h
     perf["rtf"] = max(perf["simulate_seconds"]) / (t_ms * 1e-3) if t_ms > 0 else float("nan")
     return {"perf": perf, "delivered_spikes": diff("delivered_spikes"), "intervals": steps // m, "t_sim_ms": t_ms}
