@@ -185,6 +185,21 @@ def test_slot_counts_match_a_built_simulation(mixed_network, monkeypatch, free_m
     assert (np.count_nonzero(np.diff(owner)) > 1) == free_meetings         # the dealt map, or "major"'s one cut
 
 
+def test_meeting_places_beyond_major_by_hand(mixed_network):
+    # the update's extra for a dealt owner map: per thread, its meeting places beyond one block per thread's
+    assert threadwait._meeting_places(np.array([1, 1, 0, 0, 1, 0, 0]), 2).tolist() == [3, 3]
+    assert threadwait._meeting_places(np.array([0, 0, 1, 1, 2, 2]), 3).tolist() == [1, 2, 1]
+    from parsnn.partition.rates import population_fluctuations
+    conn = Connectivity.from_network(mixed_network(record=False))
+    rank_of = np.repeat(np.where(conn.virtual, -1, 0), conn.sizes).astype(np.int32)    # every neuron on one rank
+    placed = threadwait.placed_counts(conn, rank_of, 1)
+    counts, extra = threadwait.rank_slot_counts(conn, placed, 0, 2, meetings=True, deal={})      # "major"'s deal
+    assert extra.tolist() == [0.0, 0.0] and counts.sum() == placed.sum() - placed[conn.virtual].sum()
+    free = {"fluctuation": population_fluctuations(conn), "meeting_events": 0.0}              # meetings cost nothing
+    _, extra = threadwait.rank_slot_counts(conn, placed, 0, 2, meetings=True, deal=free)
+    assert extra.max() >= 1                                        # the dealt map meets at more places
+
+
 def test_record_shares_follow_the_owner_map(monkeypatch):
     # X (firing) -> B (silent), 4096 neurons each, on one rank: thread 0's share of the neurons and of the
     # events, which its timers hold; with every population split in halves 1/2 and 1/2, with X wholly on

@@ -70,13 +70,21 @@ def owner_inputs(conn: Connectivity) -> dict:
     return {"fluctuation": population_fluctuations(conn), "meeting_events": thread_meeting_events()}
 
 
+def _meeting_places(owner: np.ndarray, T: int) -> np.ndarray:
+    """Per thread, the places in the local order where its nodes meet another thread's."""
+    idx = np.flatnonzero(owner[1:] != owner[:-1])
+    return (np.bincount(owner[idx], minlength=T) + np.bincount(owner[idx + 1], minlength=T))[:T]
+
+
 def rank_slot_counts(conn: Connectivity, placed: np.ndarray, r: int, T: int, order=None, weights=None,
-                     deal=None) -> np.ndarray:
+                     deal=None, meetings: bool = False):
     """n[s, k]: neurons of population s on rank r that thread k owns (S x T; ``placed`` from
     :func:`placed_counts`, ``order`` the populations by offset, ``weights`` the engine's
     :func:`~parsnn.engine.decomposition.node_weights`, ``deal`` :func:`owner_inputs`; all computed when not
     given), under the engine's default owner rule. Only the populations placed on the rank are visited: a rank
-    of a large sheet holds few of them."""
+    of a large sheet holds few of them. ``meetings``: also (as a pair) each thread's meeting places beyond those of
+    "major"'s deal (one block per thread: 1 for the first and last thread, 2 for the others), which the
+    calibration's thread efficiencies already hold."""
     order = np.argsort(np.asarray(conn.offsets), kind="stable") if order is None else order
     weights = decomposition.node_weights(conn) if weights is None else weights
     deal = owner_inputs(conn) if deal is None else deal
@@ -94,7 +102,12 @@ def rank_slot_counts(conn: Connectivity, placed: np.ndarray, r: int, T: int, ord
     index = {name: i for i, name in enumerate(conn.names)}
     for name, (a, b) in ranges.items():
         out[index[name]] = np.bincount(owner[a:b], minlength=T)[:T]
-    return out
+    if not meetings:
+        return out
+    if T < 2 or pos == 0:
+        return out, np.zeros(T)
+    major = decomposition.thread_owners(decomposition.PopulationRanges(ranges, weights), pos, T)[0]
+    return out, np.maximum(_meeting_places(owner, T) - _meeting_places(major, T), 0).astype(float)
 
 
 def row_matrices(conn: Connectivity, plastic: np.ndarray):
@@ -252,18 +265,22 @@ def rank_threads(conn: Connectivity, wl: dict, machine, m: int, T: float, nthr: 
     done = {}                 # ranks alike (same thread counts, event cost, spikes) wait alike
     pl_ns = np.broadcast_to(plastic_event_cost_ns(machine, wl), (P,))
     for r in range(P):
-        counts = rank_slot_counts(conn, placed, r, nthr, order, weights, deal)
+        counts, extra = rank_slot_counts(conn, placed, r, nthr, order, weights, deal, meetings=True)
         work = slot_work(conn, counts, rates, None, mats)
         ev, pev = work["events"] * T, work["plastic_events"] * T
         c = float(delivery["c_evt"][r]) / e_del[r]
-        u = machine.us("overhead", "update_us") + slot_update_work(conn, counts, machine, m, costs) / e_upd[r]
+        # the update of a thread whose nodes meet another's at more places than under one block per thread (the
+        # rule "mixed"): [balance] thread_meeting_events events more per place and interval
+        u = (machine.us("overhead", "update_us") + slot_update_work(conn, counts, machine, m, costs) / e_upd[r]
+             + extra * float(deal.get("meeting_events", 0.0)) * c)
         d = (machine.us("overhead", "deliver_us") + ev * c + float(delivery["spikes_part"][r])
              + pev * float(pl_ns[r]))             # the plastic extra: no thread efficiency (predict._delivery_time)
         out["threads"]["update"][r], out["threads"]["deliver"][r] = u, d
         if par[r] <= 1:
             continue
         out["update"][r], out["deliver"][r] = u[0], d[0]
-        key = (hashlib.sha1(counts.tobytes()).hexdigest(), round(c * 1e12), round(float(d[0]) * 1e9))
+        key = (hashlib.sha1(counts.tobytes()).hexdigest(), round(c * 1e12), round(float(d[0]) * 1e9),
+               round(float(u[0]) * 1e9))
         if key not in done:
             row = work["row"]
             cov = work_covariance(row, C, ev, c, u + d, sig_rel, sig_us)
