@@ -794,8 +794,8 @@ parsnn_pass2_batched(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int
  * (the source's previous one: t_last, Kplus before this one: kplus): each weight gets
  * facilitation for the target's archived post spikes in (t_last - d, t - d] (each read is
  * counted, in the archive and in cnt[0]; a window searched in the history counted in cnt[1]), then
- * depression with Kminus just before t - d, and is added to the ring slot of step s + d (slot0 = s % D; ring_ex for w > 0, else ring_in, as NEST's alpha and exp neurons
- * split them). The delays are dq[0 .. b-a) (per_syn_d) or all dc. A spike of multiplicity mult is
+ * depression with Kminus just before t - d, and is added to the ring slot of step s + d (slot0 = s % D;
+ * ring_ex for w > 0, else ring_in, as NEST's alpha and exp neurons split them). The delays are dq[0 .. b-a) (per_syn_d) or all dc. A spike of multiplicity mult is
  * mult spikes of the same step, as NEST unrolls an event's multiplicity for plastic synapses
  * (EventDeliveryManager::send_remote): the further mult - 1 updates find no post spike in their
  * window (t - d, t - d] and depress with the same Kminus, each new weight added to the ring.
