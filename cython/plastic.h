@@ -701,11 +701,12 @@ static void parsnn_fac_apply_l(double lam, double mu, const double *x, const dou
  * facilitations then go in rounds: the r-th post spike of every synapse that has one, as one vectorized batch
  * (parsnn_fac_apply). Each weight gets the operations of parsnn_facilitate in the same order. The branches on each
  * synapse's window, mispredicted about as often as taken, and the memo of the loop synapse by synapse are gone: on
- * hpc_benchmark at scale 1 the pass is 5-10 % of the whole run faster (benchmarks/results/pass2_batch22/). */
-static inline __attribute__((always_inline)) void
+ * hpc_benchmark at scale 1 the pass is 5-10 % of the whole run faster (benchmarks/results/pass2_batch22/). Returns the
+ * windows searched in the history (a local count: a counter behind a pointer cost ~1 % of hpc_benchmark's run). */
+static inline __attribute__((always_inline)) int32_t
 parsnn_pass2_batched(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t c0, const int32_t *fac,
                      int32_t nf, const uint16_t *dq, int64_t dc, int64_t t, int64_t t_last, double kplus, const int t16,
-                     const int per_syn_d, int64_t *nread, int64_t *nhist)
+                     const int per_syn_d, int64_t *nread)
 {
     const uint32_t *tgt32 = (const uint32_t *) p->tgt;
     const uint16_t *tgt16 = (const uint16_t *) p->tgt;
@@ -717,7 +718,7 @@ parsnn_pass2_batched(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int
     int32_t off[PARSNN_ROW_CHUNK], ne[PARSNN_ROW_CHUNK], eoff[PARSNN_ROW_CHUNK], sel[PARSNN_ROW_CHUNK];
     double kp0[PARSNN_ROW_CHUNK], wa[PARSNN_ROW_CHUNK], wb[PARSNN_ROW_CHUNK], wc[PARSNN_ROW_CHUNK], kps[PARSNN_ROW_CHUNK];
     double kpx[PARSNN_KPX + PARSNN_ROW_CHUNK + 1];   /* the dense record adds at most one per synapse and writes one ahead */
-    int32_t n = 0, nx = 0, maxne = 0;
+    int32_t n = 0, nx = 0, maxne = 0, nhist = 0;            /* nhist: the windows searched in the history */
     for (int32_t f = 0; f < nf; f++) {
         const int64_t k = c0 + fac[f];
         const int64_t dd = PARSNN_DD(k);
@@ -741,7 +742,7 @@ parsnn_pass2_batched(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int
             parsnn_hent_t *he = hs->e;
             int32_t s;
             const int32_t e = parsnn_hist_window(hs, t1, t2, &s);
-            (*nhist)++;
+            nhist++;
             if (nx + (e - s) > PARSNN_KPX) {                 /* not listed: facilitated at once */
                 wp[k] = parsnn_fac_history(c, hs, wp[k], dd, t_last, t1, t2, kplus, PARSNN_STDP_PL_HOM, &mx, &my, nread);
                 continue;
@@ -788,6 +789,7 @@ parsnn_pass2_batched(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int
     }
     for (int32_t j = 0; j < n; j++)
         wp[c0 + off[j]] = wb[j];
+    return nhist;
 }
 
 /* The synapses a .. b-1 of one (sub-)row of projection c at a presynaptic spike with stamp t
@@ -839,7 +841,7 @@ parsnn_row(parsnn_plastic_t *p, const parsnn_proj_t *c, int64_t a, int64_t b, co
          * When the third newest stamp is <= t1, the window holds at most the two newest entries, whose
          * stamps are in hq and whose reads are counted there (pp, pn); else the history is searched. */
         if (model == PARSNN_STDP_PL_HOM && c->newton && parsnn_fac_get_level() >= 0) {
-            parsnn_pass2_batched(p, c, a, c0, fac, nf, dq, dc, t, t_last, kplus, t16, per_syn_d, &nread, &nhist);
+            nhist += parsnn_pass2_batched(p, c, a, c0, fac, nf, dq, dc, t, t_last, kplus, t16, per_syn_d, &nread);
         } else {
             for (int32_t f = 0; f < nf; f++) {
                 const int64_t k = c0 + fac[f];
