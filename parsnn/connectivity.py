@@ -56,6 +56,8 @@ class Connectivity:
     # facilitations (post spikes read by plastic synapses) per plastic event measured in the run it was read from
     # (parsnn.mapping.cluster.runs.run_inputs); None: the cost model's stationary estimate (workload)
     facilitation_ratio: float | None = None
+    # history windows (facilitation windows that searched the target's post-spike history) per plastic event in that run
+    history_window_ratio: float | None = None
 
     @property
     def num_nodes(self) -> int:

@@ -785,8 +785,10 @@ def test_facilitations_pay_facilitation_ns_per_post_spike_read(tmp_path):
     wl = workload(conn, 2)
     assert wl["facilitations_per_s"] == pytest.approx(wl["plastic_events_per_s"], rel=1e-9)
     assert wl["facilitations_per_s"].sum() > 0
-    # a run's measured ratio (early in a run the archives are still filling) replaces the stationary one
+    # a run's measured ratio (early in a run the archives are still filling) replaces the stationary one; no history
+    # windows in this run (their cost: test_history_windows_pay_a_facilitation_and_their_misses)
     conn.facilitation_ratio = 0.25
+    conn.history_window_ratio = 0.0
     early = workload(conn, 2)
     assert early["facilitations_per_s"] == pytest.approx(0.25 * early["plastic_events_per_s"], rel=1e-12)
     path = tmp_path / "fac.toml"
@@ -812,6 +814,46 @@ def test_facilitations_pay_facilitation_ns_per_post_spike_read(tmp_path):
     assert a["per_rank"]["deliver"][0] > b["per_rank"]["deliver"][0] + 0.25 * 20e-9 * pev / 2 * 0.5
 
 
+def test_history_windows_pay_a_facilitation_and_their_misses(tmp_path):
+    # hpc_benchmark: every plastic event's source and target fire at one rate, so a stationary share (1/2)^3 = 1/8 of
+    # the plastic events search their target's history (three or more post spikes since the source's last spike)
+    from parsnn.mapping.cluster.measure import calibration_network
+    from parsnn.mapping.cluster.plasticcost import HISTORY_EVENT_BYTES, history_window_ns, plastic_event_cost_ns
+    from parsnn.mapping.cluster.workload import history_share
+    assert history_share(3.0, 3.0) == pytest.approx(1 / 8)
+    assert history_share(1.0, 0.0) == 0.0 and history_share(0.0, 0.0) == 0.0
+    assert history_share(1.0, 3.0) == pytest.approx(27 / 64)
+    conn = Connectivity.from_network(calibration_network({"model": "hpc_benchmark", "scale": 0.02}))
+    n_e = float(conn.sizes[conn.index("E")])
+    wl = workload(conn, 2)
+    assert wl["history_windows_per_s"] == pytest.approx(wl["plastic_events_per_s"] / 8, rel=1e-9)
+    assert wl["plastic_targets"].sum() == n_e                     # E -> E is the plastic projection
+    # a run's count replaces the stationary share
+    conn.history_window_ratio = 0.05
+    wl = workload(conn, 2)
+    assert wl["history_windows_per_s"] == pytest.approx(0.05 * wl["plastic_events_per_s"], rel=1e-12)
+    path = tmp_path / "hist.toml"
+    path.write_text(SIMPLE.format(cpn=4096, upd=1.0, evt=1.0, ovh=0.0).replace(
+        "memory = 1.0 }", "memory = 1.0, memory_no_prefetch = 50.0 }").replace(
+        "spike_ns = 0.0", "spike_ns = 0.0\nplastic_event_ns = 5.0\nfacilitation_ns = 20.0"))
+    m = load_machine(str(path))
+    f = wl["facilitations_per_s"] / wl["plastic_events_per_s"]
+    for par in (1.0, 2.0):
+        n = wl["plastic_targets"] / par
+        miss = np.exp(-1024 * 1024 / HISTORY_EVENT_BYTES * 0.05 / n)           # the SIMPLE machine's L2: 1 MiB
+        assert history_window_ns(m, 0.05, n) == pytest.approx(20.0 + 50.0 * miss, rel=1e-12)
+        assert plastic_event_cost_ns(m, wl, par) == pytest.approx(
+            (5.0 + 20.0 * f + 0.05 * (20.0 + 50.0 * miss)) * 1e-9, rel=1e-12)
+    # a thread with half the targets sees its history windows sooner again: fewer misses
+    assert np.all(plastic_event_cost_ns(m, wl, 2.0) < plastic_event_cost_ns(m, wl, 1.0))
+    # more targets per core, or rarer history windows, miss more often (towards memory_no_prefetch)
+    assert history_window_ns(m, 0.05, 1e6) > history_window_ns(m, 0.05, 1e4) > history_window_ns(m, 0.5, 1e4)
+    assert history_window_ns(m, 1e-9, 1e6) == pytest.approx(70.0, rel=1e-6)
+    # a machine file without facilitation_ns (fit version 10 or older) charges plastic_event_ns alone
+    path.write_text(path.read_text().replace("facilitation_ns = 20.0", ""))
+    assert plastic_event_cost_ns(load_machine(str(path)), wl) == pytest.approx(5e-9, rel=1e-12)
+
+
 def test_a_run_file_gives_its_facilitations_per_plastic_event(run_cli, tmp_path):
     from parsnn.mapping.cluster.runs import run_inputs
     from parsnn.runfile import RunFile
@@ -828,6 +870,11 @@ def test_a_run_file_gives_its_facilitations_per_plastic_event(run_cli, tmp_path)
     # plastic events: E spikes x the E -> E synapses per E neuron (9,000)
     assert conn.facilitation_ratio == pytest.approx(fac / (e_spikes * 9000), rel=1e-9)
     assert 0.0 < conn.facilitation_ratio < 1.0               # 40 ms: the archives are still filling
+    # and its history windows per plastic event, from the engine's count
+    with RunFile(str(out)) as f:
+        hw = int(np.sum(f.performance["plastic_history_windows"]))
+    assert conn.history_window_ratio == pytest.approx(hw / (e_spikes * 9000), rel=1e-9)
+    assert conn.history_window_ratio < conn.facilitation_ratio
 
 
 def test_iaf_psc_alpha_with_one_poisson_device_per_neuron_has_its_own_update_cost(tmp_path):

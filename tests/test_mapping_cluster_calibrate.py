@@ -813,9 +813,10 @@ def test_batches_before_fit_version_8_drop_the_absolute_wait():
     assert got == {"fit_version": FIT_VERSION, "sigma_us": 1.7}
 
 
-def _plastic_segments(a_ns, b_ns, ratios, c_event_ns=2.0, o_del=1e-6):
+def _plastic_segments(a_ns, b_ns, ratios, c_event_ns=2.0, o_del=1e-6, hist=None, miss_ns=0.0, l2_bytes=1.0):
     """A plastic hpc run record with one segment per facilitation ratio, deliver timers following
-    a x plastic events + b x facilitations on top of c_event per event, and its static twin."""
+    a x plastic events + b x facilitations on top of c_event per event, and its static twin; with ``hist`` (history
+    windows per plastic event, one per segment) also b + miss_ns exp(-(l2_bytes / B) h / n) per history window."""
     conn = Connectivity.from_network(measure.calibration_network({"model": "hpc_benchmark", "scale": 0.01}))
     desc = conn.description
     n_e = conn.sizes[conn.index("E")]
@@ -827,12 +828,17 @@ def _plastic_segments(a_ns, b_ns, ratios, c_event_ns=2.0, o_del=1e-6):
                "perf": {"synaptic_events": [e_total]}}
     pev_total = plasticcost.plastic_events(plastic)                    # the events' plastic share, as the fit takes it
     segs = []
-    for r in ratios:
+    for j, r in enumerate(ratios):
         ev = e_total / len(ratios)
         pev = pev_total / len(ratios)
         d = o_del * 50 + c_event_ns * 1e-9 * ev + a_ns * 1e-9 * pev + b_ns * 1e-9 * r * pev
-        segs.append({"perf": {"timer_deliver": [d], "synaptic_events": [ev], "plastic_facilitations": [r * pev]},
-                     "intervals": 50, "delivered_spikes": [0], "t_sim_ms": 10.0})
+        perf = {"timer_deliver": [d], "synaptic_events": [ev], "plastic_facilitations": [r * pev]}
+        if hist is not None:
+            h = hist[j]
+            perf["plastic_history_windows"] = [h * pev]
+            miss = miss_ns * np.exp(-l2_bytes / plasticcost.HISTORY_EVENT_BYTES * h / n_e)
+            perf["timer_deliver"][0] += h * pev * (b_ns + miss) * 1e-9
+        segs.append({"perf": perf, "intervals": 50, "delivered_spikes": [0], "t_sim_ms": 10.0})
     plastic["segments"] = segs
     plastic["perf"]["timer_deliver"] = [sum(sg["perf"]["timer_deliver"][0] for sg in segs)]
     static = {"description": desc, "intervals": 200,
@@ -852,3 +858,20 @@ def test_the_plastic_cost_per_event_and_per_facilitation_are_fitted_across_segme
     assert plasticcost.facilitation_fit(None, static, 1e-6) is None
     # a fit without a positive cost per facilitation is refused
     assert plasticcost.facilitation_fit(*_plastic_segments(4.0, -1.0, [0.05, 0.9]), 1e-6) is None
+
+
+def test_the_plastic_fit_takes_out_the_history_windows_misses():
+    # segments whose history windows (rising with the archives) each cost a facilitation and a miss: given the machine's
+    # unprefetched access and L2 the fit recovers a and b; without them the misses inflate the fitted constants
+    hist = [0.001, 0.02, 0.05, 0.1]
+    args = (4.0, 6.0, [0.05, 0.4, 0.7, 0.9])
+    kw = {"hist": hist, "miss_ns": 50.0, "l2_bytes": 4096.0}        # a small L2: most history windows miss
+    plastic, static = _plastic_segments(*args, **kw)
+    assert plasticcost.plastic_targets(plastic["description"]) == float(
+        Connectivity.from_description(plastic["description"]).sizes[0])
+    ff = plasticcost.facilitation_fit(plastic, static, 1e-6, miss_ns=50.0, l2_bytes=4096.0)
+    assert ff["plastic_event_ns"] == pytest.approx(4.0, rel=1e-6)
+    assert ff["facilitation_ns"] == pytest.approx(6.0, rel=1e-6)
+    assert ff["facilitation_fit"]["history_windows_per_plastic_event"] == pytest.approx(hist)
+    blind = plasticcost.facilitation_fit(plastic, static, 1e-6)
+    assert blind["plastic_event_ns"] + blind["facilitation_ns"] > 10.5

@@ -307,7 +307,10 @@ def fit_version_note(machine) -> str:
             f"version 9: ranks and threads sharing the cache beyond L2 charged for their events beyond their own L2 only, "
             f"where earlier files keep charging them at the shared working set; version 10: the event cost curve "
             f"measured one network at a time, where earlier files' curves, measured with all networks built at once, "
-            f"are 7-13 % dearer per event on the Xeon m167 guest); "
+            f"are 7-13 % dearer per event on the Xeon m167 guest; version 11: a plastic event's cost per post spike it "
+            f"reads, facilitation_ns, and iaf_psc_alpha's update measured; version 12: plastic_event_ns and "
+            f"facilitation_ns fitted with the history windows' L2 misses taken out, which a version-11 file is charged "
+            f"as well); "
             f"recalibrate for them: {RECALIBRATE}")
 
 

@@ -278,7 +278,9 @@ def fit_batch(batch: dict, fp: dict, balance: dict) -> dict:
         segs, c = [], _fit_runs(batch, batch["runs"], fp, balance)
     # the plastic cost per plastic event and per facilitation, fitted across the segments (one value for all of them)
     ff = plasticcost.facilitation_fit(batch["runs"].get("hpc_P1"), batch["runs"].get("hpcstatic_P1"),
-                                      c["null1_deliver_us"] * 1e-6)
+                                      c["null1_deliver_us"] * 1e-6,
+                                      miss_ns=float(c.get("event_ns_memory_no_prefetch") or 0.0),
+                                      l2_bytes=float(fp.get("l2_kib") or 0.0) * 1024)
     if ff is not None:
         for f in (c, *segs):
             f["plastic_event_ns"], f["facilitation_ns"] = ff["plastic_event_ns"], ff["facilitation_ns"]
@@ -367,8 +369,11 @@ def default_name(fp: dict) -> str:
 #: plastic run's segments (:func:`~parsnn.mapping.cluster.plasticcost.facilitation_fit`; before: plastic_event_ns alone,
 #: per segment), and the iaf_psc_alpha kernel's update measured, without input and with one Poisson input device per
 #: neuron (before: assumed from the scalar iaf_psc_exp kernel's, and the Poisson input measured on Brunel's delta
-#: neurons); merged, an earlier batch's plastic_event_ns is left out
-FIT_VERSION = 11
+#: neurons); merged, an earlier batch's plastic_event_ns is left out; 12 = the plastic fit takes out the misses of the
+#: history windows (facilitation windows that search the target's history: the engine's count per segment) and charges
+#: each also a facilitation's cost (:func:`~parsnn.mapping.cluster.plasticcost.facilitation_fit`); merged, an earlier
+#: batch's plastic_event_ns and facilitation_ns are left out. Files of version 11 predict with the history term too
+FIT_VERSION = 12
 
 #: the constants a batch of an earlier :data:`FIT_VERSION` measured in another meaning (dropped when merged)
 #: the delivery's thread efficiencies, fitted against the event cost curve (redefined whenever the curve's meaning is)
@@ -376,7 +381,7 @@ _THREAD_DELIVER = ("thread_deliver_efficiency", *(f"thread_deliver_eff_{i}" for 
 _REDEFINED = {5: ("record_ns", "thread_update_efficiency",
                   *(f"thread_update_eff_{i}" for i in range(1, len(THREAD_RUNS) + 1))),
               6: _THREAD_DELIVER, 8: ("wait_sigma_us",), 9: _THREAD_DELIVER, 10: _THREAD_DELIVER,
-              11: ("plastic_event_ns",)}
+              11: ("plastic_event_ns",), 12: ("plastic_event_ns", "facilitation_ns")}
 #: prefixes of the constants an earlier :data:`FIT_VERSION` measured in another meaning (dropped when merged)
 _REDEFINED_PREFIX = {6: ("scatter_",), 10: ("scatter_",)}
 

@@ -42,11 +42,14 @@ MEASURED = [
     (("compute", "plastic_event_ns"), "plastic_event_ns",
      "hpc_benchmark scale 0.05 on 1 rank with STDP on E->E and without (--static): the plastic run's deliver "
      "timer above its events at the static run's cost per event, per plastic event (fit version 11: fitted with "
-     "facilitation_ns across the plastic run's segments when they differ enough in facilitations per plastic event)"),
+     "facilitation_ns across the plastic run's segments when they differ enough in facilitations per plastic event; "
+     "12: with the history windows' misses taken out)"),
     (("compute", "facilitation_ns"), "facilitation_ns",
      "hpc_benchmark scale 0.05 on 1 rank, plastic and static, fitted with plastic_event_ns across the plastic run's "
-     "segments: its deliver timer above its events at the static run's cost = a x plastic events + b x facilitations "
-     "(post spikes read by plastic synapses)"),
+     "segments: its deliver timer above its events at the static run's cost, less its history windows' misses "
+     "(memory_no_prefetch x exp(-(l2 / B) h / n), B = plasticcost.HISTORY_EVENT_BYTES, assumed) = a x plastic events "
+     "+ b x (facilitations + history windows) (post spikes read by plastic synapses; windows that searched the "
+     "target's history)"),
     (("compute", "spike_ns"), "spike_ns", "'spikes' network (one synapse per spike), 1 rank, minus an L2 event"),
     (("compute", "compare_ns"), "compare_ns", "mpibench (C): libc qsort of uint64 per comparison"),
     (("compute", "pack_ns"), "pack_ns", "exchange timer of PD14 0.1 and Brunel A 0.5 on 1 rank (two equations)"),

@@ -159,12 +159,12 @@ def _delivery_time(wl: dict, machine: Machine, P: int, m: int, T: float, par=1.0
     e_thr = np.where(par > 1, eff, 1.0)
     # thread 0's share of the events (the wait for the slowest thread: threadwait, on top)
     events = ev / par * c_evt / e_thr
-    # a plastic event also updates its weight (archive lookups, facilitations): plastic_event_ns, and facilitation_ns per
-    # post spike it reads, on top; not scaled by the thread efficiency, which the static scatter networks measure (a
+    # a plastic event also updates its weight (archive lookups, facilitations): plastic_event_ns, facilitation_ns per
+    # post spike it reads and the history windows' searches and misses (plasticcost), on top; not scaled by the thread efficiency, which the static scatter networks measure (a
     # thread's smaller share of the rings): on hpc_benchmark's 1 x 2 that made the delivery 24 % too fast against 2 x 1's
     # 11 % (session 23, analysis/results/calibration23/README.md)
     pev = wl.get("plastic_events_per_s", 0.0 * ev) * T
-    plastic = pev / par * plastic_event_cost_ns(machine, wl)
+    plastic = pev / par * plastic_event_cost_ns(machine, wl, par)
     spikes_part = sp * (machine.ns("spike_ns") + row_miss)
     dl = machine.us("overhead", "deliver_us") + events + plastic + spikes_part
     return {"deliver": dl, "ev": ev, "pev": pev, "sp": sp, "ring_ws": ring_ws, "f_np": f_np, "row": row, "c_evt": c_evt,

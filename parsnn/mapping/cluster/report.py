@@ -84,11 +84,12 @@ PLASTIC_NOTE = ("plastic synapses: their cost per event (compute.plastic_event_n
 #: the note for a machine file with ``compute.facilitation_ns`` (fit version 11 on)
 PLASTIC_FACILITATION_NOTE = (
     "plastic synapses: a plastic event costs compute.plastic_event_ns plus compute.facilitation_ns per post spike "
-    "it reads, both fitted over hpc_benchmark's first ~100 ms at scale 0.05 (parsnn calibrate); the post spikes "
-    "read per plastic event are the run file's, else the stationary estimate (every post spike read once by each "
-    "plastic synapse onto the neuron). On the machine that measured it, hpc_benchmark at scale 1 over 0-200 ms came "
-    "out 2-9 % too fast, its delivery 11-12 % (analysis/results/calibration23/): a plastic event's cost still grows "
-    "as the postsynaptic archives lengthen, so long runs come out faster still (analysis/results/plastic_ws23/)")
+    "it reads, both fitted over hpc_benchmark's first ~100 ms at scale 0.05 (parsnn calibrate), plus, per window "
+    "that searches the target's history, a facilitation's cost and an L2 miss (compute.event_ns.memory_no_prefetch) "
+    "with a probability from an assumed 49 bytes per plastic event through the L2 (fitted on one machine); the post "
+    "spikes read and the history windows per plastic event are the run file's, else stationary estimates (which "
+    "a short run does not reach). On the machine that measured it, hpc_benchmark at scale 1 on 1-2 ranks or threads "
+    "over 200-400 ms came out -5 % .. +13 %, its delivery -2 % .. +9 % (analysis/results/history24/)")
 
 
 def notes(machine, label: dict, curve=()) -> list[str]:

@@ -14,16 +14,19 @@ def _read_run_file(f) -> dict:
     None if absent), ``recorded_spikes`` ({population: recorded spikes}, {} without recorded spikes) and
     ``prefetch_distance`` (the delivery's prefetch distance the run used, its ``run_info.delivery.prefetch``;
     None in a file written before it was recorded), ``facilitations`` (post spikes read by plastic synapses, all
-    ranks; None in a file written before they were counted)."""
+    ranks; None in a file written before they were counted), ``history_windows`` (facilitation windows that searched
+    the target's history, all ranks; None in a file written before session 23)."""
     from parsnn.runfile import RunFile
     with RunFile(f, allow_incomplete=True) as run:
         if run.t_sim is None:
             raise KeyError(f"{run.path}: no t_sim (the run did not finish)")
         counts = run.performance.get("spike_counts")
         fac = run.performance.get("plastic_facilitations")
+        hw = run.performance.get("plastic_history_windows")
         pf = ((run.run_info or {}).get("delivery") or {}).get("prefetch") or {}
         return {"connectivity": run.connectivity(), "t_sim_ms": run.t_sim, "rank_of": run.partition_map,
                 "facilitations": None if fac is None else int(np.sum(fac)),
+                "history_windows": None if hw is None else int(np.sum(hw)),
                 "ranks": run.num_ranks, "spike_counts": counts, "recorded_spikes": run.recorded_spike_counts(),
                 "prefetch_distance": None if pf.get("distance") is None else int(pf["distance"])}
 
@@ -53,15 +56,17 @@ def run_inputs(f) -> dict:
                 source = "recorded_spikes"
     if source == "spike_counts" and run["facilitations"] is not None:
         conn.facilitation_ratio = facilitation_ratio(conn, counts, run["facilitations"])
+    if source == "spike_counts" and run["history_windows"] is not None:
+        conn.history_window_ratio = facilitation_ratio(conn, counts, run["history_windows"])
     return {"connectivity": conn, "rank_of": run["rank_of"], "ranks": run["ranks"],
             "t_sim_ms": t_sim_ms, "rates": rates or None, "rates_from": source,
             "interval_counts": interval_spike_counts(f), "prefetch_distance": run["prefetch_distance"]}
 
 
 def facilitation_ratio(conn, spike_counts, facilitations: int) -> float | None:
-    """Facilitations per plastic event of a run: its counted facilitations over the events its populations' spike
-    counts (in the order of the description's populations) send through plastic synapses; None without plastic
-    events."""
+    """Facilitations (or any count of the plastic synapses' work, e.g. history windows) per plastic event of a run:
+    the count over the events its populations' spike counts (in the order of the description's populations) send
+    through plastic synapses; None without plastic events."""
     from parsnn.mapping.cluster.workload import spike_events
     names = [p["name"] for p in conn.description.get("populations", [])]
     events, _ = spike_events(conn, dict(zip(names, spike_counts)))

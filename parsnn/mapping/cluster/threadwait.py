@@ -263,7 +263,7 @@ def rank_threads(conn: Connectivity, wl: dict, machine, m: int, T: float, nthr: 
            "threads": {"update": np.zeros((P, nthr)), "deliver": np.zeros((P, nthr))}}
     e_upd, e_del, par = (np.broadcast_to(np.asarray(v, dtype=float), (P,)) for v in (eff_upd, eff_del, par))
     done = {}                 # ranks alike (same thread counts, event cost, spikes) wait alike
-    pl_ns = np.broadcast_to(plastic_event_cost_ns(machine, wl), (P,))
+    pl_ns = np.broadcast_to(plastic_event_cost_ns(machine, wl, par), (P,))
     for r in range(P):
         counts, extra = rank_slot_counts(conn, placed, r, nthr, order, weights, deal, meetings=True)
         work = slot_work(conn, counts, rates, None, mats)

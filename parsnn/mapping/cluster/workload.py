@@ -204,6 +204,8 @@ def _synaptic_work(conn: Connectivity, counts: np.ndarray, hit: np.ndarray, Rtot
     plastic = conn_plastic_projections(conn)
     events = np.zeros(P)
     plastic_events = np.zeros(P)
+    history = np.zeros(P)
+    plastic_tgt = np.zeros(len(conn.names), dtype=bool)
     synapses = np.zeros(P)
     row = np.zeros((len(conn.names), P))                              # synapses of one source on q
     for j in range(K.size):
@@ -213,6 +215,8 @@ def _synaptic_work(conn: Connectivity, counts: np.ndarray, hit: np.ndarray, Rtot
         events += K[j] * prate[s] * counts[t] / sizes[t]
         if plastic[j]:
             plastic_events += K[j] * prate[s] * counts[t] / sizes[t]
+            history += K[j] * prate[s] * counts[t] / sizes[t] * history_share(prate[s], prate[t])
+            plastic_tgt[t] = True
         synapses += K[j] * counts[t] / sizes[t]
         row[s] += K[j] / sizes[s] * counts[t] / sizes[t]
     # spikes with at least one target on q (own rank included)
@@ -224,7 +228,18 @@ def _synaptic_work(conn: Connectivity, counts: np.ndarray, hit: np.ndarray, Rtot
     unprefetched = (Rtot[:, None] * hit * np.minimum(row_nonempty, PREFETCH_DISTANCE)).sum(axis=0)
     unprefetched = np.minimum(unprefetched, events)
     return {"events": events, "synapses": synapses, "spikes_in": spikes_in, "unprefetched": unprefetched,
-            "num_synapses": float(K.sum()), "plastic_events": plastic_events}
+            "num_synapses": float(K.sum()), "plastic_events": plastic_events, "history_windows": history,
+            "plastic_targets": counts[plastic_tgt].sum(axis=0) if plastic_tgt.any() else np.zeros(P)}
+
+
+def history_share(r_pre, r_post):
+    """The share of a plastic synapse's events whose facilitation window searches the target's history (three or more
+    post spikes since the source's last spike: the dense record holds the two newest), for independent Poisson trains
+    at ``r_pre`` and ``r_post`` spikes/s: (r_post / (r_pre + r_post))^3. Stationary: early in a run the archives are
+    still filling (at hpc_benchmark scale 1 the share reaches ~1/8 after ~400 ms: analysis/results/plastic_ws23/)."""
+    r_pre, r_post = np.asarray(r_pre, dtype=float), np.asarray(r_post, dtype=float)
+    tot = r_pre + r_post
+    return np.where(tot > 0, (r_post / np.where(tot > 0, tot, 1.0)) ** 3, 0.0)
 
 
 def _one_device_alpha_populations(desc: dict) -> set:
@@ -272,6 +287,9 @@ def workload(conn: Connectivity, ranks: int, partition="round_robin", rates=None
     ``events_per_s`` (synaptic events delivered, spike generators' included: :func:`generator_spikes`),
     ``plastic_events_per_s`` (those of them through
     plastic synapses), ``facilitations_per_s`` (post spikes read by plastic synapses: :func:`_facilitations`),
+    ``history_windows_per_s`` (plastic events whose facilitation window searches the target's history: a run's
+    count per plastic event, ``conn.history_window_ratio``, else :func:`history_share`), ``plastic_targets``
+    (neurons of the populations plastic projections end in),
     ``spikes_in_per_s`` (distinct spikes
     received, own included), ``spikes_out_per_s``, ``copies_per_s`` (spike words packed,
     own rank included), ``ring_neurons`` (neurons with ring buffers), ``ring_slot_bytes`` (ring bytes per
@@ -294,6 +312,8 @@ def workload(conn: Connectivity, ranks: int, partition="round_robin", rates=None
     own = np.einsum("sr,sr->r", R, hit)
     copies = to.sum(axis=1) + own
     facilitations = _facilitations(conn, R, work["plastic_events"])
+    history = (work["plastic_events"] * float(conn.history_window_ratio) if conn.history_window_ratio is not None
+               else work["history_windows"])
     models, pois = _neurons_per_model(desc, conn, counts, P)
     dmin, dmax = _min_max_delay(desc, conn)
     dsyn = dmin
@@ -307,7 +327,8 @@ def workload(conn: Connectivity, ranks: int, partition="round_robin", rates=None
         "model": desc.get("metadata", {}).get("model") or desc.get("name", ""),
         "neurons": models, "poisson_inputs": pois, "events_per_s": work["events"],
         "plastic_events_per_s": work["plastic_events"],
-        "facilitations_per_s": facilitations,
+        "facilitations_per_s": facilitations, "history_windows_per_s": history,
+        "plastic_targets": np.asarray(work["plastic_targets"], dtype=float),
         "spikes_in_per_s": work["spikes_in"], "spikes_out_per_s": spikes_out, "copies_per_s": copies,
         "spikes_to_per_s": to, "route_probability": route_probabilities(counts, hit), "ring_neurons": n_ring.astype(float), "synapses": work["synapses"],
         "events_unprefetched_per_s": work["unprefetched"],
