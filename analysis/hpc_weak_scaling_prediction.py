@@ -21,6 +21,8 @@ import json
 import os
 import sys
 
+import numpy as np
+
 NEURONS_PER_SCALE = 11250
 RATES = (5.0, 10.0)
 
@@ -80,6 +82,7 @@ def predict_config(name: str, cfg: dict, rates=RATES) -> list[dict]:
     from parsnn.connectivity import Connectivity
     from parsnn.machines import load_machine
     from parsnn.mapping.cluster import predict, workload
+    from parsnn.mapping.cluster.plasticcost import plastic_event_cost_ns
     from parsnn.models import hpc_benchmark
     machine = load_machine(cfg["machine"])
     cores = machine.cores_per_node
@@ -105,7 +108,7 @@ def predict_config(name: str, cfg: dict, rates=RATES) -> list[dict]:
                                               for k, v in p["exchange_terms"].items() if k != "alltoallv_detail"},
                         "plastic_events_per_interval_mean": p["workload"]["plastic_events_per_interval_mean"],
                         "plastic_us": p["workload"]["plastic_events_per_interval_mean"]
-                        * machine.ns("plastic_event_ns", default=0.0) * 1e6,
+                        * float(np.mean(plastic_event_cost_ns(machine, wl, threads))) * 1e6,
                         "events_per_interval_mean": p["workload"]["events_per_interval_mean"]})
             print(f"{name}: {nodes} nodes, {P} ranks x {threads} threads, {rate:g}/s: RTF {p['rtf']:.2f}", file=sys.stderr,
                   flush=True)
@@ -121,7 +124,7 @@ def constants_table(machine_name: str) -> list[str]:
     factors = m.data.get("derived", {})
     rows = []
     for key in ("compute.update_ns", "compute.poisson_input_ns", "compute.event_ns", "compute.plastic_event_ns",
-                "compute.spike_ns", "compute.row_miss_ns", "network.inter.latency_us", "network.inter.bandwidth_gbs",
+                "compute.facilitation_ns", "compute.spike_ns", "compute.row_miss_ns", "network.inter.latency_us", "network.inter.bandwidth_gbs",
                 "noise"):
         s = src.get(key) or (f"ASSUMED: {base}'s value (measured there by its calibration, "
                              f"analysis/results/cost_model_calibration.json) x [derived] compute_scale "
@@ -183,19 +186,23 @@ def markdown(results: list[dict]) -> str:
     lines += ["", "## Why the prediction and NEST differ (different machines, different software)", "",
               "- The machines are JURECA-*like* files: node layout, caches and network from published figures, but "
               "parsnn's per-core costs are ASSUMED (the measured Zen 5 guest's, times a clock/IPC factor): no parsnn "
-              "run on a JURECA node exists. The plastic event cost is assumed from a ratio measured on a 2-core Xeon "
-              "guest under load.",
+              "run on a JURECA node exists. The plastic event's costs (per plastic event, per post spike read, per "
+              "history window) are assumed from ratios to a static event measured on an idle 2-core Xeon guest "
+              "(its version-12 calibration, analysis/results/history24/), times the Zen 5 guest's static event cost.",
               "- NEST runs 2 MPI processes x 12 (JURECA CM) or 64 (JURECA-DC) threads per node and exchanges "
               "spikes with one MPI_Alltoall per 1.5 ms among 2 processes per node; the prediction has one parsnn "
               "rank per core (24 or 128 per node), so its collectives have 12-64x more participants per node.",
-              "- The plastic events dominate the prediction (the 'plastic part' column: about 85 % of the delivery "
-              "phase on one node), and their constant is the least certain one: assumed from a plastic/static ratio "
-              "measured on today's main (before the work on plastic delivery with threads) on a loaded 2-core guest.",
-              "- Session 21 found that a plastic event's cost in parsnn grows over a run's first ~400 ms (facilitations per "
-              "event, weights leaving their initial value, archives: analysis/results/plastic_cost21/README.md) and that "
-              "the cost model under-predicted hpc_benchmark at scale 1 on a 2-core Xeon by 31-44 % with its own "
-              "calibration; the plastic constant of these files is an older assumed ratio, so the plastic part here may "
-              "be off by a factor of ~2 either way.",
+              "- The plastic events are a large part of the prediction (the 'plastic part' column: ~85 % of the "
+              "delivery phase on one node at 10 spikes/s), and their constants are the least certain ones: on the "
+              "2-core Xeon guest that measured them, the model with these terms predicted hpc_benchmark at scale 1 "
+              "within -5 % .. +13 % (1-2 ranks or threads, 200-400 ms: analysis/results/history24/README.md); here "
+              "the ratios are carried to other CPUs, and the stationary post spikes read and history windows per "
+              "plastic event (1 and 1/8 at equal rates) are charged, which a run reaches only after ~400 ms.",
+              "- In NEST's layout (64 threads per rank) the predicted time is set by the slowest thread: the threads "
+              "are dealt neurons by the partitioner's [balance] weights (a plastic event 1e-7 s, ~2.5x these files' "
+              "plastic cost), so on JURECA-DC's one node the last two of a rank's 64 threads hold only I neurons "
+              "(~4,500 each against ~590 E neurons on the others) and take ~1.9x as long; the plastic constants "
+              "barely move that layout's prediction (+0.2 % from session 23's to session 24's).",
               "- The rate of the published runs is not in the sources read; the prediction brackets it with 5 and "
               "10 spikes/s, and its time is nearly proportional to the rate (delivery and Poisson input dominate).",
               "- NEST's published times include its own spike delivery (a plastic event there also reads the "

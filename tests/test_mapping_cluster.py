@@ -301,26 +301,25 @@ def test_cli_predict_json(capsys):
     assert [o["ranks"] for o in out] == [1, 4] and out[0]["min_delay_steps"] == 15
 
 
-def test_cli_predict_warns_that_plastic_events_are_predicted_too_fast(capsys):
-    # a network with plastic synapses gets the note on the plastic event cost (analysis/results/plastic_cost21/);
-    # one with none does not
+def test_cli_predict_notes_how_plastic_events_are_charged(capsys):
+    # a network with plastic synapses gets the note on the plastic event cost; one with none does not. The shipped
+    # jureca_dc has a cost per facilitation (assumed, like its plastic_event_ns): the note of that model
     from parsnn.cli import main
-    from parsnn.mapping.cluster.report import PLASTIC_NOTE
+    from parsnn.mapping.cluster.report import PLASTIC_FACILITATION_NOTE, PLASTIC_NOTE, notes
     assert main(["predict", "hpc_benchmark", "--scale", "0.05", "--ranks", "2", "--machine", "jureca_dc"]) == 0
-    assert PLASTIC_NOTE in capsys.readouterr().out
+    assert PLASTIC_FACILITATION_NOTE in capsys.readouterr().out
     assert main(["predict", "hpc_benchmark", "--scale", "0.05", "--static", "--ranks", "2", "--machine", "jureca_dc"]) == 0
     assert "plastic synapses" not in capsys.readouterr().out
-    # a machine file with a cost per facilitation (fit version 11) gets the note of that model instead
+    # a machine file without a cost per facilitation (fit version 10 or older) gets the older model's note
     import copy
 
     from parsnn.machines import Machine
-    from parsnn.mapping.cluster.report import PLASTIC_FACILITATION_NOTE, notes
     base = load_machine("jureca_dc")
     data = copy.deepcopy(base.data)
-    data["compute"]["facilitation_ns"] = 6.0
+    del data["compute"]["facilitation_ns"]
     curve = [{"workload": {"plastic_events_per_interval_mean": 1.0}}]
-    assert f"note: {PLASTIC_FACILITATION_NOTE}" in notes(Machine(name="fac", data=data), {}, curve)
-    assert f"note: {PLASTIC_NOTE}" in notes(base, {}, curve)
+    assert f"note: {PLASTIC_NOTE}" in notes(Machine(name="old", data=data), {}, curve)
+    assert f"note: {PLASTIC_FACILITATION_NOTE}" in notes(base, {}, curve)
 
 
 @pytest.mark.parametrize("strategy", ["round_robin", "graph"])

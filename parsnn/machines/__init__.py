@@ -196,7 +196,7 @@ class Machine:
 
 _SCALED = {  # sections and keys multiplied by [derived] compute_scale / memory_scale / overhead_scale
     "compute_scale": [("compute", k) for k in ("spike_ns", "compare_ns", "pack_ns", "peer_ns", "poisson_input_ns",
-                                               "plastic_event_ns")]
+                                               "plastic_event_ns", "facilitation_ns")]
     + [("compute", "update_ns", "*"), ("assumed", "update_ns", "*"), ("compute", "event_ns", "l2"), ("compute", "event_ns", "l3"),
        ("compute", "event_ns", "memory")],    # prefetched: latency hidden, bound by the loop like a cache hit
     "memory_scale": [("compute", "event_ns", "memory_no_prefetch"), ("compute", "row_miss_ns")],

@@ -432,10 +432,14 @@ poisson_input_ns = {poisson_input_ns:.3f}
 event_ns = {{ l2 = {event_ns_l2:.3f}, l3 = {event_ns_l3:.3f}, memory = {event_ns_memory:.3f}, memory_no_prefetch = {event_ns_memory_no_prefetch:.3f} }}
 # ns per received spike: row lookup and loop setup ('spikes' network: one synapse per spike)
 spike_ns = {spike_ns:.3f}
-# ns a plastic (STDP) event costs above a static one: ASSUMED, the ratio measured on the Xeon guest
-# (9.20 x a static event, analysis/results/hpc_benchmark/plastic_event_cost_xeon_2026-12-01.json)
-# times this machine's event_ns.l2 (not measured on this machine)
-plastic_event_ns = 18.19
+# ns a plastic (STDP) event costs above a static one, and per post spike it reads (a facilitation; a window that
+# searches the target's history pays one more and an L2 miss: parsnn.mapping.cluster.plasticcost): ASSUMED, the
+# ratios to a static L2 event measured on the Xeon m167 guest by its version-12 quick calibration (4.167 and 3.886 ns
+# against event_ns.l2 0.740 ns: 5.63x and 5.25x; analysis/results/history24/calibration_xeon_m167_s24_v12.toml) times
+# this machine's event_ns.l2 (not measured on this machine; until session 24: 9.20x for plastic_event_ns alone, from
+# analysis/results/hpc_benchmark/plastic_event_cost_xeon_2026-12-01.json)
+plastic_event_ns = 11.14
+facilitation_ns = 10.38
 # ns per comparison of libc qsort on uint64 (parsnn/machines/bench/mpibench.c), times log2 of the sorted runs
 compare_ns = {compare_ns:.3f}
 # ns per spike word packed: exchange timer on 1 rank = fixed + copies x pack_ns, solved from PD14 0.1 and
@@ -518,7 +522,8 @@ plastic_event_s = 1e-7
 thread_meeting_events = 200
 
 [sources]
-"compute.plastic_event_ns" = "assumed: the ratio plastic / static event cost (9.20) measured on xeon_emr_kvm_2core_2026_12_01 by analysis/plastic_event_cost.py, times this file's event_ns.l2 (1.977 ns); not measured on this machine"
+"compute.plastic_event_ns" = "assumed: the ratio plastic_event_ns / event_ns.l2 (5.63) measured on the Xeon m167 guest (analysis/results/history24/calibration_xeon_m167_s24_v12.toml), times this file's event_ns.l2 (1.977 ns); not measured on this machine"
+"compute.facilitation_ns" = "assumed: the ratio facilitation_ns / event_ns.l2 (5.25) measured on the Xeon m167 guest (same file), times this file's event_ns.l2; not measured on this machine. A history window's L2 miss costs event_ns.memory_no_prefetch (measured here) with a probability from plasticcost.HISTORY_EVENT_BYTES (assumed, fitted on the Xeon m167 guest)"
 calibration = "python analysis/cost_model_validation.py calibrate ({date}); runs in analysis/results/cost_model_runs/"
 cpu = "lscpu: AMD EPYC, family 26 model 2, 2 cores, 1 thread per core, KVM; clock ~4.2 GHz from a dependent-add loop"
 mpi = "mpich 5.0.2 wheel (ch4:ucx/ofi, shared memory within the node); defaults from mpivars"
