@@ -199,10 +199,12 @@ def markdown(results: list[dict]) -> str:
               "the ratios are carried to other CPUs, and the stationary post spikes read and history windows per "
               "plastic event (1 and 1/8 at equal rates) are charged, which a run reaches only after ~400 ms.",
               "- In NEST's layout (64 threads per rank) the predicted time is set by the slowest thread: the threads "
-              "are dealt neurons by the partitioner's [balance] weights (a plastic event 1e-7 s, ~2.5x these files' "
-              "plastic cost), so on JURECA-DC's one node the last two of a rank's 64 threads hold only I neurons "
-              "(~4,500 each against ~590 E neurons on the others) and take ~1.9x as long; the plastic constants "
-              "barely move that layout's prediction (+0.2 % from session 23's to session 24's).",
+              "are dealt neurons by the partitioner's [balance] weights, so on JURECA-DC's one node the last two of a "
+              "rank's 64 threads hold only I neurons (~4,500 each against ~590 E neurons on the others) and take "
+              "~1.25x as long as the others (their update: hpc_benchmark's neuron with its Poisson device, "
+              "iaf_psc_alpha_pone, is assumed at 3.77x the scalar iaf_psc_exp kernel, the ratio measured on the "
+              "Xeon guest; before session 24 these files charged iaf_psc_alpha plus a general-path Poisson input, "
+              "~3.4x that, and those two threads took ~1.9x as long).",
               "- The rate of the published runs is not in the sources read; the prediction brackets it with 5 and "
               "10 spikes/s, and its time is nearly proportional to the rate (delivery and Poisson input dominate).",
               "- NEST's published times include its own spike delivery (a plastic event there also reads the "

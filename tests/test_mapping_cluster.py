@@ -902,6 +902,12 @@ def test_iaf_psc_alpha_with_one_poisson_device_per_neuron_has_its_own_update_cos
     data["compute"]["update_ns"]["iaf_psc_alpha_pone"] = 11.0
     m = Machine(name="pone", data=data)
     assert m.update_cost("iaf_psc_alpha_pone") == pytest.approx(11e-9)
+    # a file that assumes it ([assumed] update_ns, the Zen 5 guest's) uses that, scaled where inherited (jureca_dc)
+    zen5, jureca = load_machine("epyc_zen5_kvm_2core_2026_11_22"), load_machine("jureca_dc")
+    assert zen5.update_cost("iaf_psc_alpha_pone") == pytest.approx(11.30e-9)
+    assert jureca.update_cost("iaf_psc_alpha_pone") == pytest.approx(
+        11.30e-9 * jureca.data["derived"]["compute_scale"])
+    assert zen5.update_cost("iaf_psc_alpha_pone") < zen5.update_cost("iaf_psc_alpha") + zen5.ns("poisson_input_ns")
     a, b = predict(conn, 2, m, wl=wl), predict(conn, 2, base, wl=wl)
     steps = a["min_delay_steps"]
     diff = np.array(a["per_rank"]["update"]) - np.array(b["per_rank"]["update"])

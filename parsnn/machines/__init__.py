@@ -103,8 +103,8 @@ class Machine:
     def update_cost(self, model: str) -> float:
         """Seconds per neuron and step; 'iaf_psc_exp' is the engine's vectorized kernel,
         'iaf_psc_exp_scalar' its scalar one (falls back to 'iaf_psc_exp' if not given), 'iaf_psc_alpha_pone' the
-        iaf_psc_alpha kernel with one Poisson input device per neuron, input included (falls back to 'iaf_psc_alpha'
-        plus ``poisson_input_ns``); models
+        iaf_psc_alpha kernel with one Poisson input device per neuron, input included (falls back to an ``[assumed]
+        update_ns`` value, else to 'iaf_psc_alpha' plus ``poisson_input_ns``); models
         without a calibrated cost take the ``[assumed] update_ns`` one if the file has one, else the
         neuron model's own assumption (``NeuronModel.assumed_update_cost``: a ratio to a calibrated
         model's cost)."""
@@ -112,6 +112,9 @@ class Machine:
         if model == "iaf_psc_exp_scalar" and model not in table:
             model = "iaf_psc_exp"
         if model == "iaf_psc_alpha_pone" and model not in table:
+            assumed = self._get("assumed", "update_ns", default={})
+            if model in assumed:
+                return 1e-9 * float(assumed[model])
             return self.update_cost("iaf_psc_alpha") + self.ns("poisson_input_ns", default=0.0)
         if model in table:
             return 1e-9 * float(table[model])

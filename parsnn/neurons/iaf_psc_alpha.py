@@ -71,8 +71,9 @@ MODEL = NeuronModel(
         "I_e": (0.0, None, False), "V_m": (-70.0, None, False), "tau_minus": (20.0, 0.0, True),
     },
     receives_spikes=True, has_membrane_potential=True, takes_current_input=True, prepare=prepare,
-    # not calibrated yet: the median ratio of timer_update over 3 alternating 1-rank runs of each kernel
-    # (python benchmarks/update_cost_alpha.py: 10,000 neurons without input, 1 s) on a loaded 2-core
-    # Xeon VM, 2026-12-01
-    assumed_update_cost=("iaf_psc_exp_scalar", 2.1, "assumed: 2.1 x the scalar iaf_psc_exp kernel "
-                         "(benchmarks/update_cost_alpha.py, one loaded machine)"))
+    # for machine files that do not calibrate it (before fit version 11): the ratio to the scalar iaf_psc_exp kernel
+    # that three quick calibrations of the idle Xeon m167 guest measured (sessions 22-24: 0.745, 0.754, 0.761); until
+    # session 24 2.1, from benchmarks/update_cost_alpha.py on a loaded 2-core Xeon VM (2026-12-01)
+    assumed_update_cost=("iaf_psc_exp_scalar", 0.75, "assumed: 0.75 x the scalar iaf_psc_exp kernel (the ratio "
+                         "measured by fit-version-11/12 calibrations of the idle Xeon m167 guest, "
+                         "analysis/results/history24/calibration_xeon_m167_s24_v12.toml)"))

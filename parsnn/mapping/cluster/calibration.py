@@ -521,8 +521,16 @@ plastic_event_s = 1e-7
 # owner rule "mixed"; PD14 0.25 on 1 x 2, Xeon m167 guest, session 23: benchmarks/results/idle_xeon_s23/README.md)
 thread_meeting_events = 200
 
+[assumed]
+# ns per neuron and step of the iaf_psc_alpha kernel with one Poisson input device per neuron, input drawn inside the
+# kernel (hpc_benchmark's neurons): ASSUMED, 3.77 x this file's iaf_psc_exp_scalar, the ratio that three quick
+# calibrations of the idle Xeon m167 guest measured (sessions 22-24: 3.74-3.80); not measured on this machine (before
+# session 24 the fallback, iaf_psc_alpha plus poisson_input_ns, charged ~3.4x this)
+update_ns = {{ iaf_psc_alpha_pone = 11.30 }}
+
 [sources]
 "compute.plastic_event_ns" = "assumed: the ratio plastic_event_ns / event_ns.l2 (5.63) measured on the Xeon m167 guest (analysis/results/history24/calibration_xeon_m167_s24_v12.toml), times this file's event_ns.l2 (1.977 ns); not measured on this machine"
+"assumed.update_ns.iaf_psc_alpha_pone" = "assumed: 3.77 x this file's iaf_psc_exp_scalar (2.998 ns), the ratio measured by the idle Xeon m167 guest's calibrations of fit version 11-12 (analysis/results/history24/calibration_xeon_m167_s24_v12.toml); not measured on this machine"
 "compute.facilitation_ns" = "assumed: the ratio facilitation_ns / event_ns.l2 (5.25) measured on the Xeon m167 guest (same file), times this file's event_ns.l2; not measured on this machine. A history window's L2 miss costs event_ns.memory_no_prefetch (measured here) with a probability from plasticcost.HISTORY_EVENT_BYTES (assumed, fitted on the Xeon m167 guest)"
 calibration = "python analysis/cost_model_validation.py calibrate ({date}); runs in analysis/results/cost_model_runs/"
 cpu = "lscpu: AMD EPYC, family 26 model 2, 2 cores, 1 thread per core, KVM; clock ~4.2 GHz from a dependent-add loop"
