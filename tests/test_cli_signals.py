@@ -2,7 +2,7 @@
 test started stops a 2-rank ``parsnn run`` at a flush boundary with exit status 3, one message, a
 checkpoint and an output marked incomplete at the checkpoint time; SIGKILL of one rank (by PID,
 found below the mpiexec this test started) ends the job without a hang and leaves the last
-checkpoint valid and the output readable. In every case ``parsnn resume`` continues bit for bit."""
+checkpoint valid and the output readable once repaired (:mod:`parsnn.runfile.repair`). In every case ``parsnn resume`` continues bit for bit."""
 import glob
 import os
 import signal
@@ -147,6 +147,10 @@ def test_sigkill_of_one_rank_ends_the_job_and_resume_continues(reference, run_cl
     assert proc.returncode != 0
     with h5py.File(ckpt, "r") as f:
         t_ckpt = f["checkpoint"].attrs["step"] * 0.1
+    from parsnn.runfile.repair import repair
+    # a kill during a write can tear the last chunk of a dataset (the flushed rows in it fail their
+    # checksum) and leave data after t_flushed: repair restores the chunk as flushed, drops the rest
+    assert not [r for r in repair(out) if r.kind == "unrecoverable"]
     t_flushed = _stopped_at(out)
     assert t_flushed >= t_ckpt                                    # a checkpoint flushes the output first
     _same(_content(out, complete=False), _content(reference), t_to=t_flushed)

@@ -21,6 +21,10 @@ def add_parser(subparsers):
     v = subparsers.add_parser("verify", help="check a run file or checkpoint: version, completeness, checksums, ranges",
                               description=DESCRIPTION, epilog=EPILOG)
     v.add_argument("file", help="run file or checkpoint (HDF5) written by parsnn run")
+    v.add_argument("--repair", action="store_true",
+                   help="first repair a run file whose writer was killed: restore its torn last chunks (only when "
+                        "the checksum proves the restored chunk is the last flushed one) and drop the data after "
+                        "t_flushed (see parsnn.runfile.repair); changes the file")
 
 
 def command(args) -> int:
@@ -29,6 +33,13 @@ def command(args) -> int:
     if not os.path.isfile(args.file):
         report_error(f"verify: no such file: '{args.file}'", once=False)
         return EXIT_BAD_INPUT
+    if args.repair:
+        from parsnn.runfile.repair import repair
+        try:
+            for r in repair(args.file):
+                print(f"{'repaired' if r.kind != 'unrecoverable' else 'NOT repaired'}  {r.dataset}: {r.kind}: {r.detail}")
+        except (OSError, KeyError) as e:
+            print(f"NOT repaired  {args.file}: {e}")
     checks = verify(args.file)
     for check in checks:
         print(f"{'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.detail}")

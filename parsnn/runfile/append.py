@@ -3,7 +3,8 @@
 :func:`reopen` opens the run file of the interrupted run for writing at a checkpoint's step T:
 it checks that the file is the output of the same simulation (seed, resolution, network
 description) and that its data reach T (``t_flushed``, or ``t_sim`` of a finished run), then
-removes everything recorded after T: the spikes of steps >= T (time > T*h: a spike of step s is
+first repairs what a killed writer left (:mod:`parsnn.runfile.repair`: torn last chunks, data after
+``t_flushed``), then removes everything recorded after T: the spikes of steps >= T (time > T*h: a spike of step s is
 stored at time (s+1)*h), the V_m samples after T, the weight snapshots after T (one at T stays), the
 performance figures and ``t_sim``; the file
 is marked incomplete (``complete=False``, ``t_flushed`` = T) until the continued run finishes.
@@ -23,6 +24,7 @@ from parsnn.runfile.lazy_h5py import h5py
 from parsnn.errors import ParameterError
 from parsnn.runfile import schema
 from parsnn.runfile.checkpoint import _canonical
+from parsnn.runfile.repair import repair_open
 from parsnn.runfile.sonata import _bisect, read_dataset
 from parsnn.runfile.writer import RunWriter, json_default
 
@@ -114,6 +116,11 @@ def reopen(path: str, *, step: int, resolution: float, seed: int, description: d
     try:
         if schema.META not in f:
             raise ParameterError(f"--append: '{path}' is not a parsnn run file")
+        lost = [r for r in repair_open(f) if r.kind == "unrecoverable"]   # a killed writer's torn last chunks
+        if lost:
+            raise ParameterError(f"--append: run file '{path}' is damaged beyond its last flush: "
+                                 + "; ".join(f"{r.dataset}: {r.detail}" for r in lost)
+                                 + "; continue into a new file with --out")
         meta = f[schema.META].attrs
         problem = _mismatch(meta, path, seed=seed, resolution=resolution, description=description)
         if problem:

@@ -30,8 +30,11 @@ files) and ``realisation`` (the scheme that turned the seed into the network, ``
 schema was versioned carry no ``schema_version``: they are version 1.
 
 Every dataset is chunked and carries HDF5's Fletcher32 checksum filter, so damaged data fail on
-read (:class:`parsnn.runfile.sonata.CorruptRunError`); ``t_flushed`` is rewritten before every
-flush, so an interrupted file says how far its data go. Both were added without a version bump:
+read (:class:`parsnn.runfile.sonata.CorruptRunError`); ``t_flushed`` is rewritten after the data of
+every flush are on disk (a commit record), so an interrupted file says how far its data go. A writer
+killed in the middle of a write can leave a torn last chunk (its flushed rows fail their checksum) and
+data after ``t_flushed``: :mod:`parsnn.runfile.repair` (``parsnn verify --repair``, and ``parsnn resume
+--append`` by itself) restores the chunk as flushed, proven by its checksum, and drops the rest. Both were added without a version bump:
 older files (no checksums, no ``t_flushed``) are read exactly as before, and older readers ignore
 the new attribute and decode the checksummed datasets transparently (the filter is built into HDF5).
 """

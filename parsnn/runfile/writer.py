@@ -110,10 +110,17 @@ class RunWriter:
             times[k] = float(t_ms)
 
     def flush(self):
-        """Store :attr:`flushed_ms` (if set) and flush the file to disk."""
-        if self.flushed_ms is not None:
-            self.h5[schema.META].attrs[schema.T_FLUSHED] = float(self.flushed_ms)
+        """Flush the file to disk, then store :attr:`flushed_ms` (if set) and flush again.
+
+        ``t_flushed`` is the commit record of the data before it, so it is written only once they
+        are on disk: HDF5 writes a flush's metadata in no order that would keep ``t_flushed`` behind
+        the datasets' extents, and a writer killed between the two flushes leaves data after
+        ``t_flushed`` (uncommitted; :func:`parsnn.runfile.repair.repair` drops them), never data
+        missing before it."""
         self.h5.flush()
+        if self.flushed_ms is not None:
+            self.h5[schema.META].attrs.modify(schema.T_FLUSHED, float(self.flushed_ms))
+            self.h5.flush()
 
     def _write_performance(self, performance: dict):
         """Store the performance figures in ``/parsnn/performance``."""
