@@ -67,7 +67,8 @@ class CorruptRunError(OSError):
 
     def __init__(self, path: str, dataset: str, reason: str):
         super().__init__(f"{path}: corrupted run file: dataset {dataset} cannot be read back as written "
-                         f"(HDF5 checksum mismatch or damaged data: {reason}); 'parsnn verify {path}' checks the whole file")
+                         f"(HDF5 checksum mismatch or damaged data: {reason}); 'parsnn verify {path}' checks the whole file; "
+                         f"if its writer was killed, 'parsnn verify --repair {path}' restores what the last flush wrote")
         self.path, self.dataset, self.reason = path, dataset, reason
 
 
