@@ -8,7 +8,7 @@ history window::
 
 ``Ep_r`` the plastic events on rank r, ``f_r`` and ``h_r`` the facilitations and history windows per plastic event
 (the workload's: a run file's counts, else the stationary estimates,
-:func:`parsnn.mapping.cluster.workload._facilitations`, ``_history_share``), ``n_r`` the plastic targets a thread owns,
+:func:`parsnn.mapping.cluster.workload._facilitations`, :func:`~parsnn.mapping.cluster.workload.history_share`), ``n_r`` the plastic targets a thread owns,
 ``l2`` a core's L2 bytes, ``M`` the machine's unprefetched memory access (``compute.event_ns.memory_no_prefetch``) and
 ``B`` = :data:`HISTORY_EVENT_BYTES`. The miss term: between two history windows on one target a thread processes
 ``n / h`` plastic events on average (exponentially distributed), each bringing ``B`` bytes through the L2, so the
@@ -29,8 +29,8 @@ from parsnn.mapping.cluster.workload import plastic_projections, spike_events
 #: bytes a plastic event brings through a core's L2 (its synapse in the row, the ring and target lines it touches),
 #: which push the targets' history lines out between two history windows on the same target. ASSUMED: fitted on the
 #: 50-ms windows of hpc_benchmark at scale 1 on 1 rank on the Xeon m167 guest (L2 2 MiB; K = l2 / B = 42,587 plastic
-#: events), with that guest's calibration's other constants; out of sample there, scales 0.1 to 0.5 within -14 % ..
-#: +19 % (analysis/results/history24/README.md)
+#: events), with that guest's calibration's other constants; out of sample there, the 50-ms windows of scales 0.1 to 0.5
+#: within -14 % .. +15 % after each run's first (analysis/results/history24/README.md)
 HISTORY_EVENT_BYTES = 49.25
 
 
